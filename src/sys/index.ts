@@ -1,0 +1,113 @@
+// The one module through which berth makes the system calls Node has no binding for: mount,
+// umount, mknod and xattrs. Decision (DESIGN.md "Safety rules"): proven helper binaries from
+// Debian (util-linux `mount`/`umount`, coreutils `mknod`, attr's `setfattr`/`getfattr`) spawned
+// with argument arrays, never a shell. They are cheap next to runc (a few ms each) and only run
+// on mount/unmount and for overlay whiteouts. Namespace entry is left to runc (`runc exec`) and,
+// for networking, `ip netns exec`/`nsenter`.
+import { spawn } from 'node:child_process';
+import { system } from '../common/errors.ts';
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Runs a program with an argument array; rejects with its stderr when it exits non-zero. */
+export function run(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv; allowFail?: boolean } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => reject(system(`${file}: ${e.message}`, e)));
+    child.on('close', (code) => {
+      const r = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+      if (r.code !== 0 && !opts.allowFail) {
+        reject(system(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`));
+      } else resolve(r);
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Mounts overlayfs. Layer paths are given relative to `cwd` (the snapshots root) so that a
+ * many-layer image still fits the one page of mount data the kernel accepts.
+ */
+export async function mountOverlay(target: string, o: { cwd: string; lower: string[]; upper?: string; work?: string }): Promise<void> {
+  let data = `lowerdir=${o.lower.join(':')}`;
+  if (o.upper) data += `,upperdir=${o.upper},workdir=${o.work}`;
+  // index=off keeps the layers usable by several mounts at once (overlay2 does the same).
+  data += ',index=off';
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', data, target], { cwd: o.cwd });
+}
+
+export async function mountBind(source: string, target: string, opts: { readonly?: boolean; recursive?: boolean } = {}): Promise<void> {
+  await run('mount', [opts.recursive === false ? '--bind' : '--rbind', source, target]);
+  if (opts.readonly) await run('mount', ['-o', 'remount,bind,ro', target]);
+}
+
+export async function mountTmpfs(target: string, options: string): Promise<void> {
+  await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
+}
+
+/** Unmounts; a target that is not mounted is not an error (idempotent cleanup). */
+export async function unmount(target: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  const r = await run('umount', opts.lazy ? ['-l', target] : [target], { allowFail: true });
+  if (r.code !== 0 && !/not mounted|no mount point|not found|No such file/i.test(r.stderr)) {
+    throw system(`umount ${target}: ${r.stderr.trim()}`);
+  }
+}
+
+/** Is `path` a mount point right now? (reads /proc/self/mountinfo) */
+export async function isMountPoint(path: string): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const esc = path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+  return info.split('\n').some((l) => l.split(' ')[4] === esc);
+}
+
+/** Lists mount points under a prefix (for reconciliation and cleanup). */
+export async function mountsUnder(prefix: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p && (p === prefix || p.startsWith(prefix.endsWith('/') ? prefix : prefix + '/')))
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+/** An overlay whiteout: a 0/0 character device. */
+export async function mknodWhiteout(path: string): Promise<void> {
+  await run('mknod', ['-m', '000', path, 'c', '0', '0']);
+}
+
+export async function mknod(path: string, type: 'c' | 'b' | 'p', major: number, minor: number, mode: number): Promise<void> {
+  const args = ['-m', (mode & 0o7777).toString(8), path, type];
+  if (type !== 'p') args.push(String(major), String(minor));
+  await run('mknod', args);
+}
+
+/** Sets an extended attribute without following a final symlink (-h). */
+export async function setxattr(path: string, name: string, value: Buffer | string): Promise<void> {
+  const v = Buffer.isBuffer(value) ? '0x' + value.toString('hex') : value;
+  await run('setfattr', ['-h', '-n', name, '-v', v, path]);
+}
+
+export async function markOpaque(dir: string): Promise<void> {
+  await setxattr(dir, 'trusted.overlay.opaque', 'y');
+}
+
+/** Reads all xattrs of a path (no symlink following), names to raw values. */
+export async function getxattrs(path: string, pattern = '.'): Promise<Record<string, Buffer>> {
+  const r = await run('getfattr', ['-h', '-d', '-m', pattern, '-e', 'hex', '--absolute-names', path], { allowFail: true });
+  const out: Record<string, Buffer> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([^=#][^=]*)=0x([0-9a-f]*)$/.exec(line.trim());
+    if (m) out[m[1]] = Buffer.from(m[2], 'hex');
+  }
+  return out;
+}
