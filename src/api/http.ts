@@ -1,0 +1,104 @@
+// Request/response helpers shared by every router: query parsing, JSON bodies, replies, and the
+// hijack handshake the docker CLI uses for attach and exec.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { invalid } from '../common/errors.ts';
+
+export interface Ctx {
+  req: IncomingMessage;
+  /** Undefined for an upgraded (hijacked) request. */
+  res?: ServerResponse;
+  /** The raw socket of an upgrade request, and the bytes that followed its headers. */
+  upgrade?: { socket: Duplex; head: Buffer };
+  params: Record<string, string>;
+  query: URLSearchParams;
+  apiVersion: string;
+  signal: AbortSignal;
+}
+
+export type Handler = (ctx: Ctx) => Promise<void>;
+
+export function qBool(q: URLSearchParams, name: string, def = false): boolean {
+  const v = q.get(name);
+  if (v === null) return def;
+  return !(v === '' || v === '0' || v.toLowerCase() === 'false');
+}
+
+export function qInt(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw invalid(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+export async function readBody(req: IncomingMessage, limit = 16 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > limit) throw invalid('request body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean } = {}): Promise<T> {
+  const buf = ctx.upgrade ? ctx.upgrade.head : await readBody(ctx.req);
+  if (buf.length === 0) {
+    if (opts.optional) return {} as T;
+    throw invalid('bad parameter: request body is empty');
+  }
+  const ct = ctx.req.headers['content-type'];
+  if (ct && !/^application\/json/i.test(ct) && !opts.optional) throw invalid(`unsupported Content-Type header (${ct}): must be 'application/json'`);
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch (e) {
+    throw invalid(`invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function sendJson(ctx: Ctx, status: number, body: unknown): void {
+  const data = Buffer.from(JSON.stringify(body) + '\n');
+  ctx.res!.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+  ctx.res!.end(data);
+}
+
+export function sendEmpty(ctx: Ctx, status = 204): void {
+  ctx.res!.writeHead(status);
+  ctx.res!.end();
+}
+
+export function sendText(ctx: Ctx, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
+  ctx.res!.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) });
+  ctx.res!.end(text);
+}
+
+/**
+ * Starts a stream response. From here on (the point of no return) errors travel inside the
+ * stream. Headers are flushed at once: the Go client waits for them on /wait, /events and
+ * `logs -f`, and `docker run` deadlocks otherwise.
+ */
+export function startStream(ctx: Ctx, contentType: string, status = 200): ServerResponse {
+  const res = ctx.res!;
+  res.writeHead(status, { 'Content-Type': contentType });
+  res.flushHeaders();
+  return res;
+}
+
+/**
+ * Takes over the connection for a bidirectional stream (attach, exec start). With
+ * `Upgrade: tcp` the server answers 101 and speaks raw on the socket, as the docker CLI expects;
+ * without it, the stream runs in an ordinary 200 response (what curl gets).
+ */
+export function hijack(ctx: Ctx, contentType: string): { out: Duplex | ServerResponse; input: Duplex | IncomingMessage; end: () => void } {
+  if (ctx.upgrade) {
+    const s = ctx.upgrade.socket;
+    s.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    return { out: s, input: s, end: () => { s.end(); } };
+  }
+  const res = ctx.res!;
+  res.writeHead(200, { 'Content-Type': contentType });
+  res.flushHeaders();
+  return { out: res, input: ctx.req, end: () => res.end() };
+}

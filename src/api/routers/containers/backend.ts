@@ -1,0 +1,29 @@
+import type { ContainerRecord, CreateOptions, EngineContext } from '../../../engine/containers.ts';
+import type { StreamKind } from '../../../engine/attach.ts';
+import type { LogEntry, ReadLogsOptions } from '../../../engine/logs.ts';
+
+/** What the containers router needs from the engine, and nothing more. */
+export interface ContainersBackend {
+  create(ctx: EngineContext, o: CreateOptions): Promise<{ Id: string; Warnings: string[] }>;
+  list(): ContainerRecord[];
+  inspect(ref: string): ContainerRecord;
+  sizeRw(id: string): Promise<number>;
+  graphDriver(id: string): Promise<Record<string, string>>;
+  start(ctx: EngineContext, ref: string): Promise<void>;
+  stop(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
+  restart(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
+  kill(ctx: EngineContext, ref: string, signal?: string): Promise<void>;
+  pause(ctx: EngineContext, ref: string): Promise<void>;
+  unpause(ctx: EngineContext, ref: string): Promise<void>;
+  wait(ctx: EngineContext, ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }>;
+  remove(ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void>;
+  rename(ctx: EngineContext, ref: string, name: string): Promise<void>;
+  attach(ctx: EngineContext, ref: string, o: {
+    stdin: boolean; stdout: boolean; stderr: boolean;
+    onOutput: (stream: StreamKind, data: Buffer) => void; onEnd: () => void;
+  }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }>;
+  resize(ctx: EngineContext, ref: string, h: number, w: number): Promise<void>;
+  logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> };
+  /** Image lookups for the `ancestor` filter. */
+  imageIdOf(ref: string): string | undefined;
+}

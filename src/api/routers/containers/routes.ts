@@ -1,0 +1,257 @@
+// /containers/*: thin handlers over the ContainersBackend.
+import { invalid } from '../../../common/errors.ts';
+import { parseFilters } from '../../../common/filters.ts';
+import { frame } from '../../../common/stdcopy.ts';
+import { humanDuration } from '../../../common/units.ts';
+import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
+import { formatTimeNs } from '../../../engine/logs.ts';
+import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
+import { hijack, qBool, qInt, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
+import type { Route } from '../../server.ts';
+import type { ContainersBackend } from './backend.ts';
+
+const LIST_FILTERS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'publish', 'expose', 'is-task', 'isolation'];
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** Docker's human `Status` column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  const ago = (t: string) => humanDuration(Math.max(0, now - Date.parse(t)));
+  switch (s.Status) {
+    case 'running': return `Up ${ago(s.StartedAt)}`;
+    case 'paused': return `Up ${ago(s.StartedAt)} (Paused)`;
+    case 'restarting': return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+    case 'removing': return 'Removal In Progress';
+    case 'dead': return 'Dead';
+    case 'created': return 'Created';
+    default: return s.FinishedAt === ZERO_TIME ? 'Created' : `Exited (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+  }
+}
+
+function command(c: ContainerRecord): string {
+  return [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? a : a)).join(' ');
+}
+
+export function containerSummary(c: ContainerRecord): Record<string, unknown> {
+  return {
+    Id: c.ID,
+    Names: [c.Name],
+    Image: c.Config.Image,
+    ImageID: c.Image,
+    Command: command(c),
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode || 'default' },
+    NetworkSettings: { Networks: networks(c) },
+    Mounts: [],
+  };
+}
+
+function networks(c: ContainerRecord): Record<string, unknown> {
+  const mode = c.HostConfig.NetworkMode || 'default';
+  if (mode.startsWith('container:')) return {};
+  const name = mode === 'default' || mode === 'bridge' ? 'none' : mode;
+  return {
+    [name]: {
+      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
+      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+    },
+  };
+}
+
+async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Promise<Record<string, unknown>> {
+  const c = b.inspect(ref);
+  const { berth: _berth, ...rest } = c;
+  void _berth;
+  const out: Record<string, unknown> = {
+    ...rest,
+    ResolvConfPath: c.ResolvConfPath,
+    MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
+    GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
+    Mounts: [],
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks(c),
+    },
+  };
+  out.State = { ...c.State };
+  if (size) {
+    out.SizeRw = await b.sizeRw(c.ID);
+    out.SizeRootFs = out.SizeRw;
+  }
+  return out;
+}
+
+export function containerRoutes(b: ContainersBackend): Route[] {
+  return [
+    {
+      method: 'POST', path: '/containers/create', handler: async (ctx) => {
+        const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: container config must be an object');
+        const { HostConfig: hc, NetworkingConfig: _nc, ...config } = body;
+        void _nc;
+        const r = await b.create({ signal: ctx.signal }, {
+          name: ctx.query.get('name') ?? undefined,
+          platform: ctx.query.get('platform') || undefined,
+          config,
+          hostConfig: hc ?? {},
+        });
+        sendJson(ctx, 201, r);
+      },
+    },
+    {
+      method: 'GET', path: '/containers/json', handler: async (ctx) => {
+        const q = ctx.query;
+        const f = parseFilters(q.get('filters') ?? undefined);
+        f.validate(LIST_FILTERS);
+        for (const s of f.get('status')) if (!STATUSES.includes(s)) throw invalid(`invalid filter 'status=${s}'`);
+        const all = qBool(q, 'all') || f.has('status') || f.has('exited');
+        let list = b.list().slice().sort((a, c) => Date.parse(c.Created) - Date.parse(a.Created));
+        const ts = (ref: string) => Date.parse(b.inspect(ref).Created);
+        const before = f.get('before')[0];
+        const since = f.get('since')[0];
+        const beforeT = before ? ts(before) : undefined;
+        const sinceT = since ? ts(since) : undefined;
+        const ancestors = f.get('ancestor').map((a) => b.imageIdOf(a)).filter((x): x is string => !!x);
+        list = list.filter((c) => {
+          if (!all && !c.State.Running) return false;
+          if (f.has('id') && !f.get('id').some((v) => c.ID.startsWith(v))) return false;
+          if (f.has('name') && !f.get('name').some((v) => new RegExp(v.replace(/^\//, '')).test(c.Name.slice(1)))) return false;
+          if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
+          if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;
+          if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
+          if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
+          if (beforeT !== undefined && !(Date.parse(c.Created) < beforeT)) return false;
+          if (sinceT !== undefined && !(Date.parse(c.Created) > sinceT)) return false;
+          return true;
+        });
+        const limit = qInt(q, 'limit');
+        if (limit !== undefined && limit > 0) list = list.slice(0, limit);
+        const out = [];
+        for (const c of list) {
+          const s = containerSummary(c);
+          if (qBool(q, 'size')) { s.SizeRw = await b.sizeRw(c.ID); s.SizeRootFs = s.SizeRw; }
+          out.push(s);
+        }
+        sendJson(ctx, 200, out);
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => sendJson(ctx, 200, await inspectJson(b, ctx.params.id, qBool(ctx.query, 'size'))) },
+    {
+      method: 'POST', path: '/containers/{id}/start', handler: async (ctx) => {
+        await b.start({ signal: ctx.signal }, ctx.params.id);
+        sendEmpty(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/stop', handler: async (ctx) => {
+        await b.stop({ signal: ctx.signal }, ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
+        sendEmpty(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/restart', handler: async (ctx) => {
+        await b.restart({ signal: ctx.signal }, ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
+        sendEmpty(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/kill', handler: async (ctx) => {
+        await b.kill({ signal: ctx.signal }, ctx.params.id, ctx.query.get('signal') || undefined);
+        sendEmpty(ctx);
+      },
+    },
+    { method: 'POST', path: '/containers/{id}/pause', handler: async (ctx) => { await b.pause({ signal: ctx.signal }, ctx.params.id); sendEmpty(ctx); } },
+    { method: 'POST', path: '/containers/{id}/unpause', handler: async (ctx) => { await b.unpause({ signal: ctx.signal }, ctx.params.id); sendEmpty(ctx); } },
+    {
+      method: 'POST', path: '/containers/{id}/wait', handler: async (ctx) => {
+        // The waiter is registered before the headers go out, so a `start` sent right after
+        // the client sees them can never be missed (docker run's order: attach, wait, start).
+        const p = b.wait({ signal: ctx.signal }, ctx.params.id, ctx.query.get('condition') ?? 'not-running');
+        const res = startStream(ctx, 'application/json');
+        const r = await Promise.race([p, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
+        if (r) res.end(JSON.stringify(r) + '\n'); else res.destroy();
+      },
+    },
+    {
+      method: 'DELETE', path: '/containers/{id}', handler: async (ctx) => {
+        await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
+        sendEmpty(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/rename', handler: async (ctx) => {
+        await b.rename({ signal: ctx.signal }, ctx.params.id, ctx.query.get('name') ?? '');
+        sendEmpty(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/resize', handler: async (ctx) => {
+        await b.resize({ signal: ctx.signal }, ctx.params.id, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
+        sendEmpty(ctx, 200);
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/logs', handler: (ctx) => logs(ctx, b) },
+    { method: 'POST', path: '/containers/{id}/attach', handler: (ctx) => attach(ctx, b) },
+  ];
+}
+
+async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
+  const q = ctx.query;
+  const stdout = qBool(q, 'stdout');
+  const stderr = qBool(q, 'stderr');
+  if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+  const now = Date.now() / 1000;
+  const { parseTimestamp } = await import('../../../common/units.ts');
+  const since = q.get('since') && q.get('since') !== '0' ? BigInt(Math.floor(parseTimestamp(q.get('since')!, now) * 1e9)) : undefined;
+  const until = q.get('until') && q.get('until') !== '0' ? BigInt(Math.floor(parseTimestamp(q.get('until')!, now) * 1e9)) : undefined;
+  const tailRaw = q.get('tail') ?? 'all';
+  const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
+  if (!Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
+  const timestamps = qBool(q, 'timestamps');
+  const { tty, entries } = b.logs({ signal: ctx.signal }, ctx.params.id, { stdout, stderr, sinceNs: since, untilNs: until, tail, follow: qBool(q, 'follow') });
+  // Point of no return: from here, errors end the stream.
+  const res = startStream(ctx, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  try {
+    for await (const e of entries) {
+      const data = timestamps ? Buffer.concat([Buffer.from(formatTimeNs(e.timeNs) + ' '), e.data]) : e.data;
+      const ok = res.write(tty ? data : frame(e.stream, data));
+      if (!ok) await new Promise((r) => res.once('drain', r));
+      if (ctx.signal.aborted) break;
+    }
+  } finally {
+    res.end();
+  }
+}
+
+async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
+  const q = ctx.query;
+  const wantStdin = qBool(q, 'stdin');
+  const wantStdout = qBool(q, 'stdout');
+  const wantStderr = qBool(q, 'stderr');
+  const c = b.inspect(ctx.params.id);
+  const tty = !!c.Config.Tty;
+  // Validated; now switch protocols. From here errors close the stream.
+  const h = hijack(ctx, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  let closed = false;
+  const session = await b.attach({ signal: ctx.signal }, ctx.params.id, {
+    stdin: wantStdin,
+    stdout: wantStdout,
+    stderr: wantStderr,
+    onOutput: (s, d) => { if (!closed) h.out.write(tty ? d : frame(s, d)); },
+    onEnd: () => { if (!closed) { closed = true; h.end(); } },
+  });
+  if (qBool(q, 'stream', true) === false) { session.detach(); h.end(); return; }
+  if (wantStdin) {
+    h.input.on('data', (d: Buffer) => session.writeStdin(d));
+    h.input.on('end', () => session.closeStdin());
+  } else {
+    h.input.resume();
+  }
+  h.input.on('close', () => { if (!closed) { closed = true; session.detach(); } });
+  h.input.on('error', () => {});
+}

@@ -1,0 +1,17 @@
+import type { Readable } from 'node:stream';
+import type { DeleteReport, Image, ImageRecord, ImportOptions } from '../../../engine/images.ts';
+import type { ImageConfigFile } from '../../../engine/types.ts';
+
+export interface ImagesBackend {
+  all(): ImageRecord[];
+  refsOf(id: string): string[];
+  config(id: string): Promise<ImageConfigFile>;
+  inspect(nameOrId: string): Promise<Image>;
+  resolve(nameOrId: string): ImageRecord;
+  importImage(body: Readable, o: ImportOptions): Promise<ImageRecord>;
+  pull(ref: string, tag: string | undefined, onProgress: (m: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  tag(source: string, target: string): Promise<void>;
+  remove(nameOrId: string, o: { force?: boolean; noprune?: boolean }): Promise<DeleteReport[]>;
+  graphDriver(id: string): Promise<Record<string, string>>;
+  containersUsing(id: string): number;
+}

@@ -1,0 +1,154 @@
+// /images/*: thin handlers over the ImagesBackend.
+import { invalid } from '../../../common/errors.ts';
+import { parseFilters } from '../../../common/filters.ts';
+import { parseReference } from '../../../common/reference.ts';
+import type { ImageRecord } from '../../../engine/images.ts';
+import type { ImageConfigFile } from '../../../engine/types.ts';
+import { qBool, sendJson, startStream, type Ctx } from '../../http.ts';
+import type { Route } from '../../server.ts';
+import type { ImagesBackend } from './backend.ts';
+
+const LIST_FILTERS = ['dangling', 'reference', 'label', 'before', 'since', 'until'];
+
+function familiar(full: string): string {
+  try { return parseReference(full).familiar(); } catch { return full; }
+}
+
+function created(c: ImageConfigFile): number { return c.created ? Math.floor(Date.parse(c.created) / 1000) : 0; }
+
+async function summary(b: ImagesBackend, r: ImageRecord): Promise<Record<string, unknown>> {
+  const c = await b.config(r.id);
+  return {
+    Id: r.id,
+    ParentId: r.parent ?? '',
+    RepoTags: b.refsOf(r.id).map(familiar),
+    RepoDigests: [],
+    Created: created(c),
+    Size: r.size,
+    SharedSize: -1,
+    VirtualSize: r.size,
+    Labels: c.config?.Labels ?? {},
+    Containers: b.containersUsing(r.id),
+  };
+}
+
+/** Docker's reference filter: a glob over the familiar name, with or without the tag. */
+function refMatches(pattern: string, refs: string[]): boolean {
+  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+  return refs.some((r) => {
+    const fam = familiar(r);
+    const name = fam.replace(/:[^:/]+$/, '');
+    return re.test(fam) || re.test(name) || re.test(r);
+  });
+}
+
+export function imageRoutes(b: ImagesBackend): Route[] {
+  return [
+    {
+      method: 'GET', path: '/images/json', handler: async (ctx) => {
+        const f = parseFilters(ctx.query.get('filters') ?? undefined);
+        f.validate(LIST_FILTERS);
+        const all = qBool(ctx.query, 'all');
+        const imgs = b.all();
+        const ts = async (ref: string) => created(await b.config(b.resolve(ref).id));
+        const before = f.get('before')[0] ? await ts(f.get('before')[0]) : undefined;
+        const since = f.get('since')[0] ? await ts(f.get('since')[0]) : undefined;
+        const out = [];
+        for (const r of imgs) {
+          const refs = b.refsOf(r.id);
+          const c = await b.config(r.id);
+          const t = created(c);
+          if (f.has('dangling')) {
+            const d = f.get('dangling')[0];
+            if (!['true', 'false', '1', '0'].includes(d)) throw invalid(`invalid filter 'dangling=${d}'`);
+            if ((d === 'true' || d === '1') !== (refs.length === 0)) continue;
+          } else if (!all && refs.length === 0 && imgs.some((o) => o.parent === r.id)) continue;
+          if (f.has('reference') && !f.get('reference').some((p) => refMatches(p, refs))) continue;
+          if (f.has('label') && !f.matchKVList('label', c.config?.Labels ?? {})) continue;
+          if (before !== undefined && !(t < before)) continue;
+          if (since !== undefined && !(t > since)) continue;
+          out.push(await summary(b, r));
+        }
+        out.sort((a, c) => (c.Created as number) - (a.Created as number));
+        sendJson(ctx, 200, out);
+      },
+    },
+    { method: 'POST', path: '/images/create', handler: (ctx) => create(ctx, b) },
+    {
+      method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => {
+        const img = await b.inspect(ctx.params.name);
+        const c = img.config;
+        sendJson(ctx, 200, {
+          Id: img.id,
+          RepoTags: b.refsOf(img.id).map(familiar),
+          RepoDigests: [],
+          Parent: img.parent ?? '',
+          Comment: (c.comment as string | undefined) ?? '',
+          Created: c.created ?? '',
+          DockerVersion: '',
+          Author: c.author ?? '',
+          Config: c.config ?? null,
+          Architecture: c.architecture,
+          Os: c.os,
+          Size: img.size,
+          VirtualSize: img.size,
+          GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(img.id) },
+          RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
+          Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
+        });
+      },
+    },
+    {
+      method: 'GET', path: '/images/{name*}/history', handler: async (ctx) => {
+        const img = await b.inspect(ctx.params.name);
+        const hist = img.config.history ?? [];
+        const layers = [...img.layers];
+        const out = hist.map((h) => {
+          const size = h.empty_layer ? 0 : (layers.shift()?.size ?? 0);
+          return { Id: '<missing>', Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0, CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
+        }).reverse();
+        if (out.length) { out[0].Id = img.id; out[0].Tags = b.refsOf(img.id).map(familiar); }
+        sendJson(ctx, 200, out);
+      },
+    },
+    {
+      method: 'POST', path: '/images/{name*}/tag', handler: async (ctx) => {
+        const repo = ctx.query.get('repo');
+        if (!repo) throw invalid('repository name must have at least one component');
+        const tag = ctx.query.get('tag');
+        await b.tag(ctx.params.name, tag ? `${repo}:${tag}` : repo);
+        ctx.res!.writeHead(201);
+        ctx.res!.end();
+      },
+    },
+    {
+      method: 'DELETE', path: '/images/{name*}', handler: async (ctx) => {
+        sendJson(ctx, 200, await b.remove(ctx.params.name, { force: qBool(ctx.query, 'force'), noprune: qBool(ctx.query, 'noprune') }));
+      },
+    },
+  ];
+}
+
+async function create(ctx: Ctx, b: ImagesBackend): Promise<void> {
+  const q = ctx.query;
+  const fromSrc = q.get('fromSrc');
+  const fromImage = q.get('fromImage');
+  if (fromSrc !== null) {
+    if (fromSrc !== '-') throw invalid('importing from a URL is not supported: send the archive as the request body (fromSrc=-)');
+    const repo = q.get('repo') || undefined;
+    if (repo) parseReference(q.get('tag') ? `${repo}:${q.get('tag')}` : repo); // 400 before streaming
+    const res = startStream(ctx, 'application/json');
+    try {
+      const rec = await b.importImage(ctx.req, { repo, tag: q.get('tag') || undefined, changes: q.getAll('changes'), message: q.get('message') || undefined, platform: q.get('platform') || undefined });
+      res.end(JSON.stringify({ status: rec.id }) + '\n');
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+    }
+    return;
+  }
+  if (!fromImage) throw invalid('Bad parameters: fromImage or fromSrc is required');
+  const ref = parseReference(q.get('tag') && !fromImage.includes('@') ? `${fromImage}:${q.get('tag')}` : fromImage);
+  void ref;
+  await b.pull(fromImage, q.get('tag') || undefined, () => {}, ctx.signal);
+}

@@ -1,0 +1,128 @@
+// /_ping, /version, /info, /events.
+import os from 'node:os';
+import { parseFilters } from '../../../common/filters.ts';
+import { parseTimestamp } from '../../../common/units.ts';
+import type { EngineEvent } from '../../../engine/events.ts';
+import { sendJson, startStream, type Ctx } from '../../http.ts';
+import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
+import type { SystemBackend } from './backend.ts';
+
+export const ENGINE_VERSION = '27.5.1';
+
+function ping(ctx: Ctx): Promise<void> {
+  const res = ctx.res!;
+  res.setHeader('Builder-Version', '1');
+  res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+  res.setHeader('Pragma', 'no-cache');
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': ctx.req.method === 'HEAD' ? 0 : 2 });
+  res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
+  return Promise.resolve();
+}
+
+export function systemRoutes(b: SystemBackend): Route[] {
+  return [
+    { method: 'GET', path: '/_ping', handler: ping },
+    { method: 'HEAD', path: '/_ping', handler: ping },
+    {
+      method: 'GET', path: '/version', handler: async (ctx) => {
+        const i = await b.info();
+        sendJson(ctx, 200, {
+          Platform: { Name: 'berth' },
+          Components: [
+            { Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: i.kernelVersion, Experimental: 'false', BerthVersion: i.version } },
+            { Name: 'berth', Version: i.version, Details: { Runtime: i.defaultRuntime } },
+          ],
+          Version: ENGINE_VERSION,
+          ApiVersion: API_VERSION,
+          MinAPIVersion: MIN_API_VERSION,
+          GitCommit: 'berth',
+          GoVersion: `node${process.versions.node}`,
+          Os: 'linux',
+          Arch: goArch(),
+          KernelVersion: i.kernelVersion,
+          BuildTime: '',
+        });
+      },
+    },
+    {
+      method: 'GET', path: '/info', handler: async (ctx) => {
+        const i = await b.info();
+        sendJson(ctx, 200, {
+          ID: i.id,
+          Containers: i.containers.total,
+          ContainersRunning: i.containers.running,
+          ContainersPaused: i.containers.paused,
+          ContainersStopped: i.containers.stopped,
+          Images: i.images,
+          Driver: 'overlay2',
+          DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
+          Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+          MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true, OomKillDisable: i.cgroupVersion === '1',
+          IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false,
+          Debug: i.debug, NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(),
+          LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: i.cgroupVersion,
+          NEventsListener: 0, KernelVersion: i.kernelVersion, OperatingSystem: i.operatingSystem, OSVersion: '', OSType: 'linux', Architecture: os.machine(),
+          IndexServerAddress: 'https://index.docker.io/v1/',
+          RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
+          NCPU: i.ncpu, MemTotal: i.memTotal, GenericResources: null, DockerRootDir: i.dataRoot,
+          HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: i.name, Labels: [], ExperimentalBuild: false,
+          ServerVersion: ENGINE_VERSION, Runtimes: i.runtimes, DefaultRuntime: i.defaultRuntime,
+          Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+          LiveRestoreEnabled: true, Isolation: '', InitBinary: i.initBinary,
+          ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
+          SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+        });
+      },
+    },
+    { method: 'GET', path: '/events', handler: (ctx) => events(ctx, b) },
+  ];
+}
+
+function goArch(): string { return process.arch === 'x64' ? 'amd64' : process.arch; }
+
+const EVENT_FILTERS = ['container', 'image', 'event', 'type', 'label', 'volume', 'network', 'daemon', 'plugin', 'node', 'service', 'secret', 'config', 'scope'];
+
+async function events(ctx: Ctx, b: SystemBackend): Promise<void> {
+  const now = Date.now() / 1000;
+  const q = ctx.query;
+  const since = q.get('since') ? parseTimestamp(q.get('since')!, now) : undefined;
+  const until = q.get('until') ? parseTimestamp(q.get('until')!, now) : undefined;
+  const f = parseFilters(q.get('filters') ?? undefined);
+  f.validate(EVENT_FILTERS);
+  const match = (e: EngineEvent): boolean => {
+    const types = f.get('type');
+    if (types.length && !types.includes(e.Type)) return false;
+    const actions = f.get('event');
+    if (actions.length && !actions.some((a) => e.Action === a || e.Action.startsWith(a + ':'))) return false;
+    for (const t of ['container', 'image', 'volume', 'network'] as const) {
+      const vals = f.get(t);
+      if (vals.length) {
+        if (e.Type !== t) return false;
+        const name = e.Actor.Attributes.name ?? '';
+        if (!vals.some((v) => e.Actor.ID === v || e.Actor.ID.startsWith(v) || e.Actor.ID === `sha256:${v}` || name === v)) return false;
+      }
+    }
+    if (f.has('label') && !f.matchKVList('label', e.Actor.Attributes)) return false;
+    return true;
+  };
+  const res = startStream(ctx, 'application/json');
+  const toWire = (e: EngineEvent) => {
+    const legacy = e.Type === 'container' || e.Type === 'image'
+      ? { status: e.Action, id: e.Actor.ID, from: e.Type === 'container' ? e.Actor.Attributes.image : undefined }
+      : {};
+    return JSON.stringify({ ...legacy, ...e }) + '\n';
+  };
+  const sinceNs = since !== undefined ? since * 1e9 : Number.POSITIVE_INFINITY;
+  const untilNs = until !== undefined ? until * 1e9 : Number.POSITIVE_INFINITY;
+  if (since !== undefined) {
+    for (const e of b.events.history(sinceNs, until !== undefined && until <= now ? untilNs : Date.now() * 1e6)) if (match(e)) res.write(toWire(e));
+  }
+  if (until !== undefined && until <= now) { res.end(); return; }
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const unsub = b.events.subscribe((e) => { if (match(e)) res.write(toWire(e)); });
+    const done = () => { unsub(); if (timer) clearTimeout(timer); res.end(); resolve(); };
+    if (until !== undefined) timer = setTimeout(done, (until - now) * 1000);
+    ctx.signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,169 @@
+// The HTTP side of berthd: Docker Engine API v1.47 over unix sockets (and TCP, TLS required
+// unless an insecure loopback listener is asked for). Routers are thin (STYLE.md point 3): they
+// parse, validate, call one engine method and choose the status.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { chmod, rm, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { invalid, notFound, EngineError } from '../common/errors.ts';
+import { messageOf, statusOf } from './errors.ts';
+import type { Ctx, Handler } from './http.ts';
+
+export const API_VERSION = '1.47';
+export const MIN_API_VERSION = '1.24';
+
+export interface Route { method: string; path: string; handler: Handler }
+interface CompiledRoute { method: string; re: RegExp; keys: string[]; handler: Handler }
+
+/** `/containers/{id}/json` → regex; `{name*}` matches across slashes (image names). */
+function compile(r: Route): CompiledRoute {
+  const keys: string[] = [];
+  const src = r.path.replace(/\{(\w+)(\*?)\}/g, (_m, k: string, star: string) => {
+    keys.push(k);
+    return star ? '(.+?)' : '([^/]+)';
+  });
+  return { method: r.method, re: new RegExp(`^${src}/?$`), keys, handler: r.handler };
+}
+
+function cmpVersion(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 - b1 || a2 - b2;
+}
+
+export interface Listener { kind: 'unix' | 'tcp'; address: string; tls?: { ca?: string; cert: string; key: string; verify: boolean } }
+
+export class ApiServer {
+  #routes: CompiledRoute[] = [];
+  #servers: http.Server[] = [];
+  #log: (level: string, msg: string) => void;
+
+  constructor(routes: Route[], log: (level: string, msg: string) => void) {
+    this.#routes = routes.map(compile);
+    this.#log = log;
+  }
+
+  #find(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | 'method' | undefined {
+    let methodMismatch = false;
+    for (const r of this.#routes) {
+      const m = r.re.exec(path);
+      if (!m) continue;
+      if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) { methodMismatch = true; continue; }
+      const params: Record<string, string> = {};
+      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
+      return { route: r, params };
+    }
+    return methodMismatch ? 'method' : undefined;
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+    const ac = new AbortController();
+    const sock = upgrade?.socket ?? req.socket;
+    const onClose = () => ac.abort();
+    sock.once('close', onClose);
+    res?.once('close', onClose);
+    const url = new URL(req.url ?? '/', 'http://berth');
+    let path = url.pathname;
+    let apiVersion = API_VERSION;
+    const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    const ctx: Ctx = { req, res, upgrade, params: {}, query: url.searchParams, apiVersion, signal: ac.signal };
+    try {
+      if (vm) {
+        apiVersion = vm[1];
+        path = vm[2];
+        if (cmpVersion(apiVersion, API_VERSION) > 0) throw invalid(`client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`);
+        if (cmpVersion(apiVersion, MIN_API_VERSION) < 0) throw invalid(`client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+        ctx.apiVersion = apiVersion;
+      }
+      const found = this.#find(req.method ?? 'GET', path);
+      if (found === undefined) throw notFound(`page not found`);
+      if (found === 'method') throw new EngineError('NotFound', `page not found`);
+      ctx.params = found.params;
+      await found.route.handler(ctx);
+    } catch (e) {
+      this.#fail(ctx, e);
+    } finally {
+      sock.off('close', onClose);
+    }
+  }
+
+  #fail(ctx: Ctx, e: unknown): void {
+    const status = statusOf(e);
+    const message = messageOf(e);
+    if (status >= 500) this.#log('error', `${ctx.req.method} ${ctx.req.url}: ${message}`);
+    else this.#log('debug', `${ctx.req.method} ${ctx.req.url}: ${status} ${message}`);
+    if (ctx.upgrade) {
+      const s = ctx.upgrade.socket;
+      if (s.writable) {
+        const body = JSON.stringify({ message }) + '\n';
+        s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+      }
+      return;
+    }
+    const res = ctx.res!;
+    if (res.headersSent) {
+      // Past the point of no return: the stream's own error channel was the place; cut it.
+      res.destroy();
+      return;
+    }
+    if (status === 304) { res.writeHead(304); res.end(); return; }
+    const body = JSON.stringify({ message }) + '\n';
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  #common(res: ServerResponse): void {
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    res.setHeader('Server', `Docker/27.5.1 (linux) berth/0.1.0`);
+  }
+
+  #attach(server: http.Server): void {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.#common(res);
+      void this.#dispatch(req, res);
+    });
+    // Node hands requests with `Upgrade:` to this event instead (the docker CLI's attach/exec).
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => {});
+      void this.#dispatch(req, undefined, { socket, head });
+    });
+    server.on('clientError', (_e, socket: Duplex) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
+  }
+
+  async listen(l: Listener): Promise<void> {
+    // requestTimeout 0: the 300 s default would cut long uploads (import, build contexts).
+    const opts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 };
+    let server: http.Server;
+    if (l.tls) {
+      server = https.createServer({
+        ...opts,
+        cert: await readFile(l.tls.cert),
+        key: await readFile(l.tls.key),
+        ca: l.tls.ca ? await readFile(l.tls.ca) : undefined,
+        requestCert: l.tls.verify,
+        rejectUnauthorized: l.tls.verify,
+      }) as unknown as http.Server;
+    } else {
+      server = http.createServer(opts);
+    }
+    this.#attach(server);
+    if (l.kind === 'unix') {
+      await mkdir(dirname(l.address), { recursive: true });
+      await rm(l.address, { force: true });
+      await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(l.address, () => res()); });
+      // Root only (and group `berth` where the setup made one): the socket is root on the host.
+      await chmod(l.address, 0o660);
+    } else {
+      const u = new URL(`tcp://${l.address}`);
+      await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(Number(u.port), u.hostname.replace(/^\[|\]$/g, ''), () => res()); });
+    }
+    this.#servers.push(server);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections?.(); })));
+  }
+}

@@ -1,0 +1,134 @@
+// berthd's composition root: config → stores → runtime → engine → API.
+import { mkdir, writeFile, rm, readFile, rmdir, readdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ApiServer, type Listener } from '../api/server.ts';
+import { systemRoutes } from '../api/routers/system/routes.ts';
+import { containerRoutes } from '../api/routers/containers/routes.ts';
+import { imageRoutes } from '../api/routers/images/routes.ts';
+import { Engine } from '../engine/engine.ts';
+import { LocalContentStore } from '../store/content/local.ts';
+import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
+import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
+import type { OciRuntime } from '../runtime/runtime.ts';
+import { loadConfig, type DaemonConfig } from './config.ts';
+
+const VERSION = '0.1.0';
+const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+
+function listenersOf(cfg: DaemonConfig): Listener[] {
+  return cfg.hosts.map((h) => {
+    if (h.startsWith('unix://')) return { kind: 'unix', address: h.slice(7) } as Listener;
+    if (h.startsWith('fd://')) throw new Error('fd:// sockets are not supported');
+    const addr = h.replace(/^tcp:\/\//, '');
+    const host = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (cfg.tls) {
+      if (!cfg.tlscert || !cfg.tlskey) throw new Error(`tcp listener ${h} needs --tlscert and --tlskey`);
+      if (cfg.tlsverify && !cfg.tlscacert) throw new Error('--tlsverify needs --tlscacert to check client certificates');
+      return { kind: 'tcp', address: addr, tls: { ca: cfg.tlscacert, cert: cfg.tlscert, key: cfg.tlskey, verify: cfg.tlsverify } } as Listener;
+    }
+    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host);
+    if (!(cfg.insecureLoopbackTcp && loopback)) {
+      throw new Error(`refusing to listen on ${h} without TLS: use --tlsverify with --tlscacert/--tlscert/--tlskey, or --insecure-loopback-tcp for a loopback address`);
+    }
+    return { kind: 'tcp', address: addr } as Listener;
+  });
+}
+
+async function main(): Promise<void> {
+  const cfg = await loadConfig(process.argv.slice(2));
+  if (cfg === 'help') return;
+  if (cfg === 'version') { process.stdout.write(`berthd version ${VERSION} (Docker Engine API 1.47)\n`); return; }
+  const level = LEVELS[cfg.logLevel];
+  const log = (lv: string, msg: string) => {
+    if ((LEVELS[lv as keyof typeof LEVELS] ?? 1) >= level) process.stderr.write(`time="${new Date().toISOString()}" level=${lv} msg=${JSON.stringify(msg)}\n`);
+  };
+  const listeners = listenersOf(cfg);
+  await mkdir(cfg.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(cfg.execRoot, { recursive: true, mode: 0o700 });
+  // One daemon per data root: refuse a second one rather than corrupt state.
+  try {
+    const other = Number((await readFile(cfg.pidfile, 'utf8')).trim());
+    if (other && other !== process.pid) {
+      try { process.kill(other, 0); throw new Error(`pid file found, ensure berthd is not running or delete ${cfg.pidfile}`); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; }
+    }
+  } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  await writeFile(cfg.pidfile, `${process.pid}\n`);
+
+  let id: string;
+  try { id = (await readFile(join(cfg.dataRoot, 'engine-id'), 'utf8')).trim(); } catch { id = randomUUID(); await writeFile(join(cfg.dataRoot, 'engine-id'), id); }
+
+  const content = new LocalContentStore(join(cfg.dataRoot, 'content'));
+  await content.init();
+  const snap = new OverlaySnapshotter(join(cfg.dataRoot, 'overlay'));
+  await snap.init();
+  const runtimes = new Map<string, OciRuntime>();
+  for (const [name, r] of Object.entries(cfg.runtimes)) {
+    const rt = new ConmonRuntime({
+      name, path: r.path, extraArgs: r.runtimeArgs,
+      root: join(cfg.execRoot, 'runtimes', name),
+      socketDir: join(cfg.execRoot, 's'),
+      exitDir: join(cfg.execRoot, 'exits'),
+    });
+    await rt.init();
+    runtimes.set(name, rt);
+  }
+  const cgroupParent = cfg.instance ? `berth-${cfg.instance}` : 'berth';
+  const engine = new Engine({
+    id, dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
+    defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
+  }, content, snap);
+  await engine.init();
+
+  const c = engine.containers;
+  const api = new ApiServer([
+    ...systemRoutes({ info: () => engine.info(), events: engine.events }),
+    ...containerRoutes({
+      create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r),
+      sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
+      start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
+      kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),
+      wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), rename: (x, r, n) => c.rename(x, r, n),
+      attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
+      imageIdOf: (r) => engine.images.tryResolve(r)?.id,
+    }),
+    ...imageRoutes({
+      all: () => engine.images.all(), refsOf: (i) => engine.images.refsOf(i), config: (i) => engine.images.config(i),
+      inspect: (n) => engine.images.inspect(n), resolve: (n) => engine.images.resolve(n),
+      importImage: (b, o) => engine.importImage(b, o), pull: (r, t) => engine.pull(r, t),
+      tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
+      graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
+    }),
+  ], log);
+  for (const l of listeners) await api.listen(l);
+  log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${cfg.dataRoot})`);
+  engine.events.emit('daemon', 'start', id, { name: 'berthd' });
+
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `received ${sig}, shutting down (containers keep running)`);
+    await api.close().catch(() => {});
+    await engine.close().catch(() => {});
+    for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });
+    await rm(cfg.pidfile, { force: true });
+    await removeEmptyCgroupParents(cgroupParent);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The per-daemon cgroup parents are left only while containers live in them. */
+async function removeEmptyCgroupParents(parent: string): Promise<void> {
+  let ctrls: string[] = [];
+  try { ctrls = await readdir('/sys/fs/cgroup'); } catch { return; }
+  for (const c of ctrls) await rmdir(join('/sys/fs/cgroup', c, parent)).catch(() => {});
+  await rmdir(join('/sys/fs/cgroup', parent)).catch(() => {});
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`berthd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

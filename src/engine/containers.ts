@@ -1,0 +1,896 @@
+// ContainerService: the container records, their state machine and lifecycle over the OCI
+// runtime (conmon + runc), the snapshotter (rw layer) and the image service.
+//
+// States (Docker's `State.Status`): created → running ⇄ paused; running → exited (process ended)
+// → running again (start/restart); any → removing → gone. Illegal transitions are Conflicts.
+// Every change of state is written atomically to containers/<id>/config.json before it is
+// reported, so a daemon killed at any moment restarts with a record that is true or one step
+// behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
+import { mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { hostname as hostHostname } from 'node:os';
+import { conflict, invalid, notFound, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
+import { generateId, generateName, validateName } from '../common/names.ts';
+import { parseSignal } from '../common/signals.ts';
+import { mountOverlay, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
+import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
+import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import { buildSpec, composeArgs } from '../runtime/oci-spec.ts';
+import type { OciRuntime } from '../runtime/runtime.ts';
+import { AttachConnection, type StreamKind } from './attach.ts';
+import type { EventBus } from './events.ts';
+import type { ImageService } from './images.ts';
+import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
+import type { ContainerConfig, HostConfig } from './types.ts';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** The persisted record (Docker keeps the same fields in config.v2.json + hostconfig.json). */
+export interface ContainerRecord {
+  ID: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  Image: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  LogPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  ResolvConfPath: string;
+  /** berth's own bookkeeping (not part of Docker's inspect output). */
+  berth: {
+    runtime: string;
+    conmonPid?: number;
+    /** `stop`/`kill` by the user: no restart by policy, and unless-stopped stays down. */
+    manuallyStopped: boolean;
+    hasBeenStarted: boolean;
+  };
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface EngineContext { signal?: AbortSignal }
+
+export interface CreateOptions { name?: string; config: ContainerConfig; hostConfig: HostConfig; platform?: string }
+
+export interface ContainerServiceOptions {
+  root: string;          // <data-root>
+  execRoot: string;      // <exec-root>
+  cgroupParent: string;  // unique per daemon instance
+  runtimes: Map<string, OciRuntime>;
+  defaultRuntime: string;
+  initPath: string;
+}
+
+interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
+
+class Container {
+  rec: ContainerRecord;
+  attach?: AttachConnection;
+  attachConnecting?: Promise<AttachConnection | undefined>;
+  /** Attach sessions that asked before start; the connection is opened before `runtime start`. */
+  pendingAttach = 0;
+  waiters: Waiter[] = [];
+  lock: Promise<unknown> = Promise.resolve();
+  restartTimer?: NodeJS.Timeout;
+  exitHandled = false;
+  constructor(rec: ContainerRecord) { this.rec = rec; }
+  get id(): string { return this.rec.ID; }
+  get running(): boolean { return this.rec.State.Running; }
+}
+
+export class ContainerService {
+  #o: ContainerServiceOptions;
+  #snap: Snapshotter;
+  #images: ImageService;
+  #events: EventBus;
+  #byId = new Map<string, Container>();
+  #names = new Map<string, string>(); // "/name" → id
+  #watcher?: FSWatcher;
+  #dir: string;
+  #bundles: string;
+  #closing = false;
+
+  constructor(o: ContainerServiceOptions, snap: Snapshotter, images: ImageService, events: EventBus) {
+    this.#o = o;
+    this.#snap = snap;
+    this.#images = images;
+    this.#events = events;
+    this.#dir = join(o.root, 'containers');
+    this.#bundles = join(o.execRoot, 'bundles');
+    images.usedBy = (imageId) => [...this.#byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.id, running: c.running }));
+  }
+
+  // ---------------------------------------------------------------- start-up and reconciliation
+
+  async init(): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    await mkdir(this.#bundles, { recursive: true });
+    for (const rt of this.#o.runtimes.values()) {
+      // Exit files arrive from conmon; inotify tells us at once.
+      await mkdir(dirnameOf(rt.exitFile('x')), { recursive: true });
+    }
+    for (const id of await readdir(this.#dir)) {
+      const rec = await readJson<ContainerRecord>(join(this.#dir, id, 'config.json'));
+      if (!rec) {
+        // Created half-way when the daemon died: the record is the commit point, so this
+        // container never existed for any client. Remove its debris.
+        await this.#cleanupDebris(id);
+        continue;
+      }
+      const c = new Container(rec);
+      this.#byId.set(id, c);
+      this.#names.set(rec.Name, id);
+    }
+    const exitDir = dirnameOf(this.#runtimeOf(this.#o.defaultRuntime).exitFile('x'));
+    this.#watcher = watch(exitDir, (_ev, file) => { if (file) void this.#onExitFile(String(file)); });
+    await this.reconcile();
+  }
+
+  async #cleanupDebris(id: string): Promise<void> {
+    const merged = this.#snap.rootfsPath(id);
+    if (await isMountPoint(merged)) await unmount(merged, { lazy: true });
+    for (const rt of this.#o.runtimes.values()) await rt.delete(id, true).catch(() => {});
+    await this.#snap.remove(id).catch(() => {});
+    await rm(join(this.#dir, id), { recursive: true, force: true });
+    await rm(join(this.#bundles, id), { recursive: true, force: true });
+  }
+
+  /** Brings records in line with what really runs (after a restart or kill -9 of berthd). */
+  async reconcile(): Promise<void> {
+    for (const c of this.#byId.values()) {
+      const rt = this.#o.runtimes.get(c.rec.berth.runtime);
+      const st = rt ? await rt.state(c.id) : undefined;
+      if (st && (st.status === 'running' || st.status === 'paused')) {
+        c.rec.State = { ...c.rec.State, Status: st.status === 'paused' ? 'paused' : 'running', Running: true, Paused: st.status === 'paused', Restarting: false, Pid: st.pid };
+        c.rec.berth.hasBeenStarted = true;
+        await this.#save(c);
+        // It may have exited between the state query and now.
+        if (await exists(this.#runtimeOf(c.rec.berth.runtime).exitFile(c.id))) await this.#onExitFile(c.id);
+        continue;
+      }
+      if (st && st.status === 'created') {
+        // Created but never started (the daemon died between create and start): undo.
+        await rt!.kill(c.id, 9).catch(() => {});
+        await rt!.delete(c.id, true).catch(() => {});
+      }
+      if (c.rec.State.Running || c.rec.State.Status === 'restarting') {
+        // It ended while we were away: take the exit code conmon recorded.
+        await this.#handleExit(c, { fromReconcile: true });
+      } else {
+        const merged = this.#snap.rootfsPath(c.id);
+        if (await isMountPoint(merged)) await unmount(merged).catch(() => {});
+        if (c.rec.HostConfig.AutoRemove && c.rec.berth.hasBeenStarted) await this.#removeNow(c, { volumes: true });
+        else if (this.#shouldRestartAtBoot(c)) this.#scheduleRestart(c, 0);
+      }
+    }
+    // Mounts left by containers that no longer exist.
+    for (const m of await mountsUnder(join(this.#snap.rootfsPath('x'), '..', '..'))) {
+      const id = m.split('/').slice(-2, -1)[0];
+      if (!this.#byId.get(id)?.running) await unmount(m, { lazy: true }).catch(() => {});
+    }
+  }
+
+  #shouldRestartAtBoot(c: Container): boolean {
+    const p = c.rec.HostConfig.RestartPolicy?.Name ?? 'no';
+    if (!c.rec.berth.hasBeenStarted || c.rec.berth.manuallyStopped) return false;
+    return p === 'always' || p === 'unless-stopped';
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#watcher?.close();
+    for (const c of this.#byId.values()) {
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+      c.attach?.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  #runtimeOf(name: string): OciRuntime {
+    const rt = this.#o.runtimes.get(name);
+    if (!rt) throw invalid(`Unknown runtime specified ${name}`);
+    return rt;
+  }
+
+  #find(ref: string): Container | undefined {
+    const exact = this.#byId.get(ref);
+    if (exact) return exact;
+    const byName = this.#names.get(ref.startsWith('/') ? ref : `/${ref}`);
+    if (byName) return this.#byId.get(byName);
+    if (/^[a-f0-9]+$/.test(ref)) {
+      const matches = [...this.#byId.keys()].filter((k) => k.startsWith(ref));
+      if (matches.length === 1) return this.#byId.get(matches[0]);
+      if (matches.length > 1) throw invalid(`multiple IDs found with provided prefix: ${ref}`);
+    }
+    return undefined;
+  }
+
+  #get(ref: string): Container {
+    const c = this.#find(ref);
+    if (!c) throw notFound(`No such container: ${ref}`);
+    return c;
+  }
+
+  /** Serialises lifecycle operations on one container. */
+  #locked<T>(c: Container, fn: () => Promise<T>): Promise<T> {
+    const p = c.lock.then(fn, fn);
+    c.lock = p.catch(() => {});
+    return p;
+  }
+
+  async #save(c: Container): Promise<void> {
+    await writeJsonAtomic(join(this.#dir, c.id, 'config.json'), c.rec);
+  }
+
+  list(): ContainerRecord[] { return [...this.#byId.values()].map((c) => c.rec); }
+  inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
+  exists(ref: string): boolean { return this.#find(ref) !== undefined; }
+  runtimeNames(): string[] { return [...this.#o.runtimes.keys()]; }
+
+  async sizeRw(id: string): Promise<number> { return this.#snap.usage(id); }
+  async graphDriver(id: string): Promise<Record<string, string>> { return this.#snap.graphDriverData(id); }
+
+  // ---------------------------------------------------------------- create
+
+  async create(_ctx: EngineContext, o: CreateOptions): Promise<{ Id: string; Warnings: string[] }> {
+    const warnings: string[] = [];
+    let name = o.name;
+    if (name) {
+      validateName(name);
+      name = name.startsWith('/') ? name : `/${name}`;
+      const holder = this.#names.get(name);
+      if (holder) throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    } else {
+      do name = `/${generateName()}`; while (this.#names.has(name));
+    }
+    if (!o.config.Image) throw invalid('No image specified');
+    if (o.platform && !/^linux(\/amd64)?$/.test(o.platform)) throw invalid(`image with reference ${o.config.Image} was found but does not match the specified platform: wanted ${o.platform}, actual: linux/amd64`);
+    const image = this.#images.tryResolve(o.config.Image);
+    if (!image) throw notFound(`No such image: ${familiarOrRaw(o.config.Image)}`);
+    const imgCfg = (await this.#images.config(image.id)).config ?? {};
+    const hc: HostConfig = { ...o.hostConfig };
+    const runtime = hc.Runtime || this.#o.defaultRuntime;
+    this.#runtimeOf(runtime);
+    hc.Runtime = runtime;
+    validateHostConfig(hc);
+    const config = mergeConfig(imgCfg, o.config);
+    const id = generateId();
+    config.Hostname ||= id.slice(0, 12);
+    const args = composeArgs(config);
+    const dir = join(this.#dir, id);
+    // The name is held before any await that could interleave with another create.
+    this.#names.set(name, id);
+    try {
+      await mkdir(dir, { recursive: true });
+      await this.#snap.prepare(id, this.#images.topChain(image));
+      const netMode = hc.NetworkMode || 'default';
+      await writeFile(join(dir, 'hostname'), `${netMode === 'host' ? hostHostname() : config.Hostname}\n`);
+      await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(config.Hostname!, hc.ExtraHosts ?? []));
+      await writeFile(join(dir, 'resolv.conf'), await resolvConf(hc));
+      const rec: ContainerRecord = {
+        ID: id,
+        Created: new Date().toISOString(),
+        Path: args[0],
+        Args: args.slice(1),
+        State: { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
+        Image: image.id,
+        Name: name,
+        RestartCount: 0,
+        Driver: 'overlay2',
+        Platform: 'linux',
+        Config: config,
+        HostConfig: hc,
+        LogPath: (hc.LogConfig?.Type ?? 'json-file') === 'none' ? '' : join(dir, `${id}-json.log`),
+        HostnamePath: join(dir, 'hostname'),
+        HostsPath: join(dir, 'hosts'),
+        ResolvConfPath: join(dir, 'resolv.conf'),
+        berth: { runtime, manuallyStopped: false, hasBeenStarted: false },
+      };
+      const c = new Container(rec);
+      // The commit point: once config.json is on disk the container exists.
+      await this.#save(c);
+      await fsyncDir(this.#dir);
+      this.#byId.set(id, c);
+    } catch (e) {
+      this.#names.delete(name);
+      await this.#cleanupDebris(id);
+      throw e;
+    }
+    this.#events.emit('container', 'create', id, { image: o.config.Image, name: name.slice(1), ...(config.Labels ?? {}) });
+    return { Id: id, Warnings: warnings };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  start(_ctx: EngineContext, ref: string): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (c.rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
+      if (c.rec.State.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
+      if (c.running) throw notModified();
+      if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+      c.rec.berth.manuallyStopped = false;
+      await this.#startNow(c);
+    });
+  }
+
+  async #startNow(c: Container): Promise<void> {
+    const rec = c.rec;
+    const rt = this.#runtimeOf(rec.berth.runtime);
+    const merged = this.#snap.rootfsPath(c.id);
+    const bundle = join(this.#bundles, c.id);
+    const persist = join(this.#dir, c.id, 'conmon');
+    let mounted = false;
+    let created = false;
+    try {
+      if (!(await isMountPoint(merged))) {
+        const m = await this.#snap.mounts(c.id);
+        await mountOverlay(merged, m);
+      }
+      mounted = true;
+      await mkdir(bundle, { recursive: true });
+      const namespaces = this.#namespaces(rec.HostConfig);
+      const spec = await buildSpec({
+        id: c.id,
+        rootfs: merged,
+        config: rec.Config,
+        hostConfig: rec.HostConfig,
+        args: [rec.Path, ...rec.Args],
+        cgroupsPath: `/${this.#o.cgroupParent}/${c.id}`,
+        namespaces,
+        extraMounts: [
+          { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate'] },
+          { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate'] },
+          { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate'] },
+        ],
+        initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
+      });
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+      await rm(rt.exitFile(c.id), { force: true });
+      await rm(join(persist, 'exit'), { force: true });
+      await rm(join(persist, 'oom'), { force: true });
+      c.exitHandled = false;
+      const { pid, conmonPid } = await rt.create({
+        id: c.id,
+        bundle,
+        persistDir: persist,
+        logPath: rec.LogPath ? `k8s-file:${rec.LogPath}` : undefined,
+        terminal: !!rec.Config.Tty,
+        stdin: !!rec.Config.OpenStdin,
+        leaveStdinOpen: !(rec.Config.StdinOnce && !rec.Config.Tty),
+        name: rec.Name.slice(1),
+      });
+      created = true;
+      // Attach before start, or the first output is lost (conmon buffers nothing for sockets).
+      if (c.pendingAttach > 0) await this.#connectAttach(c);
+      await rt.start(c.id);
+      rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
+      rec.berth.conmonPid = conmonPid;
+      rec.berth.hasBeenStarted = true;
+      await this.#save(c);
+      this.#events.emit('container', 'start', c.id, this.#attrs(c));
+      // A process that ended before we saved `running` has its exit file already.
+      if (await exists(rt.exitFile(c.id))) void this.#onExitFile(c.id);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (created) {
+        await rt.kill(c.id, 9).catch(() => {});
+        await rt.delete(c.id, true).catch(() => {});
+      }
+      c.attach?.close();
+      c.attach = undefined;
+      if (mounted) await unmount(merged).catch(() => {});
+      await rm(bundle, { recursive: true, force: true });
+      // Docker keeps the record with the error and an exit code saying why (127: not found,
+      // 126: cannot invoke), and the CLI maps the same texts to its own exit status.
+      rec.State = { ...rec.State, Status: rec.berth.hasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: msg, ExitCode: exitCodeForStartError(msg) };
+      await this.#save(c).catch(() => {});
+      this.#events.emit('container', 'die', c.id, { ...this.#attrs(c), exitCode: String(rec.State.ExitCode) });
+      this.#resolveWaiters(c, 'next-exit', rec.State.ExitCode, msg);
+      if (rec.HostConfig.AutoRemove) void this.#removeNow(c, { volumes: true }).catch(() => {});
+      if (isEngineError(e) && e.code === 'RuntimeCreate') throw new EngineError(/executable file not found|no such file or directory|permission denied/i.test(msg) ? 'InvalidParameter' : 'System', `failed to create task for container: failed to create shim task: ${msg}: unknown`);
+      throw e;
+    }
+  }
+
+  #namespaces(hc: HostConfig): { network?: string; pid?: string; ipc?: string; uts?: string } {
+    const ns = (mode: string | undefined, kind: string): string | undefined => {
+      if (!mode || mode === 'private' || mode === 'shareable' || mode === 'default' || mode === 'bridge' || mode === 'none') return undefined;
+      if (mode === 'host') return 'host';
+      const m = /^container:(.+)$/.exec(mode);
+      if (m) {
+        const other = this.#get(m[1]);
+        if (!other.running) throw conflict(`cannot join namespace of a non running container ${other.id}`);
+        return `/proc/${other.rec.State.Pid}/ns/${kind}`;
+      }
+      if (kind === 'net') return undefined; // user networks come with the networking issue
+      throw invalid(`invalid ${kind} mode: ${mode}`);
+    };
+    return { network: ns(hc.NetworkMode, 'net'), pid: ns(hc.PidMode, 'pid'), ipc: ns(hc.IpcMode, 'ipc'), uts: ns(hc.UTSMode, 'uts') };
+  }
+
+  #attrs(c: Container): Record<string, string> {
+    return { image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...(c.rec.Config.Labels ?? {}) };
+  }
+
+  // ---------------------------------------------------------------- exit handling
+
+  async #onExitFile(id: string): Promise<void> {
+    const c = this.#byId.get(id);
+    if (!c || c.exitHandled || !c.running) return;
+    await this.#locked(c, async () => {
+      if (c.exitHandled || !c.running) return;
+      await this.#handleExit(c, {});
+    });
+  }
+
+  async #readExitCode(c: Container): Promise<number | undefined> {
+    const rt = this.#runtimeOf(c.rec.berth.runtime);
+    for (let i = 0; i < 50; i++) {
+      try {
+        const t = (await readFile(rt.exitFile(c.id), 'utf8')).trim();
+        if (t !== '') return Number(t);
+      } catch { /* not yet */ }
+      // conmon may still be writing it.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
+  }
+
+  async #handleExit(c: Container, o: { fromReconcile?: boolean }): Promise<void> {
+    c.exitHandled = true;
+    const rec = c.rec;
+    const rt = this.#runtimeOf(rec.berth.runtime);
+    const code = await this.#readExitCode(c);
+    const oom = await exists(join(this.#dir, c.id, 'conmon', 'oom'));
+    await rt.delete(c.id, true).catch(() => {});
+    const merged = this.#snap.rootfsPath(c.id);
+    await unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {}));
+    await rm(join(this.#bundles, c.id), { recursive: true, force: true });
+    const finished = new Date().toISOString();
+    rec.State = {
+      ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+      ExitCode: code ?? (o.fromReconcile ? 255 : 137), OOMKilled: oom, FinishedAt: finished,
+      Error: code === undefined && o.fromReconcile ? 'container exited while the daemon was down and its exit code was lost' : '',
+    };
+    await this.#save(c);
+    c.attach?.close();
+    c.attach = undefined;
+    if (oom) this.#events.emit('container', 'oom', c.id, this.#attrs(c));
+    this.#events.emit('container', 'die', c.id, { ...this.#attrs(c), exitCode: String(rec.State.ExitCode) });
+    this.#resolveWaiters(c, 'next-exit', rec.State.ExitCode);
+    const delay = this.#restartDelay(c);
+    if (delay !== undefined && !this.#closing) {
+      this.#scheduleRestart(c, delay);
+      return;
+    }
+    if (rec.HostConfig.AutoRemove) await this.#removeNow(c, { volumes: true }).catch(() => {});
+  }
+
+  /** Docker's restart policy decision; undefined = don't restart. Backoff doubles from 100 ms. */
+  #restartDelay(c: Container): number | undefined {
+    const p = c.rec.HostConfig.RestartPolicy ?? {};
+    if (c.rec.berth.manuallyStopped || c.rec.HostConfig.AutoRemove) return undefined;
+    const name = p.Name || 'no';
+    if (name === 'no') return undefined;
+    if (name === 'on-failure') {
+      if (c.rec.State.ExitCode === 0) return undefined;
+      if (p.MaximumRetryCount && c.rec.RestartCount >= p.MaximumRetryCount) return undefined;
+    }
+    const ranMs = Date.parse(c.rec.State.FinishedAt) - Date.parse(c.rec.State.StartedAt);
+    if (ranMs >= 10_000) return 100;
+    return Math.min(100 * 2 ** Math.min(c.rec.RestartCount, 10), 60_000);
+  }
+
+  #scheduleRestart(c: Container, delay: number): void {
+    c.rec.State = { ...c.rec.State, Status: 'restarting', Restarting: true };
+    void this.#save(c).catch(() => {});
+    c.restartTimer = setTimeout(() => {
+      c.restartTimer = undefined;
+      void this.#locked(c, async () => {
+        if (c.running || c.rec.berth.manuallyStopped || !this.#byId.has(c.id)) return;
+        c.rec.RestartCount++;
+        try {
+          await this.#startNow(c);
+          this.#events.emit('container', 'restart', c.id, this.#attrs(c));
+        } catch {
+          const d = this.#restartDelay(c);
+          if (d !== undefined && !this.#closing) this.#scheduleRestart(c, d);
+        }
+      });
+    }, delay);
+  }
+
+  #resolveWaiters(c: Container, cond: 'next-exit' | 'removed', code: number, error?: string): void {
+    const keep: Waiter[] = [];
+    for (const w of c.waiters) {
+      const fire = cond === 'removed' ? true : w.condition !== 'removed';
+      if (fire) w.resolve({ StatusCode: code, Error: error ? { Message: error } : null });
+      else keep.push(w);
+    }
+    c.waiters = keep;
+  }
+
+  // ---------------------------------------------------------------- stop, kill, restart, wait
+
+  stop(_ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, () => this.#stopNow(c, o));
+  }
+
+  async #stopNow(c: Container, o: { signal?: string; timeout?: number }): Promise<void> {
+    if (c.restartTimer) {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = undefined;
+      c.rec.berth.manuallyStopped = true;
+      c.rec.State = { ...c.rec.State, Status: 'exited', Restarting: false };
+      await this.#save(c);
+      return;
+    }
+    if (!c.running) throw notModified();
+    c.rec.berth.manuallyStopped = true;
+    await this.#save(c);
+    const rt = this.#runtimeOf(c.rec.berth.runtime);
+    const sig = parseSignal(o.signal || c.rec.Config.StopSignal || 'SIGTERM');
+    const timeout = o.timeout ?? c.rec.Config.StopTimeout ?? 10;
+    const exited = this.#waitExit(c);
+    if (c.rec.State.Paused) await rt.resume(c.id).catch(() => {});
+    this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: String(sig) });
+    await rt.kill(c.id, sig).catch(() => {});
+    const gone = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (!gone) {
+      this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: '9' });
+      await rt.kill(c.id, 9, true).catch(() => {});
+      await exited;
+    }
+    this.#events.emit('container', 'stop', c.id, this.#attrs(c));
+  }
+
+  /** Resolves once the exit has been handled (the record says exited). */
+  #waitExit(c: Container): Promise<void> {
+    return new Promise((resolve) => {
+      c.waiters.push({ condition: 'next-exit', resolve: () => resolve() });
+      // The exit may be handled by the watcher only after we release the lock: do it here.
+      const poll = async () => {
+        const rt = this.#runtimeOf(c.rec.berth.runtime);
+        while (c.running && !c.exitHandled) {
+          if (await exists(rt.exitFile(c.id))) { await this.#handleExit(c, {}); return; }
+          await sleep(20);
+        }
+      };
+      void poll();
+    });
+  }
+
+  kill(_ctx: EngineContext, ref: string, signal?: string): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      const sig = parseSignal(signal || 'SIGKILL');
+      if (!c.running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+      if (sig === 9 || sig === 15 || sig === 2) c.rec.berth.manuallyStopped = true;
+      await this.#save(c);
+      const rt = this.#runtimeOf(c.rec.berth.runtime);
+      if (c.rec.State.Paused && sig === 9) await rt.resume(c.id).catch(() => {});
+      await rt.kill(c.id, sig);
+      this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: String(sig) });
+    });
+  }
+
+  restart(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (c.running || c.restartTimer) await this.#stopNow(c, o).catch((e) => { if (!isEngineError(e, 'NotModified')) throw e; });
+      c.rec.berth.manuallyStopped = false;
+      await this.#startNow(c);
+      this.#events.emit('container', 'restart', c.id, this.#attrs(c));
+      void ctx;
+    });
+  }
+
+  pause(_ctx: EngineContext, ref: string): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (!c.running) throw conflict(`Container ${c.id} is not running`);
+      if (c.rec.State.Paused) throw conflict(`Container ${c.id} is already paused`);
+      await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+      c.rec.State = { ...c.rec.State, Status: 'paused', Paused: true };
+      await this.#save(c);
+      this.#events.emit('container', 'pause', c.id, this.#attrs(c));
+    });
+  }
+
+  unpause(_ctx: EngineContext, ref: string): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (!c.rec.State.Paused) throw conflict(`Container ${c.id} is not paused`);
+      await this.#runtimeOf(c.rec.berth.runtime).resume(c.id);
+      c.rec.State = { ...c.rec.State, Status: 'running', Paused: false };
+      await this.#save(c);
+      this.#events.emit('container', 'unpause', c.id, this.#attrs(c));
+    });
+  }
+
+  /** POST /containers/{id}/wait. Registers the waiter at once (before the response is sent). */
+  wait(_ctx: EngineContext, ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }> {
+    const c = this.#get(ref);
+    const cond = (condition || 'not-running') as Waiter['condition'];
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalid(`invalid condition: "${condition}"`);
+    if (cond === 'not-running' && !c.running && c.rec.State.Status !== 'restarting') {
+      return Promise.resolve({ StatusCode: c.rec.State.ExitCode, Error: null });
+    }
+    return new Promise((resolve) => c.waiters.push({ condition: cond, resolve }));
+  }
+
+  rename(_ctx: EngineContext, ref: string, newName: string): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (!newName) throw invalid('Neither old nor new names may be empty');
+      validateName(newName);
+      const n = newName.startsWith('/') ? newName : `/${newName}`;
+      if (n === c.rec.Name) throw invalid(`Renaming a container with the same name as its current name`);
+      const holder = this.#names.get(n);
+      if (holder) throw conflict(`Conflict. The container name "${n}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+      const old = c.rec.Name;
+      this.#names.set(n, c.id);
+      c.rec.Name = n;
+      try { await this.#save(c); } catch (e) { c.rec.Name = old; this.#names.delete(n); throw e; }
+      this.#names.delete(old);
+      this.#events.emit('container', 'rename', c.id, { ...this.#attrs(c), oldName: old });
+    });
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  remove(_ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      if (!this.#byId.has(c.id)) throw notFound(`No such container: ${ref}`);
+      if (c.rec.State.Status === 'removing') throw conflict(`removal of container ${ref} is already in progress`);
+      if (c.running || c.restartTimer) {
+        if (!o.force) {
+          if (c.rec.State.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
+          throw conflict(`cannot remove container "${c.rec.Name}": container is running: stop the container before removing or force remove`);
+        }
+        if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+        c.rec.berth.manuallyStopped = true;
+        if (c.running) {
+          const exited = this.#waitExit(c);
+          const rt = this.#runtimeOf(c.rec.berth.runtime);
+          if (c.rec.State.Paused) await rt.resume(c.id).catch(() => {});
+          await rt.kill(c.id, 9, true).catch(() => {});
+          this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: '9' });
+          await exited;
+        }
+      }
+      await this.#removeNow(c, o);
+    });
+  }
+
+  async #removeNow(c: Container, _o: { volumes?: boolean }): Promise<void> {
+    if (!this.#byId.has(c.id)) return;
+    c.rec.State = { ...c.rec.State, Status: 'removing' };
+    await this.#save(c).catch(() => {});
+    const merged = this.#snap.rootfsPath(c.id);
+    if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
+    for (const rt of this.#o.runtimes.values()) await rt.delete(c.id, true).catch(() => {});
+    // Removing the record first makes the removal the commit point; the rest is debris cleanup
+    // that init() redoes for a directory without a record.
+    await rm(join(this.#dir, c.id, 'config.json'), { force: true });
+    this.#byId.delete(c.id);
+    if (this.#names.get(c.rec.Name) === c.id) this.#names.delete(c.rec.Name);
+    await this.#snap.remove(c.id).catch(() => {});
+    await rm(join(this.#dir, c.id), { recursive: true, force: true });
+    await rm(join(this.#bundles, c.id), { recursive: true, force: true });
+    for (const rt of this.#o.runtimes.values()) await rm(rt.exitFile(c.id), { force: true }).catch(() => {});
+    this.#events.emit('container', 'destroy', c.id, this.#attrs(c));
+    this.#resolveWaiters(c, 'removed', c.rec.State.ExitCode);
+  }
+
+  // ---------------------------------------------------------------- attach and logs
+
+  async #connectAttach(c: Container): Promise<AttachConnection | undefined> {
+    if (c.attach && !c.attach.ended) return c.attach;
+    if (c.attachConnecting) return c.attachConnecting;
+    const rt = this.#runtimeOf(c.rec.berth.runtime);
+    c.attachConnecting = (async () => {
+      try {
+        const conn = await AttachConnection.connect(rt.attachSocket(c.id));
+        conn.setMaxListeners(0);
+        c.attach = conn;
+        return conn;
+      } catch (e) {
+        if (c.running) throw system(`cannot attach to container ${c.id}: ${(e as Error).message}`, e);
+        return undefined;
+      } finally {
+        c.attachConnecting = undefined;
+      }
+    })();
+    return c.attachConnecting;
+  }
+
+  /**
+   * Attaches a client. Before start, the session waits for the container to be created and is
+   * connected before the process runs; on a running container it connects at once; on a stopped
+   * one it ends immediately (after replaying logs if asked).
+   */
+  async attach(_ctx: EngineContext, ref: string, o: {
+    stdin: boolean; stdout: boolean; stderr: boolean;
+    onOutput: (stream: StreamKind, data: Buffer) => void;
+    onEnd: () => void;
+  }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }> {
+    const c = this.#get(ref);
+    let conn: AttachConnection | undefined;
+    let ended = false;
+    const end = () => { if (!ended) { ended = true; cleanup(); o.onEnd(); } };
+    const onOut = (s: StreamKind, d: Buffer) => { if ((s === 1 && o.stdout) || (s === 2 && o.stderr)) o.onOutput(s, d); };
+    const bind = (cn: AttachConnection) => {
+      conn = cn;
+      cn.on('output', onOut);
+      cn.once('end', end);
+    };
+    const cleanup = () => { conn?.off('output', onOut); conn?.off('end', end); };
+    let bufferedStdin: Buffer[] = [];
+    let stdinClosedEarly = false;
+    if (c.running) {
+      const cn = await this.#connectAttach(c);
+      if (cn) bind(cn); else queueMicrotask(end);
+    } else {
+      // Not started yet: join the start; the connection is made before `runtime start`.
+      c.pendingAttach++;
+      const onStart = this.#events.subscribe((ev) => {
+        if (ev.Actor.ID !== c.id) return;
+        if (ev.Action === 'start' && c.attach) {
+          bind(c.attach);
+          for (const b of bufferedStdin) c.attach.writeStdin(b);
+          bufferedStdin = [];
+          if (stdinClosedEarly) c.attach.closeStdin();
+          unsub();
+        } else if (ev.Action === 'die' || ev.Action === 'destroy') { unsub(); end(); }
+      });
+      const unsub = () => { onStart(); c.pendingAttach = Math.max(0, c.pendingAttach - 1); };
+    }
+    return {
+      tty: !!c.rec.Config.Tty,
+      writeStdin: (d) => { if (!o.stdin) return; if (conn) conn.writeStdin(d); else bufferedStdin.push(d); },
+      closeStdin: () => {
+        if (!o.stdin) return;
+        // Docker closes the container's stdin when a StdinOnce client hangs up.
+        if (!c.rec.Config.StdinOnce) return;
+        if (conn) conn.closeStdin(); else stdinClosedEarly = true;
+      },
+      detach: () => { cleanup(); ended = true; },
+    };
+  }
+
+  /** Resize the TTY through conmon's control fifo ("1 <height> <width>\n"). */
+  async resize(_ctx: EngineContext, ref: string, h: number, w: number): Promise<void> {
+    const c = this.#get(ref);
+    if (!c.running) throw conflict(`Container ${c.id} is not running`);
+    if (!c.rec.Config.Tty) return;
+    const { open } = await import('node:fs/promises');
+    const { constants } = await import('node:fs');
+    const fh = await open(this.#runtimeOf(c.rec.berth.runtime).ctlFile(c.id), constants.O_WRONLY | constants.O_NONBLOCK);
+    try { await fh.write(`1 ${h} ${w}\n`); } finally { await fh.close(); }
+  }
+
+  logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
+    const c = this.#get(ref);
+    const t = c.rec.HostConfig.LogConfig?.Type ?? 'json-file';
+    if (t === 'none' || !c.rec.LogPath) throw invalid(`configured logging driver does not support reading`);
+    return {
+      tty: !!c.rec.Config.Tty,
+      entries: readLogs([c.rec.LogPath], { ...o, signal: ctx.signal, stopped: () => !c.running && c.rec.State.Status !== 'restarting' }),
+    };
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+async function exists(p: string): Promise<boolean> { try { await stat(p); return true; } catch { return false; } }
+function dirnameOf(p: string): string { return p.slice(0, p.lastIndexOf('/')); }
+
+function familiarOrRaw(s: string): string {
+  return /[:@]/.test(s.split('/').pop() ?? '') ? s : `${s}:latest`;
+}
+
+export function exitCodeForStartError(msg: string): number {
+  if (/executable file not found|no such file or directory/i.test(msg)) return 127;
+  if (/permission denied|not a directory|exec format error/i.test(msg)) return 126;
+  return 128;
+}
+
+/** Image defaults under the container's own config, as Docker merges them at create. */
+export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): ContainerConfig {
+  const out: ContainerConfig = { ...ctr };
+  const env = new Map<string, string>();
+  for (const e of [...(img.Env ?? []), ...(ctr.Env ?? [])]) env.set(e.split('=')[0], e);
+  out.Env = [...env.values()];
+  const ctrHasEntrypoint = Array.isArray(ctr.Entrypoint) && ctr.Entrypoint.length > 0;
+  const ctrHasCmd = Array.isArray(ctr.Cmd) && ctr.Cmd.length > 0;
+  if (!ctrHasEntrypoint && !(Array.isArray(ctr.Entrypoint) && ctr.Entrypoint.length === 0 && ctr.Entrypoint !== null)) {
+    out.Entrypoint = img.Entrypoint ?? null;
+    if (!ctrHasCmd) out.Cmd = img.Cmd ?? null;
+  }
+  if (Array.isArray(ctr.Entrypoint) && ctr.Entrypoint.length === 0) out.Entrypoint = null; // --entrypoint ""
+  out.WorkingDir = ctr.WorkingDir || img.WorkingDir || '';
+  out.User = ctr.User || img.User || '';
+  out.Labels = { ...(img.Labels ?? {}), ...(ctr.Labels ?? {}) };
+  out.ExposedPorts = { ...(img.ExposedPorts ?? {}), ...(ctr.ExposedPorts ?? {}) };
+  out.Volumes = { ...(img.Volumes ?? {}), ...(ctr.Volumes ?? {}) };
+  if (!ctr.StopSignal && img.StopSignal) out.StopSignal = img.StopSignal;
+  if (!ctr.Healthcheck && img.Healthcheck) out.Healthcheck = img.Healthcheck;
+  if (!ctr.Shell && img.Shell) out.Shell = img.Shell;
+  if (img.OnBuild) out.OnBuild = null;
+  out.Tty = !!ctr.Tty;
+  out.OpenStdin = !!ctr.OpenStdin;
+  out.StdinOnce = !!ctr.StdinOnce;
+  out.AttachStdin = !!ctr.AttachStdin;
+  out.AttachStdout = ctr.AttachStdout ?? false;
+  out.AttachStderr = ctr.AttachStderr ?? false;
+  out.Domainname = ctr.Domainname ?? '';
+  out.Hostname = ctr.Hostname ?? '';
+  return out;
+}
+
+const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+function validateHostConfig(hc: HostConfig): void {
+  const rp = hc.RestartPolicy;
+  if (rp) {
+    if (!VALID_RESTART.has(rp.Name ?? '')) throw invalid(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    if ((rp.MaximumRetryCount ?? 0) < 0) throw invalid('invalid restart policy: maximum retry count must be a positive integer');
+    if (rp.Name !== 'on-failure' && (rp.MaximumRetryCount ?? 0) > 0) throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if (hc.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
+  }
+  const lt = hc.LogConfig?.Type ?? '';
+  if (lt && !['json-file', 'local', 'none', 'k8s-file'].includes(lt)) throw invalid(`logger: no log driver named '${lt}' is registered`);
+  const nm = hc.NetworkMode ?? '';
+  if (nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
+    throw notFound(`network ${nm} not found`);
+  }
+}
+
+function hostsFile(hostname: string, extra: string[]): string {
+  let s = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+  for (const e of extra) {
+    const i = e.indexOf(':');
+    if (i > 0) s += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
+  }
+  void hostname;
+  return s;
+}
+
+/** The host's resolv.conf without loopback resolvers (unreachable from a container), plus --dns. */
+async function resolvConf(hc: HostConfig): Promise<string> {
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const lines = host.split('\n').filter((l) => l && !/^\s*nameserver\s+(127\.|::1)/.test(l));
+  let out = lines.filter((l) => !(hc.Dns?.length && /^\s*nameserver/.test(l)) && !(hc.DnsSearch?.length && /^\s*search/.test(l)) && !(hc.DnsOptions?.length && /^\s*options/.test(l)));
+  if (hc.Dns?.length) out = [...out, ...hc.Dns.map((d) => `nameserver ${d}`)];
+  if (hc.DnsSearch?.length) out.push(`search ${hc.DnsSearch.join(' ')}`);
+  if (hc.DnsOptions?.length) out.push(`options ${hc.DnsOptions.join(' ')}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,285 @@
+// ImageService: images as (manifest, config, layers) in the content store, unpacked layers in the
+// snapshotter, and a references index (repository:tag → image ID) written atomically.
+// Image ID = the digest of the image config (Docker's rule).
+import { createGunzip } from 'node:zlib';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { conflict, invalid, notFound } from '../common/errors.ts';
+import { parseReference, type ImageRef } from '../common/reference.ts';
+import { JsonDocStore, readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
+import type { ContentStore } from '../store/content/content.ts';
+import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { applyChanges } from './changes.ts';
+import type { EventBus } from './events.ts';
+import type { ContainerConfig, ImageConfigFile } from './types.ts';
+
+export const MT = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
+
+export interface LayerRef { diffId: string; chainId: string; blob: string; mediaType: string; size: number }
+
+/** What berth records per image (images/<hex>.json). */
+export interface ImageRecord {
+  id: string;          // sha256:<config digest>
+  manifest: string;    // digest of the manifest blob in the content store
+  layers: LayerRef[];
+  /** Unpacked size of all layers (Docker's `Size`). */
+  size: number;
+  parent?: string;
+  lastTagTime?: string;
+}
+
+export interface Image extends ImageRecord { config: ImageConfigFile }
+
+export interface ImportOptions { repo?: string; tag?: string; changes?: string[]; message?: string; source?: string; platform?: string }
+
+export interface DeleteReport { Untagged?: string; Deleted?: string }
+
+export class ImageService {
+  #content: ContentStore;
+  #snap: Snapshotter;
+  #events: EventBus;
+  #docs: JsonDocStore<ImageRecord>;
+  #refsPath: string;
+  #images = new Map<string, ImageRecord>();
+  #configs = new Map<string, ImageConfigFile>();
+  /** full reference ("docker.io/library/busybox:latest") → image ID */
+  #refs = new Map<string, string>();
+  /** Set by the engine: which containers use an image (for rmi's conflict rules). */
+  usedBy: (imageId: string) => { id: string; running: boolean }[] = () => [];
+
+  constructor(root: string, content: ContentStore, snap: Snapshotter, events: EventBus) {
+    this.#content = content;
+    this.#snap = snap;
+    this.#events = events;
+    this.#docs = new JsonDocStore(join(root, 'images'));
+    this.#refsPath = join(root, 'refs.json');
+  }
+
+  async init(): Promise<void> {
+    await this.#docs.init();
+    for (const [, rec] of await this.#docs.loadAll()) {
+      // An image whose config blob is gone is not usable; skip it (GC will collect the rest).
+      if (!(await this.#content.has(rec.id))) continue;
+      this.#images.set(rec.id, rec);
+    }
+    const refs = (await readJson<Record<string, string>>(this.#refsPath)) ?? {};
+    for (const [r, id] of Object.entries(refs)) if (this.#images.has(id)) this.#refs.set(r, id);
+  }
+
+  async #saveRefs(): Promise<void> {
+    await writeJsonAtomic(this.#refsPath, Object.fromEntries([...this.#refs].sort()));
+  }
+
+  async config(id: string): Promise<ImageConfigFile> {
+    let c = this.#configs.get(id);
+    if (!c) {
+      c = JSON.parse((await this.#content.read(id)).toString()) as ImageConfigFile;
+      this.#configs.set(id, c);
+    }
+    return c;
+  }
+
+  all(): ImageRecord[] { return [...this.#images.values()]; }
+  refsOf(id: string): string[] { return [...this.#refs].filter(([, v]) => v === id).map(([k]) => k); }
+  has(id: string): boolean { return this.#images.has(id); }
+
+  /** Resolves a user string (name[:tag], name@digest, full or short ID) to an image. */
+  resolve(nameOrId: string): ImageRecord {
+    const rec = this.tryResolve(nameOrId);
+    if (!rec) throw notFound(`No such image: ${nameOrId}`);
+    return rec;
+  }
+
+  tryResolve(nameOrId: string): ImageRecord | undefined {
+    const s = nameOrId.trim();
+    const idLike = /^(sha256:)?[a-f0-9]{1,64}$/.exec(s);
+    if (idLike && (s.startsWith('sha256:') || s.length === 64)) {
+      const full = s.startsWith('sha256:') ? s : `sha256:${s}`;
+      if (this.#images.has(full)) return this.#images.get(full);
+    }
+    let ref: ImageRef | undefined;
+    try { ref = parseReference(s); } catch { ref = undefined; }
+    if (ref) {
+      const id = this.#refs.get(ref.full());
+      if (id) return this.#images.get(id);
+      if (ref.digest) {
+        const byManifest = [...this.#images.values()].find((r) => r.manifest === ref!.digest);
+        if (byManifest) return byManifest;
+      }
+    }
+    if (idLike) {
+      const hex = s.replace(/^sha256:/, '');
+      const matches = [...this.#images.keys()].filter((k) => k.slice(7).startsWith(hex));
+      if (matches.length === 1) return this.#images.get(matches[0]);
+      if (matches.length > 1) throw invalid(`multiple IDs found with provided prefix: ${hex}`);
+    }
+    return undefined;
+  }
+
+  async inspect(nameOrId: string): Promise<Image> {
+    const rec = this.resolve(nameOrId);
+    return { ...rec, config: await this.config(rec.id) };
+  }
+
+  /**
+   * `POST /images/create?fromSrc=-`: the body is one layer (tar, or gzip'd tar). The blob is kept
+   * byte for byte as sent; the layer is unpacked while it is stored, in one pass.
+   */
+  async importImage(body: Readable, opts: ImportOptions): Promise<ImageRecord> {
+    let ref: ImageRef | undefined;
+    if (opts.repo) {
+      ref = parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+      if (ref.digest) throw invalid('cannot import digest reference');
+    }
+    if (opts.platform && !/^linux(\/amd64)?$/.test(opts.platform)) {
+      throw invalid(`image with reference was found but does not match the specified platform: wanted ${opts.platform}`);
+    }
+    const config0 = applyChanges({}, opts.changes ?? []);
+    // Peek the first bytes to tell gzip from a plain tar.
+    const it = body[Symbol.asyncIterator]();
+    const first = await it.next();
+    const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
+    if (head.length === 0) throw invalid('EOF: empty import source');
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    const rest = Readable.from((async function* () { yield head; for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer; })());
+    const forBlob = new PassThrough({ highWaterMark: 1 << 20 });
+    const forLayer = new PassThrough({ highWaterMark: 1 << 20 });
+    rest.on('data', (c: Buffer) => {
+      const a = forBlob.write(c);
+      const b = forLayer.write(c);
+      if (!a || !b) {
+        rest.pause();
+        let waiting = (a ? 0 : 1) + (b ? 0 : 1);
+        const go = () => { if (--waiting === 0) rest.resume(); };
+        if (!a) forBlob.once('drain', go);
+        if (!b) forLayer.once('drain', go);
+      }
+    });
+    rest.on('end', () => { forBlob.end(); forLayer.end(); });
+    rest.on('error', (e) => { forBlob.destroy(e); forLayer.destroy(e); });
+    const layerStream = gz ? forLayer.pipe(createGunzip()) : forLayer;
+    if (gz) forLayer.on('error', (e) => layerStream.destroy(e));
+    const [blob, layer] = await Promise.all([
+      this.#content.ingest(forBlob),
+      this.#snap.createLayer(undefined, layerStream).catch((e: unknown) => { forBlob.resume(); throw e; }),
+    ]);
+    const now = new Date().toISOString();
+    const config: ImageConfigFile = {
+      architecture: 'amd64',
+      os: 'linux',
+      created: now,
+      config: { ...config0, Env: config0.Env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created: now, created_by: '', comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
+    };
+    if (opts.message) config.comment = opts.message;
+    const rec = await this.createImage(config, [{ diffId: layer.diffId, chainId: layer.chainId, blob: blob.digest, mediaType: gz ? MT.ociLayerGzip : MT.ociLayer, size: blob.size }]);
+    this.#events.emit('image', 'import', rec.id, {});
+    if (ref) await this.tag(rec.id, ref);
+    return rec;
+  }
+
+  /** Stores config + manifest for layers already in the stores and records the image. */
+  async createImage(config: ImageConfigFile, layers: LayerRef[], parent?: string): Promise<ImageRecord> {
+    const cfgBuf = Buffer.from(JSON.stringify(config));
+    const cfg = await this.#content.ingest(cfgBuf);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      config: { mediaType: MT.ociConfig, digest: cfg.digest, size: cfg.size },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blob, size: l.size })),
+    };
+    const man = await this.#content.ingest(Buffer.from(JSON.stringify(manifest)));
+    let size = 0;
+    for (const l of layers) size += (await this.#snap.layer(l.chainId))?.size ?? 0;
+    const rec: ImageRecord = { id: cfg.digest, manifest: man.digest, layers, size, parent };
+    const prev = this.#images.get(rec.id);
+    if (prev) return prev;
+    await this.#docs.put(rec.id.slice(7), rec);
+    this.#images.set(rec.id, rec);
+    this.#configs.set(rec.id, config);
+    return rec;
+  }
+
+  /** Chain ID of the top layer (the parent of a container's rw layer), undefined for scratch. */
+  topChain(rec: ImageRecord): string | undefined {
+    let chain: string | undefined;
+    for (const l of rec.layers) chain = chainIdOf(chain, l.diffId);
+    return chain;
+  }
+
+  async tag(source: string, target: string | ImageRef): Promise<void> {
+    const rec = this.resolve(source);
+    const ref = typeof target === 'string' ? parseReference(target) : target;
+    if (ref.digest) throw invalid('refusing to create a tag with a digest reference');
+    const key = ref.full();
+    const old = this.#refs.get(key);
+    this.#refs.set(key, rec.id);
+    await this.#saveRefs();
+    if (old !== rec.id) {
+      rec.lastTagTime = new Date().toISOString();
+      await this.#docs.put(rec.id.slice(7), rec);
+    }
+    this.#events.emit('image', 'tag', rec.id, { name: ref.familiar() });
+  }
+
+  /** Docker's rmi rules: untag a reference, delete an image when its last reference goes. */
+  async remove(nameOrId: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteReport[]> {
+    const rec = this.resolve(nameOrId);
+    const report: DeleteReport[] = [];
+    const refs = this.refsOf(rec.id);
+    const users = this.usedBy(rec.id);
+    const short = rec.id.slice(7, 19);
+    let byRef: string | undefined;
+    try {
+      const r = parseReference(nameOrId);
+      if (this.#refs.get(r.full()) === rec.id) byRef = r.full();
+    } catch { /* an ID */ }
+    if (byRef) {
+      if (refs.length > 1 || (users.length > 0 && opts.force)) {
+        // Only the named reference goes; the image stays while other refs or containers hold it.
+        this.#refs.delete(byRef);
+        await this.#saveRefs();
+        report.push({ Untagged: familiar(byRef) });
+        this.#events.emit('image', 'untag', rec.id, { name: familiar(byRef) });
+        return report;
+      }
+      if (users.length > 0) {
+        throw conflict(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0].id.slice(0, 12)} is using its referenced image ${short}`);
+      }
+    } else {
+      const running = users.find((u) => u.running);
+      if (running) throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+      if (users.length > 0 && !opts.force) throw conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0].id.slice(0, 12)}`);
+      if (refs.length > 1 && !opts.force) throw conflict(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+    }
+    for (const r of refs) {
+      this.#refs.delete(r);
+      report.push({ Untagged: familiar(r) });
+      this.#events.emit('image', 'untag', rec.id, { name: familiar(r) });
+    }
+    await this.#saveRefs();
+    if (users.length > 0) return report; // forced: untagged, kept (dangling) for its containers
+    this.#images.delete(rec.id);
+    this.#configs.delete(rec.id);
+    await this.#docs.delete(rec.id.slice(7));
+    report.push({ Deleted: rec.id });
+    this.#events.emit('image', 'delete', rec.id, {});
+    return report;
+  }
+}
+
+function familiar(full: string): string {
+  try { return parseReference(full).familiar(); } catch { return full; }
+}
+
+export function imageSummaryConfig(c: ImageConfigFile): ContainerConfig { return c.config ?? {}; }

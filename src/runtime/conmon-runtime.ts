@@ -1,0 +1,159 @@
+// An OciRuntime that runs any OCI runtime binary (runc by default) under conmon. The facts this
+// relies on were checked on these machines (DESIGN.md "Facts learned"): conmon reads one byte
+// from the start pipe (_OCI_STARTPIPE) before it runs `<runtime> create`, reports
+// `{"data": <pid>}` (or `{"data": -1, "message": ...}`) on the sync pipe (_OCI_SYNCPIPE), and its
+// daemonized half keeps that pipe open for the container's whole life — so we stop reading after
+// the first message and wait for the launching process's `exit`, never for `close`.
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { system, EngineError } from '../common/errors.ts';
+import { run } from '../sys/index.ts';
+import type { OciRuntime, RuntimeCreateOptions, RuntimeState } from './runtime.ts';
+
+export interface ConmonRuntimeOptions {
+  name: string;
+  /** Path of the OCI runtime binary (runc, crun, ...). */
+  path: string;
+  /** The runtime's state root (`--root`), unique per daemon instance. */
+  root: string;
+  /** Where conmon creates `<cuuid>/attach` and `<cuuid>/ctl`; kept short (107-byte limit). */
+  socketDir: string;
+  exitDir: string;
+  conmon?: string;
+  extraArgs?: string[];
+}
+
+/** conmon's socket directory name for a container: a short prefix keeps the path < 107 bytes. */
+export const cuuidOf = (id: string) => id.slice(0, 12);
+
+export class ConmonRuntime implements OciRuntime {
+  readonly name: string;
+  readonly path: string;
+  #o: ConmonRuntimeOptions;
+  constructor(o: ConmonRuntimeOptions) {
+    this.#o = o;
+    this.name = o.name;
+    this.path = o.path;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.#o.root, { recursive: true });
+    await mkdir(this.#o.socketDir, { recursive: true });
+    await mkdir(this.#o.exitDir, { recursive: true });
+  }
+
+  #rt(args: string[]): string[] { return ['--root', this.#o.root, ...(this.#o.extraArgs ?? []), ...args]; }
+
+  attachSocket(id: string): string { return join(this.#o.socketDir, cuuidOf(id), 'attach'); }
+  ctlFile(id: string): string { return join(this.#o.socketDir, cuuidOf(id), 'ctl'); }
+  exitFile(id: string): string { return join(this.#o.exitDir, id); }
+
+  async create(o: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }> {
+    await mkdir(o.persistDir, { recursive: true });
+    const args = [
+      '--api-version', '1',
+      '-c', o.id, '-u', cuuidOf(o.id), '-n', o.name,
+      '-r', this.#o.path,
+      '-b', o.bundle,
+      '-p', join(o.persistDir, 'pidfile'),
+      '-P', join(o.persistDir, 'conmon.pid'),
+      '--exit-dir', this.#o.exitDir,
+      '--persist-dir', o.persistDir,
+      '--socket-dir-path', this.#o.socketDir,
+      '-l', o.logPath ?? 'none:',
+      '--log-level', 'error',
+      '--no-sync-log',
+    ];
+    for (const a of this.#rt([])) args.push('--runtime-arg', a);
+    if (o.logSizeMax) args.push('--log-size-max', String(o.logSizeMax));
+    if (o.terminal) args.push('-t');
+    if (o.stdin) args.push('-i');
+    if (o.leaveStdinOpen) args.push('--leave-stdin-open');
+    const child = spawn(this.#o.conmon ?? 'conmon', args, {
+      cwd: o.persistDir,
+      // fd 3: sync pipe (conmon writes), fd 4: start pipe (we write one byte to go).
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+      detached: true,
+    });
+    const sync = child.stdio[3] as Readable;
+    const start = child.stdio[4] as Writable;
+    const stderr: Buffer[] = [];
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d));
+    const exited = new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+    const spawnErr = new Promise<never>((_, rej) => child.on('error', (e) => rej(system(`conmon: ${e.message}`, e))));
+    const msg = new Promise<{ data: number; message?: string }>((res, rej) => {
+      let buf = '';
+      sync.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          try { res(JSON.parse(buf.slice(0, nl)) as { data: number; message?: string }); } catch (e) { rej(e); }
+        }
+      });
+      sync.on('end', () => rej(system(`conmon exited without reporting: ${Buffer.concat(stderr).toString().trim()}`)));
+      sync.on('error', () => {});
+    });
+    start.on('error', () => {});
+    start.end(Buffer.from([0]));
+    try {
+      const m = await Promise.race([msg, spawnErr]);
+      if (m.data < 0) {
+        throw new EngineError('System', `OCI runtime create failed: ${cleanRuntimeMessage(m.message ?? 'unknown error')}`, { code: 'RuntimeCreate' });
+      }
+      const conmonPid = Number((await readFile(join(o.persistDir, 'conmon.pid'), 'utf8').catch(() => '0')).trim());
+      return { pid: m.data, conmonPid };
+    } finally {
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      sync.destroy();
+      child.stderr!.destroy();
+      child.unref();
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const r = await run(this.#o.path, this.#rt(['start', id]), { allowFail: true });
+    if (r.code !== 0) throw new EngineError('System', `OCI runtime start failed: ${cleanRuntimeMessage(r.stderr)}`, { code: 'RuntimeStart' });
+  }
+
+  async kill(id: string, signal: number, all = false): Promise<void> {
+    const r = await run(this.#o.path, this.#rt(['kill', ...(all ? ['--all'] : []), id, String(signal)]), { allowFail: true });
+    if (r.code !== 0 && !/not running|does not exist|process already finished/i.test(r.stderr)) {
+      throw system(`OCI runtime kill failed: ${cleanRuntimeMessage(r.stderr)}`);
+    }
+  }
+
+  async pause(id: string): Promise<void> { await run(this.#o.path, this.#rt(['pause', id])); }
+  async resume(id: string): Promise<void> { await run(this.#o.path, this.#rt(['resume', id])); }
+
+  async delete(id: string, force = false): Promise<void> {
+    const r = await run(this.#o.path, this.#rt(['delete', ...(force ? ['--force'] : []), id]), { allowFail: true });
+    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw system(`OCI runtime delete failed: ${cleanRuntimeMessage(r.stderr)}`);
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await run(this.#o.path, this.#rt(['state', id]), { allowFail: true });
+    if (r.code !== 0) return undefined;
+    const s = JSON.parse(r.stdout) as { status: RuntimeState['status']; pid: number };
+    return { status: s.status, pid: s.pid };
+  }
+
+  async list(): Promise<{ id: string; status: string; pid: number }[]> {
+    try { await readdir(this.#o.root); } catch { return []; }
+    const r = await run(this.#o.path, this.#rt(['list', '--format', 'json']), { allowFail: true });
+    if (r.code !== 0 || !r.stdout.trim() || r.stdout.trim() === 'null') return [];
+    return (JSON.parse(r.stdout) as { id: string; status: string; pid: number }[]).map((c) => ({ id: c.id, status: c.status, pid: c.pid }));
+  }
+}
+
+/** runc prints `time=... level=error msg="..."`; keep just the message, as Docker shows it. */
+export function cleanRuntimeMessage(s: string): string {
+  const lines = s.trim().split('\n').filter(Boolean);
+  const msgs = lines.map((l) => {
+    const m = /msg="((?:[^"\\]|\\.)*)"/.exec(l);
+    return m ? m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\') : l;
+  });
+  return msgs[msgs.length - 1] ?? s.trim();
+}

@@ -1,0 +1,44 @@
+// The OCI runtime boundary (STYLE.md point 2): a thin, stateless driver with no lifecycle rules.
+// The engine owns the rules (which transitions are legal); this only runs the programs.
+//
+// Lifecycle, worked through for `berth run busybox echo hi`: the engine writes the bundle, calls
+// `create` (conmon forks, runs `runc create`, reports the container's pid; the process waits in
+// runc's init), connects to `attachSocket(id)` for output, calls `start`, and learns the exit
+// code from `exitFile(id)`, which conmon writes when the process ends. `delete` removes the
+// runtime's record. Because conmon (not berthd) is the container's parent, containers keep
+// running when berthd stops, and their exit codes and logs are still recorded.
+
+export interface RuntimeCreateOptions {
+  id: string;
+  bundle: string;
+  /** Per-container directory where conmon keeps `exit`/`oom` files; also conmon's cwd. */
+  persistDir: string;
+  /** `k8s-file:<path>` or `none` (conmon log driver). */
+  logPath?: string;
+  logSizeMax?: number;
+  terminal: boolean;
+  /** Open a pipe for the container's stdin (Config.OpenStdin). */
+  stdin: boolean;
+  /** Keep stdin open when the attached client hangs up (Docker: unless StdinOnce). */
+  leaveStdinOpen: boolean;
+  name: string;
+}
+
+export interface RuntimeState { status: 'created' | 'running' | 'stopped' | 'paused' | 'creating'; pid: number }
+
+export interface OciRuntime {
+  readonly name: string;
+  readonly path: string;
+  /** Creates the container under conmon; resolves with the container process pid. */
+  create(opts: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: number, all?: boolean): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  delete(id: string, force?: boolean): Promise<void>;
+  state(id: string): Promise<RuntimeState | undefined>;
+  attachSocket(id: string): string;
+  exitFile(id: string): string;
+  ctlFile(id: string): string;
+  list(): Promise<{ id: string; status: string; pid: number }[]>;
+}

@@ -1,0 +1,179 @@
+// Overlayfs snapshotter. Layout under <root> (= <data-root>/overlay):
+//   l/<short>/diff        an unpacked layer; <short> = the first 20 hex of its chain ID
+//   l/<short>/layer.json  LayerInfo; written inside the temp dir before the dir is renamed into
+//                         place, so a layer directory exists complete or not at all
+//   rw/<key>/{upper,work,merged,parent}  an active snapshot
+// Lower paths are given relative to <root> ("l/<short>/diff", 27 bytes each), so even a
+// 128-layer image fits the single page of mount data the kernel takes.
+import { mkdir, rm, rename, readdir, readFile, writeFile, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { readJson, writeJsonAtomic, fsyncDir } from '../metadata/atomic.ts';
+import { invalid, notFound } from '../../common/errors.ts';
+import { DigestStream, sha256 } from '../content/local.ts';
+import { applyLayer } from './apply-layer.ts';
+import type { LayerInfo, OverlayMount, Snapshotter } from './snapshotter.ts';
+
+const short = (chainId: string) => chainId.replace(/^sha256:/, '').slice(0, 20);
+
+/** OCI image-spec ChainID: the diff ID itself for the base layer, else sha256("<parent> <diffId>"). */
+export function chainIdOf(parent: string | undefined, diffId: string): string {
+  return parent ? sha256(`${parent} ${diffId}`) : diffId;
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly root: string;
+  constructor(root: string) { this.root = root; }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'l'), { recursive: true });
+    await mkdir(join(this.root, 'rw'), { recursive: true });
+    // Temp dirs of layer unpacks interrupted by a crash.
+    for (const n of await readdir(join(this.root, 'l'))) {
+      if (n.startsWith('.tmp-')) await rm(join(this.root, 'l', n), { recursive: true, force: true });
+    }
+  }
+
+  #layerDir(chainId: string): string { return join(this.root, 'l', short(chainId)); }
+
+  async hasLayer(chainId: string): Promise<boolean> {
+    return (await this.layer(chainId)) !== undefined;
+  }
+  async layer(chainId: string): Promise<LayerInfo | undefined> {
+    const info = await readJson<LayerInfo>(join(this.#layerDir(chainId), 'layer.json'));
+    return info && info.chainId === chainId ? info : undefined;
+  }
+
+  async createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string): Promise<LayerInfo> {
+    if (expectedDiffId) {
+      const known = await this.layer(chainIdOf(parent, expectedDiffId));
+      if (known) { tar.resume(); return known; }
+    }
+    if (parent && !(await this.hasLayer(parent))) throw notFound(`parent layer ${parent} not found`);
+    const tmp = join(this.root, 'l', `.tmp-${randomBytes(6).toString('hex')}`);
+    await mkdir(join(tmp, 'diff'), { recursive: true });
+    try {
+      const ds = new DigestStream();
+      tar.on('error', (e) => ds.destroy(e));
+      const { size } = await applyLayer(join(tmp, 'diff'), tar.pipe(ds), { mode: 'overlay' });
+      // The extractor may stop before the tar's end-of-archive padding: hash all of it.
+      await new Promise<void>((res, rej) => { if (ds.readableEnded) res(); else { ds.on('end', res); ds.on('error', rej); ds.resume(); } });
+      const diffId = ds.digest();
+      if (expectedDiffId && diffId !== expectedDiffId) {
+        throw invalid(`layer digest mismatch: expected ${expectedDiffId}, got ${diffId}`);
+      }
+      const chainId = chainIdOf(parent, diffId);
+      const existing = await this.layer(chainId);
+      if (existing) { await rm(tmp, { recursive: true, force: true }); return existing; }
+      const info: LayerInfo = { chainId, diffId, parent, size, created: new Date().toISOString() };
+      await writeJsonAtomic(join(tmp, 'layer.json'), info);
+      try {
+        await rename(tmp, this.#layerDir(chainId));
+      } catch (e) {
+        // Another unpack of the same chain won the race: keep theirs.
+        const theirs = await this.layer(chainId);
+        if (theirs) { await rm(tmp, { recursive: true, force: true }); return theirs; }
+        throw e;
+      }
+      await fsyncDir(join(this.root, 'l'));
+      return info;
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async removeLayer(chainId: string): Promise<void> {
+    const dir = this.#layerDir(chainId);
+    // Rename first so a crash mid-delete leaves a temp dir (swept at init), not a half layer.
+    const tmp = join(this.root, 'l', `.tmp-${randomBytes(6).toString('hex')}`);
+    try { await rename(dir, tmp); } catch { return; }
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  async listLayers(): Promise<LayerInfo[]> {
+    const out: LayerInfo[] = [];
+    for (const n of await readdir(join(this.root, 'l'))) {
+      if (n.startsWith('.')) continue;
+      const info = await readJson<LayerInfo>(join(this.root, 'l', n, 'layer.json'));
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  #rw(key: string): string { return join(this.root, 'rw', key); }
+  rootfsPath(key: string): string { return join(this.#rw(key), 'merged'); }
+  upperPath(key: string): string { return join(this.#rw(key), 'upper'); }
+
+  async prepare(key: string, parent: string | undefined): Promise<void> {
+    const dir = this.#rw(key);
+    await mkdir(join(dir, 'upper'), { recursive: true });
+    await mkdir(join(dir, 'work'), { recursive: true });
+    await mkdir(join(dir, 'merged'), { recursive: true });
+    await writeFile(join(dir, 'parent'), parent ?? '');
+  }
+
+  async #chain(key: string): Promise<LayerInfo[]> {
+    let parent: string;
+    try { parent = (await readFile(join(this.#rw(key), 'parent'), 'utf8')).trim(); } catch { throw notFound(`snapshot ${key} not found`); }
+    const chain: LayerInfo[] = [];
+    while (parent) {
+      const info = await this.layer(parent);
+      if (!info) throw notFound(`layer ${parent} not found`);
+      chain.push(info);
+      parent = info.parent ?? '';
+    }
+    return chain; // top-most first, as overlay's lowerdir wants
+  }
+
+  async lowerPaths(key: string): Promise<string[]> {
+    return (await this.#chain(key)).map((l) => join(this.#layerDir(l.chainId), 'diff'));
+  }
+
+  async mounts(key: string): Promise<OverlayMount> {
+    const chain = await this.#chain(key);
+    const dir = this.#rw(key);
+    let lower = chain.map((l) => join('l', short(l.chainId), 'diff'));
+    if (lower.length === 0) {
+      // A container of `scratch` has no lower layer; overlay needs one, so use an empty dir.
+      await mkdir(join(dir, 'empty'), { recursive: true });
+      lower = [join('rw', key, 'empty')];
+    }
+    return { type: 'overlay', cwd: this.root, lower, upper: join(dir, 'upper'), work: join(dir, 'work') };
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.#rw(key), { recursive: true, force: true });
+  }
+
+  async usage(key: string): Promise<number> {
+    return duSize(this.upperPath(key));
+  }
+
+  async graphDriverData(key: string): Promise<Record<string, string>> {
+    const dir = this.#rw(key);
+    return {
+      LowerDir: (await this.lowerPaths(key).catch(() => [])).join(':'),
+      MergedDir: join(dir, 'merged'),
+      UpperDir: join(dir, 'upper'),
+      WorkDir: join(dir, 'work'),
+    };
+  }
+}
+
+/** Bytes used by regular files under a directory (no symlink following). */
+export async function duSize(dir: string): Promise<number> {
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) total += (await lstat(p)).size;
+    }
+  };
+  await walk(dir);
+  return total;
+}

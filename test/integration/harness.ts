@@ -1,0 +1,154 @@
+// Integration harness: a private berthd per test file with its own data root, exec root and
+// socket (and so its own cgroup parent and runtime root), torn down even when tests fail:
+// containers killed, mounts undone, cgroups removed, directories deleted.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import http from 'node:http';
+
+export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
+export const BERTHD = join(ROOT, 'dist', 'berthd.js');
+export const BERTH = join(ROOT, 'dist', 'berth.js');
+
+export interface Daemon {
+  dir: string;
+  dataRoot: string;
+  execRoot: string;
+  sock: string;
+  proc: ChildProcess;
+  log: () => string;
+  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: () => any }>;
+  berth: (args: string[], o?: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }) => RunOut;
+  docker: (args: string[], o?: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }) => RunOut;
+  restart: (o?: { kill9?: boolean }) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+export interface RunOut { status: number | null; stdout: string; stderr: string }
+
+export const hasDocker = spawnSync('docker', ['--version']).status === 0;
+
+function request(sock: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: () => any }> {
+  return new Promise((res, rej) => {
+    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
+    const req = http.request({ socketPath: sock, method, path, headers: { ...(data && !Buffer.isBuffer(body) && typeof body !== 'string' ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        const b = Buffer.concat(chunks);
+        res({ status: r.statusCode ?? 0, headers: r.headers, body: b, json: () => JSON.parse(b.toString()) });
+      });
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    req.end(data);
+  });
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, o: { input?: string | Buffer; env?: Record<string, string>; timeout?: number } = {}): RunOut {
+  const r = spawnSync(cmd, args, { input: o.input, env: { ...process.env, ...env, ...(o.env ?? {}) }, timeout: o.timeout ?? 60_000, maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
+}
+
+let busyboxTar: Buffer | undefined;
+export function busyboxRootfsTar(): Buffer {
+  busyboxTar ??= spawnSync('bash', [join(ROOT, 'scripts', 'busybox-rootfs')], { maxBuffer: 64 << 20 }).stdout;
+  return busyboxTar;
+}
+
+async function waitPing(sock: string, proc: ChildProcess, logf: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`berthd exited: ${logf()}`);
+    try {
+      const r = await request(sock, 'GET', '/_ping');
+      if (r.status === 200) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`berthd did not answer: ${logf()}`);
+}
+
+export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[] } = {}): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-it-'));
+  const dataRoot = join(dir, 'data');
+  const execRoot = join(dir, 'exec');
+  const sock = join(dir, 'berth.sock');
+  const logPath = join(dir, 'berthd.log');
+  const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...(o.extraArgs ?? [])];
+  const launch = () => {
+    const fd = openSync(logPath, 'a');
+    return spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+  };
+  const log = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
+  const d: Daemon = {
+    dir, dataRoot, execRoot, sock, proc: launch(), log,
+    api: (m, p, b, h) => request(sock, m, p, b, h),
+    berth: (a, x) => run(process.execPath, [BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '' }, x),
+    docker: (a, x) => run('docker', a, { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') }, x),
+    restart: async (x = {}) => {
+      d.proc.kill(x.kill9 ? 'SIGKILL' : 'SIGTERM');
+      await new Promise((r) => (d.proc.exitCode !== null ? r(null) : d.proc.once('exit', r)));
+      d.proc = launch();
+      await waitPing(sock, d.proc, log);
+    },
+    stop: () => cleanup(d),
+  };
+  await waitPing(sock, d.proc, log);
+  if (o.importBusybox !== false) {
+    const r = await request(sock, 'POST', `/images/create?fromSrc=-&repo=busybox&tag=latest&changes=${encodeURIComponent('CMD ["sh"]')}`, busyboxRootfsTar(), { 'Content-Type': 'application/x-tar' });
+    if (r.status !== 200 || /error/.test(r.body.toString())) throw new Error(`import failed: ${r.status} ${r.body}`);
+  }
+  return d;
+}
+
+/** Kills everything the daemon started and removes every trace of it from the host. */
+export async function cleanup(d: Daemon): Promise<void> {
+  if (d.proc.exitCode === null) {
+    d.proc.kill('SIGTERM');
+    await Promise.race([new Promise((r) => d.proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
+  }
+  // Containers (they outlive the daemon by design).
+  const rtRoot = join(d.execRoot, 'runtimes');
+  if (existsSync(rtRoot)) {
+    for (const rt of readdirSync(rtRoot)) {
+      const root = join(rtRoot, rt);
+      const bin = rt === 'crun' ? 'crun' : 'runc';
+      const list = spawnSync(bin, ['--root', root, 'list', '-q']).stdout?.toString().split('\n').filter(Boolean) ?? [];
+      for (const id of list) {
+        spawnSync(bin, ['--root', root, 'kill', id, 'KILL']);
+        spawnSync(bin, ['--root', root, 'delete', '--force', id]);
+      }
+    }
+  }
+  // conmon processes of this daemon.
+  spawnSync('pkill', ['-9', '-f', `conmon.*${d.execRoot}`]);
+  // Mounts under our directory, deepest first.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  // Cgroups: berth-<sha256(execRoot)[:8]> in every hierarchy.
+  const parent = `berth-${createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8)}`;
+  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+    const p = join('/sys/fs/cgroup', ctrl, parent);
+    if (!existsSync(p)) continue;
+    for (const child of readdirSync(p, { withFileTypes: true })) if (child.isDirectory()) { try { rmdirSync(join(p, child.name)); } catch { /* busy */ } }
+    try { rmdirSync(p); } catch { /* busy or gone */ }
+  }
+  rmSync(d.dir, { recursive: true, force: true });
+}
+
+/** Demultiplexes a stdcopy stream into stdout/stderr text. */
+export function demux(buf: Buffer): { stdout: string; stderr: string } {
+  let out = '';
+  let err = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    const payload = buf.subarray(i + 8, i + 8 + len).toString();
+    if (buf[i] === 2) err += payload; else out += payload;
+    i += 8 + len;
+  }
+  return { stdout: out, stderr: err };
+}
