@@ -63,6 +63,7 @@ export class ApiServer {
     const onClose = () => ac.abort();
     sock.once('close', onClose);
     res?.once('close', onClose);
+    this.#log('debug', `${req.method} ${req.url}${upgrade ? ' (upgrade)' : ''}`);
     const url = new URL(req.url ?? '/', 'http://berth');
     let path = url.pathname;
     let apiVersion = API_VERSION;

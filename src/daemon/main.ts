@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   try {
     const other = Number((await readFile(cfg.pidfile, 'utf8')).trim());
     if (other && other !== process.pid) {
-      try { process.kill(other, 0); throw new Error(`pid file found, ensure berthd is not running or delete ${cfg.pidfile}`); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; }
+      // Alive and really a berthd (a stale file may name a reused pid).
+      const cmd = await readFile(`/proc/${other}/cmdline`, 'utf8').catch(() => '');
+      if (/berthd/.test(cmd)) throw new Error(`pid file found, ensure berthd is not running or delete ${cfg.pidfile}`);
     }
   } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
   await writeFile(cfg.pidfile, `${process.pid}\n`);
@@ -109,6 +111,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('info', `received ${sig}, shutting down (containers keep running)`);
+    // Hijacked connections are not the server's to close politely; never hang on them.
+    setTimeout(() => process.exit(0), 3000).unref();
     await api.close().catch(() => {});
     await engine.close().catch(() => {});
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });

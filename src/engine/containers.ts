@@ -16,7 +16,7 @@ import { parseSignal } from '../common/signals.ts';
 import { mountOverlay, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
-import { buildSpec, composeArgs } from '../runtime/oci-spec.ts';
+import { buildSpec, composeArgs, specToJson, validateSpecConfig } from '../runtime/oci-spec.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
 import type { EventBus } from './events.ts';
@@ -89,8 +89,11 @@ class Container {
   rec: ContainerRecord;
   attach?: AttachConnection;
   attachConnecting?: Promise<AttachConnection | undefined>;
-  /** Attach sessions that asked before start; the connection is opened before `runtime start`. */
-  pendingAttach = 0;
+  /**
+   * Attach sessions that asked before start. They are bound to the attach connection the moment
+   * it is made, before `runtime start`, so not one byte of output can be missed.
+   */
+  pendingAttach: { bind: (conn: AttachConnection) => void; fail: () => void }[] = [];
   waiters: Waiter[] = [];
   lock: Promise<unknown> = Promise.resolve();
   restartTimer?: NodeJS.Timeout;
@@ -280,6 +283,8 @@ export class ContainerService {
     const id = generateId();
     config.Hostname ||= id.slice(0, 12);
     const args = composeArgs(config);
+    // Bad resources, users, caps, sysctls fail `create` (as Docker), not a later `start`.
+    await validateSpecConfig(config, hc);
     const dir = join(this.#dir, id);
     // The name is held before any await that could interleave with another create.
     this.#names.set(name, id);
@@ -368,7 +373,7 @@ export class ContainerService {
         ],
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
       });
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+      await writeFile(join(bundle, 'config.json'), specToJson(spec));
       await rm(rt.exitFile(c.id), { force: true });
       await rm(join(persist, 'exit'), { force: true });
       await rm(join(persist, 'oom'), { force: true });
@@ -385,7 +390,11 @@ export class ContainerService {
       });
       created = true;
       // Attach before start, or the first output is lost (conmon buffers nothing for sockets).
-      if (c.pendingAttach > 0) await this.#connectAttach(c);
+      if (c.pendingAttach.length > 0) {
+        const conn = await this.#connectAttach(c);
+        const pending = c.pendingAttach.splice(0);
+        for (const p of pending) if (conn) p.bind(conn); else p.fail();
+      }
       await rt.start(c.id);
       rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
       rec.berth.conmonPid = conmonPid;
@@ -402,6 +411,7 @@ export class ContainerService {
       }
       c.attach?.close();
       c.attach = undefined;
+      for (const p of c.pendingAttach.splice(0)) p.fail();
       if (mounted) await unmount(merged).catch(() => {});
       await rm(bundle, { recursive: true, force: true });
       // Docker keeps the record with the error and an exit code saying why (127: not found,
@@ -692,6 +702,7 @@ export class ContainerService {
   async #removeNow(c: Container, _o: { volumes?: boolean }): Promise<void> {
     if (!this.#byId.has(c.id)) return;
     c.rec.State = { ...c.rec.State, Status: 'removing' };
+    for (const p of c.pendingAttach.splice(0)) p.fail();
     await this.#save(c).catch(() => {});
     const merged = this.#snap.rootfsPath(c.id);
     if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
@@ -746,31 +757,30 @@ export class ContainerService {
     let ended = false;
     const end = () => { if (!ended) { ended = true; cleanup(); o.onEnd(); } };
     const onOut = (s: StreamKind, d: Buffer) => { if ((s === 1 && o.stdout) || (s === 2 && o.stderr)) o.onOutput(s, d); };
-    const bind = (cn: AttachConnection) => {
-      conn = cn;
-      cn.on('output', onOut);
-      cn.once('end', end);
-    };
-    const cleanup = () => { conn?.off('output', onOut); conn?.off('end', end); };
     let bufferedStdin: Buffer[] = [];
     let stdinClosedEarly = false;
+    const bind = (cn: AttachConnection) => {
+      conn = cn;
+      if (cn.ended) { queueMicrotask(end); return; }
+      cn.on('output', onOut);
+      cn.once('end', end);
+      for (const b of bufferedStdin) cn.writeStdin(b);
+      bufferedStdin = [];
+      if (stdinClosedEarly) cn.closeStdin();
+    };
+    const cleanup = () => {
+      conn?.off('output', onOut);
+      conn?.off('end', end);
+      const i = c.pendingAttach.indexOf(pending);
+      if (i >= 0) c.pendingAttach.splice(i, 1);
+    };
+    const pending = { bind, fail: () => end() };
     if (c.running) {
       const cn = await this.#connectAttach(c);
       if (cn) bind(cn); else queueMicrotask(end);
     } else {
-      // Not started yet: join the start; the connection is made before `runtime start`.
-      c.pendingAttach++;
-      const onStart = this.#events.subscribe((ev) => {
-        if (ev.Actor.ID !== c.id) return;
-        if (ev.Action === 'start' && c.attach) {
-          bind(c.attach);
-          for (const b of bufferedStdin) c.attach.writeStdin(b);
-          bufferedStdin = [];
-          if (stdinClosedEarly) c.attach.closeStdin();
-          unsub();
-        } else if (ev.Action === 'die' || ev.Action === 'destroy') { unsub(); end(); }
-      });
-      const unsub = () => { onStart(); c.pendingAttach = Math.max(0, c.pendingAttach - 1); };
+      // Not started yet: joins the next start (see #startNow).
+      c.pendingAttach.push(pending);
     }
     return {
       tty: !!c.rec.Config.Tty,

@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { conflict, invalid, notFound } from '../common/errors.ts';
-import { parseReference, type ImageRef } from '../common/reference.ts';
+import { normalizeTagged, type ImageRef } from '../common/reference.ts';
 import { JsonDocStore, readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
@@ -107,7 +107,7 @@ export class ImageService {
       if (this.#images.has(full)) return this.#images.get(full);
     }
     let ref: ImageRef | undefined;
-    try { ref = parseReference(s); } catch { ref = undefined; }
+    try { ref = normalizeTagged(s); } catch { ref = undefined; }
     if (ref) {
       const id = this.#refs.get(ref.full());
       if (id) return this.#images.get(id);
@@ -137,7 +137,7 @@ export class ImageService {
   async importImage(body: Readable, opts: ImportOptions): Promise<ImageRecord> {
     let ref: ImageRef | undefined;
     if (opts.repo) {
-      ref = parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+      ref = normalizeTagged(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
       if (ref.digest) throw invalid('cannot import digest reference');
     }
     if (opts.platform && !/^linux(\/amd64)?$/.test(opts.platform)) {
@@ -219,7 +219,7 @@ export class ImageService {
 
   async tag(source: string, target: string | ImageRef): Promise<void> {
     const rec = this.resolve(source);
-    const ref = typeof target === 'string' ? parseReference(target) : target;
+    const ref = typeof target === 'string' ? normalizeTagged(target) : target;
     if (ref.digest) throw invalid('refusing to create a tag with a digest reference');
     const key = ref.full();
     const old = this.#refs.get(key);
@@ -241,7 +241,7 @@ export class ImageService {
     const short = rec.id.slice(7, 19);
     let byRef: string | undefined;
     try {
-      const r = parseReference(nameOrId);
+      const r = normalizeTagged(nameOrId);
       if (this.#refs.get(r.full()) === rec.id) byRef = r.full();
     } catch { /* an ID */ }
     if (byRef) {
@@ -279,7 +279,7 @@ export class ImageService {
 }
 
 function familiar(full: string): string {
-  try { return parseReference(full).familiar(); } catch { return full; }
+  try { return normalizeTagged(full).familiar(); } catch { return full; }
 }
 
 export function imageSummaryConfig(c: ImageConfigFile): ContainerConfig { return c.config ?? {}; }

@@ -28,6 +28,9 @@ export function run(
         reject(system(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`));
       } else resolve(r);
     });
+    // A helper may exit before reading its (empty) stdin: EPIPE there is not an error, and
+    // unhandled it would crash the daemon. The exit status still reports real failures.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,206 @@
+// Container verbs that act and report: stop, kill, restart, rm, pause, unpause, wait, rename,
+// top, port, logs, prune. Multi-container verbs behave as docker's: each name is echoed as
+// typed on success, each failure printed ("Error response from daemon: …"), exit 1 if any failed.
+import { ApiError } from '../../client/client.ts';
+import { demuxTo } from '../../client/streams.ts';
+import { getTimestamp, humanSize } from '../../common/units.ts';
+import { StatusError, type Ctx } from '../context.ts';
+import { tabwrite } from '../format/tabwriter.ts';
+import { encodeFilters } from '../filters.ts';
+import { waitResult } from './run.ts';
+
+type Opts = Record<string, any>;
+const enc = encodeURIComponent;
+
+/** Runs `act` per container, echoing names; returns 1 when any failed (errors already printed). */
+async function forEach(names: string[], act: (name: string) => Promise<string | void>): Promise<number> {
+  let failed = false;
+  for (const name of names) {
+    try {
+      const shown = await act(name);
+      process.stdout.write(`${shown ?? name}\n`);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      process.stderr.write(`Error response from daemon: ${e.message}\n`);
+      failed = true;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+export async function stop(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  // Docker sends `t` only when -t was given (the container's StopTimeout applies otherwise).
+  return forEach(args, (n) => c.call('POST', `/containers/${enc(n)}/stop`, { query: { t: o.timeout, signal: o.signal } }));
+}
+
+export async function restart(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  return forEach(args, (n) => c.call('POST', `/containers/${enc(n)}/restart`, { query: { t: o.timeout, signal: o.signal } }));
+}
+
+export async function kill(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  return forEach(args, (n) => c.call('POST', `/containers/${enc(n)}/kill`, { query: { signal: o.signal } }));
+}
+
+export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  let failed = false;
+  for (const name of args) {
+    try {
+      await c.call('DELETE', `/containers/${enc(name)}`, { query: { force: o.force, v: o.volumes, link: o.link } });
+      process.stdout.write(`${name}\n`);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      // `rm -f` of something already gone is not an error (docker ignores NotFound with --force).
+      if (o.force && e.status === 404) continue;
+      process.stderr.write(`Error response from daemon: ${e.message}\n`);
+      failed = true;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+export async function pause(ctx: Ctx, args: string[]): Promise<number> {
+  const c = ctx.client;
+  return forEach(args, (n) => c.call('POST', `/containers/${enc(n)}/pause`));
+}
+
+export async function unpause(ctx: Ctx, args: string[]): Promise<number> {
+  const c = ctx.client;
+  return forEach(args, (n) => c.call('POST', `/containers/${enc(n)}/unpause`));
+}
+
+export async function wait(ctx: Ctx, args: string[]): Promise<number> {
+  const c = ctx.client;
+  return forEach(args, async (n) => {
+    const res = await c.request('POST', `/containers/${enc(n)}/wait`, { query: { condition: 'not-running' } });
+    try {
+      return String(await waitResult(res));
+    } catch (e) {
+      throw new ApiError(500, (e as Error).message.replace(/^Error waiting for container: /, ''));
+    }
+  });
+}
+
+export async function rename(ctx: Ctx, args: string[]): Promise<number> {
+  const [oldName, newName] = args;
+  if (!newName.trim()) throw new StatusError('Error: neither old nor new names may be empty', 1);
+  try {
+    await ctx.client.call('POST', `/containers/${enc(oldName)}/rename`, { query: { name: newName } });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    throw new StatusError(`Error response from daemon: ${e.message}\nError: failed to rename container named ${oldName}`, 1);
+  }
+  return 0;
+}
+
+export async function top(ctx: Ctx, args: string[]): Promise<number> {
+  const [name, ...psArgs] = args;
+  const r = await ctx.client.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${enc(name)}/top`, {
+    query: { ps_args: psArgs.length ? psArgs.join(' ') : undefined },
+  });
+  let text = `${r.Titles.join('\t')}\n`;
+  for (const p of r.Processes ?? []) text += `${p.join('\t')}\n`;
+  // docker top's tabwriter has a minimum cell width of 20.
+  process.stdout.write(tabwrite(text, { minWidth: 20 }));
+  return 0;
+}
+
+type PortMap = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+
+function hostPort(b: { HostIp: string; HostPort: string }): string {
+  const ip = b.HostIp || '0.0.0.0';
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${b.HostPort}`;
+}
+
+function comparePortKeys(a: string, b: string): number {
+  const [pa, ta] = a.split('/');
+  const [pb, tb] = b.split('/');
+  return Number(pa) - Number(pb) || (ta < tb ? -1 : ta > tb ? 1 : 0);
+}
+
+export async function port(ctx: Ctx, args: string[]): Promise<number> {
+  const [name, want] = args;
+  const ctr = await ctx.client.json<{ NetworkSettings: { Ports: PortMap | null } }>('GET', `/containers/${enc(name)}/json`);
+  const ports = ctr.NetworkSettings?.Ports ?? {};
+  if (want) {
+    let [p, proto] = want.split('/');
+    proto ||= 'tcp';
+    if (!/^\d+$/.test(p)) throw new StatusError(`Error: invalid port (${p}): invalid syntax`, 1);
+    const key = `${p}/${proto}`;
+    const bindings = ports[key];
+    if (!bindings?.length) throw new StatusError(`Error: No public port '${key}' published for ${name}`, 1);
+    let out = '';
+    for (const b of bindings) out += `${hostPort(b)}\n`;
+    process.stdout.write(out);
+    return 0;
+  }
+  let out = '';
+  for (const key of Object.keys(ports).sort(comparePortKeys)) {
+    for (const b of ports[key] ?? []) out += `${key} -> ${hostPort(b)}\n`;
+  }
+  process.stdout.write(out);
+  return 0;
+}
+
+export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  const name = args[0];
+  const ctr = await c.json<{ Id: string; Config: { Tty: boolean } }>('GET', `/containers/${enc(name)}/json`);
+  const now = new Date();
+  let since: string | undefined;
+  let until: string | undefined;
+  try {
+    if (o.since) since = getTimestamp(o.since, now);
+    if (o.until) until = getTimestamp(o.until, now);
+  } catch (e) {
+    throw new StatusError((e as Error).message, 1);
+  }
+  const res = await c.request('GET', `/containers/${enc(name)}/logs`, {
+    query: {
+      stdout: 1, stderr: 1, follow: o.follow, timestamps: o.timestamps, details: o.details,
+      tail: o.tail && o.tail !== 'all' ? o.tail : 'all', since, until,
+    },
+  });
+  if (ctr.Config.Tty) {
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (d: Buffer) => process.stdout.write(d));
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+  } else {
+    await demuxTo(res, process.stdout, process.stderr);
+  }
+  return 0;
+}
+
+/** Asks docker's question on a terminal; anything but y/Y declines. */
+export async function confirm(message: string): Promise<boolean> {
+  process.stdout.write(`${message}\nAre you sure you want to continue? [y/N] `);
+  const answer = await new Promise<string>((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { process.stdin.off('data', onData); process.stdin.pause(); resolve(buf.slice(0, nl)); }
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => resolve(buf));
+    process.stdin.resume();
+  });
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+  if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
+  const r = await ctx.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
+    query: { filters: encodeFilters(o.filter, ctx, '--filter') },
+  });
+  let out = '';
+  if (r.ContainersDeleted?.length) out += `Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`;
+  out += `Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0)}\n`;
+  process.stdout.write(out);
+  return 0;
+}

@@ -1,0 +1,125 @@
+// inspect, container inspect, image inspect: a JSON array indented by 4 spaces (docker's
+// json.Indent of the daemon's bytes), or one template execution per object with -f/--format.
+// Without --type, each name is tried as a container, then an image, a network, a volume.
+import { ApiError } from '../../client/client.ts';
+import { StatusError, type Ctx } from '../context.ts';
+import { parseTemplate, TemplateError, type Template } from '../format/template.ts';
+import { normalizeFormat } from '../format/formatter.ts';
+
+type Opts = Record<string, any>;
+type Kind = 'container' | 'image' | 'network' | 'volume';
+const enc = encodeURIComponent;
+
+// Inspect templates run on typed structs in docker, where a nil slice prints `[]` and a nil map
+// `map[]`; the JSON we hold only says null, so these field names tell which is which.
+const SLICE_FIELDS = new Set([
+  'Args', 'Env', 'Cmd', 'Entrypoint', 'OnBuild', 'Binds', 'Links', 'CapAdd', 'CapDrop', 'Dns', 'DnsOptions',
+  'DnsSearch', 'ExtraHosts', 'GroupAdd', 'SecurityOpt', 'VolumesFrom', 'Devices', 'DeviceCgroupRules',
+  'DeviceRequests', 'Ulimits', 'Mounts', 'ExecIDs', 'RepoTags', 'RepoDigests', 'Layers', 'MaskedPaths',
+  'ReadonlyPaths', 'Aliases', 'DNSNames', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps',
+  'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'ConsoleSize', 'Shell', 'Test', 'Log',
+]);
+const MAP_FIELDS = new Set([
+  'Labels', 'Volumes', 'ExposedPorts', 'PortBindings', 'Ports', 'Tmpfs', 'Sysctls', 'StorageOpt', 'Options',
+  'DriverOpts', 'Networks', 'Data', 'Annotations',
+]);
+
+export function inspectNullText(field: string | undefined): string {
+  if (field && SLICE_FIELDS.has(field)) return '[]';
+  if (field && MAP_FIELDS.has(field)) return 'map[]';
+  return '<nil>';
+}
+
+function pathFor(kind: Kind, name: string): string {
+  switch (kind) {
+    case 'container': return `/containers/${enc(name)}/json`;
+    case 'image': return `/images/${enc(name)}/json`;
+    case 'network': return `/networks/${enc(name)}`;
+    case 'volume': return `/volumes/${enc(name)}`;
+  }
+}
+
+const NOT_FOUND_TEXT: Record<Kind, string> = {
+  container: 'No such container', image: 'No such image', network: 'network', volume: 'no such volume',
+};
+
+async function fetchOne(ctx: Ctx, name: string, kinds: Kind[], size: boolean): Promise<unknown> {
+  let lastErr: unknown;
+  for (const kind of kinds) {
+    try {
+      return await ctx.client.json('GET', pathFor(kind, name), { query: kind === 'container' ? { size } : undefined });
+    } catch (e) {
+      // Not found (or a route this daemon lacks): try the next kind.
+      if (e instanceof ApiError && (e.status === 404 || e.status === 400 || e.status === 501)) { lastErr = e; continue; }
+      throw e;
+    }
+  }
+  if (kinds.length > 1) throw new StatusError(`Error: No such object: ${name}`, 1);
+  const e = lastErr as ApiError | undefined;
+  throw new StatusError(`Error: ${e?.message ?? `${NOT_FOUND_TEXT[kinds[0]]}: ${name}`}`, 1);
+}
+
+async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Promise<number> {
+  let tmpl: Template | undefined;
+  if (o.format !== undefined && o.format !== '') {
+    const f = normalizeFormat(o.format);
+    if (f !== 'json') {
+      try {
+        tmpl = parseTemplate(f, { nullText: inspectNullText });
+      } catch (e) {
+        if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, 64);
+        throw e;
+      }
+    }
+  }
+  const found: unknown[] = [];
+  const errors: string[] = [];
+  let out = '';
+  for (const name of names) {
+    let obj: unknown;
+    try {
+      obj = await fetchOne(ctx, name, kinds, Boolean(o.size));
+    } catch (e) {
+      if (e instanceof StatusError) { errors.push(e.message); continue; }
+      if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
+      throw e;
+    }
+    if (tmpl) {
+      try {
+        out += `${tmpl.execute(obj)}\n`;
+      } catch (e) {
+        if (e instanceof TemplateError) {
+          process.stdout.write(out);
+          throw new StatusError(`template parsing error: ${e.message}`, 1);
+        }
+        throw e;
+      }
+    } else {
+      found.push(obj);
+    }
+  }
+  if (!tmpl) out = found.length ? `${JSON.stringify(found, null, 4)}\n` : '[]\n';
+  process.stdout.write(out);
+  if (errors.length) {
+    process.stderr.write(`${errors.join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const type = o.type as string | undefined;
+  let kinds: Kind[];
+  if (!type) kinds = ['container', 'image', 'network', 'volume'];
+  else if (['container', 'image', 'network', 'volume'].includes(type)) kinds = [type as Kind];
+  else throw new StatusError(`"${type}" is not a valid value for --type`, 1);
+  return inspectAll(ctx, args, kinds, o);
+}
+
+export async function containerInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  return inspectAll(ctx, args, ['container'], o);
+}
+
+export async function imageInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  return inspectAll(ctx, args, ['image'], o);
+}

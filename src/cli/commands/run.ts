@@ -1,0 +1,246 @@
+// run, create, start, attach: the container verbs that create and/or stream.
+//
+// Foreground `run` is the docker CLI's sequence, with the two requests that must be in place
+// before the start sent together (both only wait for response headers):
+//   POST /containers/create
+//   POST /containers/{id}/attach?stream=1&stdout=1&stderr=1[&stdin=1]   (hijacked)
+//   POST /containers/{id}/wait?condition=next-exit|removed               (headers only)
+//   POST /containers/{id}/start
+//   … stream until the output ends, then read the wait body → exit with its StatusCode.
+import { writeFileSync, existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApiError, readAll } from '../../client/client.ts';
+import { displayJsonMessages } from '../../client/streams.ts';
+import { StatusError, type Ctx } from '../context.ts';
+import { buildCreateRequest } from '../run-config.ts';
+import { pumpStreams, rawTerminal, monitorTtySize, proxySignals } from '../stdio.ts';
+
+type Opts = Record<string, any>;
+
+/** docker's reportError for run/create: `berth: MSG` plus the help hint. */
+function runFailure(ctx: Ctx, e: unknown, status = 125): StatusError {
+  if (e instanceof StatusError) return e;
+  const msg = e instanceof ApiError ? `Error response from daemon: ${e.message}` : (e as Error).message;
+  return new StatusError(`berth: ${msg}\n\nRun '${ctx.commandPath} --help' for more information`, status);
+}
+
+/** runStartContainerErr: the exit status a failed start maps to. */
+export function startErrorStatus(message: string): number {
+  if (/executable file not found|no such file or directory|system cannot find the file specified/.test(message)) return 127;
+  if (/permission denied|is a directory|cannot invoke/i.test(message)) return 126;
+  return 125;
+}
+
+/** `busybox` → `busybox:latest` (what docker's "Unable to find image" line shows). */
+export function withDefaultTag(image: string): string {
+  if (image.includes('@')) return image;
+  const lastSlash = image.lastIndexOf('/');
+  return image.slice(lastSlash + 1).includes(':') ? image : `${image}:latest`;
+}
+
+function splitRef(image: string): { fromImage: string; tag?: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { fromImage: image };
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  if (colon > lastSlash) return { fromImage: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { fromImage: image, tag: 'latest' };
+}
+
+/** POST /images/create?fromImage=…, progress on `out` (stderr for run/create, as docker). */
+export async function pullImage(ctx: Ctx, image: string, platform: string | undefined, quiet: boolean, out: NodeJS.WritableStream): Promise<void> {
+  const { fromImage, tag } = splitRef(image);
+  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag, platform } });
+  const sink = quiet ? { write: () => true } : out;
+  await displayJsonMessages(res, sink as any);
+}
+
+interface Created { Id: string; Warnings?: string[] | null }
+
+async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
+  const req = buildCreateRequest(args, o, ctx, detached);
+  const image = args[0];
+  const pull = o.pull ?? 'missing';
+  if (o.cidfile && existsSync(o.cidfile)) {
+    throw new StatusError(`container ID file found, make sure the other container isn't running or delete ${o.cidfile}`, 125);
+  }
+  if (req.body.Tty && process.stdout.isTTY) {
+    const [w, h] = process.stdout.getWindowSize();
+    req.body.HostConfig.ConsoleSize = [h, w];
+  }
+  const c = ctx.client;
+  if (pull === 'always') await pullImage(ctx, image, o.platform, Boolean(o.quiet), process.stderr);
+  let created: Created;
+  try {
+    created = await c.json<Created>('POST', '/containers/create', { query: req.query, body: req.body });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && pull === 'missing' && /no such image/i.test(e.message)) {
+      process.stderr.write(`Unable to find image '${withDefaultTag(image)}' locally\n`);
+    }
+    throw e;
+  }
+  for (const w of created.Warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
+  if (o.cidfile) writeFileSync(o.cidfile, created.Id);
+  return { created, tty: Boolean(req.body.Tty), attach: req.attach, autoRemove: Boolean(req.body.HostConfig.AutoRemove), openStdin: Boolean(req.body.OpenStdin) };
+}
+
+/** Reads a wait response: `{"StatusCode": N, "Error": {"Message": …}}`. */
+async function waitResult(res: IncomingMessage): Promise<number> {
+  const body = (await readAll(res)).toString();
+  let parsed: { StatusCode?: number; Error?: { Message?: string } | null };
+  try { parsed = JSON.parse(body); } catch { throw new StatusError(`Error waiting for container: ${body.trim() || 'unexpected end of stream'}`, 125); }
+  if (parsed.Error?.Message) throw new StatusError(`Error waiting for container: ${parsed.Error.Message}`, 125);
+  return parsed.StatusCode ?? 0;
+}
+
+/** docker create reports daemon errors as most verbs do ("Error response from daemon", exit 1). */
+export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { created } = await createContainer(ctx, args, o, false);
+  process.stdout.write(`${created.Id}\n`);
+  return 0;
+}
+
+export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const detached = Boolean(o.detach);
+  if (detached && o.attach?.length) throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1);
+  const c = ctx.client;
+  let info;
+  try {
+    if (!detached && o.tty && (o.interactive || o.attach?.some((a: string) => a.toLowerCase() === 'stdin')) && !process.stdin.isTTY) {
+      throw new StatusError('the input device is not a TTY', 1);
+    }
+    info = await createContainer(ctx, args, o, detached);
+  } catch (e) {
+    throw runFailure(ctx, e);
+  }
+  const id = info.created.Id;
+
+  if (detached) {
+    try {
+      await c.call('POST', `/containers/${id}/start`);
+    } catch (e) {
+      const msg = e instanceof ApiError ? e.message : (e as Error).message;
+      throw runFailure(ctx, e, startErrorStatus(msg));
+    }
+    process.stdout.write(`${id}\n`);
+    return 0;
+  }
+
+  const { tty, attach, autoRemove } = info;
+  const withStdin = attach.stdin && info.openStdin;
+  let attached;
+  let waitRes: IncomingMessage;
+  try {
+    [attached, waitRes] = await Promise.all([
+      c.hijack('POST', `/containers/${id}/attach`, {
+        query: { stream: 1, stdin: withStdin, stdout: attach.stdout, stderr: attach.stderr, detachKeys: o.detachKeys },
+      }),
+      c.request('POST', `/containers/${id}/wait`, { query: { condition: autoRemove ? 'removed' : 'next-exit' } }),
+    ]);
+  } catch (e) {
+    throw runFailure(ctx, e);
+  }
+  const restore = tty && withStdin ? rawTerminal() : () => {};
+  try {
+    await c.call('POST', `/containers/${id}/start`);
+  } catch (e) {
+    restore();
+    attached.socket.destroy();
+    const msg = e instanceof ApiError ? e.message : (e as Error).message;
+    const failure = runFailure(ctx, e, startErrorStatus(msg));
+    // With --rm the daemon removes the container after the failed start; wait for that as docker does.
+    if (autoRemove) await waitResult(waitRes).catch(() => 0);
+    else waitRes.destroy();
+    throw failure;
+  }
+  if (tty) monitorTtySize(c, `/containers/${id}`);
+  if (o.sigProxy !== false && !tty) proxySignals(c, id);
+  let how: 'ended' | 'detached';
+  try {
+    how = await pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
+  } finally {
+    restore();
+  }
+  if (how === 'detached') return 0;
+  return waitResult(waitRes);
+}
+
+interface InspectedContainer {
+  Id: string;
+  Config: { Tty: boolean; OpenStdin: boolean };
+  HostConfig: { AutoRemove?: boolean };
+  State: { Running: boolean; Paused: boolean; Restarting: boolean };
+}
+
+export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  if (o.attach || o.interactive) {
+    if (args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
+    const ctr = await c.json<InspectedContainer>('GET', `/containers/${encodeURIComponent(args[0])}/json`);
+    const tty = ctr.Config.Tty;
+    const withStdin = Boolean(o.interactive) && ctr.Config.OpenStdin;
+    const [attached, waitRes] = await Promise.all([
+      c.hijack('POST', `/containers/${ctr.Id}/attach`, { query: { stream: 1, stdin: withStdin, stdout: 1, stderr: 1, detachKeys: o.detachKeys } }),
+      c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: ctr.HostConfig.AutoRemove ? 'removed' : 'next-exit' } }),
+    ]);
+    const restore = tty && withStdin ? rawTerminal() : () => {};
+    try {
+      await c.call('POST', `/containers/${ctr.Id}/start`);
+    } catch (e) {
+      restore();
+      attached.socket.destroy();
+      waitRes.destroy();
+      throw e;
+    }
+    if (tty) monitorTtySize(c, `/containers/${ctr.Id}`);
+    if (!tty) proxySignals(c, ctr.Id);
+    let how;
+    try {
+      how = await pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
+    } finally {
+      restore();
+    }
+    if (how === 'detached') return 0;
+    return waitResult(waitRes);
+  }
+  const failed: string[] = [];
+  for (const name of args) {
+    try {
+      await c.call('POST', `/containers/${encodeURIComponent(name)}/start`);
+      process.stdout.write(`${name}\n`);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      process.stderr.write(`Error response from daemon: ${e.message}\n`);
+      failed.push(name);
+    }
+  }
+  if (failed.length) throw new StatusError(`Error: failed to start containers: ${failed.join(', ')}`, 1);
+  return 0;
+}
+
+export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const c = ctx.client;
+  const ctr = await c.json<InspectedContainer>('GET', `/containers/${encodeURIComponent(args[0])}/json`);
+  if (!ctr.State.Running) throw new StatusError('You cannot attach to a stopped container, start it first', 1);
+  if (ctr.State.Paused) throw new StatusError('You cannot attach to a paused container, unpause it first', 1);
+  if (ctr.State.Restarting) throw new StatusError('You cannot attach to a restarting container, wait until it is running', 1);
+  const tty = ctr.Config.Tty;
+  const withStdin = ctr.Config.OpenStdin && o.stdin !== false; // --no-stdin sets stdin=false
+  const [attached, waitRes] = await Promise.all([
+    c.hijack('POST', `/containers/${ctr.Id}/attach`, { query: { stream: 1, stdin: withStdin, stdout: 1, stderr: 1, detachKeys: o.detachKeys } }),
+    c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: 'not-running' } }),
+  ]);
+  const restore = tty && withStdin ? rawTerminal() : () => {};
+  if (tty) monitorTtySize(c, `/containers/${ctr.Id}`);
+  if (o.sigProxy !== false && !tty) proxySignals(c, ctr.Id);
+  let how;
+  try {
+    how = await pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
+  } finally {
+    restore();
+  }
+  if (how === 'detached') return 0;
+  return waitResult(waitRes);
+}
+
+export { waitResult };

@@ -1,0 +1,68 @@
+// What every command implementation gets: the API client (created on first use), the command's
+// name and usage for docker-style messages, and the error types main.ts turns into exit codes.
+//
+//   throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1)
+//   throw usageError(ctx, 'invalid argument "x" for "-t, --timeout" flag: …')   // exit 125
+import { ApiClient } from '../client/client.ts';
+import { resolveEndpoint, type HostOptions } from '../client/host.ts';
+
+export interface Globals extends HostOptions {
+  debug?: boolean;
+  logLevel?: string;
+  config?: string;
+}
+
+/** An error with a chosen exit status; an empty message prints nothing. */
+export class StatusError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class Ctx {
+  readonly globals: Globals;
+  /** `berth run`, `berth container ls`: used in messages. */
+  readonly commandPath: string;
+  /** `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]` */
+  readonly usage: string;
+  #client: ApiClient | undefined;
+
+  constructor(globals: Globals, commandPath: string, usage: string) {
+    this.globals = globals;
+    this.commandPath = commandPath;
+    this.usage = usage;
+  }
+
+  get client(): ApiClient {
+    if (!this.#client) {
+      const env = process.env;
+      const pinned = env.BERTH_API_VERSION || env.DOCKER_API_VERSION;
+      this.#client = new ApiClient(resolveEndpoint(this.globals, env), { version: pinned ? pinned.replace(/^v/, '') : undefined });
+    }
+    return this.#client;
+  }
+
+  get hasClient(): boolean {
+    return this.#client !== undefined;
+  }
+
+  out(s: string): void {
+    process.stdout.write(s);
+  }
+
+  err(s: string): void {
+    process.stderr.write(s);
+  }
+}
+
+/** A flag or argument problem: docker prints it with the usage line and exits 125. */
+export function usageError(ctx: Ctx, message: string): StatusError {
+  return new StatusError(`${message}\n\nUsage:  ${ctx.usage}\n\nRun '${ctx.commandPath} --help' for more information`, 125);
+}
+
+/** `invalid argument "V" for "-m, --memory" flag: REASON` (pflag's wording). */
+export function flagError(ctx: Ctx, flags: string, value: string, reason: string): StatusError {
+  return usageError(ctx, `invalid argument "${value}" for "${flags}" flag: ${reason}`);
+}

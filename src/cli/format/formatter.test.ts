@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tabwrite } from './tabwriter.ts';
+import { renderList } from './formatter.ts';
+
+test('tabwriter: docker ps header and rows (minwidth 10, padding 3)', () => {
+  const text = 'CONTAINER ID\tIMAGE\tCOMMAND\tNAMES\n31cc5dffbb7b\tbusybox\t"sh"\tweb\n';
+  assert.equal(tabwrite(text),
+    'CONTAINER ID   IMAGE     COMMAND   NAMES\n' +
+    '31cc5dffbb7b   busybox   "sh"      web\n');
+});
+
+test('tabwriter: empty cells, last column unpadded, no trailing newline kept as is', () => {
+  assert.equal(tabwrite('A\tB\tC\n\t\tx\n'), 'A         B         C\n                    x\n');
+  assert.equal(tabwrite('a\tb'), 'a         b');
+  assert.equal(tabwrite(''), '');
+});
+
+test('tabwriter: column blocks end at a line with fewer cells (Go semantics)', () => {
+  const text = 'aaaaaaaaaaaaaa\tb\nshort\n1\t2\n';
+  assert.equal(tabwrite(text), 'aaaaaaaaaaaaaa   b\nshort\n1         2\n');
+});
+
+test('tabwriter: widths count runes, not bytes', () => {
+  assert.equal(tabwrite('"echo …"\tx\nab\ty\n'), '"echo …"   x\nab         y\n');
+});
+
+const headers = { ID: 'CONTAINER ID', Names: 'NAMES', Image: 'IMAGE', Label: () => 'LABEL' };
+const rows = [
+  { ID: 'abc', Names: 'web', Image: 'busybox', Label: (k: string) => (k === 'app' ? 'x' : '') },
+  { ID: 'def', Names: 'db', Image: 'postgres', Label: () => '' },
+];
+
+test('renderList: default table, custom table, json, plain template', () => {
+  const def = 'table {{.ID}}\t{{.Image}}\t{{.Names}}';
+  assert.equal(renderList(undefined, def, rows, headers),
+    'CONTAINER ID   IMAGE      NAMES\nabc            busybox    web\ndef            postgres   db\n');
+  assert.equal(renderList('table', def, [], headers), 'CONTAINER ID   IMAGE     NAMES\n');
+  assert.equal(renderList('table {{.Names}}\\t{{.ID}}', def, rows, headers), 'NAMES     CONTAINER ID\nweb       abc\ndb        def\n');
+  assert.equal(renderList('{{.Names}}\\t{{.ID}}', def, rows, headers), 'web\tabc\ndb\tdef\n');
+  assert.equal(renderList('json', def, [{ A: '1' }], headers), '{"A":"1"}\n');
+  assert.equal(renderList('table {{.Names | upper}}\t{{.Label "app"}}', def, rows, headers), 'NAMES     LABEL\nWEB       x\nDB        \n');
+});

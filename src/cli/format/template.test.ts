@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTemplate, TemplateError, sprintf } from './template.ts';
+
+const run = (src: string, data: unknown, opts = {}) => parseTemplate(src, opts).execute(data);
+
+const container = {
+  Id: 'abc123',
+  Name: '/web',
+  State: { Status: 'running', Running: true, Pid: 42, ExitCode: 0, Health: null },
+  Config: { Env: ['A=1', 'B=2'], Cmd: ['sh', '-c', 'echo hi'], Labels: { z: '1', a: 'x' }, Entrypoint: null },
+  HostConfig: { Memory: 67108864, NanoCpus: 1500000000 },
+  NetworkSettings: { Networks: { bridge: { IPAddress: '172.17.0.2' } } },
+};
+
+test('fields, nested fields, dot and root', () => {
+  assert.equal(run('{{.Id}}', container), 'abc123');
+  assert.equal(run('{{.State.Status}} {{.State.Pid}}', container), 'running 42');
+  assert.equal(run('{{.State.Running}}', container), 'true');
+  assert.equal(run('{{.HostConfig.Memory}}', container), '67108864');
+  assert.equal(run('{{with .State}}{{$.Name}}:{{.Status}}{{end}}', container), '/web:running');
+  assert.equal(run('{{.}}', 'plain'), 'plain');
+});
+
+test('Go %v printing of arrays, maps, null and missing keys', () => {
+  assert.equal(run('{{.Config.Env}}', container), '[A=1 B=2]');
+  assert.equal(run('{{.Config.Labels}}', container), 'map[a:x z:1]');
+  assert.equal(run('{{.Config.Entrypoint}}', container), '<nil>');
+  assert.equal(run('{{.NoSuch}}', container), '<no value>');
+  assert.equal(run('{{.Config.Entrypoint}}', container, { nullText: (f: string) => (f === 'Entrypoint' ? '[]' : '<nil>') }), '[]');
+  assert.equal(run('{{.X}}', { X: 1.5 }), '1.5');
+  assert.equal(run('{{.X}}', { X: 1e21 }), '1e+21');
+});
+
+test('json, pipes and parenthesised pipelines', () => {
+  assert.equal(run('{{json .Config.Labels}}', container), '{"z":"1","a":"x"}');
+  assert.equal(run('{{.Config.Cmd | json}}', container), '["sh","-c","echo hi"]');
+  assert.equal(run('{{json .}}', { a: '<b>&' }), '{"a":"<b>&"}');
+  assert.equal(run('{{json .Missing}}', {}), 'null');
+  assert.equal(run('{{(index .NetworkSettings.Networks "bridge").IPAddress}}', container), '172.17.0.2');
+  assert.equal(run('{{.Name | upper | lower}}', container), '/web');
+});
+
+test('index, join, split, upper, lower, title, len, printf, println, pad, truncate', () => {
+  assert.equal(run('{{index .Config.Labels "a"}}', container), 'x');
+  assert.equal(run('{{index .Config.Cmd 2}}', container), 'echo hi');
+  assert.equal(run('{{index .Config.Labels "nope"}}', container), '<no value>');
+  assert.equal(run('{{join .Config.Env ","}}', container), 'A=1,B=2');
+  assert.equal(run('{{split "a:b:c" ":"}}', {}), '[a b c]');
+  assert.equal(run('{{upper .State.Status}}{{lower "ABC"}}{{title "hello world"}}', container), 'RUNNINGabcHello World');
+  assert.equal(run('{{len .Config.Env}}', container), '2');
+  assert.equal(run('{{printf "%s-%d-%5s|%-4s|%03d" "a" 7 "b" "c" 5}}', {}), 'a-7-    b|c   |005');
+  assert.equal(run('{{println "a" 1}}', {}), 'a 1\n');
+  assert.equal(run('{{pad "x" 1 2}}|{{truncate "abcdef" 3}}', {}), ' x  |abc');
+  assert.equal(sprintf('%q', ['hi']), '"hi"');
+});
+
+test('if / else if / else, comparisons and logic', () => {
+  const t = '{{if eq .State.Status "exited"}}E{{else if .State.Running}}R{{else}}?{{end}}';
+  assert.equal(run(t, container), 'R');
+  assert.equal(run(t, { State: { Status: 'exited' } }), 'E');
+  assert.equal(run(t, { State: { Status: 'created', Running: false } }), '?');
+  assert.equal(run('{{if and .A (not .B)}}y{{else}}n{{end}}', { A: 1, B: 0 }), 'y');
+  assert.equal(run('{{if or .A .B}}y{{else}}n{{end}}', { A: '', B: [] }), 'n');
+  assert.equal(run('{{if gt .N 3}}big{{end}}{{if le .N 3}}small{{end}}', { N: 5 }), 'big');
+  assert.equal(run('{{if ne .S "a"}}diff{{end}}', { S: 'b' }), 'diff');
+  assert.equal(run('{{if .M}}has{{else}}empty{{end}}', { M: {} }), 'empty');
+});
+
+test('range over arrays and maps, with variables and else', () => {
+  assert.equal(run('{{range .Config.Env}}[{{.}}]{{end}}', container), '[A=1][B=2]');
+  assert.equal(run('{{range $i, $e := .Config.Cmd}}{{$i}}={{$e}};{{end}}', container), '0=sh;1=-c;2=echo hi;');
+  assert.equal(run('{{range $k, $v := .Config.Labels}}{{$k}}:{{$v}} {{end}}', container), 'a:x z:1 ');
+  assert.equal(run('{{range .L}}x{{else}}none{{end}}', { L: [] }), 'none');
+  assert.equal(run('{{range .L}}x{{end}}', { L: null }), '');
+  assert.equal(run('{{range $n, $net := .NetworkSettings.Networks}}{{$n}} {{$net.IPAddress}}{{end}}', container), 'bridge 172.17.0.2');
+  assert.equal(run('{{range .L}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}', { L: [1, 2, 3] }), '1');
+  assert.equal(run('{{$x := .State.Status}}{{$x}}{{$x = "b"}}{{$x}}', container), 'runningb');
+});
+
+test('whitespace trimming and comments', () => {
+  assert.equal(run('a  {{- .X -}}  b', { X: 1 }), 'a1b');
+  assert.equal(run('{{range .L -}}\n  {{.}}\n{{- end}}', { L: ['a', 'b'] }), 'ab');
+  assert.equal(run('x{{/* note */}}y{{- /* t */ -}} z', {}), 'xyz');
+  assert.equal(run('{{-3}}', {}), '-3');
+});
+
+test('methods: a function field is called, with arguments at the end of a chain', () => {
+  const row = { Label: (k: string) => ({ app: 'web' } as Record<string, string>)[k] ?? '', ID: () => 'abc' };
+  assert.equal(run('{{.Label "app"}}-{{.ID}}', row), 'web-abc');
+});
+
+test('string literals with Go escapes, raw strings and numbers', () => {
+  assert.equal(run('{{"a\\tb\\n"}}', {}), 'a\tb\n');
+  assert.equal(run('{{`raw\\n`}}', {}), 'raw\\n');
+  assert.equal(run('{{printf "%d" 0x10}}', {}), '16');
+});
+
+test('errors use Go template wording', () => {
+  assert.throws(() => parseTemplate('{{nosuch .X}}'), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: function "nosuch" not defined');
+  assert.throws(() => parseTemplate('{{.X'), /unclosed action/);
+  assert.throws(() => parseTemplate('{{if .X}}a'), /unexpected EOF/);
+  assert.throws(() => parseTemplate('{{end}}'), /unexpected/);
+  assert.throws(() => run('{{index .L 5}}', { L: [1] }), /index out of range/);
+  assert.throws(() => run('{{.S.X}}', { S: 'str' }), /can't evaluate field X/);
+});

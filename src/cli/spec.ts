@@ -1,0 +1,372 @@
+// The command table: every verb's usage, argument count, flags and implementation, as data.
+// main.ts turns only the entry the user invoked into a commander Command (start-up time: the
+// `run` hot path does not pay for defining 40 other commands), or all of them for help.
+//
+// Flags follow docker's names, short forms and defaults. Option kinds:
+//   bool    a switch; `--flag=false` / `--flag=true` are accepted as pflag does
+//   string  one value (the last one wins)
+//   list    repeatable, collected in order
+//   int     one integer value, checked like Go's strconv.ParseInt
+import type { Ctx } from './context.ts';
+
+export type OptKind = 'bool' | 'string' | 'list' | 'int';
+
+export interface OptDef {
+  /** `-e, --env` or `--rm` (no value placeholder: the kind says whether a value follows). */
+  flags: string;
+  kind: OptKind;
+  desc: string;
+  default?: string | boolean | number;
+  hidden?: boolean;
+}
+
+export type Action = (ctx: Ctx, args: string[], opts: Record<string, any>) => Promise<number | void>;
+
+export interface CommandSpec {
+  /** The invocation names: top-level form and/or `container X` form. */
+  name: string;
+  usage: string;
+  desc: string;
+  /** Argument count rules, checked with docker's messages. */
+  min?: number;
+  max?: number;
+  options: OptDef[];
+  /** Flags end at the first argument (run, create, exec: the rest is the container's command). */
+  stopAtFirstArg?: boolean;
+  /** `-h` means something else here (run/create's --hostname), so help is only `--help`. */
+  noShortHelp?: boolean;
+  load: () => Promise<Action>;
+}
+
+const bool = (flags: string, desc: string, def?: boolean): OptDef => ({ flags, kind: 'bool', desc, default: def });
+const str = (flags: string, desc: string, def?: string): OptDef => ({ flags, kind: 'string', desc, default: def });
+const list = (flags: string, desc: string): OptDef => ({ flags, kind: 'list', desc });
+const int = (flags: string, desc: string, def?: number): OptDef => ({ flags, kind: 'int', desc, default: def });
+
+const CONTAINER_CREATE_OPTS: OptDef[] = [
+  list('-a, --attach', 'Attach to STDIN, STDOUT or STDERR'),
+  list('--add-host', 'Add a custom host-to-IP mapping (host:ip)'),
+  str('--cgroup-parent', 'Optional parent cgroup for the container'),
+  str('--cgroupns', 'Cgroup namespace to use (host|private)'),
+  list('--cap-add', 'Add Linux capabilities'),
+  list('--cap-drop', 'Drop Linux capabilities'),
+  str('--cidfile', 'Write the container ID to the file'),
+  int('--cpu-period', 'Limit CPU CFS (Completely Fair Scheduler) period'),
+  int('--cpu-quota', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
+  int('-c, --cpu-shares', 'CPU shares (relative weight)'),
+  str('--cpus', 'Number of CPUs'),
+  str('--cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
+  str('--cpuset-mems', 'MEMs in which to allow execution (0-3, 0,1)'),
+  str('--detach-keys', 'Override the key sequence for detaching a container'),
+  list('--device', 'Add a host device to the container'),
+  list('--device-cgroup-rule', 'Add a rule to the cgroup allowed devices list'),
+  bool('--disable-content-trust', 'Skip image verification', true),
+  list('--dns', 'Set custom DNS servers'),
+  list('--dns-option', 'Set DNS options'),
+  list('--dns-search', 'Set custom DNS search domains'),
+  str('--domainname', 'Container NIS domain name'),
+  str('--entrypoint', 'Overwrite the default ENTRYPOINT of the image'),
+  list('-e, --env', 'Set environment variables'),
+  list('--env-file', 'Read in a file of environment variables'),
+  list('--expose', 'Expose a port or a range of ports'),
+  list('--group-add', 'Add additional groups to join'),
+  str('--health-cmd', 'Command to run to check health'),
+  str('--health-interval', 'Time between running the check (ms|s|m|h) (default 0s)'),
+  int('--health-retries', 'Consecutive failures needed to report unhealthy'),
+  str('--health-start-interval', 'Time between running the check during the start period (ms|s|m|h) (default 0s)'),
+  str('--health-start-period', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)'),
+  str('--health-timeout', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)'),
+  str('-h, --hostname', 'Container host name'),
+  bool('--init', 'Run an init inside the container that forwards signals and reaps processes'),
+  bool('-i, --interactive', 'Keep STDIN open even if not attached'),
+  str('--ip', 'IPv4 address (e.g., 172.30.100.104)'),
+  str('--ip6', 'IPv6 address (e.g., 2001:db8::33)'),
+  str('--ipc', 'IPC mode to use'),
+  str('--isolation', 'Container isolation technology'),
+  list('-l, --label', 'Set meta data on a container'),
+  list('--label-file', 'Read in a line delimited file of labels'),
+  list('--link', 'Add link to another container'),
+  str('--log-driver', 'Logging driver for the container'),
+  list('--log-opt', 'Log driver options'),
+  str('--mac-address', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'),
+  str('-m, --memory', 'Memory limit'),
+  str('--memory-reservation', 'Memory soft limit'),
+  str('--memory-swap', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+  int('--memory-swappiness', 'Tune container memory swappiness (0 to 100)', -1),
+  list('--mount', 'Attach a filesystem mount to the container'),
+  str('--name', 'Assign a name to the container'),
+  list('--network, --net', 'Connect a container to a network'),
+  list('--network-alias', 'Add network-scoped alias for the container'),
+  bool('--no-healthcheck', 'Disable any container-specified HEALTHCHECK'),
+  bool('--oom-kill-disable', 'Disable OOM Killer'),
+  int('--oom-score-adj', "Tune host's OOM preferences (-1000 to 1000)"),
+  str('--pid', 'PID namespace to use'),
+  int('--pids-limit', 'Tune container pids limit (set -1 for unlimited)'),
+  str('--platform', 'Set platform if server is multi-platform capable'),
+  bool('--privileged', 'Give extended privileges to this container'),
+  list('-p, --publish', "Publish a container's port(s) to the host"),
+  bool('-P, --publish-all', 'Publish all exposed ports to random ports'),
+  str('--pull', 'Pull image before running ("always", "missing", "never")', 'missing'),
+  bool('-q, --quiet', 'Suppress the pull output'),
+  bool('--read-only', "Mount the container's root filesystem as read only"),
+  str('--restart', 'Restart policy to apply when a container exits', 'no'),
+  bool('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits'),
+  str('--runtime', 'Runtime to use for this container'),
+  list('--security-opt', 'Security Options'),
+  str('--shm-size', 'Size of /dev/shm'),
+  str('--stop-signal', 'Signal to stop the container'),
+  int('--stop-timeout', 'Timeout (in seconds) to stop a container'),
+  list('--storage-opt', 'Storage driver options for the container'),
+  list('--sysctl', 'Sysctl options'),
+  list('--tmpfs', 'Mount a tmpfs directory'),
+  bool('-t, --tty', 'Allocate a pseudo-TTY'),
+  list('--ulimit', 'Ulimit options'),
+  str('-u, --user', 'Username or UID (format: <name|uid>[:<group|gid>])'),
+  str('--userns', 'User namespace to use'),
+  str('--uts', 'UTS namespace to use'),
+  list('-v, --volume', 'Bind mount a volume'),
+  str('--volume-driver', 'Optional volume driver for the container'),
+  list('--volumes-from', 'Mount volumes from the specified container(s)'),
+  str('-w, --workdir', 'Working directory inside the container'),
+];
+
+const RUN_OPTS: OptDef[] = [
+  bool('-d, --detach', 'Run container in background and print container ID'),
+  bool('--sig-proxy', 'Proxy received signals to the process', true),
+  ...CONTAINER_CREATE_OPTS,
+];
+
+const FILTER = list('-f, --filter', 'Filter output based on conditions provided');
+const FORMAT = (what: string) => str('--format', `Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template (${what})`);
+
+const lazy = <K extends string>(load: () => Promise<Record<K, Action>>, key: K) => async () => (await load())[key];
+const runMod = () => import('./commands/run.ts');
+const ctrMod = () => import('./commands/containers.ts');
+const psMod = () => import('./commands/ps.ts');
+const imgMod = () => import('./commands/images.ts');
+const inspMod = () => import('./commands/inspect.ts');
+const sysMod = () => import('./commands/system.ts');
+const execMod = () => import('./commands/exec.ts');
+
+/** Container verbs: `berth X` and `berth container X`. */
+export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    name: 'run', usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', desc: 'Create and run a new container from an image',
+    min: 1, options: RUN_OPTS, stopAtFirstArg: true, noShortHelp: true, load: lazy(runMod, 'run'),
+  },
+  create: {
+    name: 'create', usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', desc: 'Create a new container',
+    min: 1, options: CONTAINER_CREATE_OPTS, stopAtFirstArg: true, noShortHelp: true, load: lazy(runMod, 'create'),
+  },
+  start: {
+    name: 'start', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Start one or more stopped containers', min: 1,
+    options: [bool('-a, --attach', "Attach STDOUT/STDERR and forward signals"), str('--detach-keys', 'Override the key sequence for detaching a container'), bool('-i, --interactive', "Attach container's STDIN")],
+    load: lazy(runMod, 'start'),
+  },
+  attach: {
+    name: 'attach', usage: '[OPTIONS] CONTAINER', desc: 'Attach local standard input, output, and error streams to a running container', min: 1, max: 1,
+    options: [str('--detach-keys', 'Override the key sequence for detaching a container'), bool('--no-stdin', 'Do not attach STDIN'), bool('--sig-proxy', 'Proxy all received signals to the process', true)],
+    load: lazy(runMod, 'attach'),
+  },
+  stop: {
+    name: 'stop', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Stop one or more running containers', min: 1,
+    options: [str('-s, --signal', 'Signal to send to the container'), int('-t, --timeout', 'Seconds to wait before killing the container')],
+    load: lazy(ctrMod, 'stop'),
+  },
+  kill: {
+    name: 'kill', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Kill one or more running containers', min: 1,
+    options: [str('-s, --signal', 'Signal to send to the container')], load: lazy(ctrMod, 'kill'),
+  },
+  restart: {
+    name: 'restart', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Restart one or more containers', min: 1,
+    options: [str('-s, --signal', 'Signal to send to the container'), int('-t, --timeout', 'Seconds to wait before killing the container')],
+    load: lazy(ctrMod, 'restart'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Remove one or more containers', min: 1,
+    options: [bool('-f, --force', 'Force the removal of a running container (uses SIGKILL)'), bool('-l, --link', 'Remove the specified link'), bool('-v, --volumes', 'Remove anonymous volumes associated with the container')],
+    load: lazy(ctrMod, 'rm'),
+  },
+  ps: {
+    name: 'ps', usage: '[OPTIONS]', desc: 'List containers', max: 0,
+    options: [
+      bool('-a, --all', 'Show all containers (default shows just running)'), FILTER, FORMAT('ps'),
+      int('-n, --last', 'Show n last created containers (includes all states)', -1),
+      bool('-l, --latest', 'Show the latest created container (includes all states)'),
+      bool('--no-trunc', "Don't truncate output"), bool('-q, --quiet', 'Only display container IDs'),
+      bool('-s, --size', 'Display total file sizes'),
+    ],
+    load: lazy(psMod, 'ps'),
+  },
+  logs: {
+    name: 'logs', usage: '[OPTIONS] CONTAINER', desc: 'Fetch the logs of a container', min: 1, max: 1,
+    options: [
+      bool('--details', 'Show extra details provided to logs'), bool('-f, --follow', 'Follow log output'),
+      str('--since', 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)'),
+      str('-n, --tail', 'Number of lines to show from the end of the logs', 'all'),
+      bool('-t, --timestamps', 'Show timestamps'),
+      str('--until', 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)'),
+    ],
+    load: lazy(ctrMod, 'logs'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Display detailed information on one or more containers', min: 1,
+    options: [str('-f, --format', 'Format output using a custom template'), bool('-s, --size', 'Display total file sizes')],
+    load: lazy(inspMod, 'containerInspect'),
+  },
+  wait: {
+    name: 'wait', usage: 'CONTAINER [CONTAINER...]', desc: 'Block until one or more containers stop, then print their exit codes', min: 1,
+    options: [], load: lazy(ctrMod, 'wait'),
+  },
+  rename: {
+    name: 'rename', usage: 'CONTAINER NEW_NAME', desc: 'Rename a container', min: 2, max: 2, options: [], load: lazy(ctrMod, 'rename'),
+  },
+  pause: {
+    name: 'pause', usage: 'CONTAINER [CONTAINER...]', desc: 'Pause all processes within one or more containers', min: 1, options: [], load: lazy(ctrMod, 'pause'),
+  },
+  unpause: {
+    name: 'unpause', usage: 'CONTAINER [CONTAINER...]', desc: 'Unpause all processes within one or more containers', min: 1, options: [], load: lazy(ctrMod, 'unpause'),
+  },
+  top: {
+    name: 'top', usage: 'CONTAINER [ps OPTIONS]', desc: 'Display the running processes of a container', min: 1, options: [], stopAtFirstArg: true, load: lazy(ctrMod, 'top'),
+  },
+  port: {
+    name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', desc: 'List port mappings or a specific mapping for the container', min: 1, max: 2, options: [], load: lazy(ctrMod, 'port'),
+  },
+  exec: {
+    name: 'exec', usage: '[OPTIONS] CONTAINER COMMAND [ARG...]', desc: 'Execute a command in a running container', min: 2,
+    options: [
+      bool('-d, --detach', 'Detached mode: run command in the background'),
+      str('--detach-keys', 'Override the key sequence for detaching a container'),
+      list('-e, --env', 'Set environment variables'), list('--env-file', 'Read in a file of environment variables'),
+      bool('-i, --interactive', 'Keep STDIN open even if not attached'), bool('--privileged', 'Give extended privileges to the command'),
+      bool('-t, --tty', 'Allocate a pseudo-TTY'), str('-u, --user', 'Username or UID (format: "<name|uid>[:<group|gid>]")'),
+      str('-w, --workdir', 'Working directory inside the container'),
+    ],
+    stopAtFirstArg: true, load: lazy(execMod, 'exec'),
+  },
+  prune: {
+    name: 'prune', usage: '[OPTIONS]', desc: 'Remove all stopped containers', max: 0,
+    options: [list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
+    load: lazy(ctrMod, 'prune'),
+  },
+};
+
+/** Image verbs: `berth image X` (and the top-level forms listed in TOP_LEVEL). */
+export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
+  ls: {
+    name: 'ls', usage: '[OPTIONS] [REPOSITORY[:TAG]]', desc: 'List images', max: 1,
+    options: [
+      bool('-a, --all', 'Show all images (default hides intermediate images)'), bool('--digests', 'Show digests'),
+      FILTER, FORMAT('images'), bool('--no-trunc', "Don't truncate output"), bool('-q, --quiet', 'Only show image IDs'),
+      bool('--tree', 'List multi-platform images as a tree (EXPERIMENTAL)', false),
+    ],
+    load: lazy(imgMod, 'images'),
+  },
+  import: {
+    name: 'import', usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]', desc: 'Import the contents from a tarball to create a filesystem image', min: 1, max: 2,
+    options: [list('-c, --change', 'Apply Dockerfile instruction to the created image'), str('-m, --message', 'Set commit message for imported image'), str('--platform', 'Set platform if server is multi-platform capable')],
+    load: lazy(imgMod, 'importImage'),
+  },
+  tag: {
+    name: 'tag', usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', desc: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', min: 2, max: 2,
+    options: [], load: lazy(imgMod, 'tag'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] IMAGE [IMAGE...]', desc: 'Remove one or more images', min: 1,
+    options: [bool('-f, --force', 'Force removal of the image'), bool('--no-prune', 'Do not delete untagged parents')],
+    load: lazy(imgMod, 'rmi'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] IMAGE [IMAGE...]', desc: 'Display detailed information on one or more images', min: 1,
+    options: [str('-f, --format', 'Format output using a custom template')], load: lazy(inspMod, 'imageInspect'),
+  },
+  history: {
+    name: 'history', usage: '[OPTIONS] IMAGE', desc: 'Show the history of an image', min: 1, max: 1,
+    options: [FORMAT('history'), bool('-H, --human', 'Print sizes and dates in human readable format', true), bool('--no-trunc', "Don't truncate output"), bool('-q, --quiet', 'Only show image IDs')],
+    load: lazy(imgMod, 'history'),
+  },
+  pull: {
+    name: 'pull', usage: '[OPTIONS] NAME[:TAG|@DIGEST]', desc: 'Download an image from a registry', min: 1, max: 1,
+    options: [bool('-a, --all-tags', 'Download all tagged images in the repository'), bool('--disable-content-trust', 'Skip image verification', true), str('--platform', 'Set platform if server is multi-platform capable'), bool('-q, --quiet', 'Suppress verbose output')],
+    load: lazy(imgMod, 'pull'),
+  },
+  prune: {
+    name: 'prune', usage: '[OPTIONS]', desc: 'Remove unused images', max: 0,
+    options: [bool('-a, --all', 'Remove all unused images, not just dangling ones'), list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
+    load: lazy(imgMod, 'prune'),
+  },
+};
+
+export const SYSTEM_COMMANDS: Record<string, CommandSpec> = {
+  info: {
+    name: 'info', usage: '[OPTIONS]', desc: 'Display system-wide information', max: 0,
+    options: [str('-f, --format', 'Format output using a custom template')], load: lazy(sysMod, 'info'),
+  },
+  events: {
+    name: 'events', usage: '[OPTIONS]', desc: 'Get real time events from the server', max: 0,
+    options: [FILTER, str('--format', 'Format output using a custom template'), str('--since', 'Show all events created since timestamp'), str('--until', 'Stream events until this timestamp')],
+    load: lazy(sysMod, 'events'),
+  },
+};
+
+export const VERSION_COMMAND: CommandSpec = {
+  name: 'version', usage: '[OPTIONS]', desc: 'Show the berth version information', max: 0,
+  options: [str('-f, --format', 'Format output using a custom template')], load: lazy(sysMod, 'version'),
+};
+
+export const GENERIC_INSPECT: CommandSpec = {
+  name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', desc: 'Return low-level information on Docker objects', min: 1,
+  options: [str('-f, --format', 'Format output using a custom template'), bool('-s, --size', 'Display total file sizes if the type is container'), str('--type', 'Only inspect objects of the given type')],
+  load: lazy(inspMod, 'inspect'),
+};
+
+/** Top-level verbs and the spec each one uses. */
+export const TOP_LEVEL: Record<string, CommandSpec> = {
+  run: CONTAINER_COMMANDS.run,
+  create: CONTAINER_COMMANDS.create,
+  start: CONTAINER_COMMANDS.start,
+  attach: CONTAINER_COMMANDS.attach,
+  stop: CONTAINER_COMMANDS.stop,
+  kill: CONTAINER_COMMANDS.kill,
+  restart: CONTAINER_COMMANDS.restart,
+  rm: CONTAINER_COMMANDS.rm,
+  ps: CONTAINER_COMMANDS.ps,
+  logs: CONTAINER_COMMANDS.logs,
+  inspect: GENERIC_INSPECT,
+  wait: CONTAINER_COMMANDS.wait,
+  rename: CONTAINER_COMMANDS.rename,
+  pause: CONTAINER_COMMANDS.pause,
+  unpause: CONTAINER_COMMANDS.unpause,
+  top: CONTAINER_COMMANDS.top,
+  port: CONTAINER_COMMANDS.port,
+  exec: CONTAINER_COMMANDS.exec,
+  images: { ...IMAGE_COMMANDS.ls, name: 'images' },
+  import: IMAGE_COMMANDS.import,
+  tag: IMAGE_COMMANDS.tag,
+  rmi: { ...IMAGE_COMMANDS.rm, name: 'rmi' },
+  history: IMAGE_COMMANDS.history,
+  pull: IMAGE_COMMANDS.pull,
+  events: SYSTEM_COMMANDS.events,
+  info: SYSTEM_COMMANDS.info,
+  version: VERSION_COMMAND,
+};
+
+/** `berth container|image|system SUB`: sub-verbs and their aliases. */
+export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
+  container: {
+    desc: 'Manage containers',
+    commands: { ...CONTAINER_COMMANDS, ls: { ...CONTAINER_COMMANDS.ps, name: 'ls' } },
+    aliases: { ps: 'ls', list: 'ls', remove: 'rm' },
+  },
+  image: {
+    desc: 'Manage images',
+    commands: IMAGE_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm', rmi: 'rm' },
+  },
+  system: {
+    desc: 'Manage berth',
+    commands: SYSTEM_COMMANDS,
+    aliases: {},
+  },
+};

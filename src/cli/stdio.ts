@@ -1,0 +1,152 @@
+// Joining a hijacked attach/exec connection to the local terminal, as the docker CLI's
+// hijackedIOStreamer does:
+//   - output: raw bytes with a TTY, else stdcopy frames demultiplexed onto stdout/stderr;
+//   - input (only when asked: without -i stdin is never read): copied to the socket, whose write
+//     side is half-closed at EOF so the container sees EOF too;
+//   - with a TTY on stdin: raw mode (restored on exit), and the detach sequence (default
+//     ctrl-p,ctrl-q) is caught here, before it reaches the daemon, so the CLI can leave at once;
+//   - window size sent after start and on SIGWINCH (POST …/resize?h=&w=).
+import type { Socket } from 'node:net';
+import { demuxTo } from '../client/streams.ts';
+import type { ApiClient } from '../client/client.ts';
+
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+
+/** docker's term.ToBytes: `ctrl-a`…`ctrl-z`, `ctrl-@`, `ctrl-[`, `ctrl-\`, `ctrl-]`, `ctrl-^`, `ctrl-_`, or one character. */
+export function parseDetachKeys(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(',')) {
+    const k = part.trim();
+    if (k.length > 1 && k.toLowerCase().startsWith('ctrl-')) {
+      const c = k.slice(5);
+      if (c.length !== 1) throw new Error(`Unknown character: '${k}'`);
+      const lc = c.toLowerCase();
+      if (lc >= 'a' && lc <= 'z') out.push(lc.charCodeAt(0) - 96);
+      else if ('@[\\]^_'.includes(c)) out.push(c.charCodeAt(0) - 64);
+      else throw new Error(`Unknown character: '${k}'`);
+    } else if (k.length === 1) {
+      out.push(k.charCodeAt(0));
+    } else {
+      throw new Error(`Unknown character: '${k}'`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Finds a detach sequence in typed input. Bytes that could start the sequence are held back
+ * until it is complete (detach: they are never sent) or broken (they are sent after all).
+ */
+export class DetachScanner {
+  readonly #keys: number[];
+  #held: number[] = [];
+
+  constructor(keys: number[]) {
+    this.#keys = keys;
+  }
+
+  /** Returns the bytes to forward, and whether the sequence completed. */
+  push(chunk: Buffer): { forward: Buffer; detached: boolean } {
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (b === this.#keys[this.#held.length]) {
+        this.#held.push(b);
+        if (this.#held.length === this.#keys.length) return { forward: Buffer.from(out), detached: true };
+        continue;
+      }
+      if (this.#held.length) { out.push(...this.#held); this.#held = []; }
+      if (b === this.#keys[0]) { this.#held.push(b); if (this.#keys.length === 1) return { forward: Buffer.from(out), detached: true }; continue; }
+      out.push(b);
+    }
+    return { forward: Buffer.from(out), detached: false };
+  }
+}
+
+export interface StreamOptions {
+  tty: boolean;
+  /** Copy local stdin to the connection. */
+  stdin: boolean;
+  detachKeys?: string;
+}
+
+/** Puts the terminal in raw mode when stdin is a TTY; returns the restore function. */
+export function rawTerminal(): () => void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return () => {};
+  stdin.setRawMode(true);
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try { stdin.setRawMode(false); } catch { /* terminal gone */ }
+  };
+  process.once('exit', restore);
+  return restore;
+}
+
+/**
+ * Runs the streams until the output ends (resolves 'ended') or the user types the detach
+ * sequence (resolves 'detached'). Rejects on a stream error.
+ */
+export function pumpStreams(socket: Socket, o: StreamOptions): Promise<'ended' | 'detached'> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (how: 'ended' | 'detached') => {
+      if (settled) return;
+      settled = true;
+      if (o.stdin) process.stdin.pause();
+      resolve(how);
+    };
+    const output = o.tty
+      ? new Promise<void>((res, rej) => {
+        socket.on('data', (c: Buffer) => process.stdout.write(c));
+        socket.on('end', res);
+        socket.on('close', () => res());
+        socket.on('error', rej);
+      })
+      : demuxTo(socket, process.stdout, process.stderr);
+    output.then(() => finish('ended'), (e) => { if (!settled) { settled = true; reject(e); } });
+
+    if (!o.stdin) return;
+    const scanner = o.tty && process.stdin.isTTY ? new DetachScanner(parseDetachKeys(o.detachKeys || DEFAULT_DETACH_KEYS)) : undefined;
+    process.stdin.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      if (scanner) {
+        const r = scanner.push(chunk);
+        if (r.forward.length) socket.write(r.forward);
+        if (r.detached) { socket.destroy(); finish('detached'); }
+        return;
+      }
+      socket.write(chunk);
+    });
+    // EOF on stdin: half-close so the container's stdin sees EOF; keep reading its output.
+    process.stdin.on('end', () => { if (!settled && !socket.destroyed) socket.end(); });
+    process.stdin.on('error', () => { if (!socket.destroyed) socket.end(); });
+    process.stdin.resume();
+  });
+}
+
+/** Sends the terminal size now and on every SIGWINCH; `path` is `/containers/ID` or `/exec/ID`. */
+export function monitorTtySize(client: ApiClient, path: string): void {
+  const out = process.stdout;
+  if (!out.isTTY) return;
+  const send = () => {
+    const [w, h] = out.getWindowSize();
+    if (!h || !w) return;
+    client.call('POST', `${path}/resize`, { query: { h, w } }).catch(() => { /* container may be gone */ });
+  };
+  send();
+  process.on('SIGWINCH', send);
+}
+
+/** Signals the docker CLI forwards with --sig-proxy (all it can catch, minus SIGCHLD/SIGPIPE/SIGURG/SIGWINCH). */
+const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+
+/** Forwards signals this process receives to the container (POST /containers/{id}/kill). */
+export function proxySignals(client: ApiClient, id: string): void {
+  for (const sig of PROXIED_SIGNALS) {
+    process.on(sig, () => {
+      client.call('POST', `/containers/${id}/kill`, { query: { signal: sig } }).catch(() => { /* gone */ });
+    });
+  }
+}

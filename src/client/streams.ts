@@ -1,0 +1,150 @@
+// Reading the daemon's streaming responses.
+//
+// JSON-message streams (pull, import, load, push, build, events): JSON objects one after the
+// other, usually newline-separated but not necessarily (the Go decoder the docker CLI uses
+// accepts back-to-back objects, so we do too).
+//
+//   for await (const msg of jsonMessages(res)) console.log(msg.status);
+//
+// Multiplexed (stdcopy) streams (logs, attach and exec without a TTY): demultiplexed onto two
+// writables; a frame on stream 3 (systemerr) is an error the daemon sent after the headers.
+//
+//   await demuxTo(res, process.stdout, process.stderr);
+import type { Readable, Writable } from 'node:stream';
+import { Demuxer } from '../common/stdcopy.ts';
+
+export interface JsonMessage {
+  id?: string;
+  status?: string;
+  stream?: string;
+  from?: string;
+  time?: number;
+  timeNano?: number;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { code?: number; message?: string };
+  aux?: unknown;
+  [k: string]: unknown;
+}
+
+/**
+ * Splits a byte stream into complete top-level JSON values (objects or arrays), tracking
+ * strings and escapes so braces inside strings do not count. Whitespace between values is
+ * skipped. Returns the values found and keeps the incomplete tail for the next chunk.
+ */
+export class JsonSplitter {
+  #buf = '';
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #start = -1;
+  #scan = 0;
+
+  push(chunk: string): string[] {
+    this.#buf += chunk;
+    const out: string[] = [];
+    const b = this.#buf;
+    let i = this.#scan;
+    for (; i < b.length; i++) {
+      const ch = b[i];
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (ch === '\\') this.#escape = true;
+        else if (ch === '"') this.#inString = false;
+        continue;
+      }
+      if (ch === '"') {
+        this.#inString = true;
+      } else if (ch === '{' || ch === '[') {
+        if (this.#depth === 0) this.#start = i;
+        this.#depth++;
+      } else if (ch === '}' || ch === ']') {
+        this.#depth--;
+        if (this.#depth === 0 && this.#start >= 0) {
+          out.push(b.slice(this.#start, i + 1));
+          this.#start = -1;
+        }
+      }
+    }
+    // Keep only the unfinished value.
+    if (this.#start >= 0) {
+      this.#buf = b.slice(this.#start);
+      this.#scan = i - this.#start;
+      this.#start = 0;
+    } else {
+      this.#buf = '';
+      this.#scan = 0;
+    }
+    return out;
+  }
+}
+
+export async function* jsonMessages(stream: Readable): AsyncGenerator<JsonMessage> {
+  const split = new JsonSplitter();
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) {
+    for (const text of split.push(chunk as string)) yield JSON.parse(text) as JsonMessage;
+  }
+}
+
+/** The error a JSON message carries, if any. */
+export function messageError(m: JsonMessage): string | undefined {
+  if (m.errorDetail?.message) return m.errorDetail.message;
+  if (typeof m.error === 'string' && m.error) return m.error;
+  return undefined;
+}
+
+/**
+ * Prints a JSON-message stream as the docker CLI does on a non-terminal (jsonmessage.Display):
+ * `id: status`, `stream` text as is, progress-bar updates left out. Throws the first in-stream
+ * error (after printing what came before it). Returns the `aux` values seen (build IDs, say).
+ */
+export async function displayJsonMessages(stream: Readable, out: Writable): Promise<unknown[]> {
+  const aux: unknown[] = [];
+  for await (const m of jsonMessages(stream)) {
+    const err = messageError(m);
+    if (err !== undefined) throw new StreamError(err);
+    if (m.aux !== undefined) { aux.push(m.aux); continue; }
+    if (m.progressDetail && (m.progressDetail.current || m.progressDetail.total)) continue;
+    let line = '';
+    if (m.id) line += `${m.id}: `;
+    if (m.from) line += `(from ${m.from}) `;
+    if (typeof m.stream === 'string') {
+      out.write(line + m.stream);
+      continue;
+    }
+    line += m.status ?? '';
+    out.write(`${line}\n`);
+  }
+  return aux;
+}
+
+/** An error carried inside a stream after a 200 (not an HTTP error status). */
+export class StreamError extends Error {}
+
+/**
+ * Copies a multiplexed stream to two writables until it ends. Resolves when the source ends;
+ * rejects with the daemon's text on a systemerr frame.
+ */
+export function demuxTo(src: Readable, stdout: Writable, stderr: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const d = new Demuxer((stream, payload) => {
+      if (stream === 3) {
+        failed = true;
+        reject(new StreamError(payload.toString().trim()));
+        src.destroy();
+        return;
+      }
+      (stream === 2 ? stderr : stdout).write(payload);
+    });
+    src.on('data', (c: Buffer) => {
+      if (failed) return;
+      try { d.push(c); } catch (e) { failed = true; reject(e); src.destroy(); }
+    });
+    src.on('end', () => { d.end(); if (!failed) resolve(); });
+    src.on('close', () => { if (!failed) resolve(); });
+    src.on('error', (e) => { if (!failed) reject(e); });
+  });
+}

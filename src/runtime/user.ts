@@ -1,0 +1,179 @@
+// Resolving Config.User (`name`, `uid`, `name:group`, `uid:gid`, ...) and HostConfig.GroupAdd
+// against the image's own /etc/passwd and /etc/group, with the rules of Docker's user lookup
+// (moby/sys/user GetExecUser): a name must exist, a number need not; an explicit group replaces
+// the primary gid and suppresses supplementary groups; an implicit one takes the passwd gid and
+// every group that lists the user as a member.
+//
+// The files are read from an untrusted rootfs. /etc/passwd may be a symlink (some images point it
+// into /usr/lib), so links are followed — but as if the rootfs were `/` (a chroot's view, what
+// openat2 RESOLVE_IN_ROOT gives): an absolute target restarts at the rootfs and `..` stops there,
+// so no link can make the daemon read a host file. Nothing runs in this rootfs while the spec
+// is built (the container is being started), so the tree cannot change under the walk.
+import { lstat, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalid } from '../common/errors.ts';
+
+export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+export interface GroupEntry { name: string; gid: number; members: string[] }
+
+/** The OCI `process.user` object. */
+export interface OciUser { uid: number; gid: number; umask?: number; additionalGids?: number[] }
+
+const MAX_ID = 2 ** 31 - 1; // Docker's range, for 32-bit compatibility
+const MAX_SYMLINKS = 40; // as the kernel (ELOOP)
+const MAX_FILE = 16 << 20; // an /etc/passwd larger than this is not an honest one
+
+const rangeError = () => invalid(`uids and gids must be in range 0-${MAX_ID}`);
+
+/** Go's strconv.Atoi leniency as libcontainer uses it: a bad number in a file reads as 0. */
+const atoi = (s: string | undefined): number => (s !== undefined && /^[+-]?\d+$/.test(s) ? Number(s) : 0);
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const f = line.split(':');
+    out.push({ name: f[0], uid: atoi(f[2]), gid: atoi(f[3]), home: f[5] ?? '' });
+  }
+  return out;
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  const out: GroupEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const f = line.split(':');
+    out.push({ name: f[0], gid: atoi(f[2]), members: f[3] ? f[3].split(',') : [] });
+  }
+  return out;
+}
+
+/** A numeric user/group argument: `[value, true]`; a name: `[0, false]`; out of range: error. */
+function parseNumeric(s: string): [number, boolean] {
+  if (s === '' || !/^-?\d+$/.test(s)) return [0, false];
+  const n = Number(s);
+  if (n < 0 || n > MAX_ID) throw rangeError();
+  return [n, true];
+}
+
+/**
+ * Docker's GetExecUser over already-read files (`null` = the file does not exist). Returns the
+ * uid, primary gid and supplementary gids (from /etc/group membership, implicit form only).
+ */
+export function lookupUser(
+  spec: string,
+  passwd: PasswdEntry[] | null,
+  group: GroupEntry[] | null,
+): { uid: number; gid: number; sgids: number[]; home: string } {
+  const colon = spec.indexOf(':');
+  const userArg = colon < 0 ? spec : spec.slice(0, colon);
+  // Like libcontainer, only the first two fields count (`a:b:c` is user a, group b).
+  const groupArg = colon < 0 ? '' : spec.slice(colon + 1).split(':')[0];
+  const [uidArg, isUid] = parseNumeric(userArg);
+  const [gidArg, isGid] = parseNumeric(groupArg);
+  const res = { uid: 0, gid: 0, sgids: [] as number[], home: '/' };
+
+  const match = (passwd ?? []).find((u) => (userArg === '' ? u.uid === 0 : isUid ? u.uid === uidArg : u.name === userArg));
+  let matchedName = '';
+  if (match) {
+    matchedName = match.name;
+    res.uid = match.uid;
+    res.gid = match.gid;
+    res.home = match.home;
+  } else if (userArg !== '') {
+    if (!isUid) throw invalid(`unable to find user ${userArg}: no matching entries in passwd file`);
+    res.uid = uidArg;
+  }
+
+  if (groupArg !== '' || matchedName !== '') {
+    const groups = group ?? [];
+    if (groupArg !== '') {
+      const g = groups.find((e) => (isGid ? e.gid === gidArg : e.name === groupArg));
+      if (g) res.gid = g.gid;
+      else if (isGid) res.gid = gidArg;
+      else throw invalid(`unable to find group ${groupArg}: no matching entries in group file`);
+    } else {
+      // Supplementary gids only in the implicit form: `user:group` means exactly that group.
+      res.sgids = groups.filter((e) => e.members.includes(matchedName)).map((e) => e.gid);
+    }
+  }
+  if (res.uid > MAX_ID || res.gid > MAX_ID || res.uid < 0 || res.gid < 0) throw rangeError();
+  return res;
+}
+
+/** HostConfig.GroupAdd: names must exist in /etc/group, numbers need not (Docker's rule). */
+export function lookupAdditionalGroups(names: readonly string[], group: GroupEntry[] | null): number[] {
+  const out: number[] = [];
+  for (const ag of names) {
+    const [gid, numeric] = parseNumeric(ag);
+    const g = (group ?? []).find((e) => (numeric ? e.gid === gid : e.name === ag));
+    if (g) {
+      if (g.gid < 0 || g.gid > MAX_ID) throw rangeError();
+      out.push(g.gid);
+    } else if (numeric) out.push(gid);
+    else throw invalid(`unable to find group ${ag}: no matching entries in group file`);
+  }
+  return out;
+}
+
+/**
+ * Resolves `path` inside `root` as a process chrooted at `root` would, following symlinks
+ * without ever leaving `root`. Returns a host path whose every component below `root` is a real
+ * directory or, for the last one, whatever is there (or nothing: `undefined` if it is missing).
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
+  const pending = path.split('/').filter((c) => c !== '' && c !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length) {
+    const c = pending.shift()!;
+    if (c === '..') {
+      done.pop(); // at the root, `..` is the root
+      continue;
+    }
+    const host = join(root, ...done, c);
+    let st;
+    try {
+      st = await lstat(host);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw e;
+    }
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_SYMLINKS) throw invalid(`too many levels of symbolic links resolving ${path} in the container's root filesystem`);
+      const target = await readlink(host);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((t) => t !== '' && t !== '.'));
+      continue;
+    }
+    if (pending.length && !st.isDirectory()) return undefined;
+    done.push(c);
+  }
+  return join(root, ...done);
+}
+
+/** Reads a file of the rootfs through `resolveInRoot`; `null` if it is absent or not a regular file. */
+export async function readRootfsFile(root: string, path: string): Promise<string | null> {
+  const host = await resolveInRoot(root, path);
+  if (!host) return null;
+  const st = await lstat(host);
+  if (!st.isFile()) return null;
+  if (st.size > MAX_FILE) throw invalid(`${path} in the container's root filesystem is too large (${st.size} bytes)`);
+  return readFile(host, 'utf8');
+}
+
+/**
+ * The OCI user for Config.User and HostConfig.GroupAdd. Like Docker, additionalGids starts with
+ * the primary gid, then the /etc/group memberships, then GroupAdd (duplicates dropped).
+ */
+export async function resolveUser(rootfs: string, user: string | undefined, groupAdd?: readonly string[] | null): Promise<OciUser> {
+  const passwdText = await readRootfsFile(rootfs, '/etc/passwd');
+  const groupText = await readRootfsFile(rootfs, '/etc/group');
+  const passwd = passwdText === null ? null : parsePasswd(passwdText);
+  const group = groupText === null ? null : parseGroup(groupText);
+  const u = lookupUser(user ?? '', passwd, group);
+  const extra = groupAdd?.length ? lookupAdditionalGroups(groupAdd, group) : [];
+  return { uid: u.uid, gid: u.gid, additionalGids: [...new Set([u.gid, ...u.sgids, ...extra])] };
+}
