@@ -4,7 +4,7 @@
 //
 //   locate(['-H', 'unix:///s', 'container', 'ls', '-a']) → { verbAt: 2, verb: 'container', sub: 'ls' }
 //   prepareArgs(runSpec, ['--rm=false', '-e=A=1', 'busybox', 'ls', '-l'])
-//     → { args: ['-e', 'A=1', 'busybox', '--', 'ls', '-l'], switches: Map { 'rm' => false } }
+//     → { args: ['-e', 'A=1', 'busybox', 'ls', '-l'], switches: Map { 'rm' => false } }
 import { GROUPS, type CommandSpec, type OptDef } from './spec.ts';
 
 /** Global flags that take a value (so the token after them is not the verb). */
@@ -117,7 +117,9 @@ export function prepareArgs(spec: CommandSpec, args: string[]): { args: string[]
       continue;
     }
     out.push(a);
-    if (spec.stopAtFirstArg) { out.push('--', ...args.slice(i + 1)); break; }
+    // commander's passThroughOptions keeps everything after the first argument verbatim (even
+    // a `--`), as pflag does with interspersed flags off.
+    if (spec.stopAtFirstArg) { out.push(...args.slice(i + 1)); break; }
   }
   return { args: out, switches };
 }

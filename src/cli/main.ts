@@ -14,9 +14,7 @@ import { locate, prepareArgs, optionNames, attrName, parseIntFlag, type Located 
 import { ApiError, ConnectError } from '../client/client.ts';
 import { HostError } from '../client/host.ts';
 import { TemplateError } from './format/template.ts';
-import pkg from '../../package.json' with { type: 'json' };
-
-export const VERSION: string = pkg.version;
+import { VERSION } from './version.ts';
 
 function toCommanderOption(o: OptDef): Option {
   const n = optionNames(o);

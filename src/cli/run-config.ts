@@ -358,7 +358,7 @@ export function buildCreateRequest(args: string[], o: Opts, ctx: Ctx, detached: 
 
   // Restart and removal.
   const restart = parseRestart(o.restart ?? 'no');
-  if (o.rm && restart.Name !== 'no' && restart.Name !== '') throw err125('Conflicting options: --restart and --rm');
+  if (o.rm && restart.Name !== 'no' && restart.Name !== '') throw err125('conflicting options: cannot specify both --restart and --rm');
 
   // Resources.
   const memory = bytesFlag(ctx, '-m, --memory', o.memory);

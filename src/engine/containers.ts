@@ -453,6 +453,13 @@ export class ContainerService {
     if (!c || c.exitHandled || !c.running) return;
     await this.#locked(c, async () => {
       if (c.exitHandled || !c.running) return;
+      // inotify events can arrive late: one from a previous run (restart) must not end this one.
+      // The exit file is removed before each start, so only a present file with a stopped
+      // runtime state means this process has ended.
+      const rt = this.#runtimeOf(c.rec.berth.runtime);
+      if (!(await exists(rt.exitFile(c.id)))) return;
+      const st = await rt.state(c.id);
+      if (st && st.status !== 'stopped') return;
       await this.#handleExit(c, {});
     });
   }

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 
-export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
+/** The repository root: the nearest directory above this (bundled) file with a package.json. */
+export const ROOT = (() => {
+  let dir = resolve(new URL('.', import.meta.url).pathname);
+  while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
+  return dir;
+})();
 export const BERTHD = join(ROOT, 'dist', 'berthd.js');
 export const BERTH = join(ROOT, 'dist', 'berth.js');
 

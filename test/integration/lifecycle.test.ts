@@ -91,13 +91,21 @@ test('stop sends the signal, then SIGKILL after the timeout; 304 when already st
 });
 
 test('kill by name and number; kill of a stopped container is 409', async () => {
-  const id = await create({ Cmd: ['sleep', '60'] }, 'killme');
+  // PID 1 ignores signals it has no handler for (as in Docker), so the shell traps USR1.
+  const id = await create({ Cmd: ['sh', '-c', 'trap "echo got-usr1; exit 0" USR1; while true; do sleep 0.1; done'] }, 'killme');
   await d.api('POST', `/containers/killme/start`);
+  await new Promise((r) => setTimeout(r, 200));
   assert.equal((await d.api('POST', `/containers/killme/kill?signal=SIGUSR1`)).status, 204);
-  assert.equal(await waitExit(id), 138);
+  assert.equal(await waitExit(id), 0);
+  assert.equal(demux((await d.api('GET', `/containers/${id}/logs?stdout=1`)).body).stdout, 'got-usr1\n');
+  await d.api('POST', `/containers/killme/start`);
+  assert.equal((await d.api('POST', `/containers/killme/kill?signal=9`)).status, 204);
+  assert.equal(await waitExit(id), 137);
   const k = await d.api('POST', `/containers/killme/kill`);
   assert.equal(k.status, 409);
   assert.match(k.json().message, /is not running/);
+  const bad = await d.api('POST', `/containers/killme/kill?signal=SIGNOPE`);
+  assert.equal(bad.status, 400);
 });
 
 test('restart, rename, remove running needs force', async () => {
@@ -211,7 +219,7 @@ test('list with filters, inspect fields docker scripts read', async () => {
   assert.match(me.Status, /^Up /);
   assert.equal(me.Command, 'sleep 30');
   const byLabel = (await d.api('GET', `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label: ['app=web'] }))}`)).json() as any[];
-  assert.deepEqual(byLabel.map((c) => c.Id), [id]);
+  assert.deepEqual(byLabel.map((c) => c.Id), [id], JSON.stringify(byLabel.map((c) => [c.Names, c.Labels, c.State])));
   const byName = (await d.api('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: ['listed'] }))}`)).json() as any[];
   assert.equal(byName.length, 1);
   const exited = (await d.api('GET', `/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['exited'] }))}`)).json() as any[];

@@ -131,7 +131,7 @@ export async function port(ctx: Ctx, args: string[]): Promise<number> {
     if (!/^\d+$/.test(p)) throw new StatusError(`Error: invalid port (${p}): invalid syntax`, 1);
     const key = `${p}/${proto}`;
     const bindings = ports[key];
-    if (!bindings?.length) throw new StatusError(`Error: No public port '${key}' published for ${name}`, 1);
+    if (!bindings?.length) throw new StatusError(`Error: No public port '${want}' published for ${name}`, 1);
     let out = '';
     for (const b of bindings) out += `${hostPort(b)}\n`;
     process.stdout.write(out);

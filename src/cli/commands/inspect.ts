@@ -56,7 +56,7 @@ async function fetchOne(ctx: Ctx, name: string, kinds: Kind[], size: boolean): P
   }
   if (kinds.length > 1) throw new StatusError(`Error: No such object: ${name}`, 1);
   const e = lastErr as ApiError | undefined;
-  throw new StatusError(`Error: ${e?.message ?? `${NOT_FOUND_TEXT[kinds[0]]}: ${name}`}`, 1);
+  throw new StatusError(`Error response from daemon: ${e?.message ?? `${NOT_FOUND_TEXT[kinds[0]]}: ${name}`}`, 1);
 }
 
 async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Promise<number> {

@@ -31,7 +31,8 @@ const HEADERS = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
   Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS',
   Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS', Platform: 'PLATFORM',
-  Label: () => 'LABEL',
+  // The header pass of `{{.Label "k"}}` shows the key itself.
+  Label: (k: string) => k,
 };
 
 /** docker shows a repository reference without registry defaults, digest dropped when truncating. */

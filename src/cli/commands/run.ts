@@ -58,7 +58,15 @@ export async function pullImage(ctx: Ctx, image: string, platform: string | unde
 interface Created { Id: string; Warnings?: string[] | null }
 
 async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
-  const req = buildCreateRequest(args, o, ctx, detached);
+  let req;
+  try {
+    req = buildCreateRequest(args, o, ctx, detached);
+  } catch (e) {
+    // Option errors read like docker's: `berth: MSG` and the help hint (flag-syntax errors
+    // already carry their usage block).
+    if (e instanceof StatusError && !e.message.includes('\n')) throw runFailure(ctx, new Error(e.message), e.status);
+    throw e;
+  }
   const image = args[0];
   const pull = o.pull ?? 'missing';
   if (o.cidfile && existsSync(o.cidfile)) {

@@ -64,9 +64,11 @@ function networks(c: ContainerRecord): Record<string, unknown> {
 
 async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Promise<Record<string, unknown>> {
   const c = b.inspect(ref);
-  const { berth: _berth, ...rest } = c;
+  // The record keeps berth's own bookkeeping and names the ID `ID`; the wire says `Id`.
+  const { berth: _berth, ID, ...rest } = c;
   void _berth;
   const out: Record<string, unknown> = {
+    Id: ID,
     ...rest,
     ResolvConfPath: c.ResolvConfPath,
     MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,

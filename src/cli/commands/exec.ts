@@ -1,0 +1,58 @@
+// `berth exec`: POST /containers/{id}/exec, then POST /exec/{id}/start (hijacked unless -d),
+// then GET /exec/{id}/json for the exit code (the process's own, as docker exits with it).
+import { ApiError } from '../../client/client.ts';
+import { StatusError, type Ctx } from '../context.ts';
+import { parseKeyValueFile, resolveEnv } from '../run-config.ts';
+import { pumpStreams, rawTerminal, monitorTtySize } from '../stdio.ts';
+
+type Opts = Record<string, any>;
+
+export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const [container, ...cmd] = args;
+  const c = ctx.client;
+  const tty = Boolean(o.tty);
+  const interactive = Boolean(o.interactive);
+  const detach = Boolean(o.detach);
+  if (!detach && tty && interactive && !process.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  const env: string[] = [];
+  for (const f of o.envFile ?? []) env.push(...parseKeyValueFile(f, 'env'));
+  for (const e of o.env ?? []) env.push(resolveEnv(e));
+  const consoleSize = tty && process.stdout.isTTY ? (([w, h]) => [h, w])(process.stdout.getWindowSize()) : undefined;
+  const config = {
+    User: o.user ?? '',
+    Privileged: Boolean(o.privileged),
+    Tty: tty,
+    ConsoleSize: consoleSize,
+    AttachStdin: interactive && !detach,
+    AttachStderr: !detach,
+    AttachStdout: !detach,
+    Detach: detach,
+    DetachKeys: o.detachKeys ?? '',
+    Env: env.length ? env : null,
+    WorkingDir: o.workdir ?? '',
+    Cmd: cmd,
+  };
+  const created = await c.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container)}/exec`, { body: config });
+  const id = created.Id;
+  if (detach) {
+    await c.call('POST', `/exec/${id}/start`, { body: { Detach: true, Tty: tty, ConsoleSize: consoleSize } });
+    return 0;
+  }
+  const h = await c.hijack('POST', `/exec/${id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: consoleSize } });
+  const restore = tty && interactive ? rawTerminal() : () => {};
+  if (tty) monitorTtySize(c, `/exec/${id}`);
+  let how;
+  try {
+    how = await pumpStreams(h.socket, { tty, stdin: interactive, detachKeys: o.detachKeys });
+  } finally {
+    restore();
+  }
+  if (how === 'detached') return 0;
+  try {
+    const r = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${id}/json`);
+    return r.ExitCode ?? 0;
+  } catch (e) {
+    if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
+}
