@@ -1,43 +1,61 @@
-// Argument handling that commander does not do the docker way: finding the verb without
-// parsing (so main.ts builds only that command), and rewriting pflag spellings commander does
-// not know before it parses.
+// Command-line parsing with docker's (pflag's) rules, driven by the option tables in spec.ts.
 //
-//   locate(['-H', 'unix:///s', 'container', 'ls', '-a']) → { verbAt: 2, verb: 'container', sub: 'ls' }
-//   prepareArgs(runSpec, ['--rm=false', '-e=A=1', 'busybox', 'ls', '-l'])
-//     → { args: ['-e', 'A=1', 'busybox', 'ls', '-l'], switches: Map { 'rm' => false } }
+// Why not commander's parser: loading commander costs ~13 ms per invocation here (node itself
+// is ~30 ms) and `berth run` start-up is a benchmark; commander is loaded only to render help
+// (help.ts). pflag's spellings are also what scripts use: `--rm=false`, `-e=A=1`, `-p8080:80`,
+// `-it`, options after arguments (`rm ctr -f`) except for run/create/exec, where everything
+// after the image/container is the command (`run busybox ls -l`).
+//
+//   locate(['-H', 'unix:///s', 'container', 'ls', '-a']) → { verbAt: 2, verb: 'container', sub: 'ls', … }
+//   parseCommandArgs(runSpec, ['--rm', '-e=A=1', 'busybox', 'ls', '-l'])
+//     → { args: ['busybox', 'ls', '-l'], opts: { rm: true, env: ['A=1'], … }, help: false }
 import { GROUPS, type CommandSpec, type OptDef } from './spec.ts';
 
-/** Global flags that take a value (so the token after them is not the verb). */
-const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '--tlscacert', '--tlscert', '--tlskey', '-l', '--log-level', '--config', '-c', '--context']);
+/** A flag or argument problem, reported with the usage block and exit status 125. */
+export class ParseError extends Error {}
 
 export interface Located {
   /** Index in argv of the verb, or -1. */
   verbAt: number;
   verb?: string;
+  /** A group's sub-verb (`container ls`) and its index. */
   sub?: string;
-  version: boolean;
+  subAt?: number;
 }
+
+export const GLOBAL_OPTIONS: OptDef[] = [
+  { flags: '--config', kind: 'string', desc: 'Location of client config files' },
+  { flags: '-c, --context', kind: 'string', desc: 'Name of the context to use (ignored: berth has no contexts)' },
+  { flags: '-D, --debug', kind: 'bool', desc: 'Enable debug mode' },
+  { flags: '-H, --host', kind: 'string', desc: 'Daemon socket to connect to' },
+  { flags: '-l, --log-level', kind: 'string', desc: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', default: 'info' },
+  { flags: '--tls', kind: 'bool', desc: 'Use TLS; implied by --tlsverify' },
+  { flags: '--tlscacert', kind: 'string', desc: 'Trust certs signed only by this CA' },
+  { flags: '--tlscert', kind: 'string', desc: 'Path to TLS certificate file' },
+  { flags: '--tlskey', kind: 'string', desc: 'Path to TLS key file' },
+  { flags: '--tlsverify', kind: 'bool', desc: 'Use TLS and verify the remote' },
+  { flags: '-v, --version', kind: 'bool', desc: 'Print version information and quit' },
+];
+
+const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '--tlscacert', '--tlscert', '--tlskey', '-l', '--log-level', '--config', '-c', '--context']);
 
 /** Finds the verb (and a group's sub-verb) without parsing anything else. */
 export function locate(argv: string[]): Located {
-  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') return { verbAt: i + 1 < argv.length ? i + 1 : -1, verb: argv[i + 1], version };
+    if (a === '--') return i + 1 < argv.length ? { verbAt: i + 1, verb: argv[i + 1] } : { verbAt: -1 };
     if (a.startsWith('-') && a !== '-') {
-      if (a === '-v' || a === '--version') version = true;
       if (GLOBAL_VALUE_FLAGS.has(a)) i++;
       continue;
     }
-    let sub: string | undefined;
     if (a in GROUPS) {
       for (let j = i + 1; j < argv.length; j++) {
-        if (!argv[j].startsWith('-')) { sub = argv[j]; break; }
+        if (!argv[j].startsWith('-')) return { verbAt: i, verb: a, sub: argv[j], subAt: j };
       }
     }
-    return { verbAt: i, verb: a, sub, version };
+    return { verbAt: i, verb: a };
   }
-  return { verbAt: -1, version };
+  return { verbAt: -1 };
 }
 
 export function optionNames(o: OptDef): { short?: string; long: string; aliases: string[] } {
@@ -47,81 +65,13 @@ export function optionNames(o: OptDef): { short?: string; long: string; aliases:
   return { short, long: longs[0], aliases: longs.slice(1) };
 }
 
-/** commander's attribute name for a long flag: --memory-swap → memorySwap. */
+/**
+ * The key an option is stored under: --memory-swap → memorySwap. A `--no-x` switch is stored as
+ * `x` (default true, the switch makes it false), the convention commander uses too.
+ */
 export function attrName(long: string): string {
-  // commander makes `--no-x` the negation of attribute `x` (default true).
   if (long.startsWith('--no-')) return attrName(`--${long.slice(5)}`);
   return long.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/**
- * Rewrites the pflag spellings commander does not know, before commander parses:
- * `--bool=false` (recorded, since commander has no negation for most switches), `--bool=true`,
- * `-x=value`, and long-flag aliases (`--net` for `--network`). Stops at `--` and, for
- * run/create/exec, at the first argument (what follows is the container's command).
- */
-export function prepareArgs(spec: CommandSpec, args: string[]): { args: string[]; switches: Map<string, boolean> } {
-  const byLong = new Map<string, OptDef>();
-  const byShort = new Map<string, OptDef>();
-  const alias = new Map<string, string>();
-  for (const o of spec.options) {
-    const n = optionNames(o);
-    byLong.set(n.long, o);
-    if (n.short) byShort.set(n.short, o);
-    for (const a of n.aliases) { alias.set(a, n.long); byLong.set(a, o); }
-  }
-  const out: string[] = [];
-  const switches = new Map<string, boolean>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') { out.push(...args.slice(i)); break; }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      let name = eq >= 0 ? a.slice(0, eq) : a;
-      const o = byLong.get(name);
-      name = alias.get(name) ?? name;
-      if (o?.kind === 'bool' && eq >= 0) {
-        const v = a.slice(eq + 1);
-        const off = ['false', '0', 'f', 'F', 'FALSE', 'False'].includes(v);
-        // `--no-trunc=false` means trunc stays on: the stored value flips for negated names.
-        if (off) switches.set(attrName(name), name.startsWith('--no-'));
-        else out.push(name);
-        continue;
-      }
-      out.push(eq >= 0 ? `${name}${a.slice(eq)}` : name);
-      if (o && o.kind !== 'bool' && eq < 0) { if (i + 1 < args.length) out.push(args[++i]); }
-      continue;
-    }
-    if (a.startsWith('-') && a.length > 1) {
-      // A cluster of short flags: -it, -p8080:80, -e=A=1.
-      let j = 1;
-      let consumedNext = false;
-      while (j < a.length) {
-        const o = byShort.get(`-${a[j]}`);
-        if (!o || o.kind === 'bool') { j++; continue; }
-        const rest = a.slice(j + 1);
-        if (rest.startsWith('=')) {
-          out.push(a.slice(0, j + 1), rest.slice(1));
-          consumedNext = true;
-          j = a.length;
-          break;
-        }
-        if (rest === '' && i + 1 < args.length) {
-          out.push(a, args[++i]);
-          consumedNext = true;
-        }
-        j = a.length;
-        break;
-      }
-      if (!consumedNext) out.push(a);
-      continue;
-    }
-    out.push(a);
-    // commander's passThroughOptions keeps everything after the first argument verbatim (even
-    // a `--`), as pflag does with interspersed flags off.
-    if (spec.stopAtFirstArg) { out.push(...args.slice(i + 1)); break; }
-  }
-  return { args: out, switches };
 }
 
 /** Go's strconv.ParseInt(v, 10, 64) as pflag uses it for int flags. */
@@ -131,3 +81,131 @@ export function parseIntFlag(v: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** Go's strconv.ParseBool. */
+function parseBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+export interface Parsed {
+  args: string[];
+  opts: Record<string, any>;
+  /** `--help` (or `-h` where it is not another flag) was given. */
+  help: boolean;
+}
+
+interface OptionTable {
+  byLong: Map<string, OptDef>;
+  byShort: Map<string, OptDef>;
+}
+
+function table(options: OptDef[]): OptionTable {
+  const byLong = new Map<string, OptDef>();
+  const byShort = new Map<string, OptDef>();
+  for (const o of options) {
+    const n = optionNames(o);
+    byLong.set(n.long, o);
+    for (const a of n.aliases) byLong.set(a, o);
+    if (n.short) byShort.set(n.short, o);
+  }
+  return { byLong, byShort };
+}
+
+/** How a flag is named in messages: `-t, --timeout` or `--memory-swap`. */
+function shownFlags(o: OptDef): string {
+  const n = optionNames(o);
+  return n.short ? `${n.short}, ${n.long}` : n.long;
+}
+
+function store(opts: Record<string, any>, o: OptDef, value: string | boolean): void {
+  const long = optionNames(o).long;
+  const key = attrName(long);
+  if (o.kind === 'bool') {
+    // A negated switch stores the opposite: `--no-trunc` → trunc=false.
+    opts[key] = long.startsWith('--no-') ? !value : value;
+  } else if (o.kind === 'list') {
+    (opts[key] ??= []).push(value as string);
+  } else {
+    opts[key] = value;
+  }
+}
+
+function setValue(opts: Record<string, any>, o: OptDef, name: string, value: string | undefined): void {
+  if (o.kind === 'bool') {
+    if (value === undefined) { store(opts, o, true); return; }
+    const b = parseBool(value);
+    if (b === undefined) throw new ParseError(`invalid argument "${value}" for "${shownFlags(o)}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+    store(opts, o, b);
+    return;
+  }
+  if (value === undefined) throw new ParseError(`flag needs an argument: ${name}`);
+  store(opts, o, value);
+}
+
+/**
+ * Parses one command's arguments. `interspersed` false (run/create/exec/top) ends flag parsing
+ * at the first argument. Unknown flags and missing values throw ParseError with pflag's text.
+ */
+export function parseArgs(options: OptDef[], argv: string[], o: { interspersed: boolean; shortHelp: boolean }): Parsed {
+  const t = table(options);
+  const opts: Record<string, any> = {};
+  for (const def of options) {
+    if (def.default !== undefined && def.kind !== 'int') opts[attrName(optionNames(def).long)] = def.default;
+    else if (def.kind === 'bool' && optionNames(def).long.startsWith('--no-')) opts[attrName(optionNames(def).long)] = true;
+  }
+  const args: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { args.push(...argv.slice(i + 1)); break; }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(0, eq) : a;
+      const def = t.byLong.get(name);
+      if (!def) {
+        if (name === '--help') { help = true; continue; }
+        throw new ParseError(`unknown flag: ${name}`);
+      }
+      let value = eq >= 0 ? a.slice(eq + 1) : undefined;
+      if (value === undefined && def.kind !== 'bool') {
+        if (i + 1 >= argv.length) throw new ParseError(`flag needs an argument: ${name}`);
+        value = argv[++i];
+      }
+      setValue(opts, def, name, value);
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // A cluster of shorthands: -it, -p8080:80, -e=A=1, -dit.
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j];
+        const def = t.byShort.get(`-${c}`);
+        if (!def) {
+          if (c === 'h' && o.shortHelp) { help = true; continue; }
+          throw new ParseError(`unknown shorthand flag: '${c}' in ${a}`);
+        }
+        if (def.kind === 'bool') {
+          if (a[j + 1] === '=') { setValue(opts, def, `-${c}`, a.slice(j + 2)); break; }
+          store(opts, def, true);
+          continue;
+        }
+        let value = a.slice(j + 1);
+        if (value.startsWith('=')) value = value.slice(1);
+        else if (value === '') {
+          if (i + 1 >= argv.length) throw new ParseError(`flag needs an argument: '${c}' in ${a}`);
+          value = argv[++i];
+        }
+        store(opts, def, value);
+        break;
+      }
+      continue;
+    }
+    args.push(a);
+    if (!o.interspersed) { args.push(...argv.slice(i + 1)); break; }
+  }
+  return { args, opts, help };
+}
+
+export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed {
+  return parseArgs(spec.options, argv, { interspersed: !spec.stopAtFirstArg, shortHelp: !spec.noShortHelp });
+}

@@ -98,6 +98,8 @@ class Container {
   lock: Promise<unknown> = Promise.resolve();
   restartTimer?: NodeJS.Timeout;
   exitHandled = false;
+  /** The runtime's record of the last run is already deleted (saves a spawn on removal). */
+  runtimeDeleted = false;
   constructor(rec: ContainerRecord) { this.rec = rec; }
   get id(): string { return this.rec.ID; }
   get running(): boolean { return this.rec.State.Running; }
@@ -343,6 +345,7 @@ export class ContainerService {
   }
 
   async #startNow(c: Container): Promise<void> {
+    const T = trace('start');
     const rec = c.rec;
     const rt = this.#runtimeOf(rec.berth.runtime);
     const merged = this.#snap.rootfsPath(c.id);
@@ -356,6 +359,7 @@ export class ContainerService {
         await mountOverlay(merged, m);
       }
       mounted = true;
+      T('mount');
       await mkdir(bundle, { recursive: true });
       const namespaces = this.#namespaces(rec.HostConfig);
       const spec = await buildSpec({
@@ -374,10 +378,12 @@ export class ContainerService {
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
       });
       await writeFile(join(bundle, 'config.json'), specToJson(spec));
+      T('spec');
       await rm(rt.exitFile(c.id), { force: true });
       await rm(join(persist, 'exit'), { force: true });
       await rm(join(persist, 'oom'), { force: true });
       c.exitHandled = false;
+      c.runtimeDeleted = false;
       const { pid, conmonPid } = await rt.create({
         id: c.id,
         bundle,
@@ -389,6 +395,7 @@ export class ContainerService {
         name: rec.Name.slice(1),
       });
       created = true;
+      T('create');
       // Attach before start, or the first output is lost (conmon buffers nothing for sockets).
       if (c.pendingAttach.length > 0) {
         const conn = await this.#connectAttach(c);
@@ -396,10 +403,12 @@ export class ContainerService {
         for (const p of pending) if (conn) p.bind(conn); else p.fail();
       }
       await rt.start(c.id);
+      T('runc start');
       rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
       rec.berth.conmonPid = conmonPid;
       rec.berth.hasBeenStarted = true;
       await this.#save(c);
+      T('save');
       this.#events.emit('container', 'start', c.id, this.#attrs(c));
       // A process that ended before we saved `running` has its exit file already.
       if (await exists(rt.exitFile(c.id))) void this.#onExitFile(c.id);
@@ -454,12 +463,9 @@ export class ContainerService {
     await this.#locked(c, async () => {
       if (c.exitHandled || !c.running) return;
       // inotify events can arrive late: one from a previous run (restart) must not end this one.
-      // The exit file is removed before each start, so only a present file with a stopped
-      // runtime state means this process has ended.
+      // The exit file is removed before each create, so a present file is this run's.
       const rt = this.#runtimeOf(c.rec.berth.runtime);
       if (!(await exists(rt.exitFile(c.id)))) return;
-      const st = await rt.state(c.id);
-      if (st && st.status !== 'stopped') return;
       await this.#handleExit(c, {});
     });
   }
@@ -478,15 +484,22 @@ export class ContainerService {
   }
 
   async #handleExit(c: Container, o: { fromReconcile?: boolean }): Promise<void> {
+    const T = trace('exit');
     c.exitHandled = true;
     const rec = c.rec;
     const rt = this.#runtimeOf(rec.berth.runtime);
     const code = await this.#readExitCode(c);
     const oom = await exists(join(this.#dir, c.id, 'conmon', 'oom'));
-    await rt.delete(c.id, true).catch(() => {});
+    T('read exit');
     const merged = this.#snap.rootfsPath(c.id);
-    await unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {}));
-    await rm(join(this.#bundles, c.id), { recursive: true, force: true });
+    // Independent: the runtime's record and cgroup, and our rootfs mount (its users are gone).
+    await Promise.all([
+      rt.delete(c.id, true).catch(() => {}),
+      unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {})),
+      rm(join(this.#bundles, c.id), { recursive: true, force: true }),
+    ]);
+    c.runtimeDeleted = true;
+    T('delete+umount');
     const finished = new Date().toISOString();
     rec.State = {
       ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
@@ -504,7 +517,9 @@ export class ContainerService {
       this.#scheduleRestart(c, delay);
       return;
     }
+    T('saved');
     if (rec.HostConfig.AutoRemove) await this.#removeNow(c, { volumes: true }).catch(() => {});
+    T('removed');
   }
 
   /** Docker's restart policy decision; undefined = don't restart. Backoff doubles from 100 ms. */
@@ -708,12 +723,12 @@ export class ContainerService {
 
   async #removeNow(c: Container, _o: { volumes?: boolean }): Promise<void> {
     if (!this.#byId.has(c.id)) return;
+    // In memory only: the commit point of a removal is deleting config.json below.
     c.rec.State = { ...c.rec.State, Status: 'removing' };
     for (const p of c.pendingAttach.splice(0)) p.fail();
-    await this.#save(c).catch(() => {});
     const merged = this.#snap.rootfsPath(c.id);
     if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
-    for (const rt of this.#o.runtimes.values()) await rt.delete(c.id, true).catch(() => {});
+    if (!c.runtimeDeleted && c.rec.berth.hasBeenStarted) await this.#runtimeOf(c.rec.berth.runtime).delete(c.id, true).catch(() => {});
     // Removing the record first makes the removal the commit point; the rest is debris cleanup
     // that init() redoes for a directory without a record.
     await rm(join(this.#dir, c.id, 'config.json'), { force: true });
@@ -825,6 +840,17 @@ export class ContainerService {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** BERTH_TRACE=1 prints phase timings to stderr (performance work). */
+function trace(what: string): (phase: string) => void {
+  if (!process.env.BERTH_TRACE) return () => {};
+  let t = process.hrtime.bigint();
+  return (phase) => {
+    const n = process.hrtime.bigint();
+    process.stderr.write(`trace ${what} ${phase} ${(Number(n - t) / 1e6).toFixed(1)}ms\n`);
+    t = n;
+  };
+}
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 async function exists(p: string): Promise<boolean> { try { await stat(p); return true; } catch { return false; } }

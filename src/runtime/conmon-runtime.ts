@@ -98,8 +98,12 @@ export class ConmonRuntime implements OciRuntime {
     });
     start.on('error', () => {});
     start.end(Buffer.from([0]));
+    const t0 = process.hrtime.bigint();
+    const ms = () => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1);
+    if (process.env.BERTH_TRACE) { void exited.then(() => process.stderr.write(`trace conmon launcher exit ${ms()}ms\n`)); }
     try {
       const m = await Promise.race([msg, spawnErr]);
+      if (process.env.BERTH_TRACE) process.stderr.write(`trace conmon sync msg ${ms()}ms\n`);
       if (m.data < 0) {
         throw new EngineError('System', `OCI runtime create failed: ${cleanRuntimeMessage(m.message ?? 'unknown error')}`, { code: 'RuntimeCreate' });
       }
