@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   const loc = locate(argv);
   // Global flags: everything before the verb.
   const globalArgv = loc.verbAt < 0 ? argv : argv.slice(0, loc.verbAt);
-  const top = new Ctx({}, 'berth', 'berth [OPTIONS] COMMAND');
+  const top = new Ctx({}, 'berth', 'berth [OPTIONS] COMMAND [ARG...]');
   let g;
   try {
     g = parseArgs(GLOBAL_OPTIONS, globalArgv, { interspersed: true, shortHelp: true });

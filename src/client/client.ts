@@ -211,7 +211,9 @@ export class ApiClient {
     const ep = this.endpoint;
     this.#http();
     const common = { agent: this.#agent, ...this.#tlsOptions };
-    if (ep.kind === 'unix') return { ...common, socketPath: ep.path, host: 'api.moby.localhost' };
+    // An empty servername stops node's agent from classifying the host with isIP(), whose
+    // first call compiles a large IPv6 regex (~6 ms of start-up).
+    if (ep.kind === 'unix') return { ...common, socketPath: ep.path, host: 'api.moby.localhost', servername: '' } as http.RequestOptions;
     return { ...common, host: ep.host, port: ep.port };
   }
 

@@ -2,7 +2,7 @@
 // socket (and so its own cgroup parent and runtime root), torn down even when tests fail:
 // containers killed, mounts undone, cgroups removed, directories deleted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,12 +75,18 @@ async function waitPing(sock: string, proc: ChildProcess, logf: () => string): P
   throw new Error(`berthd did not answer: ${logf()}`);
 }
 
-export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[] } = {}): Promise<Daemon> {
+export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[]; dataTmpfsMiB?: number } = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-it-'));
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');
   const sock = join(dir, 'berth.sock');
   const logPath = join(dir, 'berthd.log');
+  if (o.dataTmpfsMiB) {
+    // A tiny filesystem for the data root: how berth behaves on a full disk.
+    mkdirSync(dataRoot);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${o.dataTmpfsMiB}m`, 'tmpfs', dataRoot]);
+    if (m.status !== 0) throw new Error(`mount tmpfs: ${m.stderr}`);
+  }
   const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...(o.extraArgs ?? [])];
   const launch = () => {
     const fd = openSync(logPath, 'a');

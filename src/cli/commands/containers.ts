@@ -53,10 +53,9 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
       process.stdout.write(`${name}\n`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      // `rm -f` of something already gone is not an error (docker ignores NotFound with --force).
-      if (o.force && e.status === 404) continue;
       process.stderr.write(`Error response from daemon: ${e.message}\n`);
-      failed = true;
+      // `rm -f` of something already gone still exits 0 (docker ignores NotFound with --force).
+      if (!(o.force && e.status === 404)) failed = true;
     }
   }
   return failed ? 1 : 0;

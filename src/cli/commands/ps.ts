@@ -103,7 +103,8 @@ export async function ps(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
   const rows = list.map((c) => containerRow(c, trunc, now));
   const table = o.size ? `${DEFAULT_TABLE}\t{{.Size}}` : DEFAULT_TABLE;
   try {
-    process.stdout.write(renderList(o.format, table, rows, HEADERS, '*formatter.ContainerContext'));
+    const probe = containerRow({ Id: '', Names: [], Image: '', ImageID: '', Command: '', Created: 0, Ports: [], Labels: {}, State: '', Status: '' }, trunc, now);
+    process.stdout.write(renderList(o.format, table, rows, HEADERS, '*formatter.ContainerContext', probe));
   } catch (e) {
     if (e instanceof TemplateError) throw new StatusError(`${e.phase === 'parse' ? 'failed to parse template' : 'failed to execute template'}: ${e.message}`, 1);
     throw e;

@@ -30,7 +30,7 @@ export function isTableFormat(format: string | undefined): boolean {
  * Renders rows with a format. `defaultTable` is the command's `table …` template; `headers`
  * maps field names to column titles (`ID` → `CONTAINER ID`).
  */
-export function renderList(format: string | undefined, defaultTable: string, rows: object[], headers: Record<string, string | TemplateFunc>, rootType?: string): string {
+export function renderList(format: string | undefined, defaultTable: string, rows: object[], headers: Record<string, string | TemplateFunc>, rootType?: string, probe?: object): string {
   let f = normalizeFormat(format ?? '');
   if (f === '' || f === 'table') f = defaultTable;
   else if (f === 'json') f = '{{json .}}';
@@ -38,11 +38,14 @@ export function renderList(format: string | undefined, defaultTable: string, row
     const body = f.slice('table'.length).replace(/^[ ]+/, '');
     const headerTmpl = parseTemplate(body, { funcs: HEADER_FUNCS });
     const rowTmpl = parseTemplate(body, { rootType });
+    // With no rows docker still runs the template once, so a bad field is reported anyway.
+    if (!rows.length && probe) rowTmpl.execute(probe);
     let text = `${headerTmpl.execute(headerContext(headers))}\n`;
     for (const r of rows) text += `${rowTmpl.execute(r)}\n`;
     return tabwrite(text);
   }
   const tmpl = parseTemplate(f, { rootType });
+  if (!rows.length && probe) tmpl.execute(probe);
   let out = '';
   for (const r of rows) out += `${tmpl.execute(r)}\n`;
   return out;

@@ -185,6 +185,8 @@ function lexAction(src: string, start: number, line: number): { toks: Tok[]; end
     if (/[A-Za-z_]/.test(c)) {
       let n = '';
       while (i < src.length && /[A-Za-z0-9_]/.test(src[i])) n += src[i++];
+      // A function name cannot take a field chain (`json.` is Go's "unexpected <.> in operand").
+      if (src[i] === '.' && n !== 'true' && n !== 'false' && n !== 'nil') throw err('unexpected <.> in operand');
       toks.push({ t: 'ident', name: n });
       continue;
     }
