@@ -23,6 +23,7 @@ import type { EventBus } from './events.ts';
 import type { ImageService } from './images.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
+import { NoNetworking, type ContainerNetworking } from './networking.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -69,6 +70,7 @@ export interface ContainerRecord {
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
+const NO_NETWORKING = new NoNetworking();
 
 export interface EngineContext { signal?: AbortSignal }
 
@@ -81,6 +83,8 @@ export interface ContainerServiceOptions {
   runtimes: Map<string, OciRuntime>;
   defaultRuntime: string;
   initPath: string;
+  /** The network setup step (extension point for the networking issue). */
+  networking?: ContainerNetworking;
 }
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
@@ -353,6 +357,7 @@ export class ContainerService {
     const persist = join(this.#dir, c.id, 'conmon');
     let mounted = false;
     let created = false;
+    let netUp = false;
     try {
       if (!(await isMountPoint(merged))) {
         const m = await this.#snap.mounts(c.id);
@@ -362,6 +367,9 @@ export class ContainerService {
       T('mount');
       await mkdir(bundle, { recursive: true });
       const namespaces = this.#namespaces(rec.HostConfig);
+      const net = await this.#net.setUp(this.#netTarget(c));
+      netUp = true;
+      if (net.netnsPath) namespaces.network = net.netnsPath;
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
@@ -421,6 +429,7 @@ export class ContainerService {
       c.attach?.close();
       c.attach = undefined;
       for (const p of c.pendingAttach.splice(0)) p.fail();
+      if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
       if (mounted) await unmount(merged).catch(() => {});
       await rm(bundle, { recursive: true, force: true });
       // Docker keeps the record with the error and an exit code saying why (127: not found,
@@ -449,6 +458,12 @@ export class ContainerService {
       throw invalid(`invalid ${kind} mode: ${mode}`);
     };
     return { network: ns(hc.NetworkMode, 'net'), pid: ns(hc.PidMode, 'pid'), ipc: ns(hc.IpcMode, 'ipc'), uts: ns(hc.UTSMode, 'uts') };
+  }
+
+  get #net(): ContainerNetworking { return this.#o.networking ?? NO_NETWORKING; }
+
+  #netTarget(c: Container) {
+    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig };
   }
 
   #attrs(c: Container): Record<string, string> {
@@ -494,6 +509,7 @@ export class ContainerService {
     const merged = this.#snap.rootfsPath(c.id);
     // Independent: the runtime's record and cgroup, and our rootfs mount (its users are gone).
     await Promise.all([
+      this.#net.tearDown(this.#netTarget(c)).catch(() => {}),
       rt.delete(c.id, true).catch(() => {}),
       unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {})),
       rm(join(this.#bundles, c.id), { recursive: true, force: true }),

@@ -17,7 +17,7 @@ function makeTar(entries: { name: string; type?: 'file' | 'symlink' | 'directory
   pack.finalize();
   return new Promise((res, rej) => {
     const chunks: Buffer[] = [];
-    pack.on('data', (c: Buffer) => chunks.push(c));
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
     pack.on('end', () => res(Buffer.concat(chunks)));
     pack.on('error', rej);
   });

@@ -122,8 +122,7 @@ export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number>
     ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
     : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
   try {
-    const probe = imageRow({ Id: '', RepoTags: [], RepoDigests: [], Created: 0, Size: 0, SharedSize: -1, Containers: -1 }, '', '', '', trunc, Date.now());
-    process.stdout.write(renderList(o.format, table, rows, IMAGE_HEADERS, '*formatter.imageContext', probe));
+    process.stdout.write(renderList(o.format, table, rows, IMAGE_HEADERS, '*formatter.imageContext'));
   } catch (e) {
     templateFailure(e);
   }
