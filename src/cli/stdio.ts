@@ -74,6 +74,12 @@ export function rawTerminal(): () => void {
   const stdin = process.stdin;
   if (!stdin.isTTY) return () => {};
   stdin.setRawMode(true);
+  // libuv's raw mode keeps output post-processing (ONLCR), so the container's "\r\n" would
+  // reach the screen as "\r\r\n"; docker's raw mode clears OPOST. Leaving raw mode restores
+  // the saved termios, OPOST included. (`require`: child_process is loaded only here.)
+  try {
+    (require('node:child_process') as typeof import('node:child_process')).spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  } catch { /* no stty: cosmetic only */ }
   let restored = false;
   const restore = () => {
     if (restored) return;

@@ -80,11 +80,19 @@ export class JsonSplitter {
   }
 }
 
+/** Each message's own JSON text, kept (non-enumerable) because JSON.parse rounds integers
+ *  past 2^53, such as an event's `timeNano`. */
+export const RAW_JSON = Symbol.for('berth.rawJson');
+
 export async function* jsonMessages(stream: Readable): AsyncGenerator<JsonMessage> {
   const split = new JsonSplitter();
   stream.setEncoding('utf8');
   for await (const chunk of stream) {
-    for (const text of split.push(chunk as string)) yield JSON.parse(text) as JsonMessage;
+    for (const text of split.push(chunk as string)) {
+      const msg = JSON.parse(text) as JsonMessage;
+      Object.defineProperty(msg, RAW_JSON, { value: text, enumerable: false });
+      yield msg;
+    }
   }
 }
 

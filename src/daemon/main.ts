@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), rename: (x, r, n) => c.rename(x, r, n),
       attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
+      imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
     }),
     ...imageRoutes({
       all: () => engine.images.all(), refsOf: (i) => engine.images.refsOf(i), config: (i) => engine.images.config(i),

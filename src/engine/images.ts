@@ -24,7 +24,13 @@ export const MT = {
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
 
-export interface LayerRef { diffId: string; chainId: string; blob: string; mediaType: string; size: number }
+export interface LayerRef {
+  diffId: string; chainId: string; blob: string; mediaType: string;
+  /** Blob size (as stored/pushed). */
+  size: number;
+  /** Unpacked size (what `history` and `images` report, as Docker does). */
+  unpackedSize?: number;
+}
 
 /** What berth records per image (images/<hex>.json). */
 export interface ImageRecord {
@@ -200,7 +206,10 @@ export class ImageService {
     };
     const man = await this.#content.ingest(Buffer.from(JSON.stringify(manifest)));
     let size = 0;
-    for (const l of layers) size += (await this.#snap.layer(l.chainId))?.size ?? 0;
+    for (const l of layers) {
+      l.unpackedSize = (await this.#snap.layer(l.chainId))?.size ?? 0;
+      size += l.unpackedSize;
+    }
     const rec: ImageRecord = { id: cfg.digest, manifest: man.digest, layers, size, parent };
     const prev = this.#images.get(rec.id);
     if (prev) return prev;

@@ -153,9 +153,13 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   let until: string | undefined;
   try {
     if (o.since) since = getTimestamp(o.since, now);
+  } catch (e) {
+    throw new StatusError(`invalid value for "since": ${(e as Error).message}`, 1);
+  }
+  try {
     if (o.until) until = getTimestamp(o.until, now);
   } catch (e) {
-    throw new StatusError((e as Error).message, 1);
+    throw new StatusError(`invalid value for "until": ${(e as Error).message}`, 1);
   }
   const res = await c.request('GET', `/containers/${enc(name)}/logs`, {
     query: {

@@ -1,9 +1,9 @@
 // version, info, events.
-import { jsonMessages } from '../../client/streams.ts';
+import { jsonMessages, RAW_JSON } from '../../client/streams.ts';
 import { MAX_API_VERSION, compareVersions } from '../../client/client.ts';
 import { bytesSize, getTimestamp } from '../../common/units.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { parseTemplate, TemplateError } from '../format/template.ts';
+import { parseTemplate, TemplateError, GO_JSON } from '../format/template.ts';
 import { normalizeFormat } from '../format/formatter.ts';
 import { encodeFilters } from '../filters.ts';
 import { VERSION } from '../version.ts';
@@ -12,11 +12,14 @@ type Opts = Record<string, any>;
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
-/** Go templates name struct fields, JSON names them by tag: give the Go names as hidden aliases. */
-function alias<T extends object>(obj: T, names: Record<string, string>): T {
+/**
+ * Go templates name struct fields, JSON names them by tag: give the Go names as hidden aliases.
+ * A field the daemon omitted (omitempty) reads as the Go zero value, `zero`.
+ */
+function alias<T extends object>(obj: T, names: Record<string, string>, zero: Record<string, unknown> = {}): T {
   for (const [goName, jsonName] of Object.entries(names)) {
     if (goName in obj) continue;
-    Object.defineProperty(obj, goName, { get: () => (obj as any)[jsonName], enumerable: false });
+    Object.defineProperty(obj, goName, { get: () => (obj as any)[jsonName] ?? zero[goName], enumerable: false });
   }
   return obj;
 }
@@ -29,6 +32,17 @@ function runTemplate(format: string, data: unknown, what: string): string {
     if (e instanceof TemplateError) throw new StatusError(`template: ${what}${e.message.replace(/^template: /, '')}`, 1);
     throw e;
   }
+}
+
+/** docker shows the daemon's RFC 3339 build time as Go's time.ANSIC in the local zone. */
+function ansic(s: string): string {
+  const t = Date.parse(s);
+  if (!s || Number.isNaN(t)) return s;
+  const d = new Date(t - new Date(t).getTimezoneOffset() * 60_000);
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
 export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
@@ -79,7 +93,7 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
         out += `  API version:      ${d.ApiVersion ?? server.ApiVersion} (minimum version ${d.MinAPIVersion ?? server.MinAPIVersion})\n`;
         if (d.GoVersion ?? server.GoVersion) out += `  Go version:       ${d.GoVersion ?? server.GoVersion}\n`;
         out += `  Git commit:       ${d.GitCommit ?? server.GitCommit ?? ''}\n`;
-        out += `  Built:            ${d.BuildTime ?? server.BuildTime ?? ''}\n`;
+        out += `  Built:            ${ansic(d.BuildTime ?? server.BuildTime ?? '')}\n`;
         out += `  OS/Arch:          ${d.Os ?? server.Os}/${d.Arch ?? server.Arch}\n`;
         out += `  Experimental:     ${d.Experimental ?? server.Experimental ?? false}\n`;
       } else {
@@ -185,8 +199,16 @@ export function rfc3339NanoFixed(timeNano: bigint): string {
   return `${p(l.getUTCFullYear(), 4)}-${p(l.getUTCMonth() + 1)}-${p(l.getUTCDate())}T${p(l.getUTCHours())}:${p(l.getUTCMinutes())}:${p(l.getUTCSeconds())}.${p(nanos, 9)}${zone}`;
 }
 
+/** An event's timeNano exactly (from its JSON text: the parsed number is rounded). */
+function eventNanos(ev: Record<string | symbol, any>): bigint {
+  const raw = ev[RAW_JSON] as string | undefined;
+  const m = raw ? /"timeNano":\s*(\d+)/.exec(raw) : null;
+  if (m) return BigInt(m[1]);
+  return ev.timeNano ? BigInt(Math.round(ev.timeNano)) : BigInt(ev.time ?? 0) * 1_000_000_000n;
+}
+
 export function formatEvent(ev: Record<string, any>): string {
-  const nano = ev.timeNano ? BigInt(ev.timeNano) : BigInt(ev.time ?? 0) * 1_000_000_000n;
+  const nano = eventNanos(ev);
   let line = `${rfc3339NanoFixed(nano)} ${ev.Type} ${ev.Action} ${ev.Actor?.ID ?? ''}`;
   const attrs = ev.Actor?.Attributes ?? {};
   const keys = Object.keys(attrs).sort();
@@ -217,7 +239,11 @@ export async function events(ctx: Ctx, _args: string[], o: Opts): Promise<number
   const res = await ctx.client.request('GET', '/events', { query: { since, until, filters: encodeFilters(o.filter, ctx) } });
   for await (const ev of jsonMessages(res)) {
     if (tmpl) {
-      alias(ev, { Status: 'status', ID: 'id', From: 'from', Scope: 'scope', Time: 'time', TimeNano: 'timeNano' });
+      alias(ev, { Status: 'status', ID: 'id', From: 'from', Scope: 'scope', Time: 'time' },
+        { Status: '', ID: '', From: '', Scope: '', Time: 0 });
+      Object.defineProperty(ev, 'TimeNano', { get: () => eventNanos(ev), enumerable: false });
+      // `{{json .}}` is the daemon's own text: exact integers, the daemon's field order.
+      Object.defineProperty(ev, GO_JSON, { value: () => ((ev as any)[RAW_JSON] as string).trim(), enumerable: false });
       process.stdout.write(`${tmpl.execute(ev)}\n`);
     } else {
       process.stdout.write(formatEvent(ev));

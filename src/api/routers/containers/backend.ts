@@ -8,6 +8,8 @@ export interface ContainersBackend {
   list(): ContainerRecord[];
   inspect(ref: string): ContainerRecord;
   sizeRw(id: string): Promise<number>;
+  /** Unpacked size of a container's image (for SizeRootFs). */
+  imageSize(imageId: string): number;
   graphDriver(id: string): Promise<Record<string, string>>;
   start(ctx: EngineContext, ref: string): Promise<void>;
   stop(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number }): Promise<void>;

@@ -83,7 +83,7 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
   out.State = { ...c.State };
   if (size) {
     out.SizeRw = await b.sizeRw(c.ID);
-    out.SizeRootFs = out.SizeRw;
+    out.SizeRootFs = (out.SizeRw as number) + b.imageSize(c.Image);
   }
   return out;
 }
@@ -136,7 +136,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const out = [];
         for (const c of list) {
           const s = containerSummary(c);
-          if (qBool(q, 'size')) { s.SizeRw = await b.sizeRw(c.ID); s.SizeRootFs = s.SizeRw; }
+          if (qBool(q, 'size')) { s.SizeRw = await b.sizeRw(c.ID); s.SizeRootFs = (s.SizeRw as number) + b.imageSize(c.Image); }
           out.push(s);
         }
         sendJson(ctx, 200, out);

@@ -104,7 +104,8 @@ export function imageRoutes(b: ImagesBackend): Route[] {
         const hist = img.config.history ?? [];
         const layers = [...img.layers];
         const out = hist.map((h) => {
-          const size = h.empty_layer ? 0 : (layers.shift()?.size ?? 0);
+          const l = h.empty_layer ? undefined : layers.shift();
+          const size = l ? (l.unpackedSize ?? l.size) : 0;
           return { Id: '<missing>', Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0, CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
         }).reverse();
         if (out.length) { out[0].Id = img.id; out[0].Tags = b.refsOf(img.id).map(familiar); }
