@@ -44,10 +44,6 @@ export class Ctx {
     return this.#client;
   }
 
-  get hasClient(): boolean {
-    return this.#client !== undefined;
-  }
-
   out(s: string): void {
     process.stdout.write(s);
   }

@@ -42,3 +42,21 @@ test('ago and goTimeString', () => {
   assert.equal(ago(now / 1000, now), 'Less than a second ago');
   if (new Date().getTimezoneOffset() === 0) assert.equal(goTimeString(1_700_000_000), '2023-11-14 22:13:20 +0000 UTC');
 });
+
+import { humanSize } from '../common/units.ts';
+import { goRow, renderList } from './format/formatter.ts';
+
+test('sizes as docker ps/images print them (3 significant digits, decimal units)', () => {
+  assert.equal(humanSize(0), '0B');
+  assert.equal(humanSize(1_985_024), '1.99MB');
+  assert.equal(humanSize(4_260_000), '4.26MB');
+  assert.equal(humanSize(1500), '1.5kB');
+  assert.equal(humanSize(2_140_000_000), '2.14GB');
+});
+
+test('list rows: alphabetical JSON with Go escaping, methods hidden but callable', () => {
+  const row = goRow({ Tag: '<none>', ID: 'abc' }, { Label: (k: string) => `v-${k}` });
+  assert.equal(renderList('{{json .}}', '', [row], {}), '{"ID":"abc","Tag":"\\u003cnone\\u003e"}\n');
+  assert.equal(renderList('{{.Label "x"}} {{.Tag}}', '', [row], {}), 'v-x <none>\n');
+  assert.equal(renderList('{{.}}', '', [row], {}), 'map[ID:abc Tag:<none>]\n');
+});

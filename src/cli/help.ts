@@ -30,6 +30,7 @@ function commandFor(name: string, spec: CommandSpec): CommandT {
 function program(): CommandT {
   const p = new Command('berth').usage('[OPTIONS] COMMAND').description('A self-sufficient runtime for containers (docker-compatible; a client of berthd)');
   p.helpOption('-h, --help', 'Print usage');
+  p.helpCommand(false);
   for (const o of GLOBAL_OPTIONS) p.addOption(toOption(o));
   return p;
 }
@@ -49,6 +50,8 @@ export async function groupHelp(group: string): Promise<string> {
   const g = GROUPS[group];
   const p = program();
   const cmd = new Command(group).description(g.desc).usage('COMMAND');
+  cmd.helpCommand(false);
+  cmd.helpOption('-h, --help', 'Print usage');
   for (const [name, spec] of Object.entries(g.commands)) {
     const sub = commandFor(name, spec);
     const aliases = Object.entries(g.aliases).filter(([, to]) => to === name).map(([a]) => a);

@@ -137,6 +137,9 @@ async function main(argv: string[]): Promise<number> {
   return runCommand(globals, [verb], spec, argv.slice(loc.verbAt + 1));
 }
 
+// A closed pipe on stdout (`berth logs -f x | head -1`) ends the CLI quietly, as SIGPIPE ends docker.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => process.exit(report(e)),

@@ -1,6 +1,6 @@
 // The command table: every verb's usage, argument count, flags and implementation, as data.
-// main.ts turns only the entry the user invoked into a commander Command (start-up time: the
-// `run` hot path does not pay for defining 40 other commands), or all of them for help.
+// args.ts parses a command line against it (pflag rules), main.ts dispatches to the lazily
+// loaded implementation, help.ts renders help from it with commander.
 //
 // Flags follow docker's names, short forms and defaults. Option kinds:
 //   bool    a switch; `--flag=false` / `--flag=true` are accepted as pflag does
@@ -356,7 +356,11 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
 export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
   container: {
     desc: 'Manage containers',
-    commands: { ...CONTAINER_COMMANDS, ls: { ...CONTAINER_COMMANDS.ps, name: 'ls' } },
+    // `container ps` is an alias of `container ls` (the top-level form is `ps`).
+    commands: Object.fromEntries([
+      ...Object.entries(CONTAINER_COMMANDS).filter(([k]) => k !== 'ps'),
+      ['ls', { ...CONTAINER_COMMANDS.ps, name: 'ls' }],
+    ]) as Record<string, CommandSpec>,
     aliases: { ps: 'ls', list: 'ls', remove: 'rm' },
   },
   image: {

@@ -105,15 +105,18 @@ export function pumpStreams(socket: Socket, o: StreamOptions): Promise<'ended' |
     };
     const output = o.tty
       ? new Promise<void>((res, rej) => {
+        if (socket.readableEnded || (socket.destroyed && socket.readableLength === 0)) { res(); return; }
         socket.on('data', (c: Buffer) => process.stdout.write(c));
         socket.on('end', res);
         socket.on('close', () => res());
         socket.on('error', rej);
+        socket.resume(); // handed over paused
       })
       : demuxTo(socket, process.stdout, process.stderr);
     output.then(() => finish('ended'), (e) => { if (!settled) { settled = true; reject(e); } });
 
-    if (!o.stdin) return;
+    // Nothing to send: half-close at once, as the docker CLI does (daemons may wait for it).
+    if (!o.stdin) { socket.end(); return; }
     const scanner = o.tty && process.stdin.isTTY ? new DetachScanner(parseDetachKeys(o.detachKeys || DEFAULT_DETACH_KEYS)) : undefined;
     process.stdin.on('data', (chunk: Buffer) => {
       if (settled) return;

@@ -1,5 +1,6 @@
 // The Engine API client the CLI uses: one keep-alive connection pool to one daemon, API version
 // negotiation, JSON requests, streaming responses and hijacked (`Upgrade: tcp`) connections.
+// HTTP itself is http1.ts over node:net / node:tls (node:http costs start-up time).
 //
 //   const c = new ApiClient(resolveEndpoint(opts, process.env));
 //   const { Id } = await c.json<{ Id: string }>('POST', '/containers/create', { body: config });
@@ -10,13 +11,17 @@
 // `GET /_ping` announces in `API-Version`), or BERTH_API_VERSION / DOCKER_API_VERSION when set
 // (then no ping is made, as the docker CLI does). An HTTP status >= 400 becomes an ApiError
 // whose message is the daemon's `{"message": ...}`.
-import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from './host.ts';
+import { Http1Agent, EarlyCloseError, type Http1Response } from './http1.ts';
+
+export type Response = Http1Response;
+export type Headers = Record<string, string>;
 
 export const MAX_API_VERSION = '1.47';
+const USER_AGENT = 'berth-cli';
 /** What docker assumes of a daemon whose ping carries no API-Version header. */
 const FALLBACK_API_VERSION = '1.24';
 
@@ -49,7 +54,7 @@ export interface Hijacked {
   /** The raw connection after the 101: read the stream from it, write stdin to it. */
   socket: Socket;
   /** The response's headers (Content-Type tells raw from multiplexed on newer daemons). */
-  headers: http.IncomingHttpHeaders;
+  headers: Headers;
 }
 
 export function compareVersions(a: string, b: string): number {
@@ -77,11 +82,9 @@ export class ApiClient {
   readonly endpoint: Endpoint;
   #version: string | undefined;
   #negotiation: Promise<string> | undefined;
-  #agent: http.Agent | undefined;
-  #mod: typeof http | undefined;
-  #tlsOptions: Record<string, unknown> = {};
+  #agent: Http1Agent | undefined;
   /** The last ping's headers (OSType, Docker-Experimental, Server). */
-  pingHeaders: http.IncomingHttpHeaders = {};
+  pingHeaders: Headers = {};
 
   constructor(endpoint: Endpoint, opts: { version?: string } = {}) {
     this.endpoint = endpoint;
@@ -97,9 +100,9 @@ export class ApiClient {
 
   async #negotiate(): Promise<string> {
     const res = await this.#send('GET', '/_ping', {});
-    res.resume();
+    await readAll(res);
     this.pingHeaders = res.headers;
-    const server = headerString(res.headers['api-version']) || FALLBACK_API_VERSION;
+    const server = res.headers['api-version'] || FALLBACK_API_VERSION;
     this.#version = compareVersions(server, MAX_API_VERSION) < 0 ? server : MAX_API_VERSION;
     return this.#version;
   }
@@ -112,7 +115,7 @@ export class ApiClient {
   }
 
   /** A request whose response is read by the caller (streams); rejects on status >= 400. */
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<http.IncomingMessage> {
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const v = await this.version();
     return this.#send(method, `/v${v}${path}`, opts);
   }
@@ -138,52 +141,41 @@ export class ApiClient {
   /**
    * POST with `Connection: Upgrade`, `Upgrade: tcp`: the daemon answers 101 and the socket then
    * carries the container's streams both ways (attach, exec start). A daemon that answers 200
-   * instead (some do for attach without stdin) gets its response body treated as the stream.
+   * instead gets its response body treated as the (read-only) stream.
    */
   async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Hijacked> {
     const v = await this.version();
     const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
-    let data: Buffer | undefined;
+    let body: Buffer | undefined;
     if (opts.body !== undefined) {
-      data = Buffer.from(JSON.stringify(opts.body));
+      body = Buffer.from(JSON.stringify(opts.body));
       headers['Content-Type'] = 'application/json';
     } else {
       headers['Content-Type'] = 'text/plain';
     }
-    const req = this.#http().request({ ...this.#base(), method, path: `/v${v}${path}${queryString(opts.query)}`, headers, signal: opts.signal });
-    return new Promise<Hijacked>((resolve, reject) => {
-      req.on('upgrade', (res, socket, head) => {
-        // Bytes the parser read past the 101 belong to the stream.
-        if (head.length) socket.unshift(head);
-        resolve({ socket, headers: res.headers });
-      });
-      req.on('response', (res) => {
-        if ((res.statusCode ?? 0) >= 400) {
-          errorFrom(res).then(reject, reject);
-          return;
-        }
-        // No upgrade: the body is the (read-only) stream; present the socket-shaped object.
-        const socket = res as unknown as Socket;
-        (socket as any).end ??= () => {};
-        resolve({ socket, headers: res.headers });
-      });
-      req.on('error', (e) => reject(this.#connectError(e)));
-      req.end(data);
-    });
+    const { res, upgraded } = await this.#exchange({ method, path: `/v${v}${path}${queryString(opts.query)}`, headers, body, signal: opts.signal, upgrade: true });
+    if ((res.statusCode ?? 0) >= 400) throw await errorFrom(res);
+    if (upgraded) return { socket: upgraded, headers: res.headers };
+    // No upgrade: present the body as a socket-shaped, read-only stream.
+    const socket = res as unknown as Socket;
+    (socket as any).end ??= () => socket;
+    return { socket, headers: res.headers };
   }
 
-  /** Closes idle keep-alive connections so the process can exit naturally. */
+  /** Closes every connection so the process can exit naturally. */
   close(): void {
     this.#agent?.destroy();
   }
 
-  #http(): typeof http {
-    if (this.#mod) return this.#mod;
+  #http(): Http1Agent {
+    if (this.#agent) return this.#agent;
     const ep = this.endpoint;
-    if (ep.kind === 'tcp' && ep.tls) {
-      // node:https is loaded only for TLS daemons (start-up time on the unix-socket path).
+    if (ep.kind === 'unix') {
+      this.#agent = new Http1Agent(() => net.connect({ path: ep.path }), 'api.moby.localhost');
+    } else if (ep.tls) {
+      // node:tls is loaded only for TLS daemons (start-up time on the unix-socket path).
       // (`require` is the bundle's createRequire; a static import would load TLS for everyone.)
-      this.#mod = require('node:https') as typeof http;
+      const tls = require('node:tls') as typeof import('node:tls');
       const t = ep.tls;
       const read = (p: string | undefined, required: boolean) => {
         if (!p) return undefined;
@@ -192,76 +184,62 @@ export class ApiClient {
           return undefined;
         }
       };
-      this.#tlsOptions = {
-        ca: t.verify ? read(t.ca, true) : read(t.ca, false),
+      const options = {
+        host: ep.host,
+        port: ep.port,
+        ca: read(t.ca, t.verify),
         cert: read(t.cert, false),
         key: read(t.key, false),
         rejectUnauthorized: t.verify,
-        servername: /^[\d.]+$|:/.test(ep.host) ? undefined : ep.host,
+        servername: net.isIP(ep.host) ? undefined : ep.host,
       };
-      this.#agent = new (this.#mod as any).Agent({ keepAlive: true, ...this.#tlsOptions });
+      this.#agent = new Http1Agent(() => tls.connect(options) as unknown as Socket, `${ep.host}:${ep.port}`);
     } else {
-      this.#mod = http;
-      this.#agent = new http.Agent({ keepAlive: true });
+      this.#agent = new Http1Agent(() => net.connect({ host: ep.host, port: ep.port }), `${ep.host}:${ep.port}`);
     }
-    return this.#mod!;
+    return this.#agent;
   }
 
-  #base(): http.RequestOptions {
-    const ep = this.endpoint;
-    this.#http();
-    const common = { agent: this.#agent, ...this.#tlsOptions };
-    // An empty servername stops node's agent from classifying the host with isIP(), whose
-    // first call compiles a large IPv6 regex (~6 ms of start-up).
-    if (ep.kind === 'unix') return { ...common, socketPath: ep.path, host: 'api.moby.localhost', servername: '' } as http.RequestOptions;
-    return { ...common, host: ep.host, port: ep.port };
+  async #exchange(req: Parameters<Http1Agent['request']>[0]): Promise<{ res: Response; upgraded?: Socket }> {
+    try {
+      return await this.#http().request({ ...req, headers: { 'User-Agent': USER_AGENT, ...req.headers } });
+    } catch (e) {
+      throw this.#connectError(e);
+    }
   }
 
-  #send(method: string, fullPath: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  async #send(method: string, fullPath: string, opts: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers };
-    let data: Buffer | undefined;
+    let body: Buffer | undefined;
+    let stream: NodeJS.ReadableStream | undefined;
     if (opts.body !== undefined) {
-      data = Buffer.from(JSON.stringify(opts.body));
+      body = Buffer.from(JSON.stringify(opts.body));
       headers['Content-Type'] = 'application/json';
     } else if (Buffer.isBuffer(opts.raw)) {
-      data = opts.raw;
+      body = opts.raw;
       headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
     } else if (opts.raw) {
+      stream = opts.raw;
       headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
     }
-    if (data) headers['Content-Length'] = String(data.length);
-    const req = this.#http().request({ ...this.#base(), method, path: fullPath + queryString(opts.query), headers, signal: opts.signal });
-    return new Promise((resolve, reject) => {
-      req.on('response', (res) => {
-        if ((res.statusCode ?? 0) >= 400) errorFrom(res).then(reject, reject);
-        else resolve(res);
-      });
-      req.on('error', (e) => reject(this.#connectError(e)));
-      if (opts.raw && !Buffer.isBuffer(opts.raw)) {
-        opts.raw.on('error', (e) => req.destroy(e));
-        opts.raw.pipe(req);
-      } else {
-        req.end(data);
-      }
-    });
+    const { res } = await this.#exchange({ method, path: fullPath + queryString(opts.query), headers, body, stream, signal: opts.signal });
+    if (res.statusCode >= 400) throw await errorFrom(res);
+    return res;
   }
 
   #connectError(e: unknown): Error {
     const err = e as NodeJS.ErrnoException;
     if (err instanceof ApiError || err instanceof ConnectError || err?.name === 'AbortError') return err;
     const url = this.endpoint.url;
-    if (err?.code === 'ECONNREFUSED' || err?.code === 'ENOENT') {
+    const code = err instanceof EarlyCloseError ? err.code : err?.code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT') {
       return new ConnectError(`Cannot connect to the berth daemon at ${url}. Is the berth daemon running?`);
     }
-    if (err?.code === 'EACCES') {
+    if (code === 'EACCES') {
       return new ConnectError(`permission denied while trying to connect to the berth daemon socket at ${url}`);
     }
     return new ConnectError(`error during connect: ${err?.message ?? String(e)}`);
   }
-}
-
-function headerString(h: string | string[] | undefined): string {
-  return Array.isArray(h) ? h[0] ?? '' : h ?? '';
 }
 
 export function readAll(stream: Readable): Promise<Buffer> {
@@ -273,7 +251,7 @@ export function readAll(stream: Readable): Promise<Buffer> {
   });
 }
 
-async function errorFrom(res: http.IncomingMessage): Promise<ApiError> {
+async function errorFrom(res: Response): Promise<ApiError> {
   const status = res.statusCode ?? 0;
   const body = (await readAll(res).catch(() => Buffer.alloc(0))).toString();
   let message = '';

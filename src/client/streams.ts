@@ -151,8 +151,12 @@ export function demuxTo(src: Readable, stdout: Writable, stderr: Writable): Prom
       if (failed) return;
       try { d.push(c); } catch (e) { failed = true; reject(e); src.destroy(); }
     });
+    // A stream that already ended before we got here emits nothing more.
+    if (src.readableEnded || (src.destroyed && src.readableLength === 0)) { resolve(); return; }
     src.on('end', () => { d.end(); if (!failed) resolve(); });
     src.on('close', () => { if (!failed) resolve(); });
     src.on('error', (e) => { if (!failed) reject(e); });
+    // A hijacked socket is handed over paused.
+    src.resume();
   });
 }

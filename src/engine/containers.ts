@@ -10,7 +10,7 @@ import { mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises'
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
-import { conflict, invalid, notFound, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
+import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
 import { parseSignal } from '../common/signals.ts';
 import { mountOverlay, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
@@ -22,6 +22,7 @@ import { AttachConnection, type StreamKind } from './attach.ts';
 import type { EventBus } from './events.ts';
 import type { ImageService } from './images.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
+import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { NoNetworking, type ContainerNetworking } from './networking.ts';
 
@@ -120,6 +121,7 @@ export class ContainerService {
   #dir: string;
   #bundles: string;
   #closing = false;
+  #rotator = new LogRotator({ onError: (id, e) => process.stderr.write(`log rotation of ${id}: ${(e as Error).message}\n`) });
 
   constructor(o: ContainerServiceOptions, snap: Snapshotter, images: ImageService, events: EventBus) {
     this.#o = o;
@@ -175,6 +177,7 @@ export class ContainerService {
         c.rec.State = { ...c.rec.State, Status: st.status === 'paused' ? 'paused' : 'running', Running: true, Paused: st.status === 'paused', Restarting: false, Pid: st.pid };
         c.rec.berth.hasBeenStarted = true;
         await this.#save(c);
+        this.#watchLog(c);
         // It may have exited between the state query and now.
         if (await exists(this.#runtimeOf(c.rec.berth.runtime).exitFile(c.id))) await this.#onExitFile(c.id);
         continue;
@@ -210,6 +213,7 @@ export class ContainerService {
   async close(): Promise<void> {
     this.#closing = true;
     this.#watcher?.close();
+    this.#rotator.close();
     for (const c of this.#byId.values()) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
       c.attach?.close();
@@ -285,6 +289,9 @@ export class ContainerService {
     this.#runtimeOf(runtime);
     hc.Runtime = runtime;
     validateHostConfig(hc);
+    // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
+    const logSettings = parseLogConfig(hc.LogConfig);
+    hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
     const config = mergeConfig(imgCfg, o.config);
     const id = generateId();
     config.Hostname ||= id.slice(0, 12);
@@ -314,7 +321,7 @@ export class ContainerService {
         Platform: 'linux',
         Config: config,
         HostConfig: hc,
-        LogPath: (hc.LogConfig?.Type ?? 'json-file') === 'none' ? '' : join(dir, `${id}-json.log`),
+        LogPath: logSettings.driver === 'none' ? '' : join(dir, `${id}-json.log`),
         HostnamePath: join(dir, 'hostname'),
         HostsPath: join(dir, 'hosts'),
         ResolvConfPath: join(dir, 'resolv.conf'),
@@ -418,6 +425,7 @@ export class ContainerService {
       await this.#save(c);
       T('save');
       this.#events.emit('container', 'start', c.id, this.#attrs(c));
+      this.#watchLog(c);
       // A process that ended before we saved `running` has its exit file already.
       if (await exists(rt.exitFile(c.id))) void this.#onExitFile(c.id);
     } catch (e) {
@@ -466,6 +474,18 @@ export class ContainerService {
     return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig };
   }
 
+  /** The record's log settings; a record from before validation existed falls back to "never rotate". */
+  #logSettings(c: Container): LogSettings {
+    try { return parseLogConfig(c.rec.HostConfig.LogConfig); } catch { return { driver: 'json-file', maxFile: 1 }; }
+  }
+
+  /** Rotation at max-size (log-rotation.ts): conmon writes the file, berthd rotates it. */
+  #watchLog(c: Container): void {
+    const ls = this.#logSettings(c);
+    if (!c.rec.LogPath || ls.maxSize === undefined) return;
+    this.#rotator.watch(c.id, c.rec.LogPath, this.#runtimeOf(c.rec.berth.runtime).ctlFile(c.id), { maxSize: ls.maxSize, maxFile: ls.maxFile });
+  }
+
   #attrs(c: Container): Record<string, string> {
     return { image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...(c.rec.Config.Labels ?? {}) };
   }
@@ -505,6 +525,7 @@ export class ContainerService {
     const rt = this.#runtimeOf(rec.berth.runtime);
     const code = await this.#readExitCode(c);
     const oom = await exists(join(this.#dir, c.id, 'conmon', 'oom'));
+    await this.#rotator.unwatch(c.id);
     T('read exit');
     const merged = this.#snap.rootfsPath(c.id);
     // Independent: the runtime's record and cgroup, and our rootfs mount (its users are gone).
@@ -742,6 +763,7 @@ export class ContainerService {
     // In memory only: the commit point of a removal is deleting config.json below.
     c.rec.State = { ...c.rec.State, Status: 'removing' };
     for (const p of c.pendingAttach.splice(0)) p.fail();
+    await this.#rotator.unwatch(c.id);
     const merged = this.#snap.rootfsPath(c.id);
     if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
     if (!c.runtimeDeleted && c.rec.berth.hasBeenStarted) await this.#runtimeOf(c.rec.berth.runtime).delete(c.id, true).catch(() => {});
@@ -846,11 +868,12 @@ export class ContainerService {
 
   logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
     const c = this.#get(ref);
-    const t = c.rec.HostConfig.LogConfig?.Type ?? 'json-file';
-    if (t === 'none' || !c.rec.LogPath) throw invalid(`configured logging driver does not support reading`);
+    const ls = this.#logSettings(c);
+    // Docker: ErrReadLogsNotSupported, a NotImplemented (501).
+    if (ls.driver === 'none' || !c.rec.LogPath) throw notImplemented(`configured logging driver does not support reading`);
     return {
       tty: !!c.rec.Config.Tty,
-      entries: readLogs([c.rec.LogPath], { ...o, signal: ctx.signal, stopped: () => !c.running && c.rec.State.Status !== 'restarting' }),
+      entries: readLogs(logFiles(c.rec.LogPath, ls.maxFile), { ...o, signal: ctx.signal, stopped: () => !c.running && c.rec.State.Status !== 'restarting' }),
     };
   }
 }

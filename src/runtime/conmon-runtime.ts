@@ -5,7 +5,7 @@
 // daemonized half keeps that pipe open for the container's whole life — so we stop reading after
 // the first message and wait for the launching process's `exit`, never for `close`.
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { system, EngineError } from '../common/errors.ts';
@@ -109,6 +109,11 @@ export class ConmonRuntime implements OciRuntime {
       }
       const conmonPid = Number((await readFile(join(o.persistDir, 'conmon.pid'), 'utf8').catch(() => '0')).trim());
       return { pid: m.data, conmonPid };
+    } catch (e) {
+      // A failed create leaves nothing for the caller to undo: whatever state the runtime got
+      // to write, and conmon's socket link, go now (e.g. crun refusing a cgroup v1-hybrid host).
+      await this.delete(o.id, true).catch(() => {});
+      throw e;
     } finally {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
       sync.destroy();
@@ -135,6 +140,9 @@ export class ConmonRuntime implements OciRuntime {
   async delete(id: string, force = false): Promise<void> {
     const r = await run(this.#o.path, this.#rt(['delete', ...(force ? ['--force'] : []), id]), { allowFail: true });
     if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw system(`OCI runtime delete failed: ${cleanRuntimeMessage(r.stderr)}`);
+    // conmon's `<socket-dir>/<cuuid>` is a symlink to the bundle (where the attach socket and
+    // ctl fifo live) that conmon never removes; without this, one dangling link per run stays.
+    await rm(join(this.#o.socketDir, cuuidOf(id)), { force: true });
   }
 
   async state(id: string): Promise<RuntimeState | undefined> {

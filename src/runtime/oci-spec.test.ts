@@ -213,6 +213,12 @@ test('namespaces: private, shared with the host, joined', async () => {
   const s = await spec({}, { CgroupnsMode: 'private' }, { namespaces: { network: '/proc/42/ns/net', pid: 'host', ipc: '', uts: 'host' } });
   assert.deepEqual(s.linux.namespaces, [{ type: 'mount' }, { type: 'network', path: '/proc/42/ns/net' }, { type: 'ipc' }, { type: 'cgroup' }]);
   assert.equal(s.hostname, undefined); // runc refuses a hostname without a UTS namespace
+  // A joined UTS namespace keeps its owner's names: runc would otherwise rename that container.
+  const joined = await spec({ Hostname: 'mine', Domainname: 'example.org' }, {}, { namespaces: { uts: '/proc/42/ns/uts' } });
+  assert.deepEqual(joined.linux.namespaces.find((n) => n.type === 'uts'), { type: 'uts', path: '/proc/42/ns/uts' });
+  assert.equal(joined.hostname, undefined);
+  assert.equal(joined.domainname, undefined);
+  assert.equal(joined.linux.sysctl?.['kernel.domainname'], undefined);
   // Docker's default network sysctls only go with a network namespace of the container's own
   assert.equal(s.linux.sysctl, undefined);
   const v2 = await spec({}, {}, {}, { ...FACTS, cgroups: { ...CGROUPS_V1, version: 'v2', defaultCgroupns: 'private' } });

@@ -788,7 +788,8 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   // field in runtime-spec 1.0; the sysctl has the same effect), then the user's, which win.
   const sysctl: Record<string, string> = {};
   if (ns.network === 'private') for (const k of facts.sysctls) sysctl[k] = DEFAULT_NET_SYSCTLS[k];
-  if (config.Domainname && ns.uts !== 'host') sysctl['kernel.domainname'] = config.Domainname;
+  // Only in a UTS namespace of its own: in a joined one it would rename the other container.
+  if (config.Domainname && ns.uts === 'private') sysctl['kernel.domainname'] = config.Domainname;
   Object.assign(sysctl, hc.Sysctls ?? {});
 
   // seccomp: none for privileged containers unless a profile is named explicitly (Docker's rule)
@@ -817,8 +818,10 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
     mounts,
     linux,
   };
-  // A hostname needs a private UTS namespace (runc refuses one otherwise).
-  if (ns.uts !== 'host') {
+  // A hostname needs a UTS namespace (runc refuses one otherwise), and one of the container's
+  // own: runc sets it in a joined namespace too (UTSMode container:<id>), which would rename the
+  // container that namespace belongs to. Joining it means taking its name.
+  if (ns.uts === 'private') {
     if (config.Hostname) spec.hostname = config.Hostname;
     if (config.Domainname) spec.domainname = config.Domainname;
   }

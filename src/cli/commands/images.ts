@@ -130,7 +130,7 @@ export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number>
 }
 
 /** Streams a JSON-message response to stdout; an in-stream error exits 1 with its text. */
-async function showStream(res: import('node:http').IncomingMessage, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+async function showStream(res: import('../../client/client.ts').Response, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   try {
     await displayJsonMessages(res, out as any);
   } catch (e) {

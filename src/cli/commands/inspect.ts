@@ -5,6 +5,8 @@ import { ApiError } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseTemplate, TemplateError, type Template } from '../format/template.ts';
 import { normalizeFormat } from '../format/formatter.ts';
+import { indentJson } from '../format/json-indent.ts';
+import { readAll } from '../../client/client.ts';
 
 type Opts = Record<string, any>;
 type Kind = 'container' | 'image' | 'network' | 'volume';
@@ -43,11 +45,13 @@ const NOT_FOUND_TEXT: Record<Kind, string> = {
   container: 'No such container', image: 'No such image', network: 'network', volume: 'no such volume',
 };
 
-async function fetchOne(ctx: Ctx, name: string, kinds: Kind[], size: boolean): Promise<unknown> {
+/** The object's JSON text as the daemon sent it (printed re-indented, not re-encoded). */
+async function fetchOne(ctx: Ctx, name: string, kinds: Kind[], size: boolean): Promise<string> {
   let lastErr: unknown;
   for (const kind of kinds) {
     try {
-      return await ctx.client.json('GET', pathFor(kind, name), { query: kind === 'container' ? { size } : undefined });
+      const res = await ctx.client.request('GET', pathFor(kind, name), { query: kind === 'container' ? { size } : undefined });
+      return (await readAll(res)).toString().trim();
     } catch (e) {
       // Not found (or a route this daemon lacks): try the next kind.
       if (e instanceof ApiError && (e.status === 404 || e.status === 400 || e.status === 501)) { lastErr = e; continue; }
@@ -65,20 +69,20 @@ async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Pr
     const f = normalizeFormat(o.format);
     if (f !== 'json') {
       try {
-        tmpl = parseTemplate(f, { nullText: inspectNullText });
+        tmpl = parseTemplate(f, { nullText: inspectNullText, strictRoot: true });
       } catch (e) {
         if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, 64);
         throw e;
       }
     }
   }
-  const found: unknown[] = [];
+  const found: string[] = [];
   const errors: string[] = [];
   let out = '';
   for (const name of names) {
-    let obj: unknown;
+    let raw: string;
     try {
-      obj = await fetchOne(ctx, name, kinds, Boolean(o.size));
+      raw = await fetchOne(ctx, name, kinds, Boolean(o.size));
     } catch (e) {
       if (e instanceof StatusError) { errors.push(e.message); continue; }
       if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
@@ -86,7 +90,7 @@ async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Pr
     }
     if (tmpl) {
       try {
-        out += `${tmpl.execute(obj)}\n`;
+        out += `${tmpl.execute(JSON.parse(raw))}\n`;
       } catch (e) {
         if (e instanceof TemplateError) {
           process.stdout.write(out);
@@ -95,10 +99,10 @@ async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Pr
         throw e;
       }
     } else {
-      found.push(obj);
+      found.push(raw);
     }
   }
-  if (!tmpl) out = found.length ? `${JSON.stringify(found, null, 4)}\n` : '[]\n';
+  if (!tmpl) out = found.length ? `[\n    ${found.map((r) => indentJson(r, '    ', '    ')).join(',\n    ')}\n]\n` : '[]\n';
   process.stdout.write(out);
   if (errors.length) {
     process.stderr.write(`${errors.join('\n')}\n`);

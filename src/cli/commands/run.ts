@@ -8,7 +8,7 @@
 //   POST /containers/{id}/start
 //   … stream until the output ends, then read the wait body → exit with its StatusCode.
 import { writeFileSync, existsSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { Response as IncomingMessage } from '../../client/client.ts';
 import { ApiError, readAll } from '../../client/client.ts';
 import { displayJsonMessages } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
@@ -70,7 +70,7 @@ async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: bool
   const image = args[0];
   const pull = o.pull ?? 'missing';
   if (o.cidfile && existsSync(o.cidfile)) {
-    throw new StatusError(`container ID file found, make sure the other container isn't running or delete ${o.cidfile}`, 125);
+    throw runFailure(ctx, new Error(`container ID file found, make sure the other container isn't running or delete ${o.cidfile}`));
   }
   if (req.body.Tty && process.stdout.isTTY) {
     const [w, h] = process.stdout.getWindowSize();
@@ -148,11 +148,15 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   } catch (e) {
     throw runFailure(ctx, e);
   }
+  // Stream from now on, before the start (as docker does): early output is not lost, and a
+  // daemon that ends the stream quickly is seen ending.
   const restore = tty && withStdin ? rawTerminal() : () => {};
+  const pumping = pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
   try {
     await c.call('POST', `/containers/${id}/start`);
   } catch (e) {
     restore();
+    pumping.catch(() => {});
     attached.socket.destroy();
     const msg = e instanceof ApiError ? e.message : (e as Error).message;
     const failure = runFailure(ctx, e, startErrorStatus(msg));
@@ -165,7 +169,7 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   if (o.sigProxy !== false && !tty) proxySignals(c, id);
   let how: 'ended' | 'detached';
   try {
-    how = await pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
+    how = await pumping;
   } finally {
     restore();
   }
@@ -192,10 +196,12 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
       c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: ctr.HostConfig.AutoRemove ? 'removed' : 'next-exit' } }),
     ]);
     const restore = tty && withStdin ? rawTerminal() : () => {};
+    const pumping = pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
     try {
       await c.call('POST', `/containers/${ctr.Id}/start`);
     } catch (e) {
       restore();
+      pumping.catch(() => {});
       attached.socket.destroy();
       waitRes.destroy();
       throw e;
@@ -204,7 +210,7 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
     if (!tty) proxySignals(c, ctr.Id);
     let how;
     try {
-      how = await pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
+      how = await pumping;
     } finally {
       restore();
     }

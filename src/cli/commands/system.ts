@@ -69,7 +69,14 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
   if (server) alias(server, { APIVersion: 'ApiVersion' });
   const data = { Client: client, Server: server ?? null };
   if (o.format) {
-    process.stdout.write(runTemplate(o.format, data, 'version'));
+    let text = '';
+    try {
+      text = runTemplate(o.format, data, 'version');
+    } catch (e) {
+      // Without a server the template may well fail on .Server: the connection error matters.
+      if (!serverErr) throw e;
+    }
+    process.stdout.write(text);
     if (serverErr) throw serverErr;
     return 0;
   }

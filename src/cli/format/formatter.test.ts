@@ -41,3 +41,12 @@ test('renderList: default table, custom table, json, plain template', () => {
   assert.equal(renderList('json', def, [{ A: '1' }], headers), '{"A":"1"}\n');
   assert.equal(renderList('table {{.Names | upper}}\t{{.Label "app"}}', def, rows, headers), 'NAMES     LABEL\nWEB       x\nDB        \n');
 });
+
+import { indentJson } from './json-indent.ts';
+
+test('indentJson matches JSON.stringify layout and keeps the text exact', () => {
+  const v = { a: [1, {}, [], 'x,y:{z}'], b: { c: null, d: true }, e: 'q"\\' };
+  assert.equal(indentJson(JSON.stringify(v), '    '), JSON.stringify(v, null, 4));
+  assert.equal(indentJson('{"n": 9223372036854775807, "s":"\\u003c"}', '  '), '{\n  "n": 9223372036854775807,\n  "s": "\\u003c"\n}');
+  assert.equal(indentJson('[{"a":1}]', '    ', '    '), '[\n        {\n            "a": 1\n        }\n    ]');
+});

@@ -25,6 +25,10 @@ export interface TemplateOptions {
   /** When set, a field missing from the top-level data is an error naming this Go type, as
    *  docker's typed row contexts give (`can't evaluate field Foo in type *formatter.X`). */
   rootType?: string;
+  /** A field missing from the top-level data is an error, worded as Go's missingkey=error on
+   *  a map (`map has no entry for key "Foo"`): docker inspect's raw-JSON templates. Deeper
+   *  levels stay lenient (`<no value>`), as daemons differ in which empty fields they omit. */
+  strictRoot?: boolean;
 }
 
 export class TemplateError extends Error {
@@ -550,7 +554,10 @@ export class Template {
   readonly #rootType: string | undefined;
   #root: unknown;
 
-  constructor(nodes: Node[], funcs: Record<string, TemplateFunc>, nullText: (f: string | undefined) => string, rootType?: string) {
+  readonly #strictRoot: boolean;
+
+  constructor(nodes: Node[], funcs: Record<string, TemplateFunc>, nullText: (f: string | undefined) => string, rootType?: string, strictRoot = false) {
+    this.#strictRoot = strictRoot;
     this.#nodes = nodes;
     this.#funcs = funcs;
     this.#nullText = nullText;
@@ -712,6 +719,7 @@ export class Template {
         cur = v;
       } else {
         if (this.#rootType && o === this.#root) throw this.#execError(pipe, `can't evaluate field ${name} in type ${this.#rootType}`, names.slice(0, i + 1));
+        if (this.#strictRoot && o === this.#root) throw this.#execError(pipe, `map has no entry for key "${name}"`, names.slice(0, i + 1));
         cur = MISSING;
       }
       field = name;
@@ -745,5 +753,5 @@ export function parseTemplate(src: string, opts: TemplateOptions = {}): Template
     if (e instanceof TemplateError) e.phase = 'parse';
     throw e;
   }
-  return new Template(nodes, funcs, nullText, opts.rootType);
+  return new Template(nodes, funcs, nullText, opts.rootType, opts.strictRoot);
 }
