@@ -141,6 +141,7 @@ export class ApiServer {
     if (l.tls) {
       server = https.createServer({
         ...opts,
+        allowHalfOpen: true,
         cert: await readFile(l.tls.cert),
         key: await readFile(l.tls.key),
         ca: l.tls.ca ? await readFile(l.tls.ca) : undefined,

@@ -13,7 +13,7 @@ import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
 import { parseSignal } from '../common/signals.ts';
-import { mountOverlay, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
+import { mountOverlay, mountTmpfs, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import { buildSpec, composeArgs, specToJson, validateSpecConfig } from '../runtime/oci-spec.ts';
@@ -293,8 +293,11 @@ export class ContainerService {
     const logSettings = parseLogConfig(hc.LogConfig);
     hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
     const config = mergeConfig(imgCfg, o.config);
+    // Docker's runconfig.validateNetMode: a name of its own means nothing in the host's UTS namespace.
+    if (hc.UTSMode === 'host' && config.Hostname) throw invalid('conflicting options: hostname and the UTS mode');
     const id = generateId();
-    config.Hostname ||= id.slice(0, 12);
+    // Docker's newContainer: a container on the host's network is named like the host.
+    config.Hostname ||= (hc.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12));
     const args = composeArgs(config);
     // Bad resources, users, caps, sysctls fail `create` (as Docker), not a later `start`.
     await validateSpecConfig(config, hc);
@@ -366,10 +369,11 @@ export class ContainerService {
     let created = false;
     let netUp = false;
     try {
-      if (!(await isMountPoint(merged))) {
-        const m = await this.#snap.mounts(c.id);
-        await mountOverlay(merged, m);
-      }
+      // The rootfs and /dev/shm mounts are independent: make them together.
+      const [, shm] = await Promise.all([
+        (async () => { if (!(await isMountPoint(merged))) await mountOverlay(merged, await this.#snap.mounts(c.id)); })(),
+        this.#shmMount(c),
+      ]);
       mounted = true;
       T('mount');
       await mkdir(bundle, { recursive: true });
@@ -389,6 +393,7 @@ export class ContainerService {
           { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate'] },
           { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate'] },
           { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate'] },
+          ...(shm ? [{ destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'rprivate'] }] : []),
         ],
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
       });
@@ -439,6 +444,7 @@ export class ContainerService {
       for (const p of c.pendingAttach.splice(0)) p.fail();
       if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
       if (mounted) await unmount(merged).catch(() => {});
+      await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
       await rm(bundle, { recursive: true, force: true });
       // Docker keeps the record with the error and an exit code saying why (127: not found,
       // 126: cannot invoke), and the CLI maps the same texts to its own exit status.
@@ -466,6 +472,21 @@ export class ContainerService {
       throw invalid(`invalid ${kind} mode: ${mode}`);
     };
     return { network: ns(hc.NetworkMode, 'net'), pid: ns(hc.PidMode, 'pid'), ipc: ns(hc.IpcMode, 'ipc'), uts: ns(hc.UTSMode, 'uts') };
+  }
+
+  /** /dev/shm as Docker makes it: a host tmpfs (<dir>/shm, ShmSize) bound in, shareable by IpcMode container:<id>. */
+  async #shmMount(c: Container): Promise<string | undefined> {
+    const mode = c.rec.HostConfig.IpcMode ?? '';
+    if (mode === 'host' || mode === 'none') return undefined;
+    const m = /^container:(.+)$/.exec(mode);
+    if (m) {
+      const p = join(this.#dir, this.#get(m[1]).id, 'shm');
+      return (await isMountPoint(p)) ? p : undefined;
+    }
+    const p = join(this.#dir, c.id, 'shm');
+    await mkdir(p, { recursive: true });
+    if (!(await isMountPoint(p))) await mountTmpfs(p, `nosuid,nodev,noexec,mode=1777,size=${c.rec.HostConfig.ShmSize || 64 << 20}`);
+    return p;
   }
 
   get #net(): ContainerNetworking { return this.#o.networking ?? NO_NETWORKING; }
@@ -534,6 +555,7 @@ export class ContainerService {
       rt.delete(c.id, true).catch(() => {}),
       unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {})),
       rm(join(this.#bundles, c.id), { recursive: true, force: true }),
+      unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
     ]);
     c.runtimeDeleted = true;
     T('delete+umount');
@@ -766,6 +788,7 @@ export class ContainerService {
     await this.#rotator.unwatch(c.id);
     const merged = this.#snap.rootfsPath(c.id);
     if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
+    await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
     if (!c.runtimeDeleted && c.rec.berth.hasBeenStarted) await this.#runtimeOf(c.rec.berth.runtime).delete(c.id, true).catch(() => {});
     // Removing the record first makes the removal the commit point; the rest is debris cleanup
     // that init() redoes for a directory without a record.

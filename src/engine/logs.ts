@@ -1,7 +1,8 @@
 // Reading conmon's k8s-file logs back for `logs`. Each line is
 //   <RFC3339Nano time> <stdout|stderr> <P|F> <content>
 // where P marks a partial line (no newline followed it) and F a full one.
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { watch } from 'node:fs';
 
 export interface LogEntry { stream: 1 | 2; timeNs: bigint; time: string; data: Buffer }
@@ -85,44 +86,63 @@ export async function* readLogs(files: string[], o: ReadLogsOptions): AsyncGener
   for (let i = start; i < entries.length; i++) yield entries[i];
   if (!o.follow || !live) return;
 
-  // Follow: read what is appended, woken by inotify, with a slow poll as a safety net.
+  // Follow: read what is appended, woken by inotify, with a slow poll as a safety net. Reading
+  // goes through an open handle: when rotation renames the live file away, the handle still
+  // reaches the rest of it, and only after draining it do we switch to the new file (a new
+  // inode at the same path), so no line is lost or read twice across a rotation.
   let wake: (() => void) | undefined;
   const poke = () => { const w = wake; wake = undefined; w?.(); };
   let watcher: ReturnType<typeof watch> | undefined;
-  try { watcher = watch(live, poke); } catch { /* file may not exist yet */ }
+  try { watcher = watch(dirname(live), poke); } catch { /* directory gone */ }
   const timer = setInterval(poke, 250);
   o.signal?.addEventListener('abort', poke);
+  let fh: FileHandle | undefined;
+  let ino = -1;
+  const openLive = async (at: number) => {
+    try {
+      const h = await open(live, 'r');
+      fh = h; ino = (await h.stat()).ino; offset = at;
+    } catch { fh = undefined; }
+  };
+  await openLive(offset);
+  if (fh && (await fh.stat()).size < offset) offset = 0;
   try {
     for (;;) {
       if (o.signal?.aborted) return;
-      let size = 0;
-      try { size = (await stat(live)).size; } catch { /* not yet */ }
-      if (size < offset) { offset = 0; pending = ''; } // truncated (rotated)
-      if (size > offset) {
-        const fh = await open(live, 'r');
-        const chunk = Buffer.alloc(size - offset);
-        try { await fh.read(chunk, 0, chunk.length, offset); } finally { await fh.close(); }
-        offset = size;
-        const text = pending + chunk.toString('utf8');
-        const lines = text.split('\n');
-        pending = lines.pop() ?? '';
-        for (const l of lines) {
-          if (!l) continue;
-          const e = parseK8sLine(l);
-          if (e && want(e)) yield e;
-          if (e && o.untilNs !== undefined && e.timeNs > o.untilNs) return;
+      if (!fh) await openLive(0);
+      let grew = false;
+      if (fh) {
+        const size = (await fh.stat()).size;
+        if (size > offset) {
+          const chunk = Buffer.alloc(size - offset);
+          await fh.read(chunk, 0, chunk.length, offset);
+          offset = size;
+          grew = true;
+          const lines = (pending + chunk.toString('utf8')).split('\n');
+          pending = lines.pop() ?? '';
+          for (const l of lines) {
+            if (!l) continue;
+            const e = parseK8sLine(l);
+            if (e && want(e)) yield e;
+            if (e && o.untilNs !== undefined && e.timeNs > o.untilNs) return;
+          }
+        } else {
+          // Drained: has the path moved on to a new file (rotation)?
+          const now = await stat(live).catch(() => undefined);
+          if (now && now.ino !== ino) { await fh.close(); fh = undefined; pending = ''; await openLive(0); continue; }
         }
-        continue;
       }
+      if (grew) continue;
       if (o.stopped?.()) {
-        // One more read after the stop was observed: conmon may have flushed the last lines.
-        const s2 = await stat(live).catch(() => undefined);
+        // One more look after the stop was observed: conmon may have flushed the last lines.
+        const s2 = fh ? await fh.stat().catch(() => undefined) : undefined;
         if (!s2 || s2.size <= offset) return;
         continue;
       }
       await new Promise<void>((r) => { wake = r; });
     }
   } finally {
+    await fh?.close().catch(() => {});
     clearInterval(timer);
     watcher?.close();
     o.signal?.removeEventListener('abort', poke);

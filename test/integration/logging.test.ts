@@ -10,7 +10,7 @@ let d: Daemon;
 before(async () => { d = await startDaemon(); });
 after(async () => { await d?.stop(); });
 
-const LINES = 30_000;
+const LINES = 45_000; // ~4.7 MB of k8s-file records: well over three 1 MB files, so rotation must discard
 // ~107 bytes per k8s-file record (35-byte timestamp, " stdout F ", "line N ", 50 bytes of padding):
 // 30 000 lines ≈ 3.2 MB.
 const WRITER = ['sh', '-c', `p=${'x'.repeat(50)}; i=0; while [ $i -lt ${LINES} ]; do echo "line $i $p"; i=$((i+1)); done`];

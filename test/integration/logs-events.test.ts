@@ -111,3 +111,27 @@ test('restart policies across a daemon restart: always restarts, unless-stopped 
   assert.ok(ae.RestartCount >= 1, `RestartCount ${ae.RestartCount}`);
   for (const id of [always, unless, alwaysExit]) await d.api('DELETE', `/containers/${id}?force=1`);
 });
+
+test('logs follow across rotation: every line once, in order', async () => {
+  const id = (await d.api('POST', '/containers/create', {
+    Image: 'busybox',
+    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line-$i-padding-padding-padding-padding"; i=$((i+1)); if [ $((i % 300)) = 0 ]; then sleep 0.1; fi; done'],
+    HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': '20k', 'max-file': '50' } } },
+  })).json().Id;
+  await d.api('POST', `/containers/${id}/start`);
+  const body = new Promise<Buffer>((resolve, reject) => {
+    const req = http.request({ socketPath: d.sock, method: 'GET', path: `/containers/${id}/logs?stdout=1&follow=1` }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => { req.destroy(); reject(new Error('follow did not end')); });
+    req.end();
+  });
+  const lines = demux(await body).stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 3000);
+  lines.forEach((l, i) => assert.equal(l, `line-${i}-padding-padding-padding-padding`));
+  const files = (await import('node:fs')).readdirSync((await d.api('GET', `/containers/${id}/json`)).json().LogPath.replace(/\/[^/]+$/, ''));
+  assert.ok(files.filter((f) => f.includes('-json.log')).length > 2, `rotation happened: ${files}`);
+});

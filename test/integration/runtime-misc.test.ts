@@ -99,7 +99,7 @@ test("PidMode/IpcMode/UTSMode 'container:<id>' join the other container's namesp
   }
 });
 
-test("IpcMode 'container:<id>' shares the other container's /dev/shm (POSIX shared memory)", { todo: 'engine: /dev/shm is a fresh tmpfs per container, not shared on IpcMode container:<id> (see report)' }, async () => {
+test("IpcMode 'container:<id>' shares the other container's /dev/shm (POSIX shared memory)", async () => {
   const a = await r.background('echo hello > /dev/shm/marker; exec sleep 29');
   try {
     await new Promise((res) => setTimeout(res, 200));
@@ -210,7 +210,7 @@ test('Hostname and Domainname', async () => {
   assertBadRequest(await r.createRaw({ Cmd: ['true'], Hostname: 'h'.repeat(65) }), /is too long/);
 });
 
-test("Hostname with UTSMode 'host' is refused at create (Docker's conflicting options)", { todo: 'engine: Config.Hostname is defaulted before validation, so the conflict cannot be seen (see report)' }, async () => {
+test("Hostname with UTSMode 'host' is refused at create (Docker's conflicting options)", async () => {
   const res = await r.createRaw({ Cmd: ['true'], Hostname: 'x1', HostConfig: { UTSMode: 'host' } });
   if (res.status === 201) await r.remove(res.json().Id);
   assertBadRequest(res, /^conflicting options: hostname and the UTS mode$/);
@@ -273,7 +273,7 @@ test("NetworkMode 'host' sees the host's interfaces; 'none' only lo", async () =
   assert.match(addrs, /^1: lo\s+inet 127\.0\.0\.1\/8 /m);
 });
 
-test("NetworkMode 'host': the container's hostname is the host's", { todo: "engine: Config.Hostname defaults to the short ID even with NetworkMode 'host' (see report)" }, async () => {
+test("NetworkMode 'host': the container's hostname is the host's", async () => {
   const res = await r.run('hostname; cat /etc/hostname; echo $HOSTNAME', { HostConfig: { NetworkMode: 'host' } });
   assert.deepEqual(res.stdout.trim().split('\n'), [hostname(), hostname(), hostname()]);
   assert.equal(res.inspect.Config.Hostname, hostname());
