@@ -139,15 +139,22 @@ export class ApiServer {
     const opts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 };
     let server: http.Server;
     if (l.tls) {
+      // As dockerd serves it: TLS 1.2 or later; with verify, a client certificate signed by the CA
+      // is required (the CA replaces the system roots); without, none is asked for.
+      // allowHalfOpen as http.Server has it: the docker CLI half-closes a hijacked attach
+      // connection (TLS close_notify) when its stdin ends; Node would otherwise end the socket
+      // and `docker run` over TLS loses the container's output.
       server = https.createServer({
         ...opts,
         allowHalfOpen: true,
+        minVersion: 'TLSv1.2',
         cert: await readFile(l.tls.cert),
         key: await readFile(l.tls.key),
-        ca: l.tls.ca ? await readFile(l.tls.ca) : undefined,
+        ca: l.tls.verify && l.tls.ca ? await readFile(l.tls.ca) : undefined,
         requestCert: l.tls.verify,
         rejectUnauthorized: l.tls.verify,
       }) as unknown as http.Server;
+      server.on('tlsClientError', (e: Error, s: Duplex & { remoteAddress?: string }) => this.#log('debug', `TLS handshake from ${s.remoteAddress ?? '?'} failed: ${e.message}`));
     } else {
       server = http.createServer(opts);
     }

@@ -14,6 +14,7 @@
 //   res.statusCode → 200; for await (const c of res) …
 import net from 'node:net';
 import { Readable } from 'node:stream';
+const CRLF_BUF = Buffer.from('\r\n');
 
 export interface Http1Request {
   method: string;
@@ -301,7 +302,9 @@ export class Http1Agent {
         src.on('data', (c: Buffer | string) => {
           const b = typeof c === 'string' ? Buffer.from(c) : c;
           if (!b.length) return;
-          if (!socket.write(`${b.length.toString(16)}\r\n`) || !socket.write(b) || !socket.write('\r\n')) {
+          // One write per chunk: writing the size line, data and CRLF separately behind `||`
+          // skipped the data whenever the first write reported backpressure.
+          if (!socket.write(Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, CRLF_BUF]))) {
             src.pause();
             socket.once('drain', () => src.resume());
           }

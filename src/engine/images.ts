@@ -171,9 +171,15 @@ export class ImageService {
       }
     });
     rest.on('end', () => { forBlob.end(); forLayer.end(); });
+    // A client that hangs up mid-upload destroys both branches; the failure reaches the caller
+    // through the consumers' promises below. Without these listeners a branch whose consumer
+    // already settled would raise an unhandled 'error' and take the daemon down.
+    forBlob.on('error', () => {});
+    forLayer.on('error', () => {});
     rest.on('error', (e) => { forBlob.destroy(e); forLayer.destroy(e); });
     const layerStream = gz ? forLayer.pipe(createGunzip()) : forLayer;
     if (gz) forLayer.on('error', (e) => layerStream.destroy(e));
+    layerStream.on('error', () => {}); // a corrupt gzip stream: reported through createLayer
     const [blob, layer] = await Promise.all([
       this.#content.ingest(forBlob),
       this.#snap.createLayer(undefined, layerStream).catch((e: unknown) => { forBlob.resume(); throw e; }),

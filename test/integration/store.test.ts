@@ -82,3 +82,25 @@ test('a full disk fails the import cleanly: clear error, no image, no partial la
     assert.doesNotMatch(r2.body.toString(), /error/);
   } finally { await d.stop(); }
 });
+
+test('a client hanging up mid-import leaves the daemon running and nothing stored', async () => {
+  const net = await import('node:net');
+  const d = await startDaemon({ importBusybox: false });
+  try {
+    for (const gzip of [false, true]) {
+      const sock = net.createConnection(d.sock);
+      await new Promise((r) => sock.once('connect', r));
+      sock.write(`POST /images/create?fromSrc=-&repo=aborted HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: 10000000\r\n\r\n`);
+      const head = gzip ? Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]) : Buffer.alloc(0);
+      sock.write(Buffer.concat([head, Buffer.alloc(300_000, 0x61)]));
+      await new Promise((r) => setTimeout(r, 200));
+      sock.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(d.proc.exitCode, null, `daemon died: ${d.log().slice(-500)}`);
+      assert.equal((await d.api('GET', '/_ping')).status, 200);
+    }
+    assert.equal((await d.api('GET', '/images/aborted/json')).status, 404);
+    assert.deepEqual(layerDirs(d.dataRoot), []);
+    assert.deepEqual(blobs(d.dataRoot), []);
+  } finally { await d.stop(); }
+});

@@ -46,6 +46,11 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string): Promise<LayerInfo> {
+    // The source may fail while we await below; its error is surfaced by the unpack, and an
+    // unhandled 'error' event must never reach the daemon's top level.
+    let early: Error | undefined;
+    const onEarly = (e: Error) => { early ??= e; };
+    tar.on('error', onEarly);
     if (expectedDiffId) {
       const known = await this.layer(chainIdOf(parent, expectedDiffId));
       if (known) { tar.resume(); return known; }
@@ -55,6 +60,7 @@ export class OverlaySnapshotter implements Snapshotter {
     await mkdir(join(tmp, 'diff'), { recursive: true });
     try {
       const ds = new DigestStream();
+      if (early) throw early;
       tar.on('error', (e) => ds.destroy(e));
       const { size } = await applyLayer(join(tmp, 'diff'), tar.pipe(ds), { mode: 'overlay' });
       // The extractor may stop before the tar's end-of-archive padding: hash all of it.

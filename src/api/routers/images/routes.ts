@@ -63,11 +63,15 @@ export function imageRoutes(b: ImagesBackend): Route[] {
             if (!['true', 'false', '1', '0'].includes(d)) throw invalid(`invalid filter 'dangling=${d}'`);
             if ((d === 'true' || d === '1') !== (refs.length === 0)) continue;
           } else if (!all && refs.length === 0 && imgs.some((o) => o.parent === r.id)) continue;
-          if (f.has('reference') && !f.get('reference').some((p) => refMatches(p, refs))) continue;
+          // With a reference filter Docker lists only the matching tags of each image.
+          const shown = f.has('reference') ? refs.filter((r) => f.get('reference').some((p) => refMatches(p, [r]))) : refs;
+          if (f.has('reference') && shown.length === 0) continue;
           if (f.has('label') && !f.matchKVList('label', c.config?.Labels ?? {})) continue;
           if (before !== undefined && !(t < before)) continue;
           if (since !== undefined && !(t > since)) continue;
-          out.push(await summary(b, r));
+          const sum = await summary(b, r);
+          if (f.has('reference')) sum.RepoTags = shown.map(familiar);
+          out.push(sum);
         }
         out.sort((a, c) => (c.Created as number) - (a.Created as number));
         sendJson(ctx, 200, out);
