@@ -154,7 +154,10 @@ export class ApiServer {
         requestCert: l.tls.verify,
         rejectUnauthorized: l.tls.verify,
       }) as unknown as http.Server;
-      server.on('tlsClientError', (e: Error, s: Duplex & { remoteAddress?: string }) => this.#log('debug', `TLS handshake from ${s.remoteAddress ?? '?'} failed: ${e.message}`));
+      // Node refuses a client certificate by closing the socket after the handshake (no TLS alert);
+      // the reason is only in authorizationError.
+      server.on('tlsClientError', (e: Error, s: Duplex & { remoteAddress?: string; authorizationError?: Error | string }) =>
+        this.#log('debug', `TLS handshake${s.remoteAddress ? ` from ${s.remoteAddress}` : ''} failed: ${s.authorizationError ? `client certificate refused: ${String(s.authorizationError)}` : e.message.trim()}`));
     } else {
       server = http.createServer(opts);
     }
