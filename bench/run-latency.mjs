@@ -33,7 +33,7 @@ try {
   if (!host) {
     const sock = join(tmp, 'b.sock');
     const log = openSync(join(tmp, 'berthd.log'), 'a');
-    daemon = spawn(process.execPath, [join(root, 'dist/berthd.js'), '--data-root', join(tmp, 'data'), '--exec-root', join(tmp, 'exec'), '-H', `unix://${sock}`], { stdio: ['ignore', log, log] });
+    daemon = spawn(join(root, 'bin/berthd'), ['--data-root', join(tmp, 'data'), '--exec-root', join(tmp, 'exec'), '-H', `unix://${sock}`], { stdio: ['ignore', log, log] });
     for (let i = 0; i < 100 && !(await ping(sock)); i++) await new Promise((r) => setTimeout(r, 50));
     host = `unix://${sock}`;
     const tar = spawnSync('bash', [join(root, 'scripts/busybox-rootfs')], { maxBuffer: 64 << 20 }).stdout;
