@@ -165,16 +165,28 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     else waitRes.destroy();
     throw failure;
   }
-  if (tty) monitorTtySize(c, `/containers/${id}`);
-  if (o.sigProxy !== false && !tty) proxySignals(c, id);
+  return followAttached(c, id, { tty, sigProxy: o.sigProxy !== false, pumping, restore, waitRes });
+}
+
+/**
+ * The end of an attached `run` or `start -a`: keep the TTY size and signals flowing to the
+ * container, pump its streams until it ends (or the user detaches), then report its exit status.
+ */
+async function followAttached(
+  c: Ctx['client'],
+  id: string,
+  o: { tty: boolean; sigProxy: boolean; pumping: Promise<'ended' | 'detached'>; restore: () => void; waitRes: Parameters<typeof waitResult>[0] },
+): Promise<number> {
+  if (o.tty) monitorTtySize(c, `/containers/${id}`);
+  if (o.sigProxy && !o.tty) proxySignals(c, id);
   let how: 'ended' | 'detached';
   try {
-    how = await pumping;
+    how = await o.pumping;
   } finally {
-    restore();
+    o.restore();
   }
   if (how === 'detached') return 0;
-  return waitResult(waitRes);
+  return waitResult(o.waitRes);
 }
 
 interface InspectedContainer {
@@ -206,16 +218,7 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
       waitRes.destroy();
       throw e;
     }
-    if (tty) monitorTtySize(c, `/containers/${ctr.Id}`);
-    if (!tty) proxySignals(c, ctr.Id);
-    let how;
-    try {
-      how = await pumping;
-    } finally {
-      restore();
-    }
-    if (how === 'detached') return 0;
-    return waitResult(waitRes);
+    return followAttached(c, ctr.Id, { tty, sigProxy: true, pumping, restore, waitRes });
   }
   const failed: string[] = [];
   for (const name of args) {
