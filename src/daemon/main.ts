@@ -16,22 +16,13 @@ import { loadConfig, type DaemonConfig } from './config.ts';
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
+/** Hosts come normalised and validated by loadConfig (TLS, loopback rule, fd:// refused). */
 function listenersOf(cfg: DaemonConfig): Listener[] {
-  return cfg.hosts.map((h) => {
-    if (h.startsWith('unix://')) return { kind: 'unix', address: h.slice(7) } as Listener;
-    if (h.startsWith('fd://')) throw new Error('fd:// sockets are not supported');
-    const addr = h.replace(/^tcp:\/\//, '');
-    const host = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    if (cfg.tls) {
-      if (!cfg.tlscert || !cfg.tlskey) throw new Error(`tcp listener ${h} needs --tlscert and --tlskey`);
-      if (cfg.tlsverify && !cfg.tlscacert) throw new Error('--tlsverify needs --tlscacert to check client certificates');
-      return { kind: 'tcp', address: addr, tls: { ca: cfg.tlscacert, cert: cfg.tlscert, key: cfg.tlskey, verify: cfg.tlsverify } } as Listener;
-    }
-    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host);
-    if (!(cfg.insecureLoopbackTcp && loopback)) {
-      throw new Error(`refusing to listen on ${h} without TLS: use --tlsverify with --tlscacert/--tlscert/--tlskey, or --insecure-loopback-tcp for a loopback address`);
-    }
-    return { kind: 'tcp', address: addr } as Listener;
+  return cfg.hosts.map((h): Listener => {
+    if (h.startsWith('unix://')) return { kind: 'unix', address: h.slice('unix://'.length) };
+    const address = h.slice('tcp://'.length);
+    if (!cfg.tls) return { kind: 'tcp', address };
+    return { kind: 'tcp', address, tls: { ca: cfg.tlscacert, cert: cfg.tlscert!, key: cfg.tlskey!, verify: cfg.tlsverify } };
   });
 }
 

@@ -13,6 +13,7 @@ import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
 import { parseSignal } from '../common/signals.ts';
+import { PrefixIndex, resolveIdentifier } from '../common/prefix-index.ts';
 import { mountOverlay, mountTmpfs, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
@@ -117,6 +118,8 @@ export class ContainerService {
   #events: EventBus;
   #byId = new Map<string, Container>();
   #names = new Map<string, string>(); // "/name" → id
+  /** Container IDs, sorted, for short-ID prefixes (kept in step with #byId). */
+  #ids = new PrefixIndex();
   #watcher?: FSWatcher;
   #dir: string;
   #bundles: string;
@@ -152,6 +155,7 @@ export class ContainerService {
       }
       const c = new Container(rec);
       this.#byId.set(id, c);
+      this.#ids.add(id);
       this.#names.set(rec.Name, id);
     }
     const exitDir = dirnameOf(this.#runtimeOf(this.#o.defaultRuntime).exitFile('x'));
@@ -228,17 +232,10 @@ export class ContainerService {
     return rt;
   }
 
+  /** Docker's order: full ID, then name, then a unique ID prefix (ambiguous → 400). */
   #find(ref: string): Container | undefined {
-    const exact = this.#byId.get(ref);
-    if (exact) return exact;
-    const byName = this.#names.get(ref.startsWith('/') ? ref : `/${ref}`);
-    if (byName) return this.#byId.get(byName);
-    if (/^[a-f0-9]+$/.test(ref)) {
-      const matches = [...this.#byId.keys()].filter((k) => k.startsWith(ref));
-      if (matches.length === 1) return this.#byId.get(matches[0]);
-      if (matches.length > 1) throw invalid(`multiple IDs found with provided prefix: ${ref}`);
-    }
-    return undefined;
+    const id = resolveIdentifier(ref, this.#ids, (n) => this.#names.get(n.startsWith('/') ? n : `/${n}`));
+    return id === undefined ? undefined : this.#byId.get(id);
   }
 
   #get(ref: string): Container {
@@ -309,7 +306,7 @@ export class ContainerService {
       await this.#snap.prepare(id, this.#images.topChain(image));
       const netMode = hc.NetworkMode || 'default';
       await writeFile(join(dir, 'hostname'), `${netMode === 'host' ? hostHostname() : config.Hostname}\n`);
-      await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(config.Hostname!, hc.ExtraHosts ?? []));
+      await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(hc.ExtraHosts ?? []));
       await writeFile(join(dir, 'resolv.conf'), await resolvConf(hc));
       const rec: ContainerRecord = {
         ID: id,
@@ -335,6 +332,7 @@ export class ContainerService {
       await this.#save(c);
       await fsyncDir(this.#dir);
       this.#byId.set(id, c);
+      this.#ids.add(id);
     } catch (e) {
       this.#names.delete(name);
       await this.#cleanupDebris(id);
@@ -794,6 +792,7 @@ export class ContainerService {
     // that init() redoes for a directory without a record.
     await rm(join(this.#dir, c.id, 'config.json'), { force: true });
     this.#byId.delete(c.id);
+    this.#ids.delete(c.id);
     if (this.#names.get(c.rec.Name) === c.id) this.#names.delete(c.rec.Name);
     await this.#snap.remove(c.id).catch(() => {});
     await rm(join(this.#dir, c.id), { recursive: true, force: true });
@@ -979,13 +978,12 @@ function validateHostConfig(hc: HostConfig): void {
   }
 }
 
-function hostsFile(hostname: string, extra: string[]): string {
+function hostsFile(extra: string[]): string {
   let s = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of extra) {
     const i = e.indexOf(':');
     if (i > 0) s += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
-  void hostname;
   return s;
 }
 

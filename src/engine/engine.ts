@@ -77,19 +77,10 @@ export class Engine {
   }
 
   async imageGraphDriver(id: string): Promise<Record<string, string>> {
-    const rec = this.images.resolve(id);
-    const top = this.images.topChain(rec);
-    const dirs: string[] = [];
-    let chain = top;
-    while (chain) {
-      const info = await this.#snap.layer(chain);
-      if (!info) break;
-      dirs.push(`${(this.#snap as unknown as { root: string }).root}/l/${chain.slice(7, 27)}/diff`);
-      chain = info.parent;
-    }
-    const [upper, ...lower] = dirs;
-    return lower.length ? { LowerDir: lower.join(':'), MergedDir: '', UpperDir: upper ?? '', WorkDir: '' } : { MergedDir: '', UpperDir: upper ?? '', WorkDir: '' };
+    const [upper = '', ...lower] = await this.#snap.layerPaths(this.images.topChain(this.images.resolve(id)));
+    return lower.length ? { LowerDir: lower.join(':'), MergedDir: '', UpperDir: upper, WorkDir: '' } : { MergedDir: '', UpperDir: upper, WorkDir: '' };
   }
+
 
   /**
    * Mark and sweep (DESIGN.md): everything reachable from an image record or a container is

@@ -11,6 +11,7 @@ import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import { chainIdOf } from '../store/snapshots/overlay.ts';
 import { applyChanges } from './changes.ts';
+import { PrefixIndex } from '../common/prefix-index.ts';
 import type { EventBus } from './events.ts';
 import type { ContainerConfig, ImageConfigFile } from './types.ts';
 
@@ -56,6 +57,8 @@ export class ImageService {
   #docs: JsonDocStore<ImageRecord>;
   #refsPath: string;
   #images = new Map<string, ImageRecord>();
+  /** Image IDs as hex (no `sha256:`), sorted, for short-ID prefixes (kept in step with #images). */
+  #ids = new PrefixIndex();
   #configs = new Map<string, ImageConfigFile>();
   /** full reference ("docker.io/library/busybox:latest") → image ID */
   #refs = new Map<string, string>();
@@ -76,6 +79,7 @@ export class ImageService {
       // An image whose config blob is gone is not usable; skip it (GC will collect the rest).
       if (!(await this.#content.has(rec.id))) continue;
       this.#images.set(rec.id, rec);
+      this.#ids.add(rec.id.slice(7));
     }
     const refs = (await readJson<Record<string, string>>(this.#refsPath)) ?? {};
     for (const [r, id] of Object.entries(refs)) if (this.#images.has(id)) this.#refs.set(r, id);
@@ -123,10 +127,8 @@ export class ImageService {
       }
     }
     if (idLike) {
-      const hex = s.replace(/^sha256:/, '');
-      const matches = [...this.#images.keys()].filter((k) => k.slice(7).startsWith(hex));
-      if (matches.length === 1) return this.#images.get(matches[0]);
-      if (matches.length > 1) throw invalid(`multiple IDs found with provided prefix: ${hex}`);
+      const hex = this.#ids.resolve(s.replace(/^sha256:/, ''));
+      if (hex) return this.#images.get(`sha256:${hex}`);
     }
     return undefined;
   }
@@ -221,6 +223,7 @@ export class ImageService {
     if (prev) return prev;
     await this.#docs.put(rec.id.slice(7), rec);
     this.#images.set(rec.id, rec);
+    this.#ids.add(rec.id.slice(7));
     this.#configs.set(rec.id, config);
     return rec;
   }
@@ -285,6 +288,7 @@ export class ImageService {
     await this.#saveRefs();
     if (users.length > 0) return report; // forced: untagged, kept (dangling) for its containers
     this.#images.delete(rec.id);
+    this.#ids.delete(rec.id.slice(7));
     this.#configs.delete(rec.id);
     await this.#docs.delete(rec.id.slice(7));
     report.push({ Deleted: rec.id });

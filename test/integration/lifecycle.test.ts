@@ -249,3 +249,18 @@ test('restart policy on-failure:2 restarts twice, then stays exited', async () =
   assert.equal(st.State.Status, 'exited');
   assert.equal(st.State.ExitCode, 1);
 });
+
+test('short-ID prefixes: unique prefix resolves, an ambiguous one is a 400', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push(await create({ Cmd: ['true'] }));
+  // 20 IDs over 16 leading hex digits: at least two share their first character.
+  const first = ids.map((id) => id[0]).find((ch, i, all) => all.indexOf(ch) !== i)!;
+  const amb = await d.api('GET', `/containers/${first}/json`);
+  assert.equal(amb.status, 400);
+  assert.match(amb.json().message, /multiple IDs found with provided prefix/);
+  for (const id of ids) {
+    assert.equal((await d.api('GET', `/containers/${id.slice(0, 12)}/json`)).json().Id, id);
+    assert.equal((await d.api('DELETE', `/containers/${id.slice(0, 12)}`)).status, 204);
+  }
+  assert.equal((await d.api('GET', `/containers/${ids[0].slice(0, 12)}/json`)).status, 404);
+});

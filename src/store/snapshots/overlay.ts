@@ -123,6 +123,12 @@ export class OverlaySnapshotter implements Snapshotter {
   async #chain(key: string): Promise<LayerInfo[]> {
     let parent: string;
     try { parent = (await readFile(join(this.#rw(key), 'parent'), 'utf8')).trim(); } catch { throw notFound(`snapshot ${key} not found`); }
+    return this.#chainFrom(parent);
+  }
+
+  /** The layers of a chain, from `top` down to the base layer. */
+  async #chainFrom(top: string | undefined): Promise<LayerInfo[]> {
+    let parent = top ?? '';
     const chain: LayerInfo[] = [];
     while (parent) {
       const info = await this.layer(parent);
@@ -135,6 +141,10 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async lowerPaths(key: string): Promise<string[]> {
     return (await this.#chain(key)).map((l) => join(this.#layerDir(l.chainId), 'diff'));
+  }
+
+  async layerPaths(chainId: string | undefined): Promise<string[]> {
+    return (await this.#chainFrom(chainId)).map((l) => join(this.#layerDir(l.chainId), 'diff'));
   }
 
   async mounts(key: string): Promise<OverlayMount> {

@@ -37,6 +37,8 @@ export interface Snapshotter {
   rootfsPath(key: string): string;
   upperPath(key: string): string;
   lowerPaths(key: string): Promise<string[]>;
+  /** Unpacked directories of a committed chain, top-most first (an image's GraphDriver data). */
+  layerPaths(chainId: string | undefined): Promise<string[]>;
   remove(key: string): Promise<void>;
   usage(key: string): Promise<number>;
   /** Docker's GraphDriver data for inspect. */

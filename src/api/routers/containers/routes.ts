@@ -2,7 +2,7 @@
 import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import { frame } from '../../../common/stdcopy.ts';
-import { humanDuration } from '../../../common/units.ts';
+import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
@@ -29,7 +29,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
 }
 
 function command(c: ContainerRecord): string {
-  return [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? a : a)).join(' ');
+  return [c.Path, ...c.Args].join(' ');
 }
 
 export function containerSummary(c: ContainerRecord): Record<string, unknown> {
@@ -208,7 +208,6 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   const stderr = qBool(q, 'stderr');
   if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
   const now = Date.now() / 1000;
-  const { parseTimestamp } = await import('../../../common/units.ts');
   const since = q.get('since') && q.get('since') !== '0' ? BigInt(Math.floor(parseTimestamp(q.get('since')!, now) * 1e9)) : undefined;
   const until = q.get('until') && q.get('until') !== '0' ? BigInt(Math.floor(parseTimestamp(q.get('until')!, now) * 1e9)) : undefined;
   const tailRaw = q.get('tail') ?? 'all';
