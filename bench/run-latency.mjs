@@ -22,8 +22,16 @@ const ping = (sock) => new Promise((res) => { const r = http.get({ socketPath: s
 const tmp = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 let daemon;
 let host = process.env.BERTH_HOST;
+let cleaned = false;
 const cleanup = () => {
-  if (daemon) daemon.kill('SIGTERM');
+  if (cleaned) return;
+  cleaned = true;
+  if (daemon) {
+    daemon.kill('SIGTERM');
+    // The exit handler is synchronous: wait (bounded) for berthd to finish its shutdown, or it
+    // recreates parts of the directory we are about to remove.
+    spawnSync('sh', ['-c', `for i in $(seq 1 100); do kill -0 ${daemon.pid} 2>/dev/null || exit 0; sleep 0.05; done`]);
+  }
   spawnSync('runc', ['--root', join(tmp, 'runc'), 'delete', '--force', 'benchctr']);
   if (!process.env.BERTH_HOST) spawnSync('sh', ['-c', `grep -o '${tmp}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
   rmSync(tmp, { recursive: true, force: true });
@@ -104,4 +112,8 @@ try {
 } catch (e) {
   console.error(e.message);
   process.exitCode = 1;
+} finally {
+  // The berthd child keeps the event loop alive: clean up and leave explicitly.
+  cleanup();
+  process.exit();
 }
