@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { system, EngineError } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
-import type { OciRuntime, RuntimeCreateOptions, RuntimeState } from './runtime.ts';
+import type { OciRuntime, RuntimeCreateOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
 
 export interface ConmonRuntimeOptions {
   name: string;
@@ -150,6 +150,38 @@ export class ConmonRuntime implements OciRuntime {
     if (r.code !== 0) return undefined;
     const s = JSON.parse(r.stdout) as { status: RuntimeState['status']; pid: number };
     return { status: s.status, pid: s.pid };
+  }
+
+  async run(o: RuntimeRunOptions): Promise<number> {
+    // runc's own messages go to a log file, so they are not mixed with the container's stderr
+    // (in the foreground the container inherits runc's stdio).
+    const logFile = join(o.bundle, 'runtime.log');
+    const child = spawn(this.#o.path, ['--root', this.#o.root, '--log', logFile, '--log-format', 'json', ...(this.#o.extraArgs ?? []), 'run', '--bundle', o.bundle, o.id], {
+      cwd: o.bundle,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (c: Buffer) => o.onOutput(c, 'stdout'));
+    child.stderr!.on('data', (c: Buffer) => o.onOutput(c, 'stderr'));
+    const onAbort = () => { void this.kill(o.id, 9, true).catch(() => {}); };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (c, sig) => resolve(c ?? (sig ? 128 + 9 : 1)));
+      });
+      if (o.signal?.aborted) throw new EngineError('System', 'build canceled', { code: 'Canceled' });
+      if (code !== 0) {
+        let log = '';
+        try { log = await readFile(logFile, 'utf8'); } catch { /* no log: the container ran */ }
+        const errors = log.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) as { level?: string; msg?: string }; } catch { return {}; } })
+          .filter((m) => m.level === 'error' || m.level === 'fatal');
+        if (errors.length) throw new EngineError('System', `OCI runtime create failed: ${errors[errors.length - 1].msg}`, { code: 'RuntimeCreate' });
+      }
+      return code;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      await this.delete(o.id, true).catch(() => {});
+    }
   }
 
   async list(): Promise<{ id: string; status: string; pid: number }[]> {

@@ -26,6 +26,16 @@ export interface RuntimeCreateOptions {
 
 export interface RuntimeState { status: 'created' | 'running' | 'stopped' | 'paused' | 'creating'; pid: number }
 
+/** A short-lived container run in the foreground (build steps): no conmon, no attach socket. */
+export interface RuntimeRunOptions {
+  id: string;
+  bundle: string;
+  /** Receives the container's stdout and stderr as they come. */
+  onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Aborting kills the container (SIGKILL) and the run rejects. */
+  signal?: AbortSignal;
+}
+
 export interface OciRuntime {
   readonly name: string;
   readonly path: string;
@@ -41,4 +51,10 @@ export interface OciRuntime {
   exitFile(id: string): string;
   ctlFile(id: string): string;
   list(): Promise<{ id: string; status: string; pid: number }[]>;
+  /**
+   * Runs a container to completion (`<runtime> run`), its stdio pipes to the caller; resolves
+   * with its exit code. A container that cannot be started rejects with the runtime's message.
+   * The runtime's record is deleted before this settles.
+   */
+  run(o: RuntimeRunOptions): Promise<number>;
 }

@@ -21,8 +21,9 @@ export interface ApplyLayerOptions {
    * 'overlay': `root` is an empty layer directory that will be an overlayfs lowerdir; whiteouts
    * become 0/0 character devices and opaque markers the `trusted.overlay.opaque=y` xattr.
    * 'flatten': the tar is applied onto the existing tree in `root`; whiteouts delete.
+   * 'plain': an ordinary archive (a build context, ADD of a local tar): `.wh.` names are files.
    */
-  mode: 'overlay' | 'flatten';
+  mode: 'overlay' | 'flatten' | 'plain';
   /** User-namespace remapping is not supported (yet); the field reserves the name. */
   idMap?: never;
 }
@@ -82,13 +83,13 @@ const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.
 class Extractor {
   size = 0;
   readonly #root: SafeRoot;
-  readonly #mode: 'overlay' | 'flatten';
+  readonly #mode: 'overlay' | 'flatten' | 'plain';
   /** Directory times are set last: writing children would change them again. */
   readonly #dirTimes = new Map<string, { parts: string[]; atime: number; mtime: number }>();
   /** flatten: every path this tar wrote, with its ancestors; an opaque marker keeps exactly these. */
   readonly #written: Set<string> | undefined;
 
-  constructor(root: string, mode: 'overlay' | 'flatten') {
+  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain') {
     this.#root = new SafeRoot(root);
     this.#mode = mode;
     this.#written = mode === 'flatten' ? new Set() : undefined;
@@ -97,9 +98,11 @@ class Extractor {
   async entry(e: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
     const parts = cleanEntryPath(e.name);
     const base = parts.length ? parts[parts.length - 1] : '';
-    if (base === WH_OPAQUE) return this.#opaque(parts.slice(0, -1), e.name);
-    if (parts.length && parts[0].startsWith(WH_META)) return;
-    if (base.startsWith(WH)) return this.#whiteout(parts, e.name);
+    if (this.#mode !== 'plain') {
+      if (base === WH_OPAQUE) return this.#opaque(parts.slice(0, -1), e.name);
+      if (parts.length && parts[0].startsWith(WH_META)) return;
+      if (base.startsWith(WH)) return this.#whiteout(parts, e.name);
+    }
     if (parts.length === 0 && e.kind !== 'dir') throw invalid(`invalid layer: ${JSON.stringify(e.name)} would replace the root directory`);
     if (this.#written) this.#noteWritten(parts);
 

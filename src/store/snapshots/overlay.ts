@@ -110,6 +110,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   #rw(key: string): string { return join(this.root, 'rw', key); }
   rootfsPath(key: string): string { return join(this.#rw(key), 'merged'); }
+  async listActive(): Promise<string[]> {
+    try { return (await readdir(join(this.root, 'rw'))).filter((n) => !n.startsWith('.')); } catch { return []; }
+  }
   upperPath(key: string): string { return join(this.#rw(key), 'upper'); }
 
   async prepare(key: string, parent: string | undefined): Promise<void> {

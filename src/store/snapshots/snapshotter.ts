@@ -40,6 +40,8 @@ export interface Snapshotter {
   /** Unpacked directories of a committed chain, top-most first (an image's GraphDriver data). */
   layerPaths(chainId: string | undefined): Promise<string[]>;
   remove(key: string): Promise<void>;
+  /** Keys of the rw layers that exist (for cleaning up after a crash). */
+  listActive(): Promise<string[]>;
   usage(key: string): Promise<number>;
   /** Docker's GraphDriver data for inspect. */
   graphDriverData(key: string): Promise<Record<string, string>>;
