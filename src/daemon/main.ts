@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { ApiServer, type Listener } from '../api/server.ts';
 import { systemRoutes } from '../api/routers/system/routes.ts';
 import { containerRoutes } from '../api/routers/containers/routes.ts';
-import { imageRoutes } from '../api/routers/images/routes.ts';
+import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
+import { containerSummary } from '../api/routers/containers/routes.ts';
+import { buildRoutes } from '../api/routers/build/routes.ts';
 import { Engine } from '../engine/engine.ts';
 import { LocalContentStore } from '../store/content/local.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -75,7 +77,34 @@ async function main(): Promise<void> {
 
   const c = engine.containers;
   const api = new ApiServer([
-    ...systemRoutes({ info: () => engine.info(), events: engine.events }),
+    ...systemRoutes({
+      info: () => engine.info(),
+      events: engine.events,
+      // Docker's disk usage view: shared/unique layer sizes per image, rw sizes per container.
+      df: async (types) => {
+        const want = (t: string) => types.length === 0 || types.includes(t);
+        const out: Record<string, unknown> = {};
+        const usage = await engine.diskUsage();
+        if (want('image')) {
+          out.LayersSize = usage.layersSize;
+          out.Images = await Promise.all(engine.images.all().map(async (r) => ({
+            ...(await imageSummary({ config: (i) => engine.images.config(i), refsOf: (i) => engine.images.refsOf(i), containersUsing: (i) => engine.containersUsing(i) }, r)),
+            SharedSize: usage.sharedSize.get(r.id) ?? 0,
+          })));
+        }
+        if (want('container')) {
+          out.Containers = await Promise.all(c.list().map(async (rec) => {
+            const s = containerSummary(rec);
+            s.SizeRw = await c.sizeRw(rec.ID);
+            s.SizeRootFs = (s.SizeRw as number) + (engine.images.has(rec.Image) ? engine.images.resolve(rec.Image).size : 0);
+            return s;
+          }));
+        }
+        if (want('volume')) out.Volumes = [];
+        if (want('build-cache')) out.BuildCache = engine.buildCacheUsage();
+        return out;
+      },
+    }),
     ...containerRoutes({
       create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r),
       sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
@@ -93,6 +122,7 @@ async function main(): Promise<void> {
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
     }),
+    ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
   ], log);
   for (const l of listeners) await api.listen(l);
   log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${cfg.dataRoot})`);

@@ -12,6 +12,12 @@ import type { OciRuntime } from '../runtime/runtime.ts';
 import { ContainerService } from './containers.ts';
 import { EventBus } from './events.ts';
 import { ImageService, type ImageRecord, type ImportOptions } from './images.ts';
+import { join } from 'node:path';
+import { isMountPoint, unmount } from '../sys/index.ts';
+import { Builder } from '../build/builder.ts';
+import { BuildCache } from '../build/cache.ts';
+import type { BuildOptions, BuildOutput, BuildReport, CacheRecord } from '../build/build.ts';
+import { parseTimestamp } from '../common/units.ts';
 
 export interface EngineOptions {
   id: string;
@@ -29,6 +35,7 @@ export class Engine {
   readonly events = new EventBus();
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly builder: Builder;
   #o: EngineOptions;
   #content: ContentStore;
   #snap: Snapshotter;
@@ -43,12 +50,108 @@ export class Engine {
       root: o.dataRoot, execRoot: o.execRoot, cgroupParent: o.cgroupParent,
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
     }, snap, this.images, this.events);
+    this.builder = new Builder({
+      tmpRoot: join(o.dataRoot, 'build-tmp'),
+      cgroupParent: o.cgroupParent,
+      content,
+      snapshotter: snap,
+      runtime: () => o.runtimes.get(o.defaultRuntime)!,
+      findImage: async (ref) => {
+        const record = this.images.tryResolve(ref);
+        return record ? { record, config: await this.images.config(record.id) } : undefined;
+      },
+      pull: (ref) => this.pull(ref, undefined),
+      createImage: (config, layers) => this.images.createImage(config, layers),
+      tag: (id, ref) => this.images.tag(id, ref),
+      hold: () => { this.#busy++; return () => { this.#busy--; }; },
+    }, new BuildCache(o.dataRoot));
   }
 
   async init(): Promise<void> {
     await this.images.init();
     await this.containers.init();
+    await this.builder.cache.init();
+    await this.#cleanupBuilds();
     await this.gc();
+  }
+
+  /** A build killed with berthd leaves its step container, mounts and scratch files: remove them. */
+  async #cleanupBuilds(): Promise<void> {
+    for (const rt of this.#o.runtimes.values()) {
+      for (const c of await rt.list().catch(() => [])) {
+        if (!c.id.startsWith('build-')) continue;
+        await rt.kill(c.id, 9, true).catch(() => {});
+        await rt.delete(c.id, true).catch(() => {});
+      }
+    }
+    for (const key of await this.#snap.listActive()) {
+      if (!key.startsWith('build-')) continue;
+      const root = this.#snap.rootfsPath(key);
+      if (await isMountPoint(root).catch(() => false)) await unmount(root, { lazy: true }).catch(() => {});
+      await this.#snap.remove(key).catch(() => {});
+    }
+    await this.builder.cleanup();
+  }
+
+  // ------------------------------------------------------------ builds (BuildBackend)
+
+  async build(body: Readable, o: BuildOptions, out: BuildOutput): Promise<BuildReport> {
+    const r = await this.builder.build(body, o, out);
+    return r;
+  }
+
+  /** `POST /build/prune`: cache records go, then a sweep frees what only they held. */
+  async pruneBuildCache(o: { all?: boolean; until?: string; keepStorage?: number }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    let recs = this.builder.cache.all();
+    if (o.until) {
+      const t = parseTimestamp(o.until, Date.now()) * 1000;
+      recs = recs.filter((r) => Date.parse(r.lastUsed) < t);
+    }
+    recs.sort((a, b) => Date.parse(a.lastUsed) - Date.parse(b.lastUsed));
+    if (o.keepStorage) {
+      let total = this.builder.cache.all().reduce((n, r) => n + r.size, 0);
+      const keep: CacheRecord[] = [];
+      const go: CacheRecord[] = [];
+      for (const r of recs) { if (total > o.keepStorage) { go.push(r); total -= r.size; } else keep.push(r); }
+      recs = go;
+    }
+    await this.builder.cache.remove(recs.map((r) => r.key));
+    const freed = await this.gc();
+    return { CachesDeleted: recs.map((r) => r.key.slice(7)), SpaceReclaimed: freed.bytes };
+  }
+
+  /** Unique layer bytes, and per image the bytes of layers it shares with other images. */
+  async diskUsage(): Promise<{ layersSize: number; sharedSize: Map<string, number> }> {
+    const users = new Map<string, number>();
+    const sizes = new Map<string, number>();
+    for (const img of this.images.all()) {
+      for (const l of img.layers) {
+        users.set(l.chainId, (users.get(l.chainId) ?? 0) + 1);
+        sizes.set(l.chainId, l.unpackedSize ?? l.size);
+      }
+    }
+    const sharedSize = new Map<string, number>();
+    for (const img of this.images.all()) {
+      sharedSize.set(img.id, img.layers.reduce((n, l) => n + ((users.get(l.chainId) ?? 0) > 1 ? (l.unpackedSize ?? l.size) : 0), 0));
+    }
+    return { layersSize: [...sizes.values()].reduce((a, b) => a + b, 0), sharedSize };
+  }
+
+  /** Build cache entries as `system df` shows them; InUse when a stored image shares its top layer. */
+  buildCacheUsage(): { ID: string; Parent: string; Type: string; Description: string; InUse: boolean; Shared: boolean; Size: number; CreatedAt: string; LastUsedAt: string; UsageCount: number }[] {
+    const imageTops = new Set(this.images.all().map((i) => this.images.topChain(i)));
+    return this.builder.cache.all().map((r) => ({
+      ID: r.key.slice(7, 32),
+      Parent: r.parent?.slice(7, 32) ?? '',
+      Type: 'regular',
+      Description: r.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, ''),
+      InUse: false,
+      Shared: r.layers.length > 0 && imageTops.has(r.layers[r.layers.length - 1].chainId),
+      Size: r.size,
+      CreatedAt: r.created,
+      LastUsedAt: r.lastUsed,
+      UsageCount: r.usageCount,
+    }));
   }
 
   async close(): Promise<void> { await this.containers.close(); }
@@ -88,8 +191,8 @@ export class Engine {
    * crash at any point leaves at worst garbage for the next sweep. Skipped while an import is
    * in flight (its blobs are not yet reachable).
    */
-  async gc(): Promise<{ blobs: number; layers: number }> {
-    if (this.#busy > 0) return { blobs: 0, layers: 0 };
+  async gc(): Promise<{ blobs: number; layers: number; bytes: number }> {
+    if (this.#busy > 0) return { blobs: 0, layers: 0, bytes: 0 };
     const blobs = new Set<string>();
     const chains = new Set<string>();
     const markChain = async (chain: string | undefined) => {
@@ -104,12 +207,18 @@ export class Engine {
       for (const l of img.layers) blobs.add(l.blob);
       await markChain(this.images.topChain(img));
     }
-    if (this.#busy > 0) return { blobs: 0, layers: 0 };
+    // Build cache records hold their layers (and blobs) until pruned.
+    for (const r of this.builder.cache.all()) {
+      for (const l of r.layers) blobs.add(l.blob);
+      await markChain(r.layers.length ? r.layers[r.layers.length - 1].chainId : undefined);
+    }
+    if (this.#busy > 0) return { blobs: 0, layers: 0, bytes: 0 };
     let nb = 0;
     let nl = 0;
+    let bytes = 0;
     for (const d of await this.#content.list()) if (!blobs.has(d)) { await this.#content.delete(d); nb++; }
-    for (const l of await this.#snap.listLayers()) if (!chains.has(l.chainId)) { await this.#snap.removeLayer(l.chainId); nl++; }
-    return { blobs: nb, layers: nl };
+    for (const l of await this.#snap.listLayers()) if (!chains.has(l.chainId)) { await this.#snap.removeLayer(l.chainId); nl++; bytes += l.size; }
+    return { blobs: nb, layers: nl, bytes };
   }
 
   // ------------------------------------------------------------ system

@@ -16,7 +16,7 @@ function familiar(full: string): string {
 
 function created(c: ImageConfigFile): number { return c.created ? Math.floor(Date.parse(c.created) / 1000) : 0; }
 
-async function summary(b: ImagesBackend, r: ImageRecord): Promise<Record<string, unknown>> {
+export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 'containersUsing'>, r: ImageRecord): Promise<Record<string, unknown>> {
   const c = await b.config(r.id);
   return {
     Id: r.id,
@@ -69,7 +69,7 @@ export function imageRoutes(b: ImagesBackend): Route[] {
           if (f.has('label') && !f.matchKVList('label', c.config?.Labels ?? {})) continue;
           if (before !== undefined && !(t < before)) continue;
           if (since !== undefined && !(t > since)) continue;
-          const sum = await summary(b, r);
+          const sum = await imageSummary(b, r);
           if (f.has('reference')) sum.RepoTags = shown.map(familiar);
           out.push(sum);
         }

@@ -21,8 +21,18 @@ export interface SystemInfo {
 
 export interface SystemBackend {
   info(): Promise<SystemInfo>;
+  df(types: string[]): Promise<Partial<DiskUsage>>;
   events: {
     history(sinceNs: number, untilNs: number): EngineEvent[];
     subscribe(fn: (e: EngineEvent) => void): () => void;
   };
+}
+
+/** `GET /system/df` (already in the wire shape: the composition root builds the summaries). */
+export interface DiskUsage {
+  LayersSize: number;
+  Images: Record<string, unknown>[];
+  Containers: Record<string, unknown>[];
+  Volumes: Record<string, unknown>[];
+  BuildCache: Record<string, unknown>[];
 }

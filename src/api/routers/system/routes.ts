@@ -1,6 +1,7 @@
 // /_ping, /version, /info, /events.
 import os from 'node:os';
 import { parseFilters } from '../../../common/filters.ts';
+import { invalid } from '../../../common/errors.ts';
 import { parseTimestamp } from '../../../common/units.ts';
 import type { EngineEvent } from '../../../engine/events.ts';
 import { sendJson, startStream, type Ctx } from '../../http.ts';
@@ -23,6 +24,13 @@ export function systemRoutes(b: SystemBackend): Route[] {
   return [
     { method: 'GET', path: '/_ping', handler: ping },
     { method: 'HEAD', path: '/_ping', handler: ping },
+    {
+      method: 'GET', path: '/system/df', handler: async (ctx) => {
+        const types = ctx.query.getAll('type');
+        for (const t of types) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
+        sendJson(ctx, 200, await b.df(types));
+      },
+    },
     {
       method: 'GET', path: '/version', handler: async (ctx) => {
         const i = await b.info();

@@ -1,0 +1,90 @@
+// /build and /build/prune: the legacy builder protocol (the body is the context tar; the reply
+// a JSON-message stream: `stream`, `aux`, `error`/`errorDetail`).
+import type { ServerResponse } from 'node:http';
+import { invalid, isEngineError } from '../../../common/errors.ts';
+import { parseFilters } from '../../../common/filters.ts';
+import { normalizeTagged } from '../../../common/reference.ts';
+import { qBool, qInt, sendJson, type Ctx } from '../../http.ts';
+import type { Route } from '../../server.ts';
+import type { BuildBackend } from './backend.ts';
+
+function jsonParam<T>(q: URLSearchParams, name: string, check: (v: unknown) => v is T, def: T): T {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return def;
+  let v: unknown;
+  try { v = JSON.parse(raw); } catch { throw invalid(`failed to parse ${name}: invalid JSON: ${raw}`); }
+  if (v === null) return def;
+  if (!check(v)) throw invalid(`failed to parse ${name}: unexpected value ${raw}`);
+  return v;
+}
+
+const isStrMap = (v: unknown): v is Record<string, string | null> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => x === null || typeof x === 'string');
+const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
+  const q = ctx.query;
+  if (q.get('remote')) throw invalid('remote build contexts are not supported: send the context as a tar in the request body');
+  const tags = q.getAll('t').filter((t) => t !== '');
+  for (const t of tags) {
+    let ref;
+    try { ref = normalizeTagged(t); } catch { throw invalid(`invalid reference format: ${t}`); }
+    if (ref.digest) throw invalid(`invalid reference format: ${t} (a build cannot be tagged with a digest)`);
+  }
+  const shm = qInt(q, 'shmsize');
+  const extrahosts = (q.get('extrahosts') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const o = {
+    tags,
+    dockerfile: q.get('dockerfile') || 'Dockerfile',
+    buildArgs: jsonParam(q, 'buildargs', isStrMap, {}),
+    noCache: qBool(q, 'nocache'),
+    target: q.get('target') || undefined,
+    labels: jsonParam(q, 'labels', isStrMap, {}) as Record<string, string>,
+    networkMode: q.get('networkmode') || undefined,
+    pull: qBool(q, 'pull'),
+    rm: qBool(q, 'rm', true),
+    forceRm: qBool(q, 'forcerm'),
+    quiet: qBool(q, 'q'),
+    platform: q.get('platform') || undefined,
+    cacheFrom: jsonParam(q, 'cachefrom', isStrList, []),
+    extraHosts: extrahosts,
+    shmSize: shm && shm > 0 ? shm : undefined,
+    signal: ctx.signal,
+  };
+  // Headers go out with the first message: an error before any output (a Dockerfile parse
+  // error, a missing Dockerfile) is an ordinary HTTP error, as dockerd answers it.
+  let res: ServerResponse | undefined;
+  const send = (m: Record<string, unknown>) => {
+    if (!res) {
+      res = ctx.res!;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+    }
+    res.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await b.build(ctx.req, o, { stream: (s) => send({ stream: s }), aux: (v) => send({ aux: v }) });
+  } catch (e) {
+    if (!res) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    const code = isEngineError(e) && typeof (e as { exitCode?: number }).exitCode === 'number' ? (e as unknown as { exitCode: number }).exitCode : undefined;
+    send({ errorDetail: code !== undefined ? { code, message } : { message }, error: message });
+  }
+  // The client may not have sent all of the context (a build that failed early).
+  ctx.req.resume();
+  res?.end();
+}
+
+export function buildRoutes(b: BuildBackend): Route[] {
+  return [
+    { method: 'POST', path: '/build', handler: (ctx) => build(ctx, b) },
+    {
+      method: 'POST', path: '/build/prune', handler: async (ctx) => {
+        const f = parseFilters(ctx.query.get('filters') ?? undefined);
+        f.validate(['until', 'unused-for', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private']);
+        const until = f.get('until')[0] ?? f.get('unused-for')[0];
+        const keep = qInt(ctx.query, 'keep-storage') ?? qInt(ctx.query, 'reserved-space');
+        sendJson(ctx, 200, await b.pruneBuildCache({ all: qBool(ctx.query, 'all'), until, keepStorage: keep }));
+      },
+    },
+  ];
+}

@@ -1,0 +1,89 @@
+// The build subsystem's contract: what a build is asked to do (BuildOptions), what it reports
+// (BuildOutput, BuildReport), and the narrow set of things it needs from the rest of the engine
+// (BuildDeps). The engine composes it; the API router reaches it only through the engine.
+//
+// Lifecycle, worked through for `berth build -t app .` with `FROM busybox / COPY . /src / RUN make`:
+// the router hands the request body (the context tar) to `Builder.build`; the context is unpacked
+// path-safely into a private directory and filtered by .dockerignore; the Dockerfile is parsed;
+// each step computes a cache key from its parent's config digest, the expanded instruction, the
+// build args in scope and (COPY/ADD) a hash of the files it reads; a hit reuses the recorded
+// result, a miss runs the step (COPY in a mounted overlay of the parent's layers, RUN as a real
+// container through the OCI runtime), commits the rw layer's diff as a new layer and records the
+// result in the build cache; the last state becomes an image and gets the tags.
+import type { Readable } from 'node:stream';
+import type { ContentStore } from '../store/content/content.ts';
+import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import type { OciRuntime } from '../runtime/runtime.ts';
+import type { ImageConfigFile } from '../engine/types.ts';
+import type { ImageRecord, LayerRef } from '../engine/images.ts';
+
+export interface BuildOptions {
+  /** References to tag the result with (`t`, several). */
+  tags: string[];
+  /** Path of the Dockerfile inside the context (`dockerfile`, default "Dockerfile"). */
+  dockerfile: string;
+  /** `--build-arg`: a null value means "declared without a value" (docker's `KEY` form with KEY unset). */
+  buildArgs: Record<string, string | null>;
+  noCache: boolean;
+  target?: string;
+  labels: Record<string, string>;
+  /** `networkmode`: default|bridge|none|host. */
+  networkMode?: string;
+  pull: boolean;
+  /** Remove intermediate containers (always done; the flags only shape the output, see builder.ts). */
+  rm: boolean;
+  forceRm: boolean;
+  /** `q`: only the image ID is printed. */
+  quiet: boolean;
+  platform?: string;
+  /** `cachefrom`: local images whose history may serve as cache. */
+  cacheFrom: string[];
+  extraHosts: string[];
+  shmSize?: number;
+  /** Cancels the build (the client went away). */
+  signal: AbortSignal;
+}
+
+/** Where a build's progress goes (JSON-message stream entries, in the API router). */
+export interface BuildOutput {
+  stream(text: string): void;
+  aux(value: Record<string, unknown>): void;
+}
+
+export interface BuildReport { id: string; tags: string[] }
+
+/** One step's recorded result (a build cache entry). */
+export interface CacheRecord {
+  key: string;
+  /** The cache key of the step before (undefined for the first step after FROM). */
+  parent?: string;
+  /** The image state after the step. */
+  config: ImageConfigFile;
+  layers: LayerRef[];
+  /** The step as history shows it (`created_by`). */
+  createdBy: string;
+  /** Bytes this step's own layer added (0 for metadata-only steps). */
+  size: number;
+  created: string;
+  lastUsed: string;
+  usageCount: number;
+}
+
+/** What the builder needs from the engine (kept small; the engine implements it). */
+export interface BuildDeps {
+  /** Private scratch space for contexts and step bundles (under the data root). */
+  tmpRoot: string;
+  cgroupParent: string;
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  runtime(): OciRuntime;
+  /** A local image by reference or ID, with its config; undefined when there is none. */
+  findImage(ref: string): Promise<{ record: ImageRecord; config: ImageConfigFile } | undefined>;
+  pull(ref: string, signal: AbortSignal): Promise<void>;
+  createImage(config: ImageConfigFile, layers: LayerRef[]): Promise<ImageRecord>;
+  tag(id: string, ref: string): Promise<void>;
+  /** Holds garbage collection off while something not yet recorded is in flight. */
+  hold(): () => void;
+}
+
+export type BuildContextBody = Readable;

@@ -1,0 +1,974 @@
+// The build executor: runs a parsed Dockerfile against the engine's stores and OCI runtime.
+// See build.ts for the contract and a worked example.
+//
+// Output follows Docker's legacy builder texts (`Step 2/5 : RUN make`, ` ---> Using cache`,
+// ` ---> Running in <id>`, `Successfully built <id>`): docker-py and scripts parse them. Stages
+// the target needs run concurrently (as BuildKit does); to keep the legacy, linear output each
+// stage's lines are held back until the stages before it have printed theirs.
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile, mkdtemp } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { EngineError, invalid, isEngineError, notFound } from '../common/errors.ts';
+import { parseSignal } from '../common/signals.ts';
+import { buildSpec, DEFAULT_PATH_ENV, specToJson, type OciMount } from '../runtime/oci-spec.ts';
+import { lookupUser, parseGroup, parsePasswd, readRootfsFile, resolveInRoot } from '../runtime/user.ts';
+import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import { createLayerTar } from '../store/snapshots/diff-layer.ts';
+import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { mountOverlay, unmount } from '../sys/index.ts';
+import type { ImageConfigFile, ContainerConfig } from '../engine/types.ts';
+import type { LayerRef } from '../engine/images.ts';
+import type { BuildDeps, BuildOptions, BuildOutput, BuildReport, CacheRecord } from './build.ts';
+import type { BuildCache } from './cache.ts';
+import { parseDockerfile } from './dockerfile/parser.ts';
+import { expandCommand, parseCommand, splitStages } from './dockerfile/commands.ts';
+import { DockerfileError, type Command, type CopyCmd, type Instruction } from './dockerfile/ast.ts';
+import { ShellLex, expandHeredoc } from './dockerfile/shell-lex.ts';
+import { PatternMatcher, parseDockerignore } from './context/dockerignore.ts';
+import { archiveKind, cleanSource, copySource, extractArchive, findSources, hashSources, mkdirInRoot, writeHeredoc, type Source } from './copy.ts';
+
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
+const HOST_PLATFORM = 'linux/amd64';
+/** Docker's predefined args: usable without an ARG line, never in history or the cache key. */
+const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+/** BuildKit's automatic platform args (declared with ARG to be used). */
+const PLATFORM_ARGS: Record<string, string> = {
+  TARGETPLATFORM: HOST_PLATFORM, TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '',
+  BUILDPLATFORM: HOST_PLATFORM, BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
+};
+
+/** A stage's image state between steps. `id` is the digest of `config` (the image ID it would have). */
+interface State {
+  config: ImageConfigFile;
+  layers: LayerRef[];
+  id: string;
+  /** Whether CMD was set in this stage (ENTRYPOINT then keeps it). */
+  cmdSet: boolean;
+}
+
+interface StageInfo {
+  index: number;
+  name?: string;
+  from: Instruction;
+  body: Instruction[];
+  /** Step number of its FROM (1-based, over the stages built). */
+  firstStep: number;
+}
+
+class BuildFailure extends EngineError {
+  readonly exitCode?: number;
+  constructor(message: string, exitCode?: number) {
+    super('InvalidParameter', message, { code: 'BuildFailed' });
+    this.exitCode = exitCode;
+  }
+}
+
+export function configDigest(config: ImageConfigFile): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(config)).digest('hex')}`;
+}
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** Holds each stage's output until the stages before it have finished (legacy linear output). */
+class OrderedOutput {
+  #sink: (s: string) => void;
+  #order: number[];
+  #bufs = new Map<number, string[]>();
+  #done = new Set<number>();
+  #live = 0;
+  constructor(order: number[], sink: (s: string) => void) {
+    this.#order = order;
+    this.#sink = sink;
+    for (const i of order) this.#bufs.set(i, []);
+  }
+  write(stage: number, s: string): void {
+    if (this.#order[this.#live] === stage) this.#sink(s);
+    else this.#bufs.get(stage)!.push(s);
+  }
+  finish(stage: number): void {
+    this.#done.add(stage);
+    while (this.#live < this.#order.length && this.#done.has(this.#order[this.#live])) {
+      this.#live++;
+      const next = this.#order[this.#live];
+      if (next === undefined) break;
+      for (const s of this.#bufs.get(next)!.splice(0)) this.#sink(s);
+    }
+  }
+  flushAll(): void {
+    for (const i of this.#order.slice(this.#live)) for (const s of this.#bufs.get(i)!.splice(0)) this.#sink(s);
+  }
+}
+
+export class Builder {
+  #d: BuildDeps;
+  #cache: BuildCache;
+
+  constructor(deps: BuildDeps, cache: BuildCache) {
+    this.#d = deps;
+    this.#cache = cache;
+  }
+
+  get cache(): BuildCache { return this.#cache; }
+
+  /** Removes what a build killed mid-way left behind (called at daemon start). */
+  async cleanup(): Promise<void> {
+    await rm(this.#d.tmpRoot, { recursive: true, force: true }).catch(() => {});
+  }
+
+  async build(body: Readable, o: BuildOptions, out: BuildOutput): Promise<BuildReport> {
+    const release = this.#d.hold();
+    await mkdir(this.#d.tmpRoot, { recursive: true });
+    const dir = await mkdtemp(join(this.#d.tmpRoot, 'b-'));
+    try {
+      return await new BuildRun(this.#d, this.#cache, o, out, dir).run(body);
+    } catch (e) {
+      // Dockerfile errors are the client's: 400 before the stream starts, as dockerd answers.
+      if (e instanceof DockerfileError) throw invalid(e.message);
+      throw e;
+    } finally {
+      release();
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}
+
+/** One build: its context, options and output. */
+class BuildRun {
+  #d: BuildDeps;
+  #cache: BuildCache;
+  #o: BuildOptions;
+  #out: BuildOutput;
+  #dir: string;
+  #ctx: string;
+  #escape: '\\' | '`' = '\\';
+  #stages: StageInfo[] = [];
+  #results = new Map<number, Promise<State>>();
+  #globalArgs = new Map<string, string | undefined>();
+  #usedArgs = new Set<string>();
+  #totalSteps = 0;
+  #abort = new AbortController();
+  #log!: OrderedOutput;
+
+  constructor(d: BuildDeps, cache: BuildCache, o: BuildOptions, out: BuildOutput, dir: string) {
+    this.#d = d;
+    this.#cache = cache;
+    this.#o = o;
+    this.#out = out;
+    this.#dir = dir;
+    this.#ctx = join(dir, 'context');
+    o.signal.addEventListener('abort', () => this.#abort.abort(), { once: true });
+  }
+
+  #say(stage: number, s: string): void {
+    if (!this.#o.quiet) this.#log.write(stage, s);
+  }
+
+  async run(body: Readable): Promise<BuildReport> {
+    if (this.#o.platform) checkPlatform(this.#o.platform);
+    if (this.#o.networkMode && !['default', 'bridge', 'none', 'host', ''].includes(this.#o.networkMode)) {
+      throw invalid(`network mode "${this.#o.networkMode}" not supported by buildkit`);
+    }
+    await this.#receiveContext(body);
+    const dockerfileText = await this.#readDockerfile();
+    await this.#applyDockerignore();
+    const df = parseDockerfile(dockerfileText);
+    this.#escape = df.escape;
+    const split = splitStages(df);
+    // Global ARGs: usable in FROM lines.
+    const lex = new ShellLex(this.#escape);
+    for (const inst of split.globalArgs) {
+      const c = parseCommand(inst);
+      if (c.kind !== 'arg') continue;
+      for (const a of c.args) {
+        let v: string | undefined = a.value !== undefined ? lex.processWord(a.value, Object.fromEntries(this.#globalArgs)) : undefined;
+        if (a.name in this.#o.buildArgs) { v = this.#o.buildArgs[a.name] ?? v; this.#usedArgs.add(a.name); }
+        if (v === undefined && a.name in PLATFORM_ARGS) v = PLATFORM_ARGS[a.name];
+        this.#globalArgs.set(a.name, v);
+      }
+    }
+    // Validate every instruction up front (Docker reports a bad line before running anything).
+    for (const s of split.stages) for (const inst of [s.from, ...s.body] as Instruction[]) parseCommand(inst);
+    const stages = split.stages.map((s: { index: number; name?: string; from: Instruction; body: Instruction[] }) => ({ index: s.index, name: s.name?.toLowerCase(), from: s.from, body: s.body, firstStep: 0 }));
+    if (stages.length === 0) throw invalid('the Dockerfile (Dockerfile) cannot be empty');
+    let target = stages.length - 1;
+    if (this.#o.target) {
+      const t = stages.find((s) => s.name === this.#o.target!.toLowerCase());
+      if (!t) throw invalid(`failed to reach build target ${this.#o.target} in Dockerfile`);
+      target = t.index;
+    }
+    if (Object.keys(this.#o.labels).length) {
+      const text = Object.entries(this.#o.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
+      stages[target].body = [...stages[target].body, { cmd: 'label', original: `LABEL ${text}`, line: 0, endLine: 0, flags: [], rest: text, heredocs: [] }];
+    }
+    this.#stages = stages;
+    const needed = this.#neededStages(target);
+    let step = 1;
+    for (const i of needed) { stages[i].firstStep = step; step += 1 + stages[i].body.length; }
+    this.#totalSteps = step - 1;
+    this.#log = new OrderedOutput(needed, (s) => this.#out.stream(s));
+    for (const i of needed) this.#results.set(i, this.#runStage(stages[i]));
+    // Every needed stage runs now; the first failure cancels the others.
+    let final: State;
+    try {
+      const settled = await Promise.allSettled(needed.map((i) => this.#results.get(i)!));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !isCancel(r.reason)) ?? settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      final = (settled[needed.indexOf(target)] as PromiseFulfilledResult<State>).value;
+    } catch (e) {
+      this.#log.flushAll();
+      throw e;
+    }
+    const unused = Object.keys(this.#o.buildArgs).filter((a) => !this.#usedArgs.has(a) && !PROXY_ARGS.has(a));
+    if (unused.length) this.#out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
+    const rec = await this.#d.createImage(final.config, final.layers);
+    this.#out.aux({ ID: rec.id });
+    if (this.#o.quiet) this.#out.stream(`${rec.id}\n`);
+    else this.#out.stream(`Successfully built ${short(rec.id)}\n`);
+    const tags: string[] = [];
+    for (const t of this.#o.tags) {
+      await this.#d.tag(rec.id, t);
+      tags.push(t);
+      if (!this.#o.quiet) this.#out.stream(`Successfully tagged ${familiarTag(t)}\n`);
+    }
+    return { id: rec.id, tags };
+  }
+
+  // ---------------------------------------------------------------------------- context
+
+  async #receiveContext(body: Readable): Promise<void> {
+    await mkdir(this.#ctx, { recursive: true });
+    const it = body[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return; // an empty context: only a Dockerfile-less build, which fails below
+    const head = Buffer.from(first.value as Buffer);
+    const rest = Readable.from((async function* () { yield head; for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer; })());
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    const tar = gz ? rest.pipe(createGunzip()) : rest;
+    if (gz) rest.on('error', (e) => tar.destroy(e));
+    try {
+      await applyLayer(this.#ctx, tar, { mode: 'plain' });
+    } catch (e) {
+      if (isEngineError(e)) throw invalid(`failed to read build context: ${e.message}`);
+      throw invalid(`failed to read build context: ${(e as Error).message}`);
+    }
+  }
+
+  async #readDockerfile(): Promise<string> {
+    const name = this.#o.dockerfile || 'Dockerfile';
+    let host = await resolveInRoot(this.#ctx, cleanSource(name));
+    if (!host && !this.#o.dockerfile) host = await resolveInRoot(this.#ctx, 'dockerfile');
+    if (!host || !(await lstat(host)).isFile()) throw invalid(`Cannot locate specified Dockerfile: ${name}`);
+    return readFile(host, 'utf8');
+  }
+
+  /** Files the client should not have sent (API clients that skip .dockerignore) go now. */
+  async #applyDockerignore(): Promise<void> {
+    const dfName = cleanSource(this.#o.dockerfile || 'Dockerfile');
+    let text: string | undefined;
+    for (const cand of [`${dfName}.dockerignore`, '.dockerignore']) {
+      const host = await resolveInRoot(this.#ctx, cand);
+      if (host && (await lstat(host)).isFile()) { text = await readFile(host, 'utf8'); break; }
+    }
+    if (text === undefined) return;
+    const patterns = parseDockerignore(text);
+    if (!patterns.length) return;
+    const m = new PatternMatcher(patterns);
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      for (const n of await readdir(dir)) {
+        const r = rel ? `${rel}/${n}` : n;
+        const p = join(dir, n);
+        const st = await lstat(p);
+        if (m.matches(r)) {
+          if (st.isDirectory() && m.exclusions()) { await walk(p, r); continue; }
+          await rm(p, { recursive: true, force: true });
+        } else if (st.isDirectory()) await walk(p, r);
+      }
+    };
+    await walk(this.#ctx, '');
+  }
+
+  // ---------------------------------------------------------------------------- stages
+
+  #stageRef(ref: string, before: number): StageInfo | undefined {
+    const low = ref.toLowerCase();
+    if (/^\d+$/.test(ref)) {
+      const n = Number(ref);
+      return n < before ? this.#stages[n] : undefined;
+    }
+    return this.#stages.slice(0, before).find((s) => s.name === low);
+  }
+
+  /** The stages the target depends on (FROM <stage>, COPY --from=<stage>), in file order. */
+  #neededStages(target: number): number[] {
+    const need = new Set<number>();
+    const visit = (i: number) => {
+      if (need.has(i)) return;
+      need.add(i);
+      const s = this.#stages[i];
+      const from = parseCommand(s.from);
+      if (from.kind === 'from') {
+        const dep = this.#stageRef(expandGlobal(from.image, this.#globalArgs, this.#escape), i);
+        if (dep) visit(dep.index);
+      }
+      for (const inst of s.body) {
+        const c = parseCommand(inst);
+        if ((c.kind === 'copy' || c.kind === 'add') && c.from) {
+          const dep = this.#stageRef(c.from, i);
+          if (dep) visit(dep.index);
+        }
+      }
+    };
+    visit(target);
+    return [...need].sort((a, b) => a - b);
+  }
+
+  async #stageState(ref: string, before: number): Promise<State | undefined> {
+    const s = this.#stageRef(ref, before);
+    if (!s) return undefined;
+    const p = this.#results.get(s.index);
+    if (!p) throw invalid(`stage ${ref} is not part of this build`);
+    return p;
+  }
+
+  async #runStage(stage: StageInfo): Promise<State> {
+    try {
+      return await this.#runStageSteps(stage);
+    } catch (e) {
+      this.#abort.abort();
+      throw e;
+    } finally {
+      this.#log.finish(stage.index);
+    }
+  }
+
+  async #runStageSteps(stage: StageInfo): Promise<State> {
+    const i = stage.index;
+    let step = stage.firstStep;
+    this.#say(i, `Step ${step}/${this.#totalSteps} : ${stage.from.original}\n`);
+    const from = expandCommand(parseCommand(stage.from), Object.fromEntries(this.#globalArgs), this.#escape);
+    if (from.kind !== 'from') throw invalid('expected FROM');
+    if (from.platform) checkPlatform(from.platform);
+    let st = await this.#base(from.image, i);
+    this.#say(i, ` ---> ${short(st.id)}\n`);
+    const args = new Map<string, string | undefined>();
+    // ONBUILD triggers of the base image run first, then are dropped from this image.
+    const triggers = st.config.config?.OnBuild ?? [];
+    if (triggers.length) {
+      this.#say(i, `# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
+      const cfg = clone(st.config);
+      cfg.config = { ...cfg.config, OnBuild: null };
+      st = { ...st, config: cfg, id: configDigest(cfg) };
+      for (const t of triggers) {
+        const df = parseDockerfile(t);
+        for (const inst of df.instructions) st = await this.#step(i, inst, st, args);
+      }
+    }
+    for (const inst of stage.body) {
+      step++;
+      if (this.#abort.signal.aborted) throw cancelled();
+      this.#say(i, `Step ${step}/${this.#totalSteps} : ${inst.original}\n`);
+      st = await this.#step(i, inst, st, args);
+    }
+    return st;
+  }
+
+  async #base(image: string, stage: number): Promise<State> {
+    if (image.toLowerCase() === 'scratch') {
+      const config: ImageConfigFile = { architecture: 'amd64', os: 'linux', config: { Env: [`PATH=${DEFAULT_PATH_ENV}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+      return { config, layers: [], id: configDigest(config), cmdSet: false };
+    }
+    const prev = await this.#stageState(image, stage);
+    if (prev) return { ...prev, cmdSet: false };
+    let found = this.#o.pull ? undefined : await this.#d.findImage(image);
+    if (!found) {
+      await this.#d.pull(image, this.#abort.signal);
+      found = await this.#d.findImage(image);
+      if (!found) throw notFound(`No such image: ${image}`);
+    }
+    if (found.config.architecture && found.config.architecture !== 'amd64') {
+      throw invalid(`image ${image} is for ${found.config.os}/${found.config.architecture}, which does not match the host platform ${HOST_PLATFORM}`);
+    }
+    return { config: clone(found.config), layers: found.record.layers.map((l) => ({ ...l })), id: found.record.id, cmdSet: false };
+  }
+
+  // ---------------------------------------------------------------------------- steps
+
+  /** The variables a step's words see: ENV wins over ARG (Docker's rule). */
+  #envFor(st: State, args: Map<string, string | undefined>): Record<string, string | undefined> {
+    const env: Record<string, string | undefined> = {};
+    for (const [k, v] of args) if (v !== undefined) env[k] = v;
+    for (const e of st.config.config?.Env ?? []) {
+      const eq = e.indexOf('=');
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    return env;
+  }
+
+  async #step(stage: number, inst: Instruction, st: State, args: Map<string, string | undefined>): Promise<State> {
+    const raw = parseCommand(inst);
+    const cmd = expandCommand(raw, this.#envFor(st, args), this.#escape);
+    if (cmd.kind === 'arg') {
+      for (const a of cmd.args) {
+        let v = a.value;
+        if (a.name in this.#o.buildArgs) {
+          this.#usedArgs.add(a.name);
+          v = this.#o.buildArgs[a.name] ?? v;
+        } else if (v === undefined && this.#globalArgs.has(a.name)) v = this.#globalArgs.get(a.name);
+        else if (v === undefined && a.name in PLATFORM_ARGS) v = PLATFORM_ARGS[a.name];
+        args.set(a.name, v);
+      }
+    }
+    // Build args in scope, as RUN sees them and as the cache key records them (Docker's `|N a=b`).
+    const runArgs = [...args].filter(([k, v]) => v !== undefined && !PROXY_ARGS.has(k)).map(([k, v]) => `${k}=${v}`).sort();
+    for (const [k] of args) if (PROXY_ARGS.has(k) || k in this.#o.buildArgs) this.#usedArgs.add(k);
+
+    switch (cmd.kind) {
+      case 'run': return this.#cached(stage, st, cmd, runArgs, '', () => this.#run(stage, st, cmd, args, runArgs));
+      case 'copy': case 'add': return this.#copy(stage, st, cmd);
+      case 'workdir': return this.#cached(stage, st, cmd, [], '', () => this.#workdir(st, cmd.path));
+      default: return this.#cached(stage, st, cmd, [], '', async () => this.#meta(st, cmd));
+    }
+  }
+
+  /**
+   * The cache probe around a step: the key is the parent's config digest, the expanded
+   * instruction, the build args in scope and a digest of the files the step reads. A hit whose
+   * layers are still stored is reused; `--cache-from` images are probed by their history.
+   */
+  async #cached(stage: number, st: State, cmd: Command, runArgs: string[], content: string, exec: () => Promise<Omit<State, 'id'> & { createdBy: string; size: number }>): Promise<State> {
+    const key = `sha256:${createHash('sha256').update(JSON.stringify([st.id, cmd, runArgs, content])).digest('hex')}`;
+    if (!this.#o.noCache) {
+      const hit = this.#cache.get(key);
+      if (hit && (await this.#layersPresent(hit.layers))) {
+        void this.#cache.touch(key);
+        this.#say(stage, ` ---> Using cache\n ---> ${short(configDigest(hit.config))}\n`);
+        return { config: hit.config, layers: hit.layers, id: configDigest(hit.config), cmdSet: st.cmdSet || cmd.kind === 'cmd' };
+      }
+    }
+    if (this.#abort.signal.aborted) throw cancelled();
+    const r = await exec();
+    const now = new Date().toISOString();
+    const rec: CacheRecord = { key, config: r.config, layers: r.layers, createdBy: r.createdBy, size: r.size, created: now, lastUsed: now, usageCount: 1 };
+    await this.#cache.put(rec);
+    const id = configDigest(r.config);
+    this.#say(stage, ` ---> ${short(id)}\n`);
+    return { config: r.config, layers: r.layers, id, cmdSet: r.cmdSet };
+  }
+
+  async #layersPresent(layers: LayerRef[]): Promise<boolean> {
+    const top = layers.length ? layers[layers.length - 1].chainId : undefined;
+    return !top || this.#d.snapshotter.hasLayer(top);
+  }
+
+  /** A new state: the config with one more history entry (and the layer, if any). */
+  #next(st: State, config: ImageConfigFile, createdBy: string, layer?: LayerRef, extra: { cmdSet?: boolean } = {}) {
+    const now = new Date().toISOString();
+    config.created = now;
+    config.history = [...(config.history ?? []), layer ? { created: now, created_by: createdBy } : { created: now, created_by: createdBy, empty_layer: true }];
+    const layers = layer ? [...st.layers, layer] : st.layers;
+    config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffId) };
+    return { config, layers, createdBy, size: layer?.unpackedSize ?? 0, cmdSet: extra.cmdSet ?? st.cmdSet };
+  }
+
+  #meta(st: State, cmd: Command) {
+    const config = clone(st.config);
+    const c: ContainerConfig = { ...(config.config ?? {}) };
+    const nop = (s: string) => `/bin/sh -c #(nop) ${s}`;
+    let createdBy = '';
+    let cmdSet = st.cmdSet;
+    switch (cmd.kind) {
+      case 'env': {
+        const env = [...(c.Env ?? [])];
+        for (const [k, v] of cmd.pairs) {
+          const i = env.findIndex((e) => e === k || e.startsWith(`${k}=`));
+          if (i >= 0) env[i] = `${k}=${v}`; else env.push(`${k}=${v}`);
+        }
+        c.Env = env;
+        createdBy = nop(` ENV ${cmd.pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        break;
+      }
+      case 'label':
+        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(cmd.pairs) };
+        createdBy = nop(` LABEL ${cmd.pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        break;
+      case 'arg':
+        createdBy = nop(` ARG ${cmd.args.map((a) => (a.value !== undefined ? `${a.name}=${a.value}` : a.name)).join(' ')}`);
+        break;
+      case 'cmd':
+        c.Cmd = cmd.shell ? [...shellOf(c), cmd.args[0] ?? ''] : [...cmd.args];
+        cmdSet = true;
+        createdBy = nop(` CMD ${goQuoteList(c.Cmd)}`);
+        break;
+      case 'entrypoint':
+        c.Entrypoint = cmd.shell ? (cmd.args[0] === '' || cmd.args.length === 0 ? null : [...shellOf(c), cmd.args[0]]) : [...cmd.args];
+        // Docker: a new ENTRYPOINT drops a CMD inherited from the base image.
+        if (!st.cmdSet) c.Cmd = null;
+        createdBy = nop(` ENTRYPOINT ${goQuoteList(c.Entrypoint ?? [])}`);
+        break;
+      case 'expose': {
+        const ports = { ...(c.ExposedPorts ?? {}) };
+        const list: string[] = [];
+        for (const p of cmd.ports) for (const q of expandPort(p)) { ports[q] = {}; list.push(q); }
+        c.ExposedPorts = ports;
+        createdBy = nop(` EXPOSE ${list.join(' ')}`);
+        break;
+      }
+      case 'user':
+        c.User = cmd.user;
+        createdBy = nop(` USER ${cmd.user}`);
+        break;
+      case 'volume': {
+        const v = { ...(c.Volumes ?? {}) };
+        for (const p of cmd.paths) {
+          if (!p.trim()) throw invalid('VOLUME specified can not be an empty string');
+          v[p] = {};
+        }
+        c.Volumes = v;
+        createdBy = nop(` VOLUME [${cmd.paths.join(' ')}]`);
+        break;
+      }
+      case 'stopsignal':
+        try { parseSignal(cmd.signal); } catch { throw invalid(`Invalid signal: ${cmd.signal}`); }
+        c.StopSignal = cmd.signal;
+        createdBy = nop(` STOPSIGNAL ${cmd.signal}`);
+        break;
+      case 'healthcheck': {
+        if (cmd.test[0] === 'NONE') c.Healthcheck = { Test: ['NONE'] };
+        else {
+          const h: NonNullable<ContainerConfig['Healthcheck']> = { Test: cmd.test };
+          if (cmd.interval !== undefined) h.Interval = cmd.interval;
+          if (cmd.timeout !== undefined) h.Timeout = cmd.timeout;
+          if (cmd.startPeriod !== undefined) h.StartPeriod = cmd.startPeriod;
+          if (cmd.startInterval !== undefined) h.StartInterval = cmd.startInterval;
+          if (cmd.retries !== undefined) h.Retries = cmd.retries;
+          c.Healthcheck = h;
+        }
+        createdBy = nop(` HEALTHCHECK &{${goQuoteList(cmd.test)} "${nsText(cmd.interval)}" "${nsText(cmd.timeout)}" "${nsText(cmd.startPeriod)}" "${nsText(cmd.startInterval)}" '\\x${(cmd.retries ?? 0).toString(16).padStart(2, '0')}'}`);
+        break;
+      }
+      case 'shell':
+        c.Shell = [...cmd.shell];
+        createdBy = nop(` SHELL ${goQuoteList(cmd.shell)}`);
+        break;
+      case 'onbuild':
+        c.OnBuild = [...(c.OnBuild ?? []), cmd.expression];
+        createdBy = nop(` ONBUILD ${cmd.expression}`);
+        break;
+      case 'maintainer':
+        config.author = cmd.name;
+        createdBy = nop(` MAINTAINER ${cmd.name}`);
+        break;
+      case 'from': case 'run': case 'copy': case 'add': case 'workdir':
+        throw new Error(`not a metadata step: ${cmd.kind}`);
+    }
+    config.config = c;
+    return this.#next(st, config, createdBy, undefined, { cmdSet });
+  }
+
+  async #workdir(st: State, path: string) {
+    const config = clone(st.config);
+    const c: ContainerConfig = { ...(config.config ?? {}) };
+    const dir = posix.resolve(c.WorkingDir || '/', path);
+    c.WorkingDir = dir;
+    config.config = c;
+    // Docker creates the directory (in a layer) when it does not exist yet.
+    const layer = await this.#inRootfs(st, async (root) => {
+      const have = await resolveInRoot(root, dir);
+      if (!have) await mkdirInRoot(root, dir);
+    });
+    return this.#next(st, config, `/bin/sh -c #(nop) WORKDIR ${dir}`, layer);
+  }
+
+  async #run(stage: number, st: State, cmd: Extract<Command, { kind: 'run' }>, args: Map<string, string | undefined>, runArgs: string[]) {
+    const c = st.config.config ?? {};
+    let argv: string[];
+    let script: { name: string; content: string } | undefined;
+    if (!cmd.shell) argv = [...cmd.args];
+    else if (cmd.heredocs.length === 1 && /^<<-?(["']?)[^\s"']+\1$/.test(cmd.args[0].trim())) {
+      // `RUN <<EOF ... EOF`: the heredoc is the script; a `#!` line picks its interpreter.
+      const h = cmd.heredocs[0];
+      if (h.content.startsWith('#!')) {
+        script = { name: h.name, content: h.content };
+        argv = [`/dev/pipes/${h.name}`];
+      } else argv = [...shellOf(c), h.content];
+    } else if (cmd.heredocs.length) {
+      argv = [...shellOf(c), [cmd.args[0], ...cmd.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')];
+    } else argv = [...shellOf(c), cmd.args[0]];
+    const env = [...(c.Env ?? [])];
+    for (const [k, v] of args) {
+      if (v === undefined) continue;
+      if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
+    }
+    const network = cmd.network ?? this.#o.networkMode ?? 'default';
+    const id = randomBytes(32).toString('hex');
+    this.#say(stage, ` ---> Running in ${id.slice(0, 12)}\n`);
+    const tail: string[] = [];
+    const layer = await this.#inRootfs(st, async (root, bundleDir) => {
+      const cwd = c.WorkingDir || '/';
+      if (!(await resolveInRoot(root, cwd))) await mkdirInRoot(root, cwd);
+      const hosts = join(bundleDir, 'hosts');
+      await writeFile(hosts, network === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#o.extraHosts));
+      const resolv = join(bundleDir, 'resolv.conf');
+      await writeFile(resolv, await hostResolvConf());
+      const extraMounts: OciMount[] = [
+        { destination: '/etc/resolv.conf', type: 'bind', source: resolv, options: ['rbind', 'rprivate'] },
+        { destination: '/etc/hosts', type: 'bind', source: hosts, options: ['rbind', 'rprivate'] },
+      ];
+      if (script) {
+        const p = join(bundleDir, 'script');
+        await writeFile(p, script.content, { mode: 0o755 });
+        extraMounts.push({ destination: `/dev/pipes/${script.name}`, type: 'bind', source: p, options: ['rbind', 'ro'] });
+      }
+      const spec = await buildSpec({
+        id, rootfs: root,
+        config: { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) },
+        hostConfig: { NetworkMode: network, ShmSize: this.#o.shmSize },
+        args: argv,
+        cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
+        namespaces: { network: network === 'host' ? 'host' : undefined },
+        extraMounts,
+      });
+      spec.hostname = id.slice(0, 12);
+      const bundle = join(bundleDir, 'bundle');
+      await mkdir(bundle, { recursive: true });
+      await writeFile(join(bundle, 'config.json'), specToJson(spec));
+      let pending = '';
+      const code = await this.#d.runtime().run({
+        id: `build-${id.slice(0, 12)}`,
+        bundle,
+        signal: this.#abort.signal,
+        onOutput: (chunk) => {
+          const s = chunk.toString('utf8');
+          this.#say(stage, s);
+          pending += s;
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          tail.push(...lines);
+          if (tail.length > 20) tail.splice(0, tail.length - 20);
+        },
+      }).catch((e: unknown) => {
+        if (isEngineError(e) && e.code === 'Canceled') throw cancelled();
+        throw e;
+      });
+      if (pending) tail.push(pending);
+      if (this.#o.rm || this.#o.forceRm) this.#say(stage, `Removing intermediate container ${id.slice(0, 12)}\n`);
+      if (code !== 0) {
+        const shown = cmd.shell ? argv.join(' ') : JSON.stringify(argv);
+        throw new BuildFailure(`The command '${shown}' returned a non-zero code: ${code}`, code);
+      }
+    }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
+    void tail;
+    const config = clone(st.config);
+    const shown = cmd.shell ? argv.join(' ') : argv.join(' ');
+    const createdBy = runArgs.length ? `|${runArgs.length} ${runArgs.join(' ')} ${shown}` : shown;
+    return this.#next(st, config, createdBy, layer);
+  }
+
+  async #copy(stage: number, st: State, cmd: CopyCmd): Promise<State> {
+    const c = st.config.config ?? {};
+    const what = cmd.kind.toUpperCase();
+    let mode: number | undefined;
+    if (cmd.chmod !== undefined) {
+      if (!/^[0-7]{1,4}$/.test(cmd.chmod)) throw invalid(`invalid chmod parameter: ${cmd.chmod}`);
+      mode = parseInt(cmd.chmod, 8);
+    }
+    // Where the sources come from: the context, another stage, or an image.
+    let fromLayers: LayerRef[] | undefined;
+    if (cmd.from !== undefined) {
+      const prev = await this.#stageState(cmd.from, stage);
+      if (prev) fromLayers = prev.layers;
+      else {
+        if (/^\d+$/.test(cmd.from)) throw invalid(`invalid from flag value ${cmd.from}: refers to current build stage or a later one`);
+        const img = await this.#d.findImage(cmd.from);
+        if (!img) throw invalid(`invalid from flag value ${cmd.from}: No such image: ${cmd.from}`);
+        fromLayers = img.record.layers;
+      }
+    }
+    const heredocs = new Map(cmd.heredocs.map((h) => [h.name, h]));
+    const isHeredoc = (s: string) => /^<<-?/.test(s) && heredocs.has(s.replace(/^<<-?(["']?)(.*)\1$/, '$2'));
+    const urls = cmd.kind === 'add' ? cmd.sources.filter((s) => /^https?:\/\//i.test(s)) : [];
+    const multi = cmd.sources.length > 1;
+    const workdir = c.WorkingDir || '/';
+    let dest = cmd.dest;
+    const destIsDir = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
+    dest = posix.resolve(workdir, dest);
+    const env = this.#envFor(st, new Map());
+    const run = async (sourceRoot: string | undefined) => {
+      // Sources first (their errors come before anything is written), with the content hash.
+      const found: { src: Source; url?: boolean }[] = [];
+      const hashParts: string[] = [];
+      for (const s of cmd.sources) {
+        if (isHeredoc(s)) {
+          const h = heredocs.get(s.replace(/^<<-?(["']?)(.*)\1$/, '$2'))!;
+          hashParts.push(`heredoc:${h.name}:${h.expand ? expandHeredoc(h.content, env) : h.content}`);
+          continue;
+        }
+        if (urls.includes(s)) {
+          const file = await download(s, join(this.#dir, `dl-${randomBytes(6).toString('hex')}`), this.#abort.signal);
+          found.push({ src: { host: file.path, rel: file.name, dir: false }, url: true });
+          hashParts.push(`url:${s}:${await hashSources([{ host: file.path, rel: file.name, dir: false }])}`);
+          continue;
+        }
+        let list: Source[];
+        try {
+          list = await findSources(sourceRoot ?? this.#ctx, s, sourceRoot ? 'stage' : 'context');
+        } catch (e) {
+          throw invalid(`${what} failed: ${(e as Error).message}`);
+        }
+        for (const src of list) found.push({ src });
+        if (!sourceRoot) hashParts.push(`ctx:${s}:${await hashSources(list)}`);
+        else hashParts.push(`from:${s}:${list.map((x) => x.rel).join(',')}`);
+      }
+      const count = found.length + cmd.sources.filter(isHeredoc).length;
+      if ((multi || count > 1) && !destIsDir) {
+        throw invalid(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
+      }
+      return { found, hash: hashParts.join('\n') };
+    };
+    // The cache key needs the sources' digest: for context sources we read them now; for
+    // another stage's or an image's files its layer chain already names their content.
+    const withSourceRoot = async <T>(fn: (root: string | undefined) => Promise<T>): Promise<T> =>
+      fromLayers ? this.#view(fromLayers, fn) : fn(undefined);
+    const fromChain = fromLayers ? (fromLayers.length ? fromLayers[fromLayers.length - 1].chainId : 'scratch') : '';
+    let contentKey: string;
+    if (fromLayers) contentKey = `${fromChain}|${cmd.sources.join('\n')}`;
+    else contentKey = (await run(undefined)).hash;
+    return this.#cached(stage, st, cmd, [], contentKey, async () => withSourceRoot(async (sourceRoot) => {
+      const { found } = await run(sourceRoot);
+      const layer = await this.#inRootfs(st, async (root) => {
+        let uid = 0;
+        let gid = 0;
+        if (cmd.chown) {
+          const passwd = await readRootfsFile(root, '/etc/passwd');
+          const group = await readRootfsFile(root, '/etc/group');
+          try {
+            const u = lookupUser(cmd.chown, passwd === null ? null : parsePasswd(passwd), group === null ? null : parseGroup(group));
+            uid = u.uid;
+            gid = cmd.chown.includes(':') ? u.gid : u.uid === 0 ? 0 : u.gid;
+            if (!cmd.chown.includes(':')) gid = /^\d+$/.test(cmd.chown) ? u.uid : u.gid;
+          } catch (e) {
+            throw invalid(`${what} failed: unable to convert uid/gid chown string to host mapping: ${(e as Error).message}`);
+          }
+        }
+        const wo = { uid, gid, mode };
+        for (const s of cmd.sources) {
+          if (!isHeredoc(s)) continue;
+          const h = heredocs.get(s.replace(/^<<-?(["']?)(.*)\1$/, '$2'))!;
+          const content = h.expand ? expandHeredoc(h.content, env) : h.content;
+          await writeHeredoc(root, destIsDir ? posix.join(dest, h.name) : dest, content, wo);
+        }
+        for (const f of found) {
+          if (cmd.kind === 'add' && !f.url && !f.src.dir) {
+            const kind = await archiveKind(f.src.host);
+            if (kind) { await extractArchive(root, f.src.host, kind, dest, { ...wo, keepOwner: !cmd.chown }); continue; }
+          }
+          if (f.url) {
+            await copySource(root, f.src, dest, destIsDir, { ...wo, mode: mode ?? 0o600 });
+            continue;
+          }
+          await copySource(root, f.src, dest, destIsDir || multi, wo);
+        }
+      });
+      const config = clone(st.config);
+      const desc = found.length === 1 && !found[0].src.dir ? 'file' : found.length === 1 ? 'dir' : 'multi';
+      const digest = createHash('sha256').update(contentKey).digest('hex');
+      return this.#next(st, config, `/bin/sh -c #(nop) ${what} ${desc}:${digest} in ${cmd.dest} `, layer);
+    }));
+  }
+
+  // ---------------------------------------------------------------------------- filesystem
+
+  /**
+   * Mounts a fresh rw layer over the state's layers, lets `fn` change it, and commits the
+   * change as a new layer (undefined when nothing changed). `mountpoints`: paths the runtime
+   * may have created as mount targets; they are dropped from the diff unless the image has them.
+   */
+  async #inRootfs(st: State, fn: (root: string, scratch: string) => Promise<void>, mountpoints: string[] = []): Promise<LayerRef | undefined> {
+    const snap = this.#d.snapshotter;
+    const key = `build-${randomBytes(8).toString('hex')}`;
+    const parent = st.layers.length ? st.layers[st.layers.length - 1].chainId : undefined;
+    const scratch = join(this.#dir, key);
+    await mkdir(scratch, { recursive: true });
+    await snap.prepare(key, parent);
+    const root = snap.rootfsPath(key);
+    let mounted = false;
+    try {
+      await mkdir(root, { recursive: true });
+      await mountOverlay(root, await snap.mounts(key));
+      mounted = true;
+      await fn(root, scratch);
+      await unmount(root);
+      mounted = false;
+      const upper = snap.upperPath(key);
+      if (mountpoints.length) await dropMountpoints(upper, await snap.layerPaths(parent), mountpoints);
+      if ((await readdir(upper)).length === 0) return undefined;
+      return await this.#commit(upper, parent);
+    } finally {
+      if (mounted) await unmount(root, { lazy: true }).catch(() => {});
+      await snap.remove(key).catch(() => {});
+      await rm(scratch, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  /** A read-only look at a layer chain (COPY --from): a throwaway rw layer, never committed. */
+  async #view<T>(layers: LayerRef[], fn: (root: string) => Promise<T>): Promise<T> {
+    const snap = this.#d.snapshotter;
+    const key = `build-${randomBytes(8).toString('hex')}`;
+    const parent = layers.length ? layers[layers.length - 1].chainId : undefined;
+    await snap.prepare(key, parent);
+    const root = snap.rootfsPath(key);
+    let mounted = false;
+    try {
+      await mkdir(root, { recursive: true });
+      await mountOverlay(root, await snap.mounts(key));
+      mounted = true;
+      return await fn(root);
+    } finally {
+      if (mounted) await unmount(root, { lazy: true }).catch(() => {});
+      await snap.remove(key).catch(() => {});
+    }
+  }
+
+  /** The upper dir becomes a layer: its tar is stored as the blob and unpacked as the layer, in one pass. */
+  async #commit(upper: string, parent: string | undefined): Promise<LayerRef> {
+    const tar = createLayerTar(upper);
+    const a = new PassThrough({ highWaterMark: 1 << 20 });
+    const b = new PassThrough({ highWaterMark: 1 << 20 });
+    tar.on('data', (chunk: Buffer) => {
+      const okA = a.write(chunk);
+      const okB = b.write(chunk);
+      if (!okA || !okB) {
+        tar.pause();
+        let waiting = (okA ? 0 : 1) + (okB ? 0 : 1);
+        const go = () => { if (--waiting === 0) tar.resume(); };
+        if (!okA) a.once('drain', go);
+        if (!okB) b.once('drain', go);
+      }
+    });
+    tar.on('end', () => { a.end(); b.end(); });
+    tar.on('error', (e) => { a.destroy(e); b.destroy(e); });
+    a.on('error', () => {});
+    b.on('error', () => {});
+    const [blob, layer] = await Promise.all([this.#d.content.ingest(a), this.#d.snapshotter.createLayer(parent, b)]);
+    if (blob.digest !== layer.diffId) throw new Error(`layer commit: blob ${blob.digest} != diff ${layer.diffId}`);
+    return { diffId: layer.diffId, chainId: chainIdOf(parent, layer.diffId), blob: blob.digest, mediaType: OCI_LAYER, size: blob.size, unpackedSize: layer.size };
+  }
+}
+
+// ------------------------------------------------------------------------------ helpers
+
+function isCancel(e: unknown): boolean { return isEngineError(e) && e.code === 'Canceled'; }
+function cancelled(): EngineError { return new EngineError('System', 'build canceled', { code: 'Canceled' }); }
+
+function clone<T>(x: T): T { return JSON.parse(JSON.stringify(x)) as T; }
+
+function shellOf(c: ContainerConfig): string[] { return c.Shell?.length ? c.Shell : ['/bin/sh', '-c']; }
+
+/** Go's `%q` of a []string: `["a" "b"]`. */
+function goQuoteList(a: string[]): string { return `[${a.map((s) => JSON.stringify(s)).join(' ')}]`; }
+
+function nsText(ns: number | undefined): string {
+  if (!ns) return '0s';
+  return `${ns / 1e9}s`;
+}
+
+function expandPort(p: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p.trim());
+  if (!m) throw invalid(`Invalid containerPort: ${p}`);
+  const lo = Number(m[1]);
+  const hi = m[2] ? Number(m[2]) : lo;
+  if (lo < 1 || hi > 65535 || hi < lo) throw invalid(`Invalid containerPort: ${p}`);
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  const out: string[] = [];
+  for (let x = lo; x <= hi; x++) out.push(`${x}/${proto}`);
+  return out;
+}
+
+function checkPlatform(p: string): void {
+  const v = p.toLowerCase();
+  if (!['linux', 'linux/amd64', 'linux/x86_64', 'linux/x86-64'].includes(v)) {
+    throw invalid(`"${p}" is not a valid platform for this host (${HOST_PLATFORM}): only ${HOST_PLATFORM} images can be built here`);
+  }
+}
+
+function expandGlobal(word: string, args: Map<string, string | undefined>, escape: '\\' | '`'): string {
+  try { return new ShellLex(escape).processWord(word, Object.fromEntries(args)); } catch { return word; }
+}
+
+function familiarTag(t: string): string {
+  // `t` was validated by the router; show it as given, with :latest when no tag (Docker's text).
+  const lastSlash = t.lastIndexOf('/');
+  return t.slice(lastSlash + 1).includes(':') || t.includes('@') ? t : `${t}:latest`;
+}
+
+function hostsFile(extra: string[]): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  for (const e of extra) {
+    const i = e.indexOf(':');
+    if (i > 0) lines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function hostResolvConf(): Promise<string> {
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  return host.split('\n').filter((l) => l && !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n') + '\n';
+}
+
+/**
+ * Drops from a step's upper dir the mount targets the runtime created (empty files or
+ * directories the image does not have), so they don't end up in the layer (Docker keeps them in
+ * a separate init layer for the same reason).
+ */
+async function dropMountpoints(upper: string, lowers: string[], paths: string[]): Promise<void> {
+  const inLower = async (rel: string) => {
+    for (const l of lowers) {
+      try { await lstat(join(l, rel)); return true; } catch { /* next */ }
+    }
+    return false;
+  };
+  for (const p of paths) {
+    const rel = p.replace(/^\/+/, '');
+    const host = join(upper, rel);
+    let st;
+    try { st = await lstat(host); } catch { continue; }
+    if (await inLower(rel)) continue;
+    if (st.isFile() && st.size === 0) await rm(host, { force: true });
+    else if (st.isDirectory() && (await readdir(host)).length === 0) await rmdir(host).catch(() => {});
+    // Parent directories made only to hold the mount target go too.
+    let parent = posix.dirname(rel);
+    while (parent !== '.' && parent !== '/') {
+      const ph = join(upper, parent);
+      try {
+        if ((await readdir(ph)).length || (await inLower(parent))) break;
+        await rmdir(ph);
+      } catch { break; }
+      parent = posix.dirname(parent);
+    }
+  }
+}
+
+/** ADD <url>: fetched once (bounded in time), saved under the build's scratch dir. */
+async function download(url: string, dir: string, signal: AbortSignal): Promise<{ path: string; name: string }> {
+  await mkdir(dir, { recursive: true });
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]), redirect: 'follow' });
+  } catch (e) {
+    throw invalid(`ADD failed: failed to GET ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw invalid(`ADD failed: failed to GET ${url} with status ${res.status} ${res.statusText}`);
+  let name = posix.basename(new URL(url).pathname) || '__unnamed__';
+  if (name === '/' || name === '') name = '__unnamed__';
+  const path = join(dir, name);
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  const lm = res.headers.get('last-modified');
+  if (lm && !Number.isNaN(Date.parse(lm))) {
+    const t = new Date(Date.parse(lm));
+    await import('node:fs/promises').then((m) => m.utimes(path, t, t));
+  }
+  return { path, name };
+}
+

@@ -1,0 +1,43 @@
+// The build cache: one JSON record per step result (key → image state), written atomically.
+// Layers and blobs the records name are kept by the engine's mark-and-sweep GC; pruning a
+// record and sweeping frees them. The key is a digest, so a record is never ambiguous.
+import { join } from 'node:path';
+import { JsonDocStore } from '../store/metadata/atomic.ts';
+import type { CacheRecord } from './build.ts';
+
+export class BuildCache {
+  #docs: JsonDocStore<CacheRecord>;
+  #recs = new Map<string, CacheRecord>();
+
+  constructor(root: string) { this.#docs = new JsonDocStore(join(root, 'buildcache')); }
+
+  async init(): Promise<void> {
+    await this.#docs.init();
+    for (const [k, r] of await this.#docs.loadAll()) if (r && r.key === k) this.#recs.set(k, r);
+  }
+
+  all(): CacheRecord[] { return [...this.#recs.values()]; }
+
+  get(key: string): CacheRecord | undefined { return this.#recs.get(key); }
+
+  async put(rec: CacheRecord): Promise<void> {
+    await this.#docs.put(rec.key, rec);
+    this.#recs.set(rec.key, rec);
+  }
+
+  /** Marks a hit: last-used time and count (best effort: a lost update only ages the entry). */
+  async touch(key: string): Promise<void> {
+    const r = this.#recs.get(key);
+    if (!r) return;
+    r.lastUsed = new Date().toISOString();
+    r.usageCount++;
+    await this.#docs.put(key, r).catch(() => {});
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    for (const k of keys) {
+      this.#recs.delete(k);
+      await this.#docs.delete(k);
+    }
+  }
+}

@@ -1,0 +1,345 @@
+// Builds through POST /build (the legacy builder protocol), each one then run: instructions,
+// cache, stages, context rules, errors, and the daemon's state after a crash mid-build.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { startDaemon, type Daemon } from './harness.ts';
+import { build, contextDir, tarOf } from './build-util.ts';
+
+let d: Daemon;
+before(async () => { d = await startDaemon(); });
+after(async () => { await d?.stop(); });
+
+const run = (image: string, ...cmd: string[]) => d.berth(['run', '--rm', image, ...cmd]);
+const inspect = async (ref: string) => (await d.api('GET', `/images/${ref}/json`)).json();
+
+test('a 10-step Dockerfile builds, prints docker\'s texts, runs, and rebuilds from cache', async () => {
+  const files = {
+    Dockerfile: [
+      'FROM busybox',
+      'ENV APP_HOME=/app GREETING="hello world"',
+      'WORKDIR $APP_HOME',
+      'COPY app.sh ./',
+      'COPY lib/ ./lib/',
+      'RUN chmod +x app.sh && echo built > built.txt',
+      'RUN mkdir -p /data && echo $GREETING > /data/g',
+      'COPY conf.txt /etc/app.conf',
+      'RUN cat /etc/app.conf >> built.txt',
+      'RUN rm lib/unused',
+      'CMD ["./app.sh"]',
+    ].join('\n'),
+    'app.sh': '#!/bin/sh\necho "app: $(cat built.txt) $(cat lib/a) $(cat /data/g)"\n',
+    'lib/a': 'liba',
+    'lib/unused': 'x',
+    'conf.txt': 'conf1',
+  };
+  const b1 = await build(d, files, { t: 'app:v1' });
+  assert.equal(b1.error, undefined, b1.output + b1.error);
+  assert.match(b1.output, /^Step 1\/11 : FROM busybox\n ---> [0-9a-f]{12}\n/);
+  assert.match(b1.output, /Step 6\/11 : RUN chmod \+x app.sh && echo built > built.txt\n ---> Running in [0-9a-f]{12}\n/);
+  assert.match(b1.output, /Successfully built [0-9a-f]{12}\nSuccessfully tagged app:v1\n$/);
+  assert.ok(b1.id && b1.output.includes(`Successfully built ${b1.id.slice(7, 19)}`));
+  const img = await inspect('app:v1');
+  assert.equal(img.Id, b1.id);
+  assert.equal(img.Config.WorkingDir, '/app');
+  assert.deepEqual(img.Config.Cmd, ['./app.sh']);
+  assert.ok(img.Config.Env.includes('GREETING=hello world'));
+  const r = run('app:v1');
+  assert.equal(r.stdout, 'app: built\nconf1 liba hello world\n', r.stderr);
+  assert.equal(run('app:v1', 'ls', 'lib').stdout.trim(), 'a');
+  // history: one entry per step, metadata steps marked empty
+  const hist = (await d.api('GET', '/images/app:v1/history')).json();
+  assert.ok(hist.length >= 11);
+  assert.match(hist[0].CreatedBy, /CMD \["\.\/app\.sh"\]/);
+  assert.equal(hist[0].Size, 0);
+  assert.ok(hist.some((h: any) => /RUN|chmod \+x/.test(h.CreatedBy) && h.Size > 0));
+
+  // Nothing changed: every step from cache, the same image.
+  const t0 = Date.now();
+  const b2 = await build(d, files, { t: 'app:v1' });
+  const cachedMs = Date.now() - t0;
+  assert.equal(b2.id, b1.id, b2.output);
+  assert.equal((b2.output.match(/ ---> Using cache/g) ?? []).length, 10);
+  assert.ok(cachedMs < 3000, `cached rebuild took ${cachedMs} ms`);
+
+  // Touch one source: steps before it cached, from it on rebuilt.
+  const b3 = await build(d, { ...files, 'conf.txt': 'conf2' }, { t: 'app:v2' });
+  assert.equal(b3.error, undefined, b3.output);
+  const steps = b3.output.split(/^Step /m).slice(1);
+  assert.ok(steps.slice(1, 7).every((s) => s.includes('Using cache')), b3.output);
+  assert.ok(steps.slice(7).every((s) => !s.includes('Using cache')), b3.output);
+  assert.equal(run('app:v2').stdout, 'app: built\nconf2 liba hello world\n');
+  // mtime-only changes hit the cache
+  const b4 = await build(d, files, { t: 'app:v1b' });
+  assert.equal(b4.id, b1.id);
+  // --no-cache builds everything again
+  const b5 = await build(d, files, { nocache: '1' });
+  assert.ok(!b5.output.includes('Using cache'));
+  assert.notEqual(b5.id, b1.id);
+});
+
+test('multi-stage: --target, unneeded stages skipped, COPY --from stage/index/image, FROM stage, parallel stages', async () => {
+  const files = {
+    Dockerfile: [
+      'ARG BASE=busybox',
+      'FROM $BASE AS a',
+      'RUN sleep 1 && echo A > /a.txt',
+      'FROM ${BASE} AS b',
+      'RUN sleep 1 && echo B > /b.txt',
+      'FROM busybox AS unused',
+      'RUN exit 1',
+      'FROM a AS final',
+      'COPY --from=b /b.txt /b.txt',
+      'COPY --from=0 /a.txt /a2.txt',
+      'COPY --from=busybox /bin/busybox /bb',
+      'CMD cat /a.txt /b.txt /a2.txt',
+      'FROM busybox AS other',
+      'RUN echo other',
+    ].join('\n'),
+  };
+  const t0 = Date.now();
+  const r = await build(d, files, { t: 'ms:final', target: 'final' });
+  const ms = Date.now() - t0;
+  assert.equal(r.error, undefined, r.output);
+  assert.ok(!r.output.includes('exit 1') && !r.output.includes('echo other'), r.output);
+  // a and b each sleep 1 s; run in parallel the whole build stays well under their sum + overhead
+  assert.ok(ms < 2600, `multi-stage build took ${ms} ms`);
+  // output stays in stage order
+  assert.ok(r.output.indexOf('echo A') < r.output.indexOf('echo B'));
+  assert.equal(run('ms:final').stdout, 'A\nB\nA\n');
+  assert.equal(run('ms:final', 'ls', '-l', '/bb').status, 0);
+  const missing = await build(d, files, { target: 'nope' });
+  assert.match(missing.httpError ?? '', /failed to reach build target nope in Dockerfile/);
+  const badFrom = await build(d, { Dockerfile: 'FROM busybox\nCOPY --from=ghost /x /x\n' });
+  assert.match(badFrom.error ?? badFrom.httpError ?? '', /invalid from flag value ghost/);
+});
+
+test('every metadata instruction lands in the image config', async () => {
+  const files = {
+    Dockerfile: [
+      '# syntax=docker/dockerfile:1',
+      'FROM busybox',
+      'MAINTAINER someone@example.com',
+      'LABEL version="1.0" description="a \\"quoted\\" label"',
+      'EXPOSE 80 443/tcp 53/udp 8000-8001',
+      'USER 1000:1000',
+      'VOLUME ["/data", "/logs"]',
+      'STOPSIGNAL SIGUSR1',
+      'HEALTHCHECK --interval=5s --timeout=2s --retries=4 --start-period=1s CMD ["true"]',
+      'SHELL ["/bin/sh", "-ec"]',
+      'ENTRYPOINT ["/bin/echo"]',
+      'CMD ["hi"]',
+      'ONBUILD RUN echo triggered > /tmp/onbuild.txt',
+    ].join('\n'),
+  };
+  const r = await build(d, files, { t: 'meta:1', labels: JSON.stringify({ extra: 'yes' }) });
+  assert.equal(r.error, undefined, r.output);
+  const c = (await inspect('meta:1')).Config;
+  assert.deepEqual(c.Labels, { version: '1.0', description: 'a "quoted" label', extra: 'yes' });
+  assert.deepEqual(Object.keys(c.ExposedPorts).sort(), ['443/tcp', '53/udp', '80/tcp', '8000/tcp', '8001/tcp']);
+  assert.equal(c.User, '1000:1000');
+  assert.deepEqual(Object.keys(c.Volumes).sort(), ['/data', '/logs']);
+  assert.equal(c.StopSignal, 'SIGUSR1');
+  assert.deepEqual(c.Healthcheck, { Test: ['CMD', 'true'], Interval: 5e9, Timeout: 2e9, StartPeriod: 1e9, Retries: 4 });
+  assert.deepEqual(c.Shell, ['/bin/sh', '-ec']);
+  assert.deepEqual(c.Entrypoint, ['/bin/echo']);
+  assert.deepEqual(c.Cmd, ['hi']);
+  assert.deepEqual(c.OnBuild, ['RUN echo triggered > /tmp/onbuild.txt']);
+  assert.equal((await inspect('meta:1')).Author, 'someone@example.com');
+  assert.equal(run('meta:1').stdout, 'hi\n');
+  // ONBUILD fires in a child build and is not inherited further
+  const child = await build(d, { Dockerfile: 'FROM meta:1\nUSER 0\nENTRYPOINT []\nCMD ["cat", "/tmp/onbuild.txt"]\n' }, { t: 'meta:child' });
+  assert.equal(child.error, undefined, child.output);
+  assert.match(child.output, /# Executing 1 build trigger/);
+  assert.equal(run('meta:child').stdout, 'triggered\n');
+  assert.equal((await inspect('meta:child')).Config.OnBuild, null);
+  // SHELL changes how shell-form RUN runs; ENTRYPOINT shell form
+  const sh = await build(d, { Dockerfile: 'FROM busybox\nSHELL ["/bin/sh", "-xc"]\nRUN echo shelled\nENTRYPOINT echo from-entrypoint\n' }, { t: 'meta:shell' });
+  assert.match(sh.output, /\+ echo shelled/);
+  assert.deepEqual((await inspect('meta:shell')).Config.Entrypoint, ['/bin/sh', '-xc', 'echo from-entrypoint']);
+  // HEALTHCHECK NONE
+  const none = await build(d, { Dockerfile: 'FROM busybox\nHEALTHCHECK NONE\n' }, { t: 'meta:nohc' });
+  assert.deepEqual((await inspect('meta:nohc')).Config.Healthcheck, { Test: ['NONE'] });
+  void none;
+});
+
+test('ARG: defaults, --build-arg, global ARG before FROM, scope per stage, unused warning, ENV wins', async () => {
+  const files = {
+    Dockerfile: [
+      'ARG VERSION=1.0',
+      'FROM busybox',
+      'ARG VERSION',
+      'ARG NAME=world',
+      'ARG EMPTY',
+      'ENV FROM_ENV=env',
+      'ARG FROM_ENV=arg',
+      'RUN echo "v=$VERSION n=$NAME e=$FROM_ENV empty=[$EMPTY]" > /args.txt',
+      'FROM busybox AS second',
+      'RUN echo "second=[$VERSION]" > /second.txt',
+    ].join('\n'),
+  };
+  const r = await build(d, files, { t: 'args:1', buildargs: JSON.stringify({ NAME: 'berth', UNUSED: 'x' }), target: '' });
+  assert.equal(r.error, undefined, r.output);
+  // Only the target stage ran (stages it does not need are skipped), so NAME went unused too.
+  assert.match(r.output, /\[Warning\] One or more build-args \[NAME UNUSED\] were not consumed/);
+  const r2 = await build(d, { ...files, Dockerfile: files.Dockerfile.split('\nFROM busybox AS second')[0] }, { t: 'args:2', buildargs: JSON.stringify({ NAME: 'berth' }) });
+  assert.equal(run('args:2', 'cat', '/args.txt').stdout, 'v=1.0 n=berth e=env empty=[]\n');
+  assert.equal(run('args:1', 'cat', '/second.txt').stdout, 'second=[]\n');
+  // build args are not kept in the image's env, and the RUN's history records them
+  const img = await inspect('args:2');
+  assert.ok(!img.Config.Env.some((e: string) => e.startsWith('NAME=')));
+  const hist = (await d.api('GET', '/images/args:2/history')).json();
+  assert.ok(hist.some((h: any) => /^\|\d+ .*NAME=berth/.test(h.CreatedBy)), JSON.stringify(hist.map((h: any) => h.CreatedBy)));
+  // a different build-arg value misses the cache for the RUN
+  const r3 = await build(d, { ...files, Dockerfile: files.Dockerfile.split('\nFROM busybox AS second')[0] }, { buildargs: JSON.stringify({ NAME: 'other' }) });
+  assert.ok(/RUN echo[^\n]*\n ---> Running in/.test(r3.output), r3.output);
+  void r2;
+});
+
+test('COPY/ADD: globs, dirs, trailing slash, --chown/--chmod, heredocs, archives, URL, .dockerignore', async () => {
+  const srv = http.createServer((req, res) => {
+    if (req.url === '/file.txt') { res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }); res.end('from-url\n'); } else { res.writeHead(404); res.end(); }
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  try {
+    const archDir = contextDir({ 'inner/x.txt': 'in-archive', 'y.txt': 'y' });
+    const files = {
+      Dockerfile: [
+        'FROM busybox',
+        'COPY *.txt /globbed/',
+        'COPY dir /copied-dir',
+        'COPY dir/sub/f.txt /renamed.txt',
+        'COPY --chown=1234:2345 --chmod=0640 dir/sub/f.txt /owned.txt',
+        'COPY --chown=nobody dir/sub/f.txt /nobody.txt',
+        'COPY --link a.txt b.txt /multi/',
+        'ADD archive.tar.gz /unpacked/',
+        'ADD plain.tar /unpacked-plain',
+        `ADD http://127.0.0.1:${port}/file.txt /downloaded/`,
+        'COPY <<EOF /heredoc.txt',
+        'line one',
+        'line two',
+        'EOF',
+        'RUN <<EOF',
+        'echo running heredoc > /ran.txt',
+        'EOF',
+        'RUN cat <<EOT > /cat.txt',
+        'via cat',
+        'EOT',
+        'COPY . /all/',
+      ].join('\n'),
+      'a.txt': 'A', 'b.txt': 'B', 'ignored.log': 'no', 'secret/key': 'no', 'keep/secret.txt': 'keep',
+      'dir/top.txt': 'top', 'dir/sub/f.txt': 'F',
+      '.dockerignore': '*.log\nsecret\n**/node_modules\n!keep/*.txt\n',
+      'node_modules/m/index.js': 'no',
+      'archive.tar.gz': { content: gzipSync(tarOf(archDir)) },
+      'plain.tar': { content: tarOf(archDir) },
+    };
+    const r = await build(d, files, { t: 'copy:1' });
+    assert.equal(r.error, undefined, r.output);
+    const sh = (s: string) => run('copy:1', 'sh', '-c', s);
+    assert.equal(sh('ls /globbed').stdout, 'a.txt\nb.txt\n');
+    assert.equal(sh('cat /copied-dir/top.txt /copied-dir/sub/f.txt /renamed.txt').stdout, 'topFF');
+    assert.equal(sh('stat -c "%u:%g %a" /owned.txt').stdout, '1234:2345 640\n');
+    assert.equal(sh('stat -c "%u:%g" /nobody.txt /renamed.txt').stdout, '65534:65534\n0:0\n');
+    assert.equal(sh('cat /multi/a.txt /multi/b.txt').stdout, 'AB');
+    assert.equal(sh('cat /unpacked/inner/x.txt /unpacked-plain/y.txt').stdout, 'in-archivey');
+    assert.equal(sh('cat /downloaded/file.txt; stat -c %a /downloaded/file.txt').stdout, 'from-url\n600\n');
+    assert.equal(sh('cat /heredoc.txt /ran.txt /cat.txt').stdout, 'line one\nline two\nrunning heredoc\nvia cat\n');
+    assert.equal(sh('cd /all && find . -type f | sort').stdout, ['./.dockerignore', './Dockerfile', './a.txt', './archive.tar.gz', './b.txt', './dir/sub/f.txt', './dir/top.txt', './keep/secret.txt', './plain.tar'].join('\n') + '\n');
+    // multiple sources need a directory destination
+    const multi = await build(d, { Dockerfile: 'FROM busybox\nCOPY a.txt b.txt /notdir\n', 'a.txt': 'a', 'b.txt': 'b' });
+    assert.match(multi.error ?? '', /When using COPY with more than one source file, the destination must be a directory and end with a \//);
+    const url404 = await build(d, { Dockerfile: `FROM busybox\nADD http://127.0.0.1:${port}/nope /x\n` });
+    assert.match(url404.error ?? '', /404/);
+  } finally {
+    srv.close();
+  }
+});
+
+test('context confinement: .. and symlinks never reach outside the context', async () => {
+  const outside = await build(d, { Dockerfile: 'FROM busybox\nCOPY ../../etc/passwd /x\n' });
+  assert.match(outside.error ?? outside.httpError ?? '', /forbidden path outside the build context|outside/);
+  const link = await build(d, { Dockerfile: 'FROM busybox\nCOPY evil /x\n', evil: { symlink: '/etc/shadow' } });
+  assert.match(link.error ?? '', /file not found in build context/);
+  const dotdot = await build(d, { Dockerfile: 'FROM busybox\nCOPY evil/passwd /x\n', evil: { symlink: '../../../../etc' } });
+  assert.match(dotdot.error ?? '', /file not found in build context/);
+  // A link inside the context resolves inside it.
+  const ok = await build(d, { Dockerfile: 'FROM busybox\nCOPY inlink /x\n', inlink: { symlink: '/real.txt' }, 'real.txt': 'real' }, { t: 'ctx:ok' });
+  assert.equal(ok.error, undefined, ok.output);
+  assert.equal(run('ctx:ok', 'cat', '/x').stdout, 'real');
+  // A hostile context tar is refused
+  const missing = await build(d, { Dockerfile: 'FROM busybox\nCOPY nope.txt /x\n' });
+  assert.match(missing.error ?? '', /COPY failed: file not found in build context or excluded by \.dockerignore: stat nope\.txt: file does not exist/);
+});
+
+test('errors: unknown instruction (line number), failed RUN (exit code, output), missing image, bad params', async () => {
+  const unknown = await build(d, { Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' });
+  assert.equal(unknown.status, 400);
+  assert.match(unknown.httpError ?? '', /line 3: unknown instruction: FOO/i);
+  const fail = await build(d, { Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\n' });
+  assert.equal(fail.error, "The command '/bin/sh -c echo before-failing && exit 3' returned a non-zero code: 3");
+  assert.equal(fail.errorCode, 3);
+  assert.match(fail.output, /before-failing/);
+  const noimg = await build(d, { Dockerfile: 'FROM nosuchimage:1\n' });
+  assert.match(noimg.error ?? noimg.httpError ?? '', /nosuchimage/);
+  const nofile = await build(d, { 'other.txt': 'x' });
+  assert.match(nofile.httpError ?? '', /Cannot locate specified Dockerfile: Dockerfile/);
+  const badArgs = await build(d, { Dockerfile: 'FROM busybox\n' }, { buildargs: '{nope' });
+  assert.equal(badArgs.status, 400);
+  const badTag = await build(d, { Dockerfile: 'FROM busybox\n' }, { t: 'Bad:Tag:x' });
+  assert.equal(badTag.status, 400);
+  const plat = await build(d, { Dockerfile: 'FROM busybox\n' }, { platform: 'linux/arm64' });
+  assert.match(plat.httpError ?? plat.error ?? '', /linux\/arm64/);
+  // a failed build leaves no step containers, mounts or rw layers
+  assert.equal(readdirSync(join(d.dataRoot, 'overlay', 'rw')).filter((n) => n.startsWith('build-')).length, 0);
+  assert.equal(spawnSync('sh', ['-c', `grep -c ${d.dataRoot} /proc/mounts`]).stdout.toString().trim(), '0');
+});
+
+test('custom Dockerfile name, gzip context, escape directive, quiet mode, scratch', async () => {
+  const dir = contextDir({
+    'build/app.Dockerfile': '# escape=`\nFROM busybox\nRUN echo one `\n  two > /out.txt\nCOPY hello /hello\n',
+    hello: 'hello',
+  });
+  const body = gzipSync(tarOf(dir));
+  const r = await build(d, body, { dockerfile: 'build/app.Dockerfile', t: 'named:1', q: '1' });
+  assert.equal(r.error, undefined, r.output);
+  assert.equal(r.output, `${r.id}\n`);
+  assert.equal(run('named:1', 'cat', '/out.txt', '/hello').stdout, 'one two\nhello');
+  const scratch = await build(d, { Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'data' }, { t: 'scratchy:1' });
+  assert.equal(scratch.error, undefined, scratch.output);
+  const img = await inspect('scratchy:1');
+  assert.equal(img.RootFS.Layers.length, 1);
+});
+
+test('build cache: system df lists it, /build/prune frees it, kill -9 mid-build leaves nothing behind', async () => {
+  const r = await build(d, { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' }, { t: 'bc:1' });
+  assert.equal(r.error, undefined);
+  const df = (await d.api('GET', '/system/df')).json();
+  assert.ok(Array.isArray(df.BuildCache) && df.BuildCache.length > 0);
+  assert.ok(df.Images.some((i: any) => i.RepoTags.includes('bc:1')));
+  const pr = (await d.api('POST', '/build/prune')).json();
+  assert.ok(pr.CachesDeleted.length > 0);
+  assert.equal((await d.api('GET', '/system/df?type=build-cache')).json().BuildCache.length, 0);
+  // the image stays usable after the cache is gone
+  assert.equal(run('bc:1', 'cat', '/c').stdout, 'cached\n');
+
+  // kill -9 while a RUN step runs
+  const pending = build(d, { Dockerfile: 'FROM busybox\nRUN sleep 30\n' }).catch(() => undefined);
+  await new Promise((res) => setTimeout(res, 1500));
+  await d.restart({ kill9: true });
+  await pending;
+  assert.equal(readdirSync(join(d.dataRoot, 'overlay', 'rw')).filter((n) => n.startsWith('build-')).length, 0);
+  assert.ok(!existsSync(join(d.dataRoot, 'build-tmp')) || readdirSync(join(d.dataRoot, 'build-tmp')).length === 0);
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(d.dataRoot));
+  assert.deepEqual(mounts, []);
+  const ps = spawnSync('pgrep', ['-f', '^sleep 30$']).stdout.toString().trim();
+  assert.equal(ps, '');
+  // and the daemon builds again
+  const again = await build(d, { Dockerfile: 'FROM busybox\nRUN echo after\n' });
+  assert.equal(again.error, undefined);
+});
