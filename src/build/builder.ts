@@ -19,7 +19,7 @@ import { createLayerTar } from '../store/snapshots/diff-layer.ts';
 import { chainIdOf } from '../store/snapshots/overlay.ts';
 import { mountOverlay, unmount } from '../sys/index.ts';
 import type { ImageConfigFile, ContainerConfig } from '../engine/types.ts';
-import type { LayerRef } from '../engine/images.ts';
+import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { BuildDeps, BuildOptions, BuildOutput, BuildReport, CacheRecord } from './build.ts';
 import type { BuildCache } from './cache.ts';
 import { parseDockerfile } from './dockerfile/parser.ts';
@@ -150,6 +150,7 @@ class BuildRun {
   #totalSteps = 0;
   #abort = new AbortController();
   #log!: OrderedOutput;
+  #cacheFrom: { record: ImageRecord; config: ImageConfigFile }[] = [];
 
   constructor(d: BuildDeps, cache: BuildCache, o: BuildOptions, out: BuildOutput, dir: string) {
     this.#d = d;
@@ -169,6 +170,10 @@ class BuildRun {
     if (this.#o.platform) checkPlatform(this.#o.platform);
     if (this.#o.networkMode && !['default', 'bridge', 'none', 'host', ''].includes(this.#o.networkMode)) {
       throw invalid(`network mode "${this.#o.networkMode}" not supported by buildkit`);
+    }
+    for (const ref of this.#o.cacheFrom) {
+      const img = await this.#d.findImage(ref);
+      if (img) this.#cacheFrom.push(img);
     }
     await this.#receiveContext(body);
     const dockerfileText = await this.#readDockerfile();
@@ -425,10 +430,13 @@ class BuildRun {
     for (const [k] of args) if (PROXY_ARGS.has(k) || k in this.#o.buildArgs) this.#usedArgs.add(k);
 
     switch (cmd.kind) {
-      case 'run': return this.#cached(stage, st, cmd, runArgs, '', () => this.#run(stage, st, cmd, args, runArgs));
+      case 'run': return this.#cached(stage, st, cmd, runArgs, '', () => this.#run(stage, st, cmd, args, runArgs), runCreatedBy(runArgv(cmd, st.config.config ?? {}).argv, runArgs));
       case 'copy': case 'add': return this.#copy(stage, st, cmd);
       case 'workdir': return this.#cached(stage, st, cmd, [], '', () => this.#workdir(st, cmd.path));
-      default: return this.#cached(stage, st, cmd, [], '', async () => this.#meta(st, cmd));
+      default: {
+        const meta = this.#meta(st, cmd);
+        return this.#cached(stage, st, cmd, [], '', async () => meta, meta.createdBy);
+      }
     }
   }
 
@@ -437,7 +445,7 @@ class BuildRun {
    * instruction, the build args in scope and a digest of the files the step reads. A hit whose
    * layers are still stored is reused; `--cache-from` images are probed by their history.
    */
-  async #cached(stage: number, st: State, cmd: Command, runArgs: string[], content: string, exec: () => Promise<Omit<State, 'id'> & { createdBy: string; size: number }>): Promise<State> {
+  async #cached(stage: number, st: State, cmd: Command, runArgs: string[], content: string, exec: () => Promise<Omit<State, 'id'> & { createdBy: string; size: number }>, createdBy?: string): Promise<State> {
     const key = `sha256:${createHash('sha256').update(JSON.stringify([st.id, cmd, runArgs, content])).digest('hex')}`;
     if (!this.#o.noCache) {
       const hit = this.#cache.get(key);
@@ -448,13 +456,41 @@ class BuildRun {
       }
     }
     if (this.#abort.signal.aborted) throw cancelled();
-    const r = await exec();
+    let r: Omit<State, 'id'> & { createdBy: string; size: number } | undefined;
+    const fromImage = !this.#o.noCache && createdBy !== undefined ? this.#probeCacheFrom(st, createdBy) : undefined;
+    if (fromImage !== undefined) {
+      // Metadata steps are pure: their result is recomputed; file steps take the image's layer.
+      r = ['run', 'copy', 'add', 'workdir'].includes(cmd.kind) ? this.#next(st, clone(st.config), createdBy!, fromImage ?? undefined) : await exec();
+      this.#say(stage, ' ---> Using cache\n');
+    } else r = await exec();
     const now = new Date().toISOString();
     const rec: CacheRecord = { key, config: r.config, layers: r.layers, createdBy: r.createdBy, size: r.size, created: now, lastUsed: now, usageCount: 1 };
     await this.#cache.put(rec);
     const id = configDigest(r.config);
     this.#say(stage, ` ---> ${short(id)}\n`);
     return { config: r.config, layers: r.layers, id, cmdSet: r.cmdSet };
+  }
+
+  /**
+   * `--cache-from`: an image whose history starts with this state's history and whose next
+   * entry is this step serves as its cache (Docker's legacy rule). Returns the layer the step
+   * would add (null: a step without one), or undefined when no image matches.
+   */
+  #probeCacheFrom(st: State, createdBy: string): LayerRef | null | undefined {
+    const hist = st.config.history ?? [];
+    for (const img of this.#cacheFrom) {
+      const h = img.config.history ?? [];
+      if (h.length <= hist.length) continue;
+      if (!hist.every((e, i) => e.created_by === h[i].created_by && !!e.empty_layer === !!h[i].empty_layer)) continue;
+      const ids = img.config.rootfs.diff_ids;
+      if (!st.layers.every((l, i) => ids[i] === l.diffId)) continue;
+      const next = h[hist.length];
+      if (next.created_by !== createdBy) continue;
+      if (next.empty_layer) return null;
+      const layer = img.record.layers[st.layers.length];
+      if (layer) return { ...layer };
+    }
+    return undefined;
   }
 
   async #layersPresent(layers: LayerRef[]): Promise<boolean> {
@@ -583,19 +619,7 @@ class BuildRun {
 
   async #run(stage: number, st: State, cmd: Extract<Command, { kind: 'run' }>, args: Map<string, string | undefined>, runArgs: string[]) {
     const c = st.config.config ?? {};
-    let argv: string[];
-    let script: { name: string; content: string } | undefined;
-    if (!cmd.shell) argv = [...cmd.args];
-    else if (cmd.heredocs.length === 1 && /^<<-?(["']?)[^\s"']+\1$/.test(cmd.args[0].trim())) {
-      // `RUN <<EOF ... EOF`: the heredoc is the script; a `#!` line picks its interpreter.
-      const h = cmd.heredocs[0];
-      if (h.content.startsWith('#!')) {
-        script = { name: h.name, content: h.content };
-        argv = [`/dev/pipes/${h.name}`];
-      } else argv = [...shellOf(c), h.content];
-    } else if (cmd.heredocs.length) {
-      argv = [...shellOf(c), [cmd.args[0], ...cmd.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')];
-    } else argv = [...shellOf(c), cmd.args[0]];
+    const { argv, script } = runArgv(cmd, c);
     const env = [...(c.Env ?? [])];
     for (const [k, v] of args) {
       if (v === undefined) continue;
@@ -660,10 +684,7 @@ class BuildRun {
       }
     }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
     void tail;
-    const config = clone(st.config);
-    const shown = cmd.shell ? argv.join(' ') : argv.join(' ');
-    const createdBy = runArgs.length ? `|${runArgs.length} ${runArgs.join(' ')} ${shown}` : shown;
-    return this.#next(st, config, createdBy, layer);
+    return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer);
   }
 
   async #copy(stage: number, st: State, cmd: CopyCmd): Promise<State> {
@@ -733,8 +754,17 @@ class BuildRun {
       fromLayers ? this.#view(fromLayers, fn) : fn(undefined);
     const fromChain = fromLayers ? (fromLayers.length ? fromLayers[fromLayers.length - 1].chainId : 'scratch') : '';
     let contentKey: string;
+    let hint: string | undefined;
+    const describe = (found: { src: Source }[]) => {
+      const desc = found.length === 1 && !found[0].src.dir ? 'file' : found.length === 1 ? 'dir' : 'multi';
+      return `/bin/sh -c #(nop) ${what} ${desc}:${createHash('sha256').update(contentKey).digest('hex')} in ${cmd.dest} `;
+    };
     if (fromLayers) contentKey = `${fromChain}|${cmd.sources.join('\n')}`;
-    else contentKey = (await run(undefined)).hash;
+    else {
+      const pre = await run(undefined);
+      contentKey = pre.hash;
+      hint = describe(pre.found);
+    }
     return this.#cached(stage, st, cmd, [], contentKey, async () => withSourceRoot(async (sourceRoot) => {
       const { found } = await run(sourceRoot);
       const layer = await this.#inRootfs(st, async (root) => {
@@ -771,11 +801,8 @@ class BuildRun {
           await copySource(root, f.src, dest, destIsDir || multi, wo);
         }
       });
-      const config = clone(st.config);
-      const desc = found.length === 1 && !found[0].src.dir ? 'file' : found.length === 1 ? 'dir' : 'multi';
-      const digest = createHash('sha256').update(contentKey).digest('hex');
-      return this.#next(st, config, `/bin/sh -c #(nop) ${what} ${desc}:${digest} in ${cmd.dest} `, layer);
-    }));
+      return this.#next(st, clone(st.config), describe(found), layer);
+    }), hint);
   }
 
   // ---------------------------------------------------------------------------- filesystem
@@ -858,6 +885,25 @@ class BuildRun {
 }
 
 // ------------------------------------------------------------------------------ helpers
+
+/** What a RUN executes: exec form as is, shell form through SHELL, heredoc scripts. */
+function runArgv(cmd: Extract<Command, { kind: 'run' }>, c: ContainerConfig): { argv: string[]; script?: { name: string; content: string } } {
+  if (!cmd.shell) return { argv: [...cmd.args] };
+  if (cmd.heredocs.length === 1 && /^<<-?(["']?)[^\s"']+\1$/.test(cmd.args[0].trim())) {
+    // `RUN <<EOF ... EOF`: the heredoc is the script; a `#!` line picks its interpreter.
+    const h = cmd.heredocs[0];
+    if (h.content.startsWith('#!')) return { argv: [`/dev/pipes/${h.name}`], script: { name: h.name, content: h.content } };
+    return { argv: [...shellOf(c), h.content] };
+  }
+  if (cmd.heredocs.length) return { argv: [...shellOf(c), [cmd.args[0], ...cmd.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')] };
+  return { argv: [...shellOf(c), cmd.args[0]] };
+}
+
+/** History's `created_by` for a RUN (Docker's legacy form, build args as `|N a=b ...`). */
+function runCreatedBy(argv: string[], runArgs: string[]): string {
+  const shown = argv.join(' ');
+  return runArgs.length ? `|${runArgs.length} ${runArgs.join(' ')} ${shown}` : shown;
+}
 
 function isCancel(e: unknown): boolean { return isEngineError(e) && e.code === 'Canceled'; }
 function cancelled(): EngineError { return new EngineError('System', 'build canceled', { code: 'Canceled' }); }

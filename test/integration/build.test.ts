@@ -300,6 +300,28 @@ test('errors: unknown instruction (line number), failed RUN (exit code, output),
   assert.equal(spawnSync('sh', ['-c', `grep -c ${d.dataRoot} /proc/mounts`]).stdout.toString().trim(), '0');
 });
 
+test('RUN --network=none|host|default and the networkmode parameter', async () => {
+  const files = {
+    Dockerfile: [
+      'FROM busybox',
+      'RUN --network=none grep -c : /proc/net/dev > /none.txt',
+      'RUN --network=host grep -c : /proc/net/dev > /host.txt',
+      'RUN --network=default true',
+    ].join('\n'),
+  };
+  const r = await build(d, files, { t: 'net:1' });
+  assert.equal(r.error, undefined, r.output);
+  const none = Number(run('net:1', 'cat', '/none.txt').stdout);
+  const host = Number(run('net:1', 'cat', '/host.txt').stdout);
+  const hostIfs = readFileSync('/proc/net/dev', 'utf8').split('\n').filter((l) => l.includes(':')).length;
+  assert.equal(none, 1); // lo only
+  assert.equal(host, hostIfs);
+  const bad = await build(d, { Dockerfile: 'FROM busybox\nRUN --network=bogus true\n' });
+  assert.equal(bad.status, 400);
+  const hostMode = await build(d, { Dockerfile: 'FROM busybox\nRUN grep -c : /proc/net/dev\n' }, { networkmode: 'host', nocache: '1' });
+  assert.match(hostMode.output, new RegExp(`\n${hostIfs}\n`));
+});
+
 test('custom Dockerfile name, gzip context, escape directive, quiet mode, scratch', async () => {
   const dir = contextDir({
     'build/app.Dockerfile': '# escape=`\nFROM busybox\nRUN echo one `\n  two > /out.txt\nCOPY hello /hello\n',
@@ -327,6 +349,13 @@ test('build cache: system df lists it, /build/prune frees it, kill -9 mid-build 
   assert.equal((await d.api('GET', '/system/df?type=build-cache')).json().BuildCache.length, 0);
   // the image stays usable after the cache is gone
   assert.equal(run('bc:1', 'cat', '/c').stdout, 'cached\n');
+  // --cache-from: with the cache pruned, the image's own history serves as cache
+  const cf = await build(d, { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' }, { cachefrom: JSON.stringify(['bc:1']) });
+  assert.equal(cf.error, undefined, cf.output);
+  assert.match(cf.output, /Step 2\/2 : RUN echo cached > \/c\n ---> Using cache\n/);
+  assert.ok(!cf.output.includes('Running in'), cf.output);
+  const noCf = await build(d, { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' }, { nocache: '1', cachefrom: JSON.stringify(['bc:1']) });
+  assert.ok(noCf.output.includes('Running in'));
 
   // kill -9 while a RUN step runs
   const pending = build(d, { Dockerfile: 'FROM busybox\nRUN sleep 30\n' }).catch(() => undefined);
