@@ -151,6 +151,8 @@ class BuildRun {
   #abort = new AbortController();
   #log!: OrderedOutput;
   #cacheFrom: { record: ImageRecord; config: ImageConfigFile }[] = [];
+  /** sha256 of each context file, computed while the context was unpacked. */
+  #ctxHashes = new Map<string, string>();
 
   constructor(d: BuildDeps, cache: BuildCache, o: BuildOptions, out: BuildOutput, dir: string) {
     this.#d = d;
@@ -175,9 +177,12 @@ class BuildRun {
       const img = await this.#d.findImage(ref);
       if (img) this.#cacheFrom.push(img);
     }
+    const T = trace();
     await this.#receiveContext(body);
+    T('context');
     const dockerfileText = await this.#readDockerfile();
     await this.#applyDockerignore();
+    T('dockerignore');
     const df = parseDockerfile(dockerfileText);
     this.#escape = df.escape;
     const split = splitStages(df);
@@ -253,7 +258,7 @@ class BuildRun {
     const tar = gz ? rest.pipe(createGunzip()) : rest;
     if (gz) rest.on('error', (e) => tar.destroy(e));
     try {
-      await applyLayer(this.#ctx, tar, { mode: 'plain' });
+      await applyLayer(this.#ctx, tar, { mode: 'plain', fileHashes: this.#ctxHashes });
     } catch (e) {
       if (isEngineError(e)) throw invalid(`failed to read build context: ${e.message}`);
       throw invalid(`failed to read build context: ${(e as Error).message}`);
@@ -739,7 +744,7 @@ class BuildRun {
           throw invalid(`${what} failed: ${(e as Error).message}`);
         }
         for (const src of list) found.push({ src });
-        if (!sourceRoot) hashParts.push(`ctx:${s}:${await hashSources(list)}`);
+        if (!sourceRoot) hashParts.push(`ctx:${s}:${await hashSources(list, this.#ctxHashes)}`);
         else hashParts.push(`from:${s}:${list.map((x) => x.rel).join(',')}`);
       }
       const count = found.length + cmd.sources.filter(isHeredoc).length;
@@ -761,7 +766,9 @@ class BuildRun {
     };
     if (fromLayers) contentKey = `${fromChain}|${cmd.sources.join('\n')}`;
     else {
+      const T = trace();
       const pre = await run(undefined);
+      T('copy sources hashed');
       contentKey = pre.hash;
       hint = describe(pre.found);
     }
@@ -885,6 +892,17 @@ class BuildRun {
 }
 
 // ------------------------------------------------------------------------------ helpers
+
+/** BERTH_TRACE=1: phase timings on stderr (the daemon's log). */
+function trace(): (what: string) => void {
+  if (!process.env.BERTH_TRACE) return () => {};
+  let t = performance.now();
+  return (what) => {
+    const now = performance.now();
+    process.stderr.write(`build: ${what} ${(now - t).toFixed(1)} ms\n`);
+    t = now;
+  };
+}
 
 /** What a RUN executes: exec form as is, shell form through SHELL, heredoc scripts. */
 function runArgv(cmd: Extract<Command, { kind: 'run' }>, c: ContainerConfig): { argv: string[]; script?: { name: string; content: string } } {

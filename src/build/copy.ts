@@ -109,11 +109,11 @@ export async function findSources(root: string, src: string, what: 'context' | '
  * A digest of what a COPY reads: names, types, modes, sizes, contents and link targets (never
  * mtimes or owners, which differ between checkouts), for the step's cache key.
  */
-export async function hashSources(sources: Source[]): Promise<string> {
+export async function hashSources(sources: Source[], known?: Map<string, string>): Promise<string> {
   const h = createHash('sha256');
-  const fileHash = (p: string) => new Promise<string>((resolve, reject) => {
+  const fileHash = (p: string) => known?.get(p) ?? new Promise<string>((resolve, reject) => {
     const fh = createHash('sha256');
-    createReadStream(p).on('error', reject).on('data', (c) => fh.update(c)).on('end', () => resolve(fh.digest('hex')));
+    createReadStream(p, { highWaterMark: 1 << 20 }).on('error', reject).on('data', (c) => fh.update(c)).on('end', () => resolve(fh.digest('hex')));
   });
   const visit = async (host: string, rel: string, top: boolean): Promise<void> => {
     const st = top ? await statFollow(host) : await lstat(host);

@@ -11,6 +11,7 @@ import {
   lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, write, writeSync, type Stats,
 } from 'node:fs';
 import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { invalid } from '../../common/errors.ts';
 import * as sys from '../../sys/index.ts';
@@ -24,6 +25,11 @@ export interface ApplyLayerOptions {
    * 'plain': an ordinary archive (a build context, ADD of a local tar): `.wh.` names are files.
    */
   mode: 'overlay' | 'flatten' | 'plain';
+  /**
+   * When given, the sha256 (hex) of every regular file's data is recorded here by its host
+   * path, computed while the file is written (a build hashes its context without reading it again).
+   */
+  fileHashes?: Map<string, string>;
   /** User-namespace remapping is not supported (yet); the field reserves the name. */
   idMap?: never;
 }
@@ -46,7 +52,7 @@ export interface ApplyLayerOptions {
  */
 export async function applyLayer(root: string, tar: NodeJS.ReadableStream | Readable, opts: ApplyLayerOptions): Promise<{ size: number }> {
   const reader = new TarReader(tar as AsyncIterable<Buffer | string>);
-  const x = new Extractor(root, opts.mode);
+  const x = new Extractor(root, opts.mode, opts.fileHashes);
   for (let e = await reader.next(); e; e = await reader.next()) {
     await x.entry(e, reader.body());
   }
@@ -89,7 +95,10 @@ class Extractor {
   /** flatten: every path this tar wrote, with its ancestors; an opaque marker keeps exactly these. */
   readonly #written: Set<string> | undefined;
 
-  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain') {
+  readonly #hashes: Map<string, string> | undefined;
+
+  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>) {
+    this.#hashes = hashes;
     this.#root = new SafeRoot(root);
     this.#mode = mode;
     this.#written = mode === 'flatten' ? new Set() : undefined;
@@ -151,11 +160,28 @@ class Extractor {
     }
     try {
       const big = e.size > SYNC_WRITE_MAX;
-      for await (const chunk of body) {
-        for (let off = 0; off < chunk.length; ) {
-          off += big ? (await writeAsync(fd, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd, chunk, off);
+      const h = this.#hashes ? createHash('sha256') : undefined;
+      // Large files: positional writes, several in flight, so the disk and the input overlap.
+      const inflight: Promise<void>[] = [];
+      let pos = 0;
+      const writeAt = async (chunk: Buffer, at: number) => {
+        for (let off = 0; off < chunk.length; ) off += (await writeAsync(fd, chunk, off, chunk.length - off, at + off)).bytesWritten;
+      };
+      try {
+        for await (const chunk of body) {
+          h?.update(chunk);
+          if (big) {
+            inflight.push(writeAt(chunk, pos));
+            pos += chunk.length;
+            if (inflight.length >= 8) await inflight.shift();
+          } else {
+            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+          }
         }
+      } finally {
+        await Promise.all(inflight);
       }
+      if (h) this.#hashes!.set(p, h.digest('hex'));
       // chown before chmod: chown clears setuid/setgid on regular files.
       fchownSync(fd, e.uid, e.gid);
       fchmodSync(fd, e.mode);
