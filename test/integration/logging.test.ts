@@ -13,11 +13,11 @@ after(async () => { await d?.stop(); });
 const LINES = 45_000; // ~4.7 MB of k8s-file records: well over three 1 MB files, so rotation must discard
 // ~107 bytes per k8s-file record (35-byte timestamp, " stdout F ", "line N ", 50 bytes of padding):
 // 30 000 lines ≈ 3.2 MB.
-// Paced (a 50 ms pause every 2000 lines): rotation is asynchronous (berthd renames, conmon
+// Paced (a 50 ms pause every 1000 lines): rotation is asynchronous (berthd renames, conmon
 // reopens between reads), so a flat-out flood can overshoot max-size by what is written before
 // conmon honours the reopen (seen: +28% under full-suite load). That burst bound is a known
 // limitation, noted on the issue; these tests check the rotation semantics.
-const WRITER = ['sh', '-c', `p=${'x'.repeat(50)}; i=0; while [ $i -lt ${LINES} ]; do echo "line $i $p"; i=$((i+1)); if [ $((i % 2000)) = 0 ]; then sleep 0.05; fi; done`];
+const WRITER = ['sh', '-c', `p=${'x'.repeat(50)}; i=0; while [ $i -lt ${LINES} ]; do echo "line $i $p"; i=$((i+1)); if [ $((i % 1000)) = 0 ]; then sleep 0.05; fi; done`];
 
 async function runToEnd(hostConfig: Record<string, unknown>, cmd = WRITER): Promise<{ id: string; logPath: string }> {
   const cr = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: cmd, HostConfig: hostConfig });
