@@ -291,7 +291,8 @@ class BuildRun {
         const p = join(dir, n);
         const st = await lstat(p);
         if (m.matches(r)) {
-          if (st.isDirectory() && m.exclusions()) { await walk(p, r); continue; }
+          // Docker walks into an excluded directory only when an exception may re-include something in it.
+          if (st.isDirectory() && m.mayReinclude(r)) { await walk(p, r); continue; }
           await rm(p, { recursive: true, force: true });
         } else if (st.isDirectory()) await walk(p, r);
       }

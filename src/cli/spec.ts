@@ -139,6 +139,41 @@ const RUN_OPTS: OptDef[] = [
 const FILTER = list('-f, --filter', 'Filter output based on conditions provided');
 const FORMAT = (what: string) => str('--format', `Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template (${what})`);
 
+/** docker's legacy builder flags (`DOCKER_BUILDKIT=0 docker build`), plus BuildKit's --progress. */
+const BUILD_OPTS: OptDef[] = [
+  list('--add-host', 'Add a custom host-to-IP mapping ("host:ip")'),
+  list('--build-arg', 'Set build-time variables'),
+  list('--cache-from', 'Images to consider as cache sources'),
+  str('--cgroup-parent', 'Set the parent cgroup for the "RUN" instructions during build'),
+  bool('--compress', 'Compress the build context using gzip'),
+  int('--cpu-period', 'Limit the CPU CFS (Completely Fair Scheduler) period'),
+  int('--cpu-quota', 'Limit the CPU CFS (Completely Fair Scheduler) quota'),
+  int('-c, --cpu-shares', 'CPU shares (relative weight)'),
+  str('--cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
+  str('--cpuset-mems', 'MEMs in which to allow execution (0-3, 0,1)'),
+  bool('--disable-content-trust', 'Skip image verification', true),
+  str('-f, --file', 'Name of the Dockerfile (Default is "PATH/Dockerfile")'),
+  bool('--force-rm', 'Always remove intermediate containers'),
+  str('--iidfile', 'Write the image ID to the file'),
+  str('--isolation', 'Container isolation technology'),
+  list('--label', 'Set metadata for an image'),
+  str('-m, --memory', 'Memory limit'),
+  str('--memory-swap', 'Swap limit equal to memory plus swap: -1 to enable unlimited swap'),
+  str('--network', 'Set the networking mode for the RUN instructions during build', 'default'),
+  bool('--no-cache', 'Do not use cache when building the image'),
+  str('--platform', 'Set platform if server is multi-platform capable'),
+  str('--progress', 'Set type of progress output ("auto", "plain", "tty"). Use plain to show container output', 'auto'),
+  bool('--pull', 'Always attempt to pull a newer version of the image'),
+  bool('-q, --quiet', 'Suppress the build output and print image ID on success'),
+  bool('--rm', 'Remove intermediate containers after a successful build', true),
+  list('--security-opt', 'Security options'),
+  str('--shm-size', 'Size of "/dev/shm"'),
+  bool('--squash', 'Squash newly built layers into a single new layer'),
+  list('-t, --tag', 'Name and optionally a tag in the "name:tag" format'),
+  str('--target', 'Set the target build stage to build.'),
+  list('--ulimit', 'Ulimit options'),
+];
+
 const lazy = <K extends string>(load: () => Promise<Record<K, Action>>, key: K) => async () => (await load())[key];
 const runMod = () => import('./commands/run.ts');
 const ctrMod = () => import('./commands/containers.ts');
@@ -147,6 +182,7 @@ const imgMod = () => import('./commands/images.ts');
 const inspMod = () => import('./commands/inspect.ts');
 const sysMod = () => import('./commands/system.ts');
 const execMod = () => import('./commands/exec.ts');
+const buildMod = () => import('./commands/build.ts');
 
 /** Container verbs: `berth X` and `berth container X`. */
 export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
@@ -254,6 +290,10 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
 
 /** Image verbs: `berth image X` (and the top-level forms listed in TOP_LEVEL). */
 export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
+  build: {
+    name: 'build', usage: '[OPTIONS] PATH | URL | -', desc: 'Build an image from a Dockerfile', min: 1, max: 1,
+    options: BUILD_OPTS, load: lazy(buildMod, 'build'),
+  },
   ls: {
     name: 'ls', usage: '[OPTIONS] [REPOSITORY[:TAG]]', desc: 'List images', max: 1,
     options: [
@@ -341,6 +381,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   top: CONTAINER_COMMANDS.top,
   port: CONTAINER_COMMANDS.port,
   exec: CONTAINER_COMMANDS.exec,
+  build: IMAGE_COMMANDS.build,
   images: { ...IMAGE_COMMANDS.ls, name: 'images' },
   import: IMAGE_COMMANDS.import,
   tag: IMAGE_COMMANDS.tag,

@@ -155,6 +155,7 @@ test('hijack: 101, bytes after the head kept, half-close, then the rest of the s
 
 test('helpers: query strings, version compare, host parsing', () => {
   assert.equal(queryString({ a: true, b: false, c: undefined, d: 'x y', e: 0 }), '?a=1&d=x%20y&e=0');
+  assert.equal(queryString({ t: ['a:1', 'b c'], n: [], x: 'y' }), '?t=a%3A1&t=b%20c&x=y');
   assert.equal(compareVersions('1.41', '1.47'), -1);
   assert.equal(compareVersions('1.47', '1.47'), 0);
   assert.deepEqual(parseHost('unix:///run/x.sock'), { kind: 'unix', path: '/run/x.sock', url: 'unix:///run/x.sock' });

@@ -37,7 +37,8 @@ export class ApiError extends Error {
 /** The daemon could not be reached at all. */
 export class ConnectError extends Error {}
 
-export type QueryValue = string | number | boolean | undefined | null;
+/** A list is sent as the same parameter repeated (`t=a&t=b`, as Go's url.Values does). */
+export type QueryValue = string | number | boolean | undefined | null | readonly string[];
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;
@@ -67,13 +68,17 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Builds `?a=1&b=x` from a record; undefined, null and false are left out, true is `1`. */
+/**
+ * Builds `?a=1&b=x` from a record; undefined, null and false are left out, true is `1`, a list
+ * repeats the key once per item (`{ t: ['a', 'b'] }` → `?t=a&t=b`).
+ */
 export function queryString(query: Record<string, QueryValue> | undefined): string {
   if (!query) return '';
   const parts: string[] = [];
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined || v === null || v === false) continue;
-    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(v === true ? '1' : String(v))}`);
+    const values = Array.isArray(v) ? v : [v === true ? '1' : String(v)];
+    for (const x of values) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(x)}`);
   }
   return parts.length ? `?${parts.join('&')}` : '';
 }

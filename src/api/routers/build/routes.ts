@@ -32,7 +32,8 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     if (ref.digest) throw invalid(`invalid reference format: ${t} (a build cannot be tagged with a digest)`);
   }
   const shm = qInt(q, 'shmsize');
-  const extrahosts = (q.get('extrahosts') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  // One `extrahosts` per --add-host (as the docker CLI sends them), each possibly a comma list.
+  const extrahosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
   const o = {
     tags,
     dockerfile: q.get('dockerfile') || 'Dockerfile',
