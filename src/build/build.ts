@@ -40,6 +40,8 @@ export interface BuildOptions {
   cacheFrom: string[];
   extraHosts: string[];
   shmSize?: number;
+  /** Limits for RUN containers (`memory`, `memswap`, `cpushares`, `cpuperiod`, `cpuquota`, `cpusetcpus`, `cpusetmems`, `ulimits`). */
+  resources?: { Memory?: number; MemorySwap?: number; CpuShares?: number; CpuPeriod?: number; CpuQuota?: number; CpusetCpus?: string; CpusetMems?: string; Ulimits?: { Name: string; Soft: number; Hard: number }[] };
   /** Cancels the build (the client went away). */
   signal: AbortSignal;
 }

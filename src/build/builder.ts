@@ -654,7 +654,7 @@ class BuildRun {
       const spec = await buildSpec({
         id, rootfs: root,
         config: { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) },
-        hostConfig: { NetworkMode: network, ShmSize: this.#o.shmSize },
+        hostConfig: { ...(this.#o.resources ?? {}), NetworkMode: network, ShmSize: this.#o.shmSize },
         args: argv,
         cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
         namespaces: { network: network === 'host' ? 'host' : undefined },

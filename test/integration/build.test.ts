@@ -322,6 +322,12 @@ test('RUN --network=none|host|default and the networkmode parameter', async () =
   assert.match(hostMode.output, new RegExp(`\n${hostIfs}\n`));
 });
 
+test('resource limits apply to RUN containers (memory, cpu shares)', async () => {
+  const r = await build(d, { Dockerfile: 'FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares\n' }, { memory: String(48 * 1024 * 1024), cpushares: '512', nocache: '1' });
+  assert.equal(r.error, undefined, r.output);
+  assert.match(r.output, new RegExp(`\n${48 * 1024 * 1024}\n512\n`));
+});
+
 test('custom Dockerfile name, gzip context, escape directive, quiet mode, scratch', async () => {
   const dir = contextDir({
     'build/app.Dockerfile': '# escape=`\nFROM busybox\nRUN echo one `\n  two > /out.txt\nCOPY hello /hello\n',

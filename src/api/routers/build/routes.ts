@@ -50,6 +50,16 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     cacheFrom: jsonParam(q, 'cachefrom', isStrList, []),
     extraHosts: extrahosts,
     shmSize: shm && shm > 0 ? shm : undefined,
+    resources: {
+      Memory: qInt(q, 'memory') || undefined,
+      MemorySwap: qInt(q, 'memswap') || undefined,
+      CpuShares: qInt(q, 'cpushares') || undefined,
+      CpuPeriod: qInt(q, 'cpuperiod') || undefined,
+      CpuQuota: qInt(q, 'cpuquota') || undefined,
+      CpusetCpus: q.get('cpusetcpus') || undefined,
+      CpusetMems: q.get('cpusetmems') || undefined,
+      Ulimits: jsonParam(q, 'ulimits', (v): v is { Name: string; Soft: number; Hard: number }[] => Array.isArray(v), []),
+    },
     signal: ctx.signal,
   };
   // Headers go out with the first message: an error before any output (a Dockerfile parse
