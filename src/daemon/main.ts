@@ -8,6 +8,8 @@ import { containerRoutes } from '../api/routers/containers/routes.ts';
 import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
 import { containerSummary } from '../api/routers/containers/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
+import { volumeRoutes } from '../api/routers/volumes/routes.ts';
+import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
 import { LocalContentStore } from '../store/content/local.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -100,7 +102,11 @@ async function main(): Promise<void> {
             return s;
           }));
         }
-        if (want('volume')) out.Volumes = [];
+        if (want('volume')) {
+          out.Volumes = await Promise.all(engine.volumes.list(parseFilters(undefined)).map(async (v) => ({
+            ...v, UsageData: { Size: await engine.volumes.size(v.Name), RefCount: engine.volumes.usedBy(v.Name).length },
+          })));
+        }
         if (want('build-cache')) out.BuildCache = engine.buildCacheUsage();
         return out;
       },
@@ -121,6 +127,10 @@ async function main(): Promise<void> {
       importImage: (b, o) => engine.importImage(b, o), pull: (r, t) => engine.pull(r, t),
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
+    }),
+    ...volumeRoutes({
+      list: (f) => engine.volumes.list(f), get: (n) => engine.volumes.get(n), create: (o) => engine.volumes.create(o),
+      remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
   ], log);

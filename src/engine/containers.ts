@@ -15,6 +15,8 @@ import { generateId, generateName, validateName } from '../common/names.ts';
 import { parseSignal } from '../common/signals.ts';
 import { PrefixIndex, resolveIdentifier } from '../common/prefix-index.ts';
 import { mountOverlay, mountTmpfs, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
+import type { VolumeService } from '../volume/local.ts';
+import type { MountPoint } from '../volume/volume.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import { buildSpec, composeArgs, specToJson, validateSpecConfig } from '../runtime/oci-spec.ts';
@@ -61,6 +63,8 @@ export interface ContainerRecord {
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;
+  /** Volumes, binds and tmpfs mounts (inspect's `Mounts`; resolved at create). */
+  Mounts?: MountPoint[];
   /** berth's own bookkeeping (not part of Docker's inspect output). */
   berth: {
     runtime: string;
@@ -87,6 +91,7 @@ export interface ContainerServiceOptions {
   initPath: string;
   /** The network setup step (extension point for the networking issue). */
   networking?: ContainerNetworking;
+  volumes: VolumeService;
 }
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
@@ -133,6 +138,7 @@ export class ContainerService {
     this.#events = events;
     this.#dir = join(o.root, 'containers');
     this.#bundles = join(o.execRoot, 'bundles');
+    o.volumes.usedBy = (name) => [...this.#byId.values()].filter((c) => c.rec.Mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id);
     images.usedBy = (imageId) => [...this.#byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.id, running: c.running }));
   }
 
@@ -301,7 +307,9 @@ export class ContainerService {
     const dir = join(this.#dir, id);
     // The name is held before any await that could interleave with another create.
     this.#names.set(name, id);
+    let mounts: MountPoint[] = [];
     try {
+      mounts = await this.#o.volumes.resolveMounts(config, hc, (ref) => this.#get(ref).rec.Mounts ?? []);
       await mkdir(dir, { recursive: true });
       await this.#snap.prepare(id, this.#images.topChain(image));
       const netMode = hc.NetworkMode || 'default';
@@ -325,6 +333,7 @@ export class ContainerService {
         HostnamePath: join(dir, 'hostname'),
         HostsPath: join(dir, 'hosts'),
         ResolvConfPath: join(dir, 'resolv.conf'),
+        Mounts: mounts,
         berth: { runtime, manuallyStopped: false, hasBeenStarted: false },
       };
       const c = new Container(rec);
@@ -336,6 +345,7 @@ export class ContainerService {
     } catch (e) {
       this.#names.delete(name);
       await this.#cleanupDebris(id);
+      await this.#o.volumes.removeAnonymous(mounts, id).catch(() => {});
       throw e;
     }
     this.#events.emit('container', 'create', id, { image: o.config.Image, name: name.slice(1), ...(config.Labels ?? {}) });
@@ -379,6 +389,7 @@ export class ContainerService {
       const net = await this.#net.setUp(this.#netTarget(c));
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
+      const volumeMounts = await this.#o.volumes.setUp(rec.Mounts ?? [], merged);
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
@@ -392,6 +403,7 @@ export class ContainerService {
           { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate'] },
           { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate'] },
           ...(shm ? [{ destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'rprivate'] }] : []),
+          ...volumeMounts,
         ],
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
       });
@@ -798,6 +810,7 @@ export class ContainerService {
     await rm(join(this.#dir, c.id), { recursive: true, force: true });
     await rm(join(this.#bundles, c.id), { recursive: true, force: true });
     for (const rt of this.#o.runtimes.values()) await rm(rt.exitFile(c.id), { force: true }).catch(() => {});
+    if (_o.volumes) await this.#o.volumes.removeAnonymous(c.rec.Mounts ?? [], c.id).catch(() => {});
     this.#events.emit('container', 'destroy', c.id, this.#attrs(c));
     this.#resolveWaiters(c, 'removed', c.rec.State.ExitCode);
   }

@@ -15,6 +15,7 @@ import { ImageService, type ImageRecord, type ImportOptions } from './images.ts'
 import { join } from 'node:path';
 import { isMountPoint, unmount } from '../sys/index.ts';
 import { Builder } from '../build/builder.ts';
+import { VolumeService } from '../volume/local.ts';
 import { BuildCache } from '../build/cache.ts';
 import type { BuildOptions, BuildOutput, BuildReport, CacheRecord } from '../build/build.ts';
 import { parseTimestamp } from '../common/units.ts';
@@ -36,6 +37,7 @@ export class Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly builder: Builder;
+  readonly volumes: VolumeService;
   #o: EngineOptions;
   #content: ContentStore;
   #snap: Snapshotter;
@@ -46,9 +48,11 @@ export class Engine {
     this.#content = content;
     this.#snap = snap;
     this.images = new ImageService(o.dataRoot, content, snap, this.events);
+    this.volumes = new VolumeService(o.dataRoot);
     this.containers = new ContainerService({
       root: o.dataRoot, execRoot: o.execRoot, cgroupParent: o.cgroupParent,
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
+      volumes: this.volumes,
     }, snap, this.images, this.events);
     this.builder = new Builder({
       tmpRoot: join(o.dataRoot, 'build-tmp'),
@@ -68,6 +72,7 @@ export class Engine {
   }
 
   async init(): Promise<void> {
+    await this.volumes.init();
     await this.images.init();
     await this.containers.init();
     await this.builder.cache.init();

@@ -52,6 +52,19 @@ export async function mountBind(source: string, target: string, opts: { readonly
   if (opts.readonly) await run('mount', ['-o', 'remount,bind,ro', target]);
 }
 
+/** A generic mount (volume drivers' `type`/`device`/`o` options). */
+export async function mountDevice(type: string, device: string, target: string, options: string): Promise<void> {
+  await run('mount', ['-t', type, ...(options ? ['-o', options] : []), device, target]);
+}
+
+/**
+ * Copies a directory's contents with owners, modes, times, xattrs and links kept (a volume's
+ * first mount gets the image content beneath it, as Docker does). Symlinks are not followed.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await run('cp', ['-a', '--no-dereference', '--', `${from}/.`, `${to}/`]);
+}
+
 export async function mountTmpfs(target: string, options: string): Promise<void> {
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
 }

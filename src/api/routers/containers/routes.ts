@@ -28,6 +28,20 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   }
 }
 
+/** inspect's and ps's `Mounts` (berth's own bookkeeping fields dropped). */
+function mountsJson(c: ContainerRecord): Record<string, unknown>[] {
+  return (c.Mounts ?? []).map((m) => ({
+    Type: m.Type,
+    ...(m.Name ? { Name: m.Name } : {}),
+    Source: m.Source,
+    Destination: m.Destination,
+    ...(m.Type === 'volume' ? { Driver: m.Driver ?? 'local' } : {}),
+    Mode: m.Mode,
+    RW: m.RW,
+    Propagation: m.Propagation,
+  }));
+}
+
 function command(c: ContainerRecord): string {
   return [c.Path, ...c.Args].join(' ');
 }
@@ -46,7 +60,7 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode || 'default' },
     NetworkSettings: { Networks: networks(c) },
-    Mounts: [],
+    Mounts: mountsJson(c),
   };
 }
 
@@ -73,7 +87,7 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     ResolvConfPath: c.ResolvConfPath,
     MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
     GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
-    Mounts: [],
+    Mounts: mountsJson(c),
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,

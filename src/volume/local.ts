@@ -1,0 +1,323 @@
+// The local volume driver and the container-mount rules around it (see volume.ts).
+//
+// Layout: <data-root>/volumes/<name>/_data holds the data; <name>/volume.json the record,
+// written atomically after the data directory exists (the record is the commit point). Names
+// are checked against Docker's pattern, which has no `/` and cannot be `.` or `..`, so a name
+// can never point outside the volumes directory.
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, posix } from 'node:path';
+import { conflict, invalid, notFound } from '../common/errors.ts';
+import type { Filters } from '../common/filters.ts';
+import { readJson, writeJsonAtomic, fsyncDir } from '../store/metadata/atomic.ts';
+import { duSize } from '../store/snapshots/overlay.ts';
+import { copyTree, isMountPoint, mountDevice, unmount } from '../sys/index.ts';
+import { resolveInRoot } from '../runtime/user.ts';
+import type { ContainerConfig, HostConfig, MountSpec } from '../engine/types.ts';
+import type { OciMount } from '../runtime/oci-spec.ts';
+import { ANONYMOUS_LABEL, type CreateVolumeOptions, type MountPoint, type Volume } from './volume.ts';
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const LOCAL_OPTS = new Set(['type', 'device', 'o', 'size']);
+const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate', 'consistent', 'cached', 'delegated']);
+const PROPAGATIONS = new Set(['shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate']);
+
+interface VolumeRecord {
+  name: string;
+  createdAt: string;
+  labels: Record<string, string>;
+  options: Record<string, string> | null;
+}
+
+export class VolumeService {
+  readonly root: string;
+  #vols = new Map<string, VolumeRecord>();
+  /** Set by the engine: the IDs of the containers (any state) whose mounts name a volume. */
+  usedBy: (name: string) => string[] = () => [];
+
+  constructor(dataRoot: string) { this.root = join(dataRoot, 'volumes'); }
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o701 });
+    for (const name of await readdir(this.root)) {
+      if (!NAME.test(name)) continue;
+      const rec = await readJson<VolumeRecord>(join(this.root, name, 'volume.json'));
+      // A directory without a record is a create that did not commit: it is not a volume.
+      if (rec && rec.name === name) this.#vols.set(name, rec);
+    }
+  }
+
+  #dataPath(name: string): string { return join(this.root, name, '_data'); }
+
+  #view(r: VolumeRecord): Volume {
+    return { CreatedAt: r.createdAt, Driver: 'local', Labels: Object.keys(r.labels).length ? r.labels : null, Mountpoint: this.#dataPath(r.name), Name: r.name, Options: r.options, Scope: 'local' };
+  }
+
+  has(name: string): boolean { return this.#vols.has(name); }
+
+  isAnonymous(name: string): boolean { return ANONYMOUS_LABEL in (this.#vols.get(name)?.labels ?? {}); }
+
+  get(name: string): Volume {
+    const r = this.#vols.get(name);
+    if (!r) throw notFound(`get ${name}: no such volume`);
+    return this.#view(r);
+  }
+
+  async create(o: CreateVolumeOptions): Promise<Volume> {
+    const driver = o.Driver || 'local';
+    if (driver !== 'local') throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    const name = o.Name || randomBytes(32).toString('hex');
+    validateName(name);
+    const opts = o.DriverOpts && Object.keys(o.DriverOpts).length ? { ...o.DriverOpts } : null;
+    for (const k of Object.keys(opts ?? {})) if (!LOCAL_OPTS.has(k)) throw invalid(`invalid option: "${k}"`);
+    if (opts && opts.type === undefined && (opts.device !== undefined || opts.o !== undefined)) throw invalid('missing "type" option');
+    if (opts?.type && opts.type !== 'tmpfs' && opts.type !== 'none' && !opts.device) throw invalid('missing "device" option');
+    if (opts?.type === 'none' && !/\bbind\b/.test(opts.o ?? '')) throw invalid('the "none" type needs o=bind');
+    const existing = this.#vols.get(name);
+    if (existing) return this.#view(existing); // Docker: creating an existing volume returns it
+    const dir = join(this.root, name);
+    await mkdir(join(dir, '_data'), { recursive: true, mode: 0o755 });
+    const rec: VolumeRecord = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels: { ...(o.Labels ?? {}) }, options: opts };
+    await writeJsonAtomic(join(dir, 'volume.json'), rec);
+    this.#vols.set(name, rec);
+    return this.#view(rec);
+  }
+
+  list(f: Filters): Volume[] {
+    const out: Volume[] = [];
+    for (const r of this.#vols.values()) {
+      if (f.has('name') && !f.get('name').some((n) => r.name.includes(n))) continue;
+      if (f.has('driver') && !f.get('driver').includes('local')) continue;
+      if (f.has('label') && !f.matchKVList('label', r.labels)) continue;
+      if (f.has('dangling')) {
+        const d = f.get('dangling')[0];
+        if (!['true', 'false', '1', '0'].includes(d)) throw invalid(`invalid filter 'dangling=${d}'`);
+        if ((d === 'true' || d === '1') !== (this.usedBy(r.name).length === 0)) continue;
+      }
+      out.push(this.#view(r));
+    }
+    return out.sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  async remove(name: string, o: { force?: boolean } = {}): Promise<void> {
+    const r = this.#vols.get(name);
+    if (!r) {
+      if (o.force) return;
+      throw notFound(`get ${name}: no such volume`);
+    }
+    const users = this.usedBy(name);
+    if (users.length) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    const data = this.#dataPath(name);
+    if (await isMountPoint(data)) await unmount(data);
+    // The record goes first: a crash after it leaves only a directory init() ignores.
+    await rm(join(this.root, name, 'volume.json'), { force: true });
+    await fsyncDir(join(this.root, name)).catch(() => {});
+    this.#vols.delete(name);
+    await rm(join(this.root, name), { recursive: true, force: true });
+  }
+
+  /** `volume prune`: unused anonymous volumes (all unused ones with `all=true`), label filters. */
+  async prune(f: Filters): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    const all = f.get('all').some((v) => v === 'true' || v === '1');
+    const deleted: string[] = [];
+    let space = 0;
+    for (const r of [...this.#vols.values()]) {
+      if (!all && !(ANONYMOUS_LABEL in r.labels)) continue;
+      if (f.has('label') && !f.matchKVList('label', r.labels)) continue;
+      if (f.has('label!') && f.matchKVList('label!', r.labels)) continue;
+      if (this.usedBy(r.name).length) continue;
+      const size = await this.size(r.name);
+      await this.remove(r.name);
+      deleted.push(r.name);
+      space += size;
+    }
+    return { VolumesDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  async size(name: string): Promise<number> {
+    try { return await duSize(this.#dataPath(name)); } catch { return 0; }
+  }
+
+  /** The host path of a volume's data, its device mounted first for `-o type=...` volumes. */
+  async mountpoint(name: string): Promise<string> {
+    const r = this.#vols.get(name);
+    if (!r) throw notFound(`get ${name}: no such volume`);
+    const data = this.#dataPath(name);
+    const o = r.options;
+    if (o?.type && !(await isMountPoint(data))) {
+      let opts = o.o ?? '';
+      if (o.size) opts = opts ? `${opts},size=${o.size}` : `size=${o.size}`;
+      const device = o.type === 'tmpfs' ? (o.device || 'tmpfs') : o.device!;
+      try {
+        await mountDevice(o.type, device, data, opts);
+      } catch (e) {
+        throw invalid(`error while mounting volume '${data}': failed to mount local volume: mount ${device}:${data}, flags: ${opts}: ${(e as Error).message.split(': ').pop()}`);
+      }
+    }
+    return data;
+  }
+
+  // ----------------------------------------------------------------- container mounts
+
+  /**
+   * A container's mount points from its create request, in Docker's order: --volumes-from,
+   * then -v binds and volumes, then --mount, then anonymous volumes for the remaining
+   * Config.Volumes (the image's VOLUME lines and `-v /path`). Volumes named here are created.
+   */
+  async resolveMounts(config: ContainerConfig, hc: HostConfig, volumesFrom: (ref: string) => MountPoint[]): Promise<MountPoint[]> {
+    const byDest = new Map<string, MountPoint>();
+    const user = new Set<string>();
+    for (const spec of hc.VolumesFrom ?? []) {
+      const [ref, mode = ''] = spec.split(':');
+      if (mode && mode !== 'ro' && mode !== 'rw') throw invalid(`invalid mode for volumes-from: ${mode}`);
+      for (const m of volumesFrom(ref)) {
+        if (m.Type === 'tmpfs') continue;
+        byDest.set(m.Destination, { ...m, RW: mode ? mode === 'rw' : m.RW, Mode: mode || m.Mode, noCopy: true });
+      }
+    }
+    const add = (m: MountPoint) => {
+      if (user.has(m.Destination)) throw invalid(`Duplicate mount point: ${m.Destination}`);
+      user.add(m.Destination);
+      byDest.set(m.Destination, m);
+    };
+    for (const b of hc.Binds ?? []) add(await this.#parseBind(b));
+    for (const m of hc.Mounts ?? []) add(await this.#parseMount(m));
+    for (const dest of Object.keys(config.Volumes ?? {})) {
+      const d = cleanDest(dest);
+      if (byDest.has(d)) continue;
+      const v = await this.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
+      byDest.set(d, { Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: d, Driver: 'local', Mode: '', RW: true, Propagation: '' });
+    }
+    return [...byDest.values()].sort((a, b) => a.Destination.localeCompare(b.Destination));
+  }
+
+  async #parseBind(spec: string): Promise<MountPoint> {
+    const parts = spec.split(':');
+    if (parts.length < 2 || parts.length > 3 || parts[0] === '' || parts[1] === '') throw invalid(`invalid volume specification: '${spec}'`);
+    const [src, dst, mode = ''] = parts;
+    if (!isAbsolute(dst)) throw invalid(`invalid volume specification: '${spec}': invalid mount config for type "${isAbsolute(src) ? 'bind' : 'volume'}": invalid mount path: '${dst}' mount path must be absolute`);
+    const modes = mode ? mode.split(',') : [];
+    for (const m of modes) if (!BIND_MODES.has(m)) throw invalid(`invalid mode: ${mode}`);
+    const rw = !modes.includes('ro');
+    const propagation = modes.find((m) => PROPAGATIONS.has(m));
+    if (isAbsolute(src)) {
+      if (modes.includes('nocopy')) throw invalid(`invalid mode: ${mode}`);
+      // `-v /host:/ctr` creates a missing host directory, as Docker does.
+      await mkdir(src, { recursive: true });
+      return { Type: 'bind', Source: posix.normalize(src), Destination: cleanDest(dst), Mode: mode, RW: rw, Propagation: propagation ?? 'rprivate', createSource: true };
+    }
+    validateName(src);
+    const v = await this.create({ Name: src });
+    return { Type: 'volume', Name: src, Source: v.Mountpoint, Destination: cleanDest(dst), Driver: 'local', Mode: mode || 'z', RW: rw, Propagation: '', noCopy: modes.includes('nocopy') || undefined };
+  }
+
+  async #parseMount(m: MountSpec): Promise<MountPoint> {
+    const type = m.Type;
+    if (!m.Target) throw invalid(`invalid mount config for type "${type}": field Target must not be empty`);
+    if (!isAbsolute(m.Target)) throw invalid(`invalid mount config for type "${type}": invalid mount path: '${m.Target}' mount path must be absolute`);
+    const dest = cleanDest(m.Target);
+    const rw = !m.ReadOnly;
+    switch (type) {
+      case 'bind': {
+        if (!m.Source) throw invalid('invalid mount config for type "bind": field Source must not be empty');
+        if (!isAbsolute(m.Source)) throw invalid(`invalid mount config for type "bind": invalid mount path: '${m.Source}' bind source path must be absolute`);
+        if (m.VolumeOptions) throw invalid('invalid mount config for type "bind": field VolumeOptions must not be specified');
+        try { await stat(m.Source); } catch {
+          if (m.BindOptions?.CreateMountpoint) await mkdir(m.Source, { recursive: true });
+          else throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        }
+        const prop = m.BindOptions?.Propagation || 'rprivate';
+        if (!PROPAGATIONS.has(prop)) throw invalid(`invalid mount config for type "bind": invalid propagation mode: ${prop}`);
+        return { Type: 'bind', Source: posix.normalize(m.Source), Destination: dest, Mode: '', RW: rw, Propagation: prop };
+      }
+      case 'volume': {
+        if (m.BindOptions) throw invalid('invalid mount config for type "volume": field BindOptions must not be specified');
+        const labels = m.VolumeOptions?.Labels ?? {};
+        const drv = m.VolumeOptions?.DriverConfig;
+        const v = m.Source
+          ? await this.create({ Name: validated(m.Source), Driver: drv?.Name, DriverOpts: drv?.Options, Labels: labels })
+          : await this.create({ Driver: drv?.Name, DriverOpts: drv?.Options, Labels: { ...labels, [ANONYMOUS_LABEL]: '' } });
+        const sub = m.VolumeOptions?.Subpath;
+        if (sub && (isAbsolute(sub) || sub.split('/').includes('..'))) throw invalid(`invalid mount config for type "volume": subpath must be a relative path within the volume`);
+        return { Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: dest, Driver: 'local', Mode: 'z', RW: rw, Propagation: '', noCopy: m.VolumeOptions?.NoCopy || undefined, subpath: sub || undefined };
+      }
+      case 'tmpfs': {
+        if (m.Source) throw invalid('invalid mount config for type "tmpfs": field Source must not be specified');
+        const opts = ['nosuid', 'nodev', 'noexec'];
+        if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
+        if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+        if (!rw) opts.push('ro');
+        return { Type: 'tmpfs', Source: '', Destination: dest, Mode: '', RW: rw, Propagation: '', tmpfsOptions: opts };
+      }
+      default:
+        throw invalid(`mount type unknown: "${type}"`);
+    }
+  }
+
+  /**
+   * The OCI mounts for a starting container whose rootfs is mounted at `rootfs`. A volume that
+   * is empty gets the image's content at its destination first (once, unless `nocopy`).
+   */
+  async setUp(mounts: MountPoint[], rootfs: string): Promise<OciMount[]> {
+    const out: OciMount[] = [];
+    for (const m of mounts) {
+      if (m.Type === 'tmpfs') {
+        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: m.tmpfsOptions ?? ['nosuid', 'nodev', 'noexec'] });
+        continue;
+      }
+      let source = m.Source;
+      if (m.Type === 'volume') {
+        source = await this.mountpoint(m.Name!);
+        if (!m.noCopy) {
+          await this.#copyUp(rootfs, m.Destination, source);
+          m.noCopy = true; // the copy happens once, on the first start (the record is saved by the caller)
+        }
+        if (m.subpath) {
+          const sub = await resolveInRoot(source, m.subpath);
+          if (!sub) throw invalid(`cannot access path ${m.subpath} in volume ${m.Name}: no such file or directory`);
+          source = sub;
+        }
+      } else {
+        try { await lstat(source); } catch {
+          if (m.createSource) await mkdir(source, { recursive: true });
+          else throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
+        }
+      }
+      const opts = ['rbind', m.RW ? 'rw' : 'ro'];
+      opts.push(m.Propagation || 'rprivate');
+      out.push({ destination: m.Destination, type: 'bind', source, options: opts });
+    }
+    return out;
+  }
+
+  async #copyUp(rootfs: string, dest: string, volume: string): Promise<void> {
+    if ((await readdir(volume)).length > 0) return;
+    const src = await resolveInRoot(rootfs, dest);
+    if (!src) return;
+    const st = await lstat(src);
+    if (!st.isDirectory() || (await readdir(src)).length === 0) return;
+    await copyTree(src, volume);
+  }
+
+  /** `rm -v`: the container's anonymous volumes that no other container uses. */
+  async removeAnonymous(mounts: MountPoint[], containerId: string): Promise<void> {
+    for (const m of mounts) {
+      if (m.Type !== 'volume' || !m.Name || !this.isAnonymous(m.Name)) continue;
+      if (this.usedBy(m.Name).some((id) => id !== containerId)) continue;
+      await this.remove(m.Name).catch(() => {});
+    }
+  }
+}
+
+function validateName(name: string): void {
+  if (!NAME.test(name)) {
+    throw invalid(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+}
+
+function validated(name: string): string { validateName(name); return name; }
+
+function cleanDest(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
