@@ -90,6 +90,13 @@ test('inspect Mounts as docker reports them', async () => {
   });
   assert.equal(cr.status, 201, cr.body.toString());
   const m = (await d.api('GET', `/containers/${cr.json().Id}/json`)).json().Mounts as any[];
+  // ps: the volume filter (by name or destination) and Mounts in the summary
+  const ps = (await d.api('GET', `/containers/json?all=1&filters=${q({ volume: ['named1'] })}`)).json();
+  assert.deepEqual(ps.map((x: any) => x.Id), [cr.json().Id]);
+  assert.equal(ps[0].Mounts.length, 7);
+  assert.equal((await d.api('GET', `/containers/json?all=1&filters=${q({ volume: ['/e'] })}`)).json().length, 1);
+  assert.equal((await d.api('GET', `/containers/json?all=1&filters=${q({ volume: ['nosuchvol'] })}`)).json().length, 0);
+  // berth rm -v through the CLI is exercised below (rmC with v=1 is the API form)
   const by = Object.fromEntries(m.map((x) => [x.Destination, x]));
   assert.deepEqual(by['/a'], { Type: 'volume', Name: 'named1', Source: join(d.dataRoot, 'volumes/named1/_data'), Destination: '/a', Driver: 'local', Mode: 'z', RW: true, Propagation: '' });
   assert.deepEqual({ Mode: by['/b'].Mode, RW: by['/b'].RW }, { Mode: 'ro', RW: false });

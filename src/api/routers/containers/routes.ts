@@ -141,6 +141,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
           if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;
           if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
           if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
+          if (f.has('volume') && !f.get('volume').some((v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
           if (beforeT !== undefined && !(Date.parse(c.Created) < beforeT)) return false;
           if (sinceT !== undefined && !(Date.parse(c.Created) > sinceT)) return false;
           return true;
