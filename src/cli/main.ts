@@ -53,7 +53,7 @@ export function report(e: unknown): number {
 
 async function runCommand(globals: Globals, path: string[], spec: CommandSpec, argv: string[]): Promise<number> {
   const commandPath = ['berth', ...path].join(' ');
-  const ctx = new Ctx(globals, commandPath, `${commandPath} ${spec.usage}`);
+  const ctx = new Ctx(globals, commandPath, spec.usage ? `${commandPath} ${spec.usage}` : commandPath);
   let parsed;
   try {
     parsed = parseCommandArgs(spec, argv);

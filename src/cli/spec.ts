@@ -183,6 +183,8 @@ const inspMod = () => import('./commands/inspect.ts');
 const sysMod = () => import('./commands/system.ts');
 const execMod = () => import('./commands/exec.ts');
 const buildMod = () => import('./commands/build.ts');
+const volMod = () => import('./commands/volumes.ts');
+const builderMod = () => import('./commands/builder.ts');
 
 /** Container verbs: `berth X` and `berth container X`. */
 export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
@@ -348,6 +350,70 @@ export const SYSTEM_COMMANDS: Record<string, CommandSpec> = {
     options: [FILTER, str('--format', 'Format output using a custom template'), str('--since', 'Show all events created since timestamp'), str('--until', 'Stream events until this timestamp')],
     load: lazy(sysMod, 'events'),
   },
+  df: {
+    name: 'df', usage: '[OPTIONS]', desc: 'Show berth disk usage', max: 0,
+    options: [
+      str('--format', "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates"),
+      bool('-v, --verbose', 'Show detailed information on space usage'),
+    ],
+    load: lazy(sysMod, 'df'),
+  },
+};
+
+/** `berth builder X`: build cache management (and `builder build`, as docker has it). */
+export const BUILDER_COMMANDS: Record<string, CommandSpec> = {
+  build: IMAGE_COMMANDS.build,
+  prune: {
+    name: 'prune', usage: '', desc: 'Remove build cache', max: 0,
+    options: [
+      bool('-a, --all', 'Remove all unused build cache, not just dangling ones'),
+      list('--filter', 'Provide filter values (e.g. "until=24h")'),
+      bool('-f, --force', 'Do not prompt for confirmation'),
+      str('--keep-storage', 'Amount of disk space to keep for cache'),
+    ],
+    load: lazy(builderMod, 'prune'),
+  },
+};
+
+/** `berth volume X` (docker CLI 28's flags; the cluster-volume flags are left out). */
+export const VOLUME_COMMANDS: Record<string, CommandSpec> = {
+  create: {
+    name: 'create', usage: '[OPTIONS] [VOLUME]', desc: 'Create a volume', max: 1,
+    options: [
+      str('-d, --driver', 'Specify volume driver name', 'local'),
+      list('--label', 'Set metadata for a volume'),
+      { ...str('--name', 'Specify volume name'), hidden: true },
+      list('-o, --opt', 'Set driver specific options'),
+    ],
+    load: lazy(volMod, 'create'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] VOLUME [VOLUME...]', desc: 'Display detailed information on one or more volumes', min: 1,
+    options: [str('-f, --format', "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates")],
+    load: lazy(volMod, 'inspect'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List volumes', max: 0,
+    options: [
+      list('-f, --filter', 'Provide filter values (e.g. "dangling=true")'), FORMAT('volumes'),
+      bool('-q, --quiet', 'Only display volume names'),
+    ],
+    load: lazy(volMod, 'ls'),
+  },
+  prune: {
+    name: 'prune', usage: '[OPTIONS]', desc: 'Remove unused local volumes', max: 0,
+    options: [
+      bool('-a, --all', 'Remove all unused volumes, not just anonymous ones'),
+      list('--filter', 'Provide filter values (e.g. "label=<label>")'),
+      bool('-f, --force', 'Do not prompt for confirmation'),
+    ],
+    load: lazy(volMod, 'prune'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] VOLUME [VOLUME...]', desc: 'Remove one or more volumes', min: 1,
+    options: [bool('-f, --force', 'Force the removal of one or more volumes')],
+    load: lazy(volMod, 'rm'),
+  },
 };
 
 export const VERSION_COMMAND: CommandSpec = {
@@ -393,7 +459,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   version: VERSION_COMMAND,
 };
 
-/** `berth container|image|system SUB`: sub-verbs and their aliases. */
+/** `berth container|image|system|builder SUB`: sub-verbs and their aliases. */
 export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
   container: {
     desc: 'Manage containers',
@@ -413,5 +479,15 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
     desc: 'Manage berth',
     commands: SYSTEM_COMMANDS,
     aliases: {},
+  },
+  builder: {
+    desc: 'Manage builds',
+    commands: BUILDER_COMMANDS,
+    aliases: {},
+  },
+  volume: {
+    desc: 'Manage volumes',
+    commands: VOLUME_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm' },
   },
 };

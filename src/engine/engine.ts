@@ -108,6 +108,8 @@ export class Engine {
   /** `POST /build/prune`: cache records go, then a sweep frees what only they held. */
   async pruneBuildCache(o: { all?: boolean; until?: string; keepStorage?: number }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
     let recs = this.builder.cache.all();
+    // `all` or not, every record is unused once its build is over (no record is held by a
+    // running build): images keep their own layers, so pruning never breaks an image.
     if (o.until) {
       const t = parseTimestamp(o.until, Date.now()) * 1000;
       recs = recs.filter((r) => Date.parse(r.lastUsed) < t);
@@ -122,7 +124,7 @@ export class Engine {
     }
     await this.builder.cache.remove(recs.map((r) => r.key));
     const freed = await this.gc();
-    return { CachesDeleted: recs.map((r) => r.key.slice(7)), SpaceReclaimed: freed.bytes };
+    return { CachesDeleted: recs.map((r) => r.key.slice(7, 32)), SpaceReclaimed: freed.bytes };
   }
 
   /** Unique layer bytes, and per image the bytes of layers it shares with other images. */

@@ -1,0 +1,77 @@
+// builder prune: POST /build/prune, with docker's confirmation prompt and report.
+import { humanSize, parseBytes } from '../../common/units.ts';
+import { flagError, type Ctx } from '../context.ts';
+import { encodeFilters } from '../filters.ts';
+
+type Opts = Record<string, any>;
+
+export const PRUNE_WARNING = 'WARNING! This will remove all dangling build cache. Are you sure you want to continue?';
+export const PRUNE_ALL_WARNING = 'WARNING! This will remove all build cache. Are you sure you want to continue?';
+
+export interface BuildCachePruneReport {
+  CachesDeleted?: string[] | null;
+  SpaceReclaimed?: number;
+}
+
+/** What docker prints after a prune: the deleted IDs (if any), a blank line, the total (go-units HumanSize). */
+export function pruneReport(r: BuildCachePruneReport): string {
+  let out = '';
+  if (r.CachesDeleted?.length) out += `Deleted build cache objects:\n${r.CachesDeleted.map((id) => `${id}\n`).join('')}\n`;
+  out += `Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`;
+  return out;
+}
+
+/** docker's prompt.Confirm: `MESSAGE [y/N] `, then one line of input; only `y`/`Y` (spaces trimmed) is yes. */
+export async function confirm(message: string, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): Promise<boolean> {
+  out.write(`${message} [y/N] `);
+  const line = await new Promise<string>((resolve) => {
+    let buf = '';
+    const done = (s: string) => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onEnd);
+      input.pause();
+      resolve(s);
+    };
+    const onData = (d: Buffer | string) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.slice(0, nl));
+    };
+    const onEnd = () => done(buf);
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onEnd);
+    input.resume();
+  });
+  return line.replace(/\r$/, '').trim().toLowerCase() === 'y';
+}
+
+export interface PruneIo {
+  input: NodeJS.ReadableStream;
+  out: NodeJS.WritableStream;
+}
+
+export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+  return runPrune(ctx, o, { input: process.stdin, out: process.stdout });
+}
+
+export async function runPrune(ctx: Ctx, o: Opts, io: PruneIo): Promise<number> {
+  // Flag values are checked before anything else, as pflag does while parsing.
+  let keepStorage = 0;
+  if (o.keepStorage !== undefined) {
+    try {
+      keepStorage = parseBytes(String(o.keepStorage));
+    } catch (e) {
+      throw flagError(ctx, '--keep-storage', String(o.keepStorage), (e as Error).message);
+    }
+  }
+  const filters = encodeFilters(o.filter, ctx, '--filter');
+  // Declining is not an error: docker exits 0 without a request (and without another newline).
+  if (!o.force && !(await confirm(o.all ? PRUNE_ALL_WARNING : PRUNE_WARNING, io.input, io.out))) return 0;
+  const r = await ctx.client.json<BuildCachePruneReport>('POST', '/build/prune', {
+    query: { all: Boolean(o.all), 'keep-storage': keepStorage || undefined, filters },
+  });
+  io.out.write(pruneReport(r ?? {}));
+  return 0;
+}
