@@ -199,3 +199,28 @@ test('volume prune: prompts, -a, --filter, the report; the same text from both C
   same(['volume', 'ls']);
   ok(d.berth(['rm', '-f', 'keeper']));
 });
+
+test('docker run and berth run: -v named/anonymous/bind, --mount, --volumes-from, rm -v, data kept', { skip }, () => {
+  const host = `${d.dir}/hostdir`;
+  for (const cli of ['docker', 'berth'] as const) {
+    const run = (args: string[]) => (cli === 'docker' ? d.docker(args) : d.berth(args));
+    const vol = `${cli}-data`;
+    const w = run(['run', '--rm', '-v', `${vol}:/data`, '-v', `${host}-${cli}:/h`, 'busybox', 'sh', '-c', 'echo persisted > /data/f && echo to-host > /h/f']);
+    assert.equal(w.status, 0, w.stderr);
+    const r = run(['run', '--rm', '--mount', `type=volume,source=${vol},target=/v,readonly`, '--mount', `type=bind,source=${host}-${cli},target=/h`, 'busybox', 'sh', '-c', 'cat /v/f /h/f; touch /v/x 2>&1 | grep -c Read-only']);
+    assert.equal(r.stdout, 'persisted\nto-host\n1\n', r.stderr);
+    const c = run(['create', '--name', `${cli}-holder`, '-v', '/anon', '-v', `${vol}:/named`, 'busybox', 'true']);
+    assert.equal(c.status, 0, c.stderr);
+    const vf = run(['run', '--rm', '--volumes-from', `${cli}-holder:ro`, 'busybox', 'cat', '/named/f']);
+    assert.equal(vf.stdout, 'persisted\n', vf.stderr);
+    const mounts = run(['inspect', '-f', '{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}};{{end}}', `${cli}-holder`]);
+    assert.equal(mounts.stdout.trim(), 'volume /anon true;volume /named true;');
+    const anon = run(['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/anon"}}{{.Name}}{{end}}{{end}}', `${cli}-holder`]).stdout.trim();
+    assert.equal(run(['rm', '-v', `${cli}-holder`]).status, 0);
+    assert.notEqual(run(['volume', 'inspect', anon]).status, 0);
+    assert.equal(run(['volume', 'inspect', '-f', '{{.Name}}', vol]).stdout.trim(), vol);
+    const bad = run(['run', '--rm', '--mount', 'type=bind,source=/no/such/dir,target=/x', 'busybox', 'true']);
+    assert.equal(bad.status, 125);
+    assert.match(bad.stderr, /bind source path does not exist: \/no\/such\/dir/);
+  }
+});
