@@ -65,9 +65,12 @@ async function fetchOne(ctx: Ctx, name: string, kinds: Kind[], size: boolean): P
 
 async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Promise<number> {
   let tmpl: Template | undefined;
+  let compact = false;
   if (o.format !== undefined && o.format !== '') {
     const f = normalizeFormat(o.format);
-    if (f !== 'json') {
+    // docker 28: `-f json` prints the array compact, on one line (below).
+    if (f === 'json') compact = true;
+    else {
       try {
         tmpl = parseTemplate(f, { nullText: inspectNullText, strictRoot: true });
       } catch (e) {
@@ -102,13 +105,19 @@ async function inspectAll(ctx: Ctx, names: string[], kinds: Kind[], o: Opts): Pr
       found.push(raw);
     }
   }
-  if (!tmpl) out = found.length ? `[\n    ${found.map((r) => indentJson(r, '    ', '    ')).join(',\n    ')}\n]\n` : '[]\n';
+  if (compact) out = `[${found.map((r) => goMarshal(JSON.parse(r))).join(',')}]\n`;
+  else if (!tmpl) out = found.length ? `[\n    ${found.map((r) => indentJson(r, '    ', '    ')).join(',\n    ')}\n]\n` : '[]\n';
   process.stdout.write(out);
   if (errors.length) {
     process.stderr.write(`${errors.join('\n')}\n`);
     return 1;
   }
   return 0;
+}
+
+/** Compact JSON as the docker CLI's `-f json` writes it (no HTML escaping). */
+function goMarshal(v: unknown): string {
+  return JSON.stringify(v);
 }
 
 export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
