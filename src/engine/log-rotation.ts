@@ -24,7 +24,7 @@
 // never per-line work. A burst between a write and our rename overshoots max-size by what conmon
 // writes in that time (Docker overshoots by one entry).
 import { watch, statSync, constants, type FSWatcher } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { invalid, isEngineError } from '../common/errors.ts';
 import { fromHumanSize, parseBytes } from '../common/units.ts';
@@ -137,6 +137,9 @@ export function parseLogConfig(lc: { Type?: string; Config?: Record<string, stri
  */
 export function logFiles(logPath: string, maxFile: number): string[] {
   const out: string[] = [];
+  if (maxFile < 2) {
+    try { statSync(`${logPath}.keep`); out.push(`${logPath}.keep`); } catch { /* no rotation yet */ }
+  }
   for (let i = maxFile - 1; i >= 1; i--) {
     const p = `${logPath}.${i}`;
     try { statSync(p); out.push(p); } catch { /* not rotated that far (yet) */ }
@@ -261,10 +264,38 @@ export class LogRotator {
       await rm(`${p}.${w.maxFile - 1}`, { force: true });
       for (let i = w.maxFile - 1; i > 1; i--) await rename(`${p}.${i - 1}`, `${p}.${i}`).catch(ignoreMissing);
       await rename(p, `${p}.1`);
-    } else {
-      await rm(p, { force: true });
+      if (reopen) await this.#reopen(w);
+      return;
     }
-    if (reopen) await this.#reopen(w);
+    if (!reopen) { await rm(p, { force: true }); return; }
+    // max-file=1. Docker rotates synchronously, right where a write would cross max-size, so its
+    // one file always holds the lines written since the last crossing. Rotating after the fact,
+    // berth keeps that part of the old file (from the last max-size boundary, at a line start)
+    // as <log>.keep, read before <log>: the container's latest lines are never all dropped.
+    const old = `${p}.rotating`;
+    await rename(p, old);
+    await this.#reopen(w);
+    try {
+      const size = (await stat(old)).size;
+      const from = Math.floor((size - 1) / w.maxSize) * w.maxSize;
+      const fh = await open(old, 'r');
+      let tail: Buffer;
+      try {
+        const buf = Buffer.alloc(size - from + 1);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, Math.max(0, from - 1));
+        tail = buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+      // Start after the first line end at or after the boundary (the byte before it included,
+      // so a boundary right after a newline keeps that next line whole).
+      const nl = from === 0 ? -1 : tail.indexOf(10);
+      tail = tail.subarray(nl + 1);
+      await writeFile(`${p}.keep.tmp`, tail);
+      await rename(`${p}.keep.tmp`, `${p}.keep`);
+    } finally {
+      await rm(old, { force: true });
+    }
   }
 
   /**
