@@ -1,0 +1,127 @@
+// Kernel plumbing for bridge networking through iproute2 (Node has no netlink or setns): Linux
+// bridges, veth pairs and named network namespaces. Every call spawns `ip` with an argument
+// array and puts its stderr into the error. Names are the caller's: they must be unique per
+// daemon instance (DESIGN.md: host-global names), and interface names fit IFNAMSIZ (15 bytes).
+//
+// Worked example (a container on the default bridge): `ensureBridge("berth0", "172.17.0.1/16")`
+// once; per container `createNetns("berth-1a2b-3c4d5e6f7a8b")` (runc then joins
+// /run/netns/<name>), `attachVeth({ ns, hostIf: "vb3c4d5e6f7a8b", bridge: "berth0",
+// address: "172.17.0.2/16", gateway: "172.17.0.1", mac })`; when the container ends,
+// `deleteNetns(name)` removes the namespace and with it both ends of the veth pair.
+import { readdir } from 'node:fs/promises';
+import { invalid } from '../common/errors.ts';
+import { run } from '../sys/index.ts';
+
+export const NETNS_DIR = '/run/netns';
+const IFNAMSIZ = 15;
+
+function checkIfName(name: string): void {
+  if (!name || name.length > IFNAMSIZ || /[\s/:]/.test(name)) throw invalid(`invalid interface name ${JSON.stringify(name)}: at most ${IFNAMSIZ} characters, no spaces, '/' or ':'`);
+}
+
+async function ip(args: string[], o: { allowFail?: boolean } = {}) {
+  return run('ip', args, { allowFail: o.allowFail });
+}
+
+/** Whether a link exists in the host's namespace. */
+export async function linkExists(name: string): Promise<boolean> {
+  return (await ip(['link', 'show', 'dev', name], { allowFail: true })).code === 0;
+}
+
+/**
+ * Creates (or adopts) a Linux bridge with the gateway address and brings it up. Idempotent, so a
+ * restarted daemon finds its bridge as it left it.
+ */
+export async function ensureBridge(name: string, gatewayCidr: string, o: { mtu?: number } = {}): Promise<void> {
+  checkIfName(name);
+  if (!(await linkExists(name))) {
+    await ip(['link', 'add', 'name', name, 'type', 'bridge']);
+  }
+  if (o.mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(o.mtu)]);
+  const addrs = (await ip(['-j', 'addr', 'show', 'dev', name])).stdout;
+  const have = (JSON.parse(addrs || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[])
+    .flatMap((l) => l.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gatewayCidr);
+  if (!have) await ip(['addr', 'add', gatewayCidr, 'dev', name]);
+  await ip(['link', 'set', 'dev', name, 'up']);
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  await ip(['link', 'del', 'dev', name], { allowFail: true });
+}
+
+/** A named network namespace (`/run/netns/<name>`) with `lo` up. */
+export async function createNetns(name: string): Promise<string> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw invalid(`invalid network namespace name ${JSON.stringify(name)}`);
+  await ip(['netns', 'add', name]);
+  try {
+    await ip(['-n', name, 'link', 'set', 'dev', 'lo', 'up']);
+  } catch (e) {
+    await ip(['netns', 'del', name], { allowFail: true });
+    throw e;
+  }
+  return `${NETNS_DIR}/${name}`;
+}
+
+/** Removes a namespace (and every interface inside it, which takes the veth peers along). */
+export async function deleteNetns(name: string): Promise<void> {
+  await ip(['netns', 'del', name], { allowFail: true });
+}
+
+/** Names of the namespaces that start with `prefix` (for reconciliation after a crash). */
+export async function listNetns(prefix: string): Promise<string[]> {
+  try { return (await readdir(NETNS_DIR)).filter((n) => n.startsWith(prefix)); } catch { return []; }
+}
+
+export interface VethOptions {
+  /** Network namespace name (created with createNetns). */
+  ns: string;
+  /** Host-side interface name (≤ 15 bytes). */
+  hostIf: string;
+  /** Name inside the namespace (Docker: eth0, eth1, ...). */
+  nsIf?: string;
+  bridge: string;
+  /** Address with prefix, e.g. 172.17.0.2/16. */
+  address: string;
+  /** Default route via this address (omitted for --internal networks). */
+  gateway?: string;
+  mac?: string;
+  mtu?: number;
+}
+
+/**
+ * Creates a veth pair with one end inside the namespace (renamed, addressed, up, default route)
+ * and the other on the bridge. On failure nothing is left behind.
+ */
+export async function attachVeth(o: VethOptions): Promise<void> {
+  checkIfName(o.hostIf);
+  const nsIf = o.nsIf ?? 'eth0';
+  checkIfName(nsIf);
+  const tmpPeer = `${o.hostIf.slice(0, 13)}p`;
+  await ip(['link', 'add', 'name', o.hostIf, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'type', 'veth', 'peer', 'name', tmpPeer, 'netns', o.ns]);
+  try {
+    await ip(['-n', o.ns, 'link', 'set', 'dev', tmpPeer, 'name', nsIf]);
+    if (o.mac) await ip(['-n', o.ns, 'link', 'set', 'dev', nsIf, 'address', o.mac]);
+    await ip(['-n', o.ns, 'addr', 'add', o.address, 'dev', nsIf]);
+    await ip(['-n', o.ns, 'link', 'set', 'dev', nsIf, 'up']);
+    if (o.gateway) await ip(['-n', o.ns, 'route', 'add', 'default', 'via', o.gateway, 'dev', nsIf]);
+    await ip(['link', 'set', 'dev', o.hostIf, 'master', o.bridge]);
+    await ip(['link', 'set', 'dev', o.hostIf, 'up']);
+  } catch (e) {
+    await deleteLink(o.hostIf);
+    throw e;
+  }
+}
+
+/** Removes one interface from a namespace (network disconnect); its veth peer goes with it. */
+export async function detachVeth(ns: string, nsIf: string): Promise<void> {
+  await ip(['-n', ns, 'link', 'del', 'dev', nsIf], { allowFail: true });
+}
+
+/** The host's IPv4 routes as CIDRs (for choosing a bridge subnet nobody routes yet). */
+export async function hostRoutes(): Promise<string[]> {
+  const r = await ip(['-j', '-4', 'route', 'show', 'table', 'all'], { allowFail: true });
+  if (r.code !== 0 || !r.stdout.trim()) return [];
+  const routes = JSON.parse(r.stdout) as { dst?: string; type?: string }[];
+  return routes.map((x) => x.dst ?? '').filter((d) => d && d !== 'default' && !d.startsWith('127.') && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d))
+    .map((d) => (d.includes('/') ? d : `${d}/32`));
+}
