@@ -456,7 +456,7 @@ class BuildRun {
     if (!this.#o.noCache) {
       const hit = this.#cache.get(key);
       if (hit && (await this.#layersPresent(hit.layers))) {
-        void this.#cache.touch(key);
+        this.#cache.touch(key);
         this.#say(stage, ` ---> Using cache\n ---> ${short(configDigest(hit.config))}\n`);
         return { config: hit.config, layers: hit.layers, id: configDigest(hit.config), cmdSet: st.cmdSet || cmd.kind === 'cmd' };
       }

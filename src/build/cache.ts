@@ -8,6 +8,8 @@ import type { CacheRecord } from './build.ts';
 export class BuildCache {
   #docs: JsonDocStore<CacheRecord>;
   #recs = new Map<string, CacheRecord>();
+  #dirty = new Set<string>();
+  #flushTimer?: NodeJS.Timeout;
 
   constructor(root: string) { this.#docs = new JsonDocStore(join(root, 'buildcache')); }
 
@@ -25,18 +27,36 @@ export class BuildCache {
     this.#recs.set(rec.key, rec);
   }
 
-  /** Marks a hit: last-used time and count (best effort: a lost update only ages the entry). */
-  async touch(key: string): Promise<void> {
+  /**
+   * Marks a hit: last-used time and count. Written a moment later, in one batch, off the build's
+   * path (a lost update only ages the entry; a cached rebuild should not pay a sync per step).
+   */
+  touch(key: string): void {
     const r = this.#recs.get(key);
     if (!r) return;
     r.lastUsed = new Date().toISOString();
     r.usageCount++;
-    await this.#docs.put(key, r).catch(() => {});
+    this.#dirty.add(key);
+    if (!this.#flushTimer) {
+      this.#flushTimer = setTimeout(() => { void this.flush(); }, 500);
+      this.#flushTimer.unref();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.#flushTimer) { clearTimeout(this.#flushTimer); this.#flushTimer = undefined; }
+    const keys = [...this.#dirty];
+    this.#dirty.clear();
+    for (const k of keys) {
+      const r = this.#recs.get(k);
+      if (r) await this.#docs.put(k, r).catch(() => {});
+    }
   }
 
   async remove(keys: string[]): Promise<void> {
     for (const k of keys) {
       this.#recs.delete(k);
+      this.#dirty.delete(k);
       await this.#docs.delete(k);
     }
   }

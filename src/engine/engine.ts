@@ -161,7 +161,7 @@ export class Engine {
     }));
   }
 
-  async close(): Promise<void> { await this.containers.close(); }
+  async close(): Promise<void> { await this.builder.cache.flush(); await this.containers.close(); }
 
   // ------------------------------------------------------------ images (ImagesBackend)
 

@@ -242,7 +242,8 @@ export class ImageService {
     const key = ref.full();
     const old = this.#refs.get(key);
     this.#refs.set(key, rec.id);
-    await this.#saveRefs();
+    // Re-tagging with the same image (a cached rebuild) changes nothing on disk.
+    if (old !== rec.id) await this.#saveRefs();
     if (old !== rec.id) {
       rec.lastTagTime = new Date().toISOString();
       await this.#docs.put(rec.id.slice(7), rec);
