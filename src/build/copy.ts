@@ -9,6 +9,7 @@
 // step runs. Inside a copied directory, symlinks are copied as symlinks and never followed.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -250,12 +251,16 @@ export async function writeHeredoc(root: string, dest: string, content: string, 
 }
 
 /** ADD's archive detection: what Docker's `archive.DetectCompression` + tar check accept. */
-export async function archiveKind(host: string): Promise<'tar' | 'gzip' | undefined> {
+export type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
+export async function archiveKind(host: string): Promise<ArchiveKind | undefined> {
   const fh = await import('node:fs/promises').then((m) => m.open(host, 'r'));
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
     if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return 'gzip';
+    if (bytesRead >= 3 && buf.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+    if (bytesRead >= 6 && buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+    if (bytesRead >= 4 && buf.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd';
     if (bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
     return undefined;
   } finally {
@@ -263,11 +268,31 @@ export async function archiveKind(host: string): Promise<'tar' | 'gzip' | undefi
   }
 }
 
-/** ADD of a local archive: unpacked into the destination directory (path-safe extraction). */
-export async function extractArchive(root: string, host: string, kind: 'tar' | 'gzip', dest: string, o: WriteOptions): Promise<void> {
+/**
+ * ADD of a local archive: unpacked into the destination directory (path-safe extraction).
+ * gzip is Node's own; bzip2, xz and zstd go through Debian's decompressors (argument arrays).
+ */
+export async function extractArchive(root: string, host: string, kind: ArchiveKind, dest: string, o: WriteOptions): Promise<void> {
   const target = await mkdirInRoot(root, dest, o.uid, o.gid);
-  const raw = createReadStream(host);
-  const tar: Readable = kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
-  if (kind === 'gzip') raw.on('error', (e) => tar.destroy(e));
-  await applyLayer(target, tar, { mode: 'plain' });
+  if (kind === 'tar' || kind === 'gzip') {
+    const raw = createReadStream(host);
+    const tar: Readable = kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
+    if (kind === 'gzip') raw.on('error', (e) => tar.destroy(e));
+    await applyLayer(target, tar, { mode: 'plain' });
+    return;
+  }
+  const prog = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
+  const child = spawn(prog, ['-dc', '--', host], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const exited = new Promise<number>((res, rej) => { child.once('error', rej); child.once('close', (c) => res(c ?? 1)); });
+  try {
+    await applyLayer(target, child.stdout!, { mode: 'plain' });
+  } catch (e) {
+    child.kill();
+    await exited.catch(() => 1);
+    throw e;
+  }
+  const code = await exited;
+  if (code !== 0) throw invalid(`failed to decompress ${kind} archive: ${err.trim() || `${prog} exited ${code}`}`);
 }

@@ -328,6 +328,18 @@ test('resource limits apply to RUN containers (memory, cpu shares)', async () =>
   assert.match(r.output, new RegExp(`\n${48 * 1024 * 1024}\n512\n`));
 });
 
+test('ADD unpacks xz, bzip2 and zstd tarballs as well', async () => {
+  const src = contextDir({ 'inner/x.txt': 'compressed' });
+  const tar = tarOf(src);
+  const pack = (prog: string) => spawnSync(prog, ['-c'], { input: tar, maxBuffer: 64 << 20 }).stdout;
+  const r = await build(d, {
+    Dockerfile: 'FROM busybox\nADD a.tar.xz /xz/\nADD a.tar.bz2 /bz/\nADD a.tar.zst /zst/\nADD notatar.txt /plain/\n',
+    'a.tar.xz': { content: pack('xz') }, 'a.tar.bz2': { content: pack('bzip2') }, 'a.tar.zst': { content: pack('zstd') }, 'notatar.txt': 'just text',
+  }, { t: 'compressed:1' });
+  assert.equal(r.error, undefined, r.output);
+  assert.equal(run('compressed:1', 'cat', '/xz/inner/x.txt', '/bz/inner/x.txt', '/zst/inner/x.txt', '/plain/notatar.txt').stdout, 'compressedcompressedcompressedjust text');
+});
+
 test('custom Dockerfile name, gzip context, escape directive, quiet mode, scratch', async () => {
   const dir = contextDir({
     'build/app.Dockerfile': '# escape=`\nFROM busybox\nRUN echo one `\n  two > /out.txt\nCOPY hello /hello\n',
