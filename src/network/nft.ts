@@ -1,0 +1,234 @@
+// berth's nftables ruleset: one table of its own (`table ip berth-<instance>`), rendered whole
+// from the daemon's state and applied atomically with `nft -f -` (the file first makes sure the
+// table exists, deletes it and defines it again, all in one transaction, so a re-apply replaces
+// every stale rule, e.g. after a `kill -9` of berthd). Nothing here touches other tables.
+//
+// What the ruleset does (Docker's bridge driver model, on the kernel's data path):
+// - nat/postrouting: masquerade each bridge subnet leaving through an interface that is not a
+//   berth bridge (not for --internal networks or with masquerade disabled); masquerade loopback
+//   sources DNATed onto a bridge (127.0.0.1:port → container) and hairpin traffic (a container
+//   reaching a published port of its own bridge).
+// - nat/prerouting and nat/output: DNAT of published ports for traffic to any local address
+//   (`fib daddr type local`), from outside and from the host itself, 127.0.0.1 included unless
+//   `localhostDnat` is false (then the userland proxy serves loopback, as Docker's default).
+// - filter/forward: established/related accepted; --internal bridges cut off from every other
+//   interface; traffic between two different berth bridges dropped (isolation); with icc=false,
+//   traffic between containers of the same bridge dropped (except --link exceptions).
+//
+// Kernel prerequisites the wiring sets (see requiredSysctls): net.ipv4.ip_forward=1;
+// net.ipv4.conf.<bridge>.route_localnet=1 for loopback DNAT; icc=false needs the br_netfilter
+// module with net.bridge.bridge-nf-call-iptables=1 (bridged frames otherwise never reach the ip
+// forward hook), and a container reaching its own published port needs hairpin mode on its
+// bridge port. An accept here cannot override a DROP policy in another table (iptables-nft's
+// FORWARD chain left DROP by docker): a drop in any base chain of a hook is final.
+import { invalid, system } from '../common/errors.ts';
+import { run } from '../sys/index.ts';
+import { parseCidr, formatCidr, parseIPv4, cidrContains } from './ipam.ts';
+
+export interface NftBridge {
+  /** Linux bridge interface name (berth0, br-<id12>). */
+  name: string;
+  /** IPv4 subnet of the network, e.g. 172.17.0.0/16. */
+  subnet: string;
+  /** --internal: no route to or from anything but the bridge itself. */
+  internal?: boolean;
+  /** Inter-container communication on this bridge (com.docker.network.bridge.enable_icc); default true. */
+  icc?: boolean;
+  /** com.docker.network.bridge.enable_ip_masquerade; default true. */
+  masquerade?: boolean;
+}
+
+export interface NftPort {
+  proto: 'tcp' | 'udp' | 'sctp';
+  /** '' or 0.0.0.0: every local address. IPv6 bindings are skipped (this table is `ip`). */
+  hostIp?: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  /** Bridge the container is attached to. */
+  bridge: string;
+}
+
+/** An icc=false exception (legacy --link): srcIp may reach dstIp:port on the bridge. */
+export interface NftLink { bridge: string; srcIp: string; dstIp: string; proto: 'tcp' | 'udp' | 'sctp'; port: number }
+
+export interface RulesetState {
+  /** The table name, `berth-<instance>`: unique per daemon instance. */
+  table: string;
+  bridges: NftBridge[];
+  ports: NftPort[];
+  links?: NftLink[];
+  /** DNAT traffic the host sends to 127.0.0.0/8 too (default true). false = userland proxy for loopback. */
+  localhostDnat?: boolean;
+}
+
+const TABLE_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+export function checkTableName(name: string): string {
+  if (!TABLE_RE.test(name)) throw invalid(`invalid nftables table name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+function ifname(name: string): string {
+  if (!IFNAME_RE.test(name)) throw invalid(`invalid interface name: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+function ipv4(s: string, what: string): string {
+  const n = parseIPv4(s);
+  if (n === undefined) throw invalid(`invalid ${what}: ${s}`);
+  return s;
+}
+
+function port(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw invalid(`invalid ${what}: ${n}`);
+  return n;
+}
+
+function ifSet(names: string[]): string {
+  return names.length === 1 ? ifname(names[0]) : `{ ${names.map(ifname).join(', ')} }`;
+}
+
+function isV6(ip: string | undefined): boolean { return !!ip && ip.includes(':'); }
+
+/** Renders the whole ruleset file for `nft -f`. Pure; throws on values that are not safe to render. */
+export function renderRuleset(state: RulesetState): string {
+  const t = checkTableName(state.table);
+  const localhostDnat = state.localhostDnat !== false;
+  const bridges = state.bridges.map((b) => ({
+    ...b,
+    subnet: formatCidr(parseCidr(b.subnet)),
+    q: ifname(b.name),
+    internal: !!b.internal,
+    icc: b.icc !== false,
+    masquerade: b.masquerade !== false,
+  }));
+  const byName = new Map(bridges.map((b) => [b.name, b]));
+  if (byName.size !== bridges.length) throw invalid('duplicate bridge name in ruleset state');
+  const allNames = bridges.map((b) => b.name);
+
+  const L: string[] = [];
+  L.push(`# berth ruleset for table ip ${t}: generated, applied atomically with nft -f`);
+  L.push(`table ip ${t}`);
+  L.push(`delete table ip ${t}`);
+  L.push(`table ip ${t} {`);
+
+  // --- DNAT of published ports
+  const dnat: string[] = [];
+  for (const p of state.ports) {
+    if (isV6(p.hostIp)) continue;
+    const b = byName.get(p.bridge);
+    if (!b) throw invalid(`published port on unknown bridge ${p.bridge}`);
+    if (b.internal) continue; // Docker publishes nothing from an internal network
+    const cip = ipv4(p.containerIp, 'container address');
+    if (!cidrContains(parseCidr(b.subnet), parseIPv4(cip)!)) throw invalid(`container address ${cip} is not in ${b.subnet}`);
+    if (!['tcp', 'udp', 'sctp'].includes(p.proto)) throw invalid(`invalid proto: ${p.proto}`);
+    const hp = port(p.hostPort, 'hostPort');
+    const cp = port(p.containerPort, 'containerPort');
+    const host = p.hostIp && p.hostIp !== '0.0.0.0' ? `ip daddr ${ipv4(p.hostIp, 'host address')} ` : '';
+    dnat.push(`\t\t${host}${p.proto} dport ${hp} dnat to ${cip}:${cp}`);
+  }
+  L.push('\tchain publish {');
+  L.push(...dnat);
+  L.push('\t}');
+  L.push('');
+  L.push('\tchain prerouting {');
+  L.push('\t\ttype nat hook prerouting priority dstnat; policy accept;');
+  L.push('\t\tfib daddr type local jump publish');
+  L.push('\t}');
+  L.push('');
+  L.push('\tchain output {');
+  L.push('\t\ttype nat hook output priority -100; policy accept;');
+  if (localhostDnat) {
+    L.push('\t\t# Includes 127.0.0.1: a DNATed packet keeps its loopback source, which the kernel only');
+    L.push('\t\t# routes out of a bridge with net.ipv4.conf.<bridge>.route_localnet=1; postrouting');
+    L.push('\t\t# masquerades it so the container answers the bridge gateway, not its own loopback.');
+    L.push('\t\tfib daddr type local jump publish');
+  } else {
+    L.push('\t\t# Loopback (127.0.0.0/8) is served by the userland proxy.');
+    L.push('\t\tip daddr != 127.0.0.0/8 fib daddr type local jump publish');
+  }
+  L.push('\t}');
+  L.push('');
+
+  // --- source NAT
+  L.push('\tchain postrouting {');
+  L.push('\t\ttype nat hook postrouting priority srcnat; policy accept;');
+  for (const b of bridges) {
+    if (b.internal) continue;
+    if (b.masquerade) L.push(`\t\tip saddr ${b.subnet} oifname != ${ifSet(allNames)} masquerade`);
+    if (localhostDnat) {
+      L.push(`\t\toifname ${b.q} ip saddr 127.0.0.0/8 masquerade comment "loopback DNAT; needs net.ipv4.conf.${b.name}.route_localnet=1"`);
+    }
+    L.push(`\t\tiifname ${b.q} oifname ${b.q} ct status dnat masquerade comment "hairpin to a published port"`);
+  }
+  L.push('\t}');
+  L.push('');
+
+  // --- filter
+  L.push('\tchain forward {');
+  L.push('\t\ttype filter hook forward priority filter; policy accept;');
+  L.push('\t\tct state established,related accept');
+  for (const b of bridges) {
+    if (!b.internal) continue;
+    L.push(`\t\tiifname ${b.q} oifname != ${b.q} drop comment "internal network"`);
+    L.push(`\t\toifname ${b.q} iifname != ${b.q} drop comment "internal network"`);
+  }
+  for (const b of bridges) {
+    const others = allNames.filter((n) => n !== b.name);
+    if (others.length) L.push(`\t\tiifname ${b.q} oifname ${ifSet(others)} drop comment "isolation between berth networks"`);
+  }
+  for (const l of state.links ?? []) {
+    const b = byName.get(l.bridge);
+    if (!b) throw invalid(`link on unknown bridge ${l.bridge}`);
+    if (b.icc) continue;
+    L.push(`\t\tiifname ${b.q} oifname ${b.q} ip saddr ${ipv4(l.srcIp, 'link source')} ip daddr ${ipv4(l.dstIp, 'link destination')} ${l.proto} dport ${port(l.port, 'link port')} accept`);
+  }
+  for (const b of bridges) {
+    if (!b.icc) L.push(`\t\tiifname ${b.q} oifname ${b.q} drop comment "icc=false"`);
+  }
+  L.push('\t}');
+  L.push('}');
+  return L.join('\n') + '\n';
+}
+
+/** Kernel settings the ruleset relies on, as /proc/sys paths and values. */
+export function requiredSysctls(state: RulesetState): Array<{ path: string; value: string }> {
+  const out = [{ path: '/proc/sys/net/ipv4/ip_forward', value: '1' }];
+  if (state.localhostDnat !== false) {
+    for (const b of state.bridges) {
+      if (b.internal) continue;
+      out.push({ path: `/proc/sys/net/ipv4/conf/${b.name}/route_localnet`, value: '1' });
+    }
+  }
+  if (state.bridges.some((b) => b.icc === false)) {
+    out.push({ path: '/proc/sys/net/bridge/bridge-nf-call-iptables', value: '1' });
+  }
+  return out;
+}
+
+export interface NftOptions { nft?: string }
+
+/** Applies a ruleset file atomically (`nft -f -`, or `nft -c -f -` to check only). */
+export async function applyRuleset(text: string, opts: NftOptions & { check?: boolean } = {}): Promise<void> {
+  const args = opts.check ? ['-c', '-f', '-'] : ['-f', '-'];
+  await run(opts.nft ?? 'nft', args, { input: text });
+}
+
+/** Deletes berth's table `ip <name>`; a missing table is not an error unless `ignoreMissing` is false. */
+export async function deleteTable(name: string, opts: NftOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+  const t = checkTableName(name);
+  const file = opts.nft ?? 'nft';
+  const args = ['delete', 'table', 'ip', t];
+  const r = await run(file, args, { allowFail: true });
+  if (r.code === 0) return;
+  if (opts.ignoreMissing !== false && /No such file or directory/.test(r.stderr)) return;
+  throw system(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
+}
+
+/** `nft list table ip <name>` output (for tests and `berthd` diagnostics). */
+export async function listTable(name: string, opts: NftOptions = {}): Promise<string> {
+  const r = await run(opts.nft ?? 'nft', ['list', 'table', 'ip', checkTableName(name)]);
+  return r.stdout;
+}
