@@ -34,6 +34,14 @@ export interface DaemonConfig {
   insecureLoopbackTcp: boolean;
   /** Suffix for host-global names (cgroup parent, ...), unique per daemon instance. */
   instance: string;
+  /**
+   * `-b/--bridge`: the default bridge's Linux bridge name, or `none` (no default bridge: `bridge`
+   * and `default` containers get a namespace with only `lo`). The default stays `none` until the
+   * networking issue lands the rest (ports, DNS, user networks).
+   */
+  bridge: string;
+  /** `--bip`: the default bridge's gateway address with prefix (e.g. 172.17.0.1/16). */
+  bip?: string;
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -57,6 +65,8 @@ Options:
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --insecure-loopback-tcp   Allow a plain-text tcp:// listener on a loopback address
+  -b, --bridge string           Attach containers to a network bridge (default "none" for now)
+      --bip string              Specify default-bridge IP (e.g. 172.17.0.1/16)
   -h, --help                    Print usage
   -v, --version                 Print version information and quit
 `;
@@ -76,6 +86,8 @@ const OPTIONS = {
   tlscert: { type: 'string' },
   tlskey: { type: 'string' },
   'insecure-loopback-tcp': { type: 'boolean' },
+  bridge: { type: 'string', short: 'b' },
+  bip: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -279,5 +291,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     insecureLoopbackTcp,
     // The default daemon owns the plain names; others get a stable suffix from their exec root.
     instance: execRoot === '/run/berth' ? '' : createHash('sha256').update(execRoot).digest('hex').slice(0, 8),
+    bridge: pick(values.bridge, 'bridge', 'none'),
+    bip: pick<string | undefined>(values.bip, 'bip', undefined),
   };
 }

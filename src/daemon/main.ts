@@ -11,6 +11,7 @@ import { buildRoutes } from '../api/routers/build/routes.ts';
 import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
+import { BridgeNetworking } from '../network/bridge.ts';
 import { LocalContentStore } from '../store/content/local.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
@@ -71,9 +72,15 @@ async function main(): Promise<void> {
     runtimes.set(name, rt);
   }
   const cgroupParent = cfg.instance ? `berth-${cfg.instance}` : 'berth';
+  // `-b NAME` turns the default bridge on (the networking issue makes it the default).
+  const networking = cfg.bridge && cfg.bridge !== 'none'
+    ? new BridgeNetworking({ bridge: cfg.bridge, bip: cfg.bip, instance: cfg.instance, stateDir: join(cfg.dataRoot, 'network') })
+    : undefined;
+  if (networking) await mkdir(join(cfg.dataRoot, 'network'), { recursive: true });
   const engine = new Engine({
     id, dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
     defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
+    networking,
   }, content, snap);
   await engine.init();
 

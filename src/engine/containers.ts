@@ -72,6 +72,8 @@ export interface ContainerRecord {
     /** `stop`/`kill` by the user: no restart by policy, and unless-stopped stays down. */
     manuallyStopped: boolean;
     hasBeenStarted: boolean;
+    /** The address the container had on its network while it ran (cleared when it ends). */
+    endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string };
   };
 }
 
@@ -389,6 +391,9 @@ export class ContainerService {
       const net = await this.#net.setUp(this.#netTarget(c));
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
+      rec.berth.endpoint = net.endpoint;
+      // Docker's /etc/hosts names the container by its address on its network.
+      if (net.endpoint) await writeFile(rec.HostsPath, hostsFile(rec.HostConfig.ExtraHosts ?? [], `${net.endpoint.ip}\t${rec.Config.Hostname}`));
       const volumeMounts = await this.#o.volumes.setUp(rec.Mounts ?? [], merged);
       const spec = await buildSpec({
         id: c.id,
@@ -568,6 +573,7 @@ export class ContainerService {
       unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
     ]);
     c.runtimeDeleted = true;
+    rec.berth.endpoint = undefined;
     T('delete+umount');
     const finished = new Date().toISOString();
     rec.State = {
@@ -991,12 +997,13 @@ function validateHostConfig(hc: HostConfig): void {
   }
 }
 
-function hostsFile(extra: string[]): string {
+function hostsFile(extra: string[], self?: string): string {
   let s = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of extra) {
     const i = e.indexOf(':');
     if (i > 0) s += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
+  if (self) s += `${self}\n`;
   return s;
 }
 

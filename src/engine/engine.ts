@@ -9,6 +9,7 @@ import { parseReference } from '../common/reference.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
+import type { ContainerNetworking } from './networking.ts';
 import { ContainerService } from './containers.ts';
 import { EventBus } from './events.ts';
 import { ImageService, type ImageRecord, type ImportOptions } from './images.ts';
@@ -30,6 +31,8 @@ export interface EngineOptions {
   initPath: string;
   version: string;
   debug: boolean;
+  /** The network step for `bridge`/`default` containers (src/network); none = namespaces with `lo` only. */
+  networking?: ContainerNetworking;
 }
 
 export class Engine {
@@ -53,6 +56,7 @@ export class Engine {
       root: o.dataRoot, execRoot: o.execRoot, cgroupParent: o.cgroupParent,
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
       volumes: this.volumes,
+      networking: o.networking,
     }, snap, this.images, this.events);
     this.builder = new Builder({
       tmpRoot: join(o.dataRoot, 'build-tmp'),
@@ -74,7 +78,9 @@ export class Engine {
   async init(): Promise<void> {
     await this.volumes.init();
     await this.images.init();
+    await this.#o.networking?.init?.();
     await this.containers.init();
+    await this.#o.networking?.reconcile?.((id) => this.containers.exists(id) && this.containers.inspect(id).State.Running);
     await this.builder.cache.init();
     await this.#cleanupBuilds();
     await this.gc();

@@ -14,9 +14,15 @@ export interface NetworkTarget {
 export interface NetworkSetup {
   /** A network namespace path to join; undefined = the runtime makes a fresh one (or host). */
   netnsPath?: string;
+  /** The container's address on the network it joined (inspect's NetworkSettings). */
+  endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string };
 }
 
 export interface ContainerNetworking {
+  /** At daemon start, before containers are loaded (bridges, saved state). */
+  init?(): Promise<void>;
+  /** After containers are loaded and reconciled: drop what belongs to containers not running. */
+  reconcile?(isRunning: (id: string) => boolean): Promise<void>;
   /** Before the OCI spec is built: create/attach what the container's network mode needs. */
   setUp(t: NetworkTarget): Promise<NetworkSetup>;
   /** After the process ended (or a start failed): release what setUp made. Idempotent. */

@@ -67,6 +67,15 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
 function networks(c: ContainerRecord): Record<string, unknown> {
   const mode = c.HostConfig.NetworkMode || 'default';
   if (mode.startsWith('container:')) return {};
+  const e = c.berth.endpoint;
+  if (e) {
+    return {
+      [e.network]: {
+        IPAMConfig: null, Links: null, Aliases: null, MacAddress: e.mac, NetworkID: '', EndpointID: '', Gateway: e.gateway,
+        IPAddress: e.ip, IPPrefixLen: e.prefixLen, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+      },
+    };
+  }
   const name = mode === 'default' || mode === 'bridge' ? 'none' : mode;
   return {
     [name]: {
@@ -90,8 +99,8 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     Mounts: mountsJson(c),
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks(c),
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: c.berth.endpoint?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: c.berth.endpoint?.ip ?? '', IPPrefixLen: c.berth.endpoint?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: c.berth.endpoint?.mac ?? '', Networks: networks(c),
     },
   };
   out.State = { ...c.State };

@@ -1,0 +1,86 @@
+// The default bridge (`berthd -b NAME --bip CIDR`): each container gets its own namespace with
+// eth0 on the bridge, an address from IPAM, Docker's MAC, a default route and its name in
+// /etc/hosts; containers reach each other and the host reaches them (only addresses on the
+// bridge this test created, bounded pings); namespaces go when containers end, and after a
+// kill -9 of berthd the state is reconciled. Bridge and namespaces are removed in `after`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { startDaemon, demux, type Daemon } from './harness.ts';
+import { deleteLink, deleteNetns, hostRoutes, listNetns } from '../../src/network/link.ts';
+
+const bridge = `bt${randomBytes(3).toString('hex')}`;
+let net = '';
+let d: Daemon;
+let nsPrefix = '';
+
+before(async () => {
+  const routes = await hostRoutes();
+  for (let i = 1; i < 255 && !net; i++) {
+    const n = `10.235.${i}`;
+    if (!routes.some((r) => r.startsWith(`${n}.`) || r === '10.235.0.0/16' || r === '10.0.0.0/8')) net = n;
+  }
+  d = await startDaemon({ extraArgs: ['-b', bridge, '--bip', `${net}.1/24`] });
+  nsPrefix = `berth-${createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8)}-`;
+});
+after(async () => {
+  await d?.stop();
+  for (const ns of await listNetns(nsPrefix)) await deleteNetns(ns);
+  await deleteLink(bridge);
+});
+
+async function start(cmd: string[]): Promise<string> {
+  const cr = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: cmd });
+  assert.equal(cr.status, 201, cr.body.toString());
+  const id = cr.json().Id as string;
+  const st = await d.api('POST', `/containers/${id}/start`);
+  assert.equal(st.status, 204, st.body.toString());
+  return id;
+}
+
+test('containers on the default bridge: address, MAC, route, /etc/hosts, traffic, cleanup, kill -9', async () => {
+  const a = await start(['sleep', '60']);
+  const b = await start(['sleep', '60']);
+  const ia = (await d.api('GET', `/containers/${a}/json`)).json();
+  const ib = (await d.api('GET', `/containers/${b}/json`)).json();
+  const ipA = ia.NetworkSettings.IPAddress as string;
+  const ipB = ib.NetworkSettings.IPAddress as string;
+  assert.equal(ipA, `${net}.2`);
+  assert.equal(ipB, `${net}.3`);
+  assert.equal(ia.NetworkSettings.Gateway, `${net}.1`);
+  assert.equal(ia.NetworkSettings.Networks.bridge.IPPrefixLen, 24);
+  assert.equal(ia.NetworkSettings.MacAddress, `02:42:0a:eb:${Number(net.split('.')[2]).toString(16).padStart(2, '0')}:02`);
+  // inside: eth0 with the address, default route, hosts entry; reaches the gateway and b
+  const probe = await start(['sh', '-c', `ip -o -4 addr show eth0; ip route; grep "$(hostname)" /etc/hosts; ping -c 1 -W 2 ${net}.1 >/dev/null && echo gw-ok; ping -c 1 -W 2 ${ipB} >/dev/null && echo peer-ok`]);
+  const w = await d.api('POST', `/containers/${probe}/wait`);
+  assert.equal(w.json().StatusCode, 0);
+  const out = demux((await d.api('GET', `/containers/${probe}/logs?stdout=1&stderr=1`)).body).stdout;
+  assert.match(out, new RegExp(`eth0\\s+inet ${net.replace(/\./g, '\\.')}\\.4/24`));
+  assert.match(out, new RegExp(`default via ${net.replace(/\./g, '\\.')}\\.1 dev eth0`));
+  assert.match(out, new RegExp(`${net.replace(/\./g, '\\.')}\\.4\\s+${probe.slice(0, 12)}`));
+  assert.match(out, /gw-ok\npeer-ok/);
+  // the host reaches a container on the bridge
+  assert.equal(spawnSync('busybox', ['ping', '-c', '1', '-W', '2', ipA], { timeout: 10_000 }).status, 0);
+  // a container that ended has no namespace left, and its address is free again
+  assert.equal(existsSync(`/run/netns/${nsPrefix}${probe.slice(0, 12)}`), false);
+  assert.equal((await d.api('GET', `/containers/${probe}/json`)).json().NetworkSettings.IPAddress, '');
+  // kill -9 of berthd: running containers keep their network; state reconciled at start
+  await d.restart({ kill9: true });
+  assert.equal(spawnSync('busybox', ['ping', '-c', '1', '-W', '2', ipA], { timeout: 10_000 }).status, 0);
+  await d.api('POST', `/containers/${a}/stop?t=0`);
+  assert.equal(existsSync(`/run/netns/${nsPrefix}${a.slice(0, 12)}`), false);
+  const c = await start(['sleep', '60']);
+  const ipC = (await d.api('GET', `/containers/${c}/json`)).json().NetworkSettings.IPAddress;
+  assert.notEqual(ipC, ipB); // b still holds its address after the restart
+  for (const id of [a, b, c, probe]) await d.api('DELETE', `/containers/${id}?force=1`);
+  assert.deepEqual(await listNetns(nsPrefix), []);
+  // --network none keeps a namespace with only lo
+  const none = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['ip', '-o', 'link'], HostConfig: { NetworkMode: 'none' } });
+  await d.api('POST', `/containers/${none.json().Id}/start`);
+  await d.api('POST', `/containers/${none.json().Id}/wait`);
+  const links = demux((await d.api('GET', `/containers/${none.json().Id}/logs?stdout=1`)).body).stdout.trim().split('\n');
+  assert.equal(links.length, 1);
+  assert.match(links[0], /lo:/);
+});
