@@ -73,7 +73,7 @@ export interface ContainerRecord {
     manuallyStopped: boolean;
     hasBeenStarted: boolean;
     /** The address the container had on its network while it ran (cleared when it ends). */
-    endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string };
+    endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string; portMap?: Record<string, { HostIp: string; HostPort: string }[] | null> };
   };
 }
 

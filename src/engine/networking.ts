@@ -15,7 +15,7 @@ export interface NetworkSetup {
   /** A network namespace path to join; undefined = the runtime makes a fresh one (or host). */
   netnsPath?: string;
   /** The container's address on the network it joined (inspect's NetworkSettings). */
-  endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string };
+  endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string; portMap?: Record<string, { HostIp: string; HostPort: string }[] | null> };
 }
 
 export interface ContainerNetworking {

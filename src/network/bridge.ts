@@ -15,8 +15,18 @@ import { readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
 import type { ContainerNetworking, NetworkSetup, NetworkTarget } from '../engine/networking.ts';
 import { AddressPool, chooseSubnet, DEFAULT_ADDRESS_POOLS, macFromIPv4, parseCidrParts, formatIPv4, type AddressPoolState } from './ipam.ts';
 import { attachVeth, createNetns, deleteNetns, ensureBridge, hostRoutes, listNetns, NETNS_DIR } from './link.ts';
+import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
+import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 
-export interface Endpoint { ip: string; prefixLen: number; gateway: string; mac: string; netns: string }
+export interface PublishedPort { proto: Proto; hostIp: string; hostPort: number; containerPort: number }
+
+export interface Endpoint {
+  ip: string; prefixLen: number; gateway: string; mac: string; netns: string;
+  ports?: PublishedPort[];
+  /** NetworkSettings.Ports as inspect shows it (exposed-only ports map to null). */
+  portMap?: PortMap;
+}
 
 interface State { pool: AddressPoolState; endpoints: Record<string, Endpoint> }
 
@@ -37,6 +47,8 @@ export class BridgeNetworking implements ContainerNetworking {
   #endpoints = new Map<string, Endpoint>();
   #path: string;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Host ports handed out; a port the host already listens on is never given (it would be shadowed). */
+  #ports = new PortAllocator({ inUse: (port, proto) => hostListens(port, proto) });
 
   constructor(o: BridgeOptions) {
     this.#o = o;
@@ -55,7 +67,10 @@ export class BridgeNetworking implements ContainerNetworking {
     const saved = await readJson<State>(this.#path);
     if (saved && (!this.#o.bip || sameBip(this.#o.bip, saved.pool))) {
       this.#pool = AddressPool.restore(saved.pool);
-      for (const [id, e] of Object.entries(saved.endpoints)) this.#endpoints.set(id, e);
+      for (const [id, e] of Object.entries(saved.endpoints)) {
+        this.#endpoints.set(id, e);
+        for (const p of e.ports ?? []) this.#ports.reserve(p.proto, p.hostPort, p.hostIp);
+      }
     } else {
       let subnet: string;
       let gateway: string;
@@ -72,6 +87,27 @@ export class BridgeNetworking implements ContainerNetworking {
     }
     await ensureBridge(this.#o.bridge, `${this.#pool.gatewayText}/${this.#pool.prefixLen}`);
     await this.#save();
+    await this.#applyRules();
+  }
+
+  get table(): string { return `berth${this.#o.instance ? `-${this.#o.instance}` : ''}`; }
+
+  /**
+   * berth's whole nftables table, rendered from the endpoints and replaced in one `nft -f`
+   * (the kernel keeps forwarding published ports while berthd is down or restarting).
+   */
+  async #applyRules(): Promise<void> {
+    const state: RulesetState = {
+      table: this.table,
+      bridges: [{ name: this.#o.bridge, subnet: this.#pool.subnetText }],
+      ports: [...this.#endpoints.values()].flatMap((e) => (e.ports ?? []).map((p) => ({
+        proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: e.ip, containerPort: p.containerPort, bridge: this.#o.bridge,
+      }))),
+    };
+    for (const sc of requiredSysctls(state)) {
+      try { if (readFileSync(sc.path, 'utf8').trim() !== sc.value) writeFileSync(sc.path, sc.value); } catch { /* reported by the data path */ }
+    }
+    await applyRuleset(renderRuleset(state));
   }
 
   /** After the containers are known: endpoints and namespaces of containers not running go. */
@@ -83,13 +119,14 @@ export class BridgeNetworking implements ContainerNetworking {
     for (const [id, e] of [...this.#endpoints]) {
       if (isRunning(id)) continue;
       await deleteNetns(e.netns);
-      this.#pool.release(e.ip);
+      this.#release(e);
       this.#endpoints.delete(id);
     }
     const mine = new Set([...this.#endpoints.keys()].map((id) => this.#nsName(id)));
     const prefix = `berth${this.#o.instance ? `-${this.#o.instance}` : ''}-`;
     for (const ns of await listNetns(prefix)) if (!mine.has(ns) && /-[0-9a-f]{12}$/.test(ns)) await deleteNetns(ns);
     await this.#save();
+    await this.#applyRules();
   }
 
   async #save(): Promise<void> {
@@ -105,29 +142,66 @@ export class BridgeNetworking implements ContainerNetworking {
 
   endpoint(id: string): Endpoint | undefined { return this.#endpoints.get(id); }
 
+  #release(e: Endpoint): void {
+    this.#pool.release(e.ip);
+    for (const p of e.ports ?? []) this.#ports.release(p.proto, p.hostPort, p.hostIp);
+  }
+
+  /**
+   * Host ports for -p/-P, resolved before anything is created: a conflict is an error before
+   * the container starts (Docker's `Bind for 0.0.0.0:8080 failed: port is already allocated`).
+   */
+  #publish(t: NetworkTarget): { ports: PublishedPort[]; portMap: PortMap } {
+    let bindings = (t.hostConfig.PortBindings ?? {}) as Record<string, PortBinding[] | null>;
+    const exposed = Object.keys(t.config.ExposedPorts ?? {});
+    if (t.hostConfig.PublishAllPorts) bindings = publishAllBindings(exposed, bindings as Record<string, PortBinding[]>);
+    const ports: PublishedPort[] = [];
+    const bound: Record<string, PortBinding[]> = {};
+    try {
+      for (const [key, list] of Object.entries(bindings)) {
+        const { port, proto } = splitProtoPort(key);
+        for (const b of list ?? []) {
+          const hostIp = b.HostIp ?? '';
+          if (hostIp.includes(':')) continue; // IPv6 bindings: not supported by the ip table yet
+          const hostPort = this.#ports.allocateBinding(proto, { HostIp: hostIp, HostPort: b.HostPort ?? '' });
+          ports.push({ proto, hostIp, hostPort, containerPort: port });
+          (bound[key] ??= []).push({ HostIp: hostIp || '0.0.0.0', HostPort: String(hostPort) });
+        }
+      }
+    } catch (e) {
+      for (const p of ports) this.#ports.release(p.proto, p.hostPort, p.hostIp);
+      throw e;
+    }
+    return { ports, portMap: networkSettingsPorts(exposed, bound) };
+  }
+
   async setUp(t: NetworkTarget): Promise<NetworkSetup> {
     const mode = t.hostConfig.NetworkMode || 'default';
     if (mode !== 'default' && mode !== 'bridge') return {};
     return this.#locked(async () => {
       const old = this.#endpoints.get(t.id);
-      if (old) { await deleteNetns(old.netns); this.#pool.release(old.ip); this.#endpoints.delete(t.id); }
+      if (old) { await deleteNetns(old.netns); this.#release(old); this.#endpoints.delete(t.id); }
       const ns = this.#nsName(t.id);
       await deleteNetns(ns); // debris of a crash between namespace and state
-      const ip = this.#pool.allocate();
+      const { ports, portMap } = this.#publish(t);
+      let ip: string;
+      try { ip = this.#pool.allocate(); } catch (err) { for (const p of ports) this.#ports.release(p.proto, p.hostPort, p.hostIp); throw err; }
       const mac = (t.config.MacAddress as string | undefined) || macFromIPv4(ip);
-      const e: Endpoint = { ip, prefixLen: this.#pool.prefixLen, gateway: this.#pool.gatewayText, mac, netns: ns };
+      const e: Endpoint = { ip, prefixLen: this.#pool.prefixLen, gateway: this.#pool.gatewayText, mac, netns: ns, ports, portMap };
       try {
         await createNetns(ns);
         await attachVeth({ ns, hostIf: this.#hostIf(t.id), bridge: this.#o.bridge, address: `${ip}/${e.prefixLen}`, gateway: e.gateway, mac });
         this.#endpoints.set(t.id, e);
         await this.#save();
+        if (ports.length) await this.#applyRules();
       } catch (err) {
         await deleteNetns(ns);
-        this.#pool.release(ip);
+        this.#release(e);
         this.#endpoints.delete(t.id);
+        if (ports.length) await this.#applyRules().catch(() => {});
         throw err;
       }
-      return { netnsPath: `${NETNS_DIR}/${ns}`, endpoint: { network: 'bridge', ...e } };
+      return { netnsPath: `${NETNS_DIR}/${ns}`, endpoint: { network: 'bridge', ip, prefixLen: e.prefixLen, gateway: e.gateway, mac, portMap } };
     });
   }
 
@@ -136,9 +210,10 @@ export class BridgeNetworking implements ContainerNetworking {
       const e = this.#endpoints.get(t.id);
       if (!e) return;
       await deleteNetns(e.netns);
-      this.#pool.release(e.ip);
+      this.#release(e);
       this.#endpoints.delete(t.id);
       await this.#save();
+      if (e.ports?.length) await this.#applyRules();
     });
   }
 }
@@ -146,4 +221,13 @@ export class BridgeNetworking implements ContainerNetworking {
 function sameBip(bip: string, s: AddressPoolState): boolean {
   const p = parseCidrParts(bip);
   return !!p && `${formatIPv4(p.base)}/${p.bits}` === s.subnet && formatIPv4(p.addr) === s.gateway;
+}
+
+/** Whether a host process listens on the port (tcp) or has it bound (udp). */
+function hostListens(port: number, proto: Proto): boolean {
+  if (proto === 'sctp') return false;
+  for (const f of proto === 'tcp' ? ['/proc/net/tcp', '/proc/net/tcp6'] : ['/proc/net/udp', '/proc/net/udp6']) {
+    try { if (parseProcNetPorts(readFileSync(f, 'utf8'), proto).has(port)) return true; } catch { /* no such table */ }
+  }
+  return false;
 }

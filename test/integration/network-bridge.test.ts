@@ -10,6 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { startDaemon, demux, type Daemon } from './harness.ts';
 import { deleteLink, deleteNetns, hostRoutes, listNetns } from '../../src/network/link.ts';
+import { deleteTable } from '../../src/network/nft.ts';
+import http from 'node:http';
 
 const bridge = `bt${randomBytes(3).toString('hex')}`;
 let net = '';
@@ -29,7 +31,21 @@ after(async () => {
   await d?.stop();
   for (const ns of await listNetns(nsPrefix)) await deleteNetns(ns);
   await deleteLink(bridge);
+  await deleteTable(`berth-${nsPrefix.split('-')[1]}`).catch(() => {});
 });
+
+/** One bounded HTTP GET to loopback. */
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 3000 }, (r) => {
+      let b = '';
+      r.on('data', (c) => { b += c; });
+      r.on('end', () => resolve(b));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
 
 async function start(cmd: string[]): Promise<string> {
   const cr = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: cmd });
@@ -83,4 +99,38 @@ test('containers on the default bridge: address, MAC, route, /etc/hosts, traffic
   const links = demux((await d.api('GET', `/containers/${none.json().Id}/logs?stdout=1`)).body).stdout.trim().split('\n');
   assert.equal(links.length, 1);
   assert.match(links[0], /lo:/);
+});
+
+test('published ports: -p host:container and ephemeral -p container answer on 127.0.0.1 (nftables DNAT); conflicts fail before start', async () => {
+  const serve = ['sh', '-c', 'mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www'];
+  const hostPort = 20000 + Math.floor(Math.random() * 20000);
+  const cr = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: serve, ExposedPorts: { '80/tcp': {} }, HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: String(hostPort) }] } } });
+  const id = cr.json().Id as string;
+  assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
+  const insp = (await d.api('GET', `/containers/${id}/json`)).json();
+  assert.deepEqual(insp.NetworkSettings.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(hostPort) }] });
+  let body = '';
+  for (let i = 0; i < 20 && !body; i++) { body = await get(hostPort).catch(() => ''); if (!body) await new Promise((r) => setTimeout(r, 100)); }
+  assert.equal(body, `hello-from-${id.slice(0, 12)}\n`);
+  const ps = (await d.api('GET', '/containers/json')).json().find((c: any) => c.Id === id);
+  assert.deepEqual(ps.Ports, [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: hostPort, Type: 'tcp' }]);
+  // -p 80 (ephemeral) and -P
+  const cr2 = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: serve, ExposedPorts: { '80/tcp': {} }, HostConfig: { PublishAllPorts: true } });
+  const id2 = cr2.json().Id as string;
+  assert.equal((await d.api('POST', `/containers/${id2}/start`)).status, 204);
+  const eph = Number((await d.api('GET', `/containers/${id2}/json`)).json().NetworkSettings.Ports['80/tcp'][0].HostPort);
+  assert.ok(eph >= 49153 && eph <= 60999, String(eph));
+  let body2 = '';
+  for (let i = 0; i < 20 && !body2; i++) { body2 = await get(eph).catch(() => ''); if (!body2) await new Promise((r) => setTimeout(r, 100)); }
+  assert.equal(body2, `hello-from-${id2.slice(0, 12)}\n`);
+  // the same host port again: a clear error, and the container does not start
+  const cr3 = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: serve, HostConfig: { PortBindings: { '80/tcp': [{ HostPort: String(hostPort) }] } } });
+  const st3 = await d.api('POST', `/containers/${cr3.json().Id}/start`);
+  assert.notEqual(st3.status, 204);
+  assert.match(st3.json().message, new RegExp(`Bind for 0\\.0\\.0\\.0:${hostPort} failed: port is already allocated`));
+  assert.equal((await d.api('GET', `/containers/${cr3.json().Id}/json`)).json().State.Running, false);
+  // stopped: the port no longer answers
+  await d.api('POST', `/containers/${id}/stop?t=0`);
+  await assert.rejects(get(hostPort));
+  for (const x of [id, id2, cr3.json().Id]) await d.api('DELETE', `/containers/${x}?force=1`);
 });

@@ -28,6 +28,17 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   }
 }
 
+/** ps's `Ports` (spec: definitions.Port) from NetworkSettings.Ports. */
+function portSummaries(ports: Record<string, { HostIp: string; HostPort: string }[] | null>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const [k, list] of Object.entries(ports)) {
+    const [port, proto = 'tcp'] = k.split('/');
+    if (!list || list.length === 0) { out.push({ PrivatePort: Number(port), Type: proto }); continue; }
+    for (const b of list) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto });
+  }
+  return out;
+}
+
 /** inspect's and ps's `Mounts` (berth's own bookkeeping fields dropped). */
 function mountsJson(c: ContainerRecord): Record<string, unknown>[] {
   return (c.Mounts ?? []).map((m) => ({
@@ -54,7 +65,7 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     ImageID: c.Image,
     Command: command(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: portSummaries(c.berth.endpoint?.portMap ?? {}),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
@@ -98,7 +109,7 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
     Mounts: mountsJson(c),
     NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: c.berth.endpoint?.portMap ?? {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: c.berth.endpoint?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
       IPAddress: c.berth.endpoint?.ip ?? '', IPPrefixLen: c.berth.endpoint?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: c.berth.endpoint?.mac ?? '', Networks: networks(c),
     },
