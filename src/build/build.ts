@@ -16,6 +16,7 @@ import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import type { ImageConfigFile } from '../engine/types.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
+import type { ContainerNetworking } from '../engine/networking.ts';
 
 export interface BuildOptions {
   /** References to tag the result with (`t`, several). */
@@ -86,6 +87,8 @@ export interface BuildDeps {
   tag(id: string, ref: string): Promise<void>;
   /** Holds garbage collection off while something not yet recorded is in flight. */
   hold(): () => void;
+  /** The daemon's default bridge, when it has one (RUN --network=default joins it). */
+  networking?: ContainerNetworking;
 }
 
 export type BuildContextBody = Readable;

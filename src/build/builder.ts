@@ -635,7 +635,9 @@ class BuildRun {
     const id = randomBytes(32).toString('hex');
     this.#say(stage, ` ---> Running in ${id.slice(0, 12)}\n`);
     const tail: string[] = [];
+    let netTeardown: (() => Promise<void>) | undefined;
     const layer = await this.#inRootfs(st, async (root, bundleDir) => {
+     try {
       const cwd = c.WorkingDir || '/';
       if (!(await resolveInRoot(root, cwd))) await mkdirInRoot(root, cwd);
       const hosts = join(bundleDir, 'hosts');
@@ -651,13 +653,18 @@ class BuildRun {
         await writeFile(p, script.content, { mode: 0o755 });
         extraMounts.push({ destination: `/dev/pipes/${script.name}`, type: 'bind', source: p, options: ['rbind', 'ro'] });
       }
+      // `default`/`bridge` join the daemon's default bridge when it has one (else a private
+      // namespace with only lo, as `none`).
+      const netTarget = { id, name: `build-${id.slice(0, 12)}`, config: { Hostname: id.slice(0, 12) }, hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } };
+      const net = network === 'default' || network === 'bridge' ? await this.#d.networking?.setUp(netTarget) : undefined;
+      netTeardown = net ? () => this.#d.networking!.tearDown(netTarget) : undefined;
       const spec = await buildSpec({
         id, rootfs: root,
         config: { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) },
         hostConfig: { ...(this.#o.resources ?? {}), NetworkMode: network, ShmSize: this.#o.shmSize },
         args: argv,
         cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
-        namespaces: { network: network === 'host' ? 'host' : undefined },
+        namespaces: { network: network === 'host' ? 'host' : net?.netnsPath },
         extraMounts,
       });
       spec.hostname = id.slice(0, 12);
@@ -688,6 +695,9 @@ class BuildRun {
         const shown = cmd.shell ? argv.join(' ') : JSON.stringify(argv);
         throw new BuildFailure(`The command '${shown}' returned a non-zero code: ${code}`, code);
       }
+     } finally {
+      await netTeardown?.().catch(() => {});
+     }
     }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
     void tail;
     return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer);

@@ -72,6 +72,7 @@ export class Engine {
       createImage: (config, layers) => this.images.createImage(config, layers),
       tag: (id, ref) => this.images.tag(id, ref),
       hold: () => { this.#busy++; return () => { this.#busy--; }; },
+      networking: o.networking,
     }, new BuildCache(o.dataRoot));
   }
 

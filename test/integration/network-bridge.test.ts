@@ -12,6 +12,7 @@ import { startDaemon, demux, type Daemon } from './harness.ts';
 import { deleteLink, deleteNetns, hostRoutes, listNetns } from '../../src/network/link.ts';
 import { deleteTable } from '../../src/network/nft.ts';
 import http from 'node:http';
+import { build } from './build-util.ts';
 
 const bridge = `bt${randomBytes(3).toString('hex')}`;
 let net = '';
@@ -133,4 +134,13 @@ test('published ports: -p host:container and ephemeral -p container answer on 12
   await d.api('POST', `/containers/${id}/stop?t=0`);
   await assert.rejects(get(hostPort));
   for (const x of [id, id2, cr3.json().Id]) await d.api('DELETE', `/containers/${x}?force=1`);
+});
+
+test('build RUN steps join the default bridge (--network=default); none stays lo only', async () => {
+  const r = await build(d, { Dockerfile: `FROM busybox\nRUN ip -o -4 addr show eth0 && ping -c 1 -W 2 ${net}.1 >/dev/null && echo gw-ok\nRUN --network=none ip -o link | wc -l\n` }, { nocache: '1' });
+  assert.equal(r.error, undefined, r.output);
+  assert.match(r.output, new RegExp(`eth0\\s+inet ${net.replace(/\./g, '\\.')}\\.\\d+/24`));
+  assert.match(r.output, /gw-ok/);
+  assert.match(r.output, /\n1\n/);
+  assert.deepEqual(await listNetns(nsPrefix), []);
 });
