@@ -9,6 +9,7 @@ import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
 import { containerSummary } from '../api/routers/containers/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
 import { volumeRoutes } from '../api/routers/volumes/routes.ts';
+import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
 import { BridgeNetworking } from '../network/bridge.ts';
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
     }),
+    ...networkRoutes({ list: () => engine.networks() }),
     ...volumeRoutes({
       list: (f) => engine.volumes.list(f), get: (n) => engine.volumes.get(n), create: (o) => engine.volumes.create(o),
       remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),

@@ -1,6 +1,7 @@
 // The engine: composes the services and is the one object the API routers talk to (through
 // their narrow backend interfaces).
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -35,6 +36,12 @@ export interface EngineOptions {
   networking?: ContainerNetworking;
 }
 
+export interface NetworkInfo {
+  name: string; id: string; driver: string; created: string;
+  subnet?: string; gateway?: string; bridgeName?: string;
+  containers: { id: string; name: string; ip: string; prefixLen: number; mac: string }[];
+}
+
 export class Engine {
   readonly events = new EventBus();
   readonly images: ImageService;
@@ -45,6 +52,7 @@ export class Engine {
   #content: ContentStore;
   #snap: Snapshotter;
   #busy = 0;
+  #started = new Date().toISOString();
 
   constructor(o: EngineOptions, content: ContentStore, snap: Snapshotter) {
     this.#o = o;
@@ -132,6 +140,25 @@ export class Engine {
     await this.builder.cache.remove(recs.map((r) => r.key));
     const freed = await this.gc();
     return { CachesDeleted: recs.map((r) => r.key.slice(7, 32)), SpaceReclaimed: freed.bytes };
+  }
+
+  /**
+   * The networks this daemon has: `bridge` (when the default bridge is on), `host`, `none`, with
+   * the containers attached to each (user-defined networks come with the networking issue).
+   */
+  networks(): NetworkInfo[] {
+    const id = (name: string) => createHash('sha256').update(`${this.#o.id}/${name}`).digest('hex');
+    const attached = (pred: (mode: string) => boolean) => this.containers.list()
+      .filter((c) => c.State.Running && pred(c.HostConfig.NetworkMode || 'default'))
+      .map((c) => ({ id: c.ID, name: c.Name.slice(1), ip: c.berth.endpoint?.ip ?? '', prefixLen: c.berth.endpoint?.prefixLen ?? 0, mac: c.berth.endpoint?.mac ?? '' }));
+    const out: NetworkInfo[] = [];
+    const br = this.#o.networking as { subnet?: string; gateway?: string; bridgeName?: string } | undefined;
+    if (br?.subnet) {
+      out.push({ name: 'bridge', id: id('bridge'), driver: 'bridge', created: this.#started, subnet: br.subnet, gateway: br.gateway, bridgeName: br.bridgeName, containers: attached((m) => m === 'default' || m === 'bridge') });
+    }
+    out.push({ name: 'host', id: id('host'), driver: 'host', created: this.#started, containers: attached((m) => m === 'host') });
+    out.push({ name: 'none', id: id('none'), driver: 'null', created: this.#started, containers: attached((m) => m === 'none' || (!br?.subnet && (m === 'default' || m === 'bridge'))) });
+    return out;
   }
 
   /** Unique layer bytes, and per image the bytes of layers it shares with other images. */

@@ -60,6 +60,7 @@ export class BridgeNetworking implements ContainerNetworking {
   #hostIf(id: string): string { return `vb${id.slice(0, 12)}`; }
 
   get gateway(): string { return this.#pool.gatewayText; }
+  get bridgeName(): string { return this.#o.bridge; }
   get subnet(): string { return this.#pool.subnetText; }
 
   /** Loads the state and makes sure the bridge exists with its gateway address. */

@@ -144,3 +144,21 @@ test('build RUN steps join the default bridge (--network=default); none stays lo
   assert.match(r.output, /\n1\n/);
   assert.deepEqual(await listNetns(nsPrefix), []);
 });
+
+test('/networks lists bridge, host and none in docker\'s shape; inspect shows attached containers; user networks refused clearly', async () => {
+  const id = await start(['sleep', '30']);
+  const list = (await d.api('GET', '/networks')).json() as any[];
+  assert.deepEqual(list.map((n) => `${n.Name}/${n.Driver}`), ['bridge/bridge', 'host/host', 'none/null']);
+  const br = (await d.api('GET', '/networks/bridge')).json();
+  assert.deepEqual(br.IPAM.Config, [{ Subnet: `${net}.0/24`, Gateway: `${net}.1` }]);
+  assert.equal(br.Options['com.docker.network.bridge.name'], bridge);
+  const ip = (await d.api('GET', `/containers/${id}/json`)).json().NetworkSettings.IPAddress;
+  assert.equal(br.Containers[id].IPv4Address, `${ip}/24`);
+  assert.equal((await d.api('GET', `/networks/${br.Id.slice(0, 12)}`)).json().Name, 'bridge');
+  assert.equal((await d.api('GET', '/networks/nosuch')).status, 404);
+  assert.equal((await d.api('DELETE', '/networks/bridge')).status, 403);
+  assert.equal((await d.api('POST', '/networks/create', { Name: 'x' })).status, 501);
+  const dl = d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+  assert.equal(dl.stdout, 'bridge bridge\nhost host\nnone null\n', dl.stderr);
+  await d.api('DELETE', `/containers/${id}?force=1`);
+});

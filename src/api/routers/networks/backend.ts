@@ -1,0 +1,5 @@
+import type { NetworkInfo } from '../../../engine/engine.ts';
+
+export interface NetworksBackend {
+  list(): NetworkInfo[];
+}
