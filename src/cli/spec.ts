@@ -376,6 +376,24 @@ export const BUILDER_COMMANDS: Record<string, CommandSpec> = {
 };
 
 /** `berth volume X` (docker CLI 28's flags; the cluster-volume flags are left out). */
+const netMod = () => import('./commands/networks.ts');
+/** `berth network X`: read-only for now (bridge, host, none). */
+export const NETWORK_COMMANDS: Record<string, CommandSpec> = {
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List networks', max: 0,
+    options: [
+      list('-f, --filter', 'Provide filter values (e.g. "driver=bridge")'), FORMAT('networks'),
+      bool('--no-trunc', 'Do not truncate the output'), bool('-q, --quiet', 'Only display network IDs'),
+    ],
+    load: lazy(netMod, 'ls'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', desc: 'Display detailed information on one or more networks', min: 1,
+    options: [str('-f, --format', 'Format output using a custom template'), bool('-v, --verbose', 'Verbose output for diagnostics')],
+    load: lazy(netMod, 'inspect'),
+  },
+};
+
 export const VOLUME_COMMANDS: Record<string, CommandSpec> = {
   create: {
     name: 'create', usage: '[OPTIONS] [VOLUME]', desc: 'Create a volume', max: 1,
@@ -489,5 +507,10 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
     desc: 'Manage volumes',
     commands: VOLUME_COMMANDS,
     aliases: { list: 'ls', remove: 'rm' },
+  },
+  network: {
+    desc: 'Manage networks',
+    commands: NETWORK_COMMANDS,
+    aliases: { list: 'ls' },
   },
 };

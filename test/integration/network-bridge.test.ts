@@ -160,5 +160,12 @@ test('/networks lists bridge, host and none in docker\'s shape; inspect shows at
   assert.equal((await d.api('POST', '/networks/create', { Name: 'x' })).status, 501);
   const dl = d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
   assert.equal(dl.stdout, 'bridge bridge\nhost host\nnone null\n', dl.stderr);
+  // berth's own CLI prints what docker's prints
+  for (const args of [['network', 'ls'], ['network', 'ls', '-q'], ['network', 'ls', '--no-trunc'], ['network', 'ls', '--format', '{{json .}}'], ['network', 'ls', '--filter', 'driver=bridge'], ['network', 'inspect', 'bridge', 'none']]) {
+    const k = d.docker(args);
+    const b = d.berth(args);
+    assert.equal(b.status, k.status, args.join(' '));
+    assert.equal(b.stdout, k.stdout, args.join(' '));
+  }
   await d.api('DELETE', `/containers/${id}?force=1`);
 });

@@ -133,6 +133,10 @@ export async function containerInspect(ctx: Ctx, args: string[], o: Opts): Promi
   return inspectAll(ctx, args, ['container'], o);
 }
 
+export async function networkInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  return inspectAll(ctx, args, ['network'], o);
+}
+
 export async function imageInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   return inspectAll(ctx, args, ['image'], o);
 }

@@ -17,7 +17,7 @@ function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> 
     'com.docker.network.driver.mtu': '1500',
   } : {};
   const out: Record<string, unknown> = {
-    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv6: false,
+    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway }] : [] },
     Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: {}, Options: options, Labels: {},
