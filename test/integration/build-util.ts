@@ -1,15 +1,20 @@
 // Helpers for build tests: a context directory from a file map, its tar, and POST /build.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Daemon } from './harness.ts';
 
 export type FileSpec = string | { content?: string | Buffer; mode?: number; symlink?: string; dir?: boolean };
 
+/** Context directories made by this test process, removed when it exits (even after a failure). */
+const made: string[] = [];
+process.on('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+
 /** Writes a context directory: `{ 'Dockerfile': '...', 'src/a.txt': 'x', 'l': { symlink: '/etc' } }`. */
 export function contextDir(files: Record<string, FileSpec>): string {
   const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
+  made.push(dir);
   for (const [name, spec] of Object.entries(files)) {
     const p = join(dir, name);
     mkdirSync(dirname(p), { recursive: true });

@@ -3,7 +3,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, demux, type Daemon } from './harness.ts';
 import { build } from './build-util.ts';
@@ -54,7 +53,7 @@ test('a named volume keeps every byte across container removal, is shared, survi
 });
 
 test('binds both ways, read-only, missing host dir created for -v but an error for --mount', async () => {
-  const host = mkdtempSync(join(tmpdir(), 'berth-bind-'));
+  const host = mkdtempSync(join(d.dir, 'bind-'));
   writeFileSync(join(host, 'in.txt'), 'from-host');
   const r = await runIt(['sh', '-c', 'cat /h/in.txt && echo from-ctr > /h/out.txt'], { Binds: [`${host}:/h`] });
   assert.equal(r.out, 'from-host');
@@ -80,7 +79,7 @@ test('binds both ways, read-only, missing host dir created for -v but an error f
 });
 
 test('inspect Mounts as docker reports them', async () => {
-  const host = mkdtempSync(join(tmpdir(), 'berth-bind-'));
+  const host = mkdtempSync(join(d.dir, 'bind-'));
   const cr = await d.api('POST', '/containers/create', {
     Image: 'busybox', Volumes: { '/anon': {} },
     HostConfig: {
@@ -149,7 +148,7 @@ test('volume API: create (labels, local driver opts), list filters, inspect, rm 
   assert.equal(tv.status, 201);
   const t = await runIt(['sh', '-c', 'echo in-tmpfs > /v/x; grep " /v " /proc/mounts'], { Binds: ['tmpvol:/v'] });
   assert.match(t.out, /size=4096k/);
-  const src = mkdtempSync(join(tmpdir(), 'berth-bindvol-'));
+  const src = mkdtempSync(join(d.dir, 'bindvol-'));
   assert.equal((await d.api('POST', '/volumes/create', { Name: 'bindvol', DriverOpts: { type: 'none', o: 'bind', device: src } })).status, 201);
   const bv = await runIt(['sh', '-c', 'echo via-volume > /v/f'], { Binds: ['bindvol:/v'] });
   assert.equal(bv.code, 0, bv.err);
