@@ -28,6 +28,8 @@ import {
   closeSync, constants as FS, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync, type Stats,
 } from 'node:fs';
 import { resolve } from 'node:path';
+// Headers come from the store's tar writer: one encoder for layers, exports and contexts.
+import { BLOCK, encodeTarHeader as encodeHeader, tarPad } from '../../store/snapshots/tar-header.ts';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PatternMatcher, trimBuildFilesFromExcludes } from './dockerignore.ts';
@@ -123,12 +125,11 @@ interface Walk {
   links: Map<string, string>;
 }
 
-const BLOCK = 512;
 const CHUNK = 256 * 1024;
 const SYNC_READ_MAX = 1 << 20;
 const BATCH = 64 * 1024;
 const readAsync = promisify(read);
-const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
+const pad = tarPad;
 const errno = (e: unknown) => (e as NodeJS.ErrnoException)?.code;
 
 async function* generate(root: string, pm: PatternMatcher | undefined, o: ContextTarOptions): AsyncGenerator<Buffer> {
@@ -289,99 +290,4 @@ async function* fileEntry(w: Walk, abs: string, rel: string, st: Stats, meta: { 
   } finally {
     closeSync(fd);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tar headers
-
-interface Header {
-  name: string;
-  /** ustar typeflag: 0 file, 1 hard link, 2 symlink, 3 char, 4 block, 5 dir, 6 fifo. */
-  type: '0' | '1' | '2' | '3' | '4' | '5' | '6';
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-}
-
-const MAX_OCT7 = 0o7777777;
-const MAX_OCT11 = 0o77777777777;
-const ASCII = /^[\x20-\x7e]*$/;
-
-/** ustar's name/prefix split; undefined when only a PAX `path` record can hold the name. */
-function splitName(name: string): [prefix: string, name: string] | undefined {
-  if (!ASCII.test(name)) return undefined;
-  if (name.length <= 100) return ['', name];
-  for (let i = Math.min(name.length - 2, 155); i > 0; i--) {
-    if (name[i] === '/' && name.length - i - 1 <= 100) return [name.slice(0, i), name.slice(i + 1)];
-  }
-  return undefined;
-}
-
-function paxRecord(key: string, value: string): Buffer {
-  const body = ` ${key}=${value}\n`;
-  const len = Buffer.byteLength(body);
-  // The length counts its own digits.
-  let n = len + String(len).length;
-  if (String(n).length > String(len).length) n++;
-  return Buffer.from(`${n}${body}`);
-}
-
-function block(f: {
-  name: string; prefix: string; mode: number; uid: number; gid: number; size: number; mtime: number;
-  type: string; linkname: string; devmajor: number; devminor: number;
-}): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  const octal = (off: number, len: number, v: number) => b.write(v.toString(8).padStart(len - 1, '0'), off, len - 1, 'latin1');
-  b.write(f.name, 0, 100, 'latin1');
-  octal(100, 8, f.mode);
-  octal(108, 8, f.uid);
-  octal(116, 8, f.gid);
-  octal(124, 12, f.size);
-  octal(136, 12, f.mtime);
-  b.write(f.type, 156, 1, 'latin1');
-  b.write(f.linkname, 157, 100, 'latin1');
-  b.write('ustar\u000000', 257, 8, 'latin1');
-  octal(329, 8, f.devmajor);
-  octal(337, 8, f.devminor);
-  b.write(f.prefix, 345, 155, 'latin1');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i];
-  b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
-  return b;
-}
-
-/** One entry's header: a PAX extended header first when ustar cannot hold a value, then ustar. */
-function encodeHeader(h: Header): Buffer {
-  const linkname = h.linkname ?? '';
-  const split = splitName(h.name);
-  const linkFits = linkname.length <= 100 && ASCII.test(linkname);
-  const mtimeFits = h.mtime >= 0 && h.mtime <= MAX_OCT11;
-  const recs: Buffer[] = [];
-  if (!split) recs.push(paxRecord('path', h.name));
-  if (!linkFits) recs.push(paxRecord('linkpath', linkname));
-  if (h.size > MAX_OCT11) recs.push(paxRecord('size', String(h.size)));
-  if (h.uid > MAX_OCT7) recs.push(paxRecord('uid', String(h.uid)));
-  if (h.gid > MAX_OCT7) recs.push(paxRecord('gid', String(h.gid)));
-  if (!mtimeFits) recs.push(paxRecord('mtime', String(h.mtime)));
-  // A stand-in where only the PAX record holds the full value (readers use the record).
-  const cut = (s: string) => s.replace(/[^\x20-\x7e]/g, '_').slice(-100);
-  const main = block({
-    name: split ? split[1] : cut(h.name), prefix: split ? split[0] : '', mode: h.mode,
-    uid: h.uid > MAX_OCT7 ? 0 : h.uid, gid: h.gid > MAX_OCT7 ? 0 : h.gid,
-    size: h.size > MAX_OCT11 ? 0 : h.size, mtime: mtimeFits ? h.mtime : 0, type: h.type,
-    linkname: linkFits ? linkname : cut(linkname), devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0,
-  });
-  if (!recs.length) return main;
-  const data = Buffer.concat(recs);
-  const pax = block({
-    name: 'PaxHeaders.0/entry', prefix: '', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0,
-    type: 'x', linkname: '', devmajor: 0, devminor: 0,
-  });
-  return Buffer.concat([pax, data, Buffer.alloc(pad(data.length)), main]);
 }
