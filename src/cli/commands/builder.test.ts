@@ -10,7 +10,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { parseCommandArgs } from '../args.ts';
 import { Ctx, StatusError } from '../context.ts';
 import { BUILDER_COMMANDS, GROUPS, IMAGE_COMMANDS } from '../spec.ts';
-import { confirm, pruneReport, runPrune, PRUNE_WARNING, PRUNE_ALL_WARNING } from './builder.ts';
+import { pruneReport, runPrune, PRUNE_WARNING, PRUNE_ALL_WARNING } from './builder.ts';
+import { confirm } from '../prompt.ts';
 
 const spec = BUILDER_COMMANDS.prune;
 

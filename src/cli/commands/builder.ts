@@ -2,6 +2,7 @@
 import { humanSize, parseBytes } from '../../common/units.ts';
 import { flagError, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
+import { confirm } from '../prompt.ts';
 
 type Opts = Record<string, any>;
 
@@ -21,31 +22,6 @@ export function pruneReport(r: BuildCachePruneReport): string {
   return out;
 }
 
-/** docker's prompt.Confirm: `MESSAGE [y/N] `, then one line of input; only `y`/`Y` (spaces trimmed) is yes. */
-export async function confirm(message: string, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): Promise<boolean> {
-  out.write(`${message} [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const done = (s: string) => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.off('error', onEnd);
-      input.pause();
-      resolve(s);
-    };
-    const onData = (d: Buffer | string) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    };
-    const onEnd = () => done(buf);
-    input.on('data', onData);
-    input.once('end', onEnd);
-    input.once('error', onEnd);
-    input.resume();
-  });
-  return line.replace(/\r$/, '').trim().toLowerCase() === 'y';
-}
 
 export interface PruneIo {
   input: NodeJS.ReadableStream;

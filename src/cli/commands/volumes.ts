@@ -13,6 +13,7 @@ import { renderList, goRow, normalizeFormat } from '../format/formatter.ts';
 import { parseTemplate, TemplateError, GO_JSON, goJsonMarshal, type Template } from '../format/template.ts';
 import { indentJson } from '../format/json-indent.ts';
 import { encodeFilters } from '../filters.ts';
+import { confirm as ask } from '../prompt.ts';
 
 type Opts = Record<string, any>;
 const enc = encodeURIComponent;
@@ -311,28 +312,9 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 export const PRUNE_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.';
 export const PRUNE_ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.';
 
-/** docker's prompt.Confirm: the message, ` [y/N] `, then one line; only `y`/`Y` (trimmed) agrees. */
-export async function confirm(message: string, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout): Promise<boolean> {
-  output.write(`${message}\nAre you sure you want to continue? [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const done = (s: string) => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.pause();
-      resolve(s);
-    };
-    const onData = (d: Buffer | string) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    };
-    const onEnd = () => done(buf);
-    input.on('data', onData);
-    input.once('end', onEnd);
-    input.resume();
-  });
-  return line.replace(/\r$/, '').trim().toLowerCase() === 'y';
+/** docker's volume prune question: the warning, then `Are you sure you want to continue? [y/N] `. */
+export function confirm(message: string, input?: NodeJS.ReadableStream, output?: NodeJS.WritableStream): Promise<boolean> {
+  return ask(`${message}\nAre you sure you want to continue?`, input, output);
 }
 
 /** The prune filters as sent: --filter values, plus all=true for -a (which cannot be combined
