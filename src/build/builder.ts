@@ -8,7 +8,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile, mkdtemp } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { isGzip, peek, tee } from '../common/streams.ts';
 import { createGunzip } from 'node:zlib';
 import { EngineError, invalid, isEngineError, notFound } from '../common/errors.ts';
 import { parseSignal } from '../common/signals.ts';
@@ -249,12 +250,9 @@ class BuildRun {
 
   async #receiveContext(body: Readable): Promise<void> {
     await mkdir(this.#ctx, { recursive: true });
-    const it = body[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) return; // an empty context: only a Dockerfile-less build, which fails below
-    const head = Buffer.from(first.value as Buffer);
-    const rest = Readable.from((async function* () { yield head; for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer; })());
-    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    const { head, stream: rest } = await peek(body);
+    if (head.length === 0) return; // an empty context: only a Dockerfile-less build, which fails below
+    const gz = isGzip(head);
     const tar = gz ? rest.pipe(createGunzip()) : rest;
     if (gz) rest.on('error', (e) => tar.destroy(e));
     try {
@@ -771,6 +769,7 @@ class BuildRun {
     const fromChain = fromLayers ? (fromLayers.length ? fromLayers[fromLayers.length - 1].chainId : 'scratch') : '';
     let contentKey: string;
     let hint: string | undefined;
+    let pre: Awaited<ReturnType<typeof run>> | undefined;
     const describe = (found: { src: Source }[]) => {
       const desc = found.length === 1 && !found[0].src.dir ? 'file' : found.length === 1 ? 'dir' : 'multi';
       return `/bin/sh -c #(nop) ${what} ${desc}:${createHash('sha256').update(contentKey).digest('hex')} in ${cmd.dest} `;
@@ -778,13 +777,14 @@ class BuildRun {
     if (fromLayers) contentKey = `${fromChain}|${cmd.sources.join('\n')}`;
     else {
       const T = trace();
-      const pre = await run(undefined);
+      pre = await run(undefined);
       T('copy sources hashed');
       contentKey = pre.hash;
       hint = describe(pre.found);
     }
     return this.#cached(stage, st, cmd, [], contentKey, async () => withSourceRoot(async (sourceRoot) => {
-      const { found } = await run(sourceRoot);
+      // Context sources were found (and URLs fetched) for the cache key already.
+      const { found } = pre ?? await run(sourceRoot);
       const layer = await this.#inRootfs(st, async (root) => {
         let uid = 0;
         let gid = 0;
@@ -832,45 +832,45 @@ class BuildRun {
    */
   async #inRootfs(st: State, fn: (root: string, scratch: string) => Promise<void>, mountpoints: string[] = []): Promise<LayerRef | undefined> {
     const snap = this.#d.snapshotter;
-    const key = `build-${randomBytes(8).toString('hex')}`;
     const parent = st.layers.length ? st.layers[st.layers.length - 1].chainId : undefined;
-    const scratch = join(this.#dir, key);
+    const scratch = join(this.#dir, `scratch-${randomBytes(8).toString('hex')}`);
     await mkdir(scratch, { recursive: true });
-    await snap.prepare(key, parent);
-    const root = snap.rootfsPath(key);
-    let mounted = false;
     try {
-      await mkdir(root, { recursive: true });
-      await mountOverlay(root, await snap.mounts(key));
-      mounted = true;
-      await fn(root, scratch);
-      await unmount(root);
-      mounted = false;
-      const upper = snap.upperPath(key);
-      if (mountpoints.length) await dropMountpoints(upper, await snap.layerPaths(parent), mountpoints);
-      if ((await readdir(upper)).length === 0) return undefined;
-      return await this.#commit(upper, parent);
+      return await this.#mounted(st.layers, async (root, key) => {
+        await fn(root, scratch);
+        await unmount(root);
+        const upper = snap.upperPath(key);
+        if (mountpoints.length) await dropMountpoints(upper, await snap.layerPaths(parent), mountpoints);
+        if ((await readdir(upper)).length === 0) return undefined;
+        return this.#commit(upper, parent);
+      });
     } finally {
-      if (mounted) await unmount(root, { lazy: true }).catch(() => {});
-      await snap.remove(key).catch(() => {});
       await rm(scratch, { recursive: true, force: true }).catch(() => {});
     }
   }
 
   /** A read-only look at a layer chain (COPY --from): a throwaway rw layer, never committed. */
-  async #view<T>(layers: LayerRef[], fn: (root: string) => Promise<T>): Promise<T> {
+  #view<T>(layers: LayerRef[], fn: (root: string) => Promise<T>): Promise<T> {
+    return this.#mounted(layers, (root) => fn(root));
+  }
+
+  /**
+   * A fresh rw layer (key `build-…`, which a restarted daemon cleans up) over a layer chain,
+   * mounted for `fn`; unmounted (if `fn` did not) and removed afterwards.
+   */
+  async #mounted<T>(layers: LayerRef[], fn: (root: string, key: string) => Promise<T>): Promise<T> {
     const snap = this.#d.snapshotter;
     const key = `build-${randomBytes(8).toString('hex')}`;
-    const parent = layers.length ? layers[layers.length - 1].chainId : undefined;
-    await snap.prepare(key, parent);
+    await snap.prepare(key, layers.length ? layers[layers.length - 1].chainId : undefined);
     const root = snap.rootfsPath(key);
     let mounted = false;
     try {
       await mkdir(root, { recursive: true });
       await mountOverlay(root, await snap.mounts(key));
       mounted = true;
-      return await fn(root);
+      return await fn(root, key);
     } finally {
+      // unmount of a target that is not mounted (fn unmounted it) is not an error
       if (mounted) await unmount(root, { lazy: true }).catch(() => {});
       await snap.remove(key).catch(() => {});
     }
@@ -878,24 +878,7 @@ class BuildRun {
 
   /** The upper dir becomes a layer: its tar is stored as the blob and unpacked as the layer, in one pass. */
   async #commit(upper: string, parent: string | undefined): Promise<LayerRef> {
-    const tar = createLayerTar(upper);
-    const a = new PassThrough({ highWaterMark: 1 << 20 });
-    const b = new PassThrough({ highWaterMark: 1 << 20 });
-    tar.on('data', (chunk: Buffer) => {
-      const okA = a.write(chunk);
-      const okB = b.write(chunk);
-      if (!okA || !okB) {
-        tar.pause();
-        let waiting = (okA ? 0 : 1) + (okB ? 0 : 1);
-        const go = () => { if (--waiting === 0) tar.resume(); };
-        if (!okA) a.once('drain', go);
-        if (!okB) b.once('drain', go);
-      }
-    });
-    tar.on('end', () => { a.end(); b.end(); });
-    tar.on('error', (e) => { a.destroy(e); b.destroy(e); });
-    a.on('error', () => {});
-    b.on('error', () => {});
+    const [a, b] = tee(createLayerTar(upper));
     const [blob, layer] = await Promise.all([this.#d.content.ingest(a), this.#d.snapshotter.createLayer(parent, b)]);
     if (blob.digest !== layer.diffId) throw new Error(`layer commit: blob ${blob.digest} != diff ${layer.diffId}`);
     return { diffId: layer.diffId, chainId: chainIdOf(parent, layer.diffId), blob: blob.digest, mediaType: OCI_LAYER, size: blob.size, unpackedSize: layer.size };

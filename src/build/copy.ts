@@ -116,21 +116,20 @@ export async function hashSources(sources: Source[], known?: Map<string, string>
     const fh = createHash('sha256');
     createReadStream(p, { highWaterMark: 1 << 20 }).on('error', reject).on('data', (c) => fh.update(c)).on('end', () => resolve(fh.digest('hex')));
   });
-  const visit = async (host: string, rel: string, top: boolean): Promise<void> => {
-    const st = top ? await statFollow(host) : await lstat(host);
+  const visit = async (host: string, rel: string): Promise<void> => {
+    // A top-level source is already resolved by findSources (a link followed in its root).
+    const st = await lstat(host);
     h.update(`${rel}\0${st.mode.toString(8)}\0`);
     if (st.isSymbolicLink()) h.update(`l\0${await readlink(host)}\0`);
     else if (st.isFile()) h.update(`f\0${st.size}\0${await fileHash(host)}\0`);
     else if (st.isDirectory()) {
       h.update('d\0');
-      for (const n of (await readdir(host)).sort()) await visit(join(host, n), `${rel}/${n}`, false);
+      for (const n of (await readdir(host)).sort()) await visit(join(host, n), `${rel}/${n}`);
     }
   };
-  for (const s of sources) await visit(s.host, s.rel, true);
+  for (const s of sources) await visit(s.host, s.rel);
   return `sha256:${h.digest('hex')}`;
 }
-
-async function statFollow(p: string) { return lstat(p); }
 
 export interface WriteOptions {
   uid: number;

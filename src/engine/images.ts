@@ -3,7 +3,8 @@
 // Image ID = the digest of the image config (Docker's rule).
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { isGzip, peek, tee } from '../common/streams.ts';
 import { conflict, invalid, notFound } from '../common/errors.ts';
 import { normalizeTagged, type ImageRef } from '../common/reference.ts';
 import { JsonDocStore, readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
@@ -153,32 +154,12 @@ export class ImageService {
     }
     const config0 = applyChanges({}, opts.changes ?? []);
     // Peek the first bytes to tell gzip from a plain tar.
-    const it = body[Symbol.asyncIterator]();
-    const first = await it.next();
-    const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
+    const { head, stream: rest } = await peek(body);
     if (head.length === 0) throw invalid('EOF: empty import source');
-    const gz = head[0] === 0x1f && head[1] === 0x8b;
-    const rest = Readable.from((async function* () { yield head; for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer; })());
-    const forBlob = new PassThrough({ highWaterMark: 1 << 20 });
-    const forLayer = new PassThrough({ highWaterMark: 1 << 20 });
-    rest.on('data', (c: Buffer) => {
-      const a = forBlob.write(c);
-      const b = forLayer.write(c);
-      if (!a || !b) {
-        rest.pause();
-        let waiting = (a ? 0 : 1) + (b ? 0 : 1);
-        const go = () => { if (--waiting === 0) rest.resume(); };
-        if (!a) forBlob.once('drain', go);
-        if (!b) forLayer.once('drain', go);
-      }
-    });
-    rest.on('end', () => { forBlob.end(); forLayer.end(); });
+    const gz = isGzip(head);
     // A client that hangs up mid-upload destroys both branches; the failure reaches the caller
-    // through the consumers' promises below. Without these listeners a branch whose consumer
-    // already settled would raise an unhandled 'error' and take the daemon down.
-    forBlob.on('error', () => {});
-    forLayer.on('error', () => {});
-    rest.on('error', (e) => { forBlob.destroy(e); forLayer.destroy(e); });
+    // through the consumers' promises below.
+    const [forBlob, forLayer] = tee(rest);
     const layerStream = gz ? forLayer.pipe(createGunzip()) : forLayer;
     if (gz) forLayer.on('error', (e) => layerStream.destroy(e));
     layerStream.on('error', () => {}); // a corrupt gzip stream: reported through createLayer

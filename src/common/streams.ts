@@ -1,0 +1,48 @@
+// Stream helpers Node lacks: look at the first chunk of a body (gzip or not) and go on reading
+// it whole, and feed one stream to two consumers (a layer stored as a blob and unpacked in one pass).
+import { PassThrough, Readable } from 'node:stream';
+
+/**
+ * The first chunk of `body` (empty when the body is empty) and a stream that yields that chunk
+ * and then the rest: callers decide how to read a body from its first bytes.
+ */
+export async function peek(body: Readable): Promise<{ head: Buffer; stream: Readable }> {
+  const it = body[Symbol.asyncIterator]();
+  const first = await it.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
+  const stream = Readable.from((async function* () {
+    if (head.length) yield head;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer;
+  })());
+  return { head, stream };
+}
+
+/** gzip's magic number. */
+export const isGzip = (head: Buffer): boolean => head[0] === 0x1f && head[1] === 0x8b;
+
+/**
+ * Returns two branches that each get every chunk of `source`. A source error destroys both
+ * branches; branch errors are swallowed here because they reach the caller through the
+ * consumers' own promises (a branch whose consumer already settled must not raise an unhandled
+ * 'error' and take the daemon down).
+ */
+export function tee(source: Readable, highWaterMark = 1 << 20): [PassThrough, PassThrough] {
+  const a = new PassThrough({ highWaterMark });
+  const b = new PassThrough({ highWaterMark });
+  source.on('data', (c: Buffer) => {
+    const okA = a.write(c);
+    const okB = b.write(c);
+    if (!okA || !okB) {
+      source.pause();
+      let waiting = (okA ? 0 : 1) + (okB ? 0 : 1);
+      const go = () => { if (--waiting === 0) source.resume(); };
+      if (!okA) a.once('drain', go);
+      if (!okB) b.once('drain', go);
+    }
+  });
+  source.on('end', () => { a.end(); b.end(); });
+  source.on('error', (e) => { a.destroy(e); b.destroy(e); });
+  a.on('error', () => {});
+  b.on('error', () => {});
+  return [a, b];
+}
