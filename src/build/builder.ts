@@ -653,7 +653,7 @@ class BuildRun {
       }
       // `default`/`bridge` join the daemon's default bridge when it has one (else a private
       // namespace with only lo, as `none`).
-      const netTarget = { id, name: `build-${id.slice(0, 12)}`, config: { Hostname: id.slice(0, 12) }, hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } };
+      const netTarget = { id, name: `build-${id.slice(0, 12)}`, config: { Hostname: id.slice(0, 12) }, hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network }, networks: {} };
       const net = network === 'default' || network === 'bridge' ? await this.#d.networking?.setUp(netTarget) : undefined;
       netTeardown = net ? () => this.#d.networking!.tearDown(netTarget) : undefined;
       const spec = await buildSpec({

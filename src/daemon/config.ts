@@ -35,13 +35,18 @@ export interface DaemonConfig {
   /** Suffix for host-global names (cgroup parent, ...), unique per daemon instance. */
   instance: string;
   /**
-   * `-b/--bridge`: the default bridge's Linux bridge name, or `none` (no default bridge: `bridge`
-   * and `default` containers get a namespace with only `lo`). The default stays `none` until the
-   * networking issue lands the rest (ports, DNS, user networks).
+   * `-b/--bridge`: the default bridge's Linux bridge name (default `berth0`), or `none` (no
+   * default bridge: `bridge`/`default` containers get a namespace with only `lo`).
    */
   bridge: string;
   /** `--bip`: the default bridge's gateway address with prefix (e.g. 172.17.0.1/16). */
   bip?: string;
+  /** Docker's `userland-proxy`: a proxy in the daemon serves published ports on loopback (default true). */
+  userlandProxy: boolean;
+  /** Docker's `icc`: containers on the default bridge may talk to each other (default true). */
+  icc: boolean;
+  /** Docker's `ip-masq` for the default bridge (default true). */
+  ipMasq: boolean;
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -65,8 +70,11 @@ Options:
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --insecure-loopback-tcp   Allow a plain-text tcp:// listener on a loopback address
-  -b, --bridge string           Attach containers to a network bridge (default "none" for now)
+  -b, --bridge string           Attach containers to a network bridge (default "berth0"; "none" disables it)
       --bip string              Specify default-bridge IP (e.g. 172.17.0.1/16)
+      --userland-proxy          Use userland proxy for loopback traffic (default true)
+      --icc                     Enable inter-container communication on the default bridge (default true)
+      --ip-masq                 Enable IP masquerading for the default bridge (default true)
   -h, --help                    Print usage
   -v, --version                 Print version information and quit
 `;
@@ -88,12 +96,15 @@ const OPTIONS = {
   'insecure-loopback-tcp': { type: 'boolean' },
   bridge: { type: 'string', short: 'b' },
   bip: { type: 'string' },
+  'userland-proxy': { type: 'boolean' },
+  icc: { type: 'boolean' },
+  'ip-masq': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
 /** Flags taken as Go booleans: `--tls`, `--tls=false`, `--tlsverify=0`, ... (pflag's syntax). */
-const GO_BOOL_FLAGS = new Set(['tls', 'tlsverify', 'insecure-loopback-tcp']);
+const GO_BOOL_FLAGS = new Set(['tls', 'tlsverify', 'insecure-loopback-tcp', 'userland-proxy', 'icc', 'ip-masq']);
 /** daemon.json keys whose flag has another name (dockerd's NamedOption). */
 const FILE_KEY: Record<string, string> = { host: 'hosts', 'add-runtime': 'runtimes' };
 
@@ -291,7 +302,10 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     insecureLoopbackTcp,
     // The default daemon owns the plain names; others get a stable suffix from their exec root.
     instance: execRoot === '/run/berth' ? '' : createHash('sha256').update(execRoot).digest('hex').slice(0, 8),
-    bridge: pick(values.bridge, 'bridge', 'none'),
+    bridge: pick(values.bridge, 'bridge', 'berth0'),
     bip: pick<string | undefined>(values.bip, 'bip', undefined),
+    userlandProxy: bools.get('userland-proxy') ?? (file['userland-proxy'] as boolean | undefined) ?? true,
+    icc: bools.get('icc') ?? (file.icc as boolean | undefined) ?? true,
+    ipMasq: bools.get('ip-masq') ?? (file['ip-masq'] as boolean | undefined) ?? true,
   };
 }

@@ -12,7 +12,7 @@ import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
-import { BridgeNetworking } from '../network/bridge.ts';
+import { NetworkService } from '../network/service.ts';
 import { LocalContentStore } from '../store/content/local.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
@@ -73,11 +73,12 @@ async function main(): Promise<void> {
     runtimes.set(name, rt);
   }
   const cgroupParent = cfg.instance ? `berth-${cfg.instance}` : 'berth';
-  // `-b NAME` turns the default bridge on (the networking issue makes it the default).
-  const networking = cfg.bridge && cfg.bridge !== 'none'
-    ? new BridgeNetworking({ bridge: cfg.bridge, bip: cfg.bip, instance: cfg.instance, stateDir: join(cfg.dataRoot, 'network') })
-    : undefined;
-  if (networking) await mkdir(join(cfg.dataRoot, 'network'), { recursive: true });
+  // Bridge networks: the default `bridge` (`-b`, berth0; `-b none` turns it off) and user networks.
+  await mkdir(join(cfg.dataRoot, 'network'), { recursive: true });
+  const networking = new NetworkService({
+    bridge: cfg.bridge, bip: cfg.bip, instance: cfg.instance, engineId: id, stateDir: join(cfg.dataRoot, 'network'),
+    userlandProxy: cfg.userlandProxy, icc: cfg.icc, ipMasq: cfg.ipMasq, log: (m) => log('warn', m),
+  });
   const engine = new Engine({
     id, dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
     defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
@@ -136,7 +137,11 @@ async function main(): Promise<void> {
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
     }),
-    ...networkRoutes({ list: () => engine.networks() }),
+    ...networkRoutes({
+      list: () => engine.networks(), get: (r) => engine.network(r), create: (q) => engine.createNetwork(q),
+      remove: (r) => engine.removeNetwork(r), prune: (f) => engine.pruneNetworks(f),
+      connect: (r, c, e) => engine.connectNetwork(r, c, e), disconnect: (r, c, f) => engine.disconnectNetwork(r, c, f),
+    }),
     ...volumeRoutes({
       list: (f) => engine.volumes.list(f), get: (n) => engine.volumes.get(n), create: (o) => engine.volumes.create(o),
       remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),

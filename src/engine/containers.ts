@@ -27,7 +27,7 @@ import type { ImageService } from './images.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
-import { NoNetworking, type ContainerNetworking } from './networking.ts';
+import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -72,8 +72,10 @@ export interface ContainerRecord {
     /** `stop`/`kill` by the user: no restart by policy, and unless-stopped stays down. */
     manuallyStopped: boolean;
     hasBeenStarted: boolean;
-    /** The address the container had on its network while it ran (cleared when it ends). */
-    endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string; portMap?: Record<string, { HostIp: string; HostPort: string }[] | null> };
+    /** The networks the container is configured for (create's NetworkingConfig, connect/disconnect), by name. */
+    networks?: Record<string, EndpointConfig>;
+    /** Its addresses while it runs, one per network, the first one primary (cleared when it ends). */
+    endpoints?: EndpointState[];
   };
 }
 
@@ -82,7 +84,7 @@ const NO_NETWORKING = new NoNetworking();
 
 export interface EngineContext { signal?: AbortSignal }
 
-export interface CreateOptions { name?: string; config: ContainerConfig; hostConfig: HostConfig; platform?: string }
+export interface CreateOptions { name?: string; config: ContainerConfig; hostConfig: HostConfig; platform?: string; endpoints?: Record<string, EndpointConfig> }
 
 export interface ContainerServiceOptions {
   root: string;          // <data-root>
@@ -293,7 +295,12 @@ export class ContainerService {
     const runtime = hc.Runtime || this.#o.defaultRuntime;
     this.#runtimeOf(runtime);
     hc.Runtime = runtime;
-    validateHostConfig(hc);
+    validateHostConfig(hc, !!this.#o.networking?.prepare);
+    const networks = this.#o.networking?.prepare ? this.#o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
+    for (const l of hc.Links ?? []) {
+      const [target] = parseLink(l);
+      if (!this.exists(target)) throw notFound(`could not get container for ${target}: No such container: ${target}`);
+    }
     // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
     const logSettings = parseLogConfig(hc.LogConfig);
     hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
@@ -316,7 +323,7 @@ export class ContainerService {
       await this.#snap.prepare(id, this.#images.topChain(image));
       const netMode = hc.NetworkMode || 'default';
       await writeFile(join(dir, 'hostname'), `${netMode === 'host' ? hostHostname() : config.Hostname}\n`);
-      await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(hc.ExtraHosts ?? []));
+      await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#extraHostsOf(hc)));
       await writeFile(join(dir, 'resolv.conf'), await resolvConf(hc));
       const rec: ContainerRecord = {
         ID: id,
@@ -336,7 +343,7 @@ export class ContainerService {
         HostsPath: join(dir, 'hosts'),
         ResolvConfPath: join(dir, 'resolv.conf'),
         Mounts: mounts,
-        berth: { runtime, manuallyStopped: false, hasBeenStarted: false },
+        berth: { runtime, manuallyStopped: false, hasBeenStarted: false, ...(networks ? { networks } : {}) },
       };
       const c = new Container(rec);
       // The commit point: once config.json is on disk the container exists.
@@ -391,14 +398,18 @@ export class ContainerService {
       const net = await this.#net.setUp(this.#netTarget(c));
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
-      rec.berth.endpoint = net.endpoint;
-      // Docker's /etc/hosts names the container by its address on its network.
-      if (net.endpoint) await writeFile(rec.HostsPath, hostsFile(rec.HostConfig.ExtraHosts ?? [], `${net.endpoint.ip}\t${rec.Config.Hostname}`));
+      rec.berth.endpoints = net.endpoints;
+      const links = this.#links(c);
+      // Docker's /etc/hosts names the container by its address on its first network.
+      const self = net.endpoints?.[0] ? `${net.endpoints[0].ip}\t${rec.Config.Hostname}` : undefined;
+      if (self || links.hosts.length) await writeFile(rec.HostsPath, hostsFile(this.#extraHostsOf(rec.HostConfig), self, links.hosts));
+      // The embedded DNS serves containers on user networks: resolv.conf names it.
+      if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
       const volumeMounts = await this.#o.volumes.setUp(rec.Mounts ?? [], merged);
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
-        config: rec.Config,
+        config: links.env.length ? { ...rec.Config, Env: [...links.env, ...(rec.Config.Env ?? [])] } : rec.Config,
         hostConfig: rec.HostConfig,
         args: [rec.Path, ...rec.Args],
         cgroupsPath: `/${this.#o.cgroupParent}/${c.id}`,
@@ -483,7 +494,7 @@ export class ContainerService {
         if (!other.running) throw conflict(`cannot join namespace of a non running container ${other.id}`);
         return `/proc/${other.rec.State.Pid}/ns/${kind}`;
       }
-      if (kind === 'net') return undefined; // user networks come with the networking issue
+      if (kind === 'net') return undefined; // a user network: the networking step makes the namespace
       throw invalid(`invalid ${kind} mode: ${mode}`);
     };
     return { network: ns(hc.NetworkMode, 'net'), pid: ns(hc.PidMode, 'pid'), ipc: ns(hc.IpcMode, 'ipc'), uts: ns(hc.UTSMode, 'uts') };
@@ -507,7 +518,7 @@ export class ContainerService {
   get #net(): ContainerNetworking { return this.#o.networking ?? NO_NETWORKING; }
 
   #netTarget(c: Container) {
-    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig };
+    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks: c.rec.berth.networks ?? {} };
   }
 
   /** The record's log settings; a record from before validation existed falls back to "never rotate". */
@@ -573,7 +584,7 @@ export class ContainerService {
       unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
     ]);
     c.runtimeDeleted = true;
-    rec.berth.endpoint = undefined;
+    rec.berth.endpoints = undefined;
     T('delete+umount');
     const finished = new Date().toISOString();
     rec.State = {
@@ -767,6 +778,112 @@ export class ContainerService {
       this.#names.delete(old);
       this.#events.emit('container', 'rename', c.id, { ...this.#attrs(c), oldName: old });
     });
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  /** `POST /networks/{id}/connect`: recorded, and live when the container runs. */
+  connectNetwork(ref: string, networkRef: string, cfg: EndpointConfig): Promise<void> {
+    const c = this.#get(ref);
+    const net = this.#o.networking;
+    if (!net?.connect || !net.resolveName) throw invalid('this daemon runs without bridge networking (berthd -b none)');
+    const name = net.resolveName(networkRef);
+    return this.#locked(c, async () => {
+      const mode = c.rec.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || name === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+      if (mode.startsWith('container:')) throw new EngineError('Forbidden', 'container sharing network namespace with another container or host cannot be connected to any other network');
+      if (mode === 'none' || name === 'none') throw new EngineError('Forbidden', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      const have = c.rec.berth.networks ?? {};
+      if (have[name] || (name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
+      const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg })[name] : cfg;
+      if (c.running) {
+        const ep = await net.connect!(this.#netTarget(c), name, prepared ?? cfg);
+        c.rec.berth.endpoints = [...(c.rec.berth.endpoints ?? []), ep];
+      }
+      c.rec.berth.networks = { ...have, [name]: prepared ?? cfg };
+      await this.#save(c);
+      this.#events.emit('network', 'connect', prepared?.NetworkID ?? name, { container: c.id, name, type: 'bridge' });
+    });
+  }
+
+  /** `POST /networks/{id}/disconnect`. */
+  disconnectNetwork(ref: string, networkRef: string, force = false): Promise<void> {
+    const net = this.#o.networking;
+    if (!net?.disconnect || !net.resolveName) throw invalid('this daemon runs without bridge networking (berthd -b none)');
+    let c: Container;
+    try { c = this.#get(ref); } catch (e) { if (force) return Promise.resolve(); throw e; }
+    const name = net.resolveName(networkRef);
+    return this.#locked(c, async () => {
+      const mode = c.rec.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || name === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+      const have = { ...(c.rec.berth.networks ?? {}) };
+      const key = name in have ? name : (name === 'bridge' && 'default' in have ? 'default' : undefined);
+      if (!key) throw new EngineError('Forbidden', `container ${c.id} is not connected to network ${networkRef}`);
+      if (c.running) {
+        await net.disconnect!(this.#netTarget(c), name);
+        c.rec.berth.endpoints = (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);
+      }
+      const id = have[key].NetworkID;
+      delete have[key];
+      c.rec.berth.networks = have;
+      await this.#save(c);
+      this.#events.emit('network', 'disconnect', id ?? name, { container: c.id, name, type: 'bridge' });
+    });
+  }
+
+  /** Ids of containers configured for a network (running or not), for `network rm`/prune and inspect. */
+  onNetwork(name: string): ContainerRecord[] {
+    return [...this.#byId.values()].filter((c) => name in (c.rec.berth.networks ?? {})).map((c) => c.rec);
+  }
+
+  /** --add-host entries with `host-gateway` turned into the default bridge's gateway. */
+  #extraHostsOf(hc: HostConfig): string[] {
+    const gw = this.#o.networking?.hostGatewayIp?.();
+    return (hc.ExtraHosts ?? []).map((e) => {
+      const i = e.lastIndexOf(':');
+      if (i > 0 && e.slice(i + 1) === 'host-gateway') {
+        if (!gw) throw invalid('unable to derive the IP value for host-gateway');
+        return `${e.slice(0, i)}:${gw}`;
+      }
+      return e;
+    });
+  }
+
+  /**
+   * Legacy links (`--link name:alias`, default bridge): an /etc/hosts line per link and Docker's
+   * link variables (ALIAS_NAME, ALIAS_PORT_80_TCP_ADDR, ALIAS_ENV_X, ...). The linked container
+   * must be running with an address on the default bridge.
+   */
+  #links(c: Container): { hosts: string[]; env: string[] } {
+    const hosts: string[] = [];
+    const env: string[] = [];
+    const me = c.rec.Name;
+    // On a user network, names come from the embedded DNS (Docker keeps links there as aliases only).
+    if (!c.rec.berth.endpoints?.[0] || c.rec.berth.endpoints[0].network !== 'bridge') return { hosts, env };
+    for (const raw of c.rec.HostConfig.Links ?? []) {
+      const [target, aliasRaw] = parseLink(raw);
+      const alias = aliasRaw.split('/').pop()!;
+      const t = this.#get(target);
+      if (!t.running) throw conflict(`Cannot link to a non running container: ${t.rec.Name} AS ${me}/${alias}`);
+      const ep = t.rec.berth.endpoints?.find((e) => e.network === 'bridge');
+      if (!ep) throw invalid(`Cannot link to ${t.rec.Name}, as it does not belong to the default network`);
+      hosts.push(`${ep.ip}\t${[...new Set([alias, t.rec.Config.Hostname, t.rec.Name.slice(1)].filter(Boolean))].join(' ')}`);
+      const A = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+      env.push(`${A}_NAME=${me}/${alias}`);
+      const ports = Object.keys(t.rec.Config.ExposedPorts ?? {}).map((k) => { const [p, proto = 'tcp'] = k.split('/'); return { p: Number(p), proto }; })
+        .sort((a, b) => a.p - b.p || a.proto.localeCompare(b.proto));
+      if (ports[0]) env.push(`${A}_PORT=${ports[0].proto}://${ep.ip}:${ports[0].p}`);
+      for (const { p, proto } of ports) {
+        const P = `${A}_PORT_${p}_${proto.toUpperCase()}`;
+        env.push(`${P}=${proto}://${ep.ip}:${p}`, `${P}_ADDR=${ep.ip}`, `${P}_PORT=${p}`, `${P}_PROTO=${proto}`);
+      }
+      for (const kv of t.rec.Config.Env ?? []) {
+        const k = kv.split('=')[0];
+        if (['HOME', 'HOSTNAME', 'PATH'].includes(k)) continue;
+        env.push(`${A}_ENV_${kv}`);
+      }
+    }
+    return { hosts, env };
   }
 
   // ---------------------------------------------------------------- remove
@@ -979,9 +1096,18 @@ export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): Contain
   return out;
 }
 
+/** `name`, `name:alias`, or Docker's stored form `/name:/me/alias` → [target, alias]. */
+export function parseLink(raw: string): [string, string] {
+  const i = raw.indexOf(':');
+  const target = (i < 0 ? raw : raw.slice(0, i)).replace(/^\//, '');
+  const alias = i < 0 ? target : raw.slice(i + 1);
+  if (!target || !alias) throw invalid(`invalid link ${JSON.stringify(raw)}: expected name:alias`);
+  return [target, alias];
+}
+
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
-function validateHostConfig(hc: HostConfig): void {
+function validateHostConfig(hc: HostConfig, userNetworks: boolean): void {
   const rp = hc.RestartPolicy;
   if (rp) {
     if (!VALID_RESTART.has(rp.Name ?? '')) throw invalid(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
@@ -992,24 +1118,34 @@ function validateHostConfig(hc: HostConfig): void {
   const lt = hc.LogConfig?.Type ?? '';
   if (lt && !['json-file', 'local', 'none', 'k8s-file'].includes(lt)) throw invalid(`logger: no log driver named '${lt}' is registered`);
   const nm = hc.NetworkMode ?? '';
-  if (nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
+  if (!userNetworks && nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
     throw notFound(`network ${nm} not found`);
   }
 }
 
-function hostsFile(extra: string[], self?: string): string {
+function hostsFile(extra: string[], self?: string, links: string[] = []): string {
   let s = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of extra) {
     const i = e.indexOf(':');
     if (i > 0) s += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
+  for (const l of links) s += `${l}\n`;
   if (self) s += `${self}\n`;
   return s;
 }
 
-/** The host's resolv.conf without loopback resolvers (unreachable from a container), plus --dns. */
-async function resolvConf(hc: HostConfig): Promise<string> {
+/**
+ * The host's resolv.conf without loopback resolvers (unreachable from a container), plus --dns.
+ * With the embedded DNS (`embedded`: its addresses) the container asks it, and the --dns
+ * servers become what it forwards to (Docker's model); `ndots:0` as Docker writes it.
+ */
+async function resolvConf(hc: HostConfig, embedded?: string[]): Promise<string> {
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  if (embedded?.length) {
+    const search = hc.DnsSearch?.length ? [`search ${hc.DnsSearch.join(' ')}`] : host.split('\n').filter((l) => /^\s*search\s/.test(l));
+    const opts = ['ndots:0', ...(hc.DnsOptions ?? [])];
+    return [...embedded.map((d) => `nameserver ${d}`), ...search, `options ${[...new Set(opts)].join(' ')}`].join('\n') + '\n';
+  }
   const lines = host.split('\n').filter((l) => l && !/^\s*nameserver\s+(127\.|::1)/.test(l));
   let out = lines.filter((l) => !(hc.Dns?.length && /^\s*nameserver/.test(l)) && !(hc.DnsSearch?.length && /^\s*search/.test(l)) && !(hc.DnsOptions?.length && /^\s*options/.test(l)));
   if (hc.Dns?.length) out = [...out, ...hc.Dns.map((d) => `nameserver ${d}`)];

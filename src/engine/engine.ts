@@ -10,7 +10,10 @@ import { parseReference } from '../common/reference.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
-import type { ContainerNetworking } from './networking.ts';
+import type { EndpointConfig } from './networking.ts';
+import type { NetworkCreateRequest, NetworkService } from '../network/service.ts';
+import { EngineError, notFound } from '../common/errors.ts';
+import { parseFilters } from '../common/filters.ts';
 import { ContainerService } from './containers.ts';
 import { EventBus } from './events.ts';
 import { ImageService, type ImageRecord, type ImportOptions } from './images.ts';
@@ -32,14 +35,18 @@ export interface EngineOptions {
   initPath: string;
   version: string;
   debug: boolean;
-  /** The network step for `bridge`/`default` containers (src/network); none = namespaces with `lo` only. */
-  networking?: ContainerNetworking;
+  /** Bridge networks (src/network); none = every container gets a namespace with `lo` only. */
+  networking?: NetworkService;
 }
 
+/** A network as `/networks` shows it (Docker's network resource, before wire naming). */
 export interface NetworkInfo {
   name: string; id: string; driver: string; created: string;
-  subnet?: string; gateway?: string; bridgeName?: string;
-  containers: { id: string; name: string; ip: string; prefixLen: number; mac: string }[];
+  predefined: boolean; internal: boolean; attachable: boolean;
+  labels: Record<string, string>; options: Record<string, string>;
+  ipamOptions: Record<string, string> | null;
+  ipamConfig: { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }[];
+  containers: { id: string; name: string; endpointId: string; mac: string; ipv4: string }[];
 }
 
 export class Engine {
@@ -142,23 +149,78 @@ export class Engine {
     return { CachesDeleted: recs.map((r) => r.key.slice(7, 32)), SpaceReclaimed: freed.bytes };
   }
 
-  /**
-   * The networks this daemon has: `bridge` (when the default bridge is on), `host`, `none`, with
-   * the containers attached to each (user-defined networks come with the networking issue).
-   */
+  /** The networks this daemon has: its bridge networks, then `host` and `none`. */
   networks(): NetworkInfo[] {
-    const id = (name: string) => createHash('sha256').update(`${this.#o.id}/${name}`).digest('hex');
-    const attached = (pred: (mode: string) => boolean) => this.containers.list()
-      .filter((c) => c.State.Running && pred(c.HostConfig.NetworkMode || 'default'))
-      .map((c) => ({ id: c.ID, name: c.Name.slice(1), ip: c.berth.endpoint?.ip ?? '', prefixLen: c.berth.endpoint?.prefixLen ?? 0, mac: c.berth.endpoint?.mac ?? '' }));
-    const out: NetworkInfo[] = [];
-    const br = this.#o.networking as { subnet?: string; gateway?: string; bridgeName?: string } | undefined;
-    if (br?.subnet) {
-      out.push({ name: 'bridge', id: id('bridge'), driver: 'bridge', created: this.#started, subnet: br.subnet, gateway: br.gateway, bridgeName: br.bridgeName, containers: attached((m) => m === 'default' || m === 'bridge') });
-    }
-    out.push({ name: 'host', id: id('host'), driver: 'host', created: this.#started, containers: attached((m) => m === 'host') });
-    out.push({ name: 'none', id: id('none'), driver: 'null', created: this.#started, containers: attached((m) => m === 'none' || (!br?.subnet && (m === 'default' || m === 'bridge'))) });
+    const net = this.#o.networking;
+    const out: NetworkInfo[] = (net?.list() ?? []).map((n) => ({
+      name: n.name, id: n.id, driver: 'bridge', created: n.created, predefined: n.predefined, internal: n.internal, attachable: n.attachable,
+      labels: n.labels, options: n.options, ipamOptions: n.ipamOptions, ipamConfig: n.ipamConfig,
+      containers: net!.endpointsOf(n.id).map((e) => ({ id: e.container, name: e.containerName, endpointId: e.endpointId, mac: e.mac, ipv4: `${e.ip}/${e.prefixLen}` })),
+    }));
+    const pseudo = (name: string, driver: string, pred: (mode: string) => boolean): NetworkInfo => ({
+      name, id: net?.predefinedId(name) ?? createHash('sha256').update(`${this.#o.id}/${name}`).digest('hex'), driver, created: this.#started,
+      predefined: true, internal: false, attachable: false, labels: {}, options: {}, ipamOptions: null, ipamConfig: [],
+      containers: this.containers.list().filter((c) => c.State.Running && pred(c.HostConfig.NetworkMode || 'default'))
+        .map((c) => ({ id: c.ID, name: c.Name.slice(1), endpointId: '', mac: '', ipv4: '' })),
+    });
+    out.push(pseudo('host', 'host', (m) => m === 'host'));
+    out.push(pseudo('none', 'null', (m) => m === 'none' || (!net?.defaultBridge && (m === 'default' || m === 'bridge'))));
     return out;
+  }
+
+  /** One network by name, ID or unique ID prefix (Docker's order); 404 otherwise. */
+  network(ref: string): NetworkInfo {
+    const all = this.networks();
+    const hit = all.find((n) => n.id === ref) ?? all.find((n) => n.name === ref);
+    if (hit) return hit;
+    const byPrefix = ref ? all.filter((n) => n.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1) throw new EngineError('InvalidParameter', `network ${ref} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    throw notFound(`network ${ref} not found`);
+  }
+
+  #netService(): NetworkService {
+    if (!this.#o.networking) throw new EngineError('InvalidParameter', 'bridge networking is off on this daemon (berthd -b none)');
+    return this.#o.networking;
+  }
+
+  async createNetwork(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    if (req.Name === 'host' || req.Name === 'none') throw new EngineError('Forbidden', `operation is not permitted on predefined ${req.Name} network `);
+    const r = await this.#netService().create(req);
+    this.events.emit('network', 'create', r.Id, { name: req.Name ?? '', type: req.Driver || 'bridge' });
+    return r;
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    const n = this.network(ref);
+    if (n.predefined) throw new EngineError('Forbidden', `${n.name} is a pre-defined network and cannot be removed`);
+    await this.#netService().remove(n.id);
+    this.events.emit('network', 'destroy', n.id, { name: n.name, type: n.driver });
+  }
+
+  /** `POST /networks/prune`: user networks without a running container (filters until, label). */
+  async pruneNetworks(filters?: string): Promise<string[]> {
+    const f = parseFilters(filters);
+    f.validate(['until', 'label', 'label!']);
+    const until = f.has('until') ? Math.min(...f.get('until').map((v) => parseTimestamp(v, Date.now()) * 1000)) : undefined;
+    const deleted: string[] = [];
+    for (const n of this.networks()) {
+      if (n.predefined || n.containers.length) continue;
+      if (until !== undefined && Date.parse(n.created) >= until) continue;
+      if (!f.matchLabels(n.labels)) continue;
+      try { await this.removeNetwork(n.id); deleted.push(n.name); } catch { /* in use meanwhile */ }
+    }
+    return deleted;
+  }
+
+  async connectNetwork(ref: string, container: string, cfg: EndpointConfig): Promise<void> {
+    const n = this.network(ref);
+    await this.containers.connectNetwork(container, n.name === 'bridge' ? 'bridge' : n.id, cfg ?? {});
+  }
+
+  async disconnectNetwork(ref: string, container: string, force: boolean): Promise<void> {
+    const n = this.network(ref);
+    await this.containers.disconnectNetwork(container, n.name === 'bridge' ? 'bridge' : n.id, force);
   }
 
   /** Unique layer bytes, and per image the bytes of layers it shares with other images. */
@@ -195,7 +257,7 @@ export class Engine {
     }));
   }
 
-  async close(): Promise<void> { await this.builder.cache.flush(); await this.containers.close(); }
+  async close(): Promise<void> { await this.builder.cache.flush(); await this.containers.close(); await this.#o.networking?.close(); }
 
   // ------------------------------------------------------------ images (ImagesBackend)
 

@@ -1,21 +1,61 @@
-// The networking extension point: the step that runs before a container's process starts
-// (and after it ends). The networking issue plugs a bridge/IPAM/DNS implementation in here;
-// until then berth provides `none` (a fresh network namespace holding only `lo`, made by the
-// runtime), `host` and `container:<id>`, and treats `bridge`/`default` as `none`.
+// The networking extension point: what the container engine needs from networks. The engine
+// keeps, per container, the networks it is configured for (`berth.networks`, from create's
+// NetworkingConfig and later connects); networking turns them into a namespace with one
+// interface per network when the container starts, and releases everything when it ends.
+// `none`, `host` and `container:<id>` need nothing beyond the runtime's namespaces.
+//
+// Lifecycle, worked through: `create --network app --network-alias db` → prepare() checks that
+// `app` exists and returns { app: { Aliases: ['db'], NetworkID } } for the record; `start` →
+// setUp() makes the namespace, eth0 on app's bridge, an address, the DNS names, and returns the
+// endpoints for inspect; `network connect other <ctr>` while it runs → connect() adds eth1;
+// the process ends → tearDown() removes the namespace and gives the addresses back.
 import type { HostConfig, ContainerConfig } from './types.ts';
+
+/** Docker's EndpointSettings as a client sends it (create's NetworkingConfig, connect). */
+export interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+  NetworkID?: string;
+  DriverOpts?: Record<string, string> | null;
+}
+
+/** A live endpoint: the container's address on one network (inspect's NetworkSettings.Networks). */
+export interface EndpointState {
+  network: string;
+  networkId: string;
+  endpointId: string;
+  ip: string;
+  prefixLen: number;
+  /** '' on --internal networks (no default route). */
+  gateway: string;
+  mac: string;
+  aliases: string[];
+  dnsNames: string[];
+  /** NetworkSettings.Ports (only on the endpoint that publishes). */
+  portMap?: Record<string, { HostIp: string; HostPort: string }[] | null>;
+}
 
 export interface NetworkTarget {
   id: string;
   name: string;
   config: ContainerConfig;
   hostConfig: HostConfig;
+  /** The networks the container is configured for, by network name. */
+  networks: Record<string, EndpointConfig>;
 }
 
 export interface NetworkSetup {
   /** A network namespace path to join; undefined = the runtime makes a fresh one (or host). */
   netnsPath?: string;
-  /** The container's address on the network it joined (inspect's NetworkSettings). */
-  endpoint?: { network: string; ip: string; prefixLen: number; gateway: string; mac: string; portMap?: Record<string, { HostIp: string; HostPort: string }[] | null> };
+  endpoints?: EndpointState[];
+  /** resolv.conf nameservers when the embedded DNS serves the container. */
+  nameservers?: string[];
+  /** Extra /etc/hosts lines (legacy links). */
+  hosts?: string[];
+  /** Extra environment (legacy link variables). */
+  env?: string[];
 }
 
 export interface ContainerNetworking {
@@ -23,10 +63,23 @@ export interface ContainerNetworking {
   init?(): Promise<void>;
   /** After containers are loaded and reconciled: drop what belongs to containers not running. */
   reconcile?(isRunning: (id: string) => boolean): Promise<void>;
-  /** Before the OCI spec is built: create/attach what the container's network mode needs. */
+  /**
+   * At create: checks the mode and the requested endpoints and returns the record's network
+   * list (by canonical network name). Throws Docker's errors (404 for an unknown network).
+   */
+  prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>): Record<string, EndpointConfig>;
+  /** Before the OCI spec is built: create/attach what the container's networks need. */
   setUp(t: NetworkTarget): Promise<NetworkSetup>;
   /** After the process ended (or a start failed): release what setUp made. Idempotent. */
   tearDown(t: NetworkTarget): Promise<void>;
+  /** `network connect` of a running container: one more interface. */
+  connect?(t: NetworkTarget, network: string, cfg: EndpointConfig): Promise<EndpointState>;
+  /** `network disconnect` of a running container. */
+  disconnect?(t: NetworkTarget, network: string): Promise<void>;
+  /** The canonical name of a network reference (name, ID or ID prefix); throws 404. */
+  resolveName?(ref: string): string;
+  /** `host-gateway` of --add-host: the default bridge's gateway address. */
+  hostGatewayIp?(): string | undefined;
 }
 
 /** `none`, `host` and `container:` need nothing from berth beyond the runtime's namespaces. */

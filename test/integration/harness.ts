@@ -3,7 +3,7 @@
 // containers killed, mounts undone, cgroups removed, directories deleted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
@@ -87,7 +87,11 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${o.dataTmpfsMiB}m`, 'tmpfs', dataRoot]);
     if (m.status !== 0) throw new Error(`mount tmpfs: ${m.stderr}`);
   }
-  const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...(o.extraArgs ?? [])];
+  // Every daemon gets a default bridge of its own (its subnet is chosen from Docker's pools,
+  // avoiding the routes of bridges that already exist), unless the test names one.
+  const extra = o.extraArgs ?? [];
+  const bridgeArgs = extra.some((a) => a === '-b' || a === '--bridge' || a.startsWith('--bridge=')) ? [] : ['-b', `bt${randomBytes(4).toString('hex')}`];
+  const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
   const launch = () => {
     const fd = openSync(logPath, 'a');
     return spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
@@ -136,6 +140,14 @@ export async function cleanup(d: Daemon): Promise<void> {
   }
   // conmon processes of this daemon.
   spawnSync('pkill', ['-9', '-f', `conmon.*${d.execRoot}`]);
+  // Networking: the namespaces, bridges (default and user networks) and nft table of this daemon.
+  const inst = createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8);
+  try { for (const ns of readdirSync('/run/netns')) if (ns.startsWith(`berth-${inst}-`)) spawnSync('ip', ['netns', 'del', ns]); } catch { /* none */ }
+  try {
+    const state = JSON.parse(readFileSync(join(d.dataRoot, 'network', 'networks.json'), 'utf8')) as { networks?: { bridge: string }[] };
+    for (const n of state.networks ?? []) spawnSync('ip', ['link', 'del', 'dev', n.bridge]);
+  } catch { /* no networking state */ }
+  spawnSync('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
   // Mounts under our directory, deepest first.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m]);

@@ -6,6 +6,7 @@ import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
+import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
 import { hijack, qBool, qInt, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { ContainersBackend } from './backend.ts';
@@ -65,7 +66,7 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     ImageID: c.Image,
     Command: command(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: portSummaries(c.berth.endpoint?.portMap ?? {}),
+    Ports: portSummaries(portMap(c)),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
@@ -75,31 +76,42 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
+/** NetworkSettings.Ports: the publishing endpoint's map while running, else empty. */
+function portMap(c: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  return c.berth.endpoints?.find((e) => e.portMap)?.portMap ?? {};
+}
+
+/**
+ * NetworkSettings.Networks: one entry per configured network, with its address while the
+ * container runs (Docker's EndpointSettings). `none`/`host` are entries of their own;
+ * `container:<id>` has none.
+ */
 function networks(c: ContainerRecord): Record<string, unknown> {
   const mode = c.HostConfig.NetworkMode || 'default';
   if (mode.startsWith('container:')) return {};
-  const e = c.berth.endpoint;
-  if (e) {
-    return {
-      [e.network]: {
-        IPAMConfig: null, Links: null, Aliases: null, MacAddress: e.mac, NetworkID: '', EndpointID: '', Gateway: e.gateway,
-        IPAddress: e.ip, IPPrefixLen: e.prefixLen, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
-      },
-    };
+  const entry = (cfg: EndpointConfig, e?: EndpointState) => ({
+    IPAMConfig: cfg.IPAMConfig ?? null, Links: cfg.Links ?? null, Aliases: cfg.Aliases?.length ? cfg.Aliases : null,
+    MacAddress: e?.mac ?? cfg.MacAddress ?? '', DriverOpts: cfg.DriverOpts ?? null, GwPriority: 0,
+    NetworkID: e?.networkId ?? cfg.NetworkID ?? '', EndpointID: e?.endpointId ?? '', Gateway: e?.gateway ?? '',
+    IPAddress: e?.ip ?? '', IPPrefixLen: e?.prefixLen ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    DNSNames: e?.dnsNames?.length ? e.dnsNames : null,
+  });
+  const configured = c.berth.networks ?? { [mode === 'default' ? 'bridge' : mode]: {} };
+  const out: Record<string, unknown> = {};
+  for (const [name, cfg] of Object.entries(configured)) {
+    if (!name) continue;
+    out[name] = entry(cfg, c.berth.endpoints?.find((e) => e.network === name));
   }
-  const name = mode === 'default' || mode === 'bridge' ? 'none' : mode;
-  return {
-    [name]: {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
-    },
-  };
+  for (const e of c.berth.endpoints ?? []) if (!out[e.network]) out[e.network] = entry({}, e);
+  return out;
 }
 
 async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Promise<Record<string, unknown>> {
   const c = b.inspect(ref);
   // The record keeps berth's own bookkeeping and names the ID `ID`; the wire says `Id`.
   const { berth: _berth, ID, ...rest } = c;
+  // The deprecated top-level address fields describe the default bridge endpoint only (as Docker).
+  const bridgeEp = c.berth.endpoints?.find((e) => e.network === 'bridge');
   void _berth;
   const out: Record<string, unknown> = {
     Id: ID,
@@ -109,9 +121,9 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
     Mounts: mountsJson(c),
     NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: c.berth.endpoint?.portMap ?? {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: c.berth.endpoint?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: c.berth.endpoint?.ip ?? '', IPPrefixLen: c.berth.endpoint?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: c.berth.endpoint?.mac ?? '', Networks: networks(c),
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: portMap(c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: bridgeEp?.endpointId ?? '', Gateway: bridgeEp?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: bridgeEp?.ip ?? '', IPPrefixLen: bridgeEp?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: bridgeEp?.mac ?? '', Networks: networks(c),
     },
   };
   out.State = { ...c.State };
@@ -128,13 +140,14 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       method: 'POST', path: '/containers/create', handler: async (ctx) => {
         const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: container config must be an object');
-        const { HostConfig: hc, NetworkingConfig: _nc, ...config } = body;
-        void _nc;
+        const { HostConfig: hc, NetworkingConfig: nc, ...config } = body;
+        const endpoints = (nc as { EndpointsConfig?: Record<string, EndpointConfig> | null } | undefined)?.EndpointsConfig ?? undefined;
         const r = await b.create({ signal: ctx.signal }, {
           name: ctx.query.get('name') ?? undefined,
           platform: ctx.query.get('platform') || undefined,
           config,
           hostConfig: hc ?? {},
+          endpoints: endpoints ?? undefined,
         });
         sendJson(ctx, 201, r);
       },
@@ -162,6 +175,17 @@ export function containerRoutes(b: ContainersBackend): Route[] {
           if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
           if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
           if (f.has('volume') && !f.get('volume').some((v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
+          if (f.has('network')) {
+            const nets = Object.entries(networks(c)).map(([name, e]) => [name, (e as { NetworkID?: string }).NetworkID ?? '']);
+            if (!f.get('network').some((v) => nets.some(([name, id]) => name === v || (!!id && id.startsWith(v))))) return false;
+          }
+          if (f.has('publish') || f.has('expose')) {
+            const pm = portMap(c);
+            const match = (v: string, keys: string[]) => { const [p, proto = 'tcp'] = v.split('/'); return keys.includes(`${p}/${proto}`); };
+            const published = Object.entries(pm).flatMap(([k, b]) => (b ?? []).map((x) => `${x.HostPort}/${k.split('/')[1]}`));
+            if (f.has('publish') && !f.get('publish').some((v) => match(v, published))) return false;
+            if (f.has('expose') && !f.get('expose').some((v) => match(v, Object.keys(c.Config.ExposedPorts ?? {})))) return false;
+          }
           if (beforeT !== undefined && !(Date.parse(c.Created) < beforeT)) return false;
           if (sinceT !== undefined && !(Date.parse(c.Created) > sinceT)) return false;
           return true;

@@ -1,70 +1,93 @@
-// /networks: the daemon's networks in Docker's shape. Read-only for now: `bridge` (with -b),
-// `host` and `none`; creating user-defined networks is the networking issue's remaining work.
-import { EngineError, notFound, notImplemented } from '../../../common/errors.ts';
+// /networks: list (filters), inspect, create, remove, prune, connect, disconnect, in Docker's
+// shape (spec: Network, NetworkCreateRequest, NetworkConnectRequest, NetworkDisconnectRequest).
+import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
-import { sendJson } from '../../http.ts';
+import type { EndpointConfig } from '../../../engine/networking.ts';
+import type { NetworkCreateRequest } from '../../../network/service.ts';
+import { readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { NetworksBackend } from './backend.ts';
 
 function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> {
-  const options: Record<string, string> = n.driver === 'bridge' ? {
-    'com.docker.network.bridge.default_bridge': 'true',
-    'com.docker.network.bridge.enable_icc': 'true',
-    'com.docker.network.bridge.enable_ip_masquerade': 'true',
-    'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-    'com.docker.network.bridge.name': n.bridgeName ?? '',
-    'com.docker.network.driver.mtu': '1500',
-  } : {};
-  const out: Record<string, unknown> = {
+  return {
     Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway }] : [] },
-    Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
-    Containers: {}, Options: options, Labels: {},
+    IPAM: { Driver: 'default', Options: n.ipamOptions, Config: n.ipamConfig },
+    Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
+    Containers: withContainers ? Object.fromEntries(n.containers.map((c) => [c.id, {
+      Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: '',
+    }])) : {},
+    Options: n.options, Labels: n.labels,
   };
-  if (withContainers) {
-    out.Containers = Object.fromEntries(n.containers.map((c) => [c.id, {
-      Name: c.name, EndpointID: '', MacAddress: c.mac, IPv4Address: c.ip ? `${c.ip}/${c.prefixLen}` : '', IPv6Address: '',
-    }]));
-  }
-  return out;
 }
 
 export function networkRoutes(b: NetworksBackend): Route[] {
-  const find = (ref: string): NetworkInfo => {
-    const all = b.list();
-    const n = all.find((x) => x.name === ref || x.id === ref) ?? (ref.length >= 1 ? all.filter((x) => x.id.startsWith(ref)) : []).at(0);
-    if (!n) throw notFound(`network ${ref} not found`);
-    return n;
-  };
-  const unsupported = async () => { throw notImplemented('user-defined networks are not supported yet by berth (only bridge, host and none)'); };
   return [
     {
       method: 'GET', path: '/networks', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);
         f.validate(['name', 'id', 'driver', 'type', 'label', 'scope', 'dangling']);
+        for (const t of f.get('type')) if (t !== 'custom' && t !== 'builtin') throw invalid(`invalid filter: 'type'='${t}'`);
+        for (const v of f.get('dangling')) if (!/^(true|false|1|0)$/.test(v)) throw invalid(`invalid filter 'dangling=${v}'`);
         const list = b.list().filter((n) => {
           if (f.has('name') && !f.get('name').some((v) => n.name.includes(v))) return false;
           if (f.has('id') && !f.get('id').some((v) => n.id.startsWith(v))) return false;
           if (f.has('driver') && !f.get('driver').includes(n.driver)) return false;
-          if (f.has('type') && !f.get('type').includes('builtin')) return false;
+          if (f.has('type') && !f.get('type').includes(n.predefined ? 'builtin' : 'custom')) return false;
           if (f.has('scope') && !f.get('scope').includes('local')) return false;
-          if (f.has('label')) return false;
+          if (f.has('label') && !f.matchKVList('label', n.labels)) return false;
+          if (f.has('dangling')) {
+            const want = /^(true|1)$/.test(f.get('dangling')[0]);
+            const dangling = !n.predefined && n.containers.length === 0;
+            if (want !== dangling) return false;
+          }
           return true;
         });
         sendJson(ctx, 200, list.map((n) => wire(n, false)));
       },
     },
-    { method: 'GET', path: '/networks/{id}', handler: async (ctx) => sendJson(ctx, 200, wire(find(ctx.params.id), true)) },
-    { method: 'POST', path: '/networks/create', handler: unsupported },
-    { method: 'POST', path: '/networks/prune', handler: async (ctx) => sendJson(ctx, 200, { NetworksDeleted: null }) },
     {
-      method: 'DELETE', path: '/networks/{id}', handler: async (ctx) => {
-        find(ctx.params.id);
-        throw new EngineError('Forbidden', `${ctx.params.id} is a pre-defined network and cannot be removed`);
+      method: 'GET', path: '/networks/{id}', handler: async (ctx) => {
+        const scope = ctx.query.get('scope');
+        const n = b.get(ctx.params.id);
+        if (scope && scope !== 'local') throw invalid(`network ${ctx.params.id} not found`);
+        sendJson(ctx, 200, wire(n, true));
       },
     },
-    { method: 'POST', path: '/networks/{id}/connect', handler: unsupported },
-    { method: 'POST', path: '/networks/{id}/disconnect', handler: unsupported },
+    {
+      method: 'POST', path: '/networks/create', handler: async (ctx) => {
+        const body = await readJsonBody<NetworkCreateRequest>(ctx);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: network create body must be an object');
+        sendJson(ctx, 201, await b.create(body));
+      },
+    },
+    {
+      method: 'POST', path: '/networks/prune', handler: async (ctx) => {
+        const deleted = await b.prune(ctx.query.get('filters') ?? undefined);
+        sendJson(ctx, 200, { NetworksDeleted: deleted.length ? deleted : null });
+      },
+    },
+    {
+      method: 'DELETE', path: '/networks/{id}', handler: async (ctx) => {
+        await b.remove(ctx.params.id);
+        sendEmpty(ctx, 204);
+      },
+    },
+    {
+      method: 'POST', path: '/networks/{id}/connect', handler: async (ctx) => {
+        const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(ctx);
+        if (!body?.Container) throw invalid('no container specified');
+        await b.connect(ctx.params.id, body.Container, body.EndpointConfig ?? {});
+        sendEmpty(ctx, 200);
+      },
+    },
+    {
+      method: 'POST', path: '/networks/{id}/disconnect', handler: async (ctx) => {
+        const body = await readJsonBody<{ Container?: string; Force?: boolean }>(ctx);
+        if (!body?.Container) throw invalid('no container specified');
+        await b.disconnect(ctx.params.id, body.Container, !!body.Force);
+        sendEmpty(ctx, 200);
+      },
+    },
   ];
 }
