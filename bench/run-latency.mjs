@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 20);
@@ -23,6 +24,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 let daemon;
 let host = process.env.BERTH_HOST;
 let cleaned = false;
+let bridge = '';
 const cleanup = () => {
   if (cleaned) return;
   cleaned = true;
@@ -33,6 +35,12 @@ const cleanup = () => {
     spawnSync('sh', ['-c', `for i in $(seq 1 100); do kill -0 ${daemon.pid} 2>/dev/null || exit 0; sleep 0.05; done`]);
   }
   spawnSync('runc', ['--root', join(tmp, 'runc'), 'delete', '--force', 'benchctr']);
+  if (bridge) {
+    const inst = createHash('sha256').update(join(tmp, 'exec')).digest('hex').slice(0, 8);
+    spawnSync('sh', ['-c', `ls /run/netns 2>/dev/null | grep '^berth-${inst}-' | xargs -r -n1 ip netns del`]);
+    spawnSync('ip', ['link', 'del', 'dev', bridge]);
+    spawnSync('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
+  }
   if (!process.env.BERTH_HOST) spawnSync('sh', ['-c', `grep -o '${tmp}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
   rmSync(tmp, { recursive: true, force: true });
 };
@@ -41,7 +49,9 @@ try {
   if (!host) {
     const sock = join(tmp, 'b.sock');
     const log = openSync(join(tmp, 'berthd.log'), 'a');
-    daemon = spawn(join(root, 'bin/berthd'), ['--data-root', join(tmp, 'data'), '--exec-root', join(tmp, 'exec'), '-H', `unix://${sock}`], { stdio: ['ignore', log, log] });
+    // The default bridge as a user gets it, on a bridge of this run's own (removed afterwards).
+    bridge = `bb${Math.random().toString(16).slice(2, 10)}`;
+    daemon = spawn(join(root, 'bin/berthd'), ['--data-root', join(tmp, 'data'), '--exec-root', join(tmp, 'exec'), '-H', `unix://${sock}`, '-b', bridge], { stdio: ['ignore', log, log] });
     for (let i = 0; i < 100 && !(await ping(sock)); i++) await new Promise((r) => setTimeout(r, 50));
     host = `unix://${sock}`;
     const tar = spawnSync('bash', [join(root, 'scripts/busybox-rootfs')], { maxBuffer: 64 << 20 }).stdout;
