@@ -185,6 +185,7 @@ const execMod = () => import('./commands/exec.ts');
 const buildMod = () => import('./commands/build.ts');
 const volMod = () => import('./commands/volumes.ts');
 const builderMod = () => import('./commands/builder.ts');
+const portMod = () => import('./commands/port.ts');
 
 /** Container verbs: `berth X` and `berth container X`. */
 export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
@@ -269,7 +270,9 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
     name: 'top', usage: 'CONTAINER [ps OPTIONS]', desc: 'Display the running processes of a container', min: 1, options: [], stopAtFirstArg: true, load: lazy(ctrMod, 'top'),
   },
   port: {
-    name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', desc: 'List port mappings or a specific mapping for the container', min: 1, max: 2, options: [], load: lazy(ctrMod, 'port'),
+    // No min/max: docker's RequiresRangeArgs message ("requires at least 1 and at most 2
+    // arguments") is port.ts's own.
+    name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', desc: 'List port mappings or a specific mapping for the container', options: [], load: lazy(portMod, 'port'),
   },
   exec: {
     name: 'exec', usage: '[OPTIONS] CONTAINER COMMAND [ARG...]', desc: 'Execute a command in a running container', min: 2,
@@ -375,10 +378,56 @@ export const BUILDER_COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-/** `berth volume X` (docker CLI 28's flags; the cluster-volume flags are left out). */
 const netMod = () => import('./commands/networks.ts');
-/** `berth network X`: read-only for now (bridge, host, none). */
+/** `berth network X` (docker CLI 28's flags; `--ipv4`/`--ipv6` have no stored default so that
+ *  create can tell "given" from "not given", as docker's `Changed` does). */
 export const NETWORK_COMMANDS: Record<string, CommandSpec> = {
+  connect: {
+    name: 'connect', usage: '[OPTIONS] NETWORK CONTAINER', desc: 'Connect a container to a network', min: 2, max: 2,
+    options: [
+      list('--alias', 'Add network-scoped alias for the container'),
+      list('--driver-opt', 'driver options for the network'),
+      int('--gw-priority', 'Highest gw-priority provides the default gateway. Accepts positive and negative values.'),
+      str('--ip', 'IPv4 address (e.g., "172.30.100.104")'),
+      str('--ip6', 'IPv6 address (e.g., "2001:db8::33")'),
+      list('--link', 'Add link to another container'),
+      list('--link-local-ip', 'Add a link-local address for the container'),
+    ],
+    load: lazy(netMod, 'connect'),
+  },
+  create: {
+    name: 'create', usage: '[OPTIONS] NETWORK', desc: 'Create a network', min: 1, max: 1,
+    options: [
+      bool('--attachable', 'Enable manual container attachment'),
+      list('--aux-address', 'Auxiliary IPv4 or IPv6 addresses used by Network driver'),
+      str('--config-from', 'The network from which to copy the configuration'),
+      bool('--config-only', 'Create a configuration only network'),
+      str('-d, --driver', 'Driver to manage the Network', 'bridge'),
+      list('--gateway', 'IPv4 or IPv6 Gateway for the master subnet'),
+      bool('--ingress', 'Create swarm routing-mesh network'),
+      bool('--internal', 'Restrict external access to the network'),
+      list('--ip-range', 'Allocate container ip from a sub-range'),
+      str('--ipam-driver', 'IP Address Management Driver', 'default'),
+      list('--ipam-opt', 'Set IPAM driver specific options'),
+      bool('--ipv4', 'Enable or disable IPv4 address assignment (default true)'),
+      bool('--ipv6', 'Enable or disable IPv6 address assignment'),
+      list('--label', 'Set metadata on a network'),
+      list('-o, --opt', 'Set driver specific options'),
+      str('--scope', "Control the network's scope"),
+      list('--subnet', 'Subnet in CIDR format that represents a network segment'),
+    ],
+    load: lazy(netMod, 'create'),
+  },
+  disconnect: {
+    name: 'disconnect', usage: '[OPTIONS] NETWORK CONTAINER', desc: 'Disconnect a container from a network', min: 2, max: 2,
+    options: [bool('-f, --force', 'Force the container to disconnect from a network')],
+    load: lazy(netMod, 'disconnect'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', desc: 'Display detailed information on one or more networks', min: 1,
+    options: [str('-f, --format', 'Format output using a custom template'), bool('-v, --verbose', 'Verbose output for diagnostics')],
+    load: lazy(netMod, 'inspect'),
+  },
   ls: {
     name: 'ls', usage: '[OPTIONS]', desc: 'List networks', max: 0,
     options: [
@@ -387,13 +436,19 @@ export const NETWORK_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(netMod, 'ls'),
   },
-  inspect: {
-    name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', desc: 'Display detailed information on one or more networks', min: 1,
-    options: [str('-f, --format', 'Format output using a custom template'), bool('-v, --verbose', 'Verbose output for diagnostics')],
-    load: lazy(netMod, 'inspect'),
+  prune: {
+    name: 'prune', usage: '[OPTIONS]', desc: 'Remove all unused networks', max: 0,
+    options: [list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
+    load: lazy(netMod, 'prune'),
+  },
+  rm: {
+    name: 'rm', usage: 'NETWORK [NETWORK...]', desc: 'Remove one or more networks', min: 1,
+    options: [bool('-f, --force', 'Do not error if the network does not exist')],
+    load: lazy(netMod, 'rm'),
   },
 };
 
+/** `berth volume X` (docker CLI 28's flags; the cluster-volume flags are left out). */
 export const VOLUME_COMMANDS: Record<string, CommandSpec> = {
   create: {
     name: 'create', usage: '[OPTIONS] [VOLUME]', desc: 'Create a volume', max: 1,
@@ -511,6 +566,6 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
   network: {
     desc: 'Manage networks',
     commands: NETWORK_COMMANDS,
-    aliases: { list: 'ls' },
+    aliases: { list: 'ls', remove: 'rm' },
   },
 };

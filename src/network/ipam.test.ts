@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isEngineError, type ErrorKind } from '../common/errors.ts';
 import {
   parseIPv4, formatIPv4, parseCidr, formatCidr, normalizeCidr, cidrsOverlap, expandPools, DEFAULT_ADDRESS_POOLS,
-  chooseSubnet, parseHostRoutes, NO_AVAILABLE_POOL, consolidateIpamOptions, validateIpamConfigs, checkPoolOverlap,
+  chooseSubnet, parseHostRoutes, NO_AVAILABLE_POOL, validateIpamConfigs, checkPoolOverlap,
   AddressPool, macFromIPv4, parseMacAddress, ERR_POOL_OVERLAP, ERR_ADDRESS_IN_USE, ERR_NO_AVAILABLE_IPS,
 } from './ipam.ts';
 
@@ -74,29 +74,6 @@ test('parseHostRoutes reads ip -j route, skipping default, local and IPv6', () =
   assert.deepEqual(parseHostRoutes(''), []);
   assert.deepEqual(parseHostRoutes('{}'), []);
   assert.equal(chooseSubnet(DEFAULT_ADDRESS_POOLS, ['172.17.0.0/16'], parseHostRoutes(json)), '172.19.0.0/16');
-});
-
-test('CLI consolidation: Docker texts for --subnet/--ip-range/--gateway', () => {
-  assert.deepEqual(consolidateIpamOptions({ subnets: ['10.1.0.0/16'], ipRanges: ['10.1.2.0/24'], gateways: ['10.1.0.254'] }),
-    [{ Subnet: '10.1.0.0/16', IPRange: '10.1.2.0/24', Gateway: '10.1.0.254' }]);
-  assert.deepEqual(consolidateIpamOptions({}), []);
-  assert.throws(() => consolidateIpamOptions({ ipRanges: ['10.2.0.0/24'] }), err('every ip-range or gateway must have a corresponding subnet'));
-  assert.throws(() => consolidateIpamOptions({ gateways: ['10.2.0.1'] }), err('every ip-range or gateway must have a corresponding subnet'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], ipRanges: ['10.2.0.0/24'] }), err('no matching subnet for range 10.2.0.0/24'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], gateways: ['10.2.0.1'] }), err('no matching subnet for gateway 10.2.0.1'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], gateways: ['foo'] }), err('no matching subnet for gateway foo'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], ipRanges: ['foo'] }), err('invalid CIDR address: foo'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16', '10.1.2.0/24'] }), err('multiple overlapping subnet configuration is not supported'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16', 'foo'] }), err('invalid subnet: invalid CIDR address: foo'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], gateways: ['10.1.0.1', '10.1.0.2'] }),
-    err('every ip-range or gateway must have a corresponding subnet'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16', '10.3.0.0/16'], gateways: ['10.1.0.1', '10.1.0.2'] }),
-    err('cannot configure multiple gateways (10.1.0.2, 10.1.0.1) for the same subnet (10.1.0.0/16)'));
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16', '10.3.0.0/16'], ipRanges: ['10.1.1.0/24', '10.1.2.0/24'] }),
-    err('cannot configure multiple ranges (10.1.2.0/24, 10.1.1.0/24) on the same subnet (10.1.0.0/16)'));
-  assert.deepEqual(consolidateIpamOptions({ subnets: ['10.1.0.0/16'], auxAddresses: { host: '10.1.0.5' } }),
-    [{ Subnet: '10.1.0.0/16', AuxiliaryAddresses: { host: '10.1.0.5' } }]);
-  assert.throws(() => consolidateIpamOptions({ subnets: ['10.1.0.0/16'], auxAddresses: { host: '10.9.0.5' } }), err('no matching subnet for aux-address 10.9.0.5'));
 });
 
 test('daemon validation of IPAM.Config: moby texts, all problems reported', () => {

@@ -120,30 +120,6 @@ function comparePortKeys(a: string, b: string): number {
   return Number(pa) - Number(pb) || (ta < tb ? -1 : ta > tb ? 1 : 0);
 }
 
-export async function port(ctx: Ctx, args: string[]): Promise<number> {
-  const [name, want] = args;
-  const ctr = await ctx.client.json<{ NetworkSettings: { Ports: PortMap | null } }>('GET', `/containers/${enc(name)}/json`);
-  const ports = ctr.NetworkSettings?.Ports ?? {};
-  if (want) {
-    let [p, proto] = want.split('/');
-    proto ||= 'tcp';
-    if (!/^\d+$/.test(p)) throw new StatusError(`Error: invalid port (${p}): invalid syntax`, 1);
-    const key = `${p}/${proto}`;
-    const bindings = ports[key];
-    if (!bindings?.length) throw new StatusError(`Error: No public port '${want}' published for ${name}`, 1);
-    let out = '';
-    for (const b of bindings) out += `${hostPort(b)}\n`;
-    process.stdout.write(out);
-    return 0;
-  }
-  let out = '';
-  for (const key of Object.keys(ports).sort(comparePortKeys)) {
-    for (const b of ports[key] ?? []) out += `${key} -> ${hostPort(b)}\n`;
-  }
-  process.stdout.write(out);
-  return 0;
-}
-
 export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   const c = ctx.client;
   const name = args[0];
