@@ -78,17 +78,18 @@ test('masquerade each bridge subnet leaving through a non-bridge interface; none
   assert.ok(!off.some((l) => l.startsWith('ip saddr')));
 });
 
-test('filter: established first, internal cut off, isolation between bridges, icc=false with link exceptions', () => {
+test('filter: internal cut off, isolation between bridges, icc=false with link exceptions, then established', () => {
   assert.deepEqual(chain(renderRuleset(base), 'forward'), [
     'type filter hook forward priority filter; policy accept;',
-    'ct state established,related accept',
     'iifname "br-int" oifname != "br-int" drop comment "internal network"',
     'oifname "br-int" iifname != "br-int" drop comment "internal network"',
     'iifname "berth0" oifname { "br-app", "br-int" } drop comment "isolation between berth networks"',
     'iifname "br-app" oifname { "berth0", "br-int" } drop comment "isolation between berth networks"',
     'iifname "br-int" oifname { "berth0", "br-app" } drop comment "isolation between berth networks"',
     'iifname "br-app" oifname "br-app" ip saddr 172.18.0.3 ip daddr 172.18.0.2 tcp dport 5432 accept',
+    'iifname "br-app" oifname "br-app" ip saddr 172.18.0.2 ip daddr 172.18.0.3 tcp sport 5432 ct state established,related accept',
     'iifname "br-app" oifname "br-app" drop comment "icc=false"',
+    'ct state established,related accept',
   ]);
   const single = chain(renderRuleset({ table: 'berth-x', bridges: [{ name: 'berth0', subnet: '172.17.0.0/16' }], ports: [] }), 'forward');
   assert.deepEqual(single.slice(1), ['ct state established,related accept']);

@@ -11,9 +11,10 @@
 // - nat/prerouting and nat/output: DNAT of published ports for traffic to any local address
 //   (`fib daddr type local`), from outside and from the host itself, 127.0.0.1 included unless
 //   `localhostDnat` is false (then the userland proxy serves loopback, as Docker's default).
-// - filter/forward: established/related accepted; --internal bridges cut off from every other
+// - filter/forward: --internal bridges cut off from every other
 //   interface; traffic between two different berth bridges dropped (isolation); with icc=false,
-//   traffic between containers of the same bridge dropped (except --link exceptions).
+//   traffic between containers of the same bridge dropped (except --link exceptions); then
+//   established/related accepted (after the drops, so no stale conntrack entry crosses them).
 //
 // Kernel prerequisites the wiring sets (see requiredSysctls): net.ipv4.ip_forward=1;
 // net.ipv4.conf.<bridge>.route_localnet=1 for loopback DNAT; icc=false needs the br_netfilter
@@ -169,7 +170,8 @@ export function renderRuleset(state: RulesetState): string {
   // --- filter
   L.push('\tchain forward {');
   L.push('\t\ttype filter hook forward priority filter; policy accept;');
-  L.push('\t\tct state established,related accept');
+  // The drops come before `established`: a conntrack entry left by an earlier network on the
+  // same subnet (or from before icc was turned off) must not carry traffic across.
   for (const b of bridges) {
     if (!b.internal) continue;
     L.push(`\t\tiifname ${b.q} oifname != ${b.q} drop comment "internal network"`);
@@ -183,11 +185,16 @@ export function renderRuleset(state: RulesetState): string {
     const b = byName.get(l.bridge);
     if (!b) throw invalid(`link on unknown bridge ${l.bridge}`);
     if (b.icc) continue;
-    L.push(`\t\tiifname ${b.q} oifname ${b.q} ip saddr ${ipv4(l.srcIp, 'link source')} ip daddr ${ipv4(l.dstIp, 'link destination')} ${l.proto} dport ${port(l.port, 'link port')} accept`);
+    const src = ipv4(l.srcIp, 'link source');
+    const dst = ipv4(l.dstIp, 'link destination');
+    const p = port(l.port, 'link port');
+    L.push(`\t\tiifname ${b.q} oifname ${b.q} ip saddr ${src} ip daddr ${dst} ${l.proto} dport ${p} accept`);
+    L.push(`\t\tiifname ${b.q} oifname ${b.q} ip saddr ${dst} ip daddr ${src} ${l.proto} sport ${p} ct state established,related accept`);
   }
   for (const b of bridges) {
     if (!b.icc) L.push(`\t\tiifname ${b.q} oifname ${b.q} drop comment "icc=false"`);
   }
+  L.push('\t\tct state established,related accept');
   L.push('\t}');
   L.push('}');
   return L.join('\n') + '\n';

@@ -154,7 +154,7 @@ export function portAllocatedMessage(hostIp: string, port: number): string {
 export interface PortAllocatorOptions {
   start?: number;
   end?: number;
-  /** Extra check, e.g. ports the host already listens on (see parseProcNetPorts). */
+  /** Ports never picked for ephemeral/range bindings, e.g. those the host listens on (see parseProcNetPorts). */
   inUse?: (port: number, proto: Proto, hostIp: string) => boolean;
 }
 
@@ -179,15 +179,19 @@ export class PortAllocator {
     this.inUse = o.inUse;
   }
 
+  /** Not given to another container on a conflicting address. */
   isFree(proto: Proto, port: number, hostIp = ''): boolean {
     const ips = this.taken.get(`${proto}/${port}`);
     if (ips) {
       for (const t of ips) if (t === hostIp || isUnspecified(t) || isUnspecified(hostIp)) return false;
     }
-    return !this.inUse?.(port, proto, hostIp);
+    return true;
   }
 
-  /** Claims a specific port; throws Docker's `port is already allocated`. */
+  /**
+   * Claims a specific port; throws Docker's `port is already allocated` when a container has it.
+   * (A host process holding it is found when the port is bound, as Docker finds it.)
+   */
   reserve(proto: Proto, port: number, hostIp = ''): number {
     if (!this.isFree(proto, port, hostIp)) throw new EngineError('Conflict', portAllocatedMessage(hostIp, port));
     const k = `${proto}/${port}`;
@@ -209,7 +213,7 @@ export class PortAllocator {
     for (let i = 0; i < size; i++) {
       let p = from + i;
       if (p > hi) p -= size;
-      if (!this.isFree(proto, p, hostIp)) continue;
+      if (!this.isFree(proto, p, hostIp) || this.inUse?.(p, proto, hostIp)) continue;
       this.reserve(proto, p, hostIp);
       this.last.set(lastKey, p);
       return p;

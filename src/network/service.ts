@@ -524,7 +524,16 @@ export class NetworkService implements ContainerNetworking {
     this.#checkEndpointConfig(n, cfg);
     const { ports, portMap } = o.publish && !n.internal ? this.#publish(t) : { ports: [], portMap: o.publish ? networkSettingsPorts(Object.keys(t.config.ExposedPorts ?? {}), {}) : undefined };
     let ip: string;
-    try { ip = pool.allocate(cfg.IPAMConfig?.IPv4Address || undefined); } catch (e) { for (const p of ports) this.#ports.release(p.proto, p.hostPort, p.hostIp); throw e; }
+    try {
+      ip = pool.allocate(cfg.IPAMConfig?.IPv4Address || undefined);
+      // Without the proxy nothing binds the ports: a host process holding one would be shadowed
+      // by the DNAT, so it is refused here, in the words of Docker 28's own bind.
+      const held = this.#proxyOn ? undefined : ports.find((p) => p.proto !== 'sctp' && hostListens(p.hostPort, p.proto));
+      if (held) {
+        pool.release(ip);
+        throw new EngineError('System', `failed to set up container networking: failed to bind host port for ${held.hostIp || '0.0.0.0'}:${held.hostPort}:${ip}:${held.containerPort}/${held.proto}: address already in use`);
+      }
+    } catch (e) { for (const p of ports) this.#ports.release(p.proto, p.hostPort, p.hostIp); throw e; }
     const macCfg = cfg.MacAddress || (o.macFromConfig ? (t.config.MacAddress as string | undefined) : undefined);
     const mac = macCfg ? parseMacAddress(macCfg) : macFromIPv4(ip);
     const id12 = t.id.slice(0, 12);
@@ -557,7 +566,7 @@ export class NetworkService implements ContainerNetworking {
     for (const p of e.ports ?? []) {
       if (p.proto === 'sctp') continue;
       await this.#proxy.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, targetIp: e.ip, targetPort: p.containerPort }).catch((err: Error) => {
-        throw new EngineError('System', `driver failed programming external connectivity on endpoint ${e.containerName} (${e.endpointId}): ${err.message}`);
+        throw new EngineError('System', `failed to set up container networking: driver failed programming external connectivity on endpoint ${e.containerName} (${e.endpointId}): ${err.message}`);
       });
     }
   }
@@ -596,6 +605,7 @@ export class NetworkService implements ContainerNetworking {
           if (hostIp.includes(':')) continue; // IPv6 bindings: berth's table is IPv4 only
           const hostPort = this.#ports.allocateBinding(proto, { HostIp: hostIp, HostPort: b.HostPort ?? '' });
           ports.push({ proto, hostIp, hostPort, containerPort: port });
+
           (bound[key] ??= []).push({ HostIp: hostIp || '0.0.0.0', HostPort: String(hostPort) });
         }
       }

@@ -231,3 +231,47 @@ test('published ports through the userland proxy on loopback; two containers on 
   ok(d.berth(['network', 'rm', 'pub']));
   void demux;
 });
+
+test('icc=false on a user network: containers cannot reach each other, the gateway still answers', async () => {
+  ok(d.berth(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']));
+  const n = (await d.api('GET', '/networks/noicc')).json();
+  assert.equal(n.Options['com.docker.network.bridge.enable_icc'], 'false');
+  const gw = n.IPAM.Config[0].Gateway as string;
+  ok(d.berth(['run', '-d', '--network', 'noicc', '--name', 'lonely', 'busybox', 'sleep', '120']));
+  const ip = (await d.api('GET', '/containers/lonely/json')).json().NetworkSettings.Networks.noicc.IPAddress as string;
+  const r = runIn(['--network', 'noicc'], `ping -c 1 -W 1 ${ip} >/dev/null 2>&1 && echo reached-peer; ping -c 1 -W 2 ${gw} >/dev/null && echo reached-gw`);
+  assert.equal(r.out.trim(), 'reached-gw', r.out);
+  ok(d.berth(['rm', '-f', 'lonely']));
+  ok(d.berth(['network', 'rm', 'noicc']));
+});
+
+test('--userland-proxy=false: loopback reaches published ports through nftables DNAT alone', async () => {
+  const d2 = await startDaemon({ extraArgs: ['--userland-proxy=false'] });
+  try {
+    const port = 30000 + Math.floor(Math.random() * 10000);
+    const r = d2.berth(['run', '-d', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo dnat-ok > /www/index.html && exec httpd -f -p 80 -h /www']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(await getRetry(port), 'dnat-ok\n');
+    // nothing of berthd's listens on the port: the kernel forwards it
+    const ss = spawnSync('ss', ['-Htln', `sport = :${port}`]).stdout.toString();
+    assert.equal(ss.trim(), '', ss);
+  } finally {
+    await d2.stop();
+  }
+});
+
+test('a host port a host process holds: the container does not start, with docker 28\'s bind error', async () => {
+  const net = await import('node:net');
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '0.0.0.0', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  try {
+    const r = d.berth(['run', '-d', '--name', 'clash', '-p', `${port}:80`, 'busybox', 'sleep', '30']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`failed to bind host port for 0\\.0\\.0\\.0:${port}:[0-9.]+:80/tcp: address already in use`));
+    assert.equal((await d.api('GET', '/containers/clash/json')).json().State.Running, false);
+  } finally {
+    srv.close();
+    d.berth(['rm', '-f', 'clash']);
+  }
+});
