@@ -9,6 +9,7 @@
 // address: "172.17.0.2/16", gateway: "172.17.0.1", mac })`; when the container ends,
 // `deleteNetns(name)` removes the namespace and with it both ends of the veth pair.
 import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { invalid } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
 
@@ -19,8 +20,13 @@ function checkIfName(name: string): void {
   if (!name || name.length > IFNAMSIZ || /[\s/:]/.test(name)) throw invalid(`invalid interface name ${JSON.stringify(name)}: at most ${IFNAMSIZ} characters, no spaces, '/' or ':'`);
 }
 
-async function ip(args: string[], o: { allowFail?: boolean } = {}) {
-  return run('ip', args, { allowFail: o.allowFail });
+async function ip(args: string[], o: { allowFail?: boolean; input?: string } = {}) {
+  return run('ip', args, { allowFail: o.allowFail, input: o.input });
+}
+
+/** Several commands in one `ip` process (`ip [-n ns] -batch -`, stopping at the first error): each spawn costs ~7 ms. */
+async function ipBatch(lines: string[][], ns?: string): Promise<void> {
+  await ip([...(ns ? ['-n', ns] : []), '-batch', '-'], { input: lines.map((l) => l.join(' ')).join('\n') + '\n' });
 }
 
 /** Whether a link exists in the host's namespace. */
@@ -49,21 +55,16 @@ export async function deleteLink(name: string): Promise<void> {
   await ip(['link', 'del', 'dev', name], { allowFail: true });
 }
 
-/** A named network namespace (`/run/netns/<name>`) with `lo` up. */
+/** A named network namespace (`/run/netns/<name>`); attachVeth brings its `lo` up with the first interface. */
 export async function createNetns(name: string): Promise<string> {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw invalid(`invalid network namespace name ${JSON.stringify(name)}`);
   await ip(['netns', 'add', name]);
-  try {
-    await ip(['-n', name, 'link', 'set', 'dev', 'lo', 'up']);
-  } catch (e) {
-    await ip(['netns', 'del', name], { allowFail: true });
-    throw e;
-  }
   return `${NETNS_DIR}/${name}`;
 }
 
 /** Removes a namespace (and every interface inside it, which takes the veth peers along). */
 export async function deleteNetns(name: string): Promise<void> {
+  if (!existsSync(`${NETNS_DIR}/${name}`)) return; // nothing to do: no process spawned
   await ip(['netns', 'del', name], { allowFail: true });
 }
 
@@ -89,23 +90,33 @@ export interface VethOptions {
 }
 
 /**
- * Creates a veth pair with one end inside the namespace (renamed, addressed, up, default route)
- * and the other on the bridge. On failure nothing is left behind.
+ * Creates a veth pair with one end inside the namespace (renamed, addressed, up, default route;
+ * `lo` up too) and the other on the bridge, in two `ip -batch` runs (one per namespace). On
+ * failure nothing is left behind.
  */
 export async function attachVeth(o: VethOptions): Promise<void> {
   checkIfName(o.hostIf);
+  checkIfName(o.bridge);
   const nsIf = o.nsIf ?? 'eth0';
   checkIfName(nsIf);
+  if (!/^[0-9a-fA-F:./]+$/.test(o.address) || (o.gateway && !/^[0-9a-fA-F:.]+$/.test(o.gateway)) || (o.mac && !/^[0-9a-fA-F:]+$/.test(o.mac))) {
+    throw invalid(`invalid address for ${nsIf}: ${o.address} ${o.gateway ?? ''} ${o.mac ?? ''}`);
+  }
   const tmpPeer = `${o.hostIf.slice(0, 13)}p`;
-  await ip(['link', 'add', 'name', o.hostIf, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'type', 'veth', 'peer', 'name', tmpPeer, 'netns', o.ns]);
+  await ipBatch([
+    ['link', 'add', 'name', o.hostIf, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'type', 'veth', 'peer', 'name', tmpPeer, 'netns', o.ns],
+    ['link', 'set', 'dev', o.hostIf, 'master', o.bridge],
+    ['link', 'set', 'dev', o.hostIf, 'up'],
+  ]).catch(async (e) => { await deleteLink(o.hostIf); throw e; });
   try {
-    await ip(['-n', o.ns, 'link', 'set', 'dev', tmpPeer, 'name', nsIf]);
-    if (o.mac) await ip(['-n', o.ns, 'link', 'set', 'dev', nsIf, 'address', o.mac]);
-    await ip(['-n', o.ns, 'addr', 'add', o.address, 'dev', nsIf]);
-    await ip(['-n', o.ns, 'link', 'set', 'dev', nsIf, 'up']);
-    if (o.gateway) await ip(['-n', o.ns, 'route', 'add', 'default', 'via', o.gateway, 'dev', nsIf]);
-    await ip(['link', 'set', 'dev', o.hostIf, 'master', o.bridge]);
-    await ip(['link', 'set', 'dev', o.hostIf, 'up']);
+    await ipBatch([
+      ['link', 'set', 'dev', 'lo', 'up'],
+      ['link', 'set', 'dev', tmpPeer, 'name', nsIf],
+      ...(o.mac ? [['link', 'set', 'dev', nsIf, 'address', o.mac]] : []),
+      ['addr', 'add', o.address, 'dev', nsIf],
+      ['link', 'set', 'dev', nsIf, 'up'],
+      ...(o.gateway ? [['route', 'add', 'default', 'via', o.gateway, 'dev', nsIf]] : []),
+    ], o.ns);
   } catch (e) {
     await deleteLink(o.hostIf);
     throw e;
