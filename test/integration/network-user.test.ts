@@ -275,3 +275,18 @@ test('a host port a host process holds: the container does not start, with docke
     d.berth(['rm', '-f', 'clash']);
   }
 });
+
+test('the docker CLI: network create, run --network ... ping by name, run -p answering on loopback, port, network rm', { skip: spawnSync('docker', ['--version']).status === 0 ? false : 'no docker client' }, async () => {
+  ok(d.docker(['network', 'create', 'dk']));
+  ok(d.docker(['run', '-d', '--network', 'dk', '--name', 'dkdb', 'busybox', 'sleep', '120']));
+  const r = d.docker(['run', '--rm', '--network', 'dk', '--dns', '127.0.0.154', 'busybox', 'ping', '-c', '1', '-W', '2', 'dkdb']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /1 packets received/);
+  const port = 40000 + Math.floor(Math.random() * 9000);
+  ok(d.docker(['run', '-d', '--name', 'dkweb', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo via-docker > /www/index.html && exec httpd -f -p 80 -h /www']));
+  assert.equal(await getRetry(port), 'via-docker\n');
+  assert.equal(ok(d.docker(['port', 'dkweb', '80'])).stdout, `127.0.0.1:${port}\n`);
+  assert.match(ok(d.docker(['ps', '--filter', 'name=dkweb', '--format', '{{.Ports}}'])).stdout, new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp`));
+  ok(d.docker(['rm', '-f', 'dkdb', 'dkweb']));
+  assert.equal(ok(d.docker(['network', 'rm', 'dk'])).stdout, 'dk\n');
+});
