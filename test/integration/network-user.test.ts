@@ -111,6 +111,13 @@ test('--internal has no route out; --subnet/--gateway/--ip; connect and disconne
   const r = runIn(['--network', 'fixed', '--ip', '10.231.7.77'], 'ip -o -4 addr show eth0; ip route');
   assert.match(r.out, /inet 10\.231\.7\.77\/24/);
   assert.match(r.out, /default via 10\.231\.7\.254/);
+  // --mac-address, --hostname (resolvable by the network's peers too), --dns-search, --dns-option
+  const m = runIn(['--network', 'fixed', '--mac-address', '02:aa:bb:cc:dd:ee', '--hostname', 'myhost', '--dns-search', 'example.test', '--dns-option', 'timeout:1'],
+    'ip link show eth0 | grep -o "ether [0-9a-f:]*"; hostname; grep -E "^(search|options)" /etc/resolv.conf; nslookup myhost. | tail -n +3');
+  assert.match(m.out, /ether 02:aa:bb:cc:dd:ee/);
+  assert.match(m.out, /\nmyhost\n/);
+  assert.match(m.out, /search example\.test\noptions ndots:0 timeout:1/);
+  assert.match(m.out, /Address: 10\.231\.7\.\d+/);
   const bad = d.berth(['run', '--rm', '--ip', '10.231.7.9', 'busybox', 'true']);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /user specified IP address is supported on user defined networks only/);
