@@ -533,6 +533,35 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
 };
 
 /** `berth container|image|system|builder SUB`: sub-verbs and their aliases. */
+const registryMod = () => import('./commands/registry.ts');
+
+/** `berth registry serve|gc`: berth's own OCI registry (src/registry/server), its own process. */
+export const REGISTRY_COMMANDS: Record<string, CommandSpec> = {
+  serve: {
+    name: 'serve', usage: '[OPTIONS]', desc: "Run berth's OCI registry in the foreground", max: 0,
+    options: [
+      // No defaults here: they would override --config. The code defaults to 127.0.0.1:5000
+      // and /var/lib/berth/registry.
+      str('--addr', 'Address to listen on, host:port (default "127.0.0.1:5000")'),
+      str('--root', 'Storage directory (default "/var/lib/berth/registry")'),
+      str('--htpasswd', 'htpasswd file (bcrypt entries): basic auth, or the users of --token-auth'),
+      bool('--token-auth', 'Serve a token endpoint (/token) and require bearer tokens'),
+      str('--tls-cert', 'TLS certificate file'),
+      str('--tls-key', 'TLS key file'),
+      str('--config', 'Configuration file (JSON or YAML; the same keys as the flags)'),
+    ],
+    load: lazy(registryMod, 'serve'),
+  },
+  gc: {
+    name: 'gc', usage: '[OPTIONS]', desc: 'Remove blobs that no manifest refers to (run with the registry stopped)', max: 0,
+    options: [
+      str('--root', 'Storage directory (default "/var/lib/berth/registry")'),
+      bool('--dry-run', 'Only report what would be removed'),
+    ],
+    load: lazy(registryMod, 'gc'),
+  },
+};
+
 export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
   container: {
     desc: 'Manage containers',
@@ -567,5 +596,10 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
     desc: 'Manage networks',
     commands: NETWORK_COMMANDS,
     aliases: { list: 'ls', remove: 'rm' },
+  },
+  registry: {
+    desc: "Manage berth's registry server",
+    commands: REGISTRY_COMMANDS,
+    aliases: { 'garbage-collect': 'gc' },
   },
 };

@@ -1,0 +1,78 @@
+// htpasswd files with bcrypt entries (what `htpasswd -B` writes, and all distribution accepts):
+//
+//   # comment
+//   alice:$2y$05$…
+//
+// bcrypt is deliberately slow (tens of milliseconds in pure JS), and a docker push sends
+// credentials with every request, so successful checks are remembered for a while, keyed by a
+// hash of user and password (the password itself is never kept).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import bcrypt from 'bcryptjs';
+
+const BCRYPT_RE = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+export interface Htpasswd {
+  users: Map<string, string>;
+  /** Lines that are not `user:<bcrypt hash>` (1-based line numbers), for a warning at start. */
+  skipped: number[];
+}
+
+export function parseHtpasswd(text: string): Htpasswd {
+  const users = new Map<string, string>();
+  const skipped: number[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const user = line.slice(0, colon);
+    const hash = line.slice(colon + 1);
+    if (colon <= 0 || !BCRYPT_RE.test(hash)) {
+      skipped.push(i + 1);
+      return;
+    }
+    users.set(user, hash);
+  });
+  return { users, skipped };
+}
+
+const CACHE_TTL_MS = 5 * 60_000;
+const CACHE_MAX = 1000;
+
+export class HtpasswdVerifier {
+  readonly #users: Map<string, string>;
+  readonly #ok = new Map<string, number>();
+
+  constructor(file: Htpasswd) {
+    this.#users = file.users;
+  }
+
+  static async load(path: string): Promise<{ verifier: HtpasswdVerifier; skipped: number[] }> {
+    const parsed = parseHtpasswd(await readFile(path, 'utf8'));
+    return { verifier: new HtpasswdVerifier(parsed), skipped: parsed.skipped };
+  }
+
+  get size(): number { return this.#users.size; }
+
+  async verify(user: string, password: string): Promise<boolean> {
+    const hash = this.#users.get(user);
+    if (hash === undefined) return false;
+    const key = createHash('sha256').update(user).update('\0').update(password).update('\0').update(hash).digest('hex');
+    const until = this.#ok.get(key);
+    if (until !== undefined && until > Date.now()) return true;
+    if (!(await bcrypt.compare(password, hash))) return false;
+    if (this.#ok.size >= CACHE_MAX) this.#ok.clear();
+    this.#ok.set(key, Date.now() + CACHE_TTL_MS);
+    return true;
+  }
+}
+
+/** `Authorization: Basic base64(user:password)`; undefined when absent or malformed. */
+export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
