@@ -42,20 +42,32 @@ async function fakeUpstream(mode: { silent?: boolean; rcode?: number } = {}): Pr
       answers: mode.rcode || q.questions![0].type !== 'A' ? [] : [{ type: 'A', name: q.questions![0].name, ttl: 30, data: '192.0.2.1' }],
     });
   };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((res) => udp.bind(0, HOST, () => res()));
-  const port = udp.address().port;
-  udp.on('message', (m, r) => { const a = answer(m, 'udp'); if (a) udp.send(a, r.port, r.address); });
   const conns = new Set<net.Socket>();
-  const tcp = net.createServer((s) => {
-    conns.add(s);
-    s.on('close', () => conns.delete(s));
-    s.on('data', (d) => {
-      const a = answer(d.subarray(2, 2 + d.readUInt16BE(0)), 'tcp');
-      if (a) { const p = Buffer.alloc(2); p.writeUInt16BE(a.length); s.write(Buffer.concat([p, a])); }
+  // The kernel picks the UDP port; TCP needs the same one, which another process may hold
+  // (tests run beside other work): pick again until both are ours.
+  let udp: dgram.Socket;
+  let tcp: net.Server;
+  let port: number;
+  for (let attempt = 0; ; attempt++) {
+    udp = dgram.createSocket('udp4');
+    await new Promise<void>((res) => udp.bind(0, HOST, () => res()));
+    port = udp.address().port;
+    tcp = net.createServer((s) => {
+      conns.add(s);
+      s.on('close', () => conns.delete(s));
+      s.on('data', (d) => {
+        const a = answer(d.subarray(2, 2 + d.readUInt16BE(0)), 'tcp');
+        if (a) { const p = Buffer.alloc(2); p.writeUInt16BE(a.length); s.write(Buffer.concat([p, a])); }
+      });
     });
-  });
-  await new Promise<void>((res) => tcp.listen(port, HOST, () => res()));
+    const t = tcp;
+    const ok = await new Promise<boolean>((res) => { t.once('error', () => res(false)); t.listen(port, HOST, () => res(true)); });
+    if (ok) break;
+    udp.close();
+    if (attempt >= 10) throw new Error(`no port free for both UDP and TCP on ${HOST}`);
+  }
+  const u = udp;
+  u.on('message', (m, r) => { const a = answer(m, 'udp'); if (a) u.send(a, r.port, r.address); });
   return {
     port, addr: `${HOST}:${port}`, seen,
     close: async () => {
