@@ -10,8 +10,10 @@ import { containerSummary } from '../api/routers/containers/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
 import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
+import { execRoutes } from '../api/routers/exec/routes.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
+import { ExecService } from '../engine/exec.ts';
 import { NetworkService } from '../network/service.ts';
 import { LocalContentStore } from '../store/content/local.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -87,6 +89,9 @@ async function main(): Promise<void> {
   await engine.init();
 
   const c = engine.containers;
+  // exec sessions: in memory, over the running containers (engine/exec.ts).
+  const execs = new ExecService({ stateDir: join(cfg.execRoot, 'execs') }, c, engine.events);
+  execs.init();
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
@@ -129,6 +134,10 @@ async function main(): Promise<void> {
       attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
+      execIds: (id) => execs.idsOf(id),
+    }),
+    ...execRoutes({
+      create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),
     }),
     ...imageRoutes({
       all: () => engine.images.all(), refsOf: (i) => engine.images.refsOf(i), config: (i) => engine.images.config(i),
@@ -160,6 +169,7 @@ async function main(): Promise<void> {
     // Hijacked connections are not the server's to close politely; never hang on them.
     setTimeout(() => process.exit(0), 3000).unref();
     await api.close().catch(() => {});
+    execs.close();
     await engine.close().catch(() => {});
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });
     await rm(cfg.pidfile, { force: true });

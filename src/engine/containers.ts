@@ -84,6 +84,22 @@ const NO_NETWORKING = new NoNetworking();
 
 export interface EngineContext { signal?: AbortSignal }
 
+/** What an exec session needs of the running container it enters (ExecService). */
+export interface ExecTarget {
+  id: string;
+  name: string;
+  runtime: OciRuntime;
+  /** The OCI bundle of the current run (its config.json is the container process's spec). */
+  bundle: string;
+  /** The mounted root filesystem (for user lookups). */
+  rootfs: string;
+  pid: number;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** The container's event attributes (image, name, labels). */
+  attrs: Record<string, string>;
+}
+
 export interface CreateOptions { name?: string; config: ContainerConfig; hostConfig: HostConfig; platform?: string; endpoints?: Record<string, EndpointConfig> }
 
 export interface ContainerServiceOptions {
@@ -269,6 +285,21 @@ export class ContainerService {
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
   runtimeNames(): string[] { return [...this.#o.runtimes.keys()]; }
+
+  /**
+   * A running container for `exec`, with Docker's refusals (moby daemon.getActiveContainer):
+   * 409 when it is not running, paused or restarting.
+   */
+  execTarget(ref: string): ExecTarget {
+    const c = this.#get(ref);
+    if (c.rec.State.Status === 'restarting' || c.rec.State.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+    if (!c.running) throw conflict(`container ${c.id} is not running`);
+    if (c.rec.State.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
+    return {
+      id: c.id, name: c.rec.Name.slice(1), runtime: this.#runtimeOf(c.rec.berth.runtime), bundle: join(this.#bundles, c.id),
+      rootfs: this.#snap.rootfsPath(c.id), pid: c.rec.State.Pid, config: c.rec.Config, hostConfig: c.rec.HostConfig, attrs: this.#attrs(c),
+    };
+  }
 
   async sizeRw(id: string): Promise<number> { return this.#snap.usage(id); }
   async graphDriver(id: string): Promise<Record<string, string>> { return this.#snap.graphDriverData(id); }

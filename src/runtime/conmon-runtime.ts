@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { system, EngineError } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
-import type { OciRuntime, RuntimeCreateOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
+import type { OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
+import { conmonExec } from './conmon-exec.ts';
 
 export interface ConmonRuntimeOptions {
   name: string;
@@ -120,6 +121,11 @@ export class ConmonRuntime implements OciRuntime {
       child.stderr!.destroy();
       child.unref();
     }
+  }
+
+  /** Starts an exec session under conmon (see conmon-exec.ts); resolves once it can be attached. */
+  exec(o: RuntimeExecOptions): Promise<RuntimeExec> {
+    return conmonExec({ conmon: this.#o.conmon ?? 'conmon', runtimePath: this.#o.path, runtimeArgs: this.#rt([]), socketDir: this.#o.socketDir, cuuid: cuuidOf(o.execId) }, o);
   }
 
   async start(id: string): Promise<void> {

@@ -8,6 +8,8 @@
 // runtime's record. Because conmon (not berthd) is the container's parent, containers keep
 // running when berthd stops, and their exit codes and logs are still recorded.
 
+import type { OciProcess } from './oci-spec.ts';
+
 export interface RuntimeCreateOptions {
   id: string;
   bundle: string;
@@ -36,6 +38,34 @@ export interface RuntimeRunOptions {
   signal?: AbortSignal;
 }
 
+export interface RuntimeExecOptions {
+  /** The container to run in. */
+  containerId: string;
+  /** The exec session's ID (names the attach socket link). */
+  execId: string;
+  /** The container's name, for conmon's logs. */
+  name: string;
+  /** A directory of the session's own: process.json, pid file, exit file, attach socket, ctl fifo. */
+  dir: string;
+  process: OciProcess;
+  terminal: boolean;
+  /** Give the process a stdin pipe (fed from the attach socket). */
+  stdin: boolean;
+}
+
+export interface RuntimeExec {
+  /** Where the session's output is served (SOCK_SEQPACKET); ready when `exec()` resolves. */
+  readonly attachSocket: string;
+  /** conmon's control fifo: `1 <height> <width>\n` resizes the TTY. */
+  readonly ctlFile: string;
+  /** Runs the process; resolves with its (host) pid, rejects with the runtime's message. */
+  start(): Promise<number>;
+  /** The process's exit code, once it has ended and conmon has drained its output. */
+  readonly exited: Promise<number>;
+  /** Gives up on a session that was never started (conmon is killed). */
+  abort(): void;
+}
+
 export interface OciRuntime {
   readonly name: string;
   readonly path: string;
@@ -51,6 +81,11 @@ export interface OciRuntime {
   exitFile(id: string): string;
   ctlFile(id: string): string;
   list(): Promise<{ id: string; status: string; pid: number }[]>;
+  /**
+   * Prepares a process in a running container (`docker exec`): resolves once its output can be
+   * attached (`attachSocket`); `start()` then runs it. The runtime keeps no record of it.
+   */
+  exec(o: RuntimeExecOptions): Promise<RuntimeExec>;
   /**
    * Runs a container to completion (`<runtime> run`), its stdio pipes to the caller; resolves
    * with its exit code. A container that cannot be started rejects with the runtime's message.

@@ -25,6 +25,8 @@ export interface ContainersBackend {
     onOutput: (stream: StreamKind, data: Buffer) => void; onEnd: () => void;
   }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }>;
   resize(ctx: EngineContext, ref: string, h: number, w: number): Promise<void>;
+  /** The container's exec sessions that have not finished (inspect's ExecIDs). */
+  execIds?(id: string): string[];
   logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> };
   /** Image lookups for the `ancestor` filter. */
   imageIdOf(ref: string): string | undefined;

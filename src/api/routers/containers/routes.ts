@@ -113,11 +113,12 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
   // The deprecated top-level address fields describe the default bridge endpoint only (as Docker).
   const bridgeEp = c.berth.endpoints?.find((e) => e.network === 'bridge');
   void _berth;
+  const execIds = b.execIds?.(c.ID) ?? [];
   const out: Record<string, unknown> = {
     Id: ID,
     ...rest,
     ResolvConfPath: c.ResolvConfPath,
-    MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
+    MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: execIds.length ? execIds : null,
     GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
     Mounts: mountsJson(c),
     NetworkSettings: {
