@@ -43,8 +43,42 @@ export async function readBody(req: IncomingMessage, limit = 16 << 20): Promise<
   return Buffer.concat(chunks);
 }
 
+/** The next chunk a raw socket gives (null at its end); the socket is paused again afterwards. */
+function nextChunk(s: Duplex): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const done = (c: Buffer | null) => { s.off('data', onData); s.off('end', onEnd); s.off('close', onEnd); s.pause(); resolve(c); };
+    const onData = (c: Buffer) => done(c);
+    const onEnd = () => done(null);
+    s.on('data', onData);
+    s.once('end', onEnd);
+    s.once('close', onEnd);
+    s.resume();
+  });
+}
+
+/**
+ * The body of an upgrade request (exec start, attach): Node hands the socket over with whatever
+ * followed the headers (`head`), which may be only part of the body, or none of it. Exactly
+ * Content-Length bytes are read; anything after them is the client's stream and goes back.
+ */
+async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
+  const u = ctx.upgrade!;
+  const len = Number(ctx.req.headers['content-length']);
+  if (!Number.isInteger(len) || len < 0) return u.head;
+  if (len > limit) throw invalid('request body too large');
+  let buf = u.head;
+  while (buf.length < len) {
+    const c = await nextChunk(u.socket);
+    if (!c) break;
+    buf = Buffer.concat([buf, c]);
+  }
+  if (buf.length > len) u.socket.unshift(buf.subarray(len));
+  u.head = Buffer.alloc(0);
+  return buf.subarray(0, len);
+}
+
 export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean } = {}): Promise<T> {
-  const buf = ctx.upgrade ? ctx.upgrade.head : await readBody(ctx.req);
+  const buf = ctx.upgrade ? await readUpgradeBody(ctx) : await readBody(ctx.req);
   if (buf.length === 0) {
     if (opts.optional) return {} as T;
     throw invalid('bad parameter: request body is empty');

@@ -301,3 +301,35 @@ test('docker exec -it: Ctrl-P Ctrl-Q detaches, the shell keeps running', { skip:
   assert.equal((await execInspect(ids[0])).Running, true);
   tmux(sock, 'kill-server');
 });
+
+test('exec start whose JSON body arrives after the headers: the body is not taken for stdin', async () => {
+  const cr = await d.api('POST', `/containers/${ctr}/exec`, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Cmd: ['tr', 'a-z', 'A-Z'] });
+  assert.equal(cr.status, 201, cr.body.toString());
+  const id = cr.json().Id as string;
+  const body = JSON.stringify({ Detach: false, Tty: false });
+  let sent!: () => void;
+  const bodySent = new Promise<void>((r) => { sent = r; });
+  const out = await new Promise<Buffer>((resolve, reject) => {
+    const s = net.connect(d.sock);
+    const chunks: Buffer[] = [];
+    let upgraded = false;
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const all = Buffer.concat(chunks);
+      if (!upgraded && all.includes('\r\n\r\n')) {
+        upgraded = true;
+        assert.match(all.toString(), /^HTTP\/1\.1 101/);
+        // After the body went out (a daemon that answered before reading it would take it for stdin).
+        void bodySent.then(() => { s.write('hello stdin\n'); s.end(); });
+      }
+    });
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+    s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
+    // The headers first, the body 100 ms later in a write of its own.
+    s.write(`POST /v1.47/exec/${id}/start HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    setTimeout(() => s.write(body, () => sent()), 100);
+  });
+  const i = out.indexOf('\r\n\r\n');
+  assert.equal(demux(out.subarray(i + 4)).stdout, 'HELLO STDIN\n');
+});

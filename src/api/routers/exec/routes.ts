@@ -124,4 +124,5 @@ async function start(ctx: Ctx, b: ExecBackend): Promise<void> {
   if (h.input.readableEnded) session.closeStdin();
   else h.input.on('end', () => { if (!closed) session.closeStdin(); });
   h.input.on('error', () => {});
+  h.input.resume(); // reading the body paused the socket: a 'data' listener alone does not resume it
 }
