@@ -135,6 +135,7 @@ async function main(): Promise<void> {
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
       execIds: (id) => execs.idsOf(id),
+      top: (r, a) => c.top(r, a), prune: (f) => engine.pruneContainers(f),
     }),
     ...execRoutes({
       create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
       importImage: (b, o) => engine.importImage(b, o), pull: (r, t) => engine.pull(r, t),
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
+      prune: (f) => engine.pruneImages(f),
     }),
     ...networkRoutes({
       list: () => engine.networks(), get: (r) => engine.network(r), create: (q) => engine.createNetwork(q),

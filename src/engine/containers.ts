@@ -27,6 +27,7 @@ import type { ImageService } from './images.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
+import { top } from './top.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -284,6 +285,13 @@ export class ContainerService {
   list(): ContainerRecord[] { return [...this.#byId.values()].map((c) => c.rec); }
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
+
+  /** `top`: the host's ps over the container's cgroup (409 unless it runs). */
+  async top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.#get(ref);
+    if (!c.running || !c.rec.State.Pid) throw conflict(`container ${c.id} is not running`);
+    return top(c.rec.State.Pid, psArgs);
+  }
   runtimeNames(): string[] { return [...this.#o.runtimes.keys()]; }
 
   /**

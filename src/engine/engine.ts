@@ -278,6 +278,59 @@ export class Engine {
     return r;
   }
 
+  /** `POST /containers/prune`: stopped containers (created, exited, dead) go; filters until, label. */
+  async pruneContainers(filters?: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const f = parseFilters(filters);
+    f.validate(['until', 'label', 'label!']);
+    const until = f.has('until') ? Math.min(...f.get('until').map((v) => parseTimestamp(v, Date.now()) * 1000)) : undefined;
+    const deleted: string[] = [];
+    let space = 0;
+    for (const c of this.containers.list()) {
+      if (!['created', 'exited', 'dead'].includes(c.State.Status)) continue;
+      if (until !== undefined && Date.parse(c.Created) >= until) continue;
+      if (!f.matchLabels(c.Config.Labels ?? {})) continue;
+      const size = await this.containers.sizeRw(c.ID).catch(() => 0);
+      try {
+        await this.containers.remove({}, c.ID, {});
+        deleted.push(c.ID);
+        space += size;
+      } catch { /* started or removed meanwhile */ }
+    }
+    if (deleted.length) this.events.emit('container', 'prune', '', { reclaimed: String(space) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /**
+   * `POST /images/prune`: dangling images (`dangling=false`: every image no container uses) go,
+   * each of its tags untagged first; filters until, label. The space is what the sweep frees.
+   */
+  async pruneImages(filters?: string): Promise<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }> {
+    const f = parseFilters(filters);
+    f.validate(['dangling', 'until', 'label', 'label!']);
+    for (const v of f.get('dangling')) if (!/^(true|false|1|0)$/i.test(v)) throw new EngineError('InvalidParameter', `invalid filter 'dangling=${v}'`);
+    const danglingOnly = !f.has('dangling') || /^(true|1)$/i.test(f.get('dangling')[0]);
+    const until = f.has('until') ? Math.min(...f.get('until').map((v) => parseTimestamp(v, Date.now()) * 1000)) : undefined;
+    const report: { Untagged?: string; Deleted?: string }[] = [];
+    for (const img of this.images.all()) {
+      if (!this.images.has(img.id)) continue; // went with an earlier one
+      const refs = this.images.refsOf(img.id);
+      if (danglingOnly && refs.length) continue;
+      if (this.containersUsing(img.id)) continue;
+      if (until !== undefined || f.has('label') || f.has('label!')) {
+        const cfg = await this.images.config(img.id);
+        if (until !== undefined && Date.parse(cfg.created ?? '') >= until) continue;
+        if (!f.matchLabels(cfg.config?.Labels ?? {})) continue;
+      }
+      try {
+        for (const r of refs) report.push(...(await this.images.remove(r, {})));
+        if (this.images.has(img.id)) report.push(...(await this.images.remove(img.id, {})));
+      } catch { /* in use meanwhile */ }
+    }
+    const freed = report.some((x) => x.Deleted) ? await this.gc() : { bytes: 0 };
+    if (report.length) this.events.emit('image', 'prune', '', { reclaimed: String(freed.bytes) });
+    return { ImagesDeleted: report.length ? report : null, SpaceReclaimed: freed.bytes };
+  }
+
   containersUsing(imageId: string): number {
     return this.containers.list().filter((c) => c.Image === imageId).length;
   }

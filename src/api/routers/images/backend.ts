@@ -14,4 +14,5 @@ export interface ImagesBackend {
   remove(nameOrId: string, o: { force?: boolean; noprune?: boolean }): Promise<DeleteReport[]>;
   graphDriver(id: string): Promise<Record<string, string>>;
   containersUsing(id: string): number;
+  prune(filters?: string): Promise<{ ImagesDeleted: DeleteReport[] | null; SpaceReclaimed: number }>;
 }

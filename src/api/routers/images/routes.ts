@@ -44,6 +44,7 @@ function refMatches(pattern: string, refs: string[]): boolean {
 
 export function imageRoutes(b: ImagesBackend): Route[] {
   return [
+    { method: 'POST', path: '/images/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },
     {
       method: 'GET', path: '/images/json', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);

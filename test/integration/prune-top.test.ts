@@ -1,0 +1,68 @@
+// `top` (the host's ps over the container's cgroup), `container prune` and `image prune` (-a,
+// filters) through the API, berth and the docker CLI, with docker's reclaimed-space reports.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon, hasDocker, type Daemon } from './harness.ts';
+import { build } from './build-util.ts';
+
+let d: Daemon;
+before(async () => { d = await startDaemon(); });
+after(async () => { await d?.stop(); });
+
+const ok = (r: { status: number | null; stdout: string; stderr: string }) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
+
+test('top: the container\'s processes only, ps options passed through; 409 when stopped', async () => {
+  const id = ok(d.berth(['run', '-d', '--name', 'tops', 'busybox', 'sh', '-c', 'sleep 301 & sleep 302; true'])).stdout.trim();
+  const r = (await d.api('GET', `/containers/${id}/top`)).json();
+  assert.deepEqual(r.Titles, ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+  const cmds = r.Processes.map((p: string[]) => p[7]).sort();
+  assert.deepEqual(cmds, ['sh -c sleep 301 & sleep 302; true', 'sleep 301', 'sleep 302']);
+  const aux = (await d.api('GET', `/containers/${id}/top?ps_args=${encodeURIComponent('-o pid,comm')}`)).json();
+  assert.deepEqual(aux.Titles, ['PID', 'COMMAND']);
+  assert.equal(aux.Processes.length, 3);
+  const b = ok(d.berth(['top', 'tops']));
+  assert.match(b.stdout, /^UID\s+PID\s+PPID/);
+  assert.equal(b.stdout.split('\n').filter((l) => /sleep 30[12]$/.test(l)).length, 2);
+  if (hasDocker) assert.equal(ok(d.docker(['top', 'tops', '-o', 'pid,comm'])).stdout.split('\n').filter(Boolean).length, 4);
+  ok(d.berth(['stop', '-t', '0', 'tops']));
+  const st = await d.api('GET', `/containers/${id}/top`);
+  assert.equal(st.status, 409);
+  ok(d.berth(['rm', 'tops']));
+});
+
+test('container prune: stopped containers go (label filter honoured), running ones stay; docker\'s report', async () => {
+  ok(d.berth(['run', '--name', 'p1', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /f']));
+  ok(d.berth(['create', '--name', 'p2', '--label', 'keep=1', 'busybox']));
+  const live = ok(d.berth(['run', '-d', '--name', 'p3', 'busybox', 'sleep', '60'])).stdout.trim();
+  const p1 = (await d.api('GET', '/containers/p1/json')).json().Id as string;
+  const r = ok(d.berth(['container', 'prune', '-f', '--filter', 'label!=keep=1']));
+  assert.match(r.stdout, new RegExp(`^Deleted Containers:\\n${p1}\\n\\nTotal reclaimed space: \\d+(\\.\\d+)?kB\\n$`));
+  assert.equal((await d.api('GET', '/containers/p2/json')).status, 200);
+  assert.equal((await d.api('GET', `/containers/${live}/json`)).status, 200);
+  const p2 = (await d.api('GET', '/containers/p2/json')).json().Id as string;
+  const api = (await d.api('POST', '/containers/prune')).json();
+  assert.deepEqual(api.ContainersDeleted, [p2]);
+  assert.equal((await d.api('GET', '/containers/p2/json')).status, 404);
+  if (hasDocker) assert.equal(ok(d.docker(['container', 'prune', '-f'])).stdout, 'Total reclaimed space: 0B\n');
+  ok(d.berth(['rm', '-f', 'p3']));
+});
+
+test('image prune: dangling only by default, -a takes unused tagged images (untagged first), used ones stay', async () => {
+  const b1 = await build(d, { Dockerfile: 'FROM busybox\nRUN echo one > /one\n' }, { t: 'prune-me:1' });
+  assert.equal(b1.error, undefined, b1.output);
+  // Rebuilding another image under the same tag leaves the first one dangling.
+  const b2 = await build(d, { Dockerfile: 'FROM busybox\nRUN echo two > /two\n' }, { t: 'prune-me:1' });
+  assert.equal(b2.error, undefined, b2.output);
+  const r = (await d.api('POST', '/images/prune')).json();
+  assert.deepEqual(r.ImagesDeleted.map((x: { Deleted?: string }) => x.Deleted).filter(Boolean)[0], `sha256:${b1.id!.replace(/^sha256:/, '')}`);
+  assert.equal(typeof r.SpaceReclaimed, 'number'); // its layers may stay held by the build cache
+  ok(d.berth(['run', '--name', 'user', 'busybox', 'true'])); // busybox is used by a container
+  const all = ok(d.berth(['image', 'prune', '-a', '-f']));
+  assert.match(all.stdout, /^Deleted Images:\nuntagged: prune-me:1\ndeleted: sha256:[0-9a-f]{64}\n/);
+  assert.match(all.stdout, /Total reclaimed space: /);
+  assert.equal((await d.api('GET', '/images/busybox/json')).status, 200, 'used by a container: kept');
+  assert.equal((await d.api('GET', '/images/prune-me:1/json')).status, 404);
+  const bad = await d.api('POST', `/images/prune?filters=${encodeURIComponent(JSON.stringify({ dangling: ['maybe'] }))}`);
+  assert.equal(bad.status, 400);
+  ok(d.berth(['rm', 'user']));
+});
