@@ -266,6 +266,9 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
   unpause: {
     name: 'unpause', usage: 'CONTAINER [CONTAINER...]', desc: 'Unpause all processes within one or more containers', min: 1, options: [], load: lazy(ctrMod, 'unpause'),
   },
+  diff: {
+    name: 'diff', usage: 'CONTAINER', desc: "Inspect changes to files or directories on a container's filesystem", min: 1, max: 1, options: [], load: lazy(ctrMod, 'diff'),
+  },
   top: {
     name: 'top', usage: 'CONTAINER [ps OPTIONS]', desc: 'Display the running processes of a container', min: 1, options: [], stopAtFirstArg: true, load: lazy(ctrMod, 'top'),
   },
@@ -518,6 +521,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   pause: CONTAINER_COMMANDS.pause,
   unpause: CONTAINER_COMMANDS.unpause,
   top: CONTAINER_COMMANDS.top,
+  diff: CONTAINER_COMMANDS.diff,
   port: CONTAINER_COMMANDS.port,
   exec: CONTAINER_COMMANDS.exec,
   build: IMAGE_COMMANDS.build,

@@ -28,6 +28,7 @@ import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { top } from './top.ts';
+import { diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -285,6 +286,21 @@ export class ContainerService {
   list(): ContainerRecord[] { return [...this.#byId.values()].map((c) => c.rec); }
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
+
+  /**
+   * `changes` (docker diff): the rw layer against the image (store/snapshots diffChanges). The
+   * mount targets berth binds in (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/shm) are not
+   * changes, as Docker keeps them in an init layer; nor is a directory made only to hold one.
+   */
+  async changes(ref: string): Promise<Change[] | null> {
+    const c = this.#get(ref);
+    const all = await diffChanges(this.#snap.upperPath(c.id), await this.#snap.lowerPaths(c.id));
+    const init = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev/shm', '/dev/pts', '/dev/console', '/proc', '/sys', '/dev']);
+    const dropped = all.filter((x) => x.Kind === 1 && init.has(x.Path)).map((x) => x.Path);
+    const kept = all.filter((x) => !(x.Kind === 1 && init.has(x.Path)));
+    const out = kept.filter((x) => !(x.Kind === 0 && dropped.some((p) => p.startsWith(`${x.Path}/`)) && !kept.some((y) => y !== x && y.Path.startsWith(`${x.Path}/`))));
+    return out.length ? out : null;
+  }
 
   /** `top`: the host's ps over the container's cgroup (409 unless it runs). */
   async top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {

@@ -66,3 +66,23 @@ test('image prune: dangling only by default, -a takes unused tagged images (unta
   assert.equal(bad.status, 400);
   ok(d.berth(['rm', 'user']));
 });
+
+test('diff (GET /containers/{id}/changes): A/C/D from the rw layer, runtime mount targets left out; berth and docker print the same', async () => {
+  ok(d.berth(['run', '--name', 'differ', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo x > /data/sub/f && echo y >> /etc/passwd && rm /bin/vi']));
+  const r = (await d.api('GET', '/containers/differ/changes')).json();
+  assert.deepEqual(r, [
+    { Path: '/bin', Kind: 0 }, { Path: '/bin/vi', Kind: 2 },
+    { Path: '/data', Kind: 1 }, { Path: '/data/sub', Kind: 1 }, { Path: '/data/sub/f', Kind: 1 },
+    { Path: '/etc', Kind: 0 }, { Path: '/etc/passwd', Kind: 0 },
+  ]);
+  const b = ok(d.berth(['diff', 'differ'])).stdout;
+  assert.equal(b, 'C /bin\nD /bin/vi\nA /data\nA /data/sub\nA /data/sub/f\nC /etc\nC /etc/passwd\n');
+  if (hasDocker) assert.equal(ok(d.docker(['diff', 'differ'])).stdout, b);
+  // a fresh container has no changes at all (its hosts/resolv.conf/hostname mount targets are not changes)
+  ok(d.berth(['create', '--name', 'fresh', 'busybox']));
+  ok(d.berth(['start', '-a', 'fresh']));
+  assert.equal((await d.api('GET', '/containers/fresh/changes')).json(), null);
+  assert.equal(ok(d.berth(['diff', 'fresh'])).stdout, '');
+  assert.equal((await d.api('GET', '/containers/nosuch/changes')).status, 404);
+  ok(d.berth(['rm', 'differ', 'fresh']));
+});

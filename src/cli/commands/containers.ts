@@ -107,17 +107,11 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-type PortMap = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
-
-function hostPort(b: { HostIp: string; HostPort: string }): string {
-  const ip = b.HostIp || '0.0.0.0';
-  return `${ip.includes(':') ? `[${ip}]` : ip}:${b.HostPort}`;
-}
-
-function comparePortKeys(a: string, b: string): number {
-  const [pa, ta] = a.split('/');
-  const [pb, tb] = b.split('/');
-  return Number(pa) - Number(pb) || (ta < tb ? -1 : ta > tb ? 1 : 0);
+/** `diff`: docker's letters for the change kinds (0 Modified, 1 Added, 2 Deleted). */
+export async function diff(ctx: Ctx, args: string[]): Promise<number> {
+  const r = await ctx.client.json<{ Path: string; Kind: number }[] | null>('GET', `/containers/${enc(args[0])}/changes`);
+  process.stdout.write((r ?? []).map((c) => `${'CAD'[c.Kind] ?? '?'} ${c.Path}\n`).join(''));
+  return 0;
 }
 
 export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {

@@ -137,6 +137,7 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
 
 export function containerRoutes(b: ContainersBackend): Route[] {
   return [
+    { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => sendJson(ctx, 200, await b.changes(ctx.params.id)) },
     { method: 'GET', path: '/containers/{id}/top', handler: async (ctx) => sendJson(ctx, 200, await b.top(ctx.params.id, ctx.query.get('ps_args') ?? undefined)) },
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },
     {
