@@ -266,6 +266,10 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
   unpause: {
     name: 'unpause', usage: 'CONTAINER [CONTAINER...]', desc: 'Unpause all processes within one or more containers', min: 1, options: [], load: lazy(ctrMod, 'unpause'),
   },
+  export: {
+    name: 'export', usage: '[OPTIONS] CONTAINER', desc: "Export a container's filesystem as a tar archive", min: 1, max: 1,
+    options: [str('-o, --output', 'Write to a file, instead of STDOUT')], load: lazy(ctrMod, 'exportCmd'),
+  },
   diff: {
     name: 'diff', usage: 'CONTAINER', desc: "Inspect changes to files or directories on a container's filesystem", min: 1, max: 1, options: [], load: lazy(ctrMod, 'diff'),
   },
@@ -522,6 +526,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   unpause: CONTAINER_COMMANDS.unpause,
   top: CONTAINER_COMMANDS.top,
   diff: CONTAINER_COMMANDS.diff,
+  export: CONTAINER_COMMANDS.export,
   port: CONTAINER_COMMANDS.port,
   exec: CONTAINER_COMMANDS.exec,
   build: IMAGE_COMMANDS.build,

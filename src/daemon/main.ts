@@ -135,7 +135,7 @@ async function main(): Promise<void> {
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
       execIds: (id) => execs.idsOf(id),
-      top: (r, a) => c.top(r, a), changes: (r) => c.changes(r), prune: (f) => engine.pruneContainers(f),
+      top: (r, a) => c.top(r, a), changes: (r) => c.changes(r), exportTar: (r) => c.exportTar(r), prune: (f) => engine.pruneContainers(f),
     }),
     ...execRoutes({
       create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),

@@ -8,7 +8,8 @@
 // behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
 import { mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
 import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
@@ -28,7 +29,7 @@ import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { top } from './top.ts';
-import { diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
+import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -300,6 +301,30 @@ export class ContainerService {
     const kept = all.filter((x) => !(x.Kind === 1 && init.has(x.Path)));
     const out = kept.filter((x) => !(x.Kind === 0 && dropped.some((p) => p.startsWith(`${x.Path}/`)) && !kept.some((y) => y !== x && y.Path.startsWith(`${x.Path}/`))));
     return out.length ? out : null;
+  }
+
+  /**
+   * `export`: the container's filesystem as one plain tar. A running container's merged view is
+   * read where it is; otherwise the rw layer is mounted read-only as the top lower layer of a
+   * throwaway overlay (safe beside a concurrent start: nothing writes through it).
+   */
+  async exportTar(ref: string): Promise<{ stream: Readable; release: () => Promise<void> }> {
+    const c = this.#get(ref);
+    const merged = this.#snap.rootfsPath(c.id);
+    if (c.running && (await isMountPoint(merged))) return { stream: createTreeTar(merged), release: async () => {} };
+    const m = await this.#snap.mounts(c.id);
+    const dir = join(this.#dir, c.id, `export-${generateId().slice(0, 8)}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      await mountOverlay(dir, { cwd: m.cwd, lower: [relative(m.cwd, m.upper!), ...m.lower] });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return {
+      stream: createTreeTar(dir),
+      release: async () => { await unmount(dir).catch(() => unmount(dir, { lazy: true })); await rm(dir, { recursive: true, force: true }); },
+    };
   }
 
   /** `top`: the host's ps over the container's cgroup (409 unless it runs). */

@@ -2,6 +2,7 @@
 // filters) through the API, berth and the docker CLI, with docker's reclaimed-space reports.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startDaemon, hasDocker, type Daemon } from './harness.ts';
 import { build } from './build-util.ts';
 
@@ -86,3 +87,34 @@ test('diff (GET /containers/{id}/changes): A/C/D from the rw layer, runtime moun
   assert.equal((await d.api('GET', '/containers/nosuch/changes')).status, 404);
   ok(d.berth(['rm', 'differ', 'fresh']));
 });
+
+test('export: the flattened filesystem as a tar (running or stopped), by berth -o and docker to stdout', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  ok(d.berth(['run', '-d', '--name', 'exp', 'busybox', 'sh', '-c', 'echo kept > /kept && rm /bin/vi && sleep 60']));
+  await new Promise((r) => setTimeout(r, 300));
+  const names = (file: string) => spawnSync('tar', ['-tf', file]).stdout.toString().split('\n').filter(Boolean);
+  const running = join(d.dir, 'running.tar');
+  ok(d.berth(['export', '-o', running, 'exp']));
+  const list = names(running);
+  assert.ok(list.includes('kept'), list.slice(0, 20).join(' '));
+  assert.ok(list.includes('bin/busybox'));
+  assert.ok(!list.includes('bin/vi'), 'deleted in the container: not exported');
+  ok(d.berth(['stop', '-t', '0', 'exp']));
+  const stopped = join(d.dir, 'stopped.tar');
+  ok(d.berth(['export', '-o', stopped, 'exp']));
+  assert.deepEqual(names(stopped).sort(), list.sort());
+  assert.equal(spawnSync('tar', ['-xOf', stopped, 'kept']).stdout.toString(), 'kept\n');
+  if (hasDocker) {
+    const r = spawnSync('docker', ['export', 'exp'], { env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    assert.ok(r.stdout.length > 100_000);
+  }
+  assert.equal((await d.api('GET', '/containers/nosuch/export')).status, 404);
+  assert.ok(!readFileSyncSafe('/proc/self/mountinfo').includes('/export-'), 'no export mount left');
+  ok(d.berth(['rm', 'exp']));
+});
+
+function readFileSyncSafe(p: string): string {
+  try { return readFileSync(p, 'utf8'); } catch { return ''; }
+}

@@ -107,6 +107,17 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
+/** `export`: the container's filesystem as a tar, to `-o FILE` or a redirected stdout (docker's rule). */
+export async function exportCmd(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const out = o.output as string | undefined;
+  if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+  const res = await ctx.client.request('GET', `/containers/${enc(args[0])}/export`);
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  await pipeline(res, out ? createWriteStream(out) : process.stdout);
+  return 0;
+}
+
 /** `diff`: docker's letters for the change kinds (0 Modified, 1 Added, 2 Deleted). */
 export async function diff(ctx: Ctx, args: string[]): Promise<number> {
   const r = await ctx.client.json<{ Path: string; Kind: number }[] | null>('GET', `/containers/${enc(args[0])}/changes`);

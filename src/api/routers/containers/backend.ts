@@ -28,6 +28,7 @@ export interface ContainersBackend {
   /** The container's exec sessions that have not finished (inspect's ExecIDs). */
   execIds?(id: string): string[];
   logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> };
+  exportTar(ref: string): Promise<{ stream: import('node:stream').Readable; release: () => Promise<void> }>;
   changes(ref: string): Promise<{ Path: string; Kind: number }[] | null>;
   top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   prune(filters?: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;

@@ -7,6 +7,7 @@ import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
 import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
+import { pipeline } from 'node:stream/promises';
 import { hijack, qBool, qInt, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { ContainersBackend } from './backend.ts';
@@ -137,6 +138,13 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
 
 export function containerRoutes(b: ContainersBackend): Route[] {
   return [
+    {
+      method: 'GET', path: '/containers/{id}/export', handler: async (ctx) => {
+        const x = await b.exportTar(ctx.params.id);
+        const res = startStream(ctx, 'application/x-tar');
+        try { await pipeline(x.stream, res); } catch { res.destroy(); } finally { await x.release(); }
+      },
+    },
     { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => sendJson(ctx, 200, await b.changes(ctx.params.id)) },
     { method: 'GET', path: '/containers/{id}/top', handler: async (ctx) => sendJson(ctx, 200, await b.top(ctx.params.id, ctx.query.get('ps_args') ?? undefined)) },
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },
