@@ -14,6 +14,26 @@ test('port specs as go-connections parses them', () => {
   assert.deepEqual(parsePortSpec('8000-8010:80'), [{ port: '80/tcp', hostIp: '', hostPort: '8000-8010' }]);
   assert.throws(() => parsePortSpec('abc'), /invalid containerPort: abc/);
   assert.throws(() => parsePortSpec('80/xyz'), /invalid proto: xyz/);
+  // IPv6 host addresses, and go-connections' texts (each checked against the docker 28 CLI).
+  const b = (hostIp: string, hostPort: string, port = '80/tcp') => ({ port, hostIp, hostPort });
+  assert.deepEqual(parsePortSpec('[::1]:8080:80'), [b('::1', '8080')]);
+  assert.deepEqual(parsePortSpec('[::]:8080:80/udp'), [b('::', '8080', '80/udp')]);
+  assert.deepEqual(parsePortSpec('[fe80::1]::80'), [b('fe80::1', '')]);
+  assert.deepEqual(parsePortSpec('::1:8080:80'), [b('::1', '8080')]);
+  assert.deepEqual(parsePortSpec('8000-8001:80-81'), [b('', '8000'), b('', '8001', '81/tcp')]);
+  assert.deepEqual(parsePortSpec('80-82').map((m) => m.port), ['80/tcp', '81/tcp', '82/tcp']);
+  const texts: [string, string][] = [
+    ['abc:80', 'invalid hostPort: abc'], ['80:abc', 'invalid containerPort: abc'], ['70000', 'invalid containerPort: 70000'],
+    ['80:70000', 'invalid containerPort: 70000'], ['70000:80', 'invalid hostPort: 70000'], ['80/XYZ', 'invalid proto: XYZ'],
+    ['x:80/XYZ', 'invalid hostPort: x'], ['1-3:4-5/XYZ', 'invalid ranges specified for container and host Ports: 4-5 and 1-3'],
+    ['1.2.3:80:80', 'invalid IP address: 1.2.3'], ['localhost:80:80', 'invalid IP address: localhost'], ['[zz]:80:80', 'invalid IP address: zz'],
+    ['1::2::3:80:80', 'invalid IP address: 1::2::3'],
+    ['[::1:80:80', "invalid IP address [::1: address [::1:: missing ']' in address"],
+    ['[a]b:80:80', 'invalid IP address [a]b: address [a]b:: missing port in address'],
+    ['1-2:4-6', 'invalid ranges specified for container and host Ports: 4-6 and 1-2'],
+    ['', 'no port specified: <empty>'], ['8080:', 'no port specified: 8080:<empty>'],
+  ];
+  for (const [spec, text] of texts) assert.throws(() => parsePortSpec(spec), (e: Error) => e.message === text, spec);
 });
 
 test('mounts, ulimits, devices, restart policies, capabilities, env', () => {

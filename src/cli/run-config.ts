@@ -7,8 +7,10 @@
 //
 // Errors are thrown as StatusError with docker's texts (flag errors exit 125).
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { parseBytes, parseCpus, parseDuration } from '../common/units.ts';
+import { parsePortRange } from '../network/ports.ts';
 import { StatusError, flagError, type Ctx } from './context.ts';
 
 type Opts = Record<string, any>;
@@ -65,19 +67,6 @@ export function parseKeyValueFile(path: string, kind: 'env' | 'label', env: Node
 
 export interface PortMapping { port: string; hostIp: string; hostPort: string }
 
-function parsePortRange(s: string): [number, number] | undefined {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-  if (!m) return undefined;
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a > 65535 || b > 65535 || b < a) return undefined;
-  return [a, b];
-}
-
-function isIp(s: string): boolean {
-  if (/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s)) return s.split('.').every((x) => Number(x) <= 255);
-  return /^[0-9a-fA-F:.]+$/.test(s) && s.includes(':');
-}
 
 export function parsePortSpec(raw: string): PortMapping[] {
   const parts = raw.split(':');
@@ -94,11 +83,15 @@ export function parsePortSpec(raw: string): PortMapping[] {
     proto = containerPort.slice(slash + 1);
     containerPort = containerPort.slice(0, slash);
   }
-  let ip = '';
-  if (rawIp !== '') {
-    ip = rawIp.replace(/^\[|\]$/g, '');
-    if (!isIp(ip)) throw err125(`invalid IP address: ${rawIp}`);
+  let ip = rawIp;
+  if (ip[0] === '[') {
+    // go-connections strips the brackets with net.SplitHostPort(ip + ":"), and passes its errors on.
+    const close = ip.indexOf(']');
+    if (close < 0) throw err125(`invalid IP address ${ip}: address ${ip}:: missing ']' in address`);
+    if (close !== ip.length - 1) throw err125(`invalid IP address ${ip}: address ${ip}:: missing port in address`);
+    ip = ip.slice(1, -1);
   }
+  if (ip !== '' && !isIP(ip)) throw err125(`invalid IP address: ${ip}`);
   if (containerPort === '') throw err125(`no port specified: ${raw}<empty>`);
   const cr = parsePortRange(containerPort);
   if (!cr) throw err125(`invalid containerPort: ${containerPort}`);
