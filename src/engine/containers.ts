@@ -14,6 +14,7 @@ import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
 import { parseSignal } from '../common/signals.ts';
+import { trace } from '../common/trace.ts';
 import { PrefixIndex, resolveIdentifier } from '../common/prefix-index.ts';
 import { mountOverlay, mountTmpfs, unmount, isMountPoint, mountsUnder } from '../sys/index.ts';
 import type { VolumeService } from '../volume/local.ts';
@@ -1117,17 +1118,6 @@ export class ContainerService {
 }
 
 // ------------------------------------------------------------------ helpers
-
-/** BERTH_TRACE=1 prints phase timings to stderr (performance work). */
-function trace(what: string): (phase: string) => void {
-  if (!process.env.BERTH_TRACE) return () => {};
-  let t = process.hrtime.bigint();
-  return (phase) => {
-    const n = process.hrtime.bigint();
-    process.stderr.write(`trace ${what} ${phase} ${(Number(n - t) / 1e6).toFixed(1)}ms\n`);
-    t = n;
-  };
-}
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 async function exists(p: string): Promise<boolean> { try { await stat(p); return true; } catch { return false; } }

@@ -1,7 +1,6 @@
 // The engine: composes the services and is the one object the API routers talk to (through
 // their narrow backend interfaces).
 import os from 'node:os';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -11,8 +10,8 @@ import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import type { EndpointConfig } from './networking.ts';
-import type { NetworkCreateRequest, NetworkService } from '../network/service.ts';
-import { EngineError, notFound } from '../common/errors.ts';
+import { findNetwork, predefinedNetworkId, type NetworkCreateRequest, type NetworkService } from '../network/service.ts';
+import { EngineError } from '../common/errors.ts';
 import { parseFilters } from '../common/filters.ts';
 import { ContainerService } from './containers.ts';
 import { EventBus } from './events.ts';
@@ -158,7 +157,7 @@ export class Engine {
       containers: net!.endpointsOf(n.id).map((e) => ({ id: e.container, name: e.containerName, endpointId: e.endpointId, mac: e.mac, ipv4: `${e.ip}/${e.prefixLen}` })),
     }));
     const pseudo = (name: string, driver: string, pred: (mode: string) => boolean): NetworkInfo => ({
-      name, id: net?.predefinedId(name) ?? createHash('sha256').update(`${this.#o.id}/${name}`).digest('hex'), driver, created: this.#started,
+      name, id: predefinedNetworkId(this.#o.id, name), driver, created: this.#started,
       predefined: true, internal: false, attachable: false, labels: {}, options: {}, ipamOptions: null, ipamConfig: [],
       containers: this.containers.list().filter((c) => c.State.Running && pred(c.HostConfig.NetworkMode || 'default'))
         .map((c) => ({ id: c.ID, name: c.Name.slice(1), endpointId: '', mac: '', ipv4: '' })),
@@ -169,15 +168,7 @@ export class Engine {
   }
 
   /** One network by name, ID or unique ID prefix (Docker's order); 404 otherwise. */
-  network(ref: string): NetworkInfo {
-    const all = this.networks();
-    const hit = all.find((n) => n.id === ref) ?? all.find((n) => n.name === ref);
-    if (hit) return hit;
-    const byPrefix = ref ? all.filter((n) => n.id.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0];
-    if (byPrefix.length > 1) throw new EngineError('InvalidParameter', `network ${ref} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
-    throw notFound(`network ${ref} not found`);
-  }
+  network(ref: string): NetworkInfo { return findNetwork(this.networks(), ref); }
 
   #netService(): NetworkService {
     if (!this.#o.networking) throw new EngineError('InvalidParameter', 'bridge networking is off on this daemon (berthd -b none)');

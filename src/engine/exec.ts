@@ -29,6 +29,7 @@ import { resolveUser } from '../runtime/user.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
 import { exitCodeForStartError, type ExecTarget } from './containers.ts';
 import type { EventBus } from './events.ts';
+import { trace } from '../common/trace.ts';
 
 /** ExecConfig (spec: POST /containers/{id}/exec body). */
 export interface ExecCreateOptions {
@@ -363,17 +364,6 @@ export class ExecService {
 }
 
 // ------------------------------------------------------------------ helpers
-
-/** BERTH_TRACE=1 prints phase timings to stderr (performance work). */
-function trace(what: string): (phase: string) => void {
-  if (!process.env.BERTH_TRACE) return () => {};
-  let t = process.hrtime.bigint();
-  return (phase) => {
-    const n = process.hrtime.bigint();
-    process.stderr.write(`trace ${what} ${phase} ${(Number(n - t) / 1e6).toFixed(1)}ms\n`);
-    t = n;
-  };
-}
 
 /**
  * The session's environment, as Docker builds it (container.CreateDaemonEnvironment, then

@@ -164,8 +164,6 @@ export class NetworkService implements ContainerNetworking {
     return `vb${createHash('sha256').update(`${container}/${network}`).digest('hex').slice(0, 11)}`;
   }
 
-  /** The pre-defined networks' IDs (bridge, host, none): stable per daemon. */
-  predefinedId(name: string): string { return createHash('sha256').update(`${this.#o.engineId}/${name}`).digest('hex'); }
 
   get defaultBridge(): NetworkRecord | undefined { return [...this.#networks.values()].find((n) => n.predefined); }
 
@@ -201,7 +199,7 @@ export class NetworkService implements ContainerNetworking {
       const icc = this.#o.icc !== false;
       const masq = this.#o.ipMasq !== false;
       const rec: NetworkRecord = {
-        name: 'bridge', id: this.predefinedId('bridge'), created: old?.created ?? new Date().toISOString(), predefined: true,
+        name: 'bridge', id: predefinedNetworkId(this.#o.engineId, 'bridge'), created: old?.created ?? new Date().toISOString(), predefined: true,
         bridge: this.#o.bridge, internal: false, attachable: false, icc, masquerade: masq, labels: {},
         options: {
           'com.docker.network.bridge.default_bridge': 'true',
@@ -311,16 +309,8 @@ export class NetworkService implements ContainerNetworking {
     return [...this.#networks.values()].sort((a, b) => Number(b.predefined) - Number(a.predefined) || a.created.localeCompare(b.created));
   }
 
-  /** A network by exact name, full ID, or unique ID prefix (Docker's lookup order); 404 otherwise. */
-  get(ref: string): NetworkRecord {
-    const all = [...this.#networks.values()];
-    const hit = all.find((n) => n.id === ref) ?? all.find((n) => n.name === ref);
-    if (hit) return hit;
-    const byPrefix = ref ? all.filter((n) => n.id.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0];
-    if (byPrefix.length > 1) throw invalid(`network ${ref} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
-    throw notFound(`network ${ref} not found`);
-  }
+  /** A bridge network by full ID, exact name, or unique ID prefix; 404 otherwise. */
+  get(ref: string): NetworkRecord { return findNetwork([...this.#networks.values()], ref); }
 
   tryGet(ref: string): NetworkRecord | undefined {
     try { return this.get(ref); } catch { return undefined; }
@@ -689,6 +679,21 @@ export class NetworkService implements ContainerNetworking {
     const hit = this.#endpoints.find((e) => e.ip === ip && nets.has(e.networkId));
     return hit ? [`${hit.containerName}.${hit.network}`] : undefined;
   }
+}
+
+/** The pre-defined networks' IDs (bridge, host, none): stable per daemon, with or without bridges. */
+export function predefinedNetworkId(engineId: string, name: string): string {
+  return createHash('sha256').update(`${engineId}/${name}`).digest('hex');
+}
+
+/** A network by full ID, exact name, or unique ID prefix (Docker's lookup order); 404 otherwise. */
+export function findNetwork<T extends { id: string; name: string }>(all: readonly T[], ref: string): T {
+  const hit = all.find((n) => n.id === ref) ?? all.find((n) => n.name === ref);
+  if (hit) return hit;
+  const byPrefix = ref ? all.filter((n) => n.id.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0];
+  if (byPrefix.length > 1) throw invalid(`network ${ref} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+  throw notFound(`network ${ref} not found`);
 }
 
 function view(e: EndpointRecord): EndpointState {
