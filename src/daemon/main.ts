@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApiServer, type Listener } from '../api/server.ts';
 import { systemRoutes } from '../api/routers/system/routes.ts';
 import { containerRoutes } from '../api/routers/containers/routes.ts';
+import { HealthMonitor } from '../engine/health.ts';
 import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
 import { containerSummary } from '../api/routers/containers/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
@@ -92,6 +93,11 @@ async function main(): Promise<void> {
   // exec sessions: in memory, over the running containers (engine/exec.ts).
   const execs = new ExecService({ stateDir: join(cfg.execRoot, 'execs') }, c, engine.events);
   execs.init();
+  const health = new HealthMonitor({
+    list: () => c.list().map((r) => r.ID), target: (i) => c.healthTarget(i),
+    setHealth: (i, h) => c.setHealth(i, h), attrs: (i) => c.eventAttrs(i),
+  }, execs, engine.events);
+  health.init();
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
@@ -171,6 +177,7 @@ async function main(): Promise<void> {
     // Hijacked connections are not the server's to close politely; never hang on them.
     setTimeout(() => process.exit(0), 3000).unref();
     await api.close().catch(() => {});
+    health.close();
     execs.close();
     await engine.close().catch(() => {});
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });

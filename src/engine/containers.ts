@@ -30,6 +30,7 @@ import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { top } from './top.ts';
+import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
 
@@ -47,6 +48,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present once a healthcheck has run its monitor (src/engine/health.ts). */
+  Health?: HealthState;
 }
 
 /** The persisted record (Docker keeps the same fields in config.v2.json + hostconfig.json). */
@@ -286,6 +289,31 @@ export class ContainerService {
   }
 
   list(): ContainerRecord[] { return [...this.#byId.values()].map((c) => c.rec); }
+
+  // ---------------------------------------------------------------- health (HealthMonitor)
+
+  healthTarget(id: string): HealthTarget | undefined {
+    const c = this.#byId.get(id);
+    if (!c) return undefined;
+    const r = c.rec;
+    return {
+      id: c.id, running: r.State.Running, paused: r.State.Paused, startedAt: r.State.StartedAt,
+      healthcheck: r.Config.Healthcheck, shell: r.Config.Shell, health: r.State.Health,
+    };
+  }
+
+  /** A probe's result: in the record at once (inspect, ps), on disk in turn with lifecycle saves. */
+  async setHealth(id: string, h: HealthState): Promise<void> {
+    const c = this.#byId.get(id);
+    if (!c) return;
+    c.rec.State = { ...c.rec.State, Health: h };
+    await this.#locked(c, () => (this.#byId.has(id) ? this.#save(c) : Promise.resolve()));
+  }
+
+  eventAttrs(id: string): Record<string, string> {
+    const c = this.#byId.get(id);
+    return c ? this.#attrs(c) : {};
+  }
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
 

@@ -20,7 +20,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   const ago = (t: string) => humanDuration(Math.max(0, now - Date.parse(t)));
   switch (s.Status) {
-    case 'running': return `Up ${ago(s.StartedAt)}`;
+    case 'running': return `Up ${ago(s.StartedAt)}${s.Health ? ` (${s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status})` : ''}`;
     case 'paused': return `Up ${ago(s.StartedAt)} (Paused)`;
     case 'restarting': return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
     case 'removing': return 'Removal In Progress';
@@ -170,6 +170,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const f = parseFilters(q.get('filters') ?? undefined);
         f.validate(LIST_FILTERS);
         for (const s of f.get('status')) if (!STATUSES.includes(s)) throw invalid(`invalid filter 'status=${s}'`);
+        for (const h of f.get('health')) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw invalid(`Unrecognised filter value for health: ${h}`);
         const all = qBool(q, 'all') || f.has('status') || f.has('exited');
         let list = b.list().slice().sort((a, c) => Date.parse(c.Created) - Date.parse(a.Created));
         const ts = (ref: string) => Date.parse(b.inspect(ref).Created);
@@ -183,6 +184,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
           if (f.has('id') && !f.get('id').some((v) => c.ID.startsWith(v))) return false;
           if (f.has('name') && !f.get('name').some((v) => new RegExp(v.replace(/^\//, '')).test(c.Name.slice(1)))) return false;
           if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
+          if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
           if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;
           if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
           if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
