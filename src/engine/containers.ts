@@ -1114,8 +1114,9 @@ export class ContainerService {
       writeStdin: (d) => { if (!o.stdin) return; if (conn) conn.writeStdin(d); else bufferedStdin.push(d); },
       closeStdin: () => {
         if (!o.stdin) return;
-        // Docker closes the container's stdin when a StdinOnce client hangs up.
-        if (!c.rec.Config.StdinOnce) return;
+        // Docker closes the container's stdin when a StdinOnce client hangs up, but not a
+        // TTY's: detaching from `run -it` (Ctrl-P Ctrl-Q) leaves the shell attachable again.
+        if (!c.rec.Config.StdinOnce || c.rec.Config.Tty) return;
         if (conn) conn.closeStdin(); else stdinClosedEarly = true;
       },
       detach: () => { cleanup(); ended = true; },

@@ -47,7 +47,8 @@ export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   } finally {
     restore();
   }
-  if (how === 'detached') return 0;
+  // As docker exec: the detach sequence is reported as an error (exit 1); the process runs on.
+  if (how === 'detached') throw new StatusError('read escape sequence', 1);
   try {
     const r = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${id}/json`);
     return r.ExitCode ?? 0;

@@ -248,7 +248,13 @@ export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number>
     c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: 'not-running' } }),
   ]);
   const restore = tty && withStdin ? rawTerminal() : () => {};
-  if (tty) monitorTtySize(c, `/containers/${ctr.Id}`);
+  if (tty && process.stdout.isTTY) {
+    // As docker attach: one size off first, so the shell gets a SIGWINCH and redraws its
+    // prompt even when the terminal has the size the container already has.
+    const [w, h] = process.stdout.getWindowSize();
+    if (h && w) await c.call('POST', `/containers/${ctr.Id}/resize`, { query: { h: h + 1, w: w + 1 } }).catch(() => {});
+    monitorTtySize(c, `/containers/${ctr.Id}`);
+  }
   if (o.sigProxy !== false && !tty) proxySignals(c, ctr.Id);
   let how;
   try {
@@ -256,7 +262,8 @@ export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number>
   } finally {
     restore();
   }
-  if (how === 'detached') return 0;
+  // docker attach reports the detach as its error (exit 1); run and start -ai do not.
+  if (how === 'detached') throw new StatusError('read escape sequence', 1);
   return waitResult(waitRes);
 }
 
