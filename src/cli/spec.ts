@@ -368,6 +368,16 @@ export const SYSTEM_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(sysMod, 'df'),
   },
+  prune: {
+    name: 'prune', usage: '[OPTIONS]', desc: 'Remove unused data', max: 0,
+    options: [
+      bool('-a, --all', 'Remove all unused images not just dangling ones'),
+      list('--filter', 'Provide filter values (e.g. "label=<key>=<value>")'),
+      bool('-f, --force', 'Do not prompt for confirmation'),
+      bool('--volumes', 'Prune anonymous volumes'),
+    ],
+    load: lazy(() => import('./commands/system-prune.ts'), 'prune'),
+  },
 };
 
 /** `berth builder X`: build cache management (and `builder build`, as docker has it). */

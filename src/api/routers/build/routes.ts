@@ -91,7 +91,8 @@ export function buildRoutes(b: BuildBackend): Route[] {
     {
       method: 'POST', path: '/build/prune', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);
-        f.validate(['until', 'unused-for', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private']);
+        // As moby's toBuildkitPruneInfo: only the cache fields it knows are read, other keys
+        // (a `system prune --filter label=…` passes its labels here too) are ignored.
         const until = f.get('until')[0] ?? f.get('unused-for')[0];
         const keep = qInt(ctx.query, 'keep-storage') ?? qInt(ctx.query, 'reserved-space');
         sendJson(ctx, 200, await b.pruneBuildCache({ all: qBool(ctx.query, 'all'), until, keepStorage: keep }));
