@@ -13,6 +13,17 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { checkServerTls, defaultCertDir } from './tls.ts';
+import { validateInsecureEntry } from '../registry/client/insecure.ts';
+
+/** dockerd's ValidateMirror: an http(s) URL without path beyond `/`, normalised with a trailing slash. */
+export function validateMirror(v: string): string {
+  let u: URL;
+  try { u = new URL(v); } catch { throw new Error(`invalid mirror: "${v}" is not a valid URI`); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`invalid mirror: unsupported scheme "${u.protocol.slice(0, -1)}" in "${v}"`);
+  if (u.username || u.password) throw new Error(`invalid mirror: username/password not allowed in URI "${v}"`);
+  if (u.search || u.hash) throw new Error(`invalid mirror: query or fragment at end of the URI "${v}"`);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}/`;
+}
 
 export interface DaemonConfig {
   hosts: string[];
@@ -47,6 +58,10 @@ export interface DaemonConfig {
   icc: boolean;
   /** Docker's `ip-masq` for the default bridge (default true). */
   ipMasq: boolean;
+  /** `--registry-mirror` / "registry-mirrors": endpoints tried first for docker.io images. */
+  registryMirrors: string[];
+  /** `--insecure-registry` / "insecure-registries": CIDRs or host[:port] spoken to without verified TLS. */
+  insecureRegistries: string[];
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -75,6 +90,8 @@ Options:
       --userland-proxy          Use userland proxy for loopback traffic (default true)
       --icc                     Enable inter-container communication on the default bridge (default true)
       --ip-masq                 Enable IP masquerading for the default bridge (default true)
+      --registry-mirror list    Preferred registry mirror (for docker.io images)
+      --insecure-registry list  Enable insecure registry communication (CIDR or host[:port])
   -h, --help                    Print usage
   -v, --version                 Print version information and quit
 `;
@@ -99,6 +116,8 @@ const OPTIONS = {
   'userland-proxy': { type: 'boolean' },
   icc: { type: 'boolean' },
   'ip-masq': { type: 'boolean' },
+  'registry-mirror': { type: 'string', multiple: true },
+  'insecure-registry': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -106,7 +125,7 @@ const OPTIONS = {
 /** Flags taken as Go booleans: `--tls`, `--tls=false`, `--tlsverify=0`, ... (pflag's syntax). */
 const GO_BOOL_FLAGS = new Set(['tls', 'tlsverify', 'insecure-loopback-tcp', 'userland-proxy', 'icc', 'ip-masq']);
 /** daemon.json keys whose flag has another name (dockerd's NamedOption). */
-const FILE_KEY: Record<string, string> = { host: 'hosts', 'add-runtime': 'runtimes' };
+const FILE_KEY: Record<string, string> = { host: 'hosts', 'add-runtime': 'runtimes', 'registry-mirror': 'registry-mirrors', 'insecure-registry': 'insecure-registries' };
 
 export const DEFAULT_UNIX_HOST = 'unix:///run/berth/berth.sock';
 /** dockerd's DefaultTLSHost: with TLS and no -H, listen on TCP instead of the unix socket. */
@@ -234,6 +253,9 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     if (k in file && typeof file[k] !== 'string') throw fileError(`"${k}" must be a string`);
   }
   if ('hosts' in file && !(Array.isArray(file.hosts) && file.hosts.every((h) => typeof h === 'string'))) throw fileError('"hosts" must be a list of strings');
+  for (const k of ['registry-mirrors', 'insecure-registries']) {
+    if (k in file && !(Array.isArray(file[k]) && (file[k] as unknown[]).every((h) => typeof h === 'string'))) throw fileError(`"${k}" must be a list of strings`);
+  }
 
   // dockerd's rule: a directive given as a flag and in the file is an error, listed in flag-name order.
   const given: [string, unknown][] = [
@@ -307,5 +329,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     userlandProxy: bools.get('userland-proxy') ?? (file['userland-proxy'] as boolean | undefined) ?? true,
     icc: bools.get('icc') ?? (file.icc as boolean | undefined) ?? true,
     ipMasq: bools.get('ip-masq') ?? (file['ip-masq'] as boolean | undefined) ?? true,
+    registryMirrors: (values['registry-mirror'] ?? (file['registry-mirrors'] as string[] | undefined) ?? []).map(validateMirror),
+    insecureRegistries: (values['insecure-registry'] ?? (file['insecure-registries'] as string[] | undefined) ?? []).map(validateInsecureEntry),
   };
 }

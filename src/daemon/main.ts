@@ -12,6 +12,8 @@ import { buildRoutes } from '../api/routers/build/routes.ts';
 import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
+import { registryRoutes } from '../api/routers/registry/routes.ts';
+import { login } from '../registry/client/login.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
 import { ExecService } from '../engine/exec.ts';
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     id, dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
     defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
     networking,
+    registry: { mirrors: cfg.registryMirrors, insecure: cfg.insecureRegistries },
   }, content, snap);
   await engine.init();
 
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
     ...imageRoutes({
       all: () => engine.images.all(), refsOf: (i) => engine.images.refsOf(i), config: (i) => engine.images.config(i),
       inspect: (n) => engine.images.inspect(n), resolve: (n) => engine.images.resolve(n),
-      importImage: (b, o) => engine.importImage(b, o), pull: (r, t) => engine.pull(r, t),
+      importImage: (b, o) => engine.importImage(b, o), pull: (r, t, p, s, o) => engine.pull(r, t, p, s, o),
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
       prune: (f) => engine.pruneImages(f),
@@ -162,6 +165,12 @@ async function main(): Promise<void> {
     ...volumeRoutes({
       list: (f) => engine.volumes.list(f), get: (n) => engine.volumes.get(n), create: (o) => engine.volumes.create(o),
       remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),
+    }),
+    ...registryRoutes({
+      pushTargets: (n, t) => { engine.pusher.targets(n, t); },
+      push: (n, o) => engine.pusher.push(n, o),
+      login: (a) => login(a, cfg.insecureRegistries),
+      distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
   ], log);

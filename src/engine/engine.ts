@@ -4,8 +4,6 @@ import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { unavailable } from '../common/errors.ts';
-import { parseReference } from '../common/reference.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
@@ -23,6 +21,9 @@ import { VolumeService } from '../volume/local.ts';
 import { BuildCache } from '../build/cache.ts';
 import type { BuildOptions, BuildOutput, BuildReport, CacheRecord } from '../build/build.ts';
 import { parseTimestamp } from '../common/units.ts';
+import { Puller, type PullOptions, type RegistrySettings } from './pull.ts';
+import { Pusher } from './push.ts';
+import { registryConfigInfo } from '../registry/client/info.ts';
 
 export interface EngineOptions {
   id: string;
@@ -36,6 +37,8 @@ export interface EngineOptions {
   debug: boolean;
   /** Bridge networks (src/network); none = every container gets a namespace with `lo` only. */
   networking?: NetworkService;
+  /** daemon.json `registry-mirrors` and `insecure-registries`. */
+  registry?: RegistrySettings;
 }
 
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
@@ -54,6 +57,8 @@ export class Engine {
   readonly containers: ContainerService;
   readonly builder: Builder;
   readonly volumes: VolumeService;
+  readonly puller: Puller;
+  readonly pusher: Pusher;
   #o: EngineOptions;
   #content: ContentStore;
   #snap: Snapshotter;
@@ -66,6 +71,10 @@ export class Engine {
     this.#snap = snap;
     this.images = new ImageService(o.dataRoot, content, snap, this.events);
     this.volumes = new VolumeService(o.dataRoot);
+    const hold = () => { this.#busy++; return () => { this.#busy--; }; };
+    const registry = o.registry ?? { mirrors: [], insecure: [] };
+    this.pusher = new Pusher({ dataRoot: o.dataRoot, content, images: this.images, events: this.events, registry, hold });
+    this.puller = new Puller({ dataRoot: o.dataRoot, content, snap, images: this.images, events: this.events, registry, hold, pulled: (repo, blobs) => this.pusher.remember(repo, blobs) });
     this.containers = new ContainerService({
       root: o.dataRoot, execRoot: o.execRoot, cgroupParent: o.cgroupParent,
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
@@ -82,7 +91,7 @@ export class Engine {
         const record = this.images.tryResolve(ref);
         return record ? { record, config: await this.images.config(record.id) } : undefined;
       },
-      pull: (ref) => this.pull(ref, undefined),
+      pull: (ref, signal) => this.pull(ref, undefined, undefined, signal),
       createImage: (config, layers) => this.images.createImage(config, layers),
       tag: (id, ref) => this.images.tag(id, ref),
       hold: () => { this.#busy++; return () => { this.#busy--; }; },
@@ -93,6 +102,8 @@ export class Engine {
   async init(): Promise<void> {
     await this.volumes.init();
     await this.images.init();
+    await this.puller.init();
+    await this.pusher.init();
     await this.#o.networking?.init?.();
     await this.containers.init();
     await this.#o.networking?.reconcile?.((id) => this.containers.exists(id) && this.containers.inspect(id).State.Running);
@@ -257,10 +268,9 @@ export class Engine {
     try { return await this.images.importImage(body, o); } finally { this.#busy--; }
   }
 
-  pull(ref: string, tag: string | undefined): Promise<void> {
-    const r = parseReference(tag && !ref.includes('@') ? `${ref}:${tag}` : ref);
-    // The registry client comes with the registry issue; until then say so at once.
-    return Promise.reject(unavailable(`Error response from registry: pulling ${r.familiar()} is not supported yet: berth has no registry client (no registry is reachable from this machine; use \`berth import\` or \`berth load\`)`));
+  /** Pulls from a registry (engine/pull.ts); the builder's FROM of a missing image comes here too. */
+  pull(ref: string, tag: string | undefined, onProgress?: (m: Record<string, unknown>) => void, signal?: AbortSignal, o: Pick<PullOptions, 'platform' | 'auth'> = {}): Promise<void> {
+    return this.puller.pull(ref, { ...o, tag, emit: onProgress, signal: signal instanceof AbortSignal ? signal : undefined });
   }
 
   async removeImage(nameOrId: string, o: { force?: boolean; noprune?: boolean }) {
@@ -396,6 +406,7 @@ export class Engine {
       version: this.#o.version,
       initBinary: 'tini',
       debug: this.#o.debug,
+      registryConfig: registryConfigInfo(this.#o.registry ?? { mirrors: [], insecure: [] }),
     };
   }
 }

@@ -43,6 +43,8 @@ export interface ImageRecord {
   size: number;
   parent?: string;
   lastTagTime?: string;
+  /** `name@sha256:…` references (full form) this image was pulled by or pushed as (RepoDigests). */
+  repoDigests?: string[];
 }
 
 export interface Image extends ImageRecord { config: ImageConfigFile }
@@ -123,6 +125,9 @@ export class ImageService {
       const id = this.#refs.get(ref.full());
       if (id) return this.#images.get(id);
       if (ref.digest) {
+        const full = `${ref.name}@${ref.digest}`;
+        const byRepoDigest = [...this.#images.values()].find((r) => r.repoDigests?.includes(full));
+        if (byRepoDigest) return byRepoDigest;
         const byManifest = [...this.#images.values()].find((r) => r.manifest === ref!.digest);
         if (byManifest) return byManifest;
       }
@@ -184,8 +189,9 @@ export class ImageService {
   }
 
   /** Stores config + manifest for layers already in the stores and records the image. */
-  async createImage(config: ImageConfigFile, layers: LayerRef[], parent?: string): Promise<ImageRecord> {
-    const cfgBuf = Buffer.from(JSON.stringify(config));
+  async createImage(config: ImageConfigFile, layers: LayerRef[], parent?: string, raw?: { config: Buffer; manifest: Buffer }): Promise<ImageRecord> {
+    // `raw`: a pulled image keeps its config and manifest byte for byte (ID and digest depend on them).
+    const cfgBuf = raw?.config ?? Buffer.from(JSON.stringify(config));
     const cfg = await this.#content.ingest(cfgBuf);
     const manifest = {
       schemaVersion: 2,
@@ -193,7 +199,7 @@ export class ImageService {
       config: { mediaType: MT.ociConfig, digest: cfg.digest, size: cfg.size },
       layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blob, size: l.size })),
     };
-    const man = await this.#content.ingest(Buffer.from(JSON.stringify(manifest)));
+    const man = await this.#content.ingest(raw?.manifest ?? Buffer.from(JSON.stringify(manifest)));
     let size = 0;
     for (const l of layers) {
       l.unpackedSize = (await this.#snap.layer(l.chainId))?.size ?? 0;
@@ -207,6 +213,18 @@ export class ImageService {
     this.#ids.add(rec.id.slice(7));
     this.#configs.set(rec.id, config);
     return rec;
+  }
+
+  /** Records a RepoDigest (`domain/path@sha256:…`, full form) for an image (pull, push). */
+  async addRepoDigest(id: string, digestRef: string): Promise<void> {
+    const rec = this.#images.get(id);
+    if (!rec) return;
+    const repo = digestRef.slice(0, digestRef.indexOf('@'));
+    // One digest per repository and image, as Docker keeps it: the newest wins.
+    const kept = (rec.repoDigests ?? []).filter((r) => r.slice(0, r.indexOf('@')) !== repo || r === digestRef);
+    if (kept.includes(digestRef) && kept.length === (rec.repoDigests ?? []).length) return;
+    rec.repoDigests = [...kept.filter((r) => r !== digestRef), digestRef];
+    await this.#docs.put(rec.id.slice(7), rec);
   }
 
   /** Chain ID of the top layer (the parent of a container's rw layer), undefined for scratch. */
@@ -244,6 +262,20 @@ export class ImageService {
       const r = normalizeTagged(nameOrId);
       if (this.#refs.get(r.full()) === rec.id) byRef = r.full();
     } catch { /* an ID */ }
+    // A RepoDigest by name (`name@sha256:…`): that reference goes; the image only with its last one.
+    const digests = rec.repoDigests ?? [];
+    let byDigest: string | undefined;
+    try {
+      const r = normalizeTagged(nameOrId);
+      if (r.digest && digests.includes(`${r.name}@${r.digest}`)) byDigest = `${r.name}@${r.digest}`;
+    } catch { /* an ID */ }
+    if (byDigest && (refs.length > 0 || digests.length > 1)) {
+      rec.repoDigests = digests.filter((x) => x !== byDigest);
+      await this.#docs.put(rec.id.slice(7), rec);
+      report.push({ Untagged: familiar(byDigest) });
+      this.#events.emit('image', 'untag', rec.id, { name: familiar(byDigest) });
+      return report;
+    }
     if (byRef) {
       if (refs.length > 1 || (users.length > 0 && opts.force)) {
         // Only the named reference goes; the image stays while other refs or containers hold it.
@@ -251,6 +283,13 @@ export class ImageService {
         await this.#saveRefs();
         report.push({ Untagged: familiar(byRef) });
         this.#events.emit('image', 'untag', rec.id, { name: familiar(byRef) });
+        // Docker's rule: with the repository's last tag go its digest references.
+        const repo = byRef.slice(0, byRef.lastIndexOf(':'));
+        if (!this.refsOf(rec.id).some((r) => r.slice(0, r.lastIndexOf(':')) === repo) && digests.some((x) => x.startsWith(`${repo}@`))) {
+          for (const x of digests.filter((y) => y.startsWith(`${repo}@`))) report.push({ Untagged: familiar(x) });
+          rec.repoDigests = digests.filter((y) => !y.startsWith(`${repo}@`));
+          await this.#docs.put(rec.id.slice(7), rec);
+        }
         return report;
       }
       if (users.length > 0) {
@@ -267,6 +306,8 @@ export class ImageService {
       report.push({ Untagged: familiar(r) });
       this.#events.emit('image', 'untag', rec.id, { name: familiar(r) });
     }
+    for (const x of digests) report.push({ Untagged: familiar(x) });
+    if (digests.length && users.length > 0) { rec.repoDigests = []; await this.#docs.put(rec.id.slice(7), rec); }
     await this.#saveRefs();
     if (users.length > 0) return report; // forced: untagged, kept (dangling) for its containers
     this.#images.delete(rec.id);

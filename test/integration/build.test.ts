@@ -289,8 +289,9 @@ test('errors: unknown instruction (line number), failed RUN (exit code, output),
   assert.equal(fail.error, "The command '/bin/sh -c echo before-failing && exit 3' returned a non-zero code: 3");
   assert.equal(fail.errorCode, 3);
   assert.match(fail.output, /before-failing/);
-  const noimg = await build(d, { Dockerfile: 'FROM nosuchimage:1\n' });
-  assert.match(noimg.error ?? noimg.httpError ?? '', /nosuchimage/);
+  // A missing FROM image is pulled; from a closed loopback port (never the network) that fails.
+  const noimg = await build(d, { Dockerfile: 'FROM 127.0.0.1:9/nosuchimage:1\n' });
+  assert.match(noimg.error ?? noimg.httpError ?? '', /127\.0\.0\.1:9.*connection refused/);
   const nofile = await build(d, { 'other.txt': 'x' });
   assert.match(nofile.httpError ?? '', /Cannot locate specified Dockerfile: Dockerfile/);
   const badArgs = await build(d, { Dockerfile: 'FROM busybox\n' }, { buildargs: '{nope' });

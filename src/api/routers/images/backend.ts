@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { DeleteReport, Image, ImageRecord, ImportOptions } from '../../../engine/images.ts';
 import type { ImageConfigFile } from '../../../engine/types.ts';
+import type { AuthConfig } from '../../../registry/client/auth.ts';
 
 export interface ImagesBackend {
   all(): ImageRecord[];
@@ -9,7 +10,7 @@ export interface ImagesBackend {
   inspect(nameOrId: string): Promise<Image>;
   resolve(nameOrId: string): ImageRecord;
   importImage(body: Readable, o: ImportOptions): Promise<ImageRecord>;
-  pull(ref: string, tag: string | undefined, onProgress: (m: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  pull(ref: string, tag: string | undefined, onProgress: (m: Record<string, unknown>) => void, signal: AbortSignal, o?: { platform?: string; auth?: AuthConfig }): Promise<void>;
   tag(source: string, target: string): Promise<void>;
   remove(nameOrId: string, o: { force?: boolean; noprune?: boolean }): Promise<DeleteReport[]>;
   graphDriver(id: string): Promise<Record<string, string>>;

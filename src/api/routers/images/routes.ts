@@ -7,6 +7,8 @@ import type { ImageConfigFile } from '../../../engine/types.ts';
 import { qBool, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { ImagesBackend } from './backend.ts';
+import { authOf, streamOperation } from '../registry/routes.ts';
+import { pullReference } from '../../../engine/pull.ts';
 
 const LIST_FILTERS = ['dangling', 'reference', 'label', 'before', 'since', 'until'];
 
@@ -22,7 +24,7 @@ export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 
     Id: r.id,
     ParentId: r.parent ?? '',
     RepoTags: b.refsOf(r.id).map(familiar),
-    RepoDigests: [],
+    RepoDigests: (r.repoDigests ?? []).map(familiar),
     Created: created(c),
     Size: r.size,
     SharedSize: -1,
@@ -86,7 +88,7 @@ export function imageRoutes(b: ImagesBackend): Route[] {
         sendJson(ctx, 200, {
           Id: img.id,
           RepoTags: b.refsOf(img.id).map(familiar),
-          RepoDigests: [],
+          RepoDigests: (img.repoDigests ?? []).map(familiar),
           Parent: img.parent ?? '',
           Comment: (c.comment as string | undefined) ?? '',
           Created: c.created ?? '',
@@ -154,7 +156,7 @@ async function create(ctx: Ctx, b: ImagesBackend): Promise<void> {
     return;
   }
   if (!fromImage) throw invalid('Bad parameters: fromImage or fromSrc is required');
-  const ref = parseReference(q.get('tag') && !fromImage.includes('@') ? `${fromImage}:${q.get('tag')}` : fromImage);
-  void ref;
-  await b.pull(fromImage, q.get('tag') || undefined, () => {}, ctx.signal);
+  const tag = q.get('tag') || undefined;
+  pullReference(fromImage, tag); // 400 before streaming
+  await streamOperation(ctx, (emit) => b.pull(fromImage, tag, emit, ctx.signal, { platform: q.get('platform') || undefined, auth: authOf(ctx) }));
 }

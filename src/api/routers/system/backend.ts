@@ -17,6 +17,8 @@ export interface SystemInfo {
   version: string;
   initBinary: string;
   debug: boolean;
+  /** Docker's RegistryConfig (src/registry/client/info.ts). */
+  registryConfig?: Record<string, unknown>;
 }
 
 export interface SystemBackend {

@@ -71,7 +71,7 @@ export function systemRoutes(b: SystemBackend): Route[] {
           LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: i.cgroupVersion,
           NEventsListener: 0, KernelVersion: i.kernelVersion, OperatingSystem: i.operatingSystem, OSVersion: '', OSType: 'linux', Architecture: os.machine(),
           IndexServerAddress: 'https://index.docker.io/v1/',
-          RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
+          RegistryConfig: i.registryConfig ?? { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
           NCPU: i.ncpu, MemTotal: i.memTotal, GenericResources: null, DockerRootDir: i.dataRoot,
           HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: i.name, Labels: [], ExperimentalBuild: false,
           ServerVersion: ENGINE_VERSION, Runtimes: i.runtimes, DefaultRuntime: i.defaultRuntime,

@@ -1,0 +1,500 @@
+// `POST /images/create?fromImage=`: pulling an image from a registry, as dockerd does it
+// (distribution/pull_v2.go, xfer/download.go), with the same JSON progress stream:
+//
+//   {"status":"Pulling from library/x","id":"latest"}
+//   {"status":"Pulling fs layer","progressDetail":{},"id":"<12 hex of the blob digest>"}  per layer
+//   {"status":"Waiting",…}   (a layer queued behind the 3 parallel downloads)
+//   {"status":"Downloading","progressDetail":{"current":…,"total":…},"progress":"[==>  ] 1MB/2MB",…}
+//   {"status":"Verifying Checksum",…} {"status":"Download complete",…}
+//   {"status":"Extracting",…progress…} {"status":"Pull complete",…}   in layer order
+//   {"status":"Already exists",…}   (a layer this daemon has)
+//   {"status":"Digest: sha256:…"}  {"status":"Status: Downloaded newer image for x:tag"}
+//
+// Blobs are downloaded into a staging directory beside the content store, hashed while they are
+// written; a blob whose digest or size is wrong fails the pull. Layers are unpacked in order as
+// their blobs arrive (the snapshotter checks each diff ID against the config). Only when every
+// layer is in do the staged blobs move into the content store and the image appear; a failed
+// pull removes the layers it unpacked and its staged files, so it leaves nothing behind.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { EngineError } from '../common/errors.ts';
+import { parseDigest as checkDigest, parseReference, trimNamed, withDigest, withTag, type ImageRef } from '../common/reference.ts';
+import { DigestStream, sha256 } from '../store/content/local.ts';
+import type { ContentStore } from '../store/content/content.ts';
+import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { fsyncDir } from '../store/metadata/atomic.ts';
+import { DOCKER_HUB, type AuthConfig } from '../registry/client/auth.ts';
+import { MEDIA, RegistryClient, RegistryHttpError, RegistryTransportError, errcodeText, type ManifestResult } from '../registry/client/client.ts';
+import { ProgressMeter, shortId, status, type Emit } from '../registry/client/progress.ts';
+import type { EventBus } from './events.ts';
+import type { ImageService, LayerRef } from './images.ts';
+import type { ImageConfigFile } from './types.ts';
+
+/** daemon.json `registry-mirrors` and `insecure-registries`. */
+export interface RegistrySettings { mirrors: string[]; insecure: string[] }
+
+export interface PullDeps {
+  dataRoot: string;
+  content: ContentStore;
+  snap: Snapshotter;
+  images: ImageService;
+  events: EventBus;
+  registry: RegistrySettings;
+  /** Keeps GC away while the pull runs; returns the release. */
+  hold: () => () => void;
+  /** Told which blobs a repository (`host/path`) holds, for later cross-repository mounts. */
+  pulled?: (repo: string, blobs: string[]) => Promise<void>;
+}
+
+export interface PullOptions {
+  tag?: string;
+  /** `os/arch[/variant]` (default linux/amd64). */
+  platform?: string;
+  auth?: AuthConfig;
+  signal?: AbortSignal;
+  emit?: Emit;
+}
+
+const MAX_PARALLEL_DOWNLOADS = 3;
+const MAX_CONFIG = 8 << 20;
+
+interface Platform { os: string; architecture: string; variant?: string }
+
+export function parsePlatform(p: string | undefined): Platform {
+  if (!p) return { os: 'linux', architecture: 'amd64' };
+  const parts = p.toLowerCase().split('/');
+  const norm = (a: string) => ({ x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm' }[a] ?? a);
+  if (parts.length === 1) {
+    if (parts[0] === 'linux') return { os: 'linux', architecture: 'amd64' };
+    return { os: 'linux', architecture: norm(parts[0]) };
+  }
+  if (parts.length > 3 || parts.some((x) => !/^[a-z0-9_-]+$/.test(x))) throw new EngineError('InvalidParameter', `"${p}": unknown operating system or architecture: invalid argument`);
+  const architecture = norm(parts[1]);
+  let variant: string | undefined = parts[2];
+  if (architecture === 'arm64' && variant === 'v8') variant = undefined;
+  return { os: parts[0], architecture, variant };
+}
+
+const fmtPlatform = (p: Platform) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+
+/** The reference a create request names: docker's tag-or-digest rule for the `tag` parameter. */
+export function pullReference(fromImage: string, tag: string | undefined): ImageRef {
+  let ref = parseReference(fromImage);
+  if (tag) {
+    if (/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(tag) && !/^[\w][\w.-]{0,127}$/.test(tag)) {
+      checkDigest(tag);
+      ref = withDigest(trimNamed(ref), tag);
+    } else ref = withTag(trimNamed(ref), tag);
+  }
+  return ref;
+}
+
+/** A registry answer → the error dockerd would give for this pull. */
+export function translatePullError(e: unknown, ref: ImageRef): unknown {
+  if (e instanceof RegistryHttpError) {
+    const first = e.errors[0];
+    const code = first?.code;
+    const text = first ? errcodeText(first) : e.message;
+    if (code === 'DENIED') return new EngineError('NotFound', `pull access denied for ${ref.familiarName()}, repository does not exist or may require 'docker login': ${text}`);
+    if (code === 'MANIFEST_UNKNOWN') return new EngineError('NotFound', `manifest for ${ref.familiar()} not found: ${text}`);
+    if (code === 'NAME_UNKNOWN') return new EngineError('NotFound', `repository ${ref.familiarName()} not found: ${text}`);
+    if (code === 'UNAUTHORIZED') return new EngineError('Unauthorized', text);
+    return new EngineError('System', e.message);
+  }
+  if (e instanceof RegistryTransportError) return new EngineError('System', e.message);
+  return e;
+}
+
+interface Descriptor { mediaType?: string; digest: string; size: number; platform?: Platform & { 'os.version'?: string } }
+interface ImageManifest { schemaVersion?: number; mediaType?: string; config: Descriptor; layers: Descriptor[]; manifests?: undefined }
+interface IndexManifest { schemaVersion?: number; mediaType?: string; manifests: Descriptor[] }
+
+function parseManifest(m: ManifestResult): ImageManifest | IndexManifest {
+  if (m.mediaType === MEDIA.dockerSchema1 || m.mediaType === MEDIA.dockerSchema1Signed) {
+    throw new EngineError('InvalidParameter', '[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of the image to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.');
+  }
+  let j: Record<string, unknown>;
+  try { j = JSON.parse(m.body.toString('utf8')) as Record<string, unknown>; } catch { throw new EngineError('System', 'unsupported manifest format'); }
+  if (j.schemaVersion === 1) return parseManifest({ ...m, mediaType: MEDIA.dockerSchema1 });
+  if (Array.isArray(j.manifests)) return j as unknown as IndexManifest;
+  if (j.config && Array.isArray(j.layers)) return j as unknown as ImageManifest;
+  throw new EngineError('System', `unsupported manifest media type and no default available: ${m.mediaType}`);
+}
+
+function pickPlatform(idx: IndexManifest, want: Platform): Descriptor | undefined {
+  const ok = idx.manifests.filter((d) => d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture);
+  if (!want.variant) return ok.find((d) => !d.platform!.variant) ?? ok[0];
+  return ok.find((d) => d.platform!.variant === want.variant) ?? (want.architecture === 'arm' ? undefined : ok[0]);
+}
+
+/** A bounded pool: at most `n` tasks at once, in submission order. */
+class Slots {
+  #free: number;
+  #queue: (() => void)[] = [];
+  constructor(n: number) { this.#free = n; }
+  /** Resolves immediately (true) or after a wait (false, the caller said "Waiting"). */
+  tryTake(): boolean { if (this.#free > 0) { this.#free--; return true; } return false; }
+  take(): Promise<void> { return new Promise((r) => this.#queue.push(r)); }
+  release(): void { const n = this.#queue.shift(); if (n) n(); else this.#free++; }
+}
+
+function decompressed(src: Readable, head: Buffer): Readable {
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const g = zlib.createGunzip({ chunkSize: 256 * 1024 });
+    src.on('error', (e) => g.destroy(e));
+    return src.pipe(g);
+  }
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    // zstd layers (OCI `tar+zstd`): Debian's zstd, as a build's ADD uses it (Node 20 has no zstd).
+    // A failing decompressor ends the tar early; the diff ID check then refuses the layer.
+    const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const out = child.stdout!;
+    child.once('error', (e) => out.destroy(new EngineError('System', `unsupported layer compression: zstd (${e.message})`)));
+    child.stdin!.on('error', () => {});
+    src.on('error', (e) => { child.kill(); out.destroy(e); });
+    out.on('close', () => child.kill());
+    src.pipe(child.stdin!);
+    return out;
+  }
+  return src;
+}
+
+async function firstBytes(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return b.subarray(0, bytesRead);
+  } finally { await fh.close(); }
+}
+
+/**
+ * The registry to pull from. Docker Hub images try each `registry-mirrors` entry first: a mirror
+ * that cannot be reached or does not have the manifest is skipped, as dockerd falls back to the
+ * next endpoint; the Hub itself comes last.
+ */
+async function connect(d: PullDeps, ref: ImageRef, o: PullOptions): Promise<RegistryClient> {
+  const base = { host: ref.domain, repo: ref.path, actions: ['pull'], auth: o.auth, insecure: d.registry.insecure, signal: o.signal };
+  if (ref.domain === DOCKER_HUB) {
+    const probe = ref.digest ?? ref.tag;
+    for (const m of d.registry.mirrors) {
+      try {
+        const c = await RegistryClient.connect({ ...base, endpoint: m });
+        if (probe === undefined || (await c.headManifest(probe)) !== undefined) return c;
+      } catch { /* next mirror, then the Hub */ }
+    }
+  }
+  return RegistryClient.connect(base);
+}
+
+export class Puller {
+  readonly #d: PullDeps;
+  constructor(d: PullDeps) { this.#d = d; }
+
+  /** Staging directories of pulls a crash interrupted. */
+  async init(): Promise<void> {
+    const dir = join(this.#d.dataRoot, 'pull-staging');
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Pulls `fromImage` (+ `tag`); no tag and no digest pulls every tag of the repository. */
+  async pull(fromImage: string, o: PullOptions = {}): Promise<void> {
+    const ref = pullReference(fromImage, o.tag);
+    const emit = o.emit ?? (() => {});
+    const release = this.#d.hold();
+    try {
+      let client: RegistryClient;
+      try { client = await connect(this.#d, ref, o); } catch (e) { throw translatePullError(e, ref); }
+      let downloaded = false;
+      if (ref.tag === undefined && ref.digest === undefined) {
+        let tags: string[];
+        try { tags = await client.tags(); } catch (e) { throw translatePullError(e, ref); }
+        for (const t of tags) downloaded = (await this.#pullOne(client, withTag(ref, t), o, emit)) || downloaded;
+      } else {
+        downloaded = await this.#pullOne(client, ref, o, emit);
+      }
+      status0(emit, `Status: ${downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${ref.familiar()}`);
+    } finally {
+      release();
+    }
+  }
+
+  /** `GET /distribution/{name}/json`: the manifest descriptor and the platforms it offers. */
+  async inspectRemote(name: string, auth?: AuthConfig, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    let ref = parseReference(name);
+    if (ref.tag === undefined && ref.digest === undefined) ref = withTag(ref, 'latest');
+    try {
+      const client = await connect(this.#d, ref, { auth, signal });
+      const m = await client.getManifest(ref.digest ?? ref.tag!);
+      const parsed = parseManifest(m);
+      const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.body.length };
+      let platforms: Record<string, unknown>[];
+      if (parsed.manifests) {
+        platforms = parsed.manifests.filter((x) => x.platform && x.platform.os !== 'unknown').map((x) => {
+          const p = x.platform!;
+          return { architecture: p.architecture, os: p.os, ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}), ...(p.variant ? { variant: p.variant } : {}) };
+        });
+      } else {
+        const res = await client.getBlob(parsed.config.digest, signal);
+        const c = JSON.parse((await readLimited(res, MAX_CONFIG)).toString('utf8')) as { os?: string; architecture?: string; variant?: string };
+        platforms = [{ architecture: c.architecture ?? '', os: c.os ?? '', ...(c.variant ? { variant: c.variant } : {}) }];
+      }
+      return { Descriptor: descriptor, Platforms: platforms };
+    } catch (e) { throw translatePullError(e, ref); }
+  }
+
+  /** One tag or digest; true when something changed (layers downloaded or the tag moved). */
+  async #pullOne(client: RegistryClient, ref: ImageRef, o: PullOptions, emit: Emit): Promise<boolean> {
+    const d = this.#d;
+    const want = parsePlatform(o.platform);
+    const tagOrDigest = ref.digest ?? ref.tag!;
+    let top: ManifestResult;
+    let man: ManifestResult;
+    let manifest: ImageManifest;
+    try {
+      top = await client.getManifest(tagOrDigest);
+      if (ref.digest && top.digest !== ref.digest) throw new EngineError('System', `manifest verification failed for digest ${ref.digest}`);
+      let parsed = parseManifest(top);
+      man = top;
+      if (parsed.manifests) {
+        const pick = pickPlatform(parsed, want);
+        if (!pick) throw new EngineError('NotFound', `no matching manifest for ${fmtPlatform(want)} in the manifest list entries`);
+        man = await client.getManifest(pick.digest, [MEDIA.ociManifest, MEDIA.dockerManifest]);
+        if (man.digest !== pick.digest) throw new EngineError('System', `manifest verification failed for digest ${pick.digest}`);
+        parsed = parseManifest(man);
+        if (parsed.manifests) throw new EngineError('System', 'unsupported manifest format: a manifest list inside a manifest list');
+      }
+      manifest = parsed as ImageManifest;
+    } catch (e) { throw translatePullError(e, ref); }
+
+    status0(emit, `Pulling from ${ref.path}`, tagOrDigest);
+    const configDigest = manifest.config.digest;
+    checkDigest(configDigest);
+    const name = trimNamed(ref);
+    const digestRef = `${name.name}@${top.digest}`;
+    const prevId = ref.tag !== undefined ? d.images.tryResolve(ref.full())?.id : (d.images.all().find((r) => r.repoDigests?.includes(digestRef))?.id);
+
+    let id = configDigest;
+    let downloadedLayers = false;
+    if (!d.images.has(configDigest)) {
+      try {
+        downloadedLayers = await this.#fetchImage(client, ref, man, manifest, want, !!o.platform, emit, o.signal);
+      } catch (e) { throw translatePullError(e, ref); }
+      id = configDigest;
+    }
+    status0(emit, `Digest: ${top.digest}`);
+    await d.images.addRepoDigest(id, digestRef);
+    if (ref.tag !== undefined) await d.images.tag(id, ref);
+    await d.pulled?.(name.name, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
+    d.events.emit('image', 'pull', ref.familiar(), { name: ref.familiarName() });
+    return downloadedLayers || prevId !== id;
+  }
+
+  /** Config and layers of one image manifest; the image is recorded at the end. */
+  async #fetchImage(client: RegistryClient, ref: ImageRef, man: ManifestResult, manifest: ImageManifest, want: Platform, platformGiven: boolean, emit: Emit, signal?: AbortSignal): Promise<boolean> {
+    const d = this.#d;
+    const stage = join(d.dataRoot, 'pull-staging', randomBytes(8).toString('hex'));
+    await mkdir(stage, { recursive: true });
+    const created: string[] = [];
+    const staged = new Map<string, string>();
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      // The config first (small; it names the diff IDs the layers must have).
+      const cres = await client.getBlob(manifest.config.digest, abort.signal);
+      const cbuf = await readLimited(cres, MAX_CONFIG);
+      if (sha256(cbuf) !== manifest.config.digest) throw new EngineError('System', `image config verification failed for digest ${manifest.config.digest}`);
+      let config: ImageConfigFile;
+      try { config = JSON.parse(cbuf.toString('utf8')) as ImageConfigFile; } catch { throw new EngineError('System', 'invalid image config'); }
+      if (platformGiven && !(config.os === want.os && config.architecture === want.architecture)) {
+        throw new EngineError('NotFound', `image with reference ${ref.familiar()} was found but does not match the specified platform: wanted ${fmtPlatform(want)}, actual: ${config.os}/${config.architecture}`);
+      }
+      const diffIds = config.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== manifest.layers.length) throw new EngineError('System', 'layers from manifest don\'t match image configuration');
+
+      // Which layers are needed; the others are here already.
+      const chains: string[] = [];
+      let parent: string | undefined;
+      for (const id of diffIds) { parent = chainIdOf(parent, id); chains.push(parent); }
+      const refs: (LayerRef | undefined)[] = [];
+      const need: boolean[] = [];
+      const byChain = new Map<string, LayerRef>();
+      for (const img of d.images.all()) for (const l of img.layers) byChain.set(l.chainId, l);
+      for (let i = 0; i < manifest.layers.length; i++) {
+        const desc = manifest.layers[i];
+        checkDigest(desc.digest);
+        const have = await d.snap.hasLayer(chains[i]);
+        let lr: LayerRef | undefined;
+        if (have) {
+          if (await d.content.has(desc.digest)) lr = { diffId: diffIds[i], chainId: chains[i], blob: desc.digest, mediaType: desc.mediaType ?? MEDIA_LAYER, size: desc.size };
+          else {
+            const other = byChain.get(chains[i]);
+            if (other && (await d.content.has(other.blob))) lr = { ...other };
+          }
+        }
+        refs.push(lr);
+        need.push(!lr);
+      }
+      for (let i = 0; i < manifest.layers.length; i++) {
+        status(emit, shortId(manifest.layers[i].digest), need[i] ? 'Pulling fs layer' : 'Already exists');
+      }
+
+      // Downloads: 3 at a time; the rest wait. Each resolves to the staged (or stored) file.
+      const slots = new Slots(MAX_PARALLEL_DOWNLOADS);
+      let firstError: unknown;
+      const downloads = new Map<number, Promise<string>>();
+      const seen = new Map<string, Promise<string>>();
+      for (let i = 0; i < manifest.layers.length; i++) {
+        if (!need[i]) continue;
+        const desc = manifest.layers[i];
+        const id = shortId(desc.digest);
+        const again = seen.get(desc.digest);
+        if (again) { downloads.set(i, again); continue; }
+        let p: Promise<string>;
+        if (await d.content.has(desc.digest)) {
+          p = Promise.resolve(d.content.blobPath(desc.digest));
+          void p.then(() => status(emit, id, 'Download complete'));
+        } else {
+          const got = slots.tryTake();
+          if (!got) status(emit, id, 'Waiting');
+          p = (async () => {
+            if (!got) await slots.take();
+            try {
+              const path = join(stage, desc.digest.slice(7));
+              await withRetries(() => downloadBlob(client, desc, path, id, emit, abort.signal), id, emit, abort.signal);
+              staged.set(desc.digest, path);
+              return path;
+            } finally { slots.release(); }
+          })();
+        }
+        p.catch((e: unknown) => { firstError ??= e; abort.abort(); });
+        seen.set(desc.digest, p);
+        downloads.set(i, p);
+      }
+
+      // Unpacking, in layer order, each as soon as its blob is in.
+      let chain: string | undefined;
+      let failure: unknown;
+      try {
+        for (let i = 0; i < manifest.layers.length; i++) {
+          const desc = manifest.layers[i];
+          const id = shortId(desc.digest);
+          if (!need[i]) { chain = chains[i]; continue; }
+          const path = await downloads.get(i)!;
+          const existed = await d.snap.hasLayer(chains[i]);
+          const head = await firstBytes(path);
+          const meter = new ProgressMeter(emit, id, 'Extracting', desc.size);
+          const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+          raw.on('error', (e) => meter.destroy(e));
+          const tar = decompressed(raw.pipe(meter), head);
+          const info = await d.snap.createLayer(chain, tar, diffIds[i]);
+          if (!existed) created.push(info.chainId);
+          status(emit, id, 'Pull complete');
+          refs[i] = { diffId: diffIds[i], chainId: info.chainId, blob: desc.digest, mediaType: desc.mediaType ?? MEDIA_LAYER, size: desc.size };
+          chain = info.chainId;
+        }
+      } catch (e) {
+        failure = firstError ?? e;
+        abort.abort();
+      }
+      // Every download has settled before anything is kept or cleaned.
+      await Promise.allSettled([...downloads.values()]);
+      if (failure) throw failure;
+
+      // All verified and unpacked: the blobs move into the content store, then the image appears.
+      for (const [digest, path] of staged) {
+        if (await d.content.has(digest)) continue;
+        await chmod(path, 0o444);
+        const dst = d.content.blobPath(digest);
+        try { await rename(path, dst); } catch {
+          await d.content.ingest(createReadStream(path), { digest });
+        }
+      }
+      if (staged.size) await fsyncDir(dirname(d.content.blobPath(manifest.config.digest))).catch(() => {});
+      await d.images.createImage(config, refs as LayerRef[], undefined, { config: cbuf, manifest: man.body });
+      return need.some(Boolean);
+    } catch (e) {
+      abort.abort();
+      // Nothing of a failed pull stays: the layers it unpacked (unless an image uses them meanwhile).
+      const used = new Set(d.images.all().flatMap((img) => img.layers.map((l) => l.chainId)));
+      for (const c of created.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
+      throw abort.signal.aborted && signal?.aborted ? new EngineError('System', 'context canceled') : e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await rm(stage, { recursive: true, force: true });
+      await rmdir(join(d.dataRoot, 'pull-staging')).catch(() => {});
+    }
+  }
+}
+
+const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+function status0(emit: Emit, s: string, id?: string): void {
+  emit(id === undefined ? { status: s } : { status: s, id });
+}
+
+async function readLimited(res: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    n += (c as Buffer).length;
+    if (n > limit) { res.destroy(); throw new EngineError('System', `blob larger than ${limit} bytes`); }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Marks an error no retry can mend (a digest mismatch, a 4xx answer). */
+class Permanent extends EngineError {}
+
+/**
+ * dockerd's download retries: up to 5 attempts, waiting 5, 10, 15, 20 seconds and counting down
+ * ("Retrying in N seconds"); transport failures and 5xx answers only.
+ */
+async function withRetries(fn: () => Promise<void>, id: string, emit: Emit, signal: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try { await fn(); return; } catch (e) {
+      const transient = !(e instanceof Permanent) && !signal.aborted
+        && (e instanceof RegistryTransportError || (e instanceof RegistryHttpError && e.status >= 500) || (e instanceof EngineError && e.code === 'download'));
+      if (!transient || attempt >= RETRY_ATTEMPTS) throw e instanceof EngineError && e.code === 'download' ? new EngineError('System', e.message) : e;
+      for (let left = attempt * RETRY_STEP_S; left > 0; left--) {
+        status(emit, id, `Retrying in ${left} second${left === 1 ? '' : 's'}`);
+        await new Promise<void>((r) => { const t = setTimeout(r, 1000); signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true }); });
+        if (signal.aborted) throw new EngineError('System', 'context canceled');
+      }
+    }
+  }
+}
+
+const RETRY_ATTEMPTS = 5;
+const RETRY_STEP_S = 5;
+
+/** GET a blob into `path`, hashing as it is written; a wrong digest or size is an error. */
+async function downloadBlob(client: RegistryClient, desc: Descriptor, path: string, id: string, emit: Emit, signal: AbortSignal): Promise<void> {
+  const res = await client.getBlob(desc.digest, signal);
+  const total = Number(res.headers['content-length'] ?? desc.size) || desc.size;
+  const meter = new ProgressMeter(emit, id, 'Downloading', total);
+  const ds = new DigestStream();
+  try {
+    await pipeline(res, meter, ds, createWriteStream(path, { mode: 0o600, highWaterMark: 1 << 20 }), { signal });
+  } catch (e) {
+    if (signal.aborted) throw new EngineError('System', 'context canceled');
+    const err = e as NodeJS.ErrnoException;
+    throw new EngineError('System', `failed to download layer ${desc.digest}: ${err.message}`, { code: 'download' });
+  }
+  status(emit, id, 'Verifying Checksum');
+  if (ds.digest() !== desc.digest || (desc.size > 0 && ds.size !== desc.size)) {
+    throw new Permanent('System', `filesystem layer verification failed for digest ${desc.digest}`);
+  }
+  const fh = await open(path, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
+  status(emit, id, 'Download complete');
+}

@@ -1,0 +1,109 @@
+// Registry credentials and challenges, as the docker daemon handles them:
+//
+//   decodeRegistryAuth(header)  X-Registry-Auth (base64url JSON AuthConfig; `{}`, empty or junk
+//                               mean anonymous, as dockerd treats them)
+//   parseChallenges(header)     WWW-Authenticate → [{ scheme: 'bearer', params: { realm, service, scope } }]
+//   registryHostOf(address)     `https://index.docker.io/v1/` → docker.io; `http://h:5000/x` → h:5000
+import { EngineError } from '../../common/errors.ts';
+
+/** Docker's AuthConfig (api/types/registry), wire names. */
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  auth?: string;
+  email?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+/**
+ * The X-Registry-Auth header: base64url (padding optional; plain base64 is accepted too) of a
+ * JSON AuthConfig. Missing, empty or `{}` → anonymous. Undecodable → anonymous as well (dockerd
+ * logs and goes on without credentials), unless `strict`.
+ */
+export function decodeRegistryAuth(header: string | string[] | undefined, strict = false): AuthConfig {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h || !h.trim()) return {};
+  try {
+    const text = Buffer.from(h.trim().replace(/\+/g, '-').replace(/\//g, '_'), 'base64url').toString('utf8');
+    const v = JSON.parse(text) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    const o = v as Record<string, unknown>;
+    const out: AuthConfig = {};
+    for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
+      if (typeof o[k] === 'string' && o[k] !== '') out[k] = o[k] as string;
+    }
+    // `auth` is base64("user:password") (what config.json holds); fill the fields from it.
+    if (out.auth && !out.username) {
+      const plain = Buffer.from(out.auth, 'base64').toString('utf8');
+      const i = plain.indexOf(':');
+      if (i > 0) { out.username = plain.slice(0, i); out.password = plain.slice(i + 1); }
+    }
+    return out;
+  } catch (e) {
+    if (strict) throw new EngineError('InvalidParameter', `invalid X-Registry-Auth header: ${(e as Error).message}`);
+    return {};
+  }
+}
+
+export interface Challenge { scheme: string; params: Record<string, string> }
+
+/** Parses WWW-Authenticate values (several challenges, quoted parameters with escapes). */
+export function parseChallenges(header: string | string[] | undefined): Challenge[] {
+  const out: Challenge[] = [];
+  for (const h of Array.isArray(header) ? header : header ? [header] : []) {
+    let i = 0;
+    const s = h;
+    let cur: Challenge | undefined;
+    while (i < s.length) {
+      while (i < s.length && /[\s,]/.test(s[i])) i++;
+      const m = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)/.exec(s.slice(i));
+      if (!m) break;
+      const token = m[1];
+      i += token.length;
+      while (i < s.length && s[i] === ' ') i++;
+      if (s[i] === '=') {
+        // a parameter of the current challenge
+        i++;
+        while (i < s.length && s[i] === ' ') i++;
+        let val = '';
+        if (s[i] === '"') {
+          i++;
+          while (i < s.length && s[i] !== '"') {
+            if (s[i] === '\\' && i + 1 < s.length) i++;
+            val += s[i++];
+          }
+          i++;
+        } else {
+          const v = /^[^,\s]*/.exec(s.slice(i))![0];
+          val = v;
+          i += v.length;
+        }
+        if (cur) cur.params[token.toLowerCase()] = val;
+      } else {
+        cur = { scheme: token.toLowerCase(), params: {} };
+        out.push(cur);
+      }
+    }
+  }
+  return out;
+}
+
+export const DOCKER_HUB = 'docker.io';
+export const DOCKER_HUB_REGISTRY = 'registry-1.docker.io';
+export const DOCKER_INDEX_ADDRESS = 'https://index.docker.io/v1/';
+
+/**
+ * The registry host a login address names (dockerd's ConvertToHostname plus the Hub aliases):
+ *   ''/'https://index.docker.io/v1/'/'index.docker.io'/'registry-1.docker.io' → docker.io
+ *   'http://127.0.0.1:5000/v2/' → 127.0.0.1:5000
+ */
+export function registryHostOf(address: string | undefined): string {
+  let s = (address ?? '').trim();
+  const cut = s.indexOf('://');
+  if (cut >= 0 && /^https?$/i.test(s.slice(0, cut))) s = s.slice(cut + 3);
+  s = s.split('/')[0].toLowerCase();
+  if (s === '' || s === 'index.docker.io' || s === 'docker.io' || s === DOCKER_HUB_REGISTRY) return DOCKER_HUB;
+  return s;
+}
