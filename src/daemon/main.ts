@@ -167,7 +167,6 @@ async function main(): Promise<void> {
       remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),
     }),
     ...registryRoutes({
-      pushTargets: (n, t) => { engine.pusher.targets(n, t); },
       push: (n, o) => engine.pusher.push(n, o),
       login: (a) => login(a, cfg.insecureRegistries),
       distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),

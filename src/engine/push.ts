@@ -82,7 +82,7 @@ export class Pusher {
     await writeJsonAtomic(this.#path, Object.fromEntries([...this.#where].map(([k, v]) => [k, [...v].sort()])));
   }
 
-  /** The references to push: the tag, or every tag of the repository. 404 before any output. */
+  /** The references to push: the tag, or every tag of the repository (NotFound when none). */
   targets(name: string, tag: string | undefined): { repo: ImageRef; refs: { ref: ImageRef; id: string }[] } {
     let ref = parseReference(name);
     if (ref.digest) throw new EngineError('InvalidParameter', 'cannot push a digest reference');
@@ -104,11 +104,15 @@ export class Pusher {
   }
 
   async push(name: string, o: PushOptions = {}): Promise<void> {
-    const { repo, refs } = this.targets(name, o.tag);
+    // A malformed reference fails before any output (400); an image that is not here fails
+    // after docker's first line, inside the stream, as dockerd does.
+    const named = parseReference(name);
+    if (named.digest) throw new EngineError('InvalidParameter', 'cannot push a digest reference');
     const emit = o.emit ?? (() => {});
+    emit({ status: `The push refers to repository [${trimNamed(named).name}]` });
+    const { repo, refs } = this.targets(name, o.tag);
     const release = this.#d.hold();
     try {
-      emit({ status: `The push refers to repository [${repo.name}]` });
       let client: RegistryClient;
       try {
         client = await RegistryClient.connect({ host: repo.domain, repo: repo.path, actions: ['pull', 'push'], auth: o.auth, insecure: this.#d.registry.insecure, signal: o.signal });

@@ -54,7 +54,6 @@ export function registryRoutes(b: RegistryBackend): Route[] {
     {
       method: 'POST', path: '/images/{name*}/push', handler: async (ctx) => {
         const tag = ctx.query.get('tag') || undefined;
-        b.pushTargets(ctx.params.name, tag);
         await streamOperation(ctx, (emit) => b.push(ctx.params.name, { tag, auth: authOf(ctx), signal: ctx.signal, emit }));
       },
     },
