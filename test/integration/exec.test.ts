@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startDaemon, demux, hasDocker, BERTH, type Daemon } from './harness.ts';
+import { hasTmux, tmux, waitScreen } from './tty-util.ts';
 
 let d: Daemon;
 let ctr: string;
@@ -246,21 +247,6 @@ for (const cli of ['berth', 'docker'] as const) {
 
 // ------------------------------------------------------------------ a real terminal (tmux)
 
-function tmux(sock: string, ...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', sock, ...args]);
-  return r.stdout?.toString() ?? '';
-}
-
-async function waitScreen(sock: string, re: RegExp, ms = 10_000): Promise<string> {
-  let screen = '';
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(100)) {
-    screen = tmux(sock, 'capture-pane', '-p', '-S', '-100');
-    if (re.test(screen)) return screen;
-  }
-  assert.fail(`screen never matched ${re}:\n${screen}`);
-}
-
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 for (const cli of ['berth', 'docker'] as const) {
   test(`${cli} exec -it in a real terminal: typing, window size, resize, exit code`, { skip: !hasTmux ? 'no tmux' : cli === 'docker' && !hasDocker ? 'no docker CLI' : false }, async () => {
     const sock = `berth-exec-${randomBytes(4).toString('hex')}`;

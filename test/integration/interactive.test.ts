@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startDaemon, hasDocker, BERTH, type Daemon } from './harness.ts';
+import { hasTmux, tmux, waitScreen } from './tty-util.ts';
 
 let d: Daemon;
 const tmuxSockets: string[] = [];
@@ -17,20 +18,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-
-function tmux(sock: string, ...args: string[]): string {
-  return spawnSync('tmux', ['-L', sock, ...args]).stdout?.toString() ?? '';
-}
-
-async function waitScreen(sock: string, re: RegExp, ms = 10_000): Promise<string> {
-  let screen = '';
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(100)) {
-    screen = tmux(sock, 'capture-pane', '-p', '-S', '-200');
-    if (re.test(screen)) return screen;
-  }
-  assert.fail(`screen never matched ${re}:\n${screen}`);
-}
 
 /** The shell command line that runs a CLI against the test daemon. */
 function cliLine(cli: 'berth' | 'docker'): string {
