@@ -179,6 +179,7 @@ const runMod = () => import('./commands/run.ts');
 const ctrMod = () => import('./commands/containers.ts');
 const psMod = () => import('./commands/ps.ts');
 const imgMod = () => import('./commands/images.ts');
+const imgArchMod = () => import('./commands/image-archive.ts');
 const inspMod = () => import('./commands/inspect.ts');
 const sysMod = () => import('./commands/system.ts');
 const execMod = () => import('./commands/exec.ts');
@@ -270,6 +271,16 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
     name: 'export', usage: '[OPTIONS] CONTAINER', desc: "Export a container's filesystem as a tar archive", min: 1, max: 1,
     options: [str('-o, --output', 'Write to a file, instead of STDOUT')], load: lazy(ctrMod, 'exportCmd'),
   },
+  commit: {
+    name: 'commit', usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]', desc: "Create a new image from a container's changes", min: 1, max: 2,
+    options: [
+      str('-a, --author', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+      list('-c, --change', 'Apply Dockerfile instruction to the created image'),
+      str('-m, --message', 'Commit message'),
+      bool('-p, --pause', 'Pause container during commit', true),
+    ],
+    load: lazy(imgArchMod, 'commit'),
+  },
   diff: {
     name: 'diff', usage: 'CONTAINER', desc: "Inspect changes to files or directories on a container's filesystem", min: 1, max: 1, options: [], load: lazy(ctrMod, 'diff'),
   },
@@ -332,6 +343,16 @@ export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
   inspect: {
     name: 'inspect', usage: '[OPTIONS] IMAGE [IMAGE...]', desc: 'Display detailed information on one or more images', min: 1,
     options: [str('-f, --format', 'Format output using a custom template')], load: lazy(inspMod, 'imageInspect'),
+  },
+  save: {
+    name: 'save', usage: '[OPTIONS] IMAGE [IMAGE...]', desc: 'Save one or more images to a tar archive (streamed to STDOUT by default)', min: 1,
+    options: [str('-o, --output', 'Write to a file, instead of STDOUT'), str('--platform', 'Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")')],
+    load: lazy(imgArchMod, 'save'),
+  },
+  load: {
+    name: 'load', usage: '[OPTIONS]', desc: 'Load an image from a tar archive or STDIN', max: 0,
+    options: [str('-i, --input', 'Read from tar archive file, instead of STDIN'), str('--platform', 'Load only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")'), bool('-q, --quiet', 'Suppress the load output')],
+    load: lazy(imgArchMod, 'load'),
   },
   history: {
     name: 'history', usage: '[OPTIONS] IMAGE', desc: 'Show the history of an image', min: 1, max: 1,
@@ -546,6 +567,9 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   rmi: { ...IMAGE_COMMANDS.rm, name: 'rmi' },
   history: IMAGE_COMMANDS.history,
   pull: IMAGE_COMMANDS.pull,
+  save: IMAGE_COMMANDS.save,
+  load: IMAGE_COMMANDS.load,
+  commit: CONTAINER_COMMANDS.commit,
   events: SYSTEM_COMMANDS.events,
   info: SYSTEM_COMMANDS.info,
   version: VERSION_COMMAND,

@@ -23,6 +23,9 @@ import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
+import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
+import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
+import { commitContainer } from '../engine/commit.ts';
 
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     registry: { mirrors: cfg.registryMirrors, insecure: cfg.insecureRegistries },
   }, content, snap);
   await engine.init();
+  await cleanupLoadStaging(cfg.dataRoot);
 
   const c = engine.containers;
   // exec sessions: in memory, over the running containers (engine/exec.ts).
@@ -156,6 +160,11 @@ async function main(): Promise<void> {
       tag: (s, t) => engine.images.tag(s, t), remove: (n, o) => engine.removeImage(n, o),
       graphDriver: (i) => engine.imageGraphDriver(i), containersUsing: (i) => engine.containersUsing(i),
       prune: (f) => engine.pruneImages(f),
+    }),
+    ...imageArchiveRoutes({
+      planSave: (n) => planSave(engine.images, n), save: (i) => saveStream({ content }, i),
+      prepareLoad: (body) => prepareLoad({ dataRoot: cfg.dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
+      commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold() }, o),
     }),
     ...networkRoutes({
       list: () => engine.networks(), get: (r) => engine.network(r), create: (q) => engine.createNetwork(q),

@@ -99,6 +99,9 @@ export class Engine {
     }, new BuildCache(o.dataRoot));
   }
 
+  /** Holds garbage collection off while something not yet reachable is being stored (load, commit). */
+  hold(): () => void { this.#busy++; return () => { this.#busy--; }; }
+
   async init(): Promise<void> {
     await this.volumes.init();
     await this.images.init();

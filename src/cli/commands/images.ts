@@ -225,7 +225,8 @@ export async function history(ctx: Ctx, args: string[], o: Opts): Promise<number
     process.stdout.write(rows.map((r) => `${r.ID}\n`).join(''));
     return 0;
   }
-  const table = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+  // docker's non-human table shows CreatedAt (headed CREATED AT) where the human one has CreatedSince.
+  const table = `table {{.ID}}\t{{.${human ? 'CreatedSince' : 'CreatedAt'}}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}`;
   const headers = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
   try {
     process.stdout.write(renderList(o.format, table, rows, headers, '*formatter.historyContext'));

@@ -18,8 +18,8 @@ import * as sys from '../../sys/index.ts';
 import type { TarKind } from './apply-layer.ts';
 import { BLOCK, encodeTarHeader, tarPad, type TarHeader } from './tar-header.ts';
 
-/** No options yet; the parameter keeps the signature stable for later ones (e.g. id mapping). */
-export type LayerTarOptions = Record<string, never>;
+/** `skip`: paths (relative, no leading slash) left out with everything under them (commit: mount targets). */
+export interface LayerTarOptions { skip?: ReadonlySet<string> }
 
 /**
  * An OCI layer tar of an overlay upper directory: 0/0 character devices become `.wh.<name>`
@@ -28,8 +28,7 @@ export type LayerTarOptions = Record<string, never>;
  * fails; files that vanish while it runs (a running container) are skipped.
  */
 export function createLayerTar(upperDir: string, opts: LayerTarOptions = {}): Readable {
-  void opts;
-  return Readable.from(writeTree(resolve(upperDir), true), { objectMode: false });
+  return Readable.from(writeTree(resolve(upperDir), true, opts.skip), { objectMode: false });
 }
 
 /** A plain tar of a directory (for `export`): no whiteout translation, same determinism. */
@@ -121,10 +120,11 @@ interface WalkContext {
   xattrs: Map<string, Map<string, Buffer>>;
   /** "dev:ino" of multiply-linked non-directories → the tar name of their first entry. */
   links: Map<string, string>;
+  skip?: ReadonlySet<string>;
 }
 
-async function* writeTree(base: string, layer: boolean): AsyncGenerator<Buffer> {
-  const ctx: WalkContext = { layer, xattrs: await treeXattrs(base, '-'), links: new Map() };
+async function* writeTree(base: string, layer: boolean, skip?: ReadonlySet<string>): AsyncGenerator<Buffer> {
+  const ctx: WalkContext = { layer, xattrs: await treeXattrs(base, '-'), links: new Map(), skip };
   // Small entries are gathered into chunks of about BATCH bytes: one consumer write per header
   // and per small file would cost more than producing them.
   let batch: Buffer[] = [];
@@ -181,6 +181,7 @@ async function* walkDir(ctx: WalkContext, absDir: string, relDir: string): Async
   for (const name of sortedNames(absDir)) {
     const abs = absDir === '/' ? `/${name}` : `${absDir}/${name}`;
     const rel = relDir ? `${relDir}/${name}` : name;
+    if (ctx.skip?.has(rel)) continue;
     let st: BigIntStats;
     try {
       st = lstatSync(abs, { bigint: true });

@@ -98,7 +98,6 @@ export function imageRoutes(b: ImagesBackend): Route[] {
           Architecture: c.architecture,
           Os: c.os,
           Size: img.size,
-          VirtualSize: img.size,
           GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(img.id) },
           RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
           Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },

@@ -1,0 +1,67 @@
+// Image archives and commit: `GET /images/get`, `GET /images/{name}/get` (save), `POST
+// /images/load`, `POST /commit`. Thin handlers over engine/image-archive.ts and engine/commit.ts.
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { invalid } from '../../../common/errors.ts';
+import type { CommitOptions } from '../../../engine/commit.ts';
+import type { PreparedLoad, SaveItem } from '../../../engine/image-archive.ts';
+import type { ContainerConfig } from '../../../engine/types.ts';
+import { qBool, readJsonBody, sendJson, startStream, type Ctx } from '../../http.ts';
+import type { Route } from '../../server.ts';
+
+export interface ImageArchiveBackend {
+  /** Resolves the names (404 before anything is streamed). */
+  planSave(names: string[]): SaveItem[];
+  save(items: SaveItem[]): Readable;
+  prepareLoad(body: Readable): Promise<PreparedLoad>;
+  commit(o: CommitOptions): Promise<string>;
+}
+
+async function save(ctx: Ctx, b: ImageArchiveBackend, names: string[]): Promise<void> {
+  if (names.length === 0) throw invalid('no images specified');
+  const items = b.planSave(names);
+  const res = startStream(ctx, 'application/x-tar');
+  try { await pipeline(b.save(items), res); } catch { res.destroy(); }
+}
+
+export function imageArchiveRoutes(b: ImageArchiveBackend): Route[] {
+  return [
+    { method: 'GET', path: '/images/get', handler: (ctx) => save(ctx, b, ctx.query.getAll('names').filter(Boolean)) },
+    { method: 'GET', path: '/images/{name*}/get', handler: (ctx) => save(ctx, b, [ctx.params.name]) },
+    {
+      method: 'POST', path: '/images/load', handler: async (ctx) => {
+        const quiet = qBool(ctx.query, 'quiet');
+        // Stage and verify first: a bad archive is a plain error response and changes nothing.
+        const prepared = await b.prepareLoad(ctx.req);
+        const res = startStream(ctx, 'application/json');
+        try {
+          await prepared.commit(quiet, (m) => { res.write(JSON.stringify(m) + '\n'); });
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          res.write(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+        } finally {
+          await prepared.cleanup();
+          res.end();
+        }
+      },
+    },
+    {
+      method: 'POST', path: '/commit', handler: async (ctx) => {
+        const q = ctx.query;
+        const body = await readJsonBody<ContainerConfig | null>(ctx, { optional: true });
+        const config = body && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length ? body : undefined;
+        const id = await b.commit({
+          container: q.get('container') ?? '',
+          repo: q.get('repo') || undefined,
+          tag: q.get('tag') || undefined,
+          comment: q.get('comment') || undefined,
+          author: q.get('author') || undefined,
+          pause: qBool(q, 'pause', true),
+          changes: q.getAll('changes').filter(Boolean),
+          config,
+        });
+        sendJson(ctx, 201, { Id: id });
+      },
+    },
+  ];
+}

@@ -1,0 +1,76 @@
+// `save`, `load` and `commit` (docker CLI 28's behaviour and texts).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { displayJsonMessages, StreamError } from '../../client/streams.ts';
+import { StatusError, type Ctx } from '../context.ts';
+
+type Opts = Record<string, any>;
+const enc = encodeURIComponent;
+
+/** `save [-o FILE] IMAGE...`: the archive to a file (written beside it, then renamed) or stdout. */
+export async function save(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const out = o.output as string | undefined;
+  if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+  const query: Record<string, string | string[] | undefined> = { names: args };
+  if (o.platform) query.platform = o.platform;
+  const res = await ctx.client.request('GET', '/images/get', { query });
+  if (!out) { await pipeline(res, process.stdout); return 0; }
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    await pipeline(res, createWriteStream(tmp));
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new StatusError(`failed to save image: ${(e as Error).message}`, 1);
+  }
+  return 0;
+}
+
+/** `load [-i FILE] [-q]`. */
+export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+  let input: NodeJS.ReadableStream;
+  if (o.input) {
+    const s = createReadStream(o.input as string);
+    await new Promise<void>((resolve, reject) => {
+      s.once('open', () => resolve());
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(`open ${o.input}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
+    });
+    input = s;
+  } else {
+    if (process.stdin.isTTY) throw new StatusError('requested load from stdin, but stdin is empty', 1);
+    input = process.stdin;
+  }
+  const quiet = Boolean(o.quiet) || !process.stdout.isTTY;
+  const query: Record<string, string | undefined> = { quiet: quiet ? '1' : '0' };
+  if (o.platform) query.platform = o.platform;
+  const res = await ctx.client.request('POST', '/images/load', { query, raw: input as any, contentType: 'application/x-tar' });
+  const ct = String(res.headers?.['content-type'] ?? '');
+  if (!/json/.test(ct)) { await pipeline(res, process.stdout); return 0; }
+  try {
+    await displayJsonMessages(res, process.stdout as any);
+  } catch (e) {
+    if (e instanceof StreamError) throw new StatusError(e.message, 1);
+    throw e;
+  }
+  return 0;
+}
+
+/** `commit [-a] [-m] [-c CHANGE]... [-p] CONTAINER [REPOSITORY[:TAG]]`: prints the new image ID. */
+export async function commit(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const [container, ref] = args;
+  const query: Record<string, string | string[] | undefined> = {
+    container, comment: o.message || undefined, author: o.author || undefined,
+    pause: o.pause === false ? '0' : '1', changes: (o.change as string[] | undefined)?.length ? o.change : undefined,
+  };
+  if (ref) {
+    const slash = ref.lastIndexOf('/');
+    const colon = ref.lastIndexOf(':');
+    if (colon > slash) { query.repo = ref.slice(0, colon); query.tag = ref.slice(colon + 1); } else query.repo = ref;
+  }
+  const r = await ctx.client.json<{ Id: string }>('POST', '/commit', { query });
+  process.stdout.write(`${r.Id}\n`);
+  void enc;
+  return 0;
+}

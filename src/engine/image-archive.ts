@@ -1,0 +1,438 @@
+// `docker save` / `docker load`: image archives.
+//
+// save writes what Docker 25+ writes: the OCI image layout (`oci-layout`, `index.json`,
+// `blobs/sha256/<hex>`) plus Docker's `manifest.json` (Config, RepoTags, Layers pointing into the
+// same blobs) and `repositories`. Blobs are the content store's bytes as they are (a pulled layer
+// stays gzip'd: every loader decompresses what it finds), each written once however many images
+// share it, streamed from disk (the archive is never held whole).
+//
+// load takes a docker-archive (manifest.json; Docker 25+ or the older `<id>/layer.tar` form) or a
+// plain OCI layout, gzip'd or not. Stage, verify, then commit: the tar is unpacked into a staging
+// directory while every file is hashed; every `blobs/sha256/<hex>` must hash to its name and every
+// OCI descriptor must match; then layers are unpacked against their diff IDs (createLayer checks
+// them). Only when all images of the archive are verified do image records and tags appear; a
+// failure removes the layers and blobs the load added, so nothing is half loaded.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, posix } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { invalid } from '../common/errors.ts';
+import { isGzip, peek } from '../common/streams.ts';
+import { normalizeTagged, parseReference } from '../common/reference.ts';
+import { DigestStream, sha256 } from '../store/content/local.ts';
+import { fsyncDir } from '../store/metadata/atomic.ts';
+import type { ContentStore } from '../store/content/content.ts';
+import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { ProgressMeter, type Emit } from '../registry/client/progress.ts';
+import { MT, type ImageRecord, type ImageService, type LayerRef } from './images.ts';
+import type { EventBus } from './events.ts';
+import type { ImageConfigFile } from './types.ts';
+
+export interface ArchiveDeps {
+  dataRoot: string;
+  content: ContentStore;
+  snap: Snapshotter;
+  images: ImageService;
+  events: EventBus;
+  /** Holds garbage collection off while blobs and layers are not yet reachable from an image. */
+  hold: () => () => void;
+}
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/** One image to save and the references (full form) it is saved under. */
+export interface SaveItem { rec: ImageRecord; refs: string[] }
+
+interface Descriptor { mediaType?: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
+
+/**
+ * Which images `save NAME...` writes and under which tags (Docker's rules): an ID saves the image
+ * untagged; `repo:tag` that tag; a bare repository name every tag of that repository.
+ */
+export function planSave(images: Pick<ImageService, 'resolve' | 'refsOf' | 'all'>, names: string[]): SaveItem[] {
+  const out = new Map<string, SaveItem>();
+  const add = (rec: ImageRecord, ref?: string) => {
+    let it = out.get(rec.id);
+    if (!it) { it = { rec, refs: [] }; out.set(rec.id, it); }
+    if (ref && !it.refs.includes(ref)) it.refs.push(ref);
+  };
+  for (const name of names) {
+    const rec = images.resolve(name);
+    const refs = images.refsOf(rec.id);
+    let parsed;
+    try { parsed = parseReference(name); } catch { parsed = undefined; }
+    const isId = rec.id === name || rec.id.slice(7).startsWith(name.replace(/^sha256:/, '')) && /^(sha256:)?[a-f0-9]+$/.test(name);
+    if (!parsed || isId || parsed.digest) { add(rec); continue; }
+    if (parsed.tag) { add(rec, normalizeTagged(name).full()); continue; }
+    // A bare repository name: all its tags (of whatever images carry them).
+    const repo = `${parsed.name}:`;
+    let any = false;
+    for (const img of images.all()) {
+      for (const r of images.refsOf(img.id)) if (r.startsWith(repo) && !r.slice(repo.length).includes('/')) { add(img, r); any = true; }
+    }
+    if (!any) add(rec, refs.find((r) => r.startsWith(repo)));
+  }
+  return [...out.values()];
+}
+
+function familiar(full: string): string {
+  try { return normalizeTagged(full).familiar(); } catch { return full; }
+}
+
+/** The archive of `items`, written as it is read. */
+export function saveStream(d: Pick<ArchiveDeps, 'content'>, items: SaveItem[]): Readable {
+  const pack = tar.pack();
+  const mtime = new Date(0);
+  const put = (name: string, data: Buffer) => new Promise<void>((res, rej) => {
+    pack.entry({ name, size: data.length, mode: 0o644, mtime }, data, (e) => (e ? rej(e) : res()));
+  });
+  const putBlob = async (digest: string) => {
+    const { size } = await d.content.info(digest);
+    await new Promise<void>((res, rej) => {
+      const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mode: 0o644, mtime }, (e) => (e ? rej(e) : res()));
+      const src = d.content.readStream(digest, { highWaterMark: 1 << 20 } as never);
+      src.on('error', (e) => { entry.destroy(e); rej(e); });
+      src.pipe(entry);
+    });
+  };
+  void (async () => {
+    pack.entry({ name: 'blobs/', type: 'directory', mode: 0o755, mtime });
+    pack.entry({ name: 'blobs/sha256/', type: 'directory', mode: 0o755, mtime });
+    const written = new Set<string>();
+    const blob = async (digest: string) => { if (!written.has(digest)) { written.add(digest); await putBlob(digest); } };
+    const index: Descriptor[] = [];
+    const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
+    const repositories: Record<string, Record<string, string>> = {};
+    for (const { rec, refs } of items) {
+      for (const l of rec.layers) await blob(l.blob);
+      await blob(rec.id);
+      await blob(rec.manifest);
+      const man = JSON.parse((await d.content.read(rec.manifest)).toString()) as { mediaType?: string };
+      const desc: Descriptor = { mediaType: man.mediaType ?? MT.ociManifest, digest: rec.manifest, size: (await d.content.info(rec.manifest)).size };
+      if (refs.length === 0) index.push(desc);
+      for (const r of refs) {
+        const ref = normalizeTagged(r);
+        index.push({ ...desc, annotations: { 'io.containerd.image.name': ref.full(), 'org.opencontainers.image.ref.name': ref.tag ?? 'latest' } });
+        const top = rec.layers.at(-1);
+        if (top) (repositories[ref.familiarName()] ??= {})[ref.tag ?? 'latest'] = top.diffId.slice(7);
+      }
+      manifestJson.push({
+        Config: `blobs/sha256/${rec.id.slice(7)}`,
+        RepoTags: refs.length ? refs.map(familiar) : null,
+        Layers: rec.layers.map((l) => `blobs/sha256/${l.blob.slice(7)}`),
+      });
+    }
+    await put('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: index })));
+    await put('manifest.json', Buffer.from(JSON.stringify(manifestJson)));
+    await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    if (Object.keys(repositories).length) await put('repositories', Buffer.from(JSON.stringify(repositories)));
+    pack.finalize();
+  })().catch((e: unknown) => pack.destroy(e as Error));
+  return pack as unknown as Readable;
+}
+
+// ------------------------------------------------------------------ load
+
+interface Staged { path: string; digest: string; size: number }
+
+/** An entry name inside the archive, normalised; `..` or an absolute path is refused. */
+export function archivePath(name: string): string {
+  if (name.startsWith('/')) throw invalid(`invalid archive: entry ${JSON.stringify(name)} has an absolute path`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.some((p) => p === '..')) throw invalid(`invalid archive: entry ${JSON.stringify(name)} points outside the archive`);
+  return parts.join('/');
+}
+
+/** One image as found in the archive, verified up to its layers. */
+interface Found {
+  config: Buffer;
+  configDigest: string;
+  layers: { file: Staged; mediaType?: string; diffId: string }[];
+  manifest?: Buffer;
+  refs: string[];
+}
+
+export interface LoadResult { loaded: string[] }
+
+/** A staged, verified archive; `commit` makes its images appear, `cleanup` removes the staging. */
+export class PreparedLoad {
+  readonly #d: ArchiveDeps;
+  readonly #dir: string;
+  readonly #found: Found[];
+  constructor(d: ArchiveDeps, dir: string, found: Found[]) { this.#d = d; this.#dir = dir; this.#found = found; }
+
+  async commit(quiet: boolean, emit: Emit): Promise<void> {
+    const d = this.#d;
+    const release = d.hold();
+    const createdLayers: string[] = [];
+    const createdBlobs: string[] = [];
+    const ingestFile = async (f: Staged) => {
+      if (await d.content.has(f.digest)) return;
+      createdBlobs.push(f.digest);
+      await chmod(f.path, 0o444);
+      try { await rename(f.path, d.content.blobPath(f.digest)); } catch { await d.content.ingest(createReadStream(f.path), { digest: f.digest, size: f.size }); }
+    };
+    try {
+      const ready: { config: ImageConfigFile; layers: LayerRef[]; raw: { config: Buffer; manifest: Buffer }; refs: string[] }[] = [];
+      for (const img of this.#found) {
+        const config = JSON.parse(img.config.toString()) as ImageConfigFile;
+        let chain: string | undefined;
+        const refs: LayerRef[] = [];
+        for (const l of img.layers) {
+          const want = chainIdOf(chain, l.diffId);
+          const existed = await d.snap.hasLayer(want);
+          const head = await firstBytes(l.file.path);
+          const raw = createReadStream(l.file.path, { highWaterMark: 1 << 20 });
+          let src: Readable = raw;
+          if (!quiet && !existed) {
+            const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', l.file.size);
+            raw.on('error', (e) => meter.destroy(e));
+            src = raw.pipe(meter);
+          }
+          let tarStream: Readable = src;
+          if (isGzip(head)) {
+            const gz = createGunzip();
+            src.on('error', (e) => gz.destroy(e));
+            tarStream = src.pipe(gz);
+          }
+          // A layer berth already has is not unpacked again, but the archive's blob is still
+          // checked against its diff ID: a tampered blob must not be recorded for the image.
+          const info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
+          if (!existed) createdLayers.push(info.chainId);
+          await ingestFile(l.file);
+          const gz = isGzip(head);
+          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: l.file.digest, mediaType: l.mediaType ?? (gz ? MT.ociLayerGzip : MT.ociLayer), size: l.file.size });
+          chain = info.chainId;
+        }
+        const manifest = img.manifest ?? Buffer.from(JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.ociManifest,
+          config: { mediaType: MT.ociConfig, digest: img.configDigest, size: img.config.length },
+          layers: refs.map((l) => ({ mediaType: l.mediaType, digest: l.blob, size: l.size })),
+        }));
+        for (const b of [img.config, manifest]) {
+          const dg = sha256(b);
+          if (!(await d.content.has(dg))) { createdBlobs.push(dg); await d.content.ingest(b, { digest: dg }); }
+        }
+        ready.push({ config, layers: refs, raw: { config: img.config, manifest }, refs: img.refs });
+      }
+      await fsyncDir(dirname(d.content.blobPath(sha256('')))).catch(() => {});
+      // Everything is verified and stored: the images and their tags appear.
+      for (const r of ready) {
+        const rec = await d.images.createImage(r.config, r.layers, undefined, r.raw);
+        for (const ref of r.refs) {
+          const old = d.images.tryResolve(ref);
+          if (old && old.id !== rec.id && d.images.refsOf(old.id).includes(ref)) {
+            emit({ stream: `The image ${familiar(ref)} already exists, renaming the old one with ID ${old.id} to empty string\n` });
+          }
+          await d.images.tag(rec.id, ref);
+          emit({ stream: `Loaded image: ${familiar(ref)}\n` });
+          d.events.emit('image', 'load', rec.id, { name: familiar(ref) });
+        }
+        if (r.refs.length === 0) {
+          emit({ stream: `Loaded image ID: ${rec.id}\n` });
+          d.events.emit('image', 'load', rec.id, { name: rec.id });
+        }
+      }
+    } catch (e) {
+      const used = new Set(d.images.all().flatMap((img) => [img.id, img.manifest, ...img.layers.flatMap((l) => [l.chainId, l.blob])]));
+      for (const c of createdLayers.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
+      for (const b of createdBlobs) if (!used.has(b)) await d.content.delete(b).catch(() => {});
+      throw e;
+    } finally {
+      release();
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    await rm(this.#dir, { recursive: true, force: true });
+    await rmdir(dirname(this.#dir)).catch(() => {});
+  }
+}
+
+async function checkDiffId(tarStream: Readable, diffId: string, chainId: string): Promise<{ chainId: string }> {
+  const ds = new DigestStream();
+  await pipeline(tarStream, ds, new Writable({ write: (_c, _e, cb) => cb() }));
+  const got = ds.digest();
+  if (got !== diffId) throw invalid(`layer digest mismatch: expected ${diffId}, got ${got}`);
+  return { chainId };
+}
+
+async function firstBytes(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return b.subarray(0, bytesRead);
+  } finally { await fh.close(); }
+}
+
+/** Unpacks the archive body into a staging directory (hashing every file), then verifies it. */
+export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<PreparedLoad> {
+  const dir = join(d.dataRoot, 'load-staging', randomBytes(8).toString('hex'));
+  await mkdir(dir, { recursive: true });
+  try {
+    const { files, links } = await stage(body, dir);
+    const found = await verify(files, links);
+    return new PreparedLoad(d, dir, found);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    await rmdir(dirname(dir)).catch(() => {});
+    throw e;
+  }
+}
+
+async function stage(body: Readable, dir: string): Promise<{ files: Map<string, Staged>; links: Map<string, string> }> {
+  const { head, stream } = await peek(body);
+  if (head.length === 0) throw invalid('unexpected EOF: the archive is empty');
+  let src: Readable = stream;
+  if (isGzip(head)) {
+    const gz = createGunzip();
+    stream.on('error', (e) => gz.destroy(e));
+    src = stream.pipe(gz);
+  }
+  const files = new Map<string, Staged>();
+  const links = new Map<string, string>();
+  const ex = tar.extract();
+  let n = 0;
+  const consume = (async () => {
+    for await (const entry of ex) {
+      const h = entry.header;
+      const name = archivePath(h.name);
+      if (h.type === 'file' || h.type === 'contiguous-file') {
+        const path = join(dir, String(n++));
+        const ds = new DigestStream();
+        await pipeline(entry, ds, createWriteStream(path, { mode: 0o600 }));
+        if (ds.size !== h.size) throw invalid('unexpected EOF: the archive is truncated');
+        files.set(name, { path, digest: ds.digest(), size: ds.size });
+        continue;
+      }
+      if (h.type === 'symlink' || h.type === 'link') {
+        const target = h.type === 'symlink' ? posix.join(posix.dirname(name), h.linkname ?? '') : (h.linkname ?? '');
+        links.set(name, archivePath(target));
+      }
+      entry.resume();
+    }
+  })();
+  src.on('error', (e) => ex.destroy(e));
+  src.pipe(ex);
+  try {
+    await consume;
+  } catch (e) {
+    src.unpipe(ex);
+    src.resume();
+    const msg = (e as Error).message;
+    if (/unexpected end|premature|truncated|unexpected eof/i.test(msg)) throw invalid('unexpected EOF: the archive is truncated');
+    if (/header|checksum/i.test(msg)) throw invalid(`invalid archive: ${msg}`);
+    throw e;
+  }
+  return { files, links };
+}
+
+async function verify(files: Map<string, Staged>, links: Map<string, string>): Promise<Found[]> {
+  const get = (name: string): Staged | undefined => {
+    let n = archivePath(name);
+    for (let i = 0; i < 16 && !files.has(n) && links.has(n); i++) n = links.get(n)!;
+    return files.get(n);
+  };
+  const need = (name: string): Staged => {
+    const f = get(name);
+    if (!f) throw invalid(`invalid archive: ${name} is missing`);
+    return f;
+  };
+  // Every content-addressed file must hash to its name.
+  for (const [name, f] of files) {
+    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+    if (m && f.digest !== `sha256:${m[1]}`) throw invalid(`invalid archive: digest mismatch for ${name}: got ${f.digest}`);
+  }
+  const json = async <T>(f: Staged): Promise<T> => {
+    try { return JSON.parse((await readFile(f.path)).toString()) as T; } catch { throw invalid('invalid archive: malformed JSON'); }
+  };
+  const found: Found[] = [];
+  const manifestFile = get('manifest.json');
+  if (manifestFile) {
+    const entries = await json<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(manifestFile);
+    if (!Array.isArray(entries)) throw invalid('invalid archive: manifest.json is not a list');
+    for (const e of entries) {
+      if (typeof e?.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid('invalid archive: malformed manifest.json entry');
+      const cf = need(e.Config);
+      const config = await readFile(cf.path);
+      const cfg = parseConfig(config);
+      const diffIds = cfg.rootfs.diff_ids;
+      if (diffIds.length !== e.Layers.length) throw invalid(`invalid archive: ${e.Layers.length} layers for ${diffIds.length} diff IDs in ${e.Config}`);
+      const refs = (e.RepoTags ?? []).map((t) => {
+        try { return normalizeTagged(t).full(); } catch { throw invalid(`invalid archive: invalid tag ${JSON.stringify(t)}`); }
+      });
+      found.push({ config, configDigest: cf.digest, layers: e.Layers.map((l, i) => ({ file: need(l), diffId: diffIds[i] })), refs });
+    }
+    if (found.length === 0) throw invalid('invalid archive: no images in manifest.json');
+    return found;
+  }
+  const indexFile = get('index.json');
+  if (!indexFile) throw invalid('invalid archive: no manifest.json or index.json found');
+  const blob = (desc: Descriptor): Staged => {
+    if (typeof desc?.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(desc.digest)) throw invalid(`invalid archive: bad descriptor digest ${JSON.stringify(desc?.digest)}`);
+    const f = need(`blobs/sha256/${desc.digest.slice(7)}`);
+    if (typeof desc.size === 'number' && desc.size !== f.size) throw invalid(`invalid archive: size mismatch for ${desc.digest}: ${f.size} != ${desc.size}`);
+    return f;
+  };
+  const visit = async (desc: Descriptor, names: string[], depth: number): Promise<void> => {
+    const f = blob(desc);
+    const doc = await json<{ mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(f);
+    const mt = desc.mediaType ?? doc.mediaType;
+    if (mt === OCI_INDEX || mt === DOCKER_LIST || (doc.manifests && !doc.config)) {
+      if (depth > 4) throw invalid('invalid archive: nested indexes too deep');
+      const ms = doc.manifests ?? [];
+      const pick = ms.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? ms.find((m) => !m.platform) ?? ms[0];
+      if (!pick) throw invalid('invalid archive: empty index');
+      await visit(pick, names, depth + 1);
+      return;
+    }
+    if (!doc.config || !Array.isArray(doc.layers)) throw invalid(`invalid archive: ${desc.digest} is not an image manifest`);
+    const cf = blob(doc.config);
+    const config = await readFile(cf.path);
+    const cfg = parseConfig(config);
+    if (cfg.rootfs.diff_ids.length !== doc.layers.length) throw invalid(`invalid archive: ${doc.layers.length} layers for ${cfg.rootfs.diff_ids.length} diff IDs`);
+    const manifest = await readFile(f.path);
+    const same = found.find((x) => x.configDigest === cf.digest);
+    if (same) { for (const n of names) if (!same.refs.includes(n)) same.refs.push(n); return; }
+    found.push({
+      config, configDigest: cf.digest, manifest, refs: names,
+      layers: doc.layers.map((l, i) => ({ file: blob(l), mediaType: l.mediaType, diffId: cfg.rootfs.diff_ids[i] })),
+    });
+  };
+  const index = await json<{ manifests?: Descriptor[] }>(indexFile);
+  for (const m of index.manifests ?? []) {
+    const a = m.annotations ?? {};
+    const names: string[] = [];
+    // containerd's full name; else `ref.name` when it is a reference (a bare tag, as
+    // `skopeo copy … oci-archive:x:tag` writes, names nothing: the image loads untagged).
+    const ref = a['io.containerd.image.name'] ?? (/[:/]/.test(a['org.opencontainers.image.ref.name'] ?? '') ? a['org.opencontainers.image.ref.name'] : undefined);
+    if (ref) {
+      try { names.push(normalizeTagged(ref).full()); } catch { /* not a reference: loaded untagged */ }
+    }
+    await visit(m, names, 0);
+  }
+  if (found.length === 0) throw invalid('invalid archive: index.json lists no images');
+  return found;
+}
+
+function parseConfig(buf: Buffer): ImageConfigFile {
+  let c: ImageConfigFile;
+  try { c = JSON.parse(buf.toString()) as ImageConfigFile; } catch { throw invalid('invalid archive: malformed image config'); }
+  if (!c || !c.rootfs || !Array.isArray(c.rootfs.diff_ids) || c.rootfs.diff_ids.some((x) => typeof x !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(x))) {
+    throw invalid('invalid archive: image config without valid rootfs.diff_ids');
+  }
+  return c;
+}
+
+/** At daemon start: staging left by a load that berthd did not live to finish. */
+export async function cleanupLoadStaging(dataRoot: string): Promise<void> {
+  await rm(join(dataRoot, 'load-staging'), { recursive: true, force: true });
+}
