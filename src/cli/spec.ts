@@ -281,6 +281,15 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(imgArchMod, 'commit'),
   },
+  cp: {
+    name: 'cp', usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH', desc: 'Copy files/folders between a container and the local filesystem', min: 2, max: 2,
+    options: [
+      bool('-L, --follow-link', 'Always follow symlinks in SRC_PATH'),
+      bool('-a, --archive', 'Archive mode (copy all uid/gid information)'),
+      bool('-q, --quiet', 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached'),
+    ],
+    load: lazy(() => import('./commands/cp.ts'), 'cp'),
+  },
   diff: {
     name: 'diff', usage: 'CONTAINER', desc: "Inspect changes to files or directories on a container's filesystem", min: 1, max: 1, options: [], load: lazy(ctrMod, 'diff'),
   },
@@ -558,6 +567,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   top: CONTAINER_COMMANDS.top,
   diff: CONTAINER_COMMANDS.diff,
   export: CONTAINER_COMMANDS.export,
+  cp: CONTAINER_COMMANDS.cp,
   port: CONTAINER_COMMANDS.port,
   exec: CONTAINER_COMMANDS.exec,
   build: IMAGE_COMMANDS.build,

@@ -23,6 +23,7 @@ import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
+import { archiveBackend } from '../engine/container-archive.ts';
 import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
 import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
 import { commitContainer } from '../engine/commit.ts';
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
       execIds: (id) => execs.idsOf(id),
       top: (r, a) => c.top(r, a), changes: (r) => c.changes(r), exportTar: (r) => c.exportTar(r), prune: (f) => engine.pruneContainers(f),
+      archive: archiveBackend(c),
     }),
     ...execRoutes({
       create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),

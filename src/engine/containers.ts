@@ -30,6 +30,7 @@ import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { top } from './top.ts';
+import type { ArchiveAccess } from './container-archive.ts';
 import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
@@ -354,6 +355,22 @@ export class ContainerService {
       stream: createTreeTar(dir),
       release: async () => { await unmount(dir).catch(() => unmount(dir, { lazy: true })); await rm(dir, { recursive: true, force: true }); },
     };
+  }
+
+  /**
+   * `cp` (container-archive.ts): runs `fn` with what an archive operation needs, under the
+   * container's lifecycle lock (no start, stop or pause meanwhile).
+   */
+  archiveAccess<T>(ref: string, fn: (a: ArchiveAccess) => Promise<T>): Promise<T> {
+    const c = this.#get(ref);
+    return this.#locked(c, () => {
+      const rt = this.#runtimeOf(c.rec.berth.runtime);
+      return fn({
+        rec: c.rec, running: c.running, scratchDir: join(this.#dir, c.id),
+        snapMounts: () => this.#snap.mounts(c.id), freeze: () => rt.pause(c.id), thaw: () => rt.resume(c.id),
+        volumePath: (name) => this.#o.volumes.mountpoint(name),
+      });
+    });
   }
 
   /** `top`: the host's ps over the container's cgroup (409 unless it runs). */

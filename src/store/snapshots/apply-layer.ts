@@ -30,6 +30,10 @@ export interface ApplyLayerOptions {
    * path, computed while the file is written (a build hashes its context without reading it again).
    */
   fileHashes?: Map<string, string>;
+  /** 'plain' (docker cp): refuse to replace a directory by a non-directory or the reverse. */
+  noOverwriteDirNonDir?: boolean;
+  /** 'plain' (docker cp -a with a container user): every entry owned by these ids. */
+  chown?: { uid: number; gid: number };
   /** User-namespace remapping is not supported (yet); the field reserves the name. */
   idMap?: never;
 }
@@ -52,7 +56,7 @@ export interface ApplyLayerOptions {
  */
 export async function applyLayer(root: string, tar: NodeJS.ReadableStream | Readable, opts: ApplyLayerOptions): Promise<{ size: number }> {
   const reader = new TarReader(tar as AsyncIterable<Buffer | string>);
-  const x = new Extractor(root, opts.mode, opts.fileHashes);
+  const x = new Extractor(root, opts.mode, opts.fileHashes, opts);
   for (let e = await reader.next(); e; e = await reader.next()) {
     await x.entry(e, reader.body());
   }
@@ -96,9 +100,13 @@ class Extractor {
   readonly #written: Set<string> | undefined;
 
   readonly #hashes: Map<string, string> | undefined;
+  readonly #noOverwrite: boolean;
+  readonly #chown: { uid: number; gid: number } | undefined;
 
-  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>) {
+  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown'> = {}) {
     this.#hashes = hashes;
+    this.#noOverwrite = !!o.noOverwriteDirNonDir;
+    this.#chown = o.chown;
     this.#root = new SafeRoot(root);
     this.#mode = mode;
     this.#written = mode === 'flatten' ? new Set() : undefined;
@@ -114,6 +122,14 @@ class Extractor {
     }
     if (parts.length === 0 && e.kind !== 'dir') throw invalid(`invalid layer: ${JSON.stringify(e.name)} would replace the root directory`);
     if (this.#written) this.#noteWritten(parts);
+    if (this.#chown) e = { ...e, uid: this.#chown.uid, gid: this.#chown.gid };
+    if (this.#noOverwrite && parts.length && this.#root.parents(parts, e.name, { create: false })) {
+      let st: Stats | undefined;
+      try { st = lstatSync(this.#root.abs(parts)); } catch (err) { if (errno(err) !== 'ENOENT') throw err; }
+      const shown = `/${parts.join('/')}`;
+      if (st?.isDirectory() && e.kind !== 'dir') throw invalid(`cannot overwrite directory "${shown}" with non-directory "${shown}"`);
+      if (st && !st.isDirectory() && e.kind === 'dir') throw invalid(`cannot overwrite non-directory "${shown}" with directory "${shown}"`);
+    }
 
     switch (e.kind) {
       case 'file': return this.#file(parts, e, body);

@@ -31,6 +31,8 @@ export interface ContainersBackend {
   exportTar(ref: string): Promise<{ stream: import('node:stream').Readable; release: () => Promise<void> }>;
   changes(ref: string): Promise<{ Path: string; Kind: number }[] | null>;
   top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** `cp`: the container archive API (engine/container-archive.ts). */
+  archive?: import('./archive-routes.ts').ArchiveBackend;
   prune(filters?: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   /** Image lookups for the `ancestor` filter. */
   imageIdOf(ref: string): string | undefined;

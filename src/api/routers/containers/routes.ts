@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { hijack, qBool, qInt, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { ContainersBackend } from './backend.ts';
+import { archiveRoutes } from './archive-routes.ts';
 
 const LIST_FILTERS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'publish', 'expose', 'is-task', 'isolation'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -145,6 +146,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         try { await pipeline(x.stream, res); } catch { res.destroy(); } finally { await x.release(); }
       },
     },
+    ...(b.archive ? archiveRoutes(b.archive) : []),
     { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => sendJson(ctx, 200, await b.changes(ctx.params.id)) },
     { method: 'GET', path: '/containers/{id}/top', handler: async (ctx) => sendJson(ctx, 200, await b.top(ctx.params.id, ctx.query.get('ps_args') ?? undefined)) },
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },

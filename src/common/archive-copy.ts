@@ -1,0 +1,221 @@
+// `docker cp` path and archive rules shared by the CLI (cli/commands/cp.ts) and the engine
+// (engine/container-archive.ts): Docker's CopyInfo rules (moby/go-archive copy.go: trailing `/`
+// and `/.`, dir into dir vs new name, rebasing archive entries) and a tree tar writer that never
+// follows a symlink. Learned from go-archive, written for berth.
+import { closeSync, constants as FS, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
+import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
+
+export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
+
+export const hasTrailingSeparator = (p: string): boolean => p.length > 0 && p.endsWith('/');
+export const specifiesCurrentDir = (p: string): boolean => baseOf(p) === '.';
+/** Go filepath.Base. */
+export function baseOf(p: string): string {
+  if (p === '') return '.';
+  const t = p.replace(/\/+$/, '');
+  if (t === '') return '/';
+  return t.slice(t.lastIndexOf('/') + 1);
+}
+/** Go filepath.Clean (POSIX). */
+export function cleanPath(p: string): string {
+  if (p === '') return '.';
+  const abs = p.startsWith('/');
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length && out[out.length - 1] !== '..') out.pop();
+      else if (!abs) out.push('..');
+    } else out.push(c);
+  }
+  const s = (abs ? '/' : '') + out.join('/');
+  return s === '' ? '.' : s;
+}
+/** Go filepath.Dir. */
+export function dirOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return cleanPath(i < 0 ? '.' : p.slice(0, i + 1));
+}
+/** go-archive PreserveTrailingDotOrSeparator. */
+export function preserveTrailingDotOrSeparator(cleaned: string, original: string): string {
+  if (!specifiesCurrentDir(cleaned) && specifiesCurrentDir(original)) {
+    if (!hasTrailingSeparator(cleaned)) cleaned += '/';
+    cleaned += '.';
+  }
+  if (!hasTrailingSeparator(cleaned) && hasTrailingSeparator(original)) cleaned += '/';
+  return cleaned;
+}
+/** go-archive SplitPathDirEntry: `/a/b/` → [`/a`, `b`], `/a/b/.` → [`/a/b`, `.`]. */
+export function splitPathDirEntry(p: string): [string, string] {
+  let cleaned = cleanPath(p);
+  if (specifiesCurrentDir(p)) cleaned += '/.';
+  return [dirOf(cleaned), baseOf(cleaned)];
+}
+/** go-archive GetRebaseName. */
+export function getRebaseName(path: string, resolved: string): [string, string | undefined] {
+  if (specifiesCurrentDir(path) && !specifiesCurrentDir(resolved)) resolved += '/.';
+  if (hasTrailingSeparator(path) && !hasTrailingSeparator(resolved)) resolved += '/';
+  return [resolved, baseOf(path) !== baseOf(resolved) ? baseOf(path) : undefined];
+}
+
+/** docker-cli splitCpArg: `ctr:path`, unless the argument is absolute or starts with `.`. */
+export function splitCpArg(arg: string): [string, string] {
+  if (arg.startsWith('/')) return ['', arg];
+  const i = arg.indexOf(':');
+  if (i < 0 || arg.slice(0, i).startsWith('.')) return ['', arg];
+  return [arg.slice(0, i), arg.slice(i + 1)];
+}
+
+export class CopyError extends Error {}
+export const ERR_CANNOT_COPY_DIR = 'cannot copy directory';
+export const ERR_DIR_NOT_EXISTS = 'no such directory';
+
+/**
+ * go-archive PrepareArchiveCopy: where to extract the source archive and which base name its
+ * entries must be renamed from/to. `rebase` undefined means extract as is.
+ */
+export function prepareArchiveCopy(src: CopyInfo, dst: CopyInfo): { dstDir: string; rebase?: [string, string] } {
+  const [dstDir, dstBase] = splitPathDirEntry(dst.path);
+  let [, srcBase] = splitPathDirEntry(src.path);
+  if (dst.exists && dst.isDir) return { dstDir: dst.path };
+  if (dst.exists && src.isDir) throw new CopyError(ERR_CANNOT_COPY_DIR);
+  const assertsDir = hasTrailingSeparator(dst.path) || specifiesCurrentDir(dst.path);
+  if (!dst.exists && !src.isDir && assertsDir) throw new CopyError(ERR_DIR_NOT_EXISTS);
+  if (src.rebaseName) srcBase = src.rebaseName;
+  return { dstDir, rebase: [srcBase, dstBase] };
+}
+
+/**
+ * The rename RebaseArchiveEntries applies to an entry name: `oldBase` replaced at the start of the
+ * name on a component boundary; an `oldBase` of `/` puts `newBase/` before every name.
+ */
+export function rebaseName(name: string, oldBase: string, newBase: string): string {
+  const o = oldBase.replace(/\/+$/, '');
+  const n = newBase.replace(/\/+$/, '');
+  if (o === '') {
+    const bare = name.replace(/^\/+/, '');
+    return n === '' ? bare : `${n}/${bare}`;
+  }
+  if (!name.startsWith(o)) return name;
+  const suffix = name.slice(o.length);
+  if (suffix !== '' && !suffix.startsWith('/')) return name;
+  return n + suffix;
+}
+
+const TYPEFLAG: Record<TarKind, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+
+/** A tar stream with every entry (and hard link target) renamed as RebaseArchiveEntries does. */
+export function rebaseArchive(tar: AsyncIterable<Buffer>, oldBase: string, newBase: string): Readable {
+  return Readable.from((async function* () {
+    const r = new TarReader(tar);
+    for (let e = await r.next(); e; e = await r.next()) {
+      let name = rebaseName(e.name, oldBase, newBase);
+      if (e.kind === 'dir' && !name.endsWith('/')) name += '/';
+      yield encodeTarHeader({
+        name, type: TYPEFLAG[e.kind], mode: e.mode, uid: e.uid, gid: e.gid, mtime: Math.floor(e.mtime), size: e.size,
+        linkname: e.kind === 'link' ? rebaseName(e.linkname, oldBase, newBase) : e.linkname,
+        devmajor: e.devmajor, devminor: e.devminor, xattrs: e.xattrs.size ? e.xattrs : undefined,
+      });
+      if (e.size) {
+        for await (const c of r.body()) yield Buffer.from(c);
+        const pad = tarPad(e.size);
+        if (pad) yield Buffer.alloc(pad);
+      }
+    }
+    await r.drain();
+    yield Buffer.alloc(1024);
+  })());
+}
+
+/**
+ * docker 28.2's summary line (cp.go): the bytes of the tar that went over the wire, in
+ * units.HumanSizeWithPrecision(n, 3). (Later docker-cli versions report the content size.)
+ */
+export function copySummary(transferred: number, dest: string, human: (n: number) => string): string {
+  return `Successfully copied ${human(transferred)} to ${dest}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tree tar
+
+const CHUNK = 1 << 20;
+/** Small blocks (headers, small files) are sent in batches: one write per block costs a syscall each. */
+const BATCH = 256 * 1024;
+const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.code;
+
+/**
+ * Walks `host` with lstat only (never following a symlink) and yields tar blocks, the top entry
+ * named `top` (`.` gives `./`-prefixed names; `''` no top entry and `/`-rooted names, for the
+ * root `/`: what both go-archive rebasers, old and new, turn into `newBase/...`). Hard links inside the walk become link entries.
+ * `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's contents out.
+ */
+export async function* treeTar(host: string, top: string, skipContents: (rel: string) => boolean = () => false): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const b of treeBlocks(host, top, skipContents)) {
+    if (b.length >= BATCH && size === 0) { yield b; continue; }
+    pending.push(b);
+    size += b.length;
+    if (size >= BATCH) {
+      yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size) yield Buffer.concat(pending, size);
+}
+
+async function* treeBlocks(host: string, top: string, skipContents: (rel: string) => boolean): AsyncGenerator<Buffer> {
+  const links = new Map<string, string>();
+  type Item = { host: string; name: string; rel: string };
+  const stack: Item[] = [{ host, name: top, rel: '' }];
+  while (stack.length) {
+    const it = stack.pop()!;
+    let st: Stats;
+    try { st = lstatSync(it.host); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
+    const base = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) };
+    if (st.isDirectory()) {
+      if (it.name !== '') yield encodeTarHeader({ ...base, name: `${it.name}/`, type: '5' });
+      if (skipContents(it.rel)) continue;
+      let names: string[];
+      try { names = readdirSync(it.host).sort(); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
+      for (const n of names.reverse()) stack.push({ host: join(it.host, n), name: `${it.name}/${n}`, rel: it.rel ? `${it.rel}/${n}` : n });
+    } else if (st.isSymbolicLink()) {
+      yield encodeTarHeader({ ...base, name: it.name, type: '2', linkname: readlinkSync(it.host) });
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (st.nlink > 1 && first !== undefined) {
+        yield encodeTarHeader({ ...base, name: it.name, type: '1', linkname: first });
+        continue;
+      }
+      if (st.nlink > 1) links.set(key, it.name);
+      let fd: number;
+      try { fd = openSync(it.host, FS.O_RDONLY | FS.O_NOFOLLOW); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
+      try {
+        yield encodeTarHeader({ ...base, name: it.name, type: '0', size: st.size });
+        let left = st.size;
+        while (left > 0) {
+          const buf = Buffer.alloc(Math.min(CHUNK, left));
+          const n = readSync(fd, buf, 0, buf.length, null);
+          if (n === 0) { yield Buffer.alloc(left); break; } // truncated meanwhile: the header's size stands
+          left -= n;
+          yield n === buf.length ? buf : buf.subarray(0, n);
+        }
+        const pad = tarPad(st.size);
+        if (pad) yield Buffer.alloc(pad);
+      } finally {
+        closeSync(fd);
+      }
+    } else if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
+      const type = st.isFIFO() ? '6' : st.isCharacterDevice() ? '3' : '4';
+      const rdev = st.rdev;
+      yield encodeTarHeader({ ...base, name: it.name, type, devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) });
+    }
+    // Sockets are left out: tar cannot hold them.
+  }
+  yield Buffer.alloc(1024);
+}

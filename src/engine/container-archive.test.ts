@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { absContainerPath, baseName, goFileMode, resolveContainerPath, rfc3339Nano } from './container-archive.ts';
+
+test('goFileMode: Go os.FileMode bits from lstat modes', () => {
+  assert.equal(goFileMode(0o100644), 0o644);
+  assert.equal(goFileMode(0o040755), 2 ** 31 + 0o755);
+  assert.equal(goFileMode(0o120777), 2 ** 27 + 0o777);
+  assert.equal(goFileMode(0o020666), 2 ** 26 + 2 ** 21 + 0o666); // char device
+  assert.equal(goFileMode(0o060660), 2 ** 26 + 0o660);
+  assert.equal(goFileMode(0o010644), 2 ** 25 + 0o644);
+  assert.equal(goFileMode(0o140755), 2 ** 24 + 0o755);
+  assert.equal(goFileMode(0o104755), 2 ** 23 + 0o755);
+  assert.equal(goFileMode(0o042775), 2 ** 31 + 2 ** 22 + 0o775);
+  assert.equal(goFileMode(0o041777), 2 ** 31 + 2 ** 20 + 0o777);
+});
+
+test('absContainerPath / baseName / rfc3339Nano', () => {
+  assert.equal(absContainerPath('etc/x'), '/etc/x');
+  assert.equal(absContainerPath('/a/../../b/'), '/b/');
+  assert.equal(absContainerPath('/a/.'), '/a/.');
+  assert.equal(absContainerPath('.'), '/.');
+  assert.equal(absContainerPath('/'), '/');
+  assert.equal(baseName('/a/b/'), 'b');
+  assert.equal(baseName('/a/.'), '.');
+  assert.equal(baseName('/'), '/');
+  assert.equal(rfc3339Nano(1_700_000_000n, 120_000_000n), '2023-11-14T22:13:20.12Z');
+  assert.equal(rfc3339Nano(1_700_000_000n, 0n), '2023-11-14T22:13:20Z');
+});
+
+test('resolveContainerPath: symlinks are re-rooted at the container root, never the host', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cp-root-'));
+  try {
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(join(root, 'etc', 'passwd'), 'x');
+    symlinkSync('/', join(root, 'escape'));
+    symlinkSync('/etc', join(root, 'x'));
+    symlinkSync('../../../../', join(root, 'up'));
+    symlinkSync('loop2', join(root, 'loop1'));
+    symlinkSync('loop1', join(root, 'loop2'));
+    assert.deepEqual(resolveContainerPath(root, '/escape/etc/passwd', false), { host: join(root, 'etc', 'passwd'), ctr: '/etc/passwd' });
+    assert.deepEqual(resolveContainerPath(root, '/x/passwd', false), { host: join(root, 'etc', 'passwd'), ctr: '/etc/passwd' });
+    assert.deepEqual(resolveContainerPath(root, '/up/etc', false), { host: join(root, 'etc'), ctr: '/etc' });
+    assert.deepEqual(resolveContainerPath(root, '/../../etc', false), { host: join(root, 'etc'), ctr: '/etc' });
+    assert.deepEqual(resolveContainerPath(root, '/x', false), { host: join(root, 'x'), ctr: '/x' }); // last element kept
+    assert.deepEqual(resolveContainerPath(root, '/x', true), { host: join(root, 'etc'), ctr: '/etc' });
+    assert.deepEqual(resolveContainerPath(root, '/escape', true), { host: root, ctr: '/' });
+    assert.deepEqual(resolveContainerPath(root, '/missing/../etc', false).ctr, '/etc');
+    assert.throws(() => resolveContainerPath(root, '/loop1/a', false), /too many links/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('applyLayer plain mode for cp: noOverwriteDirNonDir refuses both swaps; chown overrides the headers', async () => {
+  const { applyLayer } = await import('../store/snapshots/apply-layer.ts');
+  const { encodeTarHeader, tarPad } = await import('../store/snapshots/tar-header.ts');
+  const { lstatSync, readFileSync } = await import('node:fs');
+  const { Readable } = await import('node:stream');
+  const tar = (ents: { name: string; type: string; body?: string }[]) => {
+    const parts: Buffer[] = [];
+    for (const e of ents) {
+      const b = Buffer.from(e.body ?? '');
+      parts.push(encodeTarHeader({ name: e.name, type: e.type, mode: 0o640, uid: 7, gid: 8, mtime: 1, size: b.length }), b, Buffer.alloc(tarPad(b.length)));
+    }
+    parts.push(Buffer.alloc(1024));
+    return Readable.from([Buffer.concat(parts)]);
+  };
+  const root = mkdtempSync(join(tmpdir(), 'cp-apply-'));
+  try {
+    mkdirSync(join(root, 'dir'));
+    writeFileSync(join(root, 'file'), 'f');
+    await assert.rejects(applyLayer(root, tar([{ name: 'dir', type: '0', body: 'x' }]), { mode: 'plain', noOverwriteDirNonDir: true }), /cannot overwrite directory "\/dir" with non-directory "\/dir"/);
+    await assert.rejects(applyLayer(root, tar([{ name: 'file/', type: '5' }]), { mode: 'plain', noOverwriteDirNonDir: true }), /cannot overwrite non-directory "\/file" with directory "\/file"/);
+    assert.ok(lstatSync(join(root, 'dir')).isDirectory());
+    assert.equal(readFileSync(join(root, 'file'), 'utf8'), 'f');
+    await applyLayer(root, tar([{ name: 'file', type: '0', body: 'new' }, { name: 'n/', type: '5' }]), { mode: 'plain', noOverwriteDirNonDir: true, chown: { uid: 11, gid: 12 } });
+    const st = lstatSync(join(root, 'file'));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [11, 12, 0o640]);
+    assert.equal(lstatSync(join(root, 'n')).uid, 11);
+    await applyLayer(root, tar([{ name: 'kept', type: '0', body: 'k' }]), { mode: 'plain' });
+    assert.equal(lstatSync(join(root, 'kept')).uid, 7);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
