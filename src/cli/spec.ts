@@ -293,6 +293,34 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
   diff: {
     name: 'diff', usage: 'CONTAINER', desc: "Inspect changes to files or directories on a container's filesystem", min: 1, max: 1, options: [], load: lazy(ctrMod, 'diff'),
   },
+  stats: {
+    name: 'stats', usage: '[OPTIONS] [CONTAINER...]', desc: 'Display a live stream of container(s) resource usage statistics',
+    options: [
+      bool('-a, --all', 'Show all containers (default shows just running)'),
+      str('--format', "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates"),
+      bool('--no-stream', 'Disable streaming stats and only pull the first result'),
+      bool('--no-trunc', "Do not truncate output"),
+    ],
+    load: lazy(() => import('./commands/stats.ts'), 'stats'),
+  },
+  update: {
+    name: 'update', usage: '[OPTIONS] CONTAINER [CONTAINER...]', desc: 'Update configuration of one or more containers', min: 1,
+    options: [
+      int('--blkio-weight', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)'),
+      int('--cpu-period', 'Limit CPU CFS (Completely Fair Scheduler) period'),
+      int('--cpu-quota', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
+      int('-c, --cpu-shares', 'CPU shares (relative weight)'),
+      str('--cpus', 'Number of CPUs'),
+      str('--cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
+      str('--cpuset-mems', 'MEMs in which to allow execution (0-3, 0,1)'),
+      str('-m, --memory', 'Memory limit'),
+      str('--memory-reservation', 'Memory soft limit'),
+      str('--memory-swap', 'Swap limit equal to memory plus swap: -1 to enable unlimited swap'),
+      int('--pids-limit', 'Tune container pids limit (set -1 for unlimited)'),
+      str('--restart', 'Restart policy to apply when a container exits'),
+    ],
+    load: lazy(() => import('./commands/stats.ts'), 'update'),
+  },
   top: {
     name: 'top', usage: 'CONTAINER [ps OPTIONS]', desc: 'Display the running processes of a container', min: 1, options: [], stopAtFirstArg: true, load: lazy(ctrMod, 'top'),
   },
@@ -565,6 +593,8 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   pause: CONTAINER_COMMANDS.pause,
   unpause: CONTAINER_COMMANDS.unpause,
   top: CONTAINER_COMMANDS.top,
+  stats: CONTAINER_COMMANDS.stats,
+  update: CONTAINER_COMMANDS.update,
   diff: CONTAINER_COMMANDS.diff,
   export: CONTAINER_COMMANDS.export,
   cp: CONTAINER_COMMANDS.cp,

@@ -6,6 +6,7 @@ import { ApiServer, type Listener } from '../api/server.ts';
 import { systemRoutes } from '../api/routers/system/routes.ts';
 import { containerRoutes } from '../api/routers/containers/routes.ts';
 import { HealthMonitor } from '../engine/health.ts';
+import { statsRoutes } from '../api/routers/containers/stats-routes.ts';
 import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
 import { containerSummary } from '../api/routers/containers/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
       top: (r, a) => c.top(r, a), changes: (r) => c.changes(r), exportTar: (r) => c.exportTar(r), prune: (f) => engine.pruneContainers(f),
       archive: archiveBackend(c),
     }),
+    ...statsRoutes({ statsTarget: (r) => c.statsTarget(r), update: (r, b) => c.update(r, b) }),
     ...execRoutes({
       create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),
     }),

@@ -6,6 +6,7 @@
 // Every change of state is written atomically to containers/<id>/config.json before it is
 // reported, so a daemon killed at any moment restarts with a record that is true or one step
 // behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
+import os from 'node:os';
 import { mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,7 +22,8 @@ import type { VolumeService } from '../volume/local.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
-import { buildSpec, composeArgs, specToJson, validateSpecConfig } from '../runtime/oci-spec.ts';
+import { buildSpec, composeArgs, specToJson, validateSpecConfig, validateResources } from '../runtime/oci-spec.ts';
+import type { RuntimeResourceUpdate } from '../runtime/runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
 import type { EventBus } from './events.ts';
@@ -851,6 +853,65 @@ export class ContainerService {
       await this.#startNow(c);
       this.#events.emit('container', 'restart', c.id, this.#attrs(c));
       void ctx;
+    });
+  }
+
+  /** `stats`: what a sample needs (the init pid of a running container). */
+  statsTarget(ref: string): { id: string; name: string; running: boolean; pid: number } {
+    const c = this.#get(ref);
+    return { id: c.id, name: c.rec.Name, running: c.running && !!c.rec.State.Pid, pid: c.rec.State.Pid };
+  }
+
+  /**
+   * `POST /containers/{id}/update` (docker update): the resources given (0 / absent = leave as
+   * is, as moby's update does) and the restart policy, checked with create's rules, applied to
+   * the running container's cgroup through the runtime, then recorded in HostConfig.
+   */
+  update(ref: string, body: Partial<HostConfig>): Promise<{ Warnings: string[] }> {
+    const c = this.#get(ref);
+    return this.#locked(c, async () => {
+      const old = c.rec.HostConfig;
+      const hc: HostConfig = { ...old };
+      const u: RuntimeResourceUpdate = {};
+      const set = <K extends keyof HostConfig>(k: K) => { if (body[k] !== undefined && body[k] !== null && body[k] !== 0 && body[k] !== '') (hc as any)[k] = body[k]; };
+      for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'BlkioWeight'] as const) set(k);
+      if (body.PidsLimit !== undefined && body.PidsLimit !== null) hc.PidsLimit = body.PidsLimit;
+      if (body.NanoCpus) { hc.CpuPeriod = 0; hc.CpuQuota = 0; }
+      if ((body.CpuPeriod || body.CpuQuota) && !body.NanoCpus) hc.NanoCpus = 0;
+      if (body.RestartPolicy?.Name) {
+        const rp = body.RestartPolicy;
+        if (old.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        validateHostConfig({ RestartPolicy: rp } as HostConfig, true);
+        hc.RestartPolicy = { Name: rp.Name, MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
+      }
+      // Swap: the effective limit (Docker records twice the memory when only memory was set).
+      const oldSwap = old.MemorySwap || (old.Memory ? old.Memory * 2 : 0);
+      if (body.Memory && !body.MemorySwap && oldSwap > 0 && body.Memory > oldSwap) {
+        throw invalid('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      }
+      const cpus = (await readFile('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').catch(() => readFile('/sys/fs/cgroup/cpuset.cpus.effective', 'utf8').catch(() => `0-${os.cpus().length - 1}`))).trim();
+      const mems = (await readFile('/sys/fs/cgroup/cpuset/cpuset.mems', 'utf8').catch(() => readFile('/sys/fs/cgroup/cpuset.mems.effective', 'utf8').catch(() => '0'))).trim();
+      validateResources(hc, { ncpu: os.cpus().length, cpuset: { cpus, mems } });
+      if (body.Memory) u.memory = body.Memory;
+      if (body.MemorySwap) u.memorySwap = body.MemorySwap;
+      if (body.MemoryReservation) u.memoryReservation = body.MemoryReservation;
+      if (body.CpuShares) u.cpuShares = body.CpuShares;
+      if (body.NanoCpus) { u.cpuPeriod = 100000; u.cpuQuota = Math.trunc((body.NanoCpus * 100000) / 1e9); }
+      if (body.CpuPeriod) u.cpuPeriod = body.CpuPeriod;
+      if (body.CpuQuota) u.cpuQuota = body.CpuQuota;
+      if (body.CpusetCpus) u.cpusetCpus = body.CpusetCpus;
+      if (body.CpusetMems) u.cpusetMems = body.CpusetMems;
+      if (body.BlkioWeight) u.blkioWeight = body.BlkioWeight;
+      if (body.PidsLimit !== undefined && body.PidsLimit !== null) u.pidsLimit = body.PidsLimit > 0 ? body.PidsLimit : -1;
+      if (c.running && Object.keys(u).length) {
+        const rt = this.#runtimeOf(c.rec.berth.runtime);
+        if (!rt.update) throw notImplemented(`the runtime ${c.rec.berth.runtime} cannot update a running container`);
+        await rt.update(c.id, u);
+      }
+      c.rec.HostConfig = hc;
+      await this.#save(c);
+      this.#events.emit('container', 'update', c.id, this.#attrs(c));
+      return { Warnings: [] };
     });
   }
 

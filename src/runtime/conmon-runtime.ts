@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { system, EngineError } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
-import type { OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
+import type { RuntimeResourceUpdate, OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
 import { conmonExec } from './conmon-exec.ts';
 
 export interface ConmonRuntimeOptions {
@@ -142,6 +142,19 @@ export class ConmonRuntime implements OciRuntime {
 
   async pause(id: string): Promise<void> { await run(this.#o.path, this.#rt(['pause', id])); }
   async resume(id: string): Promise<void> { await run(this.#o.path, this.#rt(['resume', id])); }
+
+  async update(id: string, u: RuntimeResourceUpdate): Promise<void> {
+    const flags: [string, number | string | undefined][] = [
+      ['--memory', u.memory], ['--memory-swap', u.memorySwap], ['--memory-reservation', u.memoryReservation],
+      ['--cpu-shares', u.cpuShares], ['--cpu-period', u.cpuPeriod], ['--cpu-quota', u.cpuQuota],
+      ['--cpuset-cpus', u.cpusetCpus], ['--cpuset-mems', u.cpusetMems], ['--pids-limit', u.pidsLimit], ['--blkio-weight', u.blkioWeight],
+    ];
+    const args = ['update'];
+    for (const [f, v] of flags) if (v !== undefined) args.push(f, String(v));
+    if (args.length === 1) return;
+    const r = await run(this.#o.path, this.#rt([...args, id]), { allowFail: true });
+    if (r.code !== 0) throw system(`Cannot update container ${id}: ${cleanRuntimeMessage(r.stderr)}`);
+  }
 
   async delete(id: string, force = false): Promise<void> {
     const r = await run(this.#o.path, this.#rt(['delete', ...(force ? ['--force'] : []), id]), { allowFail: true });

@@ -92,4 +92,13 @@ export interface OciRuntime {
    * The runtime's record is deleted before this settles.
    */
   run(o: RuntimeRunOptions): Promise<number>;
+  /** Changes a running container's cgroup limits (`<runtime> update`); only the fields given. */
+  update?(id: string, r: RuntimeResourceUpdate): Promise<void>;
+}
+
+/** `docker update`'s live limits, in the runtime's units (bytes, shares, µs, cpu lists). */
+export interface RuntimeResourceUpdate {
+  memory?: number; memorySwap?: number; memoryReservation?: number;
+  cpuShares?: number; cpuPeriod?: number; cpuQuota?: number; cpusetCpus?: string; cpusetMems?: string;
+  pidsLimit?: number; blkioWeight?: number;
 }

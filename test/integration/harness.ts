@@ -38,7 +38,9 @@ export const hasDocker = spawnSync('docker', ['--version']).status === 0;
 function request(sock: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: () => any }> {
   return new Promise((res, rej) => {
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
-    const req = http.request({ socketPath: sock, method, path, headers: { ...(data && !Buffer.isBuffer(body) && typeof body !== 'string' ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (r) => {
+    // No keep-alive: a pooled socket the daemon closed while a test blocked in spawnSync would
+    // be reused before its close is seen (EPIPE).
+    const req = http.request({ socketPath: sock, method, path, agent: false, headers: { ...(data && !Buffer.isBuffer(body) && typeof body !== 'string' ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => {
