@@ -401,6 +401,11 @@ export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
     options: [bool('-a, --all-tags', 'Download all tagged images in the repository'), bool('--disable-content-trust', 'Skip image verification', true), str('--platform', 'Set platform if server is multi-platform capable'), bool('-q, --quiet', 'Suppress verbose output')],
     load: lazy(imgMod, 'pull'),
   },
+  push: {
+    name: 'push', usage: '[OPTIONS] NAME[:TAG]', desc: 'Upload an image to a registry', min: 1, max: 1,
+    options: [bool('-a, --all-tags', 'Push all tags of an image to the repository'), bool('--disable-content-trust', 'Skip image signing', true), str('--platform', 'Push a platform-specific manifest as a single-platform image to the registry'), bool('-q, --quiet', 'Suppress verbose output')],
+    load: lazy(() => import('./commands/registry-client.ts'), 'push'),
+  },
   prune: {
     name: 'prune', usage: '[OPTIONS]', desc: 'Remove unused images', max: 0,
     options: [bool('-a, --all', 'Remove all unused images, not just dangling ones'), list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
@@ -607,6 +612,17 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   rmi: { ...IMAGE_COMMANDS.rm, name: 'rmi' },
   history: IMAGE_COMMANDS.history,
   pull: IMAGE_COMMANDS.pull,
+  push: IMAGE_COMMANDS.push,
+  login: {
+    name: 'login', usage: '[OPTIONS] [SERVER]', desc: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.', max: 1,
+    options: [str('-p, --password', 'Password or Personal Access Token (PAT)'), bool('--password-stdin', 'Take the Password or Personal Access Token (PAT) from stdin'), str('-u, --username', 'Username')],
+    load: lazy(() => import('./commands/registry-client.ts'), 'login'),
+  },
+  logout: {
+    name: 'logout', usage: '[SERVER]', desc: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.', max: 1,
+    options: [],
+    load: lazy(() => import('./commands/registry-client.ts'), 'logout'),
+  },
   save: IMAGE_COMMANDS.save,
   load: IMAGE_COMMANDS.load,
   commit: CONTAINER_COMMANDS.commit,

@@ -108,7 +108,8 @@ export function messageError(m: JsonMessage): string | undefined {
  * `id: status`, `stream` text as is, progress-bar updates left out. Throws the first in-stream
  * error (after printing what came before it). Returns the `aux` values seen (build IDs, say).
  */
-export async function displayJsonMessages(stream: Readable, out: Writable): Promise<unknown[]> {
+export async function displayJsonMessages(stream: Readable, out: Writable, o: { tty?: boolean } = {}): Promise<unknown[]> {
+  if (o.tty) return displayJsonMessagesTty(stream, out);
   const aux: unknown[] = [];
   for await (const m of jsonMessages(stream)) {
     const err = messageError(m);
@@ -124,6 +125,42 @@ export async function displayJsonMessages(stream: Readable, out: Writable): Prom
     }
     line += m.status ?? '';
     out.write(`${line}\n`);
+  }
+  return aux;
+}
+
+/**
+ * The terminal form (docker's DisplayJSONMessagesStream with a terminal): one line per layer ID,
+ * updated in place (cursor up, clear line) with the daemon's progress bar text.
+ */
+async function displayJsonMessagesTty(stream: Readable, out: Writable): Promise<unknown[]> {
+  const aux: unknown[] = [];
+  let ids = new Map<string, number>();
+  for await (const m of jsonMessages(stream)) {
+    const err = messageError(m);
+    if (err !== undefined) throw new StreamError(err);
+    if (m.aux !== undefined) { aux.push(m.aux); continue; }
+    const progress = !!m.id && (m.progressDetail !== undefined || !!m.progress);
+    let diff = 0;
+    if (progress) {
+      let line = ids.get(m.id!);
+      if (line === undefined) {
+        line = ids.size;
+        ids.set(m.id!, line);
+        out.write('\n');
+      }
+      diff = ids.size - line;
+      out.write(`\x1b[${diff}A`);
+    } else {
+      ids = new Map();
+    }
+    if (typeof m.stream === 'string') { out.write(m.stream); continue; }
+    let text = progress ? '\x1b[2K\r' : '';
+    if (m.id) text += `${m.id}: `;
+    text += m.status ?? '';
+    if (progress && m.progress) text += ` ${m.progress}`;
+    out.write(progress ? `${text}\r` : `${text}\n`);
+    if (progress) out.write(`\x1b[${diff}B`);
   }
   return aux;
 }

@@ -1,5 +1,6 @@
 // `berth exec`: POST /containers/{id}/exec, then POST /exec/{id}/start (hijacked unless -d),
 // then GET /exec/{id}/json for the exit code (the process's own, as docker exits with it).
+import { configDetachKeys } from '../credentials.ts';
 import { ApiError } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseKeyValueFile, resolveEnv } from '../run-config.ts';
@@ -8,6 +9,7 @@ import { pumpStreams, rawTerminal, monitorTtySize } from '../stdio.ts';
 type Opts = Record<string, any>;
 
 export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  o.detachKeys ??= configDetachKeys();
   const [container, ...cmd] = args;
   const c = ctx.client;
   const tty = Boolean(o.tty);

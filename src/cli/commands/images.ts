@@ -1,4 +1,6 @@
 // Image verbs: images/image ls, import, tag, rmi, history, pull, image prune.
+import { authHeaderFor } from '../credentials.ts';
+import { showProgress } from './registry-client.ts';
 import { createReadStream } from 'node:fs';
 import { ApiError } from '../../client/client.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
@@ -247,8 +249,8 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     else if (!o.allTags) tagName = 'latest';
   }
   if (!o.quiet && at < 0 && !o.allTags && !splitTag(image)) process.stdout.write('Using default tag: latest\n');
-  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag: tagName, platform: o.platform } });
-  await showStream(res, o.quiet ? { write: () => true } as any : process.stdout);
+  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag: tagName, platform: o.platform }, headers: authHeaderFor(fromImage) });
+  await showProgress(res, process.stdout, Boolean(o.quiet));
   // docker pull ends with the fully qualified reference (the only line with -q).
   const shown = at >= 0 ? image : `${fromImage}:${tagName ?? 'latest'}`;
   const full = /^[^/]+\.[^/]+\/|^localhost[:/]/.test(shown) ? shown : shown.includes('/') ? `docker.io/${shown}` : `docker.io/library/${shown}`;

@@ -10,7 +10,8 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import type { Response as IncomingMessage } from '../../client/client.ts';
 import { ApiError, readAll } from '../../client/client.ts';
-import { displayJsonMessages } from '../../client/streams.ts';
+import { authHeaderFor, configDetachKeys } from '../credentials.ts';
+import { showProgress } from './registry-client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { buildCreateRequest } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize, proxySignals } from '../stdio.ts';
@@ -50,9 +51,8 @@ function splitRef(image: string): { fromImage: string; tag?: string } {
 /** POST /images/create?fromImage=…, progress on `out` (stderr for run/create, as docker). */
 export async function pullImage(ctx: Ctx, image: string, platform: string | undefined, quiet: boolean, out: NodeJS.WritableStream): Promise<void> {
   const { fromImage, tag } = splitRef(image);
-  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag, platform } });
-  const sink = quiet ? { write: () => true } : out;
-  await displayJsonMessages(res, sink as any);
+  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag, platform }, headers: authHeaderFor(fromImage) });
+  await showProgress(res, out, quiet);
 }
 
 interface Created { Id: string; Warnings?: string[] | null }
@@ -79,13 +79,20 @@ async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: bool
   const c = ctx.client;
   if (pull === 'always') await pullImage(ctx, image, o.platform, Boolean(o.quiet), process.stderr);
   let created: Created;
+  const createIt = () => c.json<Created>('POST', '/containers/create', { query: req.query, body: req.body });
   try {
-    created = await c.json<Created>('POST', '/containers/create', { query: req.query, body: req.body });
+    created = await createIt();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && pull === 'missing' && /no such image/i.test(e.message)) {
-      process.stderr.write(`Unable to find image '${withDefaultTag(image)}' locally\n`);
+    if (!(e instanceof ApiError && e.status === 404 && pull === 'missing' && /no such image/i.test(e.message))) throw e;
+    // As docker: say so, pull (progress on stderr), and create again.
+    process.stderr.write(`Unable to find image '${withDefaultTag(image)}' locally\n`);
+    try {
+      await pullImage(ctx, image, o.platform, Boolean(o.quiet), process.stderr);
+    } catch (pe) {
+      if (pe instanceof StatusError) throw new StatusError(`berth: ${pe.message}\n\nRun 'berth ${ctx.commandPath.replace(/^berth /, '')} --help' for more information`, 125);
+      throw pe;
     }
-    throw e;
+    created = await createIt();
   }
   for (const w of created.Warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
   if (o.cidfile) writeFileSync(o.cidfile, created.Id);
@@ -109,6 +116,7 @@ export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number>
 }
 
 export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  o.detachKeys ??= configDetachKeys();
   const detached = Boolean(o.detach);
   if (detached && o.attach?.length) throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1);
   const c = ctx.client;
@@ -197,6 +205,7 @@ interface InspectedContainer {
 }
 
 export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
   if (o.attach || o.interactive) {
     if (args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
@@ -236,6 +245,7 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
 }
 
 export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
   const ctr = await c.json<InspectedContainer>('GET', `/containers/${encodeURIComponent(args[0])}/json`);
   if (!ctr.State.Running) throw new StatusError('You cannot attach to a stopped container, start it first', 1);
