@@ -7,11 +7,10 @@
 // restart-free store: every layer is downloaded, verified and unpacked.
 // Usage: node bench/registry.mjs [sizeMB] [runs]   (root; after `npm run build`)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, writeSync, closeSync, rmSync, writeFileSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { startBerthd, time, median, root } from './lib/daemon.mjs';
+import { startBerthd, time, median, root, randomImageContext } from './lib/daemon.mjs';
 
 const MB = Number(process.argv[2] ?? 200);
 const RUNS = Number(process.argv[3] ?? 3);
@@ -29,14 +28,7 @@ const waitUp = async (port) => {
 };
 try {
   const ctx = join(d.tmp, 'ctx');
-  mkdirSync(ctx);
-  const buf = Buffer.alloc(1 << 20);
-  for (let i = 1; i <= 4; i++) {
-    const fd = openSync(join(ctx, `r${i}`), 'w');
-    for (let m = 0; m < MB / 4; m++) writeSync(fd, randomFillSync(buf));
-    closeSync(fd);
-  }
-  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY r1 /r1\nCOPY r2 /r2\nCOPY r3 /r3\nCOPY r4 /r4\n');
+  randomImageContext(ctx, MB);
   check(d.berth(['build', '-q', '-t', 'bench/reg:1', ctx]), 'build');
   rmSync(ctx, { recursive: true, force: true });
   // The build cache would keep the layers after rmi (pull would say "Already exists").

@@ -9,10 +9,9 @@
 // berth/docker time ratios are printed. Docker is never started here.
 // Usage: node bench/save-load.mjs [sizeMB]   (root; after `npm run build`)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, writeSync, closeSync, statSync, rmSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBerthd, time, root } from './lib/daemon.mjs';
+import { startBerthd, time, root, randomImageContext } from './lib/daemon.mjs';
 
 const MB = Number(process.argv[2] ?? 200);
 const IMG = 'bench/saveload:1';
@@ -21,14 +20,7 @@ const d2 = await startBerthd([], { importBusybox: false });
 const check = (r, what) => { if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`); return r; };
 try {
   const ctx = join(d1.tmp, 'ctx');
-  mkdirSync(ctx);
-  const buf = Buffer.alloc(1 << 20);
-  for (let i = 1; i <= 4; i++) {
-    const fd = openSync(join(ctx, `r${i}`), 'w');
-    for (let m = 0; m < MB / 4; m++) writeSync(fd, randomFillSync(buf));
-    closeSync(fd);
-  }
-  spawnSync('sh', ['-c', `printf 'FROM scratch\\nCOPY r1 /r1\\nCOPY r2 /r2\\nCOPY r3 /r3\\nCOPY r4 /r4\\n' > ${join(ctx, 'Dockerfile')}`]);
+  randomImageContext(ctx, MB);
   check(d1.berth(['build', '-q', '-t', IMG, ctx]), 'build');
   rmSync(ctx, { recursive: true, force: true });
   const file = join(d1.tmp, 'img.tar');

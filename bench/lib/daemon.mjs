@@ -2,8 +2,8 @@
 // nft table) with busybox imported, and a clean-up that removes every trace of it even when the
 // benchmark fails: containers, conmon, mounts, namespaces, bridges, the nft table, the directory.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, openSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, openSync, mkdirSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +61,19 @@ export async function startBerthd(args = [], o = {}) {
     if (imp.status !== 0) { stop(); throw new Error(`import failed: ${imp.stderr}`); }
   }
   return { host, sock, tmp, bridge, berth, stop };
+}
+
+/**
+ * A build context of `mb` MB of random data in 4 files and a Dockerfile copying each into its own
+ * layer (FROM scratch): the 4-layer image the save/load and registry benches move around.
+ */
+export function randomImageContext(dir, mb) {
+  mkdirSync(dir, { recursive: true });
+  const buf = Buffer.alloc(1 << 20);
+  for (let i = 1; i <= 4; i++) {
+    const fd = openSync(join(dir, `r${i}`), 'w');
+    for (let m = 0; m < mb / 4; m++) writeSync(fd, randomFillSync(buf));
+    closeSync(fd);
+  }
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY r1 /r1\nCOPY r2 /r2\nCOPY r3 /r3\nCOPY r4 /r4\n');
 }

@@ -1,5 +1,6 @@
 // Stream helpers Node lacks: look at the first chunk of a body (gzip or not) and go on reading
 // it whole, and feed one stream to two consumers (a layer stored as a blob and unpacked in one pass).
+import { open } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 
 /**
@@ -45,4 +46,14 @@ export function tee(source: Readable, highWaterMark = 1 << 20): [PassThrough, Pa
   a.on('error', () => {});
   b.on('error', () => {});
   return [a, b];
+}
+
+/** The first `n` bytes of a file (fewer if it is shorter): enough to sniff a compression magic. */
+export async function firstBytes(path: string, n = 4): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(b, 0, n, 0);
+    return b.subarray(0, bytesRead);
+  } finally { await fh.close(); }
 }

@@ -12,8 +12,9 @@
 // OCI descriptor must match; then layers are unpacked against their diff IDs (createLayer checks
 // them). Only when all images of the archive are verified do image records and tags appear; a
 // failure removes the layers and blobs the load added, so nothing is half loaded.
+import { firstBytes } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, posix } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -262,15 +263,6 @@ async function checkDiffId(tarStream: Readable, diffId: string, chainId: string)
   const got = ds.digest();
   if (got !== diffId) throw invalid(`layer digest mismatch: expected ${diffId}, got ${got}`);
   return { chainId };
-}
-
-async function firstBytes(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    return b.subarray(0, bytesRead);
-  } finally { await fh.close(); }
 }
 
 /** Unpacks the archive body into a staging directory (hashing every file), then verifies it. */

@@ -15,6 +15,7 @@
 // their blobs arrive (the snapshotter checks each diff ID against the config). Only when every
 // layer is in do the staged blobs move into the content store and the image appear; a failed
 // pull removes the layers it unpacked and its staged files, so it leaves nothing behind.
+import { firstBytes } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -164,15 +165,6 @@ function decompressed(src: Readable, head: Buffer): Readable {
     return out;
   }
   return src;
-}
-
-async function firstBytes(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    return b.subarray(0, bytesRead);
-  } finally { await fh.close(); }
 }
 
 /**
