@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalid, notFound } from '../common/errors.ts';
 import { resolveInRoot } from '../runtime/user.ts';
@@ -286,7 +286,8 @@ export async function extractArchive(root: string, host: string, kind: ArchiveKi
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
   const exited = new Promise<number>((res, rej) => { child.once('error', rej); child.once('close', (c) => res(c ?? 1)); });
   try {
-    await applyLayer(target, child.stdout!, { mode: 'plain' });
+    // Piped at once: Node discards a child's stdout that has no reader when the child exits.
+    await applyLayer(target, child.stdout!.pipe(new PassThrough()), { mode: 'plain' });
   } catch (e) {
     child.kill();
     await exited.catch(() => 1);

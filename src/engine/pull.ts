@@ -21,7 +21,7 @@ import { chmod, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { EngineError } from '../common/errors.ts';
@@ -156,7 +156,9 @@ function decompressed(src: Readable, head: Buffer): Readable {
     // zstd layers (OCI `tar+zstd`): Debian's zstd, as a build's ADD uses it (Node 20 has no zstd).
     // A failing decompressor ends the tar early; the diff ID check then refuses the layer.
     const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const out = child.stdout!;
+    // Piped at once: Node resumes (and so discards) a child's stdout that has no reader when
+    // the child exits, and the caller only starts reading after some awaits.
+    const out = child.stdout!.pipe(new PassThrough({ highWaterMark: 1 << 20 }));
     child.once('error', (e) => out.destroy(new EngineError('System', `unsupported layer compression: zstd (${e.message})`)));
     child.stdin!.on('error', () => {});
     src.on('error', (e) => { child.kill(); out.destroy(e); });
