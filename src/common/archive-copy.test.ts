@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cleanPath } from './go-path.ts';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  CopyError, cleanPath, copySummary, getRebaseName, prepareArchiveCopy, preserveTrailingDotOrSeparator, rebaseArchive,
+  CopyError, copySummary, getRebaseName, prepareArchiveCopy, preserveTrailingDotOrSeparator, rebaseArchive,
   rebaseName, splitCpArg, splitPathDirEntry, treeTar,
 } from './archive-copy.ts';
 import { TarReader } from '../store/snapshots/apply-layer.ts';

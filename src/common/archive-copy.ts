@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
 import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
+import { cleanPath } from './go-path.ts';
 
 export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
 
@@ -18,21 +19,6 @@ export function baseOf(p: string): string {
   const t = p.replace(/\/+$/, '');
   if (t === '') return '/';
   return t.slice(t.lastIndexOf('/') + 1);
-}
-/** Go filepath.Clean (POSIX). */
-export function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const c of p.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!abs) out.push('..');
-    } else out.push(c);
-  }
-  const s = (abs ? '/' : '') + out.join('/');
-  return s === '' ? '.' : s;
 }
 /** Go filepath.Dir. */
 export function dirOf(p: string): string {

@@ -87,3 +87,34 @@ test('applyLayer plain mode for cp: noOverwriteDirNonDir refuses both swaps; cho
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('applyLayer refuseOutside (cp): names climbing above the destination are refused with Docker\'s text; absolute names stay inside', async () => {
+  const { applyLayer } = await import('../store/snapshots/apply-layer.ts');
+  const { encodeTarHeader, tarPad } = await import('../store/snapshots/tar-header.ts');
+  const { existsSync, readFileSync, readdirSync } = await import('node:fs');
+  const { Readable } = await import('node:stream');
+  const tar = (names: string[]) => {
+    const parts: Buffer[] = [];
+    for (const name of names) parts.push(encodeTarHeader({ name, type: '0', mode: 0o644, uid: 0, gid: 0, mtime: 1, size: 1 }), Buffer.from('x'), Buffer.alloc(tarPad(1)));
+    parts.push(Buffer.alloc(1024));
+    return Readable.from([Buffer.concat(parts)]);
+  };
+  const root = mkdtempSync(join(tmpdir(), 'cp-outside-'));
+  try {
+    mkdirSync(join(root, 'dst'));
+    const dst = join(root, 'dst');
+    for (const [name, shown] of [['../x', '../x'], ['a/../../x', '../x'], ['./../../y', '../../y'], ['..', '..']]) {
+      await assert.rejects(applyLayer(dst, tar([name]), { mode: 'plain', refuseOutside: '/tmp' }), (e: Error) => e.message === `${JSON.stringify(shown)} is outside of "/tmp"`, name);
+    }
+    assert.deepEqual(readdirSync(root), ['dst']);
+    assert.deepEqual(readdirSync(dst), []);
+    await applyLayer(dst, tar(['/abs', '/../abs2', 'a/../ok']), { mode: 'plain', refuseOutside: '/tmp' });
+    assert.deepEqual(readdirSync(dst).sort(), ['abs', 'abs2', 'ok']);
+    // Without the option (layers, build contexts) names are clamped at the root instead.
+    await applyLayer(dst, tar(['../../clamped']), { mode: 'plain' });
+    assert.equal(readFileSync(join(dst, 'clamped'), 'utf8'), 'x');
+    assert.equal(existsSync(join(root, 'clamped')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

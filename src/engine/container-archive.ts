@@ -291,7 +291,7 @@ export async function putArchive(a: ArchiveAccess, ref: string, path: string, ta
     let chown: { uid: number; gid: number } | undefined;
     if (o.copyUIDGID && a.rec.Config.User) chown = await userIds(v.root, a.rec.Config.User);
     try {
-      await applyLayer(resolved.host, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown });
+      await applyLayer(resolved.host, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: resolved.ctr });
     } catch (e) {
       if (errno(e) === 'EROFS') throw new EngineError('Forbidden', 'container rootfs is marked read-only');
       throw e;

@@ -7,7 +7,7 @@
 // reported, so a daemon killed at any moment restarts with a record that is true or one step
 // behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
 import os from 'node:os';
-import { mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, rm, rmdir, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -181,6 +181,7 @@ export class ContainerService {
       // Exit files arrive from conmon; inotify tells us at once.
       await mkdir(dirnameOf(rt.exitFile('x')), { recursive: true });
     }
+    await this.#sweepArchiveViews();
     for (const id of await readdir(this.#dir)) {
       const rec = await readJson<ContainerRecord>(join(this.#dir, id, 'config.json'));
       if (!rec) {
@@ -197,6 +198,23 @@ export class ContainerService {
     const exitDir = dirnameOf(this.#runtimeOf(this.#o.defaultRuntime).exitFile('x'));
     this.#watcher = watch(exitDir, (_ev, file) => { if (file) void this.#onExitFile(String(file)); });
     await this.reconcile();
+  }
+
+  /**
+   * A daemon killed in the middle of a `cp` on a stopped container leaves that copy's view
+   * mounted (`<container dir>/archive-*`: the container's layer and its volumes). Unmounted
+   * deepest first, then the empty mount points removed (never recursively: were anything still
+   * mounted, it would be the container's files), before anything may remove a container dir.
+   */
+  async #sweepArchiveViews(): Promise<void> {
+    const views = (await mountsUnder(this.#dir)).filter((p) => /^[^/]+\/archive-[^/]+(\/|$)/.test(p.slice(this.#dir.length + 1)));
+    views.sort((a, b) => b.split('/').length - a.split('/').length);
+    for (const m of views) await unmount(m).catch(() => unmount(m, { lazy: true }));
+    for (const id of await readdir(this.#dir)) {
+      let names: string[];
+      try { names = await readdir(join(this.#dir, id)); } catch { continue; }
+      for (const n of names) if (n.startsWith('archive-')) await rmdir(join(this.#dir, id, n)).catch(() => {});
+    }
   }
 
   async #cleanupDebris(id: string): Promise<void> {

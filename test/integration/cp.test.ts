@@ -343,13 +343,26 @@ test('symlink escapes: writes through /escape -> /, /x -> /etc, /up -> ../../../
   ok(d.berth(['rm', '-f', 'cpxs']));
 });
 
-test('hostile PUT tars: ../ and absolute names are confined; entries through a symlink are refused', async () => {
+test('hostile PUT tars: ../ names are refused as Docker does, absolute names stay inside; entries through a symlink are refused', async () => {
   const name = `cptar-${process.pid}`;
   const escapes = [`/${name}-dotdot`, `/${name}-abs`, `/${name}-vialink`, `/${name}-newlink`, `/etc/${name}-vialink`].map(hostMark);
-  const r1 = await put('cpx', '/tmp', mkTar([{ name: `../../../../../${name}-dotdot`, body: 'dd' }, { name: `/${name}-abs`, body: 'abs' }]));
-  assert.equal(r1.status, 200);
-  // Both are confined to the extraction directory (Docker refuses the first; either keeps the host safe).
-  assert.equal(sh('cpx', `cat /tmp/${name}-dotdot /tmp/${name}-abs`), 'ddabs');
+  const r1 = await put('cpx', '/tmp', mkTar([{ name: `../../../../../${name}-dotdot`, body: 'dd' }]));
+  assert.equal(r1.status, 500, r1.body.toString());
+  assert.equal(r1.json().message, `"../../../../../${name}-dotdot" is outside of "/tmp"`);
+  const r1b = await put('cpx', '/tmp', mkTar([{ name: `sub/../../${name}-dotdot2`, body: 'dd' }]));
+  assert.equal(r1b.json().message, `"../${name}-dotdot2" is outside of "/tmp"`);
+  assert.equal(sh('cpx', `ls /${name}-dotdot* /tmp/${name}-dotdot* 2>/dev/null | wc -l`), '0\n');
+  // An absolute name is joined to the destination (Docker's filepath.Join), as is `/../x`.
+  const r1c = await put('cpx', '/tmp', mkTar([{ name: `/${name}-abs`, body: 'abs' }, { name: `/../${name}-abs2`, body: '2' }]));
+  assert.equal(r1c.status, 200, r1c.body.toString());
+  assert.equal(sh('cpx', `cat /tmp/${name}-abs /tmp/${name}-abs2`), 'abs2');
+  // Through both CLIs: the daemon's error, exit 1, nothing written.
+  for (const cli of clis()) {
+    const r = d[cli](['cp', '-', 'cpx:/tmp'], { input: mkTar([{ name: `../${name}-cli`, body: 'c' }]) });
+    assert.equal(r.status, 1, cli);
+    assert.equal(r.stderr.trim(), `Error response from daemon: "../${name}-cli" is outside of "/tmp"`, cli);
+  }
+  assert.equal(sh('cpx', `ls /${name}-cli 2>/dev/null | wc -l`), '0\n');
   for (const [ctr, where] of [['cpx', '/'], ['cpx', '/tmp']]) {
     const r2 = await put(ctr, where, mkTar([{ name: `escape/${name}-vialink`, body: 'v' }]));
     if (where === '/') assert.equal(r2.status, 400, r2.body.toString());
@@ -414,4 +427,30 @@ test('errors: missing parent, extraction point not a directory, read-only rootfs
   assert.equal(r.status, 403);
   assert.equal(sh('cpro', 'wc -c < /vol/berth'), '2048\n');
   ok(d.berth(['rm', '-f', 'cpro', 'cpx', 'cpr']));
+});
+
+test('berthd killed (-9) in the middle of a copy from a stopped container: the next start unmounts the copy\'s view; rm keeps the volume', async () => {
+  ok(d.berth(['run', '--rm', '-v', 'cpkvol:/data', 'busybox', 'sh', '-c', 'echo keep > /data/f']));
+  ok(d.berth(['create', '--name', 'cpk', '-v', 'cpkvol:/data', 'busybox', 'true']));
+  const views = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((p) => p?.startsWith(d.dataRoot) && p.includes('/archive-'));
+  // A GET of the whole root that the client stops reading: the view stays mounted.
+  const req = http.request({ socketPath: d.sock, path: '/containers/cpk/archive?path=/', method: 'GET' });
+  const got = new Promise<http.IncomingMessage>((res, rej) => { req.on('response', res); req.on('error', rej); });
+  req.end();
+  const res = await got;
+  res.pause();
+  res.on('error', () => {});
+  req.on('error', () => {});
+  assert.equal(res.statusCode, 200);
+  assert.ok(views().length >= 2, `the view and its volume are mounted: ${views().join(' ')}`);
+  await d.restart({ kill9: true });
+  res.destroy();
+  assert.deepEqual(views(), []);
+  const dir = join(d.dataRoot, 'containers');
+  for (const id of existsSync(dir) ? readdirSync(dir) : []) {
+    assert.deepEqual(readdirSync(join(dir, id)).filter((n) => n.startsWith('archive-')), [], id);
+  }
+  ok(d.berth(['rm', 'cpk']));
+  assert.equal(ok(d.berth(['run', '--rm', '-v', 'cpkvol:/data', 'busybox', 'cat', '/data/f'])).stdout, 'keep\n');
+  ok(d.berth(['volume', 'rm', 'cpkvol']));
 });

@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PatternMatcher, cleanPath, dockerignoreFor, locateDockerignore, parseDockerignore, trimBuildFilesFromExcludes,
+  PatternMatcher, dockerignoreFor, locateDockerignore, parseDockerignore, trimBuildFilesFromExcludes,
 } from './dockerignore.ts';
 
 const matches = (patterns: string[], path: string) => new PatternMatcher(patterns).matches(path);
-
-test('cleanPath is Go filepath.Clean', () => {
-  const cases: Array<[string, string]> = [
-    ['', '.'], ['.', '.'], ['./', '.'], ['a/', 'a'], ['./a', 'a'], ['a//b', 'a/b'], ['a/./b', 'a/b'],
-    ['a/../b', 'b'], ['../a', '../a'], ['a/../..', '..'], ['/../a', '/a'], ['/', '/'], ['//a//', '/a'],
-  ];
-  for (const [i, want] of cases) assert.equal(cleanPath(i), want, i);
-});
 
 test('parseDockerignore: comments, blanks, trimming, cleaning, leading slash, exceptions', () => {
   const text = [

@@ -14,24 +14,7 @@
 //
 // As in docker, a class is negated by `^` only: `[!a]` is the class of '!' and 'a'.
 import { invalid } from '../../common/errors.ts';
-
-/** Go's filepath.Clean for slash-separated paths. */
-export function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join('/');
-  return rooted ? `/${s}` : s || '.';
-}
+import { cleanPath } from '../../common/go-path.ts';
 
 /**
  * ignorefile.ReadAll: one pattern per line; a line *starting* with `#` is a comment (an indented

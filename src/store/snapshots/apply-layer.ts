@@ -13,7 +13,8 @@ import {
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { invalid } from '../../common/errors.ts';
+import { EngineError, invalid } from '../../common/errors.ts';
+import { cleanPath } from '../../common/go-path.ts';
 import * as sys from '../../sys/index.ts';
 import { SafeRoot, cleanEntryPath, cleanLinkTarget } from './safe-path.ts';
 
@@ -34,6 +35,12 @@ export interface ApplyLayerOptions {
   noOverwriteDirNonDir?: boolean;
   /** 'plain' (docker cp -a with a container user): every entry owned by these ids. */
   chown?: { uid: number; gid: number };
+  /**
+   * 'plain' (docker cp): refuse a relative name that climbs above the root (`../x`, `a/../../x`)
+   * as Docker's Unpack does, instead of clamping it; the value names the destination in the
+   * error (`"../x" is outside of "/tmp"`). Absolute names stay relative to the root, as in Docker.
+   */
+  refuseOutside?: string;
   /** User-namespace remapping is not supported (yet); the field reserves the name. */
   idMap?: never;
 }
@@ -103,8 +110,10 @@ class Extractor {
   readonly #noOverwrite: boolean;
   readonly #chown: { uid: number; gid: number } | undefined;
 
-  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown'> = {}) {
+  readonly #refuseOutside: string | undefined;
+  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown' | 'refuseOutside'> = {}) {
     this.#hashes = hashes;
+    this.#refuseOutside = o.refuseOutside;
     this.#noOverwrite = !!o.noOverwriteDirNonDir;
     this.#chown = o.chown;
     this.#root = new SafeRoot(root);
@@ -113,6 +122,12 @@ class Extractor {
   }
 
   async entry(e: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
+    if (this.#refuseOutside !== undefined) {
+      const rel = cleanPath(e.name);
+      if (rel === '..' || rel.startsWith('../')) {
+        throw new EngineError('System', `${JSON.stringify(rel)} is outside of ${JSON.stringify(this.#refuseOutside)}`);
+      }
+    }
     const parts = cleanEntryPath(e.name);
     const base = parts.length ? parts[parts.length - 1] : '';
     if (this.#mode !== 'plain') {
@@ -629,3 +644,4 @@ function paxNumber(pax: Map<string, Buffer>, key: string): number | undefined {
   if (!/^-?[0-9]+(\.[0-9]*)?$/.test(s) || !Number.isFinite(n)) throw invalid(`invalid tar: bad PAX ${key} ${JSON.stringify(s)}`);
   return n;
 }
+
