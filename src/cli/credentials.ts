@@ -3,7 +3,7 @@
 // `credsStore` / `credHelpers` (docker-credential-<name> programs, spoken to as docker does:
 // get/store/erase over stdin/stdout), and `detachKeys`. Written atomically, mode 0600.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StatusError } from './context.ts';
@@ -38,7 +38,11 @@ export function loadConfig(): ConfigFile {
 export function saveConfig(cfg: ConfigFile): void {
   mkdirSync(configDir(), { recursive: true, mode: 0o700 });
   const tmp = `${configPath()}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(cfg, null, '\t') + '\n');
+    fsyncSync(fd);
+  } finally { closeSync(fd); }
   renameSync(tmp, configPath());
 }
 
@@ -96,6 +100,10 @@ export function storeAuth(key: string, a: AuthConfig): 'helper' | 'file' {
     const secret = a.identitytoken ? { Username: '<token>', Secret: a.identitytoken } : { Username: a.username, Secret: a.password };
     const r = runHelper(helper, 'store', JSON.stringify({ ServerURL: key, ...secret }));
     if (!r.ok) throw new StatusError(`Error saving credentials: error storing credentials - err: exit status 1, out: \`${r.err}\``, 1);
+    // As docker's native store: the file keeps an empty entry, which is how logout knows.
+    cfg.auths ??= {};
+    cfg.auths[key] = {};
+    saveConfig(cfg);
     return 'helper';
   }
   cfg.auths ??= {};
@@ -106,15 +114,35 @@ export function storeAuth(key: string, a: AuthConfig): 'helper' | 'file' {
   return 'file';
 }
 
-/** Removes credentials; false when there were none to remove. */
-export function eraseAuth(key: string): boolean {
+/**
+ * docker logout's keys for a registry: the key itself and, for a registry other than Docker
+ * Hub, the host with `http://` and `https://` (older CLIs stored those forms).
+ */
+export function logoutKeys(key: string): string[] {
+  return key === INDEX_SERVER ? [key] : [key, `http://${key}`, `https://${key}`];
+}
+
+/** Whether the config file records a login for any of `keys` (a helper's login leaves `{}`). */
+export function loggedIn(keys: string[], cfg = loadConfig()): boolean {
+  return keys.some((k) => cfg.auths?.[k] !== undefined);
+}
+
+/**
+ * Removes the credentials stored under `key` (from its helper, then the file's entry); returns
+ * the helper's error text when it failed, as docker's store does (the entry then stays).
+ */
+export function eraseAuth(key: string): string | undefined {
   const cfg = loadConfig();
   const helper = helperFor(cfg, key);
-  if (helper) return runHelper(helper, 'erase', key).ok;
-  if (!cfg.auths?.[key]) return false;
-  delete cfg.auths[key];
-  saveConfig(cfg);
-  return true;
+  if (helper) {
+    const r = runHelper(helper, 'erase', key);
+    if (!r.ok) return r.err || 'exit status 1';
+  }
+  if (cfg.auths?.[key] !== undefined) {
+    delete cfg.auths[key];
+    saveConfig(cfg);
+  }
+  return undefined;
 }
 
 /** X-Registry-Auth as the docker CLI encodes it: base64url of the AuthConfig JSON. */

@@ -3,7 +3,7 @@
 import { ApiError } from '../../client/client.ts';
 import { StreamError, displayJsonMessages } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { authHeaderFor, configPath, eraseAuth, getAuth, serverKey, storeAuth, type AuthConfig } from '../credentials.ts';
+import { authHeaderFor, configPath, eraseAuth, getAuth, loggedIn, logoutKeys, serverKey, storeAuth, type AuthConfig } from '../credentials.ts';
 
 type Opts = Record<string, any>;
 
@@ -74,13 +74,18 @@ export async function login(ctx: Ctx, args: string[], o: Opts): Promise<number> 
 
 export async function logout(_ctx: Ctx, args: string[]): Promise<number> {
   const key = serverKey(args[0]);
-  const auth = getAuth(key);
-  if (!auth.username && !auth.identitytoken) {
+  const keys = logoutKeys(key);
+  if (!loggedIn(keys)) {
     process.stdout.write(`Not logged in to ${key}\n`);
     return 0;
   }
   process.stdout.write(`Removing login credentials for ${key}\n`);
-  eraseAuth(key);
+  const errs = keys.map((k) => [k, eraseAuth(k)] as const).filter(([, e]) => e !== undefined);
+  // As docker: a warning only when every form failed to erase.
+  if (errs.length === keys.length) {
+    process.stderr.write('WARNING: could not erase credentials:\n');
+    for (const [k, e] of errs) process.stdout.write(`${k}: ${e}\n`);
+  }
   return 0;
 }
 
