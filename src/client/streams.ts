@@ -158,7 +158,8 @@ async function displayJsonMessagesTty(stream: Readable, out: Writable): Promise<
     let text = progress ? '\x1b[2K\r' : '';
     if (m.id) text += `${m.id}: `;
     text += m.status ?? '';
-    if (progress && m.progress) text += ` ${m.progress}`;
+    // docker prints the bar after a space even when it is empty ("Pulling fs layer \r").
+    if (progress) text += ` ${m.progress ?? ''}`;
     out.write(progress ? `${text}\r` : `${text}\n`);
     if (progress) out.write(`\x1b[${diff}B`);
   }
