@@ -113,4 +113,27 @@ for (const cli of ['berth', 'docker'] as const) {
     tmux(sock, 'kill-server');
     tmux(sock2, 'kill-server');
   });
+
+  test(`${cli} stats on a terminal: the table is redrawn in place every refresh${cli === 'berth' ? '; Ctrl-C ends it' : ''}`, { skip }, async () => {
+    const name = `s${cli[0]}`;
+    assert.equal(d.berth(['run', '-d', '--name', name, 'busybox', 'sleep', '600']).status, 0);
+    const sock = session(`${cliLine(cli)} stats ${name}; echo "STATS-EXIT=$?"`);
+    const row = new RegExp(`^[0-9a-f]{12}\\s+${name}\\s+\\d+\\.\\d+%\\s+\\S+ / \\S+\\s+\\d+\\.\\d+%\\s+.+ / .+\\s+.+ / .+\\s+1$`, 'm');
+    await waitScreen(sock, row);
+    // Several refreshes later the visible screen still has one header and one row: redrawn, not appended.
+    await sleep(3000);
+    const screen = tmux(sock, 'capture-pane', '-p');
+    assert.equal(screen.match(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/gm)?.length, 1, screen);
+    assert.equal(screen.match(row) ? screen.split('\n').filter((l) => l.includes(name)).length : 0, 1, screen);
+    if (cli === 'berth') {
+      // Ctrl-C ends berth stats (killed by SIGINT, so the session's bash goes with it).
+      tmux(sock, 'send-keys', 'C-c');
+      for (let i = 0; i < 50 && spawnSync('tmux', ['-L', sock, 'has-session']).status === 0; i++) await sleep(100);
+      assert.notEqual(spawnSync('tmux', ['-L', sock, 'has-session']).status, 0, 'berth stats ended on Ctrl-C');
+    }
+    // (docker 28.2's stats only blanks its rows on the first Ctrl-C and runs on, against
+    // dockerd too; it is not asserted here.)
+    d.berth(['rm', '-f', name]);
+    tmux(sock, 'kill-server');
+  });
 }
