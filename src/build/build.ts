@@ -17,6 +17,7 @@ import type { OciRuntime } from '../runtime/runtime.ts';
 import type { ImageConfigFile } from '../engine/types.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { ContainerNetworking } from '../engine/networking.ts';
+import type { AuthConfig } from '../registry/client/auth.ts';
 
 export interface BuildOptions {
   /** References to tag the result with (`t`, several). */
@@ -45,12 +46,16 @@ export interface BuildOptions {
   resources?: { Memory?: number; MemorySwap?: number; CpuShares?: number; CpuPeriod?: number; CpuQuota?: number; CpusetCpus?: string; CpusetMems?: string; Ulimits?: { Name: string; Soft: number; Hard: number }[] };
   /** Cancels the build (the client went away). */
   signal: AbortSignal;
+  /** X-Registry-Config: credentials by registry for the pulls of FROM images. */
+  registryAuth?: Record<string, AuthConfig>;
 }
 
 /** Where a build's progress goes (JSON-message stream entries, in the API router). */
 export interface BuildOutput {
   stream(text: string): void;
   aux(value: Record<string, unknown>): void;
+  /** Other JSON messages as they are (a FROM image's pull progress). */
+  message?(m: Record<string, unknown>): void;
 }
 
 export interface BuildReport { id: string; tags: string[] }
@@ -82,7 +87,8 @@ export interface BuildDeps {
   runtime(): OciRuntime;
   /** A local image by reference or ID, with its config; undefined when there is none. */
   findImage(ref: string): Promise<{ record: ImageRecord; config: ImageConfigFile } | undefined>;
-  pull(ref: string, signal: AbortSignal): Promise<void>;
+  /** Pulls a FROM image, with the build's credentials for its registry, reporting progress. */
+  pull(ref: string, signal: AbortSignal, o?: { auth?: AuthConfig; emit?: (m: Record<string, unknown>) => void }): Promise<void>;
   createImage(config: ImageConfigFile, layers: LayerRef[]): Promise<ImageRecord>;
   tag(id: string, ref: string): Promise<void>;
   /** Holds garbage collection off while something not yet recorded is in flight. */

@@ -22,6 +22,8 @@ import { mountOverlay, unmount } from '../sys/index.ts';
 import type { ImageConfigFile, ContainerConfig } from '../engine/types.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { BuildDeps, BuildOptions, BuildOutput, BuildReport, CacheRecord } from './build.ts';
+import { authForRegistry } from '../registry/client/auth.ts';
+import { parseReference } from '../common/reference.ts';
 import type { BuildCache } from './cache.ts';
 import { parseDockerfile } from './dockerfile/parser.ts';
 import { expandCommand, parseCommand, splitStages } from './dockerfile/commands.ts';
@@ -74,17 +76,17 @@ const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 /** Holds each stage's output until the stages before it have finished (legacy linear output). */
 class OrderedOutput {
-  #sink: (s: string) => void;
+  #sink: (s: string | Record<string, unknown>) => void;
   #order: number[];
-  #bufs = new Map<number, string[]>();
+  #bufs = new Map<number, (string | Record<string, unknown>)[]>();
   #done = new Set<number>();
   #live = 0;
-  constructor(order: number[], sink: (s: string) => void) {
+  constructor(order: number[], sink: (s: string | Record<string, unknown>) => void) {
     this.#order = order;
     this.#sink = sink;
     for (const i of order) this.#bufs.set(i, []);
   }
-  write(stage: number, s: string): void {
+  write(stage: number, s: string | Record<string, unknown>): void {
     if (this.#order[this.#live] === stage) this.#sink(s);
     else this.#bufs.get(stage)!.push(s);
   }
@@ -218,7 +220,7 @@ class BuildRun {
     let step = 1;
     for (const i of needed) { stages[i].firstStep = step; step += 1 + stages[i].body.length; }
     this.#totalSteps = step - 1;
-    this.#log = new OrderedOutput(needed, (s) => this.#out.stream(s));
+    this.#log = new OrderedOutput(needed, (s) => (typeof s === 'string' ? this.#out.stream(s) : this.#out.message?.(s)));
     for (const i of needed) this.#results.set(i, this.#runStage(stages[i]));
     // Every needed stage runs now; the first failure cancels the others.
     let final: State;
@@ -392,7 +394,12 @@ class BuildRun {
     if (prev) return { ...prev, cmdSet: false };
     let found = this.#o.pull ? undefined : await this.#d.findImage(image);
     if (!found) {
-      await this.#d.pull(image, this.#abort.signal);
+      let registry: string | undefined;
+      try { registry = parseReference(image).domain; } catch { /* the pull reports a bad reference */ }
+      await this.#d.pull(image, this.#abort.signal, {
+        auth: registry ? authForRegistry(this.#o.registryAuth, registry) : undefined,
+        emit: this.#o.quiet ? undefined : (m) => this.#log.write(stage, m),
+      });
       found = await this.#d.findImage(image);
       if (!found) throw notFound(`No such image: ${image}`);
     }

@@ -156,6 +156,27 @@ export function authHeaderFor(ref: string): Record<string, string> {
   return { 'X-Registry-Auth': encodeAuthHeader(getAuth(registryOf(ref))) };
 }
 
+/**
+ * Every credential the config knows (docker's GetAllCredentials), keyed by server address: what
+ * a build sends as X-Registry-Config for its FROM pulls. A helper that fails for one entry
+ * leaves that entry out rather than failing the build.
+ */
+export function allAuths(cfg = loadConfig()): Record<string, AuthConfig> {
+  const out: Record<string, AuthConfig> = {};
+  for (const key of new Set([...Object.keys(cfg.auths ?? {}), ...Object.keys(cfg.credHelpers ?? {})])) {
+    try {
+      const a = getAuth(key, cfg);
+      if (a.username || a.password || a.identitytoken) out[key] = a;
+    } catch { /* a missing helper: no credentials for that registry */ }
+  }
+  return out;
+}
+
+/** X-Registry-Config as the docker CLI encodes it (base64url JSON of the map). */
+export function encodeRegistryConfig(m: Record<string, AuthConfig>): string {
+  return Buffer.from(JSON.stringify(m)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
 /** The config file's `detachKeys` (docker's default for run/start/attach/exec without --detach-keys). */
 export function configDetachKeys(): string | undefined {
   try { return loadConfig().detachKeys || undefined; } catch { return undefined; }

@@ -91,7 +91,7 @@ export class Engine {
         const record = this.images.tryResolve(ref);
         return record ? { record, config: await this.images.config(record.id) } : undefined;
       },
-      pull: (ref, signal) => this.pull(ref, undefined, undefined, signal),
+      pull: (ref, signal, o) => this.pull(ref, undefined, o?.emit, signal, { auth: o?.auth }),
       createImage: (config, layers) => this.images.createImage(config, layers),
       tag: (id, ref) => this.images.tag(id, ref),
       hold: () => { this.#busy++; return () => { this.#busy--; }; },

@@ -102,7 +102,7 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
   const d: Daemon = {
     dir, dataRoot, execRoot, sock, proc: launch(), log,
     api: (m, p, b, h) => request(sock, m, p, b, h),
-    berth: (a, x) => run(process.execPath, ['--', BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '' }, x),
+    berth: (a, x) => run(process.execPath, ['--', BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(dir, 'berth-config') }, x),
     docker: (a, x) => run('docker', a, { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') }, x),
     restart: async (x = {}) => {
       d.proc.kill(x.kill9 ? 'SIGKILL' : 'SIGTERM');

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startDaemon, busyboxRootfsTar, hasDocker, type Daemon } from './harness.ts';
+import { startDaemon, busyboxRootfsTar, hasDocker, BERTH, type Daemon } from './harness.ts';
 import { startRegistry, type RunningRegistry } from '../../src/registry/server/server.ts';
 import { call, digestOf } from '../../src/registry/server/testing.ts';
 
@@ -79,10 +79,19 @@ async function stream(d: Daemon, method: string, path: string, headers: Record<s
  * The docker CLI, without blocking this process: the registry runs in it (d.docker's spawnSync
  * would freeze the registry the CLI is talking to).
  */
-function docker(args: string[], input?: string, daemon?: Daemon): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function docker(args: string[], input?: string, daemon?: Daemon, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const dd = daemon ?? d;
+  return spawnAsync('docker', args, input, { DOCKER_HOST: `unix://${dd.sock}`, DOCKER_CONFIG: join(dd.dir, 'docker-config'), ...env });
+}
+
+/** The berth CLI, without blocking this process (as docker() above). */
+function berthCli(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return spawnAsync(process.execPath, [BERTH, ...args], input, { BERTH_HOST: `unix://${d.sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(d.dir, 'berth-config') });
+}
+
+function spawnAsync(bin: string, args: string[], input: string | undefined, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: `unix://${dd.sock}`, DOCKER_CONFIG: join(dd.dir, 'docker-config') } });
+    const p = spawn(bin, args, { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c) => { stdout += c; });
@@ -445,6 +454,64 @@ describe('auth', () => {
     out = await stream(d, 'POST', `/images/create?fromImage=${encodeURIComponent(ref)}&tag=v1`, authHeader({ identitytoken: idt, serveraddress: h }));
     assert.equal(out.error, undefined, out.text);
     assert.equal(out.messages[out.messages.length - 1].status, `Status: Image is up to date for ${ref}:v1`.replace('Image is up to date', 'Downloaded newer image'));
+  });
+
+  test('a build\'s FROM of a private image: X-Registry-Config credentials, pull progress in the build stream; both CLIs after login', async () => {
+    const h = new URL(basicReg.url).host;
+    const base = `${h}/priv/buildbase`;
+    await d.api('POST', `/images/busybox:latest/tag?repo=${encodeURIComponent(base)}&tag=v1`);
+    let out = await stream(d, 'POST', `/images/${base}/push?tag=v1`, authHeader({ username: 'alice', password: 's3cret', serveraddress: h }));
+    assert.equal(out.error, undefined, out.text);
+    const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
+    const ctxTar = (tag: string) => {
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}:v1\nLABEL built=${tag}\n`);
+      return spawnSync('tar', ['-C', dir, '-cf', '-', '.']).stdout;
+    };
+    const buildApi = async (tag: string, headers: Record<string, string>) => {
+      await d.api('DELETE', `/images/${base}:v1`); // absent after a failed build
+      const r = await d.api('POST', `/build?t=${tag}`, ctxTar(tag), { 'Content-Type': 'application/x-tar', ...headers });
+      assert.equal(r.status, 200);
+      return r.body.toString().split(/\r?\n/).filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    };
+    try {
+      // Without credentials: the registry's refusal, inside the stream after the FROM step.
+      let msgs = await buildApi('pb:none', {});
+      assert.equal(msgs[0].stream, `Step 1/2 : FROM ${base}:v1\n`);
+      assert.match(msgs.find((m) => m.error)?.error ?? '', /unauthorized: authentication required/);
+      assert.equal((await d.api('GET', '/images/pb:none/json')).status, 404);
+      // With them (keyed as a client's config file keys them): the pull's own messages in order.
+      const cfg = Buffer.from(JSON.stringify({ 'https://index.docker.io/v1/': { username: 'x', password: 'y' }, [`http://${h}`]: { username: 'alice', password: 's3cret' } })).toString('base64url');
+      msgs = await buildApi('pb:ok', { 'X-Registry-Config': cfg });
+      assert.equal(msgs.find((m) => m.error), undefined, JSON.stringify(msgs));
+      const st = msgs.map((m) => m.status).filter(Boolean);
+      assert.equal(st[0], 'Pulling from priv/buildbase');
+      assert.equal(msgs.find((m) => m.status === 'Pulling from priv/buildbase')?.id, 'v1');
+      // (No layer lines: the image itself is here under another name, and dockerd skips them too.)
+      assert.match(st.find((x) => x.startsWith('Digest: ')) ?? '', /^Digest: sha256:[0-9a-f]{64}$/);
+      assert.equal(st[st.length - 1], `Status: Downloaded newer image for ${base}:v1`);
+      const i = msgs.findIndex((m) => m.status), j = msgs.findIndex((m) => typeof m.stream === 'string' && m.stream.startsWith(' ---> '));
+      assert.ok(i > 0 && i < j, 'the pull comes between the FROM step and its result');
+      assert.equal((await d.api('GET', '/images/pb:ok/json')).json().Config.Labels.built, 'pb:ok');
+
+      // The berth CLI sends every credential of its config file.
+      let r = await berthCli(['login', '-u', 'alice', '--password-stdin', h], 's3cret\n');
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((await d.api('DELETE', `/images/${base}:v1`)).status, 200);
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}:v1\nLABEL built=cli\n`);
+      r = await berthCli(['build', '--progress', 'plain', '-t', 'pb:berth', dir]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`Step 1/2 : FROM ${base}:v1\\nv1: Pulling from priv/buildbase\\n`));
+      assert.match(r.stdout, new RegExp(`Status: Downloaded newer image for ${base}:v1\\n ---> [0-9a-f]{12}\\n`));
+      if (hasDocker) {
+        r = await docker(['login', '-u', 'alice', '--password-stdin', h], 's3cret\n');
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal((await d.api('DELETE', `/images/${base}:v1`)).status, 200);
+        r = await docker(['build', '-t', 'pb:docker', dir], undefined, undefined, { DOCKER_BUILDKIT: '0' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /v1: Pulling from priv\/buildbase/);
+        assert.match(r.stdout, /Successfully tagged pb:docker/);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   test('the docker 28 CLI: login, push, pull through berthd', { skip: !hasDocker }, async () => {

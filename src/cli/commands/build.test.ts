@@ -19,6 +19,9 @@ import {
   buildQuery, contextKind, evalSymlinksError, isGitUrl, prepareContext, resolveBuildArgs, resolveLocalContext, runBuild, stdinContext, type BuildIo,
 } from './build.ts';
 
+// The CLI's config file is the test's own (none: no credentials), never the machine user's.
+process.env.BERTH_CONFIG = join(tmpdir(), `berth-build-test-no-config-${process.pid}`);
+
 const spec = IMAGE_COMMANDS.build;
 
 function parse(argv: string[]): { args: string[]; opts: Record<string, any> } {

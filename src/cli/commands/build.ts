@@ -33,6 +33,7 @@ import { locateDockerignore, parseDockerignore } from '../../build/context/docke
 import { TtyProgress } from '../build-progress.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
 import { parseUlimit } from '../run-config.ts';
+import { allAuths, encodeRegistryConfig } from '../credentials.ts';
 
 type Opts = Record<string, any>;
 
@@ -109,9 +110,11 @@ export async function runBuild(ctx: Ctx, args: string[], o: Opts, io: BuildIo): 
   try {
     let res;
     try {
-      // X-Registry-Config: the registry credentials for FROM pulls; berth's client keeps none ("{}").
+      // X-Registry-Config: every registry credential the CLI has, for the FROM pulls ("{}" when none).
+      let registryConfig = 'e30=';
+      try { registryConfig = encodeRegistryConfig(allAuths()); } catch { /* an unreadable config: none */ }
       res = await ctx.client.request('POST', '/build', {
-        query, raw: upload, contentType: 'application/x-tar', signal: io.signal, headers: { 'X-Registry-Config': 'e30=' },
+        query, raw: upload, contentType: 'application/x-tar', signal: io.signal, headers: { 'X-Registry-Config': registryConfig },
       });
     } catch (e) {
       if (contextError) throw new StatusError(`error checking context: ${contextError.message}`, 1);

@@ -2,6 +2,8 @@
 //
 //   decodeRegistryAuth(header)  X-Registry-Auth (base64url JSON AuthConfig; `{}`, empty or junk
 //                               mean anonymous, as dockerd treats them)
+//   decodeRegistryConfig(h)     a build's X-Registry-Config (a map of them by server address),
+//   authForRegistry(map, host)  and the entry a FROM image's registry takes
 //   parseChallenges(header)     WWW-Authenticate → [{ scheme: 'bearer', params: { realm, service, scope } }]
 //   registryHostOf(address)     `https://index.docker.io/v1/` → docker.io; `http://h:5000/x` → h:5000
 import { EngineError } from '../../common/errors.ts';
@@ -26,25 +28,57 @@ export function decodeRegistryAuth(header: string | string[] | undefined, strict
   const h = Array.isArray(header) ? header[0] : header;
   if (!h || !h.trim()) return {};
   try {
-    const text = Buffer.from(h.trim().replace(/\+/g, '-').replace(/\//g, '_'), 'base64url').toString('utf8');
-    const v = JSON.parse(text) as unknown;
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    const o = v as Record<string, unknown>;
-    const out: AuthConfig = {};
-    for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
-      if (typeof o[k] === 'string' && o[k] !== '') out[k] = o[k] as string;
-    }
-    // `auth` is base64("user:password") (what config.json holds); fill the fields from it.
-    if (out.auth && !out.username) {
-      const plain = Buffer.from(out.auth, 'base64').toString('utf8');
-      const i = plain.indexOf(':');
-      if (i > 0) { out.username = plain.slice(0, i); out.password = plain.slice(i + 1); }
-    }
-    return out;
+    return authFrom(decodeJsonHeader(h));
   } catch (e) {
     if (strict) throw new EngineError('InvalidParameter', `invalid X-Registry-Auth header: ${(e as Error).message}`);
     return {};
   }
+}
+
+/**
+ * A build's X-Registry-Config: base64url JSON of `{ "<server address>": AuthConfig, ... }`
+ * (every credential the client has, keyed as in its config file). Missing or undecodable →
+ * no credentials, as dockerd goes on without them.
+ */
+export function decodeRegistryConfig(header: string | string[] | undefined): Record<string, AuthConfig> {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h || !h.trim()) return {};
+  try {
+    const out: Record<string, AuthConfig> = {};
+    for (const [k, v] of Object.entries(decodeJsonHeader(h))) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = authFrom(v as Record<string, unknown>);
+    }
+    return out;
+  } catch { return {}; }
+}
+
+/** The credentials for `registry` (a reference's domain) in a build's X-Registry-Config map. */
+export function authForRegistry(map: Record<string, AuthConfig> | undefined, registry: string): AuthConfig | undefined {
+  if (!map) return undefined;
+  const want = registryHostOf(registry);
+  for (const [k, v] of Object.entries(map)) if (registryHostOf(k) === want) return v;
+  return undefined;
+}
+
+function decodeJsonHeader(h: string): Record<string, unknown> {
+  const text = Buffer.from(h.trim().replace(/\+/g, '-').replace(/\//g, '_'), 'base64url').toString('utf8');
+  const v = JSON.parse(text) as unknown;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+  return v as Record<string, unknown>;
+}
+
+function authFrom(o: Record<string, unknown>): AuthConfig {
+  const out: AuthConfig = {};
+  for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
+    if (typeof o[k] === 'string' && o[k] !== '') out[k] = o[k] as string;
+  }
+  // `auth` is base64("user:password") (what config.json holds); fill the fields from it.
+  if (out.auth && !out.username) {
+    const plain = Buffer.from(out.auth, 'base64').toString('utf8');
+    const i = plain.indexOf(':');
+    if (i > 0) { out.username = plain.slice(0, i); out.password = plain.slice(i + 1); }
+  }
+  return out;
 }
 
 export interface Challenge { scheme: string; params: Record<string, string> }

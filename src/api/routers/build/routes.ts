@@ -7,6 +7,7 @@ import { normalizeTagged } from '../../../common/reference.ts';
 import { qBool, qInt, sendJson, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { BuildBackend } from './backend.ts';
+import { decodeRegistryConfig } from '../../../registry/client/auth.ts';
 
 function jsonParam<T>(q: URLSearchParams, name: string, check: (v: unknown) => v is T, def: T): T {
   const raw = q.get(name);
@@ -61,6 +62,7 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
       Ulimits: jsonParam(q, 'ulimits', (v): v is { Name: string; Soft: number; Hard: number }[] => Array.isArray(v), []),
     },
     signal: ctx.signal,
+    registryAuth: decodeRegistryConfig(ctx.req.headers['x-registry-config']),
   };
   // Headers go out with the first message: an error before any output (a Dockerfile parse
   // error, a missing Dockerfile) is an ordinary HTTP error, as dockerd answers it.
@@ -73,7 +75,7 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     res.write(JSON.stringify(m) + '\r\n');
   };
   try {
-    await b.build(ctx.req, o, { stream: (s) => send({ stream: s }), aux: (v) => send({ aux: v }) });
+    await b.build(ctx.req, o, { stream: (s) => send({ stream: s }), aux: (v) => send({ aux: v }), message: send });
   } catch (e) {
     if (!res) throw e;
     const message = e instanceof Error ? e.message : String(e);
