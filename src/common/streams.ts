@@ -1,6 +1,9 @@
 // Stream helpers Node lacks: look at the first chunk of a body (gzip or not) and go on reading
 // it whole, and feed one stream to two consumers (a layer stored as a blob and unpacked in one pass).
+import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { EngineError } from './errors.ts';
 import { PassThrough, Readable } from 'node:stream';
 
 /**
@@ -20,6 +23,9 @@ export async function peek(body: Readable): Promise<{ head: Buffer; stream: Read
 
 /** gzip's magic number. */
 export const isGzip = (head: Buffer): boolean => head[0] === 0x1f && head[1] === 0x8b;
+
+/** zstd's magic number. */
+export const isZstd = (head: Buffer): boolean => head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
 
 /**
  * Returns two branches that each get every chunk of `source`. A source error destroys both
@@ -56,4 +62,30 @@ export async function firstBytes(path: string, n = 4): Promise<Buffer> {
     const { bytesRead } = await fh.read(b, 0, n, 0);
     return b.subarray(0, bytesRead);
   } finally { await fh.close(); }
+}
+
+/**
+ * A layer blob as a tar stream, by its first bytes: gzip (Node's zlib), zstd (Debian's `zstd`,
+ * as OCI `tar+zstd` layers need; Node 20 has none), or a plain tar as is. A failing decompressor
+ * ends the tar early, and the caller's diff ID check then refuses the layer.
+ */
+export function decompressedLayer(src: Readable, head: Buffer): Readable {
+  if (isGzip(head)) {
+    const g = createGunzip({ chunkSize: 256 * 1024 });
+    src.on('error', (e) => g.destroy(e));
+    return src.pipe(g);
+  }
+  if (isZstd(head)) {
+    const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // Piped at once: Node resumes (and so discards) a child's stdout that has no reader when
+    // the child exits, and the caller only starts reading after some awaits.
+    const out = child.stdout!.pipe(new PassThrough({ highWaterMark: 1 << 20 }));
+    child.once('error', (e) => out.destroy(new EngineError('System', `unsupported layer compression: zstd (${e.message})`)));
+    child.stdin!.on('error', () => {});
+    src.on('error', (e) => { child.kill(); out.destroy(e); });
+    out.on('close', () => child.kill());
+    src.pipe(child.stdin!);
+    return out;
+  }
+  return src;
 }

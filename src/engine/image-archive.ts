@@ -12,7 +12,7 @@
 // OCI descriptor must match; then layers are unpacked against their diff IDs (createLayer checks
 // them). Only when all images of the archive are verified do image records and tags appear; a
 // failure removes the layers and blobs the load added, so nothing is half loaded.
-import { firstBytes } from '../common/streams.ts';
+import { decompressedLayer, firstBytes } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { invalid } from '../common/errors.ts';
-import { isGzip, peek } from '../common/streams.ts';
+import { isGzip, isZstd, peek } from '../common/streams.ts';
 import { normalizeTagged, parseReference } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/local.ts';
 import { fsyncDir } from '../store/metadata/atomic.ts';
@@ -196,19 +196,14 @@ export class PreparedLoad {
             raw.on('error', (e) => meter.destroy(e));
             src = raw.pipe(meter);
           }
-          let tarStream: Readable = src;
-          if (isGzip(head)) {
-            const gz = createGunzip();
-            src.on('error', (e) => gz.destroy(e));
-            tarStream = src.pipe(gz);
-          }
+          const tarStream = decompressedLayer(src, head);
           // A layer berth already has is not unpacked again, but the archive's blob is still
           // checked against its diff ID: a tampered blob must not be recorded for the image.
           const info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
           if (!existed) createdLayers.push(info.chainId);
           await ingestFile(l.file);
-          const gz = isGzip(head);
-          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: l.file.digest, mediaType: l.mediaType ?? (gz ? MT.ociLayerGzip : MT.ociLayer), size: l.file.size });
+          const mediaType = l.mediaType ?? (isGzip(head) ? MT.ociLayerGzip : isZstd(head) ? MT.ociLayerZstd : MT.ociLayer);
+          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: l.file.digest, mediaType, size: l.file.size });
           chain = info.chainId;
         }
         const manifest = img.manifest ?? Buffer.from(JSON.stringify({

@@ -15,15 +15,13 @@
 // their blobs arrive (the snapshotter checks each diff ID against the config). Only when every
 // layer is in do the staged blobs move into the content store and the image appear; a failed
 // pull removes the layers it unpacked and its staged files, so it leaves nothing behind.
-import { firstBytes } from '../common/streams.ts';
+import { decompressedLayer, firstBytes } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
-import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { EngineError } from '../common/errors.ts';
 import { parseDigest as checkDigest, parseReference, trimNamed, withDigest, withTag, type ImageRef } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/local.ts';
@@ -144,29 +142,6 @@ class Slots {
   tryTake(): boolean { if (this.#free > 0) { this.#free--; return true; } return false; }
   take(): Promise<void> { return new Promise((r) => this.#queue.push(r)); }
   release(): void { const n = this.#queue.shift(); if (n) n(); else this.#free++; }
-}
-
-function decompressed(src: Readable, head: Buffer): Readable {
-  if (head[0] === 0x1f && head[1] === 0x8b) {
-    const g = zlib.createGunzip({ chunkSize: 256 * 1024 });
-    src.on('error', (e) => g.destroy(e));
-    return src.pipe(g);
-  }
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-    // zstd layers (OCI `tar+zstd`): Debian's zstd, as a build's ADD uses it (Node 20 has no zstd).
-    // A failing decompressor ends the tar early; the diff ID check then refuses the layer.
-    const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    // Piped at once: Node resumes (and so discards) a child's stdout that has no reader when
-    // the child exits, and the caller only starts reading after some awaits.
-    const out = child.stdout!.pipe(new PassThrough({ highWaterMark: 1 << 20 }));
-    child.once('error', (e) => out.destroy(new EngineError('System', `unsupported layer compression: zstd (${e.message})`)));
-    child.stdin!.on('error', () => {});
-    src.on('error', (e) => { child.kill(); out.destroy(e); });
-    out.on('close', () => child.kill());
-    src.pipe(child.stdin!);
-    return out;
-  }
-  return src;
 }
 
 /**
@@ -388,7 +363,7 @@ export class Puller {
           const meter = new ProgressMeter(emit, id, 'Extracting', desc.size);
           const raw = createReadStream(path, { highWaterMark: 1 << 20 });
           raw.on('error', (e) => meter.destroy(e));
-          const tar = decompressed(raw.pipe(meter), head);
+          const tar = decompressedLayer(raw.pipe(meter), head);
           const info = await d.snap.createLayer(chain, tar, diffIds[i]);
           if (!existed) created.push(info.chainId);
           status(emit, id, 'Pull complete');

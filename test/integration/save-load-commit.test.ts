@@ -153,6 +153,15 @@ test('skopeo reads a berth archive; an OCI layout tar from skopeo loads', { skip
   const g = ok(d.berth(['load', '-i', gz]));
   assert.match(g.stdout, /Loaded image: sl\/app:2/);
   assert.equal(await imageId('sl/app:2'), appId);
+  // An OCI archive whose layers are zstd (skopeo --dest-compress-format zstd) loads and runs.
+  const zTar = join(tmp, 'app-zstd.tar');
+  const cz = spawnSync('skopeo', ['copy', '--dest-compress-format', 'zstd', `docker-archive:${file}:sl/app:2`, `oci-archive:${zTar}:sl/zstd:1`]);
+  assert.equal(cz.status, 0, cz.stderr.toString());
+  const zl = ok(d.berth(['load', '-i', zTar]));
+  const zid = /Loaded image(?: ID)?: (\S+)/.exec(zl.stdout)![1];
+  const zins = (await d.api('GET', `/images/${zid}/json`)).json();
+  assert.deepEqual(zins.RootFS.Layers, (await d.api('GET', '/images/sl/app:2/json')).json().RootFS.Layers);
+  assert.equal(ok(d.berth(['run', '--rm', zid])).stdout, 'app\n');
 });
 
 test('truncated, tampered and path-escaping archives: a clear error and nothing changed', async () => {
