@@ -147,8 +147,12 @@ export function eraseAuth(key: string): string | undefined {
 
 /** X-Registry-Auth as the docker CLI encodes it: base64url of the AuthConfig JSON. */
 export function encodeAuthHeader(a: AuthConfig): string {
-  // Go's base64.URLEncoding: the URL alphabet, with padding.
-  return Buffer.from(JSON.stringify(a)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return encodeJsonHeader(a);
+}
+
+/** JSON in Go's base64.URLEncoding (the URL alphabet, with padding), as docker's headers carry it. */
+function encodeJsonHeader(v: unknown): string {
+  return Buffer.from(JSON.stringify(v)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /** The header for an image reference's registry (empty credentials when not logged in). */
@@ -174,7 +178,7 @@ export function allAuths(cfg = loadConfig()): Record<string, AuthConfig> {
 
 /** X-Registry-Config as the docker CLI encodes it (base64url JSON of the map). */
 export function encodeRegistryConfig(m: Record<string, AuthConfig>): string {
-  return Buffer.from(JSON.stringify(m)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return encodeJsonHeader(m);
 }
 
 /** The config file's `detachKeys` (docker's default for run/start/attach/exec without --detach-keys). */

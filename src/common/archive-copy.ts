@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
 import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
 import { cleanPath } from './go-path.ts';
+import { batchChunks } from './streams.ts';
 
 export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
 
@@ -139,19 +140,7 @@ const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.
  * `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's contents out.
  */
 export async function* treeTar(host: string, top: string, skipContents: (rel: string) => boolean = () => false): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let size = 0;
-  for await (const b of treeBlocks(host, top, skipContents)) {
-    if (b.length >= BATCH && size === 0) { yield b; continue; }
-    pending.push(b);
-    size += b.length;
-    if (size >= BATCH) {
-      yield Buffer.concat(pending, size);
-      pending = [];
-      size = 0;
-    }
-  }
-  if (size) yield Buffer.concat(pending, size);
+  yield* batchChunks(treeBlocks(host, top, skipContents), BATCH);
 }
 
 async function* treeBlocks(host: string, top: string, skipContents: (rel: string) => boolean): AsyncGenerator<Buffer> {

@@ -54,6 +54,27 @@ export function tee(source: Readable, highWaterMark = 1 << 20): [PassThrough, Pa
   return [a, b];
 }
 
+/**
+ * Gathers small buffers into chunks of about `size` bytes (a buffer already that large, with
+ * nothing pending, passes as is): one consumer write per tar header or small file would cost
+ * more than producing them.
+ */
+export async function* batchChunks(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let n = 0;
+  for await (const b of src) {
+    if (b.length >= size && n === 0) { yield b; continue; }
+    pending.push(b);
+    n += b.length;
+    if (n >= size) {
+      yield Buffer.concat(pending, n);
+      pending = [];
+      n = 0;
+    }
+  }
+  if (n) yield Buffer.concat(pending, n);
+}
+
 /** The first `n` bytes of a file (fewer if it is shorter): enough to sniff a compression magic. */
 export async function firstBytes(path: string, n = 4): Promise<Buffer> {
   const fh = await open(path, 'r');

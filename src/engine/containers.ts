@@ -205,16 +205,20 @@ export class ContainerService {
    * mounted (`<container dir>/archive-*`: the container's layer and its volumes). Unmounted
    * deepest first, then the empty mount points removed (never recursively: were anything still
    * mounted, it would be the container's files), before anything may remove a container dir.
+   * Only what mountinfo lists is touched: an empty `archive-*` left unmounted is harmless.
    */
   async #sweepArchiveViews(): Promise<void> {
-    const views = (await mountsUnder(this.#dir)).filter((p) => /^[^/]+\/archive-[^/]+(\/|$)/.test(p.slice(this.#dir.length + 1)));
+    const tops = new Set<string>();
+    const views: string[] = [];
+    for (const p of await mountsUnder(this.#dir)) {
+      const m = /^[^/]+\/archive-[^/]+(?=\/|$)/.exec(p.slice(this.#dir.length + 1));
+      if (!m) continue;
+      views.push(p);
+      tops.add(join(this.#dir, m[0]));
+    }
     views.sort((a, b) => b.split('/').length - a.split('/').length);
     for (const m of views) await unmount(m).catch(() => unmount(m, { lazy: true }));
-    for (const id of await readdir(this.#dir)) {
-      let names: string[];
-      try { names = await readdir(join(this.#dir, id)); } catch { continue; }
-      for (const n of names) if (n.startsWith('archive-')) await rmdir(join(this.#dir, id, n)).catch(() => {});
-    }
+    for (const t of tops) await rmdir(t).catch(() => {});
   }
 
   async #cleanupDebris(id: string): Promise<void> {

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { notImplemented, system } from '../../common/errors.ts';
+import { batchChunks } from '../../common/streams.ts';
 import * as sys from '../../sys/index.ts';
 import type { TarKind } from './apply-layer.ts';
 import { BLOCK, encodeTarHeader, tarPad, type TarHeader } from './tar-header.ts';
@@ -125,25 +126,8 @@ interface WalkContext {
 
 async function* writeTree(base: string, layer: boolean, skip?: ReadonlySet<string>): AsyncGenerator<Buffer> {
   const ctx: WalkContext = { layer, xattrs: await treeXattrs(base, '-'), links: new Map(), skip };
-  // Small entries are gathered into chunks of about BATCH bytes: one consumer write per header
-  // and per small file would cost more than producing them.
-  let batch: Buffer[] = [];
-  let batched = 0;
-  for await (const b of walkDir(ctx, base, '')) {
-    if (b.length >= BATCH && batched === 0) {
-      yield b;
-      continue;
-    }
-    batch.push(b);
-    batched += b.length;
-    if (batched >= BATCH) {
-      yield Buffer.concat(batch, batched);
-      batch = [];
-      batched = 0;
-    }
-  }
-  batch.push(Buffer.alloc(2 * BLOCK)); // end-of-archive
-  yield Buffer.concat(batch);
+  yield* batchChunks(walkDir(ctx, base, ''), BATCH);
+  yield Buffer.alloc(2 * BLOCK); // end-of-archive
 }
 
 function sortedNames(dir: string): string[] {
