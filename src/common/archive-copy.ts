@@ -2,13 +2,13 @@
 // (engine/container-archive.ts): Docker's CopyInfo rules (moby/go-archive copy.go: trailing `/`
 // and `/.`, dir into dir vs new name, rebasing archive entries) and a tree tar writer that never
 // follows a symlink. Learned from go-archive, written for berth.
-import { closeSync, constants as FS, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
 import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
 import { cleanPath } from './go-path.ts';
-import { batchChunks } from './streams.ts';
+import { openDir } from '../sys/dirfd.ts';
+import { treeTarBlocks, type TreeStart } from '../store/snapshots/diff-layer.ts';
 
 export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
 
@@ -128,69 +128,24 @@ export function copySummary(transferred: number, dest: string, human: (n: number
 // ---------------------------------------------------------------------------------------------
 // Tree tar
 
-const CHUNK = 1 << 20;
-/** Small blocks (headers, small files) are sent in batches: one write per block costs a syscall each. */
-const BATCH = 256 * 1024;
-const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.code;
-
 /**
- * Walks `host` with lstat only (never following a symlink) and yields tar blocks, the top entry
- * named `top` (`.` gives `./`-prefixed names; `''` no top entry and `/`-rooted names, for the
- * root `/`: what both go-archive rebasers, old and new, turn into `newBase/...`). Hard links inside the walk become link entries.
- * `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's contents out.
+ * A tar of `host` (a path, or an entry of an open directory) that never follows a symlink, walked
+ * by descriptor (store/snapshots/diff-layer.ts treeTarBlocks), the top entry named `top` (`.`
+ * gives `./`-prefixed names; `''` no top entry and `/`-rooted names, for the root `/`: what both
+ * go-archive rebasers, old and new, turn into `newBase/...`). Hard links inside the walk become
+ * link entries. `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's
+ * contents out.
  */
-export async function* treeTar(host: string, top: string, skipContents: (rel: string) => boolean = () => false): AsyncGenerator<Buffer> {
-  yield* batchChunks(treeBlocks(host, top, skipContents), BATCH);
-}
-
-async function* treeBlocks(host: string, top: string, skipContents: (rel: string) => boolean): AsyncGenerator<Buffer> {
-  const links = new Map<string, string>();
-  type Item = { host: string; name: string; rel: string };
-  const stack: Item[] = [{ host, name: top, rel: '' }];
-  while (stack.length) {
-    const it = stack.pop()!;
-    let st: Stats;
-    try { st = lstatSync(it.host); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
-    const base = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) };
-    if (st.isDirectory()) {
-      if (it.name !== '') yield encodeTarHeader({ ...base, name: `${it.name}/`, type: '5' });
-      if (skipContents(it.rel)) continue;
-      let names: string[];
-      try { names = readdirSync(it.host).sort(); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
-      for (const n of names.reverse()) stack.push({ host: join(it.host, n), name: `${it.name}/${n}`, rel: it.rel ? `${it.rel}/${n}` : n });
-    } else if (st.isSymbolicLink()) {
-      yield encodeTarHeader({ ...base, name: it.name, type: '2', linkname: readlinkSync(it.host) });
-    } else if (st.isFile()) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = links.get(key);
-      if (st.nlink > 1 && first !== undefined) {
-        yield encodeTarHeader({ ...base, name: it.name, type: '1', linkname: first });
-        continue;
-      }
-      if (st.nlink > 1) links.set(key, it.name);
-      let fd: number;
-      try { fd = openSync(it.host, FS.O_RDONLY | FS.O_NOFOLLOW); } catch (e) { if (errno(e) === 'ENOENT') continue; throw e; }
-      try {
-        yield encodeTarHeader({ ...base, name: it.name, type: '0', size: st.size });
-        let left = st.size;
-        while (left > 0) {
-          const buf = Buffer.alloc(Math.min(CHUNK, left));
-          const n = readSync(fd, buf, 0, buf.length, null);
-          if (n === 0) { yield Buffer.alloc(left); break; } // truncated meanwhile: the header's size stands
-          left -= n;
-          yield n === buf.length ? buf : buf.subarray(0, n);
-        }
-        const pad = tarPad(st.size);
-        if (pad) yield Buffer.alloc(pad);
-      } finally {
-        closeSync(fd);
-      }
-    } else if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
-      const type = st.isFIFO() ? '6' : st.isCharacterDevice() ? '3' : '4';
-      const rdev = st.rdev;
-      yield encodeTarHeader({ ...base, name: it.name, type, devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) });
-    }
-    // Sockets are left out: tar cannot hold them.
+export async function* treeTar(host: string | TreeStart, top: string, skipContents?: (rel: string) => boolean): AsyncGenerator<Buffer> {
+  if (typeof host !== 'string') {
+    yield* treeTarBlocks(host, { top, skipContents });
+    return;
   }
-  yield Buffer.alloc(1024);
+  const name = basename(host);
+  const parent = openDir(name ? dirname(host) : host);
+  try {
+    yield* treeTarBlocks({ dir: parent, name }, { top, skipContents });
+  } finally {
+    parent.close();
+  }
 }

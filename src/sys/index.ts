@@ -52,17 +52,24 @@ export async function mountBind(source: string, target: string, opts: { readonly
   if (opts.readonly) await run('mount', ['-o', 'remount,bind,ro', target]);
 }
 
+/**
+ * A bind mount between two already-open objects named `/proc/<pid>/fd/N` (sys/dirfd.ts): with
+ * `--no-canonicalize`, mount(8) hands the paths to the kernel as they are, and the kernel follows
+ * each magic link to exactly the open file. Canonicalized, they would become path strings again,
+ * which a container could swap between our check and the mount.
+ */
+export async function mountBindAt(source: string, target: string, opts: { recursive?: boolean } = {}): Promise<void> {
+  await run('mount', ['--no-canonicalize', opts.recursive === false ? '--bind' : '--rbind', source, target]);
+}
+
+/** Makes the bind mount whose root `target` (a `/proc/<pid>/fd/N` path) names read-only. */
+export async function remountReadonlyAt(target: string): Promise<void> {
+  await run('mount', ['--no-canonicalize', '-o', 'remount,bind,ro', target]);
+}
+
 /** A generic mount (volume drivers' `type`/`device`/`o` options). */
 export async function mountDevice(type: string, device: string, target: string, options: string): Promise<void> {
   await run('mount', ['-t', type, ...(options ? ['-o', options] : []), device, target]);
-}
-
-/**
- * Copies a directory's contents with owners, modes, times, xattrs and links kept (a volume's
- * first mount gets the image content beneath it, as Docker does). Symlinks are not followed.
- */
-export async function copyTree(from: string, to: string): Promise<void> {
-  await run('cp', ['-a', '--no-dereference', '--', `${from}/.`, `${to}/`]);
 }
 
 export async function mountTmpfs(target: string, options: string): Promise<void> {

@@ -8,7 +8,7 @@
 // and follows Go's rules. It is small: ustar, GNU long names, PAX local and global headers.
 import {
   chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, write, writeSync, type Stats,
+  lutimesSync, mkdirSync, openSync, readdirSync, symlinkSync, write, writeSync, type Stats,
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,8 @@ import type { Readable } from 'node:stream';
 import { EngineError, invalid } from '../../common/errors.ts';
 import { cleanPath } from '../../common/go-path.ts';
 import * as sys from '../../sys/index.ts';
-import { SafeRoot, cleanEntryPath, cleanLinkTarget } from './safe-path.ts';
+import { FdRoot, SafeRoot, cleanEntryPath, cleanLinkTarget, type ExtractRoot } from './safe-path.ts';
+import { fdPath, O_PATH, type Dir } from '../../sys/dirfd.ts';
 
 export interface ApplyLayerOptions {
   /**
@@ -57,11 +58,15 @@ export interface ApplyLayerOptions {
  * hard link targets must be inside the root and reached without symlinks. Symlink targets are
  * stored exactly as in the tar and never resolved.
  *
+ * `root` is a path for trees the daemon owns (a layer directory, a build's scratch tree); an open
+ * directory (sys/dirfd.ts) for a tree a container can change meanwhile (docker cp into a
+ * container): then every parent is reached by descriptor (safe-path.ts FdRoot).
+ *
  * On failure `root` is left partially extracted: the caller must delete it (the snapshotter
  * unpacks into a temp dir and removes it). The input stream is drained to its end on success (so
  * a digest computed over it covers the whole blob) and left alone on failure: the caller owns it.
  */
-export async function applyLayer(root: string, tar: NodeJS.ReadableStream | Readable, opts: ApplyLayerOptions): Promise<{ size: number }> {
+export async function applyLayer(root: string | Dir, tar: NodeJS.ReadableStream | Readable, opts: ApplyLayerOptions): Promise<{ size: number }> {
   const reader = new TarReader(tar as AsyncIterable<Buffer | string>);
   const x = new Extractor(root, opts.mode, opts.fileHashes, opts);
   for (let e = await reader.next(); e; e = await reader.next()) {
@@ -99,7 +104,7 @@ const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.
  */
 class Extractor {
   size = 0;
-  readonly #root: SafeRoot;
+  readonly #root: ExtractRoot;
   readonly #mode: 'overlay' | 'flatten' | 'plain';
   /** Directory times are set last: writing children would change them again. */
   readonly #dirTimes = new Map<string, { parts: string[]; atime: number; mtime: number }>();
@@ -111,12 +116,12 @@ class Extractor {
   readonly #chown: { uid: number; gid: number } | undefined;
 
   readonly #refuseOutside: string | undefined;
-  constructor(root: string, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown' | 'refuseOutside'> = {}) {
+  constructor(root: string | Dir, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown' | 'refuseOutside'> = {}) {
     this.#hashes = hashes;
     this.#refuseOutside = o.refuseOutside;
     this.#noOverwrite = !!o.noOverwriteDirNonDir;
     this.#chown = o.chown;
-    this.#root = new SafeRoot(root);
+    this.#root = typeof root === 'string' ? new SafeRoot(root) : new FdRoot(root);
     this.#mode = mode;
     this.#written = mode === 'flatten' ? new Set() : undefined;
   }
@@ -241,9 +246,15 @@ class Extractor {
       }
       this.#root.noteDir(parts);
     }
-    // p is a real directory now (created, or lstat'ed just above, or the root): chmod may follow.
-    lchownSync(p, e.uid, e.gid);
-    chmodSync(p, e.mode);
+    // Owner and mode through a descriptor of the directory itself (O_NOFOLLOW): were it swapped
+    // for a symlink since, the open fails rather than chmod following the link.
+    const fd = openSync(p, FS.O_RDONLY | FS.O_DIRECTORY | FS.O_NOFOLLOW);
+    try {
+      fchownSync(fd, e.uid, e.gid);
+      fchmodSync(fd, e.mode);
+    } finally {
+      closeSync(fd);
+    }
     if (e.xattrs.size) await this.#xattrs(p, e);
     this.#dirTimes.set(parts.join('/'), { parts, atime: e.atime, mtime: e.mtime });
   }
@@ -302,7 +313,14 @@ class Extractor {
     const type = e.kind === 'char' ? 'c' : e.kind === 'block' ? 'b' : 'p';
     await sys.mknod(p, type, e.devmajor, e.devminor, e.mode);
     lchownSync(p, e.uid, e.gid);
-    chmodSync(p, e.mode); // p is the node just made; chmod does not open it
+    // chmod(2) follows links: it goes through an O_PATH descriptor of the node just made (the
+    // magic link leads to exactly that inode), never through its name.
+    const fd = openSync(p, O_PATH | FS.O_NOFOLLOW);
+    try {
+      chmodSync(fdPath(fd), e.mode);
+    } finally {
+      closeSync(fd);
+    }
     if (e.xattrs.size) await this.#xattrs(p, e);
     lutimesSync(p, e.atime, e.mtime);
   }
@@ -352,11 +370,8 @@ class Extractor {
       if (errno(err) === 'ENOENT') return;
       throw err;
     }
-    if (!st.isDirectory()) {
-      unlinkSync(p);
-      return;
-    }
-    rmSync(p, { recursive: true, force: true }); // rm unlinks symlinks inside, never follows them
+    this.#root.remove(parts);
+    if (!st.isDirectory()) return;
     // The directory may come back as a symlink: cached checks and pending times below it are void.
     this.#root.forget();
     const rel = parts.join('/');

@@ -7,15 +7,14 @@
 // only mode, uid/gid, size, whole-second mtime, link target and device numbers are recorded
 // (no atime/ctime, empty uname/gname, fixed PAX header names), so an identical tree always gives
 // the same bytes and a rebuilt layer the same digest.
-import {
-  closeSync, constants as FS, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync, type BigIntStats,
-} from 'node:fs';
+import { closeSync, constants as FS, fstatSync, lstatSync, read, readSync, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { notImplemented, system } from '../../common/errors.ts';
 import { batchChunks } from '../../common/streams.ts';
 import * as sys from '../../sys/index.ts';
+import { openDir, type Dir } from '../../sys/dirfd.ts';
 import type { TarKind } from './apply-layer.ts';
 import { BLOCK, encodeTarHeader, tarPad, type TarHeader } from './tar-header.ts';
 
@@ -29,12 +28,16 @@ export interface LayerTarOptions { skip?: ReadonlySet<string> }
  * fails; files that vanish while it runs (a running container) are skipped.
  */
 export function createLayerTar(upperDir: string, opts: LayerTarOptions = {}): Readable {
-  return Readable.from(writeTree(resolve(upperDir), true, opts.skip), { objectMode: false });
+  return Readable.from(writeTree(upperDir, true, opts.skip), { objectMode: false });
 }
 
-/** A plain tar of a directory (for `export`): no whiteout translation, same determinism. */
-export function createTreeTar(dir: string): Readable {
-  return Readable.from(writeTree(resolve(dir), false), { objectMode: false });
+/**
+ * A plain tar of a directory (for `export`): no whiteout translation, same determinism. `top`
+ * gives the directory an entry of its own and `top/`-prefixed names (`.` for a volume's copy-up,
+ * whose root takes the source directory's owner and mode).
+ */
+export function createTreeTar(dir: string, o: { top?: string } = {}): Readable {
+  return Readable.from(writeTree(dir, false, undefined, o.top), { objectMode: false });
 }
 
 export interface Change {
@@ -61,18 +64,14 @@ export async function diffChanges(upperDir: string, lowerDirs: string[]): Promis
 
   let seen = 0;
   // `inLower[i]`: the current directory is a real directory in lower i (reached without symlinks).
-  const walk = async (rel: string, inLower: boolean[]): Promise<void> => {
-    for (const name of sortedNames(rel ? `${upper}${rel}` : upper)) {
+  // The upper dir is a running container's: walked by descriptor (see "Tree walk" below).
+  const walk = async (rel: string, dir: Dir, inLower: boolean[]): Promise<void> => {
+    for (const name of sortedNames(dir)) {
       // Synchronous lstats (see walkDir); let the event loop turn now and then on big trees.
       if (++seen % 512 === 0) await new Promise((r) => setImmediate(r));
       const path = `${rel}/${name}`;
-      let st: BigIntStats;
-      try {
-        st = lstatSync(`${upper}${path}`, { bigint: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw e;
-      }
+      const st = dir.lstat(name, { bigint: true });
+      if (!st) continue;
       const isDir = st.isDirectory();
       const deleted = isWhiteout(st) || (isDir && opaque.get(`${upper}${path}`)?.get('trusted.overlay.opaque')?.toString() === 'y');
       let kind: 0 | 1 | 2 = deleted ? 2 : 1;
@@ -98,10 +97,33 @@ export async function diffChanges(upperDir: string, lowerDirs: string[]): Promis
         }
         changes.push({ Path: path, Kind: kind });
       }
-      if (isDir) await walk(path, below);
+      if (!isDir) continue;
+      let sub: Dir;
+      try {
+        sub = dir.openDir(name);
+      } catch (e) {
+        if (vanished(e)) continue;
+        throw e;
+      }
+      try {
+        await walk(path, sub, below);
+      } finally {
+        sub.close();
+      }
     }
   };
-  await walk('', lowers.map(() => true));
+  let root: Dir;
+  try {
+    root = openDir(upper);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw e;
+  }
+  try {
+    await walk('', root, lowers.map(() => true));
+  } finally {
+    root.close();
+  }
   return changes.sort((a, b) => Buffer.compare(Buffer.from(a.Path), Buffer.from(b.Path)));
 }
 
@@ -115,36 +137,72 @@ const isWhiteout = (st: BigIntStats) => st.isCharacterDevice() && st.rdev === 0n
 
 // ---------------------------------------------------------------------------------------------
 // Tree walk
+//
+// By descriptor (sys/dirfd.ts), never by path: the tree may be a live container's (export of a
+// running container, cp from one, a commit without pause) and so may change under the walk. Each
+// directory is opened O_NOFOLLOW from its already-open parent and each file O_NOFOLLOW from its
+// directory, so an entry swapped for a symlink meanwhile is read as the symlink (or skipped),
+// never followed out of the tree.
 
-interface WalkContext {
-  layer: boolean;
-  xattrs: Map<string, Map<string, Buffer>>;
-  /** "dev:ino" of multiply-linked non-directories → the tar name of their first entry. */
-  links: Map<string, string>;
-  skip?: ReadonlySet<string>;
+/** Where a walk starts: `name` in `dir`, or `dir` itself when `name` is `''`. */
+export interface TreeStart { dir: Dir; name: string }
+
+export interface TreeTarOptions {
+  /**
+   * Names: `undefined` (layers, export): paths relative to the start, which has no entry of its
+   * own. A string (cp): the start's own entry is named `top` and everything under it `top/rel`;
+   * `''` gives no start entry and `/rel` names (go-archive's form for the root `/`).
+   */
+  top?: string;
+  /** Overlay upper dir: whiteout devices and opaque dirs become `.wh.` markers. */
+  layer?: boolean;
+  /** xattrs by absolute path (treeXattrs), put into PAX records; none when absent. */
+  xattrs?: Map<string, Map<string, Buffer>>;
+  /** The start's host path, the key prefix of `xattrs`. */
+  base?: string;
+  /** Relative paths left out with everything under them (commit: mount targets). */
+  omit?: ReadonlySet<string>;
+  /** Relative paths (`''`: the start) whose entry is written but not their contents (cp: /proc). */
+  skipContents?: (rel: string) => boolean;
 }
 
-async function* writeTree(base: string, layer: boolean, skip?: ReadonlySet<string>): AsyncGenerator<Buffer> {
-  const ctx: WalkContext = { layer, xattrs: await treeXattrs(base, '-'), links: new Map(), skip };
-  yield* batchChunks(walkDir(ctx, base, ''), BATCH);
+interface WalkContext extends TreeTarOptions {
+  /** "dev:ino" of multiply-linked non-directories → the tar name of their first entry. */
+  links: Map<string, string>;
+  prefix: string;
+}
+
+/** A tar of a tree, walked by descriptor, with the end-of-archive blocks. */
+export async function* treeTarBlocks(start: TreeStart, o: TreeTarOptions): AsyncGenerator<Buffer> {
+  const ctx: WalkContext = { ...o, links: new Map(), prefix: o.top === undefined ? '' : o.top === '' ? '/' : `${o.top}/` };
+  yield* batchChunks(walkStart(ctx, start), BATCH);
   yield Buffer.alloc(2 * BLOCK); // end-of-archive
 }
 
-function sortedNames(dir: string): string[] {
+async function* writeTree(base: string, layer: boolean, omit?: ReadonlySet<string>, top?: string): AsyncGenerator<Buffer> {
+  const root = openDir(resolve(base));
+  try {
+    yield* treeTarBlocks({ dir: root, name: '' }, { layer, xattrs: await treeXattrs(base, '-'), base: resolve(base), omit, top });
+  } finally {
+    root.close();
+  }
+}
+
+/** The names of an open directory, in byte order (as Go sorts: independent of locale and UTF-16). */
+function sortedNames(dir: Dir): string[] {
   let raw: Buffer[];
   try {
-    raw = readdirSync(dir, { encoding: 'buffer' });
+    raw = dir.readdir();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw e;
   }
-  // Byte order of the names, as Go sorts: independent of locale and of JS's UTF-16 order.
   raw.sort(Buffer.compare);
+  // Paths are strings here; a name that is not UTF-8 would be lost silently. Refuse instead.
   return raw.map((b) => {
     const n = b.toString('utf8');
-    // Paths are strings here; a name that is not UTF-8 would be lost silently. Refuse instead.
-    if (!Buffer.from(n).equals(b)) throw notImplemented(`file name ${JSON.stringify(n)} in ${dir} is not valid UTF-8`);
+    if (!Buffer.from(n).equals(b)) throw notImplemented(`file name ${JSON.stringify(n)} is not valid UTF-8`);
     return n;
   });
 }
@@ -155,118 +213,144 @@ const seconds = (ns: bigint): number => {
 };
 
 const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException)?.code;
+/** The object at a name changed or went away between two calls: skip it, as a vanished file. */
+const vanished = (e: unknown) => ['ENOENT', 'ELOOP', 'ENOTDIR', 'EINVAL'].includes(errnoOf(e) ?? '');
+
+async function* walkStart(ctx: WalkContext, start: TreeStart): AsyncGenerator<Buffer> {
+  if (start.name !== '') {
+    yield* walkEntry(ctx, start.dir, start.name, '', ctx.base ?? '');
+    return;
+  }
+  const st = fstatSync(start.dir.fd, { bigint: true });
+  if (ctx.top) yield encodeEntry({ ...metaOf(st), name: `${ctx.top}/`, kind: 'dir', xattrs: ctx.xattrs?.get(ctx.base ?? '') });
+  if (!ctx.skipContents?.('')) yield* walkDir(ctx, start.dir, ctx.base ?? '', '');
+}
+
+const metaOf = (st: BigIntStats) => ({ uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode & 0o7777n), mtime: seconds(st.mtimeNs) });
 
 /**
  * The walk uses synchronous fs calls, as the extractor does (apply-layer.ts): a thread-pool round
  * trip per lstat/open/read/close made a 54k-file tar take 18 s against GNU tar's 2 s. Contents of
  * files above SYNC_READ_MAX are read asynchronously so a cold disk cannot stall the daemon.
  */
-async function* walkDir(ctx: WalkContext, absDir: string, relDir: string): AsyncGenerator<Buffer> {
-  for (const name of sortedNames(absDir)) {
-    const abs = absDir === '/' ? `/${name}` : `${absDir}/${name}`;
+async function* walkDir(ctx: WalkContext, dir: Dir, absDir: string, relDir: string): AsyncGenerator<Buffer> {
+  for (const name of sortedNames(dir)) {
     const rel = relDir ? `${relDir}/${name}` : name;
-    if (ctx.skip?.has(rel)) continue;
-    let st: BigIntStats;
+    if (ctx.omit?.has(rel)) continue;
+    yield* walkEntry(ctx, dir, name, rel, absDir === '/' ? `/${name}` : `${absDir}/${name}`);
+  }
+}
+
+/** One entry `name` of `dir` (`rel` from the start, `''` for the start itself) and what is under it. */
+async function* walkEntry(ctx: WalkContext, dir: Dir, name: string, rel: string, abs: string): AsyncGenerator<Buffer> {
+  const st = dir.lstat(name, { bigint: true });
+  if (!st) return;
+  const tarName = rel === '' ? ctx.top ?? name : ctx.prefix + rel;
+  const relDir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+  const xattrs = ctx.xattrs?.get(abs);
+  const meta = metaOf(st);
+
+  if (st.isDirectory()) {
+    let sub: Dir;
     try {
-      st = lstatSync(abs, { bigint: true });
+      sub = dir.openDir(name);
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') continue;
+      if (vanished(e)) return;
       throw e;
     }
-    const xattrs = ctx.xattrs.get(abs);
-    const meta = { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode & 0o7777n), mtime: seconds(st.mtimeNs) };
-
-    if (st.isDirectory()) {
-      yield encodeEntry({ ...meta, name: `${rel}/`, kind: 'dir', xattrs });
+    try {
+      if (rel !== '' || ctx.top) yield encodeEntry({ ...meta, name: `${tarName}/`, kind: 'dir', xattrs });
       if (ctx.layer && xattrs?.get('trusted.overlay.opaque')?.toString() === 'y') {
-        yield encodeEntry({ ...marker(meta), name: `${rel}/.wh..wh..opq` });
+        yield encodeEntry({ ...marker(meta), name: `${tarName}/.wh..wh..opq` });
       }
-      yield* walkDir(ctx, abs, rel);
-      continue;
+      if (!ctx.skipContents?.(rel)) yield* walkDir(ctx, sub, abs, rel);
+    } finally {
+      sub.close();
     }
-    if (st.isSocket()) continue; // tar cannot hold sockets; Docker skips them too
-    // Checked before hard links: overlay shares one whiteout inode among many whiteouts.
-    if (ctx.layer && isWhiteout(st)) {
-      yield encodeEntry({ ...marker(meta), name: `${relDir ? `${relDir}/` : ''}.wh.${name}` });
-      continue;
-    }
-    const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
-    const first = key && ctx.links.get(key);
-    if (first) {
-      yield encodeEntry({ ...meta, name: rel, kind: 'link', linkname: first });
-      continue;
-    }
-    if (st.isFile()) {
-      let fd: number;
-      try {
-        // O_NONBLOCK: should the path have turned into a fifo since lstat, open must not hang.
-        fd = openSync(abs, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
-      } catch (e) {
-        if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ELOOP') continue;
-        throw e;
-      }
-      try {
-        const fst = fstatSync(fd, { bigint: true });
-        if (!fst.isFile()) continue;
-        const size = Number(fst.size);
-        if (key) ctx.links.set(key, rel);
-        const header = encodeEntry({ ...meta, mode: Number(fst.mode & 0o7777n), mtime: seconds(fst.mtimeNs), name: rel, kind: 'file', size, xattrs });
-        if (size <= SYNC_READ_MAX) {
-          // Header, data and padding in one buffer: one push for a small file.
-          const buf = Buffer.alloc(header.length + size + pad(size));
-          header.copy(buf);
-          for (let got = 0; got < size; ) {
-            const n = readSync(fd, buf, header.length + got, size - got, got);
-            if (n === 0) break; // shrank meanwhile: the rest stays zeros, the tar stays well-formed
-            got += n;
-          }
-          yield buf;
-        } else {
-          yield header;
-          // Exactly `size` bytes whatever happens to the file meanwhile: the tar must stay well-formed.
-          let left = size;
-          while (left > 0) {
-            const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
-            const { bytesRead } = await readAsync(fd, buf, 0, buf.length, size - left);
-            if (bytesRead === 0) {
-              yield Buffer.alloc(left);
-              break;
-            }
-            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-            left -= bytesRead;
-          }
-          if (pad(size)) yield Buffer.alloc(pad(size));
-        }
-      } finally {
-        closeSync(fd);
-      }
-      continue;
-    }
-    if (key) ctx.links.set(key, rel);
-    if (st.isSymbolicLink()) {
-      let target: string;
-      try {
-        target = readlinkSync(abs);
-      } catch (e) {
-        if (errnoOf(e) === 'ENOENT') continue;
-        throw e;
-      }
-      yield encodeEntry({ ...meta, name: rel, kind: 'symlink', linkname: target, xattrs });
-      continue;
-    }
-    const kind: TarKind | undefined = st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : undefined;
-    if (!kind) continue;
-    const rdev = st.rdev;
-    yield encodeEntry({
-      ...meta,
-      name: rel,
-      kind,
-      xattrs,
-      // Linux's dev_t encoding (glibc major()/minor()).
-      devmajor: kind === 'fifo' ? 0 : Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-      devminor: kind === 'fifo' ? 0 : Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
-    });
+    return;
   }
+  if (st.isSocket()) return; // tar cannot hold sockets; Docker skips them too
+  // Checked before hard links: overlay shares one whiteout inode among many whiteouts.
+  if (ctx.layer && isWhiteout(st)) {
+    yield encodeEntry({ ...marker(meta), name: `${ctx.prefix}${relDir ? `${relDir}/` : ''}.wh.${name}` });
+    return;
+  }
+  const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+  const first = key && ctx.links.get(key);
+  if (first) {
+    yield encodeEntry({ ...meta, name: tarName, kind: 'link', linkname: first });
+    return;
+  }
+  if (st.isFile()) {
+    let fd: number;
+    try {
+      // O_NONBLOCK: should the name have turned into a fifo since lstat, open must not hang.
+      fd = dir.openFile(name, FS.O_RDONLY | FS.O_NONBLOCK);
+    } catch (e) {
+      if (vanished(e)) return;
+      throw e;
+    }
+    try {
+      const fst = fstatSync(fd, { bigint: true });
+      if (!fst.isFile()) return;
+      const size = Number(fst.size);
+      if (key) ctx.links.set(key, tarName);
+      const header = encodeEntry({ ...meta, mode: Number(fst.mode & 0o7777n), mtime: seconds(fst.mtimeNs), name: tarName, kind: 'file', size, xattrs });
+      if (size <= SYNC_READ_MAX) {
+        // Header, data and padding in one buffer: one push for a small file.
+        const buf = Buffer.alloc(header.length + size + pad(size));
+        header.copy(buf);
+        for (let got = 0; got < size; ) {
+          const n = readSync(fd, buf, header.length + got, size - got, got);
+          if (n === 0) break; // shrank meanwhile: the rest stays zeros, the tar stays well-formed
+          got += n;
+        }
+        yield buf;
+      } else {
+        yield header;
+        // Exactly `size` bytes whatever happens to the file meanwhile: the tar must stay well-formed.
+        let left = size;
+        while (left > 0) {
+          const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
+          const { bytesRead } = await readAsync(fd, buf, 0, buf.length, size - left);
+          if (bytesRead === 0) {
+            yield Buffer.alloc(left);
+            break;
+          }
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+          left -= bytesRead;
+        }
+        if (pad(size)) yield Buffer.alloc(pad(size));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  if (key) ctx.links.set(key, tarName);
+  if (st.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = dir.readlink(name);
+    } catch (e) {
+      if (vanished(e)) return;
+      throw e;
+    }
+    yield encodeEntry({ ...meta, name: tarName, kind: 'symlink', linkname: target, xattrs });
+    return;
+  }
+  const kind: TarKind | undefined = st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : undefined;
+  if (!kind) return;
+  const rdev = st.rdev;
+  yield encodeEntry({
+    ...meta,
+    name: tarName,
+    kind,
+    xattrs,
+    // Linux's dev_t encoding (glibc major()/minor()).
+    devmajor: kind === 'fifo' ? 0 : Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    devminor: kind === 'fifo' ? 0 : Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+  });
 }
 
 /** Whiteout and opaque markers: empty files with the owner and permissions of what they stand for, mtime 0. */

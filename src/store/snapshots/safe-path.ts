@@ -1,12 +1,46 @@
-// Path handling for untrusted tar entries (DESIGN.md "Safety rules for the code"). Node has no
-// openat2(RESOLVE_IN_ROOT), so berth resolves "resolve-then-check on every component": every
-// parent of an entry is lstat'ed and must be a real directory, never a symlink. This is sound here
-// because the extraction root is private to the daemon and the only thing that changes it while
-// a layer is unpacked is the extractor itself, one entry at a time: the tar cannot race us.
+// Path handling for untrusted tar entries (DESIGN.md "Safety rules for the code"), with two
+// extraction roots behind one interface (ExtractRoot):
+//
+// - SafeRoot, for trees the daemon owns (a layer being unpacked, a build's context): "resolve-then-
+//   check on every component": every parent of an entry is lstat'ed and must be a real directory,
+//   never a symlink, and checked directories are cached. This is sound only because nothing but
+//   the extractor itself changes such a tree while it runs, one entry at a time.
+// - FdRoot, for trees a container can change while we write (docker cp into a container, whose
+//   volumes other running containers share): every parent is opened by descriptor from the one
+//   above it (sys/dirfd.ts), and the path handed back for the final operation is
+//   `/proc/<pid>/fd/<parent>/<name>`, which the kernel looks up in exactly that open directory.
+//   What it keeps between entries are open directories, not checked path strings: a directory
+//   swapped for a symlink later cannot redirect an open descriptor, so nothing is "cached" that a
+//   race could invalidate.
+//
 // The calls are synchronous for the reason given in apply-layer.ts (thread-pool round trips).
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, fchmodSync, closeSync, constants as FS, lstatSync, mkdirSync, openSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalid } from '../../common/errors.ts';
+import type { Dir } from '../../sys/dirfd.ts';
+
+/** What the extractor asks of its root (apply-layer.ts): see SafeRoot for each call's contract. */
+export interface ExtractRoot {
+  /**
+   * The path of `parts` for one final operation that never follows a last symlink (lstat,
+   * open O_NOFOLLOW, mkdir, symlink, link, unlink, lchown, lutimes, lsetxattr, mknod). Valid only
+   * after `parents(parts, ...)` answered true, and until the next removal.
+   */
+  abs(parts: readonly string[]): string;
+  parents(parts: readonly string[], entry: string, opts: ParentOptions): boolean;
+  dir(parts: readonly string[], entry: string, opts: ParentOptions): boolean;
+  noteDir(parts: readonly string[]): void;
+  /** Removes whatever is at `parts`, a directory with everything under it, following no symlink. */
+  remove(parts: readonly string[]): void;
+  /** After a removal: nothing known about the tree below the root still holds. */
+  forget(): void;
+}
+
+export interface ParentOptions { create: boolean; onCreate?: (rel: string) => void }
+
+const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.code;
+const breakout = (entry: string, rel: string) => invalid(`layer breakout: ${JSON.stringify(entry)} goes through the symbolic link ${JSON.stringify(rel)}`);
+const notDir = (entry: string, rel: string) => invalid(`invalid layer: ${JSON.stringify(entry)}: ${JSON.stringify(rel)} is not a directory`);
 
 /**
  * Cleans a tar entry name lexically, as if it were rooted at the extraction root, and returns its
@@ -50,7 +84,7 @@ export function cleanLinkTarget(target: string, entry: string): string[] {
  * Directories already verified (or created) are cached; call `forget()` after removing anything,
  * since a removed directory may come back as a symlink.
  */
-export class SafeRoot {
+export class SafeRoot implements ExtractRoot {
   readonly root: string;
   #dirs = new Set<string>();
 
@@ -70,6 +104,19 @@ export class SafeRoot {
 
   forget(): void {
     this.#dirs.clear();
+  }
+
+  remove(parts: readonly string[]): void {
+    const p = this.abs(parts);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return;
+      throw e;
+    }
+    if (st.isDirectory()) rmSync(p, { recursive: true, force: true }); // rm unlinks symlinks inside, never follows them
+    else unlinkSync(p);
   }
 
   /**
@@ -105,14 +152,107 @@ export class SafeRoot {
         this.#dirs.add(rel);
         continue;
       }
-      if (st.isSymbolicLink()) {
-        throw invalid(`layer breakout: ${JSON.stringify(entry)} goes through the symbolic link ${JSON.stringify(rel)}`);
-      }
-      if (!st.isDirectory()) {
-        throw invalid(`invalid layer: ${JSON.stringify(entry)}: ${JSON.stringify(rel)} is not a directory`);
-      }
+      if (st.isSymbolicLink()) throw breakout(entry, rel);
+      if (!st.isDirectory()) throw notDir(entry, rel);
       this.#dirs.add(rel);
     }
     return true;
   }
+}
+
+/** Directories kept open between entries; past this many, all are closed and reopened on demand. */
+const MAX_OPEN_DIRS = 256;
+
+/**
+ * An extraction root inside a tree that may change under us (see the file's header): parents are
+ * opened by descriptor, O_NOFOLLOW, from the directory above them. `root` stays the caller's.
+ */
+export class FdRoot implements ExtractRoot {
+  readonly #root: Dir;
+  readonly #open = new Map<string, Dir>();
+
+  constructor(root: Dir) {
+    this.#root = root;
+  }
+
+  abs(parts: readonly string[]): string {
+    // The root itself: `.` below the magic link, so that a final-component call (lchown, lstat,
+    // open O_NOFOLLOW) acts on the directory and not on the /proc link.
+    if (parts.length === 0) return `${this.#root.path()}/.`;
+    const parent = this.#walk(parts, parts.length - 1, parts.join('/'), { create: false });
+    if (!parent) throw invalid(`invalid layer: ${JSON.stringify(parts.join('/'))}: a parent directory is missing`);
+    return parent.path(parts[parts.length - 1]);
+  }
+
+  parents(parts: readonly string[], entry: string, opts: ParentOptions): boolean {
+    return this.#walk(parts, parts.length - 1, entry, opts) !== undefined;
+  }
+
+  dir(parts: readonly string[], entry: string, opts: ParentOptions): boolean {
+    return this.#walk(parts, parts.length, entry, opts) !== undefined;
+  }
+
+  noteDir(): void { /* directories are opened when next needed */ }
+
+  remove(parts: readonly string[]): void {
+    if (parts.length === 0) throw invalid('invalid layer: would remove the root directory');
+    const parent = this.#walk(parts, parts.length - 1, parts.join('/'), { create: false });
+    parent?.removeAll(parts[parts.length - 1]);
+  }
+
+  forget(): void {
+    for (const d of this.#open.values()) d.close();
+    this.#open.clear();
+  }
+
+  /** The open directory of `parts[0..count)`, created on the way when asked; undefined if missing. */
+  #walk(parts: readonly string[], count: number, entry: string, opts: ParentOptions): Dir | undefined {
+    let cur = this.#root;
+    let rel = '';
+    for (let i = 0; i < count; i++) {
+      const c = parts[i];
+      rel = i === 0 ? c : `${rel}/${c}`;
+      const known = this.#open.get(rel);
+      if (known) { cur = known; continue; }
+      let d: Dir;
+      try {
+        d = cur.openDir(c);
+      } catch (e) {
+        if (errno(e) === 'ELOOP' || errno(e) === 'ENOTDIR') throw notADir(cur, c, entry, rel);
+        if (errno(e) !== 'ENOENT') throw e;
+        if (!opts.create) return undefined;
+        try {
+          cur.mkdir(c, 0o700);
+        } catch (err) {
+          if (errno(err) !== 'EEXIST') throw err;
+        }
+        // Opened again by descriptor: whatever is there now is checked like any other parent.
+        d = this.#openCreated(cur, c, entry, rel);
+        opts.onCreate?.(rel);
+      }
+      if (this.#open.size >= MAX_OPEN_DIRS) this.forget();
+      this.#open.set(rel, d);
+      cur = d;
+    }
+    return cur;
+  }
+
+  #openCreated(parent: Dir, name: string, entry: string, rel: string): Dir {
+    let d: Dir;
+    try {
+      d = parent.openDir(name);
+    } catch (e) {
+      if (errno(e) === 'ELOOP' || errno(e) === 'ENOTDIR') throw notADir(parent, name, entry, rel);
+      throw e;
+    }
+    // 0755 exactly, whatever the umask (as SafeRoot does), on the directory we hold.
+    const fd = openSync(`${d.path()}/.`, FS.O_RDONLY | FS.O_DIRECTORY);
+    try { fchmodSync(fd, 0o755); } finally { closeSync(fd); }
+    return d;
+  }
+}
+
+/** The error for a parent that could not be opened as a directory: a symlink is a breakout. */
+function notADir(parent: Dir, name: string, entry: string, rel: string): Error {
+  return parent.lstat(name)?.isSymbolicLink() ? breakout(entry, rel) : notDir(entry, rel);
 }
