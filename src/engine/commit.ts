@@ -110,7 +110,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
   let createdLayer: string | undefined;
   try {
     if (o.pause !== false && rec.State.Running && !rec.State.Paused) {
-      await d.containers.pause({}, id);
+      await d.containers.pause({}, id, { forDaemon: true });
       paused = true;
     }
     const upper = d.snap.upperPath(id);
@@ -121,7 +121,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
       d.content.ingest(a),
       d.snap.createLayer(parentChain, b).catch((e: unknown) => { a.resume(); throw e; }),
     ]);
-    if (paused) { paused = false; await d.containers.unpause({}, id).catch(() => {}); }
+    if (paused) { paused = false; await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {}); }
     const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
     if (!empty) createdLayer = layer.chainId;
     const now = new Date().toISOString();
@@ -154,7 +154,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     if (createdLayer && !d.images.all().some((img) => img.layers.some((l) => l.chainId === createdLayer))) await d.snap.removeLayer(createdLayer).catch(() => {});
     throw e;
   } finally {
-    if (paused) await d.containers.unpause({}, id).catch(() => {});
+    if (paused) await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {});
     release();
   }
 }

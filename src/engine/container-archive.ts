@@ -4,27 +4,29 @@
 // container's own mount namespace, so its volumes, binds and tmpfs mounts are seen exactly as the
 // container sees them (Docker mounts the same set for the copy). The container is frozen (cgroup
 // freezer, what `pause` uses) for the whole operation unless it is paused already, and thawed even
-// on error: nothing inside can swap a checked directory for a symlink while we use it. A stopped
-// container gets a throwaway view: its rw layer over the image, mounted read-write under the
-// container's lifecycle lock (no start can mount the same upper dir meanwhile), with its volume
-// and bind mounts bound in, privately, and all of it unmounted afterwards.
+// on error; a marker left for the freeze lets a daemon that dies meanwhile thaw it at start. A
+// stopped container gets a throwaway view: its rw layer over the image, mounted read-write under
+// the container's lifecycle lock (no start can mount the same upper dir meanwhile), with its
+// volume and bind mounts bound in, privately, and all of it detached afterwards.
 //
-// Path safety (CVE-2018-15664 class): every container path is resolved component by component
-// like a chroot (`resolveContainerPath`): symlinks are read and re-rooted at the container root,
-// `..` stops at the root, and the kernel never follows a link itself. The PUT tar goes through
-// apply-layer.ts's extractor (names cleaned from the root, parents lstat'ed, no write through a
-// symlink). The GET walk (common/archive-copy.ts treeTar) never follows a symlink and does not
-// descend into /proc, /sys, /dev.
-import { closeSync, constants as FS, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, type BigIntStats, type Stats } from 'node:fs';
-import { SafeRoot } from '../store/snapshots/safe-path.ts';
+// Path safety (CVE-2018-15664 class): freezing the target is not enough, since a second running
+// container sharing a volume can still swap a directory for a symlink mid-copy. So every access
+// goes by file descriptor (sys/dirfd.ts): paths are resolved inside the container's root as a
+// chroot would (`resolveIn`: symlinks re-rooted at the container root, `..` stopping there, the
+// kernel never following a link itself), the GET walk opens each directory and file O_NOFOLLOW
+// from its open parent (diff-layer.ts treeTarBlocks), and the PUT extractor reaches every parent
+// by descriptor (apply-layer.ts with safe-path.ts FdRoot). Mount points of the stopped view are
+// made and bound the same way (`mount --no-canonicalize` onto /proc/<pid>/fd/N).
+import { closeSync, constants as FS, fstatSync, mkdirSync, rmdirSync, statSync, type BigIntStats } from 'node:fs';
 import { treeTar } from '../common/archive-copy.ts';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError, invalid, notFound } from '../common/errors.ts';
 import { generateId } from '../common/names.ts';
-import { mountBind, mountOverlay, run, unmount } from '../sys/index.ts';
+import { mountBindAt, mountOverlay, remountReadonlyAt, run, unmount } from '../sys/index.ts';
+import { fdPath, openDir, openDirAt, resolveIn, type Dir, type Location } from '../sys/dirfd.ts';
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
-import { readRootfsFile, parsePasswd, parseGroup, resolveInRoot } from '../runtime/user.ts';
+import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import type { ContainerRecord, ContainerService } from './containers.ts';
 import type { ArchiveBackend } from '../api/routers/containers/archive-routes.ts';
@@ -46,7 +48,6 @@ export interface ArchiveAccess {
 /** The stat Docker sends in `X-Docker-Container-Path-Stat` (base64 JSON). */
 export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 
-const MAX_SYMLINKS = 255;
 const PSEUDO = new Set(['/proc', '/sys', '/dev']);
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.code;
 
@@ -98,125 +99,113 @@ export function baseName(abs: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resolution inside a container root
+// The container's filesystem view
 
-export interface Resolved {
-  /** Host path of the resolved location (under the root; components checked, none a symlink but maybe the last). */
-  host: string;
-  /** Clean container path of the resolved location. */
-  ctr: string;
-}
-
-/**
- * Resolves a container path inside `root` as a chroot would. Symlinks met on the way are read and
- * their targets resolved again from the container root (absolute) or their directory (relative);
- * `..` never climbs above the root. The last component is followed only when `followLast` is set
- * (Docker follows it when the path ends in `/` or `/.`). Missing components end the walk: the
- * rest is appended lexically (the caller's lstat then reports ENOENT).
- */
-export function resolveContainerPath(root: string, path: string, followLast: boolean): Resolved {
-  const pending = path.split('/').filter((c) => c !== '' && c !== '.');
-  const done: string[] = [];
-  let links = 0;
-  let missing = false;
-  while (pending.length) {
-    const c = pending.shift()!;
-    if (c === '..') { done.pop(); continue; }
-    if (missing || (!followLast && pending.length === 0)) { done.push(c); continue; }
-    let st: Stats;
-    try {
-      st = lstatSync(join(root, ...done, c));
-    } catch (e) {
-      if (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR') throw e;
-      missing = true;
-      done.push(c);
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > MAX_SYMLINKS) throw invalid(`too many links resolving ${path}`);
-      const target = readlinkSync(join(root, ...done, c));
-      if (target.startsWith('/')) done.length = 0;
-      pending.unshift(...target.split('/').filter((t) => t !== '' && t !== '.'));
-      continue;
-    }
-    done.push(c);
-  }
-  return { host: done.length ? join(root, ...done) : root, ctr: `/${done.join('/')}` };
-}
-
-function lstatOrUndef(p: string): BigIntStats | undefined {
-  try {
-    return lstatSync(p, { bigint: true });
-  } catch (e) {
-    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
+interface View { root: Dir; release: () => Promise<void> }
 
 const fileNotFound = (path: string, ref: string) => notFound(`Could not find the file ${path} in container ${ref}`);
 
-// ---------------------------------------------------------------------------------------------
-// The container's filesystem view
-
-interface View { root: string; release: () => Promise<void> }
-
-/** The container's filesystem as the copy sees it; frozen (running) or mounted (stopped). */
+/** The container's filesystem as the copy sees it: frozen (running) or mounted (stopped). */
 async function openView(a: ArchiveAccess): Promise<View> {
   if (a.running && a.rec.State.Pid) {
     const paused = a.rec.State.Paused;
     if (!paused) await a.freeze();
-    // The trailing `/.` makes even the root itself the directory, never the magic link.
-    return { root: `/proc/${a.rec.State.Pid}/root/.`, release: async () => { if (!paused) await a.thaw(); } };
+    try {
+      // Opening the magic link gives the container's own `/`, in its own mount namespace.
+      const root = openDir(`/proc/${a.rec.State.Pid}/root`);
+      return { root, release: async () => { root.close(); if (!paused) await a.thaw(); } };
+    } catch (e) {
+      if (!paused) await a.thaw();
+      throw e;
+    }
   }
   const dir = join(a.scratchDir, `archive-${generateId().slice(0, 8)}`);
   mkdirSync(dir, { recursive: true });
-  const mounted: string[] = [];
+  let mounted = false;
+  let root: Dir | undefined;
   const release = async () => {
-    for (const m of mounted.reverse()) await unmount(m).catch(() => unmount(m, { lazy: true }));
+    root?.close();
+    // One lazy unmount of the view detaches everything bound below it at once; nothing below is
+    // named by path, since those paths run through volumes a container may be changing.
+    if (mounted) await unmount(dir, { lazy: true });
     // Never recursive: were anything still mounted here, it would be the container's files.
-    try { rmdirSync(dir); } catch { /* left for the next cleanup rather than risk a mount */ }
+    try { rmdirSync(dir); } catch { /* left for the next start's sweep rather than risk a mount */ }
   };
   try {
     const m = await a.snapMounts();
     // Read-write even to read: a missing mount point is made in the rw layer, as Docker does
     // (and as the container's next start would). The lifecycle lock keeps any start away.
     await mountOverlay(dir, m);
-    mounted.push(dir);
+    mounted = true;
     // Nothing mounted below the view may propagate anywhere else.
     await run('mount', ['--make-rprivate', dir]);
+    root = openDir(dir);
     for (const mp of sortedMounts(a.rec.Mounts ?? [])) {
       if (mp.Type === 'tmpfs') continue; // its content lives only while the container runs
-      let source: string | undefined = mp.Source;
-      if (mp.Type === 'volume') {
-        source = await a.volumePath(mp.Name!);
-        // A subpath is resolved inside the volume (volume/local.ts does the same at start).
-        if (mp.subpath) source = await resolveInRoot(source, mp.subpath);
-        if (!source) continue;
-      }
-      const sst = lstatOrUndef(source);
-      if (!sst) continue;
-      const target = resolveContainerPath(dir, mp.Destination, true);
-      let st = lstatOrUndef(target.host);
-      if (!st) {
-        // Made through the checked resolution: every parent is a real directory of the view.
-        const parts = target.ctr.split('/').filter(Boolean);
-        const root = new SafeRoot(dir);
-        if (sst.isDirectory()) root.dir(parts, mp.Destination, { create: true });
-        else {
-          root.parents(parts, mp.Destination, { create: true });
-          closeSync(openSync(target.host, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, 0o755));
-        }
-        st = lstatOrUndef(target.host);
-      }
-      if (!st || st.isDirectory() !== sst.isDirectory() || st.isSymbolicLink()) continue;
-      await mountBind(source, target.host, { readonly: !mp.RW, recursive: false });
-      mounted.push(target.host);
+      await bindInto(root, mp, a);
     }
   } catch (e) {
     await release();
     throw e;
   }
-  return { root: dir, release };
+  return { root, release };
+}
+
+/**
+ * Binds one volume or bind mount of a stopped container into its view, by descriptor at both
+ * ends: the source (a volume subpath is resolved inside the volume, which running containers may
+ * share) and the target (inside the view, possibly under an earlier volume). A missing mount point
+ * is created like the runtime would; one of the wrong kind leaves the mount out.
+ */
+async function bindInto(root: Dir, mp: MountPoint, a: ArchiveAccess): Promise<void> {
+  const fds: number[] = [];
+  const dirs: Dir[] = [];
+  try {
+    let source: string;
+    if (mp.Type === 'volume') {
+      const vol = openDir(await a.volumePath(mp.Name!));
+      dirs.push(vol);
+      if (mp.subpath) {
+        const at = resolveIn(vol, mp.subpath, { followLast: true });
+        if (!at) return;
+        dirs.push(at.dir);
+        if (!at.name) source = vol.path();
+        else {
+          try { fds.push(at.dir.openPath(at.name)); } catch (e) { if (errno(e) === 'ENOENT') return; throw e; }
+          source = fdPath(fds[fds.length - 1]);
+        }
+      } else source = vol.path();
+    } else {
+      source = mp.Source; // a host path the user named for the bind, as Docker takes it
+    }
+    let sst;
+    // stat follows: a bind source as Docker takes it, a /proc/<pid>/fd path to the open object.
+    try { sst = statSync(source); } catch (e) { if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return; throw e; }
+    const at = resolveIn(root, mp.Destination, { followLast: true, mkdirs: true });
+    if (!at) return;
+    dirs.push(at.dir);
+    if (at.name) {
+      try {
+        if (sst.isDirectory()) at.dir.mkdir(at.name, 0o755);
+        else closeSync(at.dir.openFile(at.name, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL, 0o755));
+      } catch (e) { if (errno(e) !== 'EEXIST') throw e; }
+    }
+    const target = at.name ? at.dir.openPath(at.name) : at.dir.reopen().fd;
+    fds.push(target);
+    const tst = fstatSync(target);
+    if (tst.isDirectory() !== sst.isDirectory() || tst.isSymbolicLink()) return;
+    await mountBindAt(source, fdPath(target), { recursive: false });
+    if (!mp.RW) {
+      // The target's descriptor names what lies under the new mount; looked up again by name
+      // from its open parent, it crosses into the mount just made.
+      const over = at.name ? at.dir.openPath(at.name) : openDirAt(at).fd;
+      fds.push(over);
+      await remountReadonlyAt(fdPath(over));
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    for (const d of dirs) d.close();
+  }
 }
 
 function sortedMounts(ms: MountPoint[]): MountPoint[] {
@@ -232,18 +221,38 @@ async function withView<T>(a: ArchiveAccess, fn: (v: View) => Promise<T>): Promi
   }
 }
 
-function statOf(root: string, abs: string, ref: string): { stat: PathStat; resolved: Resolved; st: BigIntStats } {
-  const follow = abs.endsWith('/') || abs.endsWith('/.');
-  const resolved = resolveContainerPath(root, abs, follow);
-  const st = lstatOrUndef(resolved.host);
-  if (!st) throw fileNotFound(abs, ref);
+/** lstat (bigint) of what a Location names; undefined when it does not exist. */
+function lstatAt(at: Location): BigIntStats | undefined {
+  return at.name === '' ? fstatSync(at.dir.fd, { bigint: true }) : at.dir.lstat(at.name, { bigint: true });
+}
+
+/** Resolves `abs` (Docker's rules: the last element followed only for `/` and `/.` endings); 404 when missing. */
+function locate(root: Dir, abs: string, ref: string, followLast = abs.endsWith('/') || abs.endsWith('/.')): { at: Location; st: BigIntStats } {
+  const at = resolveIn(root, abs, { followLast });
+  if (!at) throw fileNotFound(abs, ref);
+  let st: BigIntStats | undefined;
+  try {
+    st = lstatAt(at);
+  } catch (e) {
+    at.dir.close();
+    throw e;
+  }
+  if (!st) {
+    at.dir.close();
+    throw fileNotFound(abs, ref);
+  }
+  return { at, st };
+}
+
+function pathStat(root: Dir, abs: string, at: Location, st: BigIntStats): PathStat {
   let linkTarget = '';
-  if (st.isSymbolicLink()) linkTarget = resolveContainerPath(root, resolved.ctr, true).ctr;
-  return {
-    stat: { name: baseName(abs), size: Number(st.size), mode: goFileMode(Number(st.mode)), mtime: rfc3339Nano(st.mtimeNs / 1_000_000_000n, st.mtimeNs % 1_000_000_000n), linkTarget },
-    resolved,
-    st,
-  };
+  if (st.isSymbolicLink()) {
+    // Where the link leads, as a container path (resolved inside the root like everything else).
+    const to = resolveIn(root, at.path, { followLast: true });
+    linkTarget = to ? to.path : at.path;
+    to?.dir.close();
+  }
+  return { name: baseName(abs), size: Number(st.size), mode: goFileMode(Number(st.mode)), mtime: rfc3339Nano(st.mtimeNs / 1_000_000_000n, st.mtimeNs % 1_000_000_000n), linkTarget };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +260,14 @@ function statOf(root: string, abs: string, ref: string): { stat: PathStat; resol
 
 export async function statPath(a: ArchiveAccess, ref: string, path: string): Promise<PathStat> {
   const abs = absContainerPath(path);
-  return withView(a, async (v) => statOf(v.root, abs, ref).stat);
+  return withView(a, async (v) => {
+    const { at, st } = locate(v.root, abs, ref);
+    try {
+      return pathStat(v.root, abs, at, st);
+    } finally {
+      at.dir.close();
+    }
+  });
 }
 
 /**
@@ -261,15 +277,20 @@ export async function statPath(a: ArchiveAccess, ref: string, path: string): Pro
 export async function getArchive(a: ArchiveAccess, ref: string, path: string, sink: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
   const abs = absContainerPath(path);
   await withView(a, async (v) => {
-    const { stat, resolved } = statOf(v.root, abs, ref);
-    const top = baseName(abs);
-    const dests = new Set((a.rec.Mounts ?? []).map((m) => m.Destination.replace(/\/+$/, '')));
-    // /proc, /sys and /dev are the kernel's, not the container's files: archived empty.
-    const skip = (rel: string) => {
-      const ctr = rel === '' ? resolved.ctr : resolved.ctr === '/' ? `/${rel}` : `${resolved.ctr}/${rel}`;
-      return PSEUDO.has(ctr) && !dests.has(ctr);
-    };
-    await sink(stat, Readable.from(treeTar(resolved.host, top === '/' ? '' : top, skip)));
+    const { at, st } = locate(v.root, abs, ref);
+    try {
+      const stat = pathStat(v.root, abs, at, st);
+      const top = baseName(abs);
+      const dests = new Set((a.rec.Mounts ?? []).map((m) => m.Destination.replace(/\/+$/, '')));
+      // /proc, /sys and /dev are the kernel's, not the container's files: archived empty.
+      const skip = (rel: string) => {
+        const ctr = rel === '' ? at.path : at.path === '/' ? `/${rel}` : `${at.path}/${rel}`;
+        return PSEUDO.has(ctr) && !dests.has(ctr);
+      };
+      await sink(stat, Readable.from(treeTar(at, top === '/' ? '' : top, skip)));
+    } finally {
+      at.dir.close();
+    }
   });
 }
 
@@ -281,20 +302,23 @@ export async function putArchive(a: ArchiveAccess, ref: string, path: string, ta
   await withView(a, async (v) => {
     // Unlike stat and GET, the last element is followed too (an archive may be extracted at a
     // symlink to a directory), as moby's extractToDir does.
-    const resolved = resolveContainerPath(v.root, abs, true);
-    const st = lstatOrUndef(resolved.host);
-    if (!st) throw fileNotFound(abs, ref);
-    if (!st.isDirectory()) throw invalid('extraction point is not a directory');
-    const mount = mountOf(a.rec.Mounts ?? [], resolved.ctr);
-    if (mount && !mount.RW) throw new EngineError('Forbidden', 'mounted volume is marked read-only');
-    if (!mount && a.rec.HostConfig.ReadonlyRootfs) throw new EngineError('Forbidden', 'container rootfs is marked read-only');
-    let chown: { uid: number; gid: number } | undefined;
-    if (o.copyUIDGID && a.rec.Config.User) chown = await userIds(v.root, a.rec.Config.User);
+    const { at, st } = locate(v.root, abs, ref, true);
+    let dest: Dir | undefined;
     try {
-      await applyLayer(resolved.host, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: resolved.ctr });
+      if (!st.isDirectory()) throw invalid('extraction point is not a directory');
+      const mount = mountOf(a.rec.Mounts ?? [], at.path);
+      if (mount && !mount.RW) throw new EngineError('Forbidden', 'mounted volume is marked read-only');
+      if (!mount && a.rec.HostConfig.ReadonlyRootfs) throw new EngineError('Forbidden', 'container rootfs is marked read-only');
+      let chown: { uid: number; gid: number } | undefined;
+      if (o.copyUIDGID && a.rec.Config.User) chown = userIds(v.root, a.rec.Config.User);
+      dest = openDirAt(at);
+      await applyLayer(dest, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: at.path });
     } catch (e) {
       if (errno(e) === 'EROFS') throw new EngineError('Forbidden', 'container rootfs is marked read-only');
       throw e;
+    } finally {
+      dest?.close();
+      at.dir.close();
     }
   });
 }
@@ -311,10 +335,11 @@ function mountOf(ms: MountPoint[], p: string): MountPoint | undefined {
   return best;
 }
 
-async function userIds(root: string, user: string): Promise<{ uid: number; gid: number }> {
+function userIds(root: Dir, user: string): { uid: number; gid: number } {
   const [u, g] = user.split(':');
-  const passwd = await readRootfsFile(root, '/etc/passwd').catch(() => null);
-  const group = await readRootfsFile(root, '/etc/group').catch(() => null);
+  const read = (p: string) => { try { return readFileIn(root, p); } catch { return null; } };
+  const passwd = read('/etc/passwd');
+  const group = read('/etc/group');
   const pw = passwd ? parsePasswd(passwd) : null;
   let uid: number; let gid: number;
   if (/^\d+$/.test(u)) {

@@ -181,7 +181,7 @@ export class ContainerService {
       // Exit files arrive from conmon; inotify tells us at once.
       await mkdir(dirnameOf(rt.exitFile('x')), { recursive: true });
     }
-    await this.#sweepArchiveViews();
+    await this.#sweepDaemonMounts();
     for (const id of await readdir(this.#dir)) {
       const rec = await readJson<ContainerRecord>(join(this.#dir, id, 'config.json'));
       if (!rec) {
@@ -201,24 +201,25 @@ export class ContainerService {
   }
 
   /**
-   * A daemon killed in the middle of a `cp` on a stopped container leaves that copy's view
-   * mounted (`<container dir>/archive-*`: the container's layer and its volumes). Unmounted
-   * deepest first, then the empty mount points removed (never recursively: were anything still
-   * mounted, it would be the container's files), before anything may remove a container dir.
-   * Only what mountinfo lists is touched: an empty `archive-*` left unmounted is harmless.
+   * A daemon killed in the middle of a `cp` or `export` of a stopped container leaves that
+   * operation's view mounted (`<container dir>/archive-*`, `export-*`: the container's layer, and
+   * for cp its volumes), and one killed while starting a container may leave a volume subpath
+   * bound at `<container dir>/subpaths/<n>`. Each such top is detached with one lazy unmount, which
+   * takes everything mounted below it along: the paths below run through volumes a container may
+   * be changing, so none of them is named. Then the empty mount points are removed (never
+   * recursively: were anything still mounted, it would be the container's files), before anything
+   * may remove a container dir. Only what mountinfo lists is touched.
    */
-  async #sweepArchiveViews(): Promise<void> {
+  async #sweepDaemonMounts(): Promise<void> {
     const tops = new Set<string>();
-    const views: string[] = [];
     for (const p of await mountsUnder(this.#dir)) {
-      const m = /^[^/]+\/archive-[^/]+(?=\/|$)/.exec(p.slice(this.#dir.length + 1));
-      if (!m) continue;
-      views.push(p);
-      tops.add(join(this.#dir, m[0]));
+      const m = /^[^/]+\/(?:archive-[^/]+|export-[^/]+|subpaths\/[^/]+)(?=\/|$)/.exec(p.slice(this.#dir.length + 1));
+      if (m) tops.add(join(this.#dir, m[0]));
     }
-    views.sort((a, b) => b.split('/').length - a.split('/').length);
-    for (const m of views) await unmount(m).catch(() => unmount(m, { lazy: true }));
-    for (const t of tops) await rmdir(t).catch(() => {});
+    for (const t of tops) {
+      await unmount(t, { lazy: true }).catch(() => {});
+      await rmdir(t).catch(() => rm(t)).catch(() => { /* not empty or still busy: left alone */ });
+    }
   }
 
   async #cleanupDebris(id: string): Promise<void> {
@@ -236,6 +237,15 @@ export class ContainerService {
       const rt = this.#o.runtimes.get(c.rec.berth.runtime);
       const st = rt ? await rt.state(c.id) : undefined;
       if (st && (st.status === 'running' || st.status === 'paused')) {
+        // A freeze of the daemon's own (cp, export, commit) that it did not live to undo: thawed,
+        // so the container does not come back looking paused by its user.
+        if (await exists(this.#frozenMarker(c))) {
+          if (st.status === 'paused') {
+            await rt!.resume(c.id);
+            st.status = 'running';
+          }
+          await this.#unmarkFrozen(c);
+        }
         c.rec.State = { ...c.rec.State, Status: st.status === 'paused' ? 'paused' : 'running', Running: true, Paused: st.status === 'paused', Restarting: false, Pid: st.pid };
         c.rec.berth.hasBeenStarted = true;
         await this.#save(c);
@@ -359,13 +369,35 @@ export class ContainerService {
 
   /**
    * `export`: the container's filesystem as one plain tar. A running container's merged view is
-   * read where it is; otherwise the rw layer is mounted read-only as the top lower layer of a
-   * throwaway overlay (safe beside a concurrent start: nothing writes through it).
+   * read where it is, with the container frozen (unless its user paused it) and under its
+   * lifecycle lock until the stream is released, and walked by descriptor (diff-layer.ts): a
+   * container racing the walk cannot swap a directory for a symlink and have the daemon follow it.
+   * Otherwise the rw layer is mounted read-only as the top lower layer of a throwaway overlay
+   * (safe beside a concurrent start: nothing writes through it).
    */
   async exportTar(ref: string): Promise<{ stream: Readable; release: () => Promise<void> }> {
     const c = this.#get(ref);
     const merged = this.#snap.rootfsPath(c.id);
-    if (c.running && (await isMountPoint(merged))) return { stream: createTreeTar(merged), release: async () => {} };
+    if (c.running && (await isMountPoint(merged))) {
+      const unlock = await this.#enter(c);
+      let frozen = false;
+      try {
+        if (!c.rec.State.Paused) { await this.#freeze(c); frozen = true; }
+        const stream = createTreeTar(merged);
+        let released = false;
+        return {
+          stream,
+          release: async () => {
+            if (released) return;
+            released = true;
+            try { if (frozen) await this.#thaw(c); } finally { unlock(); }
+          },
+        };
+      } catch (e) {
+        try { if (frozen) await this.#thaw(c); } finally { unlock(); }
+        throw e;
+      }
+    }
     const m = await this.#snap.mounts(c.id);
     const dir = join(this.#dir, c.id, `export-${generateId().slice(0, 8)}`);
     await mkdir(dir, { recursive: true });
@@ -377,8 +409,15 @@ export class ContainerService {
     }
     return {
       stream: createTreeTar(dir),
-      release: async () => { await unmount(dir).catch(() => unmount(dir, { lazy: true })); await rm(dir, { recursive: true, force: true }); },
+      release: async () => { await unmount(dir).catch(() => unmount(dir, { lazy: true })); await rmdir(dir).catch(() => {}); },
     };
+  }
+
+  /** Enters the container's lifecycle lock and holds it until the returned function is called. */
+  #enter(c: Container): Promise<() => void> {
+    return new Promise((entered) => {
+      void this.#locked(c, () => new Promise<void>((done) => entered(done)));
+    });
   }
 
   /**
@@ -388,10 +427,9 @@ export class ContainerService {
   archiveAccess<T>(ref: string, fn: (a: ArchiveAccess) => Promise<T>): Promise<T> {
     const c = this.#get(ref);
     return this.#locked(c, () => {
-      const rt = this.#runtimeOf(c.rec.berth.runtime);
       return fn({
         rec: c.rec, running: c.running, scratchDir: join(this.#dir, c.id),
-        snapMounts: () => this.#snap.mounts(c.id), freeze: () => rt.pause(c.id), thaw: () => rt.resume(c.id),
+        snapMounts: () => this.#snap.mounts(c.id), freeze: () => this.#freeze(c), thaw: () => this.#thaw(c),
         volumePath: (name) => this.#o.volumes.mountpoint(name),
       });
     });
@@ -535,6 +573,8 @@ export class ContainerService {
     let mounted = false;
     let created = false;
     let netUp = false;
+    // Volume subpaths bound for runc (volume/local.ts setUp): detached once runc has its mounts.
+    let releaseStaged: (() => Promise<void>) | undefined;
     try {
       // The rootfs and /dev/shm mounts are independent: make them together.
       const [, shm] = await Promise.all([
@@ -555,7 +595,8 @@ export class ContainerService {
       if (self || links.hosts.length) await writeFile(rec.HostsPath, hostsFile(this.#extraHostsOf(rec.HostConfig), self, links.hosts));
       // The embedded DNS serves containers on user networks: resolv.conf names it.
       if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
-      const volumeMounts = await this.#o.volumes.setUp(rec.Mounts ?? [], merged);
+      const volumes = await this.#o.volumes.setUp(rec.Mounts ?? [], merged, join(this.#dir, c.id, 'subpaths'));
+      releaseStaged = volumes.release;
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
@@ -569,7 +610,7 @@ export class ContainerService {
           { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate'] },
           { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate'] },
           ...(shm ? [{ destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'rprivate'] }] : []),
-          ...volumeMounts,
+          ...volumes.mounts,
         ],
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
       });
@@ -592,6 +633,7 @@ export class ContainerService {
       });
       created = true;
       T('create');
+      await releaseStaged();
       // Attach before start, or the first output is lost (conmon buffers nothing for sockets).
       if (c.pendingAttach.length > 0) {
         const conn = await this.#connectAttach(c);
@@ -618,6 +660,7 @@ export class ContainerService {
       c.attach?.close();
       c.attach = undefined;
       for (const p of c.pendingAttach.splice(0)) p.fail();
+      await releaseStaged?.();
       if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
       if (mounted) await unmount(merged).catch(() => {});
       await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
@@ -937,11 +980,16 @@ export class ContainerService {
     });
   }
 
-  pause(_ctx: EngineContext, ref: string): Promise<void> {
+  /**
+   * `forDaemon`: a pause the daemon makes for its own work (commit), not the user's: it leaves a
+   * freeze marker first, so a daemon that dies before unpausing thaws the container at start.
+   */
+  pause(_ctx: EngineContext, ref: string, o: { forDaemon?: boolean } = {}): Promise<void> {
     const c = this.#get(ref);
     return this.#locked(c, async () => {
       if (!c.running) throw conflict(`Container ${c.id} is not running`);
       if (c.rec.State.Paused) throw conflict(`Container ${c.id} is already paused`);
+      if (o.forDaemon) await this.#markFrozen(c);
       await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
       c.rec.State = { ...c.rec.State, Status: 'paused', Paused: true };
       await this.#save(c);
@@ -949,15 +997,46 @@ export class ContainerService {
     });
   }
 
-  unpause(_ctx: EngineContext, ref: string): Promise<void> {
+  unpause(_ctx: EngineContext, ref: string, o: { forDaemon?: boolean } = {}): Promise<void> {
     const c = this.#get(ref);
     return this.#locked(c, async () => {
       if (!c.rec.State.Paused) throw conflict(`Container ${c.id} is not paused`);
       await this.#runtimeOf(c.rec.berth.runtime).resume(c.id);
       c.rec.State = { ...c.rec.State, Status: 'running', Paused: false };
       await this.#save(c);
+      if (o.forDaemon) await this.#unmarkFrozen(c);
       this.#events.emit('container', 'unpause', c.id, this.#attrs(c));
     });
+  }
+
+  // ---------------------------------------------------------------- freezes of the daemon's own
+
+  /** The marker of a freeze the daemon made for its own work (cp, export, commit). */
+  #frozenMarker(c: Container): string { return join(this.#dir, c.id, 'daemon-frozen'); }
+
+  async #markFrozen(c: Container): Promise<void> {
+    await writeJsonAtomic(this.#frozenMarker(c), { at: new Date().toISOString() });
+  }
+
+  async #unmarkFrozen(c: Container): Promise<void> {
+    await rm(this.#frozenMarker(c), { force: true });
+    await fsyncDir(join(this.#dir, c.id));
+  }
+
+  /** Freezes a running container for the daemon's own work: the marker first, then the freezer. */
+  async #freeze(c: Container): Promise<void> {
+    await this.#markFrozen(c);
+    try {
+      await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+    } catch (e) {
+      await this.#unmarkFrozen(c);
+      throw e;
+    }
+  }
+
+  async #thaw(c: Container): Promise<void> {
+    await this.#runtimeOf(c.rec.berth.runtime).resume(c.id);
+    await this.#unmarkFrozen(c);
   }
 
   /** POST /containers/{id}/wait. Registers the waiter at once (before the response is sent). */

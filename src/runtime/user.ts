@@ -4,14 +4,17 @@
 // the primary gid and suppresses supplementary groups; an implicit one takes the passwd gid and
 // every group that lists the user as a member.
 //
-// The files are read from an untrusted rootfs. /etc/passwd may be a symlink (some images point it
-// into /usr/lib), so links are followed — but as if the rootfs were `/` (a chroot's view, what
-// openat2 RESOLVE_IN_ROOT gives): an absolute target restarts at the rootfs and `..` stops there,
-// so no link can make the daemon read a host file. Nothing runs in this rootfs while the spec
-// is built (the container is being started), so the tree cannot change under the walk.
-import { lstat, readFile, readlink } from 'node:fs/promises';
+// The files are read from an untrusted rootfs, which may be a running container's (`exec -u`).
+// /etc/passwd may be a symlink (some images point it into /usr/lib), so links are followed — but
+// as if the rootfs were `/` (a chroot's view, what openat2 RESOLVE_IN_ROOT gives) and by file
+// descriptor at every step (sys/dirfd.ts): an absolute target restarts at the rootfs, `..` stops
+// there, the file itself is opened O_NOFOLLOW from its open directory and read with a size cap,
+// so neither a link nor a swap racing the read can make the daemon read a host file.
+import { lstat, readlink } from 'node:fs/promises';
+import { closeSync, constants as FS, fstatSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalid } from '../common/errors.ts';
+import { openDir, resolveIn, type Dir } from '../sys/dirfd.ts';
 
 export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 export interface GroupEntry { name: string; gid: number; members: string[] }
@@ -154,14 +157,61 @@ export async function resolveInRoot(root: string, path: string): Promise<string 
   return join(root, ...done);
 }
 
-/** Reads a file of the rootfs through `resolveInRoot`; `null` if it is absent or not a regular file. */
+/**
+ * Reads a file of a root by descriptor (see the header): `null` if it is absent or not a regular
+ * file; an error if it is larger than any honest passwd or group file.
+ */
+export function readFileIn(root: Dir, path: string): string | null {
+  const at = resolveIn(root, path, { followLast: true });
+  if (!at) return null;
+  let fd: number;
+  try {
+    if (!at.name) return null; // the root itself: a directory
+    // O_NONBLOCK: a fifo put there must not hang the daemon (it is refused just below).
+    fd = at.dir.openFile(at.name, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return null;
+    throw e;
+  } finally {
+    at.dir.close();
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return null;
+    const tooLarge = () => invalid(`${path} in the container's root filesystem is too large (over ${MAX_FILE} bytes)`);
+    if (st.size > MAX_FILE) throw tooLarge();
+    // Read to the end, not to the size fstat gave: the file may grow meanwhile; the cap holds.
+    const chunks: Buffer[] = [];
+    let got = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.max(4096, Math.min(st.size + 1, MAX_FILE + 1 - got)));
+      const n = readSync(fd, buf, 0, buf.length, got);
+      if (n === 0) break;
+      got += n;
+      if (got > MAX_FILE) throw tooLarge();
+      chunks.push(buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a file of the rootfs at `root` (a host path): `readFileIn` on that directory. */
 export async function readRootfsFile(root: string, path: string): Promise<string | null> {
-  const host = await resolveInRoot(root, path);
-  if (!host) return null;
-  const st = await lstat(host);
-  if (!st.isFile()) return null;
-  if (st.size > MAX_FILE) throw invalid(`${path} in the container's root filesystem is too large (${st.size} bytes)`);
-  return readFile(host, 'utf8');
+  let dir: Dir;
+  try {
+    dir = openDir(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  try {
+    return readFileIn(dir, path);
+  } finally {
+    dir.close();
+  }
 }
 
 /**

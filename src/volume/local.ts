@@ -5,13 +5,17 @@
 // are checked against Docker's pattern, which has no `/` and cannot be `.` or `..`, so a name
 // can never point outside the volumes directory.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, rmdir, stat, unlink as unlinkAsync } from 'node:fs/promises';
+import { closeSync, constants as FS, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { conflict, invalid, notFound } from '../common/errors.ts';
 import type { Filters } from '../common/filters.ts';
 import { readJson, writeJsonAtomic, fsyncDir } from '../store/metadata/atomic.ts';
 import { duSize } from '../store/snapshots/overlay.ts';
-import { copyTree, isMountPoint, mountDevice, unmount } from '../sys/index.ts';
+import { isMountPoint, mountBindAt, mountDevice, unmount } from '../sys/index.ts';
+import { fdPath, O_PATH, openDir, resolveIn, type Location } from '../sys/dirfd.ts';
+import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import { createTreeTar } from '../store/snapshots/diff-layer.ts';
 import { resolveInRoot } from '../runtime/user.ts';
 import type { ContainerConfig, HostConfig, MountSpec } from '../engine/types.ts';
 import type { OciMount } from '../runtime/oci-spec.ts';
@@ -257,46 +261,73 @@ export class VolumeService {
   /**
    * The OCI mounts for a starting container whose rootfs is mounted at `rootfs`. A volume that
    * is empty gets the image's content at its destination first (once, unless `nocopy`).
+   *
+   * A volume subpath is resolved inside the volume, which a running container may be changing:
+   * handed to runc as a path string, it could be swapped for a symlink between our check and
+   * runc's mount (the host's /etc then mounted into the container). So it is opened by
+   * descriptor, bound onto `<staging>/<n>` (a directory of the daemon's) through its
+   * /proc/<pid>/fd path, and runc gets the staging path. `release()` detaches the staging mounts
+   * once the runtime has made its own (after create), on success and on failure alike.
    */
-  async setUp(mounts: MountPoint[], rootfs: string): Promise<OciMount[]> {
+  async setUp(mounts: MountPoint[], rootfs: string, staging: string): Promise<{ mounts: OciMount[]; release: () => Promise<void> }> {
     const out: OciMount[] = [];
-    for (const m of mounts) {
-      if (m.Type === 'tmpfs') {
-        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: m.tmpfsOptions ?? ['nosuid', 'nodev', 'noexec'] });
-        continue;
+    const staged: string[] = [];
+    const release = async () => {
+      for (const p of staged.splice(0)) await releaseStaged(p);
+    };
+    try {
+      for (const m of mounts) {
+        if (m.Type === 'tmpfs') {
+          out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: m.tmpfsOptions ?? ['nosuid', 'nodev', 'noexec'] });
+          continue;
+        }
+        let source = m.Source;
+        if (m.Type === 'volume') {
+          source = await this.mountpoint(m.Name!);
+          if (!m.noCopy) {
+            await this.#copyUp(rootfs, m.Destination, source);
+            m.noCopy = true; // the copy happens once, on the first start (the record is saved by the caller)
+          }
+          if (m.subpath) {
+            await mkdir(staging, { recursive: true, mode: 0o700 });
+            source = await stageSubpath(source, m, join(staging, String(staged.length)), staged);
+          }
+        } else {
+          try { await lstat(source); } catch {
+            if (m.createSource) await mkdir(source, { recursive: true });
+            else throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
+          }
+        }
+        const opts = ['rbind', m.RW ? 'rw' : 'ro'];
+        opts.push(m.Propagation || 'rprivate');
+        out.push({ destination: m.Destination, type: 'bind', source, options: opts });
       }
-      let source = m.Source;
-      if (m.Type === 'volume') {
-        source = await this.mountpoint(m.Name!);
-        if (!m.noCopy) {
-          await this.#copyUp(rootfs, m.Destination, source);
-          m.noCopy = true; // the copy happens once, on the first start (the record is saved by the caller)
-        }
-        if (m.subpath) {
-          const sub = await resolveInRoot(source, m.subpath);
-          if (!sub) throw invalid(`cannot access path ${m.subpath} in volume ${m.Name}: no such file or directory`);
-          source = sub;
-        }
-      } else {
-        try { await lstat(source); } catch {
-          if (m.createSource) await mkdir(source, { recursive: true });
-          else throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
-        }
-      }
-      const opts = ['rbind', m.RW ? 'rw' : 'ro'];
-      opts.push(m.Propagation || 'rprivate');
-      out.push({ destination: m.Destination, type: 'bind', source, options: opts });
+    } catch (e) {
+      await release();
+      throw e;
     }
-    return out;
+    return { mounts: out, release };
   }
 
+  /**
+   * Docker's copy of the image's content into an empty volume on its first use. The volume may be
+   * shared with a running container that races the copy, so it is written as `docker cp` writes
+   * into a container: a tar of the source (the starting container's rootfs, which nothing runs in)
+   * extracted into the volume by descriptor (apply-layer.ts with an open directory), the volume's
+   * own root taking the owner and mode of the source directory.
+   */
   async #copyUp(rootfs: string, dest: string, volume: string): Promise<void> {
     if ((await readdir(volume)).length > 0) return;
     const src = await resolveInRoot(rootfs, dest);
     if (!src) return;
     const st = await lstat(src);
     if (!st.isDirectory() || (await readdir(src)).length === 0) return;
-    await copyTree(src, volume);
+    const vol = openDir(volume);
+    try {
+      await applyLayer(vol, createTreeTar(src, { top: '.' }), { mode: 'plain' });
+    } finally {
+      vol.close();
+    }
   }
 
   /** `rm -v`: the container's anonymous volumes that no other container uses. */
@@ -320,4 +351,46 @@ function validated(name: string): string { validateName(name); return name; }
 function cleanDest(p: string): string {
   const n = posix.normalize(p);
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+/**
+ * Binds `m.subpath` of the volume at `volumeData` onto `target` by descriptor (see setUp) and
+ * records the staging path in `staged` before mounting, so a failure still detaches it.
+ */
+async function stageSubpath(volumeData: string, m: MountPoint, target: string, staged: string[]): Promise<string> {
+  const missing = () => invalid(`cannot access path ${m.subpath} in volume ${m.Name}: no such file or directory`);
+  const vol = openDir(volumeData);
+  let at: Location | undefined;
+  let fd = -1;
+  try {
+    at = resolveIn(vol, m.subpath!, { followLast: true });
+    if (!at) throw missing();
+    try {
+      fd = at.name ? at.dir.openPath(at.name) : openSync(at.dir.path(), O_PATH | FS.O_DIRECTORY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
+      throw e;
+    }
+    const st = fstatSync(fd);
+    // A symlink here was put in after the walk resolved it: refuse rather than let mount follow it.
+    if (!st.isDirectory() && !st.isFile()) throw invalid(`cannot access path ${m.subpath} in volume ${m.Name}: not a directory or a regular file (it changed while being mounted)`);
+    if (st.isDirectory()) mkdirSync(target, 0o700);
+    else closeSync(openSync(target, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, 0o600));
+    staged.push(target);
+    await mountBindAt(fdPath(fd), target);
+    return target;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+    at?.dir.close();
+    vol.close();
+  }
+}
+
+/**
+ * Detaches a staging mount and removes its mount point, never recursively: were the mount still
+ * there, a recursive removal would delete the volume's files.
+ */
+export async function releaseStaged(p: string): Promise<void> {
+  await unmount(p, { lazy: true }).catch(() => {});
+  await rmdir(p).catch(() => unlinkAsync(p)).catch(() => { /* still mounted: left for the start-up sweep */ });
 }
