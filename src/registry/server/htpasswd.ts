@@ -42,6 +42,8 @@ const CACHE_MAX = 1000;
 export class HtpasswdVerifier {
   readonly #users: Map<string, string>;
   readonly #ok = new Map<string, number>();
+  /** Checks under way, by the same key: a burst of requests with the same credentials runs one bcrypt. */
+  readonly #running = new Map<string, Promise<boolean>>();
 
   constructor(file: Htpasswd) {
     this.#users = file.users;
@@ -54,16 +56,38 @@ export class HtpasswdVerifier {
 
   get size(): number { return this.#users.size; }
 
-  async verify(user: string, password: string): Promise<boolean> {
+  #key(user: string, password: string, hash: string): string {
+    return createHash('sha256').update(user).update('\0').update(password).update('\0').update(hash).digest('hex');
+  }
+
+  /**
+   * Checks a password. `charge` is called for each new attempt (not for credentials verified a
+   * moment ago, nor for the same credentials already being checked, whose answer is shared);
+   * what it returns is called when the password was right. The login throttle counts attempts
+   * this way, before the answer, so that concurrent guesses count at once.
+   */
+  async verify(user: string, password: string, charge?: () => () => void): Promise<boolean> {
     const hash = this.#users.get(user);
-    if (hash === undefined) return false;
-    const key = createHash('sha256').update(user).update('\0').update(password).update('\0').update(hash).digest('hex');
+    if (hash === undefined) {
+      charge?.();
+      return false;
+    }
+    const key = this.#key(user, password, hash);
     const until = this.#ok.get(key);
     if (until !== undefined && until > Date.now()) return true;
-    if (!(await bcrypt.compare(password, hash))) return false;
-    if (this.#ok.size >= CACHE_MAX) this.#ok.clear();
-    this.#ok.set(key, Date.now() + CACHE_TTL_MS);
-    return true;
+    const running = this.#running.get(key);
+    if (running) return running;
+    const refund = charge?.();
+    const check = bcrypt.compare(password, hash).then((ok) => {
+      if (!ok) return false;
+      if (this.#ok.size >= CACHE_MAX) this.#ok.clear();
+      this.#ok.set(key, Date.now() + CACHE_TTL_MS);
+      return true;
+    }).finally(() => this.#running.delete(key));
+    this.#running.set(key, check);
+    const ok = await check;
+    if (ok) refund?.();
+    return ok;
   }
 }
 

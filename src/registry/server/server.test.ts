@@ -548,6 +548,77 @@ describe('registry with token auth', () => {
   });
 });
 
+describe('login hardening', () => {
+  const basic = (u: string, p: string) => ({ Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
+  const form = (o: Record<string, string>) => ({ body: new URLSearchParams(o).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  let root: string;
+  before(() => {
+    root = tempRoot();
+    writeFileSync(join(root, 'htpasswd'), `alice:${bcrypt.hashSync('s3cret', 8).replace('$2b$', '$2y$')}\n`);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('basic auth: past the limit a client gets 429 (right password or not), others do not; the window ends it', async () => {
+    const windowMs = 3000;
+    const reg = await startRegistry({ root: join(root, 'throttle'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), loginThrottle: { failures: 3, windowMs }, log: quiet });
+    try {
+      const get = (headers: Record<string, string>, localAddress = '127.0.0.1') => call(reg.url, 'GET', '/v2/', { headers, localAddress });
+      const t0 = performance.now();
+      for (let i = 0; i < 3; i++) assert.equal((await get(basic('alice', `wrong${i}`))).status, 401);
+      for (const creds of [basic('alice', 'wrong'), basic('mallory', 'x'), basic('alice', 's3cret')]) {
+        const r = await get(creds);
+        assert.equal(r.status, 429);
+        assert.equal(errCode(r), 'TOOMANYREQUESTS');
+        assert.match(String(r.headers['retry-after']), /^[1-3]$/);
+      }
+      // Without credentials there is no login attempt to refuse: the usual challenge.
+      assert.equal((await get({})).status, 401);
+      // Another client: its own count.
+      assert.equal((await get(basic('alice', 's3cret'), '127.0.0.2')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong'), '127.0.0.2')).status, 401);
+      // Successful logins do not count (nor do the cached ones a push sends with every request).
+      for (let i = 0; i < 5; i++) assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong1'), '127.0.0.3')).status, 401);
+      for (let i = 0; i < 5; i++) assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong2'), '127.0.0.3')).status, 401);
+      assert.equal((await get(basic('alice', 'wrong3'), '127.0.0.3')).status, 401);
+      assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 429);
+      // Recovery: the first client gets in once its window is over, not before.
+      let status = 429;
+      for (let i = 0; i < 100 && status === 429; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = (await get(basic('alice', 's3cret'))).status;
+        if (status === 429) continue;
+        assert.ok(performance.now() - t0 >= windowMs, 'not before the window ends');
+      }
+      assert.equal(status, 200);
+      assert.equal((await get(basic('alice', 'wrong'))).status, 401);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('the token endpoint counts failed logins too (GET with Basic, POST password grant)', async () => {
+    const reg = await startRegistry({ root: join(root, 'token'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), tokenAuth: true, loginThrottle: { failures: 3, windowMs: 60_000 }, log: quiet });
+    try {
+      assert.equal((await call(reg.url, 'GET', '/token?scope=repository:a:pull', { headers: basic('alice', 'x1') })).status, 401);
+      assert.equal((await call(reg.url, 'POST', '/token', form({ grant_type: 'password', username: 'alice', password: 'x2' }))).status, 401);
+      assert.equal((await call(reg.url, 'GET', '/token', { headers: basic('nobody', 'x3') })).status, 401);
+      let r = await call(reg.url, 'GET', '/token', { headers: basic('alice', 's3cret') });
+      assert.equal(r.status, 429);
+      assert.equal(errCode(r), 'TOOMANYREQUESTS');
+      r = await call(reg.url, 'POST', '/token', form({ grant_type: 'password', username: 'alice', password: 's3cret' }));
+      assert.equal(r.status, 429);
+      // Anonymous tokens are no login attempt; another client logs in.
+      assert.equal((await call(reg.url, 'GET', '/token?scope=repository:a:pull')).status, 200);
+      r = await call(reg.url, 'GET', '/token', { headers: basic('alice', 's3cret'), localAddress: '127.0.0.2' });
+      assert.equal(r.status, 200, r.text);
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
 describe('registry over TLS', () => {
   test('serves HTTPS with the given certificate', async (t) => {
     const dir = tempRoot();

@@ -22,6 +22,7 @@ import { MT, checkDigest, checkName, parseReference } from './names.ts';
 import { parseContentRange, parseRange, uploadRange } from './range.ts';
 import type { Descriptor, RegistryStorage } from './storage.ts';
 import { parseScopes, type Access } from './token.ts';
+import type { ThrottleOptions } from './throttle.ts';
 
 export interface RegistryOptions {
   /** Storage directory (created if missing). */
@@ -44,6 +45,8 @@ export interface RegistryOptions {
   tokenTtl?: number;
   /** Largest blob accepted, bytes. */
   maxBlobSize?: number;
+  /** Failed-login limits per client (default 10 wrong passwords a minute). */
+  loginThrottle?: ThrottleOptions;
   /** Where request lines and warnings go (default stderr). */
   log?: (line: string) => void;
 }
@@ -428,7 +431,7 @@ export class RegistryRouter {
     let scopes: Access[];
     if (req.method === 'GET') {
       scopes = url.searchParams.getAll('scope').flatMap(parseScopes);
-      const r = await this.#auth.issue(parseBasic(req.headers.authorization), scopes);
+      const r = await this.#auth.issue(parseBasic(req.headers.authorization), scopes, req.socket.remoteAddress);
       who.user = r.subject || undefined;
       const out: Record<string, unknown> = { token: r.token, access_token: r.token, expires_in: r.expiresIn, issued_at: r.issuedAt };
       // docker login asks for `offline_token=true`: a refresh token it then keeps as identity token.
@@ -442,7 +445,7 @@ export class RegistryRouter {
     const grantType = form.get('grant_type');
     let r: Awaited<ReturnType<RegistryAuth['issue']>>;
     if (grantType === 'password') {
-      r = await this.#auth.issue({ user: form.get('username') ?? '', password: form.get('password') ?? '' }, scopes);
+      r = await this.#auth.issue({ user: form.get('username') ?? '', password: form.get('password') ?? '' }, scopes, req.socket.remoteAddress);
     } else if (grantType === 'refresh_token') {
       r = { ...(await this.#auth.refresh(form.get('refresh_token') ?? '', scopes)), trusted: true };
     } else {
@@ -485,6 +488,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const auth = new RegistryAuth({
     mode: opts.tokenAuth ? 'token' : htpasswd ? 'basic' : 'none',
     htpasswd, service: opts.service, realm: opts.realm, anonymousActions: opts.anonymousActions, tokenTtl: opts.tokenTtl,
+    loginThrottle: opts.loginThrottle,
   });
   const router = new RegistryRouter(storage, auth);
   const tls = Boolean(opts.tlsCert || opts.tlsKey);
