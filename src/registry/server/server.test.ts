@@ -554,9 +554,30 @@ describe('login hardening', () => {
   let root: string;
   before(() => {
     root = tempRoot();
+    // Cost 8: some 30 ms of bcrypt per check, far above a request's own cost on loopback.
     writeFileSync(join(root, 'htpasswd'), `alice:${bcrypt.hashSync('s3cret', 8).replace('$2b$', '$2y$')}\n`);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('an unknown user name takes as long to refuse as a known one with a wrong password', async () => {
+    const reg = await startRegistry({ root: join(root, 'timing'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), loginThrottle: { failures: 1e9 }, log: quiet });
+    try {
+      const ms = { known: 0, unknown: 0 };
+      // Interleaved, so a burst of load on the machine falls on both kinds alike.
+      for (let i = 0; i < 16; i++) {
+        for (const [kind, user] of [['known', 'alice'], ['unknown', `nobody${i}`]] as const) {
+          const t0 = performance.now();
+          const r = await call(reg.url, 'GET', '/v2/', { headers: basic(user, `guess${i}`) });
+          ms[kind] += performance.now() - t0;
+          assert.equal(r.status, 401);
+        }
+      }
+      // Without a bcrypt for unknown names they answer some 20 times faster.
+      assert.ok(ms.unknown >= 0.5 * ms.known, `unknown users ${ms.unknown.toFixed(0)} ms, known users ${ms.known.toFixed(0)} ms`);
+    } finally {
+      await reg.close();
+    }
+  });
 
   test('basic auth: past the limit a client gets 429 (right password or not), others do not; the window ends it', async () => {
     const windowMs = 3000;
