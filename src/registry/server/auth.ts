@@ -5,7 +5,11 @@
 //           everything; otherwise 401 with `WWW-Authenticate: Basic realm="berth-registry"`
 //   token   `Authorization: Bearer <jwt>` issued by the registry's own token endpoint (/token);
 //           otherwise 401 with `WWW-Authenticate: Bearer realm="<base>/token",service=…,scope=…`
-//           naming the access the request needs, which is what docker and skopeo ask a token for
+//           naming the access the request needs, which is what docker and skopeo ask a token for.
+//           htpasswd users get every action they ask for; anonymous callers get
+//           `anonymousActions`: nothing when there is an htpasswd file, pull only when there is
+//           none (a public read-only registry; distribution leaves this to its external token
+//           service, and none of those hands out anonymous writes by default)
 //
 // Wrong passwords (basic auth and the token endpoint alike) are throttled per client
 // (throttle.ts): past the limit, 429 TOOMANYREQUESTS before any password is looked at.
@@ -43,7 +47,7 @@ export interface AuthOptions {
   service?: string;
   /** Token mode: the realm URL; by default `<scheme>://<Host>/token` of each request. */
   realm?: string;
-  /** Token mode: actions anonymous users get on every repository (default: all without htpasswd, none with). */
+  /** Token mode: actions anonymous users get on every repository (default: pull without htpasswd, none with). */
   anonymousActions?: string[];
   /** Token lifetime in seconds. */
   tokenTtl?: number;
@@ -60,7 +64,7 @@ export class RegistryAuth {
   readonly service: string;
   readonly #htpasswd: HtpasswdVerifier | undefined;
   readonly #realm: string | undefined;
-  readonly #anonymous: string[];
+  readonly anonymous: readonly string[];
   readonly signer: TokenSigner;
   readonly #throttle: LoginThrottle;
 
@@ -70,7 +74,7 @@ export class RegistryAuth {
     this.#htpasswd = opts.htpasswd;
     this.service = opts.service ?? 'berth-registry';
     this.#realm = opts.realm;
-    this.#anonymous = opts.anonymousActions ?? (opts.htpasswd ? [] : ['pull', 'push', 'delete', '*']);
+    this.anonymous = opts.anonymousActions ?? (opts.htpasswd ? [] : ['pull']);
     this.signer = new TokenSigner({ service: this.service, ttl: opts.tokenTtl });
     this.#throttle = new LoginThrottle(opts.loginThrottle);
   }
@@ -145,7 +149,7 @@ export class RegistryAuth {
     }
     const granted: Access[] = [];
     for (const s of scopes) {
-      const actions = trusted ? s.actions : s.actions.filter((a) => this.#anonymous.includes(a));
+      const actions = trusted ? s.actions : s.actions.filter((a) => this.anonymous.includes(a));
       if (actions.length) granted.push({ ...s, actions });
     }
     return { ...this.signer.issue(subject, granted), subject, trusted };

@@ -640,6 +640,62 @@ describe('login hardening', () => {
   });
 });
 
+describe('token auth without htpasswd', () => {
+  let reg: RunningRegistry;
+  let root: string;
+  const img = makeImage({ seed: 'public' });
+  const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+  const token = async (scope: string, headers: Record<string, string> = {}) => {
+    const r = await call(reg.url, 'GET', `/token?service=berth-registry&scope=${scope}`, { headers });
+    assert.equal(r.status, 200, r.text);
+    return r.json.token as string;
+  };
+
+  before(async () => {
+    root = tempRoot();
+    // Seeded by an open registry on the same root: with token auth and no users, no one can push.
+    const open = await startRegistry({ root, addr: '127.0.0.1:0', log: quiet });
+    try { await pushImage(open.url, 'pub/app', 'v1', img); } finally { await open.close(); }
+    reg = await startRegistry({ root, addr: '127.0.0.1:0', tokenAuth: true, log: quiet });
+  });
+  after(async () => {
+    await reg.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('anonymous users may pull, but not push or delete', async () => {
+    // What docker asks for a push: pull,push; it gets pull only.
+    const t = await token('repository:pub/app:pull,push,delete', { Authorization: 'Basic ' + Buffer.from('anyone:anything').toString('base64') });
+    let r = await call(reg.url, 'GET', '/v2/pub/app/manifests/v1', { headers: { Accept: OCI, ...bearer(t) } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, img.manifest);
+    r = await call(reg.url, 'GET', `/v2/pub/app/blobs/${digestOf(img.layers[0])}`, { headers: bearer(t) });
+    assert.deepEqual(r.body, img.layers[0]);
+
+    const refused = (r: Reply) => {
+      assert.equal(r.status, 401, r.text);
+      assert.equal(errCode(r), 'UNAUTHORIZED');
+      assert.match(r.headers['www-authenticate'] as string, /error="insufficient_scope"/);
+    };
+    const blob = Buffer.from('anonymous write');
+    refused(await call(reg.url, 'POST', `/v2/pub/app/blobs/uploads/?digest=${digestOf(blob)}`, { body: blob, headers: bearer(t) }));
+    refused(await call(reg.url, 'POST', '/v2/pub/new/blobs/uploads/', { headers: bearer(t) }));
+    refused(await call(reg.url, 'PUT', '/v2/pub/app/manifests/v2', { body: img.manifest, headers: { 'Content-Type': img.mediaType, ...bearer(t) } }));
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/manifests/${img.digest}`, { headers: bearer(t) }));
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/blobs/${digestOf(img.config)}`, { headers: bearer(t) }));
+    // A token asked for `*` gets nothing either; the catalog stays closed.
+    const star = await token('repository:pub/app:*');
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/manifests/${img.digest}`, { headers: bearer(star) }));
+    refused(await call(reg.url, 'GET', '/v2/_catalog', { headers: bearer(await token('registry:catalog:*')) }));
+    // Nothing changed.
+    r = await call(reg.url, 'GET', '/v2/pub/app/tags/list', { headers: bearer(t) });
+    assert.deepEqual(r.json.tags, ['v1']);
+    r = await call(reg.url, 'HEAD', `/v2/pub/app/manifests/${img.digest}`, { headers: { Accept: OCI, ...bearer(t) } });
+    assert.equal(r.status, 200);
+    assert.equal(reg.auth, 'token (no users; anonymous: pull)');
+  });
+});
+
 describe('registry over TLS', () => {
   test('serves HTTPS with the given certificate', async (t) => {
     const dir = tempRoot();

@@ -39,7 +39,7 @@ export interface RegistryOptions {
   service?: string;
   /** Token auth: the realm URL to advertise (default `<this registry's URL>/token`). */
   realm?: string;
-  /** Token auth: actions anonymous users get (default: none with htpasswd, all without). */
+  /** Token auth: actions anonymous users get (default: none with htpasswd, pull without). */
   anonymousActions?: string[];
   /** Token lifetime, seconds (default 300). */
   tokenTtl?: number;
@@ -54,6 +54,8 @@ export interface RegistryOptions {
 export interface RunningRegistry {
   url: string;
   server: Server;
+  /** Who may do what, in a few words ("basic (htpasswd)", "token (htpasswd users; anonymous: pull)"). */
+  auth: string;
   close(): Promise<void>;
 }
 
@@ -522,9 +524,11 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const a = server.address() as AddressInfo;
   const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   const url = `${scheme}://${shown}:${a.port}`;
+  const anonymous = auth.anonymous.join(', ') || 'nothing';
   return {
     url,
     server,
+    auth: auth.mode === 'token' ? `token (${htpasswd ? 'htpasswd users' : 'no users'}; anonymous: ${anonymous})` : auth.mode === 'basic' ? 'basic (htpasswd)' : 'none',
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
