@@ -220,3 +220,17 @@ test("berth registry serve --token-auth without --htpasswd: anonymous users pull
     berth(['rmi', `${reg}/pub/bb:1`, `${reg}/pub/bb:2`, `127.0.0.1:${openPort}/pub/bb:1`]);
   }
 });
+
+test('berth registry serve beyond loopback warns on stderr about what is missing (TLS, users)', async () => {
+  const port = await freePort();
+  const s = await serveCli(['--addr', `0.0.0.0:${port}`, '--root', join(dir, 'exposed')]);
+  await s.stop();
+  assert.equal(s.stderr().split('\n').slice(0, 3).join('\n'), [
+    `warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`,
+    `warning: listening on 0.0.0.0:${port} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`,
+    `berth registry listening on http://0.0.0.0:${port} (root ${join(dir, 'exposed')}, auth none)`,
+  ].join('\n'));
+  const t = await serveCli(['--addr', `0.0.0.0:${port}`, '--root', join(dir, 'exposed'), '--htpasswd', join(dir, 'htpasswd')]);
+  await t.stop();
+  assert.match(t.stderr(), /^warning: listening on 0\.0\.0\.0:\d+ without TLS \(--tls-cert, --tls-key\): [^\n]+\nberth registry listening on /);
+});

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startRegistry, type RunningRegistry } from './server.ts';
+import { exposureWarnings, startRegistry, type RunningRegistry } from './server.ts';
 import { collectGarbage } from './gc.ts';
 import { FsRegistryStorage } from './fs-storage.ts';
 import { Readable } from 'node:stream';
@@ -693,6 +693,48 @@ describe('token auth without htpasswd', () => {
     r = await call(reg.url, 'HEAD', `/v2/pub/app/manifests/${img.digest}`, { headers: { Accept: OCI, ...bearer(t) } });
     assert.equal(r.status, 200);
     assert.equal(reg.auth, 'token (no users; anonymous: pull)');
+  });
+});
+
+describe('start-up warnings', () => {
+  test('listening beyond loopback without TLS or without users warns, naming what is missing', async () => {
+    const dir = tempRoot();
+    try {
+      writeFileSync(join(dir, 'htpasswd'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
+      const start = async (o: Partial<Parameters<typeof startRegistry>[0]>) => {
+        const lines: string[] = [];
+        const reg = await startRegistry({ root: join(dir, 'data'), addr: '0.0.0.0:0', ...o, log: (l) => lines.push(l) });
+        await reg.close();
+        return { lines, port: new URL(reg.url).port };
+      };
+      let { lines, port } = await start({});
+      assert.deepEqual(lines, [
+        `warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`,
+        `warning: listening on 0.0.0.0:${port} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`,
+      ]);
+      ({ lines, port } = await start({ htpasswd: join(dir, 'htpasswd') }));
+      assert.deepEqual(lines, [`warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`]);
+      ({ lines, port } = await start({ tokenAuth: true }));
+      assert.equal(lines.length, 2);
+      assert.equal(lines[1], `warning: listening on 0.0.0.0:${port} with token auth but no users (--htpasswd): anyone who can reach it may pull`);
+      assert.deepEqual((await start({ addr: '127.0.0.1:0' })).lines, [], 'loopback: no warning');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('exposureWarnings: TLS and users, each named when missing', () => {
+    const w = (o: Partial<Parameters<typeof exposureWarnings>[0]>) =>
+      exposureWarnings({ address: '192.0.2.1', listen: '192.0.2.1:5000', tls: true, mode: 'basic', users: true, anonymous: [], ...o });
+    assert.deepEqual(w({}), []);
+    assert.deepEqual(w({ address: '::1' }), []);
+    assert.deepEqual(w({ address: '::ffff:127.0.0.1', tls: false, mode: 'none' }), []);
+    assert.match(w({ tls: false }).join('\n'), /^warning: listening on 192\.0\.2\.1:5000 without TLS \(--tls-cert, --tls-key\)/);
+    assert.deepEqual(w({ address: '::', mode: 'none' }), ['warning: listening on 192.0.2.1:5000 without authentication (--htpasswd): anyone who can reach it may pull, push and delete']);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: [] }), []);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: ['pull'] }), []);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: ['pull', 'push'] }), ['warning: listening on 192.0.2.1:5000: anonymous users may pull, push (anonymousActions)']);
+    assert.deepEqual(w({ mode: 'token', users: false, anonymous: ['*'] }), ['warning: listening on 192.0.2.1:5000 with token auth but no users (--htpasswd): anyone who can reach it may pull, push, delete']);
   });
 });
 

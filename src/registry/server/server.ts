@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, regError } from './errors.ts';
-import { RegistryAuth, type Grant, type Need } from './auth.ts';
+import { RegistryAuth, type AuthMode, type Grant, type Need } from './auth.ts';
 import { FsRegistryStorage } from './fs-storage.ts';
 import { HtpasswdVerifier, parseBasic } from './htpasswd.ts';
 import { MAX_MANIFEST_SIZE } from './manifest.ts';
@@ -476,6 +476,33 @@ export function parseAddr(addr: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+const isLoopback = (address: string) =>
+  /^127\./.test(address) || /^::ffff:127\./i.test(address) || address === '::1';
+
+/**
+ * What start-up warns about when the registry listens beyond loopback: no TLS (passwords and
+ * tokens in clear text), and no users (anyone who reaches it may do what anonymous callers may).
+ */
+export function exposureWarnings(o: { address: string; listen: string; tls: boolean; mode: AuthMode; users: boolean; anonymous: readonly string[] }): string[] {
+  if (isLoopback(o.address)) return [];
+  const out: string[] = [];
+  if (!o.tls) {
+    out.push(`warning: listening on ${o.listen} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`);
+  }
+  if (o.mode === 'none') {
+    out.push(`warning: listening on ${o.listen} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`);
+  } else if (o.mode === 'token') {
+    const open = ['pull', 'push', 'delete'].filter((x) => o.anonymous.includes(x) || o.anonymous.includes('*'));
+    if (!o.users && open.length) {
+      out.push(`warning: listening on ${o.listen} with token auth but no users (--htpasswd): anyone who can reach it may ${open.join(', ')}`);
+    } else if (open.some((x) => x !== 'pull')) {
+      // Anonymous pull beside htpasswd users is a public registry, chosen on purpose; writes are not.
+      out.push(`warning: listening on ${o.listen}: anonymous users may ${open.join(', ')} (anonymousActions)`);
+    }
+  }
+  return out;
+}
+
 export async function startRegistry(opts: RegistryOptions): Promise<RunningRegistry> {
   const log = opts.log ?? ((l: string) => { process.stderr.write(l + '\n'); });
   const { host, port } = parseAddr(opts.addr ?? '127.0.0.1:5000');
@@ -524,6 +551,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const a = server.address() as AddressInfo;
   const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   const url = `${scheme}://${shown}:${a.port}`;
+  for (const w of exposureWarnings({ address: a.address, listen: `${shown}:${a.port}`, tls, mode: auth.mode, users: htpasswd !== undefined, anonymous: auth.anonymous })) log(w);
   const anonymous = auth.anonymous.join(', ') || 'nothing';
   return {
     url,
