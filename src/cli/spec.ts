@@ -644,7 +644,7 @@ export const REGISTRY_COMMANDS: Record<string, CommandSpec> = {
       str('--addr', 'Address to listen on, host:port (default "127.0.0.1:5000")'),
       str('--root', 'Storage directory (default "/var/lib/berth/registry")'),
       str('--htpasswd', 'htpasswd file (bcrypt entries): basic auth, or the users of --token-auth'),
-      bool('--token-auth', 'Serve a token endpoint (/token) and require bearer tokens'),
+      bool('--token-auth', 'Serve a token endpoint (/token) and require bearer tokens: --htpasswd users may pull, push and delete, anonymous users nothing; without --htpasswd, anyone may pull and no one may push or delete'),
       str('--tls-cert', 'TLS certificate file'),
       str('--tls-key', 'TLS key file'),
       str('--config', 'Configuration file (JSON or YAML; the same keys as the flags)'),

@@ -160,3 +160,77 @@ test("berth CLI ↔ berth's own registry with token auth", async () => {
   assert.ok(digests.some((x) => x.startsWith(`${reg}/team/app@sha256:`)), digests.join(' '));
   berth(['logout', reg]);
 });
+
+/** `berth registry serve ARGS` as its own process; resolves once it says it is listening. */
+async function serveCli(args: string[]): Promise<{ proc: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const proc = spawn(process.execPath, [BERTH, 'registry', 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(proc);
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  for (let i = 0; i < 200 && !/listening on/.test(err) && proc.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(err, /listening on/, err);
+  const stop = async () => {
+    if (proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  return { proc, stderr: () => err, stop };
+}
+
+test("berth registry serve --token-auth without --htpasswd: anonymous users pull, and cannot push (berth and docker CLIs)", async () => {
+  const help = berth(['registry', 'serve', '--help']);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--token-auth Serve a token endpoint \(\/token\) and require bearer tokens: --htpasswd users may pull, push and delete, anonymous users nothing; without --htpasswd, anyone may pull and no one may push or delete/);
+  // Seeded through an open registry on the same root (with no users, no one could push).
+  const root = join(dir, 'public');
+  const openPort = await freePort();
+  const open = await serveCli(['--addr', `127.0.0.1:${openPort}`, '--root', root]);
+  assert.equal(berth(['tag', 'busybox', `127.0.0.1:${openPort}/pub/bb:1`]).status, 0);
+  const seeded = berth(['push', `127.0.0.1:${openPort}/pub/bb:1`]);
+  assert.equal(seeded.status, 0, seeded.stderr);
+  await open.stop();
+
+  const port = await freePort();
+  const reg = `127.0.0.1:${port}`;
+  const tok = await serveCli(['--addr', reg, '--root', root, '--token-auth']);
+  try {
+    const pulled = berth(['pull', `${reg}/pub/bb:1`]);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.equal(berth(['tag', 'busybox', `${reg}/pub/bb:2`]).status, 0);
+    const pushed = berth(['push', `${reg}/pub/bb:2`]);
+    assert.equal(pushed.status, 1);
+    assert.match(pushed.stderr, /denied: requested access to the resource is denied/);
+    if (hasDocker) {
+      assert.equal(berth(['rmi', `${reg}/pub/bb:1`]).status, 0);
+      const dp = d.docker(['pull', `${reg}/pub/bb:1`]);
+      assert.equal(dp.status, 0, dp.stderr);
+      assert.match(dp.stdout, new RegExp(`Status: Downloaded newer image for ${reg}/pub/bb:1`));
+      const dpush = d.docker(['push', `${reg}/pub/bb:2`]);
+      assert.notEqual(dpush.status, 0);
+      assert.match(dpush.stderr, /denied: requested access to the resource is denied/);
+    }
+    // Nothing was written: the repository still has its one tag.
+    const t = (await (await fetch(`http://${reg}/token?service=berth-registry&scope=repository:pub/bb:pull`)).json()) as { token: string };
+    const tags = await fetch(`http://${reg}/v2/pub/bb/tags/list`, { headers: { Authorization: `Bearer ${t.token}` } });
+    assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['1']);
+    assert.match(tok.stderr(), new RegExp(`listening on http://${reg} \\(root ${root}, auth token \\(no users; anonymous: pull\\)\\)`));
+    assert.doesNotMatch(tok.stderr(), /warning/, 'loopback: no warning');
+  } finally {
+    await tok.stop();
+    berth(['rmi', `${reg}/pub/bb:1`, `${reg}/pub/bb:2`, `127.0.0.1:${openPort}/pub/bb:1`]);
+  }
+});
+
+test('berth registry serve beyond loopback warns on stderr about what is missing (TLS, users)', async () => {
+  const port = await freePort();
+  const s = await serveCli(['--addr', `0.0.0.0:${port}`, '--root', join(dir, 'exposed')]);
+  await s.stop();
+  assert.equal(s.stderr().split('\n').slice(0, 3).join('\n'), [
+    `warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`,
+    `warning: listening on 0.0.0.0:${port} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`,
+    `berth registry listening on http://0.0.0.0:${port} (root ${join(dir, 'exposed')}, auth none)`,
+  ].join('\n'));
+  const t = await serveCli(['--addr', `0.0.0.0:${port}`, '--root', join(dir, 'exposed'), '--htpasswd', join(dir, 'htpasswd')]);
+  await t.stop();
+  assert.match(t.stderr(), /^warning: listening on 0\.0\.0\.0:\d+ without TLS \(--tls-cert, --tls-key\): [^\n]+\nberth registry listening on /);
+});

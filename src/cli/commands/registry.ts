@@ -29,8 +29,7 @@ export async function serve(ctx: Ctx, _args: string[], opts: Opts): Promise<numb
   } catch (e) {
     throw new StatusError(`error: cannot start the registry: ${(e as Error).message}`, 1);
   }
-  const auth = settings.tokenAuth ? 'token' : settings.htpasswd ? 'basic (htpasswd)' : 'none';
-  ctx.err(`berth registry listening on ${reg.url} (root ${settings.root ?? DEFAULT_ROOT}, auth ${auth})\n`);
+  ctx.err(`berth registry listening on ${reg.url} (root ${settings.root ?? DEFAULT_ROOT}, auth ${reg.auth})\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       ctx.err(`${sig}: shutting down\n`);

@@ -5,7 +5,14 @@
 //           everything; otherwise 401 with `WWW-Authenticate: Basic realm="berth-registry"`
 //   token   `Authorization: Bearer <jwt>` issued by the registry's own token endpoint (/token);
 //           otherwise 401 with `WWW-Authenticate: Bearer realm="<base>/token",service=…,scope=…`
-//           naming the access the request needs, which is what docker and skopeo ask a token for
+//           naming the access the request needs, which is what docker and skopeo ask a token for.
+//           htpasswd users get every action they ask for; anonymous callers get
+//           `anonymousActions`: nothing when there is an htpasswd file, pull only when there is
+//           none (a public read-only registry; distribution leaves this to its external token
+//           service, and none of those hands out anonymous writes by default)
+//
+// Wrong passwords (basic auth and the token endpoint alike) are throttled per client
+// (throttle.ts): past the limit, 429 TOOMANYREQUESTS before any password is looked at.
 //
 // The router says what each request needs (`Need`): pull for GET/HEAD, push for writes (DELETE
 // also takes `delete`), `registry:catalog:*` for the catalog, nothing beyond a valid identity
@@ -15,6 +22,7 @@ import type { IncomingMessage } from 'node:http';
 import { RegistryError } from './errors.ts';
 import { HtpasswdVerifier, parseBasic } from './htpasswd.ts';
 import { TokenSigner, allows, formatScope, type Access, type IssuedToken } from './token.ts';
+import { LoginThrottle, clientKey, type ThrottleOptions } from './throttle.ts';
 
 export type AuthMode = 'none' | 'basic' | 'token';
 
@@ -39,10 +47,12 @@ export interface AuthOptions {
   service?: string;
   /** Token mode: the realm URL; by default `<scheme>://<Host>/token` of each request. */
   realm?: string;
-  /** Token mode: actions anonymous users get on every repository (default: all without htpasswd, none with). */
+  /** Token mode: actions anonymous users get on every repository (default: pull without htpasswd, none with). */
   anonymousActions?: string[];
   /** Token lifetime in seconds. */
   tokenTtl?: number;
+  /** Failed-login limits per client (default 10 a minute). */
+  loginThrottle?: ThrottleOptions;
 }
 
 export const BASIC_REALM = 'berth-registry';
@@ -54,8 +64,9 @@ export class RegistryAuth {
   readonly service: string;
   readonly #htpasswd: HtpasswdVerifier | undefined;
   readonly #realm: string | undefined;
-  readonly #anonymous: string[];
+  readonly anonymous: readonly string[];
   readonly signer: TokenSigner;
+  readonly #throttle: LoginThrottle;
 
   constructor(opts: AuthOptions) {
     this.mode = opts.mode;
@@ -63,8 +74,23 @@ export class RegistryAuth {
     this.#htpasswd = opts.htpasswd;
     this.service = opts.service ?? 'berth-registry';
     this.#realm = opts.realm;
-    this.#anonymous = opts.anonymousActions ?? (opts.htpasswd ? [] : ['pull', 'push', 'delete', '*']);
+    this.anonymous = opts.anonymousActions ?? (opts.htpasswd ? [] : ['pull']);
     this.signer = new TokenSigner({ service: this.service, ttl: opts.tokenTtl });
+    this.#throttle = new LoginThrottle(opts.loginThrottle);
+  }
+
+  /**
+   * One password check from `client` (a socket's remote address), throttled: a client past its
+   * limit gets 429 whatever it sends (else the limit would still tell a right password from a
+   * wrong one). An attempt is charged as it reaches bcrypt and refunded when it succeeds.
+   */
+  async #checkPassword(client: string | undefined, user: string, password: string): Promise<boolean> {
+    const key = clientKey(client);
+    const wait = this.#throttle.retryAfter(key);
+    if (wait) {
+      throw new RegistryError('TOOMANYREQUESTS', { message: 'too many failed login attempts', headers: { 'Retry-After': String(wait) }, detail: { retryAfter: wait } });
+    }
+    return this.#htpasswd!.verify(user, password, () => this.#throttle.charge(key));
   }
 
   realm(base: string): string {
@@ -77,7 +103,7 @@ export class RegistryAuth {
     const header = req.headers.authorization;
     if (this.mode === 'basic') {
       const creds = parseBasic(header);
-      if (creds && (await this.#htpasswd!.verify(creds.user, creds.password))) return { user: creds.user, can: () => true };
+      if (creds && (await this.#checkPassword(req.socket.remoteAddress, creds.user, creds.password))) return { user: creds.user, can: () => true };
       throw new RegistryError('UNAUTHORIZED', { headers: { 'WWW-Authenticate': `Basic realm="${BASIC_REALM}"` }, detail: needs.map(challengeAccess) });
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -105,14 +131,14 @@ export class RegistryAuth {
   /**
    * The token endpoint's decision. Valid htpasswd credentials get every action they ask for;
    * anonymous callers (and, without an htpasswd file, everyone) get `anonymousActions`; wrong
-   * credentials are refused (docker login then
-   * says "unauthorized: incorrect username or password").
+   * credentials are refused (docker login then says "unauthorized: incorrect username or
+   * password"), and count against `client`'s failed logins.
    */
-  async issue(creds: { user: string; password: string } | undefined, scopes: Access[]): Promise<IssuedToken & { subject: string; trusted: boolean }> {
+  async issue(creds: { user: string; password: string } | undefined, scopes: Access[], client?: string): Promise<IssuedToken & { subject: string; trusted: boolean }> {
     let subject = '';
     let trusted = false;
     if (creds && this.#htpasswd) {
-      if (!(await this.#htpasswd.verify(creds.user, creds.password))) {
+      if (!(await this.#checkPassword(client, creds.user, creds.password))) {
         throw new RegistryError('UNAUTHORIZED', { message: 'incorrect username or password', headers: { 'WWW-Authenticate': `Basic realm="${BASIC_REALM}"` } });
       }
       subject = creds.user;
@@ -123,7 +149,7 @@ export class RegistryAuth {
     }
     const granted: Access[] = [];
     for (const s of scopes) {
-      const actions = trusted ? s.actions : s.actions.filter((a) => this.#anonymous.includes(a));
+      const actions = trusted ? s.actions : s.actions.filter((a) => this.anonymous.includes(a));
       if (actions.length) granted.push({ ...s, actions });
     }
     return { ...this.signer.issue(subject, granted), subject, trusted };

@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   UNSUPPORTED: { status: 405, message: 'The operation is unsupported.' },
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
-  TOO_MANY_REQUESTS: { status: 429, message: 'too many requests' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

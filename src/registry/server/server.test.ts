@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startRegistry, type RunningRegistry } from './server.ts';
+import { exposureWarnings, startRegistry, type RunningRegistry } from './server.ts';
 import { collectGarbage } from './gc.ts';
 import { FsRegistryStorage } from './fs-storage.ts';
 import { Readable } from 'node:stream';
@@ -545,6 +545,196 @@ describe('registry with token auth', () => {
     const at = await token([], basic('bob', 'pw'));
     r = await call(reg.url, 'POST', '/token', form({ grant_type: 'refresh_token', refresh_token: at }));
     assert.equal(r.status, 401);
+  });
+});
+
+describe('login hardening', () => {
+  const basic = (u: string, p: string) => ({ Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
+  const form = (o: Record<string, string>) => ({ body: new URLSearchParams(o).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  let root: string;
+  before(() => {
+    root = tempRoot();
+    // Cost 8: some 30 ms of bcrypt per check, far above a request's own cost on loopback.
+    writeFileSync(join(root, 'htpasswd'), `alice:${bcrypt.hashSync('s3cret', 8).replace('$2b$', '$2y$')}\n`);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('an unknown user name takes as long to refuse as a known one with a wrong password', async () => {
+    const reg = await startRegistry({ root: join(root, 'timing'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), loginThrottle: { failures: 1e9 }, log: quiet });
+    try {
+      const ms = { known: 0, unknown: 0 };
+      // Interleaved, so a burst of load on the machine falls on both kinds alike.
+      for (let i = 0; i < 16; i++) {
+        for (const [kind, user] of [['known', 'alice'], ['unknown', `nobody${i}`]] as const) {
+          const t0 = performance.now();
+          const r = await call(reg.url, 'GET', '/v2/', { headers: basic(user, `guess${i}`) });
+          ms[kind] += performance.now() - t0;
+          assert.equal(r.status, 401);
+        }
+      }
+      // Without a bcrypt for unknown names they answer some 20 times faster.
+      assert.ok(ms.unknown >= 0.5 * ms.known, `unknown users ${ms.unknown.toFixed(0)} ms, known users ${ms.known.toFixed(0)} ms`);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('basic auth: past the limit a client gets 429 (right password or not), others do not; the window ends it', async () => {
+    const windowMs = 3000;
+    const reg = await startRegistry({ root: join(root, 'throttle'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), loginThrottle: { failures: 3, windowMs }, log: quiet });
+    try {
+      const get = (headers: Record<string, string>, localAddress = '127.0.0.1') => call(reg.url, 'GET', '/v2/', { headers, localAddress });
+      const t0 = performance.now();
+      for (let i = 0; i < 3; i++) assert.equal((await get(basic('alice', `wrong${i}`))).status, 401);
+      for (const creds of [basic('alice', 'wrong'), basic('mallory', 'x'), basic('alice', 's3cret')]) {
+        const r = await get(creds);
+        assert.equal(r.status, 429);
+        assert.equal(errCode(r), 'TOOMANYREQUESTS');
+        assert.match(String(r.headers['retry-after']), /^[1-3]$/);
+      }
+      // Without credentials there is no login attempt to refuse: the usual challenge.
+      assert.equal((await get({})).status, 401);
+      // Another client: its own count.
+      assert.equal((await get(basic('alice', 's3cret'), '127.0.0.2')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong'), '127.0.0.2')).status, 401);
+      // Successful logins do not count (nor do the cached ones a push sends with every request).
+      for (let i = 0; i < 5; i++) assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong1'), '127.0.0.3')).status, 401);
+      for (let i = 0; i < 5; i++) assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 200);
+      assert.equal((await get(basic('alice', 'wrong2'), '127.0.0.3')).status, 401);
+      assert.equal((await get(basic('alice', 'wrong3'), '127.0.0.3')).status, 401);
+      assert.equal((await get(basic('alice', 's3cret'), '127.0.0.3')).status, 429);
+      // Recovery: the first client gets in once its window is over, not before.
+      let status = 429;
+      for (let i = 0; i < 100 && status === 429; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = (await get(basic('alice', 's3cret'))).status;
+        if (status === 429) continue;
+        assert.ok(performance.now() - t0 >= windowMs, 'not before the window ends');
+      }
+      assert.equal(status, 200);
+      assert.equal((await get(basic('alice', 'wrong'))).status, 401);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('the token endpoint counts failed logins too (GET with Basic, POST password grant)', async () => {
+    const reg = await startRegistry({ root: join(root, 'token'), addr: '127.0.0.1:0', htpasswd: join(root, 'htpasswd'), tokenAuth: true, loginThrottle: { failures: 3, windowMs: 60_000 }, log: quiet });
+    try {
+      assert.equal((await call(reg.url, 'GET', '/token?scope=repository:a:pull', { headers: basic('alice', 'x1') })).status, 401);
+      assert.equal((await call(reg.url, 'POST', '/token', form({ grant_type: 'password', username: 'alice', password: 'x2' }))).status, 401);
+      assert.equal((await call(reg.url, 'GET', '/token', { headers: basic('nobody', 'x3') })).status, 401);
+      let r = await call(reg.url, 'GET', '/token', { headers: basic('alice', 's3cret') });
+      assert.equal(r.status, 429);
+      assert.equal(errCode(r), 'TOOMANYREQUESTS');
+      r = await call(reg.url, 'POST', '/token', form({ grant_type: 'password', username: 'alice', password: 's3cret' }));
+      assert.equal(r.status, 429);
+      // Anonymous tokens are no login attempt; another client logs in.
+      assert.equal((await call(reg.url, 'GET', '/token?scope=repository:a:pull')).status, 200);
+      r = await call(reg.url, 'GET', '/token', { headers: basic('alice', 's3cret'), localAddress: '127.0.0.2' });
+      assert.equal(r.status, 200, r.text);
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
+describe('token auth without htpasswd', () => {
+  let reg: RunningRegistry;
+  let root: string;
+  const img = makeImage({ seed: 'public' });
+  const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+  const token = async (scope: string, headers: Record<string, string> = {}) => {
+    const r = await call(reg.url, 'GET', `/token?service=berth-registry&scope=${scope}`, { headers });
+    assert.equal(r.status, 200, r.text);
+    return r.json.token as string;
+  };
+
+  before(async () => {
+    root = tempRoot();
+    // Seeded by an open registry on the same root: with token auth and no users, no one can push.
+    const open = await startRegistry({ root, addr: '127.0.0.1:0', log: quiet });
+    try { await pushImage(open.url, 'pub/app', 'v1', img); } finally { await open.close(); }
+    reg = await startRegistry({ root, addr: '127.0.0.1:0', tokenAuth: true, log: quiet });
+  });
+  after(async () => {
+    await reg.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('anonymous users may pull, but not push or delete', async () => {
+    // What docker asks for a push: pull,push; it gets pull only.
+    const t = await token('repository:pub/app:pull,push,delete', { Authorization: 'Basic ' + Buffer.from('anyone:anything').toString('base64') });
+    let r = await call(reg.url, 'GET', '/v2/pub/app/manifests/v1', { headers: { Accept: OCI, ...bearer(t) } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, img.manifest);
+    r = await call(reg.url, 'GET', `/v2/pub/app/blobs/${digestOf(img.layers[0])}`, { headers: bearer(t) });
+    assert.deepEqual(r.body, img.layers[0]);
+
+    const refused = (r: Reply) => {
+      assert.equal(r.status, 401, r.text);
+      assert.equal(errCode(r), 'UNAUTHORIZED');
+      assert.match(r.headers['www-authenticate'] as string, /error="insufficient_scope"/);
+    };
+    const blob = Buffer.from('anonymous write');
+    refused(await call(reg.url, 'POST', `/v2/pub/app/blobs/uploads/?digest=${digestOf(blob)}`, { body: blob, headers: bearer(t) }));
+    refused(await call(reg.url, 'POST', '/v2/pub/new/blobs/uploads/', { headers: bearer(t) }));
+    refused(await call(reg.url, 'PUT', '/v2/pub/app/manifests/v2', { body: img.manifest, headers: { 'Content-Type': img.mediaType, ...bearer(t) } }));
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/manifests/${img.digest}`, { headers: bearer(t) }));
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/blobs/${digestOf(img.config)}`, { headers: bearer(t) }));
+    // A token asked for `*` gets nothing either; the catalog stays closed.
+    const star = await token('repository:pub/app:*');
+    refused(await call(reg.url, 'DELETE', `/v2/pub/app/manifests/${img.digest}`, { headers: bearer(star) }));
+    refused(await call(reg.url, 'GET', '/v2/_catalog', { headers: bearer(await token('registry:catalog:*')) }));
+    // Nothing changed.
+    r = await call(reg.url, 'GET', '/v2/pub/app/tags/list', { headers: bearer(t) });
+    assert.deepEqual(r.json.tags, ['v1']);
+    r = await call(reg.url, 'HEAD', `/v2/pub/app/manifests/${img.digest}`, { headers: { Accept: OCI, ...bearer(t) } });
+    assert.equal(r.status, 200);
+    assert.equal(reg.auth, 'token (no users; anonymous: pull)');
+  });
+});
+
+describe('start-up warnings', () => {
+  test('listening beyond loopback without TLS or without users warns, naming what is missing', async () => {
+    const dir = tempRoot();
+    try {
+      writeFileSync(join(dir, 'htpasswd'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
+      const start = async (o: Partial<Parameters<typeof startRegistry>[0]>) => {
+        const lines: string[] = [];
+        const reg = await startRegistry({ root: join(dir, 'data'), addr: '0.0.0.0:0', ...o, log: (l) => lines.push(l) });
+        await reg.close();
+        return { lines, port: new URL(reg.url).port };
+      };
+      let { lines, port } = await start({});
+      assert.deepEqual(lines, [
+        `warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`,
+        `warning: listening on 0.0.0.0:${port} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`,
+      ]);
+      ({ lines, port } = await start({ htpasswd: join(dir, 'htpasswd') }));
+      assert.deepEqual(lines, [`warning: listening on 0.0.0.0:${port} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`]);
+      ({ lines, port } = await start({ tokenAuth: true }));
+      assert.equal(lines.length, 2);
+      assert.equal(lines[1], `warning: listening on 0.0.0.0:${port} with token auth but no users (--htpasswd): anyone who can reach it may pull`);
+      assert.deepEqual((await start({ addr: '127.0.0.1:0' })).lines, [], 'loopback: no warning');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('exposureWarnings: TLS and users, each named when missing', () => {
+    const w = (o: Partial<Parameters<typeof exposureWarnings>[0]>) =>
+      exposureWarnings({ address: '192.0.2.1', listen: '192.0.2.1:5000', tls: true, mode: 'basic', users: true, anonymous: [], ...o });
+    assert.deepEqual(w({}), []);
+    assert.deepEqual(w({ address: '::1' }), []);
+    assert.deepEqual(w({ address: '::ffff:127.0.0.1', tls: false, mode: 'none' }), []);
+    assert.match(w({ tls: false }).join('\n'), /^warning: listening on 192\.0\.2\.1:5000 without TLS \(--tls-cert, --tls-key\)/);
+    assert.deepEqual(w({ address: '::', mode: 'none' }), ['warning: listening on 192.0.2.1:5000 without authentication (--htpasswd): anyone who can reach it may pull, push and delete']);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: [] }), []);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: ['pull'] }), []);
+    assert.deepEqual(w({ mode: 'token', users: true, anonymous: ['pull', 'push'] }), ['warning: listening on 192.0.2.1:5000: anonymous users may pull, push (anonymousActions)']);
+    assert.deepEqual(w({ mode: 'token', users: false, anonymous: ['*'] }), ['warning: listening on 192.0.2.1:5000 with token auth but no users (--htpasswd): anyone who can reach it may pull, push, delete']);
   });
 });
 

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, regError } from './errors.ts';
-import { RegistryAuth, type Grant, type Need } from './auth.ts';
+import { RegistryAuth, type AuthMode, type Grant, type Need } from './auth.ts';
 import { FsRegistryStorage } from './fs-storage.ts';
 import { HtpasswdVerifier, parseBasic } from './htpasswd.ts';
 import { MAX_MANIFEST_SIZE } from './manifest.ts';
@@ -22,6 +22,7 @@ import { MT, checkDigest, checkName, parseReference } from './names.ts';
 import { parseContentRange, parseRange, uploadRange } from './range.ts';
 import type { Descriptor, RegistryStorage } from './storage.ts';
 import { parseScopes, type Access } from './token.ts';
+import type { ThrottleOptions } from './throttle.ts';
 
 export interface RegistryOptions {
   /** Storage directory (created if missing). */
@@ -38,12 +39,14 @@ export interface RegistryOptions {
   service?: string;
   /** Token auth: the realm URL to advertise (default `<this registry's URL>/token`). */
   realm?: string;
-  /** Token auth: actions anonymous users get (default: none with htpasswd, all without). */
+  /** Token auth: actions anonymous users get (default: none with htpasswd, pull without). */
   anonymousActions?: string[];
   /** Token lifetime, seconds (default 300). */
   tokenTtl?: number;
   /** Largest blob accepted, bytes. */
   maxBlobSize?: number;
+  /** Failed-login limits per client (default 10 wrong passwords a minute). */
+  loginThrottle?: ThrottleOptions;
   /** Where request lines and warnings go (default stderr). */
   log?: (line: string) => void;
 }
@@ -51,6 +54,8 @@ export interface RegistryOptions {
 export interface RunningRegistry {
   url: string;
   server: Server;
+  /** Who may do what, in a few words ("basic (htpasswd)", "token (htpasswd users; anonymous: pull)"). */
+  auth: string;
   close(): Promise<void>;
 }
 
@@ -428,7 +433,7 @@ export class RegistryRouter {
     let scopes: Access[];
     if (req.method === 'GET') {
       scopes = url.searchParams.getAll('scope').flatMap(parseScopes);
-      const r = await this.#auth.issue(parseBasic(req.headers.authorization), scopes);
+      const r = await this.#auth.issue(parseBasic(req.headers.authorization), scopes, req.socket.remoteAddress);
       who.user = r.subject || undefined;
       const out: Record<string, unknown> = { token: r.token, access_token: r.token, expires_in: r.expiresIn, issued_at: r.issuedAt };
       // docker login asks for `offline_token=true`: a refresh token it then keeps as identity token.
@@ -442,7 +447,7 @@ export class RegistryRouter {
     const grantType = form.get('grant_type');
     let r: Awaited<ReturnType<RegistryAuth['issue']>>;
     if (grantType === 'password') {
-      r = await this.#auth.issue({ user: form.get('username') ?? '', password: form.get('password') ?? '' }, scopes);
+      r = await this.#auth.issue({ user: form.get('username') ?? '', password: form.get('password') ?? '' }, scopes, req.socket.remoteAddress);
     } else if (grantType === 'refresh_token') {
       r = { ...(await this.#auth.refresh(form.get('refresh_token') ?? '', scopes)), trusted: true };
     } else {
@@ -471,6 +476,33 @@ export function parseAddr(addr: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+const isLoopback = (address: string) =>
+  /^127\./.test(address) || /^::ffff:127\./i.test(address) || address === '::1';
+
+/**
+ * What start-up warns about when the registry listens beyond loopback: no TLS (passwords and
+ * tokens in clear text), and no users (anyone who reaches it may do what anonymous callers may).
+ */
+export function exposureWarnings(o: { address: string; listen: string; tls: boolean; mode: AuthMode; users: boolean; anonymous: readonly string[] }): string[] {
+  if (isLoopback(o.address)) return [];
+  const out: string[] = [];
+  if (!o.tls) {
+    out.push(`warning: listening on ${o.listen} without TLS (--tls-cert, --tls-key): credentials, tokens and images cross the network in clear text`);
+  }
+  if (o.mode === 'none') {
+    out.push(`warning: listening on ${o.listen} without authentication (--htpasswd): anyone who can reach it may pull, push and delete`);
+  } else if (o.mode === 'token') {
+    const open = ['pull', 'push', 'delete'].filter((x) => o.anonymous.includes(x) || o.anonymous.includes('*'));
+    if (!o.users && open.length) {
+      out.push(`warning: listening on ${o.listen} with token auth but no users (--htpasswd): anyone who can reach it may ${open.join(', ')}`);
+    } else if (open.some((x) => x !== 'pull')) {
+      // Anonymous pull beside htpasswd users is a public registry, chosen on purpose; writes are not.
+      out.push(`warning: listening on ${o.listen}: anonymous users may ${open.join(', ')} (anonymousActions)`);
+    }
+  }
+  return out;
+}
+
 export async function startRegistry(opts: RegistryOptions): Promise<RunningRegistry> {
   const log = opts.log ?? ((l: string) => { process.stderr.write(l + '\n'); });
   const { host, port } = parseAddr(opts.addr ?? '127.0.0.1:5000');
@@ -485,6 +517,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const auth = new RegistryAuth({
     mode: opts.tokenAuth ? 'token' : htpasswd ? 'basic' : 'none',
     htpasswd, service: opts.service, realm: opts.realm, anonymousActions: opts.anonymousActions, tokenTtl: opts.tokenTtl,
+    loginThrottle: opts.loginThrottle,
   });
   const router = new RegistryRouter(storage, auth);
   const tls = Boolean(opts.tlsCert || opts.tlsKey);
@@ -518,9 +551,12 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const a = server.address() as AddressInfo;
   const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   const url = `${scheme}://${shown}:${a.port}`;
+  for (const w of exposureWarnings({ address: a.address, listen: `${shown}:${a.port}`, tls, mode: auth.mode, users: htpasswd !== undefined, anonymous: auth.anonymous })) log(w);
+  const anonymous = auth.anonymous.join(', ') || 'nothing';
   return {
     url,
     server,
+    auth: auth.mode === 'token' ? `token (${htpasswd ? 'htpasswd users' : 'no users'}; anonymous: ${anonymous})` : auth.mode === 'basic' ? 'basic (htpasswd)' : 'none',
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -18,6 +18,8 @@ export interface ReqOptions {
   body?: Buffer | string | Buffer[];
   /** For https: the CA to trust (a self-signed test certificate). */
   ca?: Buffer | string;
+  /** The source address to connect from (another loopback address is another client). */
+  localAddress?: string;
 }
 
 /** One request; `body` as an array is sent in pieces (chunked transfer encoding). */
@@ -29,7 +31,7 @@ export function call(base: string, method: string, path: string, opts: ReqOption
     headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   }
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, ca: opts.ca, agent: false }, (res) => {
+    const req = request(url, { method, headers, ca: opts.ca, localAddress: opts.localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
