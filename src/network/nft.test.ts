@@ -90,9 +90,35 @@ test('filter: internal cut off, isolation between bridges, icc=false with link e
     'iifname "br-app" oifname "br-app" ip saddr 172.18.0.2 ip daddr 172.18.0.3 tcp sport 5432 ct state established,related accept',
     'iifname "br-app" oifname "br-app" drop comment "icc=false"',
     'ct state established,related accept',
+    'oifname "berth0" iifname != "berth0" ct status dnat accept comment "published port"',
+    'oifname "berth0" iifname != "berth0" drop comment "unpublished port"',
+    'oifname "br-app" iifname != "br-app" ct status dnat accept comment "published port"',
+    'oifname "br-app" iifname != "br-app" drop comment "unpublished port"',
   ]);
   const single = chain(renderRuleset({ table: 'berth-x', bridges: [{ name: 'berth0', subnet: '172.17.0.0/16' }], ports: [] }), 'forward');
-  assert.deepEqual(single.slice(1), ['ct state established,related accept']);
+  assert.deepEqual(single.slice(1), [
+    'ct state established,related accept',
+    'oifname "berth0" iifname != "berth0" ct status dnat accept comment "published port"',
+    'oifname "berth0" iifname != "berth0" drop comment "unpublished port"',
+  ]);
+});
+
+test('raw prerouting: a port published on loopback only from lo; the host\'s loopback never from a bridge', () => {
+  const ports: RulesetState['ports'] = [
+    ...base.ports,
+    { proto: 'tcp', hostIp: '127.0.0.2', hostPort: 8081, containerIp: '172.17.0.2', containerPort: 80, bridge: 'berth0' },
+    { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 9001, containerIp: '172.19.0.2', containerPort: 9000, bridge: 'br-int' },
+    { proto: 'tcp', hostIp: '192.0.2.7', hostPort: 8082, containerIp: '172.17.0.2', containerPort: 80, bridge: 'berth0' },
+  ];
+  const expect = [
+    'type filter hook prerouting priority raw; policy accept;',
+    'iifname != "lo" ip daddr 127.0.0.1 udp dport 5353 drop comment "published on loopback"',
+    'iifname != "lo" ip daddr 127.0.0.2 tcp dport 8081 drop comment "published on loopback"',
+    'iifname { "berth0", "br-app", "br-int" } ip daddr 127.0.0.0/8 drop comment "the host\'s loopback is not the containers\'"',
+  ]; // every address, a non-loopback address, IPv6 and the internal network's port: no drop
+  assert.deepEqual(chain(renderRuleset({ ...base, ports }), 'prerouting-raw'), expect);
+  assert.deepEqual(chain(renderRuleset({ ...base, ports, localhostDnat: false }), 'prerouting-raw'), expect);
+  assert.deepEqual(chain(renderRuleset({ table: 'berth-x', bridges: [], ports: [] }), 'prerouting-raw'), [expect[0]]);
 });
 
 test('empty state renders valid chains', () => {
@@ -144,6 +170,8 @@ test('nft: check, apply for real, list and delete a unique table', { skip: !have
     assert.match(listed, /tcp dport 8080 dnat to 172\.17\.0\.2:80/);
     assert.match(listed, /ip daddr 127\.0\.0\.1 udp dport 5353 dnat to 172\.18\.0\.2:53/);
     assert.match(listed, /iifname "br-app" oifname "br-app" drop comment "icc=false"/);
+    assert.match(listed, /oifname "berth0" iifname != "berth0" ct status dnat accept comment "published port"/);
+    assert.match(listed, /type filter hook prerouting priority raw; policy accept;\n\t\tiifname != "lo" ip daddr 127\.0\.0\.1 udp dport 5353 drop/);
     assert.equal(listed.match(/dnat to/g)!.length, 3, 'no duplicated rules after re-apply');
     // A broken ruleset is refused with nft's stderr in the error, and the table stays as it was.
     await assert.rejects(applyRuleset(text.replace('ct status dnat masquerade', 'ct status dnat masquerad')), (e: unknown) =>

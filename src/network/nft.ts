@@ -15,6 +15,29 @@
 //   interface; traffic between two different berth bridges dropped (isolation); with icc=false,
 //   traffic between containers of the same bridge dropped (except --link exceptions); then
 //   established/related accepted (after the drops, so no stale conntrack entry crosses them).
+//   Then, for each other bridge, a connection coming in from another interface is let in only
+//   when prerouting DNATed it (`ct status dnat`: it came to a published port) and dropped
+//   otherwise: another host that routes a bridge subnet through this one reaches no unpublished
+//   container port, nor a published container port directly (Docker 28's "DOCKER" filter chain,
+//   `! -i br -o br -j DROP` after the ACCEPTs of published ports, and its raw-PREROUTING
+//   `-d <container> ! -i br -j DROP` against direct routing). What stays open: containers of
+//   one bridge to each other (in and out on the same bridge; icc=false has its own drop above),
+//   containers out (masqueraded) and the answers back (established), and everything the host
+//   itself sends, the userland proxy included (the output hook, not forward).
+// - filter/prerouting at raw priority (before conntrack and DNAT, so on the addresses of the
+//   wire): a port published on a loopback address drops packets for it that did not come in on
+//   `lo`. The DNAT above runs before routing, so without this a packet for 127.0.0.1:PORT sent
+//   to this host's MAC by another host on the link (moby#41872: a route or a forged frame is
+//   enough, route_localnet is not needed) reached the container. Docker 28 adds the same rule
+//   per loopback-published port (`-t raw -A PREROUTING -d 127.0.0.1 ! -i lo -p tcp --dport
+//   PORT -j DROP`). Ports published on every address also answer 127.0.0.1 from outside, as in
+//   Docker: they are public anyway. Only berth's own ports are matched, not 127.0.0.0/8 as a
+//   whole: a drop here is final for the whole host (below), and other software's traffic is not
+//   berth's business. The exception is packets arriving on berth's own bridges: loopback DNAT
+//   sets route_localnet=1 on them, which would otherwise let a container (CAP_NET_RAW is enough)
+//   reach every service of the host bound to 127.0.0.1 through its gateway. The answers of
+//   loopback DNAT are not hit: on the wire they go to the masqueraded gateway address; conntrack
+//   rewrites them to 127.0.0.1 only after this chain.
 //
 // Kernel prerequisites the wiring sets (see requiredSysctls): net.ipv4.ip_forward=1;
 // net.ipv4.conf.<bridge>.route_localnet=1 for loopback DNAT; icc=false needs the br_netfilter
@@ -117,6 +140,7 @@ export function renderRuleset(state: RulesetState): string {
 
   // --- DNAT of published ports
   const dnat: string[] = [];
+  const loopbackDrops: string[] = [];
   for (const p of state.ports) {
     if (isV6(p.hostIp)) continue;
     const b = byName.get(p.bridge);
@@ -129,6 +153,9 @@ export function renderRuleset(state: RulesetState): string {
     const cp = port(p.containerPort, 'containerPort');
     const host = p.hostIp && p.hostIp !== '0.0.0.0' ? `ip daddr ${ipv4(p.hostIp, 'host address')} ` : '';
     dnat.push(`\t\t${host}${p.proto} dport ${hp} dnat to ${cip}:${cp}`);
+    if (host && parseIPv4(p.hostIp!)! >>> 24 === 127) {
+      loopbackDrops.push(`\t\tiifname != "lo" ip daddr ${p.hostIp} ${p.proto} dport ${hp} drop comment "published on loopback"`);
+    }
   }
   L.push('\tchain publish {');
   L.push(...dnat);
@@ -167,6 +194,14 @@ export function renderRuleset(state: RulesetState): string {
   L.push('\t}');
   L.push('');
 
+  // --- loopback: published on 127.0.0.0/8 means from this host only
+  L.push('\tchain prerouting-raw {');
+  L.push('\t\ttype filter hook prerouting priority raw; policy accept;');
+  L.push(...loopbackDrops);
+  if (bridges.length) L.push(`\t\tiifname ${ifSet(allNames)} ip daddr 127.0.0.0/8 drop comment "the host's loopback is not the containers'"`);
+  L.push('\t}');
+  L.push('');
+
   // --- filter
   L.push('\tchain forward {');
   L.push('\t\ttype filter hook forward priority filter; policy accept;');
@@ -195,6 +230,11 @@ export function renderRuleset(state: RulesetState): string {
     if (!b.icc) L.push(`\t\tiifname ${b.q} oifname ${b.q} drop comment "icc=false"`);
   }
   L.push('\t\tct state established,related accept');
+  for (const b of bridges) {
+    if (b.internal) continue; // cut off above
+    L.push(`\t\toifname ${b.q} iifname != ${b.q} ct status dnat accept comment "published port"`);
+    L.push(`\t\toifname ${b.q} iifname != ${b.q} drop comment "unpublished port"`);
+  }
   L.push('\t}');
   L.push('}');
   return L.join('\n') + '\n';

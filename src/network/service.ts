@@ -6,8 +6,9 @@
 // Data path: per network a Linux bridge (`berth0`, or `br-<id12>` for a user network) holding
 // the gateway address; per running container one named network namespace with `lo` and one
 // veth per network (eth0 on the first, eth1... on later ones, the default route via the first
-// network that is not --internal). Published ports, isolation between networks, --internal and
-// icc=false are berth's own nftables table, rendered whole and replaced atomically (nft.ts).
+// network that is not --internal). Published ports, isolation between networks, --internal,
+// icc=false and what other hosts may not reach (unpublished container ports, ports published on
+// 127.0.0.1) are berth's own nftables table, rendered whole and replaced atomically (nft.ts).
 // With `userland-proxy` on (Docker's default) the daemon also listens on each published port
 // and forwards to the container: it serves the host's loopback, which DNAT then leaves alone.
 //
