@@ -147,6 +147,7 @@ export async function download(url: string, dir: string, dest: string, signal: A
     await utimes(path, t, t);
     return { path, name };
   } catch (e) {
+    abort.abort(); // the connection goes too, whatever state the body was left in
     if (path) await rm(path, { force: true });
     throw e;
   } finally {
