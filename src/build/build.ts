@@ -18,6 +18,7 @@ import type { ImageConfigFile } from '../engine/types.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { ContainerNetworking } from '../engine/networking.ts';
 import type { AuthConfig } from '../registry/client/auth.ts';
+import type { DownloadLimits } from './download.ts';
 
 export interface BuildOptions {
   /** References to tag the result with (`t`, several). */
@@ -95,6 +96,8 @@ export interface BuildDeps {
   hold(): () => void;
   /** The daemon's default bridge, when it has one (RUN --network=default joins it). */
   networking?: ContainerNetworking;
+  /** Bounds of ADD <url> downloads (download.ts); DEFAULT_DOWNLOAD_LIMITS when not given. */
+  downloadLimits?: DownloadLimits;
 }
 
 export type BuildContextBody = Readable;

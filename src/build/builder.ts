@@ -31,6 +31,7 @@ import { DockerfileError, type Command, type CopyCmd, type Instruction } from '.
 import { ShellLex, expandHeredoc } from './dockerfile/shell-lex.ts';
 import { PatternMatcher, parseDockerignore } from './context/dockerignore.ts';
 import { archiveKind, cleanSource, copySource, extractArchive, findSources, hashSources, mkdirInRoot, writeHeredoc, type Source } from './copy.ts';
+import { DEFAULT_DOWNLOAD_LIMITS, download } from './download.ts';
 
 const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
 const HOST_PLATFORM = 'linux/amd64';
@@ -748,7 +749,7 @@ class BuildRun {
           continue;
         }
         if (urls.includes(s)) {
-          const file = await download(s, join(this.#dir, `dl-${randomBytes(6).toString('hex')}`), this.#abort.signal);
+          const file = await download(s, join(this.#dir, `dl-${randomBytes(6).toString('hex')}`), cmd.dest, this.#abort.signal, this.#d.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS);
           found.push({ src: { host: file.path, rel: file.name, dir: false }, url: true });
           hashParts.push(`url:${s}:${await hashSources([{ host: file.path, rel: file.name, dir: false }])}`);
           continue;
@@ -1013,27 +1014,5 @@ async function dropMountpoints(upper: string, lowers: string[], paths: string[])
       parent = posix.dirname(parent);
     }
   }
-}
-
-/** ADD <url>: fetched once (bounded in time), saved under the build's scratch dir. */
-async function download(url: string, dir: string, signal: AbortSignal): Promise<{ path: string; name: string }> {
-  await mkdir(dir, { recursive: true });
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]), redirect: 'follow' });
-  } catch (e) {
-    throw invalid(`ADD failed: failed to GET ${url}: ${(e as Error).message}`);
-  }
-  if (!res.ok) throw invalid(`ADD failed: failed to GET ${url} with status ${res.status} ${res.statusText}`);
-  let name = posix.basename(new URL(url).pathname) || '__unnamed__';
-  if (name === '/' || name === '') name = '__unnamed__';
-  const path = join(dir, name);
-  await writeFile(path, Buffer.from(await res.arrayBuffer()));
-  const lm = res.headers.get('last-modified');
-  if (lm && !Number.isNaN(Date.parse(lm))) {
-    const t = new Date(Date.parse(lm));
-    await import('node:fs/promises').then((m) => m.utimes(path, t, t));
-  }
-  return { path, name };
 }
 

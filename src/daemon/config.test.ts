@@ -92,3 +92,23 @@ test('TLS files are checked before anything listens, with dockerd\'s wording', a
     await assert.rejects(loadConfig([...base(f), '--tlsverify=maybe']), /invalid argument "maybe" for "--tlsverify" flag/);
   });
 });
+
+test('ADD <url> bounds: builder-add-url-max-size and builder-add-url-idle-timeout, as flags or in daemon.json', async () => {
+  await withFile({}, async (f) => {
+    const d = await loadConfig(base(f)) as DaemonConfig;
+    assert.deepEqual(d.downloadLimits, { maxBytes: 10 * 1024 ** 3, idleTimeoutMs: 60_000 });
+    const c = await loadConfig([...base(f), '--builder-add-url-max-size', '64m', '--builder-add-url-idle-timeout', '1.5s']) as DaemonConfig;
+    assert.deepEqual(c.downloadLimits, { maxBytes: 64 * 1024 ** 2, idleTimeoutMs: 1500 });
+    const off = await loadConfig([...base(f), '--builder-add-url-max-size', '0', '--builder-add-url-idle-timeout', '0']) as DaemonConfig;
+    assert.deepEqual(off.downloadLimits, { maxBytes: 0, idleTimeoutMs: 0 });
+    await assert.rejects(loadConfig([...base(f), '--builder-add-url-max-size', 'lots']), /invalid builder-add-url-max-size "lots": invalid size: 'lots'/);
+    await assert.rejects(loadConfig([...base(f), '--builder-add-url-idle-timeout', '10']), /invalid builder-add-url-idle-timeout "10": time: missing unit in duration "10"/);
+    await assert.rejects(loadConfig([...base(f), '--builder-add-url-idle-timeout=-1s']), /must not be negative/);
+  });
+  await withFile({ 'builder-add-url-max-size': '2GiB', 'builder-add-url-idle-timeout': '5m' }, async (f) => {
+    assert.deepEqual((await loadConfig(base(f)) as DaemonConfig).downloadLimits, { maxBytes: 2 * 1024 ** 3, idleTimeoutMs: 300_000 });
+  });
+  await withFile({ 'builder-add-url-max-size': 5 }, async (f) => {
+    await assert.rejects(loadConfig(base(f)), /"builder-add-url-max-size" must be a string/);
+  });
+});

@@ -14,6 +14,8 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { checkServerTls, defaultCertDir } from './tls.ts';
 import { validateInsecureEntry } from '../registry/client/insecure.ts';
+import { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from '../build/download.ts';
+import { parseBytes, parseDuration } from '../common/units.ts';
 
 /** dockerd's ValidateMirror: an http(s) URL without path beyond `/`, normalised with a trailing slash. */
 export function validateMirror(v: string): string {
@@ -62,6 +64,11 @@ export interface DaemonConfig {
   registryMirrors: string[];
   /** `--insecure-registry` / "insecure-registries": CIDRs or host[:port] spoken to without verified TLS. */
   insecureRegistries: string[];
+  /**
+   * ADD <url> in builds (src/build/download.ts): `--builder-add-url-max-size` (default 10GiB, 0 =
+   * no limit) and `--builder-add-url-idle-timeout` (default 60s, 0 = none). Docker has neither.
+   */
+  downloadLimits: DownloadLimits;
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -92,6 +99,11 @@ Options:
       --ip-masq                 Enable IP masquerading for the default bridge (default true)
       --registry-mirror list    Preferred registry mirror (for docker.io images)
       --insecure-registry list  Enable insecure registry communication (CIDR or host[:port])
+      --builder-add-url-max-size string
+                                Largest file a build's ADD <url> downloads; 0 = no limit (default "10GiB")
+      --builder-add-url-idle-timeout string
+                                A build's ADD <url> fails when the server sends nothing for this long;
+                                0 = never (default "60s")
   -h, --help                    Print usage
   -v, --version                 Print version information and quit
 `;
@@ -118,6 +130,8 @@ const OPTIONS = {
   'ip-masq': { type: 'boolean' },
   'registry-mirror': { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
+  'builder-add-url-max-size': { type: 'string' },
+  'builder-add-url-idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -249,7 +263,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   for (const k of ['tls', 'tlsverify', 'insecure-loopback-tcp']) {
     if (k in file && typeof file[k] !== 'boolean') throw fileError(`"${k}" must be true or false`);
   }
-  for (const k of ['tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'pidfile']) {
+  for (const k of ['tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'pidfile', 'builder-add-url-max-size', 'builder-add-url-idle-timeout']) {
     if (k in file && typeof file[k] !== 'string') throw fileError(`"${k}" must be a string`);
   }
   if ('hosts' in file && !(Array.isArray(file.hosts) && file.hosts.every((h) => typeof h === 'string'))) throw fileError('"hosts" must be a list of strings');
@@ -308,6 +322,17 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     }
   }
 
+  const maxSize = pick<string | undefined>(values['builder-add-url-max-size'], 'builder-add-url-max-size', undefined);
+  const idle = pick<string | undefined>(values['builder-add-url-idle-timeout'], 'builder-add-url-idle-timeout', undefined);
+  const downloadLimits: DownloadLimits = { ...DEFAULT_DOWNLOAD_LIMITS };
+  try {
+    if (maxSize !== undefined) downloadLimits.maxBytes = parseBytes(maxSize);
+  } catch (e) { throw new Error(`invalid builder-add-url-max-size "${maxSize}": ${(e as Error).message}`); }
+  try {
+    if (idle !== undefined) downloadLimits.idleTimeoutMs = parseDuration(idle) / 1e6;
+  } catch (e) { throw new Error(`invalid builder-add-url-idle-timeout "${idle}": ${(e as Error).message}`); }
+  if (downloadLimits.idleTimeoutMs < 0) throw new Error(`invalid builder-add-url-idle-timeout "${idle}": must not be negative`);
+
   return {
     hosts,
     dataRoot,
@@ -331,5 +356,6 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     ipMasq: bools.get('ip-masq') ?? (file['ip-masq'] as boolean | undefined) ?? true,
     registryMirrors: (values['registry-mirror'] ?? (file['registry-mirrors'] as string[] | undefined) ?? []).map(validateMirror),
     insecureRegistries: (values['insecure-registry'] ?? (file['insecure-registries'] as string[] | undefined) ?? []).map(validateInsecureEntry),
+    downloadLimits,
   };
 }

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
     networking,
     registry: { mirrors: cfg.registryMirrors, insecure: cfg.insecureRegistries },
+    downloadLimits: cfg.downloadLimits,
   }, content, snap);
   await engine.init();
   await cleanupLoadStaging(cfg.dataRoot);

@@ -16,6 +16,7 @@ import { EventBus } from './events.ts';
 import { ImageService, type ImageRecord, type ImportOptions } from './images.ts';
 import { join } from 'node:path';
 import { isMountPoint, unmount } from '../sys/index.ts';
+import type { DownloadLimits } from '../build/download.ts';
 import { Builder } from '../build/builder.ts';
 import { VolumeService } from '../volume/local.ts';
 import { BuildCache } from '../build/cache.ts';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   networking?: NetworkService;
   /** daemon.json `registry-mirrors` and `insecure-registries`. */
   registry?: RegistrySettings;
+  /** daemon.json `builder-add-url-max-size` and `builder-add-url-idle-timeout` (ADD <url>). */
+  downloadLimits?: DownloadLimits;
 }
 
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
@@ -96,6 +99,7 @@ export class Engine {
       tag: (id, ref) => this.images.tag(id, ref),
       hold: () => { this.#busy++; return () => { this.#busy--; }; },
       networking: o.networking,
+      downloadLimits: o.downloadLimits,
     }, new BuildCache(o.dataRoot));
   }
 

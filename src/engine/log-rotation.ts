@@ -23,8 +23,9 @@
 // Cost: a directory inotify watch per running container and one stat per batch of write events,
 // never per-line work. A burst between a write and our rename overshoots max-size by what conmon
 // writes in that time (Docker overshoots by one entry).
-import { watch, statSync, constants, type FSWatcher } from 'node:fs';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { watch, statSync, constants, createReadStream, createWriteStream, type FSWatcher } from 'node:fs';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, dirname } from 'node:path';
 import { invalid, isEngineError } from '../common/errors.ts';
 import { fromHumanSize, parseBytes } from '../common/units.ts';
@@ -278,20 +279,11 @@ export class LogRotator {
     try {
       const size = (await stat(old)).size;
       const from = Math.floor((size - 1) / w.maxSize) * w.maxSize;
-      const fh = await open(old, 'r');
-      let tail: Buffer;
-      try {
-        const buf = Buffer.alloc(size - from + 1);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, Math.max(0, from - 1));
-        tail = buf.subarray(0, bytesRead);
-      } finally {
-        await fh.close();
-      }
       // Start after the first line end at or after the boundary (the byte before it included,
-      // so a boundary right after a newline keeps that next line whole).
-      const nl = from === 0 ? -1 : tail.indexOf(10);
-      tail = tail.subarray(nl + 1);
-      await writeFile(`${p}.keep.tmp`, tail);
+      // so a boundary right after a newline keeps that next line whole). Copied in chunks, not
+      // read whole: max-size may be a gigabyte.
+      const start = from === 0 ? 0 : await afterNewlineFrom(old, from - 1, size);
+      await pipeline(createReadStream(old, { start }), createWriteStream(`${p}.keep.tmp`));
       await rename(`${p}.keep.tmp`, `${p}.keep`);
     } finally {
       await rm(old, { force: true });
@@ -336,6 +328,24 @@ export async function sendConmonReopen(ctlPath: string): Promise<boolean> {
 }
 
 // ------------------------------------------------------------------------------------- helpers
+
+/** Offset just after the first '\n' at or after `pos` in a file of `size` bytes (`size` when none), read in chunks. */
+async function afterNewlineFrom(path: string, pos: number, size: number): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    while (pos < size) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) return pos + nl + 1;
+      pos += bytesRead;
+    }
+    return size;
+  } finally {
+    await fh.close();
+  }
+}
 
 function ignoreMissing(e: unknown): void {
   if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

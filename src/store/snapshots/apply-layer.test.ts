@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { pack, type Header } from 'tar-stream';
 import { isEngineError } from '../../common/errors.ts';
 import * as sys from '../../sys/index.ts';
-import { applyLayer } from './apply-layer.ts';
+import { applyLayer, MAX_META, TarReader, type TarEntry } from './apply-layer.ts';
 
 type Fixture = Partial<Header> & { name: string; body?: string | Buffer; pax?: Record<string, string> };
 
@@ -511,4 +511,89 @@ test('overlay mount of two unpacked layers honours whiteouts and opaque dirs', a
       await sys.unmount(merged);
     }
   });
+});
+
+/** One PAX record, "<len> <key>=<value>\n", its length counting its own digits. */
+function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+/** A PAX ('x' or 'g') header with its records, padded to whole blocks. */
+function paxHeader(flag: 'x' | 'g', records: Buffer[]): Buffer {
+  const data = Buffer.concat(records);
+  return Buffer.concat([rawHeader({ name: 'PaxHeaders/f', flag, size: data.length, magic: 'ustar' }), padded(data)]);
+}
+async function entriesOf(tar: Buffer): Promise<TarEntry[]> {
+  const r = new TarReader(streamOf(tar, 777));
+  const out: TarEntry[] = [];
+  for (let e = await r.next(); e; e = await r.next()) out.push(e);
+  return out;
+}
+
+test('metadata headers replace each other (Go archive/tar): x, L and K; a global header applies to nothing', async () => {
+  const longData = (s: string) => padded(Buffer.from(s + '\0'));
+  const tar = Buffer.concat([
+    // Two local PAX headers: only the second counts (the first's xattr and uid are gone).
+    paxHeader('x', [paxRecord('path', 'first'), paxRecord('SCHILY.xattr.user.a', 'A'), paxRecord('uid', '7')]),
+    paxHeader('x', [paxRecord('path', 'second')]),
+    rawHeader({ name: 'plain1', flag: '0', magic: 'ustar' }),
+    // Two GNU long names and two long links: the second of each.
+    rawHeader({ name: '././@LongLink', flag: 'L', size: 7 }), longData('name-1'),
+    rawHeader({ name: '././@LongLink', flag: 'L', size: 7 }), longData('name-2'),
+    rawHeader({ name: '././@LongLink', flag: 'K', size: 7 }), longData('link-1'),
+    rawHeader({ name: '././@LongLink', flag: 'K', size: 7 }), longData('link-2'),
+    rawHeader({ name: 'plain2', flag: '2', linkname: 'short' }),
+    // A GNU long name wins over a PAX path, as in Go.
+    paxHeader('x', [paxRecord('path', 'pax-path')]),
+    rawHeader({ name: '././@LongLink', flag: 'L', size: 10 }), longData('gnu-name1'),
+    rawHeader({ name: 'plain3', flag: '0', magic: 'ustar' }),
+    // A global header is ignored, and so is the local header read before it (Go returns the
+    // global one as an entry of its own; Docker skips it).
+    paxHeader('x', [paxRecord('path', 'dropped'), paxRecord('mtime', '5')]),
+    paxHeader('g', [paxRecord('path', 'global'), paxRecord('uid', '99'), paxRecord('SCHILY.xattr.user.g', 'G')]),
+    rawHeader({ name: 'plain4', flag: '0', magic: 'ustar' }),
+    rawHeader({ name: 'plain5', flag: '0', magic: 'ustar' }),
+    Buffer.alloc(1024),
+  ]);
+  const got = await entriesOf(tar);
+  assert.deepEqual(got.map((e) => e.name), ['second', 'name-2', 'gnu-name1', 'plain4', 'plain5']);
+  assert.equal(got[0].xattrs.size, 0);
+  assert.equal(got[0].uid, 0);
+  assert.equal(got[1].linkname, 'link-2');
+  for (const e of got.slice(3)) {
+    assert.equal(e.uid, 0);
+    assert.equal(e.mtime, Math.floor(T1.getTime() / 1000));
+    assert.equal(e.xattrs.size, 0);
+  }
+});
+
+test('a metadata header over 1 MiB is refused, as Go refuses it (header field too long)', async () => {
+  /** One `comment` record of exactly n bytes. */
+  const recordOfSize = (n: number) => paxRecord('comment', 'a'.repeat(n - 10 - String(n).length));
+  const exact = recordOfSize(MAX_META);
+  assert.equal(exact.length, MAX_META);
+  const entry = rawHeader({ name: 'f', flag: '0', magic: 'ustar' });
+  const ok = await entriesOf(Buffer.concat([paxHeader('x', [exact]), paxHeader('g', [exact]), entry, Buffer.alloc(1024)]));
+  assert.deepEqual(ok.map((e) => e.name), ['f']);
+  for (const flag of ['x', 'g', 'L', 'K'] as const) {
+    const data = flag === 'x' || flag === 'g' ? recordOfSize(MAX_META + 1) : Buffer.from('n'.repeat(MAX_META) + '\0');
+    assert.equal(data.length, MAX_META + 1);
+    const tar = Buffer.concat([rawHeader({ name: 'big', flag, size: data.length, magic: 'ustar' }), padded(data), entry, Buffer.alloc(1024)]);
+    await assert.rejects(entriesOf(tar), (e: unknown) => invalidTar(e) && /header field too long/.test((e as Error).message), flag);
+  }
+});
+
+test('hundreds of 1 MiB PAX headers before one entry: each replaces the last, nothing piles up', async () => {
+  // 64 headers, each with an xattr of its own of almost 1 MiB: merged, the entry would carry
+  // 64 MiB of xattrs; replaced, only the last header's one.
+  const big = Buffer.alloc(MAX_META - 1024, 'v');
+  const headers: Buffer[] = [];
+  for (let i = 0; i < 64; i++) headers.push(paxHeader('x', [paxRecord(`SCHILY.xattr.user.k${i}`, big)]));
+  const r = new TarReader(Readable.from([...headers, rawHeader({ name: 'f', flag: '0', magic: 'ustar' }), Buffer.alloc(1024)]));
+  const e = await r.next();
+  assert.equal(e?.name, 'f');
+  assert.deepEqual([...e!.xattrs.keys()], ['user.k63']);
+  assert.equal(await r.next(), undefined);
 });

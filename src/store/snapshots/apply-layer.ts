@@ -420,8 +420,12 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
-/** Upper bound for PAX and GNU long-name payloads: metadata, never file data. */
-const MAX_META = 1 << 20;
+/**
+ * Upper bound for one PAX ('x', 'g') or GNU long-name ('L', 'K') payload: metadata, never file
+ * data. Go's archive/tar (maxSpecialFileSize, which every layer Docker unpacks goes through)
+ * refuses larger ones with ErrFieldTooLong.
+ */
+export const MAX_META = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 
@@ -433,6 +437,15 @@ const KINDS: Record<string, TarKind> = {
 /**
  * A pull-style streaming tar reader: `next()` gives the next entry header, `body()` its data.
  * Data not read by the caller is skipped by the following `next()`.
+ *
+ * Metadata headers follow Go's archive/tar (Reader.next), so that memory stays bounded whatever a
+ * tar holds: each is at most MAX_META bytes, and a header *replaces* the one of its kind before
+ * it instead of adding to it. Before one entry, five 'x' headers leave only the fifth's records
+ * (at most 1 MiB of them), two 'L' headers only the second name. A global 'g' header is read
+ * (and checked) and then ignored, as Docker's unpacker ignores it ("PAX Global Extended Headers
+ * found and ignored"): Go hands it back as an entry of its own, so it applies to no later entry
+ * and drops the local headers read before it. So one entry's metadata is at most three payloads
+ * of MAX_META, and nothing is kept from one entry to the next.
  */
 export class TarReader {
   readonly #it: AsyncIterator<Buffer | string>;
@@ -441,7 +454,6 @@ export class TarReader {
   #eof = false;
   #data = 0; // unread data bytes of the current entry
   #pad = 0;
-  #global = new Map<string, Buffer>();
 
   constructor(src: AsyncIterable<Buffer | string>) {
     this.#it = src[Symbol.asyncIterator]();
@@ -522,14 +534,20 @@ export class TarReader {
       const flag = String.fromCharCode(h[156]);
       const size = octal(h, 124, 12, 'size');
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-        if (size > MAX_META) throw invalid(`invalid tar: ${size}-byte extended header`);
+        if (size > MAX_META) {
+          throw invalid(`invalid tar: header field too long: a ${size}-byte ${META_NAMES[flag]} header (at most ${MAX_META} bytes)`);
+        }
         const data = size ? await this.#read(size) : EMPTY;
         if (!data) throw invalid('invalid tar: unexpected end of stream');
         await this.#skip(pad(size));
-        if (flag === 'x') pax = parsePax(data, pax ?? new Map());
-        else if (flag === 'g') this.#global = parsePax(data, this.#global);
+        // Each replaces the previous one of its kind (Go: `paxHdrs, err = parsePAX(tr)`).
+        if (flag === 'x') pax = parsePax(data);
         else if (flag === 'L') longName = cString(data);
-        else longLink = cString(data);
+        else if (flag === 'K') longLink = cString(data);
+        else {
+          parsePax(data); // malformed records are an error, as in Go
+          pax = longName = longLink = undefined;
+        }
         continue;
       }
       const entry = this.#entry(h, flag, size, pax, longName, longLink);
@@ -540,11 +558,12 @@ export class TarReader {
   }
 
   #entry(h: Buffer, flag: string, size: number, local: Map<string, Buffer> | undefined, longName?: string, longLink?: string): TarEntry {
-    const pax = this.#global.size ? new Map([...this.#global, ...(local ?? [])]) : (local ?? new Map<string, Buffer>());
+    const pax = local ?? new Map<string, Buffer>();
     const ustar = h.toString('latin1', 257, 263) === 'ustar\0';
     let name = cString(h.subarray(0, 100));
     if (ustar && h[345] !== 0) name = `${cString(h.subarray(345, 500))}/${name}`;
-    name = paxString(pax, 'path') ?? longName ?? name;
+    // Go: the PAX path replaces the header's name, and a GNU long name (when not empty) both.
+    name = (longName || undefined) ?? paxString(pax, 'path') ?? name;
     let kind = KINDS[flag];
     if (!kind) {
       throw invalid(`invalid layer: unsupported tar entry type ${JSON.stringify(flag)} for ${JSON.stringify(name)}`);
@@ -574,7 +593,7 @@ export class TarReader {
     }
     return {
       name,
-      linkname: paxString(pax, 'linkpath') ?? longLink ?? cString(h.subarray(157, 257)),
+      linkname: (longLink || undefined) ?? paxString(pax, 'linkpath') ?? cString(h.subarray(157, 257)),
       kind,
       mode: octal(h, 100, 8, 'mode') & 0o7777,
       uid,
@@ -629,8 +648,11 @@ function cString(b: Buffer): string {
   return b.toString('utf8', 0, end < 0 ? b.length : end);
 }
 
+const META_NAMES: Record<string, string> = { x: 'PAX', g: 'PAX global', L: 'GNU long name', K: 'GNU long link' };
+
 /** PAX records: "<len> <key>=<value>\n"; values stay bytes (xattrs are binary). */
-function parsePax(buf: Buffer, into: Map<string, Buffer>): Map<string, Buffer> {
+function parsePax(buf: Buffer): Map<string, Buffer> {
+  const into = new Map<string, Buffer>();
   let off = 0;
   while (off < buf.length && buf[off] !== 0) {
     const sp = buf.indexOf(0x20, off);
