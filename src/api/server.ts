@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { invalid, notFound, EngineError } from '../common/errors.ts';
 import { messageOf, statusOf } from './errors.ts';
 import type { Ctx, Handler } from './http.ts';
+import { browserRequestError, type BrowserGuard } from './request-guard.ts';
 
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
@@ -32,7 +33,21 @@ function cmpVersion(a: string, b: string): number {
   return a1 - b1 || a2 - b2;
 }
 
-export interface Listener { kind: 'unix' | 'tcp'; address: string; tls?: { ca?: string; cert: string; key: string; verify: boolean } }
+export interface Listener {
+  kind: 'unix' | 'tcp';
+  address: string;
+  tls?: { ca?: string; cert: string; key: string; verify: boolean };
+}
+
+/**
+ * What a listener's requests are checked for before routing (request-guard.ts has the why):
+ * nothing on unix sockets and behind TLS client certificates; Origin on other TCP listeners;
+ * Host too on plain HTTP (loopback only).
+ */
+function guardOf(l: Listener): BrowserGuard {
+  const tcp = l.kind === 'tcp';
+  return { origin: tcp && !l.tls?.verify, loopbackHost: tcp && !l.tls };
+}
 
 export class ApiServer {
   #routes: CompiledRoute[] = [];
@@ -57,7 +72,7 @@ export class ApiServer {
     return methodMismatch ? 'method' : undefined;
   }
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+  async #dispatch(guard: BrowserGuard, req: IncomingMessage, res: ServerResponse | undefined, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     const ac = new AbortController();
     const sock = upgrade?.socket ?? req.socket;
     const onClose = () => ac.abort();
@@ -70,6 +85,9 @@ export class ApiServer {
     const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
     const ctx: Ctx = { req, res, upgrade, params: {}, query: url.searchParams, apiVersion, signal: ac.signal };
     try {
+      // Before anything else, routing included: a browser's request must not reach a handler.
+      const refused = browserRequestError({ origin: req.headers.origin, host: req.headers.host }, guard);
+      if (refused) throw new EngineError('Forbidden', refused);
       if (vm) {
         apiVersion = vm[1];
         path = vm[2];
@@ -121,15 +139,15 @@ export class ApiServer {
     res.setHeader('Server', `Docker/27.5.1 (linux) berth/0.1.0`);
   }
 
-  #attach(server: http.Server): void {
+  #attach(server: http.Server, guard: BrowserGuard): void {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#common(res);
-      void this.#dispatch(req, res);
+      void this.#dispatch(guard, req, res);
     });
     // Node hands requests with `Upgrade:` to this event instead (the docker CLI's attach/exec).
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
-      void this.#dispatch(req, undefined, { socket, head });
+      void this.#dispatch(guard, req, undefined, { socket, head });
     });
     server.on('clientError', (_e, socket: Duplex) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
   }
@@ -161,7 +179,7 @@ export class ApiServer {
     } else {
       server = http.createServer(opts);
     }
-    this.#attach(server);
+    this.#attach(server, guardOf(l));
     if (l.kind === 'unix') {
       await mkdir(dirname(l.address), { recursive: true });
       await rm(l.address, { force: true });
