@@ -24,6 +24,7 @@ import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
+import { hostGroupId, secureDataRoot, secureExecRoot, SOCKET_GROUP } from './state-dirs.ts';
 import { archiveBackend } from '../engine/container-archive.ts';
 import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
 import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
@@ -51,8 +52,10 @@ async function main(): Promise<void> {
     if ((LEVELS[lv as keyof typeof LEVELS] ?? 1) >= level) process.stderr.write(`time="${new Date().toISOString()}" level=${lv} msg=${JSON.stringify(msg)}\n`);
   };
   const listeners = listenersOf(cfg);
-  await mkdir(cfg.dataRoot, { recursive: true, mode: 0o711 });
-  await mkdir(cfg.execRoot, { recursive: true, mode: 0o700 });
+  // Modes re-applied at every start, before any store opens its directory: the data root holds
+  // every container's files, setuid binaries and device nodes included (state-dirs.ts).
+  await secureDataRoot(cfg.dataRoot);
+  await secureExecRoot(cfg.execRoot, await hostGroupId(SOCKET_GROUP));
   // One daemon per data root: refuse a second one rather than corrupt state.
   try {
     const other = Number((await readFile(cfg.pidfile, 'utf8')).trim());
