@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { chmod, rm, mkdir, readFile } from 'node:fs/promises';
+import { chmod, chown, rm, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { invalid, notFound, EngineError } from '../common/errors.ts';
 import { messageOf, statusOf } from './errors.ts';
@@ -37,6 +37,8 @@ export interface Listener {
   kind: 'unix' | 'tcp';
   address: string;
   tls?: { ca?: string; cert: string; key: string; verify: boolean };
+  /** unix: the group given the socket (mode 0660); without one the socket is 0600, root's alone. */
+  group?: number;
 }
 
 /**
@@ -47,6 +49,23 @@ export interface Listener {
 function guardOf(l: Listener): BrowserGuard {
   const tcp = l.kind === 'tcp';
   return { origin: tcp && !l.tls?.verify, loopbackHost: tcp && !l.tls };
+}
+
+/**
+ * Listens on a unix socket that never exists with wider modes than 0600: bind() creates the
+ * file with 0777 & ~umask, so the process umask is 0177 for that call (moby's sockets package
+ * does the same with 0777). Node binds synchronously inside listen(), so the umask is restored
+ * before anything else in the process runs (a child spawned meanwhile would inherit it).
+ */
+async function listenUnix(server: http.Server, path: string): Promise<void> {
+  const listening = new Promise<void>((res, rej) => { server.once('error', rej); server.once('listening', () => res()); });
+  const old = process.umask(0o177);
+  try {
+    server.listen(path);
+  } finally {
+    process.umask(old);
+  }
+  await listening;
 }
 
 export class ApiServer {
@@ -183,9 +202,11 @@ export class ApiServer {
     if (l.kind === 'unix') {
       await mkdir(dirname(l.address), { recursive: true });
       await rm(l.address, { force: true });
-      await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(l.address, () => res()); });
-      // Root only (and group `berth` where the setup made one): the socket is root on the host.
-      await chmod(l.address, 0o660);
+      await listenUnix(server, l.address);
+      // The socket is root on the host: root's alone, or also its group's (`berth`, when the
+      // host has one). Owner first, mode second, so it is never open wider than it ends up.
+      if (l.group !== undefined) await chown(l.address, process.getuid?.() ?? 0, l.group);
+      await chmod(l.address, l.group !== undefined ? 0o660 : 0o600);
     } else {
       const u = new URL(`tcp://${l.address}`);
       await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(Number(u.port), u.hostname.replace(/^\[|\]$/g, ''), () => res()); });
