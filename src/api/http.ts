@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../common/errors.ts';
+import { jsonContentTypeError } from './request-guard.ts';
 
 export interface Ctx {
   req: IncomingMessage;
@@ -77,14 +78,19 @@ async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
   return buf.subarray(0, len);
 }
 
+/**
+ * The JSON body of a request (moby's ReadJSON): with a body, `Content-Type: application/json` is
+ * required (request-guard.ts says why: browsers post text/plain cross-site); without one, an
+ * `optional` body reads as `{}`.
+ */
 export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean } = {}): Promise<T> {
   const buf = ctx.upgrade ? await readUpgradeBody(ctx) : await readBody(ctx.req);
+  const ctError = jsonContentTypeError(ctx.req.headers['content-type'], buf.length);
+  if (ctError) throw invalid(ctError);
   if (buf.length === 0) {
     if (opts.optional) return {} as T;
     throw invalid('bad parameter: request body is empty');
   }
-  const ct = ctx.req.headers['content-type'];
-  if (ct && !/^application\/json/i.test(ct) && !opts.optional) throw invalid(`unsupported Content-Type header (${ct}): must be 'application/json'`);
   try {
     return JSON.parse(buf.toString('utf8')) as T;
   } catch (e) {

@@ -4,11 +4,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { chmod, rm, mkdir, readFile } from 'node:fs/promises';
+import { chmod, chown, rm, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { invalid, notFound, EngineError } from '../common/errors.ts';
 import { messageOf, statusOf } from './errors.ts';
 import type { Ctx, Handler } from './http.ts';
+import { browserRequestError, type BrowserGuard } from './request-guard.ts';
 
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
@@ -32,7 +33,40 @@ function cmpVersion(a: string, b: string): number {
   return a1 - b1 || a2 - b2;
 }
 
-export interface Listener { kind: 'unix' | 'tcp'; address: string; tls?: { ca?: string; cert: string; key: string; verify: boolean } }
+export interface Listener {
+  kind: 'unix' | 'tcp';
+  address: string;
+  tls?: { ca?: string; cert: string; key: string; verify: boolean };
+  /** unix: the group given the socket (mode 0660); without one the socket is 0600, root's alone. */
+  group?: number;
+}
+
+/**
+ * What a listener's requests are checked for before routing (request-guard.ts has the why):
+ * nothing on unix sockets and behind TLS client certificates; Origin on other TCP listeners;
+ * Host too on plain HTTP (loopback only).
+ */
+function guardOf(l: Listener): BrowserGuard {
+  const tcp = l.kind === 'tcp';
+  return { origin: tcp && !l.tls?.verify, loopbackHost: tcp && !l.tls };
+}
+
+/**
+ * Listens on a unix socket that never exists with wider modes than 0600: bind() creates the
+ * file with 0777 & ~umask, so the process umask is 0177 for that call (moby's sockets package
+ * does the same with 0777). Node binds synchronously inside listen(), so the umask is restored
+ * before anything else in the process runs (a child spawned meanwhile would inherit it).
+ */
+async function listenUnix(server: http.Server, path: string): Promise<void> {
+  const listening = new Promise<void>((res, rej) => { server.once('error', rej); server.once('listening', () => res()); });
+  const old = process.umask(0o177);
+  try {
+    server.listen(path);
+  } finally {
+    process.umask(old);
+  }
+  await listening;
+}
 
 export class ApiServer {
   #routes: CompiledRoute[] = [];
@@ -57,7 +91,7 @@ export class ApiServer {
     return methodMismatch ? 'method' : undefined;
   }
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+  async #dispatch(guard: BrowserGuard, req: IncomingMessage, res: ServerResponse | undefined, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     const ac = new AbortController();
     const sock = upgrade?.socket ?? req.socket;
     const onClose = () => ac.abort();
@@ -70,6 +104,9 @@ export class ApiServer {
     const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
     const ctx: Ctx = { req, res, upgrade, params: {}, query: url.searchParams, apiVersion, signal: ac.signal };
     try {
+      // Before anything else, routing included: a browser's request must not reach a handler.
+      const refused = browserRequestError({ origin: req.headers.origin, host: req.headers.host }, guard);
+      if (refused) throw new EngineError('Forbidden', refused);
       if (vm) {
         apiVersion = vm[1];
         path = vm[2];
@@ -121,15 +158,15 @@ export class ApiServer {
     res.setHeader('Server', `Docker/27.5.1 (linux) berth/0.1.0`);
   }
 
-  #attach(server: http.Server): void {
+  #attach(server: http.Server, guard: BrowserGuard): void {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#common(res);
-      void this.#dispatch(req, res);
+      void this.#dispatch(guard, req, res);
     });
     // Node hands requests with `Upgrade:` to this event instead (the docker CLI's attach/exec).
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
-      void this.#dispatch(req, undefined, { socket, head });
+      void this.#dispatch(guard, req, undefined, { socket, head });
     });
     server.on('clientError', (_e, socket: Duplex) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
   }
@@ -161,13 +198,15 @@ export class ApiServer {
     } else {
       server = http.createServer(opts);
     }
-    this.#attach(server);
+    this.#attach(server, guardOf(l));
     if (l.kind === 'unix') {
       await mkdir(dirname(l.address), { recursive: true });
       await rm(l.address, { force: true });
-      await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(l.address, () => res()); });
-      // Root only (and group `berth` where the setup made one): the socket is root on the host.
-      await chmod(l.address, 0o660);
+      await listenUnix(server, l.address);
+      // The socket is root on the host: root's alone, or also its group's (`berth`, when the
+      // host has one). Owner first, mode second, so it is never open wider than it ends up.
+      if (l.group !== undefined) await chown(l.address, process.getuid?.() ?? 0, l.group);
+      await chmod(l.address, l.group !== undefined ? 0o660 : 0o600);
     } else {
       const u = new URL(`tcp://${l.address}`);
       await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(Number(u.port), u.hostname.replace(/^\[|\]$/g, ''), () => res()); });

@@ -123,7 +123,8 @@ export class Builder {
 
   async build(body: Readable, o: BuildOptions, out: BuildOutput): Promise<BuildReport> {
     const release = this.#d.hold();
-    await mkdir(this.#d.tmpRoot, { recursive: true });
+    // Removed at every start (cleanup): made again root's alone, as every data-root dir (daemon/state-dirs.ts).
+    await mkdir(this.#d.tmpRoot, { recursive: true, mode: 0o700 });
     const dir = await mkdtemp(join(this.#d.tmpRoot, 'b-'));
     try {
       return await new BuildRun(this.#d, this.#cache, o, out, dir).run(body);

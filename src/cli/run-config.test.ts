@@ -86,3 +86,12 @@ test('the create body has docker\'s shape', () => {
   assert.equal(d.StdinOnce, false);
   assert.equal(d.Cmd, null);
 });
+
+test('--userns: only host (the docker CLI refuses anything else before asking the daemon)', () => {
+  const ctx = new Ctx({}, 'berth run', 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]');
+  assert.equal(buildCreateRequest(['busybox'], { userns: 'host' }, ctx, true).body.HostConfig.UsernsMode, 'host');
+  assert.equal(buildCreateRequest(['busybox'], {}, ctx, true).body.HostConfig.UsernsMode, '');
+  for (const v of ['private', 'container:x', 'remap']) {
+    assert.throws(() => buildCreateRequest(['busybox'], { userns: v }, ctx, true), /^Error: --userns: invalid USER mode$/, v);
+  }
+});

@@ -349,6 +349,9 @@ export function buildCreateRequest(args: string[], o: Opts, ctx: Ctx, detached: 
     (tmpfs ??= {})[c < 0 ? t : t.slice(0, c)] = c < 0 ? '' : t.slice(c + 1);
   }
 
+  // The docker CLI's own check (UsernsMode.Valid): the host's namespace or none named.
+  if (o.userns && o.userns !== 'host') throw err125('--userns: invalid USER mode');
+
   // Restart and removal.
   const restart = parseRestart(o.restart ?? 'no');
   if (o.rm && restart.Name !== 'no' && restart.Name !== '') throw err125('conflicting options: cannot specify both --restart and --rm');

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { checkServerTls, defaultCertDir } from './tls.ts';
+import { isLoopbackHost } from '../common/loopback.ts';
 import { validateInsecureEntry } from '../registry/client/insecure.ts';
 import { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from '../build/download.ts';
 import { parseBytes, parseDuration } from '../common/units.ts';
@@ -211,10 +212,7 @@ export function parseDaemonHost(address: string): string {
 }
 
 /** berth's rule for plain-HTTP TCP: only 127.0.0.0/8, ::1 and the name localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
-}
+export { isLoopbackHost };
 
 export interface TlsSettings { tls: boolean; tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }
 

@@ -24,6 +24,7 @@ import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
+import { hostGroupId, secureDataRoot, secureExecRoot, SOCKET_GROUP } from './state-dirs.ts';
 import { archiveBackend } from '../engine/container-archive.ts';
 import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
 import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
@@ -32,10 +33,13 @@ import { commitContainer } from '../engine/commit.ts';
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
-/** Hosts come normalised and validated by loadConfig (TLS, loopback rule, fd:// refused). */
-function listenersOf(cfg: DaemonConfig): Listener[] {
+/**
+ * Hosts come normalised and validated by loadConfig (TLS, loopback rule, fd:// refused). Unix
+ * sockets go to `socketGroup` (mode 0660) when the host has that group, else stay root's (0600).
+ */
+function listenersOf(cfg: DaemonConfig, socketGroup: number | undefined): Listener[] {
   return cfg.hosts.map((h): Listener => {
-    if (h.startsWith('unix://')) return { kind: 'unix', address: h.slice('unix://'.length) };
+    if (h.startsWith('unix://')) return { kind: 'unix', address: h.slice('unix://'.length), group: socketGroup };
     const address = h.slice('tcp://'.length);
     if (!cfg.tls) return { kind: 'tcp', address };
     return { kind: 'tcp', address, tls: { ca: cfg.tlscacert, cert: cfg.tlscert!, key: cfg.tlskey!, verify: cfg.tlsverify } };
@@ -50,9 +54,12 @@ async function main(): Promise<void> {
   const log = (lv: string, msg: string) => {
     if ((LEVELS[lv as keyof typeof LEVELS] ?? 1) >= level) process.stderr.write(`time="${new Date().toISOString()}" level=${lv} msg=${JSON.stringify(msg)}\n`);
   };
-  const listeners = listenersOf(cfg);
-  await mkdir(cfg.dataRoot, { recursive: true, mode: 0o711 });
-  await mkdir(cfg.execRoot, { recursive: true, mode: 0o700 });
+  const socketGroup = await hostGroupId(SOCKET_GROUP);
+  const listeners = listenersOf(cfg, socketGroup);
+  // Modes re-applied at every start, before any store opens its directory: the data root holds
+  // every container's files, setuid binaries and device nodes included (state-dirs.ts).
+  await secureDataRoot(cfg.dataRoot);
+  await secureExecRoot(cfg.execRoot, socketGroup);
   // One daemon per data root: refuse a second one rather than corrupt state.
   try {
     const other = Number((await readFile(cfg.pidfile, 'utf8')).trim());

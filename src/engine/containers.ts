@@ -1385,7 +1385,19 @@ export function parseLink(raw: string): [string, string] {
 
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
+/**
+ * HostConfig.UsernsMode: berthd has no user namespace remapping (`--userns-remap`) yet, so a
+ * container always runs in the host's user namespace, and a mode asking for anything else is
+ * refused rather than ignored (dockerd without remapping ignores it; the docker CLI refuses
+ * values other than `host` with "--userns: invalid USER mode"). Remapping relaxes this here.
+ */
+function checkUsernsMode(mode: string | undefined): void {
+  if (!mode || mode === 'host') return;
+  throw invalid(`invalid userns mode ${JSON.stringify(mode)}: this daemon has no user namespace remapping (userns-remap), containers run in the host's user namespace; use "host" or leave it empty`);
+}
+
 function validateHostConfig(hc: HostConfig, userNetworks: boolean): void {
+  checkUsernsMode(hc.UsernsMode);
   const rp = hc.RestartPolicy;
   if (rp) {
     if (!VALID_RESTART.has(rp.Name ?? '')) throw invalid(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);

@@ -263,7 +263,7 @@ async function checkDiffId(tarStream: Readable, diffId: string, chainId: string)
 /** Unpacks the archive body into a staging directory (hashing every file), then verifies it. */
 export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<PreparedLoad> {
   const dir = join(d.dataRoot, 'load-staging', randomBytes(8).toString('hex'));
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
   try {
     const { files, links } = await stage(body, dir);
     const found = await verify(files, links);

@@ -270,7 +270,7 @@ export class Puller {
   async #fetchImage(client: RegistryClient, ref: ImageRef, man: ManifestResult, manifest: ImageManifest, want: Platform, platformGiven: boolean, emit: Emit, signal?: AbortSignal): Promise<boolean> {
     const d = this.#d;
     const stage = join(d.dataRoot, 'pull-staging', randomBytes(8).toString('hex'));
-    await mkdir(stage, { recursive: true });
+    await mkdir(stage, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
     const created: string[] = [];
     const staged = new Map<string, string>();
     const abort = new AbortController();

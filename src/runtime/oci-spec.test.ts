@@ -168,10 +168,22 @@ test('capabilities and privileged', async () => {
 });
 
 test('security options: dockerd texts', () => {
-  assert.deepEqual(parseSecurityOpts(['label=disable', 'apparmor=unconfined', 'seccomp=unconfined']), { noNewPrivileges: false, seccomp: 'unconfined', unmaskSystemPaths: false });
+  assert.deepEqual(parseSecurityOpts(['label=disable', 'apparmor=unconfined', 'seccomp=unconfined']), { noNewPrivileges: false, seccomp: 'unconfined', unmaskSystemPaths: false, apparmor: 'unconfined' });
   assert.throws(() => parseSecurityOpts(['bogus']), invalidWith('invalid --security-opt 1: "bogus"'));
   assert.throws(() => parseSecurityOpts(['foo=bar']), invalidWith('invalid --security-opt 2: "foo=bar"'));
   assert.throws(() => parseSecurityOpts(['no-new-privileges=maybe']), invalidWith('invalid --security-opt 2: "no-new-privileges=maybe"'));
+});
+
+test('AppArmor: a profile is refused where AppArmor is off (not ignored), applied where it is on', async () => {
+  // FACTS has no AppArmor, as these machines.
+  await assert.rejects(spec({}, { SecurityOpt: ['apparmor=my-profile'] }),
+    invalidWith('invalid --security-opt: "apparmor=my-profile": AppArmor is not enabled on this host, so the profile cannot be applied (only apparmor=unconfined is accepted)'));
+  await assert.rejects(spec({}, { SecurityOpt: ['apparmor:docker-default'] }), invalidWith(/"apparmor=docker-default": AppArmor is not enabled/));
+  assert.equal((await spec({}, { SecurityOpt: ['apparmor=unconfined'] })).process.apparmorProfile, undefined);
+  assert.equal((await spec({})).process.apparmorProfile, undefined);
+  const on = { ...FACTS, apparmor: true };
+  assert.equal((await spec({}, { SecurityOpt: ['apparmor=my-profile'] }, {}, on)).process.apparmorProfile, 'my-profile');
+  assert.equal((await spec({}, { SecurityOpt: ['apparmor=unconfined'] }, {}, on)).process.apparmorProfile, 'unconfined');
 });
 
 test('mounts: user mounts override defaults, tmpfs, shm size, ipc modes, read-only rootfs', async () => {

@@ -170,6 +170,8 @@ export interface HostFacts {
   thermalPaths: string[];
   arch: string;
   kernel: string;
+  /** AppArmor is enabled in the kernel (containerd's apparmor.HostSupports); absent means no. */
+  apparmor?: boolean;
 }
 
 export function parseProcLimits(text: string): Record<string, { soft: number; hard: number }> {
@@ -230,7 +232,24 @@ export async function hostFacts(): Promise<HostFacts> {
     thermalPaths,
     arch: nativeArch(osArch()),
     kernel: release(),
+    apparmor: await appArmorEnabled(),
   };
+}
+
+/** As runc and containerd tell: the securityfs directory exists and the module says `Y`. */
+async function appArmorEnabled(): Promise<boolean> {
+  if (!(await exists('/sys/kernel/security/apparmor'))) return false;
+  return (await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '')).startsWith('Y');
+}
+
+/**
+ * `--security-opt apparmor=PROFILE` where AppArmor is off would run the container without the
+ * confinement it asked for: dockerd ignores it silently (saveAppArmorConfig), berth refuses it.
+ * `apparmor=unconfined` asks for nothing and stays accepted (compose files carry it).
+ */
+function checkAppArmor(sec: SecurityOptions, facts: HostFacts): void {
+  if (sec.apparmor === undefined || sec.apparmor === 'unconfined' || facts.apparmor) return;
+  throw invalid(`invalid --security-opt: ${JSON.stringify(`apparmor=${sec.apparmor}`)}: AppArmor is not enabled on this host, so the profile cannot be applied (only apparmor=unconfined is accepted)`);
 }
 
 // ------------------------------------------------------------------ args and env
@@ -284,6 +303,8 @@ export interface SecurityOptions {
   writableCgroups?: boolean;
   /** `systempaths=unconfined` (the docker CLI's way of asking for no masked/read-only paths). */
   unmaskSystemPaths: boolean;
+  /** The `apparmor=` profile, when given (`unconfined` included). */
+  apparmor?: string;
 }
 
 /** Parses HostConfig.SecurityOpt with dockerd's rules and error texts. */
@@ -305,7 +326,8 @@ export function parseSecurityOpts(opts: readonly string[] | null | undefined): S
       throw invalid(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
     };
     switch (k) {
-      case 'label': case 'apparmor': break; // no SELinux and no AppArmor on these hosts: accepted, no effect
+      case 'label': break; // no SELinux on these hosts: accepted, no effect
+      case 'apparmor': o.apparmor = v; break;
       case 'seccomp': o.seccomp = v; break;
       case 'no-new-privileges': o.noNewPrivileges = bool(); break;
       case 'writable-cgroups': o.writableCgroups = bool(); break;
@@ -619,7 +641,7 @@ function validateCommon(config: ContainerConfig, hc: HostConfig, facts: HostFact
   if (!['', 'private', 'host'].includes(cgns)) throw invalid(`invalid cgroup namespace mode: ${cgns}`);
   validateResources(hc, facts);
   validateSysctls(hc.Sysctls, ns);
-  parseSecurityOpts(hc.SecurityOpt);
+  checkAppArmor(parseSecurityOpts(hc.SecurityOpt), facts);
   const oom = hc.OomScoreAdj ?? 0;
   const floor = Math.min(facts.oomScoreAdj, 0);
   if (oom < floor && facts.caps.available && !facts.caps.available.includes('CAP_SYS_RESOURCE')) {
@@ -663,6 +685,8 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   const rlimits = buildRlimits(hc.Ulimits, facts.limits);
   if (rlimits.length) process.rlimits = rlimits;
   if (sec.noNewPrivileges) process.noNewPrivileges = true;
+  // runc applies it (validateCommon refused a profile on a host without AppArmor).
+  if (sec.apparmor !== undefined && facts.apparmor) process.apparmorProfile = sec.apparmor;
 
   // mounts: Docker's defaults, minus those a user mount replaces, then the init, then user mounts
   const shmSize = hc.ShmSize || DEFAULT_SHM_SIZE;

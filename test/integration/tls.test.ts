@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
+import https from 'node:https';
 import { startDaemon, cleanup, hasDocker, BERTHD, type Daemon, type RunOut } from './harness.ts';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -89,6 +90,22 @@ function handshake(port: number, o: { cert?: string; key?: string }): Promise<st
   });
 }
 
+/** GET over TLS with exactly these headers (Origin, Host...), with or without the client certificate. */
+function httpsGet(port: number, path: string, headers: Record<string, string>, clientCert: boolean): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port, path, headers, agent: false, servername: 'localhost', ca: readFileSync(P('ca.pem')),
+      cert: clientCert ? readFileSync(P('client-cert.pem')) : undefined, key: clientCert ? readFileSync(P('client-key.pem')) : undefined,
+    }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => { b += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 before(() => {
   if (noOpenssl) return;
   certs = mkdtempSync(join(tmpdir(), 'berth-tls-'));
@@ -150,6 +167,11 @@ describe('--tlsverify', { skip: skipDocker }, () => {
     assert.doesNotMatch(await handshake(port, { cert: P('server-cert.pem'), key: P('server-key.pem') }), /^HTTP\/1\.1 200/);
   });
 
+  test('with client certificates, Origin and Host are not checked (a browser cannot connect)', async () => {
+    const r = await httpsGet(port, '/_ping', { Origin: 'https://evil.example', Host: 'evil.example' }, true);
+    assert.equal(r.status, 200, r.body);
+  });
+
   test('a plain HTTP client gets nothing from the TLS port', () => {
     const r = dockerTcp(d, port, undefined, apiVersion);
     assert.notEqual(r.status, 0);
@@ -199,6 +221,12 @@ describe('--tls without --tlsverify', { skip: skipDocker }, () => {
       assert.equal(t.status, 0, t.stderr);
       assert.equal(dockerTcp(d, port, P('good'), apiVersion).stdout.trim(), '1.47');
       assert.match(d.log(), /Binding to IP address without --tlsverify is insecure/);
+      // No client certificate, so a browser could connect: Origin is refused. Any Host is fine:
+      // the certificate is what a DNS-rebound name fails on, and remote clients name this host.
+      const o = await httpsGet(port, '/_ping', { Origin: 'https://evil.example' }, false);
+      assert.equal(o.status, 403, o.body);
+      assert.match(o.body, /Origin header/);
+      assert.equal((await httpsGet(port, '/_ping', { Host: 'build-host.example:2376' }, false)).status, 200);
     } finally { await d.stop(); }
   });
 });
