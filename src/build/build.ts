@@ -18,6 +18,7 @@ import type { ImageConfigFile } from '../engine/types.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { ContainerNetworking } from '../engine/networking.ts';
 import type { AuthConfig } from '../registry/client/auth.ts';
+import type { IdMap } from '../common/idmap.ts';
 import type { DownloadLimits } from './download.ts';
 
 export interface BuildOptions {
@@ -98,6 +99,11 @@ export interface BuildDeps {
   networking?: ContainerNetworking;
   /** Bounds of ADD <url> downloads (download.ts); DEFAULT_DOWNLOAD_LIMITS when not given. */
   downloadLimits?: DownloadLimits;
+  /**
+   * `--userns-remap`: RUN steps run in the remapped user namespace, files the build writes are
+   * owned by the host IDs of their container IDs, and layers carry the container IDs again.
+   */
+  idMap?: IdMap;
 }
 
 export type BuildContextBody = Readable;

@@ -158,6 +158,8 @@ class BuildRun {
   #cacheFrom: { record: ImageRecord; config: ImageConfigFile }[] = [];
   /** sha256 of each context file, computed while the context was unpacked. */
   #ctxHashes = new Map<string, string>();
+  /** The host owner of what the build makes as root in a rootfs (the remapped root under --userns-remap). */
+  get #rootIds(): { uid: number; gid: number } { return this.#d.idMap?.root ?? { uid: 0, gid: 0 }; }
 
   constructor(d: BuildDeps, cache: BuildCache, o: BuildOptions, out: BuildOutput, dir: string) {
     this.#d = d;
@@ -625,7 +627,7 @@ class BuildRun {
     // Docker creates the directory (in a layer) when it does not exist yet.
     const layer = await this.#inRootfs(st, async (root) => {
       const have = await resolveInRoot(root, dir);
-      if (!have) await mkdirInRoot(root, dir);
+      if (!have) await mkdirInRoot(root, dir, this.#rootIds.uid, this.#rootIds.gid);
     });
     return this.#next(st, config, `/bin/sh -c #(nop) WORKDIR ${dir}`, layer);
   }
@@ -646,7 +648,7 @@ class BuildRun {
     const layer = await this.#inRootfs(st, async (root, bundleDir) => {
      try {
       const cwd = c.WorkingDir || '/';
-      if (!(await resolveInRoot(root, cwd))) await mkdirInRoot(root, cwd);
+      if (!(await resolveInRoot(root, cwd))) await mkdirInRoot(root, cwd, this.#rootIds.uid, this.#rootIds.gid);
       const hosts = join(bundleDir, 'hosts');
       await writeFile(hosts, network === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#o.extraHosts));
       const resolv = join(bundleDir, 'resolv.conf');
@@ -673,6 +675,7 @@ class BuildRun {
         cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
         namespaces: { network: network === 'host' ? 'host' : net?.netnsPath },
         extraMounts,
+        idMap: this.#d.idMap,
       });
       spec.hostname = id.slice(0, 12);
       const bundle = join(bundleDir, 'bundle');
@@ -809,7 +812,8 @@ class BuildRun {
             throw invalid(`${what} failed: unable to convert uid/gid chown string to host mapping: ${(e as Error).message}`);
           }
         }
-        const wo = { uid, gid, mode };
+        // On disk as host IDs under --userns-remap (the layer's tar carries the container's again).
+        const wo = { ...(this.#d.idMap ? this.#d.idMap.toHost(uid, gid) : { uid, gid }), mode, idMap: this.#d.idMap };
         for (const s of cmd.sources) {
           if (!isHeredoc(s)) continue;
           const h = heredocs.get(s.replace(/^<<-?(["']?)(.*)\1$/, '$2'))!;
@@ -887,7 +891,7 @@ class BuildRun {
 
   /** The upper dir becomes a layer: its tar is stored as the blob and unpacked as the layer, in one pass. */
   async #commit(upper: string, parent: string | undefined): Promise<LayerRef> {
-    const [a, b] = tee(createLayerTar(upper));
+    const [a, b] = tee(createLayerTar(upper, { idMap: this.#d.idMap }));
     const [blob, layer] = await Promise.all([this.#d.content.ingest(a), this.#d.snapshotter.createLayer(parent, b)]);
     if (blob.digest !== layer.diffId) throw new Error(`layer commit: blob ${blob.digest} != diff ${layer.diffId}`);
     return { diffId: layer.diffId, chainId: chainIdOf(parent, layer.diffId), blob: blob.digest, mediaType: OCI_LAYER, size: blob.size, unpackedSize: layer.size };

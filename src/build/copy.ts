@@ -17,6 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { invalid, notFound } from '../common/errors.ts';
 import { resolveInRoot } from '../runtime/user.ts';
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import type { IdMap } from '../common/idmap.ts';
 
 export interface Source {
   /** Host path (resolved inside its root). */
@@ -138,6 +139,8 @@ export interface WriteOptions {
   mode?: number;
   /** Keep the source's owner (ADD of an archive without --chown). */
   keepOwner?: boolean;
+  /** `--userns-remap`: an archive's owners (container IDs) go to disk as their host IDs. `uid`/`gid` are host IDs already. */
+  idMap?: IdMap;
 }
 
 /**
@@ -277,7 +280,7 @@ export async function extractArchive(root: string, host: string, kind: ArchiveKi
     const raw = createReadStream(host);
     const tar: Readable = kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
     if (kind === 'gzip') raw.on('error', (e) => tar.destroy(e));
-    await applyLayer(target, tar, { mode: 'plain' });
+    await applyLayer(target, tar, { mode: 'plain', idMap: o.idMap });
     return;
   }
   const prog = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
@@ -287,7 +290,7 @@ export async function extractArchive(root: string, host: string, kind: ArchiveKi
   const exited = new Promise<number>((res, rej) => { child.once('error', rej); child.once('close', (c) => res(c ?? 1)); });
   try {
     // Piped at once: Node discards a child's stdout that has no reader when the child exits.
-    await applyLayer(target, child.stdout!.pipe(new PassThrough()), { mode: 'plain' });
+    await applyLayer(target, child.stdout!.pipe(new PassThrough()), { mode: 'plain', idMap: o.idMap });
   } catch (e) {
     child.kill();
     await exited.catch(() => 1);

@@ -8,7 +8,7 @@ import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
 import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
 import { cleanPath } from './go-path.ts';
 import { openDir } from '../sys/dirfd.ts';
-import { treeTarBlocks, type TreeStart } from '../store/snapshots/diff-layer.ts';
+import { treeTarBlocks, type TreeStart, type TreeTarOptions } from '../store/snapshots/diff-layer.ts';
 
 export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
 
@@ -134,17 +134,17 @@ export function copySummary(transferred: number, dest: string, human: (n: number
  * gives `./`-prefixed names; `''` no top entry and `/`-rooted names, for the root `/`: what both
  * go-archive rebasers, old and new, turn into `newBase/...`). Hard links inside the walk become
  * link entries. `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's
- * contents out.
+ * contents out; `idMap` (a remapped container's files) gives the tar the container's IDs.
  */
-export async function* treeTar(host: string | TreeStart, top: string, skipContents?: (rel: string) => boolean): AsyncGenerator<Buffer> {
+export async function* treeTar(host: string | TreeStart, top: string, o: Pick<TreeTarOptions, 'skipContents' | 'idMap'> = {}): AsyncGenerator<Buffer> {
   if (typeof host !== 'string') {
-    yield* treeTarBlocks(host, { top, skipContents });
+    yield* treeTarBlocks(host, { ...o, top });
     return;
   }
   const name = basename(host);
   const parent = openDir(name ? dirname(host) : host);
   try {
-    yield* treeTarBlocks({ dir: parent, name }, { top, skipContents });
+    yield* treeTarBlocks({ dir: parent, name }, { ...o, top });
   } finally {
     parent.close();
   }

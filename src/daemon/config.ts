@@ -70,6 +70,12 @@ export interface DaemonConfig {
    * no limit) and `--builder-add-url-idle-timeout` (default 60s, 0 = none). Docker has neither.
    */
   downloadLimits: DownloadLimits;
+  /**
+   * `--userns-remap` / "userns-remap": `default` (the `berthremap` user, made if missing, as
+   * dockerd makes `dockremap`) or `USER[:GROUP]`; containers' root is that user's first
+   * subordinate ID (daemon/userns.ts). Unset: no remapping.
+   */
+  usernsRemap?: string;
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -102,6 +108,7 @@ Options:
       --insecure-registry list  Enable insecure registry communication (CIDR or host[:port])
       --builder-add-url-max-size string
                                 Largest file a build's ADD <url> downloads; 0 = no limit (default "10GiB")
+      --userns-remap string     User/Group setting for user namespaces ("default" or USER[:GROUP])
       --builder-add-url-idle-timeout string
                                 A build's ADD <url> fails when the server sends nothing for this long;
                                 0 = never (default "60s")
@@ -133,6 +140,7 @@ const OPTIONS = {
   'insecure-registry': { type: 'string', multiple: true },
   'builder-add-url-max-size': { type: 'string' },
   'builder-add-url-idle-timeout': { type: 'string' },
+  'userns-remap': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -355,5 +363,6 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     registryMirrors: (values['registry-mirror'] ?? (file['registry-mirrors'] as string[] | undefined) ?? []).map(validateMirror),
     insecureRegistries: (values['insecure-registry'] ?? (file['insecure-registries'] as string[] | undefined) ?? []).map(validateInsecureEntry),
     downloadLimits,
+    usernsRemap: pick<string | undefined>(values['userns-remap'], 'userns-remap', undefined) || undefined,
   };
 }

@@ -24,7 +24,8 @@ import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { ConmonRuntime } from '../runtime/conmon-runtime.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
-import { hostGroupId, secureDataRoot, secureExecRoot, SOCKET_GROUP } from './state-dirs.ts';
+import { hostGroupId, secureDataRoot, secureExecRoot, secureRemappedRoot, SOCKET_GROUP } from './state-dirs.ts';
+import { remapIdMap } from './userns.ts';
 import { archiveBackend } from '../engine/container-archive.ts';
 import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
 import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
@@ -58,7 +59,10 @@ async function main(): Promise<void> {
   const listeners = listenersOf(cfg, socketGroup);
   // Modes re-applied at every start, before any store opens its directory: the data root holds
   // every container's files, setuid binaries and device nodes included (state-dirs.ts).
-  await secureDataRoot(cfg.dataRoot);
+  // With --userns-remap, the state lives in <data-root>/<uid>.<gid>, dockerd's layout (userns.ts).
+  const idMap = cfg.usernsRemap ? await remapIdMap(cfg.usernsRemap) : undefined;
+  const dataRoot = idMap ? await secureRemappedRoot(cfg.dataRoot, idMap.root) : cfg.dataRoot;
+  if (!idMap) await secureDataRoot(dataRoot);
   await secureExecRoot(cfg.execRoot, socketGroup);
   // One daemon per data root: refuse a second one rather than corrupt state.
   try {
@@ -72,11 +76,11 @@ async function main(): Promise<void> {
   await writeFile(cfg.pidfile, `${process.pid}\n`);
 
   let id: string;
-  try { id = (await readFile(join(cfg.dataRoot, 'engine-id'), 'utf8')).trim(); } catch { id = randomUUID(); await writeFile(join(cfg.dataRoot, 'engine-id'), id); }
+  try { id = (await readFile(join(dataRoot, 'engine-id'), 'utf8')).trim(); } catch { id = randomUUID(); await writeFile(join(dataRoot, 'engine-id'), id); }
 
-  const content = new LocalContentStore(join(cfg.dataRoot, 'content'));
+  const content = new LocalContentStore(join(dataRoot, 'content'));
   await content.init();
-  const snap = new OverlaySnapshotter(join(cfg.dataRoot, 'overlay'));
+  const snap = new OverlaySnapshotter(join(dataRoot, 'overlay'), { idMap });
   await snap.init();
   const runtimes = new Map<string, OciRuntime>();
   for (const [name, r] of Object.entries(cfg.runtimes)) {
@@ -91,20 +95,21 @@ async function main(): Promise<void> {
   }
   const cgroupParent = cfg.instance ? `berth-${cfg.instance}` : 'berth';
   // Bridge networks: the default `bridge` (`-b`, berth0; `-b none` turns it off) and user networks.
-  await mkdir(join(cfg.dataRoot, 'network'), { recursive: true });
+  await mkdir(join(dataRoot, 'network'), { recursive: true });
   const networking = new NetworkService({
-    bridge: cfg.bridge, bip: cfg.bip, instance: cfg.instance, engineId: id, stateDir: join(cfg.dataRoot, 'network'),
+    bridge: cfg.bridge, bip: cfg.bip, instance: cfg.instance, engineId: id, stateDir: join(dataRoot, 'network'),
     userlandProxy: cfg.userlandProxy, icc: cfg.icc, ipMasq: cfg.ipMasq, log: (m) => log('warn', m),
   });
   const engine = new Engine({
-    id, dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
+    id, dataRoot: dataRoot, execRoot: cfg.execRoot, cgroupParent, runtimes,
     defaultRuntime: cfg.defaultRuntime, initPath: '/usr/bin/tini-static', version: VERSION, debug: cfg.logLevel === 'debug',
     networking,
     registry: { mirrors: cfg.registryMirrors, insecure: cfg.insecureRegistries },
     downloadLimits: cfg.downloadLimits,
+    idMap,
   }, content, snap);
   await engine.init();
-  await cleanupLoadStaging(cfg.dataRoot);
+  await cleanupLoadStaging(dataRoot);
 
   const c = engine.containers;
   // exec sessions: in memory, over the running containers (engine/exec.ts).
@@ -175,8 +180,8 @@ async function main(): Promise<void> {
     }),
     ...imageArchiveRoutes({
       planSave: (n) => planSave(engine.images, n), save: (i) => saveStream({ content }, i),
-      prepareLoad: (body) => prepareLoad({ dataRoot: cfg.dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
-      commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold() }, o),
+      prepareLoad: (body) => prepareLoad({ dataRoot: dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
+      commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold(), idMap }, o),
     }),
     ...networkRoutes({
       list: () => engine.networks(), get: (r) => engine.network(r), create: (q) => engine.createNetwork(q),
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
   ], log);
   for (const l of listeners) await api.listen(l);
-  log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${cfg.dataRoot})`);
+  log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${dataRoot})`);
   engine.events.emit('daemon', 'start', id, { name: 'berthd' });
 
   let stopping = false;

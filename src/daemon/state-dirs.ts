@@ -20,6 +20,15 @@
 //   every directory in the exec root (bundles with each container's config.json and conmon's
 //   attach socket and fifos, runtime state, exit files, exec state)               0700
 //
+// With `--userns-remap` (daemon/userns.ts), as dockerd lays it out, the daemon's state moves into
+// `<data-root>/<uid>.<gid>` (the remapped root's host IDs) and a container's root, an unprivileged
+// host user, must reach its own rootfs (`overlay/rw/<id>/merged`) when runc mounts it:
+//
+//   <data-root>                0711 root:root   passable, not listable
+//   <data-root>/<uid>.<gid>    0710 root:<gid>  the remapped root's group passes
+//   .../<uid>.<gid>/overlay    0710 root:<gid>  likewise, on the way to each merged rootfs
+//   the rest as above (and every other directory directly in <data-root> 0700)
+//
 // mkdir leaves an existing directory as it is, and earlier berthd versions made the data root
 // 0711 with 0755 directories in it, so modes and owners are applied explicitly, every start,
 // before any store opens its directory.
@@ -71,12 +80,32 @@ async function restrictChildren(root: string, modeOf: (name: string) => number):
 
 const self = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 
-/** The data root and its directories, as the header says; run before any store opens them. */
-export async function secureDataRoot(dataRoot: string): Promise<void> {
-  await ensureDir(dataRoot, DATA_ROOT_MODE, self());
-  for (const d of DATA_DIRS) await ensureDir(join(dataRoot, d), PRIVATE_DIR_MODE);
+/**
+ * The data root and its directories, as the header says; run before any store opens them.
+ * `remapGroup`: this is the remapped store of `--userns-remap`, passable by that group.
+ */
+export async function secureDataRoot(dataRoot: string, remapGroup?: number): Promise<void> {
+  const group = remapGroup === undefined ? undefined : { uid: self().uid, gid: remapGroup };
+  const modeOf = (name: string) => (name === 'volumes' ? VOLUMES_DIR_MODE : group && name === 'overlay' ? REMAP_DIR_MODE : PRIVATE_DIR_MODE);
+  await ensureDir(dataRoot, DATA_ROOT_MODE, group ?? self());
+  for (const d of DATA_DIRS) await ensureDir(join(dataRoot, d), modeOf(d), d === 'overlay' ? group : undefined);
   await ensureDir(join(dataRoot, 'volumes'), VOLUMES_DIR_MODE);
-  await restrictChildren(dataRoot, (name) => (name === 'volumes' ? VOLUMES_DIR_MODE : PRIVATE_DIR_MODE));
+  await restrictChildren(dataRoot, modeOf);
+}
+
+export const REMAP_DIR_MODE = 0o710;
+
+/**
+ * `--userns-remap`: the data root around the remapped store (see the header), which is secured
+ * as a data root of its own. Returns the store's path: the daemon's data root from then on.
+ */
+export async function secureRemappedRoot(dataRoot: string, root: { uid: number; gid: number }): Promise<string> {
+  const name = `${root.uid}.${root.gid}`;
+  await ensureDir(dataRoot, 0o711, self());
+  await restrictChildren(dataRoot, (n) => (n === name ? REMAP_DIR_MODE : PRIVATE_DIR_MODE));
+  const store = join(dataRoot, name);
+  await secureDataRoot(store, root.gid);
+  return store;
 }
 
 /** The exec root: root's, or also traversable by the socket group (see the header). */

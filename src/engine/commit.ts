@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { invalid } from '../common/errors.ts';
 import { normalizeTagged, type ImageRef } from '../common/reference.ts';
 import { tee } from '../common/streams.ts';
+import type { IdMap } from '../common/idmap.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import { createLayerTar } from '../store/snapshots/diff-layer.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
@@ -33,6 +34,8 @@ export interface CommitDeps {
   events: EventBus;
   containers: ContainerService;
   hold: () => () => void;
+  /** `--userns-remap`: the rw layer's owners are host IDs; the committed layer carries the container's. */
+  idMap?: IdMap;
 }
 
 export interface CommitOptions {
@@ -116,7 +119,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     const upper = d.snap.upperPath(id);
     const lowers = await d.snap.lowerPaths(id);
     const parentChain = base ? d.images.topChain(base) : undefined;
-    const [a, b] = tee(createLayerTar(upper, { skip: initPathsToSkip(upper, lowers) }));
+    const [a, b] = tee(createLayerTar(upper, { skip: initPathsToSkip(upper, lowers), idMap: d.idMap }));
     const [blob, layer] = await Promise.all([
       d.content.ingest(a),
       d.snap.createLayer(parentChain, b).catch((e: unknown) => { a.resume(); throw e; }),

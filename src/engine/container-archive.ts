@@ -28,6 +28,7 @@ import { fdPath, openDir, openDirAt, resolveIn, type Dir, type Location } from '
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
 import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
+import type { IdMap } from '../common/idmap.ts';
 import type { ContainerRecord, ContainerService } from './containers.ts';
 import type { ArchiveBackend } from '../api/routers/containers/archive-routes.ts';
 
@@ -43,6 +44,8 @@ export interface ArchiveAccess {
   freeze: () => Promise<void>;
   thaw: () => Promise<void>;
   volumePath: (name: string) => Promise<string>;
+  /** `--userns-remap`, for a container in the remapped namespace: its files are owned by host IDs. */
+  idMap?: IdMap;
 }
 
 /** The stat Docker sends in `X-Docker-Container-Path-Stat` (base64 JSON). */
@@ -287,7 +290,7 @@ export async function getArchive(a: ArchiveAccess, ref: string, path: string, si
         const ctr = rel === '' ? at.path : at.path === '/' ? `/${rel}` : `${at.path}/${rel}`;
         return PSEUDO.has(ctr) && !dests.has(ctr);
       };
-      await sink(stat, Readable.from(treeTar(at, top === '/' ? '' : top, skip)));
+      await sink(stat, Readable.from(treeTar(at, top === '/' ? '' : top, { skipContents: skip, idMap: a.idMap })));
     } finally {
       at.dir.close();
     }
@@ -312,7 +315,7 @@ export async function putArchive(a: ArchiveAccess, ref: string, path: string, ta
       let chown: { uid: number; gid: number } | undefined;
       if (o.copyUIDGID && a.rec.Config.User) chown = userIds(v.root, a.rec.Config.User);
       dest = openDirAt(at);
-      await applyLayer(dest, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: at.path });
+      await applyLayer(dest, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: at.path, idMap: a.idMap });
     } catch (e) {
       if (errno(e) === 'EROFS') throw new EngineError('Forbidden', 'container rootfs is marked read-only');
       throw e;

@@ -7,7 +7,7 @@
 // reported, so a daemon killed at any moment restarts with a record that is true or one step
 // behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
 import os from 'node:os';
-import { mkdir, rm, rmdir, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { chown, mkdir, rm, rmdir, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -33,6 +33,8 @@ import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-ro
 import type { ContainerConfig, HostConfig } from './types.ts';
 import { top } from './top.ts';
 import type { ArchiveAccess } from './container-archive.ts';
+import type { IdMap } from '../common/idmap.ts';
+import { makeNetNamespaceIn, makeUserNamespace, releaseNamespaceFile } from '../sys/namespaces.ts';
 import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
@@ -122,6 +124,11 @@ export interface ContainerServiceOptions {
   /** The network setup step (extension point for the networking issue). */
   networking?: ContainerNetworking;
   volumes: VolumeService;
+  /**
+   * `--userns-remap`: the store is the remapped one (layers and rw layers owned by host IDs of
+   * the map), and containers other than `--userns=host` run in a user namespace of that map.
+   */
+  idMap?: IdMap;
 }
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
@@ -223,6 +230,7 @@ export class ContainerService {
   }
 
   async #cleanupDebris(id: string): Promise<void> {
+    await releaseNamespaceFile(join(this.#o.execRoot, 'userns', id));
     const merged = this.#snap.rootfsPath(id);
     if (await isMountPoint(merged)) await unmount(merged, { lazy: true });
     for (const rt of this.#o.runtimes.values()) await rt.delete(id, true).catch(() => {});
@@ -265,6 +273,7 @@ export class ContainerService {
       } else {
         const merged = this.#snap.rootfsPath(c.id);
         if (await isMountPoint(merged)) await unmount(merged).catch(() => {});
+        await releaseNamespaceFile(this.#usernsFile(c)); // a start that died half-way
         if (c.rec.HostConfig.AutoRemove && c.rec.berth.hasBeenStarted) await this.#removeNow(c, { volumes: true });
         else if (this.#shouldRestartAtBoot(c)) this.#scheduleRestart(c, 0);
       }
@@ -383,7 +392,7 @@ export class ContainerService {
       let frozen = false;
       try {
         if (!c.rec.State.Paused) { await this.#freeze(c); frozen = true; }
-        const stream = createTreeTar(merged);
+        const stream = createTreeTar(merged, { idMap: this.#o.idMap });
         let released = false;
         return {
           stream,
@@ -408,7 +417,7 @@ export class ContainerService {
       throw e;
     }
     return {
-      stream: createTreeTar(dir),
+      stream: createTreeTar(dir, { idMap: this.#o.idMap }),
       release: async () => { await unmount(dir).catch(() => unmount(dir, { lazy: true })); await rmdir(dir).catch(() => {}); },
     };
   }
@@ -431,6 +440,7 @@ export class ContainerService {
         rec: c.rec, running: c.running, scratchDir: join(this.#dir, c.id),
         snapMounts: () => this.#snap.mounts(c.id), freeze: () => this.#freeze(c), thaw: () => this.#thaw(c),
         volumePath: (name) => this.#o.volumes.mountpoint(name),
+        idMap: this.#o.idMap,
       });
     });
   }
@@ -483,7 +493,7 @@ export class ContainerService {
     const runtime = hc.Runtime || this.#o.defaultRuntime;
     this.#runtimeOf(runtime);
     hc.Runtime = runtime;
-    validateHostConfig(hc, !!this.#o.networking?.prepare);
+    validateHostConfig(hc, !!this.#o.networking?.prepare, !!this.#o.idMap);
     const networks = this.#o.networking?.prepare ? this.#o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
     for (const l of hc.Links ?? []) {
       const [target] = parseLink(l);
@@ -513,6 +523,8 @@ export class ContainerService {
       await writeFile(join(dir, 'hostname'), `${netMode === 'host' ? hostHostname() : config.Hostname}\n`);
       await writeFile(join(dir, 'hosts'), netMode === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#extraHostsOf(hc)));
       await writeFile(join(dir, 'resolv.conf'), await resolvConf(hc));
+      // Bound into the container: its root may write them (Docker chowns them to the remapped root).
+      if (this.#userns(hc)) for (const f of ['hostname', 'hosts', 'resolv.conf']) await chown(join(dir, f), this.#o.idMap!.root.uid, this.#o.idMap!.root.gid);
       const rec: ContainerRecord = {
         ID: id,
         Created: new Date().toISOString(),
@@ -585,7 +597,14 @@ export class ContainerService {
       T('mount');
       await mkdir(bundle, { recursive: true });
       const namespaces = this.#namespaces(rec.HostConfig);
-      const net = await this.#net.setUp(this.#netTarget(c));
+      // A remapped container's user namespace comes first, its network namespace inside it.
+      let makeNetns: ((path: string) => Promise<void>) | undefined;
+      if (this.#userns(rec.HostConfig)) {
+        namespaces.user = this.#joinedUserns(rec.HostConfig) ?? (await this.#makeUserns(c));
+        const userFile = namespaces.user;
+        makeNetns = (path) => makeNetNamespaceIn(userFile, path);
+      }
+      const net = await this.#net.setUp({ ...this.#netTarget(c), makeNetns });
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
       rec.berth.endpoints = net.endpoints;
@@ -613,6 +632,7 @@ export class ContainerService {
           ...volumes.mounts,
         ],
         initPath: rec.HostConfig.Init ? this.#o.initPath : undefined,
+        idMap: namespaces.user ? this.#o.idMap : undefined,
       });
       await writeFile(join(bundle, 'config.json'), specToJson(spec));
       T('spec');
@@ -662,6 +682,7 @@ export class ContainerService {
       for (const p of c.pendingAttach.splice(0)) p.fail();
       await releaseStaged?.();
       if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
+      await releaseNamespaceFile(this.#usernsFile(c));
       if (mounted) await unmount(merged).catch(() => {});
       await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
       await rm(bundle, { recursive: true, force: true });
@@ -677,7 +698,7 @@ export class ContainerService {
     }
   }
 
-  #namespaces(hc: HostConfig): { network?: string; pid?: string; ipc?: string; uts?: string } {
+  #namespaces(hc: HostConfig): { network?: string; pid?: string; ipc?: string; uts?: string; user?: string } {
     const ns = (mode: string | undefined, kind: string): string | undefined => {
       if (!mode || mode === 'private' || mode === 'shareable' || mode === 'default' || mode === 'bridge' || mode === 'none') return undefined;
       if (mode === 'host') return 'host';
@@ -704,11 +725,41 @@ export class ContainerService {
     }
     const p = join(this.#dir, c.id, 'shm');
     await mkdir(p, { recursive: true });
-    if (!(await isMountPoint(p))) await mountTmpfs(p, `nosuid,nodev,noexec,mode=1777,size=${c.rec.HostConfig.ShmSize || 64 << 20}`);
+    // A remapped container's root owns its /dev/shm, as dockerd mounts it.
+    const owner = this.#userns(c.rec.HostConfig) ? `,uid=${this.#o.idMap!.root.uid},gid=${this.#o.idMap!.root.gid}` : '';
+    if (!(await isMountPoint(p))) await mountTmpfs(p, `nosuid,nodev,noexec,mode=1777,size=${c.rec.HostConfig.ShmSize || 64 << 20}${owner}`);
     return p;
   }
 
   get #net(): ContainerNetworking { return this.#o.networking ?? NO_NETWORKING; }
+
+  /** Does this container run in the remapped user namespace (remap on, not `--userns=host`)? */
+  #userns(hc: HostConfig): boolean { return !!this.#o.idMap && hc.UsernsMode !== 'host'; }
+
+  /** Where a remapped container's user namespace is bound while it runs. */
+  #usernsFile(c: Container): string { return join(this.#o.execRoot, 'userns', c.id); }
+
+  async #makeUserns(c: Container): Promise<string> {
+    const file = this.#usernsFile(c);
+    await releaseNamespaceFile(file); // debris of a crash
+    await makeUserNamespace(this.#o.idMap!, file);
+    return file;
+  }
+
+  /**
+   * Joining another container's network, PID or IPC namespace means joining its user namespace
+   * too when it is remapped (as dockerd does): namespaces owned by one user namespace cannot be
+   * entered from another.
+   */
+  #joinedUserns(hc: HostConfig): string | undefined {
+    for (const mode of [hc.NetworkMode, hc.PidMode, hc.IpcMode]) {
+      const m = /^container:(.+)$/.exec(mode ?? '');
+      if (!m) continue;
+      const other = this.#get(m[1]);
+      if (this.#userns(other.rec.HostConfig) && other.rec.State.Pid) return `/proc/${other.rec.State.Pid}/ns/user`;
+    }
+    return undefined;
+  }
 
   #netTarget(c: Container) {
     return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks: c.rec.berth.networks ?? {} };
@@ -772,6 +823,7 @@ export class ContainerService {
     await Promise.all([
       this.#net.tearDown(this.#netTarget(c)).catch(() => {}),
       rt.delete(c.id, true).catch(() => {}),
+      releaseNamespaceFile(this.#usernsFile(c)),
       unmount(merged).catch(() => unmount(merged, { lazy: true }).catch(() => {})),
       rm(join(this.#bundles, c.id), { recursive: true, force: true }),
       unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
@@ -1386,18 +1438,30 @@ export function parseLink(raw: string): [string, string] {
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
 /**
- * HostConfig.UsernsMode: berthd has no user namespace remapping (`--userns-remap`) yet, so a
- * container always runs in the host's user namespace, and a mode asking for anything else is
- * refused rather than ignored (dockerd without remapping ignores it; the docker CLI refuses
- * values other than `host` with "--userns: invalid USER mode"). Remapping relaxes this here.
+ * HostConfig.UsernsMode: empty (the daemon's default: the remapped user namespace under
+ * `--userns-remap`, else the host's) or `host` (the host's, the one opt-out remapping has).
+ * Anything else is refused rather than ignored (dockerd ignores it; the docker CLI refuses values
+ * other than `host` with "--userns: invalid USER mode"). A privileged container needs the host's
+ * user namespace when remapping is on, with dockerd's words.
  */
-function checkUsernsMode(mode: string | undefined): void {
-  if (!mode || mode === 'host') return;
-  throw invalid(`invalid userns mode ${JSON.stringify(mode)}: this daemon has no user namespace remapping (userns-remap), containers run in the host's user namespace; use "host" or leave it empty`);
+function checkUsernsMode(hc: HostConfig, remap: boolean): void {
+  const mode = hc.UsernsMode;
+  if (mode && mode !== 'host') {
+    throw invalid(remap
+      ? `invalid userns mode ${JSON.stringify(mode)}: use "host" to opt out of the daemon's user namespace remapping, or leave it empty`
+      : `invalid userns mode ${JSON.stringify(mode)}: this daemon has no user namespace remapping (userns-remap), containers run in the host's user namespace; use "host" or leave it empty`);
+  }
+  if (!remap || mode === 'host') return;
+  if (hc.Privileged) throw invalid('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
+  // A namespace owned by the host's user namespace cannot be entered from the container's
+  // (runc exec joins the user namespace first), as Docker's userns-remap documents.
+  for (const [m, what] of [[hc.NetworkMode, 'network'], [hc.PidMode, 'PID'], [hc.IpcMode, 'IPC'], [hc.UTSMode, 'UTS']] as const) {
+    if (m === 'host') throw invalid(`Cannot share the host's ${what} namespace when user namespaces are enabled; add --userns=host to run this container in the host's user namespace`);
+  }
 }
 
-function validateHostConfig(hc: HostConfig, userNetworks: boolean): void {
-  checkUsernsMode(hc.UsernsMode);
+function validateHostConfig(hc: HostConfig, userNetworks: boolean, remap = false): void {
+  checkUsernsMode(hc, remap);
   const rp = hc.RestartPolicy;
   if (rp) {
     if (!VALID_RESTART.has(rp.Name ?? '')) throw invalid(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);

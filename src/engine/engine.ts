@@ -25,6 +25,7 @@ import { parseTimestamp } from '../common/units.ts';
 import { Puller, type PullOptions, type RegistrySettings } from './pull.ts';
 import { Pusher } from './push.ts';
 import { registryConfigInfo } from '../registry/client/info.ts';
+import type { IdMap } from '../common/idmap.ts';
 
 export interface EngineOptions {
   id: string;
@@ -42,6 +43,8 @@ export interface EngineOptions {
   registry?: RegistrySettings;
   /** daemon.json `builder-add-url-max-size` and `builder-add-url-idle-timeout` (ADD <url>). */
   downloadLimits?: DownloadLimits;
+  /** `--userns-remap` (daemon/userns.ts): the store's owners are this map's host IDs. */
+  idMap?: IdMap;
 }
 
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
@@ -73,7 +76,7 @@ export class Engine {
     this.#content = content;
     this.#snap = snap;
     this.images = new ImageService(o.dataRoot, content, snap, this.events);
-    this.volumes = new VolumeService(o.dataRoot);
+    this.volumes = new VolumeService(o.dataRoot, { owner: o.idMap?.root });
     const hold = () => { this.#busy++; return () => { this.#busy--; }; };
     const registry = o.registry ?? { mirrors: [], insecure: [] };
     this.pusher = new Pusher({ dataRoot: o.dataRoot, content, images: this.images, events: this.events, registry, hold });
@@ -83,6 +86,7 @@ export class Engine {
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
       volumes: this.volumes,
       networking: o.networking,
+      idMap: o.idMap,
     }, snap, this.images, this.events);
     this.builder = new Builder({
       tmpRoot: join(o.dataRoot, 'build-tmp'),
@@ -100,6 +104,7 @@ export class Engine {
       hold: () => { this.#busy++; return () => { this.#busy--; }; },
       networking: o.networking,
       downloadLimits: o.downloadLimits,
+      idMap: o.idMap,
     }, new BuildCache(o.dataRoot));
   }
 
@@ -414,6 +419,7 @@ export class Engine {
       initBinary: 'tini',
       debug: this.#o.debug,
       registryConfig: registryConfigInfo(this.#o.registry ?? { mirrors: [], insecure: [] }),
+      userns: !!this.#o.idMap,
     };
   }
 }

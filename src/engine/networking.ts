@@ -44,6 +44,11 @@ export interface NetworkTarget {
   hostConfig: HostConfig;
   /** The networks the container is configured for, by network name. */
   networks: Record<string, EndpointConfig>;
+  /**
+   * Makes the container's network namespace at `path` (a /run/netns file) instead of `ip netns
+   * add`: a remapped container's must be owned by its own user namespace (sys/namespaces.ts).
+   */
+  makeNetns?: (path: string) => Promise<void>;
 }
 
 export interface NetworkSetup {

@@ -461,7 +461,8 @@ export class NetworkService implements ContainerNetworking {
       await deleteNetns(ns); // debris of a crash between namespace and state
       const order = this.#order(t);
       if (!order.length) return {};
-      await createNetns(ns);
+      if (t.makeNetns) await t.makeNetns(`${NETNS_DIR}/${ns}`);
+      else await createNetns(ns);
       const made: EndpointRecord[] = [];
       try {
         let routed = false;

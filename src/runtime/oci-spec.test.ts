@@ -354,3 +354,22 @@ test('host facts of this machine, and buildSpec over them', async () => {
   assert.ok(s.linux.seccomp);
   assert.deepEqual(s.process.capabilities!.bounding, [...DEFAULT_CAPABILITIES].filter((c) => !f.caps.available || f.caps.available.includes(c)));
 });
+
+test('userns-remap: a joined user namespace with the map; a user namespace runc makes beside a given network namespace binds /sys', async () => {
+  const { IdMap, rangesToMap } = await import('../common/idmap.ts');
+  const map = new IdMap(rangesToMap([{ start: 100000, count: 65536 }]), rangesToMap([{ start: 200000, count: 65536 }]));
+  const joined = await spec({}, {}, { idMap: map, namespaces: { network: '/run/netns/x', user: '/run/berth/userns/abc' } });
+  assert.deepEqual(joined.linux.namespaces.find((n) => n.type === 'user'), { type: 'user', path: '/run/berth/userns/abc' });
+  assert.deepEqual(joined.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+  assert.deepEqual(joined.linux.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  assert.equal(joined.mounts.find((m) => m.destination === '/sys')?.type, 'sysfs');
+  // A build step: runc makes the user namespace, the network namespace was made before it.
+  const made = await spec({}, {}, { idMap: map, namespaces: { network: '/run/netns/x' } });
+  assert.deepEqual(made.linux.namespaces.find((n) => n.type === 'user'), { type: 'user' });
+  assert.deepEqual(made.mounts.find((m) => m.destination === '/sys'), { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+  assert.equal(made.mounts.find((m) => m.type === 'cgroup')?.options?.includes('ro'), false);
+  // Without a map: no user namespace at all.
+  const plain = await spec();
+  assert.equal(plain.linux.namespaces.some((n) => n.type === 'user'), false);
+  assert.equal(plain.linux.uidMappings, undefined);
+});

@@ -23,6 +23,7 @@ import { hostCapabilities, tweakCapabilities, type CapabilityEnv } from './capab
 import { availableCpuset, detectCgroups, type CgroupHost } from './cgroups.ts';
 import { defaultSeccompProfile, loadSeccompOption, nativeArch, resolveSeccompProfile, type OciSeccomp } from './seccomp.ts';
 import { resolveUser, type OciUser } from './user.ts';
+import type { IdMap, IdRange } from '../common/idmap.ts';
 
 export type { OciUser } from './user.ts';
 export type { OciSeccomp } from './seccomp.ts';
@@ -83,6 +84,8 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
+  uidMappings?: IdRange[];
+  gidMappings?: IdRange[];
 }
 
 export interface OciSpec {
@@ -105,9 +108,16 @@ export interface SpecInput {
   cgroupsPath: string;        // e.g. "/berth-<instance>/<id>" (cgroupfs style, runc creates it)
   namespaces: {               // '' or undefined = new private namespace; 'host' = share host's; else a path
     network?: string; pid?: string; ipc?: string; uts?: string;
+    /** With `idMap`: the user namespace to join (made by the daemon); absent, runc makes one. */
+    user?: string;
   };
   extraMounts: OciMount[];    // user mounts, appended after the defaults (they override same-destination defaults)
   initPath?: string;          // host path of tini-static when HostConfig.Init
+  /**
+   * `--userns-remap` for this container (unset for `--userns=host` or without remap): a user
+   * namespace of its own whose root is an unprivileged host ID (see userns() below).
+   */
+  idMap?: IdMap;
 }
 
 // ------------------------------------------------------------------ constants (Docker's facts)
@@ -649,6 +659,21 @@ function validateCommon(config: ContainerConfig, hc: HostConfig, facts: HostFact
   }
 }
 
+/**
+ * Mounts a process in a user namespace runc makes cannot make as the defaults say, when it
+ * joins a network namespace made before (a build's RUN step on the daemon's bridge): sysfs may
+ * only be mounted by the user namespace that owns the network namespace, so /sys is the host's
+ * bound read-only, as for `--network host`; and the cgroup mount is left writable (moby clears
+ * the flag for user namespaces too). Containers join a user namespace the daemon made with their
+ * network namespace inside it (sys/namespaces.ts) and need none of this.
+ */
+function usernsMounts(mounts: OciMount[]): void {
+  for (const [i, m] of mounts.entries()) {
+    if (m.type === 'sysfs') mounts[i] = { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    else if (m.type === 'cgroup') m.options = m.options?.filter((o) => o !== 'ro');
+  }
+}
+
 export async function buildSpec(input: SpecInput): Promise<OciSpec> {
   return buildSpecWith(input, await hostFacts());
 }
@@ -724,6 +749,8 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   for (const m of mounts) {
     if ((privileged && m.destination === '/sys') || (writableCgroups && m.type === 'cgroup')) m.options = m.options?.filter((o) => o !== 'ro');
   }
+  // A user namespace runc makes itself does not own a network namespace made before it.
+  if (input.idMap && !input.namespaces.user && input.namespaces.network) usernsMounts(mounts);
   // Parents before children (a volume at /data and another at /data/sub), stable otherwise.
   const depth = (m: OciMount) => cleanDest(m.destination).split('/').length;
   mounts.push(...userMounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map(({ m }) => ({ ...m, options: m.options ? [...m.options] : undefined })));
@@ -824,7 +851,12 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
     if (profile !== 'unconfined') seccomp = resolveSeccompProfile(profile, { capabilities: caps, arch: facts.arch, kernel: facts.kernel });
   }
 
+  if (input.idMap) namespaces.push(input.namespaces.user ? { type: 'user', path: input.namespaces.user } : { type: 'user' });
   const linux: OciLinux = { namespaces, devices, resources, cgroupsPath: input.cgroupsPath };
+  if (input.idMap) {
+    linux.uidMappings = input.idMap.uids.map((r) => ({ ...r }));
+    linux.gidMappings = input.idMap.gids.map((r) => ({ ...r }));
+  }
   if (Object.keys(sysctl).length) linux.sysctl = sysctl;
   if (seccomp) linux.seccomp = seccomp;
   // Explicit MaskedPaths/ReadonlyPaths override the defaults (even when privileged: dockerd

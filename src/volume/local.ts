@@ -5,7 +5,7 @@
 // are checked against Docker's pattern, which has no `/` and cannot be `.` or `..`, so a name
 // can never point outside the volumes directory.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rm, rmdir, stat, unlink as unlinkAsync } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rm, rmdir, stat, unlink as unlinkAsync } from 'node:fs/promises';
 import { closeSync, constants as FS, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { conflict, invalid, notFound } from '../common/errors.ts';
@@ -39,7 +39,12 @@ export class VolumeService {
   /** Set by the engine: the IDs of the containers (any state) whose mounts name a volume. */
   usedBy: (name: string) => string[] = () => [];
 
-  constructor(dataRoot: string) { this.root = join(dataRoot, 'volumes'); }
+  readonly #owner: { uid: number; gid: number } | undefined;
+  /** `owner`: `--userns-remap`'s root, who owns a new volume's data directory (as in dockerd). */
+  constructor(dataRoot: string, o: { owner?: { uid: number; gid: number } } = {}) {
+    this.root = join(dataRoot, 'volumes');
+    this.#owner = o.owner;
+  }
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
@@ -81,6 +86,7 @@ export class VolumeService {
     if (existing) return this.#view(existing); // Docker: creating an existing volume returns it
     const dir = join(this.root, name);
     await mkdir(join(dir, '_data'), { recursive: true, mode: 0o755 });
+    if (this.#owner) await chown(join(dir, '_data'), this.#owner.uid, this.#owner.gid);
     const rec: VolumeRecord = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels: { ...(o.Labels ?? {}) }, options: opts };
     await writeJsonAtomic(join(dir, 'volume.json'), rec);
     this.#vols.set(name, rec);

@@ -2,7 +2,7 @@
 // socket (and so its own cgroup parent and runtime root), torn down even when tests fail:
 // containers killed, mounts undone, cgroups removed, directories deleted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,6 +79,9 @@ async function waitPing(sock: string, proc: ChildProcess, logf: () => string): P
 
 export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[]; dataTmpfsMiB?: number } = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-it-'));
+  // Under --userns-remap a container's root, an unprivileged host user, must pass through to its
+  // rootfs (as through /var/lib): the test's directory may be passed, not listed.
+  if ((o.extraArgs ?? []).some((a) => a === '--userns-remap' || a.startsWith('--userns-remap='))) chmodSync(dir, 0o711);
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');
   const sock = join(dir, 'berth.sock');
@@ -146,8 +149,14 @@ export async function cleanup(d: Daemon): Promise<void> {
   const inst = createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8);
   try { for (const ns of readdirSync('/run/netns')) if (ns.startsWith(`berth-${inst}-`)) spawnSync('ip', ['netns', 'del', ns]); } catch { /* none */ }
   try {
-    const state = JSON.parse(readFileSync(join(d.dataRoot, 'network', 'networks.json'), 'utf8')) as { networks?: { bridge: string }[] };
-    for (const n of state.networks ?? []) spawnSync('ip', ['link', 'del', 'dev', n.bridge]);
+    // A remapped daemon keeps its state in <data-root>/<uid>.<gid>.
+    const roots = [d.dataRoot, ...readdirSync(d.dataRoot).filter((n) => /^\d+\.\d+$/.test(n)).map((n) => join(d.dataRoot, n))];
+    for (const root of roots) {
+      const file = join(root, 'network', 'networks.json');
+      if (!existsSync(file)) continue;
+      const state = JSON.parse(readFileSync(file, 'utf8')) as { networks?: { bridge: string }[] };
+      for (const n of state.networks ?? []) spawnSync('ip', ['link', 'del', 'dev', n.bridge]);
+    }
   } catch { /* no networking state */ }
   spawnSync('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
   // Mounts under our directory, deepest first.

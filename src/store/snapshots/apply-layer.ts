@@ -18,6 +18,7 @@ import { cleanPath } from '../../common/go-path.ts';
 import * as sys from '../../sys/index.ts';
 import { FdRoot, SafeRoot, cleanEntryPath, cleanLinkTarget, type ExtractRoot } from './safe-path.ts';
 import { fdPath, O_PATH, type Dir } from '../../sys/dirfd.ts';
+import type { IdMap } from '../../common/idmap.ts';
 
 export interface ApplyLayerOptions {
   /**
@@ -42,8 +43,11 @@ export interface ApplyLayerOptions {
    * error (`"../x" is outside of "/tmp"`). Absolute names stay relative to the root, as in Docker.
    */
   refuseOutside?: string;
-  /** User-namespace remapping is not supported (yet); the field reserves the name. */
-  idMap?: never;
+  /**
+   * `--userns-remap`: the tar's IDs are the container's; each entry is owned by their host IDs
+   * (after `chown`, which is in container IDs too). An ID outside the map refuses the tar.
+   */
+  idMap?: IdMap;
 }
 
 /**
@@ -114,13 +118,15 @@ class Extractor {
   readonly #hashes: Map<string, string> | undefined;
   readonly #noOverwrite: boolean;
   readonly #chown: { uid: number; gid: number } | undefined;
+  readonly #idMap: IdMap | undefined;
 
   readonly #refuseOutside: string | undefined;
-  constructor(root: string | Dir, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown' | 'refuseOutside'> = {}) {
+  constructor(root: string | Dir, mode: 'overlay' | 'flatten' | 'plain', hashes?: Map<string, string>, o: Pick<ApplyLayerOptions, 'noOverwriteDirNonDir' | 'chown' | 'refuseOutside' | 'idMap'> = {}) {
     this.#hashes = hashes;
     this.#refuseOutside = o.refuseOutside;
     this.#noOverwrite = !!o.noOverwriteDirNonDir;
     this.#chown = o.chown;
+    this.#idMap = o.idMap;
     this.#root = typeof root === 'string' ? new SafeRoot(root) : new FdRoot(root);
     this.#mode = mode;
     this.#written = mode === 'flatten' ? new Set() : undefined;
@@ -143,6 +149,7 @@ class Extractor {
     if (parts.length === 0 && e.kind !== 'dir') throw invalid(`invalid layer: ${JSON.stringify(e.name)} would replace the root directory`);
     if (this.#written) this.#noteWritten(parts);
     if (this.#chown) e = { ...e, uid: this.#chown.uid, gid: this.#chown.gid };
+    if (this.#idMap) e = { ...e, ...this.#idMap.toHost(e.uid, e.gid) };
     if (this.#noOverwrite && parts.length && this.#root.parents(parts, e.name, { create: false })) {
       let st: Stats | undefined;
       try { st = lstatSync(this.#root.abs(parts)); } catch (err) { if (errno(err) !== 'ENOENT') throw err; }

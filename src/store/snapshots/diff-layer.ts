@@ -15,11 +15,15 @@ import { notImplemented, system } from '../../common/errors.ts';
 import { batchChunks } from '../../common/streams.ts';
 import * as sys from '../../sys/index.ts';
 import { openDir, type Dir } from '../../sys/dirfd.ts';
+import type { IdMap } from '../../common/idmap.ts';
 import type { TarKind } from './apply-layer.ts';
 import { BLOCK, encodeTarHeader, tarPad, type TarHeader } from './tar-header.ts';
 
-/** `skip`: paths (relative, no leading slash) left out with everything under them (commit: mount targets). */
-export interface LayerTarOptions { skip?: ReadonlySet<string> }
+/**
+ * `skip`: paths (relative, no leading slash) left out with everything under them (commit: mount
+ * targets). `idMap` (`--userns-remap`): the tree's owners are host IDs, the tar gets the container's.
+ */
+export interface LayerTarOptions { skip?: ReadonlySet<string>; idMap?: IdMap }
 
 /**
  * An OCI layer tar of an overlay upper directory: 0/0 character devices become `.wh.<name>`
@@ -28,7 +32,7 @@ export interface LayerTarOptions { skip?: ReadonlySet<string> }
  * fails; files that vanish while it runs (a running container) are skipped.
  */
 export function createLayerTar(upperDir: string, opts: LayerTarOptions = {}): Readable {
-  return Readable.from(writeTree(upperDir, true, opts.skip), { objectMode: false });
+  return Readable.from(writeTree(upperDir, { layer: true, omit: opts.skip, idMap: opts.idMap }), { objectMode: false });
 }
 
 /**
@@ -36,8 +40,8 @@ export function createLayerTar(upperDir: string, opts: LayerTarOptions = {}): Re
  * gives the directory an entry of its own and `top/`-prefixed names (`.` for a volume's copy-up,
  * whose root takes the source directory's owner and mode).
  */
-export function createTreeTar(dir: string, o: { top?: string } = {}): Readable {
-  return Readable.from(writeTree(dir, false, undefined, o.top), { objectMode: false });
+export function createTreeTar(dir: string, o: { top?: string; idMap?: IdMap } = {}): Readable {
+  return Readable.from(writeTree(dir, { layer: false, top: o.top, idMap: o.idMap }), { objectMode: false });
 }
 
 export interface Change {
@@ -164,6 +168,8 @@ export interface TreeTarOptions {
   omit?: ReadonlySet<string>;
   /** Relative paths (`''`: the start) whose entry is written but not their contents (cp: /proc). */
   skipContents?: (rel: string) => boolean;
+  /** `--userns-remap`: owners on disk are host IDs; the tar carries the container's. */
+  idMap?: IdMap;
 }
 
 interface WalkContext extends TreeTarOptions {
@@ -179,10 +185,11 @@ export async function* treeTarBlocks(start: TreeStart, o: TreeTarOptions): Async
   yield Buffer.alloc(2 * BLOCK); // end-of-archive
 }
 
-async function* writeTree(base: string, layer: boolean, omit?: ReadonlySet<string>, top?: string): AsyncGenerator<Buffer> {
+/** A tar of the tree at `base` with its xattrs (one getfattr walk first). */
+async function* writeTree(base: string, o: Omit<TreeTarOptions, 'xattrs' | 'base'>): AsyncGenerator<Buffer> {
   const root = openDir(resolve(base));
   try {
-    yield* treeTarBlocks({ dir: root, name: '' }, { layer, xattrs: await treeXattrs(base, '-'), base: resolve(base), omit, top });
+    yield* treeTarBlocks({ dir: root, name: '' }, { ...o, xattrs: await treeXattrs(base, '-'), base: resolve(base) });
   } finally {
     root.close();
   }
@@ -222,11 +229,14 @@ async function* walkStart(ctx: WalkContext, start: TreeStart): AsyncGenerator<Bu
     return;
   }
   const st = fstatSync(start.dir.fd, { bigint: true });
-  if (ctx.top) yield encodeEntry({ ...metaOf(st), name: `${ctx.top}/`, kind: 'dir', xattrs: ctx.xattrs?.get(ctx.base ?? '') });
+  if (ctx.top) yield encodeEntry({ ...metaOf(ctx, st), name: `${ctx.top}/`, kind: 'dir', xattrs: ctx.xattrs?.get(ctx.base ?? '') });
   if (!ctx.skipContents?.('')) yield* walkDir(ctx, start.dir, ctx.base ?? '', '');
 }
 
-const metaOf = (st: BigIntStats) => ({ uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode & 0o7777n), mtime: seconds(st.mtimeNs) });
+function metaOf(ctx: WalkContext, st: BigIntStats): { uid: number; gid: number; mode: number; mtime: number } {
+  const ids = ctx.idMap ? ctx.idMap.toContainer(Number(st.uid), Number(st.gid)) : { uid: Number(st.uid), gid: Number(st.gid) };
+  return { ...ids, mode: Number(st.mode & 0o7777n), mtime: seconds(st.mtimeNs) };
+}
 
 /**
  * The walk uses synchronous fs calls, as the extractor does (apply-layer.ts): a thread-pool round
@@ -248,7 +258,7 @@ async function* walkEntry(ctx: WalkContext, dir: Dir, name: string, rel: string,
   const tarName = rel === '' ? ctx.top ?? name : ctx.prefix + rel;
   const relDir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
   const xattrs = ctx.xattrs?.get(abs);
-  const meta = metaOf(st);
+  const meta = metaOf(ctx, st);
 
   if (st.isDirectory()) {
     let sub: Dir;

@@ -5,7 +5,8 @@
 //   rw/<key>/{upper,work,merged,parent}  an active snapshot
 // Lower paths are given relative to <root> ("l/<short>/diff", 27 bytes each), so even a
 // 128-layer image fits the single page of mount data the kernel takes.
-import { mkdir, rm, rename, readdir, readFile, writeFile, lstat } from 'node:fs/promises';
+import { chown, mkdir, rm, rename, readdir, readFile, writeFile, lstat } from 'node:fs/promises';
+import type { IdMap } from '../../common/idmap.ts';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -24,7 +25,15 @@ export function chainIdOf(parent: string | undefined, diffId: string): string {
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly root: string;
-  constructor(root: string) { this.root = root; }
+  readonly #idMap: IdMap | undefined;
+  /**
+   * `idMap` (`--userns-remap`): layers are unpacked with their owners moved to the host IDs of the
+   * map, and an active snapshot's upper directory (the container's `/`) belongs to its root.
+   */
+  constructor(root: string, o: { idMap?: IdMap } = {}) {
+    this.root = root;
+    this.#idMap = o.idMap;
+  }
 
   async init(): Promise<void> {
     await mkdir(join(this.root, 'l'), { recursive: true });
@@ -62,7 +71,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const ds = new DigestStream();
       if (early) throw early;
       tar.on('error', (e) => ds.destroy(e));
-      const { size } = await applyLayer(join(tmp, 'diff'), tar.pipe(ds), { mode: 'overlay' });
+      const { size } = await applyLayer(join(tmp, 'diff'), tar.pipe(ds), { mode: 'overlay', idMap: this.#idMap });
       // The extractor may stop before the tar's end-of-archive padding: hash all of it.
       await new Promise<void>((res, rej) => { if (ds.readableEnded) res(); else { ds.on('end', res); ds.on('error', rej); ds.resume(); } });
       const diffId = ds.digest();
@@ -118,6 +127,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(key: string, parent: string | undefined): Promise<void> {
     const dir = this.#rw(key);
     await mkdir(join(dir, 'upper'), { recursive: true });
+    if (this.#idMap) await chown(join(dir, 'upper'), this.#idMap.root.uid, this.#idMap.root.gid);
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(join(dir, 'merged'), { recursive: true });
     await writeFile(join(dir, 'parent'), parent ?? '');

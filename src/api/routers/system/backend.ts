@@ -19,6 +19,8 @@ export interface SystemInfo {
   debug: boolean;
   /** Docker's RegistryConfig (src/registry/client/info.ts). */
   registryConfig?: Record<string, unknown>;
+  /** `--userns-remap` is on (SecurityOptions gains `name=userns`, as dockerd reports it). */
+  userns?: boolean;
 }
 
 export interface SystemBackend {

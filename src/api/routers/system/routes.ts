@@ -78,7 +78,7 @@ export function systemRoutes(b: SystemBackend): Route[] {
           Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
           LiveRestoreEnabled: true, Isolation: '', InitBinary: i.initBinary,
           ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-          SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+          SecurityOptions: ['name=seccomp,profile=builtin', ...(i.userns ? ['name=userns'] : [])], Warnings: [],
         });
       },
     },
