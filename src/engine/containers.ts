@@ -502,6 +502,14 @@ export class ContainerService {
     // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
     const logSettings = parseLogConfig(hc.LogConfig);
     hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
+    // Docker keeps HostConfig as its Go struct, so every port binding has both fields on the wire
+    // (`[{"HostPort":"0"}]`, as Testcontainers sends it, reads back with `"HostIp":""`).
+    if (hc.PortBindings) {
+      hc.PortBindings = Object.fromEntries(Object.entries(hc.PortBindings).map(([k, list]) => {
+        if (list !== null && !Array.isArray(list)) throw invalid('json: cannot unmarshal into Go struct field HostConfig.PortBindings of type []nat.PortBinding');
+        return [k, list && list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' }))];
+      }));
+    }
     const config = mergeConfig(imgCfg, o.config);
     // Docker's runconfig.validateNetMode: a name of its own means nothing in the host's UTS namespace.
     if (hc.UTSMode === 'host' && config.Hostname) throw invalid('conflicting options: hostname and the UTS mode');
