@@ -54,3 +54,32 @@ test('commit with several instructions in one changes value (as testcontainers s
     await docker.getImage('multi:changes').remove().catch(() => {});
   }
 });
+
+test('create with a platform the local image is not: 404 (so the docker CLI would pull), as Docker', async () => {
+  const r = await fetchCreate('linux/arm64');
+  assert.equal(r.statusCode, 404);
+  assert.match(r.message, /^image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64$/);
+  for (const ok of ['linux/amd64', 'linux', 'amd64']) {
+    const c = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], platform: ok } as never);
+    await c.remove();
+  }
+  assert.equal((await fetchCreate('linux/a/b/c')).statusCode, 400);
+  if (hasDocker) {
+    // --pull=never: the CLI reports the 404 rather than pulling (no network here).
+    const cli = d.docker(['create', '--pull=never', '--platform', 'linux/arm64', 'busybox', 'true']);
+    assert.notEqual(cli.status, 0);
+    assert.match(cli.stderr, /does not match the specified platform: wanted linux\/arm64/);
+  }
+});
+
+/** dockerode's create, keeping the status of a failure. */
+async function fetchCreate(platform: string): Promise<{ statusCode?: number; message: string }> {
+  try {
+    const c = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], platform } as never);
+    await c.remove();
+    return { statusCode: 201, message: '' };
+  } catch (e) {
+    const err = e as { statusCode?: number; json?: { message?: string } };
+    return { statusCode: err.statusCode, message: err.json?.message ?? String(e) };
+  }
+}
