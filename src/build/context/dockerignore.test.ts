@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isEngineError } from '../../common/errors.ts';
 import {
   PatternMatcher, dockerignoreFor, locateDockerignore, parseDockerignore, trimBuildFilesFromExcludes,
 } from './dockerignore.ts';
@@ -72,6 +73,14 @@ test('malformed patterns: syntax error in pattern; a lone ! is illegal', () => {
   }
   assert.throws(() => new PatternMatcher(['!']), /illegal exclusion pattern: "!"/);
   assert.doesNotThrow(() => new PatternMatcher(['', '  ', 'ok']));
+});
+
+test('a reversed class range is a syntax error in pattern, not a crash (found by the fuzz test)', () => {
+  // Go's regexp refuses `[a-*]` ("invalid character class range"); patternmatcher says ErrBadPattern.
+  for (const bad of ['**[a-*z]', '[z-a]', '[\\z-a]', '[b-\\a]', '!x/[ζ-a]']) {
+    assert.throws(() => new PatternMatcher([bad]), (e: unknown) => isEngineError(e, 'InvalidParameter') && (e as Error).message === 'syntax error in pattern', bad);
+  }
+  assert.equal(matches(['[a-a]'], 'a'), true);
 });
 
 test('**: in front, in the middle, at the end, alone', () => {

@@ -61,7 +61,8 @@ const escapeClass = (c: string) => ('\\]-^['.includes(c) ? `\\${c}` : c);
 
 /**
  * Whether `p` (as code points) is well-formed for Go's filepath.Match: `\` must escape something,
- * and a class must be closed, non-empty, with `-` and `]` escaped where they are not syntax.
+ * and a class must be closed, non-empty, with `-` and `]` escaped where they are not syntax, and
+ * its ranges in order.
  */
 function validGlob(p: string[]): boolean {
   let i = 0;
@@ -81,16 +82,24 @@ function validGlob(p: string[]): boolean {
       if (p[i] === '^') i++;
       for (let n = 0; ; n++) {
         if (i < p.length && p[i] === ']' && n > 0) { i++; break; }
+        const lo = i;
         if (!member()) return false;
         if (p[i] === '-') {
           i++;
+          const hi = i;
           if (!member()) return false;
+          // Go's regexp refuses a reversed range ("invalid character class range"), which
+          // patternmatcher reports as a syntax error.
+          if (classChar(p, lo) > classChar(p, hi)) return false;
         }
       }
     }
   }
   return true;
 }
+
+/** The code point of the class member at `i` (after its escape, if any). */
+const classChar = (p: string[], i: number): number => p[p[i] === '\\' ? i + 1 : i].codePointAt(0)!;
 
 /** A (validated) class starting after its `[`: the JavaScript class and where the pattern goes on. */
 function classToRe(p: string[], i: number): { src: string; next: number } {
