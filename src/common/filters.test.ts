@@ -131,6 +131,18 @@ test('name patterns run in linear time, as Go\'s RE2 does: nested quantifiers ca
   assert.equal(parseFilters('{"name":["a(?=b)"]}').match('name', 'ab'), false);
 });
 
+test('any key survives the trip to JSON and back, __proto__ included (found by the fuzz test)', () => {
+  const f = parseFilters('{"__proto__":["x"],"label":["__proto__"]}');
+  assert.deepEqual(f.keys(), ['__proto__', 'label']);
+  const again = parseFilters(JSON.stringify(f));
+  assert.deepEqual(again.keys(), ['__proto__', 'label']);
+  assert.deepEqual(again.get('__proto__'), ['x']);
+  assert.deepEqual(again.get('label'), ['__proto__']);
+  assert.throws(() => again.validate(['label']), invalidWith("invalid filter '__proto__'"));
+  // The CLI's side: `--filter __proto__=y` reaches the daemon (which refuses the key, as docker's does).
+  assert.equal(JSON.stringify(new Filters().add('__proto__', 'y')), '{"__proto__":{"y":true}}');
+});
+
 test('getBool follows GetBoolOrDefault', () => {
   assert.equal(parseFilters('{}').getBool('dangling', false), false);
   assert.equal(parseFilters('{"dangling":["true"]}').getBool('dangling', false), true);

@@ -160,9 +160,9 @@ export class Filters {
 
   /** The set form, `{"key":{"value":true}}`, for JSON.stringify. */
   toJSON(): Record<string, Record<string, boolean>> {
-    const out: Record<string, Record<string, boolean>> = {};
-    for (const [k, values] of this.#fields) out[k] = Object.fromEntries(values);
-    return out;
+    // fromEntries defines own properties: a key `__proto__` stays a key (an assignment would set
+    // the object's prototype and the key would vanish from the JSON).
+    return Object.fromEntries([...this.#fields].map(([k, values]) => [k, Object.fromEntries(values)]));
   }
 }
 
