@@ -104,3 +104,10 @@ test('errors use Go template wording', () => {
   assert.throws(() => run('{{index .L 5}}', { L: [1] }), /index out of range/);
   assert.throws(() => run('{{.S.X}}', { S: 'str' }), /can't evaluate field X/);
 });
+
+test('escapes of invalid runes are Go\'s "invalid syntax", not a RangeError (found by the fuzz test)', () => {
+  for (const bad of ['{{"\\UFFFFFFFF"}}', '{{"\\U00110000"}}', '{{"\\uD800"}}', '{{"\\uDFFF" | print}}', '{{"\\400"}}']) {
+    assert.throws(() => parseTemplate(bad), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: invalid syntax', bad);
+  }
+  assert.equal(run('{{"\\U0010FFFF\\u00e9\\377"}}', {}), '\u{10FFFF}\u00e9\u00ff');
+});

@@ -212,9 +212,14 @@ function unquoteGo(raw: string, err: (m: string) => Error): string {
       case '"': return '"';
       case "'": return "'";
       case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
-      case 'u': case 'U': return String.fromCodePoint(parseInt(e.slice(1), 16));
+      case 'u': case 'U': {
+        // Go's strconv.Unquote: only valid runes (no surrogate halves, nothing past U+10FFFF).
+        const cp = parseInt(e.slice(1), 16);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw err('invalid syntax');
+        return String.fromCodePoint(cp);
+      }
       default:
-        if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+        if (/^[0-7]{3}$/.test(e) && parseInt(e, 8) <= 0xff) return String.fromCharCode(parseInt(e, 8));
         throw err('invalid syntax');
     }
   });
