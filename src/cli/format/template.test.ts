@@ -111,3 +111,14 @@ test('escapes of invalid runes are Go\'s "invalid syntax", not a RangeError (fou
   }
   assert.equal(run('{{"\\U0010FFFF\\u00e9\\377"}}', {}), '\u{10FFFF}\u00e9\u00ff');
 });
+
+test('deep nesting is Go\'s "max expression depth exceeded", not a stack overflow (found by the fuzz test)', () => {
+  const deep = (n: number) => [`{{${'('.repeat(n)}.${')'.repeat(n)}}}`, `${'{{if .}}'.repeat(n)}x${'{{end}}'.repeat(n)}`, `${'{{with .}}'.repeat(n)}{{.}}${'{{end}}'.repeat(n)}`];
+  for (const src of deep(20_000)) {
+    assert.throws(() => parseTemplate(src), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: max expression depth exceeded', src.slice(0, 12));
+  }
+  const [parens, ifs, withs] = deep(900);
+  assert.equal(run(parens, 'v'), 'v');
+  assert.equal(run(ifs, 1), 'x');
+  assert.equal(run(withs, 'w'), 'w');
+});

@@ -248,9 +248,17 @@ type Node =
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
 
+/**
+ * How deep blocks and parentheses may nest: Go's parser stops at 10000 ("max expression depth
+ * exceeded", 1000 on small stacks); this parser and the executor recurse per level, and a
+ * JavaScript stack holds fewer frames than a goroutine's.
+ */
+const MAX_DEPTH = 1000;
+
 class Parser {
   #pieces: Piece[];
   #pos = 0;
+  #depth = 0;
   #funcs: Record<string, TemplateFunc>;
   constructor(pieces: Piece[], funcs: Record<string, TemplateFunc>) {
     this.#pieces = pieces;
@@ -263,8 +271,21 @@ class Parser {
     return nodes;
   }
 
+  #deeper(line: number): void {
+    if (++this.#depth > MAX_DEPTH) throw new TemplateError(`template: :${line}: max expression depth exceeded`);
+  }
+
   /** Parses until {{end}} / {{else}} (returned as `stop`) or the end of input. */
   #list(): { nodes: Node[]; stop?: Action } {
+    this.#deeper(this.#pieces[this.#pos]?.kind === 'action' ? (this.#pieces[this.#pos] as { action: Action }).action.line : 1);
+    try {
+      return this.#listBody();
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #listBody(): { nodes: Node[]; stop?: Action } {
     const nodes: Node[] = [];
     while (this.#pos < this.#pieces.length) {
       const p = this.#pieces[this.#pos++];
@@ -359,7 +380,9 @@ class Parser {
           }
           break;
         case 'lparen': {
+          this.#deeper(a.line);
           const sub = this.#pipe(a, toks, pos);
+          this.#depth--;
           if (toks[pos.i]?.t !== 'rparen') throw err('unclosed left paren');
           pos.i++;
           let names: string[] = [];
