@@ -63,22 +63,32 @@ function lex(src: string): Piece[] {
   const pieces: Piece[] = [];
   let i = 0;
   let line = 1;
+  let lastNewline = -1;
   let trimNext = false;
-  const countLines = (s: string) => { for (const ch of s) if (ch === '\n') line++; };
+  // Lines and columns are counted as the text goes by: searching back for the line's start at
+  // every action made a long one-line template quadratic.
+  let nextNewline = src.indexOf('\n');
+  const countLines = (from: number, to: number) => {
+    for (; nextNewline >= 0 && nextNewline < to; nextNewline = src.indexOf('\n', nextNewline + 1)) {
+      if (nextNewline >= from) { line++; lastNewline = nextNewline; }
+    }
+  };
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     let text = open < 0 ? src.slice(i) : src.slice(i, open);
-    if (trimNext) text = text.replace(/^[ \t\r\n]+/, '');
+    if (trimNext) text = text.replace(/^[ \t\r\n]+/, ''); // (anchored at the start: linear)
     trimNext = false;
     if (open < 0) {
       if (text) pieces.push({ kind: 'text', text });
       break;
     }
-    countLines(src.slice(i, open));
+    countLines(i, open);
+    const col = open - lastNewline;
     let j = open + 2;
     // "{{- " trims the text before (the dash must be followed by a space).
     if (src[j] === '-' && isSpace(src[j + 1])) {
-      text = text.replace(/[ \t\r\n]+$/, '');
+      text = trimSpaceEnd(text);
+      if (src[j + 1] === '\n') lastNewline = j + 1; // not counted as a line (as before), but a column starts after it
       j += 2;
     }
     if (text) pieces.push({ kind: 'text', text });
@@ -93,18 +103,30 @@ function lex(src: string): Piece[] {
       while (isSpace(src[e])) e++;
       if (src[e] === '-' && src.startsWith('}}', e + 1)) { trimNext = true; e += 1; }
       if (!src.startsWith('}}', e)) throw new TemplateError(`template: :${startLine}: comment ends before closing delimiter`);
-      countLines(src.slice(j, e));
+      countLines(j, e);
       i = e + 2;
       continue;
     }
     const { toks, end, trim } = lexAction(src, j, startLine);
-    countLines(src.slice(j, end));
-    pieces.push({ kind: 'action', action: { toks, line: startLine, col: open - src.lastIndexOf('\n', open - 1), src: src.slice(open + 2, end) } });
+    countLines(j, end);
+    pieces.push({ kind: 'action', action: { toks, line: startLine, col, src: src.slice(open + 2, end) } });
     trimNext = trim;
     i = end + 2;
   }
   return pieces;
 }
+
+/** The text without its trailing blanks. (A regular expression anchored at the end retries at every blank of a run: quadratic.) */
+function trimSpaceEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && isSpace(s[end - 1])) end--;
+  return s.slice(0, end);
+}
+
+// Sticky: matched where the lexer is, in place (matching `src.slice(i)` copied the rest of the
+// template at every token: quadratic).
+const CHAR_RE = /'(\\.|[^'\\])'/y;
+const NUM_RE = /[+-]?(0[xX][0-9a-fA-F_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/y;
 
 function lexAction(src: string, start: number, line: number): { toks: Tok[]; end: number; trim: boolean } {
   const toks: Tok[] = [];
@@ -173,13 +195,15 @@ function lexAction(src: string, start: number, line: number): { toks: Tok[]; end
       continue;
     }
     if (c === "'") {
-      const m = /^'(\\.|[^'\\])'/.exec(src.slice(i));
+      CHAR_RE.lastIndex = i;
+      const m = CHAR_RE.exec(src);
       if (!m) throw err('unterminated character constant');
       toks.push({ t: 'num', v: unquoteGo(m[1], err).codePointAt(0)! });
       i += m[0].length;
       continue;
     }
-    const num = /^[+-]?(0[xX][0-9a-fA-F_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(src.slice(i));
+    NUM_RE.lastIndex = i;
+    const num = NUM_RE.exec(src);
     if (num && num[0] && /\d/.test(num[0])) {
       const text = num[0].replace(/_/g, '');
       toks.push({ t: 'num', v: Number(text) });
