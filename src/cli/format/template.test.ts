@@ -135,3 +135,11 @@ test('long templates lex in linear time (found by the fuzz test)', () => {
   assert.throws(() => run('{{- \n.A}}{{.B.C}}', { A: 1, B: 'q' }), (e: Error) => e.message === 'template: :2:6: executing "" at <.B.C>: can\'t evaluate field C in type string');
   assert.throws(() => run('{{-\n.A}}{{.B.C}}', { A: 1, B: 'q' }), (e: Error) => e.message === 'template: :1:6: executing "" at <.B.C>: can\'t evaluate field C in type string');
 });
+
+test('{{break}} and {{continue}} outside a range body are Go\'s parse error, not a thrown signal (found by the fuzz test)', () => {
+  for (const [src, kw] of [['{{break}}', 'break'], ['{{if .}}{{continue}}{{end}}', 'continue'], ['{{range .}}{{else}}{{break}}{{end}}', 'break']]) {
+    assert.throws(() => parseTemplate(src), (e: Error) => e instanceof TemplateError && e.message === `template: :1: {{${kw}}} outside {{range}}`, src);
+  }
+  assert.equal(run('{{range .}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}', [1, 2, 3]), '1');
+  assert.equal(run('{{range .}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}', [1, 2, 3]), '13');
+});

@@ -283,6 +283,8 @@ class Parser {
   #pieces: Piece[];
   #pos = 0;
   #depth = 0;
+  /** Range bodies being parsed ({{break}} and {{continue}} belong in one). */
+  #ranges = 0;
   #funcs: Record<string, TemplateFunc>;
   constructor(pieces: Piece[], funcs: Record<string, TemplateFunc>) {
     this.#pieces = pieces;
@@ -322,7 +324,11 @@ class Parser {
           case 'end': case 'else': return { nodes, stop: a };
           case 'if': case 'with': nodes.push(this.#branch(first.name, a, a.toks.slice(1))); continue;
           case 'range': nodes.push(this.#range(a)); continue;
-          case 'break': case 'continue': nodes.push({ n: first.name }); continue;
+          case 'break': case 'continue':
+            // Go's parser: only inside a range body (the executor's signal would escape otherwise).
+            if (this.#ranges === 0) throw new TemplateError(`template: :${a.line}: {{${first.name}}} outside {{range}}`);
+            nodes.push({ n: first.name });
+            continue;
           default: throw new TemplateError(`template: :${a.line}: {{${first.name}}} is not supported`);
         }
       }
@@ -351,7 +357,10 @@ class Parser {
 
   #range(a: Action): Node {
     const pipe = this.#pipeline(a, a.toks.slice(1));
-    const { nodes, stop } = this.#list();
+    this.#ranges++;
+    let body: { nodes: Node[]; stop?: Action };
+    try { body = this.#list(); } finally { this.#ranges--; }
+    const { nodes, stop } = body;
     if (!stop) throw new TemplateError(`template: :${a.line}: unexpected EOF`);
     if ((stop.toks[0] as { name: string }).name === 'end') return { n: 'range', pipe, body: nodes, else: [] };
     const tail = this.#list();
