@@ -143,3 +143,10 @@ test('{{break}} and {{continue}} outside a range body are Go\'s parse error, not
   assert.equal(run('{{range .}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}', [1, 2, 3]), '1');
   assert.equal(run('{{range .}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}', [1, 2, 3]), '13');
 });
+
+test('range over a large integer counts as it goes; past 2^53 it is an error, not a RangeError (found by the fuzz test)', () => {
+  assert.equal(run('{{range .}}{{.}}{{end}}', 3), '012');
+  assert.equal(run('{{range .}}x{{else}}none{{end}}', 0), 'none');
+  assert.equal(run('{{range $i, $v := .}}{{if eq $i 2}}{{break}}{{end}}{{$v}}{{end}}', 4489422469165841), '01');
+  assert.throws(() => run('{{range .}}x{{end}}', 1e300), (e: Error) => e instanceof TemplateError && /range can't iterate over 1e\+300$/.test(e.message));
+});

@@ -663,13 +663,17 @@ export class Template {
   #range(node: Extract<Node, { n: 'range' }>, dot: unknown, scope: Scope, out: string[]): void {
     const pipe = node.pipe;
     const { value } = this.#pipeline({ ...pipe, decl: [] }, dot, scope);
-    let entries: Array<[unknown, unknown]>;
-    if (Array.isArray(value)) entries = value.map((v, i) => [i, v]);
-    else if (value && typeof value === 'object') entries = Object.keys(value).sort().map((k) => [k, (value as Record<string, unknown>)[k]]);
-    else if (typeof value === 'number' && Number.isInteger(value)) entries = Array.from({ length: Math.max(0, value) }, (_x, i) => [i, i]);
-    else if (value === null || value === undefined || value === MISSING) entries = [];
+    let entries: Iterable<[unknown, unknown]>;
+    let count: number;
+    if (Array.isArray(value)) { entries = value.map((v, i) => [i, v]); count = value.length; }
+    else if (value && typeof value === 'object') { const ks = Object.keys(value).sort(); entries = ks.map((k) => [k, (value as Record<string, unknown>)[k]]); count = ks.length; }
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) {
+      // Counted as it goes (Go 1.22's range over an int): an array of that length may not exist.
+      count = Math.max(0, value);
+      entries = (function* () { for (let i = 0; i < count; i++) yield [i, i] as [number, number]; })();
+    } else if (value === null || value === undefined || value === MISSING) { entries = []; count = 0; }
     else throw this.#execError(pipe, `range can't iterate over ${goString(value)}`);
-    if (entries.length === 0) { this.#run(node.else, dot, scope, out); return; }
+    if (count === 0) { this.#run(node.else, dot, scope, out); return; }
     for (const [k, v] of entries) {
       const mark = scope.vars.length;
       if (pipe.decl.length === 1) scope.vars.push([pipe.decl[0], v]);
