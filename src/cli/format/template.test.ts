@@ -106,7 +106,7 @@ test('errors use Go template wording', () => {
 });
 
 test('escapes of invalid runes are Go\'s "invalid syntax", not a RangeError (found by the fuzz test)', () => {
-  for (const bad of ['{{"\\UFFFFFFFF"}}', '{{"\\U00110000"}}', '{{"\\uD800"}}', '{{"\\uDFFF" | print}}', '{{"\\400"}}']) {
+  for (const bad of ['{{"\\UFFFFFFFF"}}', '{{"\\U00110000"}}', '{{"\\uD800"}}', '{{"\\uDFFF" | print}}', '{{"\\400"}}', '{{"\\u{00e9"}}', '{{"\\u12"}}', '{{"\\U"}}']) {
     assert.throws(() => parseTemplate(bad), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: invalid syntax', bad);
   }
   assert.equal(run('{{"\\U0010FFFF\\u00e9\\377"}}', {}), '\u{10FFFF}\u00e9\u00ff');

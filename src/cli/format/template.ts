@@ -238,8 +238,9 @@ function unquoteGo(raw: string, err: (m: string) => Error): string {
       case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
       case 'u': case 'U': {
         // Go's strconv.Unquote: only valid runes (no surrogate halves, nothing past U+10FFFF).
-        const cp = parseInt(e.slice(1), 16);
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw err('invalid syntax');
+        // (A bare \u or \U, without its 4 or 8 hex digits, comes here too.)
+        const cp = e.length > 1 ? parseInt(e.slice(1), 16) : NaN;
+        if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw err('invalid syntax');
         return String.fromCodePoint(cp);
       }
       default:
