@@ -150,3 +150,9 @@ test('range over a large integer counts as it goes; past 2^53 it is an error, no
   assert.equal(run('{{range $i, $v := .}}{{if eq $i 2}}{{break}}{{end}}{{$v}}{{end}}', 4489422469165841), '01');
   assert.throws(() => run('{{range .}}x{{end}}', 1e300), (e: Error) => e instanceof TemplateError && /range can't iterate over 1e\+300$/.test(e.message));
 });
+
+test('a function as an operand is called without arguments, its failure an execution error (found by the fuzz test)', () => {
+  assert.throws(() => run('{{and printf | json}}', [1]), (e: Error) => e instanceof TemplateError && /^template: :1:\d+: executing "" at <and printf \| json>: error calling printf: /.test(e.message));
+  assert.throws(() => run('{{print lt}}', {}), (e: Error) => e instanceof TemplateError && /error calling lt: incompatible types for comparison$/.test(e.message));
+  assert.equal(run('{{print json}}', {}), 'null');
+});

@@ -728,13 +728,7 @@ export class Template {
         }
         return { value: v };
       }
-      try {
-        return { value: this.#funcs[head.name](...argv()) };
-      } catch (e) {
-        if (e instanceof TemplateError && e.message.startsWith('template:')) throw e;
-        const msg = (e as Error).message;
-        throw this.#execError(pipe, msg.startsWith('error calling') ? msg : `error calling ${head.name}: ${msg}`);
-      }
+      return { value: this.#call(pipe, head.name, argv) };
     }
     if (head.k === 'field' || head.k === 'var' || head.k === 'sub') {
       const r = this.#arg(pipe, head, dot, scope, rest.length || hasFinal ? argv : undefined);
@@ -744,12 +738,24 @@ export class Template {
     return this.#arg(pipe, head, dot, scope);
   }
 
+  /** Calls a template function; whatever it throws becomes Go's `error calling <name>: …`. */
+  #call(pipe: Pipeline, name: string, args: () => unknown[]): unknown {
+    try {
+      return this.#funcs[name](...args());
+    } catch (e) {
+      if (e instanceof TemplateError && e.message.startsWith('template:')) throw e;
+      const msg = (e as Error).message;
+      throw this.#execError(pipe, msg.startsWith('error calling') ? msg : `error calling ${name}: ${msg}`);
+    }
+  }
+
   /** Evaluates one operand; `callArgs` supplies arguments to a method at the end of a chain. */
   #arg(pipe: Pipeline, a: Arg, dot: unknown, scope: Scope, callArgs?: () => unknown[]): { value: unknown; field?: string } {
     switch (a.k) {
       case 'lit': return { value: a.v };
       case 'dot': return { value: dot };
-      case 'func': return { value: this.#funcs[a.name]() };
+      // A function as an operand is called without arguments (Go's evalArg), its failure wrapped the same way.
+      case 'func': return { value: this.#call(pipe, a.name, () => []) };
       case 'field': return this.#chain(pipe, dot, a.names, callArgs);
       case 'var': {
         let found: unknown = MISSING;
