@@ -156,3 +156,13 @@ test('a function as an operand is called without arguments, its failure an execu
   assert.throws(() => run('{{print lt}}', {}), (e: Error) => e instanceof TemplateError && /error calling lt: incompatible types for comparison$/.test(e.message));
   assert.equal(run('{{print json}}', {}), 'null');
 });
+
+test('fields are the data\'s own keys, never what every object or array inherits', () => {
+  const d = { Names: ['a'], M: { constructor: 'own' } };
+  for (const f of ['.__defineGetter__', '.constructor', '.toString', '.__proto__', '.valueOf', '.Names.push', '.Names.map']) {
+    assert.equal(run(`{{${f}}}`, d), '<no value>', f);
+  }
+  assert.equal(run('{{.M.constructor}}', d), 'own');
+  assert.throws(() => run('{{.toString}}', d, { strictRoot: true }), /map has no entry for key "toString"/);
+  assert.equal(run('{{.Label "k"}}', { Label: (k: string) => `v-${k}` }), 'v-k');
+});

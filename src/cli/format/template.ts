@@ -783,11 +783,16 @@ export class Template {
       }
       if (typeof cur !== 'object') throw this.#execError(pipe, `can't evaluate field ${name} in type ${goType(cur)}`, names.slice(0, i + 1));
       const o = cur as Record<string, unknown>;
-      const v = o[name];
+      // The data's own keys (and what a class instance defines), never what every object or
+      // array inherits: {{.constructor}} or {{.Names.push}} name no field (as in Go, where a
+      // map has only its keys), and calling those (__defineGetter__) threw a TypeError.
+      const proto = Object.getPrototypeOf(o);
+      const found = Object.hasOwn(o, name) || (proto !== Object.prototype && proto !== Array.prototype && proto !== null && name in o);
+      const v = found ? o[name] : undefined;
       if (typeof v === 'function') {
         cur = last && callArgs ? v.call(o, ...callArgs()) : v.call(o);
         if (last) return { value: cur, field: name };
-      } else if (Object.prototype.hasOwnProperty.call(o, name) || name in o) {
+      } else if (found) {
         cur = v;
       } else {
         if (this.#rootType && o === this.#root) throw this.#execError(pipe, `can't evaluate field ${name} in type ${this.#rootType}`, names.slice(0, i + 1));
