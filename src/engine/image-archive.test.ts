@@ -91,3 +91,15 @@ test('load: malformed manifest.json and index.json documents are refused, not Ty
   const id = createHash('sha256').update(idx).digest('hex');
   assert.equal(await load(await oci({ manifests: [{ digest: `sha256:${id}`, size: idx.length, annotations: { 'io.containerd.image.name': 5 } }] }, { [`blobs/sha256/${id}`]: idx })), `invalid archive: malformed index sha256:${id}`);
 });
+
+test('load: a corrupt gzip stream is an invalid archive, not zlib\'s bare error (found by the fuzz test)', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const gz = gzipSync(await tarOf({ 'manifest.json': '[]' }));
+  // A damaged deflate block (the first byte after the 10-byte header), and a wrong CRC at the end.
+  for (const at of [10, gz.length - 8]) {
+    const bad = Buffer.from(gz);
+    bad[at] ^= 0xff;
+    const msg = await load(bad);
+    assert.match(msg, /^(invalid archive: gzip: |unexpected EOF)/, msg);
+  }
+});

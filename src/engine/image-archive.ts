@@ -317,6 +317,8 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
     const msg = (e as Error).message;
     if (/unexpected end|premature|truncated|unexpected eof/i.test(msg)) throw invalid('unexpected EOF: the archive is truncated');
     if (/header|checksum/i.test(msg)) throw invalid(`invalid archive: ${msg}`);
+    // zlib's own (Z_DATA_ERROR: "invalid stored block lengths", "incorrect data check"...).
+    if (/^Z_/.test(String((e as NodeJS.ErrnoException).code ?? ''))) throw invalid(`invalid archive: gzip: ${msg}`);
     throw e;
   }
   return { files, links };
