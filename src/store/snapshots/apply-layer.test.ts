@@ -512,3 +512,28 @@ test('overlay mount of two unpacked layers honours whiteouts and opaque dirs', a
     }
   });
 });
+
+test('a uid or gid past 32 bits (PAX or base-256) is an invalid tar header, not a RangeError from chown (found by the fuzz test)', async () => {
+  const big = rawHeader({ name: 'f', flag: '0' });
+  big.fill(0, 108, 116);
+  big[108] = 0x80; // base-256 uid = 2^32
+  big.writeUIntBE(2 ** 32, 110, 6);
+  big.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const c of big) sum += c;
+  big.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
+  const tars = [
+    await tarOf([{ name: 'a', body: 'x', pax: { uid: '4294967296' } }]),
+    await tarOf([{ name: 'b', type: 'directory', pax: { gid: '99999999999' } }]),
+    Buffer.concat([big, Buffer.alloc(1024)]),
+  ];
+  for (const tar of tars) {
+    await withTmp(async (root) => {
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'overlay' }), (e: unknown) => invalidTar(e) && /^invalid tar header: bad [ug]id for /.test((e as Error).message));
+    });
+  }
+  await withTmp(async (root) => {
+    await applyLayer(root, streamOf(await tarOf([{ name: 'c', body: 'y', pax: { uid: '4294967294' } }])), { mode: 'overlay' });
+    assert.equal((await lstat(join(root, 'c'))).uid, 4294967294);
+  });
+});

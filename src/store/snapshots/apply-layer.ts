@@ -544,7 +544,8 @@ export class TarReader {
     const gid = paxNumber(pax, 'gid') ?? octal(h, 116, 8, 'gid');
     const dataSize = paxNumber(pax, 'size') ?? size;
     for (const [what, v] of [['uid', uid], ['gid', gid], ['size', dataSize]] as const) {
-      if (!Number.isSafeInteger(v) || v < 0) throw invalid(`invalid tar header: bad ${what} for ${JSON.stringify(name)}`);
+      // IDs are 32-bit on Linux (and to chown): a bigger one from PAX or base-256 is refused, not a RangeError later.
+      if (!Number.isSafeInteger(v) || v < 0 || (what !== 'size' && v > 0xffffffff)) throw invalid(`invalid tar header: bad ${what} for ${JSON.stringify(name)}`);
     }
     const xattrs = new Map<string, Buffer>();
     for (const [k, v] of pax) {
