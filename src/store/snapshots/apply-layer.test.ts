@@ -537,3 +537,21 @@ test('a uid or gid past 32 bits (PAX or base-256) is an invalid tar header, not 
     assert.equal((await lstat(join(root, 'c'))).uid, 4294967294);
   });
 });
+
+test('a NUL in a PAX key (an xattr name) or in a path or link target is a malformed PAX record, not a TypeError (found by the fuzz test)', async () => {
+  const tars = [
+    await tarOf([{ name: 'a', body: 'x', pax: { 'SCHILY.xattr.user.\u0000': 'v' } }]),
+    await tarOf([{ name: 'l', type: 'symlink', linkname: 'x', pax: { linkpath: 'a\u0000b' } }]),
+    await tarOf([{ name: 'p', body: 'x', pax: { path: 'p\u0000q' } }]),
+  ];
+  for (const tar of tars) {
+    await withTmp(async (root) => {
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'overlay' }), (e: unknown) => invalidTar(e) && (e as Error).message === 'invalid tar: malformed PAX record');
+    });
+  }
+  // A NUL inside an xattr's value is data (security.capability holds binary).
+  await withTmp(async (root) => {
+    await applyLayer(root, streamOf(await tarOf([{ name: 'v', body: 'x', pax: { 'SCHILY.xattr.user.bin': 'a\u0000b' } }])), { mode: 'overlay' });
+    assert.deepEqual([...(await sys.getxattrs(join(root, 'v')))['user.bin']], [0x61, 0, 0x62]);
+  });
+});

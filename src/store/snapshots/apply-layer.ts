@@ -615,6 +615,8 @@ function cString(b: Buffer): string {
   return b.toString('utf8', 0, end < 0 ? b.length : end);
 }
 
+const PAX_NAMES = new Set(['path', 'linkpath', 'uname', 'gname']);
+
 /** PAX records: "<len> <key>=<value>\n"; values stay bytes (xattrs are binary). */
 function parsePax(buf: Buffer, into: Map<string, Buffer>): Map<string, Buffer> {
   let off = 0;
@@ -627,7 +629,11 @@ function parsePax(buf: Buffer, into: Map<string, Buffer>): Map<string, Buffer> {
     const rec = buf.subarray(sp + 1, off + len - 1);
     const eq = rec.indexOf(0x3d);
     if (eq <= 0) throw invalid('invalid tar: malformed PAX record');
-    into.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    // Go's validPAXRecord: no NUL in a key (an xattr name), nor in a path, link or owner name.
+    const key = rec.subarray(0, eq);
+    const value = rec.subarray(eq + 1);
+    if (key.includes(0) || (PAX_NAMES.has(key.toString('latin1')) && value.includes(0))) throw invalid('invalid tar: malformed PAX record');
+    into.set(key.toString('utf8'), Buffer.from(value));
     off += len;
   }
   return into;
