@@ -7,7 +7,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -34,6 +34,18 @@ function children(): string[] {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[1]) === process.pid && fields[0] !== 'Z') out.push(stat.slice(0, stat.lastIndexOf(')') + 1));
     } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Descriptors this process holds on the blobs' files. */
+function blobFds(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir)) out.push(target);
+    } catch { /* closed meanwhile */ }
   }
   return out;
 }
@@ -72,4 +84,7 @@ fuzzAsync('layer intake: any blob decompresses to its end or fails with an Error
     rmSync(path, { force: true });
   }
   await noChildrenLeft();
+  // The blob's file is closed too, however the reading ended.
+  for (let i = 0; i < 500 && blobFds().length; i++) await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(blobFds(), [], 'a file descriptor left open');
 }, { runs: 150, caseMs: 10_000 });
