@@ -194,6 +194,7 @@ export class PreparedLoad {
           if (!quiet && !existed) {
             const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', l.file.size);
             raw.on('error', (e) => meter.destroy(e));
+            meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
             src = raw.pipe(meter);
           }
           const tarStream = decompressedLayer(src, head);

@@ -385,6 +385,7 @@ export class Puller {
           const meter = new ProgressMeter(emit, id, 'Extracting', desc.size);
           const raw = createReadStream(path, { highWaterMark: 1 << 20 });
           raw.on('error', (e) => meter.destroy(e));
+          meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
           const tar = decompressedLayer(raw.pipe(meter), head);
           const info = await d.snap.createLayer(chain, tar, diffIds[i]);
           if (!existed) created.push(info.chainId);
