@@ -148,8 +148,15 @@ export class Http1Agent {
       const res = new Http1Response();
       let bodyDone: ((err?: Error) => void) | undefined;
 
+      // A response failing before its reader listens (it is handed over in a promise, and a
+      // bad first chunk fails at once) must not be an unhandled 'error' that ends the CLI: the
+      // error waits in res.errored, where for-await and stream.finished find it.
+      const failBody = (err: Error) => {
+        if (res.listenerCount('error') === 0) res.on('error', () => {});
+        res.destroy(err);
+      };
       const fail = (err: Error) => {
-        if (settled) { res.destroy(err); return; }
+        if (settled) { failBody(err); return; }
         settled = true;
         cleanup();
         socket.destroy();
@@ -230,7 +237,7 @@ export class Http1Agent {
         const noBody = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
         bodyDone = (err?: Error) => {
           cleanup();
-          if (err) { res.destroy(err); socket.destroy(); return; }
+          if (err) { failBody(err); socket.destroy(); return; }
           if (!res.readableEnded) res.push(null);
           if (keepAlive && (remaining === 0 || (chunked && chunkState === 'trailer' && pending.length === 0 && finishedChunks))) this.#release(socket);
           else socket.destroy();
