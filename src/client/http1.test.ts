@@ -49,3 +49,11 @@ test('a malformed chunk in the same packet as the head fails the body, not the p
   assert.equal(await read(`${CHUNKED}zz\r\nabc\r\n0\r\n\r\n`), 'error: malformed chunked encoding');
   assert.equal(await read(`${CHUNKED}3\r\nabc\r\n0\r\n\r\n`), 'abc');
 });
+
+test('a chunk size that is not hex digits is malformed, not an endless loop (found by the fuzz test)', async () => {
+  // parseInt read '-5' as a size; the chunk then never shrank and the CLI spun for good.
+  for (const size of ['-5', '-1', '1g', '+3', '0x3', ' 3', '', 'ffffffffffffffff']) {
+    assert.equal(await read(`${CHUNKED}${size}\r\nabcdefgh\r\n0\r\n\r\n`), 'error: malformed chunked encoding', JSON.stringify(size));
+  }
+  assert.equal(await read(`${CHUNKED}3;ext=1\r\nabc\r\n3 \r\ndef\r\n0\r\n\r\n`), 'abcdef');
+});

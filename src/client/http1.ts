@@ -270,7 +270,10 @@ export class Http1Agent {
           if (chunkState === 'size') {
             const nl = pending.indexOf('\r\n');
             if (nl < 0) return;
-            const size = parseInt(pending.subarray(0, nl).toString('latin1').split(';')[0].trim(), 16);
+            // chunk-size is hex digits only (then extensions after ';'), as Go's reader has it:
+            // parseInt took '-5' (and then looped for good on a chunk that never shrank) or '1g'.
+            const m = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/.exec(pending.subarray(0, nl).toString('latin1'));
+            const size = m ? parseInt(m[1], 16) : NaN;
             pending = pending.subarray(nl + 2);
             if (Number.isNaN(size)) { bodyDone!(new Error('malformed chunked encoding')); return; }
             if (size === 0) { chunkState = 'trailer'; continue; }
