@@ -44,23 +44,40 @@ export async function readBody(req: IncomingMessage, limit = 16 << 20): Promise<
   return Buffer.concat(chunks);
 }
 
-/** The next chunk a raw socket gives (null at its end); the socket is paused again afterwards. */
-function nextChunk(s: Duplex): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const done = (c: Buffer | null) => { s.off('data', onData); s.off('end', onEnd); s.off('close', onEnd); s.pause(); resolve(c); };
-    const onData = (c: Buffer) => done(c);
-    const onEnd = () => done(null);
-    s.on('data', onData);
-    s.once('end', onEnd);
-    s.once('close', onEnd);
-    s.resume();
-  });
+/**
+ * Exactly `n` bytes from a paused socket (fewer if it ends first), pulled with read() so that
+ * whatever follows stays in the socket for the stream's reader. Taking whole 'data' chunks and
+ * pushing the surplus back lost it whenever the client's end came in the same packet: the
+ * socket had already announced its end, and a chunk put back after that is dropped.
+ */
+async function readExactly(s: Duplex, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < n) {
+    if (s.readableLength > 0) {
+      const c = s.read(Math.min(n - got, s.readableLength)) as Buffer;
+      parts.push(c);
+      got += c.length;
+      continue;
+    }
+    if (s.readableEnded || s.destroyed) break;
+    const more = await new Promise<boolean>((resolve) => {
+      const done = (v: boolean) => { s.off('readable', onReadable); s.off('end', onEnd); s.off('close', onEnd); resolve(v); };
+      const onReadable = () => done(true);
+      const onEnd = () => done(false);
+      s.on('readable', onReadable);
+      s.once('end', onEnd);
+      s.once('close', onEnd);
+    });
+    if (!more) break;
+  }
+  return Buffer.concat(parts, got);
 }
 
 /**
  * The body of an upgrade request (exec start, attach): Node hands the socket over with whatever
  * followed the headers (`head`), which may be only part of the body, or none of it. Exactly
- * Content-Length bytes are read; anything after them is the client's stream and goes back.
+ * Content-Length bytes are read; anything after them is the client's stream and stays.
  */
 async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
   const u = ctx.upgrade!;
@@ -68,11 +85,8 @@ async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
   if (!Number.isInteger(len) || len < 0) return u.head;
   if (len > limit) throw invalid('request body too large');
   let buf = u.head;
-  while (buf.length < len) {
-    const c = await nextChunk(u.socket);
-    if (!c) break;
-    buf = Buffer.concat([buf, c]);
-  }
+  if (buf.length < len) buf = Buffer.concat([buf, await readExactly(u.socket, len - buf.length)]);
+  // (Only the head can hold more than the body: the socket was not read past it.)
   if (buf.length > len) u.socket.unshift(buf.subarray(len));
   u.head = Buffer.alloc(0);
   return buf.subarray(0, len);

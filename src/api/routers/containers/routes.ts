@@ -184,7 +184,8 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         list = list.filter((c) => {
           if (!all && !c.State.Running) return false;
           if (f.has('id') && !f.get('id').some((v) => c.ID.startsWith(v))) return false;
-          if (f.has('name') && !f.get('name').some((v) => new RegExp(v.replace(/^\//, '')).test(c.Name.slice(1)))) return false;
+          // moby's rule: the pattern (RE2, see Filters.match) against the name with or without its `/`.
+          if (f.has('name') && !f.match('name', c.Name) && !f.match('name', c.Name.slice(1))) return false;
           if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
           if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
           if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;

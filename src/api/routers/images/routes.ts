@@ -2,6 +2,7 @@
 import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import { parseReference } from '../../../common/reference.ts';
+import { Glob, lit, star } from '../../../common/glob.ts';
 import type { ImageRecord } from '../../../engine/images.ts';
 import type { ImageConfigFile } from '../../../engine/types.ts';
 import { qBool, sendJson, startStream, type Ctx } from '../../http.ts';
@@ -34,13 +35,17 @@ export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 
   };
 }
 
-/** Docker's reference filter: a glob over the familiar name, with or without the tag. */
-function refMatches(pattern: string, refs: string[]): boolean {
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+/**
+ * Docker's reference filter: a glob over the familiar name, with or without the tag. A Glob runs
+ * in linear time, as Go's path.Match does; the regular expression this was never returned for
+ * many stars against a long name (see src/common/glob.ts).
+ */
+export function refMatches(pattern: string, refs: string[]): boolean {
+  const g = new Glob(Array.from(pattern).map((c) => (c === '*' ? star((x) => x !== '/') : lit(c))));
   return refs.some((r) => {
     const fam = familiar(r);
     const name = fam.replace(/:[^:/]+$/, '');
-    return re.test(fam) || re.test(name) || re.test(r);
+    return g.matches(fam) || g.matches(name) || g.matches(r);
   });
 }
 
