@@ -10,6 +10,7 @@ import { invalid, notFound, EngineError } from '../common/errors.ts';
 import { messageOf, statusOf } from './errors.ts';
 import type { Ctx, Handler } from './http.ts';
 import { browserRequestError, type BrowserGuard } from './request-guard.ts';
+import { cmpVersion } from './version.ts';
 
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
@@ -25,12 +26,6 @@ function compile(r: Route): CompiledRoute {
     return star ? '(.+?)' : '([^/]+)';
   });
   return { method: r.method, re: new RegExp(`^${src}/?$`), keys, handler: r.handler };
-}
-
-function cmpVersion(a: string, b: string): number {
-  const [a1, a2] = a.split('.').map(Number);
-  const [b1, b2] = b.split('.').map(Number);
-  return a1 - b1 || a2 - b2;
 }
 
 export interface Listener {

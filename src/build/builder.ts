@@ -513,10 +513,19 @@ class BuildRun {
     return !top || this.#d.snapshotter.hasLayer(top);
   }
 
-  /** A new state: the config with one more history entry (and the layer, if any). */
-  #next(st: State, config: ImageConfigFile, createdBy: string, layer?: LayerRef, extra: { cmdSet?: boolean } = {}) {
+  /**
+   * A new state: the config with one more history entry (and the layer, if any). As Docker's
+   * legacy builder, the config also records the step's own container config
+   * (`container_config`: the image config with the parent image and the step's command, its
+   * VOLUMEs included, which docker-compose 1.29 reads when it recreates a service) and, for a
+   * RUN, the step's container (`container`).
+   */
+  #next(st: State, config: ImageConfigFile, createdBy: string, layer?: LayerRef, extra: { cmdSet?: boolean; cmd?: string[]; container?: string } = {}) {
     const now = new Date().toISOString();
     config.created = now;
+    delete config.container;
+    if (extra.container) config.container = extra.container;
+    config.container_config = { ...(config.config ?? {}), Image: st.id, Cmd: extra.cmd ?? stepCmd(createdBy) };
     config.history = [...(config.history ?? []), layer ? { created: now, created_by: createdBy } : { created: now, created_by: createdBy, empty_layer: true }];
     const layers = layer ? [...st.layers, layer] : st.layers;
     config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffId) };
@@ -710,7 +719,7 @@ class BuildRun {
      }
     }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
     void tail;
-    return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer);
+    return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer, { cmd: runArgs.length ? [`|${runArgs.length}`, ...runArgs, ...argv] : argv, container: id });
   }
 
   async #copy(stage: number, st: State, cmd: CopyCmd): Promise<State> {
@@ -922,6 +931,18 @@ function runArgv(cmd: Extract<Command, { kind: 'run' }>, c: ContainerConfig): { 
   }
   if (cmd.heredocs.length) return { argv: [...shellOf(c), [cmd.args[0], ...cmd.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')] };
   return { argv: [...shellOf(c), cmd.args[0]] };
+}
+
+/**
+ * The command a step's container config records, from its history text (Docker's legacy forms):
+ * `/bin/sh -c #(nop)  ENV a=b` (a metadata step) is ["/bin/sh", "-c", "#(nop) ", "ENV a=b"];
+ * `/bin/sh -c #(nop) COPY file:… in /x ` is ["/bin/sh", "-c", "#(nop) COPY file:… in /x "].
+ */
+function stepCmd(createdBy: string): string[] {
+  const nop = '/bin/sh -c #(nop) ';
+  if (createdBy.startsWith(`${nop} `)) return ['/bin/sh', '-c', '#(nop) ', createdBy.slice(nop.length + 1)];
+  if (createdBy.startsWith(nop)) return ['/bin/sh', '-c', createdBy.slice('/bin/sh -c '.length)];
+  return ['/bin/sh', '-c', createdBy];
 }
 
 /** History's `created_by` for a RUN (Docker's legacy form, build args as `|N a=b ...`). */

@@ -143,6 +143,9 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
       ...(o.comment ? { comment: o.comment } : {}),
       config: newConfig,
       container: id,
+      // Docker's commit records the container's own config too (image inspect's ContainerConfig
+      // before API 1.45; docker-compose 1.29 reads its Volumes).
+      container_config: rec.Config,
       created: now,
       history,
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },

@@ -7,6 +7,7 @@ import type { EngineEvent } from '../../../engine/events.ts';
 import { sendJson, startStream, type Ctx } from '../../http.ts';
 import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
 import type { SystemBackend } from './backend.ts';
+import { legacySummary } from '../images/routes.ts';
 
 export const ENGINE_VERSION = '27.5.1';
 
@@ -28,7 +29,9 @@ export function systemRoutes(b: SystemBackend): Route[] {
       method: 'GET', path: '/system/df', handler: async (ctx) => {
         const types = ctx.query.getAll('type');
         for (const t of types) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
-        sendJson(ctx, 200, await b.df(types));
+        const du = await b.df(types);
+        if (du.Images) du.Images = du.Images.map((i) => legacySummary(i, ctx));
+        sendJson(ctx, 200, du);
       },
     },
     {
