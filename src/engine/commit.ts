@@ -152,6 +152,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     };
     const img = await d.images.createImage(config, layers, base?.id);
     createdLayer = undefined;
+    await d.images.event('create', img.id, img.id);
     if (ref) await d.images.tag(img.id, ref);
     d.events.emit('container', 'commit', id, { comment: o.comment ?? '', imageID: img.id, imageRef: ref?.familiar() ?? '', name: rec.Name.slice(1) });
     return img.id;

@@ -229,11 +229,11 @@ export class PreparedLoad {
           }
           await d.images.tag(rec.id, ref);
           emit({ stream: `Loaded image: ${familiar(ref)}\n` });
-          d.events.emit('image', 'load', rec.id, { name: familiar(ref) });
+          await d.images.event('load', rec.id, familiar(ref));
         }
         if (r.refs.length === 0) {
           emit({ stream: `Loaded image ID: ${rec.id}\n` });
-          d.events.emit('image', 'load', rec.id, { name: rec.id });
+          await d.images.event('load', rec.id, rec.id);
         }
       }
     } catch (e) {
