@@ -298,6 +298,8 @@ test('errors: unknown instruction (line number), failed RUN (exit code, output),
   assert.equal(badArgs.status, 400);
   const badTag = await build(d, { Dockerfile: 'FROM busybox\n' }, { t: 'Bad:Tag:x' });
   assert.equal(badTag.status, 400);
+  assert.equal((await build(d, { Dockerfile: 'FROM busybox\n' }, { squash: '1' })).httpError, 'squash is only supported with experimental mode');
+  assert.equal((await build(d, { Dockerfile: 'FROM busybox\n' }, { securityopt: 'seccomp=unconfined' })).httpError, 'security options are not supported on linux');
   const plat = await build(d, { Dockerfile: 'FROM busybox\n' }, { platform: 'linux/arm64' });
   assert.match(plat.httpError ?? plat.error ?? '', /linux\/arm64/);
   // a failed build leaves no step containers, mounts or rw layers

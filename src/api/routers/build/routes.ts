@@ -33,6 +33,9 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     try { ref = normalizeTagged(t); } catch { throw invalid(`invalid reference format: ${t}`); }
     if (ref.digest) throw invalid(`invalid reference format: ${t} (a build cannot be tagged with a digest)`);
   }
+  // moby's newImageBuildOptions refusals (berthd, like a default dockerd, is not experimental).
+  if (q.getAll('securityopt').length) throw invalid('security options are not supported on linux');
+  if (qBool(q, 'squash')) throw invalid('squash is only supported with experimental mode');
   const shm = qInt(q, 'shmsize');
   // One `extrahosts` per --add-host (as the docker CLI sends them), each possibly a comma list.
   const extrahosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -47,7 +50,8 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     pull: qBool(q, 'pull'),
     rm: qBool(q, 'rm', true),
     forceRm: qBool(q, 'forcerm'),
-    platform: q.get('platform') || undefined,
+    // `platform` is API 1.32's; older clients' is ignored, as moby ignores it.
+    platform: versionBefore(ctx, '1.32') ? undefined : q.get('platform') || undefined,
     cacheFrom: jsonParam(q, 'cachefrom', isStrList, []),
     extraHosts: extrahosts,
     shmSize: shm && shm > 0 ? shm : undefined,
