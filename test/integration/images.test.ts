@@ -160,6 +160,9 @@ test('API version prefixes /v1.24 to /v1.47 are served and gate image fields as 
   assert.deepEqual([l43.RepoTags, l43.RepoDigests, l43.VirtualSize], [[], [], l43.Size]);
   const l47 = ((await d.api('GET', '/images/json')).json() as any[]).find((i) => i.Id === dangling);
   assert.ok(!('VirtualSize' in l47));
+  // Containers: not counted in a list (-1, as dockerd before API 1.51); system df counts.
+  assert.equal(l47.Containers, -1);
+  assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: { Containers: number }) => i.Containers >= 0));
   const df43 = (await d.api('GET', '/v1.43/system/df?type=image')).json();
   assert.ok(df43.Images.every((i: { Size: number; VirtualSize: number }) => i.VirtualSize === i.Size));
   assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: object) => !('VirtualSize' in i)));

@@ -83,6 +83,8 @@ export function imageRoutes(b: ImagesBackend): Route[] {
           if (since !== undefined && !(t > since)) continue;
           const sum = await imageSummary(b, r);
           if (f.has('reference')) sum.RepoTags = shown.map(familiar);
+          // Not counted for a list (dockerd before API 1.51: -1, "not calculated"); system df counts.
+          sum.Containers = -1;
           // Before API 1.43 an image with neither tags nor digests is listed as `<none>`.
           if (versionBefore(ctx, '1.43') && (sum.RepoTags as string[]).length === 0 && (sum.RepoDigests as string[]).length === 0) {
             sum.RepoTags = ['<none>:<none>'];
