@@ -163,6 +163,9 @@ test('API version prefixes /v1.24 to /v1.47 are served and gate image fields as 
   // Containers: not counted in a list (-1, as dockerd before API 1.51); system df counts.
   assert.equal(l47.Containers, -1);
   assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: { Containers: number }) => i.Containers >= 0));
+  // system df's `type` is API 1.42's: an older client gets every kind.
+  assert.deepEqual(Object.keys((await d.api('GET', '/v1.41/system/df?type=image')).json()).sort(), ['BuildCache', 'Containers', 'Images', 'LayersSize', 'Volumes']);
+  assert.deepEqual(Object.keys((await d.api('GET', '/v1.42/system/df?type=image')).json()).sort(), ['Images', 'LayersSize']);
   const df43 = (await d.api('GET', '/v1.43/system/df?type=image')).json();
   assert.ok(df43.Images.every((i: { Size: number; VirtualSize: number }) => i.VirtualSize === i.Size));
   assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: object) => !('VirtualSize' in i)));

@@ -202,3 +202,18 @@ test('events: volume create/mount/unmount/destroy/prune and network connect/disc
   const cliNet = d.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'network=bridge', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.container}} {{.Actor.Attributes.name}}']);
   assert.equal(cliNet.stdout, `network connect ${a} bridge\nnetwork disconnect ${a} bridge\nnetwork connect ${a} bridge\nnetwork disconnect ${a} bridge\n`);
 });
+
+test('events: image create (a commit, a build) only for API 1.46 and later, as moby gates it', async () => {
+  const since = Date.now() / 1000;
+  const id = await runToEnd({ Cmd: ['true'] });
+  const img = (await d.api('POST', `/commit?container=${id}&repo=evcommit`, {})).json().Id as string;
+  await d.api('DELETE', `/containers/${id}`);
+  const until = Date.now() / 1000 + 0.2;
+  const get = async (v: string) => {
+    const r = await d.api('GET', `/v${v}/events?since=${since}&until=${until}&filters=${encodeURIComponent(JSON.stringify({ type: ['image'] }))}`);
+    return r.body.toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((e) => `${e.Action} ${e.Actor.Attributes.name}`);
+  };
+  assert.deepEqual(await get('1.47'), [`create ${img}`, 'tag evcommit:latest']);
+  assert.deepEqual(await get('1.45'), ['tag evcommit:latest']);
+  await d.api('DELETE', '/images/evcommit');
+});

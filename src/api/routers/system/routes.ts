@@ -9,6 +9,7 @@ import { sendJson, startStream, type Ctx } from '../../http.ts';
 import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
 import type { SystemBackend } from './backend.ts';
 import { legacySummary } from '../images/routes.ts';
+import { versionBefore } from '../../version.ts';
 
 export const ENGINE_VERSION = '27.5.1';
 
@@ -28,7 +29,8 @@ export function systemRoutes(b: SystemBackend): Route[] {
     { method: 'HEAD', path: '/_ping', handler: ping },
     {
       method: 'GET', path: '/system/df', handler: async (ctx) => {
-        const types = ctx.query.getAll('type');
+        // `type` is API 1.42's: older clients get every kind, whatever they send.
+        const types = versionBefore(ctx, '1.42') ? [] : ctx.query.getAll('type');
         for (const t of types) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
         const du = await b.df(types);
         if (du.Images) du.Images = du.Images.map((i) => legacySummary(i, ctx));
@@ -111,7 +113,10 @@ async function events(ctx: Ctx, b: SystemBackend): Promise<void> {
   // a prefix of it) or its `name` attribute, whatever the event's type; `image` by the image event's
   // ID or name or a container event's `image` attribute, with or without the tag; labels.
   const fuzzyEvents = f.get('event').some((a) => a === 'health_status' || a === 'exec_create' || a === 'exec_start');
+  // Image `create` events are API 1.46's: older clients never see them (moby skips them).
+  const skipCreate = versionBefore(ctx, '1.46');
   const match = (e: EngineEvent): boolean => {
+    if (skipCreate && e.Type === 'image' && e.Action === 'create') return false;
     const actions = f.get('event');
     if (actions.length && !(fuzzyEvents ? actions.some((a) => e.Action.startsWith(a)) : actions.includes(e.Action))) return false;
     if (!f.exactMatch('type', e.Type)) return false;
