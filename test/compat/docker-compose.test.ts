@@ -108,3 +108,56 @@ test('compose 1.29: up -d, change the command, up -d recreates the service; down
     compose(dir, project, ['down', '-v', '-t', '1']);
   }
 });
+
+test('compose 1.29 builds through docker-py (build.network on a user network, cache_from, labels), images, down --rmi local', { skip, timeout: 300_000 }, async () => {
+  const dir = join(d.dir, 'compose-build');
+  mkdirSync(join(dir, 'app'), { recursive: true });
+  const project = `rc${randomBytes(4).toString('hex')}`;
+  const net = `${project}-buildnet`;
+  assert.equal((await d.api('POST', '/networks/create', { Name: net })).status, 201);
+  const gateway = json(await d.api('GET', `/networks/${net}`)).IPAM.Config[0].Gateway as string;
+  // The RUN step records its resolver: on the user network, that network's embedded DNS.
+  writeFileSync(join(dir, 'app', 'Dockerfile'), 'FROM busybox\nRUN grep nameserver /etc/resolv.conf > /net.txt\nCMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 0.2; done"]\n');
+  writeFileSync(join(dir, 'docker-compose.yml'), [
+    'version: "3.7"',
+    'services:',
+    '  app:',
+    '    build:',
+    '      context: ./app',
+    `      network: ${net}`,
+    `      cache_from: ["${project}_app"]`,
+    '      labels: {built-by: compose}',
+    '',
+  ].join('\n'));
+  const env = { COMPOSE_DOCKER_CLI_BUILD: '0' }; // docker-py's own /build, not the docker CLI
+  const c = (args: string[]) => {
+    const r = spawnSync('docker-compose', ['-p', project, '-f', join(dir, 'docker-compose.yml'), ...args], {
+      cwd: dir, timeout: 180_000, env: { ...process.env, ...env, DOCKER_HOST: `unix://${d.sock}`, DOCKER_CONFIG: join(d.dir, 'docker-config') },
+    });
+    return { status: r.status, out: `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}` };
+  };
+  try {
+    const b = c(['build']);
+    assert.equal(b.status, 0, b.out);
+    assert.match(b.out, /Successfully tagged .*_app:latest/);
+    const img = json(await d.api('GET', `/images/${project}_app/json`));
+    assert.equal(img.Config.Labels['built-by'], 'compose');
+    // The same build again with the image as its cache source: every step hits, same image.
+    const again = c(['build']);
+    assert.equal(again.status, 0, again.out);
+    assert.match(again.out, /Using cache/);
+    assert.equal(json(await d.api('GET', `/images/${project}_app/json`)).Id, img.Id);
+    const up = c(['up', '-d']);
+    assert.equal(up.status, 0, up.out);
+    assert.equal(d.docker(['exec', `${project}_app_1`, 'cat', '/net.txt']).stdout, `nameserver ${gateway}\n`);
+    const images = c(['images']);
+    assert.equal(images.status, 0, images.out);
+    assert.match(images.out, new RegExp(`${project}_app_1\\s+${project}_app\\s+latest\\s+${img.Id.slice(7, 19)}`));
+    const down = c(['down', '--rmi', 'local', '-t', '1']);
+    assert.equal(down.status, 0, down.out);
+    assert.equal((await d.api('GET', `/images/${project}_app/json`)).status, 404);
+  } finally {
+    c(['down', '--rmi', 'local', '-t', '1']);
+    await d.api('DELETE', `/networks/${net}`);
+  }
+});
