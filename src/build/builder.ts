@@ -217,9 +217,14 @@ class BuildRun {
       if (!t) throw invalid(`failed to reach build target ${this.#o.target} in Dockerfile`);
       target = t.index;
     }
-    if (Object.keys(this.#o.labels).length) {
-      const text = Object.entries(this.#o.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
-      stages[target].body = [...stages[target].body, { cmd: 'label', original: `LABEL ${text}`, line: 0, endLine: 0, flags: [], rest: text, heredocs: [] }];
+    // `labels`: as moby's buildLabelOptions, one `LABEL k=v` step per label (keys sorted) at the
+    // end of the target stage, never expanded: the words are quoted so that the parser takes
+    // them as they are (inside double quotes the escape protects `"`, `$` and itself).
+    const esc = this.#escape;
+    const quoted = (w: string) => `"${w.replace(/["$\\`]/g, (c) => (c === '"' || c === '$' || c === esc ? `${esc}${c}` : c))}"`;
+    for (const k of Object.keys(this.#o.labels).sort()) {
+      const v = this.#o.labels[k];
+      stages[target].body = [...stages[target].body, { cmd: 'label', original: `LABEL ${k}=${v}`, line: 0, endLine: 0, flags: [], rest: `${quoted(k)}=${quoted(v)}`, heredocs: [] }];
     }
     this.#stages = stages;
     const needed = this.#neededStages(target);

@@ -478,3 +478,14 @@ test('networkmode: a user network by name or ID runs RUN steps on it, with its D
     await d.api('DELETE', '/networks/buildnet');
   }
 });
+
+test('labels: one LABEL step per label, keys sorted, at the end of the target stage, never expanded', async () => {
+  const labels = { zeta: 'last', alpha: 'a $HOME "quoted" \\ back`tick' };
+  for (const df of ['FROM busybox\nENV HOME=/root\n', '# escape=`\nFROM busybox\nENV HOME=/root\n']) {
+    const r = await build(d, { Dockerfile: df }, { labels: JSON.stringify(labels), nocache: '1' });
+    assert.equal(r.error, undefined, r.output);
+    assert.match(r.output, /Step 3\/4 : LABEL alpha=a \$HOME "quoted" \\ back`tick\n[\s\S]*Step 4\/4 : LABEL zeta=last\n/);
+    const img = await inspect(r.id!);
+    assert.deepEqual(img.Config.Labels, labels);
+  }
+});
