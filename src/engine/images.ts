@@ -246,7 +246,8 @@ export class ImageService {
     return chain;
   }
 
-  async tag(source: string, target: string | ImageRef): Promise<void> {
+  /** `o.event: false`: no `tag` event (a load's tags: dockerd's loader sets them quietly). */
+  async tag(source: string, target: string | ImageRef, o: { event?: boolean } = {}): Promise<void> {
     const rec = this.resolve(source);
     const ref = typeof target === 'string' ? normalizeTagged(target) : target;
     if (ref.digest) throw invalid('refusing to create a tag with a digest reference');
@@ -259,7 +260,7 @@ export class ImageService {
       rec.lastTagTime = new Date().toISOString();
       await this.#docs.put(rec.id.slice(7), rec);
     }
-    await this.event('tag', rec.id, ref.familiar());
+    if (o.event !== false) await this.event('tag', rec.id, ref.familiar());
   }
 
   /** Docker's rmi rules: untag a reference, delete an image when its last reference goes. */

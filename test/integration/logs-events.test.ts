@@ -217,3 +217,15 @@ test('events: image create (a commit, a build) only for API 1.46 and later, as m
   assert.deepEqual(await get('1.45'), ['tag evcommit:latest']);
   await d.api('DELETE', '/images/evcommit');
 });
+
+test('events: save and load are one event per image, named by its ID; a load sets its tags without tag events', async () => {
+  const id = (await d.api('GET', '/images/busybox/json')).json().Id as string;
+  const since = Date.now() / 1000;
+  const saved = await d.api('GET', '/images/get?names=busybox');
+  assert.equal(saved.status, 200);
+  const loaded = await d.api('POST', '/images/load?quiet=1', saved.body, { 'Content-Type': 'application/x-tar' });
+  assert.match(loaded.body.toString(), /Loaded image: busybox:latest/);
+  const until = Date.now() / 1000 + 0.2;
+  const evs = await eventsBetween(since, until, { type: ['image'] });
+  assert.deepEqual(evs.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name]), [['save', id, id], ['load', id, id]]);
+});
