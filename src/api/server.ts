@@ -96,7 +96,8 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://berth');
     let path = url.pathname;
     let apiVersion = API_VERSION;
-    const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    // moby's route prefix `/v{version:[0-9.]+}`: any such version, checked against the range below.
+    const vm = /^\/v([0-9.]+)(\/.*)$/.exec(path);
     const ctx: Ctx = { req, res, upgrade, params: {}, query: url.searchParams, apiVersion, signal: ac.signal };
     try {
       // Before anything else, routing included: a browser's request must not reach a handler.

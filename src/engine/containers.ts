@@ -800,7 +800,9 @@ export class ContainerService {
     const mode = c.rec.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) return; // another container's namespace: not its own endpoint
     const predefined = (name: string, type: string) => ({ id: this.#o.predefinedNetworkId?.(name) ?? name, name, type });
-    const nets = endpoints?.length
+    // No endpoints at all: host or none (or a daemon without a bridge); an empty list: every
+    // network was disconnected while it ran, so there is nothing left to leave.
+    const nets = endpoints
       ? endpoints.map((e) => ({ id: e.networkId, name: e.network, type: 'bridge' }))
       : [mode === 'host' ? predefined('host', 'host') : predefined('none', 'null')];
     for (const n of nets) this.#events.emit('network', action, n.id, { container: c.id, name: n.name, type: n.type });
