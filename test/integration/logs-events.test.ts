@@ -229,3 +229,16 @@ test('events: save and load are one event per image, named by its ID; a load set
   const evs = await eventsBetween(since, until, { type: ['image'] });
   assert.deepEqual(evs.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name]), [['save', id, id], ['load', id, id]]);
 });
+
+test('events: a network disconnect while running is its own event; the stop then leaves nothing more', async () => {
+  const since = Date.now() / 1000;
+  const id = (await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['sleep', '60'] })).json().Id as string;
+  assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
+  assert.equal((await d.api('POST', '/networks/bridge/disconnect', { Container: id })).status, 200);
+  await d.api('POST', `/containers/${id}/kill`);
+  await d.api('POST', `/containers/${id}/wait`);
+  await d.api('DELETE', `/containers/${id}`);
+  const until = Date.now() / 1000 + 0.2;
+  const evs = (await eventsBetween(since, until, { type: ['network'] })).filter((e) => e.Actor.Attributes.container === id);
+  assert.deepEqual(evs.map((e) => `${e.Action} ${e.Actor.Attributes.name}`), ['connect bridge', 'disconnect bridge']);
+});
