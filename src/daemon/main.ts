@@ -180,7 +180,9 @@ async function main(): Promise<void> {
       prune: (f) => engine.pruneImages(f),
     }),
     ...imageArchiveRoutes({
-      planSave: (n) => planSave(engine.images, n), save: (i) => saveStream({ content }, i),
+      planSave: (n) => planSave(engine.images, n),
+      // dockerd's `save` event, one per image written (named by its ID).
+      save: (i) => { for (const it of i) void engine.images.event('save', it.rec.id, it.rec.id); return saveStream({ content }, i); },
       prepareLoad: (body) => prepareLoad({ dataRoot: dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
       commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold(), idMap }, o),
     }),

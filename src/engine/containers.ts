@@ -125,6 +125,8 @@ export interface ContainerServiceOptions {
   /** The network setup step (extension point for the networking issue). */
   networking?: ContainerNetworking;
   volumes: VolumeService;
+  /** The IDs of the predefined `host` and `none` networks (their connect/disconnect events). */
+  predefinedNetworkId?: (name: string) => string;
   /**
    * `--userns-remap`: the store is the remapped one (layers and rw layers owned by host IDs of
    * the map), and containers other than `--userns=host` run in a user namespace of that map.
@@ -600,6 +602,7 @@ export class ContainerService {
     let mounted = false;
     let created = false;
     let netUp = false;
+    let volumesUp = false;
     // Volume subpaths bound for runc (volume/local.ts setUp): detached once runc has its mounts.
     let releaseStaged: (() => Promise<void>) | undefined;
     try {
@@ -623,6 +626,7 @@ export class ContainerService {
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
       rec.berth.endpoints = net.endpoints;
+      this.#networkEvents(c, 'connect', net.endpoints);
       const links = this.#links(c);
       // Docker's /etc/hosts names the container by its address on its first network.
       const self = net.endpoints?.[0] ? `${net.endpoints[0].ip}\t${rec.Config.Hostname}` : undefined;
@@ -631,6 +635,11 @@ export class ContainerService {
       if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
       const volumes = await this.#o.volumes.setUp(rec.Mounts ?? [], merged, join(this.#dir, c.id, 'subpaths'));
       releaseStaged = volumes.release;
+      volumesUp = true;
+      for (const m of rec.Mounts ?? []) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        this.#events.emit('volume', 'mount', m.Name, { container: c.id, destination: m.Destination, driver: m.Driver ?? 'local', propagation: m.Propagation, 'read/write': String(m.RW) });
+      }
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
@@ -696,7 +705,12 @@ export class ContainerService {
       c.attach = undefined;
       for (const p of c.pendingAttach.splice(0)) p.fail();
       await releaseStaged?.();
-      if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
+      if (netUp) {
+        await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
+        this.#networkEvents(c, 'disconnect', rec.berth.endpoints);
+        rec.berth.endpoints = undefined;
+      }
+      if (volumesUp) this.#volumeUnmountEvents(c);
       await releaseNamespaceFile(this.#usernsFile(c));
       if (mounted) await unmount(merged).catch(() => {});
       await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
@@ -792,6 +806,30 @@ export class ContainerService {
     this.#rotator.watch(c.id, c.rec.LogPath, this.#runtimeOf(c.rec.berth.runtime).ctlFile(c.id), { maxSize: ls.maxSize, maxFile: ls.maxFile });
   }
 
+  /**
+   * dockerd's network events as a container starts and ends: `connect` (`disconnect`) for every
+   * network it joins (leaves), the default bridge and the predefined host and none included,
+   * with the network's ID and Docker's attributes (container, name, type).
+   */
+  #networkEvents(c: Container, action: 'connect' | 'disconnect', endpoints: EndpointState[] | undefined): void {
+    const mode = c.rec.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:')) return; // another container's namespace: not its own endpoint
+    const predefined = (name: string, type: string) => ({ id: this.#o.predefinedNetworkId?.(name) ?? name, name, type });
+    // No endpoints at all: host or none (or a daemon without a bridge); an empty list: every
+    // network was disconnected while it ran, so there is nothing left to leave.
+    const nets = endpoints
+      ? endpoints.map((e) => ({ id: e.networkId, name: e.network, type: 'bridge' }))
+      : [mode === 'host' ? predefined('host', 'host') : predefined('none', 'null')];
+    for (const n of nets) this.#events.emit('network', action, n.id, { container: c.id, name: n.name, type: n.type });
+  }
+
+  /** dockerd's `volume unmount` events for a container's volumes as it ends. */
+  #volumeUnmountEvents(c: Container): void {
+    for (const m of c.rec.Mounts ?? []) {
+      if (m.Type === 'volume' && m.Name) this.#events.emit('volume', 'unmount', m.Name, { container: c.id, driver: m.Driver ?? 'local' });
+    }
+  }
+
   #attrs(c: Container): Record<string, string> {
     return { image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...(c.rec.Config.Labels ?? {}) };
   }
@@ -844,6 +882,9 @@ export class ContainerService {
       unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
     ]);
     c.runtimeDeleted = true;
+    // As dockerd's cleanup at exit: the network disconnects and volume unmounts, then `die`.
+    this.#networkEvents(c, 'disconnect', rec.berth.endpoints);
+    this.#volumeUnmountEvents(c);
     rec.berth.endpoints = undefined;
     T('delete+umount');
     const finished = new Date().toISOString();
@@ -1157,7 +1198,8 @@ export class ContainerService {
       }
       c.rec.berth.networks = { ...have, [name]: prepared ?? cfg };
       await this.#save(c);
-      this.#events.emit('network', 'connect', prepared?.NetworkID ?? name, { container: c.id, name, type: 'bridge' });
+      // dockerd: a stopped container's connect is only recorded; its event comes at start.
+      if (c.running) this.#events.emit('network', 'connect', prepared?.NetworkID ?? name, { container: c.id, name, type: 'bridge' });
     });
   }
 
@@ -1182,7 +1224,7 @@ export class ContainerService {
       delete have[key];
       c.rec.berth.networks = have;
       await this.#save(c);
-      this.#events.emit('network', 'disconnect', id ?? name, { container: c.id, name, type: 'bridge' });
+      if (c.running) this.#events.emit('network', 'disconnect', id ?? name, { container: c.id, name, type: 'bridge' });
     });
   }
 

@@ -228,14 +228,12 @@ export class PreparedLoad {
           if (old && old.id !== rec.id && d.images.refsOf(old.id).includes(ref)) {
             emit({ stream: `The image ${familiar(ref)} already exists, renaming the old one with ID ${old.id} to empty string\n` });
           }
-          await d.images.tag(rec.id, ref);
+          await d.images.tag(rec.id, ref, { event: false });
           emit({ stream: `Loaded image: ${familiar(ref)}\n` });
-          d.events.emit('image', 'load', rec.id, { name: familiar(ref) });
         }
-        if (r.refs.length === 0) {
-          emit({ stream: `Loaded image ID: ${rec.id}\n` });
-          d.events.emit('image', 'load', rec.id, { name: rec.id });
-        }
+        if (r.refs.length === 0) emit({ stream: `Loaded image ID: ${rec.id}\n` });
+        // One `load` event per image, named by its ID, its tags set without events (moby's loader).
+        await d.images.event('load', rec.id, rec.id);
       }
     } catch (e) {
       const used = new Set(d.images.all().flatMap((img) => [img.id, img.manifest, ...img.layers.flatMap((l) => [l.chainId, l.blob])]));

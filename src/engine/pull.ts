@@ -284,7 +284,7 @@ export class Puller {
     await d.images.addRepoDigest(id, digestRef);
     if (ref.tag !== undefined) await d.images.tag(id, ref);
     await d.pulled?.(name.name, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
-    d.events.emit('image', 'pull', ref.familiar(), { name: ref.familiarName() });
+    await d.images.event('pull', ref.familiar(), ref.familiarName());
     return downloadedLayers || prevId !== id;
   }
 

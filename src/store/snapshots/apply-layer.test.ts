@@ -460,6 +460,26 @@ test('malformed tars are InvalidParameter', async () => {
   });
 });
 
+test('a tar ending right after its last entry\'s data (no padding, no end blocks) is complete, as in Go', async () => {
+  // What the docker CLI sends for `build -f <Dockerfile outside the context>`.
+  await withTmp(async (root) => {
+    const a = Buffer.from('hello\n');
+    const b = Buffer.from('**/.git\n');
+    const tar = Buffer.concat([rawHeader({ name: 'a.txt', flag: '0', size: a.length }), padded(a), rawHeader({ name: '.dockerignore', flag: '0', size: b.length }), b]);
+    await applyLayer(root, streamOf(tar, 100), { mode: 'plain' });
+    assert.equal(await readFile(join(root, 'a.txt'), 'utf8'), 'hello\n');
+    assert.equal(await readFile(join(root, '.dockerignore'), 'utf8'), '**/.git\n');
+  });
+  // Cut inside the data, or inside the padding: still truncated.
+  for (const cut of [3, 6 + 10]) {
+    await withTmp(async (root) => {
+      const a = Buffer.from('hello\n');
+      const tar = Buffer.concat([rawHeader({ name: 'a.txt', flag: '0', size: a.length }), padded(a)]).subarray(0, 512 + cut);
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'plain' }), invalidTar, String(cut));
+    });
+  }
+});
+
 test('the input is drained to its end, trailing padding included', async () => {
   await withTmp(async (root) => {
     const tar = await tarOf([{ name: 'f', body: 'x'.repeat(1000) }], Buffer.alloc(10240));

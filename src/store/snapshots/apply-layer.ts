@@ -527,8 +527,16 @@ export class TarReader {
   }
 
   async next(): Promise<TarEntry | undefined> {
-    await this.#skip(this.#data + this.#pad);
+    await this.#skip(this.#data);
+    // The end of the stream where the last entry's padding would start is a clean end, as in Go
+    // (tryReadFull of the padding): the docker CLI's `build -f <file outside the context>` sends
+    // such a context (its rewritten tar has neither that padding nor the end-of-archive blocks).
+    const padding = this.#pad;
     this.#data = this.#pad = 0;
+    if (padding) {
+      if (!(await this.#fill())) return undefined;
+      await this.#skip(padding);
+    }
     let pax: Map<string, Buffer> | undefined;
     let longName: string | undefined;
     let longLink: string | undefined;

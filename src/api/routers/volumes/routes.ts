@@ -4,6 +4,7 @@ import { parseFilters } from '../../../common/filters.ts';
 import { qBool, readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { VolumesBackend } from './backend.ts';
+import { versionBefore } from '../../version.ts';
 
 const isStrMap = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => typeof x === 'string'));
 
@@ -30,6 +31,8 @@ export function volumeRoutes(b: VolumesBackend): Route[] {
       method: 'POST', path: '/volumes/prune', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);
         f.validate(['label', 'label!', 'all']);
+        // Before API 1.42 prune took every unused volume, named ones too (moby adds all=true).
+        if (versionBefore(ctx, '1.42')) f.add('all', 'true');
         sendJson(ctx, 200, await b.prune(f));
       },
     },
