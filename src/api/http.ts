@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../common/errors.ts';
+import { normalizeBody, type BodySchema } from '../common/json-fields.ts';
 import { jsonContentTypeError } from './request-guard.ts';
 
 export interface Ctx {
@@ -81,9 +82,11 @@ async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
 /**
  * The JSON body of a request (moby's ReadJSON): with a body, `Content-Type: application/json` is
  * required (request-guard.ts says why: browsers post text/plain cross-site); without one, an
- * `optional` body reads as `{}`.
+ * `optional` body reads as `{}`. `schema` names the body in the spec (its operation ID): field
+ * names are then matched case-insensitively, as Go's decoder matches them, and come out spelled
+ * as the spec spells them (common/json-fields.ts); every JSON body should name its schema.
  */
-export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean } = {}): Promise<T> {
+export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean; schema?: BodySchema } = {}): Promise<T> {
   const buf = ctx.upgrade ? await readUpgradeBody(ctx) : await readBody(ctx.req);
   const ctError = jsonContentTypeError(ctx.req.headers['content-type'], buf.length);
   if (ctError) throw invalid(ctError);
@@ -91,11 +94,13 @@ export async function readJsonBody<T>(ctx: Ctx, opts: { optional?: boolean } = {
     if (opts.optional) return {} as T;
     throw invalid('bad parameter: request body is empty');
   }
+  let v: unknown;
   try {
-    return JSON.parse(buf.toString('utf8')) as T;
+    v = JSON.parse(buf.toString('utf8'));
   } catch (e) {
     throw invalid(`invalid JSON: ${(e as Error).message}`);
   }
+  return (opts.schema ? normalizeBody(v, opts.schema) : v) as T;
 }
 
 export function sendJson(ctx: Ctx, status: number, body: unknown): void {

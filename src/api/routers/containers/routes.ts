@@ -152,7 +152,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },
     {
       method: 'POST', path: '/containers/create', handler: async (ctx) => {
-        const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx);
+        const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx, { schema: 'ContainerCreate' });
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: container config must be an object');
         const { HostConfig: hc, NetworkingConfig: nc, ...config } = body;
         const endpoints = (nc as { EndpointsConfig?: Record<string, EndpointConfig> | null } | undefined)?.EndpointsConfig ?? undefined;

@@ -38,7 +38,7 @@ export function execRoutes(b: ExecBackend): Route[] {
   return [
     {
       method: 'POST', path: '/containers/{id}/exec', handler: async (ctx) => {
-        const body = await readJsonBody<ExecCreateOptions>(ctx);
+        const body = await readJsonBody<ExecCreateOptions>(ctx, { schema: 'ContainerExec' });
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: exec config must be an object');
         if (!Array.isArray(body.Cmd) || body.Cmd.length === 0) throw invalid('No exec command specified');
         // ConsoleSize came with API 1.42.
@@ -62,7 +62,7 @@ export function execRoutes(b: ExecBackend): Route[] {
 }
 
 async function start(ctx: Ctx, b: ExecBackend): Promise<void> {
-  const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }>(ctx, { optional: true });
+  const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }>(ctx, { optional: true, schema: 'ExecStart' });
   const s = b.begin(ctx.params.id);
   if (body.Detach) {
     await s.run();
