@@ -30,6 +30,7 @@ import { AttachConnection, type StreamKind } from './attach.ts';
 import { exitCodeForStartError, type ExecTarget } from './containers.ts';
 import type { EventBus } from './events.ts';
 import { trace } from '../common/trace.ts';
+import { parseDetachKeys } from '../common/detach-keys.ts';
 
 /** ExecConfig (spec: POST /containers/{id}/exec body). */
 export interface ExecCreateOptions {
@@ -179,7 +180,10 @@ export class ExecService {
     if (user) await resolveUser(t.rootfs, user, t.hostConfig.GroupAdd);
     const workingDir = o.WorkingDir ?? '';
     if (workingDir && !posix.isAbsolute(workingDir)) throw invalid(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
-    const detachKeys = o.DetachKeys ? parseKeys(o.DetachKeys) : Buffer.alloc(0);
+    let detachKeys: Buffer = Buffer.alloc(0);
+    if (o.DetachKeys) {
+      try { detachKeys = parseDetachKeys(o.DetachKeys); } catch { throw invalid(`Invalid escape keys (${o.DetachKeys}) provided`); }
+    }
     const cs = o.ConsoleSize;
     const consoleSize = Array.isArray(cs) && cs.length === 2 && cs.every((n) => Number.isInteger(n) && n > 0) ? { h: cs[0], w: cs[1] } : undefined;
     const id = generateId();
@@ -389,20 +393,4 @@ export function execEnv(containerEnv: readonly string[], config: { Tty?: boolean
     if (i >= 0) env[i] = v; else env.push(v);
   }
   return env;
-}
-
-/** docker's term.ToBytes; a bad sequence is Docker's "Invalid escape keys" (400). */
-export function parseKeys(spec: string): Buffer {
-  const out: number[] = [];
-  for (const part of spec.split(',')) {
-    const k = part.trim();
-    if (k.length > 1 && k.toLowerCase().startsWith('ctrl-') && k.length === 6) {
-      const c = k.slice(5);
-      const lc = c.toLowerCase();
-      if (lc >= 'a' && lc <= 'z') { out.push(lc.charCodeAt(0) - 96); continue; }
-      if ('@[\\]^_'.includes(c)) { out.push(c.charCodeAt(0) - 64); continue; }
-    } else if (k.length === 1) { out.push(k.charCodeAt(0)); continue; }
-    throw invalid(`Invalid escape keys (${spec}) provided`);
-  }
-  return Buffer.from(out);
 }
