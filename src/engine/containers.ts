@@ -949,18 +949,45 @@ export class ContainerService {
     });
   }
 
+  /**
+   * `POST /containers/{id}/kill`. With SIGKILL (the default) it returns once the container is no
+   * longer running, as moby's Kill does: up to 10 s for the exit, then a SIGKILL to every process
+   * of the container and 2 s more; so an inspect right after shows it exited (137). Other
+   * signals are sent and the call returns at once. A container waiting to be restarted is not
+   * restarted (Docker: ExitOnNext).
+   */
   kill(_ctx: EngineContext, ref: string, signal?: string): Promise<void> {
     const c = this.#get(ref);
+    const sig = parseSignal(signal || 'SIGKILL');
     return this.#locked(c, async () => {
-      const sig = parseSignal(signal || 'SIGKILL');
-      if (!c.running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+      if (c.restartTimer && (sig === 9 || sig === 15 || sig === 2)) {
+        await this.#stopNow(c, {});
+        return;
+      }
+      if (!c.running) throw conflict(`cannot kill container: ${ref}: container ${c.id} is not running`);
       if (sig === 9 || sig === 15 || sig === 2) c.rec.berth.manuallyStopped = true;
       await this.#save(c);
       const rt = this.#runtimeOf(c.rec.berth.runtime);
       if (c.rec.State.Paused && sig === 9) await rt.resume(c.id).catch(() => {});
       await rt.kill(c.id, sig);
       this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: String(sig) });
+      if (sig !== 9) return;
+      if (await this.#exitWithin(c, 10_000)) return;
+      await rt.kill(c.id, 9, true).catch(() => {});
+      if (!(await this.#exitWithin(c, 2_000))) throw system(`cannot kill container: ${ref}: tried to kill container, but did not receive an exit event`);
     });
+  }
+
+  /** Whether the container's exit is handled within `ms` (called under its lock). */
+  async #exitWithin(c: Container, ms: number): Promise<boolean> {
+    if (!c.running) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+    try {
+      return await Promise.race([this.#waitExit(c).then(() => true as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   restart(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> {
@@ -1060,7 +1087,12 @@ export class ContainerService {
       if (!c.running) throw conflict(`Container ${c.id} is not running`);
       if (c.rec.State.Paused) throw conflict(`Container ${c.id} is already paused`);
       if (o.forDaemon) await this.#markFrozen(c);
-      await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+      try {
+        await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+      } catch (e) {
+        if (o.forDaemon) await this.#unmarkFrozen(c);
+        throw e;
+      }
       c.rec.State = { ...c.rec.State, Status: 'paused', Paused: true };
       await this.#save(c);
       this.#events.emit('container', 'pause', c.id, this.#attrs(c));
