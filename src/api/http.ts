@@ -131,19 +131,32 @@ export function startStream(ctx: Ctx, contentType: string, status = 200): Server
   return res;
 }
 
+/** Whether the request's API version is `v` or later (moby's versions.GreaterThanOrEqualTo). */
+export function apiAtLeast(ctx: Ctx, v: string): boolean {
+  const [a1, a2] = ctx.apiVersion.split('.').map(Number);
+  const [b1, b2] = v.split('.').map(Number);
+  return a1 - b1 > 0 || (a1 === b1 && a2 >= b2);
+}
+
+/** The media types of attach and exec streams. */
+export const RAW_STREAM = 'application/vnd.docker.raw-stream';
+export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
+
 /**
- * Takes over the connection for a bidirectional stream (attach, exec start). With
- * `Upgrade: tcp` the server answers 101 and speaks raw on the socket, as the docker CLI expects;
- * without it, the stream runs in an ordinary 200 response (what curl gets).
+ * Takes over the connection for a bidirectional stream (attach, exec start), as moby does. With
+ * `Upgrade: tcp` the server answers 101 with `upgradeType` and speaks raw on the socket (the
+ * docker CLI, docker-py, dockerode's hijack); without it, the stream is the body of a 200
+ * response, typed raw-stream whatever its framing, as moby types it (dockerode's `docker.run`,
+ * curl), ended when the stream is.
  */
-export function hijack(ctx: Ctx, contentType: string): { out: Duplex | ServerResponse; input: Duplex | IncomingMessage; end: () => void } {
+export function hijack(ctx: Ctx, upgradeType: string): { out: Duplex | ServerResponse; input: Duplex | IncomingMessage; end: () => void } {
   if (ctx.upgrade) {
     const s = ctx.upgrade.socket;
-    s.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    s.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${upgradeType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     return { out: s, input: s, end: () => { s.end(); } };
   }
   const res = ctx.res!;
-  res.writeHead(200, { 'Content-Type': contentType });
+  res.writeHead(200, { 'Content-Type': RAW_STREAM });
   res.flushHeaders();
   return { out: res, input: ctx.req, end: () => res.end() };
 }

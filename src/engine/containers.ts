@@ -134,6 +134,19 @@ export interface ContainerServiceOptions {
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
 
+/** What the attach route needs of a container (see ContainerService.attachTarget). */
+export interface AttachTarget { id: string; tty: boolean; openStdin: boolean; stdinOnce: boolean }
+
+/** A client's attach session (see ContainerService.attach). */
+export interface AttachSession {
+  tty: boolean;
+  writeStdin: (d: Buffer) => void;
+  /** The client's stdin ended: EOF on the container's stdin when it is StdinOnce and no TTY. */
+  closeStdin: () => void;
+  /** The client leaves; the container runs on. `keys`: by the detach keys (event `detach`). */
+  detach: (o?: { keys?: boolean }) => void;
+}
+
 class Container {
   rec: ContainerRecord;
   attach?: AttachConnection;
@@ -1351,15 +1364,29 @@ export class ContainerService {
   }
 
   /**
-   * Attaches a client. Before start, the session waits for the container to be created and is
-   * connected before the process runs; on a running container it connects at once; on a stopped
-   * one it ends immediately (after replaying logs if asked).
+   * What an attach needs to know, checked as moby's ContainerAttach checks before it takes the
+   * connection over: 404 for an unknown container, 409 for a paused or restarting one.
+   */
+  attachTarget(ref: string): AttachTarget {
+    const c = this.#get(ref);
+    if (c.rec.State.Paused) throw conflict(`container ${ref} is paused, unpause the container before attach`);
+    if (c.restartTimer || c.rec.State.Restarting) throw conflict(`container ${ref} is restarting, wait until the container is running`);
+    const cfg = c.rec.Config;
+    return { id: c.id, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce };
+  }
+
+  /**
+   * Attaches a client's stream session (event `attach`). On a running container it connects at
+   * once; otherwise (created, or exited: `docker start -a` attaches first) it joins the next
+   * start and is connected before the process runs, so no output is missed. It ends (`onEnd`)
+   * when the container's output does. `detach({ keys: true })`, the client typed the detach
+   * keys, is event `detach`.
    */
   async attach(_ctx: EngineContext, ref: string, o: {
     stdin: boolean; stdout: boolean; stderr: boolean;
     onOutput: (stream: StreamKind, data: Buffer) => void;
     onEnd: () => void;
-  }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }> {
+  }): Promise<AttachSession> {
     const c = this.#get(ref);
     let conn: AttachConnection | undefined;
     let ended = false;
@@ -1383,6 +1410,7 @@ export class ContainerService {
       if (i >= 0) c.pendingAttach.splice(i, 1);
     };
     const pending = { bind, fail: () => end() };
+    this.#events.emit('container', 'attach', c.id, this.#attrs(c));
     if (c.running) {
       const cn = await this.#connectAttach(c);
       if (cn) bind(cn); else queueMicrotask(end);
@@ -1400,7 +1428,12 @@ export class ContainerService {
         if (!c.rec.Config.StdinOnce || c.rec.Config.Tty) return;
         if (conn) conn.closeStdin(); else stdinClosedEarly = true;
       },
-      detach: () => { cleanup(); ended = true; },
+      detach: (d = {}) => {
+        if (ended) return;
+        cleanup();
+        ended = true;
+        if (d.keys) this.#events.emit('container', 'detach', c.id, this.#attrs(c));
+      },
     };
   }
 

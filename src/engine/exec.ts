@@ -78,14 +78,19 @@ export interface ExecSession {
   writeStdin: (d: Buffer) => void;
   /** EOF on the process's stdin. */
   closeStdin: () => void;
-  /** The client goes away; the process keeps running. */
-  detach: () => void;
+  /** The client goes away; the process keeps running. `keys`: by the detach keys (event exec_detach). */
+  detach: (o?: { keys?: boolean }) => void;
+}
+
+/** How a start differs from the create: the start request's console size wins (API 1.42). */
+export interface ExecStartOptions {
+  consoleSize?: { h: number; w: number };
 }
 
 /** A validated start: `run` without `io` is a detached start. */
 export interface ExecStart {
   tty: boolean;
-  run: (io?: ExecIO) => Promise<ExecSession>;
+  run: (io?: ExecIO, o?: ExecStartOptions) => Promise<ExecSession>;
   /** The client went away before `run`: the session can be started again. */
   cancel: () => void;
 }
@@ -229,7 +234,11 @@ export class ExecService {
     let ran = false;
     return {
       tty: e.rec.tty,
-      run: (io) => { ran = true; return this.#run(e, t, io); },
+      run: (io, o) => {
+        ran = true;
+        if (o?.consoleSize) e.cfg.consoleSize = o.consoleSize;
+        return this.#run(e, t, io);
+      },
       cancel: () => { if (!ran && e.state === 'running') e.state = 'created'; },
     };
   }
@@ -308,8 +317,10 @@ export class ExecService {
     return {
       writeStdin: (d) => { if (e.rec.openStdin) conn?.writeStdin(d); },
       closeStdin: () => { if (e.rec.openStdin) conn?.closeStdin(); },
-      detach: () => {
+      detach: (d = {}) => {
+        if (detached) return;
         detached = true;
+        if (d.keys) this.#events.emit('container', 'exec_detach', t.id, { ...t.attrs, execID: e.rec.id });
         // Closing our end of the attach socket would also close the process's stdin
         // (conmon runs exec sessions without --leave-stdin-open): keep it open for the
         // process's life when it reads stdin; output then goes nowhere, as with Docker.
