@@ -306,6 +306,9 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   }
 }
 
+/** How long a hijacked attach waits between its 101 and a log replay (see below). */
+const UPGRADE_SETTLE_MS = 20;
+
 /**
  * POST /containers/{id}/attach, as moby's attach: validated (bad detachKeys 400, unknown 404,
  * paused or restarting 409), then the connection is taken over. `logs=1` replays the container's
@@ -360,6 +363,10 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
     }
     if (withLogs && !closed) {
       const { entries } = b.logs({ signal: ctx.signal }, t.id, { stdout, stderr, tail: -1, follow: false });
+      // docker-py reads the 101 through a buffered reader and then reads the raw socket: bytes
+      // that arrive together with the headers are lost to it. Docker's own log read takes long
+      // enough that they rarely do; the log, ready at once here, waits a moment instead.
+      if (ctx.upgrade) await new Promise((r) => setTimeout(r, UPGRADE_SETTLE_MS));
       for await (const e of entries) {
         if (closed) break;
         if (!write(e.stream, e.data)) await new Promise((r) => h.out.once('drain', r));
