@@ -253,7 +253,8 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const p = b.wait({ signal: ctx.signal }, ctx.params.id, ctx.query.get('condition') ?? 'not-running');
         const res = startStream(ctx, 'application/json');
         const r = await Promise.race([p, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
-        if (r) res.end(JSON.stringify(r) + '\n'); else res.destroy();
+        // Docker's WaitResponse: `Error` is omitempty, there only when the wait ended in one.
+        if (r) res.end(JSON.stringify(r.Error ? r : { StatusCode: r.StatusCode }) + '\n'); else res.destroy();
       },
     },
     {
