@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
-import { startDaemon, type Daemon } from '../integration/harness.ts';
+import { startDaemon, hasDocker, type Daemon } from '../integration/harness.ts';
 import { cgroupFileOf } from '../integration/runtime-util.ts';
 
 let d: Daemon;
@@ -142,3 +142,15 @@ test('a stopped container: recorded, applied at the next start', async () => {
   assert.equal(await cg(c, 'cpu', 'cpu.shares'), '700');
   assert.equal(await cg(c, 'memory', 'memory.limit_in_bytes'), String(48 << 20));
 });
+
+for (const cli of ['docker', 'berth'] as const) {
+  test(`${cli} update --cpu-shares and --blkio-weight (the warning after the names, on stdout, where unsupported)`, { skip: cli === 'docker' && !hasDocker ? 'no docker CLI' : false }, async () => {
+    const shares = cli === 'docker' ? '300' : '400';
+    const r = d[cli](['update', '--cpu-shares', shares, '--blkio-weight', '200', 'upd-a', 'upd-b']);
+    assert.equal(r.status, 0, r.stderr);
+    const supported = await cg(a, 'blkio', 'blkio.weight') !== undefined;
+    const warning = 'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.';
+    assert.equal(r.stdout, supported ? 'upd-a\nupd-b\n' : `upd-a\nupd-b\n${warning}\n${warning}\n`);
+    assert.equal(await cg(a, 'cpu', 'cpu.shares'), shares);
+  });
+}
