@@ -963,27 +963,41 @@ export class ContainerService {
   }
 
   /**
-   * `POST /containers/{id}/kill`. With SIGKILL (the default) it returns once the container is no
-   * longer running, as moby's Kill does: up to 10 s for the exit, then a SIGKILL to every process
-   * of the container and 2 s more; so an inspect right after shows it exited (137). Other
-   * signals are sent and the call returns at once. A container waiting to be restarted is not
-   * restarted (Docker: ExitOnNext).
+   * `POST /containers/{id}/kill`, as moby's. With SIGKILL (the default) it returns once the
+   * container is no longer running: up to 10 s for the exit, then a SIGKILL to every process of
+   * the container and 2 s more; so an inspect right after shows it exited (137). Other signals
+   * are sent and the call returns at once. Any signal when the container has no StopSignal, or
+   * its StopSignal, or SIGKILL, means the container is not to be restarted when it exits
+   * (moby's ExitOnNext), and a paused container is resumed so that the signal lands. A
+   * container waiting to be restarted is then stopped; another signal leaves it be.
    */
   kill(_ctx: EngineContext, ref: string, signal?: string): Promise<void> {
     const c = this.#get(ref);
     const sig = parseSignal(signal || 'SIGKILL');
     return this.#locked(c, async () => {
-      if (c.restartTimer && (sig === 9 || sig === 15 || sig === 2)) {
-        await this.#stopNow(c, {});
+      const stopSignal = c.rec.Config.StopSignal ? parseSignal(c.rec.Config.StopSignal) : undefined;
+      const exitOnNext = sig === 9 || stopSignal === undefined || stopSignal === sig;
+      if (c.restartTimer) {
+        if (exitOnNext) await this.#stopNow(c, {});
         return;
       }
       if (!c.running) throw conflict(`cannot kill container: ${ref}: container ${c.id} is not running`);
-      if (sig === 9 || sig === 15 || sig === 2) c.rec.berth.manuallyStopped = true;
-      await this.#save(c);
+      if (exitOnNext) {
+        c.rec.berth.manuallyStopped = true;
+        await this.#save(c);
+      }
       const rt = this.#runtimeOf(c.rec.berth.runtime);
-      if (c.rec.State.Paused && sig === 9) await rt.resume(c.id).catch(() => {});
+      const resume = exitOnNext && c.rec.State.Paused;
+      // A frozen process gets SIGKILL only when thawed: thaw first for it, after for others.
+      if (resume && sig === 9) await rt.resume(c.id).catch(() => {});
       await rt.kill(c.id, sig);
       this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: String(sig) });
+      if (resume && sig !== 9) {
+        await rt.resume(c.id).catch(() => {});
+        c.rec.State = { ...c.rec.State, Status: 'running', Paused: false };
+        await this.#save(c);
+        this.#events.emit('container', 'unpause', c.id, this.#attrs(c));
+      }
       if (sig !== 9) return;
       if (await this.#exitWithin(c, 10_000)) return;
       await rt.kill(c.id, 9, true).catch(() => {});

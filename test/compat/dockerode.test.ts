@@ -219,6 +219,28 @@ test('kill (SIGKILL) returns once the container has stopped: inspect right after
   await assert.rejects(c.kill(), (e: any) => e.statusCode === 409 && /is not running/.test(e.message));
 });
 
+test('kill with another signal returns at once; with no StopSignal the container is resumed if paused and not restarted', async () => {
+  const c = await running({ Cmd: ['sh', '-c', 'trap "echo got-hup" HUP; trap "exit 3" USR1; echo ready; while true; do sleep 0.1; done'], HostConfig: { RestartPolicy: { Name: 'always' } } });
+  const logs = await c.logs({ follow: true, stdout: true }) as NodeJS.ReadableStream;
+  await until(logs, /ready/);
+  await c.pause();
+  await c.kill({ signal: 'SIGHUP' });
+  const s = (await c.inspect()).State;
+  assert.deepEqual([s.Status, s.Paused], ['running', false]);
+  await until(logs, /got-hup/);
+  await c.kill({ signal: 'USR1' });
+  assert.equal((await c.wait()).StatusCode, 3);
+  await sleep(1500);
+  const after = await c.inspect();
+  assert.deepEqual([after.State.Status, after.RestartCount], ['exited', 0]);
+  // A signal other than its StopSignal leaves a paused container paused.
+  const q = await running({ Cmd: ['sleep', '1000'], StopSignal: 'SIGUSR2' });
+  await q.pause();
+  await q.kill({ signal: 'SIGHUP' });
+  assert.equal((await q.inspect()).State.Paused, true);
+  await q.remove({ force: true });
+});
+
 test('commit with pause of a container that exits meanwhile still commits', async () => {
   const c = await running({ Cmd: ['sh', '-c', 'echo committed > /marker; echo ready; exec sleep 1000'] });
   await until(await c.logs({ follow: true, stdout: true }) as NodeJS.ReadableStream, /ready/);
