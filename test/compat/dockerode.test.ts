@@ -167,6 +167,17 @@ test('attach to a paused container is 409', async () => {
   await c.remove({ force: true });
 });
 
+test('logs and attach name the multiplexed media type from API 1.42 on, as Docker', async () => {
+  const c = await running({ Cmd: ['echo', 'x'] });
+  await c.wait();
+  for (const [v, type] of [['1.41', 'application/vnd.docker.raw-stream'], ['1.42', 'application/vnd.docker.multiplexed-stream']]) {
+    const r = await d.api('GET', `/v${v}/containers/${c.id}/logs?stdout=1`);
+    assert.equal(r.headers['content-type'], type, `logs at ${v}`);
+    assert.deepEqual(demux(r.body), { stdout: 'x\n', stderr: '' });
+  }
+  await c.remove();
+});
+
 // ------------------------------------------------------------------ exec
 
 test('exec: the stream\'s framing follows the Tty of the start request, not of the create', async () => {

@@ -294,7 +294,8 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   const timestamps = qBool(q, 'timestamps');
   const { tty, entries } = b.logs({ signal: ctx.signal }, ctx.params.id, { stdout, stderr, sinceNs: since, untilNs: until, tail, follow: qBool(q, 'follow') });
   // Point of no return: from here, errors end the stream.
-  const res = startStream(ctx, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  // Docker names the multiplexed type from API 1.42 on; older clients get raw-stream either way.
+  const res = startStream(ctx, !tty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
   try {
     for await (const e of entries) {
       const data = timestamps ? Buffer.concat([Buffer.from(formatTimeNs(e.timeNs) + ' '), e.data]) : e.data;
