@@ -80,6 +80,21 @@ async function readUpgradeBody(ctx: Ctx, limit = 1 << 20): Promise<Buffer> {
 }
 
 /**
+ * Reads and drops the body of an upgrade request that has no use for it (attach: dockerode sends
+ * its options as JSON there too), so that body bytes arriving after the headers are not taken
+ * for the session's stdin.
+ */
+export async function skipUpgradeBody(ctx: Ctx): Promise<void> {
+  const u = ctx.upgrade;
+  if (!u) return;
+  const len = Number(ctx.req.headers['content-length']);
+  if (Number.isInteger(len) && len >= 0) { await readUpgradeBody(ctx); return; }
+  // No body: whatever followed the headers is already the client's stream.
+  if (u.head.length) u.socket.unshift(u.head);
+  u.head = Buffer.alloc(0);
+}
+
+/**
  * The JSON body of a request (moby's ReadJSON): with a body, `Content-Type: application/json` is
  * required (request-guard.ts says why: browsers post text/plain cross-site); without one, an
  * `optional` body reads as `{}`. `schema` names the body in the spec (its operation ID): field

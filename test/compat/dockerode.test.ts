@@ -4,6 +4,8 @@
 // Each of these behaved differently from dockerd before (no output, hangs, wrong framing, 409).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { startDaemon, demux, type Daemon } from '../integration/harness.ts';
@@ -157,6 +159,22 @@ test('attach: the end of stdin ends a non-StdinOnce session, and is EOF for a St
   s2.end();
   assert.equal(demux(await all2).stdout, 'got b\neof\n');
   await c.remove({ force: true });
+});
+
+test('a hijacked attach\'s JSON body (dockerode puts its options there) is never stdin, even when it comes late', async () => {
+  const c = await running({ Cmd: ['sh', '-c', 'read l; echo "got:$l"'], OpenStdin: true, StdinOnce: true });
+  const s = net.createConnection(d.sock);
+  await once(s, 'connect');
+  const body = JSON.stringify({ stream: true, stdin: true, stdout: true, hijack: true });
+  s.write(`POST /containers/${c.id}/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  const all = collect(s);
+  await sleep(200);
+  s.write(body);
+  await until(s, /101 UPGRADED[^]*\r\n\r\n/);
+  s.write('line\n');
+  s.end();
+  const raw = await all;
+  assert.equal(demux(raw.subarray(raw.indexOf('\r\n\r\n') + 4)).stdout, 'got:line\n');
 });
 
 test('attach to a paused container is 409', async () => {

@@ -8,7 +8,7 @@ import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
 import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
 import { pipeline } from 'node:stream/promises';
-import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
+import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, skipUpgradeBody, startStream, type Ctx } from '../../http.ts';
 import { DetachScanner, parseDetachKeys } from '../../../common/detach-keys.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { Route } from '../../server.ts';
@@ -335,6 +335,7 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
   }
   const t = b.attachTarget(ctx.params.id);
   const tty = t.tty;
+  await skipUpgradeBody(ctx);
   // Validated; now take the connection over. From here errors go into the stream.
   const h = hijack(ctx, !tty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
   const write = (s: StreamKind, d: Buffer) => h.out.write(tty ? d : frame(s, d));
