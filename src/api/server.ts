@@ -130,8 +130,10 @@ export class ApiServer {
     if (ctx.upgrade) {
       const s = ctx.upgrade.socket;
       if (s.writable) {
+        // `Connection: close`: the socket ends here, and a client with a keep-alive agent
+        // (dockerode's) would otherwise reuse it for its next request and see a hang-up.
         const body = JSON.stringify({ message }) + '\n';
-        s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+        s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`);
       }
       return;
     }

@@ -113,8 +113,9 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
   let createdLayer: string | undefined;
   try {
     if (o.pause !== false && rec.State.Running && !rec.State.Paused) {
-      await d.containers.pause({}, id, { forDaemon: true });
-      paused = true;
+      // moby's commit ignores a failed pause: a container that exits meanwhile is still
+      // committed (its rw layer is all there is to commit, and it stays until removal).
+      paused = await d.containers.pause({}, id, { forDaemon: true }).then(() => true, () => false);
     }
     const upper = d.snap.upperPath(id);
     const lowers = await d.snap.lowerPaths(id);

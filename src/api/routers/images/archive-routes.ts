@@ -58,7 +58,7 @@ export function imageArchiveRoutes(b: ImageArchiveBackend): Route[] {
     {
       method: 'POST', path: '/commit', handler: async (ctx) => {
         const q = ctx.query;
-        const body = await readJsonBody<ContainerConfig | null>(ctx, { optional: true });
+        const body = await readJsonBody<ContainerConfig | null>(ctx, { optional: true, schema: 'ImageCommit' });
         const config = body && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length ? body : undefined;
         const id = await b.commit({
           container: q.get('container') ?? '',

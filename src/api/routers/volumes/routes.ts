@@ -19,7 +19,7 @@ export function volumeRoutes(b: VolumesBackend): Route[] {
     },
     {
       method: 'POST', path: '/volumes/create', handler: async (ctx) => {
-        const body = await readJsonBody<Record<string, unknown>>(ctx, { optional: true }) ?? {};
+        const body = await readJsonBody<Record<string, unknown>>(ctx, { optional: true, schema: 'VolumeCreate' }) ?? {};
         if (body.Name !== undefined && typeof body.Name !== 'string') throw invalid('json: cannot unmarshal into Go struct field CreateOptions.Name of type string');
         if (body.Driver !== undefined && typeof body.Driver !== 'string') throw invalid('json: cannot unmarshal into Go struct field CreateOptions.Driver of type string');
         if (!isStrMap(body.DriverOpts) || !isStrMap(body.Labels)) throw invalid('json: cannot unmarshal into Go struct field of type map[string]string');
