@@ -183,10 +183,11 @@ test('interpolation sources: environment over .env; --env-file replaces .env; en
   // (compose's OverrideBy), like any other `environment:` entry.
   assert.deepEqual(web.environment, { FROM_DOT: 'quoted dot', HOME: '/home/u', UNSET_HERE: null, SVC: null, FILEONLY: 'dot' });
   assert.deepEqual(web.labels, { svc: 'not from env_file' });
-  assert.deepEqual(p.envFiles, [join(dir, '.env')]);
+  assert.deepEqual(p.envFiles, []);
   assert.equal(load(dir, { env: { TAG: 'env' } }).p.services.web.image, 'app:env');
   ({ p } = load(dir, { flags: { envFiles: ['alt.env'] } }));
   assert.equal(p.services.web.image, 'app:alt');
+  assert.deepEqual(p.envFiles, [join(dir, 'alt.env')]);
   assert.equal(p.environment.DOT, undefined);
 });
 

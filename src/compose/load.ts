@@ -47,7 +47,7 @@ export interface LoadOptions {
   workingDir: string;
   /** The interpolation environment (process env + .env). Not modified. */
   environment: Env;
-  /** The env files `environment` was read from, for the model. */
+  /** The --env-file files (absolute), for the environment_file label; not a default .env. */
   envFiles?: string[];
   /**
    * The name from -p / COMPOSE_PROJECT_NAME (`explicit`: must already be normalised), or the

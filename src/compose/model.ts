@@ -3,15 +3,24 @@
 // types.Project, field for field where berth uses the field, in camelCase, with every short
 // syntax already expanded and every default filled in — so a command never looks at YAML.
 //
-// Lifecycle, as the runtime uses it:
+// How a command uses it (src/cli/commands/compose.ts has the CLI side, index.ts the entry points):
 //
-//   const project = await loadProject(opts, ['web'])   // options.ts: -f, -p, --profile, .env, ...
-//   project.name                  → 'shop'
-//   project.services.web          → the active services (profiles applied, selection applied)
-//   dependencyOrder(project)      → ['db', 'cache', 'web'] (project.ts: start in this order, stop reversed)
-//   networkName(project, 'default') → 'shop_default' (the engine name of a network key)
-//   containerName(project, s, 1)  → 'shop-web-1', or s.containerName
-//   serviceHash(s)                → the com.docker.compose.config-hash label value (hash.ts)
+//   const project = loadComposeProject(            // index.ts: -f/-p/--env-file/... → model
+//     { files: ['compose.yaml'], projectName: undefined, envFiles: [], profiles: [] },
+//     { cwd: process.cwd(), env: process.env, warn },
+//     { services: ['web'] },                       // names on the command line: web + its deps
+//   );
+//   project.name                                    → 'shop'
+//   project.services.web                            → an active service (profiles applied)
+//   dependencyOrder(project)                        → ['db', 'web']: create/start in this order,
+//                                                     stop/remove in reverse (project.ts)
+//   networkName(project, 'default')                 → 'shop_default', the engine's name
+//   containerName(project, project.services.web, 1) → 'shop-web-1' (or container_name)
+//   imageName(project, project.services.web)        → its image, or 'shop-web' when built
+//   serviceHash(project.services.web)               → the com.docker.compose.config-hash (hash.ts)
+//   LABELS.project, LABELS.service, ...             → compose's label keys
+//
+// Errors in the files are ComposeError (errors.ts) with compose's message; print and exit 1.
 //
 // Worked example. With /srv/shop/compose.yaml
 //
@@ -65,7 +74,10 @@ export interface Project {
   composeFiles: string[];
   /** The interpolation environment: process env + .env/--env-file + COMPOSE_PROJECT_NAME. */
   environment: Record<string, string>;
-  /** The env files that fed `environment` (absolute), for the environment_file label. */
+  /**
+   * The files given with --env-file (or COMPOSE_ENV_FILES), absolute: what compose puts in the
+   * com.docker.compose.project.environment_file label (only when there are some).
+   */
   envFiles: string[];
   /** Active services, by name. */
   services: Record<string, Service>;

@@ -83,7 +83,7 @@ test('.env: from the project directory, under the process environment; COMPOSE_*
   assert.deepEqual(o.files.map((f) => f.filename), [join(root, 'proj/other.yaml')]);
   assert.deepEqual(o.projectName, { name: 'fromdotenv', explicit: true });
   assert.deepEqual(o.profiles, ['p1', 'p2']);
-  assert.deepEqual(o.envFiles, [join(root, 'proj/.env')]);
+  assert.deepEqual(o.envFiles, []);
   // --env-file replaces .env (relative to the cwd); COMPOSE_ENV_FILES is its default.
   const alt = resolve({ envFiles: ['../alt.env'] }, join(root, 'proj')).o;
   assert.equal(alt.environment.A, 'alt');

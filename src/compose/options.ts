@@ -195,5 +195,7 @@ export function resolveOptions(flags: ProjectFlags, host: Host): LoadOptions & {
   let profiles = flags.profiles;
   if (profiles.length === 0) profiles = (env.COMPOSE_PROFILES ?? '').split(',').map((s) => s.trim());
 
-  return { files, workingDir, environment: env, envFiles, projectName, profiles, warn };
+  // The label compose writes (com.docker.compose.project.environment_file) names the files given
+  // with --env-file (or COMPOSE_ENV_FILES) only, not a default .env.
+  return { files, workingDir, environment: env, envFiles: envFlags, projectName, profiles, warn };
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateSchema } from './schema.ts';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { validateSchema, precompiled, compileNow, describe } from './schema.ts';
 import { parseYaml } from './parse.ts';
 import type { Dict } from './tree.ts';
 
@@ -48,4 +50,23 @@ test('violations are reported as compose v2 reports them', () => {
     ['networks:\n  n:\n    driver: [x]\n', 'networks.n.driver must be a string'],
   ];
   for (const [text, msg] of cases) assert.equal(check(text), msg, text);
+});
+
+test("the build's precompiled validator is the schema's, and reports exactly as a fresh compile", () => {
+  let root = resolve(new URL('.', import.meta.url).pathname);
+  while (!existsSync(join(root, 'package.json')) && root !== '/') root = resolve(root, '..');
+  const pre = precompiled(join(root, 'dist', 'compose-schema.cjs'));
+  assert.ok(pre, 'dist/compose-schema.cjs missing or for another schema (run the build)');
+  const now = compileNow();
+  const docs = [
+    'services:\n  web:\n    image: x\n    foo: 1\n', 'services:\n  web: {}\nfoo: 1\n', 'services:\n  web:\n    environment: {A: [1]}\n',
+    'services:\n  web:\n    ports: [{target: 80, bogus: 1}]\n', 'services:\n  web:\n    depends_on: {db: {condition: nope}}\n',
+    'services:\n  web:\n    image: nginx\n', 'networks:\n  n:\n    ipam: {config: [{subnet: 1}]}\n',
+  ];
+  for (const text of docs) {
+    const tree = JSON.parse(JSON.stringify(parseYaml(text, 'f')[0].value));
+    assert.equal(pre(tree), now(tree), text);
+    assert.equal(describe(pre.errors ?? []), describe(now.errors ?? []), text);
+  }
+  assert.equal(precompiled(join(root, 'nope.cjs')), undefined);
 });
