@@ -8,7 +8,7 @@ import { parseBytes, parseDuration } from '../common/units.ts';
 import { ComposeError } from './errors.ts';
 import type {
   Build, Deploy, Dependency, DeviceMapping, DeviceRequest, FileObject, FileReference, Healthcheck, Hook, IpamPool,
-  Logging, Network, PortConfig, Resource, RestartPolicy, Service, ServiceNetwork, ServiceVolume, Ulimit, Volume, WatchRule,
+  Logging, Network, PortConfig, Resource, RestartPolicy, Service, ServiceNetwork, ServiceVolume, Ulimit, UpdateConfig, Volume, WatchRule,
 } from './model.ts';
 import { splitShellWords } from './shellwords.ts';
 import { goSprint, isDict, type Dict } from './tree.ts';
@@ -309,8 +309,21 @@ function deploy(v: unknown, at: At): Deploy | undefined {
   if (v.mode !== undefined) d.mode = str(v.mode);
   if (v.replicas !== undefined && v.replicas !== null) d.replicas = int(v.replicas, at.next('replicas'));
   if (v.labels !== undefined) d.labels = labels(v.labels);
-  if (isDict(v.update_config)) d.updateConfig = v.update_config;
-  if (isDict(v.rollback_config)) d.rollbackConfig = v.rollback_config;
+  const uc = (x: unknown, a: At): UpdateConfig | undefined => {
+    if (!isDict(x)) return undefined;
+    const u: UpdateConfig = {};
+    if (x.parallelism !== undefined && x.parallelism !== null) u.parallelism = int(x.parallelism, a.next('parallelism'));
+    if (x.delay !== undefined) u.delay = duration(x.delay, a.next('delay'));
+    if (x.failure_action !== undefined) u.failureAction = str(x.failure_action);
+    if (x.monitor !== undefined) u.monitor = duration(x.monitor, a.next('monitor'));
+    if (x.max_failure_ratio !== undefined) u.maxFailureRatio = num(x.max_failure_ratio, a.next('max_failure_ratio'));
+    if (x.order !== undefined) u.order = str(x.order);
+    return u;
+  };
+  d.updateConfig = uc(v.update_config, at.next('update_config'));
+  d.rollbackConfig = uc(v.rollback_config, at.next('rollback_config'));
+  if (!d.updateConfig) delete d.updateConfig;
+  if (!d.rollbackConfig) delete d.rollbackConfig;
   const limits = resource(res.limits, at.next('resources').next('limits'));
   if (limits) d.resources.limits = limits;
   const reservations = resource(res.reservations, at.next('resources').next('reservations'));

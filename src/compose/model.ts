@@ -256,12 +256,23 @@ export interface RestartPolicy {
   window?: number;
 }
 
+/** deploy.update_config / rollback_config (swarm's; kept for the model and the hash). */
+export interface UpdateConfig {
+  parallelism?: number;
+  /** Nanoseconds. */
+  delay?: number;
+  failureAction?: string;
+  monitor?: number;
+  maxFailureRatio?: number;
+  order?: string;
+}
+
 export interface Deploy {
   mode?: string;
   replicas?: number;
   labels?: Record<string, string>;
-  updateConfig?: Record<string, unknown>;
-  rollbackConfig?: Record<string, unknown>;
+  updateConfig?: UpdateConfig;
+  rollbackConfig?: UpdateConfig;
   resources: { limits?: Resource; reservations?: Resource };
   restartPolicy?: RestartPolicy;
   placement?: Record<string, unknown>;

@@ -23,7 +23,7 @@
 import type { Scalar } from 'yaml';
 import { yamlLib } from './yaml-lib.ts';
 import type {
-  Build, Deploy, DeviceRequest, FileObject, FileReference, Healthcheck, Hook, Network, Project, Resource, Service, ServiceVolume, Ulimit, Volume,
+  Build, Deploy, DeviceRequest, FileObject, FileReference, Healthcheck, Hook, Network, Project, Resource, Service, ServiceVolume, Ulimit, UpdateConfig, Volume,
 } from './model.ts';
 
 export type Mode = 'yaml' | 'json';
@@ -172,11 +172,10 @@ function healthcheck(h: Healthcheck | undefined): Obj | undefined {
     .ptr('start_period', dur(h.startPeriod)).ptr('start_interval', dur(h.startInterval)).put('disable', h.disable).o;
 }
 
-function updateConfig(u: Record<string, unknown> | undefined): Obj | undefined {
+function updateConfig(u: UpdateConfig | undefined): Obj | undefined {
   if (!u) return undefined;
-  const d = (v: unknown) => (v === undefined || v === null ? undefined : typeof v === 'number' ? goDuration(v * 1e9) : String(v));
-  return new Fields().ptr('parallelism', u.parallelism ?? undefined).put('delay', d(u.delay)).put('failure_action', u.failure_action)
-    .put('monitor', d(u.monitor)).put('max_failure_ratio', typeof u.max_failure_ratio === 'number' ? new F32(u.max_failure_ratio) : undefined)
+  return new Fields().ptr('parallelism', u.parallelism).put('delay', u.delay ? goDuration(u.delay) : undefined).put('failure_action', u.failureAction)
+    .put('monitor', u.monitor ? goDuration(u.monitor) : undefined).put('max_failure_ratio', u.maxFailureRatio ? new F32(u.maxFailureRatio) : undefined)
     .put('order', u.order).o;
 }
 
