@@ -74,6 +74,11 @@ export function attrName(long: string): string {
   return long.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/** The key an option's value is stored under (its `key`, or attrName of its long name). */
+export function optKey(o: OptDef): string {
+  return o.key ?? attrName(optionNames(o).long);
+}
+
 /** Go's strconv.ParseInt(v, 10, 64) as pflag uses it for int flags. */
 export function parseIntFlag(v: string): number | undefined {
   if (!/^[+-]?\d+$/.test(v)) return undefined;
@@ -120,10 +125,10 @@ function shownFlags(o: OptDef): string {
 
 function store(opts: Record<string, any>, o: OptDef, value: string | boolean): void {
   const long = optionNames(o).long;
-  const key = attrName(long);
+  const key = optKey(o);
   if (o.kind === 'bool') {
     // A negated switch stores the opposite: `--no-trunc` → trunc=false.
-    opts[key] = long.startsWith('--no-') ? !value : value;
+    opts[key] = long.startsWith('--no-') && !o.key ? !value : value;
   } else if (o.kind === 'list') {
     (opts[key] ??= []).push(value as string);
   } else {
@@ -151,8 +156,8 @@ export function parseArgs(options: OptDef[], argv: string[], o: { interspersed: 
   const t = table(options);
   const opts: Record<string, any> = {};
   for (const def of options) {
-    if (def.default !== undefined && def.kind !== 'int') opts[attrName(optionNames(def).long)] = def.default;
-    else if (def.kind === 'bool' && optionNames(def).long.startsWith('--no-')) opts[attrName(optionNames(def).long)] = true;
+    if (def.default !== undefined && def.kind !== 'int') opts[optKey(def)] = def.default;
+    else if (def.kind === 'bool' && !def.key && optionNames(def).long.startsWith('--no-')) opts[optKey(def)] = true;
   }
   const args: string[] = [];
   let help = false;

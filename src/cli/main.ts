@@ -10,7 +10,7 @@
 // cannot be invoked / is not found; 1 for other failures ("Error response from daemon: ...").
 import { Ctx, StatusError, usageError, flagError, type Globals } from './context.ts';
 import { TOP_LEVEL, GROUPS, COMPOSE_OPTIONS, COMPOSE_COMMANDS, type CommandSpec } from './spec.ts';
-import { locate, parseArgs, parseCommandArgs, ParseError, GLOBAL_OPTIONS, optionNames, attrName, parseIntFlag } from './args.ts';
+import { locate, parseArgs, parseCommandArgs, ParseError, GLOBAL_OPTIONS, optionNames, optKey, parseIntFlag } from './args.ts';
 import { ApiError, ConnectError } from '../client/client.ts';
 import { HostError } from '../client/host.ts';
 import { TemplateError } from './format/template.ts';
@@ -70,7 +70,7 @@ async function runCommand(globals: Globals, path: string[], spec: CommandSpec, a
   const opts = parsed.opts;
   for (const o of spec.options) {
     if (o.kind !== 'int') continue;
-    const key = attrName(optionNames(o).long);
+    const key = optKey(o);
     const v = opts[key];
     if (v === undefined) { if (o.default !== undefined) opts[key] = o.default; continue; }
     const n = parseIntFlag(String(v));

@@ -18,6 +18,12 @@ export interface OptDef {
   desc: string;
   default?: string | boolean | number;
   hidden?: boolean;
+  /**
+   * The key the value is stored under, when the flag's own name would collide with another's
+   * (compose's `--build` and `--no-build`, `--attach` and `--no-attach`): the value is stored as
+   * given, without the `--no-x` → `x=false` convention.
+   */
+  key?: string;
 }
 
 export type Action = (ctx: Ctx, args: string[], opts: Record<string, any>) => Promise<number | void>;
