@@ -664,6 +664,23 @@ export const COMPOSE_OPTIONS: OptDef[] = [
   { ...bool('--all-resources', 'Include all resources, even those not used by services'), hidden: true },
 ];
 
+const composeRuntime = () => import('./commands/compose-runtime.ts');
+
+/** `--x` switches whose `--no-x` sibling also exists keep their own keys (OptDef.key). */
+const noBool = (flags: string, desc: string, key: string): OptDef => ({ flags, kind: 'bool', desc, key });
+
+const COMPOSE_CREATE_OPTS: OptDef[] = [
+  bool('--build', 'Build images before starting containers'),
+  noBool('--no-build', "Don't build an image, even if it's policy", 'noBuild'),
+  str('--pull', 'Pull image before running ("always"|"missing"|"never"|"build")', 'policy'),
+  bool('--quiet-pull', 'Pull without printing progress information'),
+  bool('--force-recreate', "Recreate containers even if their configuration and image haven't changed"),
+  noBool('--no-recreate', "If containers already exist, don't recreate them. Incompatible with --force-recreate.", 'noRecreate'),
+  bool('--remove-orphans', 'Remove containers for services not defined in the Compose file'),
+  list('--scale', 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.'),
+  bool('-y, --yes', 'Assume "yes" as answer to all prompts and run non-interactively'),
+];
+
 export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
   config: {
     name: 'config', usage: '[OPTIONS] [SERVICE...]', desc: 'Parse, resolve and render compose file in canonical format',
@@ -685,6 +702,94 @@ export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
     name: 'version', usage: '[OPTIONS]', desc: 'Show the Docker Compose version information', max: 0,
     options: [str('-f, --format', 'Format the output. Values: [pretty | json]. (Default: pretty)'), bool('--short', "Shows only Compose's version number")],
     load: lazy(composeMod, 'version'),
+  },
+  up: {
+    name: 'up', usage: '[OPTIONS] [SERVICE...]', desc: 'Create and start containers',
+    options: [
+      ...COMPOSE_CREATE_OPTS.filter((x) => x.flags !== '--pull'),
+      str('--pull', 'Pull image before running ("always"|"missing"|"never")', 'policy'),
+      bool('-d, --detach', 'Detached mode: Run containers in the background'),
+      noBool('--no-color', 'Produce monochrome output', 'noColor'),
+      noBool('--no-log-prefix', "Don't print prefix in logs", 'noLogPrefix'),
+      noBool('--no-start', "Don't start the services after creating them", 'noStart'),
+      bool('--abort-on-container-exit', 'Stops all containers if any container was stopped. Incompatible with -d'),
+      bool('--abort-on-container-failure', 'Stops all containers if any container exited with failure. Incompatible with -d'),
+      str('--exit-code-from', 'Return the exit code of the selected service container. Implies --abort-on-container-exit'),
+      int('-t, --timeout', 'Use this timeout in seconds for container shutdown when attached or when containers are already running'),
+      bool('--timestamps', 'Show timestamps'),
+      noBool('--no-deps', "Don't start linked services", 'noDeps'),
+      bool('--always-recreate-deps', 'Recreate dependent containers. Incompatible with --no-recreate.'),
+      bool('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers'),
+      bool('--quiet-build', 'Suppress the build output'),
+      list('--attach', 'Restrict attaching to the specified services. Incompatible with --attach-dependencies.'),
+      { flags: '--no-attach', kind: 'list', desc: 'Do not attach (stream logs) to the specified services', key: 'noAttach' },
+      bool('--attach-dependencies', 'Automatically attach to log output of dependent services'),
+      bool('--wait', 'Wait for services to be running|healthy. Implies detached mode.'),
+      int('--wait-timeout', 'Maximum duration in seconds to wait for the project to be running|healthy'),
+      bool('-w, --watch', 'Watch source code and rebuild/refresh containers when files are updated.'),
+      bool('--menu', 'Enable interactive shortcuts when running attached. Incompatible with --detach. Can also be enable/disable by setting COMPOSE_MENU environment var.'),
+    ],
+    load: lazy(composeRuntime, 'up'),
+  },
+  create: {
+    name: 'create', usage: '[OPTIONS] [SERVICE...]', desc: 'Creates containers for a service',
+    options: COMPOSE_CREATE_OPTS,
+    load: lazy(composeRuntime, 'create'),
+  },
+  start: {
+    name: 'start', usage: '[SERVICE...]', desc: 'Start services', options: [],
+    load: lazy(composeRuntime, 'start'),
+  },
+  stop: {
+    name: 'stop', usage: '[OPTIONS] [SERVICE...]', desc: 'Stop services',
+    options: [int('-t, --timeout', 'Specify a shutdown timeout in seconds')],
+    load: lazy(composeRuntime, 'stop'),
+  },
+  restart: {
+    name: 'restart', usage: '[OPTIONS] [SERVICE...]', desc: 'Restart service containers',
+    options: [int('-t, --timeout', 'Specify a shutdown timeout in seconds'), noBool('--no-deps', "Don't restart dependent services", 'noDeps')],
+    load: lazy(composeRuntime, 'restart'),
+  },
+  down: {
+    name: 'down', usage: '[OPTIONS] [SERVICES]', desc: 'Stop and remove containers, networks',
+    options: [
+      bool('--remove-orphans', 'Remove containers for services not defined in the Compose file'),
+      int('-t, --timeout', 'Specify a shutdown timeout in seconds'),
+      bool('-v, --volumes', 'Remove named volumes declared in the "volumes" section of the Compose file and anonymous volumes attached to containers'),
+      str('--rmi', 'Remove images used by services. "local" remove only images that don\'t have a custom tag ("local"|"all")'),
+    ],
+    load: lazy(composeRuntime, 'down'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] [SERVICE...]', desc: 'Removes stopped service containers',
+    options: [
+      bool('-f, --force', "Don't ask to confirm removal"),
+      bool('-s, --stop', 'Stop the containers, if required, before removing'),
+      bool('-v, --volumes', 'Remove any anonymous volumes attached to containers'),
+      { ...bool('-a, --all', 'Deprecated - no effect'), hidden: true },
+    ],
+    load: lazy(composeRuntime, 'rm'),
+  },
+  kill: {
+    name: 'kill', usage: '[OPTIONS] [SERVICE...]', desc: 'Force stop service containers',
+    options: [
+      bool('--remove-orphans', 'Remove containers for services not defined in the Compose file'),
+      str('-s, --signal', 'SIGNAL to send to the container', 'SIGKILL'),
+    ],
+    load: lazy(composeRuntime, 'kill'),
+  },
+  pause: {
+    name: 'pause', usage: '[SERVICE...]', desc: 'Pause services', options: [],
+    load: lazy(composeRuntime, 'pause'),
+  },
+  unpause: {
+    name: 'unpause', usage: '[SERVICE...]', desc: 'Unpause services', options: [],
+    load: lazy(composeRuntime, 'unpause'),
+  },
+  scale: {
+    name: 'scale', usage: '[SERVICE=REPLICAS...]', desc: 'Scale services ', min: 1,
+    options: [noBool('--no-deps', "Don't start linked services", 'noDeps')],
+    load: lazy(composeRuntime, 'scale'),
   },
 };
 

@@ -11,8 +11,8 @@
 // computes for the same service. Fields berth does not model (models, provider, pre_start, ...)
 // are not in it; services using them hash differently from compose.
 import { createHash } from 'node:crypto';
-import type { Service } from './model.ts';
-import { goJson, renderService } from './render.ts';
+import type { Network, Service, Volume } from './model.ts';
+import { goJson, renderNetwork, renderService, renderVolume } from './render.ts';
 
 /** The JSON compose hashes for a service (exported for tests and debugging). */
 export function hashInput(s: Service): string {
@@ -23,4 +23,17 @@ export function hashInput(s: Service): string {
 
 export function serviceHash(s: Service): string {
   return createHash('sha256').update(hashInput(s)).digest('hex');
+}
+
+// compose also labels the networks and volumes it creates with a hash of their definition
+// (NetworkHash, VolumeHash: encoding/json of compose-go's NetworkConfig / VolumeConfig, whose
+// x-* extensions are not marshalled; a volume without a driver hashes as driver "local"). A
+// network whose label differs is re-created on `up`; a volume, only after the user agrees.
+
+export function networkHash(n: Network): string {
+  return createHash('sha256').update(goJson(renderNetwork(n, 'json'))).digest('hex');
+}
+
+export function volumeHash(v: Volume): string {
+  return createHash('sha256').update(goJson(renderVolume({ ...v, driver: v.driver || 'local' }, 'json'))).digest('hex');
 }

@@ -27,7 +27,7 @@ export function loadComposeProject(flags: ProjectFlags, host: Host, o: LoadFlags
 export * from './model.ts';
 export { ComposeError, isComposeError } from './errors.ts';
 export { dependencyOrder, dependents, serviceNames, withSelectedServices } from './project.ts';
-export { serviceHash } from './hash.ts';
+export { networkHash, serviceHash, volumeHash } from './hash.ts';
 export { toJson, toYaml } from './render.ts';
 export { COMPOSE_VERSION } from './version.ts';
 export type { Host, ProjectFlags } from './options.ts';

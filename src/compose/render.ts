@@ -270,7 +270,7 @@ export function renderService(s: Service, mode: Mode): Obj {
   return f.o;
 }
 
-function renderNetwork(n: Network, mode: Mode): Obj {
+export function renderNetwork(n: Network, mode: Mode): Obj {
   const ipam = n.ipam ?? {};
   const ipamObj = new Fields().put('driver', ipam.driver)
     .put('config', ipam.config?.map((c) => new Fields().put('subnet', c.subnet).put('gateway', c.gateway).put('ip_range', c.ipRange)
@@ -281,7 +281,7 @@ function renderNetwork(n: Network, mode: Mode): Obj {
     .ptr('enable_ipv4', n.enableIpv4).ptr('enable_ipv6', n.enableIpv6).extensions(n.extensions, mode).o;
 }
 
-function renderVolume(v: Volume, mode: Mode): Obj {
+export function renderVolume(v: Volume, mode: Mode): Obj {
   return new Fields().put('name', v.name).put('driver', v.driver).put('driver_opts', sortedMap(v.driverOpts)).put('external', v.external)
     .put('labels', sortedMap(v.labels)).extensions(v.extensions, mode).o;
 }

@@ -23,13 +23,21 @@ const PROGRESS_MODES = ['auto', 'tty', 'plain', 'json', 'quiet', 'none'];
  * logfmt (`time="..." level=warning msg="..."`).
  */
 export function formatWarning(msg: string, tty: boolean, now: Date = new Date()): string {
-  if (tty) return `\x1b[33mWARN\x1b[0m[0000] ${msg}\n`;
-  const needsQuote = /[^a-zA-Z0-9\-._/@^+]/.test(msg) || msg === '';
-  const shown = needsQuote ? JSON.stringify(msg) : msg;
-  return `time="${now.toISOString().replace(/\.\d+Z$/, 'Z')}" level=warning msg=${shown}\n`;
+  return formatLog('warning', msg, tty, now);
 }
 
-function warner(): (m: string) => void {
+/** logrus's text formatter for a level (compose logs warnings and some infos this way). */
+export function formatLog(level: 'warning' | 'info' | 'error', msg: string, tty: boolean, now: Date = new Date()): string {
+  if (tty) {
+    const [color, tag] = level === 'warning' ? ['33', 'WARN'] : level === 'error' ? ['31', 'ERRO'] : ['36', 'INFO'];
+    return `\x1b[${color}m${tag}\x1b[0m[0000] ${msg}\n`;
+  }
+  const needsQuote = /[^a-zA-Z0-9\-._/@^+]/.test(msg) || msg === '';
+  const shown = needsQuote ? JSON.stringify(msg) : msg;
+  return `time="${now.toISOString().replace(/\.\d+Z$/, 'Z')}" level=${level} msg=${shown}\n`;
+}
+
+export function warner(): (m: string) => void {
   const tty = Boolean(process.stderr.isTTY);
   return (m) => process.stderr.write(formatWarning(m, tty));
 }
