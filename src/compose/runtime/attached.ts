@@ -172,6 +172,9 @@ export class AttachedUp {
     if (containers.length === 0) return [];
     const sorted = sortedByName(containers);
     this.#s.stdout.write(`Attaching to ${sorted.map(nameWithoutProject).join(', ')}\n`);
+    // Registered in name order (compose sorts them "to enforce predictable colors"): colours
+    // follow the names, and prefixes are padded to the longest name from the first line on.
+    for (const c of sorted) this.#o.consumer.register(nameWithoutProject(c));
     const ids: string[] = [];
     for (const c of sorted) {
       const x = await this.#s.api.inspectContainer(c.Id);
