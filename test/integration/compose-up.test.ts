@@ -187,3 +187,33 @@ test('down of a project that does not exist: compose\'s warning, exit 0; an unkn
   assert.equal(bad.stderr, 'no such service: nope\n');
   assert.deepEqual(await containers('unknown'), []);
 });
+
+test('a service with build: built with the legacy builder when missing (or with --build), tagged <project>-<service>, removed by down --rmi local', async () => {
+  const p = project('bp', 'services:\n  web:\n    build: .\n    init: true\n    command: ["sleep", "600"]\n', {
+    Dockerfile: 'FROM busybox\nRUN echo built > /built\n',
+    '.dockerignore': 'ignored.txt\n',
+    'ignored.txt': 'secret',
+  });
+  const r = ok(compose(p, ['up', '-d']));
+  assert.ok(r.stderr.includes(' Service web  Building\n') && r.stderr.includes(' Service web  Built\n'), r.stderr);
+  assert.match(r.stdout, /Step 1\/\d+ : FROM busybox/);
+  const img = (await d.api('GET', '/images/bp-web/json')).json();
+  assert.equal(img.Config.Labels['com.docker.compose.project'], 'bp');
+  assert.equal(img.Config.Labels['com.docker.compose.service'], 'web');
+  assert.equal(img.Config.Labels['com.docker.compose.image.builder'], 'classic');
+  const c = await inspect('bp-web-1');
+  assert.equal(c.Config.Image, 'bp-web');
+  assert.equal(c.Config.Labels['com.docker.compose.image'], img.Id);
+  assert.equal(exec('bp-web-1', 'cat /built').stdout, 'built\n');
+  // Built once: a second up does not build; --build does, and the new image recreates the container.
+  assert.ok(!ok(compose(p, ['up', '-d'])).stderr.includes('Building'));
+  writeFileSync(join(p, 'Dockerfile'), 'FROM busybox\nRUN echo rebuilt > /built\n');
+  const b = ok(compose(p, ['up', '-d', '--build']));
+  assert.ok(b.stderr.includes(' Service web  Built\n') && b.stderr.includes(' Container bp-web-1  Recreated\n'), b.stderr);
+  assert.equal(exec('bp-web-1', 'cat /built').stdout, 'rebuilt\n');
+  assert.equal(compose(p, ['up', '-d', '--build', '--no-build']).stderr, '--build and --no-build are incompatible\n');
+  const down = ok(compose(p, ['down', '--rmi', 'local', '-t', '1']));
+  assert.ok(down.stderr.includes(' Image bp-web:latest  Removed\n'), down.stderr);
+  assert.equal((await d.api('GET', '/images/bp-web/json')).status, 404);
+  assert.equal(compose(p, ['down', '--rmi', 'some']).stderr, 'invalid value for --rmi: "some"\n');
+});

@@ -66,7 +66,8 @@ export async function create(s: Session, project: Project, o: CreateProjectOptio
     for (const c of cs) await s.api.disconnectNetwork(project.networks[key].name, c.Id);
     await s.api.removeNetwork(project.networks[key].name);
     w.event(P.removed(`Network ${project.networks[key].name}`));
-    return [];
+    // They are connected to the new network once it exists (compose's dangled containers).
+    return cs.map((c) => c.Id);
   });
   const volumes = await ensureVolumes(s, project, w, o.assumeYes, async (key, v) => {
     const users = Object.keys(project.services).filter((n) => (project.services[n].volumes ?? []).some((x) => x.source === key));
