@@ -226,11 +226,11 @@ services:
   at(un.stderr, ' Container life-web-1  Unpaused');
   assert.equal((await state('life-web-1')).Status, 'running');
   assert.equal((await state('life-db-1')).Status, 'paused');
+  ok(compose(p, ['unpause', 'db']));
   // As compose: unpausing a container that is not paused is the engine's error.
   const again = compose(p, ['unpause']);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /is not paused/);
-  ok(compose(p, ['unpause', 'db']));
   // Without a file: -p names the project, the labels say the rest.
   const k = ok(d.berth(['compose', '-p', 'life', 'kill', '-s', 'SIGKILL', 'web']));
   at(k.stderr, ' Container life-web-1  Killed');
@@ -249,4 +249,43 @@ services:
   assert.deepEqual((await d.api('GET', `/containers/json?all=1&filters=${f}`)).json(), []);
   assert.equal(compose(p, ['stop', 'nope']).stderr, 'no such service: nope\n');
   ok(compose(p, ['down']));
+});
+
+test('create, up --no-start, --no-deps, and an engine older than API 1.44 (networks connected one by one)', async () => {
+  const p = write('misc', `
+services:
+  db:
+    image: busybox
+    ${LONG}
+    networks: [a]
+  web:
+    image: busybox
+    ${LONG}
+    depends_on: [db]
+    networks:
+      a: {}
+      b: { aliases: [www] }
+networks: { a: {}, b: {} }
+`);
+  const c = ok(compose(p, ['create']));
+  assert.ok(c.stderr.includes(' Container misc-web-1  Created\n'), c.stderr);
+  assert.equal((await state('misc-web-1')).Status, 'created');
+  ok(compose(p, ['down']));
+  ok(compose(p, ['up', '-d', '--no-start']));
+  assert.equal((await state('misc-db-1')).Status, 'created');
+  ok(compose(p, ['down']));
+  // --no-deps: only the named service.
+  ok(compose(p, ['up', '-d', '--no-deps', 'web']));
+  assert.equal((await d.api('GET', '/containers/misc-db-1/json')).status, 404);
+  assert.equal((await state('misc-web-1')).Status, 'running');
+  ok(compose(p, ['down', '-t', '1']));
+  // API 1.41: one network at create, the other connected before the start; aliases on both.
+  ok(compose(p, ['up', '-d'], { BERTH_API_VERSION: '1.41' }));
+  const nets = (await d.api('GET', '/containers/misc-web-1/json')).json().NetworkSettings.Networks;
+  assert.deepEqual(Object.keys(nets).sort(), ['misc_a', 'misc_b']);
+  for (const n of ['misc_a', 'misc_b']) assert.ok(nets[n].Aliases.includes('web'), JSON.stringify(nets[n]));
+  assert.ok(nets.misc_b.Aliases.includes('www'));
+  const look = exec('misc-db-1', 'nslookup web');
+  assert.equal(look.status, 0, look.stdout + look.stderr);
+  ok(compose(p, ['down', '-t', '1']));
 });

@@ -152,3 +152,28 @@ test('orphans: a service gone from the file is reported, then removed with --rem
   ok(compose(p, ['down', '--remove-orphans', '-t', '1']));
   assert.deepEqual(await list('orph'), []);
 });
+
+test('depends_on restart: true — a dependant is stopped while its dependency is recreated, and started again after it', async () => {
+  const p = write('rs', `
+services:
+  db:
+    image: busybox
+    init: true
+    command: ["sleep", "600"]
+    environment: { V: "\${V:-1}" }
+  web:
+    image: busybox
+    init: true
+    command: ["sleep", "600"]
+    depends_on: { db: { condition: service_started, restart: true } }
+`);
+  ok(compose(p, ['up', '-d']));
+  const web1 = await idOf('rs-web-1');
+  const r = ok(d.berth(['compose', '--project-directory', p, 'up', '-d'], { env: { V: '2' } }));
+  const at = (line: string) => { const i = r.stderr.indexOf(`${line}\n`); assert.ok(i >= 0, `missing ${line} in:\n${r.stderr}`); return i; };
+  assert.ok(at(' Container rs-web-1  Stopped') < at(' Container rs-db-1  Recreated'));
+  assert.ok(at(' Container rs-db-1  Started') < at(' Container rs-web-1  Started'));
+  assert.equal(await idOf('rs-web-1'), web1, 'the dependant is restarted, not recreated');
+  assert.equal((await d.api('GET', '/containers/rs-web-1/json')).json().State.Status, 'running');
+  ok(compose(p, ['down', '-t', '1']));
+});

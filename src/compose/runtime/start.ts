@@ -82,7 +82,7 @@ function shouldWait(dep: string, cfg: Deps[string], project: Project): boolean {
   return serviceScale(svc) !== 0;
 }
 
-/** compose's waitDependencies: polls every 500 ms until each condition holds or fails. */
+/** compose's waitDependencies: polls until each condition holds or fails. */
 export async function waitDependencies(s: Session, project: Project, dependant: string, deps: Deps, containers: ContainerSummary[], timeoutMs: number, w: P.ProgressWriter): Promise<void> {
   const ac = new AbortController();
   const timer = timeoutMs > 0 ? setTimeout(() => ac.abort(), timeoutMs) : undefined;
@@ -100,8 +100,10 @@ export async function waitDependencies(s: Session, project: Project, dependant: 
       }
       const each = (f: (id: string) => P.ProgressEvent) => w.events(waitingFor.map((c) => f(progressName(c))));
       waits.push((async () => {
-        for (;;) {
-          await sleep(500, ac.signal);
+        // compose looks every 500 ms; looking sooner at first changes nothing but how soon a
+        // dependant starts after its dependency becomes healthy.
+        for (let round = 0; ; round++) {
+          await sleep(round === 0 ? 50 : round < 20 ? 100 : 500, ac.signal);
           switch (cfg.condition) {
             case RUNNING_OR_HEALTHY:
             case 'service_healthy': {
