@@ -7,6 +7,7 @@ import { ComposeError } from './errors.ts';
 import { normalizeTagged } from '../common/reference.ts';
 import { messageError, jsonMessages, type JsonMessage } from '../client/streams.ts';
 import * as P from './runtime/progress.ts';
+import { messageOf } from './runtime/convergence.ts';
 import type { PullRequest, Session } from './runtime/session.ts';
 
 export interface PullOptions {
@@ -54,7 +55,7 @@ export async function pullServiceImage(s: Session, r: PullRequest, o: PullOption
       query: { fromImage, tag: ref.digest ? undefined : ref.tag, platform }, headers: o.registryAuth?.(image) ?? {},
     });
   } catch (e) {
-    w.event({ id: service.name, status: service.build ? 'warning' : 'error', text: service.build ? 'Warning' : 'Error', statusText: (e as Error).message });
+    w.event({ id: service.name, status: service.build ? 'warning' : 'error', text: service.build ? 'Warning' : 'Error', statusText: messageOf(e) });
     throw e;
   }
   for await (const m of jsonMessages(res)) {

@@ -186,6 +186,17 @@ test('down of a project that does not exist: compose\'s warning, exit 0; an unkn
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr, 'no such service: nope\n');
   assert.deepEqual(await containers('unknown'), []);
+  // A missing image is pulled (here from a registry that refuses: the pull fails, as compose says).
+  const pl = project('pull', 'services:\n  app:\n    image: 127.0.0.1:1/none:1\n  never:\n    image: nothere:1\n    pull_policy: never\n');
+  const r1 = compose(pl, ['up', '-d', 'app']);
+  assert.equal(r1.status, 1);
+  assert.ok(r1.stderr.startsWith(' app Pulling \n app Error '), r1.stderr);
+  assert.match(r1.stderr, /\nError response from daemon: .*127\.0\.0\.1:1.*\n$/);
+  const r2 = compose(pl, ['up', '-d', 'never']);
+  assert.equal(r2.status, 1);
+  assert.ok(r2.stderr.includes(' Container pull-never-1  Error response from daemon: No such image: nothere:1\n'), r2.stderr);
+  assert.equal(compose(pl, ['--dry-run', 'up', '-d']).stderr, '--dry-run is not supported by berth compose yet\n');
+  ok(compose(pl, ['down']));
 });
 
 test('a service with build: built with the legacy builder when missing (or with --build), tagged <project>-<service>, removed by down --rmi local', async () => {

@@ -95,6 +95,9 @@ async function confirm(msg: string, def: boolean): Promise<boolean> {
 export function session(ctx: Ctx): { s: Session; ui: Ui } {
   const g = ctx.globals.compose ?? {};
   checkComposeGlobals(g);
+  // Not done: saying so beats doing the real thing (dry run) or naming things otherwise (compatibility).
+  if (g.dryRun) throw new ComposeError('--dry-run is not supported by berth compose yet');
+  if (g.compatibility || truthy(process.env.COMPOSE_COMPATIBILITY)) throw new ComposeError('--compatibility (the `_` name separator) is not supported by berth compose');
   if (g.noAnsi) process.stderr.write("option '--no-ansi' is DEPRECATED ! Please use '--ansi' instead.\n");
   const ui = composeUi(g, process.env, Boolean(process.stdout.isTTY));
   const tty = Boolean(process.stderr.isTTY);

@@ -17,7 +17,7 @@
 import { ComposeError } from '../errors.ts';
 import { serviceHash } from '../hash.ts';
 import { LABELS, containerName, imageName, serviceScale, SEPARATOR, type Project, type Service } from '../model.ts';
-import { isNotFound, isConflict, type ContainerSummary, type MountSummary } from './api.ts';
+import { ApiError, isNotFound, isConflict, type ContainerSummary, type MountSummary } from './api.ts';
 import { canonicalName, containerNumber, getContainers, isNotOneOff, isService, nextContainerNumber, progressName, sortedByName } from './containers.ts';
 import { containerCreateBody, createPlatform, endpointSettings, serviceLabels } from './create-config.ts';
 import { inDependencyOrder, inReverseDependencyOrder } from './graph.ts';
@@ -266,7 +266,9 @@ export class Convergence {
   }
 }
 
+/** An error as compose shows it in a progress line (the engine's with moby's client prefix). */
 export function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return `Error response from daemon: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
 }
 
