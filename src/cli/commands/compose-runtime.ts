@@ -303,8 +303,9 @@ export async function up(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   const cascade: Cascade = o.abortOnContainerExit ? 'stop' : o.abortOnContainerFailure ? 'fail' : 'ignore';
   const attached = new AttachedUp(s, p, {
     consumer, attachTo, services: args, cascade, exitCodeFrom: o.exitCodeFrom || undefined, timeout: timeoutOf(o), waitTimeout,
-    // compose's RunWithLog: through the log consumer on a terminal, plain lines otherwise.
-    stopWriter: () => (ui.mode === 'auto' && s.stderr.isTTY ? mixedWriter(consumer, ui.colors) : ui.mode === 'quiet' ? new P.QuietWriter() : new P.PlainWriter(s.stderr)),
+    // compose's RunWithLog (NewMixedWriter): through the log consumer when the mode is auto on a
+    // terminal, plain lines in every other mode (quiet and json included).
+    stopWriter: () => (ui.mode === 'auto' && s.stderr.isTTY ? mixedWriter(consumer, ui.colors) : new P.PlainWriter(s.stderr)),
     errorColor: ui.colors.error,
   });
   let signalled = false;
