@@ -47,10 +47,15 @@ services:
   longername:
     image: busybox
     command: ["sh", "-c", "sleep 1; echo done; exit 2"]
+  instant:
+    image: busybox
+    command: ["echo", "at once"]
 `);
   const r = ok(compose(p, ['up']));
   const out = r.stdout;
-  assert.match(out, /^Attaching to longername-1, short-1\n/);
+  assert.match(out, /^Attaching to instant-1, longername-1, short-1\n/);
+  // A container that exits as soon as it starts is neither missed nor waited for forever.
+  assert.ok(out.includes('instant-1     | at once\n') && out.includes('\r\x1b[Kinstant-1 exited with code 0\n'), JSON.stringify(out));
   assert.ok(out.includes('short-1       | one\n') && out.includes('short-1       | three\n'), out);
   assert.ok(out.includes('longername-1  | done\n'), out);
   assert.ok(r.stderr.includes('short-1       | two\n'), r.stderr);

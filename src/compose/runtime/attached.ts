@@ -186,15 +186,24 @@ export class AttachedUp {
     return ids;
   }
 
-  /** compose's monitor: container events of the project until none of its containers runs. */
-  async #monitor(attached: string[]): Promise<void> {
+  /**
+   * compose's monitor: container events of the project until none of its containers runs. It
+   * subscribes before it lists (and before anything starts: `run` waits for `subscribed`), so a
+   * container that exits at once is not missed.
+   */
+  async #monitor(attached: string[], subscribed: () => void): Promise<void> {
     const services = this.#o.services.length ? this.#o.services : this.#o.attachTo;
     const wanted = (svc: string | undefined) => services.length === 0 || services.includes(svc ?? '');
+    let stream: Readable;
+    try {
+      stream = await this.#s.api.events({ type: ['container'], label: [projectFilter(this.#project.name)] }, this.#ac.signal);
+    } finally {
+      subscribed();
+    }
     const initial = await this.#s.api.listContainers({ label: [projectFilter(this.#project.name), `${LABELS.oneoff}=False`, LABELS.configHash] }, true);
     const live = new Set(initial.filter((c) => wanted(c.Labels?.[LABELS.service])).map((c) => c.Id));
     const restarting = new Set<string>();
-    if (live.size === 0) return;
-    const stream = await this.#s.api.events({ type: ['container'], label: [projectFilter(this.#project.name)] }, this.#ac.signal);
+    if (live.size === 0) { stream.destroy(); return; }
     try {
       for await (const m of jsonMessages(stream) as AsyncIterable<EngineEventMessage>) {
         if (m.Type !== 'container') continue;
@@ -249,7 +258,10 @@ export class AttachedUp {
     const attached = await this.#attach(containers);
     let monitorDone!: () => void;
     const monitorFinished = new Promise<void>((r) => { monitorDone = r; });
-    const monitor = this.#monitor(attached).catch((e) => { if (!this.#ac.signal.aborted) this.#errors.push(e); }).finally(() => monitorDone());
+    let subscribed!: () => void;
+    const isSubscribed = new Promise<void>((r) => { subscribed = r; });
+    const monitor = this.#monitor(attached, subscribed).catch((e) => { if (!this.#ac.signal.aborted) this.#errors.push(e); }).finally(() => monitorDone());
+    await isSubscribed;
     try {
       // The start goes to no progress display: in attached mode compose shows the containers' output.
       await startProject(this.#s, this.#project, { w: new P.QuietWriter(), waitTimeout: this.#o.waitTimeout });
