@@ -54,6 +54,7 @@ services:
     init: true
     command: ["sleep", "600"]
     network_mode: "service:app"
+    volumes_from: [app]
 `;
 
 test('a changed service is recreated (temporary name, rename), its anonymous volume carried over; its network_mode dependant follows', async () => {
@@ -82,6 +83,8 @@ test('a changed service is recreated (temporary name, rename), its anonymous vol
   assert.equal(exec('rc-app-1', 'cat /anon/file').stdout, 'kept\n', 'the anonymous volume came along');
   const side = (await d.api('GET', '/containers/rc-side-1/json')).json();
   assert.equal(side.HostConfig.NetworkMode, `container:${app2}`);
+  assert.deepEqual(side.HostConfig.VolumesFrom, [app2]);
+  assert.equal(exec('rc-side-1', 'cat /anon/file').stdout, 'kept\n', 'volumes_from: app');
 
   // --force-recreate: recreated though unchanged; -V: with a fresh anonymous volume.
   const f = ok(compose(p, ['up', '-d', '--force-recreate', 'app']));
