@@ -289,3 +289,35 @@ networks: { a: {}, b: {} }
   assert.equal(look.status, 0, look.stdout + look.stderr);
   ok(compose(p, ['down', '-t', '1']));
 });
+
+test('post_start and pre_stop hooks run in the container (exec); a failing hook fails the command', async () => {
+  const p = write('hooks', `
+services:
+  app:
+    image: busybox
+    ${LONG}
+    volumes: [out:/out]
+    post_start:
+      - command: ["sh", "-c", "echo started-by-hook > /out/post"]
+    pre_stop:
+      - command: ["sh", "-c", "echo \\"$$WHO\\" > /out/pre"]
+        environment: { WHO: pre-stop-hook }
+  bad:
+    image: busybox
+    ${LONG}
+    profiles: [bad]
+    post_start:
+      - command: ["sh", "-c", "exit 3"]
+volumes:
+  out:
+`);
+  ok(compose(p, ['up', '-d']));
+  assert.equal(exec('hooks-app-1', 'cat /out/post').stdout, 'started-by-hook\n');
+  ok(compose(p, ['stop', '-t', '1']));
+  ok(compose(p, ['start']));
+  assert.equal(exec('hooks-app-1', 'cat /out/pre').stdout, 'pre-stop-hook\n');
+  const f = compose(p, ['--profile', 'bad', 'up', '-d', 'bad']);
+  assert.equal(f.status, 1);
+  assert.ok(f.stderr.endsWith('bad hook exited with status 3\n'), f.stderr);
+  ok(compose(p, ['--profile', 'bad', 'down', '-v', '-t', '1']));
+});

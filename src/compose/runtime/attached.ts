@@ -109,7 +109,7 @@ export class AttachedUp {
     this.#background((async () => {
       const w = this.#o.stopWriter();
       try {
-        await stopServices(this.#s, this.#project, undefined, this.#o.timeout, w);
+        await stopServices(this.#s, this.#project, undefined, this.#o.timeout, w, (src, line) => this.#o.consumer.log(src, line));
       } finally {
         w.stop();
       }
@@ -264,7 +264,7 @@ export class AttachedUp {
     await isSubscribed;
     try {
       // The start goes to no progress display: in attached mode compose shows the containers' output.
-      await startProject(this.#s, this.#project, { w: new P.QuietWriter(), waitTimeout: this.#o.waitTimeout });
+      await startProject(this.#s, this.#project, { w: new P.QuietWriter(), waitTimeout: this.#o.waitTimeout, hookOutput: (src, line) => this.#o.consumer.log(src, line) });
     } catch (e) {
       if (!this.#terminated) {
         this.#ac.abort();

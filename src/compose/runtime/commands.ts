@@ -18,6 +18,7 @@ import { Convergence, stopAndRemove, stopServices, type RecreatePolicy } from '.
 import { inDependencyOrder, inReverseDependencyOrder } from './graph.ts';
 import { ensureImages } from './images.ts';
 import * as P from './progress.ts';
+import { runHook } from './hooks.ts';
 import { actualResources, ensureNetworks, ensureVolumes, removeNetwork, removeVolume } from './resources.ts';
 import type { Session } from './session.ts';
 import { waitDependencies, RUNNING_OR_HEALTHY } from './start.ts';
@@ -174,11 +175,14 @@ export async function restart(s: Session, name: string, project: Project | undef
   }
   await inDependencyOrder(p.services, async (svc) => {
     await waitDependencies(s, p, svc, p.services[svc].dependsOn ?? {}, containers, 0, w);
+    const def = p.services[svc];
     await Promise.all(containers.filter(isService(svc)).map(async (c) => {
+      for (const hook of def.preStop ?? []) await runHook(s, c, def, hook);
       const event = progressName(c);
       w.event(P.restarting(event));
       await s.api.restartContainer(c.Id, o.timeout);
       w.event(P.started(event));
+      for (const hook of def.postStart ?? []) await runHook(s, c, def, hook);
     }));
   }, { limit: s.parallel });
 }
@@ -259,7 +263,7 @@ export async function down(s: Session, name: string, project: Project | undefine
   }
   const resourceToRemove = containers.length > 0;
   await inReverseDependencyOrder(p.services, async (svc) => {
-    await Promise.all(containers.filter(isService(svc)).map((c) => stopAndRemove(s, c, o.timeout, o.volumes, w)));
+    await Promise.all(containers.filter(isService(svc)).map((c) => stopAndRemove(s, c, o.timeout, o.volumes, w, p.services[svc])));
   }, { only: services, limit: s.parallel });
   const orphans = containers.filter(isOrphaned(p));
   if (o.removeOrphans && orphans.length) await Promise.all(orphans.map((c) => stopAndRemove(s, c, o.timeout, false, w)));

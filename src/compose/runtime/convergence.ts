@@ -22,6 +22,7 @@ import { canonicalName, containerNumber, getContainers, isNotOneOff, isService, 
 import { containerCreateBody, createPlatform, endpointSettings, serviceLabels } from './create-config.ts';
 import { inDependencyOrder, inReverseDependencyOrder } from './graph.ts';
 import * as P from './progress.ts';
+import { runHook, type HookOutput } from './hooks.ts';
 import type { Session } from './session.ts';
 import { compareVersions } from '../../client/client.ts';
 import { networksByPriority } from '../model.ts';
@@ -171,7 +172,7 @@ export class Convergence {
     for (let i = 0; i < ordered.length; i++) {
       const c = ordered[i];
       if (i >= expectedCount) {
-        tasks.push(stopAndRemove(this.#s, c, o.timeout, false, w));
+        tasks.push(stopAndRemove(this.#s, c, o.timeout, false, w, service0));
         continue;
       }
       if (isObsolete(c)) {
@@ -293,9 +294,18 @@ async function getLinks(s: Session, project: Project, service: Service, number: 
 // ---------------------------------------------------------------------------------------------
 // Stopping and removing (shared by up's convergence, stop, down)
 
-export async function stopContainer(s: Session, c: ContainerSummary, timeout: number | undefined, w: P.ProgressWriter): Promise<void> {
+export async function stopContainer(s: Session, c: ContainerSummary, timeout: number | undefined, w: P.ProgressWriter, service?: Service, output?: HookOutput): Promise<void> {
   const event = progressName(c);
   w.event(P.stopping(event));
+  for (const hook of service?.preStop ?? []) {
+    try {
+      await runHook(s, c, service!, hook, output);
+    } catch (e) {
+      // A container already gone (or stopping) is left be, as compose does.
+      if (isNotFound(e) || isConflict(e)) return;
+      throw e;
+    }
+  }
   try {
     await s.api.stopContainer(c.Id, timeout);
   } catch (e) {
@@ -306,10 +316,10 @@ export async function stopContainer(s: Session, c: ContainerSummary, timeout: nu
 }
 
 /** compose's stopAndRemoveContainer. */
-export async function stopAndRemove(s: Session, c: ContainerSummary, timeout: number | undefined, volumes: boolean, w: P.ProgressWriter): Promise<void> {
+export async function stopAndRemove(s: Session, c: ContainerSummary, timeout: number | undefined, volumes: boolean, w: P.ProgressWriter, service?: Service): Promise<void> {
   const event = progressName(c);
   try {
-    await stopContainer(s, c, timeout, w);
+    await stopContainer(s, c, timeout, w, service);
   } catch (e) {
     if (isNotFound(e)) { w.event(P.removed(event)); return; }
     throw e;
@@ -335,11 +345,11 @@ async function restartContainer(s: Session, c: ContainerSummary, w: P.ProgressWr
 }
 
 /** compose's stop: the services' containers, dependants first. */
-export async function stopServices(s: Session, project: Project, services: string[] | undefined, timeout: number | undefined, w: P.ProgressWriter): Promise<void> {
+export async function stopServices(s: Session, project: Project, services: string[] | undefined, timeout: number | undefined, w: P.ProgressWriter, output?: HookOutput): Promise<void> {
   const containers = await getContainers(s.api, project.name, 'exclude', true);
   const names = services && services.length ? services : Object.keys(project.services);
   await inReverseDependencyOrder(project.services, async (name) => {
     if (!names.includes(name)) return;
-    await Promise.all(containers.filter(isService(name)).filter(isNotOneOff).map((c) => stopContainer(s, c, timeout, w)));
+    await Promise.all(containers.filter(isService(name)).filter(isNotOneOff).map((c) => stopContainer(s, c, timeout, w, project.services[name], output)));
   }, { limit: s.parallel });
 }

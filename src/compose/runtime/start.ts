@@ -18,6 +18,7 @@ import { isNotOneOff, isService, progressName, projectFilter } from './container
 import { fileTarget } from './create-config.ts';
 import { inDependencyOrder } from './graph.ts';
 import * as P from './progress.ts';
+import { runHook, type HookOutput } from './hooks.ts';
 import type { Session } from './session.ts';
 
 /** compose's condition for `up --wait` on a service nothing waits for in another way. */
@@ -25,6 +26,8 @@ export const RUNNING_OR_HEALTHY = 'running_or_healthy';
 
 export interface StartOptions {
   w: P.ProgressWriter;
+  /** Where post_start hooks' output goes (attached up); detached hooks are waited for silently. */
+  hookOutput?: HookOutput;
   /** Services whose containers are started (default all of the project). */
   services?: string[];
   wait?: boolean;
@@ -205,7 +208,7 @@ export async function injectFiles(s: Session, project: Project, service: Service
 // -- start --------------------------------------------------------------------------------------
 
 /** compose's startService: dependencies first, then each container that is not running. */
-async function startService(s: Session, project: Project, service: Service, containers: ContainerSummary[], timeoutMs: number, w: P.ProgressWriter): Promise<void> {
+async function startService(s: Session, project: Project, service: Service, containers: ContainerSummary[], timeoutMs: number, w: P.ProgressWriter, hookOutput?: HookOutput): Promise<void> {
   if (service.deploy?.replicas === 0) return;
   await waitDependencies(s, project, service.name, service.dependsOn ?? {}, containers, timeoutMs, w);
   if (containers.length === 0) {
@@ -218,6 +221,7 @@ async function startService(s: Session, project: Project, service: Service, cont
     const event = progressName(c);
     w.event(P.starting(event));
     await s.api.startContainer(c.Id);
+    for (const hook of service.postStart ?? []) await runHook(s, c, service, hook, hookOutput);
     w.event(P.started(event));
   }
 }
@@ -236,7 +240,7 @@ export async function startProject(s: Session, project: Project, o: StartOptions
   const containers = await s.api.listContainers({ label: [projectFilter(project.name), `${LABELS.oneoff}=False`] }, true);
   const only = o.services?.length ? o.services : undefined;
   await inDependencyOrder(project.services, async (name) => {
-    await startService(s, project, project.services[name], containers, o.waitTimeout ?? 0, o.w);
+    await startService(s, project, project.services[name], containers, o.waitTimeout ?? 0, o.w, o.hookOutput);
   }, { only, limit: s.parallel });
   if (!o.wait) return;
   try {
