@@ -197,6 +197,12 @@ volumes:
   assert.equal(w.status, 1, w.stderr);
   assert.match(w.stderr, /a network with name mine_default exists but was not created by compose/);
   assert.match(w.stderr, /network mine_default was found but has incorrect label com\.docker\.compose\.network set to "" \(expected: "default"\)/);
+  // A volume with the project's name that compose did not make: used, with compose's warning.
+  ok(d.berth(['volume', 'create', 'vols_data']));
+  const vp = write('vols', `services:\n  app:\n    image: busybox\n    ${LONG}\n    volumes: [data:/data]\nvolumes:\n  data:\n`);
+  const vw = ok(compose(vp, ['up', '-d']));
+  assert.match(vw.stderr, /volume \\?"vols_data\\?" already exists but was not created by Docker Compose\. Use `external: true` to use an existing volume/);
+  ok(compose(vp, ['down', '-t', '1']));
 });
 
 test('stop, start, restart, kill, pause, unpause, rm: compose\'s progress lines, dependency order, with and without the file', async () => {
