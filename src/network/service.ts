@@ -109,7 +109,6 @@ export interface NetworkServiceOptions {
   log?: (msg: string) => void;
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const BRIDGE_OPT = 'com.docker.network.bridge.name';
 const ICC_OPT = 'com.docker.network.bridge.enable_icc';
 const MASQ_OPT = 'com.docker.network.bridge.enable_ip_masquerade';
@@ -332,8 +331,8 @@ export class NetworkService implements ContainerNetworking {
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     return this.#locked(async () => {
       const name = req.Name ?? '';
-      if (!name) throw invalid('invalid name: name is empty');
-      if (!NAME_RE.test(name)) throw invalid(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      // Docker checks nothing else in a network's name (libnetwork NewNetwork): `test 01` is a name.
+      if (!name.trim()) throw invalid('invalid name: name is empty');
       const driver = req.Driver || 'bridge';
       if (['bridge', 'host', 'none', 'default'].includes(name) || driver === 'host' || driver === 'null') {
         if (['host', 'none'].includes(name) || driver !== 'bridge') throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
