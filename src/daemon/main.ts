@@ -14,6 +14,7 @@ import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
+import { swarmRoutes } from '../api/routers/swarm/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
       distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
+    ...swarmRoutes(),
   ], log);
   for (const l of listeners) await api.listen(l);
   log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${dataRoot})`);
