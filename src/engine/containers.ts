@@ -1134,11 +1134,13 @@ export class ContainerService {
       if (mode.startsWith('container:')) throw new EngineError('Forbidden', 'container sharing network namespace with another container or host cannot be connected to any other network');
       if (mode === 'none' || name === 'none') throw new EngineError('Forbidden', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       const have = c.rec.berth.networks ?? {};
-      if (have[name] || (name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
+      // A record of before per-network bookkeeping is on its mode's network; otherwise only what
+      // it lists (a container disconnected from the default bridge may connect to it again).
+      if (have[name] || (!c.rec.berth.networks && name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
       const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg })[name] : cfg;
       if (c.running) {
         const ep = await net.connect!(this.#netTarget(c), name, prepared ?? cfg);
-        c.rec.berth.endpoints = [...(c.rec.berth.endpoints ?? []), ep];
+        c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? [...(c.rec.berth.endpoints ?? []), ep];
       }
       c.rec.berth.networks = { ...have, [name]: prepared ?? cfg };
       await this.#save(c);
@@ -1161,7 +1163,7 @@ export class ContainerService {
       if (!key) throw new EngineError('Forbidden', `container ${c.id} is not connected to network ${networkRef}`);
       if (c.running) {
         await net.disconnect!(this.#netTarget(c), name);
-        c.rec.berth.endpoints = (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);
+        c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);
       }
       const id = have[key].NetworkID;
       delete have[key];

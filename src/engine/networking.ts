@@ -81,6 +81,9 @@ export interface ContainerNetworking {
   connect?(t: NetworkTarget, network: string, cfg: EndpointConfig): Promise<EndpointState>;
   /** `network disconnect` of a running container. */
   disconnect?(t: NetworkTarget, network: string): Promise<void>;
+  /** A running container's endpoints as they are now (a connect or disconnect may move its
+   *  published ports and default route between them). */
+  containerEndpoints?(id: string): EndpointState[];
   /** The canonical name of a network reference (name, ID or ID prefix); throws 404. */
   resolveName?(ref: string): string;
   /** `host-gateway` of --add-host: the default bridge's gateway address. */

@@ -128,6 +128,13 @@ export async function detachVeth(ns: string, nsIf: string): Promise<void> {
   await ip(['-n', ns, 'link', 'del', 'dev', nsIf], { allowFail: true });
 }
 
+/** Points a namespace's default route through `gateway` on `dev` (replacing any other one). */
+export async function setDefaultRoute(ns: string, gateway: string, dev: string): Promise<void> {
+  checkIfName(dev);
+  if (!/^[0-9a-fA-F:.]+$/.test(gateway)) throw invalid(`invalid gateway ${JSON.stringify(gateway)}`);
+  await ip(['-n', ns, 'route', 'replace', 'default', 'via', gateway, 'dev', dev]);
+}
+
 /** The host's IPv4 routes as CIDRs (for choosing a bridge subnet nobody routes yet). */
 export async function hostRoutes(): Promise<string[]> {
   const r = await ip(['-j', '-4', 'route', 'show', 'table', 'all'], { allowFail: true });

@@ -33,7 +33,7 @@ import {
   AddressPool, checkPoolOverlap, chooseSubnet, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseCidrParts, parseMacAddress,
   validateIpamConfigs, type AddressPoolState, type IpamConfig,
 } from './ipam.ts';
-import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, listNetns, NETNS_DIR } from './link.ts';
+import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, listNetns, NETNS_DIR, setDefaultRoute } from './link.ts';
 import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
 import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
@@ -69,9 +69,17 @@ export interface EndpointRecord extends EndpointState {
   ports?: PublishedPort[];
   /** The container's --dns servers: the embedded DNS forwards its queries there. */
   upstreams?: string[];
+  /** The container's default route goes through this endpoint's gateway. */
+  routed?: boolean;
 }
 
-interface State { networks: NetworkRecord[]; endpoints: EndpointRecord[] }
+interface State {
+  networks: NetworkRecord[];
+  endpoints: EndpointRecord[];
+  /** Each running container's network namespace, by container ID: it outlives the container's
+   *  endpoints (a container disconnected from every network keeps it and can connect again). */
+  sandboxes?: Record<string, string>;
+}
 
 /** `POST /networks/create`'s body (the fields berth acts on). */
 export interface NetworkCreateRequest {
@@ -122,6 +130,7 @@ export class NetworkService implements ContainerNetworking {
   #networks = new Map<string, NetworkRecord>(); // by id
   #pools = new Map<string, AddressPool>(); // by network id
   #endpoints: EndpointRecord[] = [];
+  #sandboxes = new Map<string, string>(); // container ID → network namespace name
   #queue: Promise<unknown> = Promise.resolve();
   #ports = this.#newPortAllocator();
   #dns: EmbeddedDns;
@@ -214,7 +223,9 @@ export class NetworkService implements ContainerNetworking {
       this.#networks.set(rec.id, rec);
       this.#pools.set(rec.id, pool);
     }
+    for (const [c, ns] of Object.entries(saved?.sandboxes ?? {})) this.#sandboxes.set(c, ns);
     for (const e of saved?.endpoints ?? []) {
+      if (!this.#sandboxes.has(e.container)) this.#sandboxes.set(e.container, e.netns); // a state file of before sandboxes
       if (!this.#networks.has(e.networkId)) continue;
       this.#endpoints.push(e);
       for (const p of e.ports ?? []) { try { this.#ports.reserve(p.proto, p.hostPort, p.hostIp); } catch { /* a duplicate in a damaged state file */ } }
@@ -235,11 +246,14 @@ export class NetworkService implements ContainerNetworking {
 
   async reconcile(isRunning: (id: string) => boolean): Promise<void> {
     await this.#locked(async () => {
-      const gone = this.#endpoints.filter((e) => !isRunning(e.container));
-      for (const e of gone) await deleteNetns(e.netns);
+      for (const [c, ns] of [...this.#sandboxes]) {
+        if (isRunning(c)) continue;
+        await deleteNetns(ns);
+        this.#sandboxes.delete(c);
+      }
       this.#endpoints = this.#endpoints.filter((e) => isRunning(e.container));
       this.#restoreCounts();
-      const mine = new Set(this.#endpoints.map((e) => e.netns));
+      const mine = new Set(this.#sandboxes.values());
       for (const ns of await listNetns(`berth${this.#inst}-`)) {
         if (!mine.has(ns) && new RegExp(`^berth${this.#inst}-[0-9a-f]{12}$`).test(ns)) await deleteNetns(ns);
       }
@@ -271,7 +285,7 @@ export class NetworkService implements ContainerNetworking {
 
   async #save(): Promise<void> {
     for (const [id, n] of this.#networks) n.pool = this.#pools.get(id)!.serialize();
-    await writeJsonAtomic(this.#path, { networks: [...this.#networks.values()], endpoints: this.#endpoints } satisfies State);
+    await writeJsonAtomic(this.#path, { networks: [...this.#networks.values()], endpoints: this.#endpoints, sandboxes: Object.fromEntries(this.#sandboxes) } satisfies State);
   }
 
   /** Serialised: IPAM, ports, the rules and the state file are shared by every operation. */
@@ -462,6 +476,7 @@ export class NetworkService implements ContainerNetworking {
       if (!order.length) return {};
       if (t.makeNetns) await t.makeNetns(`${NETNS_DIR}/${ns}`);
       else await createNetns(ns);
+      this.#sandboxes.set(t.id, ns);
       const made: EndpointRecord[] = [];
       try {
         let routed = false;
@@ -476,6 +491,7 @@ export class NetworkService implements ContainerNetworking {
         for (const e of made) await this.#startProxies(e);
       } catch (err) {
         await deleteNetns(ns);
+        this.#sandboxes.delete(t.id);
         for (const e of made) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
         await this.#save().catch(() => {});
         await this.#applyRules().catch(() => {});
@@ -535,6 +551,7 @@ export class NetworkService implements ContainerNetworking {
       dnsNames: n.predefined ? [] : [...new Set([t.name, ...aliases, id12, ...(t.config.Hostname && t.config.Hostname !== id12 ? [t.config.Hostname] : [])])],
       portMap, container: t.id, containerName: t.name, netns: ns, nsIf, ports,
       upstreams: t.hostConfig.Dns?.length ? t.hostConfig.Dns : undefined,
+      ...(o.route ? { routed: true } : {}),
     };
     this.#endpoints.push(e);
     try {
@@ -572,8 +589,10 @@ export class NetworkService implements ContainerNetworking {
   /** Everything of a container goes (its namespace takes the veths along). */
   async #dropContainer(id: string): Promise<boolean> {
     const eps = this.#endpoints.filter((e) => e.container === id);
-    if (!eps.length) return false;
-    await deleteNetns(eps[0].netns);
+    const ns = this.#sandboxes.get(id) ?? eps[0]?.netns;
+    if (!ns) return false;
+    await deleteNetns(ns);
+    this.#sandboxes.delete(id);
     for (const e of eps) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
     return true;
   }
@@ -622,14 +641,30 @@ export class NetworkService implements ContainerNetworking {
       if (!n) throw notFound(`network ${network} not found`);
       const mine = this.#endpoints.filter((e) => e.container === t.id);
       if (mine.some((e) => e.networkId === n.id)) throw new EngineError('Forbidden', `endpoint with name ${t.name} already exists in network ${n.name}`);
-      const ns = mine[0]?.netns;
+      const ns = this.#sandboxes.get(t.id) ?? mine[0]?.netns;
       if (!ns) throw invalid(`container ${t.name} has no network namespace of berth's to connect (network mode ${t.hostConfig.NetworkMode || 'default'})`);
       const used = new Set(mine.map((e) => e.nsIf));
       let i = 0;
       while (used.has(`eth${i}`)) i++;
       const routed = mine.some((e) => e.gateway);
-      const e = await this.#attach(t, n, cfg, ns, `eth${i}`, { publish: false, route: !routed && !n.internal, macFromConfig: false });
+      // The container's ports are published on its first non-internal endpoint while none has
+      // them (Docker's buildPortsRelatedCreateEndpointOptions): reconnected to a network after
+      // leaving the one that published them, the container publishes them again.
+      const publish = !n.internal && !mine.some((e) => e.ports?.length);
+      const e = await this.#attach(t, n, cfg, ns, `eth${i}`, { publish, route: !routed && !n.internal, macFromConfig: false });
+      if (publish) for (const o of mine) delete o.portMap;
       await this.#save();
+      try {
+        if (e.ports?.length) await this.#applyRules();
+        await this.#startProxies(e);
+      } catch (err) {
+        await detachVeth(ns, e.nsIf);
+        this.#releaseEndpoint(e);
+        await this.#stopProxies(e);
+        await this.#save().catch(() => {});
+        await this.#applyRules().catch(() => {});
+        throw err;
+      }
       return view(e);
     });
   }
@@ -642,9 +677,20 @@ export class NetworkService implements ContainerNetworking {
       await detachVeth(e.netns, e.nsIf);
       this.#releaseEndpoint(e);
       await this.#stopProxies(e);
+      // The default route went with the interface: the next endpoint with a way out takes it
+      // (libnetwork's sandbox picks a new gateway endpoint when its own leaves).
+      const next = e.routed ? this.#endpoints.find((x) => x.container === t.id && x.gateway) : undefined;
+      if (next) {
+        await setDefaultRoute(next.netns, next.gateway, next.nsIf);
+        next.routed = true;
+      }
       await this.#save();
       if (e.ports?.length) await this.#applyRules();
     });
+  }
+
+  containerEndpoints(id: string): EndpointState[] {
+    return this.#endpoints.filter((e) => e.container === id).map(view);
   }
 
   // ------------------------------------------------------------------------------ names (DNS)

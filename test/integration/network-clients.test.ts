@@ -1,0 +1,152 @@
+// Networks as third-party clients use them, through the clients themselves: the docker CLI,
+// docker-py (Debian's python3-docker) and docker-compose 1.29. Network names with spaces; a
+// running container disconnected from its only network connects again (its default route and
+// published ports come back); link aliases of EndpointSettings.Links answer through the
+// embedded DNS on user networks; `rm --link` removes a legacy link; the swarm routes of a node
+// outside a swarm. Traffic goes only to loopback and to this daemon's bridges, bounded.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, hasDocker, type Daemon, type RunOut } from './harness.ts';
+
+const hasPy = spawnSync('python3', ['-c', 'import docker']).status === 0;
+const hasCompose = spawnSync('docker-compose', ['version', '--short']).status === 0;
+const noDocker = hasDocker ? false : 'no docker client installed on this machine';
+
+let d: Daemon;
+before(async () => { d = await startDaemon(); });
+after(async () => { await d?.stop(); });
+
+const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
+
+/** docker-py against this daemon: the script gets `c` (an APIClient) and `dc` (a DockerClient). */
+function py(script: string): RunOut {
+  const prelude = `import docker, sys\nc = docker.APIClient(base_url='unix://${d.sock}', version='1.41')\ndc = docker.DockerClient(base_url='unix://${d.sock}', version='1.41')\n`;
+  const r = spawnSync('python3', ['-c', prelude + script], { timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
+}
+
+function get(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', timeout: 3000 }, (r) => {
+      let b = '';
+      r.on('data', (c) => { b += c; });
+      r.on('end', () => resolve(b));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function getRetry(port: number, host = '127.0.0.1'): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const b = await get(port, host).catch(() => '');
+    if (b) return b;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return get(port, host);
+}
+
+const serve = (text: string) => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
+
+test('a network name with a space, as Docker allows: create, run on it, inspect, rm; an empty name is refused', { skip: noDocker }, async () => {
+  try {
+    const id = ok(d.docker(['network', 'create', 'test 01'])).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.equal(ok(d.docker(['network', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'test 01'])).stdout, 'test 01 bridge\n');
+    ok(d.docker(['run', '-d', '--name', 'spaced', '--network', 'test 01', 'busybox', 'sleep', '120']));
+    const ip = ok(d.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "test 01").IPAddress}}', 'spaced'])).stdout.trim();
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.match(ok(d.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout, /^test 01$/m);
+    const blank = d.docker(['network', 'create', ' ']);
+    assert.notEqual(blank.status, 0);
+    assert.match(blank.stderr, /Error response from daemon: invalid name: name is empty/);
+    ok(d.docker(['rm', '-f', 'spaced']));
+    assert.equal(ok(d.docker(['network', 'rm', 'test 01'])).stdout, 'test 01\n');
+  } finally {
+    d.docker(['rm', '-f', 'spaced']);
+    d.docker(['network', 'rm', 'test 01']);
+  }
+});
+
+test('a running container disconnected from its only network connects again: address, default route and published port come back', { skip: noDocker }, async () => {
+  const port = 41000 + Math.floor(Math.random() * 8000);
+  try {
+    ok(d.docker(['network', 'create', 'solo']));
+    ok(d.docker(['run', '-d', '--name', 'wanderer', '-p', `127.0.0.1:${port}:80`, 'busybox', ...serve('wanderer-ok')]));
+    assert.equal(await getRetry(port), 'wanderer-ok\n');
+    ok(d.docker(['network', 'disconnect', 'bridge', 'wanderer']));
+    assert.equal(ok(d.docker(['exec', 'wanderer', 'sh', '-c', 'ip -o -4 addr show | grep -v " lo " | wc -l; ip route | wc -l'])).stdout, '0\n0\n');
+    assert.equal(ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Networks}} {{json .NetworkSettings.Ports}}', 'wanderer'])).stdout, '{} {}\n');
+    await assert.rejects(get(port));
+    // Docker answers 200 here, and the container is on the default bridge again.
+    const r = d.docker(['network', 'connect', 'bridge', 'wanderer']);
+    assert.deepEqual([r.status, r.stdout, r.stderr], [0, '', '']);
+    const gw = ok(d.docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'])).stdout.trim();
+    const routes = ok(d.docker(['exec', 'wanderer', 'ip', 'route'])).stdout;
+    assert.match(routes, new RegExp(`^default via ${gw.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    assert.equal(await getRetry(port), 'wanderer-ok\n');
+    assert.equal(ok(d.docker(['port', 'wanderer', '80'])).stdout, `127.0.0.1:${port}\n`);
+    // Off the bridge again and onto a user network instead: the ports follow to the new network.
+    ok(d.docker(['network', 'disconnect', 'bridge', 'wanderer']));
+    ok(d.docker(['network', 'connect', 'solo', 'wanderer']));
+    assert.match(ok(d.docker(['exec', 'wanderer', 'ip', 'route'])).stdout, /^default via \S+ dev eth0/m);
+    assert.equal(await getRetry(port), 'wanderer-ok\n');
+    // Connected to both, then off the one with the default route: the other takes it over.
+    ok(d.docker(['network', 'connect', 'bridge', 'wanderer']));
+    ok(d.docker(['network', 'disconnect', 'solo', 'wanderer']));
+    assert.match(ok(d.docker(['exec', 'wanderer', 'ip', 'route'])).stdout, new RegExp(`^default via ${gw.replace(/\./g, '\\.')} dev eth1`, 'm'));
+    // Stopped while on no network at all: its namespace goes with it.
+    ok(d.docker(['network', 'disconnect', 'bridge', 'wanderer']));
+    const id = ok(d.docker(['inspect', '-f', '{{.Id}}', 'wanderer'])).stdout.trim();
+    const nsOf = () => spawnSync('ls', ['/run/netns']).stdout.toString().split('\n').filter((n) => n.endsWith(`-${id.slice(0, 12)}`));
+    assert.equal(nsOf().length, 1);
+    ok(d.docker(['stop', '-t', '0', 'wanderer']));
+    assert.deepEqual(nsOf(), []);
+  } finally {
+    d.docker(['rm', '-f', 'wanderer']);
+    d.docker(['network', 'rm', 'solo']);
+  }
+});
+
+test('swarm routes outside a swarm answer as dockerd does (503), and docker-py\'s leave_swarm(force=True) passes', async () => {
+  for (const [m, p] of [['GET', '/swarm'], ['POST', '/swarm/update'], ['GET', '/swarm/unlockkey'], ['POST', '/swarm/unlock'], ['GET', '/nodes'], ['GET', '/nodes/x'],
+    ['DELETE', '/nodes/x'], ['GET', '/services'], ['POST', '/services/create'], ['GET', '/services/x/logs'], ['GET', '/tasks'], ['GET', '/tasks/x'],
+    ['GET', '/secrets'], ['POST', '/secrets/create'], ['DELETE', '/configs/x'], ['GET', '/v1.41/configs']] as const) {
+    const r = await d.api(m, p);
+    assert.equal(r.status, 503, `${m} ${p}`);
+    assert.deepEqual(r.json(), { message: 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.' });
+  }
+  const leave = await d.api('POST', '/swarm/leave?force=1');
+  assert.equal(leave.status, 503);
+  assert.deepEqual(leave.json(), { message: 'This node is not part of a swarm' });
+  const init = await d.api('POST', '/swarm/init', { ListenAddr: '0.0.0.0:2377' });
+  assert.equal(init.status, 501);
+  assert.match(init.json().message, /swarm mode is not implemented in berth yet/);
+  if (hasDocker) {
+    const r = d.docker(['swarm', 'leave', '--force']);
+    assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: This node is not part of a swarm\n']);
+    const n = d.docker(['node', 'ls']);
+    assert.equal(n.stderr, 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n');
+    assert.equal(ok(d.docker(['info', '-f', '{{.Swarm.LocalNodeState}}'])).stdout, 'inactive\n');
+  }
+  if (hasPy) {
+    const r = py(`print(c.leave_swarm(force=True))
+try:
+    c.leave_swarm()
+except docker.errors.APIError as e:
+    print(e.response.status_code, e.explanation)
+try:
+    dc.services.list()
+except docker.errors.APIError as e:
+    print(e.response.status_code)
+`);
+    assert.equal(r.stdout, 'True\n503 This node is not part of a swarm\n503\n', r.stderr);
+  }
+});
+
+void mkdtempSync; void rmSync; void writeFileSync; void tmpdir; void join; void hasCompose;
