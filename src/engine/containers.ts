@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
+import { parseLink } from '../common/links.ts';
 import { parseSignal } from '../common/signals.ts';
 import { trace } from '../common/trace.ts';
 import { PrefixIndex, resolveIdentifier } from '../common/prefix-index.ts';
@@ -1203,8 +1204,7 @@ export class ContainerService {
     // On a user network, names come from the embedded DNS (Docker keeps links there as aliases only).
     if (!c.rec.berth.endpoints?.[0] || c.rec.berth.endpoints[0].network !== 'bridge') return { hosts, env };
     for (const raw of c.rec.HostConfig.Links ?? []) {
-      const [target, aliasRaw] = parseLink(raw);
-      const alias = aliasRaw.split('/').pop()!;
+      const [target, alias] = parseLink(raw);
       const t = this.#get(target);
       if (!t.running) throw conflict(`Cannot link to a non running container: ${t.rec.Name} AS ${me}/${alias}`);
       const ep = t.rec.berth.endpoints?.find((e) => e.network === 'bridge');
@@ -1426,15 +1426,6 @@ export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): Contain
   out.Domainname = ctr.Domainname ?? '';
   out.Hostname = ctr.Hostname ?? '';
   return out;
-}
-
-/** `name`, `name:alias`, or Docker's stored form `/name:/me/alias` → [target, alias]. */
-export function parseLink(raw: string): [string, string] {
-  const i = raw.indexOf(':');
-  const target = (i < 0 ? raw : raw.slice(0, i)).replace(/^\//, '');
-  const alias = i < 0 ? target : raw.slice(i + 1);
-  if (!target || !alias) throw invalid(`invalid link ${JSON.stringify(raw)}: expected name:alias`);
-  return [target, alias];
 }
 
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
