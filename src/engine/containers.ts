@@ -496,9 +496,14 @@ export class ContainerService {
     hc.Runtime = runtime;
     validateHostConfig(hc, !!this.#o.networking?.prepare, !!this.#o.idMap);
     const networks = this.#o.networking?.prepare ? this.#o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
-    for (const l of hc.Links ?? []) {
-      const [target] = parseLink(l);
-      if (!this.exists(target)) throw notFound(`could not get container for ${target}: No such container: ${target}`);
+    // Legacy links are the default bridge's (Docker's registerLinks skips a user-defined network
+    // mode, whose links are EndpointSettings.Links aliases). A missing target is a bad parameter,
+    // not a 404, or the docker CLI would go and pull the image (moby#39823).
+    if (!isUserDefinedMode(hc.NetworkMode)) {
+      for (const l of hc.Links ?? []) {
+        const [target] = parseLink(l);
+        if (!this.exists(target)) throw invalid(`could not get container for ${target}: No such container: ${target}`);
+      }
     }
     // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
     const logSettings = parseLogConfig(hc.LogConfig);
@@ -1426,6 +1431,12 @@ export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): Contain
   out.Domainname = ctr.Domainname ?? '';
   out.Hostname = ctr.Hostname ?? '';
   return out;
+}
+
+/** Docker's NetworkMode.IsUserDefined: a network of the user's, not default/bridge/host/none/container:. */
+function isUserDefinedMode(mode: string | undefined): boolean {
+  const m = mode || 'default';
+  return !['default', 'bridge', 'host', 'none'].includes(m) && !m.startsWith('container:');
 }
 
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);

@@ -26,6 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, EngineError, invalid, notFound } from '../common/errors.ts';
+import { parseLink } from '../common/links.ts';
 import { readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
 import type { ContainerNetworking, EndpointConfig, EndpointState, NetworkSetup, NetworkTarget } from '../engine/networking.ts';
 import type { HostConfig } from '../engine/types.ts';
@@ -71,6 +72,8 @@ export interface EndpointRecord extends EndpointState {
   upstreams?: string[];
   /** The container's default route goes through this endpoint's gateway. */
   routed?: boolean;
+  /** EndpointSettings.Links on a user network: link alias → the linked container's name. */
+  links?: Record<string, string>;
 }
 
 interface State {
@@ -463,6 +466,7 @@ export class NetworkService implements ContainerNetworking {
     if (cfg.IPAMConfig?.IPv6Address) throw invalid('IPv6 addresses are not supported by berth');
     if (cfg.Aliases?.length && n.predefined) throw invalid('network-scoped alias is supported only for containers in user defined networks');
     if (cfg.MacAddress) parseMacAddress(cfg.MacAddress);
+    for (const l of cfg.Links ?? []) parseLink(l);
   }
 
   async setUp(t: NetworkTarget): Promise<NetworkSetup> {
@@ -552,6 +556,7 @@ export class NetworkService implements ContainerNetworking {
       portMap, container: t.id, containerName: t.name, netns: ns, nsIf, ports,
       upstreams: t.hostConfig.Dns?.length ? t.hostConfig.Dns : undefined,
       ...(o.route ? { routed: true } : {}),
+      ...(!n.predefined && cfg.Links?.length ? { links: Object.fromEntries(cfg.Links.map((l) => parseLink(l).reverse())) } : {}),
     };
     this.#endpoints.push(e);
     try {
@@ -702,21 +707,39 @@ export class NetworkService implements ContainerNetworking {
 
   /** A records for a name as the asking container sees it: its user networks' members. */
   #lookup(clientIp: string, qname: string): string[] | undefined {
+    const hits = this.#resolve(clientIp, qname);
+    return hits && [...new Set(hits.map((e) => e.ip))];
+  }
+
+  /**
+   * The endpoints a name stands for, for the container asking (libnetwork's Sandbox.ResolveName):
+   * the whole name on each of its user networks, then `a.b` as `a` on network `b`, `a.b.c` as
+   * `a.b` on `c` and `a` on `b.c`, and so on. At each step a link alias of the asking endpoint
+   * comes first (EndpointSettings.Links `upstream:bar`: `bar` is `upstream` on that network, for
+   * this container only), and a name that is one of its link aliases is not looked up as a name.
+   * The first network with an answer gives it.
+   */
+  #resolve(clientIp: string, qname: string): EndpointRecord[] | undefined {
     const mine = this.#clientEndpoints(clientIp).filter((e) => !this.#networks.get(e.networkId)?.predefined);
     if (!mine.length) return undefined;
     const name = qname.toLowerCase().replace(/\.$/, '');
-    const ips: string[] = [];
-    for (const own of mine) {
-      const net = this.#networks.get(own.networkId)!;
-      // `<name>.<network>` too, as Docker answers.
-      const suffix = `.${net.name.toLowerCase()}`;
-      const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
-      for (const e of this.#endpoints) {
-        if (e.networkId !== own.networkId) continue;
-        if (e.dnsNames.some((d) => d.toLowerCase() === name || d.toLowerCase() === bare)) ips.push(e.ip);
+    const tries: [string, string | undefined][] = [[name, undefined]];
+    for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) tries.push([name.slice(0, i), name.slice(i + 1)]);
+    const named = (networkId: string, n: string) => this.#endpoints.filter((e) => e.networkId === networkId && e.dnsNames.some((d) => d.toLowerCase() === n));
+    for (const [n, netName] of tries) {
+      const own = mine.filter((e) => netName === undefined || this.#networks.get(e.networkId)!.name.toLowerCase() === netName);
+      for (const e of own) {
+        const target = linkTarget(e, n);
+        const hits = target === undefined ? [] : named(e.networkId, target.toLowerCase());
+        if (hits.length) return hits;
+      }
+      for (const e of own) {
+        if (linkTarget(e, n) !== undefined) continue;
+        const hits = named(e.networkId, n);
+        if (hits.length) return hits;
       }
     }
-    return ips.length ? [...new Set(ips)] : undefined;
+    return undefined;
   }
 
   #reverse(clientIp: string, ip: string): string[] | undefined {
@@ -741,6 +764,12 @@ export function findNetwork<T extends { id: string; name: string }>(all: readonl
   if (byPrefix.length === 1) return byPrefix[0];
   if (byPrefix.length > 1) throw invalid(`network ${ref} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
   throw notFound(`network ${ref} not found`);
+}
+
+/** The container a link alias of endpoint `e` names (aliases are matched as DNS names: any case). */
+function linkTarget(e: EndpointRecord, alias: string): string | undefined {
+  for (const [a, target] of Object.entries(e.links ?? {})) if (a.toLowerCase() === alias) return target;
+  return undefined;
 }
 
 function view(e: EndpointRecord): EndpointState {

@@ -149,4 +149,63 @@ except docker.errors.APIError as e:
   }
 });
 
-void mkdtempSync; void rmSync; void writeFileSync; void tmpdir; void join; void hasCompose;
+test('link aliases (EndpointSettings.Links) answer through the embedded DNS on a user network, for the linking container only', { skip: noDocker }, async () => {
+  try {
+    ok(d.docker(['network', 'create', 'lnk']));
+    ok(d.docker(['run', '-d', '--network', 'lnk', '--name', 'upstream', 'busybox', 'sleep', '300']));
+    const ip = ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.lnk.IPAddress}}', 'upstream'])).stdout.trim();
+    // The docker CLI puts --link into the endpoint's Links on a user network.
+    const r = ok(d.docker(['run', '--rm', '--network', 'lnk', '--dns', '127.0.0.154', '--link', 'upstream:bar', 'busybox', 'sh', '-c', 'nslookup bar; nslookup bar.lnk; nslookup upstream']));
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('Address: ')).join('\n'), [1, 2, 3].map(() => `Address: ${ip}`).join('\n'), r.stdout);
+    // Another container on the network does not know the alias (the query goes to its --dns, which refuses).
+    const other = d.docker(['run', '--rm', '--network', 'lnk', '--dns', '127.0.0.154', 'busybox', 'nslookup', 'bar']);
+    assert.notEqual(other.status, 0, other.stdout);
+    assert.doesNotMatch(other.stdout, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
+    // A link to a container that does not exist is the client's mistake (400), on the default bridge.
+    const missing = d.docker(['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true']);
+    assert.equal(missing.status, 125);
+    assert.equal(missing.stderr, 'docker: Error response from daemon: could not get container for nosuch: No such container: nosuch\n\nRun \'docker run --help\' for more information\n');
+  } finally {
+    d.docker(['rm', '-f', 'upstream']);
+    d.docker(['network', 'rm', 'lnk']);
+  }
+});
+
+test('docker-compose 1.29: `links: [upstream:bar]` on a user network resolves bar from the linking service', { skip: hasCompose ? false : 'no docker-compose installed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+  const project = `lk${Math.random().toString(36).slice(2, 8)}`;
+  const compose = (args: string[]) => {
+    const r = spawnSync('docker-compose', ['-p', project, '-f', join(dir, 'docker-compose.yml'), ...args],
+      { env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, timeout: 120_000 });
+    return { status: r.status, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
+  };
+  writeFileSync(join(dir, 'docker-compose.yml'), [
+    'version: "2.4"',
+    'services:',
+    '  upstream:',
+    '    image: busybox',
+    '    command: sleep 300',
+    '    networks: [front]',
+    '  client:',
+    '    image: busybox',
+    '    command: sleep 300',
+    '    links: ["upstream:bar"]',
+    '    dns: 127.0.0.154',
+    '    networks: [front]',
+    'networks:',
+    '  front: {}',
+    '',
+  ].join('\n'));
+  try {
+    ok(compose(['up', '-d']));
+    const ip = ok(d.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${project}_front").IPAddress}}`, `${project}_upstream_1`])).stdout.trim();
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+    const r = ok(d.docker(['exec', `${project}_client_1`, 'nslookup', 'bar']));
+    assert.match(r.stdout, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}\n`), r.stdout);
+    ok(compose(['down']));
+    assert.equal(d.docker(['network', 'ls', '-q', '-f', `name=${project}_front`]).stdout, '');
+  } finally {
+    compose(['down']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
