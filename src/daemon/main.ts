@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
       start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
       kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),
-      wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), rename: (x, r, n) => c.rename(x, r, n),
+      wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), removeLink: (r) => c.removeLink(r), rename: (x, r, n) => c.rename(x, r, n),
       attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),

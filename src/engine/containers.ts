@@ -1233,6 +1233,34 @@ export class ContainerService {
     return { hosts, env };
   }
 
+  /**
+   * `DELETE /containers/<parent>/<alias>?link=1` (docker rm --link): the parent's legacy link
+   * named alias goes (daemon rmLink). `ref` is Docker's link name, `parent/alias`; a bare
+   * container name is the container's own "default link name", which cannot be removed. The
+   * link's environment and /etc/hosts line stay in a running parent until it restarts, as in Docker.
+   */
+  removeLink(ref: string): Promise<void> {
+    const name = ref.replace(/^\/+/, '');
+    const slash = name.lastIndexOf('/');
+    if (slash < 0) {
+      this.#get(name);
+      throw system('Conflict, cannot remove the default link name of the container');
+    }
+    const parentId = this.#names.get(`/${name.slice(0, slash)}`);
+    const alias = name.slice(slash + 1);
+    const parent = parentId ? this.#byId.get(parentId) : undefined;
+    const linkOf = (c: Container) => (c.rec.HostConfig.Links ?? []).findIndex((l) => parseLink(l)[1] === alias);
+    if (!parent || linkOf(parent) < 0) throw notFound(`No such container: ${name}`);
+    return this.#locked(parent, async () => {
+      const i = linkOf(parent);
+      if (i < 0) return;
+      const links = [...(parent.rec.HostConfig.Links ?? [])];
+      links.splice(i, 1);
+      parent.rec.HostConfig.Links = links.length ? links : null;
+      await this.#save(parent);
+    });
+  }
+
   // ---------------------------------------------------------------- remove
 
   remove(_ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean } = {}): Promise<void> {

@@ -113,6 +113,31 @@ test('a running container disconnected from its only network connects again: add
   }
 });
 
+test('docker rm --link removes a legacy link (DELETE /containers/<parent>/<alias>?link=1); inspect shows links as Docker does', { skip: noDocker }, async () => {
+  try {
+    ok(d.docker(['run', '-d', '--name', 'lweb', '--expose', '80', 'busybox', 'sleep', '300']));
+    ok(d.docker(['run', '-d', '--name', 'lapp', '--link', 'lweb:site', '--link', 'lweb:other', 'busybox', 'sleep', '300']));
+    const links = () => ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}}', 'lapp'])).stdout;
+    assert.equal(links(), '["/lweb:/lapp/site","/lweb:/lapp/other"]\n');
+    assert.match(ok(d.docker(['exec', 'lapp', 'cat', '/etc/hosts'])).stdout, /\ssite\b/);
+    assert.deepEqual(ok(d.docker(['rm', '--link', '/lapp/site'])).stdout, '/lapp/site\n');
+    assert.equal(links(), '["/lweb:/lapp/other"]\n');
+    // The berth CLI sends the name escaped (lapp%2Fother): the same route.
+    assert.deepEqual(ok(d.berth(['rm', '--link', 'lapp/other'])).stdout, 'lapp/other\n');
+    assert.equal(links(), 'null\n');
+    const again = d.docker(['rm', '--link', 'lapp/site']);
+    assert.deepEqual([again.status, again.stderr], [1, 'Error response from daemon: No such container: lapp/site\n']);
+    const own = d.docker(['rm', '--link', 'lweb']);
+    assert.deepEqual([own.status, own.stderr], [1, 'Error response from daemon: Conflict, cannot remove the default link name of the container\n']);
+    // Both containers are still there, running; after a restart the link's name is gone.
+    assert.equal(ok(d.docker(['ps', '-q', '-f', 'name=^l(web|app)$'])).stdout.split('\n').filter(Boolean).length, 2);
+    ok(d.docker(['restart', '-t', '0', 'lapp']));
+    assert.doesNotMatch(ok(d.docker(['exec', 'lapp', 'cat', '/etc/hosts'])).stdout, /\s(site|other)\b/);
+  } finally {
+    d.docker(['rm', '-f', 'lweb', 'lapp']);
+  }
+});
+
 test('swarm routes outside a swarm answer as dockerd does (503), and docker-py\'s leave_swarm(force=True) passes', async () => {
   for (const [m, p] of [['GET', '/swarm'], ['POST', '/swarm/update'], ['GET', '/swarm/unlockkey'], ['POST', '/swarm/unlock'], ['GET', '/nodes'], ['GET', '/nodes/x'],
     ['DELETE', '/nodes/x'], ['GET', '/services'], ['POST', '/services/create'], ['GET', '/services/x/logs'], ['GET', '/tasks'], ['GET', '/tasks/x'],

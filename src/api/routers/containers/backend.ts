@@ -19,6 +19,8 @@ export interface ContainersBackend {
   unpause(ctx: EngineContext, ref: string): Promise<void>;
   wait(ctx: EngineContext, ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }>;
   remove(ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /** `rm --link`: a legacy link by its Docker name, `parent/alias`. */
+  removeLink(ref: string): Promise<void>;
   rename(ctx: EngineContext, ref: string, name: string): Promise<void>;
   attach(ctx: EngineContext, ref: string, o: {
     stdin: boolean; stdout: boolean; stderr: boolean;

@@ -1,6 +1,7 @@
 // /containers/*: thin handlers over the ContainersBackend.
 import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
+import { parseLink } from '../../../common/links.ts';
 import { frame } from '../../../common/stdcopy.ts';
 import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
@@ -108,6 +109,24 @@ function networks(c: ContainerRecord): Record<string, unknown> {
   return out;
 }
 
+/**
+ * HostConfig.Links as Docker's inspect shows them, from its link graph: `/<child>:/<me>/<alias>`
+ * for each link to a container that still exists, none when the container's network is the
+ * user's (its links are EndpointSettings.Links there and never become legacy links).
+ */
+function legacyLinks(b: ContainersBackend, c: ContainerRecord): string[] | null {
+  const mode = c.HostConfig.NetworkMode || 'default';
+  if (!['default', 'bridge'].includes(mode)) return null;
+  const out: string[] = [];
+  for (const l of c.HostConfig.Links ?? []) {
+    const [target, alias] = parseLink(l);
+    let child: ContainerRecord;
+    try { child = b.inspect(target); } catch { continue; }
+    out.push(`${child.Name}:${c.Name}/${alias}`);
+  }
+  return out.length ? out : null;
+}
+
 async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Promise<Record<string, unknown>> {
   const c = b.inspect(ref);
   // The record keeps berth's own bookkeeping and names the ID `ID`; the wire says `Id`.
@@ -130,6 +149,7 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     },
   };
   out.State = { ...c.State };
+  out.HostConfig = { ...c.HostConfig, Links: legacyLinks(b, c) };
   if (size) {
     out.SizeRw = await b.sizeRw(c.ID);
     out.SizeRootFs = (out.SizeRw as number) + b.imageSize(c.Image);
@@ -255,8 +275,10 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       },
     },
     {
-      method: 'DELETE', path: '/containers/{id}', handler: async (ctx) => {
-        await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
+      // `{name:.*}` as Docker routes it: a link's name is `parent/alias`.
+      method: 'DELETE', path: '/containers/{id*}', handler: async (ctx) => {
+        if (qBool(ctx.query, 'link')) await b.removeLink(ctx.params.id);
+        else await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
         sendEmpty(ctx);
       },
     },
