@@ -615,8 +615,9 @@ export class ContainerService {
       if (net.netnsPath) namespaces.network = net.netnsPath;
       rec.berth.endpoints = net.endpoints;
       const links = this.#links(c);
-      // Docker's /etc/hosts names the container by its address on its first network.
-      const self = net.endpoints?.[0] ? `${net.endpoints[0].ip}\t${rec.Config.Hostname}` : undefined;
+      // Docker's /etc/hosts names the container by its addresses on its first network.
+      const first = net.endpoints?.[0];
+      const self = first ? [`${first.ip}\t${rec.Config.Hostname}`, ...(first.ip6 ? [`${first.ip6}\t${rec.Config.Hostname}`] : [])].join('\n') : undefined;
       if (self || links.hosts.length) await writeFile(rec.HostsPath, hostsFile(this.#extraHostsOf(rec.HostConfig), self, links.hosts));
       // The embedded DNS serves containers on user networks: resolv.conf names it.
       if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
@@ -1143,7 +1144,7 @@ export class ContainerService {
       // A record of before per-network bookkeeping is on its mode's network; otherwise only what
       // it lists (a container disconnected from the default bridge may connect to it again).
       if (have[name] || (!c.rec.berth.networks && name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
-      const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg })[name] : cfg;
+      const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg }, { connect: true })[name] : cfg;
       if (c.running) {
         const ep = await net.connect!(this.#netTarget(c), name, prepared ?? cfg);
         c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? [...(c.rec.berth.endpoints ?? []), ep];

@@ -30,6 +30,11 @@ export interface EndpointState {
   prefixLen: number;
   /** '' on --internal networks (no default route). */
   gateway: string;
+  /** The container's IPv6 address on an IPv6 network (GlobalIPv6Address), its prefix length
+   *  and the IPv6 gateway ('' on --internal networks). */
+  ip6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   mac: string;
   aliases: string[];
   dnsNames: string[];
@@ -70,9 +75,10 @@ export interface ContainerNetworking {
   reconcile?(isRunning: (id: string) => boolean): Promise<void>;
   /**
    * At create: checks the mode and the requested endpoints and returns the record's network
-   * list (by canonical network name). Throws Docker's errors (404 for an unknown network).
+   * list (by canonical network name). Throws Docker's errors (404 for an unknown network; a bad
+   * endpoint is worded as create words it, or as connect does with `connect`).
    */
-  prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>): Record<string, EndpointConfig>;
+  prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>, o?: { connect?: boolean }): Record<string, EndpointConfig>;
   /** Before the OCI spec is built: create/attach what the container's networks need. */
   setUp(t: NetworkTarget): Promise<NetworkSetup>;
   /** After the process ended (or a start failed): release what setUp made. Idempotent. */

@@ -96,7 +96,7 @@ function networks(c: ContainerRecord): Record<string, unknown> {
     IPAMConfig: cfg.IPAMConfig ?? null, Links: cfg.Links ?? null, Aliases: cfg.Aliases?.length ? cfg.Aliases : null,
     MacAddress: e?.mac ?? cfg.MacAddress ?? '', DriverOpts: cfg.DriverOpts ?? null, GwPriority: 0,
     NetworkID: e?.networkId ?? cfg.NetworkID ?? '', EndpointID: e?.endpointId ?? '', Gateway: e?.gateway ?? '',
-    IPAddress: e?.ip ?? '', IPPrefixLen: e?.prefixLen ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: e?.ip ?? '', IPPrefixLen: e?.prefixLen ?? 0, IPv6Gateway: e?.gateway6 ?? '', GlobalIPv6Address: e?.ip6 ?? '', GlobalIPv6PrefixLen: e?.prefixLen6 ?? 0,
     DNSNames: e?.dnsNames?.length ? e.dnsNames : null,
   });
   const configured = c.berth.networks ?? { [mode === 'default' ? 'bridge' : mode]: {} };
@@ -144,8 +144,9 @@ async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Pr
     Mounts: mountsJson(c),
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: portMap(c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: bridgeEp?.endpointId ?? '', Gateway: bridgeEp?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: bridgeEp?.ip ?? '', IPPrefixLen: bridgeEp?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: bridgeEp?.mac ?? '', Networks: networks(c),
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: bridgeEp?.endpointId ?? '', Gateway: bridgeEp?.gateway ?? '',
+      GlobalIPv6Address: bridgeEp?.ip6 ?? '', GlobalIPv6PrefixLen: bridgeEp?.prefixLen6 ?? 0,
+      IPAddress: bridgeEp?.ip ?? '', IPPrefixLen: bridgeEp?.prefixLen ?? 0, IPv6Gateway: bridgeEp?.gateway6 ?? '', MacAddress: bridgeEp?.mac ?? '', Networks: networks(c),
     },
   };
   out.State = { ...c.State };

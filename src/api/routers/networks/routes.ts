@@ -11,11 +11,11 @@ import type { NetworksBackend } from './backend.ts';
 
 function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> {
   return {
-    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: false,
+    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: n.enableIPv6,
     IPAM: { Driver: 'default', Options: n.ipamOptions, Config: n.ipamConfig },
     Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: withContainers ? Object.fromEntries(n.containers.map((c) => [c.id, {
-      Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: '',
+      Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: c.ipv6,
     }])) : {},
     Options: n.options, Labels: n.labels,
   };
