@@ -145,6 +145,11 @@ export async function attachVeth(o: VethOptions): Promise<void> {
   }
 }
 
+/** Brings `lo` up in a namespace that gets no veth (attachVeth does it with the first one). */
+export async function loopbackUp(ns: string): Promise<void> {
+  await ip(['-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
+}
+
 /** Removes one interface from a namespace (network disconnect); its veth peer goes with it. */
 export async function detachVeth(ns: string, nsIf: string): Promise<void> {
   await ip(['-n', ns, 'link', 'del', 'dev', nsIf], { allowFail: true });

@@ -41,7 +41,7 @@ import {
   AddressPool, canonicalAddr, checkPoolOverlap, chooseSubnet, chooseSubnet6, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseAddr,
   parseCidrParts, parseMacAddress, parsePrefix, prefixContains, ulaBasePrefix, validateIpamConfigs, type AddressPoolState, type IpamConfig,
 } from './ipam.ts';
-import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, hostRoutes6, listNetns, NETNS_DIR, setDefaultRoute } from './link.ts';
+import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, hostRoutes6, listNetns, loopbackUp, NETNS_DIR, setDefaultRoute } from './link.ts';
 import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
 import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
@@ -559,10 +559,13 @@ export class NetworkService implements ContainerNetworking {
       const ns = this.#nsName(t.id);
       await deleteNetns(ns); // debris of a crash between namespace and state
       const order = this.#order(t);
-      if (!order.length) return {};
+      // No default bridge on this daemon: the runtime's own namespace, lo only. A container on no
+      // network at all (disconnected from each) still gets one of berth's, to connect to later.
+      if (!order.length && Object.keys(t.networks).length) return {};
       if (t.makeNetns) await t.makeNetns(`${NETNS_DIR}/${ns}`);
       else await createNetns(ns);
       this.#sandboxes.set(t.id, ns);
+      if (!order.length) await loopbackUp(ns).catch(async (err) => { await deleteNetns(ns); this.#sandboxes.delete(t.id); throw err; });
       const made: EndpointRecord[] = [];
       try {
         let routed = false;
@@ -592,22 +595,25 @@ export class NetworkService implements ContainerNetworking {
     });
   }
 
-  /** The container's networks, primary first; the default bridge only if it exists. */
+  /**
+   * The container's networks, the one of its network mode first (eth0: the default route and the
+   * published ports); the default bridge only if it exists. Only the networks it is on: one it
+   * was disconnected from, its mode's included, stays off at the next start, as in Docker.
+   */
   #order(t: NetworkTarget): [NetworkRecord, EndpointConfig][] {
-    const out: [NetworkRecord, EndpointConfig][] = [];
     const mode = t.hostConfig.NetworkMode || 'default';
-    const primaryName = mode === 'default' || mode === 'bridge' ? 'bridge' : mode;
-    const names = [primaryName, ...Object.keys(t.networks).filter((k) => k !== primaryName && k !== mode)];
-    for (const name of names) {
-      const cfg = t.networks[name] ?? (name === primaryName ? t.networks[mode] : undefined) ?? {};
-      const n = name === 'bridge' ? this.defaultBridge : (cfg.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
+    const primary = mode === 'default' || mode === 'bridge' ? this.defaultBridge : this.tryGet(mode);
+    const out: [NetworkRecord, EndpointConfig][] = [];
+    for (const [name, cfg] of Object.entries(t.networks)) {
+      const isBridge = name === 'bridge' || name === 'default';
+      const n = isBridge ? this.defaultBridge : (cfg?.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
       if (!n) {
-        if (name === 'bridge') continue; // no default bridge on this daemon: lo only
+        if (isBridge) continue; // no default bridge on this daemon: lo only
         throw notFound(`network ${name} not found`);
       }
-      if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg]);
+      if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg ?? {}]);
     }
-    return out;
+    return out.sort(([a], [b]) => Number(b.id === primary?.id) - Number(a.id === primary?.id));
   }
 
   /** One veth into the namespace, an address, and (first endpoint) the published ports. */

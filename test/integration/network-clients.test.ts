@@ -107,6 +107,13 @@ test('a running container disconnected from its only network connects again: add
     assert.equal(nsOf().length, 1);
     ok(d.docker(['stop', '-t', '0', 'wanderer']));
     assert.deepEqual(nsOf(), []);
+    // Started again it stays on no network (lo only), and can still be connected.
+    ok(d.docker(['start', 'wanderer']));
+    assert.equal(ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'wanderer'])).stdout, '{}\n');
+    assert.equal(ok(d.docker(['exec', 'wanderer', 'sh', '-c', 'ip -o -4 addr show | cut -d" " -f2'])).stdout, 'lo\n');
+    ok(d.docker(['network', 'connect', 'solo', 'wanderer']));
+    assert.match(ok(d.docker(['exec', 'wanderer', 'ip', 'route'])).stdout, /^default via \S+ dev eth0/m);
+    assert.equal(await getRetry(port), 'wanderer-ok\n');
   } finally {
     d.docker(['rm', '-f', 'wanderer']);
     d.docker(['network', 'rm', 'solo']);
