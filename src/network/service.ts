@@ -382,11 +382,11 @@ export class NetworkService implements ContainerNetworking {
       // Docker checks nothing else in a network's name (libnetwork NewNetwork): `test 01` is a name.
       if (!name.trim()) throw invalid('invalid name: name is empty');
       const driver = req.Driver || 'bridge';
-      if (['bridge', 'host', 'none', 'default'].includes(name) || driver === 'host' || driver === 'null') {
-        if (['host', 'none'].includes(name) || driver !== 'bridge') throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
-      }
-      if (this.#o.bridge !== 'none' && name === 'bridge') throw conflict(`network with name ${name} already exists`);
+      // dockerd's order: a predefined name (network.IsPredefined), a name in use, then the driver,
+      // whose host and null kinds have their one network already.
+      if (['bridge', 'host', 'none', 'default'].includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
       if ([...this.#networks.values()].some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+      if (driver === 'host' || driver === 'null') throw new EngineError('Forbidden', `only one instance of "${driver}" network is allowed`);
       if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
       if (req.Scope && req.Scope !== 'local') throw invalid(`invalid scope ${req.Scope}: the bridge driver only supports scope local`);
       if (req.Ingress) throw new EngineError('Forbidden', 'ingress networks are swarm networks: berth has no swarm');

@@ -181,6 +181,58 @@ except docker.errors.APIError as e:
   }
 });
 
+test('docker-py\'s network calls answer as dockerd does: IPAM, scope, predefined names and drivers, connect options, prune', { skip: hasPy ? false : 'no docker-py' }, async () => {
+  const r = py(`import json
+def t(f):
+    try:
+        return f()
+    except docker.errors.APIError as e:
+        return [e.response.status_code, e.explanation]
+out = []
+ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet='10.241.0.0/16', iprange='10.241.5.0/24', gateway='10.241.5.254', aux_addresses={'a': '10.241.1.5'})], options={'foo': 'bar'})
+c.create_network('pyipam', ipam=ipam, labels={'k': 'v'}, internal=True, attachable=True)
+n = c.inspect_network('pyipam')
+out.append([n['IPAM'], n['Labels'], n['Internal'], n['Attachable']])
+out.append(c.inspect_network('pyipam', scope='local')['Scope'])
+out.append(t(lambda: c.inspect_network('pyipam', scope='global')))
+out.append(t(lambda: c.inspect_network('pyipam', verbose=True)['Name']))
+out.append(t(lambda: c.create_network('pyhost', driver='host')))
+out.append(t(lambda: c.create_network('pynull', driver='null')))
+out.append(t(lambda: c.create_network('default')))
+out.append(t(lambda: c.create_network('pyipam', check_duplicate=True)))
+ct = c.create_container('busybox', 'sleep 60')
+c.start(ct)
+c.connect_container_to_network(ct, 'pyipam', aliases=['foo', 'bar'], ipv4_address='10.241.5.24', link_local_ips=['169.254.8.8'])
+ep = c.inspect_container(ct)['NetworkSettings']['Networks']['pyipam']
+out.append([ep['IPAddress'], ep['Aliases'], ep['IPAMConfig'], ep['Gateway']])
+out.append(t(lambda: c.connect_container_to_network(ct, 'pyipam')))
+c.disconnect_container_from_network(ct, 'pyipam', force=True)
+out.append(sorted(c.inspect_container(ct)['NetworkSettings']['Networks']))
+c.remove_container(ct, force=True)
+out.append(c.prune_networks(filters={'label': 'k=v'}))
+print(json.dumps(out))
+`);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as unknown[];
+  // Connected twice: Docker's 403 with the container's name.
+  const dup = out.splice(9, 1)[0] as [number, string];
+  assert.equal(dup[0], 403);
+  assert.match(dup[1], /^endpoint with name \S+ already exists in network pyipam$/);
+  assert.deepEqual(out, [
+    [{ Driver: 'default', Options: { foo: 'bar' }, Config: [{ Subnet: '10.241.0.0/16', IPRange: '10.241.5.0/24', Gateway: '10.241.5.254', AuxiliaryAddresses: { a: '10.241.1.5' } }] }, { k: 'v' }, true, true],
+    'local',
+    [404, 'network pyipam not found'],
+    'pyipam',
+    [403, 'only one instance of "host" network is allowed'],
+    [403, 'only one instance of "null" network is allowed'],
+    [403, 'operation is not permitted on predefined default network '],
+    [409, 'network with name pyipam already exists'],
+    ['10.241.5.24', ['foo', 'bar'], { IPv4Address: '10.241.5.24', LinkLocalIPs: ['169.254.8.8'] }, ''], // internal: no gateway, as in Docker
+    ['bridge'],
+    { NetworksDeleted: ['pyipam'] },
+  ]);
+});
+
 test('link aliases (EndpointSettings.Links) answer through the embedded DNS on a user network, for the linking container only', { skip: noDocker }, async () => {
   try {
     ok(d.docker(['network', 'create', 'lnk']));

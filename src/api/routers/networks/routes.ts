@@ -1,6 +1,6 @@
 // /networks: list (filters), inspect, create, remove, prune, connect, disconnect, in Docker's
 // shape (spec: Network, NetworkCreateRequest, NetworkConnectRequest, NetworkDisconnectRequest).
-import { invalid } from '../../../common/errors.ts';
+import { invalid, notFound } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
 import type { EndpointConfig } from '../../../engine/networking.ts';
@@ -49,8 +49,11 @@ export function networkRoutes(b: NetworksBackend): Route[] {
     {
       method: 'GET', path: '/networks/{id}', handler: async (ctx) => {
         const scope = ctx.query.get('scope');
+        const verbose = ctx.query.get('verbose');
+        if (verbose && !/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(verbose)) throw invalid(`invalid value for verbose: ${verbose}`);
+        // A scope is a filter: a local network asked for in another scope is not found (404).
+        if (scope && scope !== 'local') throw notFound(`network ${ctx.params.id} not found`);
         const n = b.get(ctx.params.id);
-        if (scope && scope !== 'local') throw invalid(`network ${ctx.params.id} not found`);
         sendJson(ctx, 200, wire(n, true));
       },
     },
