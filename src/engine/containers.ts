@@ -1170,7 +1170,8 @@ export class ContainerService {
       if (mode === 'host' || name === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
       const have = { ...(c.rec.berth.networks ?? {}) };
       const key = name in have ? name : (name === 'bridge' && 'default' in have ? 'default' : undefined);
-      if (!key) throw new EngineError('Forbidden', `container ${c.id} is not connected to network ${networkRef}`);
+      // dockerd's texts (plain errors there: a 500), naming the network by its name.
+      if (!key) throw system(c.running ? `container ${c.id} is not connected to network ${name}` : `container ${c.id} is not connected to the network ${name}`);
       if (c.running) {
         await net.disconnect!(this.#netTarget(c), name);
         c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);

@@ -83,6 +83,9 @@ test('a running container disconnected from its only network connects again: add
     assert.equal(ok(d.docker(['exec', 'wanderer', 'sh', '-c', 'ip -o -4 addr show | grep -v " lo " | wc -l; ip route | wc -l'])).stdout, '0\n0\n');
     assert.equal(ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Networks}} {{json .NetworkSettings.Ports}}', 'wanderer'])).stdout, '{} {}\n');
     await assert.rejects(get(port));
+    const twice = d.docker(['network', 'disconnect', 'bridge', 'wanderer']);
+    const wid = ok(d.docker(['inspect', '-f', '{{.Id}}', 'wanderer'])).stdout.trim();
+    assert.deepEqual([twice.status, twice.stderr], [1, `Error response from daemon: container ${wid} is not connected to network bridge\n`]);
     // Docker answers 200 here, and the container is on the default bridge again.
     const r = d.docker(['network', 'connect', 'bridge', 'wanderer']);
     assert.deepEqual([r.status, r.stdout, r.stderr], [0, '', '']);
