@@ -117,8 +117,14 @@ test('an IPv6 network: subnet and gateway, addresses and --ip6, the IPv6 route, 
     assert.match(ok(d.docker(['exec', 's3', 'ip', '-6', 'addr', 'show', 'eth1'])).stdout, new RegExp(`inet6 ${esc(s3)}/64`));
     assert.match(ok(d.docker(['exec', 's1', 'ping', '-6', '-c', '1', '-W', '2', s3])).stdout, /1 packets received/);
     assert.match(ok(d.docker(['exec', 's1', 'nslookup', '-type=aaaa', 's3'])).stdout, new RegExp(`Address: ${esc(s3)}\\n`));
+    // A kill -9 of berthd keeps it all: addresses, the bridge's IPv6 gateway, AAAA names, allocation.
+    await d.restart({ kill9: true });
+    assert.match(spawnSync('ip', ['-6', 'addr', 'show', 'dev', bridge]).stdout.toString(), new RegExp(`inet6 ${esc(ula)}:1::1/64`));
+    assert.match(ok(d.docker(['exec', 's1', 'nslookup', '-type=aaaa', 's2'])).stdout, new RegExp(`Address: ${esc(ula)}:1::77\\n`));
+    ok(d.docker(['run', '-d', '--network', 'six', '--name', 's4', 'busybox', 'sleep', '300']));
+    assert.equal(ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.six.GlobalIPv6Address}}', 's4'])).stdout, `${ula}:1::4\n`);
   } finally {
-    d.docker(['rm', '-f', 's1', 's2', 's3']);
+    d.docker(['rm', '-f', 's1', 's2', 's3', 's4']);
     d.docker(['network', 'rm', 'six', 'four']);
   }
 });
