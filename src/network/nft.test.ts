@@ -43,6 +43,8 @@ test('the file replaces only berth\'s own table atomically', () => {
   assert.deepEqual(L.filter((l) => /^(table|delete table) ip6 /.test(l)), ['table ip6 berth-unit', 'delete table ip6 berth-unit']);
   assert.equal(t.match(/^table /gm)!.length, 3);
   assert.equal(t.match(/^delete /gm)!.length, 2);
+  // A kernel without IPv6: no ip6 table at all.
+  assert.ok(!/ ip6 /.test(renderRuleset({ ...base, ipv6: false })));
 });
 
 const v6: RulesetState = {

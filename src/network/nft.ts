@@ -99,6 +99,8 @@ export interface RulesetState {
   links?: NftLink[];
   /** DNAT traffic the host sends to 127.0.0.0/8 too (default true). false = userland proxy for loopback. */
   localhostDnat?: boolean;
+  /** The kernel has IPv6 (default true): without it (ipv6.disable=1) there is no ip6 table to keep or remove. */
+  ipv6?: boolean;
 }
 
 const TABLE_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -258,7 +260,8 @@ export function renderRuleset(state: RulesetState): string {
   }
   L.push('\t}');
   L.push('}');
-  L.push(...renderIPv6(t, state));
+  if (state.ipv6 !== false) L.push(...renderIPv6(t, state));
+  else if (state.bridges.some((b) => b.subnet6)) throw invalid('an IPv6 network on a host without IPv6');
   return L.join('\n') + '\n';
 }
 

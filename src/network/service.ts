@@ -30,7 +30,7 @@
 // start the bridges and rules are made again from it; endpoints of containers that no longer
 // run and namespaces nobody owns are removed (a kill -9 of berthd leaves nothing stale).
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, EngineError, invalid, notFound } from '../common/errors.ts';
 import { parseLink } from '../common/links.ts';
@@ -343,6 +343,7 @@ export class NetworkService implements ContainerNetworking {
         proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, containerIp: f.targetIp, containerPort: p.containerPort, bridge: this.#networks.get(e.networkId)!.bridge,
       })))),
       localhostDnat: !this.#proxyOn,
+      ipv6: existsSync('/proc/sys/net/ipv6'),
     };
     for (const sc of requiredSysctls(state)) {
       try { if (readFileSync(sc.path, 'utf8').trim() !== sc.value) writeFileSync(sc.path, sc.value); } catch { /* reported by the data path */ }
