@@ -15,6 +15,7 @@ import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
 import { swarmRoutes } from '../api/routers/swarm/routes.ts';
+import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
@@ -200,6 +201,7 @@ async function main(): Promise<void> {
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
     ...swarmRoutes(),
+    ...pluginRoutes(),
   ], log);
   for (const l of listeners) await api.listen(l);
   log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${dataRoot})`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyChanges, parseKeyValues } from './changes.ts';
+import { applyChanges, changeInstructions, parseKeyValues } from './changes.ts';
 
 test('import --change instructions update the config like docker', () => {
   const c = applyChanges({ Env: ['PATH=/bin', 'A=old'] }, [
@@ -33,4 +33,15 @@ test('disallowed change instructions are refused', () => {
 
 test('parseKeyValues handles quotes and escapes', () => {
   assert.deepEqual(parseKeyValues('a=1 b="x y" c=z\\ w', false), [['a', '1'], ['b', 'x y'], ['c', 'z w']]);
+});
+
+test('one change value may hold several instructions, as Docker parses the joined values as a Dockerfile', () => {
+  // What the testcontainers client sends on commit: one `changes` value, newline-joined.
+  const c = applyChanges({ Env: ['PATH=/bin'], Labels: { 'org.testcontainers.session-id': 's1', keep: 'y' } }, [
+    'ENV COMMITTED=yes\nLABEL extra=1\nLABEL org.testcontainers.session-id=',
+  ]);
+  assert.deepEqual(c.Env, ['PATH=/bin', 'COMMITTED=yes']);
+  assert.deepEqual(c.Labels, { 'org.testcontainers.session-id': '', keep: 'y', extra: '1' });
+  assert.deepEqual(changeInstructions(['# a comment\n\nLABEL a=1 \\\n  b=2\r\nUSER x', '', 'WORKDIR /w']), ['LABEL a=1   b=2', 'USER x', 'WORKDIR /w']);
+  assert.throws(() => applyChanges({}, ['USER x\nRUN true']), /RUN is not a valid change command/);
 });

@@ -38,9 +38,32 @@ export function parseKeyValues(rest: string, legacySep = true): [string, string]
   return out;
 }
 
+/**
+ * The instructions in `changes`, one per entry. Docker joins the values with newlines and parses
+ * the result as a Dockerfile (BuildFromConfig), so one value may hold several instructions (the
+ * Testcontainers client sends `"ENV A=1\nLABEL b=2"` as a single `changes`), a trailing backslash
+ * continues an instruction on the next line, and blank and comment lines are skipped.
+ */
+export function changeInstructions(changes: string[]): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const raw of changes.join('\n').split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    // A comment line is dropped even inside a continuation, as in a Dockerfile.
+    if (/^\s*#/.test(line)) continue;
+    const cont = /\\\s*$/.test(line);
+    cur += cont ? line.replace(/\\\s*$/, '') : line;
+    if (cont) continue;
+    if (cur.trim()) out.push(cur);
+    cur = '';
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
 export function applyChanges(config: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = structuredClone(config);
-  for (const line of changes) {
+  for (const line of changeInstructions(changes)) {
     const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(line);
     if (!m || !m[1]) continue;
     const ins = m[1].toUpperCase();

@@ -29,6 +29,7 @@ import type { OciRuntime } from '../runtime/runtime.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
 import type { EventBus } from './events.ts';
 import type { ImageService } from './images.ts';
+import { parsePlatform } from './pull.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
 import type { ContainerConfig, HostConfig } from './types.ts';
@@ -486,10 +487,16 @@ export class ContainerService {
       do name = `/${generateName()}`; while (this.#names.has(name));
     }
     if (!o.config.Image) throw invalid('No image specified');
-    if (o.platform && !/^linux(\/amd64)?$/.test(o.platform)) throw invalid(`image with reference ${o.config.Image} was found but does not match the specified platform: wanted ${o.platform}, actual: linux/amd64`);
+    const want = o.platform ? parsePlatform(o.platform) : undefined;
     const image = this.#images.tryResolve(o.config.Image);
     if (!image) throw notFound(`No such image: ${familiarOrRaw(o.config.Image)}`);
-    const imgCfg = (await this.#images.config(image.id)).config ?? {};
+    const imgFile = await this.#images.config(image.id);
+    // Docker's GetImage with a platform: a local image of another platform is NotFound (404), so
+    // the docker CLI goes on to pull the one asked for (with a 400 it gave up).
+    if (want && (want.os !== (imgFile.os || 'linux') || want.architecture !== (imgFile.architecture || 'amd64'))) {
+      throw notFound(`image with reference ${o.config.Image} was found but does not match the specified platform: wanted ${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ''}, actual: ${imgFile.os || 'linux'}/${imgFile.architecture || 'amd64'}`);
+    }
+    const imgCfg = imgFile.config ?? {};
     const hc: HostConfig = { ...o.hostConfig };
     const runtime = hc.Runtime || this.#o.defaultRuntime;
     this.#runtimeOf(runtime);
@@ -508,6 +515,14 @@ export class ContainerService {
     // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
     const logSettings = parseLogConfig(hc.LogConfig);
     hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
+    // Docker keeps HostConfig as its Go struct, so every port binding has both fields on the wire
+    // (`[{"HostPort":"0"}]`, as Testcontainers sends it, reads back with `"HostIp":""`).
+    if (hc.PortBindings) {
+      hc.PortBindings = Object.fromEntries(Object.entries(hc.PortBindings).map(([k, list]) => {
+        if (list !== null && !Array.isArray(list)) throw invalid('json: cannot unmarshal into Go struct field HostConfig.PortBindings of type []nat.PortBinding');
+        return [k, list && list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' }))];
+      }));
+    }
     const config = mergeConfig(imgCfg, o.config);
     // Docker's runconfig.validateNetMode: a name of its own means nothing in the host's UTS namespace.
     if (hc.UTSMode === 'host' && config.Hostname) throw invalid('conflicting options: hostname and the UTS mode');

@@ -477,7 +477,8 @@ export class NetworkService implements ContainerNetworking {
       if (n.predefined) throw new EngineError('Forbidden', `${n.name} is a pre-defined network and cannot be removed`);
       const eps = this.#endpoints.filter((e) => e.networkId === n.id);
       if (eps.length) {
-        throw conflict(`error while removing network: network ${n.name} has active endpoints (${eps.map((e) => `name:${JSON.stringify(e.containerName)} id:${JSON.stringify(e.container.slice(0, 12))}`).join(', ')})`);
+        // libnetwork's ActiveEndpointsError is a Forbidden (403), not a Conflict.
+        throw new EngineError('Forbidden', `error while removing network: network ${n.name} has active endpoints (${eps.map((e) => `name:${JSON.stringify(e.containerName)} id:${JSON.stringify(e.container.slice(0, 12))}`).join(', ')})`);
       }
       this.#networks.delete(n.id);
       this.#pools.delete(n.id);

@@ -212,8 +212,9 @@ export class VolumeService {
     const propagation = modes.find((m) => PROPAGATIONS.has(m));
     if (isAbsolute(src)) {
       if (modes.includes('nocopy')) throw invalid(`invalid mode: ${mode}`);
-      // `-v /host:/ctr` creates a missing host directory, as Docker does.
-      await mkdir(src, { recursive: true });
+      // `-v /host:/ctr` creates a missing host directory, as Docker does; an existing file (or
+      // anything else there) is bound as it is.
+      try { await stat(src); } catch { await mkdir(src, { recursive: true }); }
       return { Type: 'bind', Source: posix.normalize(src), Destination: cleanDest(dst), Mode: mode, RW: rw, Propagation: propagation ?? 'rprivate', createSource: true };
     }
     validateName(src);

@@ -187,3 +187,16 @@ export function demux(buf: Buffer): { stdout: string; stderr: string } {
   }
   return { stdout: out, stderr: err };
 }
+
+/** One bounded HTTP GET of `/` (3 s), the body as text. */
+export function httpGet(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', timeout: 3000 }, (r) => {
+      let b = '';
+      r.on('data', (c) => { b += c; });
+      r.on('end', () => resolve(b));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}

@@ -13,14 +13,13 @@
 // Traffic goes only to loopback, the bridges of this file's daemons and the test's own /30.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from './harness.ts';
+import { startDaemon, type Daemon, httpGet } from './harness.ts';
 import { hostRoutes } from '../../src/network/link.ts';
 import { cidrsOverlap, formatIPv4, parseCidr } from '../../src/network/ipam.ts';
 
@@ -105,17 +104,7 @@ async function fromOtherRetry(host: string, port: number): Promise<string | unde
 }
 
 /** One bounded HTTP GET from the host. */
-function get(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', timeout: 3000 }, (r) => {
-      let b = '';
-      r.on('data', (c) => { b += c; });
-      r.on('end', () => resolve(b));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (host: string, port: number) => httpGet(host, port);
 
 async function getRetry(host: string, port: number): Promise<string> {
   for (let i = 0; i < 30; i++) {

@@ -65,6 +65,10 @@ test('binds both ways, read-only, missing host dir created for -v but an error f
   const mk = await runIt(['true'], { Binds: [`${fresh}:/m`] });
   assert.equal(mk.code, 0);
   assert.ok(existsSync(fresh));
+  // An existing file bound with -v (it used to fail with EEXIST from a mkdir of the file).
+  const file = await runIt(['cat', '/etc/in.txt'], { Binds: [`${join(host, 'in.txt')}:/etc/in.txt:ro`] });
+  assert.equal(file.code, 0, file.err);
+  assert.equal(file.out, 'from-host');
   const missing = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { Mounts: [{ Type: 'bind', Source: join(host, 'nope'), Target: '/x' }] } });
   assert.equal(missing.status, 400);
   assert.match(missing.json().message, /bind source path does not exist/);
@@ -75,7 +79,7 @@ test('binds both ways, read-only, missing host dir created for -v but an error f
   const dup = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { Binds: ['a1:/x', 'a2:/x'] } });
   assert.equal(dup.status, 400);
   assert.match(dup.json().message, /Duplicate mount point: \/x/);
-  for (const id of [r.id, ro.id, mk.id]) await rmC(id);
+  for (const id of [r.id, ro.id, mk.id, file.id]) await rmC(id);
 });
 
 test('inspect Mounts as docker reports them', async () => {

@@ -102,13 +102,8 @@ export async function diffChanges(upperDir: string, lowerDirs: string[]): Promis
         changes.push({ Path: path, Kind: kind });
       }
       if (!isDir) continue;
-      let sub: Dir;
-      try {
-        sub = dir.openDir(name);
-      } catch (e) {
-        if (vanished(e)) continue;
-        throw e;
-      }
+      const sub = openSubdir(dir, name);
+      if (!sub) continue;
       try {
         await walk(path, sub, below);
       } finally {
@@ -223,6 +218,16 @@ const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException)?.code;
 /** The object at a name changed or went away between two calls: skip it, as a vanished file. */
 const vanished = (e: unknown) => ['ENOENT', 'ELOOP', 'ENOTDIR', 'EINVAL'].includes(errnoOf(e) ?? '');
 
+/** The directory `name` of `dir`, or undefined when it is no longer a directory (changed mid-walk). */
+function openSubdir(dir: Dir, name: string): Dir | undefined {
+  try {
+    return dir.openDir(name);
+  } catch (e) {
+    if (vanished(e)) return undefined;
+    throw e;
+  }
+}
+
 async function* walkStart(ctx: WalkContext, start: TreeStart): AsyncGenerator<Buffer> {
   if (start.name !== '') {
     yield* walkEntry(ctx, start.dir, start.name, '', ctx.base ?? '');
@@ -261,13 +266,8 @@ async function* walkEntry(ctx: WalkContext, dir: Dir, name: string, rel: string,
   const meta = metaOf(ctx, st);
 
   if (st.isDirectory()) {
-    let sub: Dir;
-    try {
-      sub = dir.openDir(name);
-    } catch (e) {
-      if (vanished(e)) return;
-      throw e;
-    }
+    const sub = openSubdir(dir, name);
+    if (!sub) return;
     try {
       if (rel !== '' || ctx.top) yield encodeEntry({ ...meta, name: `${tarName}/`, kind: 'dir', xattrs });
       if (ctx.layer && xattrs?.get('trusted.overlay.opaque')?.toString() === 'y') {
