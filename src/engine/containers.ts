@@ -785,9 +785,7 @@ export class ContainerService {
 
   #netTarget(c: Container) {
     // A record of before per-network bookkeeping is on its mode's network.
-    const mode = c.rec.HostConfig.NetworkMode || 'default';
-    const networks = c.rec.berth.networks ?? { [mode === 'default' ? 'bridge' : mode]: {} };
-    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks };
+    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks: c.rec.berth.networks ?? {}, onlyListed: !!c.rec.berth.networks };
   }
 
   /** The record's log settings; a record from before validation existed falls back to "never rotate". */

@@ -49,6 +49,9 @@ export interface NetworkTarget {
   hostConfig: HostConfig;
   /** The networks the container is configured for, by network name. */
   networks: Record<string, EndpointConfig>;
+  /** Only the networks listed (a container's record, which may list none); without it the
+   *  network of the mode is implied (a build step's target lists nothing). */
+  onlyListed?: boolean;
   /**
    * Makes the container's network namespace at `path` (a /run/netns file) instead of `ip netns
    * add`: a remapped container's must be owned by its own user namespace (sys/namespaces.ts).

@@ -563,7 +563,7 @@ export class NetworkService implements ContainerNetworking {
       const order = this.#order(t);
       // No default bridge on this daemon: the runtime's own namespace, lo only. A container on no
       // network at all (disconnected from each) still gets one of berth's, to connect to later.
-      if (!order.length && Object.keys(t.networks).length) return {};
+      if (!order.length && (!t.onlyListed || Object.keys(t.networks).length)) return {};
       if (t.makeNetns) await t.makeNetns(`${NETNS_DIR}/${ns}`);
       else await createNetns(ns);
       this.#sandboxes.set(t.id, ns);
@@ -599,21 +599,25 @@ export class NetworkService implements ContainerNetworking {
 
   /**
    * The container's networks, the one of its network mode first (eth0: the default route and the
-   * published ports); the default bridge only if it exists. Only the networks it is on: one it
-   * was disconnected from, its mode's included, stays off at the next start, as in Docker.
+   * published ports); the default bridge only if it exists. With `onlyListed`, only the networks
+   * listed: one it was disconnected from, its mode's included, stays off at the next start, as in
+   * Docker; otherwise (a build step) the mode's network is implied.
    */
   #order(t: NetworkTarget): [NetworkRecord, EndpointConfig][] {
     const mode = t.hostConfig.NetworkMode || 'default';
-    const primary = mode === 'default' || mode === 'bridge' ? this.defaultBridge : this.tryGet(mode);
+    const primaryName = mode === 'default' || mode === 'bridge' ? 'bridge' : mode;
+    const primary = primaryName === 'bridge' ? this.defaultBridge : this.tryGet(mode);
+    const names = t.onlyListed ? Object.keys(t.networks) : [primaryName, ...Object.keys(t.networks).filter((k) => k !== primaryName && k !== mode)];
     const out: [NetworkRecord, EndpointConfig][] = [];
-    for (const [name, cfg] of Object.entries(t.networks)) {
+    for (const name of names) {
+      const cfg = t.networks[name] ?? (name === primaryName ? t.networks[mode] : undefined) ?? {};
       const isBridge = name === 'bridge' || name === 'default';
-      const n = isBridge ? this.defaultBridge : (cfg?.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
+      const n = isBridge ? this.defaultBridge : (cfg.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
       if (!n) {
         if (isBridge) continue; // no default bridge on this daemon: lo only
         throw notFound(`network ${name} not found`);
       }
-      if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg ?? {}]);
+      if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg]);
     }
     return out.sort(([a], [b]) => Number(b.id === primary?.id) - Number(a.id === primary?.id));
   }
