@@ -6,12 +6,11 @@
 // outside a swarm. Traffic goes only to loopback and to this daemon's bridges, bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, hasDocker, type Daemon, type RunOut } from './harness.ts';
+import { startDaemon, hasDocker, httpGet, type Daemon, type RunOut } from './harness.ts';
 
 const hasPy = spawnSync('python3', ['-c', 'import docker']).status === 0;
 const hasCompose = spawnSync('docker-compose', ['version', '--short']).status === 0;
@@ -30,17 +29,7 @@ function py(script: string): RunOut {
   return { status: r.status, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
 }
 
-function get(port: number, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', timeout: 3000 }, (r) => {
-      let b = '';
-      r.on('data', (c) => { b += c; });
-      r.on('end', () => resolve(b));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (port: number, host = '127.0.0.1') => httpGet(host, port);
 
 async function getRetry(port: number, host = '127.0.0.1'): Promise<string> {
   for (let i = 0; i < 50; i++) {

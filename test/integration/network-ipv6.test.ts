@@ -9,11 +9,10 @@
 // traffic; the host's own IPv6 addresses and routes are never used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startDaemon, hasDocker, type Daemon, type RunOut } from './harness.ts';
+import { startDaemon, hasDocker, httpGet, type Daemon, type RunOut } from './harness.ts';
 
 const hasPy = spawnSync('python3', ['-c', 'import docker']).status === 0;
 const ipv6Off = (() => {
@@ -42,17 +41,7 @@ after(async () => { await d?.stop(); });
 const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function get(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', timeout: 3000 }, (r) => {
-      let b = '';
-      r.on('data', (c) => { b += c; });
-      r.on('end', () => resolve(b));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = httpGet;
 
 async function getRetry(host: string, port: number): Promise<string> {
   for (let i = 0; i < 50; i++) {
