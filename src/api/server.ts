@@ -10,6 +10,7 @@ import { invalid, notFound, EngineError } from '../common/errors.ts';
 import { messageOf, statusOf } from './errors.ts';
 import type { Ctx, Handler } from './http.ts';
 import { browserRequestError, type BrowserGuard } from './request-guard.ts';
+import { cmpVersion } from './version.ts';
 
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
@@ -25,12 +26,6 @@ function compile(r: Route): CompiledRoute {
     return star ? '(.+?)' : '([^/]+)';
   });
   return { method: r.method, re: new RegExp(`^${src}/?$`), keys, handler: r.handler };
-}
-
-function cmpVersion(a: string, b: string): number {
-  const [a1, a2] = a.split('.').map(Number);
-  const [b1, b2] = b.split('.').map(Number);
-  return a1 - b1 || a2 - b2;
 }
 
 export interface Listener {
@@ -101,7 +96,8 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://berth');
     let path = url.pathname;
     let apiVersion = API_VERSION;
-    const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    // moby's route prefix `/v{version:[0-9.]+}`: any such version, checked against the range below.
+    const vm = /^\/v([0-9.]+)(\/.*)$/.exec(path);
     const ctx: Ctx = { req, res, upgrade, params: {}, query: url.searchParams, apiVersion, signal: ac.signal };
     try {
       // Before anything else, routing included: a browser's request must not reach a handler.
@@ -134,8 +130,10 @@ export class ApiServer {
     if (ctx.upgrade) {
       const s = ctx.upgrade.socket;
       if (s.writable) {
+        // `Connection: close`: the socket ends here, and a client with a keep-alive agent
+        // (dockerode's) would otherwise reuse it for its next request and see a hang-up.
         const body = JSON.stringify({ message }) + '\n';
-        s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+        s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`);
       }
       return;
     }

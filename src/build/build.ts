@@ -37,8 +37,6 @@ export interface BuildOptions {
   /** Remove intermediate containers (always done; the flags only shape the output, see builder.ts). */
   rm: boolean;
   forceRm: boolean;
-  /** `q`: only the image ID is printed. */
-  quiet: boolean;
   platform?: string;
   /** `cachefrom`: local images whose history may serve as cache. */
   cacheFrom: string[];

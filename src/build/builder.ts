@@ -172,13 +172,15 @@ class BuildRun {
   }
 
   #say(stage: number, s: string): void {
-    if (!this.#o.quiet) this.#log.write(stage, s);
+    this.#log.write(stage, s);
   }
 
   async run(body: Readable): Promise<BuildReport> {
     if (this.#o.platform) checkPlatform(this.#o.platform);
-    if (this.#o.networkMode && !['default', 'bridge', 'none', 'host', ''].includes(this.#o.networkMode)) {
-      throw invalid(`network mode "${this.#o.networkMode}" not supported by buildkit`);
+    // A user network (name or ID) is looked up when a RUN needs it, as Docker's classic builder
+    // creates each RUN container with that network mode (a build without RUN never asks).
+    if (this.#o.networkMode?.startsWith('container:')) {
+      throw invalid(`network mode "${this.#o.networkMode}" is not supported for builds by berth`);
     }
     for (const ref of this.#o.cacheFrom) {
       const img = await this.#d.findImage(ref);
@@ -215,9 +217,14 @@ class BuildRun {
       if (!t) throw invalid(`failed to reach build target ${this.#o.target} in Dockerfile`);
       target = t.index;
     }
-    if (Object.keys(this.#o.labels).length) {
-      const text = Object.entries(this.#o.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
-      stages[target].body = [...stages[target].body, { cmd: 'label', original: `LABEL ${text}`, line: 0, endLine: 0, flags: [], rest: text, heredocs: [] }];
+    // `labels`: as moby's buildLabelOptions, one `LABEL k=v` step per label (keys sorted) at the
+    // end of the target stage, never expanded: the words are quoted so that the parser takes
+    // them as they are (inside double quotes the escape protects `"`, `$` and itself).
+    const esc = this.#escape;
+    const quoted = (w: string) => `"${w.replace(/["$\\`]/g, (c) => (c === '"' || c === '$' || c === esc ? `${esc}${c}` : c))}"`;
+    for (const k of Object.keys(this.#o.labels).sort()) {
+      const v = this.#o.labels[k];
+      stages[target].body = [...stages[target].body, { cmd: 'label', original: `LABEL ${k}=${v}`, line: 0, endLine: 0, flags: [], rest: `${quoted(k)}=${quoted(v)}`, heredocs: [] }];
     }
     this.#stages = stages;
     const needed = this.#neededStages(target);
@@ -241,13 +248,12 @@ class BuildRun {
     if (unused.length) this.#out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
     const rec = await this.#d.createImage(final.config, final.layers);
     this.#out.aux({ ID: rec.id });
-    if (this.#o.quiet) this.#out.stream(`${rec.id}\n`);
-    else this.#out.stream(`Successfully built ${short(rec.id)}\n`);
+    this.#out.stream(`Successfully built ${short(rec.id)}\n`);
     const tags: string[] = [];
     for (const t of this.#o.tags) {
       await this.#d.tag(rec.id, t);
       tags.push(t);
-      if (!this.#o.quiet) this.#out.stream(`Successfully tagged ${familiarTag(t)}\n`);
+      this.#out.stream(`Successfully tagged ${familiarTag(t)}\n`);
     }
     return { id: rec.id, tags };
   }
@@ -402,7 +408,7 @@ class BuildRun {
       try { registry = parseReference(image).domain; } catch { /* the pull reports a bad reference */ }
       await this.#d.pull(image, this.#abort.signal, {
         auth: registry ? authForRegistry(this.#o.registryAuth, registry) : undefined,
-        emit: this.#o.quiet ? undefined : (m) => this.#log.write(stage, m),
+        emit: (m) => this.#log.write(stage, m),
       });
       found = await this.#d.findImage(image);
       if (!found) throw notFound(`No such image: ${image}`);
@@ -458,11 +464,15 @@ class BuildRun {
   /**
    * The cache probe around a step: the key is the parent's config digest, the expanded
    * instruction, the build args in scope and a digest of the files the step reads. A hit whose
-   * layers are still stored is reused; `--cache-from` images are probed by their history.
+   * layers are still stored is reused. With `--cache-from`, as in Docker's classic builder
+   * (image/cache's ImageCache), only those images serve as cache, probed by their history: the
+   * local cache is not used at all, and a hit takes the image's own history entry and layer, so
+   * a rebuild that hits every step gives that image itself.
    */
   async #cached(stage: number, st: State, cmd: Command, runArgs: string[], content: string, exec: () => Promise<Omit<State, 'id'> & { createdBy: string; size: number }>, createdBy?: string): Promise<State> {
     const key = `sha256:${createHash('sha256').update(JSON.stringify([st.id, cmd, runArgs, content])).digest('hex')}`;
-    if (!this.#o.noCache) {
+    const cacheFrom = this.#o.cacheFrom.length > 0;
+    if (!this.#o.noCache && !cacheFrom) {
       const hit = this.#cache.get(key);
       if (hit && (await this.#layersPresent(hit.layers))) {
         this.#cache.touch(key);
@@ -472,10 +482,17 @@ class BuildRun {
     }
     if (this.#abort.signal.aborted) throw cancelled();
     let r: Omit<State, 'id'> & { createdBy: string; size: number } | undefined;
-    const fromImage = !this.#o.noCache && createdBy !== undefined ? this.#probeCacheFrom(st, createdBy) : undefined;
-    if (fromImage !== undefined) {
+    const hit = !this.#o.noCache && cacheFrom && createdBy !== undefined ? this.#probeCacheFrom(st, createdBy) : undefined;
+    if (hit?.whole) {
+      // The image's last step: the result is that image (its config, ID and layers).
+      r = { config: clone(hit.whole.config), layers: hit.whole.layers.map((l) => ({ ...l })), createdBy: createdBy!, size: 0, cmdSet: st.cmdSet || cmd.kind === 'cmd' };
+      this.#say(stage, ' ---> Using cache\n');
+    } else if (hit) {
       // Metadata steps are pure: their result is recomputed; file steps take the image's layer.
-      r = ['run', 'copy', 'add', 'workdir'].includes(cmd.kind) ? this.#next(st, clone(st.config), createdBy!, fromImage ?? undefined) : await exec();
+      r = ['run', 'copy', 'add', 'workdir'].includes(cmd.kind) ? this.#next(st, clone(st.config), createdBy!, hit.layer) : await exec();
+      // The image's history entry as it is (the next step's probe compares entries whole).
+      r.config.history = [...(st.config.history ?? []), clone(hit.entry)];
+      if (hit.entry.created) r.config.created = hit.entry.created;
       this.#say(stage, ' ---> Using cache\n');
     } else r = await exec();
     const now = new Date().toISOString();
@@ -487,23 +504,25 @@ class BuildRun {
   }
 
   /**
-   * `--cache-from`: an image whose history starts with this state's history and whose next
-   * entry is this step serves as its cache (Docker's legacy rule). Returns the layer the step
-   * would add (null: a step without one), or undefined when no image matches.
+   * `--cache-from`: an image whose history starts with this state's history (entry for entry) and
+   * its layers, and whose next entry is this step, serves as its cache (Docker's ImageCache:
+   * isValidParent, isValidConfig). Returns that entry and the layer it adds (none for an empty
+   * layer), and the image itself when the entry is its last.
    */
-  #probeCacheFrom(st: State, createdBy: string): LayerRef | null | undefined {
+  #probeCacheFrom(st: State, createdBy: string): { entry: HistoryEntry; layer?: LayerRef; whole?: { config: ImageConfigFile; layers: LayerRef[] } } | undefined {
     const hist = st.config.history ?? [];
     for (const img of this.#cacheFrom) {
       const h = img.config.history ?? [];
       if (h.length <= hist.length) continue;
-      if (!hist.every((e, i) => e.created_by === h[i].created_by && !!e.empty_layer === !!h[i].empty_layer)) continue;
+      if (!hist.every((e, i) => sameHistoryEntry(e, h[i]))) continue;
       const ids = img.config.rootfs.diff_ids;
       if (!st.layers.every((l, i) => ids[i] === l.diffId)) continue;
       const next = h[hist.length];
       if (next.created_by !== createdBy) continue;
-      if (next.empty_layer) return null;
-      const layer = img.record.layers[st.layers.length];
-      if (layer) return { ...layer };
+      if (hist.length === h.length - 1) return { entry: next, whole: { config: img.config, layers: img.record.layers } };
+      if (next.empty_layer) return { entry: next };
+      const layer = img.record.layers[h.slice(0, hist.length).filter((e) => !e.empty_layer).length];
+      if (layer) return { entry: next, layer: { ...layer } };
     }
     return undefined;
   }
@@ -513,10 +532,19 @@ class BuildRun {
     return !top || this.#d.snapshotter.hasLayer(top);
   }
 
-  /** A new state: the config with one more history entry (and the layer, if any). */
-  #next(st: State, config: ImageConfigFile, createdBy: string, layer?: LayerRef, extra: { cmdSet?: boolean } = {}) {
+  /**
+   * A new state: the config with one more history entry (and the layer, if any). As Docker's
+   * legacy builder, the config also records the step's own container config
+   * (`container_config`: the image config with the parent image and the step's command, its
+   * VOLUMEs included, which docker-compose 1.29 reads when it recreates a service) and, for a
+   * RUN, the step's container (`container`).
+   */
+  #next(st: State, config: ImageConfigFile, createdBy: string, layer?: LayerRef, extra: { cmdSet?: boolean; cmd?: string[]; container?: string } = {}) {
     const now = new Date().toISOString();
     config.created = now;
+    delete config.container;
+    if (extra.container) config.container = extra.container;
+    config.container_config = { ...(config.config ?? {}), Image: st.id, Cmd: extra.cmd ?? stepCmd(createdBy) };
     config.history = [...(config.history ?? []), layer ? { created: now, created_by: createdBy } : { created: now, created_by: createdBy, empty_layer: true }];
     const layers = layer ? [...st.layers, layer] : st.layers;
     config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffId) };
@@ -640,7 +668,15 @@ class BuildRun {
       if (v === undefined) continue;
       if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
     }
-    const network = cmd.network ?? this.#o.networkMode ?? 'default';
+    // `RUN --network=default` is the build's own network mode.
+    const network = (cmd.network !== 'default' ? cmd.network : undefined) ?? this.#o.networkMode ?? 'default';
+    const builtin = ['default', 'bridge', 'none', 'host'].includes(network);
+    // A user network: resolved now (404 "network x not found", as the RUN container's create).
+    let userNet: string | undefined;
+    if (!builtin) {
+      if (!this.#d.networking?.resolveName) throw invalid(`network ${network} not found: bridge networking is off on this daemon`);
+      userNet = this.#d.networking.resolveName(network);
+    }
     const id = randomBytes(32).toString('hex');
     this.#say(stage, ` ---> Running in ${id.slice(0, 12)}\n`);
     const tail: string[] = [];
@@ -652,7 +688,6 @@ class BuildRun {
       const hosts = join(bundleDir, 'hosts');
       await writeFile(hosts, network === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#o.extraHosts));
       const resolv = join(bundleDir, 'resolv.conf');
-      await writeFile(resolv, await hostResolvConf());
       const extraMounts: OciMount[] = [
         { destination: '/etc/resolv.conf', type: 'bind', source: resolv, options: ['rbind', 'rprivate'] },
         { destination: '/etc/hosts', type: 'bind', source: hosts, options: ['rbind', 'rprivate'] },
@@ -663,14 +698,16 @@ class BuildRun {
         extraMounts.push({ destination: `/dev/pipes/${script.name}`, type: 'bind', source: p, options: ['rbind', 'ro'] });
       }
       // `default`/`bridge` join the daemon's default bridge when it has one (else a private
-      // namespace with only lo, as `none`).
-      const netTarget = { id, name: `build-${id.slice(0, 12)}`, config: { Hostname: id.slice(0, 12) }, hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network }, networks: {} };
-      const net = network === 'default' || network === 'bridge' ? await this.#d.networking?.setUp(netTarget) : undefined;
+      // namespace with only lo, as `none`); a user network's RUN asks its embedded DNS, so the
+      // network's containers resolve by name.
+      const netTarget = { id, name: `build-${id.slice(0, 12)}`, config: { Hostname: id.slice(0, 12) }, hostConfig: { NetworkMode: userNet ?? (network === 'default' ? 'bridge' : network) }, networks: {} };
+      const net = network === 'default' || network === 'bridge' || userNet ? await this.#d.networking?.setUp(netTarget) : undefined;
       netTeardown = net ? () => this.#d.networking!.tearDown(netTarget) : undefined;
+      await writeFile(resolv, await hostResolvConf(net?.nameservers));
       const spec = await buildSpec({
         id, rootfs: root,
         config: { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) },
-        hostConfig: { ...(this.#o.resources ?? {}), NetworkMode: network, ShmSize: this.#o.shmSize },
+        hostConfig: { ...(this.#o.resources ?? {}), NetworkMode: userNet ? 'bridge' : network, ShmSize: this.#o.shmSize },
         args: argv,
         cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
         namespaces: { network: network === 'host' ? 'host' : net?.netnsPath },
@@ -686,9 +723,11 @@ class BuildRun {
         id: `build-${id.slice(0, 12)}`,
         bundle,
         signal: this.#abort.signal,
-        onOutput: (chunk) => {
+        onOutput: (chunk, stream) => {
           const s = chunk.toString('utf8');
-          this.#say(stage, s);
+          // Docker's legacy builder wraps each write to stderr in red (streamformatter's
+          // NewStderrWriter): clients show it as is, and scripts may look for it.
+          this.#say(stage, stream === 'stderr' ? `\x1b[91m${s}\x1b[0m` : s);
           pending += s;
           const lines = pending.split('\n');
           pending = lines.pop()!;
@@ -710,7 +749,7 @@ class BuildRun {
      }
     }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
     void tail;
-    return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer);
+    return this.#next(st, clone(st.config), runCreatedBy(argv, runArgs), layer, { cmd: runArgs.length ? [`|${runArgs.length}`, ...runArgs, ...argv] : argv, container: id });
   }
 
   async #copy(stage: number, st: State, cmd: CopyCmd): Promise<State> {
@@ -924,6 +963,26 @@ function runArgv(cmd: Extract<Command, { kind: 'run' }>, c: ContainerConfig): { 
   return { argv: [...shellOf(c), cmd.args[0]] };
 }
 
+/**
+ * The command a step's container config records, from its history text (Docker's legacy forms):
+ * `/bin/sh -c #(nop)  ENV a=b` (a metadata step) is ["/bin/sh", "-c", "#(nop) ", "ENV a=b"];
+ * `/bin/sh -c #(nop) COPY file:… in /x ` is ["/bin/sh", "-c", "#(nop) COPY file:… in /x "].
+ */
+function stepCmd(createdBy: string): string[] {
+  const nop = '/bin/sh -c #(nop) ';
+  if (createdBy.startsWith(`${nop} `)) return ['/bin/sh', '-c', '#(nop) ', createdBy.slice(nop.length + 1)];
+  if (createdBy.startsWith(nop)) return ['/bin/sh', '-c', createdBy.slice('/bin/sh -c '.length)];
+  return ['/bin/sh', '-c', createdBy];
+}
+
+type HistoryEntry = NonNullable<ImageConfigFile['history']>[number];
+
+/** Two history entries alike as Go's reflect.DeepEqual sees them (empty_layer false = absent). */
+function sameHistoryEntry(a: HistoryEntry, b: HistoryEntry): boolean {
+  return (a.created ?? '') === (b.created ?? '') && (a.created_by ?? '') === (b.created_by ?? '') && (a.author ?? '') === (b.author ?? '') &&
+    (a.comment ?? '') === (b.comment ?? '') && !!a.empty_layer === !!b.empty_layer;
+}
+
 /** History's `created_by` for a RUN (Docker's legacy form, build args as `|N a=b ...`). */
 function runCreatedBy(argv: string[], runArgs: string[]): string {
   const shown = argv.join(' ');
@@ -983,8 +1042,15 @@ function hostsFile(extra: string[]): string {
   return lines.join('\n') + '\n';
 }
 
-async function hostResolvConf(): Promise<string> {
+/**
+ * A RUN step's resolv.conf: the host's without loopback resolvers, or on a user network its
+ * embedded DNS (`embedded`), the host's search domains and `ndots:0`, as a container gets it.
+ */
+async function hostResolvConf(embedded?: string[]): Promise<string> {
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  if (embedded?.length) {
+    return [...embedded.map((d) => `nameserver ${d}`), ...host.split('\n').filter((l) => /^\s*search\s/.test(l)), 'options ndots:0'].join('\n') + '\n';
+  }
   return host.split('\n').filter((l) => l && !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n') + '\n';
 }
 

@@ -15,6 +15,7 @@ import { basename, join, posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalid, notFound } from '../common/errors.ts';
+import { Glob, lit, one, star, type GlobStep } from '../common/glob.ts';
 import { resolveInRoot } from '../runtime/user.ts';
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
 import type { IdMap } from '../common/idmap.ts';
@@ -29,27 +30,50 @@ export interface Source {
 
 const WILDCARD = /[*?[]/;
 
-/** Go's filepath.Match as a RegExp (`*` and `?` never match `/`). */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]);
+/**
+ * Go's filepath.Match as a Glob (`*` and `?` never match `/`; a class `[a-z]`, `[^a]` or `[!a]`
+ * is one character; `\x` is x). A Glob runs in linear time, as Go's matcher does: the
+ * backtracking regular expression this was before never returned for a pattern with many stars
+ * against a long name (see src/common/glob.ts), so a Dockerfile could hang the builder.
+ */
+export function sourceGlob(pattern: string): Glob {
+  const p = Array.from(pattern);
+  const steps: GlobStep[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === '*') steps.push(star(notSlash));
+    else if (c === '?') steps.push(one(notSlash));
+    else if (c === '\\' && i + 1 < p.length) steps.push(lit(p[++i]));
     else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw invalid(`syntax error in pattern: ${pattern}`);
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('^') || cls.startsWith('!')) cls = '^' + cls.slice(1);
-      re += `[${cls.replace(/\\(.)/g, (_m, x: string) => escapeRe(x))}]`;
+      const end = p.indexOf(']', i + 2);
+      // No closing bracket, or an empty class (`[]a]`, `[^]a]`: Go's filepath.Match refuses both).
+      if (end < 0 || p[i + 1] === ']' || (/[!^]/.test(p[i + 1]) && p[i + 2] === ']')) throw invalid(`syntax error in pattern: ${pattern}`);
+      steps.push(one(classTest(p.slice(i + 1, end))));
       i = end;
-    } else re += escapeRe(c);
+    } else steps.push(lit(c));
   }
-  return new RegExp(`^${re}$`);
+  return new Glob(steps);
 }
 
-function escapeRe(c: string): string { return c.replace(/[.+^${}()|[\]\\/*?]/g, '\\$&'); }
+const notSlash = (c: string) => c !== '/';
+
+/** A class's members (`^` or `!` first negates; `a-z` ranges; `\x` is x) as a test of one character. */
+function classTest(cls: string[]): (c: string) => boolean {
+  let i = 0;
+  const negate = cls[0] === '^' || cls[0] === '!';
+  if (negate) i++;
+  const member = () => (cls[i] === '\\' && i + 1 < cls.length ? cls[(i += 2) - 1] : cls[i++]).codePointAt(0)!;
+  const ranges: Array<[number, number]> = [];
+  while (i < cls.length) {
+    const lo = member();
+    // A reversed range matches nothing, as in Go (a JavaScript class refused to compile).
+    if (cls[i] === '-' && i + 1 < cls.length) { i++; ranges.push([lo, member()]); } else ranges.push([lo, lo]);
+  }
+  return (c) => {
+    const x = c.codePointAt(0)!;
+    return ranges.some(([lo, hi]) => lo <= x && x <= hi) !== negate;
+  };
+}
 
 /**
  * Cleans a source path written in a Dockerfile. `..` that would climb above the root is refused
@@ -87,7 +111,7 @@ export async function findSources(root: string, src: string, what: 'context' | '
   const baseHost = await resolveInRoot(root, base);
   const out: Source[] = [];
   if (baseHost) {
-    const re = globToRegExp(parts.slice(firstWild).join('/'));
+    const glob = sourceGlob(parts.slice(firstWild).join('/'));
     const depth = parts.length - firstWild;
     const walk = async (dir: string, rel: string, d: number): Promise<void> => {
       let names: string[];
@@ -97,7 +121,7 @@ export async function findSources(root: string, src: string, what: 'context' | '
         const host = join(dir, n);
         const st = await lstat(host);
         if (d === depth - 1) {
-          if (re.test(r)) out.push({ host, rel: base ? `${base}/${r}` : r, dir: st.isDirectory() });
+          if (glob.matches(r)) out.push({ host, rel: base ? `${base}/${r}` : r, dir: st.isDirectory() });
         } else if (st.isDirectory()) await walk(host, r, d + 1);
       }
     };

@@ -10,6 +10,24 @@ export interface Globals extends HostOptions {
   debug?: boolean;
   logLevel?: string;
   config?: string;
+  /** `berth compose`'s own global flags (spec.ts COMPOSE_OPTIONS), for compose sub-commands. */
+  compose?: ComposeGlobals;
+}
+
+export interface ComposeGlobals {
+  file?: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  workdir?: string;
+  envFile?: string[];
+  profile?: string[];
+  progress?: string;
+  ansi?: string;
+  noAnsi?: boolean;
+  parallel?: number;
+  dryRun?: boolean;
+  compatibility?: boolean;
+  allResources?: boolean;
 }
 
 /** An error with a chosen exit status; an empty message prints nothing. */

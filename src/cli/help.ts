@@ -2,7 +2,7 @@
 // imported dynamically (a static import of an external package would be hoisted to the top of
 // the bundle and loaded by every invocation).
 import type { Command as CommandT, Option as OptionT } from 'commander';
-import { TOP_LEVEL, GROUPS, type CommandSpec, type OptDef } from './spec.ts';
+import { TOP_LEVEL, GROUPS, COMPOSE_OPTIONS, COMPOSE_COMMANDS, type CommandSpec, type OptDef } from './spec.ts';
 import { GLOBAL_OPTIONS, optionNames } from './args.ts';
 
 let Command: typeof CommandT;
@@ -40,6 +40,7 @@ export async function mainHelp(): Promise<string> {
   await load();
   const p = program();
   for (const [group, g] of Object.entries(GROUPS)) p.addCommand(new Command(group).description(g.desc).usage('COMMAND'));
+  p.addCommand(new Command('compose').description('Define and run multi-container applications').usage('[OPTIONS] COMMAND'));
   for (const [name, spec] of Object.entries(TOP_LEVEL)) p.addCommand(commandFor(name, spec));
   return p.helpInformation();
 }
@@ -58,6 +59,19 @@ export async function groupHelp(group: string): Promise<string> {
     if (aliases.length) sub.aliases(aliases);
     cmd.addCommand(sub);
   }
+  p.addCommand(cmd);
+  return cmd.helpInformation();
+}
+
+/** `berth compose`, `berth compose --help`: compose's global flags and its commands. */
+export async function composeHelp(): Promise<string> {
+  await load();
+  const p = program();
+  const cmd = new Command('compose').description('Define and run multi-container applications with berth (compose v2 compatible)').usage('[OPTIONS] COMMAND');
+  cmd.helpCommand(false);
+  cmd.helpOption('-h, --help', 'Print usage');
+  for (const o of COMPOSE_OPTIONS) if (!o.hidden) cmd.addOption(toOption(o));
+  for (const [name, spec] of Object.entries(COMPOSE_COMMANDS)) cmd.addCommand(commandFor(name, spec));
   p.addCommand(cmd);
   return cmd.helpInformation();
 }

@@ -9,7 +9,7 @@
 // exec; 125 for flag errors and for run's daemon errors; 126/127 when the container's command
 // cannot be invoked / is not found; 1 for other failures ("Error response from daemon: ...").
 import { Ctx, StatusError, usageError, flagError, type Globals } from './context.ts';
-import { TOP_LEVEL, GROUPS, type CommandSpec } from './spec.ts';
+import { TOP_LEVEL, GROUPS, COMPOSE_OPTIONS, COMPOSE_COMMANDS, type CommandSpec } from './spec.ts';
 import { locate, parseArgs, parseCommandArgs, ParseError, GLOBAL_OPTIONS, optionNames, attrName, parseIntFlag } from './args.ts';
 import { ApiError, ConnectError } from '../client/client.ts';
 import { HostError } from '../client/host.ts';
@@ -81,6 +81,37 @@ async function runCommand(globals: Globals, path: string[], spec: CommandSpec, a
   return (await action(ctx, parsed.args, opts)) ?? 0;
 }
 
+/**
+ * `berth compose [OPTIONS] COMMAND [ARGS]`: compose's global flags end at the sub-command (as
+ * compose v2's root command parses them), then the sub-command parses its own.
+ */
+async function runCompose(globals: Globals, argv: string[]): Promise<number> {
+  const ctx = new Ctx(globals, 'berth compose', 'berth compose [OPTIONS] COMMAND');
+  let g;
+  try {
+    g = parseArgs(COMPOSE_OPTIONS, argv, { interspersed: false, shortHelp: true });
+  } catch (e) {
+    if (e instanceof ParseError) throw usageError(ctx, e.message);
+    throw e;
+  }
+  const parallel = g.opts.parallel === undefined ? -1 : parseIntFlag(String(g.opts.parallel));
+  if (parallel === undefined) throw flagError(ctx, '--parallel', String(g.opts.parallel), `strconv.ParseInt: parsing "${g.opts.parallel}": invalid syntax`);
+  const compose = { ...g.opts, parallel } as Globals['compose'];
+  const withCompose: Globals = { ...globals, compose };
+  const [sub, ...rest] = g.args;
+  if (g.opts.version && !sub) return runCommand(withCompose, ['compose', 'version'], COMPOSE_COMMANDS.version, []);
+  if (!sub || g.help) {
+    const { composeHelp } = await import('./help.ts');
+    process.stdout.write(await composeHelp());
+    return 0;
+  }
+  const spec = COMPOSE_COMMANDS[sub];
+  if (!spec) {
+    throw new StatusError(`berth: unknown command: berth compose ${sub}\n\nUsage:  berth compose [OPTIONS] COMMAND\n\nRun 'berth compose --help' for more information`, 1);
+  }
+  return runCommand(withCompose, ['compose', sub], spec, rest);
+}
+
 async function main(argv: string[]): Promise<number> {
   const loc = locate(argv);
   // Global flags: everything before the verb.
@@ -104,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(await mainHelp());
     return 0;
   }
+  if (verb === 'compose') return runCompose(globals, argv.slice(loc.verbAt + 1));
   if (verb in GROUPS) {
     const group = GROUPS[verb];
     if (!loc.sub) {

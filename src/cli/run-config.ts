@@ -7,10 +7,10 @@
 //
 // Errors are thrown as StatusError with docker's texts (flag errors exit 125).
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { parseBytes, parseCpus, parseDuration } from '../common/units.ts';
-import { parsePortRange } from '../network/ports.ts';
+import { parsePortRange, parsePortSpec as parsePortSpecCommon, type PortMapping } from '../common/port-spec.ts';
+import { EngineError } from '../common/errors.ts';
 import { StatusError, flagError, type Ctx } from './context.ts';
 
 type Opts = Record<string, any>;
@@ -63,57 +63,17 @@ export function parseKeyValueFile(path: string, kind: 'env' | 'label', env: Node
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ports (go-connections nat.ParsePortSpec)
+// Ports (go-connections nat.ParsePortSpec, shared with compose in common/port-spec.ts)
 
-export interface PortMapping { port: string; hostIp: string; hostPort: string }
-
+export type { PortMapping };
 
 export function parsePortSpec(raw: string): PortMapping[] {
-  const parts = raw.split(':');
-  const n = parts.length;
-  let rawIp = '';
-  let hostPort = '';
-  let containerPort = parts[n - 1];
-  if (n === 2) hostPort = parts[0];
-  else if (n === 3) { rawIp = parts[0]; hostPort = parts[1]; }
-  else if (n > 3) { rawIp = parts.slice(0, n - 2).join(':'); hostPort = parts[n - 2]; }
-  let proto = 'tcp';
-  const slash = containerPort.indexOf('/');
-  if (slash >= 0) {
-    proto = containerPort.slice(slash + 1);
-    containerPort = containerPort.slice(0, slash);
+  try {
+    return parsePortSpecCommon(raw);
+  } catch (e) {
+    if (e instanceof EngineError) throw err125(e.message);
+    throw e;
   }
-  let ip = rawIp;
-  if (ip[0] === '[') {
-    // go-connections strips the brackets with net.SplitHostPort(ip + ":"), and passes its errors on.
-    const close = ip.indexOf(']');
-    if (close < 0) throw err125(`invalid IP address ${ip}: address ${ip}:: missing ']' in address`);
-    if (close !== ip.length - 1) throw err125(`invalid IP address ${ip}: address ${ip}:: missing port in address`);
-    ip = ip.slice(1, -1);
-  }
-  if (ip !== '' && !isIP(ip)) throw err125(`invalid IP address: ${ip}`);
-  if (containerPort === '') throw err125(`no port specified: ${raw}<empty>`);
-  const cr = parsePortRange(containerPort);
-  if (!cr) throw err125(`invalid containerPort: ${containerPort}`);
-  let hr: [number, number] = [0, 0];
-  if (hostPort !== '') {
-    const r = parsePortRange(hostPort);
-    if (!r) throw err125(`invalid hostPort: ${hostPort}`);
-    hr = r;
-  }
-  if (hostPort !== '' && cr[1] - cr[0] !== hr[1] - hr[0] && cr[1] !== cr[0]) {
-    throw err125(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
-  }
-  const p = proto.toLowerCase();
-  if (!['tcp', 'udp', 'sctp'].includes(p)) throw err125(`invalid proto: ${proto}`);
-  const out: PortMapping[] = [];
-  for (let i = 0; i <= cr[1] - cr[0]; i++) {
-    let hp = hostPort === '' ? '' : String(hr[0] + i);
-    // A single container port with a host range: the range is where the daemon picks one.
-    if (cr[0] === cr[1] && hr[0] !== hr[1]) hp = `${hp}-${hr[1]}`;
-    out.push({ port: `${cr[0] + i}/${p}`, hostIp: ip, hostPort: hp });
-  }
-  return out;
 }
 
 function parseExpose(raw: string): string[] {

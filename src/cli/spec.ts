@@ -631,6 +631,57 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   version: VERSION_COMMAND,
 };
 
+// ---------------------------------------------------------------------------------------------
+// compose: `berth compose [OPTIONS] COMMAND`. Its global flags come before the sub-command (as
+// in compose v2, whose root command does not take flags after it); main.ts parses them and
+// hands them to the sub-command in ctx.globals.compose. Sub-commands are added to
+// COMPOSE_COMMANDS with their own flags, as any other verb.
+
+const composeMod = () => import('./commands/compose.ts');
+
+/** compose v2's root flags (hidden ones kept for scripts that still pass them). */
+export const COMPOSE_OPTIONS: OptDef[] = [
+  str('--ansi', 'Control when to print ANSI control characters ("never"|"always"|"auto")', 'auto'),
+  bool('--compatibility', 'Run compose in backward compatibility mode'),
+  bool('--dry-run', 'Execute command in dry run mode'),
+  list('--env-file', 'Specify an alternate environment file'),
+  list('-f, --file', 'Compose configuration files'),
+  int('--parallel', 'Control max parallelism, -1 for unlimited', -1),
+  list('--profile', 'Specify a profile to enable'),
+  str('--progress', 'Set type of progress output (auto, tty, plain, json, quiet)'),
+  str('--project-directory', 'Specify an alternate working directory\n(default: the path of the, first specified, Compose file)'),
+  str('-p, --project-name', 'Project name'),
+  { ...str('--workdir', 'DEPRECATED! USE --project-directory INSTEAD.'), hidden: true },
+  { ...bool('--no-ansi', 'Do not print ANSI control characters (DEPRECATED)'), hidden: true },
+  { ...bool('--verbose', 'Show more output'), hidden: true },
+  { ...bool('-v, --version', 'Show the Docker Compose version information'), hidden: true },
+  { ...bool('--all-resources', 'Include all resources, even those not used by services'), hidden: true },
+];
+
+export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
+  config: {
+    name: 'config', usage: '[OPTIONS] [SERVICE...]', desc: 'Parse, resolve and render compose file in canonical format',
+    options: [
+      str('--format', 'Format the output. Values: [yaml | json]'),
+      str('--hash', 'Print the service config hash, one per line.'),
+      bool('--images', 'Print the image names, one per line.'),
+      bool('--networks', 'Print the network names, one per line.'),
+      str('-o, --output', 'Save to file (default to stdout)'),
+      bool('--profiles', 'Print the profile names, one per line.'),
+      bool('-q, --quiet', "Only validate the configuration, don't print anything"),
+      bool('--services', 'Print the service names, one per line.'),
+      bool('--volumes', 'Print the volume names, one per line.'),
+      bool('--environment', 'Print environment used for interpolation.'),
+    ],
+    load: lazy(composeMod, 'config'),
+  },
+  version: {
+    name: 'version', usage: '[OPTIONS]', desc: 'Show the Docker Compose version information', max: 0,
+    options: [str('-f, --format', 'Format the output. Values: [pretty | json]. (Default: pretty)'), bool('--short', "Shows only Compose's version number")],
+    load: lazy(composeMod, 'version'),
+  },
+};
+
 /** `berth container|image|system|builder SUB`: sub-verbs and their aliases. */
 const registryMod = () => import('./commands/registry.ts');
 

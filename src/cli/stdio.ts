@@ -9,58 +9,7 @@
 import type { Socket } from 'node:net';
 import { demuxTo } from '../client/streams.ts';
 import type { ApiClient } from '../client/client.ts';
-
-export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
-
-/** docker's term.ToBytes: `ctrl-a`…`ctrl-z`, `ctrl-@`, `ctrl-[`, `ctrl-\`, `ctrl-]`, `ctrl-^`, `ctrl-_`, or one character. */
-export function parseDetachKeys(spec: string): number[] {
-  const out: number[] = [];
-  for (const part of spec.split(',')) {
-    const k = part.trim();
-    if (k.length > 1 && k.toLowerCase().startsWith('ctrl-')) {
-      const c = k.slice(5);
-      if (c.length !== 1) throw new Error(`Unknown character: '${k}'`);
-      const lc = c.toLowerCase();
-      if (lc >= 'a' && lc <= 'z') out.push(lc.charCodeAt(0) - 96);
-      else if ('@[\\]^_'.includes(c)) out.push(c.charCodeAt(0) - 64);
-      else throw new Error(`Unknown character: '${k}'`);
-    } else if (k.length === 1) {
-      out.push(k.charCodeAt(0));
-    } else {
-      throw new Error(`Unknown character: '${k}'`);
-    }
-  }
-  return out;
-}
-
-/**
- * Finds a detach sequence in typed input. Bytes that could start the sequence are held back
- * until it is complete (detach: they are never sent) or broken (they are sent after all).
- */
-export class DetachScanner {
-  readonly #keys: number[];
-  #held: number[] = [];
-
-  constructor(keys: number[]) {
-    this.#keys = keys;
-  }
-
-  /** Returns the bytes to forward, and whether the sequence completed. */
-  push(chunk: Buffer): { forward: Buffer; detached: boolean } {
-    const out: number[] = [];
-    for (const b of chunk) {
-      if (b === this.#keys[this.#held.length]) {
-        this.#held.push(b);
-        if (this.#held.length === this.#keys.length) return { forward: Buffer.from(out), detached: true };
-        continue;
-      }
-      if (this.#held.length) { out.push(...this.#held); this.#held = []; }
-      if (b === this.#keys[0]) { this.#held.push(b); if (this.#keys.length === 1) return { forward: Buffer.from(out), detached: true }; continue; }
-      out.push(b);
-    }
-    return { forward: Buffer.from(out), detached: false };
-  }
-}
+import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../common/detach-keys.ts';
 
 export interface StreamOptions {
   tty: boolean;

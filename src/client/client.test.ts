@@ -168,3 +168,9 @@ test('helpers: query strings, version compare, host parsing', () => {
   assert.deepEqual(tls, { kind: 'tcp', host: 'h', port: 2376, url: 'tcp://h:2376', tls: { verify: true, ca: '/certs/ca.pem', cert: '/certs/cert.pem', key: '/certs/key.pem' } });
   assert.throws(() => parseHost('ssh://x'), /unsupported protocol scheme "ssh"/);
 });
+
+test('a broken JSON message from the daemon is a StreamError, not a SyntaxError (found by the fuzz test)', async () => {
+  const read = async (chunks: string[]) => { for await (const _m of jsonMessages(Readable.from(chunks))) { /* drain */ } };
+  await assert.rejects(read(['{"status":"a"}\n{"aux"]:[]}']), (e: unknown) => e instanceof StreamError && /^error reading the daemon's stream: /.test((e as Error).message));
+  await assert.rejects(displayJsonMessages(Readable.from(['{"x":tru', 'x}']), { write: () => true } as any), (e: unknown) => e instanceof StreamError);
+});

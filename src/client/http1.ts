@@ -148,8 +148,15 @@ export class Http1Agent {
       const res = new Http1Response();
       let bodyDone: ((err?: Error) => void) | undefined;
 
+      // A response failing before its reader listens (it is handed over in a promise, and a
+      // bad first chunk fails at once) must not be an unhandled 'error' that ends the CLI: the
+      // error waits in res.errored, where for-await and stream.finished find it.
+      const failBody = (err: Error) => {
+        if (res.listenerCount('error') === 0) res.on('error', () => {});
+        res.destroy(err);
+      };
       const fail = (err: Error) => {
-        if (settled) { res.destroy(err); return; }
+        if (settled) { failBody(err); return; }
         settled = true;
         cleanup();
         socket.destroy();
@@ -230,7 +237,7 @@ export class Http1Agent {
         const noBody = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
         bodyDone = (err?: Error) => {
           cleanup();
-          if (err) { res.destroy(err); socket.destroy(); return; }
+          if (err) { failBody(err); socket.destroy(); return; }
           if (!res.readableEnded) res.push(null);
           if (keepAlive && (remaining === 0 || (chunked && chunkState === 'trailer' && pending.length === 0 && finishedChunks))) this.#release(socket);
           else socket.destroy();
@@ -263,7 +270,10 @@ export class Http1Agent {
           if (chunkState === 'size') {
             const nl = pending.indexOf('\r\n');
             if (nl < 0) return;
-            const size = parseInt(pending.subarray(0, nl).toString('latin1').split(';')[0].trim(), 16);
+            // chunk-size is hex digits only (then extensions after ';'), as Go's reader has it:
+            // parseInt took '-5' (and then looped for good on a chunk that never shrank) or '1g'.
+            const m = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/.exec(pending.subarray(0, nl).toString('latin1'));
+            const size = m ? parseInt(m[1], 16) : NaN;
             pending = pending.subarray(nl + 2);
             if (Number.isNaN(size)) { bodyDone!(new Error('malformed chunked encoding')); return; }
             if (size === 0) { chunkState = 'trailer'; continue; }

@@ -89,7 +89,10 @@ export async function* jsonMessages(stream: Readable): AsyncGenerator<JsonMessag
   stream.setEncoding('utf8');
   for await (const chunk of stream) {
     for (const text of split.push(chunk as string)) {
-      const msg = JSON.parse(text) as JsonMessage;
+      let msg: JsonMessage;
+      // What the daemon sent is not trusted to be JSON: a broken message is the stream's error
+      // (docker's decoder says "invalid character…"), not a SyntaxError out of the CLI.
+      try { msg = JSON.parse(text) as JsonMessage; } catch (e) { throw new StreamError(`error reading the daemon's stream: ${(e as Error).message}`); }
       Object.defineProperty(msg, RAW_JSON, { value: text, enumerable: false });
       yield msg;
     }

@@ -116,6 +116,33 @@ test('match takes values as unanchored regular expressions', () => {
   assert.equal(parseFilters('{}').match('name', 'x'), true);
 });
 
+test('name patterns run in linear time, as Go\'s RE2 does: nested quantifiers cannot stall the daemon', () => {
+  // Found by the fuzz test (filters.fuzz.test.ts, seed 42): V8's backtracking engine never returned.
+  const found = parseFilters(JSON.stringify({ name: ['^([a-z]+)+?([a-z]+?){1,3}((\\w*?)*)+b$'] }));
+  const t0 = Date.now();
+  assert.equal(found.match('name', 'ab'.repeat(55) + '!'), false);
+  assert.equal(parseFilters('{"name":["^(a+)+$"]}').match('name', `${'a'.repeat(40)}-x`), false);
+  assert.equal(parseFilters('{"name":["(?i)^(A+)+$"]}').match('name', `${'a'.repeat(40)}-x`), false);
+  assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+  assert.equal(parseFilters('{"name":["(?i)^(A+)+-X$"]}').match('name', `${'a'.repeat(40)}-x`), true);
+  assert.equal(parseFilters('{"name":["(?i)\\\\W"]}').match('name', 'ab'), false, 'escapes keep their case');
+  // RE2 has no backreferences or lookarounds: such patterns do not compile and match nothing.
+  assert.equal(parseFilters('{"name":["(a)\\\\1"]}').match('name', 'aa'), false);
+  assert.equal(parseFilters('{"name":["a(?=b)"]}').match('name', 'ab'), false);
+});
+
+test('any key survives the trip to JSON and back, __proto__ included (found by the fuzz test)', () => {
+  const f = parseFilters('{"__proto__":["x"],"label":["__proto__"]}');
+  assert.deepEqual(f.keys(), ['__proto__', 'label']);
+  const again = parseFilters(JSON.stringify(f));
+  assert.deepEqual(again.keys(), ['__proto__', 'label']);
+  assert.deepEqual(again.get('__proto__'), ['x']);
+  assert.deepEqual(again.get('label'), ['__proto__']);
+  assert.throws(() => again.validate(['label']), invalidWith("invalid filter '__proto__'"));
+  // The CLI's side: `--filter __proto__=y` reaches the daemon (which refuses the key, as docker's does).
+  assert.equal(JSON.stringify(new Filters().add('__proto__', 'y')), '{"__proto__":{"y":true}}');
+});
+
 test('getBool follows GetBoolOrDefault', () => {
   assert.equal(parseFilters('{}').getBool('dangling', false), false);
   assert.equal(parseFilters('{"dangling":["true"]}').getBool('dangling', false), true);

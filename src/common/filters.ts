@@ -10,6 +10,7 @@
 //   f.validate(['status', 'label']);      // unknown key → "invalid filter 'xyz'"
 //   f.get('status')                       → ['running']
 //   f.matchKVList('label', { env: 'prod', tier: 'web' }) → true
+import { setFlagsFromString } from 'node:v8';
 import { invalid } from './errors.ts';
 
 type Fields = Map<string, Map<string, boolean>>;
@@ -138,8 +139,7 @@ export class Filters {
   match(key: string, source: string): boolean {
     if (this.exactMatch(key, source)) return true;
     for (const pattern of this.#fields.get(key)?.keys() ?? []) {
-      const re = goRegExp(pattern);
-      if (re && re.test(source)) return true;
+      if (goRegExp(pattern)?.(source)) return true;
     }
     return false;
   }
@@ -160,9 +160,9 @@ export class Filters {
 
   /** The set form, `{"key":{"value":true}}`, for JSON.stringify. */
   toJSON(): Record<string, Record<string, boolean>> {
-    const out: Record<string, Record<string, boolean>> = {};
-    for (const [k, values] of this.#fields) out[k] = Object.fromEntries(values);
-    return out;
+    // fromEntries defines own properties: a key `__proto__` stays a key (an assignment would set
+    // the object's prototype and the key would vanish from the JSON).
+    return Object.fromEntries([...this.#fields].map(([k, values]) => [k, Object.fromEntries(values)]));
   }
 }
 
@@ -198,8 +198,31 @@ export function parseFilters(raw: string | undefined | null): Filters {
   return result;
 }
 
-/** Compiles a Go (RE2) pattern as well as JavaScript can: leading inline flags become JS flags. */
-function goRegExp(pattern: string): RegExp | undefined {
+let linear: boolean | undefined;
+
+/** Whether V8's linear-time regular expression engine (the `l` flag) is on: switched on at first use. */
+function linearEngine(): boolean {
+  if (linear === undefined) {
+    setFlagsFromString('--enable-experimental-regexp-engine');
+    try {
+      new RegExp('', 'l');
+      linear = true;
+    } catch {
+      linear = false;
+    }
+  }
+  return linear;
+}
+
+/**
+ * Compiles a Go (RE2) pattern as well as JavaScript can (leading inline flags become JS flags),
+ * into a test. Go's regexp runs in linear time whatever the pattern; V8's backtracking engine
+ * does not (`^(a+)+$` against a 30-character name never returns, and the daemon with it), so
+ * patterns run on V8's linear-time engine, which like RE2 has no backreferences or lookarounds
+ * (such patterns do not compile, as in Go). That engine has no `i` flag: `(?i)` lower-cases the
+ * pattern (outside escapes, so `\W` stays `\W`) and the subject instead.
+ */
+function goRegExp(pattern: string): ((s: string) => boolean) | undefined {
   let flags = '';
   const m = /^\(\?([imsU]+)\)/.exec(pattern);
   if (m) {
@@ -207,9 +230,16 @@ function goRegExp(pattern: string): RegExp | undefined {
     flags = [...new Set(m[1])].join('');
     pattern = pattern.slice(m[0].length);
   }
+  const fold = flags.includes('i');
+  if (fold) {
+    flags = flags.replace('i', '');
+    pattern = pattern.replace(/\\[^]|[^\\]+/g, (t) => (t[0] === '\\' ? t : t.toLowerCase()));
+  }
+  let re: RegExp;
   try {
-    return new RegExp(pattern, flags);
+    re = new RegExp(pattern, linearEngine() ? `${flags}l` : flags);
   } catch {
     return undefined;
   }
+  return fold ? (s) => re.test(s.toLowerCase()) : (s) => re.test(s);
 }

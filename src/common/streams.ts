@@ -91,9 +91,13 @@ export async function firstBytes(path: string, n = 4): Promise<Buffer> {
  * ends the tar early, and the caller's diff ID check then refuses the layer.
  */
 export function decompressedLayer(src: Readable, head: Buffer): Readable {
+  // Once the output is closed (read to its end, failed, or abandoned by its reader) nothing
+  // reads the source again: destroyed, it closes its file. A decompressor that fails unpipes a
+  // source it has not drained, which otherwise kept its descriptor open for good.
   if (isGzip(head)) {
     const g = createGunzip({ chunkSize: 256 * 1024 });
     src.on('error', (e) => g.destroy(e));
+    g.on('close', () => src.destroy());
     return src.pipe(g);
   }
   if (isZstd(head)) {
@@ -104,7 +108,7 @@ export function decompressedLayer(src: Readable, head: Buffer): Readable {
     child.once('error', (e) => out.destroy(new EngineError('System', `unsupported layer compression: zstd (${e.message})`)));
     child.stdin!.on('error', () => {});
     src.on('error', (e) => { child.kill(); out.destroy(e); });
-    out.on('close', () => child.kill());
+    out.on('close', () => { child.kill(); src.destroy(); });
     src.pipe(child.stdin!);
     return out;
   }

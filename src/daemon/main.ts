@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
       kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),
       wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), removeLink: (r) => c.removeLink(r), rename: (x, r, n) => c.rename(x, r, n),
-      attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
+      attachTarget: (r) => c.attachTarget(r), attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
       execIds: (id) => execs.idsOf(id),
@@ -181,7 +181,9 @@ async function main(): Promise<void> {
       prune: (f) => engine.pruneImages(f),
     }),
     ...imageArchiveRoutes({
-      planSave: (n) => planSave(engine.images, n), save: (i) => saveStream({ content }, i),
+      planSave: (n) => planSave(engine.images, n),
+      // dockerd's `save` event, one per image written (named by its ID).
+      save: (i) => { for (const it of i) void engine.images.event('save', it.rec.id, it.rec.id); return saveStream({ content }, i); },
       prepareLoad: (body) => prepareLoad({ dataRoot: dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
       commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold(), idMap }, o),
     }),

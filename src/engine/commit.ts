@@ -113,8 +113,9 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
   let createdLayer: string | undefined;
   try {
     if (o.pause !== false && rec.State.Running && !rec.State.Paused) {
-      await d.containers.pause({}, id, { forDaemon: true });
-      paused = true;
+      // moby's commit ignores a failed pause: a container that exits meanwhile is still
+      // committed (its rw layer is all there is to commit, and it stays until removal).
+      paused = await d.containers.pause({}, id, { forDaemon: true }).then(() => true, () => false);
     }
     const upper = d.snap.upperPath(id);
     const lowers = await d.snap.lowerPaths(id);
@@ -143,12 +144,16 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
       ...(o.comment ? { comment: o.comment } : {}),
       config: newConfig,
       container: id,
+      // Docker's commit records the container's own config too (image inspect's ContainerConfig
+      // before API 1.45; docker-compose 1.29 reads its Volumes).
+      container_config: rec.Config,
       created: now,
       history,
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     };
     const img = await d.images.createImage(config, layers, base?.id);
     createdLayer = undefined;
+    await d.images.event('create', img.id, img.id);
     if (ref) await d.images.tag(img.id, ref);
     d.events.emit('container', 'commit', id, { comment: o.comment ?? '', imageID: img.id, imageRef: ref?.familiar() ?? '', name: rec.Name.slice(1) });
     return img.id;

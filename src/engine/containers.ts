@@ -25,6 +25,7 @@ import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import { buildSpec, composeArgs, specToJson, validateSpecConfig, validateResources } from '../runtime/oci-spec.ts';
 import type { RuntimeResourceUpdate } from '../runtime/runtime.ts';
+import { detectCgroups, type CgroupFeatures } from '../runtime/cgroups.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
 import type { EventBus } from './events.ts';
@@ -126,6 +127,8 @@ export interface ContainerServiceOptions {
   /** The network setup step (extension point for the networking issue). */
   networking?: ContainerNetworking;
   volumes: VolumeService;
+  /** The IDs of the predefined `host` and `none` networks (their connect/disconnect events). */
+  predefinedNetworkId?: (name: string) => string;
   /**
    * `--userns-remap`: the store is the remapped one (layers and rw layers owned by host IDs of
    * the map), and containers other than `--userns=host` run in a user namespace of that map.
@@ -134,6 +137,19 @@ export interface ContainerServiceOptions {
 }
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } | null }) => void }
+
+/** What the attach route needs of a container (see ContainerService.attachTarget). */
+export interface AttachTarget { id: string; tty: boolean; openStdin: boolean; stdinOnce: boolean }
+
+/** A client's attach session (see ContainerService.attach). */
+export interface AttachSession {
+  tty: boolean;
+  writeStdin: (d: Buffer) => void;
+  /** The client's stdin ended: EOF on the container's stdin when it is StdinOnce and no TTY. */
+  closeStdin: () => void;
+  /** The client leaves; the container runs on. `keys`: by the detach keys (event `detach`). */
+  detach: (o?: { keys?: boolean }) => void;
+}
 
 class Container {
   rec: ContainerRecord;
@@ -606,6 +622,7 @@ export class ContainerService {
     let mounted = false;
     let created = false;
     let netUp = false;
+    let volumesUp = false;
     // Volume subpaths bound for runc (volume/local.ts setUp): detached once runc has its mounts.
     let releaseStaged: (() => Promise<void>) | undefined;
     try {
@@ -629,6 +646,7 @@ export class ContainerService {
       netUp = true;
       if (net.netnsPath) namespaces.network = net.netnsPath;
       rec.berth.endpoints = net.endpoints;
+      this.#networkEvents(c, 'connect', net.endpoints);
       const links = this.#links(c);
       // Docker's /etc/hosts names the container by its addresses on its first network.
       const first = net.endpoints?.[0];
@@ -638,6 +656,11 @@ export class ContainerService {
       if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
       const volumes = await this.#o.volumes.setUp(rec.Mounts ?? [], merged, join(this.#dir, c.id, 'subpaths'));
       releaseStaged = volumes.release;
+      volumesUp = true;
+      for (const m of rec.Mounts ?? []) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        this.#events.emit('volume', 'mount', m.Name, { container: c.id, destination: m.Destination, driver: m.Driver ?? 'local', propagation: m.Propagation, 'read/write': String(m.RW) });
+      }
       const spec = await buildSpec({
         id: c.id,
         rootfs: merged,
@@ -703,7 +726,12 @@ export class ContainerService {
       c.attach = undefined;
       for (const p of c.pendingAttach.splice(0)) p.fail();
       await releaseStaged?.();
-      if (netUp) await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
+      if (netUp) {
+        await this.#net.tearDown(this.#netTarget(c)).catch(() => {});
+        this.#networkEvents(c, 'disconnect', rec.berth.endpoints);
+        rec.berth.endpoints = undefined;
+      }
+      if (volumesUp) this.#volumeUnmountEvents(c);
       await releaseNamespaceFile(this.#usernsFile(c));
       if (mounted) await unmount(merged).catch(() => {});
       await unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {});
@@ -800,6 +828,30 @@ export class ContainerService {
     this.#rotator.watch(c.id, c.rec.LogPath, this.#runtimeOf(c.rec.berth.runtime).ctlFile(c.id), { maxSize: ls.maxSize, maxFile: ls.maxFile });
   }
 
+  /**
+   * dockerd's network events as a container starts and ends: `connect` (`disconnect`) for every
+   * network it joins (leaves), the default bridge and the predefined host and none included,
+   * with the network's ID and Docker's attributes (container, name, type).
+   */
+  #networkEvents(c: Container, action: 'connect' | 'disconnect', endpoints: EndpointState[] | undefined): void {
+    const mode = c.rec.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:')) return; // another container's namespace: not its own endpoint
+    const predefined = (name: string, type: string) => ({ id: this.#o.predefinedNetworkId?.(name) ?? name, name, type });
+    // No endpoints at all: host or none (or a daemon without a bridge); an empty list: every
+    // network was disconnected while it ran, so there is nothing left to leave.
+    const nets = endpoints
+      ? endpoints.map((e) => ({ id: e.networkId, name: e.network, type: 'bridge' }))
+      : [mode === 'host' ? predefined('host', 'host') : predefined('none', 'null')];
+    for (const n of nets) this.#events.emit('network', action, n.id, { container: c.id, name: n.name, type: n.type });
+  }
+
+  /** dockerd's `volume unmount` events for a container's volumes as it ends. */
+  #volumeUnmountEvents(c: Container): void {
+    for (const m of c.rec.Mounts ?? []) {
+      if (m.Type === 'volume' && m.Name) this.#events.emit('volume', 'unmount', m.Name, { container: c.id, driver: m.Driver ?? 'local' });
+    }
+  }
+
   #attrs(c: Container): Record<string, string> {
     return { image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...(c.rec.Config.Labels ?? {}) };
   }
@@ -852,6 +904,9 @@ export class ContainerService {
       unmount(join(this.#dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
     ]);
     c.runtimeDeleted = true;
+    // As dockerd's cleanup at exit: the network disconnects and volume unmounts, then `die`.
+    this.#networkEvents(c, 'disconnect', rec.berth.endpoints);
+    this.#volumeUnmountEvents(c);
     rec.berth.endpoints = undefined;
     T('delete+umount');
     const finished = new Date().toISOString();
@@ -971,18 +1026,59 @@ export class ContainerService {
     });
   }
 
+  /**
+   * `POST /containers/{id}/kill`, as moby's. With SIGKILL (the default) it returns once the
+   * container is no longer running: up to 10 s for the exit, then a SIGKILL to every process of
+   * the container and 2 s more; so an inspect right after shows it exited (137). Other signals
+   * are sent and the call returns at once. Any signal when the container has no StopSignal, or
+   * its StopSignal, or SIGKILL, means the container is not to be restarted when it exits
+   * (moby's ExitOnNext), and a paused container is resumed so that the signal lands. A
+   * container waiting to be restarted is then stopped; another signal leaves it be.
+   */
   kill(_ctx: EngineContext, ref: string, signal?: string): Promise<void> {
     const c = this.#get(ref);
+    const sig = parseSignal(signal || 'SIGKILL');
     return this.#locked(c, async () => {
-      const sig = parseSignal(signal || 'SIGKILL');
-      if (!c.running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
-      if (sig === 9 || sig === 15 || sig === 2) c.rec.berth.manuallyStopped = true;
-      await this.#save(c);
+      const stopSignal = c.rec.Config.StopSignal ? parseSignal(c.rec.Config.StopSignal) : undefined;
+      const exitOnNext = sig === 9 || stopSignal === undefined || stopSignal === sig;
+      if (c.restartTimer) {
+        if (exitOnNext) await this.#stopNow(c, {});
+        return;
+      }
+      if (!c.running) throw conflict(`cannot kill container: ${ref}: container ${c.id} is not running`);
+      if (exitOnNext) {
+        c.rec.berth.manuallyStopped = true;
+        await this.#save(c);
+      }
       const rt = this.#runtimeOf(c.rec.berth.runtime);
-      if (c.rec.State.Paused && sig === 9) await rt.resume(c.id).catch(() => {});
+      const resume = exitOnNext && c.rec.State.Paused;
+      // A frozen process gets SIGKILL only when thawed: thaw first for it, after for others.
+      if (resume && sig === 9) await rt.resume(c.id).catch(() => {});
       await rt.kill(c.id, sig);
       this.#events.emit('container', 'kill', c.id, { ...this.#attrs(c), signal: String(sig) });
+      if (resume && sig !== 9) {
+        await rt.resume(c.id).catch(() => {});
+        c.rec.State = { ...c.rec.State, Status: 'running', Paused: false };
+        await this.#save(c);
+        this.#events.emit('container', 'unpause', c.id, this.#attrs(c));
+      }
+      if (sig !== 9) return;
+      if (await this.#exitWithin(c, 10_000)) return;
+      await rt.kill(c.id, 9, true).catch(() => {});
+      if (!(await this.#exitWithin(c, 2_000))) throw system(`cannot kill container: ${ref}: tried to kill container, but did not receive an exit event`);
     });
+  }
+
+  /** Whether the container's exit is handled within `ms` (called under its lock). */
+  async #exitWithin(c: Container, ms: number): Promise<boolean> {
+    if (!c.running) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+    try {
+      return await Promise.race([this.#waitExit(c).then(() => true as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   restart(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> {
@@ -1003,46 +1099,57 @@ export class ContainerService {
   }
 
   /**
-   * `POST /containers/{id}/update` (docker update): the resources given (0 / absent = leave as
-   * is, as moby's update does) and the restart policy, checked with create's rules, applied to
-   * the running container's cgroup through the runtime, then recorded in HostConfig.
+   * `POST /containers/{id}/update` (docker update), as moby's ContainerUpdate: the resources given
+   * (0 / absent = leave as is) and the restart policy, checked with create's rules; a limit this
+   * host cannot enforce is discarded with Docker's warning (runc would fail writing a cgroup file
+   * that does not exist); recorded in HostConfig and, on a running container, applied to its
+   * cgroup through the runtime. As in Docker, a live update passes memory, reservation, swap (when
+   * positive), CPU shares, CFS period/quota (NanoCpus becomes them), cpusets, pids and blkio
+   * weight; real-time CPU values are recorded only. Nothing is recorded when the runtime fails.
    */
   update(ref: string, body: Partial<HostConfig>): Promise<{ Warnings: string[] }> {
     const c = this.#get(ref);
     return this.#locked(c, async () => {
+      const cannot = (msg: string) => conflict(`Cannot update container ${c.id}: ${msg}`);
+      const req: Partial<HostConfig> = { ...body };
+      const warnings = discardUnsupported(req, (await this.#cgroupFeatures()));
       const old = c.rec.HostConfig;
+      // moby's UpdateContainer: NanoCpus and CFS period/quota exclude each other across updates.
+      if ((req.NanoCpus ?? 0) > 0 && (old.CpuPeriod ?? 0) > 0) throw cannot('Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set');
+      if ((req.NanoCpus ?? 0) > 0 && (old.CpuQuota ?? 0) > 0) throw cannot('Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set');
+      if ((req.CpuPeriod ?? 0) > 0 && (old.NanoCpus ?? 0) > 0) throw cannot('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+      if ((req.CpuQuota ?? 0) > 0 && (old.NanoCpus ?? 0) > 0) throw cannot('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
       const hc: HostConfig = { ...old };
       const u: RuntimeResourceUpdate = {};
-      const set = <K extends keyof HostConfig>(k: K) => { if (body[k] !== undefined && body[k] !== null && body[k] !== 0 && body[k] !== '') (hc as any)[k] = body[k]; };
-      for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'BlkioWeight'] as const) set(k);
-      if (body.PidsLimit !== undefined && body.PidsLimit !== null) hc.PidsLimit = body.PidsLimit;
-      if (body.NanoCpus) { hc.CpuPeriod = 0; hc.CpuQuota = 0; }
-      if ((body.CpuPeriod || body.CpuQuota) && !body.NanoCpus) hc.NanoCpus = 0;
+      const set = <K extends keyof HostConfig>(k: K) => { if (req[k] !== undefined && req[k] !== null && req[k] !== 0 && req[k] !== '') (hc as any)[k] = req[k]; };
+      for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'BlkioWeight'] as const) set(k);
+      if (req.PidsLimit !== undefined && req.PidsLimit !== null) hc.PidsLimit = req.PidsLimit;
       if (body.RestartPolicy?.Name) {
         const rp = body.RestartPolicy;
-        if (old.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        if (old.AutoRemove && rp.Name && rp.Name !== 'no') throw cannot('Restart policy cannot be updated because AutoRemove is enabled for the container');
         validateHostConfig({ RestartPolicy: rp } as HostConfig, true);
         hc.RestartPolicy = { Name: rp.Name, MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
       }
       // Swap: the effective limit (Docker records twice the memory when only memory was set).
       const oldSwap = old.MemorySwap || (old.Memory ? old.Memory * 2 : 0);
-      if (body.Memory && !body.MemorySwap && oldSwap > 0 && body.Memory > oldSwap) {
-        throw invalid('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      if (req.Memory && !req.MemorySwap && oldSwap > 0 && req.Memory > oldSwap) {
+        throw cannot('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
       }
       const cpus = (await readFile('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').catch(() => readFile('/sys/fs/cgroup/cpuset.cpus.effective', 'utf8').catch(() => `0-${os.cpus().length - 1}`))).trim();
       const mems = (await readFile('/sys/fs/cgroup/cpuset/cpuset.mems', 'utf8').catch(() => readFile('/sys/fs/cgroup/cpuset.mems.effective', 'utf8').catch(() => '0'))).trim();
       validateResources(hc, { ncpu: os.cpus().length, cpuset: { cpus, mems } });
-      if (body.Memory) u.memory = body.Memory;
-      if (body.MemorySwap) u.memorySwap = body.MemorySwap;
-      if (body.MemoryReservation) u.memoryReservation = body.MemoryReservation;
-      if (body.CpuShares) u.cpuShares = body.CpuShares;
-      if (body.NanoCpus) { u.cpuPeriod = 100000; u.cpuQuota = Math.trunc((body.NanoCpus * 100000) / 1e9); }
-      if (body.CpuPeriod) u.cpuPeriod = body.CpuPeriod;
-      if (body.CpuQuota) u.cpuQuota = body.CpuQuota;
-      if (body.CpusetCpus) u.cpusetCpus = body.CpusetCpus;
-      if (body.CpusetMems) u.cpusetMems = body.CpusetMems;
-      if (body.BlkioWeight) u.blkioWeight = body.BlkioWeight;
-      if (body.PidsLimit !== undefined && body.PidsLimit !== null) u.pidsLimit = body.PidsLimit > 0 ? body.PidsLimit : -1;
+      // moby's toContainerdResources.
+      if (req.Memory) u.memory = req.Memory;
+      if ((req.MemorySwap ?? 0) > 0) u.memorySwap = req.MemorySwap;
+      if (req.MemoryReservation) u.memoryReservation = req.MemoryReservation;
+      if (req.CpuShares) u.cpuShares = req.CpuShares;
+      if (req.NanoCpus) { u.cpuPeriod = 100000; u.cpuQuota = Math.trunc((req.NanoCpus * 100000) / 1e9); }
+      if (req.CpuPeriod && !u.cpuPeriod) u.cpuPeriod = req.CpuPeriod;
+      if (req.CpuQuota && !u.cpuQuota) u.cpuQuota = req.CpuQuota;
+      if (req.CpusetCpus) u.cpusetCpus = req.CpusetCpus;
+      if (req.CpusetMems) u.cpusetMems = req.CpusetMems;
+      if (req.BlkioWeight) u.blkioWeight = req.BlkioWeight;
+      if (req.PidsLimit !== undefined && req.PidsLimit !== null) u.pidsLimit = req.PidsLimit > 0 ? req.PidsLimit : -1;
       if (c.running && Object.keys(u).length) {
         const rt = this.#runtimeOf(c.rec.berth.runtime);
         if (!rt.update) throw notImplemented(`the runtime ${c.rec.berth.runtime} cannot update a running container`);
@@ -1051,8 +1158,14 @@ export class ContainerService {
       c.rec.HostConfig = hc;
       await this.#save(c);
       this.#events.emit('container', 'update', c.id, this.#attrs(c));
-      return { Warnings: [] };
+      return { Warnings: warnings };
     });
+  }
+
+  #cgroupFeaturesP?: Promise<CgroupFeatures>;
+  #cgroupFeatures(): Promise<CgroupFeatures> {
+    this.#cgroupFeaturesP ??= detectCgroups().then((h) => h.features);
+    return this.#cgroupFeaturesP;
   }
 
   /**
@@ -1065,7 +1178,12 @@ export class ContainerService {
       if (!c.running) throw conflict(`Container ${c.id} is not running`);
       if (c.rec.State.Paused) throw conflict(`Container ${c.id} is already paused`);
       if (o.forDaemon) await this.#markFrozen(c);
-      await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+      try {
+        await this.#runtimeOf(c.rec.berth.runtime).pause(c.id);
+      } catch (e) {
+        if (o.forDaemon) await this.#unmarkFrozen(c);
+        throw e;
+      }
       c.rec.State = { ...c.rec.State, Status: 'paused', Paused: true };
       await this.#save(c);
       this.#events.emit('container', 'pause', c.id, this.#attrs(c));
@@ -1167,7 +1285,8 @@ export class ContainerService {
       }
       c.rec.berth.networks = { ...have, [name]: prepared ?? cfg };
       await this.#save(c);
-      this.#events.emit('network', 'connect', prepared?.NetworkID ?? name, { container: c.id, name, type: 'bridge' });
+      // dockerd: a stopped container's connect is only recorded; its event comes at start.
+      if (c.running) this.#events.emit('network', 'connect', prepared?.NetworkID ?? name, { container: c.id, name, type: 'bridge' });
     });
   }
 
@@ -1193,7 +1312,7 @@ export class ContainerService {
       delete have[key];
       c.rec.berth.networks = have;
       await this.#save(c);
-      this.#events.emit('network', 'disconnect', id ?? name, { container: c.id, name, type: 'bridge' });
+      if (c.running) this.#events.emit('network', 'disconnect', id ?? name, { container: c.id, name, type: 'bridge' });
     });
   }
 
@@ -1354,15 +1473,29 @@ export class ContainerService {
   }
 
   /**
-   * Attaches a client. Before start, the session waits for the container to be created and is
-   * connected before the process runs; on a running container it connects at once; on a stopped
-   * one it ends immediately (after replaying logs if asked).
+   * What an attach needs to know, checked as moby's ContainerAttach checks before it takes the
+   * connection over: 404 for an unknown container, 409 for a paused or restarting one.
+   */
+  attachTarget(ref: string): AttachTarget {
+    const c = this.#get(ref);
+    if (c.rec.State.Paused) throw conflict(`container ${ref} is paused, unpause the container before attach`);
+    if (c.restartTimer || c.rec.State.Restarting) throw conflict(`container ${ref} is restarting, wait until the container is running`);
+    const cfg = c.rec.Config;
+    return { id: c.id, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce };
+  }
+
+  /**
+   * Attaches a client's stream session (event `attach`). On a running container it connects at
+   * once; otherwise (created, or exited: `docker start -a` attaches first) it joins the next
+   * start and is connected before the process runs, so no output is missed. It ends (`onEnd`)
+   * when the container's output does. `detach({ keys: true })`, the client typed the detach
+   * keys, is event `detach`.
    */
   async attach(_ctx: EngineContext, ref: string, o: {
     stdin: boolean; stdout: boolean; stderr: boolean;
     onOutput: (stream: StreamKind, data: Buffer) => void;
     onEnd: () => void;
-  }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }> {
+  }): Promise<AttachSession> {
     const c = this.#get(ref);
     let conn: AttachConnection | undefined;
     let ended = false;
@@ -1386,6 +1519,7 @@ export class ContainerService {
       if (i >= 0) c.pendingAttach.splice(i, 1);
     };
     const pending = { bind, fail: () => end() };
+    this.#events.emit('container', 'attach', c.id, this.#attrs(c));
     if (c.running) {
       const cn = await this.#connectAttach(c);
       if (cn) bind(cn); else queueMicrotask(end);
@@ -1403,7 +1537,12 @@ export class ContainerService {
         if (!c.rec.Config.StdinOnce || c.rec.Config.Tty) return;
         if (conn) conn.closeStdin(); else stdinClosedEarly = true;
       },
-      detach: () => { cleanup(); ended = true; },
+      detach: (d = {}) => {
+        if (ended) return;
+        cleanup();
+        ended = true;
+        if (d.keys) this.#events.emit('container', 'detach', c.id, this.#attrs(c));
+      },
     };
   }
 
@@ -1431,6 +1570,49 @@ export class ContainerService {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * moby's verifyPlatformContainerResources for an update: a limit the host cannot enforce is
+ * dropped from the request, with Docker's warning (the update goes on without it); NanoCpus
+ * without CFS is an error, as in Docker.
+ */
+export function discardUnsupported(r: Partial<HostConfig>, f: CgroupFeatures): string[] {
+  const w: string[] = [];
+  if ((r.Memory ?? 0) > 0 && !f.memory) {
+    w.push('Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.');
+    r.Memory = 0; r.MemorySwap = -1;
+  }
+  if ((r.Memory ?? 0) > 0 && r.MemorySwap !== -1 && !f.swap) {
+    w.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
+    r.MemorySwap = -1;
+  }
+  if ((r.MemoryReservation ?? 0) > 0 && !f.memory) {
+    w.push('Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.');
+    r.MemoryReservation = 0;
+  }
+  if (r.PidsLimit != null && r.PidsLimit > 0 && !f.pids) {
+    w.push('Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.');
+    r.PidsLimit = undefined;
+  }
+  if ((r.NanoCpus ?? 0) > 0 && !f.cpuCfs) throw invalid('NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted');
+  if ((r.CpuShares ?? 0) > 0 && !f.cpuShares) {
+    w.push('Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.');
+    r.CpuShares = 0;
+  }
+  if (((r.CpuPeriod ?? 0) !== 0 || (r.CpuQuota ?? 0) !== 0) && !f.cpuCfs) {
+    w.push('Your kernel does not support CPU CFS scheduler. CPU period/quota discarded.');
+    r.CpuPeriod = 0; r.CpuQuota = 0;
+  }
+  if ((r.CpusetCpus || r.CpusetMems) && !f.cpuset) {
+    w.push('Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.');
+    r.CpusetCpus = ''; r.CpusetMems = '';
+  }
+  if ((r.BlkioWeight ?? 0) > 0 && !f.blkioWeight) {
+    w.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+    r.BlkioWeight = 0;
+  }
+  return w;
+}
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 async function exists(p: string): Promise<boolean> { try { await stat(p); return true; } catch { return false; } }

@@ -76,7 +76,7 @@ export class Engine {
     this.#content = content;
     this.#snap = snap;
     this.images = new ImageService(o.dataRoot, content, snap, this.events);
-    this.volumes = new VolumeService(o.dataRoot, { owner: o.idMap?.root });
+    this.volumes = new VolumeService(o.dataRoot, { owner: o.idMap?.root, event: (action, name, attrs) => this.events.emit('volume', action, name, attrs) });
     const hold = () => { this.#busy++; return () => { this.#busy--; }; };
     const registry = o.registry ?? { mirrors: [], insecure: [] };
     this.pusher = new Pusher({ dataRoot: o.dataRoot, content, images: this.images, events: this.events, registry, hold });
@@ -86,6 +86,7 @@ export class Engine {
       runtimes: o.runtimes, defaultRuntime: o.defaultRuntime, initPath: o.initPath,
       volumes: this.volumes,
       networking: o.networking,
+      predefinedNetworkId: (name) => predefinedNetworkId(o.id, name),
       idMap: o.idMap,
     }, snap, this.images, this.events);
     this.builder = new Builder({
@@ -99,7 +100,12 @@ export class Engine {
         return record ? { record, config: await this.images.config(record.id) } : undefined;
       },
       pull: (ref, signal, o) => this.pull(ref, undefined, o?.emit, signal, { auth: o?.auth }),
-      createImage: (config, layers) => this.images.createImage(config, layers),
+      // API 1.46: a built image has its `create` event, tagged or not.
+      createImage: async (config, layers) => {
+        const rec = await this.images.createImage(config, layers);
+        await this.images.event('create', rec.id, rec.id);
+        return rec;
+      },
       tag: (id, ref) => this.images.tag(id, ref),
       hold: () => { this.#busy++; return () => { this.#busy--; }; },
       networking: o.networking,
@@ -168,6 +174,7 @@ export class Engine {
     }
     await this.builder.cache.remove(recs.map((r) => r.key));
     const freed = await this.gc();
+    this.events.emit('builder', 'prune', '', { reclaimed: String(freed.bytes) });
     return { CachesDeleted: recs.map((r) => r.key.slice(7, 32)), SpaceReclaimed: freed.bytes };
   }
 
@@ -226,6 +233,7 @@ export class Engine {
       if (!f.matchLabels(n.labels)) continue;
       try { await this.removeNetwork(n.id); deleted.push(n.name); } catch { /* in use meanwhile */ }
     }
+    this.events.emit('network', 'prune', '', { reclaimed: '0' });
     return deleted;
   }
 
@@ -311,7 +319,7 @@ export class Engine {
         space += size;
       } catch { /* started or removed meanwhile */ }
     }
-    if (deleted.length) this.events.emit('container', 'prune', '', { reclaimed: String(space) });
+    this.events.emit('container', 'prune', '', { reclaimed: String(space) });
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
@@ -342,7 +350,7 @@ export class Engine {
       } catch { /* in use meanwhile */ }
     }
     const freed = report.some((x) => x.Deleted) ? await this.gc() : { bytes: 0 };
-    if (report.length) this.events.emit('image', 'prune', '', { reclaimed: String(freed.bytes) });
+    this.events.emit('image', 'prune', '', { reclaimed: String(freed.bytes) });
     return { ImagesDeleted: report.length ? report : null, SpaceReclaimed: freed.bytes };
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execEnv, parseKeys } from './exec.ts';
+import { execEnv } from './exec.ts';
 
 const base = ['PATH=/usr/bin:/bin', 'HOSTNAME=abc', 'A=1'];
 
@@ -15,11 +15,4 @@ test('execEnv: TERM=xterm follows the exec TTY unless the user set TERM', () => 
   assert.deepEqual(execEnv(ttyCtr, { Tty: true }, false, []), ['PATH=/bin', 'HOSTNAME=abc']);
   assert.deepEqual(execEnv(ttyCtr, { Tty: true, Env: ['TERM=xterm'] }, false, []), ttyCtr);
   assert.deepEqual(execEnv(['PATH=/bin', 'TERM=vt100'], { Env: ['TERM=vt100'] }, true, []), ['PATH=/bin', 'TERM=vt100']);
-});
-
-test('parseKeys: docker detach key specs', () => {
-  assert.deepEqual([...parseKeys('ctrl-p,ctrl-q')], [16, 17]);
-  assert.deepEqual([...parseKeys('ctrl-@,ctrl-[,a')], [0, 27, 97]);
-  assert.throws(() => parseKeys('ctrl-1'), /Invalid escape keys \(ctrl-1\) provided/);
-  assert.throws(() => parseKeys('abc'), /Invalid escape keys/);
 });

@@ -30,6 +30,7 @@ import { AttachConnection, type StreamKind } from './attach.ts';
 import { exitCodeForStartError, type ExecTarget } from './containers.ts';
 import type { EventBus } from './events.ts';
 import { trace } from '../common/trace.ts';
+import { parseDetachKeys } from '../common/detach-keys.ts';
 
 /** ExecConfig (spec: POST /containers/{id}/exec body). */
 export interface ExecCreateOptions {
@@ -77,14 +78,19 @@ export interface ExecSession {
   writeStdin: (d: Buffer) => void;
   /** EOF on the process's stdin. */
   closeStdin: () => void;
-  /** The client goes away; the process keeps running. */
-  detach: () => void;
+  /** The client goes away; the process keeps running. `keys`: by the detach keys (event exec_detach). */
+  detach: (o?: { keys?: boolean }) => void;
+}
+
+/** How a start differs from the create: the start request's console size wins (API 1.42). */
+export interface ExecStartOptions {
+  consoleSize?: { h: number; w: number };
 }
 
 /** A validated start: `run` without `io` is a detached start. */
 export interface ExecStart {
   tty: boolean;
-  run: (io?: ExecIO) => Promise<ExecSession>;
+  run: (io?: ExecIO, o?: ExecStartOptions) => Promise<ExecSession>;
   /** The client went away before `run`: the session can be started again. */
   cancel: () => void;
 }
@@ -179,7 +185,10 @@ export class ExecService {
     if (user) await resolveUser(t.rootfs, user, t.hostConfig.GroupAdd);
     const workingDir = o.WorkingDir ?? '';
     if (workingDir && !posix.isAbsolute(workingDir)) throw invalid(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
-    const detachKeys = o.DetachKeys ? parseKeys(o.DetachKeys) : Buffer.alloc(0);
+    let detachKeys: Buffer = Buffer.alloc(0);
+    if (o.DetachKeys) {
+      try { detachKeys = parseDetachKeys(o.DetachKeys); } catch { throw invalid(`Invalid escape keys (${o.DetachKeys}) provided`); }
+    }
     const cs = o.ConsoleSize;
     const consoleSize = Array.isArray(cs) && cs.length === 2 && cs.every((n) => Number.isInteger(n) && n > 0) ? { h: cs[0], w: cs[1] } : undefined;
     const id = generateId();
@@ -225,7 +234,11 @@ export class ExecService {
     let ran = false;
     return {
       tty: e.rec.tty,
-      run: (io) => { ran = true; return this.#run(e, t, io); },
+      run: (io, o) => {
+        ran = true;
+        if (o?.consoleSize) e.cfg.consoleSize = o.consoleSize;
+        return this.#run(e, t, io);
+      },
       cancel: () => { if (!ran && e.state === 'running') e.state = 'created'; },
     };
   }
@@ -304,8 +317,10 @@ export class ExecService {
     return {
       writeStdin: (d) => { if (e.rec.openStdin) conn?.writeStdin(d); },
       closeStdin: () => { if (e.rec.openStdin) conn?.closeStdin(); },
-      detach: () => {
+      detach: (d = {}) => {
+        if (detached) return;
         detached = true;
+        if (d.keys) this.#events.emit('container', 'exec_detach', t.id, { ...t.attrs, execID: e.rec.id });
         // Closing our end of the attach socket would also close the process's stdin
         // (conmon runs exec sessions without --leave-stdin-open): keep it open for the
         // process's life when it reads stdin; output then goes nowhere, as with Docker.
@@ -389,20 +404,4 @@ export function execEnv(containerEnv: readonly string[], config: { Tty?: boolean
     if (i >= 0) env[i] = v; else env.push(v);
   }
   return env;
-}
-
-/** docker's term.ToBytes; a bad sequence is Docker's "Invalid escape keys" (400). */
-export function parseKeys(spec: string): Buffer {
-  const out: number[] = [];
-  for (const part of spec.split(',')) {
-    const k = part.trim();
-    if (k.length > 1 && k.toLowerCase().startsWith('ctrl-') && k.length === 6) {
-      const c = k.slice(5);
-      const lc = c.toLowerCase();
-      if (lc >= 'a' && lc <= 'z') { out.push(lc.charCodeAt(0) - 96); continue; }
-      if ('@[\\]^_'.includes(c)) { out.push(c.charCodeAt(0) - 64); continue; }
-    } else if (k.length === 1) { out.push(k.charCodeAt(0)); continue; }
-    throw invalid(`Invalid escape keys (${spec}) provided`);
-  }
-  return Buffer.from(out);
 }

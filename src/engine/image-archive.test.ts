@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { archivePath, planSave } from './image-archive.ts';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pack } from 'tar-stream';
+import { isEngineError } from '../common/errors.ts';
+import { archivePath, planSave, prepareLoad, type ArchiveDeps } from './image-archive.ts';
 import type { ImageRecord } from './images.ts';
 
 test('archive entry names: normalised; absolute or escaping names refused', () => {
@@ -32,4 +39,67 @@ test('save plan: an ID untagged, repo:tag that tag, a bare repository all its ta
     [b.id, ['docker.io/library/app:2']],
   ]);
   assert.throws(() => planSave(images, ['nope']), /No such image/);
+});
+
+/** A tar of these files, as `docker save` would write them. */
+async function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
+  for (const [name, body] of Object.entries(files)) {
+    await new Promise<void>((res, rej) => p.entry({ name, mode: 0o644 }, Buffer.from(body), (e) => (e ? rej(e) : res())));
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** prepareLoad's answer for an archive: the error message, or 'ok'; the staging is always cleaned. */
+async function load(archive: Buffer): Promise<string> {
+  const dataRoot = await mkdtemp(join(tmpdir(), 'berth-load-test-'));
+  try {
+    const prepared = await prepareLoad({ dataRoot } as ArchiveDeps, Readable.from([archive]));
+    await prepared.cleanup();
+    return 'ok';
+  } catch (e) {
+    assert.ok(isEngineError(e, 'InvalidParameter'), `${(e as Error).constructor.name}: ${(e as Error).message}`);
+    assert.deepEqual(await readdir(dataRoot), [], 'a refused archive leaves nothing');
+    return (e as Error).message;
+  } finally {
+    await rm(dataRoot, { recursive: true, force: true });
+  }
+}
+
+test('load: malformed manifest.json and index.json documents are refused, not TypeErrors (found by the fuzz test)', async () => {
+  const config = JSON.stringify({ rootfs: { type: 'layers', diff_ids: [] } });
+  const cd = createHash('sha256').update(config).digest('hex');
+  const blobs = { [`blobs/sha256/${cd}`]: config };
+  const docker = (entry: unknown) => tarOf({ ...blobs, 'manifest.json': JSON.stringify([entry]) });
+  assert.equal(await load(await docker({ Config: `blobs/sha256/${cd}`, Layers: [] })), 'ok');
+  for (const bad of [null, { Config: `blobs/sha256/${cd}`, Layers: [1] }, { Config: `blobs/sha256/${cd}`, Layers: [], RepoTags: 'a:1' }, { Config: `blobs/sha256/${cd}`, Layers: [], RepoTags: [1] }]) {
+    assert.equal(await load(await docker(bad)), 'invalid archive: malformed manifest.json entry', JSON.stringify(bad));
+  }
+  const oci = (index: unknown, extra: Record<string, string> = {}) => tarOf({ ...blobs, ...extra, 'index.json': JSON.stringify(index), 'oci-layout': '{"imageLayoutVersion":"1.0.0"}' });
+  for (const bad of [null, [], { manifests: 'x' }, { manifests: [null] }]) {
+    assert.equal(await load(await oci(bad)), 'invalid archive: malformed index.json', JSON.stringify(bad));
+  }
+  const nul = 'null';
+  const nd = createHash('sha256').update(nul).digest('hex');
+  assert.equal(await load(await oci({ manifests: [{ digest: `sha256:${nd}`, size: 4 }] }, { [`blobs/sha256/${nd}`]: nul })), `invalid archive: sha256:${nd} is not an image manifest`);
+  const idx = JSON.stringify({ mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [7] });
+  const id = createHash('sha256').update(idx).digest('hex');
+  assert.equal(await load(await oci({ manifests: [{ digest: `sha256:${id}`, size: idx.length, annotations: { 'io.containerd.image.name': 5 } }] }, { [`blobs/sha256/${id}`]: idx })), `invalid archive: malformed index sha256:${id}`);
+});
+
+test('load: a corrupt gzip stream is an invalid archive, not zlib\'s bare error (found by the fuzz test)', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const gz = gzipSync(await tarOf({ 'manifest.json': '[]' }));
+  // A damaged deflate block (the first byte after the 10-byte header), and a wrong CRC at the end.
+  for (const at of [10, gz.length - 8]) {
+    const bad = Buffer.from(gz);
+    bad[at] ^= 0xff;
+    const msg = await load(bad);
+    assert.match(msg, /^(invalid archive: gzip: |unexpected EOF)/, msg);
+  }
 });

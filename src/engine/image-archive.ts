@@ -194,6 +194,7 @@ export class PreparedLoad {
           if (!quiet && !existed) {
             const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', l.file.size);
             raw.on('error', (e) => meter.destroy(e));
+            meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
             src = raw.pipe(meter);
           }
           const tarStream = decompressedLayer(src, head);
@@ -227,14 +228,12 @@ export class PreparedLoad {
           if (old && old.id !== rec.id && d.images.refsOf(old.id).includes(ref)) {
             emit({ stream: `The image ${familiar(ref)} already exists, renaming the old one with ID ${old.id} to empty string\n` });
           }
-          await d.images.tag(rec.id, ref);
+          await d.images.tag(rec.id, ref, { event: false });
           emit({ stream: `Loaded image: ${familiar(ref)}\n` });
-          d.events.emit('image', 'load', rec.id, { name: familiar(ref) });
         }
-        if (r.refs.length === 0) {
-          emit({ stream: `Loaded image ID: ${rec.id}\n` });
-          d.events.emit('image', 'load', rec.id, { name: rec.id });
-        }
+        if (r.refs.length === 0) emit({ stream: `Loaded image ID: ${rec.id}\n` });
+        // One `load` event per image, named by its ID, its tags set without events (moby's loader).
+        await d.images.event('load', rec.id, rec.id);
       }
     } catch (e) {
       const used = new Set(d.images.all().flatMap((img) => [img.id, img.manifest, ...img.layers.flatMap((l) => [l.chainId, l.blob])]));
@@ -317,6 +316,8 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
     const msg = (e as Error).message;
     if (/unexpected end|premature|truncated|unexpected eof/i.test(msg)) throw invalid('unexpected EOF: the archive is truncated');
     if (/header|checksum/i.test(msg)) throw invalid(`invalid archive: ${msg}`);
+    // zlib's own (Z_DATA_ERROR: "invalid stored block lengths", "incorrect data check"...).
+    if (/^Z_/.test(String((e as NodeJS.ErrnoException).code ?? ''))) throw invalid(`invalid archive: gzip: ${msg}`);
     throw e;
   }
   return { files, links };
@@ -347,7 +348,9 @@ async function verify(files: Map<string, Staged>, links: Map<string, string>): P
     const entries = await json<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(manifestFile);
     if (!Array.isArray(entries)) throw invalid('invalid archive: manifest.json is not a list');
     for (const e of entries) {
-      if (typeof e?.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid('invalid archive: malformed manifest.json entry');
+      if (!isObject(e) || typeof e.Config !== 'string' || !isStrings(e.Layers) || !(e.RepoTags == null || isStrings(e.RepoTags))) {
+        throw invalid('invalid archive: malformed manifest.json entry');
+      }
       const cf = need(e.Config);
       const config = await readFile(cf.path);
       const cfg = parseConfig(config);
@@ -372,10 +375,12 @@ async function verify(files: Map<string, Staged>, links: Map<string, string>): P
   const visit = async (desc: Descriptor, names: string[], depth: number): Promise<void> => {
     const f = blob(desc);
     const doc = await json<{ mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(f);
+    if (!isObject(doc)) throw invalid(`invalid archive: ${desc.digest} is not an image manifest`);
     const mt = desc.mediaType ?? doc.mediaType;
     if (mt === OCI_INDEX || mt === DOCKER_LIST || (doc.manifests && !doc.config)) {
       if (depth > 4) throw invalid('invalid archive: nested indexes too deep');
       const ms = doc.manifests ?? [];
+      if (!Array.isArray(ms) || !ms.every(isObject)) throw invalid(`invalid archive: malformed index ${desc.digest}`);
       const pick = ms.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? ms.find((m) => !m.platform) ?? ms[0];
       if (!pick) throw invalid('invalid archive: empty index');
       await visit(pick, names, depth + 1);
@@ -395,12 +400,16 @@ async function verify(files: Map<string, Staged>, links: Map<string, string>): P
     });
   };
   const index = await json<{ manifests?: Descriptor[] }>(indexFile);
+  if (!isObject(index) || !(index.manifests === undefined || (Array.isArray(index.manifests) && index.manifests.every(isObject)))) {
+    throw invalid('invalid archive: malformed index.json');
+  }
   for (const m of index.manifests ?? []) {
-    const a = m.annotations ?? {};
+    const a: Record<string, unknown> = isObject(m.annotations) ? m.annotations : {};
     const names: string[] = [];
     // containerd's full name; else `ref.name` when it is a reference (a bare tag, as
     // `skopeo copy … oci-archive:x:tag` writes, names nothing: the image loads untagged).
-    const ref = a['io.containerd.image.name'] ?? (/[:/]/.test(a['org.opencontainers.image.ref.name'] ?? '') ? a['org.opencontainers.image.ref.name'] : undefined);
+    const str = (k: string) => (typeof a[k] === 'string' ? a[k] as string : undefined);
+    const ref = str('io.containerd.image.name') ?? (/[:/]/.test(str('org.opencontainers.image.ref.name') ?? '') ? str('org.opencontainers.image.ref.name') : undefined);
     if (ref) {
       try { names.push(normalizeTagged(ref).full()); } catch { /* not a reference: loaded untagged */ }
     }
@@ -409,6 +418,10 @@ async function verify(files: Map<string, Staged>, links: Map<string, string>): P
   if (found.length === 0) throw invalid('invalid archive: index.json lists no images');
   return found;
 }
+
+// What the archive's JSON documents hold is checked before it is used: they are untrusted.
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 function parseConfig(buf: Buffer): ImageConfigFile {
   let c: ImageConfigFile;

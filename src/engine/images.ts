@@ -102,6 +102,17 @@ export class ImageService {
     return c;
   }
 
+  /**
+   * An image event as dockerd's LogImageEvent makes it: the image's labels as attributes, plus
+   * `name` (a tag's familiar reference; the image ID for import, untag and create; the familiar
+   * name for pull and push, whose actor is the reference). Labels are there while the image is.
+   */
+  async event(action: string, actor: string, name: string): Promise<void> {
+    const rec = this.tryResolve(actor);
+    const labels = rec ? ((await this.config(rec.id).catch(() => undefined))?.config?.Labels ?? {}) : {};
+    this.#events.emit('image', action, actor, { ...labels, name });
+  }
+
   all(): ImageRecord[] { return [...this.#images.values()]; }
   refsOf(id: string): string[] { return [...this.#refs].filter(([, v]) => v === id).map(([k]) => k); }
   has(id: string): boolean { return this.#images.has(id); }
@@ -184,7 +195,7 @@ export class ImageService {
     };
     if (opts.message) config.comment = opts.message;
     const rec = await this.createImage(config, [{ diffId: layer.diffId, chainId: layer.chainId, blob: blob.digest, mediaType: gz ? MT.ociLayerGzip : MT.ociLayer, size: blob.size }]);
-    this.#events.emit('image', 'import', rec.id, {});
+    await this.event('import', rec.id, rec.id);
     if (ref) await this.tag(rec.id, ref);
     return rec;
   }
@@ -235,7 +246,8 @@ export class ImageService {
     return chain;
   }
 
-  async tag(source: string, target: string | ImageRef): Promise<void> {
+  /** `o.event: false`: no `tag` event (a load's tags: dockerd's loader sets them quietly). */
+  async tag(source: string, target: string | ImageRef, o: { event?: boolean } = {}): Promise<void> {
     const rec = this.resolve(source);
     const ref = typeof target === 'string' ? normalizeTagged(target) : target;
     if (ref.digest) throw invalid('refusing to create a tag with a digest reference');
@@ -248,7 +260,7 @@ export class ImageService {
       rec.lastTagTime = new Date().toISOString();
       await this.#docs.put(rec.id.slice(7), rec);
     }
-    this.#events.emit('image', 'tag', rec.id, { name: ref.familiar() });
+    if (o.event !== false) await this.event('tag', rec.id, ref.familiar());
   }
 
   /** Docker's rmi rules: untag a reference, delete an image when its last reference goes. */
@@ -274,7 +286,7 @@ export class ImageService {
       rec.repoDigests = digests.filter((x) => x !== byDigest);
       await this.#docs.put(rec.id.slice(7), rec);
       report.push({ Untagged: familiar(byDigest) });
-      this.#events.emit('image', 'untag', rec.id, { name: familiar(byDigest) });
+      await this.event('untag', rec.id, rec.id);
       return report;
     }
     if (byRef) {
@@ -283,7 +295,7 @@ export class ImageService {
         this.#refs.delete(byRef);
         await this.#saveRefs();
         report.push({ Untagged: familiar(byRef) });
-        this.#events.emit('image', 'untag', rec.id, { name: familiar(byRef) });
+        await this.event('untag', rec.id, rec.id);
         // Docker's rule: with the repository's last tag go its digest references.
         const repo = byRef.slice(0, byRef.lastIndexOf(':'));
         if (!this.refsOf(rec.id).some((r) => r.slice(0, r.lastIndexOf(':')) === repo) && digests.some((x) => x.startsWith(`${repo}@`))) {
@@ -305,7 +317,7 @@ export class ImageService {
     for (const r of refs) {
       this.#refs.delete(r);
       report.push({ Untagged: familiar(r) });
-      this.#events.emit('image', 'untag', rec.id, { name: familiar(r) });
+      await this.event('untag', rec.id, rec.id);
     }
     for (const x of digests) report.push({ Untagged: familiar(x) });
     if (digests.length && users.length > 0) { rec.repoDigests = []; await this.#docs.put(rec.id.slice(7), rec); }
@@ -316,7 +328,7 @@ export class ImageService {
     this.#configs.delete(rec.id);
     await this.#docs.delete(rec.id.slice(7));
     report.push({ Deleted: rec.id });
-    this.#events.emit('image', 'delete', rec.id, {});
+    this.#events.emit('image', 'delete', rec.id, { name: rec.id });
     return report;
   }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePlatform, pullReference, translatePullError } from './pull.ts';
+import { parseManifest, parsePlatform, pickPlatform, pullReference, translatePullError } from './pull.ts';
+import { MEDIA } from '../registry/client/client.ts';
 import { RegistryHttpError, RegistryTransportError } from '../registry/client/client.ts';
 import { EngineError } from '../common/errors.ts';
 
@@ -36,4 +37,23 @@ test('registry errors become dockerd\'s pull errors', () => {
   assert.equal(e('UNAUTHORIZED', 'authentication required').kind, 'Unauthorized');
   const t = translatePullError(new RegistryTransportError('Get "x": refused', 'x'), ref) as EngineError;
   assert.equal(t.kind, 'System');
+});
+
+test('a registry\'s manifest answer is checked before the pull relies on it (found by the fuzz test)', () => {
+  const parse = (body: string, mediaType: string = MEDIA.ociManifest) => parseManifest({ body: Buffer.from(body), mediaType, digest: D });
+  const refused = (body: string, msg: RegExp) => assert.throws(() => parse(body), (e: unknown) => e instanceof EngineError && e.kind === 'System' && msg.test(e.message), body);
+  // Each of these was a TypeError in parseManifest or in the pull after it.
+  refused('null', /^unsupported manifest format$/);
+  refused('{"manifests":[null]}', /^invalid manifest: manifests\[0\] is not a descriptor$/);
+  refused('{"manifests":[{"digest":1}]}', /^invalid manifest: manifests\[0\] has no digest$/);
+  refused(`{"manifests":[{"digest":"${D}","platform":"linux"}]}`, /has an invalid platform$/);
+  refused('{"config":1,"layers":[]}', /^invalid manifest: config is not a descriptor$/);
+  refused(`{"config":{"digest":"${D}"},"layers":[{"digest":"${D}","size":-1}]}`, /^invalid manifest: layers\[0\] has an invalid size$/);
+  refused(`{"config":{"digest":"${D}"},"layers":[{"digest":"${D}","mediaType":[]}]}`, /has an invalid media type$/);
+  // An image manifest with a stray `manifests` is not taken for an index.
+  const img = parse(`{"config":{"digest":"${D}"},"layers":[],"manifests":{"digest":1}}`);
+  assert.equal(img.manifests, undefined);
+  const idx = parse(`{"manifests":[{"digest":"${D}","platform":{"os":"linux","architecture":"amd64"}}]}`, MEDIA.ociIndex);
+  assert.ok(idx.manifests);
+  assert.equal(pickPlatform(idx, parsePlatform(undefined))?.digest, D);
 });

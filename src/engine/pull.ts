@@ -115,19 +115,41 @@ interface Descriptor { mediaType?: string; digest: string; size: number; platfor
 interface ImageManifest { schemaVersion?: number; mediaType?: string; config: Descriptor; layers: Descriptor[]; manifests?: undefined }
 interface IndexManifest { schemaVersion?: number; mediaType?: string; manifests: Descriptor[] }
 
-function parseManifest(m: ManifestResult): ImageManifest | IndexManifest {
+/**
+ * A registry's manifest answer, checked to have the shape the pull then relies on: an index's
+ * entries and an image's config and layers are descriptors (an object with a digest string, a
+ * size that is a whole number, a media type and a platform of the right types). What the
+ * registry sends is untrusted: a `null` entry used to be a TypeError deep in the pull.
+ */
+export function parseManifest(m: ManifestResult): ImageManifest | IndexManifest {
   if (m.mediaType === MEDIA.dockerSchema1 || m.mediaType === MEDIA.dockerSchema1Signed) {
     throw new EngineError('InvalidParameter', '[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of the image to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.');
   }
   let j: Record<string, unknown>;
   try { j = JSON.parse(m.body.toString('utf8')) as Record<string, unknown>; } catch { throw new EngineError('System', 'unsupported manifest format'); }
+  if (!isObject(j)) throw new EngineError('System', 'unsupported manifest format');
   if (j.schemaVersion === 1) return parseManifest({ ...m, mediaType: MEDIA.dockerSchema1 });
-  if (Array.isArray(j.manifests)) return j as unknown as IndexManifest;
-  if (j.config && Array.isArray(j.layers)) return j as unknown as ImageManifest;
+  if (Array.isArray(j.manifests)) return { ...j, manifests: j.manifests.map((d, i) => descriptor(d, `manifests[${i}]`)) } as unknown as IndexManifest;
+  if (j.config && Array.isArray(j.layers)) {
+    // (`manifests` is dropped: the pull tells an index by it.)
+    return { ...j, config: descriptor(j.config, 'config'), layers: j.layers.map((d, i) => descriptor(d, `layers[${i}]`)), manifests: undefined } as unknown as ImageManifest;
+  }
   throw new EngineError('System', `unsupported manifest media type and no default available: ${m.mediaType}`);
 }
 
-function pickPlatform(idx: IndexManifest, want: Platform): Descriptor | undefined {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function descriptor(v: unknown, where: string): Descriptor {
+  const bad = (what: string) => new EngineError('System', `invalid manifest: ${where} ${what}`);
+  if (!isObject(v)) throw bad('is not a descriptor');
+  if (typeof v.digest !== 'string') throw bad('has no digest');
+  if (v.size !== undefined && !(typeof v.size === 'number' && Number.isSafeInteger(v.size) && v.size >= 0)) throw bad('has an invalid size');
+  if (v.mediaType !== undefined && typeof v.mediaType !== 'string') throw bad('has an invalid media type');
+  if (v.platform !== undefined && !isObject(v.platform)) throw bad('has an invalid platform');
+  return v as unknown as Descriptor;
+}
+
+export function pickPlatform(idx: IndexManifest, want: Platform): Descriptor | undefined {
   const ok = idx.manifests.filter((d) => d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture);
   if (!want.variant) return ok.find((d) => !d.platform!.variant) ?? ok[0];
   return ok.find((d) => d.platform!.variant === want.variant) ?? (want.architecture === 'arm' ? undefined : ok[0]);
@@ -262,7 +284,7 @@ export class Puller {
     await d.images.addRepoDigest(id, digestRef);
     if (ref.tag !== undefined) await d.images.tag(id, ref);
     await d.pulled?.(name.name, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
-    d.events.emit('image', 'pull', ref.familiar(), { name: ref.familiarName() });
+    await d.images.event('pull', ref.familiar(), ref.familiarName());
     return downloadedLayers || prevId !== id;
   }
 
@@ -363,6 +385,7 @@ export class Puller {
           const meter = new ProgressMeter(emit, id, 'Extracting', desc.size);
           const raw = createReadStream(path, { highWaterMark: 1 << 20 });
           raw.on('error', (e) => meter.destroy(e));
+          meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
           const tar = decompressedLayer(raw.pipe(meter), head);
           const info = await d.snap.createLayer(chain, tar, diffIds[i]);
           if (!existed) created.push(info.chainId);

@@ -164,7 +164,7 @@ export class Pusher {
     emit({ progressDetail: {}, aux: { Tag: ref.tag, Digest: dgst, Size: manifest.length } });
     await d.images.addRepoDigest(rec.id, `${repo.name}@${dgst}`);
     await this.remember(repo.name, [...uniq.keys()]).catch(() => {});
-    d.events.emit('image', 'push', ref.familiar(), { name: ref.familiarName() });
+    await d.images.event('push', ref.familiar(), ref.familiarName());
   }
 
   async #pushBlob(client: RegistryClient, repo: ImageRef, l: Desc, id: string, emit: Emit, remote: Set<string>): Promise<void> {

@@ -1,7 +1,8 @@
 // Published ports on the daemon side: port ranges and `80/tcp` keys, `-P`, the ephemeral
-// host-port allocator, and `NetworkSettings.Ports`. Pure logic. (The `-p` spec parser is the
-// CLI's, src/cli/run-config.ts, as in docker; how ports are printed is the CLI's too.)
+// host-port allocator, and `NetworkSettings.Ports`. Pure logic. (The `-p` spec parser is in
+// common/port-spec.ts, shared by the CLI and compose; how ports are printed is the CLI's.)
 import { EngineError, invalid } from '../common/errors.ts';
+import { parsePortRange } from '../common/port-spec.ts';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
 export interface PortBinding { HostIp: string; HostPort: string }
@@ -12,15 +13,7 @@ export type PortSet = Record<string, Record<string, never>>;
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-/** Parses `80` or `8000-8010` into [start, end]; undefined when invalid. */
-export function parsePortRange(s: string): [number, number] | undefined {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-  if (!m) return undefined;
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a > 65535 || b > 65535 || b < a) return undefined;
-  return [a, b];
-}
+export { parsePortRange };
 
 /** Splits `80/tcp` (proto defaults to tcp). */
 export function splitProtoPort(key: string): { port: number; proto: Proto } {

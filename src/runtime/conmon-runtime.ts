@@ -26,6 +26,28 @@ export interface ConmonRuntimeOptions {
   extraArgs?: string[];
 }
 
+/**
+ * `<runtime> update` flags for each field. These are the spellings of runc (1.1 here, and still
+ * in 1.2 and later: `--cpu-share`, not `--cpu-shares`) and crun, checked against the installed
+ * binaries' `update --help` by conmon-runtime.test.ts. `--flag=value`, so a negative value
+ * (`--pids-limit=-1`) is never taken for a flag.
+ */
+export const UPDATE_FLAGS: Record<keyof RuntimeResourceUpdate, string> = {
+  memory: '--memory', memorySwap: '--memory-swap', memoryReservation: '--memory-reservation',
+  cpuShares: '--cpu-share', cpuPeriod: '--cpu-period', cpuQuota: '--cpu-quota',
+  cpusetCpus: '--cpuset-cpus', cpusetMems: '--cpuset-mems', pidsLimit: '--pids-limit', blkioWeight: '--blkio-weight',
+};
+
+/** `update` and a flag per field given. */
+export function runtimeUpdateArgs(u: RuntimeResourceUpdate): string[] {
+  const args = ['update'];
+  for (const [k, flag] of Object.entries(UPDATE_FLAGS) as [keyof RuntimeResourceUpdate, string][]) {
+    const v = u[k];
+    if (v !== undefined) args.push(`${flag}=${v}`);
+  }
+  return args;
+}
+
 /** conmon's socket directory name for a container: a short prefix keeps the path < 107 bytes. */
 export const cuuidOf = (id: string) => id.slice(0, 12);
 
@@ -144,13 +166,7 @@ export class ConmonRuntime implements OciRuntime {
   async resume(id: string): Promise<void> { await run(this.#o.path, this.#rt(['resume', id])); }
 
   async update(id: string, u: RuntimeResourceUpdate): Promise<void> {
-    const flags: [string, number | string | undefined][] = [
-      ['--memory', u.memory], ['--memory-swap', u.memorySwap], ['--memory-reservation', u.memoryReservation],
-      ['--cpu-shares', u.cpuShares], ['--cpu-period', u.cpuPeriod], ['--cpu-quota', u.cpuQuota],
-      ['--cpuset-cpus', u.cpusetCpus], ['--cpuset-mems', u.cpusetMems], ['--pids-limit', u.pidsLimit], ['--blkio-weight', u.blkioWeight],
-    ];
-    const args = ['update'];
-    for (const [f, v] of flags) if (v !== undefined) args.push(f, String(v));
+    const args = runtimeUpdateArgs(u);
     if (args.length === 1) return;
     const r = await run(this.#o.path, this.#rt([...args, id]), { allowFail: true });
     if (r.code !== 0) throw system(`Cannot update container ${id}: ${cleanRuntimeMessage(r.stderr)}`);

@@ -22,6 +22,9 @@ import type { OciMount } from '../runtime/oci-spec.ts';
 import { ANONYMOUS_LABEL, type CreateVolumeOptions, type MountPoint, type Volume } from './volume.ts';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Receives Docker's volume events: action, volume name ('' for prune), attributes. */
+export type VolumeEventSink = (action: string, name: string, attributes: Record<string, string>) => void;
 const LOCAL_OPTS = new Set(['type', 'device', 'o', 'size']);
 const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate', 'consistent', 'cached', 'delegated']);
 const PROPAGATIONS = new Set(['shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate']);
@@ -40,10 +43,16 @@ export class VolumeService {
   usedBy: (name: string) => string[] = () => [];
 
   readonly #owner: { uid: number; gid: number } | undefined;
-  /** `owner`: `--userns-remap`'s root, who owns a new volume's data directory (as in dockerd). */
-  constructor(dataRoot: string, o: { owner?: { uid: number; gid: number } } = {}) {
+  readonly #event: VolumeEventSink;
+  /**
+   * `owner`: `--userns-remap`'s root, who owns a new volume's data directory (as in dockerd).
+   * `event`: where the volume events go (the engine's event bus: create, destroy, prune here;
+   * mount and unmount come from the container lifecycle).
+   */
+  constructor(dataRoot: string, o: { owner?: { uid: number; gid: number }; event?: VolumeEventSink } = {}) {
     this.root = join(dataRoot, 'volumes');
     this.#owner = o.owner;
+    this.#event = o.event ?? (() => {});
   }
 
   async init(): Promise<void> {
@@ -75,7 +84,10 @@ export class VolumeService {
   async create(o: CreateVolumeOptions): Promise<Volume> {
     const driver = o.Driver || 'local';
     if (driver !== 'local') throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    // Docker 23+: a volume created without a name is anonymous (the label says so), and
+    // `volume prune` without all=true removes only those.
     const name = o.Name || randomBytes(32).toString('hex');
+    const labels = o.Name ? { ...(o.Labels ?? {}) } : { ...(o.Labels ?? {}), [ANONYMOUS_LABEL]: '' };
     validateName(name);
     const opts = o.DriverOpts && Object.keys(o.DriverOpts).length ? { ...o.DriverOpts } : null;
     for (const k of Object.keys(opts ?? {})) if (!LOCAL_OPTS.has(k)) throw invalid(`invalid option: "${k}"`);
@@ -87,9 +99,10 @@ export class VolumeService {
     const dir = join(this.root, name);
     await mkdir(join(dir, '_data'), { recursive: true, mode: 0o755 });
     if (this.#owner) await chown(join(dir, '_data'), this.#owner.uid, this.#owner.gid);
-    const rec: VolumeRecord = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels: { ...(o.Labels ?? {}) }, options: opts };
+    const rec: VolumeRecord = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels, options: opts };
     await writeJsonAtomic(join(dir, 'volume.json'), rec);
     this.#vols.set(name, rec);
+    this.#event('create', name, { driver: 'local' });
     return this.#view(rec);
   }
 
@@ -124,15 +137,23 @@ export class VolumeService {
     await fsyncDir(join(this.root, name)).catch(() => {});
     this.#vols.delete(name);
     await rm(join(this.root, name), { recursive: true, force: true });
+    this.#event('destroy', name, { driver: 'local' });
   }
 
-  /** `volume prune`: unused anonymous volumes (all unused ones with `all=true`), label filters. */
+  /**
+   * `volume prune`: unused anonymous volumes (all unused ones with `all=true`), label filters.
+   * As moby: volumes with mount options (`-o type=…`) are left alone (nothing local to reclaim),
+   * and a prune event says how much was freed.
+   */
   async prune(f: Filters): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
-    const all = f.get('all').some((v) => v === 'true' || v === '1');
+    const allValues = f.get('all');
+    if (allValues.length > 1) throw invalid(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
+    const all = allValues.length === 1 && parseGoBool(allValues[0], (v) => `invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
     const deleted: string[] = [];
     let space = 0;
     for (const r of [...this.#vols.values()]) {
       if (!all && !(ANONYMOUS_LABEL in r.labels)) continue;
+      if (r.options && Object.keys(r.options).length) continue;
       if (f.has('label') && !f.matchKVList('label', r.labels)) continue;
       if (f.has('label!') && f.matchKVList('label!', r.labels)) continue;
       if (this.usedBy(r.name).length) continue;
@@ -141,6 +162,7 @@ export class VolumeService {
       deleted.push(r.name);
       space += size;
     }
+    this.#event('prune', '', { reclaimed: String(space) });
     return { VolumesDeleted: deleted, SpaceReclaimed: space };
   }
 
@@ -354,6 +376,13 @@ function validateName(name: string): void {
 }
 
 function validated(name: string): string { validateName(name); return name; }
+
+/** Go's strconv.ParseBool, which moby's filters use; `error` words the refusal. */
+function parseGoBool(v: string, error: (v: string) => string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw invalid(error(v));
+}
 
 function cleanDest(p: string): string {
   const n = posix.normalize(p);

@@ -141,3 +141,43 @@ test('docker build - (Dockerfile on stdin) and errors the CLI shows', { skip }, 
   assert.match(fail.stdout, /oops/);
   assert.match(fail.stderr, /The command '\/bin\/sh -c echo oops && exit 7' returned a non-zero code: 7/);
 });
+
+test('docker build -f <Dockerfile outside the context>; RUN stderr in red; --cache-from; --network <user network>; -q failing', { skip }, () => {
+  // The CLI adds the Dockerfile to the context under a generated name (.dockerfile.<random>),
+  // with a .dockerignore for it, in a tar without the last padding and end blocks.
+  const ctx = contextDir({ 'a.txt': 'from-the-context\n' });
+  const dfDir = contextDir({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt; echo to-stderr >&2\nCMD ["cat", "/a.txt"]\n' });
+  const b = dbuild(['-t', 'outside-df', '-f', join(dfDir, 'Dockerfile'), ctx]);
+  assert.equal(b.status, 0, b.stderr + b.stdout);
+  assert.match(b.stdout, /from-the-context\n\x1b\[91mto-stderr\n\x1b\[0m/);
+  assert.equal(d.docker(['run', '--rm', 'outside-df']).stdout, 'from-the-context\n');
+  // Neither the generated Dockerfile nor the .dockerignore are in the image.
+  assert.equal(d.docker(['run', '--rm', 'outside-df', 'sh', '-c', 'ls -a / | grep -c dockerfile || true']).stdout.trim(), '0');
+
+  // --cache-from: only that image serves as cache; every step hits, and the result is that image.
+  const again = dbuild(['--cache-from', 'outside-df', '-q', '-f', join(dfDir, 'Dockerfile'), ctx]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout.trim(), d.docker(['image', 'inspect', '--format', '{{.Id}}', 'outside-df']).stdout.trim(), again.stderr);
+  const other = dbuild(['--cache-from', 'busybox', '-f', join(dfDir, 'Dockerfile'), ctx]);
+  assert.equal(other.status, 0, other.stderr);
+  assert.doesNotMatch(other.stdout, /Using cache/, other.stdout);
+
+  // --network: RUN steps on a user network reach its containers by name.
+  assert.equal(d.docker(['network', 'create', 'clibuild']).status, 0);
+  try {
+    assert.equal(d.docker(['run', '-d', '--name', 'clibuild-svc', '--network', 'clibuild', 'busybox', 'sleep', '60']).status, 0);
+    const ip = d.docker(['inspect', '--format', '{{.NetworkSettings.Networks.clibuild.IPAddress}}', 'clibuild-svc']).stdout.trim();
+    const n = dbuild(['--no-cache', '--network', 'clibuild', '-'], 'FROM busybox\nRUN for i in 1 2 3 4 5; do nslookup clibuild-svc && break; sleep 1; done\n');
+    assert.equal(n.status, 0, n.stderr);
+    assert.ok(n.stdout.includes(ip), n.stdout);
+  } finally {
+    d.docker(['rm', '-f', 'clibuild-svc']);
+    d.docker(['network', 'rm', 'clibuild']);
+  }
+
+  // -q: a failing build shows what it held back (the CLI prints it on stderr), then the error.
+  const q = dbuild(['-q', '-'], 'FROM busybox\nRUN echo held-back; exit 5\n');
+  assert.equal(q.status, 5);
+  assert.equal(q.stdout, '');
+  assert.match(q.stderr, /Step 2\/2 : RUN echo held-back; exit 5\n[\s\S]*held-back\n[\s\S]*returned a non-zero code: 5/);
+});

@@ -298,6 +298,8 @@ test('errors: unknown instruction (line number), failed RUN (exit code, output),
   assert.equal(badArgs.status, 400);
   const badTag = await build(d, { Dockerfile: 'FROM busybox\n' }, { t: 'Bad:Tag:x' });
   assert.equal(badTag.status, 400);
+  assert.equal((await build(d, { Dockerfile: 'FROM busybox\n' }, { squash: '1' })).httpError, 'squash is only supported with experimental mode');
+  assert.equal((await build(d, { Dockerfile: 'FROM busybox\n' }, { securityopt: 'seccomp=unconfined' })).httpError, 'security options are not supported on linux');
   const plat = await build(d, { Dockerfile: 'FROM busybox\n' }, { platform: 'linux/arm64' });
   assert.match(plat.httpError ?? plat.error ?? '', /linux\/arm64/);
   // a failed build leaves no step containers, mounts or rw layers
@@ -353,7 +355,9 @@ test('custom Dockerfile name, gzip context, escape directive, quiet mode, scratc
   const body = gzipSync(tarOf(dir));
   const r = await build(d, body, { dockerfile: 'build/app.Dockerfile', t: 'named:1', q: '1' });
   assert.equal(r.error, undefined, r.output);
-  assert.equal(r.output, `${r.id}\n`);
+  // Quiet, as moby's router: the image ID alone (no aux, no step output).
+  assert.equal(r.messages.length, 1);
+  assert.equal(r.output, `${(await inspect('named:1')).Id}\n`);
   assert.equal(run('named:1', 'cat', '/out.txt', '/hello').stdout, 'one two\nhello');
   const scratch = await build(d, { Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'data' }, { t: 'scratchy:1' });
   assert.equal(scratch.error, undefined, scratch.output);
@@ -377,6 +381,8 @@ test('build cache: system df lists it, /build/prune frees it, kill -9 mid-build 
   assert.equal(cf.error, undefined, cf.output);
   assert.match(cf.output, /Step 2\/2 : RUN echo cached > \/c\n ---> Using cache\n/);
   assert.ok(!cf.output.includes('Running in'), cf.output);
+  // Every step from the image: the result is that image itself (Docker's ImageCache).
+  assert.equal(cf.id, (await inspect('bc:1')).Id);
   const noCf = await build(d, { Dockerfile: 'FROM busybox\nRUN echo cached > /c\n' }, { nocache: '1', cachefrom: JSON.stringify(['bc:1']) });
   assert.ok(noCf.output.includes('Running in'));
 
@@ -394,4 +400,92 @@ test('build cache: system df lists it, /build/prune frees it, kill -9 mid-build 
   // and the daemon builds again
   const again = await build(d, { Dockerfile: 'FROM busybox\nRUN echo after\n' });
   assert.equal(again.error, undefined);
+});
+
+test('RUN stderr comes wrapped as the legacy builder sends it; a quiet build that fails shows its output, then the error', async () => {
+  const r = await build(d, { Dockerfile: 'FROM busybox\nRUN echo to-out; echo to-err >&2\n' }, { nocache: '1' });
+  assert.equal(r.error, undefined, r.output);
+  assert.ok(r.messages.some((m) => m.stream === 'to-out\n'), JSON.stringify(r.messages));
+  assert.ok(r.messages.some((m) => m.stream === '\x1b[91mto-err\n\x1b[0m'), JSON.stringify(r.messages));
+  const q = await build(d, { Dockerfile: 'FROM busybox\nRUN echo before-failing; exit 4\n' }, { q: '1', nocache: '1' });
+  assert.equal(q.status, 200);
+  assert.match(q.output, /^Step 1\/2 : FROM busybox\n[\s\S]*before-failing\n/);
+  assert.equal(q.error, "The command '/bin/sh -c echo before-failing; exit 4' returned a non-zero code: 4");
+  // Before API 1.30 the image ID is not sent as an aux message.
+  const old = await d.api('POST', '/v1.29/build', tarOf(contextDir({ Dockerfile: 'FROM busybox\nLABEL v=29\n' })), { 'Content-Type': 'application/x-tar' });
+  assert.equal(old.status, 200);
+  assert.ok(!old.body.toString().includes('"aux"'));
+  assert.match(old.body.toString(), /Successfully built [0-9a-f]{12}/);
+});
+
+test('cachefrom: only the given images serve as cache, never the local cache', async () => {
+  const df = { Dockerfile: 'FROM busybox\nENV A=1\nRUN head -c 16 /dev/urandom | od -An -tx1 > /rand\nCMD ["cat", "/rand"]\n' };
+  const a = await build(d, df, { t: 'cf-a:1' });
+  assert.equal(a.error, undefined, a.output);
+  // Without cachefrom the local cache serves: the same image again.
+  const local = await build(d, df);
+  assert.equal(local.id, a.id);
+  // With an image of another history as the only source: no step is a cache hit (the local
+  // cache is not consulted), so the RUN runs again and gives other bytes.
+  const other = await build(d, { Dockerfile: 'FROM busybox\nLABEL other=1\n' }, { t: 'cf-other:1' });
+  assert.equal(other.error, undefined);
+  const none = await build(d, df, { cachefrom: JSON.stringify(['cf-other:1']) });
+  assert.equal(none.error, undefined, none.output);
+  assert.ok(!none.output.includes('Using cache'), none.output);
+  assert.ok(none.output.includes('Running in'));
+  assert.notEqual(none.id, a.id);
+  // An image that is not there: no source at all, no hits either (Docker warns in its log only).
+  const missing = await build(d, df, { cachefrom: JSON.stringify(['nosuch:1']) });
+  assert.ok(!missing.output.includes('Using cache'), missing.output);
+  // The image built with the same steps: every step hits and the result is that image.
+  const hit = await build(d, df, { cachefrom: JSON.stringify(['cf-other:1', 'cf-a:1']) });
+  assert.equal(hit.error, undefined, hit.output);
+  assert.equal(hit.output.match(/Using cache/g)?.length, 3, hit.output);
+  assert.equal(hit.id, a.id);
+  // A changed step ends the hits there; the steps before it still come from the image.
+  const changed = await build(d, { Dockerfile: df.Dockerfile.replace('CMD ["cat", "/rand"]', 'CMD ["cat", "/rand", "/rand"]') }, { cachefrom: JSON.stringify(['cf-a:1']) });
+  assert.equal(changed.output.match(/Using cache/g)?.length, 2, changed.output);
+  assert.equal(run(changed.id!, 'cat', '/rand').stdout, run('cf-a:1', 'cat', '/rand').stdout);
+});
+
+test('networkmode: a user network by name or ID runs RUN steps on it, with its DNS; an unknown one fails at its RUN', async () => {
+  const net = await d.api('POST', '/networks/create', { Name: 'buildnet' });
+  assert.equal(net.status, 201, net.body.toString());
+  const netId = net.json().Id as string;
+  const svc = (await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'buildnet' } }, {})).json().Id;
+  try {
+    assert.equal((await d.api('POST', `/containers/${svc}/start`)).status, 204);
+    const info = (await d.api('GET', '/networks/buildnet')).json();
+    const subnet = info.IPAM.Config[0].Subnet as string;
+    const gateway = (info.IPAM.Config[0].Gateway as string | undefined) ?? '';
+    const svcIp = (await d.api('GET', `/containers/${svc}/json`)).json().NetworkSettings.Networks.buildnet.IPAddress as string;
+    const svcName = (await d.api('GET', `/containers/${svc}/json`)).json().Name.slice(1) as string;
+    for (const mode of ['buildnet', netId, netId.slice(0, 12)]) {
+      const r = await build(d, { Dockerfile: `FROM busybox\nRUN ip addr show eth0; cat /etc/resolv.conf; nslookup ${svcName}\n` }, { networkmode: mode, nocache: '1' });
+      assert.equal(r.error, undefined, r.output);
+      const prefix = subnet.split('.').slice(0, 2).join('.');
+      assert.match(r.output, new RegExp(`inet ${prefix.replace(/\./g, '\\.')}\\.`), r.output);
+      if (gateway) assert.match(r.output, new RegExp(`nameserver ${gateway.replace(/\./g, '\\.')}`));
+      assert.ok(r.output.includes(svcIp), r.output);
+    }
+    // A build without RUN never needs the network; one with RUN fails there, as dockerd's does.
+    assert.equal((await build(d, { Dockerfile: 'FROM busybox\nLABEL x=1\n' }, { networkmode: 'nosuchnet' })).error, undefined);
+    const bad = await build(d, { Dockerfile: 'FROM busybox\nRUN true\n' }, { networkmode: 'nosuchnet', nocache: '1' });
+    assert.equal(bad.error, 'network nosuchnet not found');
+    assert.match(bad.output, /Step 2\/2 : RUN true/);
+  } finally {
+    await d.api('DELETE', `/containers/${svc}?force=1`);
+    await d.api('DELETE', '/networks/buildnet');
+  }
+});
+
+test('labels: one LABEL step per label, keys sorted, at the end of the target stage, never expanded', async () => {
+  const labels = { zeta: 'last', alpha: 'a $HOME "quoted" \\ back`tick' };
+  for (const df of ['FROM busybox\nENV HOME=/root\n', '# escape=`\nFROM busybox\nENV HOME=/root\n']) {
+    const r = await build(d, { Dockerfile: df }, { labels: JSON.stringify(labels), nocache: '1' });
+    assert.equal(r.error, undefined, r.output);
+    assert.match(r.output, /Step 3\/4 : LABEL alpha=a \$HOME "quoted" \\ back`tick\n[\s\S]*Step 4\/4 : LABEL zeta=last\n/);
+    const img = await inspect(r.id!);
+    assert.deepEqual(img.Config.Labels, labels);
+  }
 });

@@ -109,3 +109,68 @@ test('pull from an unreachable registry fails at once with a clear message', asy
   assert.match(r.json().message, /connection refused/);
   assert.ok(Date.now() - t0 < 2000);
 });
+
+test('API version prefixes /v1.24 to /v1.47 are served and gate image fields as moby does', async () => {
+  for (const v of ['1.24', '1.25', '1.30', '1.41', '1.43', '1.44', '1.45', '1.47']) {
+    const r = await d.api('GET', `/v${v}/images/busybox/json`);
+    assert.equal(r.status, 200, v);
+  }
+  const old = await d.api('GET', '/v1.23/images/busybox/json');
+  assert.equal(old.status, 400);
+  assert.match(old.json().message, /client version 1.23 is too old\. Minimum supported API version is 1.24/);
+  const neu = await d.api('GET', '/v1.48/images/busybox/json');
+  assert.equal(neu.status, 400);
+  assert.match(neu.json().message, /client version 1.48 is too new\. Maximum supported API version is 1.47/);
+
+  const v43 = (await d.api('GET', '/v1.43/images/busybox/json')).json();
+  const v44 = (await d.api('GET', '/v1.44/images/busybox/json')).json();
+  const v47 = (await d.api('GET', '/v1.47/images/busybox/json')).json();
+  // VirtualSize left the API in 1.44.
+  assert.equal(v43.VirtualSize, v43.Size);
+  assert.ok(!('VirtualSize' in v44) && !('VirtualSize' in v47));
+  // ContainerConfig is there at every version (docker-compose 1.29 reads it, negotiating 1.47):
+  // a zero container config for an imported image, in container.Config's shape.
+  for (const img of [v43, v47]) {
+    assert.equal(img.Container, '');
+    assert.deepEqual(Object.keys(img.ContainerConfig), ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'OnBuild', 'Labels']);
+    assert.equal(img.ContainerConfig.Volumes, null);
+  }
+  // Config has every field Docker's container.Config marshals without omitempty.
+  assert.deepEqual(v47.Config.Cmd, ['sh']);
+  for (const k of ['Hostname', 'Domainname', 'User', 'AttachStdin', 'Tty', 'Env', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'OnBuild', 'Labels']) assert.ok(k in v47.Config, k);
+
+  // A commit records the container and its config (ContainerConfig), as Docker's commit does.
+  const cid = (await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], Volumes: { '/vol': {} }, Labels: { a: 'b' } })).json().Id;
+  const com = await d.api('POST', `/commit?container=${cid}&repo=committed`, {});
+  assert.equal(com.status, 201);
+  const ci = (await d.api('GET', '/v1.41/images/committed/json')).json();
+  assert.equal(ci.Container, cid);
+  assert.deepEqual(ci.ContainerConfig.Volumes, { '/vol': {} });
+  assert.deepEqual(ci.ContainerConfig.Cmd, ['true']);
+  await d.api('DELETE', `/containers/${cid}?v=1`);
+  await d.api('DELETE', '/images/committed');
+
+  // Image lists: VirtualSize before 1.44; before 1.43 an untagged image is `<none>:<none>`.
+  const cid2 = (await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'] })).json().Id;
+  const dangling = (await d.api('POST', `/commit?container=${cid2}`, {})).json().Id;
+  await d.api('DELETE', `/containers/${cid2}`);
+  const l42 = ((await d.api('GET', '/v1.42/images/json')).json() as any[]).find((i) => i.Id === dangling);
+  assert.deepEqual([l42.RepoTags, l42.RepoDigests, l42.VirtualSize], [['<none>:<none>'], ['<none>@<none>'], l42.Size]);
+  const l43 = ((await d.api('GET', '/v1.43/images/json')).json() as any[]).find((i) => i.Id === dangling);
+  assert.deepEqual([l43.RepoTags, l43.RepoDigests, l43.VirtualSize], [[], [], l43.Size]);
+  const l47 = ((await d.api('GET', '/images/json')).json() as any[]).find((i) => i.Id === dangling);
+  assert.ok(!('VirtualSize' in l47));
+  // Containers: not counted in a list (-1, as dockerd before API 1.51); system df counts.
+  assert.equal(l47.Containers, -1);
+  assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: { Containers: number }) => i.Containers >= 0));
+  // system df's `type` is API 1.42's: an older client gets every kind.
+  assert.deepEqual(Object.keys((await d.api('GET', '/v1.41/system/df?type=image')).json()).sort(), ['BuildCache', 'Containers', 'Images', 'LayersSize', 'Volumes']);
+  assert.deepEqual(Object.keys((await d.api('GET', '/v1.42/system/df?type=image')).json()).sort(), ['Images', 'LayersSize']);
+  const df43 = (await d.api('GET', '/v1.43/system/df?type=image')).json();
+  assert.ok(df43.Images.every((i: { Size: number; VirtualSize: number }) => i.VirtualSize === i.Size));
+  assert.ok((await d.api('GET', '/system/df?type=image')).json().Images.every((i: object) => !('VirtualSize' in i)));
+  // API 1.24 clients send the reference glob as `filter`.
+  const f24 = (await d.api('GET', '/v1.24/images/json?filter=busy*')).json() as any[];
+  assert.deepEqual(f24.map((i) => i.RepoTags).flat(), ['busybox:latest']);
+  await d.api('DELETE', `/images/${dangling}`);
+});

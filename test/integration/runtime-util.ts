@@ -114,3 +114,14 @@ export function assertBadRequest(r: ApiResult, re: RegExp): void {
 export function hostMountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
 }
+
+/** A process's file in cgroup controller `ctrl` (the v1 hierarchy of this host, or v2). */
+export function cgroupFileOf(pid: number, ctrl: string, file: string): string {
+  for (const l of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const [, ctrls, path] = l.split(':');
+    if (ctrls === undefined) continue;
+    const dirs = ctrls === '' ? [`/sys/fs/cgroup${path}`, `/sys/fs/cgroup/unified${path}`] : ctrls.split(',').includes(ctrl) ? [`/sys/fs/cgroup/${ctrls}${path}`] : [];
+    for (const dir of dirs) { try { return readFileSync(`${dir}/${file}`, 'utf8').trim(); } catch { /* next */ } }
+  }
+  throw new Error(`no ${ctrl}/${file} for pid ${pid}`);
+}

@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { startDaemon, hasDocker, type Daemon } from './harness.ts';
+import { cgroupFileOf } from './runtime-util.ts';
 
 let d: Daemon;
 before(async () => { d = await startDaemon({ importBusybox: true }); });
@@ -35,60 +35,7 @@ function streamLines(path: string, n: number): Promise<any[]> {
 
 /** A container's file in cgroup controller `ctrl` (v1 hierarchy of this host, or v2). */
 function cgroupFile(id: string, ctrl: string, file: string): string {
-  const pid = (JSON.parse(d.berth(['inspect', id]).stdout)[0].State.Pid) as number;
-  for (const l of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
-    const [, ctrls, path] = l.split(':');
-    if (ctrls === undefined) continue;
-    const dirs = ctrls === '' ? [`/sys/fs/cgroup${path}`, `/sys/fs/cgroup/unified${path}`] : ctrls.split(',').includes(ctrl) ? [`/sys/fs/cgroup/${ctrls}${path}`] : [];
-    for (const dir of dirs) { try { return readFileSync(`${dir}/${file}`, 'utf8').trim(); } catch { /* next */ } }
-  }
-  throw new Error(`no ${ctrl}/${file} for ${id}`);
-}
-
-test('stats: one-shot, two samples, the stream, a stopped container, unknown → 404', async () => {
-  assert.equal(d.berth(['run', '-d', '--name', 'burn', 'busybox', 'sh', '-c', 'while :; do :; done']).status, 0);
-  await sleep(500);
-  const one = (await d.api('GET', '/containers/burn/stats?stream=false&one-shot=true')).json();
-  assert.equal(one.name, '/burn');
-  assert.equal(one.preread, '0001-01-01T00:00:00Z');
-  assert.ok(one.cpu_stats.cpu_usage.total_usage > 0);
-  assert.ok(one.cpu_stats.system_cpu_usage > 0);
-  assert.ok(one.memory_stats.usage > 0 && one.memory_stats.limit > 0);
-  assert.ok(one.pids_stats.current >= 1);
-  assert.ok(one.networks.eth0, 'eth0 counters from the container namespace');
-  assert.equal(one.networks.lo, undefined);
-
-  const two = (await d.api('GET', '/containers/burn/stats?stream=false')).json();
-  const cpuDelta = two.cpu_stats.cpu_usage.total_usage - two.precpu_stats.cpu_usage.total_usage;
-  const sysDelta = two.cpu_stats.system_cpu_usage - two.precpu_stats.system_cpu_usage;
-  const pct = (cpuDelta / sysDelta) * two.cpu_stats.online_cpus * 100;
-  assert.ok(pct > 50 && pct < 130, `a busy loop uses about one CPU: ${pct}%`);
-
-  const s = await streamLines('/containers/burn/stats', 2);
-  assert.equal(s.length, 2);
-  assert.equal(s[1].precpu_stats.cpu_usage.total_usage, s[0].cpu_stats.cpu_usage.total_usage);
-  assert.equal(s[1].preread, s[0].read);
-
-  assert.equal(d.berth(['run', '--name', 'done', 'busybox', 'true']).status, 0);
-  const z = await streamLines('/containers/done/stats', 5);
-  assert.equal(z.length, 1, 'a stopped container streams one zeroed object and ends');
-  assert.equal(z[0].read, '0001-01-01T00:00:00Z');
-  assert.equal((await d.api('GET', '/containers/nope/stats?stream=false')).status, 404);
-  assert.equal((await d.api('GET', '/containers/burn/stats?stream=true&one-shot=true')).status, 400);
-});
-
-for (const cli of ['berth', 'docker'] as const) {
-  test(`${cli} stats --no-stream: the table and --format`, { skip: cli === 'docker' && !hasDocker && 'no docker CLI' }, () => {
-    const run = (a: string[]) => (cli === 'berth' ? d.berth(a) : d.docker(a));
-    const t = run(['stats', '--no-stream']);
-    assert.equal(t.status, 0, t.stderr);
-    const lines = t.stdout.trim().split('\n');
-    assert.match(lines[0], /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
-    const burn = lines.find((l) => / burn /.test(l));
-    assert.match(burn ?? '', /^[0-9a-f]{12}\s+burn\s+\d+\.\d\d%\s+[\d.]+[KMG]?i?B \/ [\d.]+[KMG]iB\s+\d+\.\d\d%\s+[\d.]+k?B \/ [\d.]+k?B\s+\S+ \/ \S+\s+1$/);
-    const f = run(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'burn']);
-    assert.equal(f.stdout, 'burn 1\n');
-  });
+  return cgroupFileOf(JSON.parse(d.berth(['inspect', id]).stdout)[0].State.Pid as number, ctrl, file);
 }
 
 test('update: memory, pids, cpus and restart policy live and persisted; pids limit enforced', async () => {

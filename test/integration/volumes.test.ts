@@ -208,3 +208,33 @@ test('run --rm removes anonymous volumes, keeps named ones', async () => {
   const anon = ((await d.api('GET', `/volumes?filters=${q({ label: ['com.docker.volume.anonymous'] })}`)).json().Volumes as any[]);
   assert.deepEqual(anon, []);
 });
+
+test('a volume created without a name is anonymous and pruned; before API 1.42 prune takes named ones; mount-option volumes stay', async () => {
+  const anon = await d.api('POST', '/volumes/create', {});
+  assert.equal(anon.status, 201);
+  const a = anon.json();
+  assert.match(a.Name, /^[a-f0-9]{64}$/);
+  assert.deepEqual(a.Labels, { 'com.docker.volume.anonymous': '' });
+  // The docker CLI's `volume create` without a name makes one too.
+  const cli = d.docker(['volume', 'create']);
+  const named = await d.api('POST', '/volumes/create', { Name: 'pr-named' });
+  assert.equal(named.status, 201);
+  const tmp = await d.api('POST', '/volumes/create', { DriverOpts: { type: 'tmpfs', device: 'tmpfs' } });
+  assert.equal(tmp.status, 201);
+  const p = (await d.api('POST', '/volumes/prune')).json();
+  assert.ok(p.VolumesDeleted.includes(a.Name));
+  if (cli.status === 0) assert.ok(p.VolumesDeleted.includes(cli.stdout.trim()));
+  assert.ok(!p.VolumesDeleted.includes('pr-named'));
+  // moby leaves volumes with mount options alone (nothing local to reclaim).
+  assert.ok(!p.VolumesDeleted.includes(tmp.json().Name));
+  // `all` takes one boolean, as Go parses it.
+  const bad = await d.api('POST', `/volumes/prune?filters=${q({ all: ['yes'] })}`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json().message, `invalid filter 'all': strconv.ParseBool: parsing "yes": invalid syntax`);
+  assert.equal((await d.api('POST', `/volumes/prune?filters=${q({ all: ['true', 'false'] })}`)).status, 400);
+  // API 1.41 clients (docker-py 5 asking for its default version): every unused volume goes.
+  const old = (await d.api('POST', '/v1.41/volumes/prune')).json();
+  assert.ok(old.VolumesDeleted.includes('pr-named'));
+  assert.equal((await d.api('GET', '/volumes/pr-named')).status, 404);
+  assert.equal((await d.api('DELETE', `/volumes/${tmp.json().Name}`)).status, 204);
+});

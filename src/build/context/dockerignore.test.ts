@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isEngineError } from '../../common/errors.ts';
 import {
   PatternMatcher, dockerignoreFor, locateDockerignore, parseDockerignore, trimBuildFilesFromExcludes,
 } from './dockerignore.ts';
@@ -72,6 +73,26 @@ test('malformed patterns: syntax error in pattern; a lone ! is illegal', () => {
   }
   assert.throws(() => new PatternMatcher(['!']), /illegal exclusion pattern: "!"/);
   assert.doesNotThrow(() => new PatternMatcher(['', '  ', 'ok']));
+});
+
+test('a reversed class range is a syntax error in pattern, not a crash (found by the fuzz test)', () => {
+  // Go's regexp refuses `[a-*]` ("invalid character class range"); patternmatcher says ErrBadPattern.
+  for (const bad of ['**[a-*z]', '[z-a]', '[\\z-a]', '[b-\\a]', '!x/[ζ-a]']) {
+    assert.throws(() => new PatternMatcher([bad]), (e: unknown) => isEngineError(e, 'InvalidParameter') && (e as Error).message === 'syntax error in pattern', bad);
+  }
+  assert.equal(matches(['[a-a]'], 'a'), true);
+});
+
+test('many wildcards against a long name are answered in linear time, as Go\'s regexp does (found by the fuzz test)', () => {
+  // dockerignore.fuzz.test.ts, seed 42: as a backtracking regular expression this never returned.
+  const m = new PatternMatcher(['*?*b*a*a*?*ba*a*a*a*a*?']);
+  const t0 = Date.now();
+  assert.equal(m.matches('ab'.repeat(111)), true);
+  assert.equal(m.matches(`${'ab'.repeat(110)}/c`), true, 'a parent matches');
+  assert.equal(m.matches('a'.repeat(200)), false);
+  assert.equal(new PatternMatcher(['*a*a*a*a*a*a*a*a*a*b']).matches('a'.repeat(200)), false);
+  assert.equal(new PatternMatcher(['x/**/*a*a*a*a*a*a*a*a*a*b']).matches(`x/${'a/'.repeat(50)}${'a'.repeat(200)}`), false);
+  assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
 });
 
 test('**: in front, in the middle, at the end, alone', () => {

@@ -15,6 +15,7 @@
 // As in docker, a class is negated by `^` only: `[!a]` is the class of '!' and 'a'.
 import { invalid } from '../../common/errors.ts';
 import { cleanPath } from '../../common/go-path.ts';
+import { DIRS, Glob, dot, lit, one, star, type GlobStep } from '../../common/glob.ts';
 
 /**
  * ignorefile.ReadAll: one pattern per line; a line *starting* with `#` is a comment (an indented
@@ -41,7 +42,7 @@ export function parseDockerignore(text: string): string[] {
   return out;
 }
 
-type MatchType = 'exact' | 'prefix' | 'suffix' | 'regexp';
+type MatchType = 'exact' | 'prefix' | 'suffix' | 'glob';
 
 export interface IgnorePattern {
   /** The cleaned pattern without its `!`. */
@@ -52,16 +53,13 @@ export interface IgnorePattern {
 
 interface Compiled extends IgnorePattern {
   type: MatchType;
-  re?: RegExp;
+  glob?: Glob;
 }
-
-const RE_SYNTAX = /[\\^$.*+?()[\]{}|/]/;
-const escapeRe = (c: string) => (RE_SYNTAX.test(c) ? `\\${c}` : c);
-const escapeClass = (c: string) => ('\\]-^['.includes(c) ? `\\${c}` : c);
 
 /**
  * Whether `p` (as code points) is well-formed for Go's filepath.Match: `\` must escape something,
- * and a class must be closed, non-empty, with `-` and `]` escaped where they are not syntax.
+ * and a class must be closed, non-empty, with `-` and `]` escaped where they are not syntax, and
+ * its ranges in order.
  */
 function validGlob(p: string[]): boolean {
   let i = 0;
@@ -81,10 +79,15 @@ function validGlob(p: string[]): boolean {
       if (p[i] === '^') i++;
       for (let n = 0; ; n++) {
         if (i < p.length && p[i] === ']' && n > 0) { i++; break; }
+        const lo = i;
         if (!member()) return false;
         if (p[i] === '-') {
           i++;
+          const hi = i;
           if (!member()) return false;
+          // Go's regexp refuses a reversed range ("invalid character class range"), which
+          // patternmatcher reports as a syntax error.
+          if (classChar(p, lo) > classChar(p, hi)) return false;
         }
       }
     }
@@ -92,20 +95,30 @@ function validGlob(p: string[]): boolean {
   return true;
 }
 
-/** A (validated) class starting after its `[`: the JavaScript class and where the pattern goes on. */
-function classToRe(p: string[], i: number): { src: string; next: number } {
-  let src = '[';
-  if (p[i] === '^') { src += '^'; i++; }
-  const one = (): string => {
+/** The code point of the class member at `i` (after its escape, if any). */
+const classChar = (p: string[], i: number): number => p[p[i] === '\\' ? i + 1 : i].codePointAt(0)!;
+
+/** A (validated) class starting after its `[`: its test of one character, and where the pattern goes on. */
+function classTest(p: string[], i: number): { test: (c: string) => boolean; next: number } {
+  const negate = p[i] === '^';
+  if (negate) i++;
+  const ranges: Array<[number, number]> = [];
+  const member = (): number => {
     if (p[i] === '\\') i++;
-    return escapeClass(p[i++]);
+    return p[i++].codePointAt(0)!;
   };
   for (let n = 0; !(p[i] === ']' && n > 0); n++) {
-    src += one();
-    if (p[i] === '-') { i++; src += `-${one()}`; }
+    const lo = member();
+    ranges.push([lo, p[i] === '-' ? (i++, member()) : lo]);
   }
-  return { src: `${src}]`, next: i + 1 };
+  const test = (c: string) => {
+    const x = c.codePointAt(0)!;
+    return ranges.some(([lo, hi]) => lo <= x && x <= hi) !== negate;
+  };
+  return { test, next: i + 1 };
 }
+
+const notSlash = (c: string) => c !== '/';
 
 /**
  * Compiles one cleaned pattern the way patternmatcher does, including its shortcuts (which are
@@ -113,11 +126,14 @@ function classToRe(p: string[], i: number): { src: string; next: number } {
  *   exact    no special character at all
  *   prefix   `abc**`: the path starts with `abc`
  *   suffix   `**abc`, `**\/abc`: the path ends with `abc` (or `**\/abc` is exactly `abc`)
- *   regexp   anything else: `*` and `?` stay within one path component, `**` spans components.
+ *   glob     anything else: `*` and `?` stay within one path component, `**` spans components.
+ * patternmatcher turns the last kind into a Go regular expression; it is a Glob here, which like
+ * Go's regexp runs in linear time (a backtracking regular expression with many stars never
+ * returns on a long name: see src/common/glob.ts).
  */
 function compile(pattern: string, exclusion: boolean): Compiled {
   const p = Array.from(pattern);
-  let re = '^';
+  const steps: GlobStep[] = [];
   let type: MatchType = 'exact';
   for (let i = 0, iter = 0; i < p.length; iter++) {
     const c = p[i++];
@@ -128,36 +144,36 @@ function compile(pattern: string, exclusion: boolean): Compiled {
         if (i >= p.length) {
           // A trailing `**` accepts everything below, as in .gitignore.
           if (type === 'exact') type = 'prefix';
-          else { re += '.*'; type = 'regexp'; }
+          else { steps.push(star(dot)); type = 'glob'; }
         } else {
-          re += '(?:.*/)?';
-          type = 'regexp';
+          steps.push(DIRS);
+          type = 'glob';
         }
         if (iter === 0) type = 'suffix';
       } else {
-        re += '[^/]*';
-        type = 'regexp';
+        steps.push(star(notSlash));
+        type = 'glob';
       }
     } else if (c === '?') {
-      re += '[^/]';
-      type = 'regexp';
+      steps.push(one(notSlash));
+      type = 'glob';
     } else if (c === '\\') {
       // Validation guarantees something follows.
-      re += escapeRe(p[i++]);
-      type = 'regexp';
+      steps.push(lit(p[i++]));
+      type = 'glob';
     } else if (c === '[') {
-      const cls = classToRe(p, i);
-      re += cls.src;
+      const cls = classTest(p, i);
+      steps.push(one(cls.test));
       i = cls.next;
-      type = 'regexp';
+      type = 'glob';
     } else if (c === ']') {
-      re += '\\]';
-      type = 'regexp';
+      steps.push(lit(']'));
+      type = 'glob';
     } else {
-      re += escapeRe(c);
+      steps.push(lit(c));
     }
   }
-  return { pattern, exclusion, type, re: type === 'regexp' ? new RegExp(`${re}$`, 'u') : undefined };
+  return { pattern, exclusion, type, glob: type === 'glob' ? new Glob(steps) : undefined };
 }
 
 function matchOne(p: Compiled, path: string): boolean {
@@ -168,7 +184,7 @@ function matchOne(p: Compiled, path: string): boolean {
       const suffix = p.pattern.slice(2);
       return path.endsWith(suffix) || (suffix.startsWith('/') && path === suffix.slice(1));
     }
-    case 'regexp': return p.re!.test(path);
+    case 'glob': return p.glob!.matches(path);
   }
 }
 

@@ -227,3 +227,28 @@ test('goQuote matches Go %q for the texts in messages', () => {
   assert.equal(goQuote('x\ny\t'), '"x\\ny\\t"');
   assert.equal(goQuote('\x01é'), '"\\x01é"');
 });
+
+test('wildcard patterns run in linear time, as BuildKit\'s Go regular expressions do (found by the fuzz test)', () => {
+  // parser.fuzz.test.ts, seed 42: as a backtracking regular expression the first never returned.
+  const env = { L: `${'a'.repeat(100)}b${'a'.repeat(100)}` };
+  const lex = new ShellLex('\\');
+  const t0 = Date.now();
+  assert.equal(lex.processWord('${L%abb***\\**?a***a*?a**a**?}', env), env.L);
+  assert.equal(lex.processWord('${L#*a*a*a*a*a*a*a*a*b*b}', env), env.L);
+  assert.equal(lex.processWord('${L//*a*a*a*a*a*a*a*a*c/x}', env), env.L);
+  assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+  // Shortest and longest matches as before.
+  assert.equal(lex.processWord('${L#*b}', env), 'a'.repeat(100));
+  assert.equal(lex.processWord('${L##*a}', env), '');
+  assert.equal(lex.processWord('${L%a*}', env), `${'a'.repeat(100)}b${'a'.repeat(99)}`);
+  assert.equal(lex.processWord('${L%%b*}', env), 'a'.repeat(100));
+});
+
+test('replacing counts characters, not UTF-16 units: an empty match before an emoji ends', () => {
+  // The regular-expression version looped forever here (its next search started inside the pair).
+  const lex = new ShellLex('\\');
+  assert.equal(lex.processWord('${V///}', { V: '\ra😀' }), '\ra😀');
+  assert.equal(lex.processWord('${W//*/x}', { W: '😀\n😀' }), 'x\nx');
+  assert.equal(lex.processWord('${W/?/y}', { W: '😀\n😀' }), 'y\n😀');
+  assert.equal(lex.processWord('${V//a/😀}', { V: '\ra😀' }), '\r😀😀');
+});

@@ -8,6 +8,7 @@
 //
 // Only unquoted text and unquoted `$` results are split; a quoted string stays one word.
 // Errors read like Docker's: `failed to process "${a": syntax error: missing '}'`.
+import { Glob, dot, lit, one, star, type GlobStep } from '../../common/glob.ts';
 import { DockerfileError } from './ast.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -348,8 +349,7 @@ class WordScan {
     }
     const [value, set] = this.#getEnv(name);
     if (this.#o.skipUnsetEnv && !set) return `\${${name}/${pattern}/${replacement}}`;
-    const re = patternToRegex(pattern, true, false);
-    return replaceMatches(value, re, replacement, all);
+    return replaceMatches(value, patternToGlob(pattern), replacement, all);
   }
 
   // A name is letters, digits and '_'; `$1`-style positional names are all digits; a special
@@ -382,48 +382,42 @@ class WordScan {
   }
 }
 
-/** Shell wildcards (`*`, `?`, `\` escapes; no bracket expressions) as a regular expression. */
-function patternToRegex(pattern: string, greedy: boolean, anchored: boolean): RegExp {
+/**
+ * Shell wildcards (`*`, `?`, `\` escapes; no bracket expressions) as a Glob. BuildKit runs them
+ * as Go regular expressions, in linear time; as backtracking JavaScript ones, `${L%%*a*a*a*b}`
+ * against a long value never returned (see src/common/glob.ts).
+ */
+function patternToGlob(pattern: string): Glob {
   const chars = Array.from(pattern);
-  let out = anchored ? '^' : '';
-  const star = greedy ? '.*' : '.*?';
+  const steps: GlobStep[] = [];
   for (let i = 0; i < chars.length; i++) {
-    let tok = chars[i];
-    switch (tok) {
-      case '*':
-        out += star;
-        continue;
-      case '?':
-        out += '.';
-        continue;
-      case '\\': {
-        // `}` and `/` are escaped to get them into ${...}; the escape isn't part of the pattern.
-        const nx = chars[i + 1];
-        if (nx === '}' || nx === '/') continue;
-        out += '\\';
-        i++;
-        tok = chars[i] ?? '\ufffd';
-        if (tok !== '*' && tok !== '?' && tok !== '\\') {
-          throw new LexError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${tok}'`);
-        }
-        break;
+    const tok = chars[i];
+    if (tok === '*') steps.push(star(dot));
+    else if (tok === '?') steps.push(one(dot));
+    else if (tok === '\\') {
+      // `}` and `/` are escaped to get them into ${...}; the escape isn't part of the pattern.
+      const nx = chars[i + 1];
+      if (nx === '}' || nx === '/') continue;
+      i++;
+      const t = chars[i] ?? '\ufffd';
+      if (t !== '*' && t !== '?' && t !== '\\') {
+        throw new LexError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${t}'`);
       }
-      case '[': case ']': case '{': case '}': case '.': case '+': case '(': case ')': case '|': case '^': case '$':
-        out += '\\';
-        break;
-    }
-    out += tok;
+      steps.push(lit(t));
+    } else steps.push(lit(tok));
   }
-  return new RegExp(out, 'u');
+  return new Glob(steps);
 }
 
+/** Removes the shortest (or, greedy, the longest) prefix of `value` that `pattern` matches. */
 function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const m = patternToRegex(pattern, greedy, true).exec(value);
-  return m ? value.slice(m.index + m[0].length) : value;
+  const cs = Array.from(value);
+  const ends = patternToGlob(pattern).ends(cs, 0);
+  if (ends.length === 0) return value;
+  return cs.slice(greedy ? ends[ends.length - 1] : ends[0]).join('');
 }
 
-// Regular expressions can't find the shortest rightmost match, so both sides are reversed and
-// the prefix is trimmed instead.
+// The shortest rightmost match is the shortest prefix of both sides reversed.
 function trimSuffix(pattern: string, value: string, greedy: boolean): string {
   const rev = (s: string) => Array.from(s).reverse().join('');
   return rev(trimPrefix(reversePattern(pattern), rev(value), greedy));
@@ -449,27 +443,25 @@ function reversePattern(pattern: string): string {
 }
 
 /** Go's Regexp.ReplaceAllString / first-match replacement, the replacement taken literally. */
-function replaceMatches(value: string, re: RegExp, replacement: string, all: boolean): string {
-  const g = new RegExp(re.source, 'gu');
+function replaceMatches(value: string, glob: Glob, replacement: string, all: boolean): string {
+  const cs = Array.from(value);
   let out = '';
   let last = 0;
   let prevEnd = -1;
-  for (let pos = 0; pos <= value.length;) {
-    g.lastIndex = pos;
-    const m = g.exec(value);
+  for (let pos = 0; pos <= cs.length;) {
+    const m = glob.search(cs, pos);
     if (!m) break;
-    const start = m.index;
-    const end = start + m[0].length;
+    const [start, end] = m;
     // Go ignores an empty match right after the previous match.
     if (start === end && start === prevEnd) {
       pos = start + 1;
       continue;
     }
-    out += value.slice(last, start) + replacement;
+    out += cs.slice(last, start).join('') + replacement;
     last = end;
     prevEnd = end;
     if (!all) break;
     pos = end === start ? end + 1 : end;
   }
-  return out + value.slice(last);
+  return out + cs.slice(last).join('');
 }

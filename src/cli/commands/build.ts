@@ -160,6 +160,9 @@ export async function runBuild(ctx: Ctx, args: string[], o: Opts, io: BuildIo): 
   }
   display?.finish({ ok: true });
   if (mode === 'quiet') io.stdout.write(quietOut || (imageId ? `${imageId}\n` : ''));
+  // A quiet build's reply is the image ID alone, no aux (moby): the docker CLI takes it, newline
+  // and all, for --iidfile.
+  if (mode === 'quiet' && quietOut) imageId = quietOut;
   if (o.iidfile) {
     if (!imageId) throw new StatusError(`Server did not provide an image ID. Cannot write ${o.iidfile}`, 1);
     writeFileSync(o.iidfile, imageId, { mode: 0o666 });

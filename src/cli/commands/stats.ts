@@ -117,10 +117,12 @@ export async function update(ctx: Ctx, args: string[], o: Opts): Promise<number>
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   if (Object.keys(body).length === 0) throw new StatusError('you must provide one or more flags when using this command', 1);
   const failed: string[] = [];
+  // As the docker CLI: each name as it is updated, then every warning, on stdout.
+  const warnings: string[] = [];
   for (const name of args) {
     try {
       const r = await ctx.client.json<{ Warnings?: string[] | null }>('POST', `/containers/${encodeURIComponent(name)}/update`, { body });
-      for (const w of r.Warnings ?? []) process.stderr.write(`${w}\n`);
+      warnings.push(...(r.Warnings ?? []));
       process.stdout.write(`${name}\n`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -128,6 +130,7 @@ export async function update(ctx: Ctx, args: string[], o: Opts): Promise<number>
       failed.push(name);
     }
   }
+  if (warnings.length) process.stdout.write(`${warnings.join('\n')}\n`);
   if (failed.length) throw new StatusError('', 1);
   return 0;
 }

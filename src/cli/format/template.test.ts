@@ -104,3 +104,65 @@ test('errors use Go template wording', () => {
   assert.throws(() => run('{{index .L 5}}', { L: [1] }), /index out of range/);
   assert.throws(() => run('{{.S.X}}', { S: 'str' }), /can't evaluate field X/);
 });
+
+test('escapes of invalid runes are Go\'s "invalid syntax", not a RangeError (found by the fuzz test)', () => {
+  for (const bad of ['{{"\\UFFFFFFFF"}}', '{{"\\U00110000"}}', '{{"\\uD800"}}', '{{"\\uDFFF" | print}}', '{{"\\400"}}', '{{"\\u{00e9"}}', '{{"\\u12"}}', '{{"\\U"}}']) {
+    assert.throws(() => parseTemplate(bad), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: invalid syntax', bad);
+  }
+  assert.equal(run('{{"\\U0010FFFF\\u00e9\\377"}}', {}), '\u{10FFFF}\u00e9\u00ff');
+});
+
+test('deep nesting is Go\'s "max expression depth exceeded", not a stack overflow (found by the fuzz test)', () => {
+  const deep = (n: number) => [`{{${'('.repeat(n)}.${')'.repeat(n)}}}`, `${'{{if .}}'.repeat(n)}x${'{{end}}'.repeat(n)}`, `${'{{with .}}'.repeat(n)}{{.}}${'{{end}}'.repeat(n)}`];
+  for (const src of deep(20_000)) {
+    assert.throws(() => parseTemplate(src), (e: Error) => e instanceof TemplateError && e.message === 'template: :1: max expression depth exceeded', src.slice(0, 12));
+  }
+  const [parens, ifs, withs] = deep(900);
+  assert.equal(run(parens, 'v'), 'v');
+  assert.equal(run(ifs, 1), 'x');
+  assert.equal(run(withs, 'w'), 'w');
+});
+
+test('long templates lex in linear time (found by the fuzz test)', () => {
+  // Every action searched back for its line's start (or on to the next newline), and `{{- `
+  // trimmed with a regular expression anchored at the end: all quadratic (49 s for the second).
+  const t0 = Date.now();
+  assert.equal(run('{{.X}}{{2}}'.repeat(150_000), { X: 1 }).length, 300_000);
+  assert.equal(run(`${' '.repeat(200_000)}x  {{- .X}}`, { X: 1 }), `${' '.repeat(200_000)}x1`);
+  assert.ok(Date.now() - t0 < 3000, `${Date.now() - t0} ms`);
+  // Positions in messages as before, a trim marker's newline included.
+  assert.throws(() => run('ab\n  {{.A}}{{ .B.C }}', { A: 1, B: 'q' }), (e: Error) => e.message === 'template: :2:10: executing "" at <.B.C>: can\'t evaluate field C in type string');
+  assert.throws(() => run('{{- \n.A}}{{.B.C}}', { A: 1, B: 'q' }), (e: Error) => e.message === 'template: :2:6: executing "" at <.B.C>: can\'t evaluate field C in type string');
+  assert.throws(() => run('{{-\n.A}}{{.B.C}}', { A: 1, B: 'q' }), (e: Error) => e.message === 'template: :1:6: executing "" at <.B.C>: can\'t evaluate field C in type string');
+});
+
+test('{{break}} and {{continue}} outside a range body are Go\'s parse error, not a thrown signal (found by the fuzz test)', () => {
+  for (const [src, kw] of [['{{break}}', 'break'], ['{{if .}}{{continue}}{{end}}', 'continue'], ['{{range .}}{{else}}{{break}}{{end}}', 'break']]) {
+    assert.throws(() => parseTemplate(src), (e: Error) => e instanceof TemplateError && e.message === `template: :1: {{${kw}}} outside {{range}}`, src);
+  }
+  assert.equal(run('{{range .}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}', [1, 2, 3]), '1');
+  assert.equal(run('{{range .}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}', [1, 2, 3]), '13');
+});
+
+test('range over a large integer counts as it goes; past 2^53 it is an error, not a RangeError (found by the fuzz test)', () => {
+  assert.equal(run('{{range .}}{{.}}{{end}}', 3), '012');
+  assert.equal(run('{{range .}}x{{else}}none{{end}}', 0), 'none');
+  assert.equal(run('{{range $i, $v := .}}{{if eq $i 2}}{{break}}{{end}}{{$v}}{{end}}', 4489422469165841), '01');
+  assert.throws(() => run('{{range .}}x{{end}}', 1e300), (e: Error) => e instanceof TemplateError && /range can't iterate over 1e\+300$/.test(e.message));
+});
+
+test('a function as an operand is called without arguments, its failure an execution error (found by the fuzz test)', () => {
+  assert.throws(() => run('{{and printf | json}}', [1]), (e: Error) => e instanceof TemplateError && /^template: :1:\d+: executing "" at <and printf \| json>: error calling printf: /.test(e.message));
+  assert.throws(() => run('{{print lt}}', {}), (e: Error) => e instanceof TemplateError && /error calling lt: incompatible types for comparison$/.test(e.message));
+  assert.equal(run('{{print json}}', {}), 'null');
+});
+
+test('fields are the data\'s own keys, never what every object or array inherits', () => {
+  const d = { Names: ['a'], M: { constructor: 'own' } };
+  for (const f of ['.__defineGetter__', '.constructor', '.toString', '.__proto__', '.valueOf', '.Names.push', '.Names.map']) {
+    assert.equal(run(`{{${f}}}`, d), '<no value>', f);
+  }
+  assert.equal(run('{{.M.constructor}}', d), 'own');
+  assert.throws(() => run('{{.toString}}', d, { strictRoot: true }), /map has no entry for key "toString"/);
+  assert.equal(run('{{.Label "k"}}', { Label: (k: string) => `v-${k}` }), 'v-k');
+});

@@ -63,22 +63,32 @@ function lex(src: string): Piece[] {
   const pieces: Piece[] = [];
   let i = 0;
   let line = 1;
+  let lastNewline = -1;
   let trimNext = false;
-  const countLines = (s: string) => { for (const ch of s) if (ch === '\n') line++; };
+  // Lines and columns are counted as the text goes by: searching back for the line's start at
+  // every action made a long one-line template quadratic.
+  let nextNewline = src.indexOf('\n');
+  const countLines = (from: number, to: number) => {
+    for (; nextNewline >= 0 && nextNewline < to; nextNewline = src.indexOf('\n', nextNewline + 1)) {
+      if (nextNewline >= from) { line++; lastNewline = nextNewline; }
+    }
+  };
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     let text = open < 0 ? src.slice(i) : src.slice(i, open);
-    if (trimNext) text = text.replace(/^[ \t\r\n]+/, '');
+    if (trimNext) text = text.replace(/^[ \t\r\n]+/, ''); // (anchored at the start: linear)
     trimNext = false;
     if (open < 0) {
       if (text) pieces.push({ kind: 'text', text });
       break;
     }
-    countLines(src.slice(i, open));
+    countLines(i, open);
+    const col = open - lastNewline;
     let j = open + 2;
     // "{{- " trims the text before (the dash must be followed by a space).
     if (src[j] === '-' && isSpace(src[j + 1])) {
-      text = text.replace(/[ \t\r\n]+$/, '');
+      text = trimSpaceEnd(text);
+      if (src[j + 1] === '\n') lastNewline = j + 1; // not counted as a line (as before), but a column starts after it
       j += 2;
     }
     if (text) pieces.push({ kind: 'text', text });
@@ -93,18 +103,30 @@ function lex(src: string): Piece[] {
       while (isSpace(src[e])) e++;
       if (src[e] === '-' && src.startsWith('}}', e + 1)) { trimNext = true; e += 1; }
       if (!src.startsWith('}}', e)) throw new TemplateError(`template: :${startLine}: comment ends before closing delimiter`);
-      countLines(src.slice(j, e));
+      countLines(j, e);
       i = e + 2;
       continue;
     }
     const { toks, end, trim } = lexAction(src, j, startLine);
-    countLines(src.slice(j, end));
-    pieces.push({ kind: 'action', action: { toks, line: startLine, col: open - src.lastIndexOf('\n', open - 1), src: src.slice(open + 2, end) } });
+    countLines(j, end);
+    pieces.push({ kind: 'action', action: { toks, line: startLine, col, src: src.slice(open + 2, end) } });
     trimNext = trim;
     i = end + 2;
   }
   return pieces;
 }
+
+/** The text without its trailing blanks. (A regular expression anchored at the end retries at every blank of a run: quadratic.) */
+function trimSpaceEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && isSpace(s[end - 1])) end--;
+  return s.slice(0, end);
+}
+
+// Sticky: matched where the lexer is, in place (matching `src.slice(i)` copied the rest of the
+// template at every token: quadratic).
+const CHAR_RE = /'(\\.|[^'\\])'/y;
+const NUM_RE = /[+-]?(0[xX][0-9a-fA-F_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/y;
 
 function lexAction(src: string, start: number, line: number): { toks: Tok[]; end: number; trim: boolean } {
   const toks: Tok[] = [];
@@ -173,13 +195,15 @@ function lexAction(src: string, start: number, line: number): { toks: Tok[]; end
       continue;
     }
     if (c === "'") {
-      const m = /^'(\\.|[^'\\])'/.exec(src.slice(i));
+      CHAR_RE.lastIndex = i;
+      const m = CHAR_RE.exec(src);
       if (!m) throw err('unterminated character constant');
       toks.push({ t: 'num', v: unquoteGo(m[1], err).codePointAt(0)! });
       i += m[0].length;
       continue;
     }
-    const num = /^[+-]?(0[xX][0-9a-fA-F_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(src.slice(i));
+    NUM_RE.lastIndex = i;
+    const num = NUM_RE.exec(src);
     if (num && num[0] && /\d/.test(num[0])) {
       const text = num[0].replace(/_/g, '');
       toks.push({ t: 'num', v: Number(text) });
@@ -212,9 +236,15 @@ function unquoteGo(raw: string, err: (m: string) => Error): string {
       case '"': return '"';
       case "'": return "'";
       case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
-      case 'u': case 'U': return String.fromCodePoint(parseInt(e.slice(1), 16));
+      case 'u': case 'U': {
+        // Go's strconv.Unquote: only valid runes (no surrogate halves, nothing past U+10FFFF).
+        // (A bare \u or \U, without its 4 or 8 hex digits, comes here too.)
+        const cp = e.length > 1 ? parseInt(e.slice(1), 16) : NaN;
+        if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw err('invalid syntax');
+        return String.fromCodePoint(cp);
+      }
       default:
-        if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+        if (/^[0-7]{3}$/.test(e) && parseInt(e, 8) <= 0xff) return String.fromCharCode(parseInt(e, 8));
         throw err('invalid syntax');
     }
   });
@@ -243,9 +273,19 @@ type Node =
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
 
+/**
+ * How deep blocks and parentheses may nest: Go's parser stops at 10000 ("max expression depth
+ * exceeded", 1000 on small stacks); this parser and the executor recurse per level, and a
+ * JavaScript stack holds fewer frames than a goroutine's.
+ */
+const MAX_DEPTH = 1000;
+
 class Parser {
   #pieces: Piece[];
   #pos = 0;
+  #depth = 0;
+  /** Range bodies being parsed ({{break}} and {{continue}} belong in one). */
+  #ranges = 0;
   #funcs: Record<string, TemplateFunc>;
   constructor(pieces: Piece[], funcs: Record<string, TemplateFunc>) {
     this.#pieces = pieces;
@@ -258,8 +298,21 @@ class Parser {
     return nodes;
   }
 
+  #deeper(line: number): void {
+    if (++this.#depth > MAX_DEPTH) throw new TemplateError(`template: :${line}: max expression depth exceeded`);
+  }
+
   /** Parses until {{end}} / {{else}} (returned as `stop`) or the end of input. */
   #list(): { nodes: Node[]; stop?: Action } {
+    this.#deeper(this.#pieces[this.#pos]?.kind === 'action' ? (this.#pieces[this.#pos] as { action: Action }).action.line : 1);
+    try {
+      return this.#listBody();
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #listBody(): { nodes: Node[]; stop?: Action } {
     const nodes: Node[] = [];
     while (this.#pos < this.#pieces.length) {
       const p = this.#pieces[this.#pos++];
@@ -272,7 +325,11 @@ class Parser {
           case 'end': case 'else': return { nodes, stop: a };
           case 'if': case 'with': nodes.push(this.#branch(first.name, a, a.toks.slice(1))); continue;
           case 'range': nodes.push(this.#range(a)); continue;
-          case 'break': case 'continue': nodes.push({ n: first.name }); continue;
+          case 'break': case 'continue':
+            // Go's parser: only inside a range body (the executor's signal would escape otherwise).
+            if (this.#ranges === 0) throw new TemplateError(`template: :${a.line}: {{${first.name}}} outside {{range}}`);
+            nodes.push({ n: first.name });
+            continue;
           default: throw new TemplateError(`template: :${a.line}: {{${first.name}}} is not supported`);
         }
       }
@@ -301,7 +358,10 @@ class Parser {
 
   #range(a: Action): Node {
     const pipe = this.#pipeline(a, a.toks.slice(1));
-    const { nodes, stop } = this.#list();
+    this.#ranges++;
+    let body: { nodes: Node[]; stop?: Action };
+    try { body = this.#list(); } finally { this.#ranges--; }
+    const { nodes, stop } = body;
     if (!stop) throw new TemplateError(`template: :${a.line}: unexpected EOF`);
     if ((stop.toks[0] as { name: string }).name === 'end') return { n: 'range', pipe, body: nodes, else: [] };
     const tail = this.#list();
@@ -354,7 +414,9 @@ class Parser {
           }
           break;
         case 'lparen': {
+          this.#deeper(a.line);
           const sub = this.#pipe(a, toks, pos);
+          this.#depth--;
           if (toks[pos.i]?.t !== 'rparen') throw err('unclosed left paren');
           pos.i++;
           let names: string[] = [];
@@ -602,13 +664,17 @@ export class Template {
   #range(node: Extract<Node, { n: 'range' }>, dot: unknown, scope: Scope, out: string[]): void {
     const pipe = node.pipe;
     const { value } = this.#pipeline({ ...pipe, decl: [] }, dot, scope);
-    let entries: Array<[unknown, unknown]>;
-    if (Array.isArray(value)) entries = value.map((v, i) => [i, v]);
-    else if (value && typeof value === 'object') entries = Object.keys(value).sort().map((k) => [k, (value as Record<string, unknown>)[k]]);
-    else if (typeof value === 'number' && Number.isInteger(value)) entries = Array.from({ length: Math.max(0, value) }, (_x, i) => [i, i]);
-    else if (value === null || value === undefined || value === MISSING) entries = [];
+    let entries: Iterable<[unknown, unknown]>;
+    let count: number;
+    if (Array.isArray(value)) { entries = value.map((v, i) => [i, v]); count = value.length; }
+    else if (value && typeof value === 'object') { const ks = Object.keys(value).sort(); entries = ks.map((k) => [k, (value as Record<string, unknown>)[k]]); count = ks.length; }
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) {
+      // Counted as it goes (Go 1.22's range over an int): an array of that length may not exist.
+      count = Math.max(0, value);
+      entries = (function* () { for (let i = 0; i < count; i++) yield [i, i] as [number, number]; })();
+    } else if (value === null || value === undefined || value === MISSING) { entries = []; count = 0; }
     else throw this.#execError(pipe, `range can't iterate over ${goString(value)}`);
-    if (entries.length === 0) { this.#run(node.else, dot, scope, out); return; }
+    if (count === 0) { this.#run(node.else, dot, scope, out); return; }
     for (const [k, v] of entries) {
       const mark = scope.vars.length;
       if (pipe.decl.length === 1) scope.vars.push([pipe.decl[0], v]);
@@ -662,13 +728,7 @@ export class Template {
         }
         return { value: v };
       }
-      try {
-        return { value: this.#funcs[head.name](...argv()) };
-      } catch (e) {
-        if (e instanceof TemplateError && e.message.startsWith('template:')) throw e;
-        const msg = (e as Error).message;
-        throw this.#execError(pipe, msg.startsWith('error calling') ? msg : `error calling ${head.name}: ${msg}`);
-      }
+      return { value: this.#call(pipe, head.name, argv) };
     }
     if (head.k === 'field' || head.k === 'var' || head.k === 'sub') {
       const r = this.#arg(pipe, head, dot, scope, rest.length || hasFinal ? argv : undefined);
@@ -678,12 +738,24 @@ export class Template {
     return this.#arg(pipe, head, dot, scope);
   }
 
+  /** Calls a template function; whatever it throws becomes Go's `error calling <name>: …`. */
+  #call(pipe: Pipeline, name: string, args: () => unknown[]): unknown {
+    try {
+      return this.#funcs[name](...args());
+    } catch (e) {
+      if (e instanceof TemplateError && e.message.startsWith('template:')) throw e;
+      const msg = (e as Error).message;
+      throw this.#execError(pipe, msg.startsWith('error calling') ? msg : `error calling ${name}: ${msg}`);
+    }
+  }
+
   /** Evaluates one operand; `callArgs` supplies arguments to a method at the end of a chain. */
   #arg(pipe: Pipeline, a: Arg, dot: unknown, scope: Scope, callArgs?: () => unknown[]): { value: unknown; field?: string } {
     switch (a.k) {
       case 'lit': return { value: a.v };
       case 'dot': return { value: dot };
-      case 'func': return { value: this.#funcs[a.name]() };
+      // A function as an operand is called without arguments (Go's evalArg), its failure wrapped the same way.
+      case 'func': return { value: this.#call(pipe, a.name, () => []) };
       case 'field': return this.#chain(pipe, dot, a.names, callArgs);
       case 'var': {
         let found: unknown = MISSING;
@@ -711,11 +783,16 @@ export class Template {
       }
       if (typeof cur !== 'object') throw this.#execError(pipe, `can't evaluate field ${name} in type ${goType(cur)}`, names.slice(0, i + 1));
       const o = cur as Record<string, unknown>;
-      const v = o[name];
+      // The data's own keys (and what a class instance defines), never what every object or
+      // array inherits: {{.constructor}} or {{.Names.push}} name no field (as in Go, where a
+      // map has only its keys), and calling those (__defineGetter__) threw a TypeError.
+      const proto = Object.getPrototypeOf(o);
+      const found = Object.hasOwn(o, name) || (proto !== Object.prototype && proto !== Array.prototype && proto !== null && name in o);
+      const v = found ? o[name] : undefined;
       if (typeof v === 'function') {
         cur = last && callArgs ? v.call(o, ...callArgs()) : v.call(o);
         if (last) return { value: cur, field: name };
-      } else if (Object.prototype.hasOwnProperty.call(o, name) || name in o) {
+      } else if (found) {
         cur = v;
       } else {
         if (this.#rootType && o === this.#root) throw this.#execError(pipe, `can't evaluate field ${name} in type ${this.#rootType}`, names.slice(0, i + 1));

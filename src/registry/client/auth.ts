@@ -7,6 +7,7 @@
 //   parseChallenges(header)     WWW-Authenticate → [{ scheme: 'bearer', params: { realm, service, scope } }]
 //   registryHostOf(address)     `https://index.docker.io/v1/` → docker.io; `http://h:5000/x` → h:5000
 import { EngineError } from '../../common/errors.ts';
+import { fieldFor } from '../../common/json-fields.ts';
 
 /** Docker's AuthConfig (api/types/registry), wire names. */
 export interface AuthConfig {
@@ -67,10 +68,19 @@ function decodeJsonHeader(h: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function authFrom(o: Record<string, unknown>): AuthConfig {
+/** AuthConfig's fields (Go's registry.AuthConfig; the spec lists only some of them). */
+const AUTH_FIELDS = { username: '', password: '', auth: '', email: '', serveraddress: '', identitytoken: '', registrytoken: '' } as const;
+
+/**
+ * An AuthConfig from decoded JSON, its keys matched as Go's decoder matches them (any case:
+ * docker-py sends `IdentityToken`); the later of two keys for one field wins.
+ */
+export function authFrom(o: Record<string, unknown>): AuthConfig {
   const out: AuthConfig = {};
-  for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
-    if (typeof o[k] === 'string' && o[k] !== '') out[k] = o[k] as string;
+  for (const [k, v] of Object.entries(o)) {
+    const f = fieldFor(AUTH_FIELDS, k) as keyof AuthConfig | undefined;
+    if (!f) continue;
+    if (typeof v === 'string' && v !== '') out[f] = v; else delete out[f];
   }
   // `auth` is base64("user:password") (what config.json holds); fill the fields from it.
   if (out.auth && !out.username) {

@@ -21,6 +21,9 @@ test('X-Registry-Auth: base64url JSON, padded or not; {} / empty / junk are anon
   assert.deepEqual(decodeRegistryAuth(b64url(a)), a);
   assert.deepEqual(decodeRegistryAuth(Buffer.from(JSON.stringify(a)).toString('base64')), a);
   assert.deepEqual(decodeRegistryAuth(b64url({ identitytoken: 'tok', serveraddress: 'h' })), { identitytoken: 'tok', serveraddress: 'h' });
+  // Field names in any case, as Go decodes them (docker-py sends IdentityToken, Username, Password).
+  assert.deepEqual(decodeRegistryAuth(b64url({ IdentityToken: 'tok', ServerAddress: 'h' })), { identitytoken: 'tok', serveraddress: 'h' });
+  assert.deepEqual(decodeRegistryAuth(b64url({ Username: 'u', Password: 'p', username: 'v' })), { username: 'v', password: 'p' });
   assert.deepEqual(decodeRegistryAuth(b64url({ auth: Buffer.from('bob:pw:x').toString('base64') })).password, 'pw:x');
   assert.deepEqual(decodeRegistryAuth(b64url({})), {});
   assert.deepEqual(decodeRegistryAuth(''), {});

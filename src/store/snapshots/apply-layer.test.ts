@@ -460,6 +460,26 @@ test('malformed tars are InvalidParameter', async () => {
   });
 });
 
+test('a tar ending right after its last entry\'s data (no padding, no end blocks) is complete, as in Go', async () => {
+  // What the docker CLI sends for `build -f <Dockerfile outside the context>`.
+  await withTmp(async (root) => {
+    const a = Buffer.from('hello\n');
+    const b = Buffer.from('**/.git\n');
+    const tar = Buffer.concat([rawHeader({ name: 'a.txt', flag: '0', size: a.length }), padded(a), rawHeader({ name: '.dockerignore', flag: '0', size: b.length }), b]);
+    await applyLayer(root, streamOf(tar, 100), { mode: 'plain' });
+    assert.equal(await readFile(join(root, 'a.txt'), 'utf8'), 'hello\n');
+    assert.equal(await readFile(join(root, '.dockerignore'), 'utf8'), '**/.git\n');
+  });
+  // Cut inside the data, or inside the padding: still truncated.
+  for (const cut of [3, 6 + 10]) {
+    await withTmp(async (root) => {
+      const a = Buffer.from('hello\n');
+      const tar = Buffer.concat([rawHeader({ name: 'a.txt', flag: '0', size: a.length }), padded(a)]).subarray(0, 512 + cut);
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'plain' }), invalidTar, String(cut));
+    });
+  }
+});
+
 test('the input is drained to its end, trailing padding included', async () => {
   await withTmp(async (root) => {
     const tar = await tarOf([{ name: 'f', body: 'x'.repeat(1000) }], Buffer.alloc(10240));
@@ -596,4 +616,47 @@ test('hundreds of 1 MiB PAX headers before one entry: each replaces the last, no
   assert.equal(e?.name, 'f');
   assert.deepEqual([...e!.xattrs.keys()], ['user.k63']);
   assert.equal(await r.next(), undefined);
+});
+
+test('a uid or gid past 32 bits (PAX or base-256) is an invalid tar header, not a RangeError from chown (found by the fuzz test)', async () => {
+  const big = rawHeader({ name: 'f', flag: '0' });
+  big.fill(0, 108, 116);
+  big[108] = 0x80; // base-256 uid = 2^32
+  big.writeUIntBE(2 ** 32, 110, 6);
+  big.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const c of big) sum += c;
+  big.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
+  const tars = [
+    await tarOf([{ name: 'a', body: 'x', pax: { uid: '4294967296' } }]),
+    await tarOf([{ name: 'b', type: 'directory', pax: { gid: '99999999999' } }]),
+    Buffer.concat([big, Buffer.alloc(1024)]),
+  ];
+  for (const tar of tars) {
+    await withTmp(async (root) => {
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'overlay' }), (e: unknown) => invalidTar(e) && /^invalid tar header: bad [ug]id for /.test((e as Error).message));
+    });
+  }
+  await withTmp(async (root) => {
+    await applyLayer(root, streamOf(await tarOf([{ name: 'c', body: 'y', pax: { uid: '4294967294' } }])), { mode: 'overlay' });
+    assert.equal((await lstat(join(root, 'c'))).uid, 4294967294);
+  });
+});
+
+test('a NUL in a PAX key (an xattr name) or in a path or link target is a malformed PAX record, not a TypeError (found by the fuzz test)', async () => {
+  const tars = [
+    await tarOf([{ name: 'a', body: 'x', pax: { 'SCHILY.xattr.user.\u0000': 'v' } }]),
+    await tarOf([{ name: 'l', type: 'symlink', linkname: 'x', pax: { linkpath: 'a\u0000b' } }]),
+    await tarOf([{ name: 'p', body: 'x', pax: { path: 'p\u0000q' } }]),
+  ];
+  for (const tar of tars) {
+    await withTmp(async (root) => {
+      await assert.rejects(applyLayer(root, streamOf(tar), { mode: 'overlay' }), (e: unknown) => invalidTar(e) && (e as Error).message === 'invalid tar: malformed PAX record');
+    });
+  }
+  // A NUL inside an xattr's value is data (security.capability holds binary).
+  await withTmp(async (root) => {
+    await applyLayer(root, streamOf(await tarOf([{ name: 'v', body: 'x', pax: { 'SCHILY.xattr.user.bin': 'a\u0000b' } }])), { mode: 'overlay' });
+    assert.deepEqual([...(await sys.getxattrs(join(root, 'v')))['user.bin']], [0x61, 0, 0x62]);
+  });
 });

@@ -527,8 +527,16 @@ export class TarReader {
   }
 
   async next(): Promise<TarEntry | undefined> {
-    await this.#skip(this.#data + this.#pad);
+    await this.#skip(this.#data);
+    // The end of the stream where the last entry's padding would start is a clean end, as in Go
+    // (tryReadFull of the padding): the docker CLI's `build -f <file outside the context>` sends
+    // such a context (its rewritten tar has neither that padding nor the end-of-archive blocks).
+    const padding = this.#pad;
     this.#data = this.#pad = 0;
+    if (padding) {
+      if (!(await this.#fill())) return undefined;
+      await this.#skip(padding);
+    }
     let pax: Map<string, Buffer> | undefined;
     let longName: string | undefined;
     let longLink: string | undefined;
@@ -585,7 +593,8 @@ export class TarReader {
     const gid = paxNumber(pax, 'gid') ?? octal(h, 116, 8, 'gid');
     const dataSize = paxNumber(pax, 'size') ?? size;
     for (const [what, v] of [['uid', uid], ['gid', gid], ['size', dataSize]] as const) {
-      if (!Number.isSafeInteger(v) || v < 0) throw invalid(`invalid tar header: bad ${what} for ${JSON.stringify(name)}`);
+      // IDs are 32-bit on Linux (and to chown): a bigger one from PAX or base-256 is refused, not a RangeError later.
+      if (!Number.isSafeInteger(v) || v < 0 || (what !== 'size' && v > 0xffffffff)) throw invalid(`invalid tar header: bad ${what} for ${JSON.stringify(name)}`);
     }
     const xattrs = new Map<string, Buffer>();
     for (const [k, v] of pax) {
@@ -656,6 +665,7 @@ function cString(b: Buffer): string {
 }
 
 const META_NAMES: Record<string, string> = { x: 'PAX', g: 'PAX global', L: 'GNU long name', K: 'GNU long link' };
+const PAX_NAMES = new Set(['path', 'linkpath', 'uname', 'gname']);
 
 /** PAX records: "<len> <key>=<value>\n"; values stay bytes (xattrs are binary). */
 function parsePax(buf: Buffer): Map<string, Buffer> {
@@ -670,7 +680,11 @@ function parsePax(buf: Buffer): Map<string, Buffer> {
     const rec = buf.subarray(sp + 1, off + len - 1);
     const eq = rec.indexOf(0x3d);
     if (eq <= 0) throw invalid('invalid tar: malformed PAX record');
-    into.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    // Go's validPAXRecord: no NUL in a key (an xattr name), nor in a path, link or owner name.
+    const key = rec.subarray(0, eq);
+    const value = rec.subarray(eq + 1);
+    if (key.includes(0) || (PAX_NAMES.has(key.toString('latin1')) && value.includes(0))) throw invalid('invalid tar: malformed PAX record');
+    into.set(key.toString('utf8'), Buffer.from(value));
     off += len;
   }
   return into;

@@ -94,6 +94,9 @@ export class OverlaySnapshotter implements Snapshotter {
       await fsyncDir(join(this.root, 'l'));
       return info;
     } catch (e) {
+      // Nothing reads the layer stream after a failure: destroyed, it closes its source (a
+      // blob's file, a decompressor), which would otherwise stay open in the daemon.
+      tar.destroy();
       await rm(tmp, { recursive: true, force: true });
       throw e;
     }

@@ -8,6 +8,7 @@ import { qBool, qInt, sendJson, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { BuildBackend } from './backend.ts';
 import { decodeRegistryConfig } from '../../../registry/client/auth.ts';
+import { versionBefore } from '../../version.ts';
 
 function jsonParam<T>(q: URLSearchParams, name: string, check: (v: unknown) => v is T, def: T): T {
   const raw = q.get(name);
@@ -32,6 +33,9 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     try { ref = normalizeTagged(t); } catch { throw invalid(`invalid reference format: ${t}`); }
     if (ref.digest) throw invalid(`invalid reference format: ${t} (a build cannot be tagged with a digest)`);
   }
+  // moby's newImageBuildOptions refusals (berthd, like a default dockerd, is not experimental).
+  if (q.getAll('securityopt').length) throw invalid('security options are not supported on linux');
+  if (qBool(q, 'squash')) throw invalid('squash is only supported with experimental mode');
   const shm = qInt(q, 'shmsize');
   // One `extrahosts` per --add-host (as the docker CLI sends them), each possibly a comma list.
   const extrahosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -46,8 +50,8 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     pull: qBool(q, 'pull'),
     rm: qBool(q, 'rm', true),
     forceRm: qBool(q, 'forcerm'),
-    quiet: qBool(q, 'q'),
-    platform: q.get('platform') || undefined,
+    // `platform` is API 1.32's; older clients' is ignored, as moby ignores it.
+    platform: versionBefore(ctx, '1.32') ? undefined : q.get('platform') || undefined,
     cacheFrom: jsonParam(q, 'cachefrom', isStrList, []),
     extraHosts: extrahosts,
     shmSize: shm && shm > 0 ? shm : undefined,
@@ -74,9 +78,18 @@ async function build(ctx: Ctx, b: BuildBackend): Promise<void> {
     }
     res.write(JSON.stringify(m) + '\r\n');
   };
+  // `q`: as moby's router, the build's output is held back; the reply is the image ID alone, or,
+  // when the build fails, what was held back and then the error.
+  const quiet = qBool(q, 'q');
+  const held: Record<string, unknown>[] = [];
+  const out = quiet ? (m: Record<string, unknown>) => { held.push(m); } : send;
   try {
-    await b.build(ctx.req, o, { stream: (s) => send({ stream: s }), aux: (v) => send({ aux: v }), message: send });
+    // The image ID as an `aux` message is API 1.30's (older clients read only the stream).
+    const wantAux = !versionBefore(ctx, '1.30');
+    const report = await b.build(ctx.req, o, { stream: (s) => out({ stream: s }), aux: (v) => { if (wantAux) out({ aux: v }); }, message: out });
+    if (quiet) send({ stream: `${report.id}\n` });
   } catch (e) {
+    for (const m of held.splice(0)) send(m);
     if (!res) throw e;
     const message = e instanceof Error ? e.message : String(e);
     const code = isEngineError(e) && typeof (e as { exitCode?: number }).exitCode === 'number' ? (e as unknown as { exitCode: number }).exitCode : undefined;

@@ -1,4 +1,4 @@
-import type { ContainerRecord, CreateOptions, EngineContext } from '../../../engine/containers.ts';
+import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext } from '../../../engine/containers.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { LogEntry, ReadLogsOptions } from '../../../engine/logs.ts';
 
@@ -22,10 +22,11 @@ export interface ContainersBackend {
   /** `rm --link`: a legacy link by its Docker name, `parent/alias`. */
   removeLink(ref: string): Promise<void>;
   rename(ctx: EngineContext, ref: string, name: string): Promise<void>;
+  attachTarget(ref: string): AttachTarget;
   attach(ctx: EngineContext, ref: string, o: {
     stdin: boolean; stdout: boolean; stderr: boolean;
     onOutput: (stream: StreamKind, data: Buffer) => void; onEnd: () => void;
-  }): Promise<{ tty: boolean; writeStdin: (d: Buffer) => void; closeStdin: () => void; detach: () => void }>;
+  }): Promise<AttachSession>;
   resize(ctx: EngineContext, ref: string, h: number, w: number): Promise<void>;
   /** The container's exec sessions that have not finished (inspect's ExecIDs). */
   execIds?(id: string): string[];

@@ -4,12 +4,14 @@ import { parseFilters } from '../../../common/filters.ts';
 import { parseLink } from '../../../common/links.ts';
 import { frame } from '../../../common/stdcopy.ts';
 import { humanDuration, parseTimestamp } from '../../../common/units.ts';
-import { ZERO_TIME, type ContainerRecord } from '../../../engine/containers.ts';
+import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
 import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
 import { pipeline } from 'node:stream/promises';
-import { hijack, qBool, qInt, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
+import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, skipUpgradeBody, startStream, type Ctx } from '../../http.ts';
+import { DetachScanner, parseDetachKeys } from '../../../common/detach-keys.ts';
+import type { StreamKind } from '../../../engine/attach.ts';
 import type { Route } from '../../server.ts';
 import type { ContainersBackend } from './backend.ts';
 import { archiveRoutes } from './archive-routes.ts';
@@ -173,7 +175,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => sendJson(ctx, 200, await b.prune(ctx.query.get('filters') ?? undefined)) },
     {
       method: 'POST', path: '/containers/create', handler: async (ctx) => {
-        const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx);
+        const body = await readJsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx, { schema: 'ContainerCreate' });
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: container config must be an object');
         const { HostConfig: hc, NetworkingConfig: nc, ...config } = body;
         const endpoints = (nc as { EndpointsConfig?: Record<string, EndpointConfig> | null } | undefined)?.EndpointsConfig ?? undefined;
@@ -205,7 +207,8 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         list = list.filter((c) => {
           if (!all && !c.State.Running) return false;
           if (f.has('id') && !f.get('id').some((v) => c.ID.startsWith(v))) return false;
-          if (f.has('name') && !f.get('name').some((v) => new RegExp(v.replace(/^\//, '')).test(c.Name.slice(1)))) return false;
+          // moby's rule: the pattern (RE2, see Filters.match) against the name with or without its `/`.
+          if (f.has('name') && !f.match('name', c.Name) && !f.match('name', c.Name.slice(1))) return false;
           if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
           if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
           if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;
@@ -272,7 +275,8 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const p = b.wait({ signal: ctx.signal }, ctx.params.id, ctx.query.get('condition') ?? 'not-running');
         const res = startStream(ctx, 'application/json');
         const r = await Promise.race([p, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
-        if (r) res.end(JSON.stringify(r) + '\n'); else res.destroy();
+        // Docker's WaitResponse: `Error` is omitempty, there only when the wait ended in one.
+        if (r) res.end(JSON.stringify(r.Error ? r : { StatusCode: r.StatusCode }) + '\n'); else res.destroy();
       },
     },
     {
@@ -314,7 +318,8 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   const timestamps = qBool(q, 'timestamps');
   const { tty, entries } = b.logs({ signal: ctx.signal }, ctx.params.id, { stdout, stderr, sinceNs: since, untilNs: until, tail, follow: qBool(q, 'follow') });
   // Point of no return: from here, errors end the stream.
-  const res = startStream(ctx, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  // Docker names the multiplexed type from API 1.42 on; older clients get raw-stream either way.
+  const res = startStream(ctx, !tty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
   try {
     for await (const e of entries) {
       const data = timestamps ? Buffer.concat([Buffer.from(formatTimeNs(e.timeNs) + ' '), e.data]) : e.data;
@@ -327,30 +332,105 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   }
 }
 
+/** How long a hijacked attach waits between its 101 and a log replay (see below). */
+const UPGRADE_SETTLE_MS = 20;
+
+/**
+ * POST /containers/{id}/attach, as moby's attach: validated (bad detachKeys 400, unknown 404,
+ * paused or restarting 409), then the connection is taken over. `logs=1` replays the container's
+ * log first; `stream=1` (not the default) then follows its live output, and stdin when asked and
+ * the container has OpenStdin, until the container's output ends. The session also ends when
+ * the client leaves, when it types the detach keys on a TTY (default ctrl-p ctrl-q; event
+ * `detach`), or when its stdin ends, unless the container is StdinOnce without a TTY: then that
+ * EOF reaches the container and the output runs on. Framing: multiplexed unless the container
+ * has a TTY. The handler returns when the session is over.
+ */
 async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
   const q = ctx.query;
-  const wantStdin = qBool(q, 'stdin');
-  const wantStdout = qBool(q, 'stdout');
-  const wantStderr = qBool(q, 'stderr');
-  const c = b.inspect(ctx.params.id);
-  const tty = !!c.Config.Tty;
-  // Validated; now switch protocols. From here errors close the stream.
-  const h = hijack(ctx, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-  let closed = false;
-  const session = await b.attach({ signal: ctx.signal }, ctx.params.id, {
-    stdin: wantStdin,
-    stdout: wantStdout,
-    stderr: wantStderr,
-    onOutput: (s, d) => { if (!closed) h.out.write(tty ? d : frame(s, d)); },
-    onEnd: () => { if (!closed) { closed = true; h.end(); } },
-  });
-  if (qBool(q, 'stream', true) === false) { session.detach(); h.end(); return; }
-  if (wantStdin) {
-    h.input.on('data', (d: Buffer) => session.writeStdin(d));
-    h.input.on('end', () => session.closeStdin());
-  } else {
-    h.input.resume();
+  const stdin = qBool(q, 'stdin');
+  const stdout = qBool(q, 'stdout');
+  const stderr = qBool(q, 'stderr');
+  const withLogs = qBool(q, 'logs');
+  const stream = qBool(q, 'stream');
+  const keySpec = q.get('detachKeys') ?? '';
+  let keys: Uint8Array = new Uint8Array(0);
+  if (keySpec) {
+    try { keys = parseDetachKeys(keySpec); } catch { throw invalid(`Invalid detach keys (${keySpec}) provided`); }
   }
-  h.input.on('close', () => { if (!closed) { closed = true; session.detach(); } });
+  const t = b.attachTarget(ctx.params.id);
+  const tty = t.tty;
+  await skipUpgradeBody(ctx);
+  // Validated; now take the connection over. From here errors go into the stream.
+  const h = hijack(ctx, !tty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
+  const write = (s: StreamKind, d: Buffer) => h.out.write(tty ? d : frame(s, d));
+  let closed = false;
+  let session: AttachSession | undefined;
+  let outputEnded = false;
+  // Live output waits here while the log is replayed (Docker's attach pipes buffer it likewise).
+  let held: [StreamKind, Buffer][] | undefined = withLogs ? [] : undefined;
+  let finished!: () => void;
+  const over = new Promise<void>((r) => { finished = r; });
+  const finish = (o: { keys?: boolean } = {}) => {
+    if (closed) return;
+    closed = true;
+    session?.detach(o);
+    h.end();
+    finished();
+  };
+  // The client went away (its socket closed, or the response was cut).
+  if (ctx.signal.aborted) finish(); else ctx.signal.addEventListener('abort', () => finish(), { once: true });
+  try {
+    if (stream && !closed) {
+      session = await b.attach({ signal: ctx.signal }, t.id, {
+        stdin: stdin && t.openStdin, stdout, stderr,
+        onOutput: (s, d) => { if (closed) return; if (held) held.push([s, d]); else write(s, d); },
+        onEnd: () => { outputEnded = true; if (!held) finish(); },
+      });
+      if (closed) session.detach();
+    }
+    if (withLogs && !closed) {
+      const { entries } = b.logs({ signal: ctx.signal }, t.id, { stdout, stderr, tail: -1, follow: false });
+      // docker-py reads the 101 through a buffered reader and then reads the raw socket: bytes
+      // that arrive together with the headers are lost to it. Docker's own log read takes long
+      // enough that they rarely do; the log, ready at once here, waits a moment instead.
+      if (ctx.upgrade) await new Promise((r) => setTimeout(r, UPGRADE_SETTLE_MS));
+      for await (const e of entries) {
+        if (closed) break;
+        if (!write(e.stream, e.data)) await new Promise((r) => h.out.once('drain', r));
+      }
+    }
+  } catch (e) {
+    // moby: "Error attaching: <err>" on the session's stdout, then the connection closes.
+    if (!closed) write(1, Buffer.from(`Error attaching: ${e instanceof Error ? e.message : String(e)}\n`));
+    finish();
+    return over;
+  }
+  if (held) {
+    const pending = held;
+    held = undefined;
+    for (const [s, d] of pending) if (!closed) write(s, d);
+  }
+  if (!stream || outputEnded) { finish(); return over; }
+  if (session && stdin && t.openStdin) {
+    const s = session;
+    const scanner = tty ? new DetachScanner(keys) : undefined;
+    h.input.on('data', (d: Buffer) => {
+      if (closed) return;
+      if (!scanner) { s.writeStdin(d); return; }
+      const r = scanner.push(d);
+      if (r.forward.length) s.writeStdin(r.forward);
+      if (r.detached) finish({ keys: true });
+    });
+    // Only a hijacked connection has an end of stdin of its own (a plain request's body is not
+    // the session's stdin stream: moby reads the raw connection, which the client keeps open).
+    if (ctx.upgrade) {
+      h.input.on('end', () => {
+        if (closed) return;
+        if (t.stdinOnce && !tty) s.closeStdin(); else finish();
+      });
+    }
+  }
   h.input.on('error', () => {});
+  h.input.resume();
+  return over;
 }

@@ -80,7 +80,7 @@ export function statsRoutes(b: StatsBackend): Route[] {
     { method: 'GET', path: '/containers/{id}/stats', handler: (ctx) => stats(ctx, b) },
     {
       method: 'POST', path: '/containers/{id}/update', handler: async (ctx) => {
-        const body = await readJsonBody<Partial<HostConfig>>(ctx);
+        const body = await readJsonBody<Partial<HostConfig>>(ctx, { schema: 'ContainerUpdate' });
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('invalid update configuration');
         sendJson(ctx, 200, await b.update(ctx.params.id, body));
       },

@@ -3,12 +3,10 @@
 import { invalid, isEngineError } from '../../../common/errors.ts';
 import { frame } from '../../../common/stdcopy.ts';
 import type { ExecCreateOptions, ExecRecord, ExecSession } from '../../../engine/exec.ts';
-import { hijack, qInt, readJsonBody, sendEmpty, sendJson, type Ctx } from '../../http.ts';
+import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, type Ctx } from '../../http.ts';
+import { DetachScanner } from '../../../common/detach-keys.ts';
 import type { Route } from '../../server.ts';
 import type { ExecBackend } from './backend.ts';
-
-/** Docker's default detach sequence (ctrl-p, ctrl-q) for a TTY session that named none. */
-const DEFAULT_DETACH = Buffer.from([16, 17]);
 
 /** GET /exec/{id}/json (spec: ExecInspectResponse), in Docker's field order. */
 export function execInspectJson(e: ExecRecord): Record<string, unknown> {
@@ -28,21 +26,15 @@ export function execInspectJson(e: ExecRecord): Record<string, unknown> {
   };
 }
 
-function cmpVersion(a: string, b: string): number {
-  const [a1, a2] = a.split('.').map(Number);
-  const [b1, b2] = b.split('.').map(Number);
-  return a1 - b1 || a2 - b2;
-}
-
 export function execRoutes(b: ExecBackend): Route[] {
   return [
     {
       method: 'POST', path: '/containers/{id}/exec', handler: async (ctx) => {
-        const body = await readJsonBody<ExecCreateOptions>(ctx);
+        const body = await readJsonBody<ExecCreateOptions>(ctx, { schema: 'ContainerExec' });
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: exec config must be an object');
         if (!Array.isArray(body.Cmd) || body.Cmd.length === 0) throw invalid('No exec command specified');
         // ConsoleSize came with API 1.42.
-        if (cmpVersion(ctx.apiVersion, '1.42') < 0) body.ConsoleSize = null;
+        if (!apiAtLeast(ctx, '1.42')) body.ConsoleSize = null;
         sendJson(ctx, 201, await b.create(ctx.params.id, body));
       },
     },
@@ -61,33 +53,50 @@ export function execRoutes(b: ExecBackend): Route[] {
   ];
 }
 
+/**
+ * POST /exec/{id}/start, as moby's: the framing of the stream follows the `Tty` of this request's
+ * body (not the exec's own, which decides whether the process gets a terminal): multiplexed
+ * without it; raw with it, stderr then dropped for a process without a terminal. `ConsoleSize`
+ * here (API 1.42+, with `Tty`) overrides the one given at create. On a TTY session the detach
+ * keys (the exec's, default ctrl-p ctrl-q) end the connection and leave the process running
+ * (event exec_detach), as does the end of the client's stdin; without a TTY that end is EOF on
+ * the process's stdin and its output runs on.
+ */
 async function start(ctx: Ctx, b: ExecBackend): Promise<void> {
-  const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }>(ctx, { optional: true });
+  const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }>(ctx, { optional: true, schema: 'ExecStart' });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: exec start config must be an object');
+  const framedTty = body.Tty === true;
+  const cs = framedTty && apiAtLeast(ctx, '1.42') ? body.ConsoleSize : undefined;
+  const consoleSize = Array.isArray(cs) && cs.length === 2 && cs.every((n) => Number.isInteger(n) && n > 0) ? { h: cs[0], w: cs[1] } : undefined;
   const s = b.begin(ctx.params.id);
   if (body.Detach) {
-    await s.run();
+    await s.run(undefined, { consoleSize });
     sendEmpty(ctx, 200);
     return;
   }
   if (ctx.signal.aborted) { s.cancel(); return; }
-  const tty = s.tty;
+  const procTty = s.tty;
   const rec = b.inspect(ctx.params.id);
   // Validated; now switch protocols (the point of no return: errors go into the stream).
   // Docker names the multiplexed type only on upgraded connections from API 1.42 on.
-  const multiplexedType = !tty && ctx.upgrade && cmpVersion(ctx.apiVersion, '1.42') >= 0;
-  const h = hijack(ctx, multiplexedType ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  const h = hijack(ctx, !framedTty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
   let closed = false;
   const end = () => { if (!closed) { closed = true; h.end(); } };
-  const write = (stream: 1 | 2, d: Buffer) => { if (!closed) h.out.write(tty ? d : frame(stream, d)); };
+  const write = (stream: 1 | 2, d: Buffer) => {
+    if (closed) return;
+    if (!framedTty) h.out.write(frame(stream, d));
+    else if (stream === 1 || procTty) h.out.write(d);
+  };
   let session: ExecSession;
   try {
-    session = await s.run({ onOutput: write, onEnd: end });
+    session = await s.run({ onOutput: write, onEnd: end }, { consoleSize });
   } catch (e) {
     // Docker writes the start error on the session's stdout and closes.
     write(1, Buffer.from(`${isEngineError(e) || e instanceof Error ? e.message : String(e)}\r\n`));
     end();
     return;
   }
+  const leave = (o: { keys?: boolean } = {}) => { if (closed) return; session.detach(o); end(); };
   // The client went away: the process keeps running (Docker starts it detached from the request).
   const onAbort = () => { closed = true; session.detach(); };
   if (ctx.signal.aborted) onAbort(); else ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -96,33 +105,24 @@ async function start(ctx: Ctx, b: ExecBackend): Promise<void> {
     return;
   }
   // Detach keys are the daemon's to find (the docker CLI sends them as typed), TTY only.
-  const keys = tty ? (rec.detachKeys.length ? rec.detachKeys : DEFAULT_DETACH) : undefined;
-  let held = 0;
+  const scanner = procTty ? new DetachScanner(rec.detachKeys) : undefined;
   h.input.on('data', (d: Buffer) => {
     if (closed) return;
-    if (!keys) { session.writeStdin(d); return; }
-    const out: number[] = [];
-    for (const byte of d) {
-      if (byte === keys[held]) {
-        held++;
-        if (held === keys.length) {
-          if (out.length) session.writeStdin(Buffer.from(out));
-          session.detach();
-          end();
-          return;
-        }
-        continue;
-      }
-      if (held) { out.push(...keys.subarray(0, held)); held = 0; }
-      if (byte === keys[0]) { held = 1; if (keys.length === 1) { session.detach(); end(); return; } continue; }
-      out.push(byte);
-    }
-    if (out.length) session.writeStdin(Buffer.from(out));
+    if (!scanner) { session.writeStdin(d); return; }
+    const r = scanner.push(d);
+    if (r.forward.length) session.writeStdin(r.forward);
+    if (r.detached) leave({ keys: true });
   });
-  // EOF from the client (half-close): EOF on the process's stdin; its output keeps flowing.
-  // (A plain POST's body was read to its end already: nothing more will come.)
-  if (h.input.readableEnded) session.closeStdin();
-  else h.input.on('end', () => { if (!closed) session.closeStdin(); });
+  // EOF from the client (half-close): EOF on the process's stdin and its output keeps flowing;
+  // on a TTY the session ends instead (moby closes the output) and the process keeps its stdin.
+  // A plain POST's body was read to its end already: nothing more will come; a TTY process is
+  // left its stdin then.
+  const onEof = () => {
+    if (closed) return;
+    if (!procTty) session.closeStdin();
+    else if (ctx.upgrade) leave();
+  };
+  if (h.input.readableEnded) onEof(); else h.input.on('end', onEof);
   h.input.on('error', () => {});
   h.input.resume(); // reading the body paused the socket: a 'data' listener alone does not resume it
 }

@@ -31,8 +31,18 @@ export function imageArchiveRoutes(b: ImageArchiveBackend): Route[] {
     {
       method: 'POST', path: '/images/load', handler: async (ctx) => {
         const quiet = qBool(ctx.query, 'quiet');
-        // Stage and verify first: a bad archive is a plain error response and changes nothing.
-        const prepared = await b.prepareLoad(ctx.req);
+        // Stage and verify first: a bad archive changes nothing. As moby does, its error is a
+        // message in the 200 JSON stream (`errorDetail`), not an HTTP error: docker load prints
+        // it and exits 1, and clients read load errors only from the stream.
+        let prepared: PreparedLoad;
+        try {
+          prepared = await b.prepareLoad(ctx.req);
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          const res = startStream(ctx, 'application/json');
+          res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+          return;
+        }
         const res = startStream(ctx, 'application/json');
         try {
           await prepared.commit(quiet, (m) => { res.write(JSON.stringify(m) + '\n'); });
@@ -48,7 +58,7 @@ export function imageArchiveRoutes(b: ImageArchiveBackend): Route[] {
     {
       method: 'POST', path: '/commit', handler: async (ctx) => {
         const q = ctx.query;
-        const body = await readJsonBody<ContainerConfig | null>(ctx, { optional: true });
+        const body = await readJsonBody<ContainerConfig | null>(ctx, { optional: true, schema: 'ImageCommit' });
         const config = body && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length ? body : undefined;
         const id = await b.commit({
           container: q.get('container') ?? '',

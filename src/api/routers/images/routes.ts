@@ -2,6 +2,7 @@
 import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import { parseReference } from '../../../common/reference.ts';
+import { Glob, lit, star } from '../../../common/glob.ts';
 import type { ImageRecord } from '../../../engine/images.ts';
 import type { ImageConfigFile } from '../../../engine/types.ts';
 import { qBool, sendJson, startStream, type Ctx } from '../../http.ts';
@@ -9,6 +10,8 @@ import type { Route } from '../../server.ts';
 import type { ImagesBackend } from './backend.ts';
 import { authOf, streamOperation } from '../registry/routes.ts';
 import { pullReference } from '../../../engine/pull.ts';
+import { versionBefore } from '../../version.ts';
+import { imageInspectBody } from './inspect.ts';
 
 const LIST_FILTERS = ['dangling', 'reference', 'label', 'before', 'since', 'until'];
 
@@ -28,19 +31,27 @@ export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 
     Created: created(c),
     Size: r.size,
     SharedSize: -1,
-    VirtualSize: r.size,
     Labels: c.config?.Labels ?? {},
     Containers: b.containersUsing(r.id),
   };
 }
 
-/** Docker's reference filter: a glob over the familiar name, with or without the tag. */
-function refMatches(pattern: string, refs: string[]): boolean {
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+/** An image summary (`/images/json`, `system df`) as a client before API 1.44 reads it: with `VirtualSize`. */
+export function legacySummary(sum: Record<string, unknown>, ctx: { apiVersion: string }): Record<string, unknown> {
+  return versionBefore(ctx, '1.44') ? { ...sum, VirtualSize: sum.Size } : sum;
+}
+
+/**
+ * Docker's reference filter: a glob over the familiar name, with or without the tag. A Glob runs
+ * in linear time, as Go's path.Match does; the regular expression this was never returned for
+ * many stars against a long name (see src/common/glob.ts).
+ */
+export function refMatches(pattern: string, refs: string[]): boolean {
+  const g = new Glob(Array.from(pattern).map((c) => (c === '*' ? star((x) => x !== '/') : lit(c))));
   return refs.some((r) => {
     const fam = familiar(r);
     const name = fam.replace(/:[^:/]+$/, '');
-    return re.test(fam) || re.test(name) || re.test(r);
+    return g.matches(fam) || g.matches(name) || g.matches(r);
   });
 }
 
@@ -51,6 +62,9 @@ export function imageRoutes(b: ImagesBackend): Route[] {
       method: 'GET', path: '/images/json', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);
         f.validate(LIST_FILTERS);
+        // API 1.24 clients send the reference glob as `filter` (moby keeps it for them).
+        const legacyFilter = ctx.query.get('filter');
+        if (versionBefore(ctx, '1.25') && legacyFilter && !f.has('reference')) f.add('reference', legacyFilter);
         const all = qBool(ctx.query, 'all');
         const imgs = b.all();
         const ts = async (ref: string) => created(await b.config(b.resolve(ref).id));
@@ -74,7 +88,14 @@ export function imageRoutes(b: ImagesBackend): Route[] {
           if (since !== undefined && !(t > since)) continue;
           const sum = await imageSummary(b, r);
           if (f.has('reference')) sum.RepoTags = shown.map(familiar);
-          out.push(sum);
+          // Not counted for a list (dockerd before API 1.51: -1, "not calculated"); system df counts.
+          sum.Containers = -1;
+          // Before API 1.43 an image with neither tags nor digests is listed as `<none>`.
+          if (versionBefore(ctx, '1.43') && (sum.RepoTags as string[]).length === 0 && (sum.RepoDigests as string[]).length === 0) {
+            sum.RepoTags = ['<none>:<none>'];
+            sum.RepoDigests = ['<none>@<none>'];
+          }
+          out.push(legacySummary(sum, ctx));
         }
         out.sort((a, c) => (c.Created as number) - (a.Created as number));
         sendJson(ctx, 200, out);
@@ -84,24 +105,11 @@ export function imageRoutes(b: ImagesBackend): Route[] {
     {
       method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => {
         const img = await b.inspect(ctx.params.name);
-        const c = img.config;
-        sendJson(ctx, 200, {
-          Id: img.id,
-          RepoTags: b.refsOf(img.id).map(familiar),
-          RepoDigests: (img.repoDigests ?? []).map(familiar),
-          Parent: img.parent ?? '',
-          Comment: (c.comment as string | undefined) ?? '',
-          Created: c.created ?? '',
-          DockerVersion: '',
-          Author: c.author ?? '',
-          Config: c.config ?? null,
-          Architecture: c.architecture,
-          Os: c.os,
-          Size: img.size,
-          GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(img.id) },
-          RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-          Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
-        });
+        sendJson(ctx, 200, imageInspectBody(img, {
+          repoTags: b.refsOf(img.id).map(familiar),
+          repoDigests: (img.repoDigests ?? []).map(familiar),
+          graphDriver: await b.graphDriver(img.id),
+        }, ctx.apiVersion));
       },
     },
     {

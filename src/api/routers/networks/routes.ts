@@ -59,7 +59,7 @@ export function networkRoutes(b: NetworksBackend): Route[] {
     },
     {
       method: 'POST', path: '/networks/create', handler: async (ctx) => {
-        const body = await readJsonBody<NetworkCreateRequest>(ctx);
+        const body = await readJsonBody<NetworkCreateRequest>(ctx, { schema: 'NetworkCreate' });
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: network create body must be an object');
         sendJson(ctx, 201, await b.create(body));
       },
@@ -78,7 +78,7 @@ export function networkRoutes(b: NetworksBackend): Route[] {
     },
     {
       method: 'POST', path: '/networks/{id}/connect', handler: async (ctx) => {
-        const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(ctx);
+        const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(ctx, { schema: 'NetworkConnect' });
         if (!body?.Container) throw invalid('no container specified');
         await b.connect(ctx.params.id, body.Container, body.EndpointConfig ?? {});
         sendEmpty(ctx, 200);
@@ -86,7 +86,7 @@ export function networkRoutes(b: NetworksBackend): Route[] {
     },
     {
       method: 'POST', path: '/networks/{id}/disconnect', handler: async (ctx) => {
-        const body = await readJsonBody<{ Container?: string; Force?: boolean }>(ctx);
+        const body = await readJsonBody<{ Container?: string; Force?: boolean }>(ctx, { schema: 'NetworkDisconnect' });
         if (!body?.Container) throw invalid('no container specified');
         await b.disconnect(ctx.params.id, body.Container, !!body.Force);
         sendEmpty(ctx, 200);

@@ -3,7 +3,7 @@
 // as it has written nothing (unknown manifest → 404, bad credentials → 401), as dockerd does;
 // after its first message an error travels inside the stream as {"errorDetail":…,"error":…}.
 import { invalid } from '../../../common/errors.ts';
-import { decodeRegistryAuth, type AuthConfig } from '../../../registry/client/auth.ts';
+import { authFrom, decodeRegistryAuth, type AuthConfig } from '../../../registry/client/auth.ts';
 import { readJsonBody, sendJson, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { RegistryBackend } from './backend.ts';
@@ -59,13 +59,9 @@ export function registryRoutes(b: RegistryBackend): Route[] {
     },
     {
       method: 'POST', path: '/auth', handler: async (ctx) => {
-        const body = await readJsonBody<AuthConfig & Record<string, unknown>>(ctx);
-        if (!body || typeof body !== 'object') throw invalid('invalid auth configuration');
-        const auth: AuthConfig = {};
-        for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
-          if (typeof body[k] === 'string' && body[k]) auth[k] = body[k] as string;
-        }
-        const r = await b.login(auth);
+        const body = await readJsonBody<Record<string, unknown>>(ctx);
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('invalid auth configuration');
+        const r = await b.login(authFrom(body));
         sendJson(ctx, 200, { Status: 'Login Succeeded', IdentityToken: r.IdentityToken });
       },
     },

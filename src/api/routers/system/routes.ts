@@ -1,12 +1,15 @@
 // /_ping, /version, /info, /events.
 import os from 'node:os';
 import { parseFilters } from '../../../common/filters.ts';
+import { parseReference } from '../../../common/reference.ts';
 import { invalid } from '../../../common/errors.ts';
 import { parseTimestamp } from '../../../common/units.ts';
 import type { EngineEvent } from '../../../engine/events.ts';
 import { sendJson, startStream, type Ctx } from '../../http.ts';
 import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
 import type { SystemBackend } from './backend.ts';
+import { legacySummary } from '../images/routes.ts';
+import { versionBefore } from '../../version.ts';
 
 export const ENGINE_VERSION = '27.5.1';
 
@@ -26,9 +29,12 @@ export function systemRoutes(b: SystemBackend): Route[] {
     { method: 'HEAD', path: '/_ping', handler: ping },
     {
       method: 'GET', path: '/system/df', handler: async (ctx) => {
-        const types = ctx.query.getAll('type');
+        // `type` is API 1.42's: older clients get every kind, whatever they send.
+        const types = versionBefore(ctx, '1.42') ? [] : ctx.query.getAll('type');
         for (const t of types) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
-        sendJson(ctx, 200, await b.df(types));
+        const du = await b.df(types);
+        if (du.Images) du.Images = du.Images.map((i) => legacySummary(i, ctx));
+        sendJson(ctx, 200, du);
       },
     },
     {
@@ -86,6 +92,11 @@ export function systemRoutes(b: SystemBackend): Route[] {
   ];
 }
 
+/** An image reference without its tag (moby's stripTag: the familiar name); as it is when it does not parse. */
+function stripTag(ref: string): string {
+  try { return parseReference(ref).familiarName(); } catch { return ref; }
+}
+
 function goArch(): string { return process.arch === 'x64' ? 'amd64' : process.arch; }
 
 const EVENT_FILTERS = ['container', 'image', 'event', 'type', 'label', 'volume', 'network', 'daemon', 'plugin', 'node', 'service', 'secret', 'config', 'scope'];
@@ -97,18 +108,25 @@ async function events(ctx: Ctx, b: SystemBackend): Promise<void> {
   const until = q.get('until') ? parseTimestamp(q.get('until')!, now) : undefined;
   const f = parseFilters(q.get('filters') ?? undefined);
   f.validate(EVENT_FILTERS);
+  // moby's events filter (daemon/events/filter.go): `event` exact (fuzzy for health_status,
+  // exec_create, exec_start), `type` exact, container/volume/network/daemon by the actor's ID (or
+  // a prefix of it) or its `name` attribute, whatever the event's type; `image` by the image event's
+  // ID or name or a container event's `image` attribute, with or without the tag; labels.
+  const fuzzyEvents = f.get('event').some((a) => a === 'health_status' || a === 'exec_create' || a === 'exec_start');
+  // Image `create` events are API 1.46's: older clients never see them (moby skips them).
+  const skipCreate = versionBefore(ctx, '1.46');
   const match = (e: EngineEvent): boolean => {
-    const types = f.get('type');
-    if (types.length && !types.includes(e.Type)) return false;
+    if (skipCreate && e.Type === 'image' && e.Action === 'create') return false;
     const actions = f.get('event');
-    if (actions.length && !actions.some((a) => e.Action === a || e.Action.startsWith(a + ':'))) return false;
-    for (const t of ['container', 'image', 'volume', 'network'] as const) {
-      const vals = f.get(t);
-      if (vals.length) {
-        if (e.Type !== t) return false;
-        const name = e.Actor.Attributes.name ?? '';
-        if (!vals.some((v) => e.Actor.ID === v || e.Actor.ID.startsWith(v) || e.Actor.ID === `sha256:${v}` || name === v)) return false;
-      }
+    if (actions.length && !(fuzzyEvents ? actions.some((a) => e.Action.startsWith(a)) : actions.includes(e.Action))) return false;
+    if (!f.exactMatch('type', e.Type)) return false;
+    if (!f.exactMatch('scope', e.scope)) return false;
+    for (const t of ['container', 'volume', 'network', 'daemon', 'plugin', 'node', 'service', 'secret', 'config']) {
+      if (!f.fuzzyMatch(t, e.Actor.ID) && !f.fuzzyMatch(t, e.Actor.Attributes.name ?? '')) return false;
+    }
+    if (f.has('image')) {
+      const name = e.Actor.Attributes[e.Type === 'image' ? 'name' : 'image'] ?? '';
+      if (![e.Actor.ID, name, stripTag(e.Actor.ID), stripTag(name)].some((x) => f.exactMatch('image', x))) return false;
     }
     if (f.has('label') && !f.matchKVList('label', e.Actor.Attributes)) return false;
     return true;

@@ -4,6 +4,7 @@ import { parseFilters } from '../../../common/filters.ts';
 import { qBool, readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { VolumesBackend } from './backend.ts';
+import { versionBefore } from '../../version.ts';
 
 const isStrMap = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => typeof x === 'string'));
 
@@ -18,7 +19,7 @@ export function volumeRoutes(b: VolumesBackend): Route[] {
     },
     {
       method: 'POST', path: '/volumes/create', handler: async (ctx) => {
-        const body = await readJsonBody<Record<string, unknown>>(ctx, { optional: true }) ?? {};
+        const body = await readJsonBody<Record<string, unknown>>(ctx, { optional: true, schema: 'VolumeCreate' }) ?? {};
         if (body.Name !== undefined && typeof body.Name !== 'string') throw invalid('json: cannot unmarshal into Go struct field CreateOptions.Name of type string');
         if (body.Driver !== undefined && typeof body.Driver !== 'string') throw invalid('json: cannot unmarshal into Go struct field CreateOptions.Driver of type string');
         if (!isStrMap(body.DriverOpts) || !isStrMap(body.Labels)) throw invalid('json: cannot unmarshal into Go struct field of type map[string]string');
@@ -30,6 +31,8 @@ export function volumeRoutes(b: VolumesBackend): Route[] {
       method: 'POST', path: '/volumes/prune', handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters') ?? undefined);
         f.validate(['label', 'label!', 'all']);
+        // Before API 1.42 prune took every unused volume, named ones too (moby adds all=true).
+        if (versionBefore(ctx, '1.42')) f.add('all', 'true');
         sendJson(ctx, 200, await b.prune(f));
       },
     },

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// Generates src/common/api-body-schema.gen.ts from the Engine API spec: for every JSON request body, the
+// property names of each object type in it and what lies below each property. berthd uses it to
+// match JSON field names case-insensitively as Go's encoding/json does (src/common/json-fields.ts),
+// without renaming the keys of maps of user data (Labels, Sysctls, EndpointsConfig, ...).
+//
+// The product never reads the spec (it lives outside the repository, in ../shared); a developer
+// runs this after the spec changes and commits the output:
+//
+//   node scripts/gen-body-schema.mjs [path/to/docker-engine-api-v1.47.yaml]    writes the file
+//   node scripts/gen-body-schema.mjs --check [spec]                            exit 1 when stale
+//
+// Without a path the spec is looked for as shared/spec/docker-engine-api-v1.47.yaml in the
+// directories above the repository. src/common/json-fields.test.ts checks the committed file is up
+// to date whenever the spec is there.
+//
+// A reference ("ref") says what a value is:
+//   ''        a leaf: nothing below it is renamed (strings, numbers, lists of them, free-form objects)
+//   'Name'    an object of the type Name (TYPES[Name]: property → ref)
+//   '[]R'     an array whose items are R
+//   '{}R'     a map: its keys are data and stay as they are; its values are R
+// Types are the spec's definitions (allOf merged, as Go's embedded structs are) and its inline
+// objects, named after where they sit (`HostConfig.LogConfig`, or the operation for a body).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+const SPEC_NAME = 'docker-engine-api-v1.47.yaml';
+export const OUT_PATH = 'src/common/api-body-schema.gen.ts';
+
+/** The spec, found as shared/spec/<name> in a directory above `from`; undefined when absent. */
+export function findSpec(from) {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const p = join(dir, 'shared', 'spec', SPEC_NAME);
+    if (existsSync(p)) return p;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** { bodies: operationId → ref, types: type → property → ref } for a parsed spec. */
+export function bodySchema(spec) {
+  const defs = spec.definitions ?? {};
+  const types = {};
+  const deref = (s) => {
+    const seen = new Set();
+    while (s && s.$ref) {
+      if (seen.has(s.$ref)) break;
+      seen.add(s.$ref);
+      s = defs[s.$ref.replace('#/definitions/', '')];
+    }
+    return s;
+  };
+  /** The properties of an object schema, allOf parts merged in order. */
+  const propsOf = (s) => {
+    s = deref(s);
+    if (!s) return undefined;
+    let out;
+    for (const part of s.allOf ?? []) {
+      const p = propsOf(part);
+      if (p) out = { ...(out ?? {}), ...p };
+    }
+    if (s.properties) out = { ...(out ?? {}), ...s.properties };
+    return out;
+  };
+  /** The ref for schema `s`, which sits at `name` (used when it is an inline object). */
+  const refOf = (s, name) => {
+    if (!s) return '';
+    if (s.$ref) {
+      const target = s.$ref.replace('#/definitions/', '');
+      const t = defs[target];
+      // A definition that is not an object with properties (PortMap is a map, some are strings).
+      if (!t || !propsOf(t)) return refOf({ ...t, $ref: undefined }, target);
+      defineType(target, t);
+      return target;
+    }
+    if (s.type === 'array' || s.items) {
+      const inner = refOf(s.items, name);
+      return inner === '' ? '' : `[]${inner}`;
+    }
+    if (propsOf(s)) {
+      defineType(name, s);
+      return name;
+    }
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') return `{}${refOf(s.additionalProperties, name)}`;
+    if (s.additionalProperties === true || s.type === 'object') return s.additionalProperties !== undefined ? '{}' : '';
+    return '';
+  };
+  const defineType = (name, s) => {
+    if (types[name]) return;
+    types[name] = {}; // placed first: a type that reaches itself stops here
+    const props = {};
+    for (const [k, v] of Object.entries(propsOf(s) ?? {})) props[k] = refOf(v, `${name}.${k}`);
+    types[name] = props;
+  };
+  const bodies = {};
+  for (const ops of Object.values(spec.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      const body = (op?.parameters ?? []).find((p) => p.in === 'body');
+      if (!body?.schema || !op.operationId) continue;
+      const s = body.schema;
+      if (s.type === 'string') continue; // tar streams, image names: not JSON objects
+      const ref = refOf(s.$ref ? s : { ...s, $ref: undefined }, op.operationId);
+      if (ref) bodies[op.operationId] = ref;
+    }
+  }
+  const sorted = (o) => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return { bodies: sorted(bodies), types: sorted(types) };
+}
+
+/** The generated module's text. */
+export function render(schema, specVersion) {
+  const lines = [
+    `// Generated by scripts/gen-body-schema.mjs from the Engine API spec (${specVersion}); do not edit.`,
+    '// Refs: \'\' leaf, \'Type\' object, \'[]R\' array of R, \'{}R\' map (keys kept) of R. See json-fields.ts.',
+    '',
+    '/** Request bodies by operation ID: the ref of the whole body. */',
+    'export const BODIES = {',
+    ...Object.entries(schema.bodies).map(([k, v]) => `  ${k}: ${JSON.stringify(v)},`),
+    '} as const;',
+    '',
+    '/** Object types: property name (the spec\'s spelling) → ref. */',
+    'export const TYPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {',
+    ...Object.entries(schema.types).map(([k, props]) => `  ${JSON.stringify(k)}: {${Object.entries(props).map(([p, r]) => ` ${JSON.stringify(p)}: ${JSON.stringify(r)}`).join(',')} },`),
+    '};',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function generate(specText) {
+  const spec = YAML.parse(specText);
+  return render(bodySchema(spec), `v${spec.info?.version ?? '?'}`);
+}
+
+const self = fileURLToPath(import.meta.url);
+const isMain = self.endsWith('/gen-body-schema.mjs') && !!process.argv[1] && resolve(process.argv[1]) === self;
+if (isMain) {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const args = process.argv.slice(2);
+  const check = args.includes('--check');
+  const specPath = args.find((a) => !a.startsWith('--')) ?? findSpec(root);
+  if (!specPath) {
+    console.error(`cannot find shared/spec/${SPEC_NAME} above ${root}; pass its path`);
+    process.exit(2);
+  }
+  const text = generate(readFileSync(specPath, 'utf8'));
+  const out = join(root, OUT_PATH);
+  if (check) {
+    const current = existsSync(out) ? readFileSync(out, 'utf8') : '';
+    if (current !== text) {
+      console.error(`${OUT_PATH} is out of date: run node scripts/gen-body-schema.mjs`);
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(out, text);
+    console.log(`wrote ${OUT_PATH}`);
+  }
+}

@@ -1,0 +1,82 @@
+// The wire form of `GET /images/{name}/json`, gated on the request's API version as moby's
+// image router gates it (its CHANGELOG, v1.43 and v1.44):
+//   < 1.44: `VirtualSize` (= Size), and `Created` "0001-01-01T00:00:00Z" when the config has none
+//           (1.44 and later omit it).
+// `Container` and `ContainerConfig` (the image config's `container` and `container_config`: the
+// container a commit or a legacy build step ran in; a zero container config when the image has
+// none) are served at every version, although moby leaves them out from 1.45 on: docker-compose
+// 1.29 negotiates the daemon's newest API version (docker-py's version="auto") rather than the
+// 1.41 it was written for, reads `ContainerConfig.Volumes` when it recreates a service, and fails
+// with KeyError 'ContainerConfig' without it, leaving the service removed and not recreated
+// (docker/compose#11693 and its many duplicates, against Docker 26 and later). Every other client
+// ignores the extra fields; this is what Docker 25 (API 1.44) served.
+// `Config` (and `ContainerConfig`) have the shape of Docker's container.Config up to API 1.49:
+// the fields without Go's omitempty are always there, with their zero values.
+import type { Image } from '../../../engine/images.ts';
+import type { ContainerConfig } from '../../../engine/types.ts';
+import { cmpVersion } from '../../version.ts';
+
+/** container.Config's fields in Go's order; `true`: omitempty (left out when unset). */
+const CONFIG_FIELDS: [keyof ContainerConfig & string, unknown, boolean][] = [
+  ['Hostname', '', false], ['Domainname', '', false], ['User', '', false],
+  ['AttachStdin', false, false], ['AttachStdout', false, false], ['AttachStderr', false, false],
+  ['ExposedPorts', undefined, true], ['Tty', false, false], ['OpenStdin', false, false], ['StdinOnce', false, false],
+  ['Env', null, false], ['Cmd', null, false], ['Healthcheck', undefined, true], ['ArgsEscaped', undefined, true],
+  ['Image', '', false], ['Volumes', null, false], ['WorkingDir', '', false], ['Entrypoint', null, false],
+  ['NetworkDisabled', undefined, true], ['MacAddress', undefined, true], ['OnBuild', null, false], ['Labels', null, false],
+  ['StopSignal', undefined, true], ['StopTimeout', undefined, true], ['Shell', undefined, true],
+];
+
+/** Go's omitempty: nil pointers, false, "", empty slices and maps (a pointer to 0 or {} is kept). */
+const isEmpty = (k: string, v: unknown): boolean =>
+  v === undefined || v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0) ||
+  (k === 'ExposedPorts' && typeof v === 'object' && Object.keys(v as object).length === 0);
+
+/** An image config's `config` (or `container_config`) as Docker's container.Config marshals. */
+export function wireContainerConfig(c: ContainerConfig | null | undefined): Record<string, unknown> {
+  const src = c ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [k, zero, omitEmpty] of CONFIG_FIELDS) {
+    const v = src[k];
+    if (omitEmpty) { if (!isEmpty(k, v)) out[k] = v; continue; }
+    out[k] = v === undefined ? zero : v;
+  }
+  // Fields Go's struct has not (kept as stored, as berth keeps unknown fields everywhere).
+  for (const [k, v] of Object.entries(src)) if (!(k in out) && !CONFIG_FIELDS.some(([f]) => f === k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+export interface InspectExtras {
+  repoTags: string[];
+  repoDigests: string[];
+  graphDriver: Record<string, string>;
+}
+
+export function imageInspectBody(img: Image, x: InspectExtras, apiVersion: string): Record<string, unknown> {
+  const c = img.config;
+  const before = (v: string) => cmpVersion(apiVersion, v) < 0;
+  const out: Record<string, unknown> = {
+    Id: img.id,
+    RepoTags: x.repoTags,
+    RepoDigests: x.repoDigests,
+    Parent: img.parent ?? '',
+    Comment: typeof c.comment === 'string' ? c.comment : '',
+  };
+  if (c.created) out.Created = c.created;
+  else if (before('1.44')) out.Created = '0001-01-01T00:00:00Z';
+  out.Container = typeof c.container === 'string' ? c.container : '';
+  out.ContainerConfig = wireContainerConfig(c.container_config as ContainerConfig | undefined);
+  out.DockerVersion = typeof c.docker_version === 'string' ? c.docker_version : '';
+  out.Author = c.author ?? '';
+  out.Config = c.config ? wireContainerConfig(c.config) : null;
+  out.Architecture = c.architecture;
+  if (typeof c.variant === 'string' && c.variant) out.Variant = c.variant;
+  out.Os = c.os;
+  if (typeof c['os.version'] === 'string' && c['os.version']) out.OsVersion = c['os.version'];
+  out.Size = img.size;
+  if (before('1.44')) out.VirtualSize = img.size;
+  out.GraphDriver = { Name: 'overlay2', Data: x.graphDriver };
+  out.RootFS = { Type: 'layers', Layers: c.rootfs.diff_ids };
+  out.Metadata = { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' };
+  return out;
+}
