@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       },
     }),
     ...containerRoutes({
-      create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r),
+      create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r), hostConfigDefaults: () => c.hostConfigDefaults(),
       sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
       start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
       kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),

@@ -23,7 +23,7 @@ import type { VolumeService } from '../volume/local.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
-import { buildSpec, composeArgs, specToJson, validateSpecConfig, validateResources } from '../runtime/oci-spec.ts';
+import { buildSpec, composeArgs, specDefaults, specToJson, validateSpecConfig, validateResources, type SpecDefaults } from '../runtime/oci-spec.ts';
 import type { RuntimeResourceUpdate } from '../runtime/runtime.ts';
 import { detectCgroups, type CgroupFeatures } from '../runtime/cgroups.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
@@ -41,6 +41,9 @@ import { makeNetNamespaceIn, makeUserNamespace, releaseNamespaceFile } from '../
 import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
+
+/** The HostConfig values a container gets when it leaves them unset (see hostConfigDefaults). */
+export type { SpecDefaults as HostConfigDefaults } from '../runtime/oci-spec.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -184,6 +187,7 @@ export class ContainerService {
   #dir: string;
   #bundles: string;
   #closing = false;
+  #specDefaults?: Promise<SpecDefaults>;
   #rotator = new LogRotator({ onError: (id, e) => process.stderr.write(`log rotation of ${id}: ${(e as Error).message}\n`) });
 
   constructor(o: ContainerServiceOptions, snap: Snapshotter, images: ImageService, events: EventBus) {
@@ -377,6 +381,17 @@ export class ContainerService {
     return c ? this.#attrs(c) : {};
   }
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
+
+  /**
+   * The values a container gets at start for the HostConfig fields it left unset (ShmSize,
+   * IpcMode, CgroupnsMode, MaskedPaths, ReadonlyPaths): facts of this host that do not change
+   * while the daemon runs, read once. dockerd writes them into the record at create; berth keeps
+   * the request as given, so inspect fills them in from here.
+   */
+  hostConfigDefaults(): Promise<SpecDefaults> {
+    this.#specDefaults ??= specDefaults().catch((e: unknown) => { this.#specDefaults = undefined; throw e; });
+    return this.#specDefaults;
+  }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
 
   /**

@@ -8,10 +8,13 @@ import type { NetworkCreateRequest } from '../../../network/service.ts';
 import { readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { NetworksBackend } from './backend.ts';
+import { goTime } from '../../types/go-json.ts';
+import { versionBefore } from '../../version.ts';
 
+/** network.Inspect in Go's order (Peers, omitempty, only on overlay networks). */
 function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> {
   return {
-    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: n.enableIPv6,
+    Name: n.name, Id: n.id, Created: goTime(n.created), Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: n.enableIPv6,
     IPAM: { Driver: 'default', Options: n.ipamOptions, Config: n.ipamConfig },
     Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: withContainers ? Object.fromEntries(n.containers.map((c) => [c.id, {
@@ -43,7 +46,8 @@ export function networkRoutes(b: NetworksBackend): Route[] {
           }
           return true;
         });
-        sendJson(ctx, 200, list.map((n) => wire(n, false)));
+        // Before API 1.28 the list was detailed: each network with its containers (moby's router).
+        sendJson(ctx, 200, list.map((n) => wire(n, versionBefore(ctx, '1.28'))));
       },
     },
     {
