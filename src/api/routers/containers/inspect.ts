@@ -90,7 +90,7 @@ function networkMode(mode: string | undefined, lookup: ContainerLookup): string 
  * (its links are EndpointSettings.Links there and never become legacy links).
  */
 function linksJson(c: ContainerRecord, lookup: ContainerLookup): string[] | null {
-  if (!['', 'default', 'bridge'].includes(c.HostConfig.NetworkMode ?? '')) return null;
+  if (isUserDefined(c.HostConfig.NetworkMode || 'default')) return null;
   const out: string[] = [];
   for (const raw of c.HostConfig.Links ?? []) {
     let target: string;

@@ -194,8 +194,10 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       },
     },
     {
-      method: 'DELETE', path: '/containers/{id}', handler: async (ctx) => {
-        await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
+      // `{name:.*}` as Docker routes it: a link's name is `parent/alias`.
+      method: 'DELETE', path: '/containers/{id*}', handler: async (ctx) => {
+        if (qBool(ctx.query, 'link')) await b.removeLink(ctx.params.id);
+        else await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
         sendEmpty(ctx);
       },
     },
