@@ -262,7 +262,8 @@ async function errorFrom(res: Response): Promise<ApiError> {
   let message = '';
   try {
     const parsed = JSON.parse(body);
-    if (parsed && typeof parsed.message === 'string') message = parsed.message;
+    // Trimmed as the Go client does: dockerd has texts with a trailing space ("... network ").
+    if (parsed && typeof parsed.message === 'string') message = parsed.message.trim();
   } catch { /* not JSON: the text itself */ }
   if (!message) message = body.trim() || `${status} ${res.statusMessage ?? ''}`.trim();
   return new ApiError(status, message);

@@ -14,6 +14,7 @@ import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
+import { swarmRoutes } from '../api/routers/swarm/routes.ts';
 import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { parseFilters } from '../common/filters.ts';
@@ -155,11 +156,11 @@ async function main(): Promise<void> {
       },
     }),
     ...containerRoutes({
-      create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r),
+      create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r), hostConfigDefaults: () => c.hostConfigDefaults(),
       sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
       start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
       kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),
-      wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), rename: (x, r, n) => c.rename(x, r, n),
+      wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), removeLink: (r) => c.removeLink(r), rename: (x, r, n) => c.rename(x, r, n),
       attachTarget: (r) => c.attachTarget(r), attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
       imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
       distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
+    ...swarmRoutes(),
     ...pluginRoutes(),
   ], log);
   for (const l of listeners) await api.listen(l);

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { hostname as hostHostname } from 'node:os';
 import { conflict, invalid, notFound, notImplemented, notModified, system, EngineError, isEngineError } from '../common/errors.ts';
 import { generateId, generateName, validateName } from '../common/names.ts';
+import { parseLink } from '../common/links.ts';
 import { parseSignal } from '../common/signals.ts';
 import { trace } from '../common/trace.ts';
 import { PrefixIndex, resolveIdentifier } from '../common/prefix-index.ts';
@@ -22,7 +23,7 @@ import type { VolumeService } from '../volume/local.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import { writeJsonAtomic, readJson, fsyncDir } from '../store/metadata/atomic.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
-import { buildSpec, composeArgs, specToJson, validateSpecConfig, validateResources } from '../runtime/oci-spec.ts';
+import { buildSpec, composeArgs, specDefaults, specToJson, validateSpecConfig, validateResources, type SpecDefaults } from '../runtime/oci-spec.ts';
 import type { RuntimeResourceUpdate } from '../runtime/runtime.ts';
 import { detectCgroups, type CgroupFeatures } from '../runtime/cgroups.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
@@ -40,6 +41,9 @@ import { makeNetNamespaceIn, makeUserNamespace, releaseNamespaceFile } from '../
 import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
 import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
+
+/** The HostConfig values a container gets when it leaves them unset (see hostConfigDefaults). */
+export type { SpecDefaults as HostConfigDefaults } from '../runtime/oci-spec.ts';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -183,6 +187,7 @@ export class ContainerService {
   #dir: string;
   #bundles: string;
   #closing = false;
+  #specDefaults?: Promise<SpecDefaults>;
   #rotator = new LogRotator({ onError: (id, e) => process.stderr.write(`log rotation of ${id}: ${(e as Error).message}\n`) });
 
   constructor(o: ContainerServiceOptions, snap: Snapshotter, images: ImageService, events: EventBus) {
@@ -376,6 +381,17 @@ export class ContainerService {
     return c ? this.#attrs(c) : {};
   }
   inspect(ref: string): ContainerRecord { return this.#get(ref).rec; }
+
+  /**
+   * The values a container gets at start for the HostConfig fields it left unset (ShmSize,
+   * IpcMode, CgroupnsMode, MaskedPaths, ReadonlyPaths): facts of this host that do not change
+   * while the daemon runs, read once. dockerd writes them into the record at create; berth keeps
+   * the request as given, so inspect fills them in from here.
+   */
+  hostConfigDefaults(): Promise<SpecDefaults> {
+    this.#specDefaults ??= specDefaults().catch((e: unknown) => { this.#specDefaults = undefined; throw e; });
+    return this.#specDefaults;
+  }
   exists(ref: string): boolean { return this.#find(ref) !== undefined; }
 
   /**
@@ -518,9 +534,14 @@ export class ContainerService {
     hc.Runtime = runtime;
     validateHostConfig(hc, !!this.#o.networking?.prepare, !!this.#o.idMap);
     const networks = this.#o.networking?.prepare ? this.#o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
-    for (const l of hc.Links ?? []) {
-      const [target] = parseLink(l);
-      if (!this.exists(target)) throw notFound(`could not get container for ${target}: No such container: ${target}`);
+    // Legacy links are the default bridge's (Docker's registerLinks skips a user-defined network
+    // mode, whose links are EndpointSettings.Links aliases). A missing target is a bad parameter,
+    // not a 404, or the docker CLI would go and pull the image (moby#39823).
+    if (!isUserDefinedMode(hc.NetworkMode)) {
+      for (const l of hc.Links ?? []) {
+        const [target] = parseLink(l);
+        if (!this.exists(target)) throw invalid(`could not get container for ${target}: No such container: ${target}`);
+      }
     }
     // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
     const logSettings = parseLogConfig(hc.LogConfig);
@@ -642,8 +663,9 @@ export class ContainerService {
       rec.berth.endpoints = net.endpoints;
       this.#networkEvents(c, 'connect', net.endpoints);
       const links = this.#links(c);
-      // Docker's /etc/hosts names the container by its address on its first network.
-      const self = net.endpoints?.[0] ? `${net.endpoints[0].ip}\t${rec.Config.Hostname}` : undefined;
+      // Docker's /etc/hosts names the container by its addresses on its first network.
+      const first = net.endpoints?.[0];
+      const self = first ? [`${first.ip}\t${rec.Config.Hostname}`, ...(first.ip6 ? [`${first.ip6}\t${rec.Config.Hostname}`] : [])].join('\n') : undefined;
       if (self || links.hosts.length) await writeFile(rec.HostsPath, hostsFile(this.#extraHostsOf(rec.HostConfig), self, links.hosts));
       // The embedded DNS serves containers on user networks: resolv.conf names it.
       if ((rec.HostConfig.NetworkMode || 'default') !== 'host') await writeFile(rec.ResolvConfPath, await resolvConf(rec.HostConfig, net.nameservers));
@@ -805,7 +827,8 @@ export class ContainerService {
   }
 
   #netTarget(c: Container) {
-    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks: c.rec.berth.networks ?? {} };
+    // A record of before per-network bookkeeping is on its mode's network.
+    return { id: c.id, name: c.rec.Name.slice(1), config: c.rec.Config, hostConfig: c.rec.HostConfig, networks: c.rec.berth.networks ?? {}, onlyListed: !!c.rec.berth.networks };
   }
 
   /** The record's log settings; a record from before validation existed falls back to "never rotate". */
@@ -1267,11 +1290,13 @@ export class ContainerService {
       if (mode.startsWith('container:')) throw new EngineError('Forbidden', 'container sharing network namespace with another container or host cannot be connected to any other network');
       if (mode === 'none' || name === 'none') throw new EngineError('Forbidden', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       const have = c.rec.berth.networks ?? {};
-      if (have[name] || (name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
-      const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg })[name] : cfg;
+      // A record of before per-network bookkeeping is on its mode's network; otherwise only what
+      // it lists (a container disconnected from the default bridge may connect to it again).
+      if (have[name] || (!c.rec.berth.networks && name === 'bridge' && (mode === 'default' || mode === 'bridge'))) throw new EngineError('Forbidden', `endpoint with name ${c.rec.Name.slice(1)} already exists in network ${name}`);
+      const prepared = net.prepare ? net.prepare({ ...c.rec.HostConfig, NetworkMode: name }, { [name]: cfg }, { connect: true })[name] : cfg;
       if (c.running) {
         const ep = await net.connect!(this.#netTarget(c), name, prepared ?? cfg);
-        c.rec.berth.endpoints = [...(c.rec.berth.endpoints ?? []), ep];
+        c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? [...(c.rec.berth.endpoints ?? []), ep];
       }
       c.rec.berth.networks = { ...have, [name]: prepared ?? cfg };
       await this.#save(c);
@@ -1292,10 +1317,11 @@ export class ContainerService {
       if (mode === 'host' || name === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
       const have = { ...(c.rec.berth.networks ?? {}) };
       const key = name in have ? name : (name === 'bridge' && 'default' in have ? 'default' : undefined);
-      if (!key) throw new EngineError('Forbidden', `container ${c.id} is not connected to network ${networkRef}`);
+      // dockerd's texts (plain errors there: a 500), naming the network by its name.
+      if (!key) throw system(c.running ? `container ${c.id} is not connected to network ${name}` : `container ${c.id} is not connected to the network ${name}`);
       if (c.running) {
         await net.disconnect!(this.#netTarget(c), name);
-        c.rec.berth.endpoints = (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);
+        c.rec.berth.endpoints = net.containerEndpoints?.(c.id) ?? (c.rec.berth.endpoints ?? []).filter((e) => e.network !== name);
       }
       const id = have[key].NetworkID;
       delete have[key];
@@ -1335,8 +1361,7 @@ export class ContainerService {
     // On a user network, names come from the embedded DNS (Docker keeps links there as aliases only).
     if (!c.rec.berth.endpoints?.[0] || c.rec.berth.endpoints[0].network !== 'bridge') return { hosts, env };
     for (const raw of c.rec.HostConfig.Links ?? []) {
-      const [target, aliasRaw] = parseLink(raw);
-      const alias = aliasRaw.split('/').pop()!;
+      const [target, alias] = parseLink(raw);
       const t = this.#get(target);
       if (!t.running) throw conflict(`Cannot link to a non running container: ${t.rec.Name} AS ${me}/${alias}`);
       const ep = t.rec.berth.endpoints?.find((e) => e.network === 'bridge');
@@ -1358,6 +1383,34 @@ export class ContainerService {
       }
     }
     return { hosts, env };
+  }
+
+  /**
+   * `DELETE /containers/<parent>/<alias>?link=1` (docker rm --link): the parent's legacy link
+   * named alias goes (daemon rmLink). `ref` is Docker's link name, `parent/alias`; a bare
+   * container name is the container's own "default link name", which cannot be removed. The
+   * link's environment and /etc/hosts line stay in a running parent until it restarts, as in Docker.
+   */
+  removeLink(ref: string): Promise<void> {
+    const name = ref.replace(/^\/+/, '');
+    const slash = name.lastIndexOf('/');
+    if (slash < 0) {
+      this.#get(name);
+      throw system('Conflict, cannot remove the default link name of the container');
+    }
+    const parentId = this.#names.get(`/${name.slice(0, slash)}`);
+    const alias = name.slice(slash + 1);
+    const parent = parentId ? this.#byId.get(parentId) : undefined;
+    const linkOf = (c: Container) => (c.rec.HostConfig.Links ?? []).findIndex((l) => parseLink(l)[1] === alias);
+    if (!parent || linkOf(parent) < 0) throw notFound(`No such container: ${name}`);
+    return this.#locked(parent, async () => {
+      const i = linkOf(parent);
+      if (i < 0) return;
+      const links = [...(parent.rec.HostConfig.Links ?? [])];
+      links.splice(i, 1);
+      parent.rec.HostConfig.Links = links.length ? links : null;
+      await this.#save(parent);
+    });
   }
 
   // ---------------------------------------------------------------- remove
@@ -1623,13 +1676,10 @@ export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): Contain
   return out;
 }
 
-/** `name`, `name:alias`, or Docker's stored form `/name:/me/alias` → [target, alias]. */
-export function parseLink(raw: string): [string, string] {
-  const i = raw.indexOf(':');
-  const target = (i < 0 ? raw : raw.slice(0, i)).replace(/^\//, '');
-  const alias = i < 0 ? target : raw.slice(i + 1);
-  if (!target || !alias) throw invalid(`invalid link ${JSON.stringify(raw)}: expected name:alias`);
-  return [target, alias];
+/** Docker's NetworkMode.IsUserDefined: a network of the user's, not default/bridge/host/none/container:. */
+function isUserDefinedMode(mode: string | undefined): boolean {
+  const m = mode || 'default';
+  return !['default', 'bridge', 'host', 'none'].includes(m) && !m.startsWith('container:');
 }
 
 const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);

@@ -50,11 +50,11 @@ export interface EngineOptions {
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
 export interface NetworkInfo {
   name: string; id: string; driver: string; created: string;
-  predefined: boolean; internal: boolean; attachable: boolean;
+  predefined: boolean; internal: boolean; attachable: boolean; enableIPv6: boolean;
   labels: Record<string, string>; options: Record<string, string>;
   ipamOptions: Record<string, string> | null;
   ipamConfig: { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }[];
-  containers: { id: string; name: string; endpointId: string; mac: string; ipv4: string }[];
+  containers: { id: string; name: string; endpointId: string; mac: string; ipv4: string; ipv6: string }[];
 }
 
 export class Engine {
@@ -183,14 +183,16 @@ export class Engine {
     const net = this.#o.networking;
     const out: NetworkInfo[] = (net?.list() ?? []).map((n) => ({
       name: n.name, id: n.id, driver: 'bridge', created: n.created, predefined: n.predefined, internal: n.internal, attachable: n.attachable,
-      labels: n.labels, options: n.options, ipamOptions: n.ipamOptions, ipamConfig: n.ipamConfig,
-      containers: net!.endpointsOf(n.id).map((e) => ({ id: e.container, name: e.containerName, endpointId: e.endpointId, mac: e.mac, ipv4: `${e.ip}/${e.prefixLen}` })),
+      enableIPv6: !!n.enableIPv6, labels: n.labels, options: n.options, ipamOptions: n.ipamOptions, ipamConfig: n.ipamConfig,
+      containers: net!.endpointsOf(n.id).map((e) => ({
+        id: e.container, name: e.containerName, endpointId: e.endpointId, mac: e.mac, ipv4: `${e.ip}/${e.prefixLen}`, ipv6: e.ip6 ? `${e.ip6}/${e.prefixLen6}` : '',
+      })),
     }));
     const pseudo = (name: string, driver: string, pred: (mode: string) => boolean): NetworkInfo => ({
       name, id: predefinedNetworkId(this.#o.id, name), driver, created: this.#started,
-      predefined: true, internal: false, attachable: false, labels: {}, options: {}, ipamOptions: null, ipamConfig: [],
+      predefined: true, internal: false, attachable: false, enableIPv6: false, labels: {}, options: {}, ipamOptions: null, ipamConfig: [],
       containers: this.containers.list().filter((c) => c.State.Running && pred(c.HostConfig.NetworkMode || 'default'))
-        .map((c) => ({ id: c.ID, name: c.Name.slice(1), endpointId: '', mac: '', ipv4: '' })),
+        .map((c) => ({ id: c.ID, name: c.Name.slice(1), endpointId: '', mac: '', ipv4: '', ipv6: '' })),
     });
     out.push(pseudo('host', 'host', (m) => m === 'host'));
     out.push(pseudo('none', 'null', (m) => m === 'none' || (!net?.defaultBridge && (m === 'default' || m === 'bridge'))));

@@ -30,6 +30,11 @@ export interface EndpointState {
   prefixLen: number;
   /** '' on --internal networks (no default route). */
   gateway: string;
+  /** The container's IPv6 address on an IPv6 network (GlobalIPv6Address), its prefix length
+   *  and the IPv6 gateway ('' on --internal networks). */
+  ip6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   mac: string;
   aliases: string[];
   dnsNames: string[];
@@ -44,6 +49,9 @@ export interface NetworkTarget {
   hostConfig: HostConfig;
   /** The networks the container is configured for, by network name. */
   networks: Record<string, EndpointConfig>;
+  /** Only the networks listed (a container's record, which may list none); without it the
+   *  network of the mode is implied (a build step's target lists nothing). */
+  onlyListed?: boolean;
   /**
    * Makes the container's network namespace at `path` (a /run/netns file) instead of `ip netns
    * add`: a remapped container's must be owned by its own user namespace (sys/namespaces.ts).
@@ -70,9 +78,10 @@ export interface ContainerNetworking {
   reconcile?(isRunning: (id: string) => boolean): Promise<void>;
   /**
    * At create: checks the mode and the requested endpoints and returns the record's network
-   * list (by canonical network name). Throws Docker's errors (404 for an unknown network).
+   * list (by canonical network name). Throws Docker's errors (404 for an unknown network; a bad
+   * endpoint is worded as create words it, or as connect does with `connect`).
    */
-  prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>): Record<string, EndpointConfig>;
+  prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>, o?: { connect?: boolean }): Record<string, EndpointConfig>;
   /** Before the OCI spec is built: create/attach what the container's networks need. */
   setUp(t: NetworkTarget): Promise<NetworkSetup>;
   /** After the process ended (or a start failed): release what setUp made. Idempotent. */
@@ -81,6 +90,9 @@ export interface ContainerNetworking {
   connect?(t: NetworkTarget, network: string, cfg: EndpointConfig): Promise<EndpointState>;
   /** `network disconnect` of a running container. */
   disconnect?(t: NetworkTarget, network: string): Promise<void>;
+  /** A running container's endpoints as they are now (a connect or disconnect may move its
+   *  published ports and default route between them). */
+  containerEndpoints?(id: string): EndpointState[];
   /** The canonical name of a network reference (name, ID or ID prefix); throws 404. */
   resolveName?(ref: string): string;
   /** `host-gateway` of --add-host: the default bridge's gateway address. */

@@ -216,6 +216,29 @@ test('AAAA and other types of a local name: NOERROR without records, never forwa
   assert.deepEqual(up.seen, []);
 });
 
+test('AAAA of a local name on an IPv6 network: its IPv6 addresses; ip6.arpa PTR by the resolver', async () => {
+  const up = await fakeUpstream();
+  cleanups.push(() => up.close());
+  const base = resolver();
+  const six: DnsResolver = {
+    ...base,
+    lookup6: (client, name) => (client === A && name === 'web' ? ['fd00:1:2:3::7'] : []),
+    reverse: (client, ip) => (client === A && ip === 'fd00:1:2:3::7' ? ['web.six'] : base.reverse!(client, ip)),
+  };
+  const { port } = await server({ resolver: six, upstreams: [up.addr] });
+  for (const transport of ['udp', 'tcp'] as const) {
+    const r = await ask(port, 'web', 'AAAA', { transport });
+    assert.equal(r?.rcode, 'NOERROR');
+    assert.deepEqual(r!.answers!.map((x) => [x.type, x.data, x.ttl]), [['AAAA', 'fd00:1:2:3::7', LOCAL_TTL]]);
+  }
+  const none = await ask(port, 'noipv4', 'AAAA');
+  assert.deepEqual([none?.rcode, none?.answers?.length], ['NOERROR', 0]);
+  const ptr = await ask(port, `${'7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.d.f'}.ip6.arpa`, 'PTR');
+  assert.deepEqual(ips(ptr), ['web.six']);
+  assert.deepEqual(ips(await ask(port, 'web', 'A')), ['10.0.0.7', '10.0.0.8']);
+  assert.deepEqual(up.seen, []);
+});
+
 test('the asker decides: another client gets the name forwarded', async () => {
   const up = await fakeUpstream();
   cleanups.push(() => up.close());

@@ -9,9 +9,11 @@
 // Worked example (client 10.89.1.5, resolver knows `web` → 10.89.1.7 for it):
 //   dns.listen('10.89.1.1')                  → binds udp+tcp 10.89.1.1:53, resolves to 53
 //   A web.          from 10.89.1.5           → NOERROR, AA, `web. 600 IN A 10.89.1.7`
-//   AAAA web.                                → NOERROR, no records (musl/busybox ask A and AAAA
-//                                              together and would otherwise wait on the AAAA)
-//   PTR 7.1.89.10.in-addr.arpa.              → resolver.reverse() names, else forwarded
+//   AAAA web.                                → resolver.lookup6(): `web`'s IPv6 addresses on the
+//                                              networks with IPv6, or NOERROR without records
+//                                              (musl/busybox ask A and AAAA together and would
+//                                              otherwise wait on the AAAA)
+//   PTR 7.1.89.10.in-addr.arpa.              → resolver.reverse() names, else forwarded (ip6.arpa too)
 //   A example.com.                           → the raw query to upstreams(clientIp) in order, the
 //                                              first usable answer's bytes relayed; SERVFAIL if none
 //   A example.com. with mayForward() = false → SERVFAIL, never forwarded (Docker on --internal)
@@ -30,12 +32,15 @@ import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { invalid, system } from '../common/errors.ts';
+import { formatIPv6 } from './ipam.ts';
 
 export interface DnsResolver {
   /** A records for `name` (lower-case, no trailing dot) as the client at `clientIp` sees them.
    *  undefined: not a local name (forward it); []: a local name without IPv4 (NOERROR, empty). */
   lookup(clientIp: string, name: string): string[] | undefined;
-  /** PTR targets for IPv4 `ip` as the client sees them; undefined (or no method): forward. */
+  /** AAAA records of a name `lookup` knows (its IPv6 addresses; [] for none). */
+  lookup6?(clientIp: string, name: string): string[];
+  /** PTR targets for `ip` (IPv4, or IPv6 in canonical text) as the client sees them; undefined (or no method): forward. */
   reverse?(clientIp: string, ip: string): string[] | undefined;
   /** Whether the client's other names may be forwarded; false (a container only on --internal
    *  networks) answers them SERVFAIL, as Docker does when its resolver does not proxy. */
@@ -288,7 +293,7 @@ export class EmbeddedDns {
 function localAnswers(resolver: DnsResolver, clientIp: string, q: Question): Answer[] | undefined {
   if (q.class !== undefined && q.class !== 'IN' && q.class !== 'ANY') return undefined;
   const name = q.name.toLowerCase().replace(/\.$/, '');
-  const ptrIp = inAddrArpa(name);
+  const ptrIp = inAddrArpa(name) ?? ip6Arpa(name);
   if (ptrIp !== undefined) {
     const names = resolver.reverse?.(clientIp, ptrIp);
     if (!names) return undefined;
@@ -298,11 +303,13 @@ function localAnswers(resolver: DnsResolver, clientIp: string, q: Question): Ans
   }
   const ips = resolver.lookup(clientIp, name);
   if (!ips) return undefined;
-  // AAAA and every other type of a local name: NOERROR without records, not forwarded (the
-  // upstream would say NXDOMAIN and a client could take that for the whole name).
-  return q.type === 'A' || q.type === ('ANY' as string)
-    ? ips.map((data) => ({ type: 'A', class: 'IN', name: q.name, ttl: LOCAL_TTL, data }))
-    : [];
+  // Every other type of a local name (and AAAA of one without IPv6): NOERROR without records,
+  // not forwarded (the upstream would say NXDOMAIN and a client could take that for the whole name).
+  const any = q.type === ('ANY' as string);
+  const out: Answer[] = [];
+  if (q.type === 'A' || any) out.push(...ips.map((data) => ({ type: 'A' as const, class: 'IN' as const, name: q.name, ttl: LOCAL_TTL, data })));
+  if (q.type === 'AAAA' || any) out.push(...(resolver.lookup6?.(clientIp, name) ?? []).map((data) => ({ type: 'AAAA' as const, class: 'IN' as const, name: q.name, ttl: LOCAL_TTL, data })));
+  return out;
 }
 
 /** `d.c.b.a.in-addr.arpa` → `a.b.c.d`; undefined for anything else. */
@@ -311,6 +318,14 @@ function inAddrArpa(name: string): string | undefined {
   if (!m) return undefined;
   const octets = m.slice(1).map(Number).reverse();
   return octets.every((o) => o <= 255) ? octets.join('.') : undefined;
+}
+
+/** `<32 nibbles, last first>.ip6.arpa` → the IPv6 address in canonical text; undefined for anything else. */
+function ip6Arpa(name: string): string | undefined {
+  const m = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(name);
+  if (!m) return undefined;
+  const hex = m[1].split('.').filter(Boolean).reverse().join('');
+  return formatIPv6(BigInt(`0x${hex}`));
 }
 
 /** A response to `query`: its ID, first question, RD bit and (when it sent one) an OPT record.

@@ -5,6 +5,7 @@ import {
   parseIPv4, formatIPv4, parseCidr, formatCidr, normalizeCidr, cidrsOverlap, expandPools, DEFAULT_ADDRESS_POOLS,
   chooseSubnet, parseHostRoutes, NO_AVAILABLE_POOL, validateIpamConfigs, checkPoolOverlap,
   AddressPool, macFromIPv4, parseMacAddress, ERR_POOL_OVERLAP, ERR_ADDRESS_IN_USE, ERR_NO_AVAILABLE_IPS,
+  parseIPv6, formatIPv6, parsePrefix, formatPrefix, canonicalAddr, ulaBasePrefix, chooseSubnet6, NO_MORE_SUBNETS,
 } from './ipam.ts';
 
 function err(msg: string, kind: ErrorKind = 'InvalidParameter') {
@@ -177,4 +178,62 @@ test('MAC address from IP as Docker does', () => {
   assert.equal(parseMacAddress('02:42:AC:11:00:02'), '02:42:ac:11:00:02');
   assert.equal(parseMacAddress('02-42-ac-11-00-02'), '02:42:ac:11:00:02');
   assert.throws(() => parseMacAddress('02:42:ac:11:00'), err('02:42:ac:11:00 is not a valid mac address'));
+});
+
+test('IPv6 parse and format as Go\'s netip (RFC 5952)', () => {
+  const cases: [string, string][] = [
+    ['::', '::'], ['::1', '::1'], ['fd00::', 'fd00::'], ['FD00:0:0:0:0:0:0:1', 'fd00::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0000:0000:ff00:0042:8329', '2001:db8::ff00:42:8329'], ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0'], ['fd12:3456:789a:1::2', 'fd12:3456:789a:1::2'],
+    ['::ffff:1.2.3.4', '::ffff:102:304'], ['1::', '1::'], ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
+  ];
+  for (const [a, b] of cases) assert.equal(formatIPv6(parseIPv6(a)!), b, a);
+  for (const bad of ['', '1.2.3.4', ':::', '1::2::3', '12345::', 'fd00::1%eth0', '1:2:3:4:5:6:7:8:9', 'g::1', '1:2:3:4:5:6:7', '::1.2.3']) assert.equal(parseIPv6(bad), undefined, bad);
+  assert.equal(formatPrefix(parsePrefix('fd00:1:2:3:4::9/64')), 'fd00:1:2:3::/64');
+  assert.equal(canonicalAddr('FD00:0::0:2'), 'fd00::2');
+  assert.equal(canonicalAddr('10.0.0.1'), '10.0.0.1');
+});
+
+test('IPv6 IPAM: Docker 27\'s default ULA /48 per daemon, /64s not in use; validation texts', () => {
+  const base = ulaBasePrefix('daemon-a');
+  assert.match(base, /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/48$/);
+  assert.equal(ulaBasePrefix('daemon-a'), base);
+  assert.notEqual(ulaBasePrefix('daemon-b'), base);
+  const first = chooseSubnet6(base, []);
+  assert.equal(first, base.replace('/48', '/64'));
+  const second = chooseSubnet6(base, [first, '172.17.0.0/16']);
+  assert.notEqual(second, first);
+  assert.equal(chooseSubnet6('fd00:1:2::/63', ['fd00:1:2::/64']), 'fd00:1:2:1::/64');
+  assert.throws(() => chooseSubnet6('fd00:1:2::/64', ['fd00:1:2::/64']), err(NO_MORE_SUBNETS, 'Unavailable'));
+  validateIpamConfigs([{ Subnet: 'fd00::/64', Gateway: 'zz' }]); // not looked at without EnableIPv6
+  validateIpamConfigs([{ Subnet: 'fd00:9::/64', IPRange: 'fd00:9::/80', Gateway: 'fd00:9::fe' }], true);
+  assert.throws(() => validateIpamConfigs([{ Subnet: 'fd00:9::1/64', IPRange: '10.0.0.0/24', Gateway: '10.0.0.1', AuxiliaryAddresses: { a: 'fd01::1' } }], true),
+    err('invalid network config:\ninvalid subnet fd00:9::1/64: it should be fd00:9::/64\ninvalid ip-range 10.0.0.0/24: parent subnet is an IPv6 block\n'
+      + "invalid gateway 10.0.0.1: parent subnet is an IPv6 block\ninvalid auxiliary address a: parent subnet fd00:9::/64 doesn't contain this address"));
+  assert.throws(() => validateIpamConfigs([{ Subnet: 'fd00:9::/64', IPRange: 'fd00:8::/48' }], true),
+    err("invalid network config:\ninvalid ip-range fd00:8::/48: CIDR block is bigger than its parent subnet fd00:9::/64\ninvalid ip-range fd00:8::/48: parent subnet fd00:9::/64 doesn't contain ip-range"));
+  assert.throws(() => checkPoolOverlap('fd00:9::/80', ['fd00:9::/64', '10.0.0.0/8']), err(ERR_POOL_OVERLAP, 'Forbidden'));
+  checkPoolOverlap('fd00:a::/64', ['fd00:9::/64', '10.0.0.0/8']);
+});
+
+test('AddressPool for IPv6: ::1 the gateway, ::2 on; the last address is a host; --ip6 anywhere in the subnet', () => {
+  const p = new AddressPool({ subnet: 'fd00:77::/64' });
+  assert.equal(p.gatewayText, 'fd00:77::1');
+  assert.equal(p.prefixLen, 64);
+  assert.deepEqual([p.allocate(), p.allocate()], ['fd00:77::2', 'fd00:77::3']);
+  assert.equal(p.allocate('FD00:77::ffff:ffff:ffff:ffff'), 'fd00:77::ffff:ffff:ffff:ffff');
+  assert.throws(() => p.allocate('fd00:77::1'), err(ERR_ADDRESS_IN_USE, 'Forbidden'));
+  assert.throws(() => p.allocate('fd00:77::'), err(ERR_ADDRESS_IN_USE, 'Forbidden'));
+  assert.throws(() => p.allocate('fd00:78::5'), err("Invalid address fd00:78::5: It does not belong to any of this network's subnets"));
+  assert.throws(() => p.allocate('10.0.0.5'), err("Invalid address 10.0.0.5: It does not belong to any of this network's subnets"));
+  p.release('fd00:77::2');
+  assert.equal(p.allocate(), 'fd00:77::4');
+  const s = JSON.parse(JSON.stringify(p.serialize()));
+  assert.deepEqual(s, { subnet: 'fd00:77::/64', gateway: 'fd00:77::1', allocated: ['fd00:77::3', 'fd00:77::4', 'fd00:77::ffff:ffff:ffff:ffff'], last: 'fd00:77::4' });
+  assert.equal(AddressPool.restore(s).allocate(), 'fd00:77::5');
+  const small = new AddressPool({ subnet: 'fd00:5::/126', gateway: 'fd00:5::3' }); // ::0 reserved, ::3 gateway
+  assert.deepEqual([small.allocate(), small.allocate()], ['fd00:5::1', 'fd00:5::2']);
+  assert.throws(() => small.allocate(), err(ERR_NO_AVAILABLE_IPS, 'Unavailable'));
+  const r = new AddressPool({ subnet: 'fd00:6::/64', ipRange: 'fd00:6::100/120' });
+  assert.equal(r.allocate(), 'fd00:6::100');
+  assert.throws(() => new AddressPool({ subnet: 'fd00:6::/127' }), err('invalid subnet fd00:6::/127: too small for a bridge network'));
 });

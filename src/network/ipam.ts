@@ -1,7 +1,10 @@
-// IPv4 address management for berth's bridge networks, modelled on Docker's default local IPAM
+// Address management for berth's bridge networks, modelled on Docker's default local IPAM
 // (libnetwork ipams/defaultipam): default address pools, subnet choice that avoids existing
 // networks and the host's routed subnets, per-network sequential allocation with wrap-around,
-// and Docker's error texts. Pure logic: the caller reads `ip -j route` and persists `serialize()`.
+// and Docker's error texts. IPv4 first; IPv6 subnets (EnableIPv6 networks) alongside, their
+// addresses as bigints, with Docker 27's default pool: /64s of a ULA /48 derived from the
+// daemon's ID. Pure logic: the caller reads `ip -j route` and persists `serialize()`.
+import { createHash } from 'node:crypto';
 import { EngineError, invalid } from '../common/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +72,105 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean { return a.base <= cidrL
 export function normalizeCidr(s: string): string { return formatCidr(parseCidr(s)); }
 
 // ---------------------------------------------------------------------------------------------
+// Either family: IPv6 alongside IPv4, addresses as bigints
+
+export type Family = 4 | 6;
+/** A prefix of either family: `base` is the masked network address. */
+export interface Prefix { family: Family; base: bigint; bits: number }
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Parses an IPv6 address as Go's netip does (`::` once, a dotted IPv4 tail; no zone); undefined if invalid. */
+export function parseIPv6(s: string): bigint | undefined {
+  if (!s.includes(':') || s.includes('%')) return undefined;
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): number[] | undefined => {
+    if (h === '') return [];
+    const out: number[] = [];
+    const parts = h.split(':');
+    for (const [i, g] of parts.entries()) {
+      if (i === parts.length - 1 && g.includes('.')) {
+        const v4 = parseIPv4(g);
+        if (v4 === undefined) return undefined;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else if (HEX_GROUP.test(g)) out.push(parseInt(g, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return undefined;
+  const n = head.length + tail.length;
+  if (halves.length === 2 ? n > 7 : n !== 8) return undefined;
+  const all = [...head, ...Array(8 - n).fill(0), ...tail];
+  return all.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+}
+
+/** RFC 5952 text (Go's netip): lower case, the longest run of two or more zero groups as `::`. */
+export function formatIPv6(n: bigint): string {
+  const g = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+export function isIPv6(s: string): boolean { return parseIPv6(s) !== undefined; }
+
+/** An address of either family, or undefined. */
+export function parseAddr(s: string): { family: Family; n: bigint } | undefined {
+  const v4 = parseIPv4(s);
+  if (v4 !== undefined) return { family: 4, n: BigInt(v4) };
+  const v6 = parseIPv6(s);
+  return v6 === undefined ? undefined : { family: 6, n: v6 };
+}
+
+export function formatAddr(family: Family, n: bigint): string { return family === 4 ? formatIPv4(Number(n)) : formatIPv6(n); }
+
+/** The canonical text of an address of either family (`FD00:0::1` → `fd00::1`); the input if invalid. */
+export function canonicalAddr(s: string): string {
+  const a = parseAddr(s);
+  return a ? formatAddr(a.family, a.n) : s;
+}
+
+const widthOf = (f: Family) => (f === 4 ? 32 : 128);
+
+/** `addr/bits` of either family; `addr` as written, `base` masked. Undefined if invalid. */
+export function parsePrefixParts(s: string): { family: Family; addr: bigint; base: bigint; bits: number } | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const a = parseAddr(s.slice(0, slash));
+  const b = s.slice(slash + 1);
+  if (!a || !/^(0|[1-9]\d{0,2})$/.test(b)) return undefined;
+  const bits = Number(b);
+  const w = widthOf(a.family);
+  if (bits > w) return undefined;
+  const hostBits = BigInt(w - bits);
+  return { family: a.family, addr: a.n, base: (a.n >> hostBits) << hostBits, bits };
+}
+
+/** A prefix of either family, masked; throws `invalid CIDR address: s`. */
+export function parsePrefix(s: string): Prefix {
+  const p = parsePrefixParts(s);
+  if (!p) throw invalid(`invalid CIDR address: ${s}`);
+  return { family: p.family, base: p.base, bits: p.bits };
+}
+
+export function formatPrefix(p: Prefix): string { return `${formatAddr(p.family, p.base)}/${p.bits}`; }
+export function prefixLast(p: Prefix): bigint { return p.base + (1n << BigInt(widthOf(p.family) - p.bits)) - 1n; }
+export function prefixContains(p: Prefix, family: Family, n: bigint): boolean { return p.family === family && n >= p.base && n <= prefixLast(p); }
+export function prefixesOverlap(a: Prefix, b: Prefix): boolean { return a.family === b.family && a.base <= prefixLast(b) && b.base <= prefixLast(a); }
+
+// ---------------------------------------------------------------------------------------------
 // Default pools and subnet choice
 
 export interface PoolSpec { base: string; size: number }
@@ -115,6 +217,32 @@ export function chooseSubnet(pools: readonly (PoolSpec | string)[], inUse: reado
 }
 
 /**
+ * Docker 27's default IPv6 pool when none is configured (daemon deriveULABaseNetwork): a ULA
+ * /48 whose 40-bit global ID comes from the daemon's ID (the first 8 bytes of its SHA-256,
+ * RFC 4193 style), split into /64s. Stable for a daemon, different between daemons.
+ */
+export function ulaBasePrefix(daemonId: string): string {
+  const gid = createHash('sha256').update(daemonId).digest().readBigUInt64BE(0) & ((1n << 40n) - 1n);
+  return formatPrefix({ family: 6, base: (0xfdn << 120n) | (gid << 80n), bits: 48 });
+}
+
+/** Docker's text when every default IPv6 subnet is taken (ipamapi.ErrNoMoreSubnets). */
+export const NO_MORE_SUBNETS = 'all predefined address pools have been fully subnetted';
+
+/** The first /64 of `base` that overlaps no subnet in use or routed on the host. */
+export function chooseSubnet6(base: string, inUse: readonly string[], hostRoutes: readonly string[] = []): string {
+  const pool = parsePrefix(base);
+  const taken = [...inUse, ...hostRoutes].map((s) => parsePrefixParts(s.includes('/') ? s : `${s}/128`)).filter((p) => p?.family === 6)
+    .map((p) => ({ family: 6 as const, base: p!.base, bits: p!.bits }));
+  const step = 1n << 64n;
+  for (let a = pool.base; a <= prefixLast(pool); a += step) {
+    const c: Prefix = { family: 6, base: a, bits: 64 };
+    if (!taken.some((t) => prefixesOverlap(t, c))) return formatPrefix(c);
+  }
+  throw new EngineError('Unavailable', NO_MORE_SUBNETS);
+}
+
+/**
  * IPv4 destinations routed on the host, from the JSON text of `ip -j route` (or `ip -j -4 route
  * show table all`). `default` routes, IPv6 and non-unicast-looking entries without a prefix are
  * handled: a bare address is a /32. Unparseable entries are skipped.
@@ -150,43 +278,42 @@ export const ERR_IP_OUT_OF_RANGE = 'requested address is out of range';
 
 export interface IpamConfig { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }
 
-function isIPv6Text(s: string): boolean { return s.includes(':'); }
-
 /**
  * The daemon's check of `IPAM.Config` on `POST /networks/create` (moby's ValidateIPAM): all
  * problems are collected and reported as `invalid network config:\n<one per line>`. IPv6 configs
- * are skipped unless `enableIPv6` (berth refuses IPv6 networks elsewhere).
+ * are skipped unless `enableIPv6` (Docker ignores them on a network without IPv6).
  */
 export function validateIpamConfigs(configs: readonly IpamConfig[], enableIPv6 = false): void {
   const errs: string[] = [];
   for (const cfg of configs) {
     const subnetText = cfg.Subnet ?? '';
-    if (isIPv6Text(subnetText)) {
-      if (!enableIPv6) continue;
-      errs.push(`invalid subnet ${subnetText}: IPv6 is not supported by berth`);
+    const sp = parsePrefixParts(subnetText);
+    if (!sp) {
+      if (subnetText.includes(':') && !enableIPv6) continue;
+      errs.push(`invalid subnet ${subnetText}: invalid CIDR block notation`);
       continue;
     }
-    const sp = parseCidrParts(subnetText);
-    if (!sp) { errs.push(`invalid subnet ${subnetText}: invalid CIDR block notation`); continue; }
-    const subnet: Cidr = { base: sp.base, bits: sp.bits };
-    if (sp.addr !== sp.base) errs.push(`invalid subnet ${formatIPv4(sp.addr)}/${sp.bits}: it should be ${formatCidr(subnet)}`);
+    if (sp.family === 6 && !enableIPv6) continue;
+    const fam = `IPv${sp.family}`;
+    const subnet: Prefix = { family: sp.family, base: sp.base, bits: sp.bits };
+    if (sp.addr !== sp.base) errs.push(`invalid subnet ${formatAddr(sp.family, sp.addr)}/${sp.bits}: it should be ${formatPrefix(subnet)}`);
     if (cfg.IPRange) {
       const r = cfg.IPRange;
-      const rp = parseCidrParts(r);
-      if (isIPv6Text(r)) errs.push(`invalid ip-range ${r}: parent subnet is an IPv4 block`);
-      else if (!rp) errs.push(`invalid ip-range ${r}: invalid CIDR block notation`);
+      const rp = parsePrefixParts(r);
+      if (!rp) errs.push(`invalid ip-range ${r}: invalid CIDR block notation`);
+      else if (rp.family !== sp.family) errs.push(`invalid ip-range ${r}: parent subnet is an ${fam} block`);
       else {
-        const range: Cidr = { base: rp.base, bits: rp.bits };
-        if (rp.bits < subnet.bits) errs.push(`invalid ip-range ${r}: CIDR block is bigger than its parent subnet ${formatCidr(subnet)}`);
-        if (rp.addr !== rp.base) errs.push(`invalid ip-range ${formatIPv4(rp.addr)}/${rp.bits}: it should be ${formatCidr(range)}`);
-        if (!cidrsOverlap(subnet, range)) errs.push(`invalid ip-range ${r}: parent subnet ${formatCidr(subnet)} doesn't contain ip-range`);
+        const range: Prefix = { family: rp.family, base: rp.base, bits: rp.bits };
+        if (rp.bits < subnet.bits) errs.push(`invalid ip-range ${r}: CIDR block is bigger than its parent subnet ${formatPrefix(subnet)}`);
+        if (rp.addr !== rp.base) errs.push(`invalid ip-range ${formatAddr(rp.family, rp.addr)}/${rp.bits}: it should be ${formatPrefix(range)}`);
+        if (!prefixesOverlap(subnet, range)) errs.push(`invalid ip-range ${r}: parent subnet ${formatPrefix(subnet)} doesn't contain ip-range`);
       }
     }
-    const addrErr = (a: string): string | undefined => {
-      if (isIPv6Text(a) && /^[0-9a-fA-F:.]+$/.test(a)) return 'parent subnet is an IPv4 block';
-      const ip = parseIPv4(a);
-      if (ip === undefined) return 'invalid address';
-      if (!cidrContains(subnet, ip)) return `parent subnet ${formatCidr(subnet)} doesn't contain this address`;
+    const addrErr = (text: string): string | undefined => {
+      const a = parseAddr(text);
+      if (!a) return 'invalid address';
+      if (a.family !== sp.family) return `parent subnet is an ${fam} block`;
+      if (!prefixContains(subnet, a.family, a.n)) return `parent subnet ${formatPrefix(subnet)} doesn't contain this address`;
       return undefined;
     };
     if (cfg.Gateway) {
@@ -203,8 +330,8 @@ export function validateIpamConfigs(configs: readonly IpamConfig[], enableIPv6 =
 
 /** Docker's 403 when a requested subnet overlaps one already used by another network. */
 export function checkPoolOverlap(subnet: string, inUse: readonly string[]): void {
-  const c = parseCidr(subnet);
-  if (inUse.some((u) => cidrsOverlap(parseCidr(u), c))) throw new EngineError('Forbidden', ERR_POOL_OVERLAP);
+  const c = parsePrefix(subnet);
+  if (inUse.some((u) => prefixesOverlap(parsePrefix(u), c))) throw new EngineError('Forbidden', ERR_POOL_OVERLAP);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,105 +352,113 @@ export interface AddressPoolState {
 export interface AddressPoolOptions { subnet: string; ipRange?: string; gateway?: string; auxAddresses?: string[] }
 
 /**
- * One network's IPv4 addresses. The network and broadcast addresses (for prefixes shorter than
- * /31) and the gateway are never handed out. Allocation without a preference is sequential from
- * the last address given, within the ip-range if any, and wraps around (Docker's serial mode:
- * a just-released address is not reused at once).
+ * One network's addresses of one family. The network address, the IPv4 broadcast address and
+ * the gateway are never handed out (IPv6 has no broadcast: its last address is a host's). Allocation
+ * without a preference is sequential from the last address given, within the ip-range if any,
+ * and wraps around (Docker's serial mode: a just-released address is not reused at once).
  */
 export class AddressPool {
-  readonly subnet: Cidr;
-  readonly range: Cidr;
-  readonly gateway: number;
-  private readonly used = new Set<number>();
-  private readonly reserved = new Set<number>();
-  private last: number | undefined;
+  readonly family: Family;
+  readonly subnet: Prefix;
+  readonly range: Prefix;
+  readonly gateway: bigint;
+  private readonly used = new Set<bigint>();
+  private readonly reserved = new Set<bigint>();
+  private last: bigint | undefined;
 
   constructor(o: AddressPoolOptions) {
-    validateIpamConfigs([{ Subnet: o.subnet, IPRange: o.ipRange, Gateway: o.gateway }]);
-    this.subnet = parseCidr(o.subnet);
-    this.range = o.ipRange ? parseCidr(o.ipRange) : this.subnet;
-    if (this.subnet.bits > 30) throw invalid(`invalid subnet ${o.subnet}: too small for a bridge network`);
-    this.gateway = o.gateway ? parseIPv4(o.gateway)! : this.subnet.base + 1;
+    const family: Family = o.subnet.includes(':') ? 6 : 4;
+    validateIpamConfigs([{ Subnet: o.subnet, IPRange: o.ipRange, Gateway: o.gateway }], family === 6);
+    this.family = family;
+    this.subnet = parsePrefix(o.subnet);
+    this.range = o.ipRange ? parsePrefix(o.ipRange) : this.subnet;
+    if (this.subnet.bits > widthOf(family) - 2) throw invalid(`invalid subnet ${o.subnet}: too small for a bridge network`);
+    this.gateway = o.gateway ? parseAddr(o.gateway)!.n : this.subnet.base + 1n;
     for (const a of o.auxAddresses ?? []) {
-      const ip = parseIPv4(a);
-      if (ip === undefined || !cidrContains(this.subnet, ip)) throw invalid(`invalid auxiliary address ${a}: parent subnet ${formatCidr(this.subnet)} doesn't contain this address`);
-      this.reserved.add(ip);
+      const ip = parseAddr(a);
+      if (!ip || !prefixContains(this.subnet, ip.family, ip.n)) throw invalid(`invalid auxiliary address ${a}: parent subnet ${formatPrefix(this.subnet)} doesn't contain this address`);
+      this.reserved.add(ip.n);
     }
   }
 
-  get subnetText(): string { return formatCidr(this.subnet); }
-  get gatewayText(): string { return formatIPv4(this.gateway); }
-  get ipRangeText(): string | undefined { return this.range === this.subnet ? undefined : formatCidr(this.range); }
+  get subnetText(): string { return formatPrefix(this.subnet); }
+  get gatewayText(): string { return formatAddr(this.family, this.gateway); }
+  get ipRangeText(): string | undefined { return this.range === this.subnet ? undefined : formatPrefix(this.range); }
   /** Prefix length, for `172.18.0.2/16`-style addresses and `IPPrefixLen`. */
   get prefixLen(): number { return this.subnet.bits; }
 
-  private isSystemReserved(ip: number): boolean {
-    return ip === this.subnet.base || ip === cidrLast(this.subnet) || ip === this.gateway || this.reserved.has(ip);
+  private isSystemReserved(ip: bigint): boolean {
+    return ip === this.subnet.base || (this.family === 4 && ip === prefixLast(this.subnet)) || ip === this.gateway || this.reserved.has(ip);
+  }
+
+  /** The address as a number of this pool's family, undefined if it is not one. */
+  private parse(s: string): bigint | undefined {
+    const a = parseAddr(s);
+    return a && a.family === this.family ? a.n : undefined;
   }
 
   /** True when `ip` is handed out (or is the gateway / network / broadcast / an aux address). */
   isAllocated(ip: string): boolean {
-    const n = parseIPv4(ip);
-    return n !== undefined && (this.used.has(n) || (cidrContains(this.subnet, n) && this.isSystemReserved(n)));
+    const n = this.parse(ip);
+    return n !== undefined && (this.used.has(n) || (prefixContains(this.subnet, this.family, n) && this.isSystemReserved(n)));
   }
 
   get allocatedCount(): number { return this.used.size; }
 
   /**
-   * Hands out an address. A `preferred` address (`--ip`) may be anywhere in the subnet (Docker
-   * allows addresses outside the ip-range when asked for); outside the subnet it is refused with
-   * Docker's `Invalid address …` text, and an address in use with `Address already in use`.
+   * Hands out an address. A `preferred` address (`--ip`, `--ip6`) may be anywhere in the subnet
+   * (Docker allows addresses outside the ip-range when asked for); outside the subnet it is
+   * refused with Docker's `Invalid address …` text, and an address in use with `Address already in use`.
    */
   allocate(preferred?: string): string {
     if (preferred !== undefined && preferred !== '') {
-      const ip = parseIPv4(preferred);
-      if (ip === undefined || !cidrContains(this.subnet, ip)) {
+      const ip = this.parse(preferred);
+      if (ip === undefined || !prefixContains(this.subnet, this.family, ip)) {
         throw invalid(`Invalid address ${preferred}: It does not belong to any of this network's subnets`);
       }
       if (this.used.has(ip) || this.isSystemReserved(ip)) throw new EngineError('Forbidden', ERR_ADDRESS_IN_USE);
       this.used.add(ip);
-      return formatIPv4(ip);
+      return formatAddr(this.family, ip);
     }
     const first = this.range.base;
-    const end = cidrLast(this.range);
-    const size = end - first + 1;
-    const start = this.last !== undefined && cidrContains(this.range, this.last) ? this.last + 1 : first;
-    for (let i = 0; i < size; i++) {
+    const end = prefixLast(this.range);
+    const size = end - first + 1n;
+    const start = this.last !== undefined && prefixContains(this.range, this.family, this.last) ? this.last + 1n : first;
+    // Every address tried either is free or is one of the few taken ones: an IPv6 /64 is never walked.
+    const tries = size < BigInt(this.used.size + this.reserved.size + 4) ? size : BigInt(this.used.size + this.reserved.size + 4);
+    for (let i = 0n; i < tries; i++) {
       let ip = start + i;
       if (ip > end) ip -= size;
       if (this.used.has(ip) || this.isSystemReserved(ip)) continue;
       this.used.add(ip);
       this.last = ip;
-      return formatIPv4(ip);
+      return formatAddr(this.family, ip);
     }
     throw new EngineError('Unavailable', ERR_NO_AVAILABLE_IPS);
   }
 
   /** Gives an address back; unknown addresses are ignored (release is idempotent). */
   release(ip: string): void {
-    const n = parseIPv4(ip);
+    const n = this.parse(ip);
     if (n !== undefined) this.used.delete(n);
   }
 
   serialize(): AddressPoolState {
-    const s: AddressPoolState = {
-      subnet: this.subnetText,
-      gateway: this.gatewayText,
-      allocated: [...this.used].sort((a, b) => a - b).map(formatIPv4),
-    };
+    const sorted = (xs: Iterable<bigint>) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => formatAddr(this.family, n));
+    const s: AddressPoolState = { subnet: this.subnetText, gateway: this.gatewayText, allocated: sorted(this.used) };
     if (this.ipRangeText) s.ipRange = this.ipRangeText;
-    if (this.reserved.size) s.reserved = [...this.reserved].sort((a, b) => a - b).map(formatIPv4);
-    if (this.last !== undefined) s.last = formatIPv4(this.last);
+    if (this.reserved.size) s.reserved = sorted(this.reserved);
+    if (this.last !== undefined) s.last = formatAddr(this.family, this.last);
     return s;
   }
 
   static restore(s: AddressPoolState): AddressPool {
     const p = new AddressPool({ subnet: s.subnet, ipRange: s.ipRange, gateway: s.gateway, auxAddresses: s.reserved });
     for (const a of s.allocated) {
-      const n = parseIPv4(a);
-      if (n !== undefined && cidrContains(p.subnet, n)) p.used.add(n);
+      const n = p.parse(a);
+      if (n !== undefined && prefixContains(p.subnet, p.family, n)) p.used.add(n);
     }
-    if (s.last !== undefined) p.last = parseIPv4(s.last);
+    if (s.last !== undefined) p.last = p.parse(s.last);
     return p;
   }
 }

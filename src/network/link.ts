@@ -8,7 +8,7 @@
 // /run/netns/<name>), `attachVeth({ ns, hostIf: "vb3c4d5e6f7a8b", bridge: "berth0",
 // address: "172.17.0.2/16", gateway: "172.17.0.1", mac })`; when the container ends,
 // `deleteNetns(name)` removes the namespace and with it both ends of the veth pair.
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { invalid } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
@@ -35,20 +35,34 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 /**
- * Creates (or adopts) a Linux bridge with the gateway address and brings it up. Idempotent, so a
- * restarted daemon finds its bridge as it left it.
+ * Creates (or adopts) a Linux bridge with the gateway address (and the IPv6 gateway address of an
+ * IPv6 network) and brings it up. Idempotent, so a restarted daemon finds its bridge as it left it.
+ * IPv6 addresses go on without duplicate address detection (`nodad`): berth chose them in its own
+ * subnet, and a tentative address would not answer for the first second or two.
  */
-export async function ensureBridge(name: string, gatewayCidr: string, o: { mtu?: number } = {}): Promise<void> {
+export async function ensureBridge(name: string, gatewayCidr: string, o: { mtu?: number; gateway6Cidr?: string } = {}): Promise<void> {
   checkIfName(name);
   if (!(await linkExists(name))) {
     await ip(['link', 'add', 'name', name, 'type', 'bridge']);
   }
   if (o.mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(o.mtu)]);
+  if (o.gateway6Cidr) await enableIPv6(name);
   const addrs = (await ip(['-j', 'addr', 'show', 'dev', name])).stdout;
-  const have = (JSON.parse(addrs || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[])
-    .flatMap((l) => l.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gatewayCidr);
-  if (!have) await ip(['addr', 'add', gatewayCidr, 'dev', name]);
+  const have = new Set((JSON.parse(addrs || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[])
+    .flatMap((l) => l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  if (!have.has(gatewayCidr)) await ip(['addr', 'add', gatewayCidr, 'dev', name]);
+  if (o.gateway6Cidr && !have.has(o.gateway6Cidr)) await ip(['addr', 'add', o.gateway6Cidr, 'dev', name, 'nodad']);
   await ip(['link', 'set', 'dev', name, 'up']);
+}
+
+/** IPv6 on an interface of the host (a bridge): off when the host's default is off. */
+async function enableIPv6(dev: string): Promise<void> {
+  const f = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
+  let v: string;
+  try { v = (await readFile(f, 'utf8')).trim(); } catch {
+    throw invalid(`cannot enable IPv6 on ${dev}: ${f} is missing (is IPv6 disabled in this kernel, ipv6.disable=1?)`);
+  }
+  if (v !== '0') await writeFile(f, '0');
 }
 
 export async function deleteLink(name: string): Promise<void> {
@@ -85,6 +99,10 @@ export interface VethOptions {
   address: string;
   /** Default route via this address (omitted for --internal networks). */
   gateway?: string;
+  /** IPv6 address with prefix on an IPv6 network, e.g. fd12:3456:789a:1::2/64. */
+  address6?: string;
+  /** IPv6 default route via this address. */
+  gateway6?: string;
   mac?: string;
   mtu?: number;
 }
@@ -99,8 +117,10 @@ export async function attachVeth(o: VethOptions): Promise<void> {
   checkIfName(o.bridge);
   const nsIf = o.nsIf ?? 'eth0';
   checkIfName(nsIf);
-  if (!/^[0-9a-fA-F:./]+$/.test(o.address) || (o.gateway && !/^[0-9a-fA-F:.]+$/.test(o.gateway)) || (o.mac && !/^[0-9a-fA-F:]+$/.test(o.mac))) {
-    throw invalid(`invalid address for ${nsIf}: ${o.address} ${o.gateway ?? ''} ${o.mac ?? ''}`);
+  const bad = (x: string | undefined, re: RegExp) => x !== undefined && x !== '' && !re.test(x);
+  if (!/^[0-9a-fA-F:./]+$/.test(o.address) || bad(o.gateway, /^[0-9a-fA-F:.]+$/) || bad(o.mac, /^[0-9a-fA-F:]+$/)
+    || bad(o.address6, /^[0-9a-fA-F:./]+$/) || bad(o.gateway6, /^[0-9a-fA-F:.]+$/)) {
+    throw invalid(`invalid address for ${nsIf}: ${o.address} ${o.gateway ?? ''} ${o.mac ?? ''} ${o.address6 ?? ''} ${o.gateway6 ?? ''}`);
   }
   const tmpPeer = `${o.hostIf.slice(0, 13)}p`;
   await ipBatch([
@@ -114,8 +134,10 @@ export async function attachVeth(o: VethOptions): Promise<void> {
       ['link', 'set', 'dev', tmpPeer, 'name', nsIf],
       ...(o.mac ? [['link', 'set', 'dev', nsIf, 'address', o.mac]] : []),
       ['addr', 'add', o.address, 'dev', nsIf],
+      ...(o.address6 ? [['addr', 'add', o.address6, 'dev', nsIf, 'nodad']] : []),
       ['link', 'set', 'dev', nsIf, 'up'],
       ...(o.gateway ? [['route', 'add', 'default', 'via', o.gateway, 'dev', nsIf]] : []),
+      ...(o.gateway6 ? [['route', 'add', 'default', 'via', o.gateway6, 'dev', nsIf]] : []),
     ], o.ns);
   } catch (e) {
     await deleteLink(o.hostIf);
@@ -123,9 +145,30 @@ export async function attachVeth(o: VethOptions): Promise<void> {
   }
 }
 
+/** Brings `lo` up in a namespace that gets no veth (attachVeth does it with the first one). */
+export async function loopbackUp(ns: string): Promise<void> {
+  await ip(['-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
+}
+
 /** Removes one interface from a namespace (network disconnect); its veth peer goes with it. */
 export async function detachVeth(ns: string, nsIf: string): Promise<void> {
   await ip(['-n', ns, 'link', 'del', 'dev', nsIf], { allowFail: true });
+}
+
+/** Points a namespace's default route of the gateway's family through `gateway` on `dev` (replacing any other one). */
+export async function setDefaultRoute(ns: string, gateway: string, dev: string): Promise<void> {
+  checkIfName(dev);
+  if (!/^[0-9a-fA-F:.]+$/.test(gateway)) throw invalid(`invalid gateway ${JSON.stringify(gateway)}`);
+  await ip(['-n', ns, 'route', 'replace', 'default', 'via', gateway, 'dev', dev]);
+}
+
+/** The host's IPv6 unicast routes as CIDRs (for choosing an IPv6 subnet nobody routes yet). */
+export async function hostRoutes6(): Promise<string[]> {
+  const r = await ip(['-j', '-6', 'route', 'show', 'table', 'all'], { allowFail: true });
+  if (r.code !== 0 || !r.stdout.trim()) return [];
+  const routes = JSON.parse(r.stdout) as { dst?: string; type?: string }[];
+  return routes.filter((x) => (x.type ?? 'unicast') === 'unicast').map((x) => x.dst ?? '')
+    .filter((d) => d && d !== 'default' && d.includes(':') && !/^(fe80|ff)/i.test(d)).map((d) => (d.includes('/') ? d : `${d}/128`));
 }
 
 /** The host's IPv4 routes as CIDRs (for choosing a bridge subnet nobody routes yet). */

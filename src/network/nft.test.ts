@@ -38,9 +38,74 @@ test('the file replaces only berth\'s own table atomically', () => {
   assert.equal(L[1], 'table ip berth-unit');
   assert.equal(L[2], 'delete table ip berth-unit');
   assert.equal(L[3], 'table ip berth-unit {');
-  assert.ok(!/\btable (inet|ip6|bridge|netdev|arp)\b/.test(t));
-  assert.equal(t.match(/^table /gm)!.length, 2);
-  assert.equal(t.match(/^delete /gm)!.length, 1);
+  assert.ok(!/\btable (inet|bridge|netdev|arp)\b/.test(t));
+  // Without IPv6 networks the ip6 table is made and deleted in the same transaction: gone.
+  assert.deepEqual(L.filter((l) => /^(table|delete table) ip6 /.test(l)), ['table ip6 berth-unit', 'delete table ip6 berth-unit']);
+  assert.equal(t.match(/^table /gm)!.length, 3);
+  assert.equal(t.match(/^delete /gm)!.length, 2);
+  // A kernel without IPv6: no ip6 table at all.
+  assert.ok(!/ ip6 /.test(renderRuleset({ ...base, ipv6: false })));
+});
+
+const v6: RulesetState = {
+  table: 'berth-unit6',
+  bridges: [
+    { name: 'berth0', subnet: '172.17.0.0/16' },
+    { name: 'br-six', subnet: '172.18.0.0/16', subnet6: 'fd00:1:2:3::/64' },
+    { name: 'br-six-int', subnet: '172.19.0.0/16', subnet6: 'fd00:1:2:4::/64', internal: true, icc: false },
+  ],
+  ports: [
+    { proto: 'tcp', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, bridge: 'br-six' },
+    { proto: 'tcp', hostPort: 8080, containerIp: 'fd00:1:2:3::2', containerPort: 80, bridge: 'br-six' },
+    { proto: 'udp', hostIp: '::', hostPort: 5353, containerIp: 'fd00:1:2:3:0::2', containerPort: 53, bridge: 'br-six' },
+    { proto: 'tcp', hostIp: 'fd00:9::1', hostPort: 9443, containerIp: 'fd00:1:2:3::2', containerPort: 443, bridge: 'br-six' },
+    { proto: 'tcp', hostIp: '::1', hostPort: 9001, containerIp: 'fd00:1:2:3::2', containerPort: 1, bridge: 'br-six' },
+    { proto: 'tcp', hostIp: '::', hostPort: 9002, containerIp: '172.17.0.2', containerPort: 2, bridge: 'berth0' },
+    { proto: 'tcp', hostPort: 9003, containerIp: 'fd00:1:2:4::2', containerPort: 3, bridge: 'br-six-int' },
+  ],
+};
+
+/** The part of the file for one family's table. */
+function tableOf(text: string, family: 'ip' | 'ip6'): string {
+  const all = text.split('\n');
+  const i = all.findIndex((l) => l === `table ${family} ${v6.table} {`);
+  assert.ok(i >= 0, `table ${family} missing`);
+  const j = all.indexOf('}', i);
+  return all.slice(i, j + 1).join('\n');
+}
+
+test('IPv6 networks: the ip6 table mirrors DNAT, masquerade, hairpin and the forward filter; ::1 and IPv4 targets are left to the proxy', () => {
+  const t = renderRuleset(v6);
+  const four = tableOf(t, 'ip');
+  const six = tableOf(t, 'ip6');
+  assert.deepEqual(chain(four, 'publish'), ['tcp dport 8080 dnat to 172.18.0.2:80']);
+  assert.deepEqual(chain(six, 'publish'), [
+    'tcp dport 8080 dnat to [fd00:1:2:3::2]:80',
+    'udp dport 5353 dnat to [fd00:1:2:3::2]:53',
+    'ip6 daddr fd00:9::1 tcp dport 9443 dnat to [fd00:1:2:3::2]:443',
+  ]);
+  assert.deepEqual(chain(six, 'output'), ['type nat hook output priority -100; policy accept;', 'ip6 daddr != ::1 fib daddr type local jump publish']);
+  assert.deepEqual(chain(six, 'postrouting'), [
+    'type nat hook postrouting priority srcnat; policy accept;',
+    'ip6 saddr fd00:1:2:3::/64 oifname != { "berth0", "br-six", "br-six-int" } masquerade',
+    'iifname "br-six" oifname "br-six" ct status dnat masquerade comment "hairpin to a published port"',
+  ]);
+  assert.deepEqual(chain(six, 'forward'), [
+    'type filter hook forward priority filter; policy accept;',
+    'iifname "br-six-int" oifname != "br-six-int" drop comment "internal network"',
+    'oifname "br-six-int" iifname != "br-six-int" drop comment "internal network"',
+    'iifname "br-six" oifname { "berth0", "br-six-int" } drop comment "isolation between berth networks"',
+    'iifname "br-six-int" oifname { "berth0", "br-six" } drop comment "isolation between berth networks"',
+    'iifname "br-six-int" oifname "br-six-int" drop comment "icc=false"',
+    'ct state established,related accept',
+    'oifname "br-six" iifname != "br-six" ct status dnat accept comment "published port"',
+    'oifname "br-six" iifname != "br-six" drop comment "unpublished port"',
+  ]);
+  assert.throws(() => renderRuleset({ ...v6, ports: [{ proto: 'tcp', hostPort: 1, containerIp: 'fd00:9::2', containerPort: 1, bridge: 'br-six' }] }),
+    (e: unknown) => isEngineError(e, 'InvalidParameter') && /fd00:9::2 is not in fd00:1:2:3::\/64/.test((e as Error).message));
+  assert.throws(() => renderRuleset({ ...v6, ports: [{ proto: 'tcp', hostPort: 1, containerIp: 'fd00::2', containerPort: 1, bridge: 'berth0' }] }),
+    (e: unknown) => isEngineError(e, 'InvalidParameter'));
+  assert.deepEqual(requiredSysctls(v6).map((x) => x.path).filter((x) => /ipv6|ip6/.test(x)), ['/proc/sys/net/ipv6/conf/all/forwarding', '/proc/sys/net/bridge/bridge-nf-call-ip6tables']);
 });
 
 test('DNAT: published ports for traffic from outside and from the host, loopback included', () => {
@@ -177,8 +242,17 @@ test('nft: check, apply for real, list and delete a unique table', { skip: !have
     await assert.rejects(applyRuleset(text.replace('ct status dnat masquerade', 'ct status dnat masquerad')), (e: unknown) =>
       isEngineError(e, 'System') && /nft -f -: .*masquerad/s.test((e as Error).message));
     assert.equal(await listTable(table), listed);
+    // With IPv6 networks the ip6 table is there too; without them again, it goes.
+    await applyRuleset(renderRuleset({ ...v6, table }), { check: true });
+    await applyRuleset(renderRuleset({ ...v6, table }));
+    const six = await listTable(table, { family: 'ip6' });
+    assert.match(six, /tcp dport 8080 dnat to \[fd00:1:2:3::2\]:80/);
+    assert.match(six, /ip6 daddr != ::1 fib daddr type local jump publish/);
+    await applyRuleset(text);
+    await assert.rejects(listTable(table, { family: 'ip6' }));
   } finally {
     await deleteTable(table);
+    await deleteTable(table, { family: 'ip6' });
   }
   await assert.rejects(listTable(table), (e: unknown) => isEngineError(e, 'System') && /No such file or directory/.test((e as Error).message));
   await deleteTable(table); // missing: ignored

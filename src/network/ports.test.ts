@@ -55,10 +55,15 @@ test('PortAllocator: explicit ports, address conflicts, host ranges', () => {
   assert.equal(a.reserve('tcp', 9090, '127.0.0.1'), 9090);
   assert.equal(a.reserve('tcp', 9090, '127.0.0.2'), 9090); // two specific addresses
   assert.throws(() => a.reserve('tcp', 9090, '0.0.0.0'), err('Bind for 0.0.0.0:9090 failed: port is already allocated', 'Conflict'));
-  assert.throws(() => a.reserve('tcp', 9090, '::'), err('Bind for [::]:9090 failed: port is already allocated', 'Conflict'));
+  // The other family's unspecified address is another socket (v6-only), '' is both families.
+  assert.equal(a.reserve('tcp', 9090, '::'), 9090);
+  assert.throws(() => a.reserve('tcp', 9090, '::1'), err('Bind for [::1]:9090 failed: port is already allocated', 'Conflict'));
+  assert.throws(() => a.reserve('tcp', 9090, ''), err('Bind for 0.0.0.0:9090 failed: port is already allocated', 'Conflict'));
   a.release('tcp', 9090, '127.0.0.1');
   a.release('tcp', 9090, '127.0.0.2');
-  assert.equal(a.reserve('tcp', 9090, '::'), 9090);
+  a.release('tcp', 9090, '::');
+  assert.equal(a.reserve('tcp', 9090, '::1'), 9090);
+  assert.equal(a.reserve('tcp', 9090, '0.0.0.0'), 9090);
   assert.equal(a.allocateBinding('tcp', b('', '')), 6000);
   assert.equal(a.allocateBinding('tcp', b('', '7000-7001')), 7000);
   assert.equal(a.allocateBinding('tcp', b('', '7000-7001')), 7001);

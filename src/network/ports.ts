@@ -42,7 +42,18 @@ export function publishAllBindings(exposed: PortSet | readonly string[], binding
 export const DEFAULT_EPHEMERAL_START = 49153;
 export const DEFAULT_EPHEMERAL_END = 60999;
 
-function isUnspecified(ip: string): boolean { return ip === '' || ip === '0.0.0.0' || ip === '::'; }
+const familyOf = (ip: string) => (ip.includes(':') ? 6 : 4);
+
+/**
+ * Whether bindings on two host addresses hold the same port: equal addresses; '' (every address
+ * of both families) with anything; an unspecified address (0.0.0.0, ::) with its own family
+ * only, as the kernel sees it (IPv6 sockets bind v6-only, as docker-proxy's do).
+ */
+function addressesClash(a: string, b: string): boolean {
+  if (a === b || a === '' || b === '') return true;
+  if (familyOf(a) !== familyOf(b)) return false;
+  return a === '0.0.0.0' || a === '::' || b === '0.0.0.0' || b === '::';
+}
 
 /** Docker's text when a host port is taken. */
 export function portAllocatedMessage(hostIp: string, port: number): string {
@@ -59,8 +70,9 @@ export interface PortAllocatorOptions {
 }
 
 /**
- * Host ports handed to containers, per protocol. An unspecified host address (0.0.0.0, ::, '')
- * conflicts with every address on the same port; two specific addresses conflict only if equal.
+ * Host ports handed to containers, per protocol. '' conflicts with every address on the same
+ * port, an unspecified address (0.0.0.0, ::) with every address of its family; two specific
+ * addresses conflict only if equal.
  * Ephemeral allocation is sequential from the last port given and wraps in the range.
  */
 export class PortAllocator {
@@ -83,7 +95,7 @@ export class PortAllocator {
   isFree(proto: Proto, port: number, hostIp = ''): boolean {
     const ips = this.taken.get(`${proto}/${port}`);
     if (ips) {
-      for (const t of ips) if (t === hostIp || isUnspecified(t) || isUnspecified(hostIp)) return false;
+      for (const t of ips) if (addressesClash(t, hostIp)) return false;
     }
     return true;
   }

@@ -19,21 +19,29 @@
 // 127.0.0.11 inside the namespace; berth's daemon cannot enter namespaces, so resolv.conf names
 // the gateway address instead.) On the default bridge there is no name resolution.
 //
+// IPv6: a network created with EnableIPv6 has an IPv6 subnet too (the user's, or a /64 of the
+// daemon's ULA /48, Docker 27's default pool); its bridge holds the IPv6 gateway and each
+// container an IPv6 address and route besides the IPv4 ones. Its published ports on every
+// address serve both families, ports on IPv6 host addresses go to the container's IPv6 address,
+// the embedded DNS answers AAAA, and the ip6 table mirrors the ip table's rules (nft.ts). An
+// IPv6 subnet given without EnableIPv6 is ignored, as Docker does; the default bridge is IPv4.
+//
 // State: networks and endpoints in one JSON document written atomically after every change. At
 // start the bridges and rules are made again from it; endpoints of containers that no longer
 // run and namespaces nobody owns are removed (a kill -9 of berthd leaves nothing stale).
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, EngineError, invalid, notFound } from '../common/errors.ts';
+import { parseLink } from '../common/links.ts';
 import { readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
 import type { ContainerNetworking, EndpointConfig, EndpointState, NetworkSetup, NetworkTarget } from '../engine/networking.ts';
 import type { HostConfig } from '../engine/types.ts';
 import {
-  AddressPool, checkPoolOverlap, chooseSubnet, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseCidrParts, parseMacAddress,
-  validateIpamConfigs, type AddressPoolState, type IpamConfig,
+  AddressPool, canonicalAddr, checkPoolOverlap, chooseSubnet, chooseSubnet6, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseAddr,
+  parseCidrParts, parseMacAddress, parsePrefix, prefixContains, ulaBasePrefix, validateIpamConfigs, type AddressPoolState, type IpamConfig,
 } from './ipam.ts';
-import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, listNetns, NETNS_DIR } from './link.ts';
+import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, hostRoutes6, listNetns, loopbackUp, NETNS_DIR, setDefaultRoute } from './link.ts';
 import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
 import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
@@ -56,9 +64,15 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   options: Record<string, string>;
   ipamOptions: Record<string, string> | null;
-  /** IPAM.Config as inspect shows it (the subnet and gateway in effect). */
+  /** IPAM.Config as inspect shows it (the subnets and gateways in effect). */
   ipamConfig: IpamConfig[];
   pool: AddressPoolState;
+  /** EnableIPv6: the network has an IPv6 subnet too (pool6). */
+  enableIPv6?: boolean;
+  pool6?: AddressPoolState;
+  /** The subnets the user asked for (canonical): only in those may a container ask for an
+   *  address (--ip, --ip6). Absent in records of before: every subnet counts. */
+  staticSubnets?: string[];
 }
 
 export interface EndpointRecord extends EndpointState {
@@ -69,9 +83,19 @@ export interface EndpointRecord extends EndpointState {
   ports?: PublishedPort[];
   /** The container's --dns servers: the embedded DNS forwards its queries there. */
   upstreams?: string[];
+  /** The container's default route goes through this endpoint's gateway. */
+  routed?: boolean;
+  /** EndpointSettings.Links on a user network: link alias → the linked container's name. */
+  links?: Record<string, string>;
 }
 
-interface State { networks: NetworkRecord[]; endpoints: EndpointRecord[] }
+interface State {
+  networks: NetworkRecord[];
+  endpoints: EndpointRecord[];
+  /** Each running container's network namespace, by container ID: it outlives the container's
+   *  endpoints (a container disconnected from every network keeps it and can connect again). */
+  sandboxes?: Record<string, string>;
+}
 
 /** `POST /networks/create`'s body (the fields berth acts on). */
 export interface NetworkCreateRequest {
@@ -109,9 +133,9 @@ export interface NetworkServiceOptions {
   log?: (msg: string) => void;
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const BRIDGE_OPT = 'com.docker.network.bridge.name';
 const ICC_OPT = 'com.docker.network.bridge.enable_icc';
+const IPV6_OPT = 'com.docker.network.enable_ipv6';
 const MASQ_OPT = 'com.docker.network.bridge.enable_ip_masquerade';
 const KNOWN_BRIDGE_OPTS = new Set([BRIDGE_OPT, ICC_OPT, MASQ_OPT, 'com.docker.network.bridge.host_binding_ipv4', 'com.docker.network.driver.mtu',
   'com.docker.network.bridge.default_bridge', 'com.docker.network.bridge.inhibit_ipv4', 'com.docker.network.container_iface_prefix',
@@ -122,7 +146,9 @@ export class NetworkService implements ContainerNetworking {
   #path: string;
   #networks = new Map<string, NetworkRecord>(); // by id
   #pools = new Map<string, AddressPool>(); // by network id
+  #pools6 = new Map<string, AddressPool>(); // by network id, IPv6 networks only
   #endpoints: EndpointRecord[] = [];
+  #sandboxes = new Map<string, string>(); // container ID → network namespace name
   #queue: Promise<unknown> = Promise.resolve();
   #ports = this.#newPortAllocator();
   #dns: EmbeddedDns;
@@ -135,6 +161,7 @@ export class NetworkService implements ContainerNetworking {
     this.#dns = new EmbeddedDns({
       resolver: {
         lookup: (client, name) => this.#lookup(client, name),
+        lookup6: (client, name) => [...new Set(this.#resolve(client, name)?.flatMap((e) => (e.ip6 ? [e.ip6] : [])) ?? [])],
         reverse: (client, ip) => this.#reverse(client, ip),
         mayForward: (client) => !this.#clientEndpoints(client).every((e) => this.#networks.get(e.networkId)?.internal),
       },
@@ -177,6 +204,7 @@ export class NetworkService implements ContainerNetworking {
       if (n.predefined) continue;
       this.#networks.set(n.id, n);
       this.#pools.set(n.id, AddressPool.restore(n.pool));
+      if (n.pool6) this.#pools6.set(n.id, AddressPool.restore(n.pool6));
     }
     if (this.#o.bridge && this.#o.bridge !== 'none') {
       const old = saved?.networks.find((n) => n.predefined);
@@ -215,7 +243,9 @@ export class NetworkService implements ContainerNetworking {
       this.#networks.set(rec.id, rec);
       this.#pools.set(rec.id, pool);
     }
+    for (const [c, ns] of Object.entries(saved?.sandboxes ?? {})) this.#sandboxes.set(c, ns);
     for (const e of saved?.endpoints ?? []) {
+      if (!this.#sandboxes.has(e.container)) this.#sandboxes.set(e.container, e.netns); // a state file of before sandboxes
       if (!this.#networks.has(e.networkId)) continue;
       this.#endpoints.push(e);
       for (const p of e.ports ?? []) { try { this.#ports.reserve(p.proto, p.hostPort, p.hostIp); } catch { /* a duplicate in a damaged state file */ } }
@@ -228,7 +258,8 @@ export class NetworkService implements ContainerNetworking {
   /** The bridge with its gateway address, and the DNS server on it for a user network. */
   async #bringUp(n: NetworkRecord): Promise<void> {
     const pool = this.#pools.get(n.id)!;
-    await ensureBridge(n.bridge, `${pool.gatewayText}/${pool.prefixLen}`);
+    const pool6 = this.#pools6.get(n.id);
+    await ensureBridge(n.bridge, `${pool.gatewayText}/${pool.prefixLen}`, { gateway6Cidr: pool6 && `${pool6.gatewayText}/${pool6.prefixLen}` });
     if (!n.predefined) {
       try { await this.#dns.listen(pool.gatewayText); } catch (e) { this.#o.log?.(`embedded DNS on ${pool.gatewayText}:53 for network ${n.name}: ${(e as Error).message}`); }
     }
@@ -236,11 +267,14 @@ export class NetworkService implements ContainerNetworking {
 
   async reconcile(isRunning: (id: string) => boolean): Promise<void> {
     await this.#locked(async () => {
-      const gone = this.#endpoints.filter((e) => !isRunning(e.container));
-      for (const e of gone) await deleteNetns(e.netns);
+      for (const [c, ns] of [...this.#sandboxes]) {
+        if (isRunning(c)) continue;
+        await deleteNetns(ns);
+        this.#sandboxes.delete(c);
+      }
       this.#endpoints = this.#endpoints.filter((e) => isRunning(e.container));
       this.#restoreCounts();
-      const mine = new Set(this.#endpoints.map((e) => e.netns));
+      const mine = new Set(this.#sandboxes.values());
       for (const ns of await listNetns(`berth${this.#inst}-`)) {
         if (!mine.has(ns) && new RegExp(`^berth${this.#inst}-[0-9a-f]{12}$`).test(ns)) await deleteNetns(ns);
       }
@@ -257,6 +291,11 @@ export class NetworkService implements ContainerNetworking {
       const p = new AddressPool({ subnet: n.pool.subnet, ipRange: n.pool.ipRange, gateway: n.pool.gateway, auxAddresses: n.pool.reserved });
       for (const e of this.#endpoints) if (e.networkId === id) { try { p.allocate(e.ip); } catch { /* a duplicate in a damaged state file */ } }
       this.#pools.set(id, p);
+      if (n.pool6) {
+        const p6 = new AddressPool({ subnet: n.pool6.subnet, ipRange: n.pool6.ipRange, gateway: n.pool6.gateway, auxAddresses: n.pool6.reserved });
+        for (const e of this.#endpoints) if (e.networkId === id && e.ip6) { try { p6.allocate(e.ip6); } catch { /* idem */ } }
+        this.#pools6.set(id, p6);
+      }
     }
     this.#ports = this.#newPortAllocator();
     for (const e of this.#endpoints) for (const p of e.ports ?? []) { try { this.#ports.reserve(p.proto, p.hostPort, p.hostIp); } catch { /* idem */ } }
@@ -271,8 +310,12 @@ export class NetworkService implements ContainerNetworking {
   // ------------------------------------------------------------------------------------ state
 
   async #save(): Promise<void> {
-    for (const [id, n] of this.#networks) n.pool = this.#pools.get(id)!.serialize();
-    await writeJsonAtomic(this.#path, { networks: [...this.#networks.values()], endpoints: this.#endpoints } satisfies State);
+    for (const [id, n] of this.#networks) {
+      n.pool = this.#pools.get(id)!.serialize();
+      const p6 = this.#pools6.get(id);
+      if (p6) n.pool6 = p6.serialize();
+    }
+    await writeJsonAtomic(this.#path, { networks: [...this.#networks.values()], endpoints: this.#endpoints, sandboxes: Object.fromEntries(this.#sandboxes) } satisfies State);
   }
 
   /** Serialised: IPAM, ports, the rules and the state file are shared by every operation. */
@@ -286,16 +329,21 @@ export class NetworkService implements ContainerNetworking {
     return [...this.#networks.values()].filter((n) => n.id !== except).map((n) => n.pool.subnet);
   }
 
+  #subnets6(): string[] {
+    return [...this.#networks.values()].flatMap((n) => (n.pool6 ? [n.pool6.subnet] : []));
+  }
+
   /** berth's whole nftables table from the networks and endpoints, applied in one `nft -f`. */
   async #applyRules(): Promise<void> {
     const nets = [...this.#networks.values()];
     const state: RulesetState = {
       table: this.table,
-      bridges: nets.map((n) => ({ name: n.bridge, subnet: n.pool.subnet, internal: n.internal, icc: n.icc, masquerade: n.masquerade })),
-      ports: this.#endpoints.flatMap((e) => (e.ports ?? []).map((p) => ({
-        proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: e.ip, containerPort: p.containerPort, bridge: this.#networks.get(e.networkId)!.bridge,
-      }))),
+      bridges: nets.map((n) => ({ name: n.bridge, subnet: n.pool.subnet, ...(n.pool6 ? { subnet6: n.pool6.subnet } : {}), internal: n.internal, icc: n.icc, masquerade: n.masquerade })),
+      ports: this.#endpoints.flatMap((e) => (e.ports ?? []).flatMap((p) => forwards(e, p).map((f) => ({
+        proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, containerIp: f.targetIp, containerPort: p.containerPort, bridge: this.#networks.get(e.networkId)!.bridge,
+      })))),
       localhostDnat: !this.#proxyOn,
+      ipv6: existsSync('/proc/sys/net/ipv6'),
     };
     for (const sc of requiredSysctls(state)) {
       try { if (readFileSync(sc.path, 'utf8').trim() !== sc.value) writeFileSync(sc.path, sc.value); } catch { /* reported by the data path */ }
@@ -332,32 +380,46 @@ export class NetworkService implements ContainerNetworking {
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     return this.#locked(async () => {
       const name = req.Name ?? '';
-      if (!name) throw invalid('invalid name: name is empty');
-      if (!NAME_RE.test(name)) throw invalid(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      // Docker checks nothing else in a network's name (libnetwork NewNetwork): `test 01` is a name.
+      if (!name.trim()) throw invalid('invalid name: name is empty');
       const driver = req.Driver || 'bridge';
-      if (['bridge', 'host', 'none', 'default'].includes(name) || driver === 'host' || driver === 'null') {
-        if (['host', 'none'].includes(name) || driver !== 'bridge') throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
-      }
-      if (this.#o.bridge !== 'none' && name === 'bridge') throw conflict(`network with name ${name} already exists`);
+      // dockerd's order: a predefined name (network.IsPredefined), a name in use, then the driver,
+      // whose host and null kinds have their one network already.
+      if (['bridge', 'host', 'none', 'default'].includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
       if ([...this.#networks.values()].some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+      if (driver === 'host' || driver === 'null') throw new EngineError('Forbidden', `only one instance of "${driver}" network is allowed`);
       if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
       if (req.Scope && req.Scope !== 'local') throw invalid(`invalid scope ${req.Scope}: the bridge driver only supports scope local`);
       if (req.Ingress) throw new EngineError('Forbidden', 'ingress networks are swarm networks: berth has no swarm');
       if (req.ConfigOnly || req.ConfigFrom?.Network) throw notImplemented('config-only networks');
-      if (req.EnableIPv6) throw invalid('IPv6 networks are not supported by berth (IPv4 only): drop --ipv6');
       if (req.EnableIPv4 === false) throw invalid('IPv4 cannot be disabled on a bridge network');
+      const opts = { ...(req.Options ?? {}) };
+      // EnableIPv6, or else the driver option (Docker's order); the field wins and the option goes.
+      let enableIPv6 = false;
+      if (req.EnableIPv6 !== undefined && req.EnableIPv6 !== null) {
+        enableIPv6 = !!req.EnableIPv6;
+        delete opts[IPV6_OPT];
+      } else if (opts[IPV6_OPT] !== undefined) {
+        const v = parseGoBool(opts[IPV6_OPT]);
+        if (v === undefined) throw invalid(`driver-opt "${IPV6_OPT}" is not a valid bool`);
+        enableIPv6 = v;
+      }
       const ipamDriver = req.IPAM?.Driver || 'default';
       if (ipamDriver !== 'default') throw notFound(`plugin "${ipamDriver}" not found`);
-      const configs = (req.IPAM?.Config ?? []).filter((c) => !(c.Subnet ?? '').includes(':'));
-      validateIpamConfigs(req.IPAM?.Config ?? [], false);
+      validateIpamConfigs(req.IPAM?.Config ?? [], enableIPv6);
+      // IPv6 configs of a network without IPv6 are ignored, as Docker ignores them.
+      const isV6Config = (c: IpamConfig) => (c.Subnet ?? '').includes(':');
+      const configs = (req.IPAM?.Config ?? []).filter((c) => !isV6Config(c));
+      const configs6 = enableIPv6 ? (req.IPAM?.Config ?? []).filter(isV6Config) : [];
       if (configs.length > 1) throw invalid('berth bridge networks take one IPv4 subnet');
-      const opts = req.Options ?? {};
+      if (configs6.length > 1) throw invalid('berth bridge networks take one IPv6 subnet');
       for (const k of Object.keys(opts)) if (k.startsWith('com.docker.network.bridge.') && !KNOWN_BRIDGE_OPTS.has(k)) throw invalid(`unknown bridge option ${k}`);
       const boolOpt = (k: string): boolean => {
         const v = opts[k];
         if (v === undefined) return true;
-        if (!/^(true|false|1|0|t|f|TRUE|FALSE|True|False)$/.test(v)) throw invalid(`failed to parse ${k} value: invalid syntax`);
-        return /^(true|1|t|TRUE|True)$/.test(v);
+        const b = parseGoBool(v);
+        if (b === undefined) throw invalid(`failed to parse ${k} value: invalid syntax`);
+        return b;
       };
       const id = randomBytes(32).toString('hex');
       const bridge = opts[BRIDGE_OPT] || `br-${id.slice(0, 12)}`;
@@ -368,15 +430,29 @@ export class NetworkService implements ContainerNetworking {
       if (subnet) checkPoolOverlap(subnet, this.#subnets());
       else subnet = chooseSubnet(DEFAULT_ADDRESS_POOLS, this.#subnets(), await hostRoutes());
       const pool = new AddressPool({ subnet, ipRange: cfg.IPRange, gateway: cfg.Gateway, auxAddresses: Object.values(cfg.AuxiliaryAddresses ?? {}) });
+      let pool6: AddressPool | undefined;
+      const cfg6 = configs6[0] ?? {};
+      if (enableIPv6) {
+        let subnet6 = cfg6.Subnet;
+        if (subnet6) checkPoolOverlap(subnet6, this.#subnets6());
+        else subnet6 = chooseSubnet6(ulaBasePrefix(this.#o.engineId), this.#subnets6(), await hostRoutes6());
+        pool6 = new AddressPool({ subnet: subnet6, ipRange: cfg6.IPRange, gateway: cfg6.Gateway, auxAddresses: Object.values(cfg6.AuxiliaryAddresses ?? {}) });
+      }
+      const ipamEntry = (p: AddressPool, c: IpamConfig): IpamConfig => ({
+        Subnet: p.subnetText, ...(c.IPRange ? { IPRange: p.ipRangeText ?? c.IPRange } : {}), Gateway: p.gatewayText, ...(c.AuxiliaryAddresses ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}),
+      });
       const rec: NetworkRecord = {
         name, id, created: new Date().toISOString(), predefined: false, bridge,
         internal: !!req.Internal, attachable: !!req.Attachable, icc: boolOpt(ICC_OPT), masquerade: boolOpt(MASQ_OPT),
         labels: req.Labels ?? {}, options: opts, ipamOptions: req.IPAM?.Options ?? null,
-        ipamConfig: [{ Subnet: pool.subnetText, ...(cfg.IPRange ? { IPRange: cfg.IPRange } : {}), Gateway: pool.gatewayText, ...(cfg.AuxiliaryAddresses ? { AuxiliaryAddresses: cfg.AuxiliaryAddresses } : {}) }],
+        ipamConfig: [ipamEntry(pool, cfg), ...(pool6 ? [ipamEntry(pool6, cfg6)] : [])],
         pool: pool.serialize(),
+        ...(pool6 ? { enableIPv6: true, pool6: pool6.serialize() } : {}),
+        staticSubnets: [cfg.Subnet ? pool.subnetText : '', pool6 && cfg6.Subnet ? pool6.subnetText : ''].filter(Boolean),
       };
       this.#networks.set(id, rec);
       this.#pools.set(id, pool);
+      if (pool6) this.#pools6.set(id, pool6);
       try {
         await this.#bringUp(rec);
         await this.#save();
@@ -384,6 +460,7 @@ export class NetworkService implements ContainerNetworking {
       } catch (e) {
         this.#networks.delete(id);
         this.#pools.delete(id);
+        this.#pools6.delete(id);
         await this.#dns.close(pool.gatewayText).catch(() => {});
         await deleteLink(bridge);
         await this.#save().catch(() => {});
@@ -405,6 +482,7 @@ export class NetworkService implements ContainerNetworking {
       }
       this.#networks.delete(n.id);
       this.#pools.delete(n.id);
+      this.#pools6.delete(n.id);
       await this.#dns.close(n.pool.gateway).catch(() => {});
       await this.#save();
       await this.#applyRules();
@@ -417,7 +495,7 @@ export class NetworkService implements ContainerNetworking {
 
   // ------------------------------------------------------------------------------- endpoints
 
-  prepare(hc: HostConfig, endpoints: Record<string, EndpointConfig>): Record<string, EndpointConfig> {
+  prepare(hc: HostConfig, endpoints: Record<string, EndpointConfig>, o: { connect?: boolean } = {}): Record<string, EndpointConfig> {
     const mode = hc.NetworkMode || 'default';
     const out: Record<string, EndpointConfig> = {};
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
@@ -436,21 +514,43 @@ export class NetworkService implements ContainerNetworking {
       const n = name === 'bridge' ? this.defaultBridge : this.get(name);
       if (!n) throw notFound(`network ${name} not found`);
       if (out[n.name]) continue;
-      this.#checkEndpointConfig(n, cfg ?? {});
+      // Create names the network as the client did (daemon validateNetworkingConfig); connect does not.
+      this.#checkEndpointConfig(n, cfg ?? {}, o.connect ? '' : `invalid config for network ${ref}: `);
       out[n.name] = { ...(cfg ?? {}), NetworkID: n.id };
     }
     return out;
   }
 
-  #checkEndpointConfig(n: NetworkRecord, cfg: EndpointConfig): void {
-    const ip = cfg.IPAMConfig?.IPv4Address;
-    if (ip) {
-      if (n.predefined) throw invalid('user specified IP address is supported on user defined networks only');
-      if (!this.#pools.get(n.id)!.subnet || !cidrHas(n.pool.subnet, ip)) throw invalid(`Invalid address ${ip}: It does not belong to any of this network's subnets`);
+  /**
+   * Docker 27's validateEndpointSettings, its texts joined under `invalid endpoint settings:`:
+   * addresses only on user networks and only in a subnet the user configured (an --ip6 on a
+   * network without IPv6 has none), aliases only on user networks.
+   */
+  #checkEndpointConfig(n: NetworkRecord, cfg: EndpointConfig, prefix = ''): void {
+    const errs: string[] = [];
+    const v4 = cfg.IPAMConfig?.IPv4Address || '';
+    const v6 = cfg.IPAMConfig?.IPv6Address || '';
+    if (n.predefined) {
+      if (v4 || v6) errs.push('user specified IP address is supported on user defined networks only');
+      if (cfg.Aliases?.length) errs.push('network-scoped alias is supported only for containers in user defined networks');
     }
-    if (cfg.IPAMConfig?.IPv6Address) throw invalid('IPv6 addresses are not supported by berth');
-    if (cfg.Aliases?.length && n.predefined) throw invalid('network-scoped alias is supported only for containers in user defined networks');
+    const a4 = v4 ? parseAddr(v4) : undefined;
+    const a6 = v6 ? parseAddr(v6) : undefined;
+    if (v4 && (a4?.family !== 4 || a4.n === 0n)) errs.push(`invalid IPv4 address: ${v4}`);
+    if (v6 && (a6?.family !== 6 || a6.n === 0n || a6.n >> 32n === 0xffffn)) errs.push(`invalid IPv6 address: ${v6}`);
+    const inRange = (text: string, a: { family: 4 | 6; n: bigint } | undefined, subnets: string[]) => {
+      if (!text || !a) return;
+      const statics = subnets.filter((x) => !n.staticSubnets || n.staticSubnets.includes(x));
+      if (!statics.length) errs.push('user specified IP address is supported only when connecting to networks with user configured subnets');
+      else if (!statics.some((x) => prefixContains(parsePrefix(x), a.family, a.n))) errs.push(`no configured subnet or ip-range contain the IP address ${text}`);
+    };
+    if (!n.predefined) {
+      inRange(v4, a4?.family === 4 ? a4 : undefined, [n.pool.subnet]);
+      inRange(v6, a6?.family === 6 ? a6 : undefined, n.pool6 ? [n.pool6.subnet] : []);
+    }
+    if (errs.length) throw invalid(`${prefix}invalid endpoint settings:\n${errs.join('\n')}`);
     if (cfg.MacAddress) parseMacAddress(cfg.MacAddress);
+    for (const l of cfg.Links ?? []) parseLink(l);
   }
 
   async setUp(t: NetworkTarget): Promise<NetworkSetup> {
@@ -461,9 +561,13 @@ export class NetworkService implements ContainerNetworking {
       const ns = this.#nsName(t.id);
       await deleteNetns(ns); // debris of a crash between namespace and state
       const order = this.#order(t);
-      if (!order.length) return {};
+      // No default bridge on this daemon: the runtime's own namespace, lo only. A container on no
+      // network at all (disconnected from each) still gets one of berth's, to connect to later.
+      if (!order.length && (!t.onlyListed || Object.keys(t.networks).length)) return {};
       if (t.makeNetns) await t.makeNetns(`${NETNS_DIR}/${ns}`);
       else await createNetns(ns);
+      this.#sandboxes.set(t.id, ns);
+      if (!order.length) await loopbackUp(ns).catch(async (err) => { await deleteNetns(ns); this.#sandboxes.delete(t.id); throw err; });
       const made: EndpointRecord[] = [];
       try {
         let routed = false;
@@ -478,6 +582,7 @@ export class NetworkService implements ContainerNetworking {
         for (const e of made) await this.#startProxies(e);
       } catch (err) {
         await deleteNetns(ns);
+        this.#sandboxes.delete(t.id);
         for (const e of made) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
         await this.#save().catch(() => {});
         await this.#applyRules().catch(() => {});
@@ -492,38 +597,49 @@ export class NetworkService implements ContainerNetworking {
     });
   }
 
-  /** The container's networks, primary first; the default bridge only if it exists. */
+  /**
+   * The container's networks, the one of its network mode first (eth0: the default route and the
+   * published ports); the default bridge only if it exists. With `onlyListed`, only the networks
+   * listed: one it was disconnected from, its mode's included, stays off at the next start, as in
+   * Docker; otherwise (a build step) the mode's network is implied.
+   */
   #order(t: NetworkTarget): [NetworkRecord, EndpointConfig][] {
-    const out: [NetworkRecord, EndpointConfig][] = [];
     const mode = t.hostConfig.NetworkMode || 'default';
     const primaryName = mode === 'default' || mode === 'bridge' ? 'bridge' : mode;
-    const names = [primaryName, ...Object.keys(t.networks).filter((k) => k !== primaryName && k !== mode)];
+    const primary = primaryName === 'bridge' ? this.defaultBridge : this.tryGet(mode);
+    const names = t.onlyListed ? Object.keys(t.networks) : [primaryName, ...Object.keys(t.networks).filter((k) => k !== primaryName && k !== mode)];
+    const out: [NetworkRecord, EndpointConfig][] = [];
     for (const name of names) {
       const cfg = t.networks[name] ?? (name === primaryName ? t.networks[mode] : undefined) ?? {};
-      const n = name === 'bridge' ? this.defaultBridge : (cfg.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
+      const isBridge = name === 'bridge' || name === 'default';
+      const n = isBridge ? this.defaultBridge : (cfg.NetworkID ? this.#networks.get(cfg.NetworkID) : undefined) ?? this.tryGet(name);
       if (!n) {
-        if (name === 'bridge') continue; // no default bridge on this daemon: lo only
+        if (isBridge) continue; // no default bridge on this daemon: lo only
         throw notFound(`network ${name} not found`);
       }
       if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg]);
     }
-    return out;
+    return out.sort(([a], [b]) => Number(b.id === primary?.id) - Number(a.id === primary?.id));
   }
 
   /** One veth into the namespace, an address, and (first endpoint) the published ports. */
   async #attach(t: NetworkTarget, n: NetworkRecord, cfg: EndpointConfig, ns: string, nsIf: string,
     o: { publish: boolean; route: boolean; macFromConfig: boolean }): Promise<EndpointRecord> {
     const pool = this.#pools.get(n.id)!;
+    const pool6 = this.#pools6.get(n.id);
     this.#checkEndpointConfig(n, cfg);
-    const { ports, portMap } = o.publish && !n.internal ? this.#publish(t) : { ports: [], portMap: o.publish ? networkSettingsPorts(Object.keys(t.config.ExposedPorts ?? {}), {}) : undefined };
+    const { ports, portMap } = o.publish && !n.internal ? this.#publish(t, !!pool6) : { ports: [], portMap: o.publish ? networkSettingsPorts(Object.keys(t.config.ExposedPorts ?? {}), {}) : undefined };
     let ip: string;
+    let ip6: string | undefined;
     try {
       ip = pool.allocate(cfg.IPAMConfig?.IPv4Address || undefined);
+      try { ip6 = pool6?.allocate(cfg.IPAMConfig?.IPv6Address || undefined); } catch (e) { pool.release(ip); throw e; }
       // Without the proxy nothing binds the ports: a host process holding one would be shadowed
       // by the DNAT, so it is refused here, in the words of Docker 28's own bind.
       const held = this.#proxyOn ? undefined : ports.find((p) => p.proto !== 'sctp' && hostListens(p.hostPort, p.proto));
       if (held) {
         pool.release(ip);
+        if (ip6) pool6!.release(ip6);
         throw new EngineError('System', `failed to set up container networking: failed to bind host port for ${held.hostIp || '0.0.0.0'}:${held.hostPort}:${ip}:${held.containerPort}/${held.proto}: address already in use`);
       }
     } catch (e) { for (const p of ports) this.#ports.release(p.proto, p.hostPort, p.hostIp); throw e; }
@@ -534,13 +650,19 @@ export class NetworkService implements ContainerNetworking {
     const e: EndpointRecord = {
       network: n.name, networkId: n.id, endpointId: randomBytes(32).toString('hex'), ip, prefixLen: pool.prefixLen,
       gateway: n.internal ? '' : pool.gatewayText, mac, aliases,
+      ...(ip6 ? { ip6, prefixLen6: pool6!.prefixLen, gateway6: n.internal ? '' : pool6!.gatewayText } : {}),
       dnsNames: n.predefined ? [] : [...new Set([t.name, ...aliases, id12, ...(t.config.Hostname && t.config.Hostname !== id12 ? [t.config.Hostname] : [])])],
       portMap, container: t.id, containerName: t.name, netns: ns, nsIf, ports,
       upstreams: t.hostConfig.Dns?.length ? t.hostConfig.Dns : undefined,
+      ...(o.route ? { routed: true } : {}),
+      ...(!n.predefined && cfg.Links?.length ? { links: Object.fromEntries(cfg.Links.map((l) => parseLink(l).reverse())) } : {}),
     };
     this.#endpoints.push(e);
     try {
-      await attachVeth({ ns, hostIf: this.#hostIf(t.id, n.id), nsIf, bridge: n.bridge, address: `${ip}/${pool.prefixLen}`, gateway: o.route ? pool.gatewayText : undefined, mac });
+      await attachVeth({
+        ns, hostIf: this.#hostIf(t.id, n.id), nsIf, bridge: n.bridge, address: `${ip}/${pool.prefixLen}`, gateway: o.route ? pool.gatewayText : undefined, mac,
+        ...(ip6 ? { address6: `${ip6}/${pool6!.prefixLen}`, gateway6: o.route ? pool6!.gatewayText : undefined } : {}),
+      });
     } catch (err) {
       this.#releaseEndpoint(e);
       throw err;
@@ -550,6 +672,7 @@ export class NetworkService implements ContainerNetworking {
 
   #releaseEndpoint(e: EndpointRecord): void {
     this.#pools.get(e.networkId)?.release(e.ip);
+    if (e.ip6) this.#pools6.get(e.networkId)?.release(e.ip6);
     for (const p of e.ports ?? []) this.#ports.release(p.proto, p.hostPort, p.hostIp);
     this.#endpoints = this.#endpoints.filter((x) => x !== e);
   }
@@ -558,24 +681,30 @@ export class NetworkService implements ContainerNetworking {
     if (!this.#proxyOn) return;
     for (const p of e.ports ?? []) {
       if (p.proto === 'sctp') continue;
-      await this.#proxy.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, targetIp: e.ip, targetPort: p.containerPort }).catch((err: Error) => {
-        throw new EngineError('System', `failed to set up container networking: driver failed programming external connectivity on endpoint ${e.containerName} (${e.endpointId}): ${err.message}`);
-      });
+      for (const f of forwards(e, p)) {
+        await this.#proxy.add({ proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, targetIp: f.targetIp, targetPort: p.containerPort }).catch((err: Error) => {
+          throw new EngineError('System', `failed to set up container networking: driver failed programming external connectivity on endpoint ${e.containerName} (${e.endpointId}): ${err.message}`);
+        });
+      }
     }
   }
 
   async #stopProxies(e: EndpointRecord): Promise<void> {
     for (const p of e.ports ?? []) {
       if (p.proto === 'sctp') continue;
-      await this.#proxy.remove({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, targetIp: e.ip, targetPort: p.containerPort }).catch(() => {});
+      for (const f of forwards(e, p)) {
+        await this.#proxy.remove({ proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, targetIp: f.targetIp, targetPort: p.containerPort }).catch(() => {});
+      }
     }
   }
 
   /** Everything of a container goes (its namespace takes the veths along). */
   async #dropContainer(id: string): Promise<boolean> {
     const eps = this.#endpoints.filter((e) => e.container === id);
-    if (!eps.length) return false;
-    await deleteNetns(eps[0].netns);
+    const ns = this.#sandboxes.get(id) ?? eps[0]?.netns;
+    if (!ns) return false;
+    await deleteNetns(ns);
+    this.#sandboxes.delete(id);
     for (const e of eps) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
     return true;
   }
@@ -584,7 +713,7 @@ export class NetworkService implements ContainerNetworking {
    * Host ports for -p/-P, resolved before anything is created: a conflict is an error before
    * the container starts (Docker's `Bind for 0.0.0.0:8080 failed: port is already allocated`).
    */
-  #publish(t: NetworkTarget): { ports: PublishedPort[]; portMap: PortMap } {
+  #publish(t: NetworkTarget, dual: boolean): { ports: PublishedPort[]; portMap: PortMap } {
     let bindings = (t.hostConfig.PortBindings ?? {}) as Record<string, PortBinding[] | null>;
     const exposed = Object.keys(t.config.ExposedPorts ?? {});
     if (t.hostConfig.PublishAllPorts) bindings = publishAllBindings(exposed, bindings as Record<string, PortBinding[]>);
@@ -594,12 +723,13 @@ export class NetworkService implements ContainerNetworking {
       for (const [key, list] of Object.entries(bindings)) {
         const { port, proto } = splitProtoPort(key);
         for (const b of list ?? []) {
-          const hostIp = b.HostIp ?? '';
-          if (hostIp.includes(':')) continue; // IPv6 bindings: berth's table is IPv4 only
+          const hostIp = canonicalAddr(b.HostIp ?? '');
+          if (hostIp && !parseAddr(hostIp)) throw invalid(`invalid host IP address ${JSON.stringify(b.HostIp)} for port ${key}`);
           const hostPort = this.#ports.allocateBinding(proto, { HostIp: hostIp, HostPort: b.HostPort ?? '' });
           ports.push({ proto, hostIp, hostPort, containerPort: port });
-
-          (bound[key] ??= []).push({ HostIp: hostIp || '0.0.0.0', HostPort: String(hostPort) });
+          // Every address: both families when the container has an IPv6 address (Docker lists both).
+          const shown = hostIp ? [hostIp] : dual ? ['0.0.0.0', '::'] : ['0.0.0.0'];
+          for (const h of shown) (bound[key] ??= []).push({ HostIp: h, HostPort: String(hostPort) });
         }
       }
     } catch (e) {
@@ -624,14 +754,30 @@ export class NetworkService implements ContainerNetworking {
       if (!n) throw notFound(`network ${network} not found`);
       const mine = this.#endpoints.filter((e) => e.container === t.id);
       if (mine.some((e) => e.networkId === n.id)) throw new EngineError('Forbidden', `endpoint with name ${t.name} already exists in network ${n.name}`);
-      const ns = mine[0]?.netns;
+      const ns = this.#sandboxes.get(t.id) ?? mine[0]?.netns;
       if (!ns) throw invalid(`container ${t.name} has no network namespace of berth's to connect (network mode ${t.hostConfig.NetworkMode || 'default'})`);
       const used = new Set(mine.map((e) => e.nsIf));
       let i = 0;
       while (used.has(`eth${i}`)) i++;
       const routed = mine.some((e) => e.gateway);
-      const e = await this.#attach(t, n, cfg, ns, `eth${i}`, { publish: false, route: !routed && !n.internal, macFromConfig: false });
+      // The container's ports are published on its first non-internal endpoint while none has
+      // them (Docker's buildPortsRelatedCreateEndpointOptions): reconnected to a network after
+      // leaving the one that published them, the container publishes them again.
+      const publish = !n.internal && !mine.some((e) => e.ports?.length);
+      const e = await this.#attach(t, n, cfg, ns, `eth${i}`, { publish, route: !routed && !n.internal, macFromConfig: false });
+      if (publish) for (const o of mine) delete o.portMap;
       await this.#save();
+      try {
+        if (e.ports?.length) await this.#applyRules();
+        await this.#startProxies(e);
+      } catch (err) {
+        await detachVeth(ns, e.nsIf);
+        this.#releaseEndpoint(e);
+        await this.#stopProxies(e);
+        await this.#save().catch(() => {});
+        await this.#applyRules().catch(() => {});
+        throw err;
+      }
       return view(e);
     });
   }
@@ -644,9 +790,21 @@ export class NetworkService implements ContainerNetworking {
       await detachVeth(e.netns, e.nsIf);
       this.#releaseEndpoint(e);
       await this.#stopProxies(e);
+      // The default route went with the interface: the next endpoint with a way out takes it
+      // (libnetwork's sandbox picks a new gateway endpoint when its own leaves).
+      const next = e.routed ? this.#endpoints.find((x) => x.container === t.id && x.gateway) : undefined;
+      if (next) {
+        await setDefaultRoute(next.netns, next.gateway, next.nsIf);
+        if (next.gateway6) await setDefaultRoute(next.netns, next.gateway6, next.nsIf);
+        next.routed = true;
+      }
       await this.#save();
       if (e.ports?.length) await this.#applyRules();
     });
+  }
+
+  containerEndpoints(id: string): EndpointState[] {
+    return this.#endpoints.filter((e) => e.container === id).map(view);
   }
 
   // ------------------------------------------------------------------------------ names (DNS)
@@ -658,30 +816,64 @@ export class NetworkService implements ContainerNetworking {
 
   /** A records for a name as the asking container sees it: its user networks' members. */
   #lookup(clientIp: string, qname: string): string[] | undefined {
+    const hits = this.#resolve(clientIp, qname);
+    return hits && [...new Set(hits.map((e) => e.ip))];
+  }
+
+  /**
+   * The endpoints a name stands for, for the container asking (libnetwork's Sandbox.ResolveName):
+   * the whole name on each of its user networks, then `a.b` as `a` on network `b`, `a.b.c` as
+   * `a.b` on `c` and `a` on `b.c`, and so on. At each step a link alias of the asking endpoint
+   * comes first (EndpointSettings.Links `upstream:bar`: `bar` is `upstream` on that network, for
+   * this container only), and a name that is one of its link aliases is not looked up as a name.
+   * The first network with an answer gives it.
+   */
+  #resolve(clientIp: string, qname: string): EndpointRecord[] | undefined {
     const mine = this.#clientEndpoints(clientIp).filter((e) => !this.#networks.get(e.networkId)?.predefined);
     if (!mine.length) return undefined;
     const name = qname.toLowerCase().replace(/\.$/, '');
-    const ips: string[] = [];
-    for (const own of mine) {
-      const net = this.#networks.get(own.networkId)!;
-      // `<name>.<network>` too, as Docker answers.
-      const suffix = `.${net.name.toLowerCase()}`;
-      const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
-      for (const e of this.#endpoints) {
-        if (e.networkId !== own.networkId) continue;
-        if (e.dnsNames.some((d) => d.toLowerCase() === name || d.toLowerCase() === bare)) ips.push(e.ip);
+    const tries: [string, string | undefined][] = [[name, undefined]];
+    for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) tries.push([name.slice(0, i), name.slice(i + 1)]);
+    const named = (networkId: string, n: string) => this.#endpoints.filter((e) => e.networkId === networkId && e.dnsNames.some((d) => d.toLowerCase() === n));
+    for (const [n, netName] of tries) {
+      const own = mine.filter((e) => netName === undefined || this.#networks.get(e.networkId)!.name.toLowerCase() === netName);
+      for (const e of own) {
+        const target = linkTarget(e, n);
+        const hits = target === undefined ? [] : named(e.networkId, target.toLowerCase());
+        if (hits.length) return hits;
+      }
+      for (const e of own) {
+        if (linkTarget(e, n) !== undefined) continue;
+        const hits = named(e.networkId, n);
+        if (hits.length) return hits;
       }
     }
-    return ips.length ? [...new Set(ips)] : undefined;
+    return undefined;
   }
 
   #reverse(clientIp: string, ip: string): string[] | undefined {
     const mine = this.#clientEndpoints(clientIp);
     if (!mine.length) return undefined;
     const nets = new Set(mine.map((e) => e.networkId));
-    const hit = this.#endpoints.find((e) => e.ip === ip && nets.has(e.networkId));
+    const hit = this.#endpoints.find((e) => (e.ip === ip || e.ip6 === ip) && nets.has(e.networkId));
     return hit ? [`${hit.containerName}.${hit.network}`] : undefined;
   }
+}
+
+/** Go's strconv.ParseBool; undefined for anything else. */
+function parseGoBool(v: string): boolean | undefined {
+  if (/^(1|t|T|TRUE|true|True)$/.test(v)) return true;
+  if (/^(0|f|F|FALSE|false|False)$/.test(v)) return false;
+  return undefined;
+}
+
+/** The addresses a published port is forwarded from and to: a binding on every address ('')
+ *  serves both families when the container has an IPv6 address; one on an IPv6 host address goes
+ *  to the container's IPv6 address, or (through the userland proxy only) to its IPv4 one. */
+function forwards(e: EndpointRecord, p: PublishedPort): { hostIp: string; targetIp: string }[] {
+  if (p.hostIp === '') return [{ hostIp: '', targetIp: e.ip }, ...(e.ip6 ? [{ hostIp: '::', targetIp: e.ip6 }] : [])];
+  if (p.hostIp.includes(':')) return [{ hostIp: p.hostIp, targetIp: e.ip6 ?? e.ip }];
+  return [{ hostIp: p.hostIp, targetIp: e.ip }];
 }
 
 /** The pre-defined networks' IDs (bridge, host, none): stable per daemon, with or without bridges. */
@@ -699,20 +891,21 @@ export function findNetwork<T extends { id: string; name: string }>(all: readonl
   throw notFound(`network ${ref} not found`);
 }
 
+/** The container a link alias of endpoint `e` names (aliases are matched as DNS names: any case). */
+function linkTarget(e: EndpointRecord, alias: string): string | undefined {
+  for (const [a, target] of Object.entries(e.links ?? {})) if (a.toLowerCase() === alias) return target;
+  return undefined;
+}
+
 function view(e: EndpointRecord): EndpointState {
   return {
     network: e.network, networkId: e.networkId, endpointId: e.endpointId, ip: e.ip, prefixLen: e.prefixLen, gateway: e.gateway,
+    ...(e.ip6 ? { ip6: e.ip6, prefixLen6: e.prefixLen6, gateway6: e.gateway6 } : {}),
     mac: e.mac, aliases: e.aliases, dnsNames: e.dnsNames, ...(e.portMap ? { portMap: e.portMap } : {}),
   };
 }
 
 function notImplemented(what: string): EngineError { return new EngineError('NotImplemented', `${what} are not supported by berth`); }
-
-function cidrHas(subnet: string, ip: string): boolean {
-  const s = parseCidrParts(subnet);
-  const a = parseCidrParts(`${ip}/32`);
-  return !!s && !!a && a.addr >= s.base && a.addr < s.base + 2 ** (32 - s.bits);
-}
 
 function sameBip(bip: string, s: AddressPoolState): boolean {
   const p = parseCidrParts(bip);

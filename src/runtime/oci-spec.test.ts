@@ -9,7 +9,7 @@ import { DEFAULT_CAPABILITIES, capsFromMask } from './capabilities.ts';
 import { parseCgroupMounts, type CgroupHost } from './cgroups.ts';
 import {
   RLIM_INFINITY, buildEnv, buildRlimits, buildSpec, buildSpecWith, composeArgs, hostFacts, mergeTmpfsOptions, parseDeviceCgroupRules,
-  parseProcLimits, parseSecurityOpts, parseUintList, specToJson, tmpfsMounts, validateResources, validateSpecConfig, validateSysctls,
+  parseProcLimits, parseSecurityOpts, parseUintList, specDefaultsOf, specToJson, tmpfsMounts, validateResources, validateSpecConfig, validateSysctls,
   type HostFacts, type OciSpec, type SpecInput,
 } from './oci-spec.ts';
 
@@ -372,4 +372,18 @@ test('userns-remap: a joined user namespace with the map; a user namespace runc 
   const plain = await spec();
   assert.equal(plain.linux.namespaces.some((n) => n.type === 'user'), false);
   assert.equal(plain.linux.uidMappings, undefined);
+});
+
+test('specDefaultsOf: what inspect shows for unset fields is what the spec applies', async () => {
+  const facts = { ...FACTS, thermalPaths: ['/sys/devices/system/cpu/cpu0/thermal_throttle'] };
+  const d = specDefaultsOf(facts);
+  assert.equal(d.shmSize, 64 * 1024 * 1024);
+  assert.equal(d.ipcMode, 'private');
+  assert.equal(d.cgroupnsMode, 'host');
+  assert.equal(specDefaultsOf({ ...facts, cgroups: { ...CGROUPS_V1, defaultCgroupns: 'private' } }).cgroupnsMode, 'private');
+  const s = await spec({}, {}, {}, facts);
+  assert.deepEqual(s.linux.maskedPaths, d.maskedPaths);
+  assert.deepEqual(s.linux.readonlyPaths, d.readonlyPaths);
+  assert.equal(d.maskedPaths.at(-1), '/sys/devices/system/cpu/cpu0/thermal_throttle');
+  assert.equal(mount(s, '/dev/shm')?.options?.includes(`size=${d.shmSize}`), true);
 });

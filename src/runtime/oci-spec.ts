@@ -246,6 +246,39 @@ export async function hostFacts(): Promise<HostFacts> {
   };
 }
 
+/**
+ * What a container gets for the HostConfig fields it leaves unset, as buildSpec applies them.
+ * dockerd writes these into the container's HostConfig at create (adaptContainerSettings,
+ * createContainerOSSpecificSettings), so its inspect shows them; berth keeps the request as sent
+ * and the API fills them in from here.
+ */
+export interface SpecDefaults {
+  shmSize: number;
+  /** Docker's daemon default `default-ipc-mode`. */
+  ipcMode: 'private';
+  cgroupnsMode: 'host' | 'private';
+  /** For an unprivileged container (a privileged one gets none). */
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** AppArmor is on in the kernel (an `apparmor=` profile is then applied). */
+  apparmor: boolean;
+}
+
+export function specDefaultsOf(facts: Pick<HostFacts, 'cgroups' | 'thermalPaths' | 'apparmor'>): SpecDefaults {
+  return {
+    shmSize: DEFAULT_SHM_SIZE,
+    ipcMode: 'private',
+    cgroupnsMode: facts.cgroups.defaultCgroupns,
+    maskedPaths: [...DEFAULT_MASKED_PATHS, ...facts.thermalPaths],
+    readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    apparmor: !!facts.apparmor,
+  };
+}
+
+export async function specDefaults(): Promise<SpecDefaults> {
+  return specDefaultsOf(await hostFacts());
+}
+
 /** As runc and containerd tell: the securityfs directory exists and the module says `Y`. */
 async function appArmorEnabled(): Promise<boolean> {
   if (!(await exists('/sys/kernel/security/apparmor'))) return false;
@@ -862,8 +895,9 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   // Explicit MaskedPaths/ReadonlyPaths override the defaults (even when privileged: dockerd
   // applies them after clearing); otherwise the defaults, unless privileged or systempaths=unconfined.
   const confined = !privileged && !sec.unmaskSystemPaths;
-  const masked = hc.MaskedPaths ?? (confined ? [...DEFAULT_MASKED_PATHS, ...facts.thermalPaths] : []);
-  const ro = hc.ReadonlyPaths ?? (confined ? DEFAULT_READONLY_PATHS : []);
+  const paths = specDefaultsOf(facts);
+  const masked = hc.MaskedPaths ?? (confined ? paths.maskedPaths : []);
+  const ro = hc.ReadonlyPaths ?? (confined ? paths.readonlyPaths : []);
   if (masked.length) linux.maskedPaths = [...masked];
   if (ro.length) linux.readonlyPaths = [...ro];
 

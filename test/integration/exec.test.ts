@@ -90,7 +90,7 @@ test('exec through the API: stdout/stderr demultiplexed, exit code and Pid in /e
   assert.equal(r.inspect.Running, false);
   assert.ok(r.inspect.Pid > 0);
   assert.equal(r.inspect.ContainerID, ctr);
-  assert.deepEqual(r.inspect.ProcessConfig, { tty: false, entrypoint: 'sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'], privileged: false, user: '' });
+  assert.deepEqual(r.inspect.ProcessConfig, { tty: false, entrypoint: 'sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'], privileged: false });
   assert.equal(r.inspect.OpenStdout, true);
   assert.equal(r.inspect.OpenStdin, false);
   // Only the streams asked for.

@@ -159,6 +159,7 @@ export async function cleanup(d: Daemon): Promise<void> {
     }
   } catch { /* no networking state */ }
   spawnSync('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
+  spawnSync('nft', ['delete', 'table', 'ip6', `berth-${inst}`]);
   // Mounts under our directory, deepest first.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m]);

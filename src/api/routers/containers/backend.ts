@@ -1,4 +1,4 @@
-import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext } from '../../../engine/containers.ts';
+import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext, HostConfigDefaults } from '../../../engine/containers.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { LogEntry, ReadLogsOptions } from '../../../engine/logs.ts';
 
@@ -7,6 +7,8 @@ export interface ContainersBackend {
   create(ctx: EngineContext, o: CreateOptions): Promise<{ Id: string; Warnings: string[] }>;
   list(): ContainerRecord[];
   inspect(ref: string): ContainerRecord;
+  /** What the runtime gives a container for the HostConfig fields it left unset (inspect shows them). */
+  hostConfigDefaults(): Promise<HostConfigDefaults>;
   sizeRw(id: string): Promise<number>;
   /** Unpacked size of a container's image (for SizeRootFs). */
   imageSize(imageId: string): number;
@@ -19,6 +21,8 @@ export interface ContainersBackend {
   unpause(ctx: EngineContext, ref: string): Promise<void>;
   wait(ctx: EngineContext, ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }>;
   remove(ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /** `rm --link`: a legacy link by its Docker name, `parent/alias`. */
+  removeLink(ref: string): Promise<void>;
   rename(ctx: EngineContext, ref: string, name: string): Promise<void>;
   attachTarget(ref: string): AttachTarget;
   attach(ctx: EngineContext, ref: string, o: {
@@ -35,6 +39,6 @@ export interface ContainersBackend {
   /** `cp`: the container archive API (engine/container-archive.ts). */
   archive?: import('./archive-routes.ts').ArchiveBackend;
   prune(filters?: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
-  /** Image lookups for the `ancestor` filter. */
+  /** Image lookups (the `ancestor` filter; the list's Image, which is the ID once its reference names another image). */
   imageIdOf(ref: string): string | undefined;
 }

@@ -6,12 +6,14 @@ import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
-import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
+import type { EndpointConfig } from '../../../engine/networking.ts';
+import { containerInspectJson, containerSummaryJson, linkNames, networksJson, portMap, type ContainerLookup } from './inspect.ts';
 import { pipeline } from 'node:stream/promises';
 import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, skipUpgradeBody, startStream, type Ctx } from '../../http.ts';
 import { DetachScanner, parseDetachKeys } from '../../../common/detach-keys.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { Route } from '../../server.ts';
+import { versionBefore } from '../../version.ts';
 import type { ContainersBackend } from './backend.ts';
 import { archiveRoutes } from './archive-routes.ts';
 
@@ -33,110 +35,36 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   }
 }
 
-/** ps's `Ports` (spec: definitions.Port) from NetworkSettings.Ports. */
-function portSummaries(ports: Record<string, { HostIp: string; HostPort: string }[] | null>): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const [k, list] of Object.entries(ports)) {
-    const [port, proto = 'tcp'] = k.split('/');
-    if (!list || list.length === 0) { out.push({ PrivatePort: Number(port), Type: proto }); continue; }
-    for (const b of list) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto });
-  }
-  return out;
+/** A `GET /containers/json` item (also `system df`'s Containers). */
+export function containerSummary(c: ContainerRecord, lookup: ContainerLookup = () => undefined, links?: string[]): Record<string, unknown> {
+  return containerSummaryJson(c, statusText(c), lookup, links);
 }
 
-/** inspect's and ps's `Mounts` (berth's own bookkeeping fields dropped). */
-function mountsJson(c: ContainerRecord): Record<string, unknown>[] {
-  return (c.Mounts ?? []).map((m) => ({
-    Type: m.Type,
-    ...(m.Name ? { Name: m.Name } : {}),
-    Source: m.Source,
-    Destination: m.Destination,
-    ...(m.Type === 'volume' ? { Driver: m.Driver ?? 'local' } : {}),
-    Mode: m.Mode,
-    RW: m.RW,
-    Propagation: m.Propagation,
-  }));
-}
-
-function command(c: ContainerRecord): string {
-  return [c.Path, ...c.Args].join(' ');
-}
-
-export function containerSummary(c: ContainerRecord): Record<string, unknown> {
-  return {
-    Id: c.ID,
-    Names: [c.Name],
-    Image: c.Config.Image,
-    ImageID: c.Image,
-    Command: command(c),
-    Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: portSummaries(portMap(c)),
-    Labels: c.Config.Labels ?? {},
-    State: c.State.Status,
-    Status: statusText(c),
-    HostConfig: { NetworkMode: c.HostConfig.NetworkMode || 'default' },
-    NetworkSettings: { Networks: networks(c) },
-    Mounts: mountsJson(c),
+/** Another container by reference, for `container:<ref>` modes and links; undefined when gone. */
+function lookupOf(b: ContainersBackend): ContainerLookup {
+  return (ref) => {
+    try {
+      const o = b.inspect(ref);
+      return { id: o.ID, name: o.Name };
+    } catch { return undefined; }
   };
 }
 
-/** NetworkSettings.Ports: the publishing endpoint's map while running, else empty. */
-function portMap(c: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
-  return c.berth.endpoints?.find((e) => e.portMap)?.portMap ?? {};
-}
-
-/**
- * NetworkSettings.Networks: one entry per configured network, with its address while the
- * container runs (Docker's EndpointSettings). `none`/`host` are entries of their own;
- * `container:<id>` has none.
- */
-function networks(c: ContainerRecord): Record<string, unknown> {
-  const mode = c.HostConfig.NetworkMode || 'default';
-  if (mode.startsWith('container:')) return {};
-  const entry = (cfg: EndpointConfig, e?: EndpointState) => ({
-    IPAMConfig: cfg.IPAMConfig ?? null, Links: cfg.Links ?? null, Aliases: cfg.Aliases?.length ? cfg.Aliases : null,
-    MacAddress: e?.mac ?? cfg.MacAddress ?? '', DriverOpts: cfg.DriverOpts ?? null, GwPriority: 0,
-    NetworkID: e?.networkId ?? cfg.NetworkID ?? '', EndpointID: e?.endpointId ?? '', Gateway: e?.gateway ?? '',
-    IPAddress: e?.ip ?? '', IPPrefixLen: e?.prefixLen ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    DNSNames: e?.dnsNames?.length ? e.dnsNames : null,
-  });
-  const configured = c.berth.networks ?? { [mode === 'default' ? 'bridge' : mode]: {} };
-  const out: Record<string, unknown> = {};
-  for (const [name, cfg] of Object.entries(configured)) {
-    if (!name) continue;
-    out[name] = entry(cfg, c.berth.endpoints?.find((e) => e.network === name));
-  }
-  for (const e of c.berth.endpoints ?? []) if (!out[e.network]) out[e.network] = entry({}, e);
-  return out;
-}
-
-async function inspectJson(b: ContainersBackend, ref: string, size: boolean): Promise<Record<string, unknown>> {
+async function inspectJson(ctx: Ctx, b: ContainersBackend, ref: string): Promise<Record<string, unknown>> {
   const c = b.inspect(ref);
-  // The record keeps berth's own bookkeeping and names the ID `ID`; the wire says `Id`.
-  const { berth: _berth, ID, ...rest } = c;
-  // The deprecated top-level address fields describe the default bridge endpoint only (as Docker).
-  const bridgeEp = c.berth.endpoints?.find((e) => e.network === 'bridge');
-  void _berth;
-  const execIds = b.execIds?.(c.ID) ?? [];
-  const out: Record<string, unknown> = {
-    Id: ID,
-    ...rest,
-    ResolvConfPath: c.ResolvConfPath,
-    MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: execIds.length ? execIds : null,
-    GraphDriver: { Name: 'overlay2', Data: await b.graphDriver(c.ID) },
-    Mounts: mountsJson(c),
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: portMap(c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: bridgeEp?.endpointId ?? '', Gateway: bridgeEp?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: bridgeEp?.ip ?? '', IPPrefixLen: bridgeEp?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: bridgeEp?.mac ?? '', Networks: networks(c),
-    },
-  };
-  out.State = { ...c.State };
-  if (size) {
-    out.SizeRw = await b.sizeRw(c.ID);
-    out.SizeRootFs = (out.SizeRw as number) + b.imageSize(c.Image);
+  let size: { rw: number; rootFs: number } | undefined;
+  if (qBool(ctx.query, 'size')) {
+    const rw = await b.sizeRw(c.ID);
+    size = { rw, rootFs: rw + b.imageSize(c.Image) };
   }
-  return out;
+  return containerInspectJson(c, {
+    defaults: await b.hostConfigDefaults(),
+    apiVersion: ctx.apiVersion,
+    lookup: lookupOf(b),
+    execIds: b.execIds?.(c.ID) ?? [],
+    graphDriver: await b.graphDriver(c.ID),
+    size,
+  });
 }
 
 export function containerRoutes(b: ContainersBackend): Route[] {
@@ -158,11 +86,14 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('invalid JSON: container config must be an object');
         const { HostConfig: hc, NetworkingConfig: nc, ...config } = body;
         const endpoints = (nc as { EndpointsConfig?: Record<string, EndpointConfig> | null } | undefined)?.EndpointsConfig ?? undefined;
+        // moby's create route: clients before API 1.40 expect the IPC namespace shareable by default.
+        const hostConfig: HostConfig = hc ?? {};
+        if (typeof hostConfig === 'object' && !hostConfig.IpcMode && versionBefore(ctx, '1.40')) hostConfig.IpcMode = 'shareable';
         const r = await b.create({ signal: ctx.signal }, {
           name: ctx.query.get('name') ?? undefined,
           platform: ctx.query.get('platform') || undefined,
           config,
-          hostConfig: hc ?? {},
+          hostConfig,
           endpoints: endpoints ?? undefined,
         });
         sendJson(ctx, 201, r);
@@ -195,7 +126,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
           if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
           if (f.has('volume') && !f.get('volume').some((v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
           if (f.has('network')) {
-            const nets = Object.entries(networks(c)).map(([name, e]) => [name, (e as { NetworkID?: string }).NetworkID ?? '']);
+            const nets = Object.entries(networksJson(c)).map(([name, e]) => [name, (e as { NetworkID?: string }).NetworkID ?? '']);
             if (!f.get('network').some((v) => nets.some(([name, id]) => name === v || (!!id && id.startsWith(v))))) return false;
           }
           if (f.has('publish') || f.has('expose')) {
@@ -212,15 +143,19 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const limit = qInt(q, 'limit');
         if (limit !== undefined && limit > 0) list = list.slice(0, limit);
         const out = [];
+        const lookup = lookupOf(b);
+        const links = linkNames(b.list(), lookup);
         for (const c of list) {
-          const s = containerSummary(c);
+          const s = containerSummary(c, lookup, links.get(c.ID));
+          // moby's refreshImage: a reference that no longer names the container's image gives way to the image ID.
+          if (c.Config.Image !== c.Image && b.imageIdOf(c.Config.Image ?? '') !== c.Image) s.Image = c.Image;
           if (qBool(q, 'size')) { s.SizeRw = await b.sizeRw(c.ID); s.SizeRootFs = (s.SizeRw as number) + b.imageSize(c.Image); }
           out.push(s);
         }
         sendJson(ctx, 200, out);
       },
     },
-    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => sendJson(ctx, 200, await inspectJson(b, ctx.params.id, qBool(ctx.query, 'size'))) },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => sendJson(ctx, 200, await inspectJson(ctx, b, ctx.params.id)) },
     {
       method: 'POST', path: '/containers/{id}/start', handler: async (ctx) => {
         await b.start({ signal: ctx.signal }, ctx.params.id);
@@ -259,8 +194,10 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       },
     },
     {
-      method: 'DELETE', path: '/containers/{id}', handler: async (ctx) => {
-        await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
+      // `{name:.*}` as Docker routes it: a link's name is `parent/alias`.
+      method: 'DELETE', path: '/containers/{id*}', handler: async (ctx) => {
+        if (qBool(ctx.query, 'link')) await b.removeLink(ctx.params.id);
+        else await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
         sendEmpty(ctx);
       },
     },

@@ -14,7 +14,8 @@ export function execInspectJson(e: ExecRecord): Record<string, unknown> {
     ID: e.id,
     Running: e.running,
     ExitCode: e.exitCode,
-    ProcessConfig: { tty: e.tty, entrypoint: e.entrypoint, arguments: e.args, privileged: e.privileged, user: e.user },
+    // backend.ExecProcessConfig: `privileged` a pointer (always set), `user` omitempty.
+    ProcessConfig: { tty: e.tty, entrypoint: e.entrypoint, arguments: e.args ?? [], privileged: e.privileged, ...(e.user ? { user: e.user } : {}) },
     OpenStdin: e.openStdin,
     OpenStderr: e.openStderr,
     OpenStdout: e.openStdout,

@@ -14,37 +14,8 @@
 // the fields without Go's omitempty are always there, with their zero values.
 import type { Image } from '../../../engine/images.ts';
 import type { ContainerConfig } from '../../../engine/types.ts';
+import { wireContainerConfig } from '../../types/container-config.ts';
 import { cmpVersion } from '../../version.ts';
-
-/** container.Config's fields in Go's order; `true`: omitempty (left out when unset). */
-const CONFIG_FIELDS: [keyof ContainerConfig & string, unknown, boolean][] = [
-  ['Hostname', '', false], ['Domainname', '', false], ['User', '', false],
-  ['AttachStdin', false, false], ['AttachStdout', false, false], ['AttachStderr', false, false],
-  ['ExposedPorts', undefined, true], ['Tty', false, false], ['OpenStdin', false, false], ['StdinOnce', false, false],
-  ['Env', null, false], ['Cmd', null, false], ['Healthcheck', undefined, true], ['ArgsEscaped', undefined, true],
-  ['Image', '', false], ['Volumes', null, false], ['WorkingDir', '', false], ['Entrypoint', null, false],
-  ['NetworkDisabled', undefined, true], ['MacAddress', undefined, true], ['OnBuild', null, false], ['Labels', null, false],
-  ['StopSignal', undefined, true], ['StopTimeout', undefined, true], ['Shell', undefined, true],
-];
-
-/** Go's omitempty: nil pointers, false, "", empty slices and maps (a pointer to 0 or {} is kept). */
-const isEmpty = (k: string, v: unknown): boolean =>
-  v === undefined || v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0) ||
-  (k === 'ExposedPorts' && typeof v === 'object' && Object.keys(v as object).length === 0);
-
-/** An image config's `config` (or `container_config`) as Docker's container.Config marshals. */
-export function wireContainerConfig(c: ContainerConfig | null | undefined): Record<string, unknown> {
-  const src = c ?? {};
-  const out: Record<string, unknown> = {};
-  for (const [k, zero, omitEmpty] of CONFIG_FIELDS) {
-    const v = src[k];
-    if (omitEmpty) { if (!isEmpty(k, v)) out[k] = v; continue; }
-    out[k] = v === undefined ? zero : v;
-  }
-  // Fields Go's struct has not (kept as stored, as berth keeps unknown fields everywhere).
-  for (const [k, v] of Object.entries(src)) if (!(k in out) && !CONFIG_FIELDS.some(([f]) => f === k) && v !== undefined) out[k] = v;
-  return out;
-}
 
 export interface InspectExtras {
   repoTags: string[];

@@ -1,6 +1,6 @@
 // /networks: list (filters), inspect, create, remove, prune, connect, disconnect, in Docker's
 // shape (spec: Network, NetworkCreateRequest, NetworkConnectRequest, NetworkDisconnectRequest).
-import { invalid } from '../../../common/errors.ts';
+import { invalid, notFound } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
 import type { EndpointConfig } from '../../../engine/networking.ts';
@@ -8,14 +8,17 @@ import type { NetworkCreateRequest } from '../../../network/service.ts';
 import { readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { NetworksBackend } from './backend.ts';
+import { goTime } from '../../types/go-json.ts';
+import { versionBefore } from '../../version.ts';
 
+/** network.Inspect in Go's order (Peers, omitempty, only on overlay networks). */
 function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> {
   return {
-    Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: false,
+    Name: n.name, Id: n.id, Created: goTime(n.created), Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: n.enableIPv6,
     IPAM: { Driver: 'default', Options: n.ipamOptions, Config: n.ipamConfig },
     Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: withContainers ? Object.fromEntries(n.containers.map((c) => [c.id, {
-      Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: '',
+      Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: c.ipv6,
     }])) : {},
     Options: n.options, Labels: n.labels,
   };
@@ -43,14 +46,18 @@ export function networkRoutes(b: NetworksBackend): Route[] {
           }
           return true;
         });
-        sendJson(ctx, 200, list.map((n) => wire(n, false)));
+        // Before API 1.28 the list was detailed: each network with its containers (moby's router).
+        sendJson(ctx, 200, list.map((n) => wire(n, versionBefore(ctx, '1.28'))));
       },
     },
     {
       method: 'GET', path: '/networks/{id}', handler: async (ctx) => {
         const scope = ctx.query.get('scope');
+        const verbose = ctx.query.get('verbose');
+        if (verbose && !/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(verbose)) throw invalid(`invalid value for verbose: ${verbose}`);
+        // A scope is a filter: a local network asked for in another scope is not found (404).
+        if (scope && scope !== 'local') throw notFound(`network ${ctx.params.id} not found`);
         const n = b.get(ctx.params.id);
-        if (scope && scope !== 'local') throw invalid(`network ${ctx.params.id} not found`);
         sendJson(ctx, 200, wire(n, true));
       },
     },
