@@ -263,7 +263,8 @@ services:
   db:
     image: busybox
     ${LONG}
-    networks: [a]
+    networks:
+      a: { ipv4_address: 10.213.147.10 }
   web:
     image: busybox
     ${LONG}
@@ -271,7 +272,10 @@ services:
     networks:
       a: {}
       b: { aliases: [www] }
-networks: { a: {}, b: {} }
+networks:
+  a:
+    ipam: { config: [{ subnet: 10.213.147.0/24 }] }
+  b: {}
 `);
   const c = ok(compose(p, ['create']));
   assert.ok(c.stderr.includes(' Container misc-web-1  Created\n'), c.stderr);
@@ -293,6 +297,9 @@ networks: { a: {}, b: {} }
   assert.ok(nets.misc_b.Aliases.includes('www'));
   const look = exec('misc-db-1', 'nslookup web');
   assert.equal(look.status, 0, look.stdout + look.stderr);
+  // ipv4_address on a network with a subnet of the file's.
+  assert.equal((await d.api('GET', '/containers/misc-db-1/json')).json().NetworkSettings.Networks.misc_a.IPAddress, '10.213.147.10');
+  assert.match(exec('misc-web-1', 'nslookup db').stdout, /10\.213\.147\.10/);
   ok(compose(p, ['down', '-t', '1']));
 });
 
