@@ -52,7 +52,10 @@ function nslookup(ct: string, ...args: string[]): RunOut {
   if (r.status === 0) return r;
   const conf = d.docker(['exec', ct, 'cat', '/etc/resolv.conf']).stdout;
   const dnsLog = d.log().split('\n').filter((l) => /DNS|udp|tcp |from /.test(l)).slice(-20).join('\n');
-  console.log(`nslookup ${args.join(' ')} in ${ct} failed (${r.status}): ${r.stdout}${r.stderr}\nresolv.conf:\n${conf}\ndaemon DNS log:\n${dnsLog}`);
+  const host = (cmd: string, a: string[]) => `$ ${cmd} ${a.join(' ')}\n${spawnSync(cmd, a).stdout?.toString()}`;
+  console.log(`nslookup ${args.join(' ')} in ${ct} failed (${r.status}): ${r.stdout}${r.stderr}\nresolv.conf:\n${conf}\ndaemon DNS log:\n${dnsLog}\n`
+    + [host('ip', ['-4', 'route']), host('ip', ['-4', '-br', 'addr']), host('ss', ['-uanp', 'sport = :53']), host('nft', ['list', 'ruleset']),
+      d.docker(['exec', ct, 'sh', '-c', 'ip -4 addr; ip -4 route; ip neigh']).stdout].join('\n'));
   return d.docker(['exec', ct, 'nslookup', ...args]);
 }
 
