@@ -81,6 +81,11 @@ export interface ContainerNetworking {
   connect?(t: NetworkTarget, network: string, cfg: EndpointConfig): Promise<EndpointState>;
   /** `network disconnect` of a running container. */
   disconnect?(t: NetworkTarget, network: string): Promise<void>;
+  /**
+   * `rename` of a running container: its endpoints answer to the new name in the embedded DNS
+   * (and no longer to the old one), as moby's sandbox Rename does. Returns the updated endpoints.
+   */
+  rename?(t: NetworkTarget, oldName: string): Promise<EndpointState[]>;
   /** The canonical name of a network reference (name, ID or ID prefix); throws 404. */
   resolveName?(ref: string): string;
   /** `host-gateway` of --add-host: the default bridge's gateway address. */
