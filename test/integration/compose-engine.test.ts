@@ -200,3 +200,30 @@ test('create at API 1.44 with two networks in NetworkingConfig: both connected, 
     d.docker(['network', 'rm', 'mn-front', 'mn-back']);
   }
 });
+
+test('PUT /containers/{id}/archive: directories the tar does not list above its entries are made (0755), as moby\'s Unpack makes them', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const src = mkdtempSync(join(d.dir, 'tar-'));
+  try {
+    mkdirSync(join(src, 'app', 'sub', 'deep'), { recursive: true });
+    writeFileSync(join(src, 'app', 'sub', 'deep', 'd.txt'), 'deep\n');
+    writeFileSync(join(src, 'app', 'top.txt'), 'top\n');
+    // Entries `app/sub/deep/`, `app/sub/deep/d.txt` and `app/top.txt`: no `app/` nor `app/sub/`.
+    const tar = spawnSync('tar', ['-C', src, '-cf', '-', 'app/sub/deep', 'app/top.txt']).stdout;
+    ok(d.docker(['run', '-d', '--name', 'ar-target', 'busybox', 'sleep', '300']));
+    ok(d.docker(['create', '--name', 'ar-created', 'busybox', 'sh', '-c', 'cat /app/sub/deep/d.txt /app/top.txt; stat -c "%a %u" /app /app/sub']));
+    for (const name of ['ar-target', 'ar-created']) {
+      const r = await d.api('PUT', `/containers/${name}/archive?path=/&copyUIDGID=true`, tar, { 'Content-Type': 'application/x-tar' });
+      assert.equal(r.status, 200, `${name}: ${r.body}`);
+    }
+    const out = ok(d.docker(['exec', 'ar-target', 'sh', '-c', 'cat /app/sub/deep/d.txt /app/top.txt; stat -c "%a %u" /app /app/sub']));
+    assert.equal(out.stdout, 'deep\ntop\n755 0\n755 0\n');
+    // A container not started yet gets them the same way.
+    assert.equal(ok(d.docker(['start', '-a', 'ar-created'])).stdout, 'deep\ntop\n755 0\n755 0\n');
+  } finally {
+    d.docker(['rm', '-f', 'ar-target', 'ar-created']);
+    rmSync(src, { recursive: true, force: true });
+  }
+});
