@@ -148,7 +148,8 @@ export function containerCreateBody(project: Project, s: Service, o: CreateServi
     PortBindings: Object.keys(bindings).length ? bindings : undefined,
     Mounts: (s.volumes ?? []).map((v) => mount(project, v)),
     Tmpfs: s.tmpfs?.length ? Object.fromEntries(s.tmpfs.map((t) => { const i = t.indexOf(':'); return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)]; })) : undefined,
-    RestartPolicy: restart,
+    // compose sends an empty policy when the service has none.
+    RestartPolicy: restart ?? { Name: '', MaximumRetryCount: 0 },
     AutoRemove: Boolean(o.autoRemove),
     CapAdd: s.capAdd, CapDrop: s.capDrop, Privileged: Boolean(s.privileged), Init: s.init,
     ReadonlyRootfs: Boolean(s.readOnly),
