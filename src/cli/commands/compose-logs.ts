@@ -130,9 +130,11 @@ async function followProject(client: ApiClient, project: string, services: strin
       else if (ev.Action === 'start') {
         alive.add(id);
         restarting.delete(id);
+        // Removed already (a one-shot container with --rm): nothing to follow.
         const i = await client.json<{ State: { StartedAt: string } }>('GET', `/containers/${id}/json`).catch(() => undefined);
         if (i) onStart(id, name, String(Math.floor(Date.parse(i.State.StartedAt) / 1000)));
       } else if (ev.Action === 'die') {
+        // Removed already: it exited for good, as compose treats a container it cannot inspect.
         const i = await client.json<{ State: { Running?: boolean; Restarting?: boolean } }>('GET', `/containers/${id}/json`).catch(() => undefined);
         const code = a.exitCode ?? '0';
         if (i && (i.State.Restarting || i.State.Running)) {

@@ -66,10 +66,20 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   return 0;
 }
 
-/** compose's pruneDanglingImagesOnRebuild: the project's dangling images, but the ones just built. */
+/**
+ * compose's pruneDanglingImagesOnRebuild: the project's dangling images, but the ones just built.
+ * Best effort, as compose's: an image still used by a container, or gone meanwhile, stays as it is
+ * (compose only logs these at debug level).
+ */
 async function pruneDangling(ctx: Ctx, project: string, keep: Set<string>): Promise<void> {
-  const imgs = await ctx.client.json<Array<{ Id: string }>>('GET', '/images/json', {
-    query: { filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) },
-  }).catch(() => []);
-  for (const i of imgs) if (!keep.has(i.Id)) await ctx.client.call('DELETE', `/images/${i.Id}`).catch(() => {});
+  let imgs: Array<{ Id: string }> = [];
+  try {
+    imgs = await ctx.client.json<Array<{ Id: string }>>('GET', '/images/json', {
+      query: { filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) },
+    });
+  } catch { return; }
+  for (const i of imgs) {
+    if (keep.has(i.Id)) continue;
+    try { await ctx.client.call('DELETE', `/images/${i.Id}`); } catch { /* in use or gone: kept */ }
+  }
 }
