@@ -1,0 +1,155 @@
+// `berth compose logs [SERVICE...]`: every service container's log, each line prefixed with the
+// container's name without the project (`web-1  | `) in its colour, as compose v2 prints them
+// (pkg/compose/logs.go). Both of a container's streams go to stdout, as compose does.
+//
+//   berth compose logs                         all services' logs so far, then exit
+//   berth compose logs -f --tail 10 web        the last 10 lines of web's containers, then follow:
+//                                              a container that starts later is followed from its
+//                                              start, one that stops prints `web-1 exited with code N`;
+//                                              the command ends when every container has exited
+//   berth compose logs --no-log-prefix -t db   bare lines with the engine's timestamps
+import type { Readable } from 'node:stream';
+import { ApiError, type ApiClient } from '../../client/client.ts';
+import { jsonMessages } from '../../client/streams.ts';
+import { Demuxer } from '../../common/stdcopy.ts';
+import { getTimestamp } from '../../common/units.ts';
+import { ComposeError } from '../../compose/errors.ts';
+import { LineSplitter, LogPrinter } from '../../compose/log-printer.ts';
+import { LABELS } from '../../compose/model.ts';
+import {
+  getContainers, getSpecifiedContainer, isService, listContainers, nameWithoutProject, projectFilters, defaultContainerName,
+  type ContainerSummary,
+} from '../../compose/query.ts';
+import { StatusError, type Ctx } from '../context.ts';
+import { projectOrName, useAnsi } from './compose-common.ts';
+
+type Opts = Record<string, any>;
+
+export interface LogOptions {
+  follow: boolean;
+  tail: string;
+  since?: string;
+  until?: string;
+  timestamps: boolean;
+  signal?: AbortSignal;
+}
+
+/** Streams one container's log into the printer, line by line, until the engine ends it. */
+export async function logContainer(client: ApiClient, lp: LogPrinter, name: string, id: string, o: LogOptions): Promise<void> {
+  const ctr = await client.json<{ Config: { Tty?: boolean } }>('GET', `/containers/${id}/json`);
+  let res: Readable;
+  try {
+    res = await client.request('GET', `/containers/${id}/logs`, {
+      query: { stdout: 1, stderr: 1, follow: o.follow, since: o.since, until: o.until, tail: o.tail || 'all', timestamps: o.timestamps },
+      signal: o.signal,
+    });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 501) {
+      process.stderr.write(`WARN[0000] Can't retrieve logs for ${JSON.stringify(name)}: ${e.message}\n`);
+      return;
+    }
+    throw e;
+  }
+  const lines = new LineSplitter((l) => lp.log(name, l));
+  const demux = ctr.Config.Tty ? undefined : new Demuxer((stream, payload) => {
+    if (stream === 3) throw new ComposeError(payload.toString().trim());
+    lines.write(payload);
+  });
+  try {
+    for await (const chunk of res) {
+      if (demux) demux.push(chunk as Buffer);
+      else lines.write(chunk as Buffer);
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError' && !o.signal?.aborted) throw e;
+  }
+  lines.end();
+}
+
+export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const index = o.index ?? 0;
+  if (index > 0 && args.length !== 1) throw new StatusError('--index requires one service to be selected', 1);
+  const { project, name } = projectOrName(ctx, args);
+  let services = args;
+  if (project && services.length === 0) {
+    services = Object.keys(project.services).filter((s) => project.services[s].attach !== false).sort();
+  }
+  const now = new Date();
+  const time = (flag: string, v: string | undefined) => {
+    if (!v) return undefined;
+    try { return getTimestamp(v, now); } catch (e) { throw new StatusError(`invalid value for "${flag}": ${(e as Error).message}`, 1); }
+  };
+  const lo: LogOptions = {
+    follow: Boolean(o.follow), tail: o.tail ?? 'all', since: time('since', o.since), until: time('until', o.until), timestamps: Boolean(o.timestamps),
+  };
+  let containers: ContainerSummary[];
+  if (index > 0) containers = [await getSpecifiedContainer(ctx.client, name, 'exclude', true, services[0], index)];
+  else {
+    containers = await getContainers(ctx.client, name, 'exclude', true, services);
+    if (services.length) containers = containers.filter(isService(...services));
+  }
+  const lp = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: o.color !== false && useAnsi(ctx), prefix: o.logPrefix !== false });
+  const ac = new AbortController();
+  const streams: Promise<void>[] = containers.map((c) => logContainer(ctx.client, lp, nameWithoutProject(c), c.Id, { ...lo, signal: ac.signal }));
+  if (lo.follow) {
+    streams.push(followProject(ctx.client, name, services, lp, (id, n, startedAt) => {
+      streams.push(logContainer(ctx.client, lp, n, id, { ...lo, since: startedAt, signal: ac.signal }));
+    }, ac.signal));
+  }
+  // New streams join the list while it is awaited: wait until no more come.
+  for (let i = 0; i < streams.length; i++) await streams[i];
+  return 0;
+}
+
+/**
+ * compose's monitor for `logs -f`: the project's container events. A container that starts is
+ * handed to `onStart` (its log followed from its start), one that dies and is not restarting
+ * prints its exit; returns when every container known has exited.
+ */
+async function followProject(client: ApiClient, project: string, services: string[], lp: LogPrinter,
+  onStart: (id: string, name: string, startedAt: string) => void, signal: AbortSignal): Promise<void> {
+  const initial = await listContainers(client, projectFilters(project, 'exclude'), true);
+  const alive = new Set(initial.filter((c) => services.length === 0 || services.includes(c.Labels?.[LABELS.service] ?? '')).map((c) => c.Id));
+  if (alive.size === 0) return;
+  const ac = new AbortController();
+  signal.addEventListener('abort', () => ac.abort(), { once: true });
+  const res = await client.request('GET', '/events', {
+    query: { filters: JSON.stringify({ type: ['container'], label: [`${LABELS.project}=${project}`] }) }, signal: ac.signal,
+  });
+  const restarting = new Set<string>();
+  try {
+    for await (const m of jsonMessages(res)) {
+      const ev = m as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+      const a = ev.Actor?.Attributes ?? {};
+      const id = ev.Actor?.ID ?? '';
+      const service = a[LABELS.service] ?? '';
+      if (services.length && !services.includes(service)) continue;
+      if (a[LABELS.oneoff] === 'True') continue;
+      const name = a.name === defaultContainerName(project, service, a[LABELS.containerNumber] ?? '') ? a.name.slice(project.length + 1) : (a.name ?? id.slice(0, 12));
+      if (ev.Action === 'create') alive.add(id);
+      else if (ev.Action === 'start') {
+        alive.add(id);
+        restarting.delete(id);
+        // Removed already (a one-shot container with --rm): nothing to follow.
+        const i = await client.json<{ State: { StartedAt: string } }>('GET', `/containers/${id}/json`).catch(() => undefined);
+        if (i) onStart(id, name, String(Math.floor(Date.parse(i.State.StartedAt) / 1000)));
+      } else if (ev.Action === 'die') {
+        // Removed already: it exited for good, as compose treats a container it cannot inspect.
+        const i = await client.json<{ State: { Running?: boolean; Restarting?: boolean } }>('GET', `/containers/${id}/json`).catch(() => undefined);
+        const code = a.exitCode ?? '0';
+        if (i && (i.State.Restarting || i.State.Running)) {
+          restarting.add(id);
+          lp.status(name, `exited with code ${code} (restarting)`);
+        } else {
+          lp.status(name, `exited with code ${code}`);
+          alive.delete(id);
+        }
+      }
+      if (alive.size === 0) break;
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') throw e;
+  } finally {
+    ac.abort();
+  }
+}

@@ -1,0 +1,85 @@
+// `berth compose watch [SERVICE...]`: the services' `develop.watch` rules applied as files change
+// (src/compose/watch/): `sync` copies changed files into the running containers and removes
+// deleted ones there, `rebuild` builds the image again and recreates the service, `sync+restart`
+// syncs then restarts, `restart` restarts, `sync+exec` syncs then runs a command. Changes are
+// batched (500 ms of quiet, 5 s at most) and handled one batch at a time. Ctrl-C ends it.
+//
+//   berth compose watch                  `up -d` first (images built for services under watch)
+//   berth compose watch --no-up web      the project is already up: only watch
+//
+// `up` and the recreate of `rebuild` are the runtime's: they run as this CLI's own
+// `compose up -d ...`, the path users take.
+import { ComposeError } from '../../compose/errors.ts';
+import { LogPrinter, WATCH_LOGGER } from '../../compose/log-printer.ts';
+import { LABELS } from '../../compose/model.ts';
+import { watchRules } from '../../compose/watch/rules.ts';
+import { initialSync, startWatch } from '../../compose/watch/watch.ts';
+import type { Ctx } from '../context.ts';
+import { buildServices } from './compose-images.ts';
+import { composeSelf, parallelLimit } from './compose-common.ts';
+import { project as loadProject } from './compose.ts';
+
+type Opts = Record<string, any>;
+
+export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const project = loadProject(ctx, { services: args });
+  const rules = watchRules(project, args);
+  if (rules.length === 0) throw new ComposeError("none of the selected services is configured for watch, consider setting a 'develop' section");
+  // compose's watch prints its messages bare (no prefix, no colour).
+  const log = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: false, prefix: false });
+  if (o.up !== false) {
+    const build = Object.values(project.services).some((s) => s.build && s.develop);
+    await composeSelf(ctx, ['up', '-d', ...(build ? ['--build'] : []), ...args]);
+  }
+  for (const r of rules) if (r.initialSync && (r.action === 'sync' || r.action === 'sync+restart')) await initialSync(ctx.client, project, r);
+
+  const rebuild = async (services: string[]) => {
+    const q = JSON.stringify;
+    let ids: Record<string, string>;
+    try {
+      ids = await buildServices(ctx.client, project, {
+        services, out: { write: (s: string) => { if (!o.quiet) for (const l of s.replace(/\n$/, '').split('\n')) log.log(WATCH_LOGGER, l); } },
+        progress: { event: () => {}, tail: () => {} }, parallel: parallelLimit(ctx),
+      });
+    } catch (e) {
+      log.log(WATCH_LOGGER, `Build failed. Error: ${(e as Error).message}`);
+      throw e;
+    }
+    if (o.prune !== false) await pruneDangling(ctx, project.name, new Set(Object.values(ids)));
+    log.log(WATCH_LOGGER, `service(s) [${services.map((s) => q(s)).join(' ')}] successfully built`);
+    try {
+      await composeSelf(ctx, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', ...services], { stdio: 'pipe' });
+    } catch (e) {
+      log.log(WATCH_LOGGER, `Failed to recreate services after update. Error: ${(e as Error).message}`);
+      throw e;
+    }
+  };
+
+  const w = await startWatch({ client: ctx.client, project, rules, log, rebuild });
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    w.failed.then((e) => { log.err(WATCH_LOGGER, `Watch disabled with errors: ${e.message}`); resolve(); });
+  });
+  await w.stop();
+  return 0;
+}
+
+/**
+ * compose's pruneDanglingImagesOnRebuild: the project's dangling images, but the ones just built.
+ * Best effort, as compose's: an image still used by a container, or gone meanwhile, stays as it is
+ * (compose only logs these at debug level).
+ */
+async function pruneDangling(ctx: Ctx, project: string, keep: Set<string>): Promise<void> {
+  let imgs: Array<{ Id: string }> = [];
+  try {
+    imgs = await ctx.client.json<Array<{ Id: string }>>('GET', '/images/json', {
+      query: { filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) },
+    });
+  } catch { return; }
+  for (const i of imgs) {
+    if (keep.has(i.Id)) continue;
+    try { await ctx.client.call('DELETE', `/images/${i.Id}`); } catch { /* in use or gone: kept */ }
+  }
+}
