@@ -1,8 +1,8 @@
 // Container output as compose prints it (cmd/formatter/logs.go and colors.go of compose v2):
 // every line is prefixed `<name> | `, the name padded to the longest name seen so far plus one,
 // and each container gets the next colour of compose's rainbow (cyan, yellow, green, magenta,
-// blue, then the same intense) in the order containers first print. `logs` uses it, and attached
-// `up` and `watch` can too.
+// blue, then the same intense) in the order containers first print. `logs`, attached `up` (and
+// its post_start hooks' output) and `watch` print through it.
 //
 //   const lp = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: true, prefix: true });
 //   lp.log('web-1', 'listening')        → "\x1b[36mweb-1  | \x1b[0mlistening\n"   (width: 'web-1' + 1)

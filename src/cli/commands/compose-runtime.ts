@@ -14,7 +14,7 @@ import { pullServiceImage } from '../../compose/pull.ts';
 import { ComposeApi } from '../../compose/runtime/api.ts';
 import { AttachedUp, type Cascade } from '../../compose/runtime/attached.ts';
 import * as R from '../../compose/runtime/commands.ts';
-import { LogConsumer } from '../../compose/runtime/log-consumer.ts';
+import { LogPrinter } from '../../compose/log-printer.ts';
 import * as P from '../../compose/runtime/progress.ts';
 import type { RecreatePolicy } from '../../compose/runtime/convergence.ts';
 import type { Session } from '../../compose/runtime/session.ts';
@@ -299,7 +299,7 @@ export async function up(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }
   const attachTo = attachSet(p, args, o);
   await run(() => withWriter(s, ui, 'Running', (w) => R.create(s, p, co, w)));
-  const consumer = new LogConsumer({ stdout: process.stdout, stderr: process.stderr, color: ui.logColor && !o.noColor, prefix: !o.noLogPrefix, timestamps: Boolean(o.timestamps) });
+  const consumer = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: ui.logColor && !o.noColor, prefix: !o.noLogPrefix, timestamps: Boolean(o.timestamps) });
   const cascade: Cascade = o.abortOnContainerExit ? 'stop' : o.abortOnContainerFailure ? 'fail' : 'ignore';
   const attached = new AttachedUp(s, p, {
     consumer, attachTo, services: args, cascade, exitCodeFrom: o.exitCodeFrom || undefined, timeout: timeoutOf(o), waitTimeout,
@@ -322,7 +322,7 @@ export async function up(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 }
 
 /** compose's mixedWriter: progress events as status lines among the containers' output. */
-function mixedWriter(consumer: LogConsumer, colors: P.Palette): P.ProgressWriter {
+function mixedWriter(consumer: LogPrinter, colors: P.Palette): P.ProgressWriter {
   return {
     event: (e) => consumer.status('', `${e.id} ${e.text ?? ''} ${colors.success(e.statusText ?? '')}`),
     events(es) { for (const e of es) this.event(e); },

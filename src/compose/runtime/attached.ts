@@ -10,7 +10,6 @@
 //   - with --abort-on-container-exit (or --exit-code-from, or --abort-on-container-failure for a
 //     non-zero exit) stops everything when the first container exits, after
 //     `Aborting on container exit...`, and returns that container's exit code.
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { Demuxer } from '../../common/stdcopy.ts';
 import { jsonMessages } from '../../client/streams.ts';
@@ -18,7 +17,7 @@ import { LABELS, type Project } from '../model.ts';
 import { isNotFound, isConflict, type ContainerSummary, type EngineEventMessage } from './api.ts';
 import { defaultContainerName, getContainers, nameWithoutProject, projectFilter, sortedByName } from './containers.ts';
 import { stopServices } from './convergence.ts';
-import { LineSplitter, type LogConsumer } from './log-consumer.ts';
+import { LineSplitter, type LogPrinter } from '../log-printer.ts';
 import * as P from './progress.ts';
 import type { Session } from './session.ts';
 import { startProject } from './start.ts';
@@ -26,7 +25,7 @@ import { startProject } from './start.ts';
 export type Cascade = 'ignore' | 'stop' | 'fail';
 
 export interface AttachedOptions {
-  consumer: LogConsumer;
+  consumer: LogPrinter;
   /** The services whose output is shown. */
   attachTo: string[];
   /** Services named on the command line (what the monitor follows when set). */
@@ -59,20 +58,19 @@ function eventSource(project: string, attrs: Record<string, string>): string {
   return name === def ? name.slice(project.length + 1) : name;
 }
 
-/** Copies a container's output stream (raw for a tty, multiplexed otherwise) into the consumer, line by line. */
-function pumpOutput(stream: Readable, tty: boolean, source: string, consumer: LogConsumer): Promise<void> {
-  const outDec = new StringDecoder('utf8');
-  const errDec = new StringDecoder('utf8');
+/** Copies a container's output stream (raw for a tty, multiplexed otherwise) into the printer, line by line. */
+function pumpOutput(stream: Readable, tty: boolean, source: string, consumer: LogPrinter): Promise<void> {
+  // Each splitter decodes its own stream: a character split across frames stays whole.
   const out = new LineSplitter((l) => consumer.log(source, l));
   const err = new LineSplitter((l) => consumer.err(source, l));
   const demux = new Demuxer((kind, payload) => {
-    if (kind === 2) err.write(errDec.write(payload));
-    else if (kind === 1 || kind === 0) out.write(outDec.write(payload));
+    if (kind === 2) err.write(payload);
+    else if (kind === 1 || kind === 0) out.write(payload);
   });
   return new Promise((resolve) => {
-    const done = () => { out.write(outDec.end()); err.write(errDec.end()); out.end(); err.end(); resolve(); };
+    const done = () => { out.end(); err.end(); resolve(); };
     stream.on('data', (c: Buffer) => {
-      if (tty) out.write(outDec.write(c));
+      if (tty) out.write(c);
       else {
         try { demux.push(c); } catch { stream.destroy(); }
       }
