@@ -41,6 +41,7 @@ import {
   AddressPool, canonicalAddr, checkPoolOverlap, chooseSubnet, chooseSubnet6, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseAddr,
   parseCidrParts, parseMacAddress, parsePrefix, prefixContains, ulaBasePrefix, validateIpamConfigs, type AddressPoolState, type IpamConfig,
 } from './ipam.ts';
+import { withHostLock } from './host-lock.ts';
 import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, hostRoutes6, listNetns, loopbackUp, NETNS_DIR, setDefaultRoute } from './link.ts';
 import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
@@ -133,6 +134,8 @@ export interface NetworkServiceOptions {
   log?: (msg: string) => void;
 }
 
+/** Held by any berthd on the host while it chooses a subnet and brings its bridge up (host-lock.ts). */
+const SUBNET_LOCK = '/run/berth/subnet.lock';
 const BRIDGE_OPT = 'com.docker.network.bridge.name';
 const ICC_OPT = 'com.docker.network.bridge.enable_icc';
 const IPV6_OPT = 'com.docker.network.enable_ipv6';
@@ -198,6 +201,10 @@ export class NetworkService implements ContainerNetworking {
   // ------------------------------------------------------------------------------------ start
 
   async init(): Promise<void> {
+    await withHostLock(SUBNET_LOCK, () => this.#init());
+  }
+
+  async #init(): Promise<void> {
     try { this.#hostUpstreams = parseResolvConfNameservers(readFileSync('/etc/resolv.conf', 'utf8')); } catch { /* none */ }
     const saved = await readJson<State>(this.#path);
     for (const n of saved?.networks ?? []) {
@@ -378,7 +385,7 @@ export class NetworkService implements ContainerNetworking {
   hostGatewayIp(): string | undefined { return this.defaultBridge?.pool.gateway; }
 
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    return this.#locked(async () => {
+    return this.#locked(() => withHostLock(SUBNET_LOCK, async () => {
       const name = req.Name ?? '';
       // Docker checks nothing else in a network's name (libnetwork NewNetwork): `test 01` is a name.
       if (!name.trim()) throw invalid('invalid name: name is empty');
@@ -468,7 +475,7 @@ export class NetworkService implements ContainerNetworking {
         throw e;
       }
       return { Id: id, Warning: '' };
-    });
+    }));
   }
 
   async remove(ref: string): Promise<void> {

@@ -120,9 +120,10 @@ export function hostEscapeTests(o: { extraArgs?: () => string[]; label?: string 
   });
 
   test(`cp into a container while a second one swaps the destination directory for a host symlink writes nothing on the host${label}`, async () => {
-    // The racer from the test above keeps swapping /vol/d; now it points at the host's put dir.
-    ok(d.berth(['exec', '-d', 'racer', 'sh', '-c', `cd /vol && ${swapLoop('p', putDir)}`]));
+    // The racer from the test above keeps swapping /vol/d; now also /vol/p, made first, for a
+    // symlink to the host's put dir.
     assert.equal(await put('target', '/vol', tar([{ name: 'p/', type: '5' }])), 200);
+    ok(d.berth(['exec', '-d', 'racer', 'sh', '-c', `cd /vol && ${swapLoop('p', putDir)}`]));
     await sleep(300);
     const payload = tar([{ name: 'p/', type: '5' }, ...names.map((n) => ({ name: `p/${n}`, body: 'planted\n' }))]);
     const statuses: number[] = [];

@@ -43,6 +43,19 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const get = httpGet;
 
+/** `nslookup` in a container. A failure (seen once in CI: a timeout right after `network connect`)
+ *  leaves what explains it in the output (the container's resolv.conf, the daemon's DNS log lines)
+ *  and is asked once more, so the next occurrence says whether it was a lost datagram or an answer
+ *  never given. */
+function nslookup(ct: string, ...args: string[]): RunOut {
+  const r = d.docker(['exec', ct, 'nslookup', ...args]);
+  if (r.status === 0) return r;
+  const conf = d.docker(['exec', ct, 'cat', '/etc/resolv.conf']).stdout;
+  const dnsLog = d.log().split('\n').filter((l) => /DNS|udp|tcp |from /.test(l)).slice(-20).join('\n');
+  console.log(`nslookup ${args.join(' ')} in ${ct} failed (${r.status}): ${r.stdout}${r.stderr}\nresolv.conf:\n${conf}\ndaemon DNS log:\n${dnsLog}`);
+  return d.docker(['exec', ct, 'nslookup', ...args]);
+}
+
 async function getRetry(host: string, port: number): Promise<string> {
   for (let i = 0; i < 50; i++) {
     const b = await get(host, port).catch(() => '');
@@ -89,12 +102,12 @@ test('an IPv6 network: subnet and gateway, addresses and --ip6, the IPv6 route, 
     assert.match(r.stdout, /ping6-ok/);
     assert.match(r.stdout, new RegExp(`^${esc(ula)}:1::2\\s+[0-9a-f]{12}$`, 'm'));
     // AAAA through the embedded DNS (busybox's nslookup asks the server itself), A as before.
-    const aaaa = ok(d.docker(['exec', 's1', 'nslookup', '-type=aaaa', 's2'])).stdout;
+    const aaaa = ok(nslookup('s1', '-type=aaaa', 's2')).stdout;
     assert.match(aaaa, new RegExp(`Address: ${esc(ula)}:1::77\\n`), aaaa);
-    const both = ok(d.docker(['exec', 's1', 'nslookup', 's2'])).stdout;
+    const both = ok(nslookup('s1', 's2')).stdout;
     assert.match(both, new RegExp(`Address: ${esc(ula)}:1::77\\n`), both);
     assert.match(both, /Address: \d+\.\d+\.\d+\.\d+\n/, both);
-    const ptr = ok(d.docker(['exec', 's1', 'nslookup', `${ula}:1::77`])).stdout;
+    const ptr = ok(nslookup('s1', `${ula}:1::77`)).stdout;
     assert.match(ptr, /name = s2\.six/, ptr);
 
     // Connect: a second interface with an IPv6 address; its peers reach it over IPv6.
@@ -105,11 +118,11 @@ test('an IPv6 network: subnet and gateway, addresses and --ip6, the IPv6 route, 
     assert.equal(s3, `${ula}:1::3`);
     assert.match(ok(d.docker(['exec', 's3', 'ip', '-6', 'addr', 'show', 'eth1'])).stdout, new RegExp(`inet6 ${esc(s3)}/64`));
     assert.match(ok(d.docker(['exec', 's1', 'ping', '-6', '-c', '1', '-W', '2', s3])).stdout, /1 packets received/);
-    assert.match(ok(d.docker(['exec', 's1', 'nslookup', '-type=aaaa', 's3'])).stdout, new RegExp(`Address: ${esc(s3)}\\n`));
+    assert.match(ok(nslookup('s1', '-type=aaaa', 's3')).stdout, new RegExp(`Address: ${esc(s3)}\\n`));
     // A kill -9 of berthd keeps it all: addresses, the bridge's IPv6 gateway, AAAA names, allocation.
     await d.restart({ kill9: true });
     assert.match(spawnSync('ip', ['-6', 'addr', 'show', 'dev', bridge]).stdout.toString(), new RegExp(`inet6 ${esc(ula)}:1::1/64`));
-    assert.match(ok(d.docker(['exec', 's1', 'nslookup', '-type=aaaa', 's2'])).stdout, new RegExp(`Address: ${esc(ula)}:1::77\\n`));
+    assert.match(ok(nslookup('s1', '-type=aaaa', 's2')).stdout, new RegExp(`Address: ${esc(ula)}:1::77\\n`));
     ok(d.docker(['run', '-d', '--network', 'six', '--name', 's4', 'busybox', 'sleep', '300']));
     assert.equal(ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.six.GlobalIPv6Address}}', 's4'])).stdout, `${ula}:1::4\n`);
   } finally {
