@@ -16,12 +16,12 @@ import { getTimestamp } from '../../common/units.ts';
 import { ComposeError } from '../../compose/errors.ts';
 import { LineSplitter, LogPrinter } from '../../compose/log-printer.ts';
 import { LABELS } from '../../compose/model.ts';
+import { ComposeApi, type ContainerSummary } from '../../compose/runtime/api.ts';
 import {
-  getContainers, getSpecifiedContainer, isService, listContainers, nameWithoutProject, projectFilters, defaultContainerName,
-  type ContainerSummary,
-} from '../../compose/query.ts';
+  getContainers, getSpecifiedContainer, isService, nameWithoutProject, projectFilters, defaultContainerName,
+} from '../../compose/runtime/containers.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { projectOrName, useAnsi } from './compose-common.ts';
+import { projectOrName, session } from './compose-common.ts';
 
 type Opts = Record<string, any>;
 
@@ -67,6 +67,7 @@ export async function logContainer(client: ApiClient, lp: LogPrinter, name: stri
 }
 
 export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s: sess, ui } = session(ctx, { readOnly: true });
   const index = o.index ?? 0;
   if (index > 0 && args.length !== 1) throw new StatusError('--index requires one service to be selected', 1);
   const { project, name } = projectOrName(ctx, args);
@@ -83,12 +84,12 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     follow: Boolean(o.follow), tail: o.tail ?? 'all', since: time('since', o.since), until: time('until', o.until), timestamps: Boolean(o.timestamps),
   };
   let containers: ContainerSummary[];
-  if (index > 0) containers = [await getSpecifiedContainer(ctx.client, name, 'exclude', true, services[0], index)];
+  if (index > 0) containers = [await getSpecifiedContainer(sess.api, name, 'exclude', true, services[0], index)];
   else {
-    containers = await getContainers(ctx.client, name, 'exclude', true, services);
+    containers = await getContainers(sess.api, name, 'exclude', true, services);
     if (services.length) containers = containers.filter(isService(...services));
   }
-  const lp = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: o.color !== false && useAnsi(ctx), prefix: o.logPrefix !== false });
+  const lp = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: o.color !== false && ui.logColor, prefix: o.logPrefix !== false });
   const ac = new AbortController();
   const streams: Promise<void>[] = containers.map((c) => logContainer(ctx.client, lp, nameWithoutProject(c), c.Id, { ...lo, signal: ac.signal }));
   if (lo.follow) {
@@ -108,7 +109,7 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
  */
 async function followProject(client: ApiClient, project: string, services: string[], lp: LogPrinter,
   onStart: (id: string, name: string, startedAt: string) => void, signal: AbortSignal): Promise<void> {
-  const initial = await listContainers(client, projectFilters(project, 'exclude'), true);
+  const initial = await new ComposeApi(client).listContainers(projectFilters(project, 'exclude'), true);
   const alive = new Set(initial.filter((c) => services.length === 0 || services.includes(c.Labels?.[LABELS.service] ?? '')).map((c) => c.Id));
   if (alive.size === 0) return;
   const ac = new AbortController();

@@ -10,23 +10,28 @@
 //   berth compose cp web:/etc/hostname .               from web's first container; to: into every one
 //
 // exec and cp are the docker CLI's own commands (berth exec, berth cp) once the container is
-// known. run creates its container from the service model (src/compose/runtime/create-body.ts),
-// then starts it attached as `docker start -a [-i]` does and exits with its status.
+// known. run brings up the service's dependencies with the runtime's create and start (compose's
+// startDependencies), creates its container as up creates a service's (the runtime's
+// createServiceContainer: the same create body, labels with oneoff=True and the slug), then
+// starts it attached as `docker start -a [-i]` does and exits with its status.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ApiError } from '../../client/client.ts';
 import { parseDotEnv } from '../../compose/dotenv.ts';
 import { ComposeError } from '../../compose/errors.ts';
+import { serviceHash } from '../../compose/hash.ts';
 import { withSelectedServices } from '../../compose/index.ts';
 import { imageName, LABELS, oneOffContainerName, type PortConfig, type Project, type Service, type ServiceVolume } from '../../compose/model.ts';
-import { getContainers, getSpecifiedContainer, canonicalName, type ContainerSummary } from '../../compose/query.ts';
-import { createServiceContainer, startDependencies, waitDependencies } from '../../compose/runtime/create-body.ts';
+import type { ContainerSummary } from '../../compose/runtime/api.ts';
+import { create, CREATE_DEFAULTS } from '../../compose/runtime/commands.ts';
+import { canonicalName, getContainers, getSpecifiedContainer, isService } from '../../compose/runtime/containers.ts';
+import { createServiceContainer, resolveServiceReferences } from '../../compose/runtime/convergence.ts';
+import { ensureImages } from '../../compose/runtime/images.ts';
+import { injectFiles, startProject, waitDependencies } from '../../compose/runtime/start.ts';
 import { splitShellWords } from '../../compose/shellwords.ts';
 import { parsePortShort, parseVolumeShort } from '../../compose/short-syntax.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { buildServices, pullImage } from './compose-images.ts';
-import { parallelLimit, progressFor, projectName } from './compose-common.ts';
+import { applyCreateFlags, projectName, runCommand, session, truthy, withWriter } from './compose-common.ts';
 import { project as loadProject } from './compose.ts';
 import { cp as dockerCp } from './cp.ts';
 import { exec as dockerExec } from './exec.ts';
@@ -58,7 +63,8 @@ export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     try { projectEnv = loadProject(ctx).environment; } catch { /* no files: the shell's */ }
     env = resolveEnvFlags(env, (k) => projectEnv[k]);
   }
-  const target = await getSpecifiedContainer(ctx.client, name, 'include', false, service, o.index ?? 0);
+  const { s } = session(ctx);
+  const target = await getSpecifiedContainer(s.api, name, 'include', false, service, o.index ?? 0);
   // compose's -T default: no TTY unless stdout is a terminal.
   const tty = o.tty !== false && Boolean(process.stdout.isTTY);
   return dockerExec(ctx, [target.Id, ...command], {
@@ -139,44 +145,44 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     const vars = parseDotEnv(text, (k) => env.find((x) => x.startsWith(`${k}=`))?.slice(k.length + 1));
     for (const [k, v] of Object.entries(vars)) if (!have.has(k)) env.push(`${k}=${v}`);
   }
-  const s = runService(project, project.services[serviceName], o, command, env);
-  project = { ...project, services: { ...project.services, [serviceName]: s } };
-  if (s.tty && s.stdinOpen && !process.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
-  const progress = o.quiet ? { event: () => {}, tail: () => {} } : progressFor(ctx);
-  await startDependencies(ctx.client, project, serviceName, progress);
+  const svc0 = runService(project, project.services[serviceName], o, command, env);
+  project = applyCreateFlags({ ...project, services: { ...project.services, [serviceName]: svc0 } }, { build: Boolean(o.build), pull: o.pull });
+  const svc1 = project.services[serviceName];
+  if (svc1.tty && svc1.stdinOpen && !process.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  const { s, ui } = session(ctx);
+  let id = '';
+  await runCommand(() => withWriter(s, o.quiet ? { ...ui, mode: 'quiet' } : ui, 'Running', async (w) => {
+    // compose's startDependencies: the project without the one-off's service is created (its
+    // networks, volumes and the dependencies' containers, as up does) and its services started.
+    const { [serviceName]: _self, ...others } = project.services;
+    const deps: Project = { ...project, services: others, disabledServices: { ...project.disabledServices, [serviceName]: svc1 } };
+    await create(s, deps, {
+      ...CREATE_DEFAULTS, quietPull: Boolean(o.quietPull), quietBuild: Boolean(o.quietBuild),
+      removeOrphans: Boolean(o.removeOrphans), ignoreOrphans: truthy(project.environment.COMPOSE_IGNORE_ORPHANS),
+    }, w);
+    if (Object.keys(others).length) await startProject(s, deps, { w });
 
-  // The service's image: built (--build, or missing with a build section) or pulled if missing.
-  const image = imageName(project, s);
-  let imageId: string | undefined;
-  if (o.build && s.build) {
-    imageId = (await buildServices(ctx.client, project, { services: [serviceName], out: o.quietBuild ? { write: () => true } : process.stdout, progress, parallel: parallelLimit(ctx) }))[image];
-  } else {
-    try {
-      imageId = (await ctx.client.json<{ Id: string }>('GET', `/images/${encodeURIComponent(image)}/json`)).Id;
-      if (o.pull === 'always' && !s.build) imageId = await pullImage(ctx.client, serviceName, image, Boolean(o.quietPull), progress, s.platform);
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) throw e;
-      if (o.pull === 'never') throw new ComposeError(`No such image: ${image}`);
-      if (s.build) imageId = (await buildServices(ctx.client, project, { services: [serviceName], out: process.stdout, progress, parallel: parallelLimit(ctx) }))[image];
-      else imageId = await pullImage(ctx.client, serviceName, image, Boolean(o.quietPull), progress, s.platform);
-    }
-  }
-  if (o.deps !== false) await waitDependencies(ctx.client, project, serviceName, progress);
+    // The service's own image: built (--build, or missing with a build section) or pulled.
+    const imageIds = await ensureImages(s, { ...project, services: { [serviceName]: svc1 } }, { build: true, quietPull: Boolean(o.quietPull), quietBuild: Boolean(o.quietBuild), w });
+    const observed = await getContainers(s.api, project.name, 'include', true);
+    if (o.deps !== false) await waitDependencies(s, project, serviceName, svc1.dependsOn ?? {}, observed, 0, w);
 
-  const slug = randomBytes(32).toString('hex');
-  const name = s.containerName ?? oneOffContainerName(project, s, slug);
-  const { id, warnings } = await createServiceContainer(ctx.client, project, s, {
-    name, number: 0, labels: { [LABELS.slug]: slug, [LABELS.oneoff]: 'True' }, autoRemove: Boolean(o.rm),
-    attachStdin: s.stdinOpen, useNetworkAliases: Boolean(o.useAliases), apiVersion: await ctx.client.version(), imageId,
-  });
-  for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
+    const slug = randomBytes(32).toString('hex');
+    const svc = resolveServiceReferences({ ...svc1, containerName: svc1.containerName ?? oneOffContainerName(project, svc1, slug) }, (n) => observed.filter(isService(n)));
+    const c = await createServiceContainer(s, project, svc, svc.containerName!, {
+      number: 0, hash: serviceHash(svc), imageId: imageIds[imageName(project, svc)], oneoff: true, labels: { [LABELS.slug]: slug },
+      useNetworkAliases: Boolean(o.useAliases), autoRemove: Boolean(o.rm), attachStdin: svc.stdinOpen,
+    }, w);
+    await injectFiles(s, project, svc, c.Id);
+    id = c.Id;
+  }));
   if (o.detach) {
-    await ctx.client.call('POST', `/containers/${id}/start`);
+    await s.api.startContainer(id);
     if (!o.quiet) ctx.out(`${id}\n`);
     return 0;
   }
   // docker start -a [-i]: attached before the start, signals forwarded, the container's status.
-  return dockerStart(ctx, [id], { attach: true, interactive: s.stdinOpen });
+  return dockerStart(ctx, [id], { attach: true, interactive: Boolean(project.services[serviceName].stdinOpen) });
 }
 
 // ------------------------------------------------------------------------------------------ cp
@@ -199,21 +205,23 @@ export async function cp(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   if (!srcService && !dstService) throw new ComposeError('unknown copy direction');
   const service = srcService || dstService;
   const name = projectName(ctx);
+  const { s, ui } = session(ctx);
   let targets: ContainerSummary[];
-  if ((o.index ?? 0) > 0) targets = [await getSpecifiedContainer(ctx.client, name, 'exclude', true, service, o.index)];
+  if ((o.index ?? 0) > 0) targets = [await getSpecifiedContainer(s.api, name, 'exclude', true, service, o.index)];
   else {
-    targets = await getContainers(ctx.client, name, o.all ? 'include' : 'exclude', true, [service]);
+    targets = await getContainers(s.api, name, o.all ? 'include' : 'exclude', true, [service]);
     if (targets.length === 0) throw new ComposeError(`no container found for service ${JSON.stringify(service)}`);
     if (srcService) targets = targets.slice(0, 1);
   }
-  const progress = progressFor(ctx);
-  for (const c of targets) {
-    const cname = canonicalName(c);
-    const msg = srcService ? `copy ${cname}:${srcPath} to ${dstPath}` : `copy ${srcPath} to ${cname}:${dstPath}`;
-    progress.event({ id: cname, status: 'working', text: msg, statusText: 'Copying' });
-    const a = srcService ? [`${c.Id}:${srcPath}`, dstPath] : [srcPath, `${c.Id}:${dstPath}`];
-    await dockerCp(ctx, a, { followLink: o.followLink, archive: o.archive, quiet: true });
-    progress.event({ id: cname, status: 'done', text: msg, statusText: 'Copied' });
-  }
-  return 0;
+  return withWriter(s, ui, 'Copying', async (w) => {
+    for (const c of targets) {
+      const cname = canonicalName(c);
+      const msg = srcService ? `copy ${cname}:${srcPath} to ${dstPath}` : `copy ${srcPath} to ${cname}:${dstPath}`;
+      w.event({ id: cname, status: 'working', text: msg, statusText: 'Copying' });
+      const a = srcService ? [`${c.Id}:${srcPath}`, dstPath] : [srcPath, `${c.Id}:${dstPath}`];
+      await dockerCp(ctx, a, { followLink: o.followLink, archive: o.archive, quiet: true });
+      w.event({ id: cname, status: 'done', text: msg, statusText: 'Copied' });
+    }
+    return 0;
+  });
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderList } from '../format/formatter.ts';
 import { PS_HEADERS, PS_TABLE, combinedStatus, eventLine, imagesTable, psRow, rfc3339Nano, stacksOf, topTable } from './compose-read.ts';
-import type { ContainerSummary } from '../../compose/query.ts';
+import type { ContainerSummary } from '../../compose/runtime/api.ts';
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
 const labels = (service: string, n: string, extra: Record<string, string> = {}) => ({
@@ -17,7 +17,7 @@ const web: ContainerSummary = {
 const db: ContainerSummary = {
   Id: 'b'.repeat(64), Names: ['/shop-db-1'], Image: 'postgres', Command: 'docker-entrypoint.sh postgres', Created: NOW / 1000 - 3600 * 3,
   Ports: [], Labels: labels('db', '1'), State: 'exited', Status: 'Exited (1) 2 hours ago',
-  Mounts: [{ Name: 'shop_data', Driver: 'local' }], NetworkSettings: { Networks: { shop_default: {} } },
+  Mounts: [{ Type: 'volume', Name: 'shop_data', Source: '', Destination: '/data', RW: true, Driver: 'local' }], NetworkSettings: { Networks: { shop_default: {} } },
 };
 
 test('ps: compose\'s default table, quoted and cut COMMAND, CREATED as an age, PORTS as docker shows them', () => {

@@ -1,5 +1,5 @@
 // The read commands of `berth compose`, as compose v2 prints them: ps, ls, images, top, port,
-// events, wait. Each finds the project's containers by label (src/compose/query.ts) and needs the
+// events, wait. Each finds the project's containers by label (src/compose/runtime/containers.ts) and needs the
 // compose files only to know the project's name (or not at all, with -p).
 //
 //   berth compose ps -a --format json       one JSON object per container and line
@@ -19,14 +19,14 @@ import { RAW_JSON, jsonMessages } from '../../client/streams.ts';
 import { readAll } from '../../client/client.ts';
 import { ComposeError } from '../../compose/errors.ts';
 import { LABELS } from '../../compose/model.ts';
-import {
-  byName, canonicalName, getContainers, getSpecifiedContainer, isService, listContainers, type ContainerSummary,
-} from '../../compose/query.ts';
+import type { ContainerSummary } from '../../compose/runtime/api.ts';
+import { byName, canonicalName, getContainers, getSpecifiedContainer, isService } from '../../compose/runtime/containers.ts';
 import { ago, displayablePorts, ellipsis, goQuote, goTimeString, truncateId } from '../display.ts';
 import { goRow, renderList } from '../format/formatter.ts';
 import { tabwrite } from '../format/tabwriter.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { composeSelf, eachLimited, parallelLimit, projectName, projectOrName } from './compose-common.ts';
+import { eachLimited } from '../../compose/runtime/graph.ts';
+import { composeSelf, projectName, projectOrName, session } from './compose-common.ts';
 
 type Opts = Record<string, any>;
 
@@ -67,7 +67,7 @@ export function psRow(x: PsInput, trunc: boolean, now = Date.now()): Record<stri
   const srw = humanSize(c.SizeRw ?? 0);
   return goRow({
     Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : (c.Command ?? '')),
-    CreatedAt: goTimeString(c.Created),
+    CreatedAt: goTimeString(c.Created ?? 0),
     ExitCode: x.exitCode,
     Health: x.health,
     ID: trunc ? truncateId(c.Id) : c.Id,
@@ -87,7 +87,7 @@ export function psRow(x: PsInput, trunc: boolean, now = Date.now()): Record<stri
     Ports: displayablePorts(pubs.map((p) => ({ IP: p.URL, PrivatePort: p.TargetPort, PublicPort: p.PublishedPort, Type: p.Protocol }))),
     Project: labels[LABELS.project] ?? '',
     Publishers: pubs,
-    RunningFor: ago(c.Created, now),
+    RunningFor: ago(c.Created ?? 0, now),
     Service: labels[LABELS.service] ?? '',
     Size: (c.SizeRootFs ?? 0) > 0 ? `${srw} (virtual ${humanSize(c.SizeRootFs!)})` : srw,
     State: c.State,
@@ -139,6 +139,7 @@ export function stacksOf(containers: ContainerSummary[], warn: (m: string) => vo
 interface InspectState { State?: { Status?: string; ExitCode?: number; Health?: { Status?: string } | null } }
 
 export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const statuses: string[] = [...(o.status ?? [])];
   if (o.filter) {
     const i = String(o.filter).indexOf('=');
@@ -155,7 +156,7 @@ export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     if (services.length === 0 && o.orphans === false) services = Object.keys(project.services).sort();
   }
   const all = Boolean(o.all) || statuses.length > 0;
-  let cs = await getContainers(ctx.client, name, all ? 'include' : 'exclude', all, services);
+  let cs = await getContainers(sess.api, name, all ? 'include' : 'exclude', all, services);
   if (services.length) cs = cs.filter(isService(...services));
   if (statuses.length) cs = cs.filter((c) => statuses.includes(c.State));
   cs.sort(byName);
@@ -174,7 +175,7 @@ export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     return 0;
   }
   const inputs: PsInput[] = cs.map((summary) => ({ summary, health: '', exitCode: 0 }));
-  await eachLimited(inputs, parallelLimit(ctx), async (x) => {
+  await eachLimited(inputs, sess.parallel, async (x) => {
     const i = await ctx.client.json<InspectState>('GET', `/containers/${x.summary.Id}/json`);
     const st = i.State ?? {};
     if (st.Status === 'running') x.health = st.Health?.Status ?? '';
@@ -194,6 +195,7 @@ function reMatch(pattern: string, s: string): boolean {
 }
 
 export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const names: string[] = [];
   for (const f of o.filter ?? []) {
     const i = String(f).indexOf('=');
@@ -206,7 +208,7 @@ export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
   if (!['table', 'pretty', '', 'json', '{{json.}}'].includes(format)) {
     throw new ComposeError(`format value ${JSON.stringify(o.format)} could not be parsed: parsing failed`);
   }
-  const cs = await listContainers(ctx.client, [LABELS.project, LABELS.configHash], Boolean(o.all));
+  const cs = await sess.api.listContainers({ label: [LABELS.project, LABELS.configHash] }, Boolean(o.all));
   let stacks = stacksOf(cs, (m) => process.stderr.write(`WARN[0000] ${m}\n`));
   if (names.length) stacks = stacks.filter((st) => names.some((n) => reMatch(n, st.Name)));
   if (o.quiet) {
@@ -262,16 +264,18 @@ export function imagesTable(rows: ImageRow[], now = Date.now()): string {
 interface ImageInspect { Id: string; Architecture?: string; Os?: string; Variant?: string; Size: number; Created?: string; Metadata?: { LastTagTime?: string } }
 
 export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const name = projectName(ctx);
-  let cs = await listContainers(ctx.client, [`${LABELS.project}=${name}`], true);
+  let cs = await sess.api.listContainers({ label: [`${LABELS.project}=${name}`] }, true);
   if (args.length) cs = cs.filter(isService(...args));
   const rows: ImageRow[] = [];
-  await eachLimited(cs, parallelLimit(ctx), async (c) => {
-    const img = await ctx.client.json<ImageInspect>('GET', `/images/${encodeURIComponent(c.Image)}/json`);
+  await eachLimited(cs, sess.parallel, async (c) => {
+    const image = c.Image ?? '';
+    const img = await ctx.client.json<ImageInspect>('GET', `/images/${encodeURIComponent(image)}/json`);
     let repository = '';
     let tag = '';
     try {
-      const ref = normalizeTagged(c.Image);
+      const ref = normalizeTagged(image);
       repository = ref.familiarName();
       tag = ref.tag ?? '';
     } catch { /* an image ID: no repository */ }
@@ -331,11 +335,12 @@ export function topTable(containers: TopSummary[]): string {
 }
 
 export async function top(ctx: Ctx, args: string[]): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const name = projectName(ctx);
-  let cs = await getContainers(ctx.client, name, 'include', false);
+  let cs = await getContainers(sess.api, name, 'include', false);
   if (args.length) cs = cs.filter(isService(...args));
   const out: TopSummary[] = [];
-  await eachLimited(cs, parallelLimit(ctx), async (c) => {
+  await eachLimited(cs, sess.parallel, async (c) => {
     const t = await ctx.client.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${c.Id}/top`);
     const n = canonicalName(c);
     out.push({ name: n, service: c.Labels?.[LABELS.service] ?? n, replica: c.Labels?.[LABELS.containerNumber] ?? '', titles: t.Titles ?? [], processes: t.Processes ?? [] });
@@ -347,6 +352,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
 // ---------------------------------------------------------------------------------------- port
 
 export async function port(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const [service, portArg] = args;
   if (!/^\d+$/.test(portArg) || Number(portArg) > 65535) {
     throw new StatusError(/^\d+$/.test(portArg) ? `strconv.ParseUint: parsing ${JSON.stringify(portArg)}: value out of range` : `strconv.ParseUint: parsing ${JSON.stringify(portArg)}: invalid syntax`, 1);
@@ -354,7 +360,7 @@ export async function port(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   const privatePort = Number(portArg);
   const protocol = String(o.protocol ?? 'tcp').toLowerCase();
   const name = projectName(ctx);
-  const c = await getSpecifiedContainer(ctx.client, name, 'include', false, service, o.index ?? 0);
+  const c = await getSpecifiedContainer(sess.api, name, 'include', false, service, o.index ?? 0);
   for (const p of c.Ports ?? []) {
     if (p.PrivatePort === privatePort && p.Type === protocol) {
       ctx.out(`${p.IP ?? ''}:${p.PublicPort ?? 0}\n`);
@@ -420,8 +426,9 @@ export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number>
 // ---------------------------------------------------------------------------------------- wait
 
 export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s: sess } = session(ctx, { readOnly: true });
   const { name } = projectOrName(ctx);
-  const cs = await getContainers(ctx.client, name, 'include', false, args);
+  const cs = await getContainers(sess.api, name, 'include', false, args);
   if (cs.length === 0) throw new ComposeError(`no containers for project ${JSON.stringify(name)}`);
   let status = 0;
   try {

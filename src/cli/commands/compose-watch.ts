@@ -9,19 +9,22 @@
 //
 // `up` and the recreate of `rebuild` are the runtime's: they run as this CLI's own
 // `compose up -d ...`, the path users take.
+import { Writable } from 'node:stream';
+import { buildServices } from '../../compose/build.ts';
 import { ComposeError } from '../../compose/errors.ts';
 import { LogPrinter, WATCH_LOGGER } from '../../compose/log-printer.ts';
 import { LABELS } from '../../compose/model.ts';
 import { watchRules } from '../../compose/watch/rules.ts';
 import { initialSync, startWatch } from '../../compose/watch/watch.ts';
 import type { Ctx } from '../context.ts';
-import { buildServices } from './compose-images.ts';
-import { composeSelf, parallelLimit } from './compose-common.ts';
+import { QuietWriter } from '../../compose/runtime/progress.ts';
+import { composeSelf, registryConfig, session } from './compose-common.ts';
 import { project as loadProject } from './compose.ts';
 
 type Opts = Record<string, any>;
 
 export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+  const { s } = session(ctx);
   const project = loadProject(ctx, { services: args });
   const rules = watchRules(project, args);
   if (rules.length === 0) throw new ComposeError("none of the selected services is configured for watch, consider setting a 'develop' section");
@@ -36,11 +39,14 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   const rebuild = async (services: string[]) => {
     const q = JSON.stringify;
     let ids: Record<string, string>;
+    // The build's output as the watch logger's lines.
+    const stdout = new Writable({
+      write(chunk, _enc, cb) { for (const l of String(chunk).replace(/\n$/, '').split('\n')) log.log(WATCH_LOGGER, l); cb(); },
+    });
     try {
-      ids = await buildServices(ctx.client, project, {
-        services, out: { write: (s: string) => { if (!o.quiet) for (const l of s.replace(/\n$/, '').split('\n')) log.log(WATCH_LOGGER, l); } },
-        progress: { event: () => {}, tail: () => {} }, parallel: parallelLimit(ctx),
-      });
+      ids = await buildServices({ ...s, stdout }, {
+        project, services: services.map((n) => project.services[n]).filter((x) => x?.build), w: new QuietWriter(), quiet: Boolean(o.quiet),
+      }, { registryConfig });
     } catch (e) {
       log.log(WATCH_LOGGER, `Build failed. Error: ${(e as Error).message}`);
       throw e;

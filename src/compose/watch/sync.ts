@@ -11,7 +11,8 @@ import type { ApiClient } from '../../client/client.ts';
 import { readAll } from '../../client/client.ts';
 import { treeTar } from '../../common/archive-copy.ts';
 import { ComposeError } from '../errors.ts';
-import { getContainers } from '../query.ts';
+import { ComposeApi } from '../runtime/api.ts';
+import { getContainers } from '../runtime/containers.ts';
 import type { PathMapping } from './rules.ts';
 
 const BLOCK = 512;
@@ -51,7 +52,7 @@ export async function execIn(client: ApiClient, id: string, cmd: string[]): Prom
 
 /** compose's Tar.Sync: every container of the service (one-offs aside) gets the changes. */
 export async function syncFiles(client: ApiClient, project: string, service: string, paths: PathMapping[]): Promise<void> {
-  const containers = await getContainers(client, project, 'exclude', true, [service]);
+  const containers = await getContainers(new ComposeApi(client), project, 'exclude', true, [service]);
   const toDelete = paths.filter((p) => !existsSync(p.hostPath)).map((p) => p.containerPath);
   const toCopy = paths.filter((p) => existsSync(p.hostPath));
   const errors: string[] = [];

@@ -11,7 +11,8 @@
 // runtime's recreate).
 import type { ApiClient } from '../../client/client.ts';
 import type { Project } from '../model.ts';
-import { getContainers } from '../query.ts';
+import { ComposeApi } from '../runtime/api.ts';
+import { getContainers } from '../runtime/containers.ts';
 import { WATCH_LOGGER, type LogPrinter } from '../log-printer.ts';
 import { Batcher } from './batcher.ts';
 import { TreeWatcher } from './notify.ts';
@@ -55,14 +56,14 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
     }
     if (plan.restart.length) {
       for (const service of plan.restart) {
-        const cs = await getContainers(client, project.name, 'exclude', true, [service]);
+        const cs = await getContainers(new ComposeApi(client), project.name, 'exclude', true, [service]);
         const t = project.services[service]?.stopGracePeriod;
         await Promise.all(cs.map((c) => client.call('POST', `/containers/${c.Id}/restart`, { query: { t: t !== undefined ? Math.floor(t / 1e9) : undefined } })));
       }
       log.log(WATCH_LOGGER, `service(s) ${quoteList(plan.restart)} restarted`);
     }
     for (const [service, idx] of Object.entries(plan.exec)) {
-      const cs = await getContainers(client, project.name, 'exclude', false, [service]);
+      const cs = await getContainers(new ComposeApi(client), project.name, 'exclude', false, [service]);
       for (const i of [...idx].sort((a, b) => a - b)) {
         const x = rules[i].exec!;
         await Promise.all(cs.map((c) => execIn(client, c.Id, x.command ?? [])));
@@ -103,9 +104,9 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
 export async function initialSync(client: ApiClient, project: Project, rule: WatchRule): Promise<void> {
   const { readdirSync, lstatSync } = await import('node:fs');
   const { join, relative, posix } = await import('node:path');
-  const cs = await getContainers(client, project.name, 'include', true, [rule.service]);
+  const cs = await getContainers(new ComposeApi(client), project.name, 'include', true, [rule.service]);
   if (cs.length === 0) throw new Error("could not get created time for service's image");
-  const img = await client.json<{ Created: string }>('GET', `/images/${encodeURIComponent(cs[0].ImageID ?? cs[0].Image)}/json`);
+  const img = await client.json<{ Created: string }>('GET', `/images/${encodeURIComponent(cs[0].ImageID ?? cs[0].Image ?? '')}/json`);
   const since = Date.parse(img.Created);
   const out: { hostPath: string; containerPath: string }[] = [];
   const walk = (p: string) => {
