@@ -26,26 +26,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { parseArgs, ParseError } from './args.ts';
+import { GLOBAL_OPTIONS, parseArgs, ParseError } from './args.ts';
 import { StatusError, type Globals } from './context.ts';
 import type { OptDef } from './spec.ts';
 
 export const PLUGIN_ENV = 'BERTH_DOCKER_PLUGIN';
 export const DOCKER_DEFAULT_HOST = 'unix:///var/run/docker.sock';
 
-/** The docker CLI's global flags (a plugin receives them before its name). */
-const DOCKER_GLOBALS: OptDef[] = [
-  { flags: '--config', kind: 'string', desc: '' },
-  { flags: '-c, --context', kind: 'string', desc: '' },
-  { flags: '-D, --debug', kind: 'bool', desc: '' },
-  { flags: '-H, --host', kind: 'list', desc: '' },
-  { flags: '-l, --log-level', kind: 'string', desc: '' },
-  { flags: '--tls', kind: 'bool', desc: '' },
-  { flags: '--tlscacert', kind: 'string', desc: '' },
-  { flags: '--tlscert', kind: 'string', desc: '' },
-  { flags: '--tlskey', kind: 'string', desc: '' },
-  { flags: '--tlsverify', kind: 'bool', desc: '' },
-];
+/**
+ * The docker CLI's global flags (a plugin receives them before its name): berth's own, but -H
+ * may repeat there and -v is not one of them.
+ */
+const DOCKER_GLOBALS: OptDef[] = GLOBAL_OPTIONS
+  .filter((o) => o.flags !== '-v, --version')
+  .map((o) => (o.flags === '-H, --host' ? { ...o, kind: 'list' } : o));
 
 export interface PluginInvocation {
   globals: Globals;
