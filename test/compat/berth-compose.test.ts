@@ -302,6 +302,14 @@ test('wait: the services\' containers\' exits, the last status the command\'s ow
     const r = composeCli(d, w, 'waitp')(['wait', 'job']);
     assert.equal(r.status, 5, r.stderr);
     assert.match(r.stdout, /^container "[0-9a-f]{64}" exited with status code 5\n$/);
+    // --down-project: once they have exited, the project is taken down (compose's Down by name).
+    await composeUp(d, w, 'waitp');
+    const down = composeCli(d, w, 'waitp')(['wait', '--down-project', 'job']);
+    assert.equal(down.status, 5, down.stderr);
+    assert.match(down.stderr, /Container waitp-job-1 +Removed/);
+    const label = encodeURIComponent(JSON.stringify({ label: ['com.docker.compose.project=waitp'] }));
+    assert.deepEqual(json(await d.api('GET', `/containers/json?all=1&filters=${label}`)), []);
+    assert.deepEqual(json(await d.api('GET', `/networks?filters=${label}`)), []);
     const none = d.berth(['compose', '-p', 'nothing-here', 'wait', 'x']);
     assert.equal(none.status, 1);
     assert.match(none.stderr, /no containers for project "nothing-here"/);

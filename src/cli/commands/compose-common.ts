@@ -198,33 +198,3 @@ export function projectName(ctx: Ctx): string {
   if (process.env.COMPOSE_PROJECT_NAME) return process.env.COMPOSE_PROJECT_NAME.toLowerCase();
   return loadProject(ctx).name;
 }
-
-
-/**
- * Runs this CLI's own `compose ARGS` (same engine, same global flags) and resolves when it exits
- * 0: what another compose command owns (down, up) is reached through the path users take.
- */
-export async function composeSelf(ctx: Ctx, args: string[], o: { stdio?: 'inherit' | 'pipe' } = {}): Promise<string> {
-  const { spawn } = await import('node:child_process');
-  const g = ctx.globals;
-  const c = g.compose ?? {};
-  const globals = [
-    ...(g.host ? ['-H', g.host] : []), ...(g.tls ? ['--tls'] : []), ...(g.tlsverify ? ['--tlsverify'] : []),
-    ...(g.tlscacert ? ['--tlscacert', g.tlscacert] : []), ...(g.tlscert ? ['--tlscert', g.tlscert] : []), ...(g.tlskey ? ['--tlskey', g.tlskey] : []),
-  ];
-  const composeGlobals = [
-    ...(c.file ?? []).flatMap((f) => ['-f', f]), ...(c.projectDirectory ? ['--project-directory', c.projectDirectory] : []),
-    ...(c.envFile ?? []).flatMap((f) => ['--env-file', f]), ...(c.profile ?? []).flatMap((p) => ['--profile', p]),
-    ...(c.ansi ? ['--ansi', c.ansi] : []), ...(c.progress ? ['--progress', c.progress] : []),
-    ...(c.projectName && !args.includes('-p') ? ['-p', c.projectName] : []),
-  ];
-  const argv = [...process.execArgv, process.argv[1], ...globals, 'compose', ...composeGlobals, ...args];
-  return new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, argv, { stdio: ['ignore', o.stdio === 'pipe' ? 'pipe' : 'inherit', o.stdio === 'pipe' ? 'pipe' : 'inherit'] });
-    let out = '';
-    p.stdout?.on('data', (d) => { out += d; });
-    p.stderr?.on('data', (d) => { out += d; });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new StatusError(out.trim() || `compose ${args.join(' ')} exited with code ${code}`, code ?? 1))));
-  });
-}

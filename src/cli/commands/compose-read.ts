@@ -26,7 +26,8 @@ import { goRow, renderList } from '../format/formatter.ts';
 import { tabwrite } from '../format/tabwriter.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { eachLimited } from '../../compose/runtime/graph.ts';
-import { composeSelf, projectName, projectOrName, session } from './compose-common.ts';
+import { down } from '../../compose/runtime/commands.ts';
+import { projectName, projectOrName, session, withWriter } from './compose-common.ts';
 
 type Opts = Record<string, any>;
 
@@ -426,7 +427,7 @@ export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number>
 // ---------------------------------------------------------------------------------------- wait
 
 export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
-  const { s: sess } = session(ctx, { readOnly: true });
+  const { s: sess, ui } = session(ctx, { readOnly: !o.downProject });
   const { name } = projectOrName(ctx);
   const cs = await getContainers(sess.api, name, 'include', false, args);
   if (cs.length === 0) throw new ComposeError(`no containers for project ${JSON.stringify(name)}`);
@@ -443,6 +444,7 @@ export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n`);
     return 42;
   }
-  if (o.downProject) await composeSelf(ctx, ['-p', name, 'down', '--remove-orphans']);
+  // compose's Down of the project by its name (what its labels say), orphans included.
+  if (o.downProject) await withWriter(sess, ui, 'Running', (w) => down(sess, name, undefined, { services: [], removeOrphans: true, volumes: false }, w));
   return status;
 }

@@ -7,8 +7,8 @@
 //   berth compose watch                  `up -d` first (images built for services under watch)
 //   berth compose watch --no-up web      the project is already up: only watch
 //
-// `up` and the recreate of `rebuild` are the runtime's: they run as this CLI's own
-// `compose up -d ...`, the path users take.
+// `up` and the recreate of `rebuild` are the runtime's: `up -d` with its progress, the recreate
+// silent (compose's watch logs only its own lines).
 import { Writable } from 'node:stream';
 import { buildServices } from '../../compose/build.ts';
 import { ComposeError } from '../../compose/errors.ts';
@@ -18,7 +18,11 @@ import { watchRules } from '../../compose/watch/rules.ts';
 import { initialSync, startWatch } from '../../compose/watch/watch.ts';
 import type { Ctx } from '../context.ts';
 import { QuietWriter } from '../../compose/runtime/progress.ts';
-import { composeSelf, registryConfig, session } from './compose-common.ts';
+import { withSelectedServices } from '../../compose/project.ts';
+import { create, CREATE_DEFAULTS } from '../../compose/runtime/commands.ts';
+import { startProject } from '../../compose/runtime/start.ts';
+import { registryConfig, runCommand, session } from './compose-common.ts';
+import { up } from './compose-runtime.ts';
 import { project as loadProject } from './compose.ts';
 
 type Opts = Record<string, any>;
@@ -32,7 +36,8 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   const log = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: false, prefix: false });
   if (o.up !== false) {
     const build = Object.values(project.services).some((s) => s.build && s.develop);
-    await composeSelf(ctx, ['up', '-d', ...(build ? ['--build'] : []), ...args]);
+    const code = await up(ctx, args, { detach: true, build });
+    if (code !== 0) return code;
   }
   for (const r of rules) if (r.initialSync && (r.action === 'sync' || r.action === 'sync+restart')) await initialSync(ctx.client, project, r);
 
@@ -54,7 +59,13 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
     if (o.prune !== false) await pruneDangling(ctx, project.name, new Set(Object.values(ids)));
     log.log(WATCH_LOGGER, `service(s) [${services.map((s) => q(s)).join(' ')}] successfully built`);
     try {
-      await composeSelf(ctx, ['up', '-d', '--no-deps', '--no-build', '--force-recreate', ...services], { stdio: 'pipe' });
+      // up -d --no-deps --no-build --force-recreate SERVICES.
+      const only = withSelectedServices(project, services, { ignoreDependencies: true });
+      const quiet = new QuietWriter();
+      await runCommand(async () => {
+        await create(s, only, { ...CREATE_DEFAULTS, services, build: false, recreate: 'force' }, quiet);
+        await startProject(s, only, { w: quiet, services });
+      });
     } catch (e) {
       log.log(WATCH_LOGGER, `Failed to recreate services after update. Error: ${(e as Error).message}`);
       throw e;
