@@ -10,16 +10,13 @@
 //   berth compose logs --no-log-prefix -t db   bare lines with the engine's timestamps
 import type { Readable } from 'node:stream';
 import { ApiError, type ApiClient } from '../../client/client.ts';
-import { jsonMessages } from '../../client/streams.ts';
 import { Demuxer } from '../../common/stdcopy.ts';
 import { getTimestamp } from '../../common/units.ts';
 import { ComposeError } from '../../compose/errors.ts';
 import { LineSplitter, LogPrinter } from '../../compose/log-printer.ts';
-import { LABELS } from '../../compose/model.ts';
-import { ComposeApi, type ContainerSummary } from '../../compose/runtime/api.ts';
-import {
-  getContainers, getSpecifiedContainer, isService, nameWithoutProject, projectFilters, defaultContainerName,
-} from '../../compose/runtime/containers.ts';
+import type { ContainerSummary } from '../../compose/runtime/api.ts';
+import { monitor } from '../../compose/runtime/attached.ts';
+import { getContainers, getSpecifiedContainer, isService, nameWithoutProject } from '../../compose/runtime/containers.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { projectOrName, session } from './compose-common.ts';
 
@@ -93,64 +90,17 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   const ac = new AbortController();
   const streams: Promise<void>[] = containers.map((c) => logContainer(ctx.client, lp, nameWithoutProject(c), c.Id, { ...lo, signal: ac.signal }));
   if (lo.follow) {
-    streams.push(followProject(ctx.client, name, services, lp, (id, n, startedAt) => {
-      streams.push(logContainer(ctx.client, lp, n, id, { ...lo, since: startedAt, signal: ac.signal }));
+    // compose's monitor: a container that starts is followed from its start; an exit is printed;
+    // done when every container has exited.
+    streams.push(monitor(sess, name, services, async (e) => {
+      if (e.type === 'exited') lp.status(e.source, `exited with code ${e.exitCode}${e.restarting ? ' (restarting)' : ''}`);
+      if (e.type !== 'started') return;
+      // Removed already (a one-shot container with --rm): nothing to follow.
+      const i = await sess.api.inspectContainer(e.id).catch(() => undefined);
+      if (i?.State.StartedAt) streams.push(logContainer(ctx.client, lp, e.source, e.id, { ...lo, since: String(Math.floor(Date.parse(i.State.StartedAt) / 1000)), signal: ac.signal }));
     }, ac.signal));
   }
   // New streams join the list while it is awaited: wait until no more come.
   for (let i = 0; i < streams.length; i++) await streams[i];
   return 0;
-}
-
-/**
- * compose's monitor for `logs -f`: the project's container events. A container that starts is
- * handed to `onStart` (its log followed from its start), one that dies and is not restarting
- * prints its exit; returns when every container known has exited.
- */
-async function followProject(client: ApiClient, project: string, services: string[], lp: LogPrinter,
-  onStart: (id: string, name: string, startedAt: string) => void, signal: AbortSignal): Promise<void> {
-  const initial = await new ComposeApi(client).listContainers(projectFilters(project, 'exclude'), true);
-  const alive = new Set(initial.filter((c) => services.length === 0 || services.includes(c.Labels?.[LABELS.service] ?? '')).map((c) => c.Id));
-  if (alive.size === 0) return;
-  const ac = new AbortController();
-  signal.addEventListener('abort', () => ac.abort(), { once: true });
-  const res = await client.request('GET', '/events', {
-    query: { filters: JSON.stringify({ type: ['container'], label: [`${LABELS.project}=${project}`] }) }, signal: ac.signal,
-  });
-  const restarting = new Set<string>();
-  try {
-    for await (const m of jsonMessages(res)) {
-      const ev = m as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-      const a = ev.Actor?.Attributes ?? {};
-      const id = ev.Actor?.ID ?? '';
-      const service = a[LABELS.service] ?? '';
-      if (services.length && !services.includes(service)) continue;
-      if (a[LABELS.oneoff] === 'True') continue;
-      const name = a.name === defaultContainerName(project, service, a[LABELS.containerNumber] ?? '') ? a.name.slice(project.length + 1) : (a.name ?? id.slice(0, 12));
-      if (ev.Action === 'create') alive.add(id);
-      else if (ev.Action === 'start') {
-        alive.add(id);
-        restarting.delete(id);
-        // Removed already (a one-shot container with --rm): nothing to follow.
-        const i = await client.json<{ State: { StartedAt: string } }>('GET', `/containers/${id}/json`).catch(() => undefined);
-        if (i) onStart(id, name, String(Math.floor(Date.parse(i.State.StartedAt) / 1000)));
-      } else if (ev.Action === 'die') {
-        // Removed already: it exited for good, as compose treats a container it cannot inspect.
-        const i = await client.json<{ State: { Running?: boolean; Restarting?: boolean } }>('GET', `/containers/${id}/json`).catch(() => undefined);
-        const code = a.exitCode ?? '0';
-        if (i && (i.State.Restarting || i.State.Running)) {
-          restarting.add(id);
-          lp.status(name, `exited with code ${code} (restarting)`);
-        } else {
-          lp.status(name, `exited with code ${code}`);
-          alive.delete(id);
-        }
-      }
-      if (alive.size === 0) break;
-    }
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') throw e;
-  } finally {
-    ac.abort();
-  }
 }
