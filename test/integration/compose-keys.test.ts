@@ -5,7 +5,7 @@
 // says the engine takes it and the container runs with it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon, type RunOut } from './harness.ts';
@@ -170,4 +170,40 @@ test('service and top-level keys reach the containers: user, names, env_file, li
   }
   assert.equal((await d.api('GET', '/volumes/keys_data')).status, 404);
   assert.equal((await d.api('GET', '/networks/keys_back')).status, 404);
+});
+
+test('network_mode none, host and service:x; a dependency that is not required and not active; up --pull never', async () => {
+  const p = join(dir, 'modes');
+  mkdirSync(p, { recursive: true });
+  writeFileSync(join(p, 'compose.yaml'), `
+services:
+  lonely: { image: busybox, command: ["sleep", "600"], init: true, network_mode: none }
+  hosty: { image: busybox, command: ["sleep", "600"], init: true, network_mode: host }
+  joiner: { image: busybox, command: ["sleep", "600"], init: true, network_mode: "service:lonely" }
+  app:
+    image: busybox
+    command: ["sleep", "600"]
+    init: true
+    depends_on: { optional: { condition: service_started, required: false } }
+  optional: { image: busybox, command: ["sleep", "600"], profiles: [extra] }
+  missing: { image: "berth-test/not-here:1", profiles: [broken] }
+`);
+  try {
+    ok(compose(p, ['up', '-d', '--pull', 'never']));
+    assert.equal(ok(sh('keys-lonely-1', 'ls /sys/class/net')).stdout, 'lo\n');
+    const hostIfs = readdirSync('/sys/class/net').sort();
+    assert.deepEqual(ok(sh('keys-hosty-1', 'ls /sys/class/net')).stdout.trim().split(/\s+/).sort(), hostIfs);
+    assert.equal((await inspect('keys-hosty-1')).HostConfig.NetworkMode, 'host');
+    const lonely = await inspect('keys-lonely-1');
+    assert.equal((await inspect('keys-joiner-1')).HostConfig.NetworkMode, `container:${lonely.Id}`);
+    assert.equal(ok(sh('keys-joiner-1', 'ls /sys/class/net')).stdout, 'lo\n');
+    assert.equal((await inspect('keys-app-1')).State.Running, true);
+    assert.equal((await d.api('GET', '/containers/keys-optional-1/json')).status, 404, 'an inactive optional dependency is not started');
+    // --pull never with an image that is not there: compose's error, nothing created for it.
+    const never = compose(p, ['--profile', 'broken', 'up', '-d', '--pull', 'never', 'missing']);
+    assert.notEqual(never.status, 0);
+    assert.match(never.stderr, /No such image: berth-test\/not-here:1/);
+  } finally {
+    compose(p, ['--profile', 'broken', '--profile', 'extra', 'down', '-v', '-t', '1']);
+  }
 });
