@@ -113,6 +113,15 @@ async function runCompose(globals: Globals, argv: string[]): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Run by the docker CLI as its `compose` plugin (bin/docker-compose): docker's flags and rules.
+  if (process.env.BERTH_DOCKER_PLUGIN === '1') {
+    const { resolvePluginInvocation, watchPluginSocket } = await import('./docker-plugin.ts');
+    const inv = resolvePluginInvocation(argv, process.env);
+    process.env.BERTH_CONFIG = inv.configDir;
+    process.env.DOCKER_CERT_PATH ||= inv.configDir;
+    watchPluginSocket(process.env);
+    return runCompose(inv.globals, inv.args);
+  }
   const loc = locate(argv);
   // Global flags: everything before the verb.
   const globalArgv = loc.verbAt < 0 ? argv : argv.slice(0, loc.verbAt);

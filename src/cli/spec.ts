@@ -644,6 +644,11 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
 // COMPOSE_COMMANDS with their own flags, as any other verb.
 
 const composeMod = () => import('./commands/compose.ts');
+const composeRead = () => import('./commands/compose-read.ts');
+const composeLogs = () => import('./commands/compose-logs.ts');
+const composeOneoff = () => import('./commands/compose-oneoff.ts');
+const composeImages = () => import('./commands/compose-images.ts');
+const composeWatch = () => import('./commands/compose-watch.ts');
 
 /** compose v2's root flags (hidden ones kept for scripts that still pass them). */
 export const COMPOSE_OPTIONS: OptDef[] = [
@@ -790,6 +795,175 @@ export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
     name: 'scale', usage: '[SERVICE=REPLICAS...]', desc: 'Scale services ', min: 1,
     options: [noBool('--no-deps', "Don't start linked services", 'noDeps')],
     load: lazy(composeRuntime, 'scale'),
+  },
+  ps: {
+    name: 'ps', usage: '[OPTIONS] [SERVICE...]', desc: 'List containers',
+    options: [
+      bool('-a, --all', 'Show all stopped containers (including those created by the run command)'),
+      str('--filter', 'Filter services by a property (supported filters: status)'),
+      str('--format', 'Format output using a custom template:\n\'table\':            Print output in table format with column headers (default)\n\'table TEMPLATE\':   Print output in table format using the given Go template\n\'json\':             Print in JSON format\n\'TEMPLATE\':         Print output using the given Go template', 'table'),
+      bool('--no-trunc', "Don't truncate output"),
+      bool('--orphans', 'Include orphaned services (not declared by project)', true),
+      bool('-q, --quiet', 'Only display IDs'),
+      bool('--services', 'Display services'),
+      list('--status', 'Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]'),
+    ],
+    load: lazy(composeRead, 'ps'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List running compose projects', max: 0,
+    options: [
+      bool('-a, --all', 'Show all stopped Compose projects'),
+      list('--filter', 'Filter output based on conditions provided'),
+      str('--format', 'Format the output. Values: [table | json]', 'table'),
+      bool('-q, --quiet', 'Only display project names'),
+    ],
+    load: lazy(composeRead, 'ls'),
+  },
+  images: {
+    name: 'images', usage: '[OPTIONS] [SERVICE...]', desc: 'List images used by the created containers',
+    options: [str('--format', 'Format the output. Values: [table | json]', 'table'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(composeRead, 'images'),
+  },
+  top: { name: 'top', usage: '[SERVICES...]', desc: 'Display the running processes', options: [], load: lazy(composeRead, 'top') },
+  port: {
+    name: 'port', usage: '[OPTIONS] SERVICE PRIVATE_PORT', desc: 'Print the public port for a port binding', min: 2, max: 2,
+    options: [int('--index', 'Index of the container if service has multiple replicas'), str('--protocol', 'tcp or udp', 'tcp')],
+    load: lazy(composeRead, 'port'),
+  },
+  events: {
+    name: 'events', usage: '[OPTIONS] [SERVICE...]', desc: 'Receive real time events from containers',
+    options: [bool('--json', 'Output events as a stream of json objects'), str('--since', 'Show all events created since timestamp'), str('--until', 'Stream events until this timestamp')],
+    load: lazy(composeRead, 'events'),
+  },
+  wait: {
+    name: 'wait', usage: 'SERVICE [SERVICE...] [OPTIONS]', desc: 'Block until containers of all (or specified) services stop.', min: 1,
+    options: [bool('--down-project', 'Drops project when the first container stops')],
+    load: lazy(composeRead, 'wait'),
+  },
+  logs: {
+    name: 'logs', usage: '[OPTIONS] [SERVICE...]', desc: 'View output from containers',
+    options: [
+      bool('-f, --follow', 'Follow log output'),
+      int('--index', 'index of the container if service has multiple replicas'),
+      bool('--no-color', 'Produce monochrome output'),
+      bool('--no-log-prefix', "Don't print prefix in logs"),
+      str('--since', 'Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)'),
+      str('-n, --tail', 'Number of lines to show from the end of the logs for each container', 'all'),
+      bool('-t, --timestamps', 'Show timestamps'),
+      str('--until', 'Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)'),
+    ],
+    load: lazy(composeLogs, 'logs'),
+  },
+  exec: {
+    name: 'exec', usage: '[OPTIONS] SERVICE COMMAND [ARGS...]', desc: 'Execute a command in a running container', min: 2, stopAtFirstArg: true,
+    options: [
+      bool('-d, --detach', 'Detached mode: Run command in the background'),
+      list('-e, --env', 'Set environment variables'),
+      int('--index', 'Index of the container if service has multiple replicas'),
+      bool('-T, --no-tty', "Disable pseudo-TTY allocation. By default 'docker compose exec' allocates a TTY."),
+      bool('--privileged', 'Give extended privileges to the process'),
+      str('-u, --user', 'Run the command as this user'),
+      str('-w, --workdir', 'Path to workdir directory for this command'),
+      { ...bool('-i, --interactive', 'Keep STDIN open even if not attached', true), hidden: true },
+      { ...bool('-t, --tty', 'Allocate a pseudo-TTY', true), hidden: true },
+    ],
+    load: lazy(composeOneoff, 'exec'),
+  },
+  run: {
+    name: 'run', usage: '[OPTIONS] SERVICE [COMMAND] [ARGS...]', desc: 'Run a one-off command on a service', min: 1, stopAtFirstArg: true,
+    options: [
+      bool('--build', 'Build image before starting container'),
+      list('--cap-add', 'Add Linux capabilities'),
+      list('--cap-drop', 'Drop Linux capabilities'),
+      bool('-d, --detach', 'Run container in background and print container ID'),
+      str('--entrypoint', 'Override the entrypoint of the image'),
+      list('-e, --env', 'Set environment variables'),
+      list('--env-from-file', 'Set environment variables from file'),
+      bool('-i, --interactive', 'Keep STDIN open even if not attached', true),
+      list('-l, --label', 'Add or override a label'),
+      str('--name', 'Assign a name to the container'),
+      bool('-T, --no-TTY', 'Disable pseudo-TTY allocation (default: auto-detected)'),
+      bool('--no-deps', "Don't start linked services"),
+      list('-p, --publish', "Publish a container's port(s) to the host"),
+      str('--pull', 'Pull image before running ("always"|"missing"|"never")', 'policy'),
+      bool('-q, --quiet', "Don't print anything to STDOUT"),
+      bool('--quiet-build', 'Suppress progress output from the build process'),
+      bool('--quiet-pull', 'Pull without printing progress information'),
+      bool('--remove-orphans', 'Remove containers for services not defined in the Compose file'),
+      bool('--rm', 'Automatically remove the container when it exits'),
+      bool('-P, --service-ports', "Run command with all service's ports enabled and mapped to the host"),
+      bool('--use-aliases', "Use the service's network useAliases in the network(s) the container connects to"),
+      str('-u, --user', 'Run as specified username or uid'),
+      list('-v, --volume', 'Bind mount a volume'),
+      str('-w, --workdir', 'Working directory inside the container'),
+      { ...bool('-t, --tty', 'Allocate a pseudo-TTY', true), hidden: true },
+    ],
+    load: lazy(composeOneoff, 'run'),
+  },
+  cp: {
+    name: 'cp', usage: '[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tberth compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH', desc: 'Copy files/folders between a service container and the local filesystem', min: 2, max: 2,
+    options: [
+      bool('--all', 'Include containers created by the run command'),
+      bool('-a, --archive', 'Archive mode (copy all uid/gid information)'),
+      bool('-L, --follow-link', 'Always follow symbol link in SRC_PATH'),
+      int('--index', 'Index of the container if service has multiple replicas'),
+    ],
+    load: lazy(composeOneoff, 'cp'),
+  },
+  build: {
+    name: 'build', usage: '[OPTIONS] [SERVICE...]', desc: 'Build or rebuild services',
+    options: [
+      list('--build-arg', 'Set build-time variables for services'),
+      str('--builder', 'Set builder to use'),
+      bool('--check', 'Check build configuration'),
+      str('-m, --memory', 'Set memory limit for the build container. Not supported by BuildKit.'),
+      bool('--no-cache', 'Do not use cache when building the image'),
+      bool('--print', 'Print equivalent bake file'),
+      str('--provenance', 'Add a provenance attestation'),
+      bool('--pull', 'Always attempt to pull a newer version of the image'),
+      bool('--push', 'Push service images'),
+      bool('-q, --quiet', 'Suppress the build output'),
+      str('--sbom', 'Add a SBOM attestation'),
+      str('--ssh', "Set SSH authentications used when building service images. (use 'default' for using your default SSH Agent)"),
+      bool('--with-dependencies', 'Also build dependencies (transitively)'),
+      { ...bool('--parallel', 'Build images in parallel. DEPRECATED', true), hidden: true },
+      { ...bool('--compress', 'Compress the build context using gzip. DEPRECATED', true), hidden: true },
+      { ...bool('--force-rm', 'Always remove intermediate containers. DEPRECATED', true), hidden: true },
+      { ...bool('--no-rm', 'Do not remove intermediate containers after a successful build. DEPRECATED'), hidden: true },
+    ],
+    load: lazy(composeImages, 'build'),
+  },
+  pull: {
+    name: 'pull', usage: '[OPTIONS] [SERVICE...]', desc: 'Pull service images',
+    options: [
+      bool('--ignore-buildable', 'Ignore images that can be built'),
+      bool('--ignore-pull-failures', 'Pull what it can and ignores images with pull failures'),
+      bool('--include-deps', 'Also pull services declared as dependencies'),
+      str('--policy', 'Apply pull policy ("missing"|"always")'),
+      bool('-q, --quiet', 'Pull without printing progress information'),
+      { ...bool('--parallel', 'DEPRECATED pull multiple images in parallel', true), hidden: true },
+      { ...bool('--no-parallel', 'DEPRECATED disable parallel pulling'), hidden: true },
+    ],
+    load: lazy(composeImages, 'pull'),
+  },
+  push: {
+    name: 'push', usage: '[OPTIONS] [SERVICE...]', desc: 'Push service images',
+    options: [
+      bool('--ignore-push-failures', 'Push what it can and ignores images with push failures'),
+      bool('--include-deps', 'Also push images of services declared as dependencies'),
+      bool('-q, --quiet', 'Push without printing progress information'),
+    ],
+    load: lazy(composeImages, 'push'),
+  },
+  watch: {
+    name: 'watch', usage: '[SERVICE...]', desc: 'Watch build context for service and rebuild/refresh containers when files are updated',
+    options: [
+      bool('--no-up', 'Do not build & start services before watching'),
+      bool('--prune', 'Prune dangling images on rebuild', true),
+      bool('--quiet', 'hide build output'),
+    ],
+    load: lazy(composeWatch, 'watch'),
   },
 };
 

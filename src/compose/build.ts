@@ -2,12 +2,13 @@
 // `pull_policy: build`), with the engine's legacy builder, as compose's classic builder
 // (build_classic.go) does it: the context directory as a tar (.dockerignore applied), POST
 // /build tagged `<project>-<service>` (or the service's image:), the build output on stdout,
-// `Service web  Building` / `Built` on the progress display. Kept in its own module: a fuller
-// `compose build` may replace it (the runtime only calls `buildServices` through the
-// ImageHooks of session.ts).
+// `Service web  Building` / `Built` on the progress display; independent services in parallel,
+// each after the services it depends on. The runtime calls `buildServices` through the
+// ImageHooks of session.ts; `compose build`, `run --build` and `watch` call it with their flags.
 //
 //   const ids = await buildServices(session, { project, services: [project.services.web], w });
 //   ids['shop-web'] → 'sha256:…'
+//   await buildServices(session, r, { noCache: true, args: ['V=2'], memory: 256 << 20 });   compose build's flags
 import { randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -18,12 +19,19 @@ import { jsonMessages, messageError } from '../client/streams.ts';
 import { ComposeError } from './errors.ts';
 import { extraHostsList, imageName, LABELS, type Project, type Service } from './model.ts';
 import { COMPOSE_VERSION } from './version.ts';
+import { inDependencyOrder } from './runtime/graph.ts';
 import * as P from './runtime/progress.ts';
 import type { BuildRequest, Session } from './runtime/session.ts';
 
 export interface BuildOptions {
   /** X-Registry-Config for the FROM pulls (base64 JSON), the CLI's credentials. */
   registryConfig?: () => string;
+  /** compose build's flags: --no-cache, --pull, --build-arg (`K=V`, or `K` from the environment), -m in bytes. */
+  noCache?: boolean;
+  pull?: boolean;
+  args?: string[];
+  memory?: number;
+  signal?: AbortSignal;
 }
 
 /** A failed build: the builder's message, and its exit code (as compose's StatusError). */
@@ -39,20 +47,31 @@ function readText(path: string): string | undefined {
   try { return readFileSync(path, 'utf8'); } catch { return undefined; }
 }
 
-/** The POST /build query of a service (compose's imageBuildOptions, for the legacy builder). */
-export function buildQuery(project: Project, s: Service, dockerfile: string): Record<string, string | string[] | undefined> {
-  const b = s.build!;
+/** compose's resolveAndMergeBuildArgs: the service's args, --build-arg over them; one named without a value takes the project environment's (or is left out). */
+export function buildArgs(project: Project, s: Service, extra: string[] = []): Record<string, string> {
+  const merged: Record<string, string | null> = { ...(s.build?.args ?? {}) };
+  for (const a of extra) {
+    const i = a.indexOf('=');
+    if (i < 0) merged[a] = null;
+    else merged[a.slice(0, i)] = a.slice(i + 1);
+  }
   const args: Record<string, string> = {};
-  for (const [k, v] of Object.entries(b.args ?? {})) {
-    // An argument named without a value takes the project environment's (or is left out).
+  for (const [k, v] of Object.entries(merged)) {
     const value = v ?? project.environment[k];
     if (value !== undefined) args[k] = value;
   }
+  return args;
+}
+
+/** The POST /build query of a service (compose's imageBuildOptions, for the legacy builder). */
+export function buildQuery(project: Project, s: Service, dockerfile: string, o: Pick<BuildOptions, 'noCache' | 'pull' | 'args' | 'memory'> = {}): Record<string, string | string[] | undefined> {
+  const b = s.build!;
+  const args = buildArgs(project, s, o.args);
   const labels: Record<string, string> = { ...(b.labels ?? {}), 'com.docker.compose.image.builder': 'classic' };
   labels[LABELS.version] = COMPOSE_VERSION;
   labels[LABELS.project] = project.name;
   labels[LABELS.service] = s.name;
-  const tags = [...(b.tags ?? []), imageName(project, s)];
+  const tags = [imageName(project, s), ...(b.tags ?? [])];
   const ulimits = Object.entries(b.ulimits ?? {}).map(([Name, u]) => ({ Name, Soft: u.soft || u.single || 0, Hard: u.hard || u.single || 0 }));
   return {
     t: tags,
@@ -61,15 +80,16 @@ export function buildQuery(project: Project, s: Service, dockerfile: string): Re
     labels: JSON.stringify(labels),
     target: b.target || undefined,
     networkmode: b.network || undefined,
-    nocache: b.noCache ? '1' : undefined,
-    pull: b.pull ? '1' : undefined,
+    nocache: b.noCache || o.noCache ? '1' : undefined,
+    pull: b.pull || o.pull ? '1' : undefined,
+    memory: o.memory ? String(o.memory) : undefined,
     rm: '1',
     extrahosts: b.extraHosts ? extraHostsList(b.extraHosts, ':') : undefined,
     isolation: b.isolation || undefined,
     shmsize: b.shmSize ? String(b.shmSize) : undefined,
     cachefrom: b.cacheFrom?.length ? JSON.stringify(b.cacheFrom) : undefined,
     ulimits: ulimits.length ? JSON.stringify(ulimits) : undefined,
-    platform: s.platform || undefined,
+    platform: b.platforms?.[0] || s.platform || undefined,
     version: '1',
   };
 }
@@ -124,9 +144,9 @@ export async function buildService(s: Session, project: Project, service: Servic
   if (b.ssh && Object.keys(b.ssh).length) throw new ComposeError("the classic builder doesn't support SSH keys, set DOCKER_BUILDKIT=1 to use BuildKit");
   if (b.secrets?.length) throw new ComposeError("the classic builder doesn't support secrets, set DOCKER_BUILDKIT=1 to use BuildKit");
   const ctx = buildContext(service);
-  const query = buildQuery(project, service, ctx.dockerfile);
+  const query = buildQuery(project, service, ctx.dockerfile, o);
   const headers: Record<string, string> = { 'X-Registry-Config': o.registryConfig?.() ?? 'e30=' };
-  const res = await s.api.client.request('POST', '/build', { query, raw: ctx.tar, contentType: 'application/x-tar', headers });
+  const res = await s.api.client.request('POST', '/build', { query, raw: ctx.tar, contentType: 'application/x-tar', headers, signal: o.signal });
   let id = '';
   for await (const m of jsonMessages(res)) {
     const err = messageError(m);
@@ -144,14 +164,25 @@ export async function buildService(s: Session, project: Project, service: Servic
   return id;
 }
 
-/** The ImageHooks.build of session.ts: each service in turn, `Service web  Building` … `Built`. */
+/**
+ * The ImageHooks.build of session.ts, and compose build: each service after the services it
+ * depends on (built or not), independent ones at once up to --parallel, `Service web  Building`
+ * … `Built`. Resolves to image name → ID.
+ */
 export async function buildServices(s: Session, r: BuildRequest, o: BuildOptions = {}): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
-  for (const service of r.services) {
-    const event = `Service ${service.name}`;
+  const toBuild = new Map(r.services.map((x) => [x.name, x]));
+  await inDependencyOrder({ ...r.project.services, ...Object.fromEntries(toBuild) }, async (name) => {
+    const service = toBuild.get(name)!;
+    const event = `Service ${name}`;
     r.w.event(P.building(event));
-    ids[imageName(r.project, service)] = await buildService(s, r.project, service, Boolean(r.quiet), o);
+    try {
+      ids[imageName(r.project, service)] = await buildService(s, r.project, service, Boolean(r.quiet), o);
+    } catch (e) {
+      r.w.event(P.errorEvent(event));
+      throw e;
+    }
     r.w.event(P.built(event));
-  }
+  }, { only: [...toBuild.keys()], limit: s.parallel });
   return ids;
 }

@@ -1,6 +1,7 @@
 // Pulling a service's image for `up`/`create` (compose's pullServiceImage): POST /images/create,
 // its progress as compose shows it (the service as the parent line, each layer under it), the
-// image ID at the end. Kept apart from the runtime so a fuller `compose pull` can replace it.
+// image ID at the end. The runtime calls it through the ImageHooks of session.ts; `compose pull`
+// and `run` reach it the same way.
 //
 //   const id = await pullServiceImage(session, { project, service, quiet: false, w });
 import { ComposeError } from './errors.ts';

@@ -1270,7 +1270,16 @@ export class ContainerService {
       const old = c.rec.Name;
       this.#names.set(n, c.id);
       c.rec.Name = n;
-      try { await this.#save(c); } catch (e) { c.rec.Name = old; this.#names.delete(n); throw e; }
+      // A running container's DNS names follow it (moby renames the sandbox's endpoints).
+      const net = this.#o.networking;
+      try {
+        if (c.running && c.rec.berth.endpoints?.length && net?.rename) {
+          const eps = await net.rename(this.#netTarget(c), old.slice(1));
+          const byNet = new Map(eps.map((e) => [e.network, e]));
+          c.rec.berth.endpoints = c.rec.berth.endpoints.map((e) => byNet.get(e.network) ?? e);
+        }
+        await this.#save(c);
+      } catch (e) { c.rec.Name = old; this.#names.delete(n); throw e; }
       this.#names.delete(old);
       this.#events.emit('container', 'rename', c.id, { ...this.#attrs(c), oldName: old });
     });

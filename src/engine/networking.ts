@@ -93,6 +93,11 @@ export interface ContainerNetworking {
   /** A running container's endpoints as they are now (a connect or disconnect may move its
    *  published ports and default route between them). */
   containerEndpoints?(id: string): EndpointState[];
+  /**
+   * `rename` of a running container: its endpoints answer to the new name in the embedded DNS
+   * (and no longer to the old one), as moby's sandbox Rename does. Returns the updated endpoints.
+   */
+  rename?(t: NetworkTarget, oldName: string): Promise<EndpointState[]>;
   /** The canonical name of a network reference (name, ID or ID prefix); throws 404. */
   resolveName?(ref: string): string;
   /** `host-gateway` of --add-host: the default bridge's gateway address. */

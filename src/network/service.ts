@@ -814,6 +814,20 @@ export class NetworkService implements ContainerNetworking {
     return this.#endpoints.filter((e) => e.container === id).map(view);
   }
 
+  async rename(t: NetworkTarget, oldName: string): Promise<EndpointState[]> {
+    return this.#locked(async () => {
+      const mine = this.#endpoints.filter((e) => e.container === t.id);
+      for (const e of mine) {
+        e.containerName = t.name;
+        // The container's name is the first DNS name (an alias equal to the old name stays).
+        if (e.dnsNames[0] === oldName && !e.aliases.includes(oldName)) e.dnsNames = [...new Set([t.name, ...e.dnsNames.slice(1)])];
+        else if (e.dnsNames.length) e.dnsNames = [...new Set([t.name, ...e.dnsNames])];
+      }
+      if (mine.length) await this.#save();
+      return mine.map(view);
+    });
+  }
+
   // ------------------------------------------------------------------------------ names (DNS)
 
   #clientEndpoints(clientIp: string): EndpointRecord[] {

@@ -30,16 +30,22 @@ export interface EndpointSummary {
   IPAddress?: string;
 }
 
+export interface PortSummary { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+
 /** GET /containers/json's item: what compose works from. */
 export interface ContainerSummary {
   Id: string;
   Names: string[];
   Image?: string;
   ImageID?: string;
+  Command?: string;
   Labels: Record<string, string>;
   State: string;
   Status?: string;
   Created?: number;
+  Ports?: PortSummary[] | null;
+  SizeRw?: number;
+  SizeRootFs?: number;
   Mounts?: MountSummary[];
   NetworkSettings?: { Networks?: Record<string, EndpointSummary> };
 }

@@ -10,7 +10,6 @@
 //   - with --abort-on-container-exit (or --exit-code-from, or --abort-on-container-failure for a
 //     non-zero exit) stops everything when the first container exits, after
 //     `Aborting on container exit...`, and returns that container's exit code.
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { Demuxer } from '../../common/stdcopy.ts';
 import { jsonMessages } from '../../client/streams.ts';
@@ -18,7 +17,7 @@ import { LABELS, type Project } from '../model.ts';
 import { isNotFound, isConflict, type ContainerSummary, type EngineEventMessage } from './api.ts';
 import { defaultContainerName, getContainers, nameWithoutProject, projectFilter, sortedByName } from './containers.ts';
 import { stopServices } from './convergence.ts';
-import { LineSplitter, type LogConsumer } from './log-consumer.ts';
+import { LineSplitter, type LogPrinter } from '../log-printer.ts';
 import * as P from './progress.ts';
 import type { Session } from './session.ts';
 import { startProject } from './start.ts';
@@ -26,7 +25,7 @@ import { startProject } from './start.ts';
 export type Cascade = 'ignore' | 'stop' | 'fail';
 
 export interface AttachedOptions {
-  consumer: LogConsumer;
+  consumer: LogPrinter;
   /** The services whose output is shown. */
   attachTo: string[];
   /** Services named on the command line (what the monitor follows when set). */
@@ -41,7 +40,7 @@ export interface AttachedOptions {
   errorColor: (s: string) => string;
 }
 
-interface ContainerEvent {
+export interface ContainerEvent {
   type: 'created' | 'recreated' | 'started' | 'restarted' | 'exited';
   id: string;
   service: string;
@@ -59,20 +58,88 @@ function eventSource(project: string, attrs: Record<string, string>): string {
   return name === def ? name.slice(project.length + 1) : name;
 }
 
-/** Copies a container's output stream (raw for a tty, multiplexed otherwise) into the consumer, line by line. */
-function pumpOutput(stream: Readable, tty: boolean, source: string, consumer: LogConsumer): Promise<void> {
-  const outDec = new StringDecoder('utf8');
-  const errDec = new StringDecoder('utf8');
+/**
+ * compose's monitor (attached up, logs -f): the project's container events (one-offs aside)
+ * handed to `on` until none of the services' containers runs. It subscribes before it lists (and
+ * `subscribed` is called before anything starts), so a container that exits at once is not
+ * missed. A container that dies but is restarting (or running again) is `exited` with
+ * `restarting`, and stays counted.
+ */
+export async function monitor(s: Session, project: string, services: string[], on: (e: ContainerEvent) => void | Promise<void>,
+  signal: AbortSignal, subscribed: () => void = () => {}): Promise<void> {
+  const wanted = (svc: string | undefined) => services.length === 0 || services.includes(svc ?? '');
+  let stream: Readable;
+  try {
+    stream = await s.api.events({ type: ['container'], label: [projectFilter(project)] }, signal);
+  } finally {
+    subscribed();
+  }
+  const initial = await s.api.listContainers({ label: [projectFilter(project), `${LABELS.oneoff}=False`, LABELS.configHash] }, true);
+  const live = new Set(initial.filter((c) => wanted(c.Labels?.[LABELS.service])).map((c) => c.Id));
+  const restarting = new Set<string>();
+  if (live.size === 0) { stream.destroy(); return; }
+  try {
+    for await (const m of jsonMessages(stream) as AsyncIterable<EngineEventMessage>) {
+      if (m.Type !== 'container') continue;
+      const attrs = m.Actor?.Attributes ?? {};
+      if (attrs[LABELS.project] !== project || attrs[LABELS.oneoff] === 'True') continue;
+      if (!wanted(attrs[LABELS.service])) continue;
+      const id = m.Actor.ID;
+      const base = { id, service: attrs[LABELS.service] ?? '', source: eventSource(project, attrs), exitCode: Number(attrs.exitCode ?? 0) || 0, restarting: false, labels: attrs };
+      switch (m.Action) {
+        case 'create':
+          live.add(id);
+          await on({ ...base, type: attrs[LABELS.replace] !== undefined ? 'recreated' : 'created' });
+          break;
+        case 'start': {
+          const wasRestarting = restarting.delete(id);
+          live.add(id);
+          await on({ ...base, type: 'started', restarting: wasRestarting });
+          break;
+        }
+        case 'restart':
+          await on({ ...base, type: 'restarted' });
+          break;
+        case 'die': {
+          let state: { Restarting?: boolean; Running: boolean } | undefined;
+          try {
+            state = (await s.api.inspectContainer(id)).State;
+          } catch (e) {
+            if (!isNotFound(e)) throw e;
+          }
+          if (state && (state.Restarting || state.Running)) {
+            restarting.add(id);
+            await on({ ...base, type: 'exited', restarting: true });
+          } else {
+            live.delete(id);
+            await on({ ...base, type: 'exited' });
+          }
+          break;
+        }
+        default:
+      }
+      if (live.size === 0) return;
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Copies a container's output stream (raw for a tty, multiplexed otherwise) into the printer, line by line. */
+function pumpOutput(stream: Readable, tty: boolean, source: string, consumer: LogPrinter): Promise<void> {
+  // Each splitter decodes its own stream: a character split across frames stays whole.
   const out = new LineSplitter((l) => consumer.log(source, l));
   const err = new LineSplitter((l) => consumer.err(source, l));
   const demux = new Demuxer((kind, payload) => {
-    if (kind === 2) err.write(errDec.write(payload));
-    else if (kind === 1 || kind === 0) out.write(outDec.write(payload));
+    if (kind === 2) err.write(payload);
+    else if (kind === 1 || kind === 0) out.write(payload);
   });
   return new Promise((resolve) => {
-    const done = () => { out.write(outDec.end()); err.write(errDec.end()); out.end(); err.end(); resolve(); };
+    const done = () => { out.end(); err.end(); resolve(); };
     stream.on('data', (c: Buffer) => {
-      if (tty) out.write(outDec.write(c));
+      if (tty) out.write(c);
       else {
         try { demux.push(c); } catch { stream.destroy(); }
       }
@@ -186,70 +253,13 @@ export class AttachedUp {
     return ids;
   }
 
-  /**
-   * compose's monitor: container events of the project until none of its containers runs. It
-   * subscribes before it lists (and before anything starts: `run` waits for `subscribed`), so a
-   * container that exits at once is not missed.
-   */
-  async #monitor(attached: string[], subscribed: () => void): Promise<void> {
+  /** compose's monitor, with attached up's listener: exits, recreates, aborts, and the logs of what starts later. */
+  #monitor(attached: string[], subscribed: () => void): Promise<void> {
     const services = this.#o.services.length ? this.#o.services : this.#o.attachTo;
-    const wanted = (svc: string | undefined) => services.length === 0 || services.includes(svc ?? '');
-    let stream: Readable;
-    try {
-      stream = await this.#s.api.events({ type: ['container'], label: [projectFilter(this.#project.name)] }, this.#ac.signal);
-    } finally {
-      subscribed();
-    }
-    const initial = await this.#s.api.listContainers({ label: [projectFilter(this.#project.name), `${LABELS.oneoff}=False`, LABELS.configHash] }, true);
-    const live = new Set(initial.filter((c) => wanted(c.Labels?.[LABELS.service])).map((c) => c.Id));
-    const restarting = new Set<string>();
-    if (live.size === 0) { stream.destroy(); return; }
-    try {
-      for await (const m of jsonMessages(stream) as AsyncIterable<EngineEventMessage>) {
-        if (m.Type !== 'container') continue;
-        const attrs = m.Actor?.Attributes ?? {};
-        if (attrs[LABELS.project] !== this.#project.name) continue;
-        if (!wanted(attrs[LABELS.service])) continue;
-        const id = m.Actor.ID;
-        const base = { id, service: attrs[LABELS.service] ?? '', source: eventSource(this.#project.name, attrs), exitCode: Number(attrs.exitCode ?? 0) || 0, restarting: false, labels: attrs };
-        switch (m.Action) {
-          case 'create':
-            live.add(id);
-            this.#handle({ ...base, type: attrs[LABELS.replace] !== undefined ? 'recreated' : 'created' });
-            break;
-          case 'start': {
-            const wasRestarting = restarting.has(id);
-            this.#handle({ ...base, type: 'started', restarting: wasRestarting });
-            live.add(id);
-            if (!attached.includes(id) || wasRestarting) this.#background(this.#follow(id, base.source));
-            break;
-          }
-          case 'restart':
-            this.#handle({ ...base, type: 'restarted' });
-            break;
-          case 'die': {
-            let state: { Restarting?: boolean; Running: boolean } | undefined;
-            try {
-              state = (await this.#s.api.inspectContainer(id)).State;
-            } catch (e) {
-              if (!isNotFound(e)) throw e;
-            }
-            if (state && (state.Restarting || state.Running)) {
-              restarting.add(id);
-              this.#handle({ ...base, type: 'exited', restarting: true });
-            } else {
-              this.#handle({ ...base, type: 'exited' });
-              live.delete(id);
-            }
-            break;
-          }
-          default:
-        }
-        if (live.size === 0) return;
-      }
-    } finally {
-      stream.destroy();
-    }
+    return monitor(this.#s, this.#project.name, services, (e) => {
+      this.#handle(e);
+      if (e.type === 'started' && (!attached.includes(e.id) || e.restarting)) this.#background(this.#follow(e.id, e.source));
+    }, this.#ac.signal, subscribed);
   }
 
   /** Runs the attached part of `up`; resolves to the exit status compose would return. */

@@ -7,6 +7,8 @@
 //   canonicalName(c)                   → 'shop-web-1'
 //   nameWithoutProject(c)              → 'web-1' (or the container_name)
 //   progressName(c)                    → 'Container shop-web-1'
+//   await getSpecifiedContainer(api, 'shop', 'include', false, 'web', 2)   → shop-web-2 (exec, logs --index)
+import { ComposeError } from '../errors.ts';
 import { LABELS, SEPARATOR, type Project } from '../model.ts';
 import type { ComposeApi, ContainerSummary, Filters } from './api.ts';
 
@@ -33,6 +35,8 @@ export async function getContainers(api: ComposeApi, project: string, oneOff: On
 }
 
 export const isService = (...services: string[]) => (c: ContainerSummary): boolean => services.includes(c.Labels?.[LABELS.service] ?? '');
+
+export const isOneOff = (c: ContainerSummary): boolean => c.Labels?.[LABELS.oneoff] === 'True';
 
 export function isNotOneOff(c: ContainerSummary): boolean {
   const v = c.Labels?.[LABELS.oneoff];
@@ -77,9 +81,35 @@ export function containerNumber(c: ContainerSummary): number | undefined {
   return Number(v);
 }
 
+export function byName(a: Pick<ContainerSummary, 'Id' | 'Names'>, b: Pick<ContainerSummary, 'Id' | 'Names'>): number {
+  const x = canonicalName(a);
+  const y = canonicalName(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** Sorted by name (compose's Containers.sorted: colours and the first container of a service). */
 export function sortedByName(cs: ContainerSummary[]): ContainerSummary[] {
-  return [...cs].sort((a, b) => (canonicalName(a) < canonicalName(b) ? -1 : canonicalName(a) > canonicalName(b) ? 1 : 0));
+  return [...cs].sort(byName);
+}
+
+/**
+ * compose's getSpecifiedContainer: the service's container with that number (0: the first one,
+ * service containers before one-offs, then by number). Errors as compose words them.
+ */
+export async function getSpecifiedContainer(api: ComposeApi, project: string, oneOff: OneOff, all: boolean, service: string, index = 0): Promise<ContainerSummary> {
+  const f = projectFilters(project, oneOff, [service]);
+  if (index > 0) f.label.push(`${LABELS.containerNumber}=${index}`);
+  const cs = await api.listContainers(f, all);
+  if (cs.length === 0) {
+    throw new ComposeError(index > 0 ? `service ${JSON.stringify(service)} is not running container #${index}` : `service ${JSON.stringify(service)} is not running`);
+  }
+  cs.sort((a, b) => {
+    const oa = isOneOff(a);
+    const ob = isOneOff(b);
+    if (oa || ob) return oa === ob ? 0 : oa ? 1 : -1;
+    return (containerNumber(a) ?? 0) - (containerNumber(b) ?? 0);
+  });
+  return cs[0];
 }
 
 /** The next container number of a service: one past the highest in use. */

@@ -240,31 +240,57 @@ export class Convergence {
     }
   }
 
-  /** compose's createMobyContainer: the create call (and, before API 1.44, the extra networks). */
-  async create(service: Service, name: string, number: number, expected: Expected, inherit: ContainerSummary | undefined, replace: string | undefined, w: P.ProgressWriter): Promise<ContainerSummary> {
-    const s = this.#s;
-    const project = this.#project;
-    const apiVersion = await s.api.version();
-    let inherited: { mounts: MountSummary[]; imageVolumes: string[] } | undefined;
-    if (inherit && inherit.Mounts?.some((m) => m.Type !== 'tmpfs')) {
-      const img = await s.api.inspectImage(imageName(project, service));
-      inherited = { mounts: inherit.Mounts, imageVolumes: Object.keys(img.Config?.Volumes ?? {}) };
-    }
-    const links = await getLinks(s, project, service, number);
-    const labels = serviceLabels(project, service, { number, hash: expected.hash, imageId: expected.imageId || undefined, replace });
-    const body = containerCreateBody(project, service, number, { apiVersion, labels, useNetworkAliases: true, links, inherit: inherited, warn: s.warn });
-    const r = await s.api.createContainer(name, body, createPlatform(project, service));
-    for (const warning of r.Warnings ?? []) w.event({ id: service.name, status: 'warning', text: warning });
-    if (compareVersions(apiVersion, '1.44') < 0 && !service.networkMode) {
-      const primary = (body.HostConfig as { NetworkMode: string }).NetworkMode;
-      for (const key of networksByPriority(service)) {
-        const netName = project.networks[key].name;
-        if (netName === primary) continue;
-        await s.api.connectNetwork(netName, r.Id, endpointSettings(project, service, number, key, links, true, s.warn));
-      }
-    }
-    return { Id: r.Id, Names: [`/${name}`], Labels: labels, State: 'created', Image: imageName(project, service) };
+  create(service: Service, name: string, number: number, expected: Expected, inherit: ContainerSummary | undefined, replace: string | undefined, w: P.ProgressWriter): Promise<ContainerSummary> {
+    return createServiceContainer(this.#s, this.#project, service, name, { number, hash: expected.hash, imageId: expected.imageId || undefined, inherit, replace, useNetworkAliases: true }, w);
   }
+}
+
+export interface CreateContainerOptions {
+  /** The container number; 0 for a one-off (no number label). */
+  number: number;
+  /** The config hash (serviceHash of the service as it runs). */
+  hash: string;
+  imageId?: string;
+  /** The container this one replaces (its anonymous volumes carry over). */
+  inherit?: ContainerSummary;
+  /** `web-1`: the replaced container's name (com.docker.compose.replace). */
+  replace?: string;
+  /** Service name and aliases on every network: up's containers; run's only with --use-aliases. */
+  useNetworkAliases: boolean;
+  /** `run`: com.docker.compose.oneoff=True and the labels outside the hash (the slug). */
+  oneoff?: boolean;
+  labels?: Record<string, string>;
+  autoRemove?: boolean;
+  attachStdin?: boolean;
+}
+
+/**
+ * compose's createMobyContainer: the create call (and, before API 1.44, the extra networks),
+ * for up's service containers and run's one-offs alike.
+ */
+export async function createServiceContainer(s: Session, project: Project, service: Service, name: string, o: CreateContainerOptions, w: P.ProgressWriter): Promise<ContainerSummary> {
+  const apiVersion = await s.api.version();
+  let inherited: { mounts: MountSummary[]; imageVolumes: string[] } | undefined;
+  if (o.inherit && o.inherit.Mounts?.some((m) => m.Type !== 'tmpfs')) {
+    const img = await s.api.inspectImage(imageName(project, service));
+    inherited = { mounts: o.inherit.Mounts, imageVolumes: Object.keys(img.Config?.Volumes ?? {}) };
+  }
+  const links = await getLinks(s, project, service, o.number);
+  const labels = { ...serviceLabels(project, service, { number: o.number, hash: o.hash, imageId: o.imageId, replace: o.replace, oneoff: o.oneoff }), ...o.labels };
+  const body = containerCreateBody(project, service, o.number, {
+    apiVersion, labels, useNetworkAliases: o.useNetworkAliases, links, inherit: inherited, warn: s.warn, autoRemove: o.autoRemove, attachStdin: o.attachStdin,
+  });
+  const r = await s.api.createContainer(name, body, createPlatform(project, service));
+  for (const warning of r.Warnings ?? []) w.event({ id: service.name, status: 'warning', text: warning });
+  if (compareVersions(apiVersion, '1.44') < 0 && !service.networkMode) {
+    const primary = (body.HostConfig as { NetworkMode: string }).NetworkMode;
+    for (const key of networksByPriority(service)) {
+      const netName = project.networks[key].name;
+      if (netName === primary) continue;
+      await s.api.connectNetwork(netName, r.Id, endpointSettings(project, service, o.number, key, links, o.useNetworkAliases, s.warn));
+    }
+  }
+  return { Id: r.Id, Names: [`/${name}`], Labels: labels, State: 'created', Image: imageName(project, service) };
 }
 
 /** An error as compose shows it in a progress line (the engine's with moby's client prefix). */

@@ -2,7 +2,7 @@
 // the first failure stops what has not started, `only` and the concurrency limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inDependencyOrder, inReverseDependencyOrder } from './graph.ts';
+import { eachLimited, inDependencyOrder, inReverseDependencyOrder } from './graph.ts';
 
 const dep = (...names: string[]) => ({ dependsOn: Object.fromEntries(names.map((n) => [n, { condition: 'service_started' as const, restart: false, required: true }])) });
 const services = { web: dep('db', 'cache'), db: {}, cache: {}, worker: dep('db'), extra: dep('ghost') };
@@ -53,4 +53,27 @@ test('a failure stops the walk; the limit bounds concurrency', async () => {
   await inDependencyOrder({ a: {}, b: {}, c: {}, d: {} }, async () => { running++; max = Math.max(max, running); await tick(); running--; }, { limit: 2 });
   assert.equal(max, 2);
   await inDependencyOrder({}, async () => { throw new Error('never'); });
+});
+
+test('eachLimited: at most the limit at once (none with -1), every item tried, the first error after all settle', async () => {
+  for (const [limit, want] of [[2, 2], [-1, 5]] as const) {
+    let running = 0;
+    let maxRunning = 0;
+    const seen: number[] = [];
+    await eachLimited([1, 2, 3, 4, 5], limit, async (x) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await tick();
+      seen.push(x);
+      running--;
+    });
+    assert.equal(maxRunning, want);
+    assert.deepEqual(seen.sort(), [1, 2, 3, 4, 5]);
+  }
+  const tried: number[] = [];
+  await assert.rejects(eachLimited([1, 2, 3], 1, async (x) => {
+    tried.push(x);
+    if (x !== 3) throw new Error(`failed ${x}`);
+  }), /failed 1/);
+  assert.deepEqual(tried, [1, 2, 3]);
 });

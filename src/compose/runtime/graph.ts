@@ -110,3 +110,20 @@ export function inReverseDependencyOrder(services: Services, fn: (name: string) 
   }
   return walk(names, dependents, deps, fn, skip, o.limit ?? 0);
 }
+
+/**
+ * Runs `fn` over independent items, at most `limit` at once (compose's --parallel; <= 0 is
+ * unlimited). Every item is tried; the first error is thrown once all have settled.
+ */
+export async function eachLimited<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  let first: { e: unknown } | undefined;
+  const worker = async () => {
+    while (i < items.length) {
+      const x = items[i++];
+      try { await fn(x); } catch (e) { first ??= { e }; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(items.length, limit > 0 ? limit : items.length) }, worker));
+  if (first) throw first.e;
+}

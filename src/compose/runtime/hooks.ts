@@ -10,7 +10,7 @@ import type { Hook, Service } from '../model.ts';
 import type { ContainerSummary } from './api.ts';
 import { nameWithoutProject } from './containers.ts';
 import { mobyEnv } from './create-config.ts';
-import { LineSplitter } from './log-consumer.ts';
+import { LineSplitter } from '../log-printer.ts';
 import type { Session } from './session.ts';
 
 export type HookOutput = (source: string, line: string) => void;

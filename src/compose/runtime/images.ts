@@ -9,6 +9,7 @@
 import { ComposeError } from '../errors.ts';
 import { imageName, type Project, type Service } from '../model.ts';
 import { isNotFound } from './api.ts';
+import { eachLimited } from './graph.ts';
 import type { ProgressWriter } from './progress.ts';
 import type { Session } from './session.ts';
 
@@ -90,20 +91,14 @@ export async function ensureImages(s: Session, project: Project, o: EnsureImages
   // Several services may share one image: pull it once.
   const byImage = new Map<string, Service>();
   for (const x of toPull) if (!byImage.has(x.image!)) byImage.set(x.image!, x);
-  const limit = s.parallel > 0 ? s.parallel : Infinity;
-  const queue = [...byImage.values()];
-  const errors: unknown[] = [];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let x = queue.shift(); x; x = queue.shift()) {
-      try {
-        const id = await s.hooks.pull(s, { project, service: x, quiet: o.quietPull, w: o.w });
-        if (id) images[x.image!] = { id, lastTagTime: Date.now() };
-      } catch (e) {
-        if (!canBuild(x, project)) errors.push(e);
-      }
+  await eachLimited([...byImage.values()], s.parallel, async (x) => {
+    try {
+      const id = await s.hooks.pull(s, { project, service: x, quiet: o.quietPull, w: o.w });
+      if (id) images[x.image!] = { id, lastTagTime: Date.now() };
+    } catch (e) {
+      if (!canBuild(x, project)) throw e;
     }
-  }));
-  if (errors.length) throw errors[0];
+  });
 
   if (o.build) {
     const toBuild = services.filter((x) => x.build && (!images[imageName(project, x)] || x.pullPolicy === 'build'));

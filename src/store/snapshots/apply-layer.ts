@@ -238,9 +238,11 @@ class Extractor {
   }
 
   async #dir(parts: string[], e: TarEntry): Promise<void> {
+    // Missing parents are made first (a tar need not list them: moby's Unpack makes them too), so
+    // that a root resolving by descriptor finds the directory above.
+    if (parts.length) this.#root.parents(parts, e.name, { create: true });
     const p = this.#root.abs(parts);
     if (parts.length) {
-      this.#root.parents(parts, e.name, { create: true });
       try {
         mkdirSync(p, 0o700);
       } catch (err) {
