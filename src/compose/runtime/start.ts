@@ -103,10 +103,10 @@ export async function waitDependencies(s: Session, project: Project, dependant: 
       }
       const each = (f: (id: string) => P.ProgressEvent) => w.events(waitingFor.map((c) => f(progressName(c))));
       waits.push((async () => {
-        // compose looks every 500 ms; looking sooner at first changes nothing but how soon a
-        // dependant starts after its dependency becomes healthy.
+        // compose looks every 500 ms; looking every 50 ms for the first 2 s changes nothing but
+        // how soon a dependant starts after its dependency becomes healthy.
         for (let round = 0; ; round++) {
-          await sleep(round === 0 ? 50 : round < 20 ? 100 : 500, ac.signal);
+          await sleep(round < 40 ? 50 : 500, ac.signal);
           switch (cfg.condition) {
             case RUNNING_OR_HEALTHY:
             case 'service_healthy': {
@@ -236,11 +236,47 @@ export function waitConditions(project: Project): Deps {
   return deps;
 }
 
+/**
+ * A head start for what others wait on. Services visited together start in parallel, and on a
+ * small machine each start slows the others; a dependency's start (then its healthcheck) is the
+ * critical path of `up`, so the services nothing depends on begin their starts once the
+ * dependencies visited at the same time have started. Only with no --parallel limit: a waiting
+ * service must not hold one of a limited number of slots.
+ *
+ *   db (healthcheck) ← api; web1, web2, cache: db starts alone, then web1, web2, cache start
+ *   while db's first probe is pending, and api after db is healthy.
+ */
+export function headStart(project: Project, limit: number): { before(name: string): Promise<void>; after(name: string): void } {
+  const needed = new Set(Object.values(project.services).flatMap((x) => Object.keys(x.dependsOn ?? {})));
+  const leader = (name: string) => needed.has(name) && Object.keys(project.services[name]?.dependsOn ?? {}).length === 0;
+  let inFlight = 0;
+  let waiters: Array<() => void> = [];
+  if (limit > 0 || needed.size === 0) return { before: async () => {}, after: () => {} };
+  return {
+    async before(name) {
+      if (leader(name)) { inFlight++; return; }
+      if (needed.has(name)) return;
+      // The walk calls every service of a round before any awaits: look once they all have.
+      await new Promise<void>((r) => setImmediate(() => { if (inFlight === 0) r(); else waiters.push(r); }));
+    },
+    after(name) {
+      if (!leader(name) || --inFlight > 0) return;
+      const w = waiters;
+      waiters = [];
+      for (const r of w) r();
+    },
+  };
+}
+
 export async function startProject(s: Session, project: Project, o: StartOptions): Promise<void> {
   const containers = await s.api.listContainers({ label: [projectFilter(project.name), `${LABELS.oneoff}=False`] }, true);
   const only = o.services?.length ? o.services : undefined;
+  const head = headStart(project, s.parallel);
   await inDependencyOrder(project.services, async (name) => {
-    await startService(s, project, project.services[name], containers, o.waitTimeout ?? 0, o.w, o.hookOutput);
+    await head.before(name);
+    try {
+      await startService(s, project, project.services[name], containers, o.waitTimeout ?? 0, o.w, o.hookOutput);
+    } finally { head.after(name); }
   }, { only, limit: s.parallel });
   if (!o.wait) return;
   try {
