@@ -4,8 +4,8 @@
 // include: with its own working directory, extends: within and across files), interpolation from
 // .env and --env-file, profiles; the build keys (target, args, labels, dockerfile_inline,
 // shm_size, network, cache_from); network_mode container:<name>; down --rmi local|all; up --pull
-// missing|always against a registry on loopback. The walk-up and network_mode tests also run
-// through the docker CLI's `compose` plugin (bin/docker-compose in the test's DOCKER_CONFIG).
+// missing|always against a registry on loopback. The file-finding and network_mode tests also
+// run through the docker CLI's `compose` plugin (bin/docker-compose in the test's DOCKER_CONFIG).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -144,7 +144,7 @@ async function walkUp(compose: Compose): Promise<void> {
 test('berth compose up from a subdirectory: files found upwards, override, !reset/!override, include, extends, .env', () => walkUp(viaBerth));
 test('docker compose (the plugin) up from a subdirectory: the same project, the same containers', { skip: noDocker }, () => walkUp(viaDocker));
 
-test('-f several times, --env-file (repeated), --profile; COMPOSE_FILE and COMPOSE_PROFILES; -f - from stdin', async () => {
+async function multiFiles(compose: Compose): Promise<void> {
   const p = mkdtempSync(join(d.dir, 'multi-'));
   writeProject(p, {
     'compose.yaml': `
@@ -174,7 +174,7 @@ services:
     'custom.env': 'TAG=custom\nSECOND=first\n',
     'second.env': 'SECOND=two\n',
   });
-  const c = (args: string[], o: RunOptions = {}) => viaBerth(args, { cwd: p, ...o });
+  const c = (args: string[], o: RunOptions = {}) => compose(args, { cwd: p, ...o });
   const app = async (project: string) => {
     const i = await inspect(`${project}-app-1`);
     return { cmd: i.Config.Cmd, labels: i.Config.Labels, env: sh(`${project}-app-1`, 'echo "$TAG|$SECOND|$SOURCE"') };
@@ -218,7 +218,10 @@ services:
     await composeDown(d, p, 'envmulti');
     await composeDown(d, p, 'piped');
   }
-});
+}
+
+test('-f several times, --env-file (repeated), --profile; COMPOSE_FILE and COMPOSE_PROFILES; -f - from stdin', () => multiFiles(viaBerth));
+test('docker compose (the plugin): -f several times, COMPOSE_FILE, -f - from stdin', { skip: noDocker }, () => multiFiles(viaDocker));
 
 test('build keys: target, args, labels, dockerfile_inline, shm_size, network none, cache_from through compose build and up --build', async () => {
   const p = mkdtempSync(join(d.dir, 'build-'));
@@ -233,7 +236,7 @@ services:
       labels: { org.example.kind: staged }
       shm_size: 96m   # not the default 64m
       network: none
-      cache_from: [bk-staged:latest]
+      cache_from: [bk-absent:none, bk-staged:latest]
     ${LONG}
   # $$N: the file itself is interpolated first; the Dockerfile gets $N.
   inline:
@@ -266,8 +269,13 @@ services:
     const img = (await d.api('GET', '/images/bk-staged/json')).json();
     assert.equal(img.Config.Labels['org.example.kind'], 'staged');
     assert.equal(img.Config.Labels['com.docker.compose.service'], 'staged');
+    // With cache_from the classic builder takes its cache from the images named (the absent one
+    // skipped), not from every local image: the steps come from bk-staged, the same image again.
+    const again = ok(c(['build', 'staged']));
+    assert.match(again.stdout, /Using cache/);
+    assert.equal((await d.api('GET', '/images/bk-staged/json')).json().Id, img.Id);
 
-    // up --build builds both again (staged from its cache, cache_from naming its last image).
+    // up --build builds both.
     const up = ok(c(['up', '-d', '--build']));
     assert.match(up.stderr, /Service inline {2}Built/);
     assert.equal(sh('bk-staged-1', 'cat /stage.txt'), 'first from-args\nmiddle\n');
