@@ -25,13 +25,15 @@ export interface Daemon {
   proc: ChildProcess;
   log: () => string;
   api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: () => any }>;
-  berth: (args: string[], o?: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }) => RunOut;
-  docker: (args: string[], o?: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }) => RunOut;
+  berth: (args: string[], o?: RunOptions) => RunOut;
+  docker: (args: string[], o?: RunOptions) => RunOut;
   restart: (o?: { kill9?: boolean }) => Promise<void>;
   stop: () => Promise<void>;
 }
 
 export interface RunOut { status: number | null; stdout: string; stderr: string }
+/** A CLI run's stdin, extra environment, time limit and working directory (compose finds its files from it). */
+export interface RunOptions { input?: string | Buffer; env?: Record<string, string>; timeout?: number; cwd?: string }
 
 export const hasDocker = spawnSync('docker', ['--version']).status === 0;
 
@@ -54,8 +56,8 @@ function request(sock: string, method: string, path: string, body?: unknown, hea
   });
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, o: { input?: string | Buffer; env?: Record<string, string>; timeout?: number } = {}): RunOut {
-  const r = spawnSync(cmd, args, { input: o.input, env: { ...process.env, ...env, ...(o.env ?? {}) }, timeout: o.timeout ?? 60_000, maxBuffer: 64 << 20 });
+function run(cmd: string, args: string[], env: Record<string, string>, o: RunOptions = {}): RunOut {
+  const r = spawnSync(cmd, args, { input: o.input, cwd: o.cwd, env: { ...process.env, ...env, ...(o.env ?? {}) }, timeout: o.timeout ?? 60_000, maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
 }
 
