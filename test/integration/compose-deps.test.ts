@@ -334,3 +334,33 @@ volumes:
   assert.ok(f.stderr.endsWith('bad hook exited with status 3\n'), f.stderr);
   ok(compose(p, ['--profile', 'bad', 'down', '-v', '-t', '1']));
 });
+
+test('required: false: a dependency that turns unhealthy or exits non-zero is warned about, and the dependant starts anyway', async () => {
+  const p = write('opt', `
+services:
+  sick:
+    image: busybox
+    init: true
+    command: ["sleep", "600"]
+    healthcheck: { test: ["CMD", "false"], interval: 200ms, retries: 2 }
+  oops:
+    image: busybox
+    command: ["sh", "-c", "exit 3"]
+  app:
+    image: busybox
+    ${LONG}
+    depends_on:
+      sick: { condition: service_healthy, required: false }
+      oops: { condition: service_completed_successfully, required: false }
+`);
+  try {
+    const r = ok(compose(p, ['up', '-d']));
+    assert.match(r.stderr, /optional dependency "sick" failed to start/, r.stderr);
+    assert.match(r.stderr, /optional dependency "oops" didn't complete successfully: exit 3/, r.stderr);
+    assert.equal((await state('opt-app-1')).Running, true);
+    assert.equal((await state('opt-sick-1')).Health.Status, 'unhealthy');
+    assert.equal((await state('opt-oops-1')).ExitCode, 3);
+  } finally {
+    compose(p, ['down', '-t', '0']);
+  }
+});

@@ -81,7 +81,7 @@ services:
     sysctls: { net.core.somaxconn: 1000 }
     devices: ["/dev/null:/dev/mynull"]
     deploy:
-      resources: { limits: { memory: 32m, pids: 40 } }
+      resources: { limits: { memory: 32m, pids: 40 }, reservations: { memory: 16m } }
       restart_policy: { condition: on-failure, max_attempts: 2 }
   root:
     image: busybox
@@ -151,6 +151,7 @@ test('service and top-level keys reach the containers: user, names, env_file, li
     assert.notEqual(sh('keys-admin-1', 'touch /tmp/f && chown 1 /tmp/f').status, 0, 'CHOWN dropped');
     assert.equal(admin.HostConfig.Memory, 32 * 1024 * 1024);
     assert.equal(admin.HostConfig.PidsLimit, 40);
+    assert.equal(admin.HostConfig.MemoryReservation, 16 * 1024 * 1024);
     assert.deepEqual(admin.HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
 
     assert.equal((await inspect('keys-root-1')).HostConfig.Privileged, true);
