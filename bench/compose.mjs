@@ -86,6 +86,9 @@ try {
 if (process.env.BENCH_DOCKER_HOST && hasDockerCompose) {
   results['docker-compose 1.29 on dockerd'] = measure('docker-compose (dockerd)', dockerCompose(process.env.BENCH_DOCKER_HOST, 'benchd'));
 }
+// berth compose is a client of any engine: the same app on the Docker engine (beside the anchor,
+// not instead of it: this is the client's share of the difference).
+if (process.env.BENCH_DOCKER_HOST) results['berth compose on dockerd'] = measure('berth compose (dockerd)', berthCompose(process.env.BENCH_DOCKER_HOST));
 
 console.log(`compose up -d / down of a 6-service app (2 networks, a volume, a healthcheck dependency), median of ${N}:`);
 const anchor = results['docker-compose 1.29 on dockerd'];

@@ -87,6 +87,8 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     if (services.length) containers = containers.filter(isService(...services));
   }
   const lp = new LogPrinter({ stdout: process.stdout, stderr: process.stderr, color: o.color !== false && ui.logColor, prefix: o.logPrefix !== false });
+  // Every name known before the first line: the prefixes share one width from the start.
+  for (const c of containers) lp.register(nameWithoutProject(c));
   const ac = new AbortController();
   const streams: Promise<void>[] = containers.map((c) => logContainer(ctx.client, lp, nameWithoutProject(c), c.Id, { ...lo, signal: ac.signal }));
   if (lo.follow) {
