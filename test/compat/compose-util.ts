@@ -2,15 +2,58 @@
 // files, and bringing a project up (`up -d`) and down (`down -v`, then whatever is left of the
 // project removed through the API, so a failed test still cleans up).
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BERTH, type Daemon, type RunOut } from '../integration/harness.ts';
+import { after, before } from 'node:test';
+import { BERTH, startDaemon, type Daemon, type RunOut } from '../integration/harness.ts';
 
 export function writeProject(dir: string, files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
   }
+}
+
+/**
+ * A compose test file's own berthd and directory of projects, made in `before` and removed in
+ * `after`; `write` makes a project (its compose.yaml and other files) in a directory of its own,
+ * `compose` runs `berth compose --project-directory` on it.
+ *
+ *   const fx = composeFixture('deps');
+ *   let d: Daemon;
+ *   before(async () => { d = await fx.ready; });
+ *   const p = fx.write('hc', yaml);  ok(fx.compose(p, ['up', '-d']));
+ */
+export function composeFixture(prefix: string) {
+  let d: Daemon | undefined;
+  let dir = '';
+  // node:test runs a file's `before` hooks at the same time: a hook of the file that needs the
+  // daemon awaits `ready`.
+  let started!: (x: Daemon) => void;
+  let failed!: (e: unknown) => void;
+  const ready = new Promise<Daemon>((res, rej) => { started = res; failed = rej; });
+  ready.catch(() => {}); // reported by the hook below
+  before(async () => {
+    try {
+      dir = mkdtempSync(join(tmpdir(), `berth-compose-${prefix}-`));
+      d = await startDaemon();
+      started(d);
+    } catch (e) { failed(e); throw e; }
+  });
+  after(async () => {
+    await d?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    ready,
+    write(name: string, yaml: string, files: Record<string, string> = {}): string {
+      const p = join(dir, name);
+      writeProject(p, { 'compose.yaml': yaml, ...files });
+      return p;
+    },
+    compose: (p: string, args: string[], env?: Record<string, string>) => d!.berth(['compose', '--project-directory', p, ...args], { timeout: 120_000, env }),
+  };
 }
 
 export interface ComposeRunner {

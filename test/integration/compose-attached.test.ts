@@ -2,35 +2,18 @@
 // `<service>-<n>  | ` and padded to the longest name, `exited with code N`, the exit when all
 // containers are done; --abort-on-container-exit and --exit-code-from; Ctrl-C stopping the
 // project gracefully (exit 130); the tty progress display and its modes.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDaemon, BERTH, type Daemon, type RunOut } from './harness.ts';
+import { BERTH, type Daemon, type RunOut } from './harness.ts';
+import { composeFixture } from '../compat/compose-util.ts';
 
+const fx = composeFixture('at');
+const { write, compose } = fx;
 let d: Daemon;
-let dir: string;
-before(async () => {
-  d = await startDaemon();
-  dir = mkdtempSync(join(tmpdir(), 'berth-compose-at-'));
-});
-after(async () => {
-  await d?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+before(async () => { d = await fx.ready; });
 
 const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
-
-function write(name: string, yaml: string): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  writeFileSync(join(p, 'compose.yaml'), yaml);
-  return p;
-}
-
-const compose = (p: string, args: string[], env?: Record<string, string>) => d.berth(['compose', '--project-directory', p, ...args], { timeout: 120_000, env });
 
 async function states(project: string): Promise<Record<string, string>> {
   const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }));

@@ -1,35 +1,17 @@
 // depends_on conditions, `up --wait`, secrets and configs, external resources and the other
 // lifecycle commands (stop, start, restart, kill, pause, unpause, rm) on a real berthd, with
 // compose v2's messages when a dependency fails.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDaemon, type Daemon, type RunOut } from './harness.ts';
+import { type Daemon, type RunOut } from './harness.ts';
+import { composeFixture } from '../compat/compose-util.ts';
 
+const fx = composeFixture('deps');
+const { write, compose } = fx;
 let d: Daemon;
-let dir: string;
-before(async () => {
-  d = await startDaemon();
-  dir = mkdtempSync(join(tmpdir(), 'berth-compose-deps-'));
-});
-after(async () => {
-  await d?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+before(async () => { d = await fx.ready; });
 
 const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
-
-function write(name: string, yaml: string, files: Record<string, string> = {}): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  writeFileSync(join(p, 'compose.yaml'), yaml);
-  for (const [f, c] of Object.entries(files)) writeFileSync(join(p, f), c);
-  return p;
-}
-
-const compose = (p: string, args: string[], env?: Record<string, string>) => d.berth(['compose', '--project-directory', p, ...args], { timeout: 120_000, env });
 const state = async (name: string) => (await d.api('GET', `/containers/${name}/json`)).json().State;
 const exec = (c: string, cmd: string) => d.berth(['exec', c, 'sh', '-c', cmd], { timeout: 30_000 });
 const at = (text: string, line: string) => {

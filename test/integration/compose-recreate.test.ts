@@ -3,34 +3,19 @@
 // volume (unless -V); --force-recreate / --no-recreate; a new image ID recreates; a service
 // sharing another's network namespace follows it; replicas scale up and down keeping the low
 // numbers; orphans are reported, then removed with --remove-orphans.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type Daemon, type RunOut } from './harness.ts';
+import { type Daemon, type RunOut } from './harness.ts';
+import { composeFixture } from '../compat/compose-util.ts';
 
+const fx = composeFixture('rc');
+const { write, compose } = fx;
 let d: Daemon;
-let dir: string;
-before(async () => {
-  d = await startDaemon();
-  dir = mkdtempSync(join(tmpdir(), 'berth-compose-rc-'));
-});
-after(async () => {
-  await d?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+before(async () => { d = await fx.ready; });
 
 const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
-
-function write(name: string, yaml: string): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  writeFileSync(join(p, 'compose.yaml'), yaml);
-  return p;
-}
-
-const compose = (p: string, args: string[]) => d.berth(['compose', '--project-directory', p, ...args], { timeout: 120_000 });
 
 async function list(project: string): Promise<Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> }>> {
   const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }));
