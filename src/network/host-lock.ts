@@ -15,12 +15,14 @@ import { dirname, join } from 'node:path';
 /** Locks this process holds now (its own pid in a lock not in here is a leftover). */
 const holding = new Set<string>();
 
-function ownerAlive(lock: string): boolean {
+/** Whose the lock is: a live process's, nobody's (dead, or a leftover of ours), or not yet known
+ *  (the pid file is being written). */
+function owner(lock: string): 'alive' | 'dead' | 'unreadable' {
   let pid: number;
-  try { pid = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { return true; } // being written: treat as held
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return holding.has(lock); // else a lock of ours left by a failed release
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { pid = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { return 'unreadable'; }
+  if (!Number.isInteger(pid) || pid <= 0) return 'dead';
+  if (pid === process.pid) return holding.has(lock) ? 'alive' : 'dead';
+  try { process.kill(pid, 0); return 'alive'; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead'; }
 }
 
 export async function withHostLock<T>(lock: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
@@ -38,9 +40,9 @@ export async function withHostLock<T>(lock: string, fn: () => Promise<T>, waitMs
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break; // cannot lock at all: go on unlocked
       // A dead owner's lock is removed; a pid file that stays unreadable for a while is a crash
       // between mkdir and write.
-      let alive = ownerAlive(lock);
-      if (alive) { try { readFileSync(join(lock, 'pid')); seenEmpty = 0; } catch { if (++seenEmpty > 20) alive = false; } }
-      if (!alive) { rmSync(lock, { recursive: true, force: true }); continue; }
+      const o = owner(lock);
+      seenEmpty = o === 'unreadable' ? seenEmpty + 1 : 0;
+      if (o === 'dead' || seenEmpty > 20) { rmSync(lock, { recursive: true, force: true }); continue; }
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 20)));
     }
