@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
-import type { ImageConfigFile } from '../engine/types.ts';
+import type { ImageConfigFile } from '../api/types/image.ts';
 import type { ImageRecord, LayerRef } from '../engine/images.ts';
 import type { ContainerNetworking } from '../engine/networking.ts';
 import type { AuthConfig } from '../registry/client/auth.ts';

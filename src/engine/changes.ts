@@ -1,7 +1,7 @@
 // `import --change` / `commit --change`: the Dockerfile instructions that only alter the image
 // config (CMD, ENTRYPOINT, ENV, EXPOSE, USER, WORKDIR, LABEL, VOLUME, STOPSIGNAL, ONBUILD).
 import { invalid } from '../common/errors.ts';
-import type { ContainerConfig } from './types.ts';
+import type { ContainerConfig } from '../api/types/container.ts';
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'USER', 'WORKDIR', 'LABEL', 'VOLUME', 'STOPSIGNAL', 'ONBUILD']);
 

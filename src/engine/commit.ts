@@ -22,7 +22,8 @@ import { applyChanges } from './changes.ts';
 import type { ContainerService } from './containers.ts';
 import type { EventBus } from './events.ts';
 import { MT, type ImageService, type LayerRef } from './images.ts';
-import type { ContainerConfig, ImageConfigFile } from './types.ts';
+import type { ContainerConfig } from '../api/types/container.ts';
+import type { ImageConfigFile } from '../api/types/image.ts';
 
 /** sha256 of an empty tar (two zero blocks): moby's layer.DigestSHA256EmptyTar. */
 export const EMPTY_TAR_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';

@@ -33,7 +33,7 @@ import type { ImageService } from './images.ts';
 import { parsePlatform } from './pull.ts';
 import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.ts';
 import { LogRotator, logFiles, parseLogConfig, type LogSettings } from './log-rotation.ts';
-import type { ContainerConfig, HostConfig } from './types.ts';
+import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import { top } from './top.ts';
 import type { ArchiveAccess } from './container-archive.ts';
 import type { IdMap } from '../common/idmap.ts';

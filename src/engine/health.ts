@@ -14,7 +14,7 @@
 //
 // While a container is still "starting" inside its StartPeriod, probes come every
 // StartInterval (default 5s) instead of every Interval (default 30s).
-import type { HealthConfig } from './types.ts';
+import type { HealthConfig } from '../api/types/container.ts';
 import type { EventBus } from './events.ts';
 import type { ExecCreateOptions, ExecRecord, ExecStart } from './exec.ts';
 

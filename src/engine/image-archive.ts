@@ -32,7 +32,7 @@ import { chainIdOf } from '../store/snapshots/overlay.ts';
 import { ProgressMeter, type Emit } from '../registry/client/progress.ts';
 import { MT, type ImageRecord, type ImageService, type LayerRef } from './images.ts';
 import type { EventBus } from './events.ts';
-import type { ImageConfigFile } from './types.ts';
+import type { ImageConfigFile } from '../api/types/image.ts';
 
 export interface ArchiveDeps {
   dataRoot: string;

@@ -14,7 +14,8 @@ import { chainIdOf } from '../store/snapshots/overlay.ts';
 import { applyChanges } from './changes.ts';
 import { PrefixIndex } from '../common/prefix-index.ts';
 import type { EventBus } from './events.ts';
-import type { ContainerConfig, ImageConfigFile } from './types.ts';
+import type { ContainerConfig } from '../api/types/container.ts';
+import type { ImageConfigFile } from '../api/types/image.ts';
 
 export const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',

@@ -9,7 +9,7 @@
 // setUp() makes the namespace, eth0 on app's bridge, an address, the DNS names, and returns the
 // endpoints for inspect; `network connect other <ctr>` while it runs → connect() adds eth1;
 // the process ends → tearDown() removes the namespace and gives the addresses back.
-import type { HostConfig, ContainerConfig } from './types.ts';
+import type { HostConfig, ContainerConfig } from '../api/types/container.ts';
 
 /** Docker's EndpointSettings as a client sends it (create's NetworkingConfig, connect). */
 export interface EndpointConfig {

@@ -34,7 +34,7 @@ import { MEDIA, RegistryClient, RegistryHttpError, RegistryTransportError, errco
 import { ProgressMeter, shortId, status, type Emit } from '../registry/client/progress.ts';
 import type { EventBus } from './events.ts';
 import type { ImageService, LayerRef } from './images.ts';
-import type { ImageConfigFile } from './types.ts';
+import type { ImageConfigFile } from '../api/types/image.ts';
 
 /** daemon.json `registry-mirrors` and `insecure-registries`. */
 export interface RegistrySettings { mirrors: string[]; insecure: string[] }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEngineError } from '../common/errors.ts';
-import type { ContainerConfig, HostConfig } from '../engine/types.ts';
+import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import { DEFAULT_CAPABILITIES, capsFromMask } from './capabilities.ts';
 import { parseCgroupMounts, type CgroupHost } from './cgroups.ts';
 import {

@@ -18,7 +18,7 @@ import { access, lstat, readdir, readFile, realpath, stat } from 'node:fs/promis
 import { availableParallelism, arch as osArch, release } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import { invalid } from '../common/errors.ts';
-import type { ContainerConfig, HostConfig } from '../engine/types.ts';
+import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import { hostCapabilities, tweakCapabilities, type CapabilityEnv } from './capabilities.ts';
 import { availableCpuset, detectCgroups, type CgroupHost } from './cgroups.ts';
 import { defaultSeccompProfile, loadSeccompOption, nativeArch, resolveSeccompProfile, type OciSeccomp } from './seccomp.ts';

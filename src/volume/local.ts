@@ -17,7 +17,7 @@ import { fdPath, O_PATH, openDir, resolveIn, type Location } from '../sys/dirfd.
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
 import { createTreeTar } from '../store/snapshots/diff-layer.ts';
 import { resolveInRoot } from '../runtime/user.ts';
-import type { ContainerConfig, HostConfig, MountSpec } from '../engine/types.ts';
+import type { ContainerConfig, HostConfig, MountSpec } from '../api/types/container.ts';
 import type { OciMount } from '../runtime/oci-spec.ts';
 import { ANONYMOUS_LABEL, type CreateVolumeOptions, type MountPoint, type Volume } from './volume.ts';
 

@@ -3,7 +3,7 @@
 // full: every field without omitempty is there with its zero value (`""`, `false`, `null`), and
 // the omitempty ones only when set. berth keeps a container's Config as the client sent it, merged
 // with the image's; this turns it into the struct's shape.
-import type { ContainerConfig, HealthConfig } from '../../engine/types.ts';
+import type { ContainerConfig, HealthConfig } from './container.ts';
 import { goEmpty } from './go-json.ts';
 
 /** container.Config's fields in Go's order; `true`: omitempty (left out when unset). */

@@ -17,7 +17,7 @@
 import { ZERO_TIME, type ContainerRecord, type HostConfigDefaults } from '../../../engine/containers.ts';
 import { parseLink } from '../../../common/links.ts';
 import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
-import type { HostConfig } from '../../../engine/types.ts';
+import type { HostConfig } from '../../types/container.ts';
 import { wireContainerConfig } from '../../types/container-config.ts';
 import { goEmpty, goTime } from '../../types/go-json.ts';
 import { cmpVersion } from '../../version.ts';

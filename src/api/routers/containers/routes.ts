@@ -5,7 +5,7 @@ import { frame } from '../../../common/stdcopy.ts';
 import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
-import type { ContainerConfig, HostConfig } from '../../../engine/types.ts';
+import type { ContainerConfig, HostConfig } from '../../types/container.ts';
 import type { EndpointConfig } from '../../../engine/networking.ts';
 import { containerInspectJson, containerSummaryJson, linkNames, networksJson, portMap, type ContainerLookup } from './inspect.ts';
 import { pipeline } from 'node:stream/promises';

@@ -5,7 +5,7 @@
 import { invalid } from '../../../common/errors.ts';
 import { qBool, readJsonBody, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
-import type { HostConfig } from '../../../engine/types.ts';
+import type { HostConfig } from '../../types/container.ts';
 import { sampleStats, zeroStats, type StatsSample } from '../../../engine/stats.ts';
 
 export interface StatsBackend {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { invalid } from '../../../common/errors.ts';
 import type { CommitOptions } from '../../../engine/commit.ts';
 import type { PreparedLoad, SaveItem } from '../../../engine/image-archive.ts';
-import type { ContainerConfig } from '../../../engine/types.ts';
+import type { ContainerConfig } from '../../types/container.ts';
 import { qBool, readJsonBody, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DeleteReport, Image, ImageRecord, ImportOptions } from '../../../engine/images.ts';
-import type { ImageConfigFile } from '../../../engine/types.ts';
+import type { ImageConfigFile } from '../../types/image.ts';
 import type { AuthConfig } from '../../../registry/client/auth.ts';
 
 export interface ImagesBackend {

@@ -13,7 +13,7 @@
 // `Config` (and `ContainerConfig`) have the shape of Docker's container.Config up to API 1.49:
 // the fields without Go's omitempty are always there, with their zero values.
 import type { Image } from '../../../engine/images.ts';
-import type { ContainerConfig } from '../../../engine/types.ts';
+import type { ContainerConfig } from '../../types/container.ts';
 import { wireContainerConfig } from '../../types/container-config.ts';
 import { cmpVersion } from '../../version.ts';
 

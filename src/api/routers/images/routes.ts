@@ -4,7 +4,7 @@ import { parseFilters } from '../../../common/filters.ts';
 import { parseReference } from '../../../common/reference.ts';
 import { Glob, lit, star } from '../../../common/glob.ts';
 import type { ImageRecord } from '../../../engine/images.ts';
-import type { ImageConfigFile } from '../../../engine/types.ts';
+import type { ImageConfigFile } from '../../types/image.ts';
 import { qBool, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { ImagesBackend } from './backend.ts';

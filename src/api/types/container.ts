@@ -1,4 +1,4 @@
-// Docker Engine API v1.47 wire types that the engine keeps as its own record of a container's
+// Docker Engine API v1.47 wire types of a container that the engine keeps as its own record of a container's
 // configuration (Docker stores them verbatim too: config.v2.json / hostconfig.json). Only the
 // fields berth acts on are typed; unknown fields are kept (index signatures) and echoed back by
 // inspect, as Docker does.
@@ -122,17 +122,5 @@ export interface HostConfig {
   Runtime?: string;
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
-  [k: string]: unknown;
-}
-
-/** The image config (OCI image-spec config + Docker's extra fields). */
-export interface ImageConfigFile {
-  architecture: string;
-  os: string;
-  created?: string;
-  author?: string;
-  config?: ContainerConfig;
-  rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: { created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }[];
   [k: string]: unknown;
 }
