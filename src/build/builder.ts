@@ -17,7 +17,7 @@ import { buildSpec, DEFAULT_PATH_ENV, specToJson, type OciMount } from '../runti
 import { lookupUser, parseGroup, parsePasswd, readRootfsFile, resolveInRoot } from '../runtime/user.ts';
 import { applyLayer } from '../store/snapshots/apply-layer.ts';
 import { createLayerTar } from '../store/snapshots/diff-layer.ts';
-import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { chainIdOf } from '../store/snapshots/snapshotter.ts';
 import { mountOverlay, unmount } from '../sys/index.ts';
 import type { ContainerConfig } from '../api/types/container.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';

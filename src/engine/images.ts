@@ -10,7 +10,7 @@ import { normalizeTagged, type ImageRef } from '../common/reference.ts';
 import { JsonDocStore, readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
-import { chainIdOf } from '../store/snapshots/overlay.ts';
+import { chainIdOf } from '../store/snapshots/snapshotter.ts';
 import { applyChanges } from './changes.ts';
 import { PrefixIndex } from '../common/prefix-index.ts';
 import type { EventBus } from './events.ts';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { EngineError } from '../common/errors.ts';
 import { parseReference, trimNamed, withTag, type ImageRef } from '../common/reference.ts';
 import { readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
-import { sha256 } from '../store/content/local.ts';
+import { sha256 } from '../store/content/digest.ts';
 import type { ContentStore } from '../store/content/content.ts';
 import type { AuthConfig } from '../registry/client/auth.ts';
 import { MEDIA, RegistryClient, RegistryHttpError, RegistryTransportError, errcodeText } from '../registry/client/client.ts';

@@ -21,7 +21,8 @@ import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, truncate } fro
 import { dirname, join } from 'node:path';
 import { Transform, pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LocalContentStore, sha256 } from '../../store/content/local.ts';
+import { LocalContentStore } from '../../store/content/local.ts';
+import { sha256 } from '../../store/content/digest.ts';
 import { writeFileAtomic, fsyncDir } from '../../store/metadata/atomic.ts';
 import { isEngineError } from '../../common/errors.ts';
 import { RegistryError, regError } from './errors.ts';

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { LocalContentStore, sha256 } from './local.ts';
+import { LocalContentStore } from './local.ts';
+import { sha256 } from './digest.ts';
 
 async function store() {
   const dir = mkdtempSync(join(tmpdir(), 'berth-content-'));

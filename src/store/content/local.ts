@@ -1,38 +1,15 @@
 // Local content store: content/blobs/sha256/<hex>. Ingest writes under content/ingest/, hashing
 // while writing, fsyncs, checks the digest and size, then renames into place read-only.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, readFile, readdir, chmod, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalid, notFound } from '../../common/errors.ts';
 import { fsyncDir } from '../metadata/atomic.ts';
 import type { BlobInfo, ContentStore } from './content.ts';
-
-const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
-
-export function parseDigest(d: string): string {
-  const m = DIGEST_RE.exec(d);
-  if (!m) throw invalid(`invalid digest "${d}"`);
-  return m[1];
-}
-
-export function sha256(data: Buffer | string): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
-}
-
-/** A pass-through stream that computes a sha256 digest and byte count of what flows through. */
-export class DigestStream extends Transform {
-  #hash = createHash('sha256');
-  size = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
-    this.#hash.update(chunk);
-    this.size += chunk.length;
-    cb(null, chunk);
-  }
-  digest(): string { return 'sha256:' + this.#hash.digest('hex'); }
-}
+import { DigestStream, parseDigest, sha256 } from './digest.ts';
 
 export class LocalContentStore implements ContentStore {
   readonly root: string;

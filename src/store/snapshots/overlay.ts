@@ -12,16 +12,11 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { readJson, writeJsonAtomic, fsyncDir } from '../metadata/atomic.ts';
 import { invalid, notFound } from '../../common/errors.ts';
-import { DigestStream, sha256 } from '../content/local.ts';
+import { DigestStream } from '../content/digest.ts';
 import { applyLayer } from './apply-layer.ts';
-import type { LayerInfo, OverlayMount, Snapshotter } from './snapshotter.ts';
+import { chainIdOf, type LayerInfo, type OverlayMount, type Snapshotter } from './snapshotter.ts';
 
 const short = (chainId: string) => chainId.replace(/^sha256:/, '').slice(0, 20);
-
-/** OCI image-spec ChainID: the diff ID itself for the base layer, else sha256("<parent> <diffId>"). */
-export function chainIdOf(parent: string | undefined, diffId: string): string {
-  return parent ? sha256(`${parent} ${diffId}`) : diffId;
-}
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly root: string;

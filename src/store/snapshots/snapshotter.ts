@@ -8,6 +8,7 @@
 // mounts the result at `rootfsPath(key)`; removal unmounts and calls `remove(key)`. A second
 // image sharing chainA reuses the unpacked layer (`hasLayer`).
 import type { Readable } from 'node:stream';
+import { sha256 } from '../content/digest.ts';
 
 export interface LayerInfo { chainId: string; diffId: string; parent?: string; size: number; created: string }
 
@@ -45,4 +46,9 @@ export interface Snapshotter {
   usage(key: string): Promise<number>;
   /** Docker's GraphDriver data for inspect. */
   graphDriverData(key: string): Promise<Record<string, string>>;
+}
+
+/** OCI image-spec ChainID: the diff ID itself for the base layer, else sha256("<parent> <diffId>"). */
+export function chainIdOf(parent: string | undefined, diffId: string): string {
+  return parent ? sha256(`${parent} ${diffId}`) : diffId;
 }
