@@ -21,7 +21,7 @@ import { chainIdOf } from '../store/snapshots/snapshotter.ts';
 import { mountOverlay, unmount } from '../sys/index.ts';
 import type { ContainerConfig } from '../api/types/container.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
-import type { ImageRecord, LayerRef } from '../engine/images.ts';
+import type { ImageRecord, LayerRef } from '../store/metadata/image-record.ts';
 import type { BuildDeps, BuildOptions, BuildOutput, BuildReport, CacheRecord } from './build.ts';
 import { authForRegistry } from '../registry/client/auth.ts';
 import { parseReference } from '../common/reference.ts';

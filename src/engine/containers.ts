@@ -40,7 +40,8 @@ import type { IdMap } from '../common/idmap.ts';
 import { makeNetNamespaceIn, makeUserNamespace, releaseNamespaceFile } from '../sys/namespaces.ts';
 import type { HealthState, HealthTarget } from './health.ts';
 import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
-import { NoNetworking, type ContainerNetworking, type EndpointConfig, type EndpointState } from './networking.ts';
+import { NoNetworking, type ContainerNetworking } from '../network/networking.ts';
+import type { EndpointConfig, EndpointState } from '../api/types/network.ts';
 
 /** The HostConfig values a container gets when it leaves them unset (see hostConfigDefaults). */
 export type { SpecDefaults as HostConfigDefaults } from '../runtime/oci-spec.ts';

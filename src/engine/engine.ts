@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
-import type { EndpointConfig } from './networking.ts';
+import type { EndpointConfig } from '../api/types/network.ts';
 import { findNetwork, predefinedNetworkId, type NetworkCreateRequest, type NetworkService } from '../network/service.ts';
 import { EngineError } from '../common/errors.ts';
 import { parseFilters } from '../common/filters.ts';

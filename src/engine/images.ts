@@ -16,6 +16,9 @@ import { PrefixIndex } from '../common/prefix-index.ts';
 import type { EventBus } from './events.ts';
 import type { ContainerConfig } from '../api/types/container.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
+// The records sit in store/metadata, below the builder, which makes them too.
+import type { ImageRecord, LayerRef } from '../store/metadata/image-record.ts';
+export type { ImageRecord, LayerRef };
 
 export const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -27,27 +30,6 @@ export const MT = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
-
-export interface LayerRef {
-  diffId: string; chainId: string; blob: string; mediaType: string;
-  /** Blob size (as stored/pushed). */
-  size: number;
-  /** Unpacked size (what `history` and `images` report, as Docker does). */
-  unpackedSize?: number;
-}
-
-/** What berth records per image (images/<hex>.json). */
-export interface ImageRecord {
-  id: string;          // sha256:<config digest>
-  manifest: string;    // digest of the manifest blob in the content store
-  layers: LayerRef[];
-  /** Unpacked size of all layers (Docker's `Size`). */
-  size: number;
-  parent?: string;
-  lastTagTime?: string;
-  /** `name@sha256:…` references (full form) this image was pulled by or pushed as (RepoDigests). */
-  repoDigests?: string[];
-}
 
 export interface Image extends ImageRecord { config: ImageConfigFile }
 

@@ -35,7 +35,8 @@ import { join } from 'node:path';
 import { conflict, EngineError, invalid, notFound } from '../common/errors.ts';
 import { parseLink } from '../common/links.ts';
 import { readJson, writeJsonAtomic } from '../store/metadata/atomic.ts';
-import type { ContainerNetworking, EndpointConfig, EndpointState, NetworkSetup, NetworkTarget } from '../engine/networking.ts';
+import type { ContainerNetworking, NetworkSetup, NetworkTarget } from './networking.ts';
+import type { EndpointConfig, EndpointState } from '../api/types/network.ts';
 import type { HostConfig } from '../api/types/container.ts';
 import {
   AddressPool, canonicalAddr, checkPoolOverlap, chooseSubnet, chooseSubnet6, DEFAULT_ADDRESS_POOLS, formatIPv4, macFromIPv4, parseAddr,

@@ -16,7 +16,7 @@
 // is still set from the primary endpoint's configured address, DNSNames (1.44) is always there.
 import { ZERO_TIME, type ContainerRecord, type HostConfigDefaults } from '../../../engine/containers.ts';
 import { parseLink } from '../../../common/links.ts';
-import type { EndpointConfig, EndpointState } from '../../../engine/networking.ts';
+import type { EndpointConfig, EndpointState } from '../../types/network.ts';
 import type { HostConfig } from '../../types/container.ts';
 import { wireContainerConfig } from '../../types/container-config.ts';
 import { goEmpty, goTime } from '../../types/go-json.ts';

@@ -6,7 +6,7 @@ import { humanDuration, parseTimestamp } from '../../../common/units.ts';
 import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/containers.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../types/container.ts';
-import type { EndpointConfig } from '../../../engine/networking.ts';
+import type { EndpointConfig } from '../../types/network.ts';
 import { containerInspectJson, containerSummaryJson, linkNames, networksJson, portMap, type ContainerLookup } from './inspect.ts';
 import { pipeline } from 'node:stream/promises';
 import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, skipUpgradeBody, startStream, type Ctx } from '../../http.ts';

@@ -1,5 +1,5 @@
 import type { NetworkInfo } from '../../../engine/engine.ts';
-import type { EndpointConfig } from '../../../engine/networking.ts';
+import type { EndpointConfig } from '../../types/network.ts';
 import type { NetworkCreateRequest } from '../../../network/service.ts';
 
 /** What the /networks router needs from the engine. */

@@ -10,37 +10,7 @@
 // endpoints for inspect; `network connect other <ctr>` while it runs → connect() adds eth1;
 // the process ends → tearDown() removes the namespace and gives the addresses back.
 import type { HostConfig, ContainerConfig } from '../api/types/container.ts';
-
-/** Docker's EndpointSettings as a client sends it (create's NetworkingConfig, connect). */
-export interface EndpointConfig {
-  Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
-  Links?: string[] | null;
-  MacAddress?: string;
-  NetworkID?: string;
-  DriverOpts?: Record<string, string> | null;
-}
-
-/** A live endpoint: the container's address on one network (inspect's NetworkSettings.Networks). */
-export interface EndpointState {
-  network: string;
-  networkId: string;
-  endpointId: string;
-  ip: string;
-  prefixLen: number;
-  /** '' on --internal networks (no default route). */
-  gateway: string;
-  /** The container's IPv6 address on an IPv6 network (GlobalIPv6Address), its prefix length
-   *  and the IPv6 gateway ('' on --internal networks). */
-  ip6?: string;
-  prefixLen6?: number;
-  gateway6?: string;
-  mac: string;
-  aliases: string[];
-  dnsNames: string[];
-  /** NetworkSettings.Ports (only on the endpoint that publishes). */
-  portMap?: Record<string, { HostIp: string; HostPort: string }[] | null>;
-}
+import type { EndpointConfig, EndpointState } from '../api/types/network.ts';
 
 export interface NetworkTarget {
   id: string;
