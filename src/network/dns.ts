@@ -113,6 +113,7 @@ export class EmbeddedDns {
   /** Stop answering on ip:port (a no-op if not listening); open TCP connections are cut. */
   async close(ip: string, port = 53): Promise<void> {
     const key = addrKey(ip, port);
+    // Only waits for a listen in progress: its failure goes to listen()'s caller.
     await this.#starting.get(key)?.catch(() => {});
     const l = this.#listeners.get(key);
     if (!l) return;
@@ -120,12 +121,13 @@ export class EmbeddedDns {
     l.abort.abort();
     for (const c of l.conns) c.destroy();
     await Promise.all([
-      new Promise<void>((res) => { try { l.udp.close(() => res()); } catch { res(); } }),
+      new Promise<void>((res) => { try { l.udp.close(() => res()); } catch { res(); /* already closed: no callback comes */ } }),
       new Promise<void>((res) => l.tcp.close(() => res())),
     ]);
   }
 
   async closeAll(): Promise<void> {
+    // As in close(): a failed listen is reported to listen()'s caller.
     await Promise.all([...this.#starting.values()].map((p) => p.catch(() => {})));
     await Promise.all([...this.#listeners.keys()].map((k) => {
       const { ip, port } = splitKey(k);

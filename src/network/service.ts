@@ -311,6 +311,8 @@ export class NetworkService implements ContainerNetworking {
 
   /** Daemon shutdown: the proxies and DNS servers stop (containers keep their namespaces). */
   async close(): Promise<void> {
+    // Best effort at shutdown: the proxy logs its own close failures, and whatever stays open
+    // goes with the daemon's process.
     await this.#proxy.closeAll().catch(() => {});
     await this.#dns.closeAll().catch(() => {});
   }
@@ -329,6 +331,7 @@ export class NetworkService implements ContainerNetworking {
   /** Serialised: IPAM, ports, the rules and the state file are shared by every operation. */
   #locked<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.#queue.then(fn, fn);
+    // The queue only orders the operations: each one's error reaches its own caller through p.
     this.#queue = p.catch(() => {});
     return p;
   }
@@ -469,10 +472,11 @@ export class NetworkService implements ContainerNetworking {
         this.#networks.delete(id);
         this.#pools.delete(id);
         this.#pools6.delete(id);
+        // Rollback: e is what the caller gets. DNS close only waits for sockets to close.
         await this.#dns.close(pool.gatewayText).catch(() => {});
         await deleteLink(bridge);
-        await this.#save().catch(() => {});
-        await this.#applyRules().catch(() => {});
+        await this.#save().catch((err) => this.#o.log?.(`network ${name}: create rolled back, but saving the network state failed (${(err as Error).message}): the state file may list the network until the next successful save`));
+        await this.#applyRules().catch((err) => this.#o.log?.(`network ${name}: create rolled back, but applying the nftables rules failed (${(err as Error).message}): rules for bridge ${bridge} may stay until the next rule update`));
         throw e;
       }
       return { Id: id, Warning: '' };
@@ -491,6 +495,7 @@ export class NetworkService implements ContainerNetworking {
       this.#networks.delete(n.id);
       this.#pools.delete(n.id);
       this.#pools6.delete(n.id);
+      // Only waits for the DNS sockets to close; the bridge and its address go below.
       await this.#dns.close(n.pool.gateway).catch(() => {});
       await this.#save();
       await this.#applyRules();
@@ -592,8 +597,10 @@ export class NetworkService implements ContainerNetworking {
         await deleteNetns(ns);
         this.#sandboxes.delete(t.id);
         for (const e of made) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
-        await this.#save().catch(() => {});
-        await this.#applyRules().catch(() => {});
+        // Rollback: err is what the caller gets; a failed save or rule update is logged, and the
+        // next successful one (any network change, or the daemon's start) rewrites it from memory.
+        await this.#save().catch((e) => this.#o.log?.(`container ${t.name}: network setup rolled back, but saving the network state failed (${(e as Error).message}): the state file may list its endpoints until the next successful save`));
+        await this.#applyRules().catch((e) => this.#o.log?.(`container ${t.name}: network setup rolled back, but applying the nftables rules failed (${(e as Error).message}): its port forwards may stay until the next rule update`));
         throw err;
       }
       const user = made.find((e) => !this.#networks.get(e.networkId)!.predefined);
@@ -701,6 +708,7 @@ export class NetworkService implements ContainerNetworking {
     for (const p of e.ports ?? []) {
       if (p.proto === 'sctp') continue;
       for (const f of forwards(e, p)) {
+        // The proxy logs its own close failures; stopping the others goes on regardless.
         await this.#proxy.remove({ proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, targetIp: f.targetIp, targetPort: p.containerPort }).catch(() => {});
       }
     }
@@ -782,8 +790,10 @@ export class NetworkService implements ContainerNetworking {
         await detachVeth(ns, e.nsIf);
         this.#releaseEndpoint(e);
         await this.#stopProxies(e);
-        await this.#save().catch(() => {});
-        await this.#applyRules().catch(() => {});
+        // Rollback, as in setUp: err is what the caller gets; the next successful save or rule
+        // update rewrites what failed here.
+        await this.#save().catch((x) => this.#o.log?.(`container ${t.name}: connect to network ${n.name} rolled back, but saving the network state failed (${(x as Error).message}): the state file may list the endpoint until the next successful save`));
+        await this.#applyRules().catch((x) => this.#o.log?.(`container ${t.name}: connect to network ${n.name} rolled back, but applying the nftables rules failed (${(x as Error).message}): its port forwards may stay until the next rule update`));
         throw err;
       }
       return view(e);
