@@ -119,6 +119,7 @@ export class Builder {
 
   /** Removes what a build killed mid-way left behind (called at daemon start). */
   async cleanup(): Promise<void> {
+    // Best effort: what stays is only disk space under the data root, tried again at the next start.
     await rm(this.#d.tmpRoot, { recursive: true, force: true }).catch(() => {});
   }
 
@@ -135,6 +136,7 @@ export class Builder {
       throw e;
     } finally {
       release();
+      // The build's result (or error) is what counts; a leftover goes with cleanup() at the next start.
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     }
   }
@@ -687,6 +689,7 @@ class BuildRun {
       const cwd = c.WorkingDir || '/';
       if (!(await resolveInRoot(root, cwd))) await mkdirInRoot(root, cwd, this.#rootIds.uid, this.#rootIds.gid);
       const hosts = join(bundleDir, 'hosts');
+      // A host without /etc/hosts: the step gets an empty one.
       await writeFile(hosts, network === 'host' ? await readFile('/etc/hosts', 'utf8').catch(() => '') : hostsFile(this.#o.extraHosts));
       const resolv = join(bundleDir, 'resolv.conf');
       const extraMounts: OciMount[] = [
@@ -746,6 +749,8 @@ class BuildRun {
         throw new BuildFailure(`The command '${shown}' returned a non-zero code: ${code}`, code);
       }
      } finally {
+      // The step's result (or error) is what counts. A namespace or address left by a failed
+      // teardown is dropped by the network service's reconcile at the next start (no such container).
       await netTeardown?.().catch(() => {});
      }
     }, ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/proc', '/sys', '/dev', ...(script ? ['/dev/pipes'] : [])]);
@@ -898,6 +903,7 @@ class BuildRun {
         return this.#commit(upper, parent);
       });
     } finally {
+      // Under the build's own dir, removed with it (and by cleanup() at the next start).
       await rm(scratch, { recursive: true, force: true }).catch(() => {});
     }
   }
@@ -923,7 +929,8 @@ class BuildRun {
       mounted = true;
       return await fn(root, key);
     } finally {
-      // unmount of a target that is not mounted (fn unmounted it) is not an error
+      // unmount of a target that is not mounted (fn unmounted it) is not an error; a `build-` layer
+      // that fails to go is removed by the engine's build cleanup at the next start.
       if (mounted) await unmount(root, { lazy: true }).catch(() => {});
       await snap.remove(key).catch(() => {});
     }
@@ -1048,7 +1055,7 @@ function hostsFile(extra: string[]): string {
  * embedded DNS (`embedded`), the host's search domains and `ndots:0`, as a container gets it.
  */
 async function hostResolvConf(embedded?: string[]): Promise<string> {
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => ''); // none on the host: the step's has no nameserver
   if (embedded?.length) {
     return [...embedded.map((d) => `nameserver ${d}`), ...host.split('\n').filter((l) => /^\s*search\s/.test(l)), 'options ndots:0'].join('\n') + '\n';
   }
@@ -1071,10 +1078,10 @@ async function dropMountpoints(upper: string, lowers: string[], paths: string[])
     const rel = p.replace(/^\/+/, '');
     const host = join(upper, rel);
     let st;
-    try { st = await lstat(host); } catch { continue; }
+    try { st = await lstat(host); } catch { continue; } // not created: nothing to drop
     if (await inLower(rel)) continue;
     if (st.isFile() && st.size === 0) await rm(host, { force: true });
-    else if (st.isDirectory() && (await readdir(host)).length === 0) await rmdir(host).catch(() => {});
+    else if (st.isDirectory() && (await readdir(host)).length === 0) await rmdir(host).catch(() => {}); // best effort: at worst the layer keeps an empty dir
     // Parent directories made only to hold the mount target go too.
     let parent = posix.dirname(rel);
     while (parent !== '.' && parent !== '/') {
@@ -1082,7 +1089,7 @@ async function dropMountpoints(upper: string, lowers: string[], paths: string[])
       try {
         if ((await readdir(ph)).length || (await inLower(parent))) break;
         await rmdir(ph);
-      } catch { break; }
+      } catch { break; } // best effort, as above: the parent stays
       parent = posix.dirname(parent);
     }
   }

@@ -49,6 +49,7 @@ export class BuildCache {
     this.#dirty.clear();
     for (const k of keys) {
       const r = this.#recs.get(k);
+      // Only the usage fields changed: a lost write ages the entry on disk (see touch), memory has it.
       if (r) await this.#docs.put(k, r).catch(() => {});
     }
   }

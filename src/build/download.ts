@@ -106,17 +106,19 @@ export async function download(url: string, dir: string, dest: string, signal: A
     }
     if (!res.ok) {
       // Docker (remotecontext.GetWithStatusError) quotes the status and the body; a bounded piece of it here.
-      const body = await readSome(res, 4096).catch(() => '');
+      const body = await readSome(res, 4096).catch(() => ''); // a body that fails to read: the status alone
       throw invalid(`ADD failed: failed to GET ${url} with status ${res.status} ${res.statusText}: ${body}`.trimEnd());
     }
     const length = Number(res.headers.get('content-length') ?? NaN);
     if (limits.maxBytes && Number.isFinite(length) && length > limits.maxBytes) {
+      // The error below is what counts; the abort in the catch cuts the connection anyway.
       await res.body?.cancel().catch(() => {});
       throw tooBig(`its Content-Length (${length} bytes)`);
     }
     let name = filenameForDownload(new URL(url).pathname, res.headers.get('content-disposition'));
     if (name === '') {
       if (dest.endsWith('/')) {
+        // As above: the abort in the catch cuts the connection anyway.
         await res.body?.cancel().catch(() => {});
         throw invalid(`ADD failed: cannot determine filename for source ${url}`);
       }
@@ -170,6 +172,7 @@ async function readSome(res: Response, max: number): Promise<string> {
       n += r.value.length;
     }
   } finally {
+    // Only stops the rest of the body (the stream may already be done or errored): the caller aborts the request.
     await reader.cancel().catch(() => {});
   }
   return Buffer.concat(parts).subarray(0, max).toString('utf8');
