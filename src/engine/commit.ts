@@ -126,6 +126,8 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
       d.content.ingest(a),
       d.snap.createLayer(parentChain, b).catch((e: unknown) => { a.resume(); throw e; }),
     ]);
+    // As moby's deferred unpause, whose error is dropped: a container that exited meanwhile has
+    // nothing to unpause, and the commit's result does not depend on it.
     if (paused) { paused = false; await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {}); }
     const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
     if (!empty) createdLayer = layer.chainId;
@@ -160,9 +162,11 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     return img.id;
   } catch (e) {
     // A layer this commit unpacked goes again, unless an image uses it (the same diff committed before).
+    // e is what the caller gets; a layer that fails to go is unreferenced, and the engine's GC sweeps it.
     if (createdLayer && !d.images.all().some((img) => img.layers.some((l) => l.chainId === createdLayer))) await d.snap.removeLayer(createdLayer).catch(() => {});
     throw e;
   } finally {
+    // As above (moby drops the unpause error); this path only runs when the commit failed.
     if (paused) await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {});
     release();
   }

@@ -177,6 +177,7 @@ export class PreparedLoad {
       if (await d.content.has(f.digest)) return;
       createdBlobs.push(f.digest);
       await chmod(f.path, 0o444);
+      // A rename that fails (another filesystem) falls back to a checked copy into the store.
       try { await rename(f.path, d.content.blobPath(f.digest)); } catch { await d.content.ingest(createReadStream(f.path), { digest: f.digest, size: f.size }); }
     };
     try {
@@ -219,6 +220,8 @@ export class PreparedLoad {
         }
         ready.push({ config, layers: refs, raw: { config: img.config, manifest }, refs: img.refs });
       }
+      // Durability only: the blobs are in place whatever this returns; a failed sync risks them
+      // only across a power loss.
       await fsyncDir(dirname(d.content.blobPath(sha256('')))).catch(() => {});
       // Everything is verified and stored: the images and their tags appear.
       for (const r of ready) {
@@ -237,6 +240,8 @@ export class PreparedLoad {
       }
     } catch (e) {
       const used = new Set(d.images.all().flatMap((img) => [img.id, img.manifest, ...img.layers.flatMap((l) => [l.chainId, l.blob])]));
+      // Rollback: e is what the caller gets; a layer or blob that fails to go is unreferenced,
+      // and the engine's GC sweeps it (at the next start, or after an image removal).
       for (const c of createdLayers.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
       for (const b of createdBlobs) if (!used.has(b)) await d.content.delete(b).catch(() => {});
       throw e;
@@ -247,6 +252,7 @@ export class PreparedLoad {
 
   async cleanup(): Promise<void> {
     await rm(this.#dir, { recursive: true, force: true });
+    // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
     await rmdir(dirname(this.#dir)).catch(() => {});
   }
 }
@@ -269,6 +275,7 @@ export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<Prepa
     return new PreparedLoad(d, dir, found);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
+    // As in cleanup(): kept while another load uses it; e is what the caller gets.
     await rmdir(dirname(dir)).catch(() => {});
     throw e;
   }

@@ -92,6 +92,7 @@ export class ImageService {
    */
   async event(action: string, actor: string, name: string): Promise<void> {
     const rec = this.tryResolve(actor);
+    // An event never fails its operation: a config that cannot be read (the image just went) gives no labels.
     const labels = rec ? ((await this.config(rec.id).catch(() => undefined))?.config?.Labels ?? {}) : {};
     this.#events.emit('image', action, actor, { ...labels, name });
   }

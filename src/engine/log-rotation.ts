@@ -203,7 +203,7 @@ export class LogRotator {
     try {
       // The directory, not the file: an inotify watch on the file would follow it to <log>.1.
       w.watcher = watch(dirname(logPath), { persistent: false }, (_ev, f) => { if (!f || String(f) === base) this.#kick(w); });
-      w.watcher.on('error', () => { w.watcher?.close(); w.watcher = undefined; });
+      w.watcher.on('error', () => { w.watcher?.close(); w.watcher = undefined; }); // the poll below carries on
     } catch { /* the poll below still works */ }
     w.timer = setInterval(() => this.#kick(w), this.#o.pollMs);
     w.timer.unref();
@@ -223,7 +223,7 @@ export class LogRotator {
     if (!w) return;
     await w.busy;
     if (w.maxFile < 2) return;
-    const st = await stat(w.logPath).catch(() => undefined);
+    const st = await stat(w.logPath).catch(() => undefined); // no file: nothing to rotate
     if (st && st.size >= w.maxSize) await this.#rotate(w, false).catch((e) => this.#o.onError?.(w.id, e));
   }
 
@@ -250,7 +250,7 @@ export class LogRotator {
     w.busy = (async () => {
       do {
         w.dirty = false;
-        const st = await stat(w.logPath).catch(() => undefined);
+        const st = await stat(w.logPath).catch(() => undefined); // not (re)created yet: nothing to rotate
         if (st && st.size >= w.maxSize && !w.closed) await this.#rotate(w, true);
       } while (w.dirty && !w.closed);
     })().catch((e) => this.#o.onError?.(w.id, e)).finally(() => {

@@ -208,7 +208,7 @@ export async function* readLogs(files: string[], o: ReadLogsOptions): AsyncGener
   try {
     for (const f of files) {
       let fh: FileHandle;
-      try { fh = await open(f, 'r'); } catch { continue; }
+      try { fh = await open(f, 'r'); } catch { continue; } // rotated away or removed since listed: nothing to read
       opened.push({ fh, end: 0 });
       const size = (await fh.stat()).size;
       // The live file's last line may still be being written; it is left for the follow phase.
@@ -239,6 +239,7 @@ export async function* readLogs(files: string[], o: ReadLogsOptions): AsyncGener
       }
     }
   } finally {
+    // Read-only handles: a failed close loses nothing.
     for (const { fh } of opened) await fh.close().catch(() => {});
   }
   if (!o.follow || !live) return;
@@ -260,7 +261,7 @@ export async function* readLogs(files: string[], o: ReadLogsOptions): AsyncGener
     try {
       const h = await open(live, 'r');
       fh = h; ino = (await h.stat()).ino; offset = at;
-    } catch { fh = undefined; }
+    } catch { fh = undefined; } // not there (between rotation and reopen): the loop tries again
   };
   const buf = Buffer.alloc(CHUNK);
   // The start of a record whose '\n' has not been read yet.
@@ -298,20 +299,21 @@ export async function* readLogs(files: string[], o: ReadLogsOptions): AsyncGener
           }
         } else {
           // Drained: has the path moved on to a new file (rotation)?
-          const now = await stat(live).catch(() => undefined);
+          const now = await stat(live).catch(() => undefined); // absent mid-rotation: keep the handle, look again
           if (now && now.ino !== ino) { await fh.close(); fh = undefined; pending = []; pendingLen = 0; await openLive(0); continue; }
         }
       }
       if (grew) continue;
       if (o.stopped?.()) {
         // One more look after the stop was observed: conmon may have flushed the last lines.
-        const s2 = fh ? await fh.stat().catch(() => undefined) : undefined;
+        const s2 = fh ? await fh.stat().catch(() => undefined) : undefined; // unreadable: nothing more to follow
         if (!s2 || s2.size <= offset) return;
         continue;
       }
       await new Promise<void>((r) => { wake = r; });
     }
   } finally {
+    // Read-only handle: a failed close loses nothing.
     await fh?.close().catch(() => {});
     clearInterval(timer);
     watcher?.close();

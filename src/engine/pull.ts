@@ -283,6 +283,7 @@ export class Puller {
     status0(emit, `Digest: ${top.digest}`);
     await d.images.addRepoDigest(id, digestRef);
     if (ref.tag !== undefined) await d.images.tag(id, ref);
+    // Only a hint for cross-repository mounts (held in memory too): a failed write costs a later push an upload.
     await d.pulled?.(name.name, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
     await d.images.event('pull', ref.familiar(), ref.familiarName());
     return downloadedLayers || prevId !== id;
@@ -407,9 +408,12 @@ export class Puller {
         await chmod(path, 0o444);
         const dst = d.content.blobPath(digest);
         try { await rename(path, dst); } catch {
+          // A rename that fails (another filesystem): a checked copy into the store instead.
           await d.content.ingest(createReadStream(path), { digest });
         }
       }
+      // Durability only: the blobs are in place whatever this returns; a failed sync risks them
+      // only across a power loss.
       if (staged.size) await fsyncDir(dirname(d.content.blobPath(manifest.config.digest))).catch(() => {});
       await d.images.createImage(config, refs as LayerRef[], undefined, { config: cbuf, manifest: man.body });
       return need.some(Boolean);
@@ -417,11 +421,14 @@ export class Puller {
       abort.abort();
       // Nothing of a failed pull stays: the layers it unpacked (unless an image uses them meanwhile).
       const used = new Set(d.images.all().flatMap((img) => img.layers.map((l) => l.chainId)));
+      // Rollback: the pull's error is what the caller gets; a layer that fails to go is
+      // unreferenced, and the engine's GC sweeps it (at the next start, or after an image removal).
       for (const c of created.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
       throw abort.signal.aborted && signal?.aborted ? new EngineError('System', 'context canceled') : e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await rm(stage, { recursive: true, force: true });
+      // The shared pull-staging dir goes when empty; another pull in progress keeps it (ENOTEMPTY).
       await rmdir(join(d.dataRoot, 'pull-staging')).catch(() => {});
     }
   }

@@ -163,6 +163,7 @@ export class Pusher {
     emit({ status: `${ref.tag}: digest: ${dgst} size: ${manifest.length}` });
     emit({ progressDetail: {}, aux: { Tag: ref.tag, Digest: dgst, Size: manifest.length } });
     await d.images.addRepoDigest(rec.id, `${repo.name}@${dgst}`);
+    // Only a hint for cross-repository mounts (held in memory too): a failed write costs a later push an upload.
     await this.remember(repo.name, [...uniq.keys()]).catch(() => {});
     await d.images.event('push', ref.familiar(), ref.familiarName());
   }
