@@ -48,7 +48,7 @@ function messages(stream: Readable, onMessage: (m: SyncMessage) => void, onEnd: 
   });
   stream.on('end', onEnd);
   stream.on('close', onEnd);
-  stream.on('error', () => {});
+  stream.on('error', () => {}); // a read error closes the pipe: onEnd reports it
 }
 
 export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Promise<RuntimeExec> {
@@ -85,6 +85,8 @@ export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Pro
   const attach = (child.stdio as unknown as Readable[])[5];
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d));
+  // stderr only adds detail to a failure; a write to the start pipe fails (EPIPE) when conmon is
+  // gone, which the sync pipe's end reports.
   child.stderr!.on('error', () => {});
   start.on('error', () => {});
   const errText = () => Buffer.concat(stderr).toString().trim();
@@ -96,11 +98,13 @@ export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Pro
     onPid = (m) => (m.data > 0 ? res(m.data) : rej(new EngineError('System', `OCI runtime exec failed: ${cleanMessage(m.message ?? 'unknown error')}`, { code: 'RuntimeExec' })));
     pidFailed = rej;
   });
-  pid.catch(() => {});
+  pid.catch(() => {}); // its rejection reaches start()'s caller; an exec never started must not leave it unhandled
   let gotPid = false;
   let exitResolve!: (code: number) => void;
   const exited = new Promise<number>((res) => { exitResolve = res; });
   let exitCode: number | undefined;
+  // Best effort, after the exit code is delivered: a leftover is a small directory under the exec
+  // root (a tmpfs, /run by default).
   const cleanup = async () => {
     await rm(join(env.socketDir, env.cuuid), { force: true }).catch(() => {});
     await rm(o.dir, { recursive: true, force: true }).catch(() => {});
@@ -131,7 +135,7 @@ export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Pro
     }, () => { if (!done) { done = true; rej(system(`conmon exited before the exec session was ready${errText() ? `: ${errText()}` : ''}`)); } });
   });
   const spawnErr = new Promise<never>((_, rej) => child.on('error', (e) => rej(system(`conmon: ${e.message}`, e))));
-  spawnErr.catch(() => {});
+  spawnErr.catch(() => {}); // raced below; an error after that race must not be unhandled
   start.write(Buffer.from([0]));
   try {
     await Promise.race([ready, spawnErr]);
@@ -162,6 +166,7 @@ export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Pro
       started = true;
       const conmonPid = Number.isInteger(child.pid) ? child.pid! : 0;
       void (async () => {
+        // Not written yet: only the child's pid is killed (0 is skipped).
         const p = Number((await readFile(join(o.dir, 'conmon.pid'), 'utf8').catch(() => '')).trim());
         for (const x of [p, conmonPid]) if (x > 0) { try { process.kill(x, 'SIGKILL'); } catch { /* gone */ } }
         start.destroy();

@@ -117,9 +117,9 @@ export class ConmonRuntime implements OciRuntime {
         }
       });
       sync.on('end', () => rej(system(`conmon exited without reporting: ${Buffer.concat(stderr).toString().trim()}`)));
-      sync.on('error', () => {});
+      sync.on('error', () => {}); // conmon gone is reported by the pipe's end
     });
-    start.on('error', () => {});
+    start.on('error', () => {}); // EPIPE when conmon is gone: the sync pipe reports it
     start.end(Buffer.from([0]));
     const t0 = process.hrtime.bigint();
     const ms = () => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1);
@@ -130,11 +130,14 @@ export class ConmonRuntime implements OciRuntime {
       if (m.data < 0) {
         throw new EngineError('System', `OCI runtime create failed: ${cleanRuntimeMessage(m.message ?? 'unknown error')}`, { code: 'RuntimeCreate' });
       }
+      // Only recorded: 0 when conmon wrote no pid file.
       const conmonPid = Number((await readFile(join(o.persistDir, 'conmon.pid'), 'utf8').catch(() => '0')).trim());
       return { pid: m.data, conmonPid };
     } catch (e) {
       // A failed create leaves nothing for the caller to undo: whatever state the runtime got
       // to write, and conmon's socket link, go now (e.g. crun refusing a cgroup v1-hybrid host).
+      // e is what the caller gets; a container left `created` is undone by the containers'
+      // reconcile at the next daemon start.
       await this.delete(o.id, true).catch(() => {});
       throw e;
     } finally {
@@ -197,6 +200,8 @@ export class ConmonRuntime implements OciRuntime {
     });
     child.stdout!.on('data', (c: Buffer) => o.onOutput(c, 'stdout'));
     child.stderr!.on('data', (c: Buffer) => o.onOutput(c, 'stderr'));
+    // kill() already takes a gone container as done; on any other failure the step runs to its end
+    // and the cancel is reported then.
     const onAbort = () => { void this.kill(o.id, 9, true).catch(() => {}); };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -215,6 +220,8 @@ export class ConmonRuntime implements OciRuntime {
       return code;
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
+      // The run's code (or error) is what counts; a `build-` container left behind is deleted by
+      // the engine's build cleanup at the next start.
       await this.delete(o.id, true).catch(() => {});
     }
   }

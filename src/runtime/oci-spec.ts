@@ -218,6 +218,7 @@ export async function hostFacts(): Promise<HostFacts> {
   const [caps, cgroups, limitsText, oomText, possible] = await Promise.all([
     hostCapabilities(),
     detectCgroups(),
+    // Unreadable (as in a restricted /proc or /sys): no inherited limits, oom_score_adj 0, no thermal_throttle paths.
     readFile('/proc/self/limits', 'utf8').catch(() => ''),
     readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'),
     readFile('/sys/devices/system/cpu/possible', 'utf8').catch(() => ''),
@@ -226,7 +227,7 @@ export async function hostFacts(): Promise<HostFacts> {
   for (const k of Object.keys(DEFAULT_NET_SYSCTLS)) if (await exists(join('/proc/sys', ...k.split('.')))) sysctls.push(k);
   const thermalPaths: string[] = [];
   let cpus: Set<number>;
-  try { cpus = parseUintList(possible.trim()); } catch { cpus = new Set(); }
+  try { cpus = parseUintList(possible.trim()); } catch { cpus = new Set(); } // unparsable: no thermal_throttle paths
   for (const n of [...cpus].sort((a, b) => a - b)) {
     const p = `/sys/devices/system/cpu/cpu${n}/thermal_throttle`;
     if (await exists(p)) thermalPaths.push(p);
@@ -282,7 +283,7 @@ export async function specDefaults(): Promise<SpecDefaults> {
 /** As runc and containerd tell: the securityfs directory exists and the module says `Y`. */
 async function appArmorEnabled(): Promise<boolean> {
   if (!(await exists('/sys/kernel/security/apparmor'))) return false;
-  return (await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '')).startsWith('Y');
+  return (await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '')).startsWith('Y'); // unreadable: not enabled
 }
 
 /**
@@ -575,6 +576,7 @@ export async function devicesFromPath(onHost: string, inContainer: string, perms
   const one = await deviceFromPath(resolved, inContainer);
   if (one) devices.push(one);
   else if ((await stat(resolved)).isDirectory()) {
+    // As moby's DevicesFromPath walk: an entry that cannot be read is not a device, and is skipped.
     const walk = async (dir: string): Promise<void> => {
       for (const ent of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
         const p = join(dir, ent.name);
@@ -595,6 +597,7 @@ export async function devicesFromPath(onHost: string, inContainer: string, perms
 export async function hostDevices(root = '/dev'): Promise<OciDevice[]> {
   const skipDirs = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
   const out: OciDevice[] = [];
+  // /dev changes under us (hotplug): a directory or node that vanished or cannot be read is left out.
   const walk = async (dir: string): Promise<void> => {
     for (const ent of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const p = join(dir, ent.name);
