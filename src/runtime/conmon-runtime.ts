@@ -117,7 +117,7 @@ export class ConmonRuntime implements OciRuntime {
         }
       });
       sync.on('end', () => rej(system(`conmon exited without reporting: ${Buffer.concat(stderr).toString().trim()}`)));
-      sync.on('error', () => {}); // conmon gone is reported by the pipe's end
+      sync.on('error', () => {}); // conmon's exit shows as the 'end' above; a read error on this local pipe is not expected
     });
     start.on('error', () => {}); // EPIPE when conmon is gone: the sync pipe reports it
     start.end(Buffer.from([0]));

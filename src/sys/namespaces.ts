@@ -94,6 +94,8 @@ export async function makeNetNamespaceIn(userFile: string, netFile: string): Pro
 
 /** Unbinds a namespace file and removes it (idempotent). */
 export async function releaseNamespaceFile(file: string): Promise<void> {
+  // Called blindly on debris and after failures: a file not bound, or not there, is the usual
+  // case; a leftover empty file under the exec root is bound over by the next make.
   await unmount(file, { lazy: true }).catch(() => {});
   await rm(file, { force: true }).catch(() => {});
 }

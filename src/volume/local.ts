@@ -134,6 +134,7 @@ export class VolumeService {
     if (await isMountPoint(data)) await unmount(data);
     // The record goes first: a crash after it leaves only a directory init() ignores.
     await rm(join(this.root, name, 'volume.json'), { force: true });
+    // Durability only: the record is gone whatever this returns; a power loss could bring it back.
     await fsyncDir(join(this.root, name)).catch(() => {});
     this.#vols.delete(name);
     await rm(join(this.root, name), { recursive: true, force: true });
@@ -167,7 +168,7 @@ export class VolumeService {
   }
 
   async size(name: string): Promise<number> {
-    try { return await duSize(this.#dataPath(name)); } catch { return 0; }
+    try { return await duSize(this.#dataPath(name)); } catch { return 0; } // removed meanwhile or unreadable: only a figure shown
   }
 
   /** The host path of a volume's data, its device mounted first for `-o type=...` volumes. */
@@ -364,6 +365,8 @@ export class VolumeService {
     for (const m of mounts) {
       if (m.Type !== 'volume' || !m.Name || !this.isAnonymous(m.Name)) continue;
       if (this.usedBy(m.Name).some((id) => id !== containerId)) continue;
+      // The container's removal goes on, as in moby; a volume that fails to go stays, listed and
+      // removable by hand.
       await this.remove(m.Name).catch(() => {});
     }
   }
@@ -427,6 +430,7 @@ async function stageSubpath(volumeData: string, m: MountPoint, target: string, s
  * there, a recursive removal would delete the volume's files.
  */
 export async function releaseStaged(p: string): Promise<void> {
+  // Not mounted (the bind failed half-way) is no error here: the rmdir below finds out what is left.
   await unmount(p, { lazy: true }).catch(() => {});
   await rmdir(p).catch(() => unlinkAsync(p)).catch(() => { /* still mounted: left for the start-up sweep */ });
 }

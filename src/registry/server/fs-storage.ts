@@ -130,6 +130,7 @@ export class FsRegistryStorage implements RegistryStorage {
   async #unlink(path: string): Promise<boolean> {
     if (!(await exists(path))) return false;
     await rm(path, { force: true });
+    // Durability only: the link is gone whatever this returns; a power loss could bring it back.
     await fsyncDir(join(path, '..')).catch(() => {});
     return true;
   }
@@ -167,7 +168,7 @@ export class FsRegistryStorage implements RegistryStorage {
 
   async statBlob(name: string, digest: string): Promise<BlobInfo | undefined> {
     if (!(await exists(this.#layerLink(name, digest))) && !(await exists(this.#revision(name, digest)))) return undefined;
-    try { return await this.content.info(digest); } catch { return undefined; }
+    try { return await this.content.info(digest); } catch { return undefined; } // a link whose blob is gone: unknown
   }
 
   openBlob(digest: string, range?: { start: number; end: number }): Readable {
@@ -209,6 +210,7 @@ export class FsRegistryStorage implements RegistryStorage {
   async #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(id) ?? Promise.resolve();
     const run = prev.then(fn, fn);
+    // The chain only orders the operations: each one's error reaches its own caller through run.
     const tail = run.catch(() => {});
     this.#locks.set(id, tail);
     try {
@@ -260,6 +262,9 @@ export class FsRegistryStorage implements RegistryStorage {
         throw new RegistryError('SIZE_INVALID', { status: 416, detail: { expected: opts.length, got: limit.count }, headers: { Range: uploadRange(up.size) } });
       }
     } catch (e) {
+      // e is what the client gets. A failed cut leaves extra bytes in the spool: the upload's
+      // size (from the file) shows them, and its running digest no longer matches, so the finish
+      // re-hashes the file and refuses a wrong blob.
       await truncate(path, up.size).catch(() => {});
       if (running) this.#hashes.set(up.id, running);
       throw e;
@@ -327,7 +332,7 @@ export class FsRegistryStorage implements RegistryStorage {
     const out: { id: string; size: number }[] = [];
     for (const n of await readdirOr(this.#uploads)) {
       if (!UPLOAD_ID_RE.test(n)) continue;
-      const s = await stat(join(this.#uploads, n)).catch(() => undefined);
+      const s = await stat(join(this.#uploads, n)).catch(() => undefined); // finished or removed meanwhile
       if (s && now - s.mtimeMs > maxAgeMs) out.push({ id: n, size: s.size });
     }
     return out;
@@ -402,7 +407,7 @@ export class FsRegistryStorage implements RegistryStorage {
     if ((await this.#revisionType(name, digest)) === undefined) throw regError('MANIFEST_UNKNOWN', { digest });
     // Tags first: a crash half-way leaves a revision without tags, never a tag without its revision.
     for (const t of (await this.tags(name)) ?? []) {
-      const target = await readFile(this.#tagFile(name, t), 'utf8').catch(() => '');
+      const target = await readFile(this.#tagFile(name, t), 'utf8').catch(() => ''); // removed meanwhile: not this digest's
       if (target.trim() === digest) await this.#unlink(this.#tagFile(name, t));
     }
     try {

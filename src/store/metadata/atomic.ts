@@ -18,7 +18,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     await fh.writeFile(data);
     await fh.sync();
   } catch (e) {
-    await fh.close().catch(() => {});
+    await fh.close().catch(() => {}); // the write's error is what counts; the temp file goes below
     await rm(tmp, { force: true });
     throw e;
   }
