@@ -190,6 +190,7 @@ export class TarReader {
       // bsdtar's spelling: URL-encoded name, base64 value.
       if (!k.startsWith('LIBARCHIVE.xattr.')) continue;
       let xn: string;
+      // Not valid URL encoding: it names no attribute we could set, so the record is skipped.
       try { xn = decodeURIComponent(k.slice(17)); } catch { continue; }
       if (!xattrs.has(xn)) xattrs.set(xn, Buffer.from(v.toString('latin1'), 'base64'));
     }
