@@ -14,8 +14,9 @@ import { createGunzip } from 'node:zlib';
 import { EngineError, invalid, isEngineError, notFound } from '../common/errors.ts';
 import { parseSignal } from '../common/signals.ts';
 import { buildSpec, DEFAULT_PATH_ENV, specToJson, type OciMount } from '../runtime/oci-spec.ts';
-import { lookupUser, parseGroup, parsePasswd, readRootfsFile, resolveInRoot } from '../runtime/user.ts';
-import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import { lookupUser, parseGroup, parsePasswd, readRootfsFile } from '../runtime/user.ts';
+import { resolveInRoot } from '../archive/confine.ts';
+import { extractTar } from '../archive/extract.ts';
 import { createLayerTar } from '../store/snapshots/diff-layer.ts';
 import { chainIdOf } from '../store/snapshots/snapshotter.ts';
 import { mountOverlay, unmount } from '../sys/index.ts';
@@ -271,7 +272,7 @@ class BuildRun {
     const tar = gz ? rest.pipe(createGunzip()) : rest;
     if (gz) rest.on('error', (e) => tar.destroy(e));
     try {
-      await applyLayer(this.#ctx, tar, { mode: 'plain', fileHashes: this.#ctxHashes });
+      await extractTar(this.#ctx, tar, { fileHashes: this.#ctxHashes });
     } catch (e) {
       if (isEngineError(e)) throw invalid(`failed to read build context: ${e.message}`);
       throw invalid(`failed to read build context: ${(e as Error).message}`);

@@ -16,8 +16,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalid, notFound } from '../common/errors.ts';
 import { Glob, lit, one, star, type GlobStep } from '../common/glob.ts';
-import { resolveInRoot } from '../runtime/user.ts';
-import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import { resolveInRoot } from '../archive/confine.ts';
+import { extractTar } from '../archive/extract.ts';
 import type { IdMap } from '../common/idmap.ts';
 
 export interface Source {
@@ -304,7 +304,7 @@ export async function extractArchive(root: string, host: string, kind: ArchiveKi
     const raw = createReadStream(host);
     const tar: Readable = kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
     if (kind === 'gzip') raw.on('error', (e) => tar.destroy(e));
-    await applyLayer(target, tar, { mode: 'plain', idMap: o.idMap });
+    await extractTar(target, tar, { idMap: o.idMap });
     return;
   }
   const prog = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[kind];
@@ -314,7 +314,7 @@ export async function extractArchive(root: string, host: string, kind: ArchiveKi
   const exited = new Promise<number>((res, rej) => { child.once('error', rej); child.once('close', (c) => res(c ?? 1)); });
   try {
     // Piped at once: Node discards a child's stdout that has no reader when the child exits.
-    await applyLayer(target, child.stdout!.pipe(new PassThrough()), { mode: 'plain', idMap: o.idMap });
+    await extractTar(target, child.stdout!.pipe(new PassThrough()), { idMap: o.idMap });
   } catch (e) {
     child.kill();
     await exited.catch(() => 1);

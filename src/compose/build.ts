@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createContextTar, type ContextTarOptions } from '../build/context/context-tar.ts';
-import { locateDockerignore, parseDockerignore } from '../build/context/dockerignore.ts';
+import { createContextTar, type ContextTarOptions } from '../archive/context-tar.ts';
+import { contextExcludes, locateDockerignore, parseDockerignore } from '../build/context/dockerignore.ts';
 import { jsonMessages, messageError } from '../client/streams.ts';
 import { ComposeError } from './errors.ts';
 import { extraHostsList, imageName, LABELS, type Project, type Service } from './model.ts';
@@ -107,7 +107,7 @@ export function buildContext(s: Service): { tar: Readable; dockerfile: string } 
   } catch {
     throw new ComposeError(`unable to prepare context: path ${JSON.stringify(b.context)} not found`);
   }
-  const opts: ContextTarOptions = { excludes: [], owner: { uid: 0, gid: 0 } };
+  const opts: ContextTarOptions & { dockerfilePath?: string } = { owner: { uid: 0, gid: 0 } };
   let dockerfile: string;
   if (b.dockerfileInline !== undefined) {
     dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`;
@@ -127,9 +127,10 @@ export function buildContext(s: Service): { tar: Readable; dockerfile: string } 
     }
   }
   const ignore = locateDockerignore(readText, opts.dockerfilePath ? join(dir, opts.dockerfilePath) : undefined, dir);
-  opts.excludes = parseDockerignore(ignore?.text ?? '');
+  const excludes = parseDockerignore(ignore?.text ?? '');
   try {
-    return { tar: createContextTar(dir, opts), dockerfile };
+    const { dockerfilePath, ...tarOpts } = opts;
+    return { tar: createContextTar(dir, { ...tarOpts, exclude: contextExcludes(excludes, dockerfilePath) }), dockerfile };
   } catch (e) {
     throw new ComposeError(`checking context: ${(e as Error).message}`);
   }

@@ -32,8 +32,8 @@ test('absContainerPath / baseName / rfc3339Nano', () => {
 });
 
 test('applyLayer plain mode for cp: noOverwriteDirNonDir refuses both swaps; chown overrides the headers', async () => {
-  const { applyLayer } = await import('../store/snapshots/apply-layer.ts');
-  const { encodeTarHeader, tarPad } = await import('../store/snapshots/tar-header.ts');
+  const { extractTar } = await import('../archive/extract.ts');
+  const { encodeTarHeader, tarPad } = await import('../archive/tar-header.ts');
   const { lstatSync, readFileSync } = await import('node:fs');
   const { Readable } = await import('node:stream');
   const tar = (ents: { name: string; type: string; body?: string }[]) => {
@@ -49,15 +49,15 @@ test('applyLayer plain mode for cp: noOverwriteDirNonDir refuses both swaps; cho
   try {
     mkdirSync(join(root, 'dir'));
     writeFileSync(join(root, 'file'), 'f');
-    await assert.rejects(applyLayer(root, tar([{ name: 'dir', type: '0', body: 'x' }]), { mode: 'plain', noOverwriteDirNonDir: true }), /cannot overwrite directory "\/dir" with non-directory "\/dir"/);
-    await assert.rejects(applyLayer(root, tar([{ name: 'file/', type: '5' }]), { mode: 'plain', noOverwriteDirNonDir: true }), /cannot overwrite non-directory "\/file" with directory "\/file"/);
+    await assert.rejects(extractTar(root, tar([{ name: 'dir', type: '0', body: 'x' }]), { noOverwriteDirNonDir: true }), /cannot overwrite directory "\/dir" with non-directory "\/dir"/);
+    await assert.rejects(extractTar(root, tar([{ name: 'file/', type: '5' }]), { noOverwriteDirNonDir: true }), /cannot overwrite non-directory "\/file" with directory "\/file"/);
     assert.ok(lstatSync(join(root, 'dir')).isDirectory());
     assert.equal(readFileSync(join(root, 'file'), 'utf8'), 'f');
-    await applyLayer(root, tar([{ name: 'file', type: '0', body: 'new' }, { name: 'n/', type: '5' }]), { mode: 'plain', noOverwriteDirNonDir: true, chown: { uid: 11, gid: 12 } });
+    await extractTar(root, tar([{ name: 'file', type: '0', body: 'new' }, { name: 'n/', type: '5' }]), { noOverwriteDirNonDir: true, chown: { uid: 11, gid: 12 } });
     const st = lstatSync(join(root, 'file'));
     assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [11, 12, 0o640]);
     assert.equal(lstatSync(join(root, 'n')).uid, 11);
-    await applyLayer(root, tar([{ name: 'kept', type: '0', body: 'k' }]), { mode: 'plain' });
+    await extractTar(root, tar([{ name: 'kept', type: '0', body: 'k' }]));
     assert.equal(lstatSync(join(root, 'kept')).uid, 7);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -65,8 +65,8 @@ test('applyLayer plain mode for cp: noOverwriteDirNonDir refuses both swaps; cho
 });
 
 test('applyLayer refuseOutside (cp): names climbing above the destination are refused with Docker\'s text; absolute names stay inside', async () => {
-  const { applyLayer } = await import('../store/snapshots/apply-layer.ts');
-  const { encodeTarHeader, tarPad } = await import('../store/snapshots/tar-header.ts');
+  const { extractTar } = await import('../archive/extract.ts');
+  const { encodeTarHeader, tarPad } = await import('../archive/tar-header.ts');
   const { existsSync, readFileSync, readdirSync } = await import('node:fs');
   const { Readable } = await import('node:stream');
   const tar = (names: string[]) => {
@@ -80,14 +80,14 @@ test('applyLayer refuseOutside (cp): names climbing above the destination are re
     mkdirSync(join(root, 'dst'));
     const dst = join(root, 'dst');
     for (const [name, shown] of [['../x', '../x'], ['a/../../x', '../x'], ['./../../y', '../../y'], ['..', '..']]) {
-      await assert.rejects(applyLayer(dst, tar([name]), { mode: 'plain', refuseOutside: '/tmp' }), (e: Error) => e.message === `${JSON.stringify(shown)} is outside of "/tmp"`, name);
+      await assert.rejects(extractTar(dst, tar([name]), { refuseOutside: '/tmp' }), (e: Error) => e.message === `${JSON.stringify(shown)} is outside of "/tmp"`, name);
     }
     assert.deepEqual(readdirSync(root), ['dst']);
     assert.deepEqual(readdirSync(dst), []);
-    await applyLayer(dst, tar(['/abs', '/../abs2', 'a/../ok']), { mode: 'plain', refuseOutside: '/tmp' });
+    await extractTar(dst, tar(['/abs', '/../abs2', 'a/../ok']), { refuseOutside: '/tmp' });
     assert.deepEqual(readdirSync(dst).sort(), ['abs', 'abs2', 'ok']);
     // Without the option (layers, build contexts) names are clamped at the root instead.
-    await applyLayer(dst, tar(['../../clamped']), { mode: 'plain' });
+    await extractTar(dst, tar(['../../clamped']));
     assert.equal(readFileSync(join(dst, 'clamped'), 'utf8'), 'x');
     assert.equal(existsSync(join(root, 'clamped')), false);
   } finally {

@@ -18,14 +18,14 @@
 // by descriptor (apply-layer.ts with safe-path.ts FdRoot). Mount points of the stopped view are
 // made and bound the same way (`mount --no-canonicalize` onto /proc/<pid>/fd/N).
 import { closeSync, constants as FS, fstatSync, mkdirSync, rmdirSync, statSync, type BigIntStats } from 'node:fs';
-import { treeTar } from '../common/archive-copy.ts';
+import { treeTar } from '../archive/copy.ts';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError, invalid, notFound } from '../common/errors.ts';
 import { generateId } from '../common/names.ts';
 import { mountBindAt, mountOverlay, remountReadonlyAt, run, unmount } from '../sys/index.ts';
 import { fdPath, openDir, openDirAt, resolveIn, type Dir, type Location } from '../sys/dirfd.ts';
-import { applyLayer } from '../store/snapshots/apply-layer.ts';
+import { extractTar } from '../archive/extract.ts';
 import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import type { IdMap } from '../common/idmap.ts';
@@ -315,7 +315,7 @@ export async function putArchive(a: ArchiveAccess, ref: string, path: string, ta
       let chown: { uid: number; gid: number } | undefined;
       if (o.copyUIDGID && a.rec.Config.User) chown = userIds(v.root, a.rec.Config.User);
       dest = openDirAt(at);
-      await applyLayer(dest, tar, { mode: 'plain', noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: at.path, idMap: a.idMap });
+      await extractTar(dest, tar, { noOverwriteDirNonDir: o.noOverwriteDirNonDir, chown, refuseOutside: at.path, idMap: a.idMap });
     } catch (e) {
       if (errno(e) === 'EROFS') throw new EngineError('Forbidden', 'container rootfs is marked read-only');
       throw e;

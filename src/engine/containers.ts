@@ -39,7 +39,8 @@ import type { ArchiveAccess } from './container-archive.ts';
 import type { IdMap } from '../common/idmap.ts';
 import { makeNetNamespaceIn, makeUserNamespace, releaseNamespaceFile } from '../sys/namespaces.ts';
 import type { HealthState, HealthTarget } from './health.ts';
-import { createTreeTar, diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
+import { diffChanges, type Change } from '../store/snapshots/diff-layer.ts';
+import { createTreeTar } from '../archive/tree-tar.ts';
 import { NoNetworking, type ContainerNetworking } from '../network/networking.ts';
 import type { EndpointConfig, EndpointState } from '../api/types/network.ts';
 

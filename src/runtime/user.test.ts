@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEngineError } from '../common/errors.ts';
-import { lookupAdditionalGroups, lookupUser, parseGroup, parsePasswd, readRootfsFile, resolveInRoot, resolveUser } from './user.ts';
+import { lookupAdditionalGroups, lookupUser, parseGroup, parsePasswd, readRootfsFile, resolveUser } from './user.ts';
+import { resolveInRoot } from '../archive/confine.ts';
 
 const invalidWith = (msg: string) => (e: unknown) => isEngineError(e, 'InvalidParameter') && (e as Error).message === msg;
 

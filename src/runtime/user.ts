@@ -10,9 +10,7 @@
 // descriptor at every step (sys/dirfd.ts): an absolute target restarts at the rootfs, `..` stops
 // there, the file itself is opened O_NOFOLLOW from its open directory and read with a size cap,
 // so neither a link nor a swap racing the read can make the daemon read a host file.
-import { lstat, readlink } from 'node:fs/promises';
 import { closeSync, constants as FS, fstatSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { invalid } from '../common/errors.ts';
 import { openDir, resolveIn, type Dir } from '../sys/dirfd.ts';
 
@@ -23,7 +21,6 @@ export interface GroupEntry { name: string; gid: number; members: string[] }
 export interface OciUser { uid: number; gid: number; umask?: number; additionalGids?: number[] }
 
 const MAX_ID = 2 ** 31 - 1; // Docker's range, for 32-bit compatibility
-const MAX_SYMLINKS = 40; // as the kernel (ELOOP)
 const MAX_FILE = 16 << 20; // an /etc/passwd larger than this is not an honest one
 
 const rangeError = () => invalid(`uids and gids must be in range 0-${MAX_ID}`);
@@ -119,42 +116,6 @@ export function lookupAdditionalGroups(names: readonly string[], group: GroupEnt
     else throw invalid(`unable to find group ${ag}: no matching entries in group file`);
   }
   return out;
-}
-
-/**
- * Resolves `path` inside `root` as a process chrooted at `root` would, following symlinks
- * without ever leaving `root`. Returns a host path whose every component below `root` is a real
- * directory or, for the last one, whatever is there (or nothing: `undefined` if it is missing).
- */
-export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
-  const pending = path.split('/').filter((c) => c !== '' && c !== '.');
-  const done: string[] = [];
-  let links = 0;
-  while (pending.length) {
-    const c = pending.shift()!;
-    if (c === '..') {
-      done.pop(); // at the root, `..` is the root
-      continue;
-    }
-    const host = join(root, ...done, c);
-    let st;
-    try {
-      st = await lstat(host);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw e;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > MAX_SYMLINKS) throw invalid(`too many levels of symbolic links resolving ${path} in the container's root filesystem`);
-      const target = await readlink(host);
-      if (target.startsWith('/')) done.length = 0;
-      pending.unshift(...target.split('/').filter((t) => t !== '' && t !== '.'));
-      continue;
-    }
-    if (pending.length && !st.isDirectory()) return undefined;
-    done.push(c);
-  }
-  return join(root, ...done);
 }
 
 /**

@@ -14,9 +14,9 @@ import { readJson, writeJsonAtomic, fsyncDir } from '../store/metadata/atomic.ts
 import { duSize } from '../store/snapshots/overlay.ts';
 import { isMountPoint, mountBindAt, mountDevice, unmount } from '../sys/index.ts';
 import { fdPath, O_PATH, openDir, resolveIn, type Location } from '../sys/dirfd.ts';
-import { applyLayer } from '../store/snapshots/apply-layer.ts';
-import { createTreeTar } from '../store/snapshots/diff-layer.ts';
-import { resolveInRoot } from '../runtime/user.ts';
+import { extractTar } from '../archive/extract.ts';
+import { createTreeTar } from '../archive/tree-tar.ts';
+import { resolveInRoot } from '../archive/confine.ts';
 import type { ContainerConfig, HostConfig, MountSpec } from '../api/types/container.ts';
 import type { OciMount } from '../runtime/oci-spec.ts';
 import { ANONYMOUS_LABEL, type CreateVolumeOptions, type MountPoint, type Volume } from './volume.ts';
@@ -354,7 +354,7 @@ export class VolumeService {
     if (!st.isDirectory() || (await readdir(src)).length === 0) return;
     const vol = openDir(volume);
     try {
-      await applyLayer(vol, createTreeTar(src, { top: '.' }), { mode: 'plain' });
+      await extractTar(vol, createTreeTar(src, { top: '.' }));
     } finally {
       vol.close();
     }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, hasDocker, BERTH as BERTH_JS, type Daemon, type RunOut } from './harness.ts';
-import { encodeTarHeader, tarPad } from '../../src/store/snapshots/tar-header.ts';
+import { encodeTarHeader, tarPad } from '../../src/archive/tar-header.ts';
 
 let d: Daemon;
 let host: string;

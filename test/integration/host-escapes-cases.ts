@@ -13,7 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startDaemon, hasDocker, type Daemon, type RunOut } from './harness.ts';
-import { encodeTarHeader, tarPad } from '../../src/store/snapshots/tar-header.ts';
+import { encodeTarHeader, tarPad } from '../../src/archive/tar-header.ts';
 
 /** Registers the tests on a daemon started with `extraArgs`. */
 export function hostEscapeTests(o: { extraArgs?: () => string[]; label?: string } = {}): void {

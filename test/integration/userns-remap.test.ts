@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startDaemon, hasDocker, BERTHD, type Daemon, type RunOut } from './harness.ts';
 import { makeRemapUser, type RemapUser } from './userns-util.ts';
-import { TarReader } from '../../src/store/snapshots/apply-layer.ts';
+import { TarReader } from '../../src/archive/tar-reader.ts';
 
 let d: Daemon;
 let user: RemapUser;

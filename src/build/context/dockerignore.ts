@@ -303,3 +303,14 @@ export function trimBuildFilesFromExcludes(excludes: string[], dockerfile: strin
   for (const k of keep) if (m.matches(k)) out.push(`!${k}`);
   return out;
 }
+
+/**
+ * The matcher a build context is tarred with (archive/context-tar.ts): `excludes` (parsed
+ * .dockerignore patterns) with the build files kept (trimBuildFilesFromExcludes; `dockerfile`
+ * undefined: the Dockerfile does not come from the context). Undefined when nothing is excluded.
+ * Bad patterns throw here, synchronously (`syntax error in pattern`).
+ */
+export function contextExcludes(excludes: string[], dockerfile: string | undefined): PatternMatcher | undefined {
+  const trimmed = trimBuildFilesFromExcludes(excludes, dockerfile, dockerfile === undefined);
+  return trimmed.length ? new PatternMatcher(trimmed) : undefined;
+}

@@ -28,8 +28,8 @@ import { ApiError, type QueryValue } from '../../client/client.ts';
 import { jsonMessages, messageError } from '../../client/streams.ts';
 import { parseReference } from '../../common/reference.ts';
 import { humanSize, parseBytes } from '../../common/units.ts';
-import { createContextTar, isArchive, tarOfFiles, type ContextTarOptions } from '../../build/context/context-tar.ts';
-import { locateDockerignore, parseDockerignore } from '../../build/context/dockerignore.ts';
+import { createContextTar, isArchive, tarOfFiles, type ContextTarOptions } from '../../archive/context-tar.ts';
+import { contextExcludes, locateDockerignore, parseDockerignore } from '../../build/context/dockerignore.ts';
 import { TtyProgress } from '../build-progress.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
 import { parseUlimit } from '../run-config.ts';
@@ -435,7 +435,7 @@ export async function localContext(spec: string, file: string | undefined, io: P
   const lc = resolveLocalContext(spec, file, io.cwd);
   const outside = lc.relDockerfile === '-' || lc.relDockerfile === '..' || lc.relDockerfile.startsWith('../');
   const ignore = locateDockerignore(readText, lc.dockerfilePath, lc.contextDir);
-  const opts: ContextTarOptions = { excludes: parseDockerignore(ignore?.text ?? ''), owner: { uid: 0, gid: 0 } };
+  const opts: ContextSpec = { excludes: parseDockerignore(ignore?.text ?? ''), owner: { uid: 0, gid: 0 } };
   if (!outside) {
     opts.dockerfilePath = lc.relDockerfile;
   } else {
@@ -462,9 +462,12 @@ export async function localContext(spec: string, file: string | undefined, io: P
   return { body: tarBody(lc.contextDir, opts), dockerfile: lc.relDockerfile };
 }
 
-function tarBody(dir: string, opts: ContextTarOptions): Readable {
+/** A context's options with its ignore patterns, and the Dockerfile's path when it is inside. */
+type ContextSpec = Omit<ContextTarOptions, 'exclude'> & { excludes: string[]; dockerfilePath?: string };
+
+function tarBody(dir: string, { excludes, dockerfilePath, ...opts }: ContextSpec): Readable {
   try {
-    return createContextTar(dir, opts);
+    return createContextTar(dir, { ...opts, exclude: contextExcludes(excludes, dockerfilePath) });
   } catch (e) {
     throw new StatusError(`error checking context: ${(e as Error).message}`, 1);
   }

@@ -1,6 +1,6 @@
 // `berth cp`: files between a container and the host over the archive API, with docker-cli's
-// rules (cp.go + go-archive copy.go; see common/archive-copy.ts). Host-side extraction goes
-// through the path-safe extractor (store/snapshots/apply-layer.ts): entry names are confined to
+// rules (cp.go + go-archive copy.go; see archive/copy.ts). Host-side extraction goes
+// through the path-safe extractor (archive/extract.ts): entry names are confined to
 // the destination and nothing is written through a symlink, whatever the container's tar holds.
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import {
   baseOf, CopyError, copySummary, dirOf, getRebaseName, hasTrailingSeparator, prepareArchiveCopy, preserveTrailingDotOrSeparator,
   rebaseArchive, splitCpArg, splitPathDirEntry, treeTar, type CopyInfo,
-} from '../../common/archive-copy.ts';
+} from '../../archive/copy.ts';
 import { humanSize } from '../../common/units.ts';
-import { applyLayer } from '../../store/snapshots/apply-layer.ts';
+import { extractTar } from '../../archive/extract.ts';
 import type { Response } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
@@ -151,8 +151,8 @@ async function fromContainer(ctx: Ctx, ctr: string, srcPath: string, dstArg: str
   const dst = copyInfoDestinationPath(dstPath);
   const prep = prepareArchiveCopy(src, dst);
   if (prep.rebase) content = rebaseArchive(content, prep.rebase[0], prep.rebase[1]);
-  await applyLayer(prep.dstDir, content, {
-    mode: 'plain', noOverwriteDirNonDir: true,
+  await extractTar(prep.dstDir, content, {
+    noOverwriteDirNonDir: true,
     // NoLchown: what is copied out belongs to whoever runs the copy.
     chown: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
   });

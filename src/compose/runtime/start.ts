@@ -12,7 +12,7 @@
 import { ComposeError } from '../errors.ts';
 import { goDuration } from '../render.ts';
 import { LABELS, serviceScale, type Dependency, type FileReference, type Project, type Service } from '../model.ts';
-import { tarOfFiles } from '../../build/context/context-tar.ts';
+import { tarOfFiles } from '../../archive/context-tar.ts';
 import type { ContainerSummary } from './api.ts';
 import { isNotOneOff, isService, progressName, projectFilter } from './containers.ts';
 import { fileTarget } from './create-config.ts';

@@ -2,14 +2,14 @@
 // internal/sync/tar.go): paths that no longer exist on the host are removed in each container
 // (`rm -rf`, run with exec), the others travel as one tar extracted at `/` (PUT
 // /containers/{id}/archive, owners kept: copyUIDGID), each entry named after its container path.
-// The host side is read without following symlinks (common/archive-copy.ts treeTar).
+// The host side is read without following symlinks (archive/copy.ts treeTar).
 //
 //   await syncFiles(client, 'shop', 'web', [{ hostPath: '/srv/app/src/a.js', containerPath: '/app/src/a.js' }]);
 import { existsSync, lstatSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ApiClient } from '../../client/client.ts';
 import { readAll } from '../../client/client.ts';
-import { treeTar } from '../../common/archive-copy.ts';
+import { treeTar } from '../../archive/copy.ts';
 import { ComposeError } from '../errors.ts';
 import { ComposeApi } from '../runtime/api.ts';
 import { getContainers } from '../runtime/containers.ts';

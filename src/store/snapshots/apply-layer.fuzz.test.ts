@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isEngineError } from '../../common/errors.ts';
 import { chunked, expectErrorAsync, fc, fuzzAsync, mutatedBytes } from '../../common/fuzz-testing.ts';
-import { TarReader, applyLayer } from './apply-layer.ts';
+import { applyLayer } from './apply-layer.ts';
+import { TarReader } from '../../archive/tar-reader.ts';
 
 const invalidTar = (e: Error) => isEngineError(e, 'InvalidParameter');
 /** What extraction may fail with: berth's errors, or a system call's own (ENAMETOOLONG, ENOTDIR...). */

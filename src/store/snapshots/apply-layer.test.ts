@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { pack, type Header } from 'tar-stream';
 import { isEngineError } from '../../common/errors.ts';
 import * as sys from '../../sys/index.ts';
-import { applyLayer, MAX_META, TarReader, type TarEntry } from './apply-layer.ts';
+import { applyLayer } from './apply-layer.ts';
+import { MAX_META, TarReader, type TarEntry } from '../../archive/tar-reader.ts';
 
 type Fixture = Partial<Header> & { name: string; body?: string | Buffer; pax?: Record<string, string> };
 

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import * as sys from '../../sys/index.ts';
 import { applyLayer } from './apply-layer.ts';
-import { createLayerTar, createTreeTar, diffChanges } from './diff-layer.ts';
+import { createLayerTar, diffChanges } from './diff-layer.ts';
+import { createTreeTar } from '../../archive/tree-tar.ts';
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-diff-'));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanPath } from './go-path.ts';
+import { cleanPath } from '../common/go-path.ts';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,8 @@ import { Readable } from 'node:stream';
 import {
   CopyError, copySummary, getRebaseName, prepareArchiveCopy, preserveTrailingDotOrSeparator, rebaseArchive,
   rebaseName, splitCpArg, splitPathDirEntry, treeTar,
-} from './archive-copy.ts';
-import { TarReader } from '../store/snapshots/apply-layer.ts';
+} from './copy.ts';
+import { TarReader } from './tar-reader.ts';
 
 async function names(tar: AsyncIterable<Buffer>): Promise<string[]> {
   const r = new TarReader(tar);

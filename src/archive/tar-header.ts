@@ -1,7 +1,7 @@
-// Tar header encoding shared by berth's tar writers (layer diffs and tree exports in
-// diff-layer.ts, build contexts in src/build/context/context-tar.ts). Our own because xattr
-// values are bytes and must go into PAX records as bytes, and every field must be under our
-// control for byte-identical output (see diff-layer.ts).
+// The header writer shared by berth's tar writers (the tree writer tree-tar.ts in all its uses,
+// cp's rebasing in copy.ts, in-memory tars in context-tar.ts). Our own because xattr values are
+// bytes and must go into PAX records as bytes, and every field must be under our control for
+// byte-identical output (see tree-tar.ts).
 
 export const BLOCK = 512;
 /** Zero bytes that pad `n` data bytes to a whole block. */

@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { TarReader, type TarEntry } from '../../store/snapshots/apply-layer.ts';
+import { TarReader, type TarEntry } from './tar-reader.ts';
 import { createContextTar, isArchive, tarOfFiles, type ContextTarOptions } from './context-tar.ts';
-import { parseDockerignore } from './dockerignore.ts';
+import { contextExcludes, parseDockerignore } from '../build/context/dockerignore.ts';
 
 
 function tree(files: Record<string, string | { symlink: string } | { dir: true; mode?: number } | { content: string; mode: number }>): string {
@@ -48,7 +48,10 @@ async function collect(s: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const tarOf = (dir: string, o: Partial<ContextTarOptions> = {}) => collect(createContextTar(dir, { excludes: [], ...o }));
+/** The old option shape (patterns and the Dockerfile's path), turned into a matcher as the CLI does. */
+type Spec = Partial<ContextTarOptions> & { excludes?: string[]; dockerfilePath?: string };
+const tarOf = (dir: string, { excludes = [], dockerfilePath, ...o }: Spec = {}) =>
+  collect(createContextTar(dir, { ...o, exclude: contextExcludes(excludes, dockerfilePath) }));
 const names = (r: Read[]) => r.map((x) => x.entry.name);
 
 test('every kind of entry, in byte order, depth first, with mode, owner, mtime and targets', async () => {
@@ -207,7 +210,7 @@ test('large files stream in pieces with exact sizes', async () => {
     for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
     writeFileSync(join(dir, 'big.bin'), big);
     writeFileSync(join(dir, 'small'), 'x');
-    const s = createContextTar(dir, { excludes: [] });
+    const s = createContextTar(dir, {});
     let chunks = 0;
     const parts: Buffer[] = [];
     for await (const c of s) { chunks++; parts.push(c as Buffer); }
@@ -221,7 +224,7 @@ test('large files stream in pieces with exact sizes', async () => {
 });
 
 test('bad patterns throw at once; an unreadable file fails the stream with docker\'s text', async () => {
-  assert.throws(() => createContextTar('/nonexistent', { excludes: ['['] }), /syntax error in pattern/);
+  assert.throws(() => contextExcludes(['['], undefined), /syntax error in pattern/);
   if (process.getuid!() === 0) return; // root reads everything
   const dir = tree({ 'locked': { content: 'x', mode: 0o000 } });
   try {

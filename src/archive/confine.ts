@@ -1,25 +1,37 @@
-// Path handling for untrusted tar entries (DESIGN.md "Safety rules for the code"), with two
-// extraction roots behind one interface (ExtractRoot):
+// Path confinement: keeping what an untrusted name or symlink says inside a root
+// (DESIGN.md "Safety rules for the code"). One module for the three shapes it takes:
 //
-// - SafeRoot, for trees the daemon owns (a layer being unpacked, a build's context): "resolve-then-
-//   check on every component": every parent of an entry is lstat'ed and must be a real directory,
-//   never a symlink, and checked directories are cached. This is sound only because nothing but
-//   the extractor itself changes such a tree while it runs, one entry at a time.
-// - FdRoot, for trees a container can change while we write (docker cp into a container, whose
-//   volumes other running containers share): every parent is opened by descriptor from the one
-//   above it (sys/dirfd.ts), and the path handed back for the final operation is
-//   `/proc/<pid>/fd/<parent>/<name>`, which the kernel looks up in exactly that open directory.
-//   What it keeps between entries are open directories, not checked path strings: a directory
-//   swapped for a symlink later cannot redirect an open descriptor, so nothing is "cached" that a
-//   race could invalidate.
+// - tar entry names and hard link targets, cleaned lexically (cleanEntryPath, cleanLinkTarget);
+// - extraction roots behind one interface (ExtractRoot), used by extract.ts:
+//   - SafeRoot, for trees the daemon owns (a layer being unpacked, a build's context): "resolve-
+//     then-check on every component": every parent of an entry is lstat'ed and must be a real
+//     directory, never a symlink, and checked directories are cached. This is sound only because
+//     nothing but the extractor itself changes such a tree while it runs, one entry at a time.
+//   - FdRoot, for trees a container can change while we write (docker cp into a container, whose
+//     volumes other running containers share): every parent is opened by descriptor from the one
+//     above it (sys/dirfd.ts), and the path handed back for the final operation is
+//     `/proc/<pid>/fd/<parent>/<name>`, which the kernel looks up in exactly that open directory.
+//     What it keeps between entries are open directories, not checked path strings: a directory
+//     swapped for a symlink later cannot redirect an open descriptor, so nothing is "cached" that
+//     a race could invalidate.
+// - a path resolved as a chroot at a root would (resolveInRoot: the build's COPY destinations and
+//   context lookups, a volume's copy-up source).
 //
-// The calls are synchronous for the reason given in apply-layer.ts (thread-pool round trips).
+// Why here and not in sys/: sys/dirfd.ts is the kernel-facing primitive (open by descriptor,
+// resolveIn); what this file adds is tar and extraction policy (clamping `..`, "layer breakout"
+// errors, which directories get created 0755), which is archive's business. It depends only on
+// common/errors.ts and sys/dirfd.ts, and neither imports archive, so the graph stays acyclic. (It
+// was store/snapshots/safe-path.ts and runtime/user.ts's resolveInRoot: the builder, volumes and
+// the engine had to import store or runtime for a path helper.)
+//
+// The calls are synchronous for the reason given in extract.ts (thread-pool round trips).
 import { chmodSync, fchmodSync, closeSync, constants as FS, lstatSync, mkdirSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalid } from '../../common/errors.ts';
-import type { Dir } from '../../sys/dirfd.ts';
+import { invalid } from '../common/errors.ts';
+import type { Dir } from '../sys/dirfd.ts';
 
-/** What the extractor asks of its root (apply-layer.ts): see SafeRoot for each call's contract. */
+/** What the extractor asks of its root (extract.ts): see SafeRoot for each call's contract. */
 export interface ExtractRoot {
   /**
    * The path of `parts` for one final operation that never follows a last symlink (lstat,
@@ -255,4 +267,46 @@ export class FdRoot implements ExtractRoot {
 /** The error for a parent that could not be opened as a directory: a symlink is a breakout. */
 function notADir(parent: Dir, name: string, entry: string, rel: string): Error {
   return parent.lstat(name)?.isSymbolicLink() ? breakout(entry, rel) : notDir(entry, rel);
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-root resolution
+
+const MAX_SYMLINKS = 40; // as the kernel (ELOOP)
+
+/**
+ * Resolves `path` inside `root` as a process chrooted at `root` would, following symlinks
+ * without ever leaving `root`. Returns a host path whose every component below `root` is a real
+ * directory or, for the last one, whatever is there (or nothing: `undefined` if it is missing).
+ * For a tree a container can change meanwhile, use sys/dirfd.ts resolveIn (by descriptor).
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
+  const pending = path.split('/').filter((c) => c !== '' && c !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length) {
+    const c = pending.shift()!;
+    if (c === '..') {
+      done.pop(); // at the root, `..` is the root
+      continue;
+    }
+    const host = join(root, ...done, c);
+    let st;
+    try {
+      st = await lstat(host);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw e;
+    }
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_SYMLINKS) throw invalid(`too many levels of symbolic links resolving ${path} in the container's root filesystem`);
+      const target = await readlink(host);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((t) => t !== '' && t !== '.'));
+      continue;
+    }
+    if (pending.length && !st.isDirectory()) return undefined;
+    done.push(c);
+  }
+  return join(root, ...done);
 }

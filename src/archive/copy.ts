@@ -1,14 +1,15 @@
 // `docker cp` path and archive rules shared by the CLI (cli/commands/cp.ts) and the engine
 // (engine/container-archive.ts): Docker's CopyInfo rules (moby/go-archive copy.go: trailing `/`
-// and `/.`, dir into dir vs new name, rebasing archive entries) and a tree tar writer that never
-// follows a symlink. Learned from go-archive, written for berth.
+// and `/.`, dir into dir vs new name, rebasing archive entries) and cp's use of the tree writer
+// (tree-tar.ts), which never follows a symlink. Learned from go-archive, written for berth.
 import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
-import { TarReader, type TarKind } from '../store/snapshots/apply-layer.ts';
-import { encodeTarHeader, tarPad } from '../store/snapshots/tar-header.ts';
-import { cleanPath } from './go-path.ts';
+import { cleanPath } from '../common/go-path.ts';
 import { openDir } from '../sys/dirfd.ts';
-import { treeTarBlocks, type TreeStart, type TreeTarOptions } from '../store/snapshots/diff-layer.ts';
+import { TYPEFLAG } from './archive.ts';
+import { TarReader } from './tar-reader.ts';
+import { encodeTarHeader, tarPad } from './tar-header.ts';
+import { treeTarBlocks, type TreeStart, type TreeTarOptions } from './tree-tar.ts';
 
 export interface CopyInfo { path: string; exists: boolean; isDir: boolean; rebaseName?: string }
 
@@ -92,8 +93,6 @@ export function rebaseName(name: string, oldBase: string, newBase: string): stri
   return n + suffix;
 }
 
-const TYPEFLAG: Record<TarKind, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
-
 /** A tar stream with every entry (and hard link target) renamed as RebaseArchiveEntries does. */
 export function rebaseArchive(tar: AsyncIterable<Buffer>, oldBase: string, newBase: string): Readable {
   return Readable.from((async function* () {
@@ -130,7 +129,7 @@ export function copySummary(transferred: number, dest: string, human: (n: number
 
 /**
  * A tar of `host` (a path, or an entry of an open directory) that never follows a symlink, walked
- * by descriptor (store/snapshots/diff-layer.ts treeTarBlocks), the top entry named `top` (`.`
+ * by descriptor (tree-tar.ts treeTarBlocks), the top entry named `top` (`.`
  * gives `./`-prefixed names; `''` no top entry and `/`-rooted names, for the root `/`: what both
  * go-archive rebasers, old and new, turn into `newBase/...`). Hard links inside the walk become
  * link entries. `skipContents(rel)` (rel: `''` for the top, else `a/b`) keeps a directory's

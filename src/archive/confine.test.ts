@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isEngineError } from '../../common/errors.ts';
-import { SafeRoot, cleanEntryPath, cleanLinkTarget } from './safe-path.ts';
+import { isEngineError } from '../common/errors.ts';
+import { SafeRoot, cleanEntryPath, cleanLinkTarget, resolveInRoot } from './confine.ts';
 
 test('entry names are cleaned lexically from the root', () => {
   assert.deepEqual(cleanEntryPath('/etc/x'), ['etc', 'x']);
@@ -45,6 +45,27 @@ test('SafeRoot checks every parent with lstat and creates missing ones', async (
     await symlink(join(root, 'elsewhere'), join(root, 'a'));
     r.forget();
     assert.throws(() => r.parents(['a', 'x'], 'a/x', { create: true }), /breakout/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('resolveInRoot follows symlinks as a chroot at the root would, never leaving it', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'berth-confine-'));
+  try {
+    await mkdir(join(root, 'usr/lib'), { recursive: true });
+    await mkdir(join(root, 'etc'));
+    await writeFile(join(root, 'usr/lib/passwd'), 'x');
+    await symlink('/usr/lib/passwd', join(root, 'etc/passwd')); // absolute: restarts at the root
+    await symlink('../../../../..', join(root, 'etc/up')); // `..` stops at the root
+    await writeFile(join(root, 'file'), 'f');
+    assert.equal(await resolveInRoot(root, '/etc/passwd'), join(root, 'usr/lib/passwd'));
+    assert.equal(await resolveInRoot(root, 'etc/up/usr/lib'), join(root, 'usr/lib'));
+    assert.equal(await resolveInRoot(root, '/missing/x'), undefined);
+    assert.equal(await resolveInRoot(root, '/file/x'), undefined); // a file on the way
+    assert.equal(await resolveInRoot(root, '/new'), undefined); // a missing last component too
+    await symlink('/loop', join(root, 'loop'));
+    await assert.rejects(resolveInRoot(root, '/loop'), (e: unknown) => isEngineError(e, 'InvalidParameter'));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
