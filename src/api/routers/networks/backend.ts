@@ -1,6 +1,6 @@
 import type { NetworkInfo } from '../../../engine/engine.ts';
 import type { EndpointConfig } from '../../../engine/networking.ts';
-import type { NetworkCreateRequest } from '../../../network/service.ts';
+import type { NetworkCreateRequest } from '../../types/network.ts';
 
 /** What the /networks router needs from the engine. */
 export interface NetworksBackend {
