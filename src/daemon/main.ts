@@ -197,10 +197,10 @@ async function main(): Promise<void> {
     log('info', `received ${sig}, shutting down (containers keep running)`);
     // Hijacked connections are not the server's to close politely; never hang on them.
     setTimeout(() => process.exit(0), 3000).unref();
-    await api.close().catch(() => {});
+    await api.close().catch((e: unknown) => log('warn', `closing the API listeners: ${e instanceof Error ? e.message : String(e)}`));
     health.close();
     execs.close();
-    await engine.close().catch(() => {});
+    await engine.close().catch((e: unknown) => log('warn', `closing the engine: ${e instanceof Error ? e.message : String(e)}`));
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });
     await rm(cfg.pidfile, { force: true });
     await removeEmptyCgroupParents(cgroupParent);
@@ -214,6 +214,8 @@ async function main(): Promise<void> {
 async function removeEmptyCgroupParents(parent: string): Promise<void> {
   let ctrls: string[] = [];
   try { ctrls = await readdir('/sys/fs/cgroup'); } catch { return; }
+  // Safe to ignore: EBUSY/ENOTEMPTY means containers still live there (they outlive the daemon),
+  // ENOENT that the controller never had the parent; both leave nothing to clean.
   for (const c of ctrls) await rmdir(join('/sys/fs/cgroup', c, parent)).catch(() => {});
   await rmdir(join('/sys/fs/cgroup', parent)).catch(() => {});
 }

@@ -302,6 +302,8 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
       });
     }
   }
+  // Safe to ignore: a client's socket error is also its close, which ends the session (the
+  // 'close'/'end' handlers and ctx.signal); unhandled, the 'error' event would crash the daemon.
   h.input.on('error', () => {});
   h.input.resume();
   return over;
