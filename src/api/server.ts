@@ -163,6 +163,8 @@ export class ApiServer {
     });
     // Node hands requests with `Upgrade:` to this event instead (the docker CLI's attach/exec).
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Safe to ignore: a reset hijacked socket also closes, which aborts the request's signal and
+      // ends its session; unhandled, the 'error' event would crash the daemon.
       socket.on('error', () => {});
       void this.#dispatch(guard, req, undefined, { socket, head });
     });

@@ -7,8 +7,7 @@ import { systemRoutes } from '../api/routers/system/routes.ts';
 import { containerRoutes } from '../api/routers/containers/routes.ts';
 import { HealthMonitor } from '../engine/health.ts';
 import { statsRoutes } from '../api/routers/containers/stats-routes.ts';
-import { imageRoutes, imageSummary } from '../api/routers/images/routes.ts';
-import { containerSummary } from '../api/routers/containers/routes.ts';
+import { imageRoutes } from '../api/routers/images/routes.ts';
 import { buildRoutes } from '../api/routers/build/routes.ts';
 import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
@@ -17,7 +16,6 @@ import { registryRoutes } from '../api/routers/registry/routes.ts';
 import { swarmRoutes } from '../api/routers/swarm/routes.ts';
 import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
-import { parseFilters } from '../common/filters.ts';
 import { Engine } from '../engine/engine.ts';
 import { ExecService } from '../engine/exec.ts';
 import { NetworkService } from '../network/service.ts';
@@ -32,6 +30,9 @@ import { archiveBackend } from '../engine/container-archive.ts';
 import { imageArchiveRoutes } from '../api/routers/images/archive-routes.ts';
 import { cleanupLoadStaging, planSave, prepareLoad, saveStream } from '../engine/image-archive.ts';
 import { commitContainer } from '../engine/commit.ts';
+import { listContainers } from '../engine/container-list.ts';
+import { containerStats } from '../engine/stats.ts';
+import { systemDf } from '../engine/system-df.ts';
 
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -127,48 +128,28 @@ async function main(): Promise<void> {
       info: () => engine.info(),
       events: engine.events,
       // Docker's disk usage view: shared/unique layer sizes per image, rw sizes per container.
-      df: async (types) => {
-        const want = (t: string) => types.length === 0 || types.includes(t);
-        const out: Record<string, unknown> = {};
-        const usage = await engine.diskUsage();
-        if (want('image')) {
-          out.LayersSize = usage.layersSize;
-          out.Images = await Promise.all(engine.images.all().map(async (r) => ({
-            ...(await imageSummary({ config: (i) => engine.images.config(i), refsOf: (i) => engine.images.refsOf(i), containersUsing: (i) => engine.containersUsing(i) }, r)),
-            SharedSize: usage.sharedSize.get(r.id) ?? 0,
-          })));
-        }
-        if (want('container')) {
-          out.Containers = await Promise.all(c.list().map(async (rec) => {
-            const s = containerSummary(rec);
-            s.SizeRw = await c.sizeRw(rec.ID);
-            s.SizeRootFs = (s.SizeRw as number) + (engine.images.has(rec.Image) ? engine.images.resolve(rec.Image).size : 0);
-            return s;
-          }));
-        }
-        if (want('volume')) {
-          out.Volumes = await Promise.all(engine.volumes.list(parseFilters(undefined)).map(async (v) => ({
-            ...v, UsageData: { Size: await engine.volumes.size(v.Name), RefCount: engine.volumes.usedBy(v.Name).length },
-          })));
-        }
-        if (want('build-cache')) out.BuildCache = engine.buildCacheUsage();
-        return out;
-      },
+      df: (types) => systemDf({
+        diskUsage: () => engine.diskUsage(), images: engine.images, containersUsing: (i) => engine.containersUsing(i),
+        containers: c, volumes: engine.volumes, buildCacheUsage: () => engine.buildCacheUsage(),
+      }, types),
     }),
     ...containerRoutes({
       create: (x, o) => c.create(x, o), list: () => c.list(), inspect: (r) => c.inspect(r), hostConfigDefaults: () => c.hostConfigDefaults(),
+      listContainers: (o) => listContainers({
+        list: () => c.list(), resolve: (r) => c.inspect(r), imageIdOf: (r) => engine.images.tryResolve(r)?.id,
+        sizeRw: (i) => c.sizeRw(i), imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
+      }, o),
       sizeRw: (i) => c.sizeRw(i), graphDriver: (i) => c.graphDriver(i),
       start: (x, r) => c.start(x, r), stop: (x, r, o) => c.stop(x, r, o), restart: (x, r, o) => c.restart(x, r, o),
       kill: (x, r, s) => c.kill(x, r, s), pause: (x, r) => c.pause(x, r), unpause: (x, r) => c.unpause(x, r),
       wait: (x, r, cond) => c.wait(x, r, cond), remove: (x, r, o) => c.remove(x, r, o), removeLink: (r) => c.removeLink(r), rename: (x, r, n) => c.rename(x, r, n),
       attachTarget: (r) => c.attachTarget(r), attach: (x, r, o) => c.attach(x, r, o), resize: (x, r, h, w) => c.resize(x, r, h, w), logs: (x, r, o) => c.logs(x, r, o),
-      imageIdOf: (r) => engine.images.tryResolve(r)?.id,
       imageSize: (id) => (engine.images.has(id) ? engine.images.resolve(id).size : 0),
       execIds: (id) => execs.idsOf(id),
       top: (r, a) => c.top(r, a), changes: (r) => c.changes(r), exportTar: (r) => c.exportTar(r), prune: (f) => engine.pruneContainers(f),
       archive: archiveBackend(c),
     }),
-    ...statsRoutes({ statsTarget: (r) => c.statsTarget(r), update: (r, b) => c.update(r, b) }),
+    ...statsRoutes({ stats: (r, o) => containerStats(c, r, o), update: (r, b) => c.update(r, b) }),
     ...execRoutes({
       create: (r, o) => execs.create(r, o), inspect: (i) => execs.inspect(i), begin: (i) => execs.begin(i), resize: (i, h, w) => execs.resize(i, h, w),
     }),
@@ -216,10 +197,10 @@ async function main(): Promise<void> {
     log('info', `received ${sig}, shutting down (containers keep running)`);
     // Hijacked connections are not the server's to close politely; never hang on them.
     setTimeout(() => process.exit(0), 3000).unref();
-    await api.close().catch(() => {});
+    await api.close().catch((e: unknown) => log('warn', `closing the API listeners: ${e instanceof Error ? e.message : String(e)}`));
     health.close();
     execs.close();
-    await engine.close().catch(() => {});
+    await engine.close().catch((e: unknown) => log('warn', `closing the engine: ${e instanceof Error ? e.message : String(e)}`));
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });
     await rm(cfg.pidfile, { force: true });
     await removeEmptyCgroupParents(cgroupParent);
@@ -233,6 +214,8 @@ async function main(): Promise<void> {
 async function removeEmptyCgroupParents(parent: string): Promise<void> {
   let ctrls: string[] = [];
   try { ctrls = await readdir('/sys/fs/cgroup'); } catch { return; }
+  // Safe to ignore: EBUSY/ENOTEMPTY means containers still live there (they outlive the daemon),
+  // ENOENT that the controller never had the parent; both leave nothing to clean.
   for (const c of ctrls) await rmdir(join('/sys/fs/cgroup', c, parent)).catch(() => {});
   await rmdir(join('/sys/fs/cgroup', parent)).catch(() => {});
 }

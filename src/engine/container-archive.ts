@@ -30,7 +30,6 @@ import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import type { IdMap } from '../common/idmap.ts';
 import type { ContainerRecord, ContainerService } from './containers.ts';
-import type { ArchiveBackend } from '../api/routers/containers/archive-routes.ts';
 
 /** What the container service lends an archive operation (ContainerService.archiveAccess). */
 export interface ArchiveAccess {
@@ -364,8 +363,14 @@ function userIds(root: Dir, user: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-/** The routes' backend over the container service (wired in daemon/main.ts). */
-export function archiveBackend(c: ContainerService): ArchiveBackend {
+/** `docker cp` over the container service: what the archive routes' backend asks for (wired in daemon/main.ts). */
+export interface ContainerArchive {
+  stat(ref: string, path: string): Promise<PathStat>;
+  get(ref: string, path: string, sink: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void>;
+  put(ref: string, path: string, tar: Readable, o: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
+}
+
+export function archiveBackend(c: ContainerService): ContainerArchive {
   return {
     stat: (ref, path) => c.archiveAccess(ref, (a) => statPath(a, ref, path)),
     get: (ref, path, sink) => c.archiveAccess(ref, (a) => getArchive(a, ref, path, sink)),

@@ -1,8 +1,8 @@
 // Container statistics (`GET /containers/{id}/stats`): one sample read from the cgroups of the
 // container's init process (v1 controllers or the v2 unified tree, found through
 // /proc/<pid>/cgroup), /proc/stat for the host's CPU time, and /proc/<pid>/net/dev for the
-// interfaces of its network namespace, in Docker's StatsJSON shape. The router adds `precpu_stats`
-// from the previous sample, as dockerd's stats collector does.
+// interfaces of its network namespace, in Docker's StatsJSON shape; containerStats (below) adds
+// `precpu_stats` from the previous sample and paces the stream, as dockerd's stats collector does.
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 
@@ -181,4 +181,86 @@ export function zeroStats(): StatsSample {
     cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     memory_stats: {},
   };
+}
+
+/** Docker's StatsJSON: a sample with the previous one's CPU as `precpu_stats`, in Go's field order. */
+export function statsJson(cur: StatsSample, pre: StatsSample, name: string, id: string): Record<string, unknown> {
+  const { networks, ...rest } = cur;
+  return {
+    read: rest.read, preread: pre.read, pids_stats: rest.pids_stats, blkio_stats: rest.blkio_stats,
+    num_procs: rest.num_procs, storage_stats: rest.storage_stats, cpu_stats: rest.cpu_stats, precpu_stats: pre.cpu_stats,
+    memory_stats: rest.memory_stats, name, id, ...(networks ? { networks } : {}),
+  };
+}
+
+/** A container as stats reads it: its init process while it runs. */
+export interface StatsTarget { id: string; name: string; running: boolean; pid: number }
+
+/** What the stats service reads of the engine. */
+export interface StatsSource {
+  /** Resolves a reference (throws NotFound); called again at every sample to see the container stop. */
+  statsTarget(ref: string): StatsTarget;
+}
+
+export interface StatsOptions {
+  /** One object a second until the container stops (Docker's default); else one object. */
+  stream: boolean;
+  /** With `stream: false`: a single sample at once, without the second-long CPU baseline. */
+  oneShot: boolean;
+  /** The client went away: the stream ends. */
+  signal: AbortSignal;
+}
+
+/**
+ * One stats object (`once`: a stopped container, `stream=false`, `one-shot`), or a stream of them
+ * that ends when the container stops (with Docker's zeroed object) or the signal aborts.
+ */
+export type StatsReport = { once: Record<string, unknown> } | { stream: AsyncGenerator<Record<string, unknown>> };
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((r) => {
+  const t = setTimeout(r, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+});
+
+/**
+ * `GET /containers/{id}/stats`, as dockerd's collector: one sample (`one-shot`), two a second
+ * apart so that CPU% means something (`stream=false`), or one per second with the previous sample
+ * as `precpu_stats` (the stream; its first `precpu_stats` is zero). A container not running gets
+ * Docker's zeroed object at once. The reference is resolved before anything is returned, so an
+ * unknown container is a 404 and not an error inside a stream.
+ */
+export async function containerStats(src: StatsSource, ref: string, o: StatsOptions, sample: (pid: number) => Promise<StatsSample> = sampleStats): Promise<StatsReport> {
+  const t = src.statsTarget(ref);
+  const zero = zeroStats();
+  if (!t.running) return { once: statsJson(zero, zero, t.name, t.id) };
+  // Undefined once the container has stopped (or its cgroup is gone mid-read: it is stopping).
+  const next = async (): Promise<StatsSample | undefined> => {
+    const now = src.statsTarget(t.id);
+    if (!now.running) return undefined;
+    return sample(now.pid).catch(() => undefined);
+  };
+  if (!o.stream) {
+    let pre = zero;
+    if (!o.oneShot) {
+      pre = (await next()) ?? zero;
+      await sleep(1000, o.signal);
+    }
+    const cur = (await next()) ?? zero;
+    return { once: statsJson(cur, pre, t.name, t.id) };
+  }
+  async function* stream(): AsyncGenerator<Record<string, unknown>> {
+    let pre: StatsSample = { ...zero, read: ZERO_TIME };
+    while (!o.signal.aborted) {
+      const cur = await next();
+      if (!cur) {
+        // Stopped: Docker sends a zeroed object and ends the stream.
+        yield statsJson(zero, zero, t.name, t.id);
+        return;
+      }
+      yield statsJson(cur, pre, t.name, t.id);
+      pre = cur;
+      await sleep(1000, o.signal);
+    }
+  }
+  return { stream: stream() };
 }

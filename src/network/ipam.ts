@@ -6,6 +6,7 @@
 // daemon's ID. Pure logic: the caller reads `ip -j route` and persists `serialize()`.
 import { createHash } from 'node:crypto';
 import { EngineError, invalid } from '../common/errors.ts';
+import type { IpamConfig } from '../api/types/network.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Addresses and CIDRs
@@ -276,7 +277,8 @@ export const ERR_ADDRESS_IN_USE = 'Address already in use';
 export const ERR_NO_AVAILABLE_IPS = 'no available addresses on this pool';
 export const ERR_IP_OUT_OF_RANGE = 'requested address is out of range';
 
-export interface IpamConfig { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }
+/** One `IPAM.Config` entry: a wire type, with the API's (a leaf layer). */
+export type { IpamConfig };
 
 /**
  * The daemon's check of `IPAM.Config` on `POST /networks/create` (moby's ValidateIPAM): all

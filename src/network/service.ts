@@ -48,6 +48,7 @@ import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindi
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
 import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
 import { UserlandProxy } from './proxy.ts';
+import type { NetworkCreateRequest } from '../api/types/network.ts';
 
 export interface PublishedPort { proto: Proto; hostIp: string; hostPort: number; containerPort: number }
 
@@ -99,22 +100,8 @@ interface State {
   sandboxes?: Record<string, string>;
 }
 
-/** `POST /networks/create`'s body (the fields berth acts on). */
-export interface NetworkCreateRequest {
-  Name?: string;
-  Driver?: string;
-  Scope?: string;
-  Internal?: boolean;
-  Attachable?: boolean;
-  Ingress?: boolean;
-  ConfigOnly?: boolean;
-  ConfigFrom?: { Network?: string } | null;
-  EnableIPv6?: boolean;
-  EnableIPv4?: boolean;
-  IPAM?: { Driver?: string; Config?: IpamConfig[] | null; Options?: Record<string, string> | null } | null;
-  Options?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
+/** `POST /networks/create`'s body: a wire type, with the API's (a leaf layer). */
+export type { NetworkCreateRequest } from '../api/types/network.ts';
 
 export interface NetworkServiceOptions {
   /** Linux bridge of the default network (`-b`), or `none` for no default bridge. */

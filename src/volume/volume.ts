@@ -8,18 +8,8 @@
 // empty and the image has files at /var/lib/db, they are copied in first (copy-up). `rm -v`
 // removes the container's anonymous volumes; named ones stay until `volume rm`.
 
-/** A volume as the API shows it (spec: definitions.Volume). */
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt: string;
-  Status?: Record<string, unknown>;
-  Labels: Record<string, string> | null;
-  Scope: 'local';
-  Options: Record<string, string> | null;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
+// The wire types live with the API's (a leaf layer); re-exported for the volume code.
+export type { Volume, CreateVolumeOptions } from '../api/types/volume.ts';
 
 /** A container's mount as inspect's `Mounts` shows it, plus what berth needs to set it up. */
 export interface MountPoint {
@@ -37,13 +27,6 @@ export interface MountPoint {
   createSource?: boolean;
   tmpfsOptions?: string[];
   subpath?: string;
-}
-
-export interface CreateVolumeOptions {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
 }
 
 /** Docker 23+: anonymous volumes carry this label; `volume prune` removes only them by default. */

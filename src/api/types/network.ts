@@ -1,7 +1,8 @@
-// A container's endpoints: EndpointConfig is Docker's EndpointSettings as a client sends it
-// (create's NetworkingConfig, network connect); EndpointState is what the engine records for a
-// live endpoint, from which inspect's NetworkSettings.Networks is written. Leaves, like the rest
-// of api/types.
+// Network wire types (moby's api/types/network), leaves like the rest of api/types:
+// EndpointConfig is Docker's EndpointSettings as a client sends it (create's NetworkingConfig,
+// network connect); EndpointState is what the engine records for a live endpoint, from which
+// inspect's NetworkSettings.Networks is written; NetworkCreateRequest and IPAMConfig are the
+// networks router's bodies, which src/network implements.
 
 /** Docker's EndpointSettings as a client sends it (create's NetworkingConfig, connect). */
 export interface EndpointConfig {
@@ -32,4 +33,24 @@ export interface EndpointState {
   dnsNames: string[];
   /** NetworkSettings.Ports (only on the endpoint that publishes). */
   portMap?: Record<string, { HostIp: string; HostPort: string }[] | null>;
+}
+
+/** One `IPAM.Config` entry (spec: IPAMConfig). */
+export interface IpamConfig { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }
+
+/** `POST /networks/create`'s body (spec: NetworkCreateRequest). */
+export interface NetworkCreateRequest {
+  Name?: string;
+  Driver?: string;
+  Scope?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  ConfigOnly?: boolean;
+  ConfigFrom?: { Network?: string } | null;
+  EnableIPv6?: boolean;
+  EnableIPv4?: boolean;
+  IPAM?: { Driver?: string; Config?: IpamConfig[] | null; Options?: Record<string, string> | null } | null;
+  Options?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
 }

@@ -1,19 +1,14 @@
 // The container archive routes (`docker cp`): HEAD/GET/PUT /containers/{id}/archive. Thin
 // handlers over engine/container-archive.ts; the stat travels base64-JSON in
 // `X-Docker-Container-Path-Stat`, as Docker sends it.
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalid } from '../../../common/errors.ts';
 import { qBool, sendEmpty, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
+import type { ArchiveBackend, PathStat } from './backend.ts';
 
-export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
-
-export interface ArchiveBackend {
-  stat(ref: string, path: string): Promise<PathStat>;
-  get(ref: string, path: string, sink: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void>;
-  put(ref: string, path: string, tar: Readable, o: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
-}
+// engine/container-archive.ts still names the interface from here.
+export type { ArchiveBackend, PathStat } from './backend.ts';
 
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
 const statHeader = (s: PathStat) => Buffer.from(JSON.stringify(s)).toString('base64');

@@ -16,6 +16,7 @@
 // is still set from the primary endpoint's configured address, DNSNames (1.44) is always there.
 import { ZERO_TIME, type ContainerRecord, type HostConfigDefaults } from '../../../engine/containers.ts';
 import { parseLink } from '../../../common/links.ts';
+import { attachedNetworks, publishedPorts } from '../../../engine/container-list.ts';
 import type { EndpointConfig, EndpointState } from '../../types/network.ts';
 import type { HostConfig } from '../../types/container.ts';
 import { wireContainerConfig } from '../../types/container-config.ts';
@@ -209,8 +210,6 @@ const isUserDefined = (network: string) => !['bridge', 'host', 'none', 'default'
  * leaves out Links, Aliases, DriverOpts, DNSNames (nil there).
  */
 export function networksJson(c: ContainerRecord, o: { apiVersion?: string; summary?: boolean } = {}): Record<string, Record<string, unknown>> {
-  const mode = c.HostConfig.NetworkMode || 'default';
-  if (mode.startsWith('container:')) return {};
   const legacyAliases = !o.summary && !!o.apiVersion && cmpVersion(o.apiVersion, '1.45') < 0;
   const entry = (name: string, cfg: EndpointConfig, e?: EndpointState): Record<string, unknown> => {
     let aliases: string[] | null = cfg.Aliases ?? null;
@@ -233,20 +232,13 @@ export function networksJson(c: ContainerRecord, o: { apiVersion?: string; summa
       DNSNames: o.summary ? null : (e?.dnsNames?.length ? e.dnsNames : null),
     };
   };
-  const configured = c.berth.networks ?? { [mode === 'default' ? 'bridge' : mode]: {} };
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [name, cfg] of Object.entries(configured)) {
-    if (!name) continue;
-    out[name] = entry(name, cfg, c.berth.endpoints?.find((e) => e.network === name));
-  }
-  for (const e of c.berth.endpoints ?? []) if (!out[e.network]) out[e.network] = entry(e.network, {}, e);
+  for (const n of attachedNetworks(c)) out[n.name] = entry(n.name, n.config, n.endpoint);
   return out;
 }
 
 /** NetworkSettings.Ports: the publishing endpoint's map while running, else empty (never null). */
-export function portMap(c: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
-  return c.berth.endpoints?.find((e) => e.portMap)?.portMap ?? {};
-}
+export const portMap = publishedPorts;
 
 /**
  * types.NetworkSettings: NetworkSettingsBase, then the deprecated DefaultNetworkSettings (the

@@ -7,7 +7,7 @@ import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../en
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../types/container.ts';
 import type { EndpointConfig } from '../../types/network.ts';
-import { containerInspectJson, containerSummaryJson, linkNames, networksJson, portMap, type ContainerLookup } from './inspect.ts';
+import { containerInspectJson, containerSummaryJson, linkNames, type ContainerLookup } from './inspect.ts';
 import { pipeline } from 'node:stream/promises';
 import { apiAtLeast, hijack, MULTIPLEXED_STREAM, qBool, qInt, RAW_STREAM, readJsonBody, sendEmpty, sendJson, skipUpgradeBody, startStream, type Ctx } from '../../http.ts';
 import { DetachScanner, parseDetachKeys } from '../../../common/detach-keys.ts';
@@ -16,9 +16,6 @@ import type { Route } from '../../server.ts';
 import { versionBefore } from '../../version.ts';
 import type { ContainersBackend } from './backend.ts';
 import { archiveRoutes } from './archive-routes.ts';
-
-const LIST_FILTERS = ['id', 'name', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'publish', 'expose', 'is-task', 'isolation'];
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 /** Docker's human `Status` column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
 export function statusText(c: ContainerRecord, now = Date.now()): string {
@@ -102,54 +99,15 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     {
       method: 'GET', path: '/containers/json', handler: async (ctx) => {
         const q = ctx.query;
-        const f = parseFilters(q.get('filters') ?? undefined);
-        f.validate(LIST_FILTERS);
-        for (const s of f.get('status')) if (!STATUSES.includes(s)) throw invalid(`invalid filter 'status=${s}'`);
-        for (const h of f.get('health')) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw invalid(`Unrecognised filter value for health: ${h}`);
-        const all = qBool(q, 'all') || f.has('status') || f.has('exited');
-        let list = b.list().slice().sort((a, c) => Date.parse(c.Created) - Date.parse(a.Created));
-        const ts = (ref: string) => Date.parse(b.inspect(ref).Created);
-        const before = f.get('before')[0];
-        const since = f.get('since')[0];
-        const beforeT = before ? ts(before) : undefined;
-        const sinceT = since ? ts(since) : undefined;
-        const ancestors = f.get('ancestor').map((a) => b.imageIdOf(a)).filter((x): x is string => !!x);
-        list = list.filter((c) => {
-          if (!all && !c.State.Running) return false;
-          if (f.has('id') && !f.get('id').some((v) => c.ID.startsWith(v))) return false;
-          // moby's rule: the pattern (RE2, see Filters.match) against the name with or without its `/`.
-          if (f.has('name') && !f.match('name', c.Name) && !f.match('name', c.Name.slice(1))) return false;
-          if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
-          if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
-          if (f.has('exited') && !(c.State.Status === 'exited' && f.get('exited').map(Number).includes(c.State.ExitCode))) return false;
-          if (f.has('label') && !f.matchKVList('label', c.Config.Labels ?? {})) return false;
-          if (f.has('ancestor') && !ancestors.includes(c.Image)) return false;
-          if (f.has('volume') && !f.get('volume').some((v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
-          if (f.has('network')) {
-            const nets = Object.entries(networksJson(c)).map(([name, e]) => [name, (e as { NetworkID?: string }).NetworkID ?? '']);
-            if (!f.get('network').some((v) => nets.some(([name, id]) => name === v || (!!id && id.startsWith(v))))) return false;
-          }
-          if (f.has('publish') || f.has('expose')) {
-            const pm = portMap(c);
-            const match = (v: string, keys: string[]) => { const [p, proto = 'tcp'] = v.split('/'); return keys.includes(`${p}/${proto}`); };
-            const published = Object.entries(pm).flatMap(([k, b]) => (b ?? []).map((x) => `${x.HostPort}/${k.split('/')[1]}`));
-            if (f.has('publish') && !f.get('publish').some((v) => match(v, published))) return false;
-            if (f.has('expose') && !f.get('expose').some((v) => match(v, Object.keys(c.Config.ExposedPorts ?? {})))) return false;
-          }
-          if (beforeT !== undefined && !(Date.parse(c.Created) < beforeT)) return false;
-          if (sinceT !== undefined && !(Date.parse(c.Created) > sinceT)) return false;
-          return true;
-        });
-        const limit = qInt(q, 'limit');
-        if (limit !== undefined && limit > 0) list = list.slice(0, limit);
+        const filters = parseFilters(q.get('filters') ?? undefined);
+        const entries = await b.listContainers({ all: qBool(q, 'all'), limit: qInt(q, 'limit'), size: qBool(q, 'size'), filters });
         const out = [];
         const lookup = lookupOf(b);
         const links = linkNames(b.list(), lookup);
-        for (const c of list) {
-          const s = containerSummary(c, lookup, links.get(c.ID));
-          // moby's refreshImage: a reference that no longer names the container's image gives way to the image ID.
-          if (c.Config.Image !== c.Image && b.imageIdOf(c.Config.Image ?? '') !== c.Image) s.Image = c.Image;
-          if (qBool(q, 'size')) { s.SizeRw = await b.sizeRw(c.ID); s.SizeRootFs = (s.SizeRw as number) + b.imageSize(c.Image); }
+        for (const e of entries) {
+          const s = containerSummary(e.container, lookup, links.get(e.container.ID));
+          s.Image = e.image;
+          if (e.sizeRw !== undefined) { s.SizeRw = e.sizeRw; s.SizeRootFs = e.sizeRootFs; }
           out.push(s);
         }
         sendJson(ctx, 200, out);
@@ -344,6 +302,8 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
       });
     }
   }
+  // Safe to ignore: a client's socket error is also its close, which ends the session (the
+  // 'close'/'end' handlers and ctx.signal); unhandled, the 'error' event would crash the daemon.
   h.input.on('error', () => {});
   h.input.resume();
   return over;

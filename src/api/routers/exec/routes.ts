@@ -124,6 +124,8 @@ async function start(ctx: Ctx, b: ExecBackend): Promise<void> {
     else if (ctx.upgrade) leave();
   };
   if (h.input.readableEnded) onEof(); else h.input.on('end', onEof);
+  // Safe to ignore: a client's socket error is also its close, which ends the session (the
+  // 'close'/'end' handlers and ctx.signal); unhandled, the 'error' event would crash the daemon.
   h.input.on('error', () => {});
   h.input.resume(); // reading the body paused the socket: a 'data' listener alone does not resume it
 }

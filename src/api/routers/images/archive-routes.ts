@@ -1,21 +1,12 @@
 // Image archives and commit: `GET /images/get`, `GET /images/{name}/get` (save), `POST
 // /images/load`, `POST /commit`. Thin handlers over engine/image-archive.ts and engine/commit.ts.
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalid } from '../../../common/errors.ts';
-import type { CommitOptions } from '../../../engine/commit.ts';
-import type { PreparedLoad, SaveItem } from '../../../engine/image-archive.ts';
+import type { PreparedLoad } from '../../../engine/image-archive.ts';
 import type { ContainerConfig } from '../../types/container.ts';
 import { qBool, readJsonBody, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
-
-export interface ImageArchiveBackend {
-  /** Resolves the names (404 before anything is streamed). */
-  planSave(names: string[]): SaveItem[];
-  save(items: SaveItem[]): Readable;
-  prepareLoad(body: Readable): Promise<PreparedLoad>;
-  commit(o: CommitOptions): Promise<string>;
-}
+import type { ImageArchiveBackend } from './backend.ts';
 
 async function save(ctx: Ctx, b: ImageArchiveBackend, names: string[]): Promise<void> {
   if (names.length === 0) throw invalid('no images specified');

@@ -21,19 +21,23 @@ function familiar(full: string): string {
 
 function created(c: ImageConfigFile): number { return c.created ? Math.floor(Date.parse(c.created) / 1000) : 0; }
 
-export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 'containersUsing'>, r: ImageRecord): Promise<Record<string, unknown>> {
-  const c = await b.config(r.id);
+/** An ImageSummary (`/images/json`, `system df`): its tags and digests familiar, SharedSize not counted (-1). */
+export function imageSummaryJson(r: ImageRecord, c: ImageConfigFile, refs: string[], containers: number): Record<string, unknown> {
   return {
     Id: r.id,
     ParentId: r.parent ?? '',
-    RepoTags: b.refsOf(r.id).map(familiar),
+    RepoTags: refs.map(familiar),
     RepoDigests: (r.repoDigests ?? []).map(familiar),
     Created: created(c),
     Size: r.size,
     SharedSize: -1,
     Labels: c.config?.Labels ?? {},
-    Containers: b.containersUsing(r.id),
+    Containers: containers,
   };
+}
+
+export async function imageSummary(b: Pick<ImagesBackend, 'config' | 'refsOf' | 'containersUsing'>, r: ImageRecord): Promise<Record<string, unknown>> {
+  return imageSummaryJson(r, await b.config(r.id), b.refsOf(r.id), b.containersUsing(r.id));
 }
 
 /** An image summary (`/images/json`, `system df`) as a client before API 1.44 reads it: with `VirtualSize`. */

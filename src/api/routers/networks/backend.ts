@@ -1,6 +1,5 @@
 import type { NetworkInfo } from '../../../engine/engine.ts';
-import type { EndpointConfig } from '../../types/network.ts';
-import type { NetworkCreateRequest } from '../../../network/service.ts';
+import type { EndpointConfig, NetworkCreateRequest } from '../../types/network.ts';
 
 /** What the /networks router needs from the engine. */
 export interface NetworksBackend {

@@ -3,8 +3,7 @@
 import { invalid, notFound } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
-import type { EndpointConfig } from '../../types/network.ts';
-import type { NetworkCreateRequest } from '../../../network/service.ts';
+import type { EndpointConfig, NetworkCreateRequest } from '../../types/network.ts';
 import { readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { NetworksBackend } from './backend.ts';

@@ -1,4 +1,5 @@
 import type { EngineEvent } from '../../../engine/events.ts';
+import type { DiskUsageReport } from '../../../engine/system-df.ts';
 
 export interface SystemInfo {
   id: string;
@@ -23,20 +24,13 @@ export interface SystemInfo {
   userns?: boolean;
 }
 
+/** What the system router (/info, /version, /system/df, /events) needs from the engine. */
 export interface SystemBackend {
   info(): Promise<SystemInfo>;
-  df(types: string[]): Promise<Partial<DiskUsage>>;
+  /** `GET /system/df`: the kinds in `types` (all when empty), as engine/system-df.ts reports them. */
+  df(types: string[]): Promise<DiskUsageReport>;
   events: {
     history(sinceNs: number, untilNs: number): EngineEvent[];
     subscribe(fn: (e: EngineEvent) => void): () => void;
   };
-}
-
-/** `GET /system/df` (already in the wire shape: the composition root builds the summaries). */
-export interface DiskUsage {
-  LayersSize: number;
-  Images: Record<string, unknown>[];
-  Containers: Record<string, unknown>[];
-  Volumes: Record<string, unknown>[];
-  BuildCache: Record<string, unknown>[];
 }

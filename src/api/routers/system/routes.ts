@@ -8,7 +8,9 @@ import type { EngineEvent } from '../../../engine/events.ts';
 import { sendJson, startStream, type Ctx } from '../../http.ts';
 import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
 import type { SystemBackend } from './backend.ts';
-import { legacySummary } from '../images/routes.ts';
+import { DISK_USAGE_TYPES } from '../../../engine/system-df.ts';
+import { imageSummaryJson, legacySummary } from '../images/routes.ts';
+import { containerSummary } from '../containers/routes.ts';
 import { versionBefore } from '../../version.ts';
 
 export const ENGINE_VERSION = '27.5.1';
@@ -31,10 +33,20 @@ export function systemRoutes(b: SystemBackend): Route[] {
       method: 'GET', path: '/system/df', handler: async (ctx) => {
         // `type` is API 1.42's: older clients get every kind, whatever they send.
         const types = versionBefore(ctx, '1.42') ? [] : ctx.query.getAll('type');
-        for (const t of types) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
+        for (const t of types) if (!(DISK_USAGE_TYPES as readonly string[]).includes(t)) throw invalid(`unknown object type: ${t}`);
         const du = await b.df(types);
-        if (du.Images) du.Images = du.Images.map((i) => legacySummary(i, ctx));
-        sendJson(ctx, 200, du);
+        // Docker's DiskUsage: image and container summaries as the lists show them, with sizes.
+        const out: Record<string, unknown> = {};
+        if (du.layersSize !== undefined) out.LayersSize = du.layersSize;
+        if (du.images) {
+          out.Images = du.images.map((i) => legacySummary({ ...imageSummaryJson(i.image, i.config, i.refs, i.containers), SharedSize: i.sharedSize }, ctx));
+        }
+        if (du.containers) {
+          out.Containers = du.containers.map((x) => ({ ...containerSummary(x.container), SizeRw: x.sizeRw, SizeRootFs: x.sizeRootFs }));
+        }
+        if (du.volumes) out.Volumes = du.volumes;
+        if (du.buildCache) out.BuildCache = du.buildCache;
+        sendJson(ctx, 200, out);
       },
     },
     {

@@ -1,6 +1,7 @@
 import type { Filters } from '../../../common/filters.ts';
-import type { CreateVolumeOptions, Volume } from '../../../volume/volume.ts';
+import type { CreateVolumeOptions, Volume } from '../../types/volume.ts';
 
+/** What the /volumes router needs from the engine. */
 export interface VolumesBackend {
   list(f: Filters): Volume[];
   get(name: string): Volume;
