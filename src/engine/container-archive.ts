@@ -29,8 +29,14 @@ import { applyLayer } from '../store/snapshots/apply-layer.ts';
 import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import type { IdMap } from '../common/idmap.ts';
-import type { ContainerRecord, ContainerService } from './containers.ts';
+import type { ContainerRecord } from './container/record.ts';
 import type { ArchiveBackend } from '../api/routers/containers/archive-routes.ts';
+
+/** What archive operations need of the containers (ContainerService implements it). */
+export interface ArchiveContainers {
+  /** Runs `fn` under the container's lifecycle lock with what an archive operation needs. */
+  archiveAccess<T>(ref: string, fn: (a: ArchiveAccess) => Promise<T>): Promise<T>;
+}
 
 /** What the container service lends an archive operation (ContainerService.archiveAccess). */
 export interface ArchiveAccess {
@@ -365,7 +371,7 @@ function userIds(root: Dir, user: string): { uid: number; gid: number } {
 }
 
 /** The routes' backend over the container service (wired in daemon/main.ts). */
-export function archiveBackend(c: ContainerService): ArchiveBackend {
+export function archiveBackend(c: ArchiveContainers): ArchiveBackend {
   return {
     stat: (ref, path) => c.archiveAccess(ref, (a) => statPath(a, ref, path)),
     get: (ref, path, sink) => c.archiveAccess(ref, (a) => getArchive(a, ref, path, sink)),
