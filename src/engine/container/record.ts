@@ -341,7 +341,7 @@ export async function reconcile(k: Core): Promise<void> {
       await k.hooks.handleExit(c, { fromReconcile: true });
     } else {
       const merged = k.snap.rootfsPath(c.id);
-      // Best effort: a mount still busy is left for the next start, which mounts over nothing new.
+      // Best effort: a mount still busy stays, and the next start uses it as it is (it mounts only when none is there).
       if (await isMountPoint(merged)) await unmount(merged).catch(() => {});
       await releaseNamespaceFile(k.usernsFile(c)); // a start that died half-way
       if (c.rec.HostConfig.AutoRemove && c.rec.berth.hasBeenStarted) await k.hooks.removeNow(c, { volumes: true });
