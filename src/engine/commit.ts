@@ -19,7 +19,7 @@ import type { ContentStore } from '../store/content/content.ts';
 import { createLayerTar } from '../store/snapshots/diff-layer.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import { applyChanges } from './changes.ts';
-import type { ContainerService } from './containers.ts';
+import type { ContainerService } from './container/service.ts';
 import type { EventBus } from './events.ts';
 import { MT, type ImageService, type LayerRef } from './images.ts';
 import type { ContainerConfig } from '../api/types/container.ts';

@@ -29,7 +29,13 @@ import { extractTar } from '../archive/extract.ts';
 import { parsePasswd, parseGroup, readFileIn } from '../runtime/user.ts';
 import type { MountPoint } from '../volume/volume.ts';
 import type { IdMap } from '../common/idmap.ts';
-import type { ContainerRecord, ContainerService } from './containers.ts';
+import type { ContainerRecord } from './container/record.ts';
+
+/** What archive operations need of the containers (ContainerService implements it). */
+export interface ArchiveContainers {
+  /** Runs `fn` under the container's lifecycle lock with what an archive operation needs. */
+  archiveAccess<T>(ref: string, fn: (a: ArchiveAccess) => Promise<T>): Promise<T>;
+}
 
 /** What the container service lends an archive operation (ContainerService.archiveAccess). */
 export interface ArchiveAccess {
@@ -370,7 +376,7 @@ export interface ContainerArchive {
   put(ref: string, path: string, tar: Readable, o: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
 }
 
-export function archiveBackend(c: ContainerService): ContainerArchive {
+export function archiveBackend(c: ArchiveContainers): ContainerArchive {
   return {
     stat: (ref, path) => c.archiveAccess(ref, (a) => statPath(a, ref, path)),
     get: (ref, path, sink) => c.archiveAccess(ref, (a) => getArchive(a, ref, path, sink)),

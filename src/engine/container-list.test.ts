@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EngineError } from '../common/errors.ts';
 import { parseFilters } from '../common/filters.ts';
 import { filterContainers, listContainers, type ContainerListLookups, type ContainerListSource } from './container-list.ts';
-import type { ContainerRecord } from './containers.ts';
+import type { ContainerRecord } from './container/record.ts';
 import { containerRecord, endpoint, exited, running } from './testing/container-record.ts';
 
 const IMG_A = 'sha256:' + 'a'.repeat(64);

@@ -9,7 +9,7 @@
 // and the two newest left.
 import { invalid } from '../common/errors.ts';
 import type { Filters } from '../common/filters.ts';
-import type { ContainerRecord } from './containers.ts';
+import type { ContainerRecord } from './container/record.ts';
 import type { EndpointConfig, EndpointState } from '../api/types/network.ts';
 
 /** The filters `docker ps` knows (moby's acceptedPsFilterTags). */

@@ -11,7 +11,7 @@ import type { EndpointConfig } from '../api/types/network.ts';
 import { findNetwork, predefinedNetworkId, type NetworkCreateRequest, type NetworkService } from '../network/service.ts';
 import { EngineError } from '../common/errors.ts';
 import { parseFilters } from '../common/filters.ts';
-import { ContainerService } from './containers.ts';
+import { ContainerService } from './container/service.ts';
 import { EventBus } from './events.ts';
 import { ImageService, type ImageRecord, type ImportOptions } from './images.ts';
 import { join } from 'node:path';

@@ -24,10 +24,11 @@ import { conflict, invalid, notFound, isEngineError } from '../common/errors.ts'
 import { generateId } from '../common/names.ts';
 import { CAPABILITY_NAMES, hostCapabilities } from '../runtime/capabilities.ts';
 import type { OciProcess } from '../runtime/oci-spec.ts';
-import type { RuntimeExec } from '../runtime/runtime.ts';
+import type { OciRuntime, RuntimeExec } from '../runtime/runtime.ts';
 import { resolveUser } from '../runtime/user.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
-import { exitCodeForStartError, type ExecTarget } from './containers.ts';
+import { exitCodeForStartError } from './container/start-error.ts';
+import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import type { EventBus } from './events.ts';
 import { trace } from '../common/trace.ts';
 import { parseDetachKeys } from '../common/detach-keys.ts';
@@ -93,6 +94,22 @@ export interface ExecStart {
   run: (io?: ExecIO, o?: ExecStartOptions) => Promise<ExecSession>;
   /** The client went away before `run`: the session can be started again. */
   cancel: () => void;
+}
+
+/** What an exec session needs of the running container it enters (ContainerService.execTarget). */
+export interface ExecTarget {
+  id: string;
+  name: string;
+  runtime: OciRuntime;
+  /** The OCI bundle of the current run (its config.json is the container process's spec). */
+  bundle: string;
+  /** The mounted root filesystem (for user lookups). */
+  rootfs: string;
+  pid: number;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** The container's event attributes (image, name, labels). */
+  attrs: Record<string, string>;
 }
 
 /** What ExecService needs of the containers. */

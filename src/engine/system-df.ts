@@ -6,7 +6,7 @@
 import { parseFilters, type Filters } from '../common/filters.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
 import type { Volume } from '../api/types/volume.ts';
-import type { ContainerRecord } from './containers.ts';
+import type { ContainerRecord } from './container/record.ts';
 import type { ImageRecord } from './images.ts';
 
 export type DiskUsageType = 'container' | 'image' | 'volume' | 'build-cache';

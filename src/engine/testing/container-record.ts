@@ -1,6 +1,6 @@
 // Test fixtures: container records as the engine persists them, for the unit tests of pure
 // logic over records (engine/container-list.ts) and the router tests' fake backends.
-import type { ContainerRecord } from '../containers.ts';
+import type { ContainerRecord } from '../container/record.ts';
 import type { EndpointState } from '../../api/types/network.ts';
 
 const ZERO = '0001-01-01T00:00:00Z';

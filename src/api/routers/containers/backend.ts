@@ -1,4 +1,4 @@
-import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext, HostConfigDefaults } from '../../../engine/containers.ts';
+import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext, HostConfigDefaults } from '../../../engine/container/service.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { LogEntry, ReadLogsOptions } from '../../../engine/logs.ts';
 import type { ContainerListEntry, ContainerListOptions } from '../../../engine/container-list.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerRecord, HostConfigDefaults } from '../../../engine/containers.ts';
+import type { ContainerRecord, HostConfigDefaults } from '../../../engine/container/service.ts';
 import { commandText, containerInspectJson, containerSummaryJson, hostConfigJson, linkNames, networksJson, type ContainerLookup } from './inspect.ts';
 import { goTime } from '../../types/go-json.ts';
 

@@ -14,7 +14,7 @@
 // `Aliases` of an endpoint on a user-defined network also hold the container's short ID and its
 // hostname. Every other field is the same at every version: Config.MacAddress (deprecated in 1.44)
 // is still set from the primary endpoint's configured address, DNSNames (1.44) is always there.
-import { ZERO_TIME, type ContainerRecord, type HostConfigDefaults } from '../../../engine/containers.ts';
+import { ZERO_TIME, type ContainerRecord, type HostConfigDefaults } from '../../../engine/container/service.ts';
 import { parseLink } from '../../../common/links.ts';
 import { attachedNetworks, publishedPorts } from '../../../engine/container-list.ts';
 import type { EndpointConfig, EndpointState } from '../../types/network.ts';

@@ -3,7 +3,7 @@ import { invalid } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import { frame } from '../../../common/stdcopy.ts';
 import { humanDuration, parseTimestamp } from '../../../common/units.ts';
-import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/containers.ts';
+import { ZERO_TIME, type AttachSession, type ContainerRecord } from '../../../engine/container/service.ts';
 import { formatTimeNs } from '../../../engine/logs.ts';
 import type { ContainerConfig, HostConfig } from '../../types/container.ts';
 import type { EndpointConfig } from '../../types/network.ts';
