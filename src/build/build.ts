@@ -15,6 +15,7 @@ import type { ContentStore } from '../store/content/content.ts';
 import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
 import type { OciRuntime } from '../runtime/runtime.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
+import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import type { ImageRecord, LayerRef } from '../store/metadata/image-record.ts';
 import type { ContainerNetworking } from '../network/networking.ts';
 import type { AuthConfig } from '../registry/client/auth.ts';
@@ -102,6 +103,12 @@ export interface BuildDeps {
    * owned by the host IDs of their container IDs, and layers carry the container IDs again.
    */
   idMap?: IdMap;
+  /**
+   * Checks a RUN step's Config and HostConfig (the build's resources and ulimits) before its spec
+   * is built, with Docker's texts: the engine's create-time checks (engine/container/host-config.ts),
+   * which the spec builder takes as done.
+   */
+  checkRun?(config: ContainerConfig, hostConfig: HostConfig): Promise<void>;
 }
 
 export type BuildContextBody = Readable;

@@ -709,10 +709,13 @@ class BuildRun {
       const net = network === 'default' || network === 'bridge' || userNet ? await this.#d.networking?.setUp(netTarget) : undefined;
       netTeardown = net ? () => this.#d.networking!.tearDown(netTarget) : undefined;
       await writeFile(resolv, await hostResolvConf(net?.nameservers));
+      const runConfig = { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) };
+      const runHostConfig = { ...(this.#o.resources ?? {}), NetworkMode: userNet ? 'bridge' : network, ShmSize: this.#o.shmSize };
+      await this.#d.checkRun?.(runConfig, runHostConfig);
       const spec = await buildSpec({
         id, rootfs: root,
-        config: { ...c, Env: env, Tty: false, OpenStdin: false, Hostname: id.slice(0, 12) },
-        hostConfig: { ...(this.#o.resources ?? {}), NetworkMode: userNet ? 'bridge' : network, ShmSize: this.#o.shmSize },
+        config: runConfig,
+        hostConfig: runHostConfig,
         args: argv,
         cgroupsPath: `/${this.#d.cgroupParent}/build-${id.slice(0, 12)}`,
         namespaces: { network: network === 'host' ? 'host' : net?.netnsPath },

@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { isMountPoint, unmount } from '../sys/index.ts';
 import type { DownloadLimits } from '../build/download.ts';
 import { Builder } from '../build/builder.ts';
+import { hostFacts } from '../runtime/oci-spec.ts';
+import { validateRunConfig } from './container/host-config.ts';
 import { VolumeService } from '../volume/local.ts';
 import { BuildCache } from '../build/cache.ts';
 import type { BuildOptions, BuildOutput, BuildReport, CacheRecord } from '../build/build.ts';
@@ -111,6 +113,7 @@ export class Engine {
       networking: o.networking,
       downloadLimits: o.downloadLimits,
       idMap: o.idMap,
+      checkRun: async (config, hostConfig) => validateRunConfig(config, hostConfig, await hostFacts()),
     }, new BuildCache(o.dataRoot));
   }
 

@@ -54,7 +54,9 @@ const LOCAL_OPTS = new Set(['max-file', 'max-size', 'compress']);
  * HostConfig.LogConfig → what berth does with the log, with Docker's validation and texts
  * (moby v27 logger.ValidateLogOpts, jsonfilelog.New, local.New). Docker checks option *names* at
  * create and *values* only when the logger starts; berth checks both at create, so a bad value
- * fails `create` instead of every later `start`. Throws InvalidParameter.
+ * fails `create` instead of every later `start`. Throws InvalidParameter. This is the one check
+ * of a create request's LogConfig (engine/container/host-config.ts calls it); a recorded
+ * container's LogConfig passed it, so a later call only reads the settings.
  *
  *   parseLogConfig({})                                              → { driver: 'json-file', maxFile: 1 }
  *   parseLogConfig({ Config: { 'max-size': '10m', 'max-file': '3' } }) → { driver: 'json-file', maxSize: 10_000_000, maxFile: 3 }
@@ -69,6 +71,9 @@ export function parseLogConfig(lc: { Type?: string; Config?: Record<string, stri
   const has = (k: string) => Object.hasOwn(cfg, k);
   // Docker accepts any options with `none` (ValidateLogOpts returns at once).
   if (driver === 'none') return { driver: 'none', maxFile: 1 };
+  // The driver first: an unknown one is refused whatever its options say (berth checked the
+  // name before the options when the two were separate checks; the texts are Docker's).
+  if (!DRIVERS.has(driver)) throw invalid(`logger: no log driver named '${driver}' is registered`);
 
   const mode = has('mode') ? String(cfg.mode) : '';
   if (mode !== '' && mode !== 'blocking' && mode !== 'non-blocking') throw invalid(`logger: logging mode not supported: ${mode}`);
@@ -79,7 +84,6 @@ export function parseLogConfig(lc: { Type?: string; Config?: Record<string, stri
   if (has('cache-disabled') && cfg['cache-disabled'] !== '' && goParseBool(cfg['cache-disabled']) === undefined) {
     throw invalid(`invalid value for option cache-disabled: ${cfg['cache-disabled']}`);
   }
-  if (!DRIVERS.has(driver)) throw invalid(`logger: no log driver named '${driver}' is registered`);
   const keys = Object.keys(cfg).filter((k) => !BUILTIN_OPTS.has(k));
 
   if (driver === 'local') {

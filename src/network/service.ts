@@ -498,18 +498,14 @@ export class NetworkService implements ContainerNetworking {
   prepare(hc: HostConfig, endpoints: Record<string, EndpointConfig>, o: { connect?: boolean } = {}): Record<string, EndpointConfig> {
     const mode = hc.NetworkMode || 'default';
     const out: Record<string, EndpointConfig> = {};
-    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
-      const extra = Object.keys(endpoints).filter((k) => k !== mode);
-      if (extra.length) {
-        if (mode.startsWith('container:')) throw invalid('conflicting options: container type network can\'t be used with other networks');
-        throw invalid(`Container cannot be connected to network endpoints: ${[mode, ...extra].join(', ')}`);
-      }
-      return mode.startsWith('container:') ? {} : { [mode]: {} };
-    }
+    // `host`, `none` and `container:` with other endpoints were refused at create
+    // (engine/container/host-config.ts); what is checked here needs the live networks.
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return mode.startsWith('container:') ? {} : { [mode]: {} };
     const primary = mode === 'default' || mode === 'bridge' ? 'bridge' : this.get(mode).name;
     if (primary === 'bridge' && !this.defaultBridge) return { bridge: { ...(endpoints.bridge ?? endpoints.default ?? {}) } };
     for (const [ref, cfg] of Object.entries({ [primary]: endpoints[mode] ?? endpoints[primary] ?? {}, ...endpoints })) {
       const name = ref === 'default' ? 'bridge' : ref;
+      // Named after the primary network as resolved (an ID prefix reads as its name), so here.
       if (name === 'host' || name === 'none') throw invalid(`Container cannot be connected to network endpoints: ${[primary, name].join(', ')}`);
       const n = name === 'bridge' ? this.defaultBridge : this.get(name);
       if (!n) throw notFound(`network ${name} not found`);
@@ -727,6 +723,7 @@ export class NetworkService implements ContainerNetworking {
         const { port, proto } = splitProtoPort(key);
         for (const b of list ?? []) {
           const hostIp = canonicalAddr(b.HostIp ?? '');
+          // At start, as Docker (libnetwork parses the address when it binds), not at create.
           if (hostIp && !parseAddr(hostIp)) throw invalid(`invalid host IP address ${JSON.stringify(b.HostIp)} for port ${key}`);
           const hostPort = this.#ports.allocateBinding(proto, { HostIp: hostIp, HostPort: b.HostPort ?? '' });
           ports.push({ proto, hostIp, hostPort, containerPort: port });

@@ -1,8 +1,8 @@
 // The OCI runtime spec (bundle config.json) for one container, made from Docker's container
 // configuration the way dockerd makes it (moby daemon/oci_linux.go over oci/defaults.go):
 // Docker's default mounts, masked paths, device rules, capability set and seccomp profile,
-// then HostConfig applied on top. Validation errors carry Docker's own texts, since clients
-// (and tests written against Docker) match on them.
+// then HostConfig applied on top. HostConfig was checked at create (engine/container/
+// host-config.ts); what is left here needs the rootfs or the host at start (the user, devices).
 //
 // Worked example — `berth run --user nobody -m 64m --pids-limit 20 busybox id`:
 //   composeArgs(config)   → ['id'] (Entrypoint + Cmd, Docker's rule)
@@ -127,9 +127,7 @@ export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 /** 2^64 as a double; stands for RLIM_INFINITY (uint64 max) in OciRlimit values. */
 export const RLIM_INFINITY = 2 ** 64;
 const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
-const MIN_MEMORY = 6 * 1024 * 1024; // Docker's floor: room for the runtime's own startup
 const INIT_IN_CONTAINER = '/sbin/docker-init';
-const MAX_HOSTNAME = 64; // HOST_NAME_MAX
 
 const DEFAULT_MASKED_PATHS = [
   '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
@@ -138,10 +136,6 @@ const DEFAULT_MASKED_PATHS = [
 ];
 const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** go-units' ulimit names (the `--ulimit` vocabulary). */
-const ULIMIT_NAMES = new Set([
-  'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
-]);
 /** /proc/<pid>/limits row labels → ulimit names. */
 const LIMITS_LABELS: Record<string, string> = {
   'Max cpu time': 'cpu', 'Max file size': 'fsize', 'Max data size': 'data', 'Max stack size': 'stack',
@@ -158,9 +152,6 @@ const DEFAULT_NET_SYSCTLS: Record<string, string> = {
   // binding ports below 1024 without CAP_NET_BIND_SERVICE
   'net.ipv4.ip_unprivileged_port_start': '0',
 };
-
-/** IPC-namespaced sysctls besides the `fs.mqueue.` prefix (runc's list). */
-const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 
 // ------------------------------------------------------------------ host facts
 
@@ -286,16 +277,6 @@ async function appArmorEnabled(): Promise<boolean> {
   return (await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '')).startsWith('Y'); // unreadable: not enabled
 }
 
-/**
- * `--security-opt apparmor=PROFILE` where AppArmor is off would run the container without the
- * confinement it asked for: dockerd ignores it silently (saveAppArmorConfig), berth refuses it.
- * `apparmor=unconfined` asks for nothing and stays accepted (compose files carry it).
- */
-function checkAppArmor(sec: SecurityOptions, facts: HostFacts): void {
-  if (sec.apparmor === undefined || sec.apparmor === 'unconfined' || facts.apparmor) return;
-  throw invalid(`invalid --security-opt: ${JSON.stringify(`apparmor=${sec.apparmor}`)}: AppArmor is not enabled on this host, so the profile cannot be applied (only apparmor=unconfined is accepted)`);
-}
-
 // ------------------------------------------------------------------ args and env
 
 /**
@@ -385,105 +366,21 @@ export function parseSecurityOpts(opts: readonly string[] | null | undefined): S
   return o;
 }
 
-// ------------------------------------------------------------------ validation
+// ------------------------------------------------------------------ parsed HostConfig fields
+//
+// HostConfig was checked at create (engine/container/host-config.ts, with Docker's texts): the
+// builders below take it as valid. parseSecurityOpts, mergeTmpfsOptions and
+// parseDeviceCgroupRules are the parsers that check shares; the rest only map.
 
 type NsKind = 'private' | 'host' | 'joined';
 const nsKind = (v: string | undefined): NsKind => (!v ? 'private' : v === 'host' ? 'host' : 'joined');
 
 const fmtList = (v: string[]) => `[${v.map((s) => JSON.stringify(s)).join(' ')}]`; // Go's %q of a []string
 
-/** runc accepts `net/ipv4/ip_forward` for `net.ipv4.ip_forward`; compare in dotted form. */
-function dottedSysctl(k: string): string {
-  const i = k.search(/[./]/);
-  if (i < 0 || k[i] === '.') return k;
-  return k.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
-}
-
-/**
- * A sysctl is only safe to set when the kernel namespaces it and the container has its own
- * namespace of that kind (runc's rules and texts): IPC ones need a private IPC namespace, net.*
- * a network namespace that is not the host's, kernel.domainname a private UTS namespace.
- */
-export function validateSysctls(sysctls: Record<string, string> | null | undefined, ns: { network: NsKind; ipc: NsKind; uts: NsKind }): void {
-  for (const raw of Object.keys(sysctls ?? {})) {
-    const s = dottedSysctl(raw);
-    if (IPC_SYSCTLS.has(s) || s.startsWith('fs.mqueue.')) {
-      if (ns.ipc === 'host') throw invalid(`sysctl ${JSON.stringify(s)} is not allowed in the hosts ipc namespace`);
-      continue;
-    }
-    if (s.startsWith('net.')) {
-      if (ns.network === 'host') throw invalid(`sysctl ${JSON.stringify(s)} not allowed in host network namespace`);
-      continue;
-    }
-    if (ns.uts !== 'host') {
-      if (s === 'kernel.domainname') continue;
-      if (s === 'kernel.hostname') throw invalid(`sysctl ${JSON.stringify(s)} is not allowed as it conflicts with the OCI "hostname" field`);
-    }
-    throw invalid(`sysctl ${JSON.stringify(s)} is not in a separate kernel namespace`);
-  }
-}
-
-/** Docker's resource checks (daemon_unix.go verifyPlatformContainerResources), with its texts. */
-export function validateResources(hc: HostConfig, facts: Pick<HostFacts, 'ncpu' | 'cpuset'>): void {
-  const mem = hc.Memory ?? 0;
-  const swap = hc.MemorySwap ?? 0;
-  const res = hc.MemoryReservation ?? 0;
-  if (mem !== 0 && mem < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
-  if (mem > 0 && swap > 0 && swap < mem) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
-  if (mem === 0 && swap > 0) throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
-  const swappiness = hc.MemorySwappiness;
-  if (swappiness != null && swappiness !== -1 && (swappiness < 0 || swappiness > 100)) {
-    throw invalid(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
-  }
-  if (res > 0 && res < MIN_MEMORY) throw invalid('Minimum memory reservation allowed is 6MB');
-  if (mem > 0 && res > 0 && mem < res) throw invalid('Minimum memory limit can not be less than memory reservation limit, see usage');
-
-  const nano = hc.NanoCpus ?? 0;
-  const period = hc.CpuPeriod ?? 0;
-  const quota = hc.CpuQuota ?? 0;
-  if (nano > 0 && period > 0) throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  if (nano > 0 && quota > 0) throw invalid('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  if (nano !== 0 && (nano < 0 || nano > facts.ncpu * 1e9)) {
-    throw invalid(`range of CPUs is from 0.01 to ${facts.ncpu}.00, as there are only ${facts.ncpu} CPUs available`);
-  }
-  if ((hc.CpuShares ?? 0) < 0) throw invalid(`invalid CPU shares (${hc.CpuShares}): value must be a positive integer`);
-  if (period !== 0 && (period < 1000 || period > 1000000)) throw invalid('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
-  if (quota > 0 && quota < 1000) throw invalid('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  const rtp = hc.CpuRealtimePeriod ?? 0;
-  const rtr = hc.CpuRealtimeRuntime ?? 0;
-  if (rtp !== 0 && rtr !== 0 && rtr > rtp) throw invalid('cpu real-time runtime cannot be higher than cpu real-time period');
-
-  for (const [field, val, avail, what] of [
-    ['cpus', hc.CpusetCpus ?? '', facts.cpuset.cpus, 'CPUs'],
-    ['mems', hc.CpusetMems ?? '', facts.cpuset.mems, 'memory nodes'],
-  ] as const) {
-    if (!val) continue;
-    let available: Set<number>;
-    let provided: Set<number>;
-    try {
-      available = parseUintList(avail);
-      // 8192 is Linux's usual CPU maximum; accept more only when the host has more.
-      provided = parseUintList(val, Math.max(8192, ...available));
-    } catch (e) {
-      throw invalid(`Invalid value ${val} for cpuset ${field}: ${(e as Error).message}`);
-    }
-    if (avail && [...provided].some((n) => !available.has(n))) {
-      throw invalid(`Requested ${what} are not available - requested ${val}, available: ${avail}`);
-    }
-  }
-  const w = hc.BlkioWeight ?? 0;
-  if (w > 0 && (w < 10 || w > 1000)) throw invalid('Range of blkio weight is from 10 to 1000');
-  if ((hc.ShmSize ?? 0) < 0) throw invalid('SHM size can not be less than 0');
-  const oom = hc.OomScoreAdj ?? 0;
-  if (oom < -1000 || oom > 1000) throw invalid(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
-}
-
 /** HostConfig.Tmpfs entries → tmpfs mounts, Docker's default flags first, user options winning. */
 export function tmpfsMounts(tmpfs: Record<string, string> | null | undefined): OciMount[] {
   const out: OciMount[] = [];
   for (const [dest, data] of Object.entries(tmpfs ?? {})) {
-    if (posix.normalize(dest.replaceAll('\\', '/')).replace(/\/+$/, '') === '') throw invalid("invalid specification: destination can't be '/'");
-    if (!posix.isAbsolute(dest)) throw invalid(`invalid mount path: '${dest}' mount path must be absolute`);
     const opts = ['noexec', 'nosuid', 'nodev', 'rprivate', ...(data ? data.split(',') : [])];
     out.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(opts) });
   }
@@ -522,24 +419,10 @@ export function mergeTmpfsOptions(options: string[]): string[] {
   return out;
 }
 
-/** HostConfig.Ulimits → rlimits, refusing anything above the daemon's own hard limit. */
-export function buildRlimits(ulimits: HostConfig['Ulimits'], limits: HostFacts['limits']): OciRlimit[] {
-  const out: OciRlimit[] = [];
+/** HostConfig.Ulimits → rlimits (checked at create against the daemon's own hard limits). */
+export function buildRlimits(ulimits: HostConfig['Ulimits']): OciRlimit[] {
   const val = (n: number) => (n < 0 ? RLIM_INFINITY : n); // -1 is `unlimited` over the API
-  for (const u of ulimits ?? []) {
-    if (!ULIMIT_NAMES.has(u.Name)) throw invalid(`invalid ulimit type: ${u.Name}`);
-    const soft = val(u.Soft);
-    const hard = val(u.Hard);
-    if (soft > hard) throw invalid(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
-    // No CAP_SYS_RESOURCE (DESIGN.md): a hard limit can only ever go down from the daemon's,
-    // and runc would fail with a bare EPERM. Say which limit and why instead.
-    const cur = limits[u.Name]?.hard;
-    if (cur !== undefined && cur !== RLIM_INFINITY && hard > cur) {
-      throw invalid(`ulimit ${u.Name}: hard limit ${u.Hard < 0 ? 'unlimited' : u.Hard} is above the daemon's own hard limit ${cur}; berth never raises a hard limit`);
-    }
-    out.push({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft, hard });
-  }
-  return out;
+  return (ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: val(u.Soft), hard: val(u.Hard) }));
 }
 
 // ------------------------------------------------------------------ devices
@@ -663,39 +546,6 @@ const VALID_PERMS = /^(?!.*(.).*\1)[rwm]{1,3}$/;
 // ------------------------------------------------------------------ the spec
 
 /**
- * Validations that need no rootfs, with the namespace modes taken from HostConfig: for the
- * engine to call at create time, so bad input fails `create` (as in Docker), not `start`.
- */
-export async function validateSpecConfig(config: ContainerConfig, hostConfig: HostConfig): Promise<void> {
-  const facts = await hostFacts();
-  const mode = (m: string | undefined): NsKind => (m === 'host' ? 'host' : m?.startsWith('container:') ? 'joined' : 'private');
-  validateCommon(config, hostConfig, facts, { network: mode(hostConfig.NetworkMode), ipc: mode(hostConfig.IpcMode), uts: mode(hostConfig.UTSMode) });
-  if (hostConfig.Ulimits?.length) buildRlimits(hostConfig.Ulimits, facts.limits);
-  tweakCapabilities({ capAdd: hostConfig.CapAdd, capDrop: hostConfig.CapDrop, privileged: hostConfig.Privileged }, facts.caps);
-  parseDeviceCgroupRules(hostConfig.DeviceCgroupRules);
-  tmpfsMounts(hostConfig.Tmpfs);
-}
-
-function validateCommon(config: ContainerConfig, hc: HostConfig, facts: HostFacts, ns: { network: NsKind; ipc: NsKind; uts: NsKind }): void {
-  if ((config.Hostname ?? '').length > MAX_HOSTNAME) {
-    throw invalid(`hostname ${JSON.stringify(config.Hostname)} is too long (maximum ${MAX_HOSTNAME} bytes)`);
-  }
-  if (config.WorkingDir && !posix.isAbsolute(config.WorkingDir)) {
-    throw invalid(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
-  }
-  const cgns = hc.CgroupnsMode ?? '';
-  if (!['', 'private', 'host'].includes(cgns)) throw invalid(`invalid cgroup namespace mode: ${cgns}`);
-  validateResources(hc, facts);
-  validateSysctls(hc.Sysctls, ns);
-  checkAppArmor(parseSecurityOpts(hc.SecurityOpt), facts);
-  const oom = hc.OomScoreAdj ?? 0;
-  const floor = Math.min(facts.oomScoreAdj, 0);
-  if (oom < floor && facts.caps.available && !facts.caps.available.includes('CAP_SYS_RESOURCE')) {
-    throw invalid(`Invalid value ${oom} for oom score adj: going below ${floor} needs CAP_SYS_RESOURCE, which the daemon does not have`);
-  }
-}
-
-/**
  * Mounts a process in a user namespace runc makes cannot make as the defaults say, when it
  * joins a network namespace made before (a build's RUN step on the daemon's bridge): sysfs may
  * only be mounted by the user namespace that owns the network namespace, so /sys is the host's
@@ -718,7 +568,6 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
 export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise<OciSpec> {
   const { config, hostConfig: hc } = input;
   const ns = { network: nsKind(input.namespaces.network), pid: nsKind(input.namespaces.pid), ipc: nsKind(input.namespaces.ipc), uts: nsKind(input.namespaces.uts) };
-  validateCommon(config, hc, facts, ns);
   if (!input.args.length) throw invalid('No command specified');
   const sec = parseSecurityOpts(hc.SecurityOpt);
   const privileged = !!hc.Privileged;
@@ -743,10 +592,10 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   if (config.Tty && Array.isArray(consoleSize) && consoleSize.length === 2 && consoleSize.every((n) => Number.isInteger(n) && n > 0)) {
     process.consoleSize = { height: consoleSize[0] as number, width: consoleSize[1] as number };
   }
-  const rlimits = buildRlimits(hc.Ulimits, facts.limits);
+  const rlimits = buildRlimits(hc.Ulimits);
   if (rlimits.length) process.rlimits = rlimits;
   if (sec.noNewPrivileges) process.noNewPrivileges = true;
-  // runc applies it (validateCommon refused a profile on a host without AppArmor).
+  // runc applies it (create refused a profile on a host without AppArmor).
   if (sec.apparmor !== undefined && facts.apparmor) process.apparmorProfile = sec.apparmor;
 
   // mounts: Docker's defaults, minus those a user mount replaces, then the init, then user mounts
@@ -805,7 +654,7 @@ export async function buildSpecWith(input: SpecInput, facts: HostFacts): Promise
   const cgns = hc.CgroupnsMode || cg.defaultCgroupns;
   if (cgns === 'private') namespaces.push({ type: 'cgroup' });
 
-  // devices
+  // devices: gathered (and their mappings checked) here, at start, as Docker's spec builder does
   let devices: OciDevice[] = [];
   let deviceRules: OciDeviceCgroup[];
   if (privileged) {

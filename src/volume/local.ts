@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chown, lstat, mkdir, readdir, rm, rmdir, stat, unlink as unlinkAsync } from 'node:fs/promises';
 import { closeSync, constants as FS, fstatSync, mkdirSync, openSync } from 'node:fs';
-import { isAbsolute, join, posix } from 'node:path';
+import { join } from 'node:path';
 import { conflict, invalid, notFound } from '../common/errors.ts';
 import type { Filters } from '../common/filters.ts';
 import { readJson, writeJsonAtomic, fsyncDir } from '../store/metadata/atomic.ts';
@@ -17,17 +17,13 @@ import { fdPath, O_PATH, openDir, resolveIn, type Location } from '../sys/dirfd.
 import { extractTar } from '../archive/extract.ts';
 import { createTreeTar } from '../archive/tree-tar.ts';
 import { resolveInRoot } from '../archive/confine.ts';
-import type { ContainerConfig, HostConfig, MountSpec } from '../api/types/container.ts';
+import type { ContainerConfig } from '../api/types/container.ts';
 import type { OciMount } from '../runtime/oci-spec.ts';
-import { ANONYMOUS_LABEL, type CreateVolumeOptions, type MountPoint, type Volume } from './volume.ts';
-
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+import { ANONYMOUS_LABEL, checkVolumeName, cleanMountDest, isVolumeName, type CreateVolumeOptions, type MountPoint, type MountRequest, type MountRequests, type Volume } from './volume.ts';
 
 /** Receives Docker's volume events: action, volume name ('' for prune), attributes. */
 export type VolumeEventSink = (action: string, name: string, attributes: Record<string, string>) => void;
 const LOCAL_OPTS = new Set(['type', 'device', 'o', 'size']);
-const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate', 'consistent', 'cached', 'delegated']);
-const PROPAGATIONS = new Set(['shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate']);
 
 interface VolumeRecord {
   name: string;
@@ -58,7 +54,7 @@ export class VolumeService {
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
     for (const name of await readdir(this.root)) {
-      if (!NAME.test(name)) continue;
+      if (!isVolumeName(name)) continue;
       const rec = await readJson<VolumeRecord>(join(this.root, name, 'volume.json'));
       // A directory without a record is a create that did not commit: it is not a volume.
       if (rec && rec.name === name) this.#vols.set(name, rec);
@@ -88,7 +84,7 @@ export class VolumeService {
     // `volume prune` without all=true removes only those.
     const name = o.Name || randomBytes(32).toString('hex');
     const labels = o.Name ? { ...(o.Labels ?? {}) } : { ...(o.Labels ?? {}), [ANONYMOUS_LABEL]: '' };
-    validateName(name);
+    checkVolumeName(name);
     const opts = o.DriverOpts && Object.keys(o.DriverOpts).length ? { ...o.DriverOpts } : null;
     for (const k of Object.keys(opts ?? {})) if (!LOCAL_OPTS.has(k)) throw invalid(`invalid option: "${k}"`);
     if (opts && opts.type === undefined && (opts.device !== undefined || opts.o !== undefined)) throw invalid('missing "type" option');
@@ -196,27 +192,20 @@ export class VolumeService {
    * A container's mount points from its create request, in Docker's order: --volumes-from,
    * then -v binds and volumes, then --mount, then anonymous volumes for the remaining
    * Config.Volumes (the image's VOLUME lines and `-v /path`). Volumes named here are created.
+   * The requests were checked at create (engine/container/host-config.ts); what is checked here
+   * needs live state: a --mount bind source must exist, the volume driver must be known.
    */
-  async resolveMounts(config: ContainerConfig, hc: HostConfig, volumesFrom: (ref: string) => MountPoint[]): Promise<MountPoint[]> {
+  async resolveMounts(config: ContainerConfig, req: MountRequests, volumesFrom: (ref: string) => MountPoint[]): Promise<MountPoint[]> {
     const byDest = new Map<string, MountPoint>();
-    const user = new Set<string>();
-    for (const spec of hc.VolumesFrom ?? []) {
-      const [ref, mode = ''] = spec.split(':');
-      if (mode && mode !== 'ro' && mode !== 'rw') throw invalid(`invalid mode for volumes-from: ${mode}`);
+    for (const { ref, mode } of req.volumesFrom) {
       for (const m of volumesFrom(ref)) {
         if (m.Type === 'tmpfs') continue;
         byDest.set(m.Destination, { ...m, RW: mode ? mode === 'rw' : m.RW, Mode: mode || m.Mode, noCopy: true });
       }
     }
-    const add = (m: MountPoint) => {
-      if (user.has(m.Destination)) throw invalid(`Duplicate mount point: ${m.Destination}`);
-      user.add(m.Destination);
-      byDest.set(m.Destination, m);
-    };
-    for (const b of hc.Binds ?? []) add(await this.#parseBind(b));
-    for (const m of hc.Mounts ?? []) add(await this.#parseMount(m));
+    for (const m of req.mounts) byDest.set(m.Destination, await this.#mountPoint(m));
     for (const dest of Object.keys(config.Volumes ?? {})) {
-      const d = cleanDest(dest);
+      const d = cleanMountDest(dest);
       if (byDest.has(d)) continue;
       const v = await this.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
       byDest.set(d, { Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: d, Driver: 'local', Mode: '', RW: true, Propagation: '' });
@@ -224,67 +213,26 @@ export class VolumeService {
     return [...byDest.values()].sort((a, b) => a.Destination.localeCompare(b.Destination));
   }
 
-  async #parseBind(spec: string): Promise<MountPoint> {
-    const parts = spec.split(':');
-    if (parts.length < 2 || parts.length > 3 || parts[0] === '' || parts[1] === '') throw invalid(`invalid volume specification: '${spec}'`);
-    const [src, dst, mode = ''] = parts;
-    if (!isAbsolute(dst)) throw invalid(`invalid volume specification: '${spec}': invalid mount config for type "${isAbsolute(src) ? 'bind' : 'volume'}": invalid mount path: '${dst}' mount path must be absolute`);
-    const modes = mode ? mode.split(',') : [];
-    for (const m of modes) if (!BIND_MODES.has(m)) throw invalid(`invalid mode: ${mode}`);
-    const rw = !modes.includes('ro');
-    const propagation = modes.find((m) => PROPAGATIONS.has(m));
-    if (isAbsolute(src)) {
-      if (modes.includes('nocopy')) throw invalid(`invalid mode: ${mode}`);
-      // `-v /host:/ctr` creates a missing host directory, as Docker does; an existing file (or
-      // anything else there) is bound as it is.
-      try { await stat(src); } catch { await mkdir(src, { recursive: true }); }
-      return { Type: 'bind', Source: posix.normalize(src), Destination: cleanDest(dst), Mode: mode, RW: rw, Propagation: propagation ?? 'rprivate', createSource: true };
-    }
-    validateName(src);
-    const v = await this.create({ Name: src });
-    return { Type: 'volume', Name: src, Source: v.Mountpoint, Destination: cleanDest(dst), Driver: 'local', Mode: mode || 'z', RW: rw, Propagation: '', noCopy: modes.includes('nocopy') || undefined };
-  }
-
-  async #parseMount(m: MountSpec): Promise<MountPoint> {
-    const type = m.Type;
-    if (!m.Target) throw invalid(`invalid mount config for type "${type}": field Target must not be empty`);
-    if (!isAbsolute(m.Target)) throw invalid(`invalid mount config for type "${type}": invalid mount path: '${m.Target}' mount path must be absolute`);
-    const dest = cleanDest(m.Target);
-    const rw = !m.ReadOnly;
-    switch (type) {
+  async #mountPoint(m: MountRequest): Promise<MountPoint> {
+    switch (m.Type) {
       case 'bind': {
-        if (!m.Source) throw invalid('invalid mount config for type "bind": field Source must not be empty');
-        if (!isAbsolute(m.Source)) throw invalid(`invalid mount config for type "bind": invalid mount path: '${m.Source}' bind source path must be absolute`);
-        if (m.VolumeOptions) throw invalid('invalid mount config for type "bind": field VolumeOptions must not be specified');
+        // -v creates a missing host directory, as Docker does (an existing file, or anything
+        // else there, is bound as it is); --mount only with CreateMountpoint.
         try { await stat(m.Source); } catch {
-          if (m.BindOptions?.CreateMountpoint) await mkdir(m.Source, { recursive: true });
+          if (m.ifMissing === 'create') await mkdir(m.Source, { recursive: true });
           else throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
         }
-        const prop = m.BindOptions?.Propagation || 'rprivate';
-        if (!PROPAGATIONS.has(prop)) throw invalid(`invalid mount config for type "bind": invalid propagation mode: ${prop}`);
-        return { Type: 'bind', Source: posix.normalize(m.Source), Destination: dest, Mode: '', RW: rw, Propagation: prop };
+        const { ifMissing: _, ...rest } = m;
+        return rest;
       }
       case 'volume': {
-        if (m.BindOptions) throw invalid('invalid mount config for type "volume": field BindOptions must not be specified');
-        const labels = m.VolumeOptions?.Labels ?? {};
-        const drv = m.VolumeOptions?.DriverConfig;
-        const v = m.Source
-          ? await this.create({ Name: validated(m.Source), Driver: drv?.Name, DriverOpts: drv?.Options, Labels: labels })
-          : await this.create({ Driver: drv?.Name, DriverOpts: drv?.Options, Labels: { ...labels, [ANONYMOUS_LABEL]: '' } });
-        const sub = m.VolumeOptions?.Subpath;
-        if (sub && (isAbsolute(sub) || sub.split('/').includes('..'))) throw invalid(`invalid mount config for type "volume": subpath must be a relative path within the volume`);
-        return { Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: dest, Driver: 'local', Mode: 'z', RW: rw, Propagation: '', noCopy: m.VolumeOptions?.NoCopy || undefined, subpath: sub || undefined };
+        const v = m.Name
+          ? await this.create({ Name: m.Name, Driver: m.Driver, DriverOpts: m.DriverOpts, Labels: m.Labels ?? {} })
+          : await this.create({ Driver: m.Driver, DriverOpts: m.DriverOpts, Labels: { ...(m.Labels ?? {}), [ANONYMOUS_LABEL]: '' } });
+        return { Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: m.Destination, Driver: 'local', Mode: m.Mode, RW: m.RW, Propagation: '', noCopy: m.noCopy, subpath: m.subpath };
       }
-      case 'tmpfs': {
-        if (m.Source) throw invalid('invalid mount config for type "tmpfs": field Source must not be specified');
-        const opts = ['nosuid', 'nodev', 'noexec'];
-        if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
-        if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
-        if (!rw) opts.push('ro');
-        return { Type: 'tmpfs', Source: '', Destination: dest, Mode: '', RW: rw, Propagation: '', tmpfsOptions: opts };
-      }
-      default:
-        throw invalid(`mount type unknown: "${type}"`);
+      case 'tmpfs':
+        return { Type: 'tmpfs', Source: '', Destination: m.Destination, Mode: '', RW: m.RW, Propagation: '', tmpfsOptions: m.tmpfsOptions };
     }
   }
 
@@ -372,13 +320,6 @@ export class VolumeService {
   }
 }
 
-function validateName(name: string): void {
-  if (!NAME.test(name)) {
-    throw invalid(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
-}
-
-function validated(name: string): string { validateName(name); return name; }
 
 /** Go's strconv.ParseBool, which moby's filters use; `error` words the refusal. */
 function parseGoBool(v: string, error: (v: string) => string): boolean {
@@ -387,10 +328,6 @@ function parseGoBool(v: string, error: (v: string) => string): boolean {
   throw invalid(error(v));
 }
 
-function cleanDest(p: string): string {
-  const n = posix.normalize(p);
-  return n.length > 1 ? n.replace(/\/+$/, '') : n;
-}
 
 /**
  * Binds `m.subpath` of the volume at `volumeData` onto `target` by descriptor (see setUp) and

@@ -8,11 +8,11 @@ import { conflict, invalid, notFound } from '../../common/errors.ts';
 import { generateId, generateName, validateName } from '../../common/names.ts';
 import { parseLink } from '../../common/links.ts';
 import { fsyncDir } from '../../store/metadata/atomic.ts';
-import { composeArgs, validateSpecConfig } from '../../runtime/oci-spec.ts';
+import { composeArgs, hostFacts } from '../../runtime/oci-spec.ts';
+import { hostConfigFacts, validateHostConfig } from './host-config.ts';
 import type { MountPoint } from '../../volume/volume.ts';
 import type { ContainerConfig, HostConfig } from '../../api/types/container.ts';
 import { parsePlatform } from '../pull.ts';
-import { parseLogConfig } from '../log-rotation.ts';
 import type { EndpointConfig } from '../../api/types/network.ts';
 import { Container, type ContainerRecord, type Core } from './record.ts';
 import { createdState } from './state.ts';
@@ -46,7 +46,12 @@ export async function create(k: Core, o: CreateOptions): Promise<{ Id: string; W
   const runtime = hc.Runtime || k.o.defaultRuntime;
   k.runtimeOf(runtime);
   hc.Runtime = runtime;
-  validateHostConfig(hc, !!k.o.networking?.prepare, !!k.o.idMap);
+  const config = mergeConfig(imgCfg, o.config);
+  // Every static check of HostConfig, once (host-config.ts); what needs live state follows.
+  const facts = hostConfigFacts(await hostFacts(), { userNetworks: !!k.o.networking?.prepare, usernsRemap: !!k.o.idMap });
+  const valid = validateHostConfig({ config, hostConfig: hc, endpoints: Object.keys(o.endpoints ?? {}) }, facts);
+  Object.assign(hc, valid.hostConfig);
+  const logSettings = valid.log;
   const networks = k.o.networking?.prepare ? k.o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
   // Legacy links are the default bridge's (Docker's registerLinks skips a user-defined network
   // mode, whose links are EndpointSettings.Links aliases). A missing target is a bad parameter,
@@ -57,32 +62,16 @@ export async function create(k: Core, o: CreateOptions): Promise<{ Id: string; W
       if (!k.find(target)) throw invalid(`could not get container for ${target}: No such container: ${target}`);
     }
   }
-  // Docker's texts for bad --log-opt values; inspect shows the driver and options in effect.
-  const logSettings = parseLogConfig(hc.LogConfig);
-  hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
-  // Docker keeps HostConfig as its Go struct, so every port binding has both fields on the wire
-  // (`[{"HostPort":"0"}]`, as Testcontainers sends it, reads back with `"HostIp":""`).
-  if (hc.PortBindings) {
-    hc.PortBindings = Object.fromEntries(Object.entries(hc.PortBindings).map(([p, list]) => {
-      if (list !== null && !Array.isArray(list)) throw invalid('json: cannot unmarshal into Go struct field HostConfig.PortBindings of type []nat.PortBinding');
-      return [p, list && list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' }))];
-    }));
-  }
-  const config = mergeConfig(imgCfg, o.config);
-  // Docker's runconfig.validateNetMode: a name of its own means nothing in the host's UTS namespace.
-  if (hc.UTSMode === 'host' && config.Hostname) throw invalid('conflicting options: hostname and the UTS mode');
   const id = generateId();
   // Docker's newContainer: a container on the host's network is named like the host.
   config.Hostname ||= (hc.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12));
   const args = composeArgs(config);
-  // Bad resources, users, caps, sysctls fail `create` (as Docker), not a later `start`.
-  await validateSpecConfig(config, hc);
   const dir = join(k.dir, id);
   // The name is held before any await that could interleave with another create.
   k.names.set(name, id);
   let mounts: MountPoint[] = [];
   try {
-    mounts = await k.o.volumes.resolveMounts(config, hc, (ref) => k.get(ref).rec.Mounts ?? []);
+    mounts = await k.o.volumes.resolveMounts(config, valid.mounts, (ref) => k.get(ref).rec.Mounts ?? []);
     await mkdir(dir, { recursive: true });
     await k.snap.prepare(id, k.images.topChain(image));
     const netMode = hc.NetworkMode || 'default';
@@ -170,46 +159,4 @@ export function mergeConfig(img: ContainerConfig, ctr: ContainerConfig): Contain
 function isUserDefinedMode(mode: string | undefined): boolean {
   const m = mode || 'default';
   return !['default', 'bridge', 'host', 'none'].includes(m) && !m.startsWith('container:');
-}
-
-const VALID_RESTART = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
-
-/**
- * HostConfig.UsernsMode: empty (the daemon's default: the remapped user namespace under
- * `--userns-remap`, else the host's) or `host` (the host's, the one opt-out remapping has).
- * Anything else is refused rather than ignored (dockerd ignores it; the docker CLI refuses values
- * other than `host` with "--userns: invalid USER mode"). A privileged container needs the host's
- * user namespace when remapping is on, with dockerd's words.
- */
-function checkUsernsMode(hc: HostConfig, remap: boolean): void {
-  const mode = hc.UsernsMode;
-  if (mode && mode !== 'host') {
-    throw invalid(remap
-      ? `invalid userns mode ${JSON.stringify(mode)}: use "host" to opt out of the daemon's user namespace remapping, or leave it empty`
-      : `invalid userns mode ${JSON.stringify(mode)}: this daemon has no user namespace remapping (userns-remap), containers run in the host's user namespace; use "host" or leave it empty`);
-  }
-  if (!remap || mode === 'host') return;
-  if (hc.Privileged) throw invalid('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
-  // A namespace owned by the host's user namespace cannot be entered from the container's
-  // (runc exec joins the user namespace first), as Docker's userns-remap documents.
-  for (const [m, what] of [[hc.NetworkMode, 'network'], [hc.PidMode, 'PID'], [hc.IpcMode, 'IPC'], [hc.UTSMode, 'UTS']] as const) {
-    if (m === 'host') throw invalid(`Cannot share the host's ${what} namespace when user namespaces are enabled; add --userns=host to run this container in the host's user namespace`);
-  }
-}
-
-export function validateHostConfig(hc: HostConfig, userNetworks: boolean, remap = false): void {
-  checkUsernsMode(hc, remap);
-  const rp = hc.RestartPolicy;
-  if (rp) {
-    if (!VALID_RESTART.has(rp.Name ?? '')) throw invalid(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-    if ((rp.MaximumRetryCount ?? 0) < 0) throw invalid('invalid restart policy: maximum retry count must be a positive integer');
-    if (rp.Name !== 'on-failure' && (rp.MaximumRetryCount ?? 0) > 0) throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-    if (hc.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
-  }
-  const lt = hc.LogConfig?.Type ?? '';
-  if (lt && !['json-file', 'local', 'none', 'k8s-file'].includes(lt)) throw invalid(`logger: no log driver named '${lt}' is registered`);
-  const nm = hc.NetworkMode ?? '';
-  if (!userNetworks && nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
-    throw notFound(`network ${nm} not found`);
-  }
 }

@@ -5,10 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { conflict, invalid, notImplemented } from '../../common/errors.ts';
 import type { RuntimeResourceUpdate } from '../../runtime/runtime.ts';
 import { detectCgroups, type CgroupFeatures } from '../../runtime/cgroups.ts';
-import { validateResources } from '../../runtime/oci-spec.ts';
 import type { HostConfig } from '../../api/types/container.ts';
 import type { Core } from './record.ts';
-import { validateHostConfig } from './create.ts';
+import { validateResources, validateRestartPolicy } from './host-config.ts';
 
 /**
  * `POST /containers/{id}/update` (docker update), as moby's ContainerUpdate: the resources given
@@ -39,7 +38,7 @@ export function update(k: Core, ref: string, body: Partial<HostConfig>): Promise
     if (body.RestartPolicy?.Name) {
       const rp = body.RestartPolicy;
       if (old.AutoRemove && rp.Name && rp.Name !== 'no') throw cannot('Restart policy cannot be updated because AutoRemove is enabled for the container');
-      validateHostConfig({ RestartPolicy: rp } as HostConfig, true);
+      validateRestartPolicy(rp, false);
       hc.RestartPolicy = { Name: rp.Name, MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
     }
     // Swap: the effective limit (Docker records twice the memory when only memory was set).
