@@ -138,6 +138,7 @@ export class Engine {
     for (const rt of this.#o.runtimes.values()) {
       for (const c of await rt.list().catch(() => [])) {
         if (!c.id.startsWith('build-')) continue;
+        // Best effort, at start: the step container may be gone already; what is left is swept again next start.
         await rt.kill(c.id, 9, true).catch(() => {});
         await rt.delete(c.id, true).catch(() => {});
       }
@@ -145,6 +146,7 @@ export class Engine {
     for (const key of await this.#snap.listActive()) {
       if (!key.startsWith('build-')) continue;
       const root = this.#snap.rootfsPath(key);
+      // Best effort, as above: a mount or snapshot that will not go now is retried at the next start.
       if (await isMountPoint(root).catch(() => false)) await unmount(root, { lazy: true }).catch(() => {});
       await this.#snap.remove(key).catch(() => {});
     }

@@ -281,6 +281,7 @@ export class ExecService {
         conn.setMaxListeners(0);
       }
       const size = e.size ?? e.cfg.consoleSize;
+      // Safe to ignore: the control pipe closes when the process has already ended; a size is moot then.
       if (e.rec.tty && size) await this.#writeSize(session.ctlFile, size).catch(() => {});
       T('attached');
       e.rec.pid = await session.start();
@@ -384,6 +385,7 @@ export class ExecService {
     this.#containers.execTarget(e.rec.containerId);
     if (!e.rec.tty || h <= 0 || w <= 0) return;
     e.size = { h, w };
+    // Safe to ignore, as at start: a process that just ended has no terminal to resize.
     if (e.session && e.state === 'running') await this.#writeSize(e.session.ctlFile, e.size).catch(() => {});
   }
 

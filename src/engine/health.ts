@@ -152,6 +152,8 @@ export class HealthMonitor {
     this.#monitors.set(id, m);
     if (reset || !t.health) {
       const h: HealthState = { Status: 'starting', FailingStreak: 0, Log: t.health?.Log ?? [] };
+      // Safe to ignore: setHealth fails only when the container was removed meanwhile, and then
+      // there is no health left to show; the monitor stops on its next tick.
       await this.#c.setHealth(id, h).catch(() => {});
     }
     this.#schedule(id, m);
@@ -161,6 +163,7 @@ export class HealthMonitor {
     const had = this.#stopMonitor(id);
     if (!had || !markUnhealthy) return;
     const t = this.#c.target(id);
+    // Safe to ignore: as above, a removed container has no health to mark.
     if (t?.health && t.health.Status !== 'unhealthy') await this.#c.setHealth(id, { ...t.health, Status: 'unhealthy' }).catch(() => {});
   }
 
@@ -207,6 +210,7 @@ export class HealthMonitor {
     if (m.stopped || !now?.running) return;
     const prev = now.health ?? { Status: 'starting' as HealthStatus, FailingStreak: 0, Log: [] };
     const next = applyProbe(prev, result, hc, now.startedAt);
+    // Safe to ignore: the container went away between the probe and the write; nothing reads it.
     await this.#c.setHealth(id, next).catch(() => {});
     if (next.Status !== prev.Status) {
       this.#events.emit('container', `health_status: ${next.Status}`, id, this.#c.attrs(id));

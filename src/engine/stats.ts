@@ -31,6 +31,8 @@ const CLK_TCK = 100; // USER_HZ on Linux
 const UNLIMITED_V1 = 0x7ffffffffffff000; // what memory.limit_in_bytes reads when unset (rounded to pages)
 
 const num = (s: string | undefined) => (s === undefined || s === '' ? 0 : Number(s));
+// A cgroup file this host's controllers lack (or one gone because the container stopped) reads as
+// undefined, which the samplers show as Docker does for a missing controller (zeros or absent).
 const readText = (p: string) => readFile(p, 'utf8').catch(() => undefined);
 
 /** "key value" lines (memory.stat, cpu.stat, cpuacct.stat). */
