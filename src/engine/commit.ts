@@ -116,7 +116,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     if (o.pause !== false && rec.State.Running && !rec.State.Paused) {
       // moby's commit ignores a failed pause: a container that exits meanwhile is still
       // committed (its rw layer is all there is to commit, and it stays until removal).
-      paused = await d.containers.pause({}, id, { forDaemon: true }).then(() => true, () => false);
+      paused = await d.containers.pause(id, { forDaemon: true }).then(() => true, () => false);
     }
     const upper = d.snap.upperPath(id);
     const lowers = await d.snap.lowerPaths(id);
@@ -128,7 +128,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     ]);
     // As moby's deferred unpause, whose error is dropped: a container that exited meanwhile has
     // nothing to unpause, and the commit's result does not depend on it.
-    if (paused) { paused = false; await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {}); }
+    if (paused) { paused = false; await d.containers.unpause(id, { forDaemon: true }).catch(() => {}); }
     const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
     if (!empty) createdLayer = layer.chainId;
     const now = new Date().toISOString();
@@ -167,7 +167,7 @@ export async function commitContainer(d: CommitDeps, o: CommitOptions): Promise<
     throw e;
   } finally {
     // As above (moby drops the unpause error); this path only runs when the commit failed.
-    if (paused) await d.containers.unpause({}, id, { forDaemon: true }).catch(() => {});
+    if (paused) await d.containers.unpause(id, { forDaemon: true }).catch(() => {});
     release();
   }
 }

@@ -319,7 +319,7 @@ export class Engine {
       if (!f.matchLabels(c.Config.Labels ?? {})) continue;
       const size = await this.containers.sizeRw(c.ID).catch(() => 0);
       try {
-        await this.containers.remove({}, c.ID, {});
+        await this.containers.remove(c.ID, {});
         deleted.push(c.ID);
         space += size;
       } catch { /* started or removed meanwhile */ }

@@ -139,13 +139,13 @@ export function watchLog(k: Core, c: Container): void {
   k.rotator.watch(c.id, c.rec.LogPath, k.runtimeOf(c.rec.berth.runtime).ctlFile(c.id), { maxSize: ls.maxSize, maxFile: ls.maxFile });
 }
 
-export function logs(k: Core, ref: string, signal: AbortSignal | undefined, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
+export function logs(k: Core, ref: string, o: Omit<ReadLogsOptions, 'stopped'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
   const c = k.get(ref);
   const ls = logSettings(c);
   // Docker: ErrReadLogsNotSupported, a NotImplemented (501).
   if (ls.driver === 'none' || !c.rec.LogPath) throw notImplemented(`configured logging driver does not support reading`);
   return {
     tty: !!c.rec.Config.Tty,
-    entries: readLogs(logFiles(c.rec.LogPath, ls.maxFile), { ...o, signal, stopped: () => !c.running && c.rec.State.Status !== 'restarting' }),
+    entries: readLogs(logFiles(c.rec.LogPath, ls.maxFile), { ...o, stopped: () => !c.running && c.rec.State.Status !== 'restarting' }),
   };
 }

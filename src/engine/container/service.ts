@@ -50,7 +50,6 @@ export { exitCodeForStartError } from './start-error.ts';
 /** The HostConfig values a container gets when it leaves them unset (see hostConfigDefaults). */
 export type { SpecDefaults as HostConfigDefaults } from '../../runtime/oci-spec.ts';
 
-export interface EngineContext { signal?: AbortSignal }
 
 export class ContainerService implements ExecContainers, ArchiveContainers {
   readonly #k: Core;
@@ -142,18 +141,18 @@ export class ContainerService implements ExecContainers, ArchiveContainers {
 
   // ---------------------------------------------------------------- lifecycle
 
-  create(_ctx: EngineContext, o: CreateOptions): Promise<{ Id: string; Warnings: string[] }> { return create(this.#k, o); }
-  start(_ctx: EngineContext, ref: string): Promise<void> { return life.start(this.#k, ref); }
-  stop(_ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> { return life.stop(this.#k, ref, o); }
-  kill(_ctx: EngineContext, ref: string, signal?: string): Promise<void> { return life.kill(this.#k, ref, signal); }
-  restart(_ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> { return life.restart(this.#k, ref, o); }
-  pause(_ctx: EngineContext, ref: string, o: { forDaemon?: boolean } = {}): Promise<void> { return life.pause(this.#k, ref, o); }
-  unpause(_ctx: EngineContext, ref: string, o: { forDaemon?: boolean } = {}): Promise<void> { return life.unpause(this.#k, ref, o); }
-  rename(_ctx: EngineContext, ref: string, newName: string): Promise<void> { return life.rename(this.#k, ref, newName); }
-  remove(_ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return life.remove(this.#k, ref, o); }
+  create(o: CreateOptions): Promise<{ Id: string; Warnings: string[] }> { return create(this.#k, o); }
+  start(ref: string): Promise<void> { return life.start(this.#k, ref); }
+  stop(ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> { return life.stop(this.#k, ref, o); }
+  kill(ref: string, signal?: string): Promise<void> { return life.kill(this.#k, ref, signal); }
+  restart(ref: string, o: { signal?: string; timeout?: number } = {}): Promise<void> { return life.restart(this.#k, ref, o); }
+  pause(ref: string, o: { forDaemon?: boolean } = {}): Promise<void> { return life.pause(this.#k, ref, o); }
+  unpause(ref: string, o: { forDaemon?: boolean } = {}): Promise<void> { return life.unpause(this.#k, ref, o); }
+  rename(ref: string, newName: string): Promise<void> { return life.rename(this.#k, ref, newName); }
+  remove(ref: string, o: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return life.remove(this.#k, ref, o); }
   update(ref: string, body: Partial<HostConfig>): Promise<{ Warnings: string[] }> { return update(this.#k, ref, body); }
   /** POST /containers/{id}/wait. Registers the waiter at once (before the response is sent). */
-  wait(_ctx: EngineContext, ref: string, condition: string): Promise<WaitResult> { return wait(this.#k, ref, condition); }
+  wait(ref: string, condition: string): Promise<WaitResult> { return wait(this.#k, ref, condition); }
 
   // ---------------------------------------------------------------- networks and links
 
@@ -165,10 +164,11 @@ export class ContainerService implements ExecContainers, ArchiveContainers {
   // ---------------------------------------------------------------- attach and logs
 
   attachTarget(ref: string): att.AttachTarget { return att.attachTarget(this.#k, ref); }
-  attach(_ctx: EngineContext, ref: string, o: att.AttachOptions): Promise<att.AttachSession> { return att.attach(this.#k, ref, o); }
-  resize(_ctx: EngineContext, ref: string, h: number, w: number): Promise<void> { return att.resize(this.#k, ref, h, w); }
-  logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
-    return att.logs(this.#k, ref, ctx.signal, o);
+  attach(ref: string, o: att.AttachOptions): Promise<att.AttachSession> { return att.attach(this.#k, ref, o); }
+  resize(ref: string, h: number, w: number): Promise<void> { return att.resize(this.#k, ref, h, w); }
+  /** `signal`: the request's, so a follow ends when the client goes away. */
+  logs(ref: string, o: Omit<ReadLogsOptions, 'stopped'>): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
+    return att.logs(this.#k, ref, o);
   }
 
   // ---------------------------------------------------------------- what other services use

@@ -1,4 +1,4 @@
-import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, EngineContext, HostConfigDefaults } from '../../../engine/container/service.ts';
+import type { AttachSession, AttachTarget, ContainerRecord, CreateOptions, HostConfigDefaults } from '../../../engine/container/service.ts';
 import type { StreamKind } from '../../../engine/attach.ts';
 import type { LogEntry, ReadLogsOptions } from '../../../engine/logs.ts';
 import type { ContainerListEntry, ContainerListOptions } from '../../../engine/container-list.ts';
@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 
 /** What the containers router needs from the engine, and nothing more. */
 export interface ContainersBackend {
-  create(ctx: EngineContext, o: CreateOptions): Promise<{ Id: string; Warnings: string[] }>;
+  create(o: CreateOptions): Promise<{ Id: string; Warnings: string[] }>;
   /** Every container (the list's link names: a link shows as `/parent/alias` on its target). */
   list(): ContainerRecord[];
   /** `GET /containers/json`: filtered and ordered by the engine (engine/container-list.ts). */
@@ -20,26 +20,26 @@ export interface ContainersBackend {
   /** Unpacked size of a container's image (for SizeRootFs). */
   imageSize(imageId: string): number;
   graphDriver(id: string): Promise<Record<string, string>>;
-  start(ctx: EngineContext, ref: string): Promise<void>;
-  stop(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
-  restart(ctx: EngineContext, ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
-  kill(ctx: EngineContext, ref: string, signal?: string): Promise<void>;
-  pause(ctx: EngineContext, ref: string): Promise<void>;
-  unpause(ctx: EngineContext, ref: string): Promise<void>;
-  wait(ctx: EngineContext, ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }>;
-  remove(ctx: EngineContext, ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
+  restart(ref: string, o: { signal?: string; timeout?: number }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  wait(ref: string, condition: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }>;
+  remove(ref: string, o: { force?: boolean; volumes?: boolean }): Promise<void>;
   /** `rm --link`: a legacy link by its Docker name, `parent/alias`. */
   removeLink(ref: string): Promise<void>;
-  rename(ctx: EngineContext, ref: string, name: string): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
   attachTarget(ref: string): AttachTarget;
-  attach(ctx: EngineContext, ref: string, o: {
+  attach(ref: string, o: {
     stdin: boolean; stdout: boolean; stderr: boolean;
     onOutput: (stream: StreamKind, data: Buffer) => void; onEnd: () => void;
   }): Promise<AttachSession>;
-  resize(ctx: EngineContext, ref: string, h: number, w: number): Promise<void>;
+  resize(ref: string, h: number, w: number): Promise<void>;
   /** The container's exec sessions that have not finished (inspect's ExecIDs). */
   execIds?(id: string): string[];
-  logs(ctx: EngineContext, ref: string, o: Omit<ReadLogsOptions, 'stopped' | 'signal'>): { tty: boolean; entries: AsyncGenerator<LogEntry> };
+  logs(ref: string, o: Omit<ReadLogsOptions, 'stopped'>): { tty: boolean; entries: AsyncGenerator<LogEntry> };
   exportTar(ref: string): Promise<{ stream: Readable; release: () => Promise<void> }>;
   changes(ref: string): Promise<{ Path: string; Kind: number }[] | null>;
   top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;

@@ -51,17 +51,17 @@ const backend = {
     sizeRw: async () => 7, imageSize: () => 100,
   }, o),
   inspect: byRef,
-  create: async (_x: unknown, o: CreateOptions) => { calls.push({ op: 'create', args: [o] }); return { Id: 'f'.repeat(64), Warnings: [] }; },
-  start: async (_x: unknown, ref: string) => {
+  create: async (o: CreateOptions) => { calls.push({ op: 'create', args: [o] }); return { Id: 'f'.repeat(64), Warnings: [] }; },
+  start: async (ref: string) => {
     const c = byRef(ref);
     // As the engine answers a start of a running container (Docker: 304).
     if (c.State.Running) throw new EngineError('NotModified', 'container already started');
   },
-  stop: async (_x: unknown, ref: string, o: unknown) => { byRef(ref); calls.push({ op: 'stop', args: [o] }); },
-  kill: async (_x: unknown, ref: string) => { if (!byRef(ref).State.Running) throw conflict(`Container ${ref} is not running`); },
-  remove: async (_x: unknown, ref: string, o: unknown) => { byRef(ref); calls.push({ op: 'remove', args: [o] }); },
-  wait: async (_x: unknown, ref: string) => { byRef(ref); return { StatusCode: 3 }; },
-  logs: (_x: unknown, ref: string) => ({ tty: !!byRef(ref).Config.Tty, entries: entries() }),
+  stop: async (ref: string, o: unknown) => { byRef(ref); calls.push({ op: 'stop', args: [o] }); },
+  kill: async (ref: string) => { if (!byRef(ref).State.Running) throw conflict(`Container ${ref} is not running`); },
+  remove: async (ref: string, o: unknown) => { byRef(ref); calls.push({ op: 'remove', args: [o] }); },
+  wait: async (ref: string) => { byRef(ref); return { StatusCode: 3 }; },
+  logs: (ref: string) => ({ tty: !!byRef(ref).Config.Tty, entries: entries() }),
   attachTarget: (ref: string) => { const c = byRef(ref); return { id: c.ID, tty: !!c.Config.Tty, openStdin: false, stdinOnce: false }; },
   archive,
 } as Partial<ContainersBackend> as ContainersBackend;

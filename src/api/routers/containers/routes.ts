@@ -86,7 +86,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         // moby's create route: clients before API 1.40 expect the IPC namespace shareable by default.
         const hostConfig: HostConfig = hc ?? {};
         if (typeof hostConfig === 'object' && !hostConfig.IpcMode && versionBefore(ctx, '1.40')) hostConfig.IpcMode = 'shareable';
-        const r = await b.create({ signal: ctx.signal }, {
+        const r = await b.create({
           name: ctx.query.get('name') ?? undefined,
           platform: ctx.query.get('platform') || undefined,
           config,
@@ -116,35 +116,35 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => sendJson(ctx, 200, await inspectJson(ctx, b, ctx.params.id)) },
     {
       method: 'POST', path: '/containers/{id}/start', handler: async (ctx) => {
-        await b.start({ signal: ctx.signal }, ctx.params.id);
+        await b.start(ctx.params.id);
         sendEmpty(ctx);
       },
     },
     {
       method: 'POST', path: '/containers/{id}/stop', handler: async (ctx) => {
-        await b.stop({ signal: ctx.signal }, ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
+        await b.stop(ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
         sendEmpty(ctx);
       },
     },
     {
       method: 'POST', path: '/containers/{id}/restart', handler: async (ctx) => {
-        await b.restart({ signal: ctx.signal }, ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
+        await b.restart(ctx.params.id, { signal: ctx.query.get('signal') || undefined, timeout: qInt(ctx.query, 't') });
         sendEmpty(ctx);
       },
     },
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (ctx) => {
-        await b.kill({ signal: ctx.signal }, ctx.params.id, ctx.query.get('signal') || undefined);
+        await b.kill(ctx.params.id, ctx.query.get('signal') || undefined);
         sendEmpty(ctx);
       },
     },
-    { method: 'POST', path: '/containers/{id}/pause', handler: async (ctx) => { await b.pause({ signal: ctx.signal }, ctx.params.id); sendEmpty(ctx); } },
-    { method: 'POST', path: '/containers/{id}/unpause', handler: async (ctx) => { await b.unpause({ signal: ctx.signal }, ctx.params.id); sendEmpty(ctx); } },
+    { method: 'POST', path: '/containers/{id}/pause', handler: async (ctx) => { await b.pause(ctx.params.id); sendEmpty(ctx); } },
+    { method: 'POST', path: '/containers/{id}/unpause', handler: async (ctx) => { await b.unpause(ctx.params.id); sendEmpty(ctx); } },
     {
       method: 'POST', path: '/containers/{id}/wait', handler: async (ctx) => {
         // The waiter is registered before the headers go out, so a `start` sent right after
         // the client sees them can never be missed (docker run's order: attach, wait, start).
-        const p = b.wait({ signal: ctx.signal }, ctx.params.id, ctx.query.get('condition') ?? 'not-running');
+        const p = b.wait(ctx.params.id, ctx.query.get('condition') ?? 'not-running');
         const res = startStream(ctx, 'application/json');
         const r = await Promise.race([p, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
         // Docker's WaitResponse: `Error` is omitempty, there only when the wait ended in one.
@@ -155,19 +155,19 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       // `{name:.*}` as Docker routes it: a link's name is `parent/alias`.
       method: 'DELETE', path: '/containers/{id*}', handler: async (ctx) => {
         if (qBool(ctx.query, 'link')) await b.removeLink(ctx.params.id);
-        else await b.remove({ signal: ctx.signal }, ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
+        else await b.remove(ctx.params.id, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
         sendEmpty(ctx);
       },
     },
     {
       method: 'POST', path: '/containers/{id}/rename', handler: async (ctx) => {
-        await b.rename({ signal: ctx.signal }, ctx.params.id, ctx.query.get('name') ?? '');
+        await b.rename(ctx.params.id, ctx.query.get('name') ?? '');
         sendEmpty(ctx);
       },
     },
     {
       method: 'POST', path: '/containers/{id}/resize', handler: async (ctx) => {
-        await b.resize({ signal: ctx.signal }, ctx.params.id, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
+        await b.resize(ctx.params.id, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
         sendEmpty(ctx, 200);
       },
     },
@@ -188,7 +188,7 @@ async function logs(ctx: Ctx, b: ContainersBackend): Promise<void> {
   const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
   if (!Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
   const timestamps = qBool(q, 'timestamps');
-  const { tty, entries } = b.logs({ signal: ctx.signal }, ctx.params.id, { stdout, stderr, sinceNs: since, untilNs: until, tail, follow: qBool(q, 'follow') });
+  const { tty, entries } = b.logs(ctx.params.id, { stdout, stderr, sinceNs: since, untilNs: until, tail, follow: qBool(q, 'follow'), signal: ctx.signal });
   // Point of no return: from here, errors end the stream.
   // Docker names the multiplexed type from API 1.42 on; older clients get raw-stream either way.
   const res = startStream(ctx, !tty && apiAtLeast(ctx, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
@@ -253,7 +253,7 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
   if (ctx.signal.aborted) finish(); else ctx.signal.addEventListener('abort', () => finish(), { once: true });
   try {
     if (stream && !closed) {
-      session = await b.attach({ signal: ctx.signal }, t.id, {
+      session = await b.attach(t.id, {
         stdin: stdin && t.openStdin, stdout, stderr,
         onOutput: (s, d) => { if (closed) return; if (held) held.push([s, d]); else write(s, d); },
         onEnd: () => { outputEnded = true; if (!held) finish(); },
@@ -261,7 +261,7 @@ async function attach(ctx: Ctx, b: ContainersBackend): Promise<void> {
       if (closed) session.detach();
     }
     if (withLogs && !closed) {
-      const { entries } = b.logs({ signal: ctx.signal }, t.id, { stdout, stderr, tail: -1, follow: false });
+      const { entries } = b.logs(t.id, { stdout, stderr, tail: -1, follow: false, signal: ctx.signal });
       // docker-py reads the 101 through a buffered reader and then reads the raw socket: bytes
       // that arrive together with the headers are lost to it. Docker's own log read takes long
       // enough that they rarely do; the log, ready at once here, waits a moment instead.
