@@ -308,51 +308,57 @@ function shouldRestartAtBoot(c: Container): boolean {
 /** Brings records in line with what really runs (after a restart or kill -9 of berthd). */
 export async function reconcile(k: Core): Promise<void> {
   for (const c of k.byId.values()) {
-    const rt = k.o.runtimes.get(c.rec.berth.runtime);
-    const st = rt ? await rt.state(c.id) : undefined;
-    if (st && (st.status === 'running' || st.status === 'paused')) {
-      // A freeze of the daemon's own (cp, export, commit) that it did not live to undo: thawed,
-      // so the container does not come back looking paused by its user.
-      if (await exists(k.frozenMarker(c))) {
-        if (st.status === 'paused') {
-          await rt!.resume(c.id);
-          st.status = 'running';
-        }
-        await k.unmarkFrozen(c);
-      }
-      // Re-adopted with the runtime's pid, whatever step the record was left at.
-      let s = transition(c.rec.State, 'running', { Pid: st.pid });
-      if (st.status === 'paused') s = transition(s, 'paused');
-      c.rec.State = s;
-      c.rec.berth.hasBeenStarted = true;
-      await k.save(c);
-      k.hooks.watchLog(c);
-      // It may have exited between the state query and now.
-      if (await exists(k.runtimeOf(c.rec.berth.runtime).exitFile(c.id))) await k.hooks.onExitFile(c.id);
-      continue;
-    }
-    if (st && st.status === 'created') {
-      // Created but never started (the daemon died between create and start): undo. Best
-      // effort: the runtime may already have lost it.
-      await rt!.kill(c.id, 9).catch(() => {});
-      await rt!.delete(c.id, true).catch(() => {});
-    }
-    if (c.rec.State.Running || c.rec.State.Status === 'restarting') {
-      // It ended while we were away: take the exit code conmon recorded.
-      await k.hooks.handleExit(c, { fromReconcile: true });
-    } else {
-      const merged = k.snap.rootfsPath(c.id);
-      // Best effort: a mount still busy stays, and the next start uses it as it is (it mounts only when none is there).
-      if (await isMountPoint(merged)) await unmount(merged).catch(() => {});
-      await releaseNamespaceFile(k.usernsFile(c)); // a start that died half-way
-      if (c.rec.HostConfig.AutoRemove && c.rec.berth.hasBeenStarted) await k.hooks.removeNow(c, { volumes: true });
-      else if (shouldRestartAtBoot(c)) k.hooks.scheduleRestart(c, 0);
-    }
+    // One container's trouble (a record the table refuses to move, a runtime that fails to
+    // answer) must not stop the daemon from starting and bringing the others back.
+    try { await reconcileOne(k, c); } catch (e) { k.warn(`reconcile of container ${c.id}`, e); }
   }
   // Mounts left by containers that no longer exist. Best effort: lazy unmounts rarely fail, and
   // one that does leaves only a mount of a removed container.
   for (const m of await mountsUnder(join(k.snap.rootfsPath('x'), '..', '..'))) {
     const id = m.split('/').slice(-2, -1)[0];
     if (!k.byId.get(id)?.running) await unmount(m, { lazy: true }).catch(() => {});
+  }
+}
+
+async function reconcileOne(k: Core, c: Container): Promise<void> {
+  const rt = k.o.runtimes.get(c.rec.berth.runtime);
+  const st = rt ? await rt.state(c.id) : undefined;
+  if (st && (st.status === 'running' || st.status === 'paused')) {
+    // A freeze of the daemon's own (cp, export, commit) that it did not live to undo: thawed,
+    // so the container does not come back looking paused by its user.
+    if (await exists(k.frozenMarker(c))) {
+      if (st.status === 'paused') {
+        await rt!.resume(c.id);
+        st.status = 'running';
+      }
+      await k.unmarkFrozen(c);
+    }
+    // Re-adopted with the runtime's pid, whatever step the record was left at.
+    let s = transition(c.rec.State, 'running', { Pid: st.pid });
+    if (st.status === 'paused') s = transition(s, 'paused');
+    c.rec.State = s;
+    c.rec.berth.hasBeenStarted = true;
+    await k.save(c);
+    k.hooks.watchLog(c);
+    // It may have exited between the state query and now.
+    if (await exists(k.runtimeOf(c.rec.berth.runtime).exitFile(c.id))) await k.hooks.onExitFile(c.id);
+    return;
+  }
+  if (st && st.status === 'created') {
+    // Created but never started (the daemon died between create and start): undo. Best
+    // effort: the runtime may already have lost it.
+    await rt!.kill(c.id, 9).catch(() => {});
+    await rt!.delete(c.id, true).catch(() => {});
+  }
+  if (c.rec.State.Running || c.rec.State.Status === 'restarting') {
+    // It ended while we were away: take the exit code conmon recorded.
+    await k.hooks.handleExit(c, { fromReconcile: true });
+  } else {
+    const merged = k.snap.rootfsPath(c.id);
+    // Best effort: a mount still busy stays, and the next start uses it as it is (it mounts only when none is there).
+    if (await isMountPoint(merged)) await unmount(merged).catch(() => {});
+    await releaseNamespaceFile(k.usernsFile(c)); // a start that died half-way
+    if (c.rec.HostConfig.AutoRemove && c.rec.berth.hasBeenStarted) await k.hooks.removeNow(c, { volumes: true });
+    else if (shouldRestartAtBoot(c)) k.hooks.scheduleRestart(c, 0);
   }
 }
