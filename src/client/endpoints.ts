@@ -118,8 +118,8 @@ export class ContainersApi {
     return this.#c.request('GET', path`/containers/${id}/archive`, { query: { path: p } });
   }
   /** PUT /containers/{id}/archive: extracts the tar `tar` under `q.path`. */
-  putArchive(id: string, q: { path: string; noOverwriteDirNonDir?: 'true'; copyUIDGID?: 'true' }, tar: Readable | Buffer): Promise<Response> {
-    return this.#c.request('PUT', path`/containers/${id}/archive`, { query: q, raw: tar, contentType: 'application/x-tar' });
+  putArchive(id: string, q: { path: string; noOverwriteDirNonDir?: 'true'; copyUIDGID?: 'true' }, tar: Readable | Buffer): Promise<void> {
+    return this.#c.call('PUT', path`/containers/${id}/archive`, { query: q, raw: tar, contentType: 'application/x-tar' });
   }
   /** POST /commit (the container is a query parameter). */
   commit(q: { container: string; repo?: string; tag?: string; comment?: string; author?: string; pause?: '0' | '1'; changes?: string[] }): Promise<IdResponse> {
