@@ -35,6 +35,9 @@ export function path(strings: TemplateStringsArray, ...params: string[]): string
   return s;
 }
 
+/** POST /commit's parameters. */
+export type CommitQuery = { container: string; repo?: string; tag?: string; comment?: string; author?: string; pause?: '0' | '1'; changes?: string[] };
+
 /** A terminal size for /containers/{id}/resize and /exec/{id}/resize. */
 export interface Size { h: number; w: number }
 
@@ -122,7 +125,7 @@ export class ContainersApi {
     return this.#c.call('PUT', path`/containers/${id}/archive`, { query: q, raw: tar, contentType: 'application/x-tar' });
   }
   /** POST /commit (the container is a query parameter). */
-  commit(q: { container: string; repo?: string; tag?: string; comment?: string; author?: string; pause?: '0' | '1'; changes?: string[] }): Promise<IdResponse> {
+  commit(q: CommitQuery): Promise<IdResponse> {
     return this.#c.json<IdResponse>('POST', '/commit', { query: q });
   }
 }
@@ -136,11 +139,11 @@ export class ExecApi {
     return this.#c.json<IdResponse>('POST', path`/containers/${container}/exec`, { body });
   }
   /** POST /exec/{id}/start, answered with the exec's output stream (or nothing when detached). */
-  start(id: string, body: { Detach: boolean; Tty: boolean; ConsoleSize?: [number, number] }): Promise<Response> {
+  start(id: string, body: { Detach: boolean; Tty: boolean; ConsoleSize?: number[] }): Promise<Response> {
     return this.#c.request('POST', path`/exec/${id}/start`, { body });
   }
   /** POST /exec/{id}/start on an upgraded connection (stdin one way, the output the other). */
-  startHijacked(id: string, body: { Detach: false; Tty: boolean; ConsoleSize?: [number, number] }): Promise<Hijacked> {
+  startHijacked(id: string, body: { Detach: false; Tty: boolean; ConsoleSize?: number[] }): Promise<Hijacked> {
     return this.#c.hijack('POST', path`/exec/${id}/start`, { body });
   }
   inspect<T = ExecInspect>(id: string): Promise<T> {

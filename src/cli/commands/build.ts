@@ -113,9 +113,7 @@ export async function runBuild(ctx: Ctx, args: string[], o: Opts, io: BuildIo): 
       // X-Registry-Config: every registry credential the CLI has, for the FROM pulls ("{}" when none).
       let registryConfig = 'e30=';
       try { registryConfig = encodeRegistryConfig(allAuths()); } catch { /* an unreadable config: none */ }
-      res = await ctx.client.request('POST', '/build', {
-        query, raw: upload, contentType: 'application/x-tar', signal: io.signal, headers: { 'X-Registry-Config': registryConfig },
-      });
+      res = await ctx.client.build.build(query, upload, { signal: io.signal, headers: { 'X-Registry-Config': registryConfig } });
     } catch (e) {
       if (contextError) throw new StatusError(`error checking context: ${contextError.message}`, 1);
       throw e;

@@ -137,9 +137,7 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
 export async function pushImage(s: Session, tag: string, quiet: boolean, w: P.ProgressWriter): Promise<void> {
   const ref = normalizeTagged(tag);
-  const res = await s.api.client.request('POST', `/images/${encodeURIComponent(ref.familiarName())}/push`, {
-    query: { tag: ref.tag }, headers: authHeaderFor(ref.familiarName()),
-  });
+  const res = await s.api.client.images.push(ref.familiarName(), { tag: ref.tag }, { headers: authHeaderFor(ref.familiarName()) });
   for await (const m of jsonMessages(res)) {
     const err = messageError(m);
     if (err !== undefined) throw new StreamError(err);

@@ -33,13 +33,10 @@ export interface LogOptions {
 
 /** Streams one container's log into the printer, line by line, until the engine ends it. */
 export async function logContainer(client: ApiClient, lp: LogPrinter, name: string, id: string, o: LogOptions): Promise<void> {
-  const ctr = await client.json<{ Config: { Tty?: boolean } }>('GET', `/containers/${id}/json`);
+  const ctr = await client.containers.inspect<{ Config: { Tty?: boolean } }>(id);
   let res: Readable;
   try {
-    res = await client.request('GET', `/containers/${id}/logs`, {
-      query: { stdout: 1, stderr: 1, follow: o.follow, since: o.since, until: o.until, tail: o.tail || 'all', timestamps: o.timestamps },
-      signal: o.signal,
-    });
+    res = await client.containers.logs(id, { stdout: 1, stderr: 1, follow: o.follow, since: o.since, until: o.until, tail: o.tail || 'all', timestamps: o.timestamps }, { signal: o.signal });
   } catch (e) {
     if (e instanceof ApiError && e.status === 501) {
       process.stderr.write(`WARN[0000] Can't retrieve logs for ${JSON.stringify(name)}: ${e.message}\n`);

@@ -177,7 +177,7 @@ export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }
   const inputs: PsInput[] = cs.map((summary) => ({ summary, health: '', exitCode: 0 }));
   await eachLimited(inputs, sess.parallel, async (x) => {
-    const i = await ctx.client.json<InspectState>('GET', `/containers/${x.summary.Id}/json`);
+    const i = await ctx.client.containers.inspect<InspectState>(x.summary.Id);
     const st = i.State ?? {};
     if (st.Status === 'running') x.health = st.Health?.Status ?? '';
     else if (st.Status === 'exited' || st.Status === 'dead') x.exitCode = st.ExitCode ?? 0;
@@ -272,7 +272,7 @@ export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number>
   const rows: ImageRow[] = [];
   await eachLimited(cs, sess.parallel, async (c) => {
     const image = c.Image ?? '';
-    const img = await ctx.client.json<ImageInspect>('GET', `/images/${encodeURIComponent(image)}/json`);
+    const img = await ctx.client.images.inspect<ImageInspect>(image);
     let repository = '';
     let tag = '';
     try {
@@ -342,7 +342,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
   if (args.length) cs = cs.filter(isService(...args));
   const out: TopSummary[] = [];
   await eachLimited(cs, sess.parallel, async (c) => {
-    const t = await ctx.client.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${c.Id}/top`);
+    const t = await ctx.client.containers.top(c.Id);
     const n = canonicalName(c);
     out.push({ name: n, service: c.Labels?.[LABELS.service] ?? n, replica: c.Labels?.[LABELS.containerNumber] ?? '', titles: t.Titles ?? [], processes: t.Processes ?? [] });
   });
@@ -406,7 +406,7 @@ export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number>
   const name = projectName(ctx);
   const since = o.since ? getTimestamp(o.since, new Date()) : undefined;
   const until = o.until ? getTimestamp(o.until, new Date()) : undefined;
-  const res = await ctx.client.request('GET', '/events', { query: { since, until, filters: JSON.stringify({ label: [`${LABELS.project}=${name}`] }) } });
+  const res = await ctx.client.system.events({ since, until, filters: JSON.stringify({ label: [`${LABELS.project}=${name}`] }) });
   for await (const m of jsonMessages(res)) {
     const ev = m as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number };
     if (ev.Type !== 'container') continue;
@@ -434,7 +434,7 @@ export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   let status = 0;
   try {
     await Promise.all(cs.map(async (c) => {
-      const res = await ctx.client.request('POST', `/containers/${c.Id}/wait`);
+      const res = await ctx.client.containers.wait(c.Id);
       const r = JSON.parse((await readAll(res)).toString()) as { StatusCode: number };
       ctx.out(`container ${JSON.stringify(c.Id)} exited with status code ${r.StatusCode}\n`);
       status = r.StatusCode;

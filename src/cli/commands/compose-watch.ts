@@ -91,12 +91,10 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
 async function pruneDangling(ctx: Ctx, project: string, keep: Set<string>): Promise<void> {
   let imgs: Array<{ Id: string }> = [];
   try {
-    imgs = await ctx.client.json<Array<{ Id: string }>>('GET', '/images/json', {
-      query: { filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) },
-    });
+    imgs = await ctx.client.images.list<{ Id: string }>({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) });
   } catch { return; }
   for (const i of imgs) {
     if (keep.has(i.Id)) continue;
-    try { await ctx.client.call('DELETE', `/images/${i.Id}`); } catch { /* in use or gone: kept */ }
+    try { await ctx.client.images.remove(i.Id); } catch { /* in use or gone: kept */ }
   }
 }

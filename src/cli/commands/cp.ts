@@ -16,7 +16,6 @@ import type { Response } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
 type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 const MODE_DIR = 2 ** 31;
@@ -61,7 +60,7 @@ function resolveLocalPath(p: string): string {
 async function statPath(ctx: Ctx, ctr: string, path: string): Promise<PathStat | undefined> {
   let res: Response;
   try {
-    res = await ctx.client.request('HEAD', `/containers/${enc(ctr)}/archive`, { query: { path } });
+    res = await ctx.client.containers.statPath(ctr, path);
   } catch {
     return undefined; // docker-cli ignores stat errors: the copy itself reports them
   }
@@ -138,7 +137,7 @@ async function fromContainer(ctx: Ctx, ctr: string, srcPath: string, dstArg: str
       [srcPath, rebase] = getRebaseName(srcPath, target);
     }
   }
-  const res = await ctx.client.request('GET', `/containers/${enc(ctr)}/archive`, { query: { path: srcPath } });
+  const res = await ctx.client.containers.getArchive(ctr, srcPath);
   if (dstPath === '-') {
     await pipeline(res, process.stdout);
     return 0;
@@ -215,11 +214,7 @@ async function toContainer(ctx: Ctx, ctr: string, srcArg: string, dstPath: strin
     resolvedDst = prep.dstDir;
     content = tar;
   }
-  const res = await ctx.client.request('PUT', `/containers/${enc(ctr)}/archive`, {
-    query: { path: resolvedDst, noOverwriteDirNonDir: 'true', copyUIDGID: cfg.copyUIDGID ? 'true' : undefined },
-    raw: content.pipe(count), contentType: 'application/x-tar',
-  });
-  res.resume();
+  await ctx.client.containers.putArchive(ctr, { path: resolvedDst, noOverwriteDirNonDir: 'true', copyUIDGID: cfg.copyUIDGID ? 'true' : undefined }, content.pipe(count));
   if (!cfg.quiet) process.stderr.write(copySummary(count.total, `${ctr}:${dst.path}`, (n) => humanSize(n, 3)));
   return 0;
 }

@@ -7,10 +7,10 @@ import { parseTemplate, TemplateError, type Template } from '../format/template.
 import { normalizeFormat } from '../format/formatter.ts';
 import { indentJson } from '../format/json-indent.ts';
 import { readAll } from '../../client/client.ts';
+import { path } from '../../client/endpoints.ts';
 
 type Opts = Record<string, any>;
 type Kind = 'container' | 'image' | 'network' | 'volume';
-const enc = encodeURIComponent;
 
 // Inspect templates run on typed structs in docker, where a nil slice prints `[]` and a nil map
 // `map[]`; the JSON we hold only says null, so these field names tell which is which.
@@ -32,12 +32,16 @@ export function inspectNullText(field: string | undefined): string {
   return '<nil>';
 }
 
+/**
+ * The inspect endpoint of each kind. Not the typed client methods: those parse the JSON, and
+ * inspect prints the daemon's own text (re-indented), so it reads the raw response.
+ */
 function pathFor(kind: Kind, name: string): string {
   switch (kind) {
-    case 'container': return `/containers/${enc(name)}/json`;
-    case 'image': return `/images/${enc(name)}/json`;
-    case 'network': return `/networks/${enc(name)}`;
-    case 'volume': return `/volumes/${enc(name)}`;
+    case 'container': return path`/containers/${name}/json`;
+    case 'image': return path`/images/${name}/json`;
+    case 'network': return path`/networks/${name}`;
+    case 'volume': return path`/volumes/${name}`;
   }
 }
 

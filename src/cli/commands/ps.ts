@@ -93,7 +93,7 @@ export async function ps(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
     size: Boolean(o.size) || (!o.quiet && formatWantsSize(o.format)),
     filters: encodeFilters(o.filter, ctx),
   };
-  const list = await ctx.client.json<ContainerSummary[]>('GET', '/containers/json', { query });
+  const list = await ctx.client.containers.list<ContainerSummary>(query);
   const trunc = o.trunc !== false; // --no-trunc sets trunc=false
   if (o.quiet) {
     process.stdout.write(list.map((c) => `${trunc ? truncateId(c.Id) : c.Id}\n`).join(''));

@@ -1,5 +1,6 @@
 // `berth login`, `logout` and `push`: credentials in the CLI's config file (src/cli/credentials.ts),
 // checked by the daemon (POST /auth) and sent with every pull and push as X-Registry-Auth.
+import type { AuthResponse } from '../../api/types/responses.ts';
 import { ApiError } from '../../client/client.ts';
 import { StreamError, displayJsonMessages } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
@@ -57,9 +58,9 @@ export async function login(ctx: Ctx, args: string[], o: Opts): Promise<number> 
     if (!password) throw new StatusError('Error: Password Required', 1);
   }
   const auth: AuthConfig = { username, password, serveraddress: key };
-  let r: { Status?: string; IdentityToken?: string };
+  let r: AuthResponse;
   try {
-    r = await ctx.client.json('POST', '/auth', { body: auth });
+    r = await ctx.client.system.auth(auth);
   } catch (e) {
     if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
     throw e;
@@ -114,7 +115,7 @@ export async function push(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }
   let res;
   try {
-    res = await ctx.client.request('POST', `/images/${name}/push`, { query: { tag }, headers: authHeaderFor(name) });
+    res = await ctx.client.images.push(name, { tag }, { headers: authHeaderFor(name) });
   } catch (e) {
     if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
     throw e;

@@ -55,7 +55,7 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
   let server: Record<string, any> | undefined;
   let serverErr: unknown;
   try {
-    server = await c.json<Record<string, any>>('GET', '/version');
+    server = await c.system.version<Record<string, any>>();
   } catch (e) {
     serverErr = e;
   }
@@ -122,7 +122,7 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
 export async function info(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
   const c = ctx.client;
   if (o.format) {
-    const data = await c.json<Record<string, any>>('GET', '/info');
+    const data = await c.system.info<Record<string, any>>();
     alias(data, { HTTPProxy: 'HttpProxy', HTTPSProxy: 'HttpsProxy' });
     process.stdout.write(runTemplate(o.format, data, ''));
     return 0;
@@ -134,7 +134,7 @@ export async function info(ctx: Ctx, _args: string[], o: Opts): Promise<number> 
   process.stdout.write(out);
   let i: Record<string, any>;
   try {
-    i = await c.json<Record<string, any>>('GET', '/info');
+    i = await c.system.info<Record<string, any>>();
   } catch (e) {
     process.stdout.write('\nServer:\n');
     throw e;
@@ -248,7 +248,7 @@ export async function events(ctx: Ctx, _args: string[], o: Opts): Promise<number
       throw e;
     }
   }
-  const res = await ctx.client.request('GET', '/events', { query: { since, until, filters: encodeFilters(o.filter, ctx) } });
+  const res = await ctx.client.system.events({ since, until, filters: encodeFilters(o.filter, ctx) });
   for await (const ev of jsonMessages(res)) {
     if (tmpl) {
       alias(ev, { Status: 'status', ID: 'id', From: 'from', Scope: 'scope', Time: 'time' },
@@ -613,7 +613,7 @@ export function renderDiskUsage(du: DiskUsage, o: { verbose?: boolean; format?: 
 }
 
 export async function df(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
-  const du = await ctx.client.json<DiskUsage>('GET', '/system/df');
+  const du = await ctx.client.system.df<DiskUsage>();
   process.stdout.write(renderDiskUsage(du, { verbose: Boolean(o.verbose), format: o.format }));
   return 0;
 }

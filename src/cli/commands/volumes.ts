@@ -16,7 +16,6 @@ import { encodeFilters } from '../filters.ts';
 import { confirm as ask } from '../prompt.ts';
 
 type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 export interface Volume {
   Name: string;
@@ -83,7 +82,7 @@ export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number>
   }
   const l = parseLabels(o.label);
   if ('bad' in l) throw flagError(ctx, '--label', l.bad, l.reason);
-  const v = await ctx.client.json<Volume>('POST', '/volumes/create', { body: createBody(name, o, l.labels) });
+  const v = await ctx.client.volumes.create<Volume>(createBody(name, o, l.labels));
   process.stdout.write(`${v?.Name ?? ''}\n`);
   return 0;
 }
@@ -176,9 +175,7 @@ function templateFailure(e: unknown): never {
 
 export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
   const filters = (o.filter as string[] | undefined)?.filter((f) => f !== '');
-  const r = await ctx.client.json<{ Volumes: Volume[] | null; Warnings?: string[] | null }>('GET', '/volumes', {
-    query: { filters: encodeFilters(filters, ctx) },
-  });
+  const r = await ctx.client.volumes.list<Volume>({ filters: encodeFilters(filters, ctx) });
   let out: string;
   try {
     out = renderVolumes(r?.Volumes ?? [], o.format, Boolean(o.quiet));
@@ -267,7 +264,7 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
     if (!name) { errors.push('invalid volume name or ID: value is empty'); continue; }
     let v: Volume;
     try {
-      v = await ctx.client.json<Volume>('GET', `/volumes/${enc(name)}`);
+      v = await ctx.client.volumes.inspect<Volume>(name);
     } catch (e) {
       if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
       throw e;
@@ -295,7 +292,7 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     const name = arg.trim();
     if (!name) { errors.push('invalid volume name or ID: value is empty'); continue; }
     try {
-      await ctx.client.call('DELETE', `/volumes/${enc(name)}`, { query: { force: o.force ? '1' : undefined } });
+      await ctx.client.volumes.remove(name, { force: Boolean(o.force) });
     } catch (e) {
       if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
       throw e;
@@ -347,7 +344,7 @@ export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number>
   const query = { filters: encodeFilters(pruneFilters(o.filter, Boolean(o.all)), ctx, '--filter') };
   // A declined prompt is docker's "cancelled" error: nothing more printed, exit 0.
   if (!o.force && !(await confirm(o.all ? PRUNE_ALL_WARNING : PRUNE_WARNING))) return 0;
-  const r = await ctx.client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query });
+  const r = await ctx.client.volumes.prune(query);
   process.stdout.write(pruneOutput(r));
   return 0;
 }
