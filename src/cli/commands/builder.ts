@@ -1,11 +1,12 @@
 // builder prune: POST /build/prune, with docker's confirmation prompt and report.
+import type { OptionsOf, BUILDER_COMMANDS } from '../spec.ts';
 import type { BuildCachePruneReport } from '../../api/types/responses.ts';
 import { humanSize, parseBytes } from '../../common/units.ts';
 import { flagError, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from '../prompt.ts';
 
-type Opts = Record<string, any>;
+type Opts = OptionsOf<typeof BUILDER_COMMANDS.prune>;
 
 export const PRUNE_WARNING = 'WARNING! This will remove all dangling build cache. Are you sure you want to continue?';
 export const PRUNE_ALL_WARNING = 'WARNING! This will remove all build cache. Are you sure you want to continue?';
@@ -26,7 +27,7 @@ export interface PruneIo {
   out: NodeJS.WritableStream;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof BUILDER_COMMANDS.prune>): Promise<number> {
   return runPrune(ctx, o, { input: process.stdin, out: process.stdout });
 }
 

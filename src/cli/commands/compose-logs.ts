@@ -8,6 +8,7 @@
 //                                              start, one that stops prints `web-1 exited with code N`;
 //                                              the command ends when every container has exited
 //   berth compose logs --no-log-prefix -t db   bare lines with the engine's timestamps
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import type { Readable } from 'node:stream';
 import { ApiError, type ApiClient } from '../../client/client.ts';
 import { Demuxer } from '../../common/stdcopy.ts';
@@ -20,7 +21,6 @@ import { getContainers, getSpecifiedContainer, isService, nameWithoutProject } f
 import { StatusError, type Ctx } from '../context.ts';
 import { projectOrName, session } from './compose-common.ts';
 
-type Opts = Record<string, any>;
 
 export interface LogOptions {
   follow: boolean;
@@ -60,7 +60,7 @@ export async function logContainer(client: ApiClient, lp: LogPrinter, name: stri
   lines.end();
 }
 
-export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function logs(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.logs>): Promise<number> {
   const { s: sess, ui } = session(ctx, { readOnly: true });
   const index = o.index ?? 0;
   if (index > 0 && args.length !== 1) throw new StatusError('--index requires one service to be selected', 1);

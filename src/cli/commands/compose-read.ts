@@ -13,6 +13,7 @@
 //
 //   psRow({ summary, health: 'healthy', exitCode: 0 }, true)
 //     → { Name: 'shop-web-1', Command: '"nginx -g \'daemon of…"', Service: 'web', Status: 'Up 4 seconds (healthy)', ... }
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { getTimestamp, humanDuration, humanSize } from '../../common/units.ts';
 import { normalizeTagged } from '../../common/reference.ts';
 import { RAW_JSON, jsonMessages } from '../../client/streams.ts';
@@ -29,7 +30,6 @@ import { eachLimited } from '../../compose/runtime/graph.ts';
 import { down } from '../../compose/runtime/commands.ts';
 import { projectName, projectOrName, session, withWriter } from './compose-common.ts';
 
-type Opts = Record<string, any>;
 
 export const PS_TABLE = 'table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
 
@@ -139,7 +139,7 @@ export function stacksOf(containers: ContainerSummary[], warn: (m: string) => vo
 
 interface InspectState { State?: { Status?: string; ExitCode?: number; Health?: { Status?: string } | null } }
 
-export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function ps(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.ps>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const statuses: string[] = [...(o.status ?? [])];
   if (o.filter) {
@@ -195,7 +195,7 @@ function reMatch(pattern: string, s: string): boolean {
   try { return new RegExp(pattern).test(s); } catch { return false; }
 }
 
-export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ls(ctx: Ctx, _args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.ls>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const names: string[] = [];
   for (const f of o.filter ?? []) {
@@ -264,7 +264,7 @@ export function imagesTable(rows: ImageRow[], now = Date.now()): string {
 
 interface ImageInspect { Id: string; Architecture?: string; Os?: string; Variant?: string; Size: number; Created?: string; Metadata?: { LastTagTime?: string } }
 
-export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function images(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.images>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const name = projectName(ctx);
   let cs = await sess.api.listContainers({ label: [`${LABELS.project}=${name}`] }, true);
@@ -352,7 +352,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
 
 // ---------------------------------------------------------------------------------------- port
 
-export async function port(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function port(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.port>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const [service, portArg] = args;
   if (!/^\d+$/.test(portArg) || Number(portArg) > 65535) {
@@ -402,7 +402,7 @@ export function eventLine(e: ComposeEvent, json: boolean): string {
   return `${stamp} container ${e.action} ${e.id} (${attrs.map((k) => `${k}=${e.attributes[k]}`).join(', ')})\n\n`;
 }
 
-export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function events(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.events>): Promise<number> {
   const name = projectName(ctx);
   const since = o.since ? getTimestamp(o.since, new Date()) : undefined;
   const until = o.until ? getTimestamp(o.until, new Date()) : undefined;
@@ -426,7 +426,7 @@ export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number>
 
 // ---------------------------------------------------------------------------------------- wait
 
-export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function wait(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.wait>): Promise<number> {
   const { s: sess, ui } = session(ctx, { readOnly: !o.downProject });
   const { name } = projectOrName(ctx);
   const cs = await getContainers(sess.api, name, 'include', false, args);

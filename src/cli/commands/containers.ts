@@ -1,6 +1,7 @@
 // Container verbs that act and report: stop, kill, restart, rm, pause, unpause, wait, rename,
 // top, port, logs, prune. Multi-container verbs behave as docker's: each name is echoed as
 // typed on success, each failure printed ("Error response from daemon: …"), exit 1 if any failed.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { demuxTo } from '../../client/streams.ts';
 import { getTimestamp, humanSize } from '../../common/units.ts';
@@ -9,7 +10,6 @@ import { tabwrite } from '../format/tabwriter.ts';
 import { encodeFilters } from '../filters.ts';
 import { waitResult } from './run.ts';
 
-type Opts = Record<string, any>;
 
 /** Runs `act` per container, echoing names; returns 1 when any failed (errors already printed). */
 async function forEach(names: string[], act: (name: string) => Promise<string | void>): Promise<number> {
@@ -27,23 +27,23 @@ async function forEach(names: string[], act: (name: string) => Promise<string | 
   return failed ? 1 : 0;
 }
 
-export async function stop(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function stop(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.stop>): Promise<number> {
   const c = ctx.client;
   // Docker sends `t` only when -t was given (the container's StopTimeout applies otherwise).
   return forEach(args, (n) => c.containers.stop(n, { t: o.timeout, signal: o.signal }));
 }
 
-export async function restart(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function restart(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.restart>): Promise<number> {
   const c = ctx.client;
   return forEach(args, (n) => c.containers.restart(n, { t: o.timeout, signal: o.signal }));
 }
 
-export async function kill(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function kill(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.kill>): Promise<number> {
   const c = ctx.client;
   return forEach(args, (n) => c.containers.kill(n, { signal: o.signal }));
 }
 
-export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.rm>): Promise<number> {
   const c = ctx.client;
   let failed = false;
   for (const name of args) {
@@ -105,7 +105,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 /** `export`: the container's filesystem as a tar, to `-o FILE` or a redirected stdout (docker's rule). */
-export async function exportCmd(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function exportCmd(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.export>): Promise<number> {
   const out = o.output as string | undefined;
   if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
   const res = await ctx.client.containers.export(args[0]);
@@ -122,7 +122,7 @@ export async function diff(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function logs(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.logs>): Promise<number> {
   const c = ctx.client;
   const name = args[0];
   const ctr = await c.containers.inspect<{ Id: string; Config: { Tty: boolean } }>(name);
@@ -172,7 +172,7 @@ export async function confirm(message: string): Promise<boolean> {
   return /^\s*y(es)?\s*$/i.test(answer);
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.prune>): Promise<number> {
   if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
   const r = await ctx.client.containers.prune({ filters: encodeFilters(o.filter, ctx, '--filter') });
   let out = '';

@@ -2,6 +2,7 @@
 // rules (cp.go + go-archive copy.go; see common/archive-copy.ts). Host-side extraction goes
 // through the path-safe extractor (store/snapshots/apply-layer.ts): entry names are confined to
 // the destination and nothing is written through a symlink, whatever the container's tar holds.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -15,7 +16,6 @@ import { applyLayer } from '../../store/snapshots/apply-layer.ts';
 import type { Response } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
-type Opts = Record<string, any>;
 
 interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 const MODE_DIR = 2 ** 31;
@@ -25,7 +25,7 @@ const MODE_IRREGULAR = 2 ** 19;
 const isDirMode = (m: number) => m >= MODE_DIR;
 const hasBit = (m: number, bit: number) => Math.floor(m / bit) % 2 === 1;
 
-export async function cp(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function cp(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.cp>): Promise<number> {
   const [source, destination] = args;
   if (source === '') throw new StatusError('source can not be empty', 1);
   if (destination === '') throw new StatusError('destination can not be empty', 1);

@@ -1,14 +1,14 @@
 // `berth exec`: POST /containers/{id}/exec, then POST /exec/{id}/start (hijacked unless -d),
 // then GET /exec/{id}/json for the exit code (the process's own, as docker exits with it).
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { configDetachKeys } from '../credentials.ts';
 import { ApiError, readAll } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseKeyValueFile, resolveEnv } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize } from '../stdio.ts';
 
-type Opts = Record<string, any>;
 
-export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function exec(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.exec>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const [container, ...cmd] = args;
   const c = ctx.client;

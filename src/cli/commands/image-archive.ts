@@ -1,4 +1,5 @@
 // `save`, `load` and `commit` (docker CLI 28's behaviour and texts).
+import type { OptionsOf, CONTAINER_COMMANDS, IMAGE_COMMANDS } from '../spec.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
@@ -8,10 +9,9 @@ import type { CommitQuery } from '../../client/endpoints.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
-type Opts = Record<string, any>;
 
 /** `save [-o FILE] IMAGE...`: the archive to a file (written beside it, then renamed) or stdout. */
-export async function save(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.save>): Promise<number> {
   const out = o.output as string | undefined;
   if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
   const res = await ctx.client.images.save({ names: args, platform: o.platform || undefined });
@@ -28,7 +28,7 @@ export async function save(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 }
 
 /** `load [-i FILE] [-q]`. */
-export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function load(ctx: Ctx, _args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.load>): Promise<number> {
   let input: NodeJS.ReadableStream;
   if (o.input) {
     const s = createReadStream(o.input as string);
@@ -55,7 +55,7 @@ export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> 
 }
 
 /** `commit [-a] [-m] [-c CHANGE]... [-p] CONTAINER [REPOSITORY[:TAG]]`: prints the new image ID. */
-export async function commit(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function commit(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.commit>): Promise<number> {
   const [container, ref] = args;
   const query: CommitQuery = {
     container, comment: o.message || undefined, author: o.author || undefined,

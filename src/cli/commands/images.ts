@@ -1,4 +1,5 @@
 // Image verbs: images/image ls, import, tag, rmi, history, pull, image prune.
+import type { OptionsOf, IMAGE_COMMANDS } from '../spec.ts';
 import { authHeaderFor } from '../credentials.ts';
 import { showProgress } from './registry-client.ts';
 import { createReadStream } from 'node:fs';
@@ -13,7 +14,6 @@ import { truncateId, ago, goTimeString, ellipsis } from '../display.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from './containers.ts';
 
-type Opts = Record<string, any>;
 
 export interface ImageSummary {
   Id: string;
@@ -107,7 +107,7 @@ function templateFailure(e: unknown): never {
   throw e;
 }
 
-export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function images(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.ls>): Promise<number> {
   const filters = [...(o.filter ?? [])];
   if (args[0]) filters.push(`reference=${args[0]}`);
   const list = await ctx.client.images.list<ImageSummary>({ all: o.all, filters: encodeFilters(filters, ctx), 'shared-size': undefined });
@@ -139,7 +139,7 @@ async function showStream(res: import('../../client/client.ts').Response, out: N
   }
 }
 
-export async function importImage(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function importImage(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.import>): Promise<number> {
   const [source, ref] = args;
   const query: Record<string, string | undefined> = { message: o.message, platform: o.platform };
   if (ref) {
@@ -175,7 +175,7 @@ export async function tag(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-export async function rmi(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rmi(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.rm>): Promise<number> {
   let failed = false;
   for (const name of args) {
     try {
@@ -197,7 +197,7 @@ export async function rmi(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
 interface HistoryItem { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
 
-export async function history(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function history(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.history>): Promise<number> {
   const items = await ctx.client.images.history<HistoryItem>(args[0]);
   const trunc = o.trunc !== false;
   const human = o.human !== false;
@@ -230,7 +230,7 @@ export async function history(ctx: Ctx, args: string[], o: Opts): Promise<number
   return 0;
 }
 
-export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function pull(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.pull>): Promise<number> {
   const image = args[0];
   const at = image.indexOf('@');
   let fromImage = image;
@@ -250,7 +250,7 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   return 0;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.prune>): Promise<number> {
   const warning = o.all
     ? 'WARNING! This will remove all images without at least one container associated to them.'
     : 'WARNING! This will remove all dangling images.';

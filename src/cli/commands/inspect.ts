@@ -1,6 +1,7 @@
 // inspect, container inspect, image inspect: a JSON array indented by 4 spaces (docker's
 // json.Indent of the daemon's bytes), or one template execution per object with -f/--format.
 // Without --type, each name is tried as a container, then an image, a network, a volume.
+import type { OptionsOf, CONTAINER_COMMANDS, GENERIC_INSPECT, IMAGE_COMMANDS, NETWORK_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseTemplate, TemplateError, type Template } from '../format/template.ts';
@@ -9,7 +10,8 @@ import { indentJson } from '../format/json-indent.ts';
 import { readAll } from '../../client/client.ts';
 import { path } from '../../client/endpoints.ts';
 
-type Opts = Record<string, any>;
+/** The generic inspect's flags: the typed forms' are a subset. */
+type Opts = OptionsOf<typeof GENERIC_INSPECT>;
 type Kind = 'container' | 'image' | 'network' | 'volume';
 
 // Inspect templates run on typed structs in docker, where a nil slice prints `[]` and a nil map
@@ -124,7 +126,7 @@ function goMarshal(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof GENERIC_INSPECT>): Promise<number> {
   const type = o.type as string | undefined;
   let kinds: Kind[];
   if (!type) kinds = ['container', 'image', 'network', 'volume'];
@@ -133,14 +135,14 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
   return inspectAll(ctx, args, kinds, o);
 }
 
-export async function containerInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function containerInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['container'], o);
 }
 
-export async function networkInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function networkInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['network'], o);
 }
 
-export async function imageInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function imageInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['image'], o);
 }

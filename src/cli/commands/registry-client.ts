@@ -1,12 +1,12 @@
 // `berth login`, `logout` and `push`: credentials in the CLI's config file (src/cli/credentials.ts),
 // checked by the daemon (POST /auth) and sent with every pull and push as X-Registry-Auth.
+import type { OptionsOf, IMAGE_COMMANDS, TOP_LEVEL } from '../spec.ts';
 import type { AuthResponse } from '../../api/types/responses.ts';
 import { ApiError } from '../../client/client.ts';
 import { StreamError, displayJsonMessages } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { authHeaderFor, configPath, eraseAuth, getAuth, loggedIn, logoutKeys, serverKey, storeAuth, type AuthConfig } from '../credentials.ts';
 
-type Opts = Record<string, any>;
 
 function readLine(prompt: string, hidden: boolean): Promise<string> {
   return new Promise((resolve) => {
@@ -39,7 +39,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
-export async function login(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function login(ctx: Ctx, args: string[], o: OptionsOf<typeof TOP_LEVEL.login>): Promise<number> {
   const key = serverKey(args[0]);
   if (o.password !== undefined && o.passwordStdin) throw new StatusError('--password and --password-stdin are mutually exclusive', 1);
   if (o.passwordStdin && !o.username) throw new StatusError('Must provide --username with --password-stdin', 1);
@@ -100,7 +100,7 @@ export async function showProgress(res: NodeJS.ReadableStream, out: NodeJS.Writa
   }
 }
 
-export async function push(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function push(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.push>): Promise<number> {
   const image = args[0];
   const lastSlash = image.lastIndexOf('/');
   const colon = image.lastIndexOf(':');

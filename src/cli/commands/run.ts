@@ -7,6 +7,7 @@
 //   POST /containers/{id}/wait?condition=next-exit|removed               (headers only)
 //   POST /containers/{id}/start
 //   … stream until the output ends, then read the wait body → exit with its StatusCode.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { writeFileSync, existsSync } from 'node:fs';
 import type { Response as IncomingMessage } from '../../client/client.ts';
 import { ApiError, readAll } from '../../client/client.ts';
@@ -16,7 +17,8 @@ import { StatusError, type Ctx } from '../context.ts';
 import { buildCreateRequest } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize, proxySignals } from '../stdio.ts';
 
-type Opts = Record<string, any>;
+/** run's flags are create's and two more: createContainer takes either. */
+type CreateOpts = OptionsOf<typeof CONTAINER_COMMANDS.create>;
 
 /** docker's reportError for run/create: `berth: MSG` plus the help hint. */
 function runFailure(ctx: Ctx, e: unknown, status = 125): StatusError {
@@ -57,7 +59,7 @@ export async function pullImage(ctx: Ctx, image: string, platform: string | unde
 
 interface Created { Id: string; Warnings?: string[] | null }
 
-async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
+async function createContainer(ctx: Ctx, args: string[], o: CreateOpts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
   let req;
   try {
     req = buildCreateRequest(args, o, ctx, detached);
@@ -109,13 +111,13 @@ async function waitResult(res: IncomingMessage): Promise<number> {
 }
 
 /** docker create reports daemon errors as most verbs do ("Error response from daemon", exit 1). */
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.create>): Promise<number> {
   const { created } = await createContainer(ctx, args, o, false);
   process.stdout.write(`${created.Id}\n`);
   return 0;
 }
 
-export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function run(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.run>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const detached = Boolean(o.detach);
   if (detached && o.attach?.length) throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1);
@@ -202,7 +204,7 @@ interface InspectedContainer {
   State: { Running: boolean; Paused: boolean; Restarting: boolean };
 }
 
-export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function start(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.start>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
   if (o.attach || o.interactive) {
@@ -242,7 +244,7 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   return 0;
 }
 
-export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function attach(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.attach>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
   const ctr = await c.containers.inspect<InspectedContainer>(args[0]);

@@ -1,6 +1,7 @@
 // `berth stats` and `berth update`. stats: docker-cli's table and numbers (CPU % from the
 // cpu/system deltas against precpu, memory without the inactive file cache, decimal I/O sizes),
 // one table with --no-stream, otherwise redrawn every second (clear screen on a terminal).
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { bytesSize, humanSize, parseBytes, parseCpus } from '../../common/units.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
@@ -8,7 +9,6 @@ import { renderList, goRow } from '../format/formatter.ts';
 import { truncateId } from '../display.ts';
 import { parseRestart } from '../run-config.ts';
 
-type Opts = Record<string, any>;
 
 interface StatsJSON {
   read: string; name: string; id: string;
@@ -62,7 +62,7 @@ export function statsRow(arg: string, s: StatsJSON, noTrunc: boolean, running = 
   });
 }
 
-export async function stats(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function stats(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.stats>): Promise<number> {
   const c = ctx.client;
   const pick = async (): Promise<{ arg: string; id: string; running: boolean }[]> => {
     if (args.length) {
@@ -100,7 +100,7 @@ export async function stats(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   }
 }
 
-export async function update(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.update>): Promise<number> {
   const bytes = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined || v === '') return undefined;
     if (v === '-1' && flag === '--memory-swap') return -1;

@@ -1,13 +1,13 @@
 // `berth system prune`: docker's composition of the per-resource prunes, in its order
 // (containers, networks, volumes with --volumes, images, build cache), one confirmation first,
 // each section as the resource's own prune prints it, and the summed reclaimed space.
+import type { OptionsOf, SYSTEM_COMMANDS } from '../spec.ts';
 import { humanSize } from '../../common/units.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from '../prompt.ts';
 import { pruneOutput as networkOutput } from './networks.ts';
 
-type Opts = Record<string, any>;
 
 /** docker-cli's confirmation text (system/prune.go's template, rendered). */
 export function confirmationMessage(o: { all?: boolean; volumes?: boolean; filter?: string[] }): string {
@@ -34,7 +34,7 @@ export function confirmationMessage(o: { all?: boolean; volumes?: boolean; filte
   return `${s}\nAre you sure you want to continue?`;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.prune>): Promise<number> {
   const filter = ((o.filter as string[] | undefined) ?? []).filter((f) => f !== '');
   // Malformed filters fail as flag errors, before anything else.
   encodeFilters(filter, ctx, '--filter');

@@ -1,4 +1,5 @@
 // version, info, events, system df.
+import type { OptionsOf, SYSTEM_COMMANDS, VERSION_COMMAND } from '../spec.ts';
 import { jsonMessages, RAW_JSON } from '../../client/streams.ts';
 import { MAX_API_VERSION, compareVersions } from '../../client/client.ts';
 import { bytesSize, getTimestamp, humanSize, humanDuration } from '../../common/units.ts';
@@ -13,7 +14,6 @@ import type { ImageSummary } from './images.ts';
 import { encodeFilters } from '../filters.ts';
 import { VERSION } from '../version.ts';
 
-type Opts = Record<string, any>;
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
@@ -50,7 +50,7 @@ function ansic(s: string): string {
   return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
-export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function version(ctx: Ctx, _args: string[], o: OptionsOf<typeof VERSION_COMMAND>): Promise<number> {
   const c = ctx.client;
   let server: Record<string, any> | undefined;
   let serverErr: unknown;
@@ -119,7 +119,7 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
   return 0;
 }
 
-export async function info(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function info(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.info>): Promise<number> {
   const c = ctx.client;
   if (o.format) {
     const data = await c.system.info<Record<string, any>>();
@@ -228,7 +228,7 @@ export function formatEvent(ev: Record<string, any>): string {
   return `${line}\n`;
 }
 
-export async function events(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function events(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.events>): Promise<number> {
   const now = new Date();
   let since: string | undefined;
   let until: string | undefined;
@@ -612,7 +612,7 @@ export function renderDiskUsage(du: DiskUsage, o: { verbose?: boolean; format?: 
   return out;
 }
 
-export async function df(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function df(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.df>): Promise<number> {
   const du = await ctx.client.system.df<DiskUsage>();
   process.stdout.write(renderDiskUsage(du, { verbose: Boolean(o.verbose), format: o.format }));
   return 0;

@@ -6,6 +6,7 @@
 //   berth volume inspect -f '{{.Mountpoint}}' v1
 //   berth volume rm v1 nosuch                                       → `v1`, an error, exit 1
 //   berth volume prune -a -f
+import type { OptionsOf, VOLUME_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { humanSize } from '../../common/units.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
@@ -15,7 +16,6 @@ import { indentJson } from '../format/json-indent.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm as ask } from '../prompt.ts';
 
-type Opts = Record<string, any>;
 
 export interface Volume {
   Name: string;
@@ -74,7 +74,7 @@ export function createBody(name: string | undefined, o: { driver?: string; opt?:
   return body;
 }
 
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.create>): Promise<number> {
   let name: string | undefined = o.name;
   if (args.length === 1) {
     if (name) throw new StatusError('conflicting options: cannot specify a volume-name through both --name and as a positional arg', 1);
@@ -173,7 +173,7 @@ function templateFailure(e: unknown): never {
   throw e;
 }
 
-export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ls(ctx: Ctx, _args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.ls>): Promise<number> {
   const filters = (o.filter as string[] | undefined)?.filter((f) => f !== '');
   const r = await ctx.client.volumes.list<Volume>({ filters: encodeFilters(filters, ctx) });
   let out: string;
@@ -245,7 +245,7 @@ export function inspectJson(vols: Volume[], compact = false): string {
   return `${compact ? text : indentJson(text, '    ')}\n`;
 }
 
-export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.inspect>): Promise<number> {
   const format: string = o.format ?? '';
   let tmpl: Template | undefined;
   if (format !== '' && format !== 'json') {
@@ -286,7 +286,7 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
 // ---------------------------------------------------------------------------------------------
 // rm
 
-export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.rm>): Promise<number> {
   const errors: string[] = [];
   for (const arg of args) {
     const name = arg.trim();
@@ -337,7 +337,7 @@ export function pruneOutput(r: { VolumesDeleted?: string[] | null; SpaceReclaime
   return `${out}Total reclaimed space: ${humanSize(reclaimed, 4)}\n`;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.prune>): Promise<number> {
   // A malformed --filter is a flag error (docker fails while parsing flags), then the --all
   // conflict; both before the prompt.
   encodeFilters(o.filter?.filter((f: string) => f !== ''), ctx, '--filter');
