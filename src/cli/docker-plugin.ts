@@ -98,7 +98,7 @@ function currentContext(configDir: string): string | undefined {
   try {
     const cfg = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { currentContext?: string };
     return cfg.currentContext || undefined;
-  } catch { return undefined; }
+  } catch { return undefined; /* no (readable) config: no current context */ }
 }
 
 /**

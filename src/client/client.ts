@@ -268,7 +268,7 @@ export function readAll(stream: Readable): Promise<Buffer> {
 
 async function errorFrom(res: Response): Promise<ApiError> {
   const status = res.statusCode ?? 0;
-  const body = (await readAll(res).catch(() => Buffer.alloc(0))).toString();
+  const body = (await readAll(res).catch(() => Buffer.alloc(0) /* unreadable body: the status line says it */)).toString();
   let message = '';
   try {
     const parsed = JSON.parse(body);

@@ -44,7 +44,7 @@ export class BuildError extends ComposeError {
 }
 
 function readText(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; /* absent or unreadable: none */ }
 }
 
 /** compose's resolveAndMergeBuildArgs: the service's args, --build-arg over them; one named without a value takes the project environment's (or is left out). */

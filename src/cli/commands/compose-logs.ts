@@ -95,7 +95,7 @@ export async function logs(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE
       if (e.type === 'exited') lp.status(e.source, `exited with code ${e.exitCode}${e.restarting ? ' (restarting)' : ''}`);
       if (e.type !== 'started') return;
       // Removed already (a one-shot container with --rm): nothing to follow.
-      const i = await sess.api.inspectContainer(e.id).catch(() => undefined);
+      const i = await sess.api.inspectContainer(e.id).catch(() => undefined /* gone: nothing to follow */);
       if (i?.State.StartedAt) streams.push(logContainer(ctx.client, lp, e.source, e.id, { ...lo, since: String(Math.floor(Date.parse(i.State.StartedAt) / 1000)), signal: ac.signal }));
     }, ac.signal));
   }

@@ -92,7 +92,7 @@ async function pruneDangling(ctx: Ctx, project: string, keep: Set<string>): Prom
   let imgs: Array<{ Id: string }> = [];
   try {
     imgs = await ctx.client.images.list<{ Id: string }>({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) });
-  } catch { return; }
+  } catch { return; /* best-effort cleanup: the images stay */ }
   for (const i of imgs) {
     if (keep.has(i.Id)) continue;
     try { await ctx.client.images.remove(i.Id); } catch { /* in use or gone: kept */ }

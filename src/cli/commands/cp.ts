@@ -83,7 +83,7 @@ function validateOutputPath(path: string): void {
     }
   }
   let st;
-  try { st = statSync(path); } catch { return; }
+  try { st = statSync(path); } catch { return; /* not there yet: the copy creates it */ }
   if (st.isDirectory() || st.isFile()) return;
   if (st.isBlockDevice() || st.isCharacterDevice()) throw new StatusError(`invalid output path: "${path}" must be a directory or a regular file: got a device`, 1);
 }

@@ -164,12 +164,13 @@ export async function run(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINE
     await c.containers.start(id);
   } catch (e) {
     restore();
+    // The start failed and is what gets reported; the pump ends with the socket destroyed next.
     pumping.catch(() => {});
     attached.socket.destroy();
     const msg = e instanceof ApiError ? e.message : (e as Error).message;
     const failure = runFailure(ctx, e, startErrorStatus(msg));
     // With --rm the daemon removes the container after the failed start; wait for that as docker does.
-    if (autoRemove) await waitResult(waitRes).catch(() => 0);
+    if (autoRemove) await waitResult(waitRes).catch(() => 0 /* only waited for the removal; the start error is reported */);
     else waitRes.destroy();
     throw failure;
   }
@@ -222,6 +223,7 @@ export async function start(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAI
       await c.containers.start(ctr.Id);
     } catch (e) {
       restore();
+      // The start error is rethrown below; the pump ends with the socket destroyed next.
       pumping.catch(() => {});
       attached.socket.destroy();
       waitRes.destroy();

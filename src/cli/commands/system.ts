@@ -59,7 +59,7 @@ export async function version(ctx: Ctx, _args: string[], o: OptionsOf<typeof VER
   } catch (e) {
     serverErr = e;
   }
-  const apiVersion = await c.version().catch(() => MAX_API_VERSION);
+  const apiVersion = await c.version().catch(() => MAX_API_VERSION /* no daemon: the client's own version is shown, the error is serverErr's */);
   const client = alias({
     Version: VERSION,
     ApiVersion: apiVersion,
@@ -400,6 +400,7 @@ function firstTag(img: ImageSummary): { repo: string; tag: string } | null {
     if (ref.tag === undefined) return { repo: '<none>', tag: '<none>' };
     return { repo: ref.familiarName(), tag: ref.tag };
   } catch {
+    // Not a reference docker can parse: null, the row docker's df -v skips.
     return null;
   }
 }
