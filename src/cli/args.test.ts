@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { locate, parseCommandArgs, parseArgs, ParseError, GLOBAL_OPTIONS } from './args.ts';
-import { TOP_LEVEL, GROUPS } from './spec.ts';
+import { TOP_LEVEL, GROUPS, type CommandSpec } from './spec.ts';
 
 test('locate finds the verb past global flags, and a group sub-verb', () => {
   assert.deepEqual(locate(['-H', 'unix:///s', 'ps', '-a']), { verbAt: 2, verb: 'ps' });
@@ -52,7 +52,7 @@ test('help flags: -h is help except where it is a flag (run --hostname)', () => 
 });
 
 test('errors carry pflag wording', () => {
-  const err = (args: string[], spec = TOP_LEVEL.ps) => { try { parseCommandArgs(spec, args); } catch (e) { assert.ok(e instanceof ParseError); return (e as Error).message; } return ''; };
+  const err = (args: string[], spec: CommandSpec = TOP_LEVEL.ps) => { try { parseCommandArgs(spec, args); } catch (e) { assert.ok(e instanceof ParseError); return (e as Error).message; } return ''; };
   assert.equal(err(['--foo']), 'unknown flag: --foo');
   assert.equal(err(['-x']), "unknown shorthand flag: 'x' in -x");
   assert.equal(err(['--filter']), 'flag needs an argument: --filter');

@@ -9,7 +9,7 @@
 //   locate(['-H', 'unix:///s', 'container', 'ls', '-a']) → { verbAt: 2, verb: 'container', sub: 'ls', … }
 //   parseCommandArgs(runSpec, ['--rm', '-e=A=1', 'busybox', 'ls', '-l'])
 //     → { args: ['busybox', 'ls', '-l'], opts: { rm: true, env: ['A=1'], … }, help: false }
-import { GROUPS, type CommandSpec, type OptDef } from './spec.ts';
+import { GROUPS, type CommandSpec, type OptDef, type ParsedOptions } from './spec.ts';
 
 /** A flag or argument problem, reported with the usage block and exit status 125. */
 export class ParseError extends Error {}
@@ -23,7 +23,7 @@ export interface Located {
   subAt?: number;
 }
 
-export const GLOBAL_OPTIONS: OptDef[] = [
+export const GLOBAL_OPTIONS = [
   { flags: '--config', kind: 'string', desc: 'Location of client config files' },
   { flags: '-c, --context', kind: 'string', desc: 'Name of the context to use (ignored: berth has no contexts)' },
   { flags: '-D, --debug', kind: 'bool', desc: 'Enable debug mode' },
@@ -35,7 +35,7 @@ export const GLOBAL_OPTIONS: OptDef[] = [
   { flags: '--tlskey', kind: 'string', desc: 'Path to TLS key file' },
   { flags: '--tlsverify', kind: 'bool', desc: 'Use TLS and verify the remote' },
   { flags: '-v, --version', kind: 'bool', desc: 'Print version information and quit' },
-];
+] as const satisfies readonly OptDef[];
 
 const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '--tlscacert', '--tlscert', '--tlskey', '-l', '--log-level', '--config', '-c', '--context']);
 
@@ -95,7 +95,7 @@ function parseBool(v: string): boolean | undefined {
 
 export interface Parsed {
   args: string[];
-  opts: Record<string, any>;
+  opts: ParsedOptions;
   /** `--help` (or `-h` where it is not another flag) was given. */
   help: boolean;
 }
@@ -105,7 +105,7 @@ interface OptionTable {
   byShort: Map<string, OptDef>;
 }
 
-function table(options: OptDef[]): OptionTable {
+function table(options: readonly OptDef[]): OptionTable {
   const byLong = new Map<string, OptDef>();
   const byShort = new Map<string, OptDef>();
   for (const o of options) {
@@ -123,20 +123,20 @@ function shownFlags(o: OptDef): string {
   return n.short ? `${n.short}, ${n.long}` : n.long;
 }
 
-function store(opts: Record<string, any>, o: OptDef, value: string | boolean): void {
+function store(opts: ParsedOptions, o: OptDef, value: string | boolean): void {
   const long = optionNames(o).long;
   const key = optKey(o);
   if (o.kind === 'bool') {
     // A negated switch stores the opposite: `--no-trunc` → trunc=false.
     opts[key] = long.startsWith('--no-') && !o.key ? !value : value;
   } else if (o.kind === 'list') {
-    (opts[key] ??= []).push(value as string);
+    ((opts[key] ??= []) as string[]).push(value as string);
   } else {
     opts[key] = value;
   }
 }
 
-function setValue(opts: Record<string, any>, o: OptDef, name: string, value: string | undefined): void {
+function setValue(opts: ParsedOptions, o: OptDef, name: string, value: string | undefined): void {
   if (o.kind === 'bool') {
     if (value === undefined) { store(opts, o, true); return; }
     const b = parseBool(value);
@@ -152,9 +152,9 @@ function setValue(opts: Record<string, any>, o: OptDef, name: string, value: str
  * Parses one command's arguments. `interspersed` false (run/create/exec/top) ends flag parsing
  * at the first argument. Unknown flags and missing values throw ParseError with pflag's text.
  */
-export function parseArgs(options: OptDef[], argv: string[], o: { interspersed: boolean; shortHelp: boolean }): Parsed {
+export function parseArgs(options: readonly OptDef[], argv: string[], o: { interspersed: boolean; shortHelp: boolean }): Parsed {
   const t = table(options);
-  const opts: Record<string, any> = {};
+  const opts: ParsedOptions = {};
   for (const def of options) {
     if (def.default !== undefined && def.kind !== 'int') opts[optKey(def)] = def.default;
     else if (def.kind === 'bool' && !def.key && optionNames(def).long.startsWith('--no-')) opts[optKey(def)] = true;

@@ -183,5 +183,5 @@ export function encodeRegistryConfig(m: Record<string, AuthConfig>): string {
 
 /** The config file's `detachKeys` (docker's default for run/start/attach/exec without --detach-keys). */
 export function configDetachKeys(): string | undefined {
-  try { return loadConfig().detachKeys || undefined; } catch { return undefined; }
+  try { return loadConfig().detachKeys || undefined; } catch { return undefined; /* an unreadable config: docker's default keys */ }
 }

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { GLOBAL_OPTIONS, parseArgs, ParseError } from './args.ts';
 import { StatusError, type Globals } from './context.ts';
-import type { OptDef } from './spec.ts';
+import type { OptDef, Options } from './spec.ts';
 
 export const PLUGIN_ENV = 'BERTH_DOCKER_PLUGIN';
 export const DOCKER_DEFAULT_HOST = 'unix:///var/run/docker.sock';
@@ -37,9 +37,12 @@ export const DOCKER_DEFAULT_HOST = 'unix:///var/run/docker.sock';
  * The docker CLI's global flags (a plugin receives them before its name): berth's own, but -H
  * may repeat there and -v is not one of them.
  */
-const DOCKER_GLOBALS: OptDef[] = GLOBAL_OPTIONS
+const DOCKER_GLOBALS: readonly OptDef[] = GLOBAL_OPTIONS
   .filter((o) => o.flags !== '-v, --version')
   .map((o) => (o.flags === '-H, --host' ? { ...o, kind: 'list' } : o));
+
+/** What parsing DOCKER_GLOBALS gives: the global flags' options, -H repeated. */
+type PluginGlobals = Omit<Options<typeof GLOBAL_OPTIONS>, 'host' | 'version'> & { host?: string[] };
 
 export interface PluginInvocation {
   globals: Globals;
@@ -60,7 +63,7 @@ export function resolvePluginInvocation(argv: string[], env: NodeJS.ProcessEnv):
   }
   const [name, ...args] = g.args;
   if (name !== 'compose') throw new StatusError(`docker-compose: this docker CLI plugin runs as "docker compose", not ${JSON.stringify(name ?? '')}`, 1);
-  const o = g.opts as Record<string, any>;
+  const o = g.opts as PluginGlobals;
   const configDir = o.config || env.DOCKER_CONFIG || join(homedir(), '.docker');
   const hosts: string[] = o.host ?? [];
   if (hosts.length > 1) throw new StatusError('Specify only one -H', 1);
@@ -95,7 +98,7 @@ function currentContext(configDir: string): string | undefined {
   try {
     const cfg = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { currentContext?: string };
     return cfg.currentContext || undefined;
-  } catch { return undefined; }
+  } catch { return undefined; /* no (readable) config: no current context */ }
 }
 
 /**

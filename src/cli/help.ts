@@ -70,7 +70,7 @@ export async function composeHelp(): Promise<string> {
   const cmd = new Command('compose').description('Define and run multi-container applications with berth (compose v2 compatible)').usage('[OPTIONS] COMMAND');
   cmd.helpCommand(false);
   cmd.helpOption('-h, --help', 'Print usage');
-  for (const o of COMPOSE_OPTIONS) if (!o.hidden) cmd.addOption(toOption(o));
+  for (const o of COMPOSE_OPTIONS as readonly OptDef[]) if (!o.hidden) cmd.addOption(toOption(o));
   for (const [name, spec] of Object.entries(COMPOSE_COMMANDS)) cmd.addCommand(commandFor(name, spec));
   p.addCommand(cmd);
   return cmd.helpInformation();

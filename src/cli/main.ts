@@ -105,7 +105,7 @@ async function runCompose(globals: Globals, argv: string[]): Promise<number> {
     process.stdout.write(await composeHelp());
     return 0;
   }
-  const spec = COMPOSE_COMMANDS[sub];
+  const spec = (COMPOSE_COMMANDS as Record<string, CommandSpec>)[sub];
   if (!spec) {
     throw new StatusError(`berth: unknown command: berth compose ${sub}\n\nUsage:  berth compose [OPTIONS] COMMAND\n\nRun 'berth compose --help' for more information`, 1);
   }
@@ -166,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
     const between = argv.slice(loc.verbAt + 1, loc.subAt);
     return runCommand(globals, [verb, loc.sub], spec, [...between, ...argv.slice(loc.subAt! + 1)]);
   }
-  const spec = TOP_LEVEL[verb];
+  const spec = (TOP_LEVEL as Record<string, CommandSpec>)[verb];
   if (!spec) {
     if (verb === 'help') {
       const { mainHelp } = await import('./help.ts');

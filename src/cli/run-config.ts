@@ -6,6 +6,7 @@
 //   → body.Image 'busybox', body.Cmd ['echo', 'hi'], body.Env ['A=1'], body.HostConfig.AutoRemove true
 //
 // Errors are thrown as StatusError with docker's texts (flag errors exit 125).
+import type { OptionsOf, CONTAINER_COMMANDS } from './spec.ts';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parseBytes, parseCpus, parseDuration } from '../common/units.ts';
@@ -13,7 +14,8 @@ import { parsePortRange, parsePortSpec as parsePortSpecCommon, type PortMapping 
 import { EngineError } from '../common/errors.ts';
 import { StatusError, flagError, type Ctx } from './context.ts';
 
-type Opts = Record<string, any>;
+/** run's flags: create's and --detach, --sig-proxy (create's options object is one without them). */
+type Opts = OptionsOf<typeof CONTAINER_COMMANDS.run>;
 
 export interface CreateRequest {
   body: Record<string, any>;
@@ -351,7 +353,7 @@ export function buildCreateRequest(args: string[], o: Opts, ctx: Ctx, detached: 
   }
 
   // Health check.
-  const healthSet = ['healthCmd', 'healthInterval', 'healthTimeout', 'healthStartPeriod', 'healthStartInterval', 'healthRetries'].some((k) => o[k] !== undefined);
+  const healthSet = (['healthCmd', 'healthInterval', 'healthTimeout', 'healthStartPeriod', 'healthStartInterval', 'healthRetries'] as const).some((k) => o[k] !== undefined);
   let healthcheck: Record<string, any> | undefined;
   if (o.healthcheck === false) {
     if (healthSet) throw err125('--no-healthcheck conflicts with --health-* options');

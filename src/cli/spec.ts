@@ -26,7 +26,28 @@ export interface OptDef {
   key?: string;
 }
 
-export type Action = (ctx: Ctx, args: string[], opts: Record<string, any>) => Promise<number | void>;
+/** What the parser stores under an option's key (main.ts turns `int` values into numbers). */
+export type OptValue = string | boolean | number | string[] | undefined;
+export type ParsedOptions = Record<string, OptValue>;
+
+export type Action<O = ParsedOptions> = (ctx: Ctx, args: string[], opts: O) => Promise<number | void>;
+
+// ---------------------------------------------------------------------------------------------
+// Option types computed from the declared flags (args.ts's optKey and store(), at the type
+// level): `list('-e, --env', …)` gives `env?: string[]`, `bool('--no-trunc', …)` gives
+// `trunc?: boolean`, `int('--cpu-period')` `cpuPeriod?: number`. A handler declares
+// `o: OptionsOf<typeof CONTAINER_COMMANDS.stop>` (or Options<typeof SOME_OPTS>).
+
+/** The first long name without its dashes: `-e, --env` → `env`, `--network, --net` → `network`. */
+type LongName<F extends string> = F extends `${string}--${infer L}` ? (L extends `${infer A},${string}` ? A : L) : never;
+type StripNo<S extends string> = S extends `no-${infer R}` ? StripNo<R> : S;
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type KeyOf<D> = D extends { key: infer K extends string } ? K : D extends { flags: infer F extends string } ? Camel<StripNo<LongName<F>>> : never;
+type ValueOf<K extends OptKind> = K extends 'bool' ? boolean : K extends 'string' ? string : K extends 'list' ? string[] : number;
+
+/** The options object a command with these flags receives (every key may be absent). */
+export type Options<O extends readonly OptDef[]> = { [D in O[number] as KeyOf<D>]?: ValueOf<D['kind']> };
+export type OptionsOf<C extends { options: readonly OptDef[] }> = Options<C['options']>;
 
 export interface CommandSpec {
   /** The invocation names: top-level form and/or `container X` form. */
@@ -36,7 +57,7 @@ export interface CommandSpec {
   /** Argument count rules, checked with docker's messages. */
   min?: number;
   max?: number;
-  options: OptDef[];
+  options: readonly OptDef[];
   /** Flags end at the first argument (run, create, exec: the rest is the container's command). */
   stopAtFirstArg?: boolean;
   /** `-h` means something else here (run/create's --hostname), so help is only `--help`. */
@@ -44,12 +65,13 @@ export interface CommandSpec {
   load: () => Promise<Action>;
 }
 
-const bool = (flags: string, desc: string, def?: boolean): OptDef => ({ flags, kind: 'bool', desc, default: def });
-const str = (flags: string, desc: string, def?: string): OptDef => ({ flags, kind: 'string', desc, default: def });
-const list = (flags: string, desc: string): OptDef => ({ flags, kind: 'list', desc });
-const int = (flags: string, desc: string, def?: number): OptDef => ({ flags, kind: 'int', desc, default: def });
+// The builders keep each flag string's literal type, which Options<> reads.
+const bool = <F extends string>(flags: F, desc: string, def?: boolean) => ({ flags, kind: 'bool' as const, desc, default: def });
+const str = <F extends string>(flags: F, desc: string, def?: string) => ({ flags, kind: 'string' as const, desc, default: def });
+const list = <F extends string>(flags: F, desc: string) => ({ flags, kind: 'list' as const, desc });
+const int = <F extends string>(flags: F, desc: string, def?: number) => ({ flags, kind: 'int' as const, desc, default: def });
 
-const CONTAINER_CREATE_OPTS: OptDef[] = [
+const CONTAINER_CREATE_OPTS = [
   list('-a, --attach', 'Attach to STDIN, STDOUT or STDERR'),
   list('--add-host', 'Add a custom host-to-IP mapping (host:ip)'),
   str('--cgroup-parent', 'Optional parent cgroup for the container'),
@@ -136,7 +158,7 @@ const CONTAINER_CREATE_OPTS: OptDef[] = [
   str('-w, --workdir', 'Working directory inside the container'),
 ];
 
-const RUN_OPTS: OptDef[] = [
+const RUN_OPTS = [
   bool('-d, --detach', 'Run container in background and print container ID'),
   bool('--sig-proxy', 'Proxy received signals to the process', true),
   ...CONTAINER_CREATE_OPTS,
@@ -146,7 +168,7 @@ const FILTER = list('-f, --filter', 'Filter output based on conditions provided'
 const FORMAT = (what: string) => str('--format', `Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template (${what})`);
 
 /** docker's legacy builder flags (`DOCKER_BUILDKIT=0 docker build`), plus BuildKit's --progress. */
-const BUILD_OPTS: OptDef[] = [
+const BUILD_OPTS = [
   list('--add-host', 'Add a custom host-to-IP mapping ("host:ip")'),
   list('--build-arg', 'Set build-time variables'),
   list('--cache-from', 'Images to consider as cache sources'),
@@ -180,7 +202,12 @@ const BUILD_OPTS: OptDef[] = [
   list('--ulimit', 'Ulimit options'),
 ];
 
-const lazy = <K extends string>(load: () => Promise<Record<K, Action>>, key: K) => async () => (await load())[key];
+/**
+ * The implementation `key` of a lazily imported module. Typed loosely on purpose: the handlers
+ * take their options type from this file (OptionsOf<typeof X.y>), so reading their types here
+ * would make the tables' types depend on themselves.
+ */
+const lazy = (load: () => Promise<unknown>, key: string) => async (): Promise<Action> => (await load() as Record<string, Action>)[key];
 const runMod = () => import('./commands/run.ts');
 const ctrMod = () => import('./commands/containers.ts');
 const psMod = () => import('./commands/ps.ts');
@@ -195,7 +222,7 @@ const builderMod = () => import('./commands/builder.ts');
 const portMod = () => import('./commands/port.ts');
 
 /** Container verbs: `berth X` and `berth container X`. */
-export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
+export const CONTAINER_COMMANDS = {
   run: {
     name: 'run', usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', desc: 'Create and run a new container from an image',
     min: 1, options: RUN_OPTS, stopAtFirstArg: true, noShortHelp: true, load: lazy(runMod, 'run'),
@@ -352,10 +379,10 @@ export const CONTAINER_COMMANDS: Record<string, CommandSpec> = {
     options: [list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
     load: lazy(ctrMod, 'prune'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 /** Image verbs: `berth image X` (and the top-level forms listed in TOP_LEVEL). */
-export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
+export const IMAGE_COMMANDS = {
   build: {
     name: 'build', usage: '[OPTIONS] PATH | URL | -', desc: 'Build an image from a Dockerfile', min: 1, max: 1,
     options: BUILD_OPTS, load: lazy(buildMod, 'build'),
@@ -417,9 +444,9 @@ export const IMAGE_COMMANDS: Record<string, CommandSpec> = {
     options: [bool('-a, --all', 'Remove all unused images, not just dangling ones'), list('--filter', 'Provide filter values (e.g. "until=<timestamp>")'), bool('-f, --force', 'Do not prompt for confirmation')],
     load: lazy(imgMod, 'prune'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
-export const SYSTEM_COMMANDS: Record<string, CommandSpec> = {
+export const SYSTEM_COMMANDS = {
   info: {
     name: 'info', usage: '[OPTIONS]', desc: 'Display system-wide information', max: 0,
     options: [str('-f, --format', 'Format output using a custom template')], load: lazy(sysMod, 'info'),
@@ -447,10 +474,10 @@ export const SYSTEM_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(() => import('./commands/system-prune.ts'), 'prune'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 /** `berth builder X`: build cache management (and `builder build`, as docker has it). */
-export const BUILDER_COMMANDS: Record<string, CommandSpec> = {
+export const BUILDER_COMMANDS = {
   build: IMAGE_COMMANDS.build,
   prune: {
     name: 'prune', usage: '', desc: 'Remove build cache', max: 0,
@@ -462,12 +489,12 @@ export const BUILDER_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(builderMod, 'prune'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 const netMod = () => import('./commands/networks.ts');
 /** `berth network X` (docker CLI 28's flags; `--ipv4`/`--ipv6` have no stored default so that
  *  create can tell "given" from "not given", as docker's `Changed` does). */
-export const NETWORK_COMMANDS: Record<string, CommandSpec> = {
+export const NETWORK_COMMANDS = {
   connect: {
     name: 'connect', usage: '[OPTIONS] NETWORK CONTAINER', desc: 'Connect a container to a network', min: 2, max: 2,
     options: [
@@ -532,10 +559,10 @@ export const NETWORK_COMMANDS: Record<string, CommandSpec> = {
     options: [bool('-f, --force', 'Do not error if the network does not exist')],
     load: lazy(netMod, 'rm'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 /** `berth volume X` (docker CLI 28's flags; the cluster-volume flags are left out). */
-export const VOLUME_COMMANDS: Record<string, CommandSpec> = {
+export const VOLUME_COMMANDS = {
   create: {
     name: 'create', usage: '[OPTIONS] [VOLUME]', desc: 'Create a volume', max: 1,
     options: [
@@ -573,21 +600,21 @@ export const VOLUME_COMMANDS: Record<string, CommandSpec> = {
     options: [bool('-f, --force', 'Force the removal of one or more volumes')],
     load: lazy(volMod, 'rm'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
-export const VERSION_COMMAND: CommandSpec = {
+export const VERSION_COMMAND = {
   name: 'version', usage: '[OPTIONS]', desc: 'Show the berth version information', max: 0,
   options: [str('-f, --format', 'Format output using a custom template')], load: lazy(sysMod, 'version'),
-};
+} satisfies CommandSpec;
 
-export const GENERIC_INSPECT: CommandSpec = {
+export const GENERIC_INSPECT = {
   name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', desc: 'Return low-level information on Docker objects', min: 1,
   options: [str('-f, --format', 'Format output using a custom template'), bool('-s, --size', 'Display total file sizes if the type is container'), str('--type', 'Only inspect objects of the given type')],
   load: lazy(inspMod, 'inspect'),
-};
+} satisfies CommandSpec;
 
 /** Top-level verbs and the spec each one uses. */
-export const TOP_LEVEL: Record<string, CommandSpec> = {
+export const TOP_LEVEL = {
   run: CONTAINER_COMMANDS.run,
   create: CONTAINER_COMMANDS.create,
   start: CONTAINER_COMMANDS.start,
@@ -635,7 +662,7 @@ export const TOP_LEVEL: Record<string, CommandSpec> = {
   events: SYSTEM_COMMANDS.events,
   info: SYSTEM_COMMANDS.info,
   version: VERSION_COMMAND,
-};
+} satisfies Record<string, CommandSpec>;
 
 // ---------------------------------------------------------------------------------------------
 // compose: `berth compose [OPTIONS] COMMAND`. Its global flags come before the sub-command (as
@@ -651,7 +678,7 @@ const composeImages = () => import('./commands/compose-images.ts');
 const composeWatch = () => import('./commands/compose-watch.ts');
 
 /** compose v2's root flags (hidden ones kept for scripts that still pass them). */
-export const COMPOSE_OPTIONS: OptDef[] = [
+export const COMPOSE_OPTIONS = [
   str('--ansi', 'Control when to print ANSI control characters ("never"|"always"|"auto")', 'auto'),
   bool('--compatibility', 'Run compose in backward compatibility mode'),
   bool('--dry-run', 'Execute command in dry run mode'),
@@ -672,9 +699,9 @@ export const COMPOSE_OPTIONS: OptDef[] = [
 const composeRuntime = () => import('./commands/compose-runtime.ts');
 
 /** `--x` switches whose `--no-x` sibling also exists keep their own keys (OptDef.key). */
-const noBool = (flags: string, desc: string, key: string): OptDef => ({ flags, kind: 'bool', desc, key });
+const noBool = <F extends string, K extends string>(flags: F, desc: string, key: K) => ({ flags, kind: 'bool' as const, desc, key });
 
-const COMPOSE_CREATE_OPTS: OptDef[] = [
+const COMPOSE_CREATE_OPTS = [
   bool('--build', 'Build images before starting containers'),
   noBool('--no-build', "Don't build an image, even if it's policy", 'noBuild'),
   str('--pull', 'Pull image before running ("always"|"missing"|"never"|"build")', 'policy'),
@@ -686,7 +713,7 @@ const COMPOSE_CREATE_OPTS: OptDef[] = [
   bool('-y, --yes', 'Assume "yes" as answer to all prompts and run non-interactively'),
 ];
 
-export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
+export const COMPOSE_COMMANDS = {
   config: {
     name: 'config', usage: '[OPTIONS] [SERVICE...]', desc: 'Parse, resolve and render compose file in canonical format',
     options: [
@@ -727,7 +754,7 @@ export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
       bool('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers'),
       bool('--quiet-build', 'Suppress the build output'),
       list('--attach', 'Restrict attaching to the specified services. Incompatible with --attach-dependencies.'),
-      { flags: '--no-attach', kind: 'list', desc: 'Do not attach (stream logs) to the specified services', key: 'noAttach' },
+      { flags: '--no-attach', kind: 'list' as const, desc: 'Do not attach (stream logs) to the specified services', key: 'noAttach' as const },
       bool('--attach-dependencies', 'Automatically attach to log output of dependent services'),
       bool('--wait', 'Wait for services to be running|healthy. Implies detached mode.'),
       int('--wait-timeout', 'Maximum duration in seconds to wait for the project to be running|healthy'),
@@ -965,13 +992,13 @@ export const COMPOSE_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(composeWatch, 'watch'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 /** `berth container|image|system|builder SUB`: sub-verbs and their aliases. */
 const registryMod = () => import('./commands/registry.ts');
 
 /** `berth registry serve|gc`: berth's own OCI registry (src/registry/server), its own process. */
-export const REGISTRY_COMMANDS: Record<string, CommandSpec> = {
+export const REGISTRY_COMMANDS = {
   serve: {
     name: 'serve', usage: '[OPTIONS]', desc: "Run berth's OCI registry in the foreground", max: 0,
     options: [
@@ -995,7 +1022,7 @@ export const REGISTRY_COMMANDS: Record<string, CommandSpec> = {
     ],
     load: lazy(registryMod, 'gc'),
   },
-};
+} satisfies Record<string, CommandSpec>;
 
 export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
   container: {

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import { demuxTo } from '../client/streams.ts';
 import type { ApiClient } from '../client/client.ts';
+import type { Size } from '../client/endpoints.ts';
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../common/detach-keys.ts';
 
 export interface StreamOptions {
@@ -84,14 +85,14 @@ export function pumpStreams(socket: Socket, o: StreamOptions): Promise<'ended' |
   });
 }
 
-/** Sends the terminal size now and on every SIGWINCH; `path` is `/containers/ID` or `/exec/ID`. */
-export function monitorTtySize(client: ApiClient, path: string): void {
+/** Sends the terminal size now and on every SIGWINCH with `resize` (a container's or an exec's). */
+export function monitorTtySize(resize: (size: Size) => Promise<void>): void {
   const out = process.stdout;
   if (!out.isTTY) return;
   const send = () => {
     const [w, h] = out.getWindowSize();
     if (!h || !w) return;
-    client.call('POST', `${path}/resize`, { query: { h, w } }).catch(() => { /* container may be gone */ });
+    resize({ h, w }).catch(() => { /* best effort: the container or exec may be gone */ });
   };
   send();
   process.on('SIGWINCH', send);
@@ -104,7 +105,7 @@ const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQU
 export function proxySignals(client: ApiClient, id: string): void {
   for (const sig of PROXIED_SIGNALS) {
     process.on(sig, () => {
-      client.call('POST', `/containers/${id}/kill`, { query: { signal: sig } }).catch(() => { /* gone */ });
+      client.containers.kill(id, { signal: sig }).catch(() => { /* best effort: the container may be gone */ });
     });
   }
 }

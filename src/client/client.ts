@@ -3,19 +3,21 @@
 // HTTP itself is http1.ts over node:net / node:tls (node:http costs start-up time).
 //
 //   const c = new ApiClient(resolveEndpoint(opts, process.env));
-//   const { Id } = await c.json<{ Id: string }>('POST', '/containers/create', { body: config });
-//   const h = await c.hijack('POST', `/containers/${Id}/attach`, { query: { stream: 1, stdout: 1 } });
+//   const { Id } = await c.containers.create(config);
+//   const h = await c.containers.attach(Id, { stream: true, stdout: true });
 //   h.socket.pipe(process.stdout);
 //
 // Every path is sent as `/v<version><path>`; the version is min(1.47, what the daemon's
 // `GET /_ping` announces in `API-Version`), or BERTH_API_VERSION / DOCKER_API_VERSION when set
 // (then no ping is made, as the docker CLI does). An HTTP status >= 400 becomes an ApiError
-// whose message is the daemon's `{"message": ...}`.
+// whose message is the daemon's `{"message": ...}`. The typed per-endpoint methods
+// (client.containers, .images, ...) are endpoints.ts, built on request/json/call/hijack here.
 import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from './host.ts';
 import { Http1Agent, EarlyCloseError, type Http1Response } from './http1.ts';
+import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, SystemApi, VolumesApi } from './endpoints.ts';
 
 export type Response = Http1Response;
 export type Headers = Record<string, string>;
@@ -90,6 +92,14 @@ export class ApiClient {
   #agent: Http1Agent | undefined;
   /** The last ping's headers (OSType, Docker-Experimental, Server). */
   pingHeaders: Headers = {};
+  /** The typed endpoints (endpoints.ts): `client.containers.start(id)`. */
+  readonly containers = new ContainersApi(this);
+  readonly exec = new ExecApi(this);
+  readonly images = new ImagesApi(this);
+  readonly networks = new NetworksApi(this);
+  readonly volumes = new VolumesApi(this);
+  readonly system = new SystemApi(this);
+  readonly build = new BuildApi(this);
 
   constructor(endpoint: Endpoint, opts: { version?: string } = {}) {
     this.endpoint = endpoint;
@@ -258,7 +268,7 @@ export function readAll(stream: Readable): Promise<Buffer> {
 
 async function errorFrom(res: Response): Promise<ApiError> {
   const status = res.statusCode ?? 0;
-  const body = (await readAll(res).catch(() => Buffer.alloc(0))).toString();
+  const body = (await readAll(res).catch(() => Buffer.alloc(0) /* unreadable body: the status line says it */)).toString();
   let message = '';
   try {
     const parsed = JSON.parse(body);

@@ -44,7 +44,7 @@ export class BuildError extends ComposeError {
 }
 
 function readText(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; /* absent or unreadable: none */ }
 }
 
 /** compose's resolveAndMergeBuildArgs: the service's args, --build-arg over them; one named without a value takes the project environment's (or is left out). */
@@ -147,7 +147,7 @@ export async function buildService(s: Session, project: Project, service: Servic
   const ctx = buildContext(service);
   const query = buildQuery(project, service, ctx.dockerfile, o);
   const headers: Record<string, string> = { 'X-Registry-Config': o.registryConfig?.() ?? 'e30=' };
-  const res = await s.api.client.request('POST', '/build', { query, raw: ctx.tar, contentType: 'application/x-tar', headers, signal: o.signal });
+  const res = await s.api.client.build.build(query, ctx.tar, { headers, signal: o.signal });
   let id = '';
   for await (const m of jsonMessages(res)) {
     const err = messageError(m);

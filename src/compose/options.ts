@@ -186,6 +186,7 @@ export function resolveOptions(flags: ProjectFlags, host: Host): LoadOptions & {
       try {
         return parseYaml(f.content ?? '', f.filename).some((d) => isDict(d.value) && typeof d.value.name === 'string' && d.value.name !== '');
       } catch {
+        // Not YAML (yet): the loader reports it; here it names no project.
         return false;
       }
     });

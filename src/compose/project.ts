@@ -62,6 +62,7 @@ function globMatch(pattern: string, name: string): boolean {
   try {
     return new RegExp(`^${re}$`).test(name);
   } catch {
+    // A pattern that is not a valid expression matches nothing.
     return false;
   }
 }

@@ -52,9 +52,7 @@ export async function pullServiceImage(s: Session, r: PullRequest, o: PullOption
   const fromImage = ref.digest ? `${ref.familiarName()}@${ref.digest}` : ref.familiarName();
   let res;
   try {
-    res = await s.api.client.request('POST', '/images/create', {
-      query: { fromImage, tag: ref.digest ? undefined : ref.tag, platform }, headers: o.registryAuth?.(image) ?? {},
-    });
+    res = await s.api.client.images.create({ fromImage, tag: ref.digest ? undefined : ref.tag, platform }, { headers: o.registryAuth?.(image) ?? {} });
   } catch (e) {
     w.event({ id: service.name, status: service.build ? 'warning' : 'error', text: service.build ? 'Warning' : 'Error', statusText: messageOf(e) });
     throw e;

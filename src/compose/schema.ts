@@ -30,6 +30,7 @@ export function precompiled(path = './compose-schema.cjs'): ValidateFunction | u
   try {
     mod = require(path);
   } catch {
+    // No precompiled validator beside the bundle: the caller compiles one.
     return undefined;
   }
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');

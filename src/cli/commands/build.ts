@@ -19,6 +19,7 @@
 // A failed build prints the daemon's text on stderr and exits with the failed command's status
 // (docker's jsonmessage error code), or 1. Ctrl-C aborts the request; the daemon then cancels
 // the build.
+import type { OptionsOf, IMAGE_COMMANDS } from '../spec.ts';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -35,7 +36,7 @@ import { StatusError, flagError, type Ctx } from '../context.ts';
 import { parseUlimit } from '../run-config.ts';
 import { allAuths, encodeRegistryConfig } from '../credentials.ts';
 
-type Opts = Record<string, any>;
+type Opts = OptionsOf<typeof IMAGE_COMMANDS.build>;
 
 export interface BuildIo {
   stdin: NodeJS.ReadableStream;
@@ -48,7 +49,7 @@ export interface BuildIo {
 }
 
 /** The spec's action: the process's streams, SIGINT/SIGTERM abort the request. */
-export async function build(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function build(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.build>): Promise<number> {
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.on('SIGINT', onSignal);
@@ -113,9 +114,7 @@ export async function runBuild(ctx: Ctx, args: string[], o: Opts, io: BuildIo): 
       // X-Registry-Config: every registry credential the CLI has, for the FROM pulls ("{}" when none).
       let registryConfig = 'e30=';
       try { registryConfig = encodeRegistryConfig(allAuths()); } catch { /* an unreadable config: none */ }
-      res = await ctx.client.request('POST', '/build', {
-        query, raw: upload, contentType: 'application/x-tar', signal: io.signal, headers: { 'X-Registry-Config': registryConfig },
-      });
+      res = await ctx.client.build.build(query, upload, { signal: io.signal, headers: { 'X-Registry-Config': registryConfig } });
     } catch (e) {
       if (contextError) throw new StatusError(`error checking context: ${contextError.message}`, 1);
       throw e;

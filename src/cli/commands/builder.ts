@@ -1,18 +1,17 @@
 // builder prune: POST /build/prune, with docker's confirmation prompt and report.
+import type { OptionsOf, BUILDER_COMMANDS } from '../spec.ts';
+import type { BuildCachePruneReport } from '../../api/types/responses.ts';
 import { humanSize, parseBytes } from '../../common/units.ts';
 import { flagError, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from '../prompt.ts';
 
-type Opts = Record<string, any>;
+type Opts = OptionsOf<typeof BUILDER_COMMANDS.prune>;
 
 export const PRUNE_WARNING = 'WARNING! This will remove all dangling build cache. Are you sure you want to continue?';
 export const PRUNE_ALL_WARNING = 'WARNING! This will remove all build cache. Are you sure you want to continue?';
 
-export interface BuildCachePruneReport {
-  CachesDeleted?: string[] | null;
-  SpaceReclaimed?: number;
-}
+export type { BuildCachePruneReport };
 
 /** What docker prints after a prune: the deleted IDs (if any), a blank line, the total (go-units HumanSize). */
 export function pruneReport(r: BuildCachePruneReport): string {
@@ -28,7 +27,7 @@ export interface PruneIo {
   out: NodeJS.WritableStream;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof BUILDER_COMMANDS.prune>): Promise<number> {
   return runPrune(ctx, o, { input: process.stdin, out: process.stdout });
 }
 
@@ -45,9 +44,7 @@ export async function runPrune(ctx: Ctx, o: Opts, io: PruneIo): Promise<number> 
   const filters = encodeFilters(o.filter, ctx, '--filter');
   // Declining is not an error: docker exits 0 without a request (and without another newline).
   if (!o.force && !(await confirm(o.all ? PRUNE_ALL_WARNING : PRUNE_WARNING, io.input, io.out))) return 0;
-  const r = await ctx.client.json<BuildCachePruneReport>('POST', '/build/prune', {
-    query: { all: Boolean(o.all), 'keep-storage': keepStorage || undefined, filters },
-  });
+  const r = await ctx.client.build.prune({ all: Boolean(o.all), 'keep-storage': keepStorage || undefined, filters });
   io.out.write(pruneReport(r ?? {}));
   return 0;
 }

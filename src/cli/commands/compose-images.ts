@@ -10,6 +10,7 @@
 //
 // Builds and pulls are the runtime's own (src/compose/build.ts, pull.ts: what `up` uses), with
 // the flags of these commands; progress goes through the runtime's writer (--progress).
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { normalizeTagged } from '../../common/reference.ts';
 import { jsonMessages, messageError, StreamError } from '../../client/streams.ts';
 import { parseBytes } from '../../common/units.ts';
@@ -27,9 +28,8 @@ import { authHeaderFor } from '../credentials.ts';
 import { registryConfig, runCommand, session, withWriter } from './compose-common.ts';
 import { project as loadProject } from './compose.ts';
 
-type Opts = Record<string, any>;
 
-export async function build(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function build(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.build>): Promise<number> {
   if (o.ssh) throw new ComposeError('the classic builder doesn\'t support SSH keys, set DOCKER_BUILDKIT=1 to use BuildKit');
   const { s, ui } = session(ctx);
   const p = loadProject(ctx, { allResources: true });
@@ -119,7 +119,7 @@ function selected(ctx: Ctx, args: string[], includeDeps: boolean): Project {
   return !includeDeps && args.length ? withSelectedServices(p, args, { ignoreDependencies: true }) : p;
 }
 
-export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function pull(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.pull>): Promise<number> {
   const { s, ui } = session(ctx);
   const p = selected(ctx, args, Boolean(o.includeDeps));
   if (o.policy) {
@@ -137,9 +137,7 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
 export async function pushImage(s: Session, tag: string, quiet: boolean, w: P.ProgressWriter): Promise<void> {
   const ref = normalizeTagged(tag);
-  const res = await s.api.client.request('POST', `/images/${encodeURIComponent(ref.familiarName())}/push`, {
-    query: { tag: ref.tag }, headers: authHeaderFor(ref.familiarName()),
-  });
+  const res = await s.api.client.images.push(ref.familiarName(), { tag: ref.tag }, { headers: authHeaderFor(ref.familiarName()) });
   for await (const m of jsonMessages(res)) {
     const err = messageError(m);
     if (err !== undefined) throw new StreamError(err);
@@ -149,7 +147,7 @@ export async function pushImage(s: Session, tag: string, quiet: boolean, w: P.Pr
   }
 }
 
-export async function push(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function push(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.push>): Promise<number> {
   const { s, ui } = session(ctx);
   const p = selected(ctx, args, Boolean(o.includeDeps));
   return runCommand(() => withWriter(s, { ...ui, mode: o.quiet ? 'quiet' : ui.mode }, 'Pushing', async (w) => {

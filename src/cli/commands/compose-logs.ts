@@ -8,6 +8,7 @@
 //                                              start, one that stops prints `web-1 exited with code N`;
 //                                              the command ends when every container has exited
 //   berth compose logs --no-log-prefix -t db   bare lines with the engine's timestamps
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import type { Readable } from 'node:stream';
 import { ApiError, type ApiClient } from '../../client/client.ts';
 import { Demuxer } from '../../common/stdcopy.ts';
@@ -20,7 +21,6 @@ import { getContainers, getSpecifiedContainer, isService, nameWithoutProject } f
 import { StatusError, type Ctx } from '../context.ts';
 import { projectOrName, session } from './compose-common.ts';
 
-type Opts = Record<string, any>;
 
 export interface LogOptions {
   follow: boolean;
@@ -33,13 +33,10 @@ export interface LogOptions {
 
 /** Streams one container's log into the printer, line by line, until the engine ends it. */
 export async function logContainer(client: ApiClient, lp: LogPrinter, name: string, id: string, o: LogOptions): Promise<void> {
-  const ctr = await client.json<{ Config: { Tty?: boolean } }>('GET', `/containers/${id}/json`);
+  const ctr = await client.containers.inspect<{ Config: { Tty?: boolean } }>(id);
   let res: Readable;
   try {
-    res = await client.request('GET', `/containers/${id}/logs`, {
-      query: { stdout: 1, stderr: 1, follow: o.follow, since: o.since, until: o.until, tail: o.tail || 'all', timestamps: o.timestamps },
-      signal: o.signal,
-    });
+    res = await client.containers.logs(id, { stdout: 1, stderr: 1, follow: o.follow, since: o.since, until: o.until, tail: o.tail || 'all', timestamps: o.timestamps }, { signal: o.signal });
   } catch (e) {
     if (e instanceof ApiError && e.status === 501) {
       process.stderr.write(`WARN[0000] Can't retrieve logs for ${JSON.stringify(name)}: ${e.message}\n`);
@@ -63,7 +60,7 @@ export async function logContainer(client: ApiClient, lp: LogPrinter, name: stri
   lines.end();
 }
 
-export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function logs(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.logs>): Promise<number> {
   const { s: sess, ui } = session(ctx, { readOnly: true });
   const index = o.index ?? 0;
   if (index > 0 && args.length !== 1) throw new StatusError('--index requires one service to be selected', 1);
@@ -98,7 +95,7 @@ export async function logs(ctx: Ctx, args: string[], o: Opts): Promise<number> {
       if (e.type === 'exited') lp.status(e.source, `exited with code ${e.exitCode}${e.restarting ? ' (restarting)' : ''}`);
       if (e.type !== 'started') return;
       // Removed already (a one-shot container with --rm): nothing to follow.
-      const i = await sess.api.inspectContainer(e.id).catch(() => undefined);
+      const i = await sess.api.inspectContainer(e.id).catch(() => undefined /* gone: nothing to follow */);
       if (i?.State.StartedAt) streams.push(logContainer(ctx.client, lp, e.source, e.id, { ...lo, since: String(Math.floor(Date.parse(i.State.StartedAt) / 1000)), signal: ac.signal }));
     }, ac.signal));
   }

@@ -14,6 +14,7 @@
 // startDependencies), creates its container as up creates a service's (the runtime's
 // createServiceContainer: the same create body, labels with oneoff=True and the slug), then
 // starts it attached as `docker start -a [-i]` does and exits with its status.
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -37,7 +38,6 @@ import { cp as dockerCp } from './cp.ts';
 import { exec as dockerExec } from './exec.ts';
 import { start as dockerStart } from './run.ts';
 
-type Opts = Record<string, any>;
 
 /** `-e K=V` kept, `-e K` from the lookup (left out when it has no value there), as compose's MappingWithEquals.Resolve. */
 export function resolveEnvFlags(items: string[], lookup: (k: string) => string | undefined): string[] {
@@ -53,7 +53,7 @@ export function resolveEnvFlags(items: string[], lookup: (k: string) => string |
 
 // ---------------------------------------------------------------------------------------- exec
 
-export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function exec(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.exec>): Promise<number> {
   const [service, ...command] = args;
   const name = projectName(ctx);
   let env: string[] = o.env ?? [];
@@ -94,7 +94,7 @@ function toVolume(d: Record<string, unknown>, cwd: string): ServiceVolume {
 }
 
 /** compose's runOptions.apply + applyRunOptions: the one-off's service, from the flags. */
-export function runService(project: Project, base: Service, o: Opts, command: string[], env: string[]): Service {
+export function runService(project: Project, base: Service, o: OptionsOf<typeof COMPOSE_COMMANDS.run>, command: string[], env: string[]): Service {
   const s: Service = { ...base, labels: { ...(base.labels ?? {}) } };
   s.tty = o.TTY !== false && Boolean(process.stdout.isTTY && process.stdin.isTTY);
   s.stdinOpen = o.interactive !== false;
@@ -103,8 +103,9 @@ export function runService(project: Project, base: Service, o: Opts, command: st
   s.containerName = o.name || undefined;
   if (command.length) s.command = command;
   if (o.user) s.user = o.user;
-  if (o.capAdd?.length) { s.capAdd = [...(s.capAdd ?? []), ...o.capAdd]; s.capDrop = (s.capDrop ?? []).filter((c) => !o.capAdd.includes(c)); }
-  if (o.capDrop?.length) { s.capDrop = [...(s.capDrop ?? []), ...o.capDrop]; s.capAdd = (s.capAdd ?? []).filter((c) => !o.capDrop.includes(c)); }
+  const { capAdd, capDrop } = o;
+  if (capAdd?.length) { s.capAdd = [...(s.capAdd ?? []), ...capAdd]; s.capDrop = (s.capDrop ?? []).filter((c) => !capAdd.includes(c)); }
+  if (capDrop?.length) { s.capDrop = [...(s.capDrop ?? []), ...capDrop]; s.capAdd = (s.capAdd ?? []).filter((c) => !capDrop.includes(c)); }
   if (o.workdir) s.workingDir = o.workdir;
   if (o.entrypoint !== undefined) {
     s.entrypoint = splitShellWords(o.entrypoint);
@@ -130,7 +131,7 @@ export function runService(project: Project, base: Service, o: Opts, command: st
   return s;
 }
 
-export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function run(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.run>): Promise<number> {
   const [serviceName, ...command] = args;
   if (o.publish?.length && o.servicePorts) throw new ComposeError('--service-ports and --publish are incompatible');
   let project = loadProject(ctx, { services: [serviceName] });
@@ -195,7 +196,7 @@ export function splitServiceArg(arg: string): [string, string] {
   return [arg.slice(0, i), arg.slice(i + 1)];
 }
 
-export async function cp(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function cp(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.cp>): Promise<number> {
   const [source, destination] = args;
   if (source === '') throw new ComposeError('source can not be empty');
   if (destination === '') throw new ComposeError('destination can not be empty');

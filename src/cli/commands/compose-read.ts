@@ -13,6 +13,7 @@
 //
 //   psRow({ summary, health: 'healthy', exitCode: 0 }, true)
 //     → { Name: 'shop-web-1', Command: '"nginx -g \'daemon of…"', Service: 'web', Status: 'Up 4 seconds (healthy)', ... }
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { getTimestamp, humanDuration, humanSize } from '../../common/units.ts';
 import { normalizeTagged } from '../../common/reference.ts';
 import { RAW_JSON, jsonMessages } from '../../client/streams.ts';
@@ -29,7 +30,6 @@ import { eachLimited } from '../../compose/runtime/graph.ts';
 import { down } from '../../compose/runtime/commands.ts';
 import { projectName, projectOrName, session, withWriter } from './compose-common.ts';
 
-type Opts = Record<string, any>;
 
 export const PS_TABLE = 'table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
 
@@ -139,7 +139,7 @@ export function stacksOf(containers: ContainerSummary[], warn: (m: string) => vo
 
 interface InspectState { State?: { Status?: string; ExitCode?: number; Health?: { Status?: string } | null } }
 
-export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function ps(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.ps>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const statuses: string[] = [...(o.status ?? [])];
   if (o.filter) {
@@ -177,7 +177,7 @@ export async function ps(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }
   const inputs: PsInput[] = cs.map((summary) => ({ summary, health: '', exitCode: 0 }));
   await eachLimited(inputs, sess.parallel, async (x) => {
-    const i = await ctx.client.json<InspectState>('GET', `/containers/${x.summary.Id}/json`);
+    const i = await ctx.client.containers.inspect<InspectState>(x.summary.Id);
     const st = i.State ?? {};
     if (st.Status === 'running') x.health = st.Health?.Status ?? '';
     else if (st.Status === 'exited' || st.Status === 'dead') x.exitCode = st.ExitCode ?? 0;
@@ -195,7 +195,7 @@ function reMatch(pattern: string, s: string): boolean {
   try { return new RegExp(pattern).test(s); } catch { return false; }
 }
 
-export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ls(ctx: Ctx, _args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.ls>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const names: string[] = [];
   for (const f of o.filter ?? []) {
@@ -264,7 +264,7 @@ export function imagesTable(rows: ImageRow[], now = Date.now()): string {
 
 interface ImageInspect { Id: string; Architecture?: string; Os?: string; Variant?: string; Size: number; Created?: string; Metadata?: { LastTagTime?: string } }
 
-export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function images(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.images>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const name = projectName(ctx);
   let cs = await sess.api.listContainers({ label: [`${LABELS.project}=${name}`] }, true);
@@ -272,7 +272,7 @@ export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number>
   const rows: ImageRow[] = [];
   await eachLimited(cs, sess.parallel, async (c) => {
     const image = c.Image ?? '';
-    const img = await ctx.client.json<ImageInspect>('GET', `/images/${encodeURIComponent(image)}/json`);
+    const img = await ctx.client.images.inspect<ImageInspect>(image);
     let repository = '';
     let tag = '';
     try {
@@ -342,7 +342,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
   if (args.length) cs = cs.filter(isService(...args));
   const out: TopSummary[] = [];
   await eachLimited(cs, sess.parallel, async (c) => {
-    const t = await ctx.client.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${c.Id}/top`);
+    const t = await ctx.client.containers.top(c.Id);
     const n = canonicalName(c);
     out.push({ name: n, service: c.Labels?.[LABELS.service] ?? n, replica: c.Labels?.[LABELS.containerNumber] ?? '', titles: t.Titles ?? [], processes: t.Processes ?? [] });
   });
@@ -352,7 +352,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<number> {
 
 // ---------------------------------------------------------------------------------------- port
 
-export async function port(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function port(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.port>): Promise<number> {
   const { s: sess } = session(ctx, { readOnly: true });
   const [service, portArg] = args;
   if (!/^\d+$/.test(portArg) || Number(portArg) > 65535) {
@@ -402,11 +402,11 @@ export function eventLine(e: ComposeEvent, json: boolean): string {
   return `${stamp} container ${e.action} ${e.id} (${attrs.map((k) => `${k}=${e.attributes[k]}`).join(', ')})\n\n`;
 }
 
-export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function events(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.events>): Promise<number> {
   const name = projectName(ctx);
   const since = o.since ? getTimestamp(o.since, new Date()) : undefined;
   const until = o.until ? getTimestamp(o.until, new Date()) : undefined;
-  const res = await ctx.client.request('GET', '/events', { query: { since, until, filters: JSON.stringify({ label: [`${LABELS.project}=${name}`] }) } });
+  const res = await ctx.client.system.events({ since, until, filters: JSON.stringify({ label: [`${LABELS.project}=${name}`] }) });
   for await (const m of jsonMessages(res)) {
     const ev = m as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number };
     if (ev.Type !== 'container') continue;
@@ -426,7 +426,7 @@ export async function events(ctx: Ctx, args: string[], o: Opts): Promise<number>
 
 // ---------------------------------------------------------------------------------------- wait
 
-export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function wait(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.wait>): Promise<number> {
   const { s: sess, ui } = session(ctx, { readOnly: !o.downProject });
   const { name } = projectOrName(ctx);
   const cs = await getContainers(sess.api, name, 'include', false, args);
@@ -434,7 +434,7 @@ export async function wait(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   let status = 0;
   try {
     await Promise.all(cs.map(async (c) => {
-      const res = await ctx.client.request('POST', `/containers/${c.Id}/wait`);
+      const res = await ctx.client.containers.wait(c.Id);
       const r = JSON.parse((await readAll(res)).toString()) as { StatusCode: number };
       ctx.out(`container ${JSON.stringify(c.Id)} exited with status code ${r.StatusCode}\n`);
       status = r.StatusCode;

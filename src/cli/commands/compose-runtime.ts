@@ -7,6 +7,7 @@
 //   berth compose up --scale web=3 --wait    three web containers, wait until all are healthy
 //   berth compose up                         attached: prefixed output until Ctrl-C
 //   berth compose -p shop down -v            without a file: what the labels say, volumes too
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { ComposeError, type Project } from '../../compose/index.ts';
 import { withSelectedServices, withServicesEnabled } from '../../compose/project.ts';
 import { AttachedUp, type Cascade } from '../../compose/runtime/attached.ts';
@@ -20,26 +21,27 @@ import type { Ctx } from '../context.ts';
 import { applyCreateFlags, projectOrName, runCommand as run, session, truthy, withWriter, writer } from './compose-common.ts';
 import { project as loadProject } from './compose.ts';
 
-type Opts = Record<string, any>;
+/** up's flags, a superset of create's: the helpers both share read them (create's absent ones are undefined). */
+type UpOpts = OptionsOf<typeof COMPOSE_COMMANDS.up>;
 
 /** The -t flag as compose reads it: seconds when given, else the containers' own timeouts. */
-const timeoutOf = (o: Opts): number | undefined => (o.timeout === undefined ? undefined : Number(o.timeout));
+const timeoutOf = (o: { timeout?: number }): number | undefined => (o.timeout === undefined ? undefined : Number(o.timeout));
 
 // -- create / up ----------------------------------------------------------------------------------
 
-function recreatePolicy(o: Opts): RecreatePolicy {
+function recreatePolicy(o: UpOpts): RecreatePolicy {
   if (o.noRecreate) return 'never';
   if (o.forceRecreate || o.renewAnonVolumes) return 'force';
   return 'diverged';
 }
 
-function dependenciesPolicy(o: Opts): RecreatePolicy {
+function dependenciesPolicy(o: UpOpts): RecreatePolicy {
   if (o.noRecreate) return 'never';
   if (o.alwaysRecreateDeps) return 'force';
   return 'diverged';
 }
 
-function createOptions(project: Project, services: string[], o: Opts): R.CreateProjectOptions {
+function createOptions(project: Project, services: string[], o: UpOpts): R.CreateProjectOptions {
   const removeOrphans = o.removeOrphans ?? truthy(process.env.COMPOSE_REMOVE_ORPHANS);
   const ignoreOrphans = truthy(project.environment.COMPOSE_IGNORE_ORPHANS);
   if (ignoreOrphans && removeOrphans) throw new ComposeError('cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans');
@@ -58,7 +60,7 @@ function createOptions(project: Project, services: string[], o: Opts): R.CreateP
   };
 }
 
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.create>): Promise<number> {
   if (o.build && o.noBuild) throw new ComposeError('--build and --no-build are incompatible');
   if (o.forceRecreate && o.noRecreate) throw new ComposeError('--force-recreate and --no-recreate are incompatible');
   const { s, ui } = session(ctx);
@@ -69,7 +71,7 @@ export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number>
 }
 
 /** compose's validateFlags for up. */
-function validateUpFlags(o: Opts): void {
+function validateUpFlags(o: UpOpts): void {
   if (o.exitCodeFrom && !o.abortOnContainerFailure) o.abortOnContainerExit = true;
   if (o.abortOnContainerExit && o.abortOnContainerFailure) throw new ComposeError('--abort-on-container-failure cannot be combined with --abort-on-container-exit');
   if (o.wait) {
@@ -91,7 +93,7 @@ function validateUpFlags(o: Opts): void {
 }
 
 /** The services whose output attached `up` shows (compose's attach set). */
-function attachSet(project: Project, services: string[], o: Opts): string[] {
+function attachSet(project: Project, services: string[], o: UpOpts): string[] {
   let set: Set<string>;
   if (o.attach?.length) {
     set = new Set(o.attach as string[]);
@@ -111,7 +113,7 @@ function attachSet(project: Project, services: string[], o: Opts): string[] {
   return [...set].sort();
 }
 
-export async function up(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function up(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.up>): Promise<number> {
   validateUpFlags(o);
   if (o.attach?.length && o.attachDependencies) throw new ComposeError('cannot combine --attach and --attach-dependencies');
   if (o.watch) throw new ComposeError('up --watch is not supported yet: run `berth compose watch` beside `up -d`');
@@ -176,13 +178,13 @@ export async function start(ctx: Ctx, args: string[]): Promise<number> {
   }));
 }
 
-export async function stop(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function stop(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.stop>): Promise<number> {
   const { s, ui } = session(ctx);
   const { project, name } = projectOrName(ctx, args);
   return run(() => withWriter(s, ui, 'Stopping', (w) => R.stop(s, name, project, args, timeoutOf(o), w)));
 }
 
-export async function restart(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function restart(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.restart>): Promise<number> {
   const { s, ui } = session(ctx);
   let { project, name } = projectOrName(ctx, []);
   // Named services are enabled even when their profiles are not (compose's WithServicesEnabled).
@@ -192,7 +194,7 @@ export async function restart(ctx: Ctx, args: string[], o: Opts): Promise<number
 
 // -- down / rm ---------------------------------------------------------------------------------------
 
-export async function down(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function down(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.down>): Promise<number> {
   if (o.rmi !== undefined && o.rmi !== '' && o.rmi !== 'all' && o.rmi !== 'local') throw new ComposeError(`invalid value for --rmi: ${JSON.stringify(o.rmi)}`);
   const { s, ui } = session(ctx);
   const { project, name } = projectOrName(ctx, args);
@@ -202,7 +204,7 @@ export async function down(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }, w)));
 }
 
-export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.rm>): Promise<number> {
   const { s, ui } = session(ctx);
   const { project, name } = projectOrName(ctx, args);
   return run(async () => {
@@ -213,7 +215,7 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
 // -- kill / pause / unpause / scale -----------------------------------------------------------------
 
-export async function kill(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function kill(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.kill>): Promise<number> {
   const { s, ui } = session(ctx);
   const { project, name } = projectOrName(ctx, args);
   const removeOrphans = o.removeOrphans ?? truthy(process.env.COMPOSE_REMOVE_ORPHANS);
@@ -232,7 +234,7 @@ export async function unpause(ctx: Ctx, args: string[]): Promise<number> {
   return run(() => withWriter(s, ui, 'Running', (w) => R.pause(s, name, project, args, true, w)));
 }
 
-export async function scale(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function scale(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.scale>): Promise<number> {
   const replicas = R.parseScaleArgs(args);
   const services = Object.keys(replicas).sort();
   const { s, ui } = session(ctx);

@@ -9,6 +9,7 @@
 //
 // `up` and the recreate of `rebuild` are the runtime's: `up -d` with its progress, the recreate
 // silent (compose's watch logs only its own lines).
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { Writable } from 'node:stream';
 import { buildServices } from '../../compose/build.ts';
 import { ComposeError } from '../../compose/errors.ts';
@@ -25,9 +26,8 @@ import { registryConfig, runCommand, session } from './compose-common.ts';
 import { up } from './compose-runtime.ts';
 import { project as loadProject } from './compose.ts';
 
-type Opts = Record<string, any>;
 
-export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function watch(ctx: Ctx, args: string[], o: OptionsOf<typeof COMPOSE_COMMANDS.watch>): Promise<number> {
   const { s } = session(ctx);
   const project = loadProject(ctx, { services: args });
   const rules = watchRules(project, args);
@@ -91,12 +91,10 @@ export async function watch(ctx: Ctx, args: string[], o: Opts): Promise<number> 
 async function pruneDangling(ctx: Ctx, project: string, keep: Set<string>): Promise<void> {
   let imgs: Array<{ Id: string }> = [];
   try {
-    imgs = await ctx.client.json<Array<{ Id: string }>>('GET', '/images/json', {
-      query: { filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) },
-    });
-  } catch { return; }
+    imgs = await ctx.client.images.list<{ Id: string }>({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABELS.project}=${project}`] }) });
+  } catch { return; /* best-effort cleanup: the images stay */ }
   for (const i of imgs) {
     if (keep.has(i.Id)) continue;
-    try { await ctx.client.call('DELETE', `/images/${i.Id}`); } catch { /* in use or gone: kept */ }
+    try { await ctx.client.images.remove(i.Id); } catch { /* in use or gone: kept */ }
   }
 }

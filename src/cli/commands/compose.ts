@@ -6,6 +6,7 @@
 //   berth compose config --format json -o model.json
 //   berth compose --profile debug config --hash '*'
 //   berth compose version --short          → 2.40.3
+import type { OptionsOf, COMPOSE_COMMANDS } from '../spec.ts';
 import { writeFileSync } from 'node:fs';
 import {
   ComposeError, COMPOSE_VERSION, dependencyOrder, imageName, loadComposeProject, serviceHash, serviceNames,
@@ -14,7 +15,6 @@ import {
 import { VERSION } from '../version.ts';
 import { StatusError, type Ctx, type ComposeGlobals } from '../context.ts';
 
-type Opts = Record<string, any>;
 
 const PROGRESS_MODES = ['auto', 'tty', 'plain', 'json', 'quiet', 'none'];
 
@@ -74,7 +74,7 @@ function print(ctx: Ctx, lines: string[]): void {
   if (lines.length) ctx.out(`${lines.join('\n')}\n`);
 }
 
-export async function config(ctx: Ctx, args: string[], opts: Opts): Promise<number> {
+export async function config(ctx: Ctx, args: string[], opts: OptionsOf<typeof COMPOSE_COMMANDS.config>): Promise<number> {
   const services = args;
   if (opts.services) {
     const p = project(ctx, { resolveEnvironment: false });
@@ -137,7 +137,7 @@ function checkContainerNames(p: Project): void {
   }
 }
 
-export async function version(ctx: Ctx, _args: string[], opts: Opts): Promise<number> {
+export async function version(ctx: Ctx, _args: string[], opts: OptionsOf<typeof COMPOSE_COMMANDS.version>): Promise<number> {
   if (opts.short) {
     ctx.out(`${COMPOSE_VERSION}\n`);
     return 0;

@@ -2,6 +2,7 @@
 // rules (cp.go + go-archive copy.go; see archive/copy.ts). Host-side extraction goes
 // through the path-safe extractor (archive/extract.ts): entry names are confined to
 // the destination and nothing is written through a symlink, whatever the container's tar holds.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -15,8 +16,6 @@ import { extractTar } from '../../archive/extract.ts';
 import type { Response } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
-type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 const MODE_DIR = 2 ** 31;
@@ -26,7 +25,7 @@ const MODE_IRREGULAR = 2 ** 19;
 const isDirMode = (m: number) => m >= MODE_DIR;
 const hasBit = (m: number, bit: number) => Math.floor(m / bit) % 2 === 1;
 
-export async function cp(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function cp(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.cp>): Promise<number> {
   const [source, destination] = args;
   if (source === '') throw new StatusError('source can not be empty', 1);
   if (destination === '') throw new StatusError('destination can not be empty', 1);
@@ -61,7 +60,7 @@ function resolveLocalPath(p: string): string {
 async function statPath(ctx: Ctx, ctr: string, path: string): Promise<PathStat | undefined> {
   let res: Response;
   try {
-    res = await ctx.client.request('HEAD', `/containers/${enc(ctr)}/archive`, { query: { path } });
+    res = await ctx.client.containers.statPath(ctr, path);
   } catch {
     return undefined; // docker-cli ignores stat errors: the copy itself reports them
   }
@@ -84,7 +83,7 @@ function validateOutputPath(path: string): void {
     }
   }
   let st;
-  try { st = statSync(path); } catch { return; }
+  try { st = statSync(path); } catch { return; /* not there yet: the copy creates it */ }
   if (st.isDirectory() || st.isFile()) return;
   if (st.isBlockDevice() || st.isCharacterDevice()) throw new StatusError(`invalid output path: "${path}" must be a directory or a regular file: got a device`, 1);
 }
@@ -138,7 +137,7 @@ async function fromContainer(ctx: Ctx, ctr: string, srcPath: string, dstArg: str
       [srcPath, rebase] = getRebaseName(srcPath, target);
     }
   }
-  const res = await ctx.client.request('GET', `/containers/${enc(ctr)}/archive`, { query: { path: srcPath } });
+  const res = await ctx.client.containers.getArchive(ctr, srcPath);
   if (dstPath === '-') {
     await pipeline(res, process.stdout);
     return 0;
@@ -215,11 +214,7 @@ async function toContainer(ctx: Ctx, ctr: string, srcArg: string, dstPath: strin
     resolvedDst = prep.dstDir;
     content = tar;
   }
-  const res = await ctx.client.request('PUT', `/containers/${enc(ctr)}/archive`, {
-    query: { path: resolvedDst, noOverwriteDirNonDir: 'true', copyUIDGID: cfg.copyUIDGID ? 'true' : undefined },
-    raw: content.pipe(count), contentType: 'application/x-tar',
-  });
-  res.resume();
+  await ctx.client.containers.putArchive(ctr, { path: resolvedDst, noOverwriteDirNonDir: 'true', copyUIDGID: cfg.copyUIDGID ? 'true' : undefined }, content.pipe(count));
   if (!cfg.quiet) process.stderr.write(copySummary(count.total, `${ctr}:${dst.path}`, (n) => humanSize(n, 3)));
   return 0;
 }

@@ -1,14 +1,14 @@
 // `berth exec`: POST /containers/{id}/exec, then POST /exec/{id}/start (hijacked unless -d),
 // then GET /exec/{id}/json for the exit code (the process's own, as docker exits with it).
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { configDetachKeys } from '../credentials.ts';
-import { ApiError } from '../../client/client.ts';
+import { ApiError, readAll } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseKeyValueFile, resolveEnv } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize } from '../stdio.ts';
 
-type Opts = Record<string, any>;
 
-export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function exec(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.exec>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const [container, ...cmd] = args;
   const c = ctx.client;
@@ -34,15 +34,15 @@ export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     WorkingDir: o.workdir ?? '',
     Cmd: cmd,
   };
-  const created = await c.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container)}/exec`, { body: config });
+  const created = await c.exec.create(container, config);
   const id = created.Id;
   if (detach) {
-    await c.call('POST', `/exec/${id}/start`, { body: { Detach: true, Tty: tty, ConsoleSize: consoleSize } });
+    await readAll(await c.exec.start(id, { Detach: true, Tty: tty, ConsoleSize: consoleSize }));
     return 0;
   }
-  const h = await c.hijack('POST', `/exec/${id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: consoleSize } });
+  const h = await c.exec.startHijacked(id, { Detach: false, Tty: tty, ConsoleSize: consoleSize });
   const restore = tty && interactive ? rawTerminal() : () => {};
-  if (tty) monitorTtySize(c, `/exec/${id}`);
+  if (tty) monitorTtySize((size) => c.exec.resize(id, size));
   let how;
   try {
     how = await pumpStreams(h.socket, { tty, stdin: interactive, detachKeys: o.detachKeys });
@@ -52,7 +52,7 @@ export async function exec(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   // As docker exec: the detach sequence is reported as an error (exit 1); the process runs on.
   if (how === 'detached') throw new StatusError('read escape sequence', 1);
   try {
-    const r = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${id}/json`);
+    const r = await c.exec.inspect(id);
     return r.ExitCode ?? 0;
   } catch (e) {
     if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);

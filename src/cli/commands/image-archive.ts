@@ -1,21 +1,20 @@
 // `save`, `load` and `commit` (docker CLI 28's behaviour and texts).
+import type { OptionsOf, CONTAINER_COMMANDS, IMAGE_COMMANDS } from '../spec.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { CommitQuery } from '../../client/endpoints.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
-type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 /** `save [-o FILE] IMAGE...`: the archive to a file (written beside it, then renamed) or stdout. */
-export async function save(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.save>): Promise<number> {
   const out = o.output as string | undefined;
   if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
-  const query: Record<string, string | string[] | undefined> = { names: args };
-  if (o.platform) query.platform = o.platform;
-  const res = await ctx.client.request('GET', '/images/get', { query });
+  const res = await ctx.client.images.save({ names: args, platform: o.platform || undefined });
   if (!out) { await pipeline(res, process.stdout); return 0; }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   try {
@@ -29,7 +28,7 @@ export async function save(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 }
 
 /** `load [-i FILE] [-q]`. */
-export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function load(ctx: Ctx, _args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.load>): Promise<number> {
   let input: NodeJS.ReadableStream;
   if (o.input) {
     const s = createReadStream(o.input as string);
@@ -43,9 +42,7 @@ export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> 
     input = process.stdin;
   }
   const quiet = Boolean(o.quiet) || !process.stdout.isTTY;
-  const query: Record<string, string | undefined> = { quiet: quiet ? '1' : '0' };
-  if (o.platform) query.platform = o.platform;
-  const res = await ctx.client.request('POST', '/images/load', { query, raw: input as any, contentType: 'application/x-tar' });
+  const res = await ctx.client.images.load({ quiet: quiet ? '1' : '0', platform: o.platform || undefined }, input as Readable);
   const ct = String(res.headers?.['content-type'] ?? '');
   if (!/json/.test(ct)) { await pipeline(res, process.stdout); return 0; }
   try {
@@ -58,9 +55,9 @@ export async function load(ctx: Ctx, _args: string[], o: Opts): Promise<number> 
 }
 
 /** `commit [-a] [-m] [-c CHANGE]... [-p] CONTAINER [REPOSITORY[:TAG]]`: prints the new image ID. */
-export async function commit(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function commit(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.commit>): Promise<number> {
   const [container, ref] = args;
-  const query: Record<string, string | string[] | undefined> = {
+  const query: CommitQuery = {
     container, comment: o.message || undefined, author: o.author || undefined,
     pause: o.pause === false ? '0' : '1', changes: (o.change as string[] | undefined)?.length ? o.change : undefined,
   };
@@ -69,8 +66,7 @@ export async function commit(ctx: Ctx, args: string[], o: Opts): Promise<number>
     const colon = ref.lastIndexOf(':');
     if (colon > slash) { query.repo = ref.slice(0, colon); query.tag = ref.slice(colon + 1); } else query.repo = ref;
   }
-  const r = await ctx.client.json<{ Id: string }>('POST', '/commit', { query });
+  const r = await ctx.client.containers.commit(query);
   process.stdout.write(`${r.Id}\n`);
-  void enc;
   return 0;
 }

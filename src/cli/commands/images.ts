@@ -1,7 +1,9 @@
 // Image verbs: images/image ls, import, tag, rmi, history, pull, image prune.
+import type { OptionsOf, IMAGE_COMMANDS } from '../spec.ts';
 import { authHeaderFor } from '../credentials.ts';
 import { showProgress } from './registry-client.ts';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../../client/client.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
 import { humanSize } from '../../common/units.ts';
@@ -12,8 +14,6 @@ import { truncateId, ago, goTimeString, ellipsis } from '../display.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from './containers.ts';
 
-type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 export interface ImageSummary {
   Id: string;
@@ -107,12 +107,10 @@ function templateFailure(e: unknown): never {
   throw e;
 }
 
-export async function images(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function images(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.ls>): Promise<number> {
   const filters = [...(o.filter ?? [])];
   if (args[0]) filters.push(`reference=${args[0]}`);
-  const list = await ctx.client.json<ImageSummary[]>('GET', '/images/json', {
-    query: { all: o.all, filters: encodeFilters(filters, ctx), 'shared-size': undefined },
-  });
+  const list = await ctx.client.images.list<ImageSummary>({ all: o.all, filters: encodeFilters(filters, ctx), 'shared-size': undefined });
   const trunc = o.trunc !== false;
   const rows = imageRows(list, { digests: Boolean(o.digests), trunc });
   if (o.quiet) {
@@ -141,18 +139,15 @@ async function showStream(res: import('../../client/client.ts').Response, out: N
   }
 }
 
-export async function importImage(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function importImage(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.import>): Promise<number> {
   const [source, ref] = args;
   const query: Record<string, string | undefined> = { message: o.message, platform: o.platform };
   if (ref) {
     const t = splitTag(ref);
     if (t) { query.repo = t[0]; query.tag = t[1]; } else query.repo = ref;
   }
+  // The API takes repeated `changes=` parameters (the query builder repeats a list's key).
   const changes: string[] = o.change ?? [];
-  // The API takes repeated `changes=` parameters; the client's query builder takes one value
-  // per key, so they are appended by hand.
-  let extra = '';
-  for (const ch of changes) extra += `&changes=${enc(ch)}`;
   let raw: NodeJS.ReadableStream | undefined;
   if (source === '-') {
     query.fromSrc = '-';
@@ -167,8 +162,7 @@ export async function importImage(ctx: Ctx, args: string[], o: Opts): Promise<nu
       (raw as any).once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(`open ${source}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
     });
   }
-  const qs = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${enc(v!)}`).join('&') + extra;
-  const res = await ctx.client.request('POST', `/images/create?${qs}`, { raw: raw as any, contentType: 'application/x-tar' });
+  const res = await ctx.client.images.create({ ...query, changes }, { raw: raw as Readable | undefined });
   await showStream(res);
   return 0;
 }
@@ -177,17 +171,15 @@ export async function tag(ctx: Ctx, args: string[]): Promise<number> {
   const [source, target] = args;
   const t = splitTag(target.split('@')[0]);
   const query = t ? { repo: t[0], tag: t[1] } : { repo: target, tag: undefined };
-  await ctx.client.call('POST', `/images/${enc(source)}/tag`, { query });
+  await ctx.client.images.tag(source, query);
   return 0;
 }
 
-export async function rmi(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rmi(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.rm>): Promise<number> {
   let failed = false;
   for (const name of args) {
     try {
-      const r = await ctx.client.json<Array<{ Untagged?: string; Deleted?: string }>>('DELETE', `/images/${enc(name)}`, {
-        query: { force: o.force, noprune: o.prune === false },
-      });
+      const r = await ctx.client.images.remove(name, { force: o.force, noprune: o.prune === false });
       let out = '';
       for (const item of r ?? []) {
         if (item.Untagged) out += `Untagged: ${item.Untagged}\n`;
@@ -205,8 +197,8 @@ export async function rmi(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
 interface HistoryItem { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
 
-export async function history(ctx: Ctx, args: string[], o: Opts): Promise<number> {
-  const items = await ctx.client.json<HistoryItem[]>('GET', `/images/${enc(args[0])}/history`);
+export async function history(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.history>): Promise<number> {
+  const items = await ctx.client.images.history<HistoryItem>(args[0]);
   const trunc = o.trunc !== false;
   const human = o.human !== false;
   const now = Date.now();
@@ -238,7 +230,7 @@ export async function history(ctx: Ctx, args: string[], o: Opts): Promise<number
   return 0;
 }
 
-export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function pull(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.pull>): Promise<number> {
   const image = args[0];
   const at = image.indexOf('@');
   let fromImage = image;
@@ -249,7 +241,7 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     else if (!o.allTags) tagName = 'latest';
   }
   if (!o.quiet && at < 0 && !o.allTags && !splitTag(image)) process.stdout.write('Using default tag: latest\n');
-  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag: tagName, platform: o.platform }, headers: authHeaderFor(fromImage) });
+  const res = await ctx.client.images.create({ fromImage, tag: tagName, platform: o.platform }, { headers: authHeaderFor(fromImage) });
   await showProgress(res, process.stdout, Boolean(o.quiet));
   // docker pull ends with the fully qualified reference (the only line with -q).
   const shown = at >= 0 ? image : `${fromImage}:${tagName ?? 'latest'}`;
@@ -258,16 +250,14 @@ export async function pull(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   return 0;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.prune>): Promise<number> {
   const warning = o.all
     ? 'WARNING! This will remove all images without at least one container associated to them.'
     : 'WARNING! This will remove all dangling images.';
   if (!o.force && !(await confirm(warning))) return 0;
   const filters = [...(o.filter ?? [])];
   if (o.all) filters.push('dangling=false'); else filters.push('dangling=true');
-  const r = await ctx.client.json<{ ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed: number }>('POST', '/images/prune', {
-    query: { filters: encodeFilters(filters, ctx, '--filter') },
-  });
+  const r = await ctx.client.images.prune({ filters: encodeFilters(filters, ctx, '--filter') });
   let out = '';
   if (r.ImagesDeleted?.length) {
     out += 'Deleted Images:\n';

@@ -1,16 +1,18 @@
 // inspect, container inspect, image inspect: a JSON array indented by 4 spaces (docker's
 // json.Indent of the daemon's bytes), or one template execution per object with -f/--format.
 // Without --type, each name is tried as a container, then an image, a network, a volume.
+import type { OptionsOf, CONTAINER_COMMANDS, GENERIC_INSPECT, IMAGE_COMMANDS, NETWORK_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { parseTemplate, TemplateError, type Template } from '../format/template.ts';
 import { normalizeFormat } from '../format/formatter.ts';
 import { indentJson } from '../format/json-indent.ts';
 import { readAll } from '../../client/client.ts';
+import { path } from '../../client/endpoints.ts';
 
-type Opts = Record<string, any>;
+/** The generic inspect's flags: the typed forms' are a subset. */
+type Opts = OptionsOf<typeof GENERIC_INSPECT>;
 type Kind = 'container' | 'image' | 'network' | 'volume';
-const enc = encodeURIComponent;
 
 // Inspect templates run on typed structs in docker, where a nil slice prints `[]` and a nil map
 // `map[]`; the JSON we hold only says null, so these field names tell which is which.
@@ -32,12 +34,16 @@ export function inspectNullText(field: string | undefined): string {
   return '<nil>';
 }
 
+/**
+ * The inspect endpoint of each kind. Not the typed client methods: those parse the JSON, and
+ * inspect prints the daemon's own text (re-indented), so it reads the raw response.
+ */
 function pathFor(kind: Kind, name: string): string {
   switch (kind) {
-    case 'container': return `/containers/${enc(name)}/json`;
-    case 'image': return `/images/${enc(name)}/json`;
-    case 'network': return `/networks/${enc(name)}`;
-    case 'volume': return `/volumes/${enc(name)}`;
+    case 'container': return path`/containers/${name}/json`;
+    case 'image': return path`/images/${name}/json`;
+    case 'network': return path`/networks/${name}`;
+    case 'volume': return path`/volumes/${name}`;
   }
 }
 
@@ -120,7 +126,7 @@ function goMarshal(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof GENERIC_INSPECT>): Promise<number> {
   const type = o.type as string | undefined;
   let kinds: Kind[];
   if (!type) kinds = ['container', 'image', 'network', 'volume'];
@@ -129,14 +135,14 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
   return inspectAll(ctx, args, kinds, o);
 }
 
-export async function containerInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function containerInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['container'], o);
 }
 
-export async function networkInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function networkInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['network'], o);
 }
 
-export async function imageInspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function imageInspect(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.inspect>): Promise<number> {
   return inspectAll(ctx, args, ['image'], o);
 }

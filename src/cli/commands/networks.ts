@@ -7,6 +7,7 @@
 //   berth network disconnect -f net1 ctr
 //   berth network rm net1 nosuch              → `net1`, an error, `exit status 1`, exit 1
 //   berth network prune -f --filter label=a
+import type { OptionsOf, NETWORK_COMMANDS } from '../spec.ts';
 import { ApiError, compareVersions } from '../../client/client.ts';
 import { StatusError, usageError, type Ctx } from '../context.ts';
 import { renderList, goRow } from '../format/formatter.ts';
@@ -17,8 +18,6 @@ import { confirm } from '../prompt.ts';
 import { networkInspect } from './inspect.ts';
 import { parseDriverOpts, parseLabels } from './volumes.ts';
 
-type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 interface Network { Name: string; Id: string; Created?: string; Scope?: string; Driver?: string; EnableIPv4?: boolean; EnableIPv6?: boolean; Internal?: boolean; Ingress?: boolean; Labels?: Record<string, string> | null }
 
@@ -362,11 +361,11 @@ export function createBody(ctx: Ctx, name: string, o: CreateOptions): Record<str
   return body;
 }
 
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.create>): Promise<number> {
   // Flag values and the IPAM pairing are checked before anything is sent.
   const body = createBody(ctx, args[0], o);
   if (compareVersions(await ctx.client.version(), '1.44') < 0) body.CheckDuplicate = true;
-  const r = await ctx.client.json<{ Id: string; Warning?: string }>('POST', '/networks/create', { body });
+  const r = await ctx.client.networks.create(body);
   process.stdout.write(`${r?.Id ?? ''}\n`);
   return 0;
 }
@@ -431,18 +430,18 @@ function trimId(kind: 'network' | 'container', id: string): string {
   return t;
 }
 
-export async function connect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
-  const body = connectBody(ctx, args[1], o);
+export async function connect(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.connect>): Promise<number> {
+  const endpoint = connectBody(ctx, args[1], o);
   const net = trimId('network', args[0]);
-  body.Container = trimId('container', args[1]);
-  await ctx.client.call('POST', `/networks/${enc(net)}/connect`, { body });
+  const body = { ...endpoint, Container: trimId('container', args[1]) };
+  await ctx.client.networks.connect(net, body);
   return 0;
 }
 
-export async function disconnect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function disconnect(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.disconnect>): Promise<number> {
   const net = trimId('network', args[0]);
   const container = trimId('container', args[1]);
-  await ctx.client.call('POST', `/networks/${enc(net)}/disconnect`, { body: { Container: container, Force: Boolean(o.force) } });
+  await ctx.client.networks.disconnect(net, { Container: container, Force: Boolean(o.force) });
   return 0;
 }
 
@@ -483,9 +482,9 @@ export function renderNetworks(list: Network[], format: string | undefined, quie
   return renderList(f, DEFAULT_TABLE, rows, HEADERS, '*formatter.networkContext');
 }
 
-export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ls(ctx: Ctx, _args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.ls>): Promise<number> {
   const filters = (o.filter as string[] | undefined)?.filter((f) => f !== '');
-  const list = await ctx.client.json<Network[]>('GET', '/networks', { query: { filters: encodeFilters(filters, ctx) } });
+  const list = await ctx.client.networks.list<Network>({ filters: encodeFilters(filters, ctx) });
   try {
     process.stdout.write(renderNetworks(list ?? [], o.format, Boolean(o.quiet), o.trunc === false)); // --no-trunc sets trunc=false
   } catch (e) {
@@ -495,7 +494,7 @@ export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
   return 0;
 }
 
-export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.inspect>): Promise<number> {
   return networkInspect(ctx, args, o);
 }
 
@@ -508,7 +507,7 @@ export const INGRESS_WARNING = 'WARNING! Before removing the routing-mesh networ
  * Each network removed in turn and its name echoed as given; each failure printed, and then
  * docker's `exit status 1` line and exit 1. `-f` skips networks that do not exist.
  */
-export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.rm>): Promise<number> {
   let failed = false;
   for (const name of args) {
     const id = name.trim();
@@ -516,7 +515,7 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     if (id) {
       let n: Network | undefined;
       try {
-        n = await ctx.client.json<Network>('GET', `/networks/${enc(id)}`);
+        n = await ctx.client.networks.inspect<Network>(id);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
       }
@@ -524,7 +523,7 @@ export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
     }
     try {
       if (!id) throw new StatusError('invalid network name or ID: value is empty', 1);
-      await ctx.client.call('DELETE', `/networks/${enc(id)}`);
+      await ctx.client.networks.remove(id);
     } catch (e) {
       if (e instanceof ApiError) {
         if (o.force && e.status === 404) continue;
@@ -553,12 +552,12 @@ export function pruneOutput(r: { NetworksDeleted?: string[] | null } | undefined
   return `Deleted Networks:\n${deleted.map((n) => `${n}\n`).join('')}\n`;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof NETWORK_COMMANDS.prune>): Promise<number> {
   // A malformed --filter fails while docker parses flags: before the prompt.
   const filters = encodeFilters((o.filter as string[] | undefined)?.filter((f) => f !== ''), ctx, '--filter');
   // A declined prompt is docker's "cancelled" error: nothing more printed, exit 0.
   if (!o.force && !(await confirm(PRUNE_WARNING))) return 0;
-  const r = await ctx.client.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters } });
+  const r = await ctx.client.networks.prune({ filters });
   process.stdout.write(pruneOutput(r));
   return 0;
 }

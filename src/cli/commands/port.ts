@@ -63,7 +63,7 @@ export async function port(ctx: Ctx, args: string[]): Promise<number> {
   const [container, privatePort] = args;
   const id = container.trim();
   if (!id) throw new StatusError('invalid container name or ID: value is empty', 1);
-  const c = await ctx.client.json<{ NetworkSettings?: { Ports?: PortMap | null } | null }>('GET', `/containers/${encodeURIComponent(id)}/json`);
+  const c = await ctx.client.containers.inspect<{ NetworkSettings?: { Ports?: PortMap | null } | null }>(id);
   process.stdout.write(portOutput(c?.NetworkSettings?.Ports, container, privatePort));
   return 0;
 }

@@ -1,4 +1,5 @@
 // `berth ps` / `berth container ls`: GET /containers/json rendered like docker's ContainerContext.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { humanSize } from '../../common/units.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { renderList, goRow } from '../format/formatter.ts';
@@ -6,7 +7,6 @@ import { TemplateError } from '../format/template.ts';
 import { truncateId, ellipsis, goQuote, displayablePorts, ago, goTimeString, stripSlash, type ApiPort } from '../display.ts';
 import { encodeFilters } from '../filters.ts';
 
-type Opts = Record<string, any>;
 
 export interface ContainerSummary {
   Id: string;
@@ -85,7 +85,7 @@ function formatWantsSize(format: string | undefined): boolean {
   return f === 'json' || /\.Size\b/.test(f) || /\{\{\s*json\s+\.\s*\}\}/.test(f);
 }
 
-export async function ps(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ps(ctx: Ctx, _args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.ps>): Promise<number> {
   const last: number = o.last ?? -1;
   const query = {
     all: Boolean(o.all) || last > 0 || Boolean(o.latest),
@@ -93,7 +93,7 @@ export async function ps(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
     size: Boolean(o.size) || (!o.quiet && formatWantsSize(o.format)),
     filters: encodeFilters(o.filter, ctx),
   };
-  const list = await ctx.client.json<ContainerSummary[]>('GET', '/containers/json', { query });
+  const list = await ctx.client.containers.list<ContainerSummary>(query);
   const trunc = o.trunc !== false; // --no-trunc sets trunc=false
   if (o.quiet) {
     process.stdout.write(list.map((c) => `${trunc ? truncateId(c.Id) : c.Id}\n`).join(''));

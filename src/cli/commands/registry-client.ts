@@ -1,11 +1,12 @@
 // `berth login`, `logout` and `push`: credentials in the CLI's config file (src/cli/credentials.ts),
 // checked by the daemon (POST /auth) and sent with every pull and push as X-Registry-Auth.
+import type { OptionsOf, IMAGE_COMMANDS, TOP_LEVEL } from '../spec.ts';
+import type { AuthResponse } from '../../api/types/responses.ts';
 import { ApiError } from '../../client/client.ts';
 import { StreamError, displayJsonMessages } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { authHeaderFor, configPath, eraseAuth, getAuth, loggedIn, logoutKeys, serverKey, storeAuth, type AuthConfig } from '../credentials.ts';
 
-type Opts = Record<string, any>;
 
 function readLine(prompt: string, hidden: boolean): Promise<string> {
   return new Promise((resolve) => {
@@ -38,7 +39,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
-export async function login(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function login(ctx: Ctx, args: string[], o: OptionsOf<typeof TOP_LEVEL.login>): Promise<number> {
   const key = serverKey(args[0]);
   if (o.password !== undefined && o.passwordStdin) throw new StatusError('--password and --password-stdin are mutually exclusive', 1);
   if (o.passwordStdin && !o.username) throw new StatusError('Must provide --username with --password-stdin', 1);
@@ -57,9 +58,9 @@ export async function login(ctx: Ctx, args: string[], o: Opts): Promise<number> 
     if (!password) throw new StatusError('Error: Password Required', 1);
   }
   const auth: AuthConfig = { username, password, serveraddress: key };
-  let r: { Status?: string; IdentityToken?: string };
+  let r: AuthResponse;
   try {
-    r = await ctx.client.json('POST', '/auth', { body: auth });
+    r = await ctx.client.system.auth(auth);
   } catch (e) {
     if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
     throw e;
@@ -99,7 +100,7 @@ export async function showProgress(res: NodeJS.ReadableStream, out: NodeJS.Writa
   }
 }
 
-export async function push(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function push(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.push>): Promise<number> {
   const image = args[0];
   const lastSlash = image.lastIndexOf('/');
   const colon = image.lastIndexOf(':');
@@ -114,7 +115,7 @@ export async function push(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   }
   let res;
   try {
-    res = await ctx.client.request('POST', `/images/${name}/push`, { query: { tag }, headers: authHeaderFor(name) });
+    res = await ctx.client.images.push(name, { tag }, { headers: authHeaderFor(name) });
   } catch (e) {
     if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
     throw e;

@@ -4,13 +4,13 @@
 //   berth registry serve --addr 0.0.0.0:5000 --root /srv/reg --htpasswd /etc/berth/htpasswd
 //   berth registry serve --root /srv/reg --htpasswd h --token-auth --tls-cert c.pem --tls-key k.pem
 //   berth registry gc --root /srv/reg --dry-run
+import type { OptionsOf, REGISTRY_COMMANDS } from '../spec.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
-type Opts = Record<string, any>;
 
 export const DEFAULT_ROOT = '/var/lib/berth/registry';
 
-export async function serve(ctx: Ctx, _args: string[], opts: Opts): Promise<number> {
+export async function serve(ctx: Ctx, _args: string[], opts: OptionsOf<typeof REGISTRY_COMMANDS.serve>): Promise<number> {
   const { loadConfig, mergeSettings, DEFAULT_ADDR } = await import('../../registry/server/config.ts');
   const { startRegistry } = await import('../../registry/server/server.ts');
   let settings;
@@ -45,7 +45,7 @@ export async function serve(ctx: Ctx, _args: string[], opts: Opts): Promise<numb
   return 0;
 }
 
-export async function gc(ctx: Ctx, _args: string[], opts: Opts): Promise<number> {
+export async function gc(ctx: Ctx, _args: string[], opts: OptionsOf<typeof REGISTRY_COMMANDS.gc>): Promise<number> {
   const { collectGarbage } = await import('../../registry/server/gc.ts');
   const { stat } = await import('node:fs/promises');
   const root: string = opts.root ?? DEFAULT_ROOT;

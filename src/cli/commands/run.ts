@@ -7,6 +7,7 @@
 //   POST /containers/{id}/wait?condition=next-exit|removed               (headers only)
 //   POST /containers/{id}/start
 //   … stream until the output ends, then read the wait body → exit with its StatusCode.
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { writeFileSync, existsSync } from 'node:fs';
 import type { Response as IncomingMessage } from '../../client/client.ts';
 import { ApiError, readAll } from '../../client/client.ts';
@@ -16,7 +17,8 @@ import { StatusError, type Ctx } from '../context.ts';
 import { buildCreateRequest } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize, proxySignals } from '../stdio.ts';
 
-type Opts = Record<string, any>;
+/** run's flags are create's and two more: createContainer takes either. */
+type CreateOpts = OptionsOf<typeof CONTAINER_COMMANDS.create>;
 
 /** docker's reportError for run/create: `berth: MSG` plus the help hint. */
 function runFailure(ctx: Ctx, e: unknown, status = 125): StatusError {
@@ -51,13 +53,13 @@ function splitRef(image: string): { fromImage: string; tag?: string } {
 /** POST /images/create?fromImage=…, progress on `out` (stderr for run/create, as docker). */
 export async function pullImage(ctx: Ctx, image: string, platform: string | undefined, quiet: boolean, out: NodeJS.WritableStream): Promise<void> {
   const { fromImage, tag } = splitRef(image);
-  const res = await ctx.client.request('POST', '/images/create', { query: { fromImage, tag, platform }, headers: authHeaderFor(fromImage) });
+  const res = await ctx.client.images.create({ fromImage, tag, platform }, { headers: authHeaderFor(fromImage) });
   await showProgress(res, out, quiet);
 }
 
 interface Created { Id: string; Warnings?: string[] | null }
 
-async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
+async function createContainer(ctx: Ctx, args: string[], o: CreateOpts, detached: boolean): Promise<{ created: Created; tty: boolean; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; autoRemove: boolean; openStdin: boolean }> {
   let req;
   try {
     req = buildCreateRequest(args, o, ctx, detached);
@@ -79,7 +81,7 @@ async function createContainer(ctx: Ctx, args: string[], o: Opts, detached: bool
   const c = ctx.client;
   if (pull === 'always') await pullImage(ctx, image, o.platform, Boolean(o.quiet), process.stderr);
   let created: Created;
-  const createIt = () => c.json<Created>('POST', '/containers/create', { query: req.query, body: req.body });
+  const createIt = () => c.containers.create(req.body, req.query);
   try {
     created = await createIt();
   } catch (e) {
@@ -109,13 +111,13 @@ async function waitResult(res: IncomingMessage): Promise<number> {
 }
 
 /** docker create reports daemon errors as most verbs do ("Error response from daemon", exit 1). */
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.create>): Promise<number> {
   const { created } = await createContainer(ctx, args, o, false);
   process.stdout.write(`${created.Id}\n`);
   return 0;
 }
 
-export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function run(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.run>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const detached = Boolean(o.detach);
   if (detached && o.attach?.length) throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1);
@@ -133,7 +135,7 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
 
   if (detached) {
     try {
-      await c.call('POST', `/containers/${id}/start`);
+      await c.containers.start(id);
     } catch (e) {
       const msg = e instanceof ApiError ? e.message : (e as Error).message;
       throw runFailure(ctx, e, startErrorStatus(msg));
@@ -148,10 +150,8 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   let waitRes: IncomingMessage;
   try {
     [attached, waitRes] = await Promise.all([
-      c.hijack('POST', `/containers/${id}/attach`, {
-        query: { stream: 1, stdin: withStdin, stdout: attach.stdout, stderr: attach.stderr, detachKeys: o.detachKeys },
-      }),
-      c.request('POST', `/containers/${id}/wait`, { query: { condition: autoRemove ? 'removed' : 'next-exit' } }),
+      c.containers.attach(id, { stream: true, stdin: withStdin, stdout: attach.stdout, stderr: attach.stderr, detachKeys: o.detachKeys }),
+      c.containers.wait(id, { condition: autoRemove ? 'removed' : 'next-exit' }),
     ]);
   } catch (e) {
     throw runFailure(ctx, e);
@@ -161,15 +161,16 @@ export async function run(ctx: Ctx, args: string[], o: Opts): Promise<number> {
   const restore = tty && withStdin ? rawTerminal() : () => {};
   const pumping = pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
   try {
-    await c.call('POST', `/containers/${id}/start`);
+    await c.containers.start(id);
   } catch (e) {
     restore();
+    // The start failed and is what gets reported; the pump ends with the socket destroyed next.
     pumping.catch(() => {});
     attached.socket.destroy();
     const msg = e instanceof ApiError ? e.message : (e as Error).message;
     const failure = runFailure(ctx, e, startErrorStatus(msg));
     // With --rm the daemon removes the container after the failed start; wait for that as docker does.
-    if (autoRemove) await waitResult(waitRes).catch(() => 0);
+    if (autoRemove) await waitResult(waitRes).catch(() => 0 /* only waited for the removal; the start error is reported */);
     else waitRes.destroy();
     throw failure;
   }
@@ -185,7 +186,7 @@ async function followAttached(
   id: string,
   o: { tty: boolean; sigProxy: boolean; pumping: Promise<'ended' | 'detached'>; restore: () => void; waitRes: Parameters<typeof waitResult>[0] },
 ): Promise<number> {
-  if (o.tty) monitorTtySize(c, `/containers/${id}`);
+  if (o.tty) monitorTtySize((size) => c.containers.resize(id, size));
   if (o.sigProxy && !o.tty) proxySignals(c, id);
   let how: 'ended' | 'detached';
   try {
@@ -204,24 +205,25 @@ interface InspectedContainer {
   State: { Running: boolean; Paused: boolean; Restarting: boolean };
 }
 
-export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function start(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.start>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
   if (o.attach || o.interactive) {
     if (args.length > 1) throw new StatusError('you cannot start and attach multiple containers at once', 1);
-    const ctr = await c.json<InspectedContainer>('GET', `/containers/${encodeURIComponent(args[0])}/json`);
+    const ctr = await c.containers.inspect<InspectedContainer>(args[0]);
     const tty = ctr.Config.Tty;
     const withStdin = Boolean(o.interactive) && ctr.Config.OpenStdin;
     const [attached, waitRes] = await Promise.all([
-      c.hijack('POST', `/containers/${ctr.Id}/attach`, { query: { stream: 1, stdin: withStdin, stdout: 1, stderr: 1, detachKeys: o.detachKeys } }),
-      c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: ctr.HostConfig.AutoRemove ? 'removed' : 'next-exit' } }),
+      c.containers.attach(ctr.Id, { stream: true, stdin: withStdin, stdout: true, stderr: true, detachKeys: o.detachKeys }),
+      c.containers.wait(ctr.Id, { condition: ctr.HostConfig.AutoRemove ? 'removed' : 'next-exit' }),
     ]);
     const restore = tty && withStdin ? rawTerminal() : () => {};
     const pumping = pumpStreams(attached.socket, { tty, stdin: withStdin, detachKeys: o.detachKeys });
     try {
-      await c.call('POST', `/containers/${ctr.Id}/start`);
+      await c.containers.start(ctr.Id);
     } catch (e) {
       restore();
+      // The start error is rethrown below; the pump ends with the socket destroyed next.
       pumping.catch(() => {});
       attached.socket.destroy();
       waitRes.destroy();
@@ -232,7 +234,7 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   const failed: string[] = [];
   for (const name of args) {
     try {
-      await c.call('POST', `/containers/${encodeURIComponent(name)}/start`);
+      await c.containers.start(name);
       process.stdout.write(`${name}\n`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -244,26 +246,26 @@ export async function start(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   return 0;
 }
 
-export async function attach(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function attach(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.attach>): Promise<number> {
   o.detachKeys ??= configDetachKeys();
   const c = ctx.client;
-  const ctr = await c.json<InspectedContainer>('GET', `/containers/${encodeURIComponent(args[0])}/json`);
+  const ctr = await c.containers.inspect<InspectedContainer>(args[0]);
   if (!ctr.State.Running) throw new StatusError('You cannot attach to a stopped container, start it first', 1);
   if (ctr.State.Paused) throw new StatusError('You cannot attach to a paused container, unpause it first', 1);
   if (ctr.State.Restarting) throw new StatusError('You cannot attach to a restarting container, wait until it is running', 1);
   const tty = ctr.Config.Tty;
   const withStdin = ctr.Config.OpenStdin && o.stdin !== false; // --no-stdin sets stdin=false
   const [attached, waitRes] = await Promise.all([
-    c.hijack('POST', `/containers/${ctr.Id}/attach`, { query: { stream: 1, stdin: withStdin, stdout: 1, stderr: 1, detachKeys: o.detachKeys } }),
-    c.request('POST', `/containers/${ctr.Id}/wait`, { query: { condition: 'not-running' } }),
+    c.containers.attach(ctr.Id, { stream: true, stdin: withStdin, stdout: true, stderr: true, detachKeys: o.detachKeys }),
+    c.containers.wait(ctr.Id, { condition: 'not-running' }),
   ]);
   const restore = tty && withStdin ? rawTerminal() : () => {};
   if (tty && process.stdout.isTTY) {
     // As docker attach: one size off first, so the shell gets a SIGWINCH and redraws its
     // prompt even when the terminal has the size the container already has.
     const [w, h] = process.stdout.getWindowSize();
-    if (h && w) await c.call('POST', `/containers/${ctr.Id}/resize`, { query: { h: h + 1, w: w + 1 } }).catch(() => {});
-    monitorTtySize(c, `/containers/${ctr.Id}`);
+    if (h && w) await c.containers.resize(ctr.Id, { h: h + 1, w: w + 1 }).catch(() => { /* best effort: the redraw nudge only; the container may have just exited */ });
+    monitorTtySize((size) => c.containers.resize(ctr.Id, size));
   }
   if (o.sigProxy !== false && !tty) proxySignals(c, ctr.Id);
   let how;

@@ -1,6 +1,7 @@
 // `berth stats` and `berth update`. stats: docker-cli's table and numbers (CPU % from the
 // cpu/system deltas against precpu, memory without the inactive file cache, decimal I/O sizes),
 // one table with --no-stream, otherwise redrawn every second (clear screen on a terminal).
+import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { bytesSize, humanSize, parseBytes, parseCpus } from '../../common/units.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
@@ -8,7 +9,6 @@ import { renderList, goRow } from '../format/formatter.ts';
 import { truncateId } from '../display.ts';
 import { parseRestart } from '../run-config.ts';
 
-type Opts = Record<string, any>;
 
 interface StatsJSON {
   read: string; name: string; id: string;
@@ -62,14 +62,14 @@ export function statsRow(arg: string, s: StatsJSON, noTrunc: boolean, running = 
   });
 }
 
-export async function stats(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function stats(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.stats>): Promise<number> {
   const c = ctx.client;
   const pick = async (): Promise<{ arg: string; id: string; running: boolean }[]> => {
     if (args.length) {
       const out = [];
       for (const a of args) {
         try {
-          const j = await c.json<{ Id: string; State: { Running: boolean } }>('GET', `/containers/${encodeURIComponent(a)}/json`);
+          const j = await c.containers.inspect<{ Id: string; State: { Running: boolean } }>(a);
           out.push({ arg: a, id: j.Id, running: j.State.Running });
         } catch (e) {
           if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
@@ -78,13 +78,13 @@ export async function stats(ctx: Ctx, args: string[], o: Opts): Promise<number> 
       }
       return out;
     }
-    const list = await c.json<{ Id: string; State: string }[]>('GET', '/containers/json', { query: { all: o.all ? 1 : undefined } });
+    const list = await c.containers.list<{ Id: string; State: string }>({ all: Boolean(o.all) });
     return list.map((x) => ({ arg: x.Id, id: x.Id, running: x.State === 'running' }));
   };
   const render = async (): Promise<string> => {
     const targets = await pick();
     const rows = await Promise.all(targets.map(async (t) => {
-      const s = await c.json<StatsJSON>('GET', `/containers/${t.id}/stats`, { query: { stream: 'false' } }).catch(() => undefined);
+      const s = await c.containers.statsOnce<StatsJSON>(t.id).catch(() => undefined /* gone since the list: no row, as docker */);
       return s ? statsRow(t.arg, s, o.trunc === false, t.running && s.read !== '0001-01-01T00:00:00Z') : undefined;
     }));
     return renderList(o.format, STATS_TABLE, rows.filter((r): r is Record<string, unknown> => !!r), HEADERS, '*formatter.statsContext');
@@ -100,7 +100,7 @@ export async function stats(ctx: Ctx, args: string[], o: Opts): Promise<number> 
   }
 }
 
-export async function update(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof CONTAINER_COMMANDS.update>): Promise<number> {
   const bytes = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined || v === '') return undefined;
     if (v === '-1' && flag === '--memory-swap') return -1;
@@ -121,7 +121,7 @@ export async function update(ctx: Ctx, args: string[], o: Opts): Promise<number>
   const warnings: string[] = [];
   for (const name of args) {
     try {
-      const r = await ctx.client.json<{ Warnings?: string[] | null }>('POST', `/containers/${encodeURIComponent(name)}/update`, { body });
+      const r = await ctx.client.containers.update(name, body);
       warnings.push(...(r.Warnings ?? []));
       process.stdout.write(`${name}\n`);
     } catch (e) {

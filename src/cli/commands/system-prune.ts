@@ -1,13 +1,13 @@
 // `berth system prune`: docker's composition of the per-resource prunes, in its order
 // (containers, networks, volumes with --volumes, images, build cache), one confirmation first,
 // each section as the resource's own prune prints it, and the summed reclaimed space.
+import type { OptionsOf, SYSTEM_COMMANDS } from '../spec.ts';
 import { humanSize } from '../../common/units.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from '../prompt.ts';
 import { pruneOutput as networkOutput } from './networks.ts';
 
-type Opts = Record<string, any>;
 
 /** docker-cli's confirmation text (system/prune.go's template, rendered). */
 export function confirmationMessage(o: { all?: boolean; volumes?: boolean; filter?: string[] }): string {
@@ -34,7 +34,7 @@ export function confirmationMessage(o: { all?: boolean; volumes?: boolean; filte
   return `${s}\nAre you sure you want to continue?`;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.prune>): Promise<number> {
   const filter = ((o.filter as string[] | undefined) ?? []).filter((f) => f !== '');
   // Malformed filters fail as flag errors, before anything else.
   encodeFilters(filter, ctx, '--filter');
@@ -47,22 +47,20 @@ export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number>
   let total = 0;
   const out = (s: string) => { if (s) process.stdout.write(s); };
 
-  const cr = await c.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', { query: q() });
+  const cr = await c.containers.prune(q());
   total += cr.SpaceReclaimed ?? 0;
   if (cr.ContainersDeleted?.length) out(`Deleted Containers:\n${cr.ContainersDeleted.map((x) => `${x}\n`).join('')}\n`);
 
-  const nr = await c.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: q() });
+  const nr = await c.networks.prune(q());
   out(networkOutput(nr));
 
   if (o.volumes) {
-    const vr = await c.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: q() });
+    const vr = await c.volumes.prune(q());
     total += vr.SpaceReclaimed ?? 0;
     if (vr.VolumesDeleted?.length) out(`Deleted Volumes:\n${vr.VolumesDeleted.map((x) => `${x}\n`).join('')}\n`);
   }
 
-  const ir = await c.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {
-    query: q([o.all ? 'dangling=false' : 'dangling=true']),
-  });
+  const ir = await c.images.prune(q([o.all ? 'dangling=false' : 'dangling=true']));
   total += ir.SpaceReclaimed ?? 0;
   if (ir.ImagesDeleted?.length) {
     let s = 'Deleted Images:\n';
@@ -73,7 +71,7 @@ export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number>
     out(`${s}\n`);
   }
 
-  const br = await c.json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/build/prune', { query: { all: Boolean(o.all), ...q() } });
+  const br = await c.build.prune({ all: Boolean(o.all), ...q() });
   total += br.SpaceReclaimed ?? 0;
   if (br.CachesDeleted?.length) out(`Deleted build cache objects:\n${br.CachesDeleted.map((x) => `${x}\n`).join('')}\n`);
 

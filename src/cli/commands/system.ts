@@ -1,4 +1,5 @@
 // version, info, events, system df.
+import type { OptionsOf, SYSTEM_COMMANDS, VERSION_COMMAND } from '../spec.ts';
 import { jsonMessages, RAW_JSON } from '../../client/streams.ts';
 import { MAX_API_VERSION, compareVersions } from '../../client/client.ts';
 import { bytesSize, getTimestamp, humanSize, humanDuration } from '../../common/units.ts';
@@ -13,7 +14,6 @@ import type { ImageSummary } from './images.ts';
 import { encodeFilters } from '../filters.ts';
 import { VERSION } from '../version.ts';
 
-type Opts = Record<string, any>;
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
@@ -50,16 +50,16 @@ function ansic(s: string): string {
   return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
-export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function version(ctx: Ctx, _args: string[], o: OptionsOf<typeof VERSION_COMMAND>): Promise<number> {
   const c = ctx.client;
   let server: Record<string, any> | undefined;
   let serverErr: unknown;
   try {
-    server = await c.json<Record<string, any>>('GET', '/version');
+    server = await c.system.version<Record<string, any>>();
   } catch (e) {
     serverErr = e;
   }
-  const apiVersion = await c.version().catch(() => MAX_API_VERSION);
+  const apiVersion = await c.version().catch(() => MAX_API_VERSION /* no daemon: the client's own version is shown, the error is serverErr's */);
   const client = alias({
     Version: VERSION,
     ApiVersion: apiVersion,
@@ -119,10 +119,10 @@ export async function version(ctx: Ctx, _args: string[], o: Opts): Promise<numbe
   return 0;
 }
 
-export async function info(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function info(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.info>): Promise<number> {
   const c = ctx.client;
   if (o.format) {
-    const data = await c.json<Record<string, any>>('GET', '/info');
+    const data = await c.system.info<Record<string, any>>();
     alias(data, { HTTPProxy: 'HttpProxy', HTTPSProxy: 'HttpsProxy' });
     process.stdout.write(runTemplate(o.format, data, ''));
     return 0;
@@ -134,7 +134,7 @@ export async function info(ctx: Ctx, _args: string[], o: Opts): Promise<number> 
   process.stdout.write(out);
   let i: Record<string, any>;
   try {
-    i = await c.json<Record<string, any>>('GET', '/info');
+    i = await c.system.info<Record<string, any>>();
   } catch (e) {
     process.stdout.write('\nServer:\n');
     throw e;
@@ -228,7 +228,7 @@ export function formatEvent(ev: Record<string, any>): string {
   return `${line}\n`;
 }
 
-export async function events(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function events(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.events>): Promise<number> {
   const now = new Date();
   let since: string | undefined;
   let until: string | undefined;
@@ -248,7 +248,7 @@ export async function events(ctx: Ctx, _args: string[], o: Opts): Promise<number
       throw e;
     }
   }
-  const res = await ctx.client.request('GET', '/events', { query: { since, until, filters: encodeFilters(o.filter, ctx) } });
+  const res = await ctx.client.system.events({ since, until, filters: encodeFilters(o.filter, ctx) });
   for await (const ev of jsonMessages(res)) {
     if (tmpl) {
       alias(ev, { Status: 'status', ID: 'id', From: 'from', Scope: 'scope', Time: 'time' },
@@ -400,6 +400,7 @@ function firstTag(img: ImageSummary): { repo: string; tag: string } | null {
     if (ref.tag === undefined) return { repo: '<none>', tag: '<none>' };
     return { repo: ref.familiarName(), tag: ref.tag };
   } catch {
+    // Not a reference docker can parse: null, the row docker's df -v skips.
     return null;
   }
 }
@@ -612,8 +613,8 @@ export function renderDiskUsage(du: DiskUsage, o: { verbose?: boolean; format?: 
   return out;
 }
 
-export async function df(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
-  const du = await ctx.client.json<DiskUsage>('GET', '/system/df');
+export async function df(ctx: Ctx, _args: string[], o: OptionsOf<typeof SYSTEM_COMMANDS.df>): Promise<number> {
+  const du = await ctx.client.system.df<DiskUsage>();
   process.stdout.write(renderDiskUsage(du, { verbose: Boolean(o.verbose), format: o.format }));
   return 0;
 }

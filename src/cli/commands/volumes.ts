@@ -6,6 +6,7 @@
 //   berth volume inspect -f '{{.Mountpoint}}' v1
 //   berth volume rm v1 nosuch                                       → `v1`, an error, exit 1
 //   berth volume prune -a -f
+import type { OptionsOf, VOLUME_COMMANDS } from '../spec.ts';
 import { ApiError } from '../../client/client.ts';
 import { humanSize } from '../../common/units.ts';
 import { StatusError, flagError, type Ctx } from '../context.ts';
@@ -15,8 +16,6 @@ import { indentJson } from '../format/json-indent.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm as ask } from '../prompt.ts';
 
-type Opts = Record<string, any>;
-const enc = encodeURIComponent;
 
 export interface Volume {
   Name: string;
@@ -75,7 +74,7 @@ export function createBody(name: string | undefined, o: { driver?: string; opt?:
   return body;
 }
 
-export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.create>): Promise<number> {
   let name: string | undefined = o.name;
   if (args.length === 1) {
     if (name) throw new StatusError('conflicting options: cannot specify a volume-name through both --name and as a positional arg', 1);
@@ -83,7 +82,7 @@ export async function create(ctx: Ctx, args: string[], o: Opts): Promise<number>
   }
   const l = parseLabels(o.label);
   if ('bad' in l) throw flagError(ctx, '--label', l.bad, l.reason);
-  const v = await ctx.client.json<Volume>('POST', '/volumes/create', { body: createBody(name, o, l.labels) });
+  const v = await ctx.client.volumes.create<Volume>(createBody(name, o, l.labels));
   process.stdout.write(`${v?.Name ?? ''}\n`);
   return 0;
 }
@@ -174,11 +173,9 @@ function templateFailure(e: unknown): never {
   throw e;
 }
 
-export async function ls(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function ls(ctx: Ctx, _args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.ls>): Promise<number> {
   const filters = (o.filter as string[] | undefined)?.filter((f) => f !== '');
-  const r = await ctx.client.json<{ Volumes: Volume[] | null; Warnings?: string[] | null }>('GET', '/volumes', {
-    query: { filters: encodeFilters(filters, ctx) },
-  });
+  const r = await ctx.client.volumes.list<Volume>({ filters: encodeFilters(filters, ctx) });
   let out: string;
   try {
     out = renderVolumes(r?.Volumes ?? [], o.format, Boolean(o.quiet));
@@ -248,7 +245,7 @@ export function inspectJson(vols: Volume[], compact = false): string {
   return `${compact ? text : indentJson(text, '    ')}\n`;
 }
 
-export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.inspect>): Promise<number> {
   const format: string = o.format ?? '';
   let tmpl: Template | undefined;
   if (format !== '' && format !== 'json') {
@@ -267,7 +264,7 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
     if (!name) { errors.push('invalid volume name or ID: value is empty'); continue; }
     let v: Volume;
     try {
-      v = await ctx.client.json<Volume>('GET', `/volumes/${enc(name)}`);
+      v = await ctx.client.volumes.inspect<Volume>(name);
     } catch (e) {
       if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
       throw e;
@@ -289,13 +286,13 @@ export async function inspect(ctx: Ctx, args: string[], o: Opts): Promise<number
 // ---------------------------------------------------------------------------------------------
 // rm
 
-export async function rm(ctx: Ctx, args: string[], o: Opts): Promise<number> {
+export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.rm>): Promise<number> {
   const errors: string[] = [];
   for (const arg of args) {
     const name = arg.trim();
     if (!name) { errors.push('invalid volume name or ID: value is empty'); continue; }
     try {
-      await ctx.client.call('DELETE', `/volumes/${enc(name)}`, { query: { force: o.force ? '1' : undefined } });
+      await ctx.client.volumes.remove(name, { force: Boolean(o.force) });
     } catch (e) {
       if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
       throw e;
@@ -340,14 +337,14 @@ export function pruneOutput(r: { VolumesDeleted?: string[] | null; SpaceReclaime
   return `${out}Total reclaimed space: ${humanSize(reclaimed, 4)}\n`;
 }
 
-export async function prune(ctx: Ctx, _args: string[], o: Opts): Promise<number> {
+export async function prune(ctx: Ctx, _args: string[], o: OptionsOf<typeof VOLUME_COMMANDS.prune>): Promise<number> {
   // A malformed --filter is a flag error (docker fails while parsing flags), then the --all
   // conflict; both before the prompt.
   encodeFilters(o.filter?.filter((f: string) => f !== ''), ctx, '--filter');
   const query = { filters: encodeFilters(pruneFilters(o.filter, Boolean(o.all)), ctx, '--filter') };
   // A declined prompt is docker's "cancelled" error: nothing more printed, exit 0.
   if (!o.force && !(await confirm(o.all ? PRUNE_ALL_WARNING : PRUNE_WARNING))) return 0;
-  const r = await ctx.client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query });
+  const r = await ctx.client.volumes.prune(query);
   process.stdout.write(pruneOutput(r));
   return 0;
 }

@@ -110,8 +110,6 @@ export function matchLabels(filters: Filters | undefined, labels: Record<string,
   return true;
 }
 
-const enc = encodeURIComponent;
-
 export class ComposeApi {
   readonly client: ApiClient;
   constructor(client: ApiClient) { this.client = client; }
@@ -126,25 +124,25 @@ export class ComposeApi {
   // -- containers -------------------------------------------------------------------------------
 
   async listContainers(filters: Filters, all: boolean): Promise<ContainerSummary[]> {
-    const list = await this.client.json<ContainerSummary[]>('GET', '/containers/json', { query: { all: all ? '1' : undefined, filters: JSON.stringify(filters) } });
+    const list = await this.client.containers.list<ContainerSummary>({ all, filters: JSON.stringify(filters) });
     return (list ?? []).filter((c) => matchLabels(filters, c.Labels));
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
-    return this.client.json<ContainerInspect>('GET', `/containers/${enc(id)}/json`);
+    return this.client.containers.inspect<ContainerInspect>(id);
   }
 
   async createContainer(name: string, body: unknown, platform?: string): Promise<{ Id: string; Warnings?: string[] | null }> {
-    return this.client.json('POST', '/containers/create', { query: { name, platform }, body });
+    return this.client.containers.create(body, { name, platform });
   }
 
   startContainer(id: string): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/start`);
+    return this.client.containers.start(id);
   }
 
   async stopContainer(id: string, timeout?: number): Promise<void> {
     try {
-      await this.client.call('POST', `/containers/${enc(id)}/stop`, { query: { t: timeout } });
+      await this.client.containers.stop(id, { t: timeout });
     } catch (e) {
       // 304: already stopped (the client reads it as success; older engines answered 304 with a body).
       if (e instanceof ApiError && e.status === 304) return;
@@ -153,108 +151,108 @@ export class ComposeApi {
   }
 
   restartContainer(id: string, timeout?: number): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/restart`, { query: { t: timeout } });
+    return this.client.containers.restart(id, { t: timeout });
   }
 
   killContainer(id: string, signal?: string): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/kill`, { query: { signal } });
+    return this.client.containers.kill(id, { signal });
   }
 
   removeContainer(id: string, o: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    return this.client.call('DELETE', `/containers/${enc(id)}`, { query: { force: o.force ? '1' : undefined, v: o.volumes ? '1' : undefined } });
+    return this.client.containers.remove(id, { force: o.force, v: o.volumes });
   }
 
   renameContainer(id: string, name: string): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/rename`, { query: { name } });
+    return this.client.containers.rename(id, name);
   }
 
   pauseContainer(id: string): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/pause`);
+    return this.client.containers.pause(id);
   }
 
   unpauseContainer(id: string): Promise<void> {
-    return this.client.call('POST', `/containers/${enc(id)}/unpause`);
+    return this.client.containers.unpause(id);
   }
 
   /** PUT /containers/{id}/archive: a tar extracted at `path`. */
   putArchive(id: string, path: string, tar: Buffer, copyUidGid = false): Promise<void> {
-    return this.client.call('PUT', `/containers/${enc(id)}/archive`, { query: { path, copyUIDGID: copyUidGid ? 'true' : undefined }, raw: tar, contentType: 'application/x-tar' });
+    return this.client.containers.putArchive(id, { path, copyUIDGID: copyUidGid ? 'true' : undefined }, tar);
   }
 
   /** A hijacked attach (stream only, no past logs): the container's output as it comes. */
   attach(id: string, signal?: AbortSignal): Promise<Hijacked> {
-    return this.client.hijack('POST', `/containers/${enc(id)}/attach`, { query: { stream: 1, stdout: 1, stderr: 1 }, signal });
+    return this.client.containers.attach(id, { stream: true, stdout: true, stderr: true }, { signal });
   }
 
   logs(id: string, o: { follow?: boolean; since?: string; signal?: AbortSignal }): Promise<Readable> {
-    return this.client.request('GET', `/containers/${enc(id)}/logs`, { query: { stdout: 1, stderr: 1, follow: o.follow ? 1 : undefined, since: o.since }, signal: o.signal });
+    return this.client.containers.logs(id, { stdout: 1, stderr: 1, follow: o.follow ? 1 : undefined, since: o.since }, { signal: o.signal });
   }
 
   // -- networks ---------------------------------------------------------------------------------
 
   inspectNetwork(idOrName: string): Promise<NetworkSummary> {
-    return this.client.json('GET', `/networks/${enc(idOrName)}`);
+    return this.client.networks.inspect<NetworkSummary>(idOrName);
   }
 
   async listNetworks(filters: Filters): Promise<NetworkSummary[]> {
-    const list = await this.client.json<NetworkSummary[]>('GET', '/networks', { query: { filters: JSON.stringify(filters) } });
+    const list = await this.client.networks.list<NetworkSummary>({ filters: JSON.stringify(filters) });
     return (list ?? []).filter((n) => matchLabels(filters, n.Labels));
   }
 
   createNetwork(body: Record<string, unknown>): Promise<{ Id: string }> {
-    return this.client.json('POST', '/networks/create', { body });
+    return this.client.networks.create(body);
   }
 
   removeNetwork(id: string): Promise<void> {
-    return this.client.call('DELETE', `/networks/${enc(id)}`);
+    return this.client.networks.remove(id);
   }
 
   connectNetwork(network: string, container: string, endpoint: unknown): Promise<void> {
-    return this.client.call('POST', `/networks/${enc(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
+    return this.client.networks.connect(network, { Container: container, EndpointConfig: endpoint });
   }
 
   disconnectNetwork(network: string, container: string): Promise<void> {
-    return this.client.call('POST', `/networks/${enc(network)}/disconnect`, { body: { Container: container, Force: true } });
+    return this.client.networks.disconnect(network, { Container: container, Force: true });
   }
 
   // -- volumes ----------------------------------------------------------------------------------
 
   inspectVolume(name: string): Promise<VolumeSummary> {
-    return this.client.json('GET', `/volumes/${enc(name)}`);
+    return this.client.volumes.inspect<VolumeSummary>(name);
   }
 
   async listVolumes(filters: Filters): Promise<VolumeSummary[]> {
-    const r = await this.client.json<{ Volumes?: VolumeSummary[] | null }>('GET', '/volumes', { query: { filters: JSON.stringify(filters) } });
+    const r = await this.client.volumes.list<VolumeSummary>({ filters: JSON.stringify(filters) });
     return (r?.Volumes ?? []).filter((v) => matchLabels(filters, v.Labels));
   }
 
   createVolume(body: Record<string, unknown>): Promise<VolumeSummary> {
-    return this.client.json('POST', '/volumes/create', { body });
+    return this.client.volumes.create<VolumeSummary>(body);
   }
 
   removeVolume(name: string, force = false): Promise<void> {
-    return this.client.call('DELETE', `/volumes/${enc(name)}`, { query: { force: force ? '1' : undefined } });
+    return this.client.volumes.remove(name, { force });
   }
 
   // -- images -----------------------------------------------------------------------------------
 
   inspectImage(ref: string): Promise<ImageInspect> {
-    return this.client.json('GET', `/images/${enc(ref)}/json`);
+    return this.client.images.inspect<ImageInspect>(ref);
   }
 
   async listImages(filters: Filters): Promise<ImageSummary[]> {
-    const list = await this.client.json<ImageSummary[]>('GET', '/images/json', { query: { filters: JSON.stringify(filters) } });
+    const list = await this.client.images.list<ImageSummary>({ filters: JSON.stringify(filters) });
     return (list ?? []).filter((i) => matchLabels(filters, i.Labels));
   }
 
-  removeImage(ref: string): Promise<void> {
-    return this.client.call('DELETE', `/images/${enc(ref)}`);
+  async removeImage(ref: string): Promise<void> {
+    await this.client.images.remove(ref);
   }
 
   // -- events -----------------------------------------------------------------------------------
 
   events(filters: Filters, signal?: AbortSignal): Promise<Readable> {
-    return this.client.request('GET', '/events', { query: { filters: JSON.stringify(filters) }, signal });
+    return this.client.system.events({ filters: JSON.stringify(filters) }, { signal });
   }
 }
 

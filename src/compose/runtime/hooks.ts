@@ -7,7 +7,7 @@
 import { Demuxer } from '../../common/stdcopy.ts';
 import { ComposeError } from '../errors.ts';
 import type { Hook, Service } from '../model.ts';
-import type { ContainerSummary } from './api.ts';
+import { readAll, type ContainerSummary } from './api.ts';
 import { nameWithoutProject } from './containers.ts';
 import { mobyEnv } from './create-config.ts';
 import { LineSplitter } from '../log-printer.ts';
@@ -21,17 +21,16 @@ function sleep(ms: number): Promise<void> {
 
 export async function runHook(s: Session, c: ContainerSummary, service: Service, hook: Hook, output?: HookOutput): Promise<void> {
   const detached = output === undefined;
-  const { Id: execId } = await s.api.client.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(c.Id)}/exec`, {
-    body: {
+  const { Id: execId } = await s.api.client.exec.create(c.Id, {
+    
       User: hook.user ?? '', Privileged: Boolean(hook.privileged), Env: mobyEnv(hook.environment) ?? null,
       WorkingDir: hook.workingDir ?? '', Cmd: hook.command ?? null, AttachStdout: !detached, AttachStderr: !detached,
-    },
   });
-  const inspect = () => s.api.client.json<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${execId}/json`);
+  const inspect = () => s.api.client.exec.inspect(execId);
   const failed = (code: number | null) => new ComposeError(`${service.name} hook exited with status ${code}`);
   if (detached) {
     try {
-      await s.api.client.call('POST', `/exec/${execId}/start`, { body: { Detach: true, Tty: Boolean(service.tty) } });
+      await readAll(await s.api.client.exec.start(execId, { Detach: true, Tty: Boolean(service.tty) }));
     } catch {
       // compose ignores a start that fails here (the container may be gone).
       return;
@@ -49,7 +48,7 @@ export async function runHook(s: Session, c: ContainerSummary, service: Service,
   }
   const source = `${nameWithoutProject(c)} ->`;
   const lines = new LineSplitter((l) => output(source, l));
-  const h = await s.api.client.hijack('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: Boolean(service.tty) } });
+  const h = await s.api.client.exec.startHijacked(execId, { Detach: false, Tty: Boolean(service.tty) });
   await new Promise<void>((resolve) => {
     const demux = new Demuxer((_k, payload) => lines.write(payload));
     h.socket.on('data', (b: Buffer) => {

@@ -33,7 +33,7 @@ export class TreeWatcher {
 
   async start(): Promise<void> {
     for (const root of this.#roots) {
-      const st = await stat(root).catch(() => undefined);
+      const st = await stat(root).catch(() => undefined /* not there yet: handled below */);
       if (st?.isDirectory()) await this.#addTree(root, false);
       // A file, or a path not there yet: its nearest existing directory, filtered to the path.
       else {
@@ -81,7 +81,7 @@ export class TreeWatcher {
     if (this.#o.skipDir?.(dir)) return;
     this.#addDir(dir);
     let entries;
-    try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+    try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; /* removed meanwhile: nothing to watch */ }
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await this.#addTree(p, report);

@@ -68,7 +68,7 @@ const ANY_GIT: Matcher = { matches: (p) => p.split('/').includes('.git') };
 /** compose's LoadDockerIgnore: `<dockerfile>.dockerignore` in the context, else `.dockerignore`. */
 export function buildIgnore(build: Build | undefined): Matcher {
   if (!build) return EMPTY;
-  const read = (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } };
+  const read = (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; /* no such file: try the next */ } };
   const text = read(join(build.context, `${build.dockerfile ?? 'Dockerfile'}.dockerignore`)) ?? read(join(build.context, '.dockerignore'));
   return new RootedMatcher(build.context, text ? parseDockerignore(text) : []);
 }

@@ -42,10 +42,10 @@ export async function* syncTar(paths: PathMapping[]): AsyncGenerator<Buffer> {
 
 /** Runs a command in a container (no TTY, stderr kept for the error) and checks its exit code. */
 export async function execIn(client: ApiClient, id: string, cmd: string[]): Promise<void> {
-  const { Id } = await client.json<{ Id: string }>('POST', `/containers/${id}/exec`, { body: { Cmd: cmd, AttachStdout: false, AttachStderr: true, Tty: false } });
-  const res = await client.request('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: false } });
+  const { Id } = await client.exec.create(id, { Cmd: cmd, AttachStdout: false, AttachStderr: true, Tty: false });
+  const res = await client.exec.start(Id, { Detach: false, Tty: false });
   const out = await readAll(res);
-  const r = await client.json<{ Running: boolean; ExitCode: number }>('GET', `/exec/${Id}/json`);
+  const r = await client.exec.inspect(Id);
   if (r.Running) throw new ComposeError('process still running');
   if (r.ExitCode !== 0) throw new ComposeError(`exit code ${r.ExitCode}${out.length > 8 ? `: ${out.subarray(8).toString().trim()}` : ''}`);
 }
@@ -62,7 +62,7 @@ export async function syncFiles(client: ApiClient, project: string, service: str
     }
     if (toCopy.length) {
       try {
-        await client.call('PUT', `/containers/${c.Id}/archive`, { query: { path: '/', copyUIDGID: 'true' }, raw: Readable.from(syncTar(toCopy)), contentType: 'application/x-tar' });
+        await client.containers.putArchive(c.Id, { path: '/', copyUIDGID: 'true' }, Readable.from(syncTar(toCopy)));
       } catch (e) { errors.push(`copying files to ${c.Id}: ${(e as Error).message}`); }
     }
   }));

@@ -58,7 +58,7 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
       for (const service of plan.restart) {
         const cs = await getContainers(new ComposeApi(client), project.name, 'exclude', true, [service]);
         const t = project.services[service]?.stopGracePeriod;
-        await Promise.all(cs.map((c) => client.call('POST', `/containers/${c.Id}/restart`, { query: { t: t !== undefined ? Math.floor(t / 1e9) : undefined } })));
+        await Promise.all(cs.map((c) => client.containers.restart(c.Id, { t: t !== undefined ? Math.floor(t / 1e9) : undefined })));
       }
       log.log(WATCH_LOGGER, `service(s) ${quoteList(plan.restart)} restarted`);
     }
@@ -106,7 +106,7 @@ export async function initialSync(client: ApiClient, project: Project, rule: Wat
   const { join, relative, posix } = await import('node:path');
   const cs = await getContainers(new ComposeApi(client), project.name, 'include', true, [rule.service]);
   if (cs.length === 0) throw new Error("could not get created time for service's image");
-  const img = await client.json<{ Created: string }>('GET', `/images/${encodeURIComponent(cs[0].ImageID ?? cs[0].Image ?? '')}/json`);
+  const img = await client.images.inspect<{ Created: string }>(cs[0].ImageID ?? cs[0].Image ?? '');
   const since = Date.parse(img.Created);
   const out: { hostPath: string; containerPath: string }[] = [];
   const walk = (p: string) => {
