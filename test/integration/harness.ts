@@ -19,6 +19,8 @@ export const BERTH = join(ROOT, 'dist', 'berth.js');
 
 export interface Daemon {
   dir: string;
+  /** The network namespace (a name under /run/netns) berthd runs in; the host's when undefined. */
+  netns?: string;
   dataRoot: string;
   execRoot: string;
   sock: string;
@@ -79,7 +81,16 @@ async function waitPing(sock: string, proc: ChildProcess, logf: () => string): P
   throw new Error(`berthd did not answer: ${logf()}`);
 }
 
-export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[]; dataTmpfsMiB?: number } = {}): Promise<Daemon> {
+/**
+ * The command line that runs `cmd args` in network namespace `ns` (as is, when undefined).
+ * nsenter switches only the network namespace: unlike `ip netns exec` it keeps the host's mount
+ * namespace and /sys, so berthd's mounts, cgroups and netns files stay where cleanup finds them.
+ */
+export function inNetns(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  return ns === undefined ? [cmd, args] : ['nsenter', [`--net=/run/netns/${ns}`, '--', cmd, ...args]];
+}
+
+export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: string[]; dataTmpfsMiB?: number; netns?: string } = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-it-'));
   // Under --userns-remap a container's root, an unprivileged host user, must pass through to its
   // rootfs (as through /var/lib): the test's directory may be passed, not listed.
@@ -101,11 +112,12 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
   const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
   const launch = () => {
     const fd = openSync(logPath, 'a');
-    return spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    const [cmd, argv] = inNetns(o.netns, process.execPath, args);
+    return spawn(cmd, argv, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
   };
   const log = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
   const d: Daemon = {
-    dir, dataRoot, execRoot, sock, proc: launch(), log,
+    dir, netns: o.netns, dataRoot, execRoot, sock, proc: launch(), log,
     api: (m, p, b, h) => request(sock, m, p, b, h),
     berth: (a, x) => run(process.execPath, ['--', BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(dir, 'berth-config') }, x),
     docker: (a, x) => run('docker', a, { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') }, x),
@@ -127,9 +139,13 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
 
 /** Kills everything the daemon started and removes every trace of it from the host. */
 export async function cleanup(d: Daemon): Promise<void> {
-  if (d.proc.exitCode === null) {
+  // A daemon killed by a signal has no exit code but a signal code, and has already exited.
+  if (d.proc.exitCode === null && d.proc.signalCode === null) {
     d.proc.kill('SIGTERM');
-    await Promise.race([new Promise((r) => d.proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    // The timer is cleared after: a pending one would hold the test process open for its 5 s.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => d.proc.once('exit', r)), new Promise((r) => { timer = setTimeout(r, 5000); })]);
+    clearTimeout(timer);
     if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
   }
   // Containers (they outlive the daemon by design).
@@ -147,7 +163,9 @@ export async function cleanup(d: Daemon): Promise<void> {
   }
   // conmon processes of this daemon.
   spawnSync('pkill', ['-9', '-f', `conmon.*${d.execRoot}`]);
-  // Networking: the namespaces, bridges (default and user networks) and nft table of this daemon.
+  // Networking: the namespaces, bridges (default and user networks) and nft table of this daemon
+  // (the bridges and table live in the daemon's network namespace).
+  const net = (cmd: string, args: string[]) => spawnSync(...inNetns(d.netns, cmd, args));
   const inst = createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8);
   try { for (const ns of readdirSync('/run/netns')) if (ns.startsWith(`berth-${inst}-`)) spawnSync('ip', ['netns', 'del', ns]); } catch { /* none */ }
   try {
@@ -157,11 +175,11 @@ export async function cleanup(d: Daemon): Promise<void> {
       const file = join(root, 'network', 'networks.json');
       if (!existsSync(file)) continue;
       const state = JSON.parse(readFileSync(file, 'utf8')) as { networks?: { bridge: string }[] };
-      for (const n of state.networks ?? []) spawnSync('ip', ['link', 'del', 'dev', n.bridge]);
+      for (const n of state.networks ?? []) net('ip', ['link', 'del', 'dev', n.bridge]);
     }
   } catch { /* no networking state */ }
-  spawnSync('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
-  spawnSync('nft', ['delete', 'table', 'ip6', `berth-${inst}`]);
+  net('nft', ['delete', 'table', 'ip', `berth-${inst}`]);
+  net('nft', ['delete', 'table', 'ip6', `berth-${inst}`]);
   // Mounts under our directory, deepest first.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m]);
