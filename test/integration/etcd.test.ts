@@ -1,0 +1,212 @@
+// swarm's etcd foundations against a real etcd (Debian's etcd-server 3.4): the EtcdMember
+// supervisor and the JSON-gateway client. Each member runs on 127.0.0.1 with kernel-chosen ports in
+// a temp data root; everything is stopped and removed in `after`, even when a test fails.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { EtcdMember, type EtcdMemberTls } from '../../src/swarm/etcd/member.ts';
+import { EtcdClient, type WatchEvent } from '../../src/swarm/etcd/client.ts';
+
+const hasEtcd = spawnSync('etcd', ['--version']).status === 0;
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+const skip = hasEtcd ? false : 'etcd is not installed (Debian package etcd-server; scripts/install-deps)';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'berth-etcd-test-'));
+const members: EtcdMember[] = [];
+const clients: EtcdClient[] = [];
+
+async function newMember(name: string, scheme: 'http' | 'https', tls?: EtcdMemberTls): Promise<EtcdMember> {
+  const [cp, pp] = [await freePort(), await freePort()];
+  const peer = `${scheme}://127.0.0.1:${pp}`;
+  const m = new EtcdMember({
+    dataRoot: join(tmp, name), name, clientUrls: [`${scheme}://127.0.0.1:${cp}`], peerUrls: [peer],
+    initialCluster: `${name}=${peer}`, initialClusterState: 'new', tls, minDelayMs: 200, maxDelayMs: 1000, killAfterMs: 5000,
+  });
+  members.push(m);
+  return m;
+}
+
+after(async () => {
+  for (const c of clients) c.close();
+  await Promise.allSettled(members.map((m) => m.stop()));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('etcd member and client (plain HTTP)', { skip }, () => {
+  let m: EtcdMember;
+  let c: EtcdClient;
+  before(async () => {
+    m = await newMember('m1', 'http');
+    await m.start();
+    c = m.client();
+    clients.push(c);
+  });
+
+  test('put, get, prefix, delete', async () => {
+    const r1 = await c.put('/t/a', 'one');
+    await c.put('/t/b', 'two');
+    await c.put('/u/c', 'three');
+    const a = await c.get('/t/a');
+    assert.equal(a?.value, 'one');
+    assert.equal(a?.createRevision, r1);
+    assert.equal(a?.version, 1);
+    assert.equal(await c.get('/t/none'), undefined);
+    const list = await c.getPrefix('/t/');
+    assert.deepEqual(list.kvs.map((k) => [k.key, k.value]), [['/t/a', 'one'], ['/t/b', 'two']]);
+    assert.ok(list.revision >= r1 + 2);
+    assert.equal(await c.delete('/t/', { prefix: true }), 2);
+    assert.equal((await c.getPrefix('/t/')).kvs.length, 0);
+    assert.equal(await c.delete('/u/c'), 1);
+    assert.equal(await c.delete('/u/c'), 0);
+  });
+
+  test('txn: a create-if-absent that succeeds, then one whose compare fails', async () => {
+    const ok = await c.txn([{ key: '/x/lock', target: 'create', result: '=', value: 0 }], [{ put: { key: '/x/lock', value: 'me' } }], [{ get: { key: '/x/lock' } }]);
+    assert.equal(ok.succeeded, true);
+    assert.deepEqual(ok.responses, [{ put: true }]);
+    const no = await c.txn([{ key: '/x/lock', target: 'create', result: '=', value: 0 }], [{ put: { key: '/x/lock', value: 'you' } }], [{ get: { key: '/x/lock' } }]);
+    assert.equal(no.succeeded, false);
+    assert.equal(no.responses[0].kvs?.[0].value, 'me');
+    const kv = (await c.get('/x/lock'))!;
+    // Fenced on mod_revision and on value.
+    const fenced = await c.txn([{ key: '/x/lock', target: 'mod', result: '=', value: kv.modRevision }, { key: '/x/lock', target: 'value', result: '=', value: 'me' }],
+      [{ delete: { key: '/x/lock' } }]);
+    assert.equal(fenced.succeeded, true);
+    assert.deepEqual(fenced.responses, [{ deleted: 1 }]);
+    const stale = await c.txn([{ key: '/x/lock', target: 'mod', result: '=', value: kv.modRevision }], [{ put: { key: '/x/lock', value: 'late' } }]);
+    assert.equal(stale.succeeded, false);
+    assert.equal(await c.get('/x/lock'), undefined);
+  });
+
+  test('a lease that expires deletes its key; keepalive and revoke', async () => {
+    const l = await c.leaseGrant(2);
+    assert.match(l.id, /^\d+$/);
+    assert.equal(l.ttl, 2);
+    await c.put('/lease/k', 'v', { lease: l.id });
+    assert.equal((await c.get('/lease/k'))?.lease, l.id);
+    assert.ok((await c.leaseKeepAlive(l.id)) > 0);
+    await until('the leased key to go', async () => (await c.get('/lease/k')) === undefined, 10_000);
+    await assert.rejects(c.leaseKeepAlive(l.id), /not found/);
+    const l2 = await c.leaseGrant(60);
+    await c.put('/lease/k2', 'v', { lease: l2.id });
+    await c.leaseRevoke(l2.id);
+    assert.equal(await c.get('/lease/k2'), undefined);
+    await assert.rejects(c.leaseRevoke(l2.id), (e: Error & { grpcCode?: number }) => e.grpcCode === 5);
+  });
+
+  test('watch from a revision, surviving a reconnect; compaction is reported', async () => {
+    const first = await c.put('/w/1', 'a');
+    await c.put('/w/2', 'b');
+    const seen: WatchEvent[] = [];
+    const errors: Error[] = [];
+    const w = c.watch('/w/', { fromRevision: first, onEvents: (ev) => seen.push(...ev), onError: (e) => errors.push(e) });
+    try {
+      await until('the two earlier puts', () => seen.length >= 2);
+      // Break the stream under the watch: the client's sockets go, the watch reconnects from the
+      // next revision it has not seen.
+      (c as unknown as { agent: { destroy(): void } }).agent.destroy();
+      await until('the watch to notice the broken stream', () => errors.length >= 1);
+      await c.put('/w/3', 'c');
+      await c.delete('/w/1');
+      await until('the later put and delete', () => seen.length >= 4);
+      assert.deepEqual(seen.map((e) => [e.type, e.kv.key, e.kv.value]), [['put', '/w/1', 'a'], ['put', '/w/2', 'b'], ['put', '/w/3', 'c'], ['delete', '/w/1', '']]);
+      assert.equal(seen[3].prevKv?.value, 'a');
+    } finally {
+      w.cancel();
+    }
+    // A watch from a compacted revision tells the caller to re-list.
+    const now = await c.put('/w/4', 'd');
+    const compactRes = await fetch(`${m.client()['endpoints'][0].origin}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(now) }) });
+    assert.equal(compactRes.status, 200);
+    let compacted = 0;
+    const w2 = c.watch('/w/', { fromRevision: first, onEvents: () => {}, onCompacted: (r) => { compacted = r; } });
+    try {
+      await until('compaction to be reported', () => compacted > 0);
+      assert.equal(compacted, now);
+    } finally {
+      w2.cancel();
+    }
+  });
+
+  test('member list', async () => {
+    const list = await c.memberList();
+    assert.equal(list.length, 1);
+    assert.equal(list[0].name, 'm1');
+    assert.match(list[0].id, /^\d+$/);
+    assert.deepEqual(list[0].clientUrls, [m['opts'].clientUrls[0]]);
+  });
+
+  test('the supervisor restarts etcd after kill -9, and the data survives', async () => {
+    await c.put('/keep', 'me');
+    const pid = m.pid!;
+    process.kill(pid, 'SIGKILL');
+    await until('a new etcd process', () => m.pid !== undefined && m.pid !== pid);
+    assert.equal(m.restarts, 1);
+    await m.waitReady(20_000);
+    assert.equal((await c.get('/keep'))?.value, 'me');
+  });
+});
+
+describe('etcd member with client certificate auth', { skip: skip || (hasOpenssl ? false : 'no openssl CLI') }, () => {
+  const dir = join(tmp, 'certs');
+  const P = (f: string) => join(dir, f);
+  function openssl(args: string[]): void {
+    const r = spawnSync('openssl', args, { cwd: dir });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  }
+  let m: EtcdMember;
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test-ca']);
+    writeFileSync(P('node.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'node-key.pem', '-out', 'node.csr', '-subj', '/CN=node']);
+    openssl(['x509', '-req', '-in', 'node.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'node.pem', '-days', '1', '-extfile', 'node.ext']);
+    m = await newMember('tls1', 'https', { caFile: P('ca.pem'), certFile: P('node.pem'), keyFile: P('node-key.pem') });
+    await m.start();
+  });
+
+  test('refuses a client without a certificate, accepts one with it', async () => {
+    assert.ok(existsSync(join(tmp, 'tls1', 'swarm', 'etcd', 'member')));
+    const url = m['opts'].clientUrls;
+    const bare = new EtcdClient({ endpoints: url, tls: { ca: readFileSync(P('ca.pem')) }, timeoutMs: 3000 });
+    clients.push(bare);
+    // etcd (Go's TLS 1.2 here) ends the handshake with a bad_certificate alert.
+    await assert.rejects(bare.put('/secret', 'x'), /etcd: .*bad certificate/);
+    const good = new EtcdClient({ endpoints: url, tls: { ca: readFileSync(P('ca.pem')), cert: readFileSync(P('node.pem')), key: readFileSync(P('node-key.pem')) } });
+    clients.push(good);
+    await good.put('/secret', 'x');
+    assert.equal((await good.get('/secret'))?.value, 'x');
+  });
+
+  test('several endpoints: a dead first one is skipped', async () => {
+    const dead = `https://127.0.0.1:${await freePort()}`;
+    const c = new EtcdClient({ endpoints: [dead, ...m['opts'].clientUrls], tls: { ca: readFileSync(P('ca.pem')), cert: readFileSync(P('node.pem')), key: readFileSync(P('node-key.pem')) } });
+    clients.push(c);
+    await c.put('/multi', 'y');
+    assert.equal((await c.get('/multi'))?.value, 'y');
+  });
+});
