@@ -160,6 +160,56 @@ describe('etcd member and client (plain HTTP)', { skip }, () => {
     assert.deepEqual(list[0].clientUrls, [m['opts'].clientUrls[0]]);
   });
 
+  test('a lease kept alive outlives its TTL; revoking it is reported as lost', async () => {
+    const l = await c.leaseGrant(2);
+    await c.put('/ka/k', 'v', { lease: l.id });
+    let lost: Error | undefined;
+    const ka = c.keepAlive(l.id, l.ttl, (e) => { lost = e; });
+    try {
+      await new Promise((r) => setTimeout(r, 3500));
+      assert.equal((await c.get('/ka/k'))?.value, 'v');
+      assert.equal(lost, undefined);
+      await c.leaseRevoke(l.id);
+      await until('the keepalive to report the lease lost', () => lost !== undefined, 5000);
+      assert.match(lost!.message, /not found/);
+    } finally {
+      ka.stop();
+    }
+  });
+
+  test('a manager join: member add, then a second member starts with initial-cluster-state=existing; then member remove', async () => {
+    const [cp, pp] = [await freePort(), await freePort()];
+    const peer = `http://127.0.0.1:${pp}`;
+    const added = await c.memberAdd([peer]);
+    assert.deepEqual(added.member.peerUrls, [peer]);
+    assert.equal(added.members.length, 2);
+    const m1 = (await c.memberList()).find((x) => x.name === 'm1')!;
+    const m2 = new EtcdMember({
+      dataRoot: join(tmp, 'm2'), name: 'm2', clientUrls: [`http://127.0.0.1:${cp}`], peerUrls: [peer],
+      initialCluster: `m1=${m1.peerUrls[0]},m2=${peer}`, initialClusterState: 'existing', killAfterMs: 5000,
+    });
+    members.push(m2);
+    await m2.start();
+    const c2 = m2.client();
+    clients.push(c2);
+    await c.put('/joined', 'yes');
+    await until('the new member to see the write', async () => (await c2.get('/joined'))?.value === 'yes');
+    const list = await c2.memberList();
+    assert.deepEqual(list.map((x) => x.name).sort(), ['m1', 'm2']);
+    // etcd refuses to remove a member that has not been connected for its health interval (5 s)
+    // when removing it could cost quorum: "unhealthy cluster", to be retried.
+    let left: Awaited<ReturnType<EtcdClient['memberRemove']>> = [];
+    await until('member remove to be accepted', async () => {
+      try { left = await c.memberRemove(added.member.id); return true; } catch (e) {
+        if (/unhealthy cluster/.test((e as Error).message)) return false;
+        throw e;
+      }
+    }, 20_000);
+    assert.deepEqual(left.map((x) => x.name), ['m1']);
+    await m2.stop();
+    assert.equal((await c.memberList()).length, 1);
+  });
+
   test('the supervisor restarts etcd after kill -9, and the data survives', async () => {
     await c.put('/keep', 'me');
     const pid = m.pid!;
@@ -168,6 +218,38 @@ describe('etcd member and client (plain HTTP)', { skip }, () => {
     assert.equal(m.restarts, 1);
     await m.waitReady(20_000);
     assert.equal((await c.get('/keep'))?.value, 'me');
+  });
+
+  test('stop() ends etcd for good: no restart follows', async () => {
+    const pid = m.pid!;
+    await m.stop();
+    assert.equal(m.pid, undefined);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    await new Promise((r) => setTimeout(r, 1500)); // past maxDelayMs: a restart would have happened
+    assert.equal(m.pid, undefined);
+    assert.equal(await c.health(500), false);
+  });
+});
+
+describe('etcd member start failure', { skip }, () => {
+  test('an etcd that cannot start rejects start() with its stderr', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as net.AddressInfo).port;
+      const pp = await freePort();
+      const m = new EtcdMember({
+        dataRoot: join(tmp, 'busy'), name: 'busy', clientUrls: [`http://127.0.0.1:${port}`], peerUrls: [`http://127.0.0.1:${pp}`],
+        initialCluster: `busy=http://127.0.0.1:${pp}`, initialClusterState: 'new',
+      });
+      members.push(m);
+      const t0 = Date.now();
+      await assert.rejects(m.start(), /exited before it was ready.*address already in use/s);
+      assert.ok(Date.now() - t0 < 15_000);
+      assert.equal(m.pid, undefined);
+    } finally {
+      busy.close();
+    }
   });
 });
 

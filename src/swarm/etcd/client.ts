@@ -99,7 +99,7 @@ const unb64 = (s: string | undefined) => (s === undefined ? '' : Buffer.from(s, 
 const num = (s: string | number | undefined) => (s === undefined ? 0 : Number(s));
 
 /** The range_end that makes [key, end) cover every key starting with `prefix`. */
-export function prefixEnd(prefix: string): string {
+export function prefixEnd(prefix: string | Buffer): string {
   const b = Buffer.from(prefix);
   for (let i = b.length - 1; i >= 0; i--) {
     if (b[i] < 0xff) {
@@ -217,6 +217,34 @@ export class EtcdClient {
     return ttl;
   }
 
+  /**
+   * Keeps a lease alive: renews it every third of its TTL until stop(); onLost when it is gone
+   * (expired or revoked) or could not be renewed before it ran out. Transient failures retry.
+   */
+  keepAlive(id: string, ttlSeconds: number, onLost: (err: Error) => void): { stop(): void } {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let lastOk = Date.now();
+    const period = Math.max(200, (ttlSeconds * 1000) / 3);
+    const tick = async () => {
+      if (stopped) return;
+      try {
+        await this.leaseKeepAlive(id);
+        lastOk = Date.now();
+      } catch (e) {
+        if (stopped) return;
+        if ((e as EngineError).kind === 'NotFound' || Date.now() - lastOk >= ttlSeconds * 1000) {
+          stopped = true;
+          onLost(e as Error);
+          return;
+        }
+      }
+      if (!stopped) timer = setTimeout(tick, period);
+    };
+    timer = setTimeout(tick, period);
+    return { stop() { stopped = true; if (timer) clearTimeout(timer); } };
+  }
+
   /** Revokes a lease, deleting the keys attached to it. */
   async leaseRevoke(id: string): Promise<void> {
     await this.call('/v3/lease/revoke', { ID: id });
@@ -232,6 +260,10 @@ export class EtcdClient {
     return { member: memberOf(r.member), members: (r.members ?? []).map(memberOf) };
   }
 
+  /**
+   * Removes a member. etcd (strict reconfig check) answers "unhealthy cluster" (Unavailable) while
+   * removing it could lose quorum, e.g. for a member connected less than 5 s: retry later.
+   */
   async memberRemove(id: string): Promise<Member[]> {
     const r = await this.call<{ members?: RawMember[] }>('/v3/cluster/member/remove', { ID: id });
     return (r.members ?? []).map(memberOf);

@@ -64,6 +64,9 @@ const TAIL_LINES = 40;
 export class EtcdMember {
   private child: ChildProcess | undefined;
   private stopping = false;
+  /** During start(): an exit is a failed start (reported with etcd's stderr), not restarted. */
+  private starting = false;
+  private startExit: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private stderrTail: string[] = [];
@@ -114,13 +117,19 @@ export class EtcdMember {
     if (this.child) throw system('etcd member already running');
     this.stopping = false;
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    this.starting = true;
+    this.startExit = undefined;
     this.spawnOnce();
     try {
       await this.waitReady();
     } catch (e) {
       await this.stop();
       throw e;
+    } finally {
+      this.starting = false;
     }
+    // It may have died between its last health answer and now: supervise from here on.
+    if (!this.child && !this.stopping) this.scheduleRestart(0);
   }
 
   /** Waits until /health answers true, the child dying or the bound ending the wait. */
@@ -130,6 +139,7 @@ export class EtcdMember {
     try {
       while (Date.now() < deadline) {
         if (this.stopping) throw system('etcd member stopped while waiting for it to be ready');
+        if (this.startExit) throw system(`etcd member ${this.opts.name} exited before it was ready (${this.startExit}): ${this.logTail.slice(-2000)}`);
         if (this.child && (await c.health(1000))) return;
         await sleep(200);
       }
@@ -158,18 +168,23 @@ export class EtcdMember {
       child.on('close', (code, signal) => {
         if (this.child === child) this.child = undefined;
         resolve();
+        const how = signal ?? `status ${code}`;
         if (this.stopping) return;
+        if (this.starting) { this.startExit = how; return; }
         if (Date.now() - startedAt >= (this.opts.stableMs ?? 60_000)) this.failures = 0;
-        const delay = Math.min(this.opts.maxDelayMs ?? 30_000, (this.opts.minDelayMs ?? 500) * 2 ** Math.min(this.failures++, 10));
-        this.opts.log?.(`etcd member ${this.opts.name} exited (${signal ?? `status ${code}`}); restarting in ${delay} ms: ${this.stderrTail.at(-1) ?? ''}`);
-        this.restartTimer = setTimeout(() => {
-          this.restartTimer = undefined;
-          if (this.stopping) return;
-          this.restarts++;
-          this.spawnOnce();
-        }, delay);
+        this.scheduleRestart(Math.min(this.opts.maxDelayMs ?? 30_000, (this.opts.minDelayMs ?? 500) * 2 ** Math.min(this.failures++, 10)), how);
       });
     });
+  }
+
+  private scheduleRestart(delay: number, how = 'exited'): void {
+    this.opts.log?.(`etcd member ${this.opts.name} exited (${how}); restarting in ${delay} ms: ${this.stderrTail.at(-1) ?? ''}`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping || this.child) return;
+      this.restarts++;
+      this.spawnOnce();
+    }, delay);
   }
 
   /** Ends supervision and the process: SIGTERM, then SIGKILL after killAfterMs (default 10 s). */
