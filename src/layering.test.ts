@@ -6,6 +6,7 @@
 // Why these edges and not others:
 // - `api/types` holds the Engine API's wire types (moby's api/types): a leaf every layer may use.
 // - `archive` (tar reading and writing, path confinement) sits on `sys` (fd-relative file access).
+// - `swarm` (the cluster CA, etcd) sits beside the other engine services, below `engine`.
 // - `build` sits below `engine`: the engine composes the builder and hands it narrow interfaces.
 // - `api` reaches the engine through each router's backend.ts; it never touches store, runtime,
 //   network, volume or sys itself.
@@ -30,6 +31,7 @@ export const LAYERS: Record<string, string[]> = {
   volume: ['common', 'sys', 'archive', 'store', 'runtime', 'api/types'],
   network: ['common', 'sys', 'store', 'api/types'],
   build: ['common', 'sys', 'archive', 'store', 'registry', 'runtime', 'network', 'api/types'],
+  swarm: ['common', 'sys', 'store', 'api/types'],
   engine: ['common', 'sys', 'archive', 'store', 'registry', 'runtime', 'volume', 'network', 'build', 'api/types'],
   api: ['common', 'api/types', 'engine', 'build', 'registry'],
   client: ['common', 'api/types'],
