@@ -212,12 +212,24 @@ describe('etcd member and client (plain HTTP)', { skip }, () => {
 
   test('the supervisor restarts etcd after kill -9, and the data survives', async () => {
     await c.put('/keep', 'me');
-    const pid = m.pid!;
-    process.kill(pid, 'SIGKILL');
-    await until('a new etcd process', () => m.pid !== undefined && m.pid !== pid);
-    assert.equal(m.restarts, 1);
-    await m.waitReady(20_000);
-    assert.equal((await c.get('/keep'))?.value, 'me');
+    // A watch open across the crash resumes on the restarted member without losing an event.
+    const seen: string[] = [];
+    const w = c.watch('/kw/', { onEvents: (ev) => seen.push(...ev.map((e) => e.kv.value)) });
+    try {
+      await c.put('/kw/before', '1');
+      await until('the watch to see the first put', () => seen.length === 1);
+      const pid = m.pid!;
+      process.kill(pid, 'SIGKILL');
+      await until('a new etcd process', () => m.pid !== undefined && m.pid !== pid);
+      assert.equal(m.restarts, 1);
+      await m.waitReady(20_000);
+      assert.equal((await c.get('/keep'))?.value, 'me');
+      await c.put('/kw/after', '2');
+      await until('the watch to see the put after the restart', () => seen.length === 2);
+      assert.deepEqual(seen, ['1', '2']);
+    } finally {
+      w.cancel();
+    }
   });
 
   test('stop() ends etcd for good: no restart follows', async () => {
