@@ -176,3 +176,31 @@ test('spread preference over a node label evens out the label values first', () 
 test('a task whose constraints do not parse is placed as if it had none, as swarmkit does', () => {
   assert.deepEqual(tally(schedule([node('n1')], tasks(1, { constraints: ['node.role=manager'] }))).perNode, { n1: 1 });
 });
+
+test('nested spread preferences: zone first, then rack within it (swarmkit\'s scale-up case)', () => {
+  const running = (n: number) => Array.from({ length: n }, () => ({ serviceId: 'web' }));
+  const nodes = [
+    node('id11', { labels: { az: 'dc1', rack: 'r1' }, tasks: running(3) }),
+    node('id12', { labels: { az: 'dc1', rack: 'r2' }, tasks: running(1) }),
+    node('id21', { labels: { az: 'dc2', rack: 'r1' }, tasks: running(3) }),
+  ];
+  const prefs = [{ spread: 'node.labels.az' }, { spread: 'node.labels.rack' }];
+  // dc1 holds 4 and dc2 3: the first new task evens the zones (id21); then, zones tied, dc1's
+  // emptier rack r2 (id12). swarmkit accepts any split that puts both on id12 or id21.
+  assert.deepEqual(schedule(nodes, tasks(2, { preferences: prefs })).map((d) => d.nodeId), ['id21', 'id12']);
+  // Without preferences the spread is per node: id12 holds the fewest.
+  assert.deepEqual(schedule(nodes, tasks(2)).map((d) => d.nodeId), ['id12', 'id12']);
+});
+
+test('explanation for an oversized task among unready nodes matches swarmkit\'s resource-constraint case', () => {
+  const nodes = [
+    node('underprovisioned', { resources: { nanoCPUs: 1e9, memoryBytes: 1e9 } }),
+    node('nonready1', { state: 'unknown', resources: { nanoCPUs: 2e9, memoryBytes: 2e9 } }),
+    node('nonready2', { state: 'unknown', resources: { nanoCPUs: 2e9, memoryBytes: 2e9 } }),
+  ];
+  const d = schedule(nodes, tasks(1, { reservations: { nanoCPUs: 0, memoryBytes: 2e9 } }));
+  assert.deepEqual(d, [{ taskId: 'web.1', error: 'no suitable node (2 nodes not available for new tasks; insufficient resources on 1 node)' }]);
+  // A big enough node joining takes it.
+  const more = [...nodes, node('bignode', { resources: { nanoCPUs: 4e9, memoryBytes: 8e9 } })];
+  assert.deepEqual(schedule(more, tasks(1, { reservations: { nanoCPUs: 0, memoryBytes: 2e9 } })), [{ taskId: 'web.1', nodeId: 'bignode' }]);
+});
