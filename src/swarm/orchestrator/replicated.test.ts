@@ -49,16 +49,31 @@ test('scale up fills the lowest free slot numbers', () => {
   assert.deepEqual(slotsCreated(reconcileReplicated(service(5), tasks, nodes, { now: NOW })), [1, 3, 5]);
 });
 
-test('scale up reuses a dead slot with its history and removes the dead slots it does not reuse', () => {
-  // Slots 1 and 2 were scaled down earlier (desired remove, still stopping); slot 3 runs.
-  const old1 = task(1, 'n1', 'running', { desired: 'remove' });
-  const old2 = task(2, 'n2', 'shutdown', { desired: 'shutdown' });
-  const tasks = [old1, old2, task(3, 'n3', 'running')];
+test('scale up reuses a dead slot with its history and deletes the dead slots it does not reuse', () => {
+  // Slot 1 was scaled down (desired remove, still stopping); slot 2's task was shut down and
+  // would be restarted (policy any), so both slots are dead; slot 3 runs.
+  const old1 = task(1, 'n1', 'running', { desired: 'remove', id: 'old1' });
+  const old2 = task(2, 'n2', 'shutdown', { desired: 'shutdown', id: 'old2' });
+  const old2b = task(2, 'n2', 'failed', { desired: 'shutdown', id: 'old2b', at: -50 });
+  const tasks = [old1, old2, old2b, task(3, 'n3', 'running')];
   const a = reconcileReplicated(service(2), tasks, nodes, { now: NOW });
   assert.deepEqual(slotsCreated(a), [1]);
-  // Slot 2's shut-down task would have been restarted (policy any): its slot is dead, and not reused.
-  assert.deepEqual(ids(a, 'remove'), [old2.ID]);
-  assert.deepEqual(ids(a, 'delete'), []);
+  assert.deepEqual(ids(a, 'delete'), ['old2', 'old2b']);
+  assert.deepEqual(ids(a, 'remove'), []);
+  // With three replicas slot 2 is reused and keeps its history; the stopping task stays for the reaper.
+  const b = reconcileReplicated(service(3), tasks, nodes, { now: NOW });
+  assert.deepEqual(slotsCreated(b), [1, 2]);
+  assert.deepEqual(b.filter((x) => x.kind !== 'create'), []);
+});
+
+test('scale down of ended tasks that are not restarted marks them removed; they then stop counting', () => {
+  const policy = { Condition: 'none' as const };
+  const tasks = [1, 2, 3].map((slot) => task(slot, `n${slot}`, 'complete', { desired: 'shutdown', id: `c${slot}` }));
+  const a = reconcileReplicated(service(1, policy), tasks, nodes, { now: NOW });
+  assert.deepEqual(ids(a, 'remove'), ['c2', 'c3']);
+  const applied = tasks.map((t) => (t.ID === 'c1' ? t : { ...t, DesiredState: 'remove' as const }));
+  assert.deepEqual(ids(reconcileReplicated(service(1, policy), applied, nodes, { now: NOW }), 'delete'), ['c2', 'c3']);
+  assert.deepEqual(reconcileReplicated(service(1, policy), [tasks[0]], nodes, { now: NOW }), []);
 });
 
 test('scale down removes copies from the node with the most tasks of the service, highest slot first', () => {
@@ -82,8 +97,8 @@ test('scale down prefers tasks that are not running, then unassigned ones', () =
   assert.deepEqual(ids(reconcileReplicated(service(3), tasks, nodes, { now: NOW }), 'remove'), ['d']);
   assert.deepEqual(ids(reconcileReplicated(service(2), tasks, nodes, { now: NOW }), 'remove'), ['b', 'd']);
   const order = scaleDownOrder([
-    { slot: 1, live: [tasks[0]], tasks: [tasks[0]] }, { slot: 2, live: [tasks[1]], tasks: [tasks[1]] },
-    { slot: 3, live: [tasks[2]], tasks: [tasks[2]] }, { slot: 4, live: [tasks[3]], tasks: [tasks[3]] },
+    { slot: 1, occupying: [tasks[0]] }, { slot: 2, occupying: [tasks[1]] },
+    { slot: 3, occupying: [tasks[2]] }, { slot: 4, occupying: [tasks[3]] },
   ]).map((s) => s.slot);
   assert.deepEqual(order, [1, 3, 2, 4]);
 });

@@ -7,14 +7,17 @@
 // One pass, in order:
 // 1. Slots. Tasks group by Slot. A slot is occupied when a task of it is wanted running (desired
 //    state not past running), or when its newest task ended and the restart policy says not to
-//    replace it (swarmkit counts those, so `--restart-condition none` leaves the slot filled by
-//    its completed task). Tasks whose desired state is already remove do not occupy.
+//    replace it (swarmkit's UpdatableTasksInSlot: `--restart-condition none` leaves the slot filled
+//    by its completed task). Tasks whose desired state is already remove do not occupy. The other
+//    slots are dead.
 // 2. Scale. Fewer occupied slots than replicas → new tasks in the lowest slot numbers not occupied
 //    (a dead slot's number is reused and keeps its history). More → keep `replicas` slots in
 //    swarmkit's order and remove the rest: a slot's rank is its task's count on its node (the nth
 //    copy of the service there), so the nodes with the most copies lose theirs first; at equal
 //    rank running tasks are kept before the others and lower slots before higher; slots whose task
-//    is not yet on a node are removed before any other. Dead slots not reused are removed.
+//    is not yet on a node are removed before any other. A removed slot's occupying tasks get
+//    desired state 'remove'. Dead slots not reused are deleted with their history, as swarmkit
+//    does, except tasks still stopping after a 'remove' (the reaper deletes those once ended).
 // 3. Restarts, in the kept slots. A task wanted running whose state ended, or whose node is down,
 //    drained or gone, is shut down; if shouldRestart() agrees, a replacement in the same slot is
 //    created desired 'ready' with `startAt` = now + the restart delay (no delay off a drained node).
@@ -64,6 +67,8 @@ interface SlotInfo {
   tasks: Task[];
   /** Tasks wanted running. */
   live: Task[];
+  /** The tasks that occupy the slot: `live`, else the newest ended task not to restart. */
+  occupying: Task[];
 }
 
 export function reconcileReplicated(service: Service, tasks: readonly Task[], nodes: readonly Node[],
@@ -80,16 +85,19 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
   for (const t of tasks) {
     if (t.ServiceID !== service.ID || !t.Slot || t.Slot < 1) continue;
     let s = slots.get(t.Slot);
-    if (!s) slots.set(t.Slot, s = { slot: t.Slot, tasks: [], live: [] });
+    if (!s) slots.set(t.Slot, s = { slot: t.Slot, tasks: [], live: [], occupying: [] });
     s.tasks.push(t);
     if (wantsRunning(t)) s.live.push(t);
   }
   const occupied: SlotInfo[] = [];
   const dead: SlotInfo[] = [];
   for (const s of [...slots.values()].sort((a, b) => a.slot - b.slot)) {
-    if (s.live.length > 0) { occupied.push(s); continue; }
     const last = newest(s.tasks.filter((t) => t.DesiredState !== 'remove'));
-    if (last && !shouldRestart(policy, { state: last.Status.State, endedAt: statusTime(last) }, history(s.slot), now)) {
+    if (s.live.length > 0) {
+      s.occupying = s.live;
+      occupied.push(s);
+    } else if (last && !shouldRestart(policy, { state: last.Status.State, endedAt: statusTime(last) }, history(s.slot), now)) {
+      s.occupying = [last];
       occupied.push(s);
     } else {
       dead.push(s);
@@ -99,9 +107,17 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
   // 2. Scale.
   const want = replicasOf(service);
   const created = new Map<number, number>();
-  const removeSlot = (s: SlotInfo, reason: string) => {
-    for (const t of s.tasks) if (t.DesiredState !== 'remove') actions.push({ kind: 'remove', taskID: t.ID, reason });
+  const removeSlot = (s: SlotInfo) => {
+    for (const t of s.occupying) actions.push({ kind: 'remove', taskID: t.ID, reason: 'scale down' });
   };
+  const deleteDeadSlot = (s: SlotInfo) => {
+    for (const t of s.tasks) {
+      if (t.DesiredState === 'remove' && !reapable(t)) continue;
+      deleted.add(t.ID);
+      actions.push({ kind: 'delete', taskID: t.ID, reason: 'slot no longer used' });
+    }
+  };
+  const deleted = new Set<string>();
   let kept = occupied;
   if (want > occupied.length) {
     const taken = new Set(occupied.map((s) => s.slot));
@@ -112,13 +128,13 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
       taken.add(slot);
       n--;
     }
-    for (const s of dead) if (!created.has(s.slot)) removeSlot(s, 'slot no longer used');
+    for (const s of dead) if (!created.has(s.slot)) deleteDeadSlot(s);
   } else {
-    for (const s of dead) removeSlot(s, 'slot no longer used');
+    for (const s of dead) deleteDeadSlot(s);
     if (want < occupied.length) {
       const order = scaleDownOrder(occupied);
       kept = order.slice(0, want);
-      for (const s of order.slice(want)) removeSlot(s, 'scale down');
+      for (const s of order.slice(want)) removeSlot(s);
     }
   }
 
@@ -140,14 +156,14 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
   }
 
   // 4. Reaper and history retention.
-  const deleted = new Set<string>();
   for (const t of tasks) {
-    if (t.ServiceID === service.ID && reapable(t)) {
+    if (t.ServiceID === service.ID && reapable(t) && !deleted.has(t.ID)) {
       deleted.add(t.ID);
       actions.push({ kind: 'delete', taskID: t.ID, reason: 'removed task ended' });
     }
   }
   for (const s of slots.values()) {
+    if (dead.includes(s) && !created.has(s.slot)) continue;
     for (const t of overRetention(s.tasks, created.get(s.slot) ?? 0, retention, deleted)) {
       deleted.add(t.ID);
       actions.push({ kind: 'delete', taskID: t.ID, reason: 'task history retention' });
@@ -162,13 +178,13 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
  * slotsByRunningState, then the per-node copy index with unassigned slots last, lower slots
  * first at a tie.
  */
-export function scaleDownOrder<S extends { slot: number; live: readonly Task[]; tasks: readonly Task[] }>(
+export function scaleDownOrder<S extends { slot: number; occupying: readonly Task[] }>(
   slots: readonly S[]): S[] {
-  const running = (s: S) => s.live.some((t) => t.Status.State === 'running');
+  const running = (s: S) => s.occupying.some((t) => t.Status.State === 'running');
   const base = [...slots].sort((a, b) => Number(running(b)) - Number(running(a)) || a.slot - b.slot);
   const perNode = new Map<string, number>();
   const ranked = base.map((s, pos) => {
-    const t = s.live.length === 1 ? s.live[0] : s.live.length === 0 ? newest(s.tasks) : undefined;
+    const t = s.occupying.length === 1 ? s.occupying[0] : undefined;
     let index = -1;
     if (t?.NodeID) {
       index = (perNode.get(t.NodeID) ?? 0) + 1;
