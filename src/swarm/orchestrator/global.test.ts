@@ -31,26 +31,33 @@ const creates = (a: OrchestratorAction[]) =>
 const ids = (a: OrchestratorAction[], kind: 'shutdown' | 'remove' | 'delete') =>
   a.filter((x) => x.kind === kind).map((x) => (x as { taskID: string }).taskID).sort();
 
-test('one task per ready, active node', () => {
+test('one task per active node', () => {
   assert.equal(isGlobal(service()), true);
   const a = reconcileGlobal(service(), [], [node('n1'), node('n2'), node('n3')], { now: NOW });
   assert.deepEqual(a, ['n1', 'n2', 'n3'].map((nodeID) => ({ kind: 'create', nodeID, desiredState: 'running', reason: 'node eligible' })));
   assert.deepEqual(reconcileGlobal(service(), [task('a', 'n1', 'running')], [node('n1')], { now: NOW }), []);
 });
 
-test('a node joining gets a task; down, paused or unknown nodes get none but keep theirs', () => {
-  const tasks = [task('a', 'n1', 'running'), task('b', 'n2', 'running')];
-  const ns = [node('n1'), node('n2', 'down'), node('n3', 'down'), node('n4', 'ready', 'pause'), node('n5', 'unknown'), node('n6')];
+test('a node joining gets a task; a paused node keeps its task and gets none; a down node\'s task is shut down', () => {
+  const tasks = [task('a', 'n1', 'running'), task('b', 'n2', 'running'), task('p', 'n4', 'running')];
+  const ns = [node('n1'), node('n2', 'down'), node('n3', 'down'), node('n4', 'ready', 'pause'),
+    node('n5', 'ready', 'pause'), node('n6', 'unknown'), node('n7')];
   const a = reconcileGlobal(service(), tasks, ns, { now: NOW });
-  assert.deepEqual(creates(a), ['n6']);
-  assert.deepEqual(a.filter((x) => x.kind !== 'create'), []);
+  // swarmkit adds to every node that is not down, drained or paused (the scheduler waits for it).
+  assert.deepEqual(creates(a), ['n6', 'n7']);
+  assert.deepEqual(a.filter((x) => x.kind !== 'create'), [{ kind: 'shutdown', taskID: 'b', reason: 'node is down' }]);
+  // Back up: its newest task was shut down and the policy (any) restarts it → a new task.
+  const back = reconcileGlobal(service(), [tasks[0], { ...tasks[1], DesiredState: 'shutdown' }], [node('n1'), node('n2')], { now: NOW });
+  assert.deepEqual(creates(back), ['n2']);
 });
 
-test('a node that left loses its tasks (deleted, history too)', () => {
+test('a node that left loses its tasks (deleted, history too); removed tasks are reaped', () => {
   const tasks = [task('a', 'n1', 'running'), task('b', 'n2', 'running'), task('b0', 'n2', 'failed', { desired: 'shutdown' })];
   const a = reconcileGlobal(service(), tasks, [node('n1')], { now: NOW });
   assert.deepEqual(ids(a, 'delete'), ['b', 'b0']);
   assert.equal(a.length, 2);
+  const removed = [task('a', 'n1', 'running'), task('r1', 'n1', 'complete', { desired: 'remove' }), task('r2', 'n1', 'running', { desired: 'remove' })];
+  assert.deepEqual(reconcileGlobal(service(), removed, [node('n1')], { now: NOW }), [{ kind: 'delete', taskID: 'r1', reason: 'removed task ended' }]);
 });
 
 test('draining a node removes its task; the constraints predicate does the same', () => {
@@ -58,17 +65,16 @@ test('draining a node removes its task; the constraints predicate does the same'
   const ns = [node('n1', 'ready', 'active', { zone: 'a' }), node('n2', 'ready', 'drain', { zone: 'a' }), node('n3', 'ready', 'active', { zone: 'b' })];
   const a = reconcileGlobal(service(), tasks, ns, { now: NOW, eligible: (n) => n.Spec.Labels?.zone === 'a' });
   assert.deepEqual(a, [
-    { kind: 'remove', taskID: 'b', reason: 'node is drained' },
-    { kind: 'remove', taskID: 'c', reason: 'node does not satisfy the constraints' },
+    { kind: 'shutdown', taskID: 'b', reason: 'node is drained' },
+    { kind: 'shutdown', taskID: 'c', reason: 'node does not satisfy the constraints' },
   ]);
-  // Once removed and ended, the reaper deletes them and no new task goes to those nodes.
-  const later = [tasks[0], task('b', 'n2', 'shutdown', { desired: 'remove' }), task('c', 'n3', 'shutdown', { desired: 'remove' })];
-  const b = reconcileGlobal(service(), later, ns, { now: NOW, eligible: (n) => n.Spec.Labels?.zone === 'a' });
-  assert.deepEqual(ids(b, 'delete'), ['b', 'c']);
-  assert.deepEqual(creates(b), []);
-  // Back to active: a new task.
-  const c = reconcileGlobal(service(), [tasks[0]], [ns[0], node('n2', 'ready', 'active', { zone: 'a' })], { now: NOW });
+  // Once shut down they stay as history and no new task goes to those nodes.
+  const later = [tasks[0], task('b', 'n2', 'shutdown', { desired: 'shutdown' }), task('c', 'n3', 'shutdown', { desired: 'shutdown' })];
+  assert.deepEqual(reconcileGlobal(service(), later, ns, { now: NOW, eligible: (n) => n.Spec.Labels?.zone === 'a' }), []);
+  // Back to active: a new task beside the old one.
+  const c = reconcileGlobal(service(), later.slice(0, 2), [ns[0], node('n2', 'ready', 'active', { zone: 'a' })], { now: NOW });
   assert.deepEqual(creates(c), ['n2']);
+  assert.deepEqual(c.length, 1);
 });
 
 test('an ended task is restarted on its node per the restart policy', () => {
@@ -91,7 +97,7 @@ test('an ended task is restarted on its node per the restart policy', () => {
 
 test('a duplicate task on a node is removed, keeping the most advanced', () => {
   const a = reconcileGlobal(service(), [task('x', 'n1', 'pending'), task('y', 'n1', 'running')], [node('n1')], { now: NOW });
-  assert.deepEqual(a, [{ kind: 'remove', taskID: 'x', reason: 'duplicate task on node' }]);
+  assert.deepEqual(a, [{ kind: 'shutdown', taskID: 'x', reason: 'duplicate task on node' }]);
 });
 
 test('history retention keeps 5 tasks per node', () => {

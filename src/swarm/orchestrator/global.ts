@@ -1,23 +1,25 @@
 // The global orchestrator's reconcile: one task of the service on every eligible node, after
 // swarmkit's manager/orchestrator/global/global.go, as one pure pass like replicated.ts.
 //
-// Per node (every node given, plus every node a task of the service names):
-// - gone (not in `nodes`): its tasks are deleted; nothing can stop them any more (swarmkit deletes
-//   a departed node's tasks).
-// - drained, or no longer matching the service's constraints (`eligible`, the caller's
-//   predicate): its tasks are removed (desired 'remove'; the reaper deletes them once ended).
-// - otherwise the node may keep its task, even while down or paused (swarmkit's isValidNode is
-//   "exists and not drained": a down node's task cannot move anywhere else). A task wanted running
-//   whose state ended is shut down and, if shouldRestart() agrees, replaced on the same node
-//   (desired 'ready', startAt = now + delay). A node with no task wanted running gets a new one
-//   only when it is ready and active; if its newest task ended and the policy says not to restart,
-//   it stays without one (as a replicated slot would). Extra tasks wanted running on one node
-//   (a duplicate) are removed, keeping the most advanced.
+// Per node (every node given, plus every node a task of the service names), as swarmkit's
+// reconcileServices and reconcileOneNode do:
+// - gone (not in `nodes`): its tasks are deleted (swarmkit's EventDeleteNode); nothing can stop
+//   them any more.
+// - drained, down, or no longer matching the service's constraints (`eligible`, the caller's
+//   predicate): its tasks wanted running are shut down (desired 'shutdown'), and it gets no new
+//   one. When it comes back, its newest task is a shut-down one the policy would restart, so it
+//   gets a fresh task.
+// - paused: keeps what it has, gets nothing new.
+// - otherwise: a task wanted running whose state ended is shut down and, if shouldRestart()
+//   agrees, replaced on the same node (desired 'ready', startAt = now + delay). A node without a
+//   task wanted running gets a new one, unless its newest task ended and the policy says not to
+//   restart it (as a replicated slot stays filled). Extra tasks wanted running on one node (a
+//   duplicate) are shut down, keeping the most advanced.
 // Then the reaper and the history retention of replicated.ts, per node.
 //
 // Worked example: nodes n1 (ready, active), n2 (ready, drain), n3 (ready, active, labels missing
 // the constraint), tasks: t1 running on n1, t2 running on n2; eligible = (n) => n.ID !== 'n3':
-//   → remove(t2) 'node is drained'; n3 gets nothing; n1 keeps t1.
+//   → shutdown(t2) 'node is drained'; n3 gets nothing; n1 keeps t1.
 // Adding n4 (ready, active) → create{nodeID n4, desired 'running'}.
 import type { Node, Service, Task } from '../model.ts';
 import {
@@ -71,16 +73,17 @@ export function reconcileGlobal(service: Service, tasks: readonly Task[], nodes:
       continue;
     }
     const reason = node.Spec.Availability === 'drain' ? 'node is drained'
-      : !eligible(node) ? 'node does not satisfy the constraints' : undefined;
+      : node.Status.State === 'down' ? 'node is down'
+        : !eligible(node) ? 'node does not satisfy the constraints' : undefined;
     if (reason) {
-      for (const t of list) if (t.DesiredState !== 'remove') actions.push({ kind: 'remove', taskID: t.ID, reason });
+      for (const t of list) if (wantsRunning(t)) actions.push({ kind: 'shutdown', taskID: t.ID, reason });
       continue;
     }
 
     // Most advanced first; the rest of the tasks wanted running are duplicates.
     const live = list.filter(wantsRunning)
       .sort((a, b) => compareStates(b.Status.State, a.Status.State) || byStatusTime(b, a));
-    for (const t of live.slice(1)) actions.push({ kind: 'remove', taskID: t.ID, reason: 'duplicate task on node' });
+    for (const t of live.slice(1)) actions.push({ kind: 'shutdown', taskID: t.ID, reason: 'duplicate task on node' });
     const history = opts.restartHistory?.get(nodeID) ?? [];
     const t = live[0];
     if (t) {
@@ -98,7 +101,7 @@ export function reconcileGlobal(service: Service, tasks: readonly Task[], nodes:
     }
     const last = newest(list.filter((x) => x.DesiredState !== 'remove'));
     if (last && !shouldRestart(policy, { state: last.Status.State, endedAt: statusTime(last) }, history, now)) continue;
-    if (node.Status.State === 'ready' && node.Spec.Availability === 'active') {
+    if (node.Spec.Availability === 'active') {
       actions.push({ kind: 'create', nodeID, desiredState: 'running', reason: 'node eligible' });
       created.set(nodeID, 1);
     }
