@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Task, TaskState } from '../model.ts';
 import {
-  TASK_STATES, advance, compareStates, isFailure, isLive, isSuccess, isTaskState, isTerminal, rank, wantsRunning,
+  NODE_DOWN_ORPHAN_PERIOD_MS, TASK_STATES, advance, compareStates, isFailure, isLive, isSuccess, isTaskState, isTerminal,
+  orphanTasksOfDownNode, rank, wantsRunning,
 } from './task-state.ts';
 
 const T0 = '2026-12-06T10:00:00.000Z';
@@ -85,4 +86,15 @@ test('terminal helpers', () => {
   assert.equal(wantsRunning({ DesiredState: 'running' }), true);
   assert.equal(wantsRunning({ DesiredState: 'shutdown' }), false);
   assert.equal(wantsRunning({ DesiredState: 'remove' }), false);
+});
+
+test('a node down for 24h orphans its tasks between assigned and running, and only those', () => {
+  const down = Date.parse(T0);
+  const tasks = TASK_STATES.map((s, i) => ({ ...task(s), ID: `t${i}` }));
+  assert.deepEqual(orphanTasksOfDownNode(tasks, down, down + NODE_DOWN_ORPHAN_PERIOD_MS - 1), []);
+  const out = orphanTasksOfDownNode(tasks, down, down + NODE_DOWN_ORPHAN_PERIOD_MS);
+  assert.deepEqual(out.map((t) => tasks.find((x) => x.ID === t.ID)!.Status.State),
+    ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
+  assert.ok(out.every((t) => t.Status.State === 'orphaned' && t.Status.Message === 'm'));
+  assert.equal(tasks[8].Status.State, 'running', 'inputs unchanged');
 });

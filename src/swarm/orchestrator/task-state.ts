@@ -95,3 +95,22 @@ export function advance(task: Task, to: TaskState, message: string, opts: Advanc
   if (cs) Status.ContainerStatus = cs;
   return { task: { ...task, Status, UpdatedAt: opts.now.toISOString() }, changed: true };
 }
+
+/** swarmkit's dispatcher defaultNodeDownPeriod: how long a node stays down before its tasks are orphaned. */
+export const NODE_DOWN_ORPHAN_PERIOD_MS = 24 * 3600_000;
+
+/**
+ * The tasks of a node down since `downSince` (ms) to mark orphaned at `now`, with their new status:
+ * once the node has been down for the period, every task that could have made progress without
+ * the manager seeing it (assigned through running) is orphaned — nobody knows whether it still
+ * runs; tasks already ended keep their state (swarmkit's moveTasksToOrphaned). The replicated
+ * orchestrator has long since replaced them (a down node's tasks are restarted elsewhere); the
+ * orphaned state lets the history retention reap them.
+ */
+export function orphanTasksOfDownNode(tasks: readonly Task[], downSince: number, now: number,
+  period = NODE_DOWN_ORPHAN_PERIOD_MS): Task[] {
+  if (now - downSince < period) return [];
+  return tasks
+    .filter((t) => compareStates(t.Status.State, 'assigned') >= 0 && compareStates(t.Status.State, 'running') <= 0)
+    .map((t) => ({ ...t, Status: { ...t.Status, State: 'orphaned' as const } }));
+}
