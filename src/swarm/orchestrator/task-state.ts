@@ -12,8 +12,9 @@
 //   advance(t /* failed */, 'running', 'started', { now })
 //     → { task: t, changed: false, ignored: 'backward' }
 //
-// The API's enum also has 'allocated' (moby api/types/swarm/task.go); swarmkit's proto once put it
-// between new and pending, so it keeps that rank here even though nothing produces it any more.
+// The API's enum also has 'allocated' (moby api/types/swarm/task.go). swarmkit's proto once had
+// ALLOCATED = 64 between NEW = 0 and PENDING = 128; today's has no ALLOCATED (PENDING = 64), so
+// nothing produces it, but it keeps its rank between new and pending here, as the API lists it.
 import type { Task, TaskState, TaskStatus } from '../model.ts';
 
 /** Every state, lowest first: the order is the comparison. */
