@@ -193,6 +193,60 @@ describe('orchestrator election over etcd', { skip }, () => {
     await b.resign();
   });
 
+  test('candidates queue by arrival: one leaving from the middle of the queue changes nothing; a crashed leader is replaced once its lease expires', async () => {
+    const prefix = '/berth/test/queue';
+    const seen = watchLeaders(prefix);
+    const a = election(prefix, 'node-a');
+    const b = election(prefix, 'node-b');
+    const c = election(prefix, 'node-c');
+    await a.campaign();
+    const bLeads = b.campaign();
+    await until('b to be queued', async () => (await admin.getPrefix(`${prefix}/`)).kvs.length === 2);
+    const cLeads = c.campaign();
+    await until('c to be queued', async () => (await admin.getPrefix(`${prefix}/`)).kvs.length === 3);
+    // b, c's predecessor, leaves: c looks again, finds a older than itself and waits on a.
+    const bGaveUp = assert.rejects(bLeads, /not the orchestrator leader any more \(resigned\)/);
+    await b.resign();
+    await bGaveUp;
+    assert.equal(await settledWithin(cLeads, 1000), false, 'c must still wait for a');
+    assert.equal(a.isLeader, true);
+    assert.equal(await c.leader(), 'node-a');
+
+    // a crashes: nothing renews its lease any more and nothing deletes its key; etcd does, at expiry.
+    const t0 = Date.now();
+    a.close();
+    await cLeads;
+    const took = Date.now() - t0;
+    assert.ok(took >= 1000 && took < (TTL + 4) * 1000, `takeover took ${took} ms`);
+    assert.equal(c.isLeader, true);
+    await until('the observer to see node-c', () => seen.at(-1) === 'node-c');
+    assert.deepEqual(seen, [undefined, 'node-a', 'node-c']);
+    // The crashed leader's fencing token is worthless now.
+    await assert.rejects(a.leaderTxn([{ put: { key: '/berth/test/queue-state', value: 'stale-a' } }]), /not the orchestrator leader any more/);
+    assert.equal(await admin.get('/berth/test/queue-state'), undefined);
+    await c.resign();
+  });
+
+  test('a leader that still believes it leads is refused by the fence, and steps down', async () => {
+    const prefix = '/berth/test/believer';
+    const proxy = await proxyTo(etcdPort);
+    cleanups.push(() => proxy.close());
+    const lost: Error[] = [];
+    const a = election(prefix, 'node-a', client(proxy.url), (e) => { lost.push(e); });
+    await a.campaign();
+    // a cannot hear about its own death while it happens (no watch event, no keepalive answer) ...
+    proxy.cut();
+    await admin.leaseRevoke(a.leaseId!);
+    proxy.heal();
+    // ... so it still thinks it leads, and its next write is the first it hears of it.
+    assert.equal(a.isLeader, true);
+    await assert.rejects(a.leaderTxn([{ put: { key: '/berth/test/believer-state', value: 'stale-a' } }]), /not the orchestrator leader any more/);
+    assert.equal(a.isLeader, false);
+    assert.equal(await admin.get('/berth/test/believer-state'), undefined);
+    await until('onLost to be reported', () => lost.length > 0);
+    assert.equal(lost.length, 1, 'onLost is reported once');
+  });
+
   test('a leader cut off from etcd (partition) steps down after its TTL; the other takes over once the lease expires; its late write is fenced off', async () => {
     const prefix = '/berth/test/partition';
     const seen = watchLeaders(prefix);
