@@ -89,6 +89,19 @@ export class Election {
 
   private async run(): Promise<void> {
     const term = this.term;
+    try {
+      await this.runTerm(term);
+    } catch (e) {
+      // An etcd error mid-campaign (not a loss, resign or close, which end the term themselves):
+      // leave the queue rather than sit in it unattended, where the key would one day be the
+      // oldest and name a leader that does not act. Best effort: if etcd cannot be reached, the
+      // lease is no longer renewed and takes the key with it at expiry.
+      if (term === this.term) await this.resign().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async runTerm(term: number): Promise<void> {
     if (!this.lease) {
       const l = await this.client.leaseGrant(this.ttl);
       if (term !== this.term) { await this.client.leaseRevoke(l.id).catch(() => {}); throw this.notLeader('campaign ended'); }
