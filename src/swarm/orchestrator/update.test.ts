@@ -101,6 +101,7 @@ test('config defaults are swarmkit\'s when UpdateConfig is absent, API zero valu
   assert.deepEqual(resolveUpdateConfig(undefined), {
     parallelism: 1, delayMs: 0, failureAction: 'pause', monitorMs: 5000, maxFailureRatio: 0, order: 'stop-first',
   });
+  assert.equal(resolveUpdateConfig({ Monitor: 0 }).monitorMs, 5000, 'moby does not pass a 0 Monitor on');
   assert.deepEqual(resolveUpdateConfig({ Delay: 2 * S }), {
     parallelism: 0, delayMs: 2000, failureAction: 'pause', monitorMs: 5000, maxFailureRatio: 0, order: 'stop-first',
   });
@@ -152,12 +153,14 @@ test('batches of Parallelism, Delay between them, then Monitor, then "update com
   assert.equal(c.newTasks().length, 4);
 });
 
-test('Parallelism 0 replaces every slot at once; Delay 0 ≥ Monitor 0 still monitors 1s, as swarmkit does', () => {
-  const c = new Cluster(3, { Parallelism: 0, Monitor: 0 });
+test('Parallelism 0 replaces every slot at once; Delay ≥ Monitor monitors Delay + 1s, as swarmkit does', () => {
+  const c = new Cluster(3, { Parallelism: 0, Monitor: 1 * S, Delay: 2 * S });
   assert.deepEqual(createdSlots(c.step(0).actions), [1, 2, 3]);
   c.settle(1);
-  assert.equal(c.step(1).status?.State, 'updating');
-  assert.equal(c.step(2).status?.State, 'completed');
+  assert.equal(c.step(1).status?.State, 'updating', 'running at 1s: in flight until 3s');
+  assert.equal(c.step(3).status?.State, 'updating', 'monitor from 3s for Delay + 1s');
+  assert.equal(c.step(5).status?.State, 'updating');
+  assert.equal(c.step(6).status?.State, 'completed');
 });
 
 test('absent UpdateConfig: one slot at a time', () => {
@@ -243,14 +246,14 @@ test('a failure after the Monitor period is not counted', () => {
 });
 
 test('FailureAction continue: failures do not stop the update', () => {
-  const c = new Cluster(2, { Parallelism: 1, FailureAction: 'continue', Monitor: 0 });
+  const c = new Cluster(2, { Parallelism: 1, FailureAction: 'continue', Monitor: 1 * S });
   c.step(0);
   c.settle(1);
   assert.deepEqual(createdSlots(c.step(1).actions), [2]);
   c.set(c.newTasks()[0], 'failed', 1);
   c.settle(2);
   assert.equal(c.step(2).status?.State, 'updating');
-  assert.equal(c.step(3).status?.State, 'completed', 'Delay 0 ≥ Monitor 0: 1s of monitor');
+  assert.equal(c.step(3).status?.State, 'completed', 'after 1s of monitor');
 });
 
 test('MaxFailureRatio: the action waits until failures / outdated slots exceed it', () => {
@@ -270,7 +273,7 @@ test('MaxFailureRatio: the action waits until failures / outdated slots exceed i
 });
 
 test('FailureAction rollback: back to PreviousSpec with RollbackConfig, then "rollback completed"', () => {
-  const c = new Cluster(3, { Parallelism: 1, FailureAction: 'rollback', Monitor: 30 * S }, { Parallelism: 0, Monitor: 0 });
+  const c = new Cluster(3, { Parallelism: 1, FailureAction: 'rollback', Monitor: 30 * S }, { Parallelism: 0, Monitor: 1 * S });
   c.step(0);
   c.settle(1);
   c.step(1);
@@ -290,7 +293,7 @@ test('FailureAction rollback: back to PreviousSpec with RollbackConfig, then "ro
   assert.deepEqual(createdSlots(r.actions), [1, 2]);
   assert.equal(r.status?.State, 'rollback_started');
   c.settle(7);
-  assert.equal(c.step(7).status?.State, 'rollback_started', 'Delay 0 ≥ Monitor 0: 1s of monitor');
+  assert.equal(c.step(7).status?.State, 'rollback_started', 'RollbackConfig Monitor: 1s');
   r = c.step(8);
   assert.deepEqual(r.status, {
     State: 'rollback_completed', StartedAt: iso(0), Message: 'rollback completed', CompletedAt: iso(8),

@@ -18,7 +18,8 @@
 // The config is UpdateConfig, or RollbackConfig while UpdateStatus is rollback_started; absent, it
 // is swarmkit's default (api/defaults/service.go): Parallelism 1, Delay 0, FailureAction pause,
 // Monitor 5s, MaxFailureRatio 0, Order stop-first. Given but partial, absent fields are the API's
-// zero values (Parallelism 0 = all at once, pause, stop-first), except Monitor which stays 5s.
+// zero values (Parallelism 0 = all at once, pause, stop-first), except Monitor: absent or 0 is 5s
+// (moby's updateConfigToGRPC leaves a 0 Monitor unset, and swarmkit then takes its default).
 //
 // Each step, in order:
 // 1. Paused (paused, rollback_paused) → nothing. No outdated slot and nothing in flight → an update
@@ -76,7 +77,8 @@ export function resolveUpdateConfig(c: UpdateConfig | undefined): ResolvedUpdate
     parallelism: Math.max(0, Math.floor(cfg.Parallelism ?? 0)),
     delayMs: Math.max(0, cfg.Delay ?? 0) / 1e6,
     failureAction: cfg.FailureAction ?? 'pause',
-    monitorMs: Math.max(0, cfg.Monitor ?? DEFAULT_UPDATE_CONFIG.Monitor) / 1e6,
+    // moby sends swarmkit no Monitor for 0, so 0 is the default too (convert/service.go).
+    monitorMs: (cfg.Monitor && cfg.Monitor > 0 ? cfg.Monitor : DEFAULT_UPDATE_CONFIG.Monitor) / 1e6,
     maxFailureRatio: cfg.MaxFailureRatio ?? 0,
     order: cfg.Order ?? 'stop-first',
   };
