@@ -35,6 +35,18 @@ export interface TaskSpec {
   [k: string]: unknown;
 }
 
+/** UpdateConfig and RollbackConfig; durations in nanoseconds. Defaults are update.ts's business. */
+export interface UpdateConfig {
+  /** 0 = all at once. */
+  Parallelism?: number;
+  Delay?: number;
+  /** RollbackConfig has no 'rollback'. */
+  FailureAction?: 'continue' | 'pause' | 'rollback';
+  Monitor?: number;
+  MaxFailureRatio?: number;
+  Order?: 'stop-first' | 'start-first';
+}
+
 export interface ServiceSpec {
   Name?: string;
   Labels?: Record<string, string>;
@@ -44,6 +56,8 @@ export interface ServiceSpec {
     Global?: Record<string, never>;
     [k: string]: unknown;
   };
+  UpdateConfig?: UpdateConfig;
+  RollbackConfig?: UpdateConfig;
   [k: string]: unknown;
 }
 

@@ -5,7 +5,8 @@
 //
 // The four verbs follow swarmkit's use of the desired state:
 // - create: a new task (desired 'running', or 'ready' for a restart that must wait `startAt`,
-//   as swarmkit's restart supervisor creates it READY and moves it to RUNNING after the delay);
+//   as swarmkit's restart supervisor creates it READY and moves it to RUNNING after the delay,
+//   or for a stop-first update's replacement that must wait until `afterStop` tasks stopped);
 // - shutdown: desired state → shutdown (the agent stops it; the task stays as history);
 // - remove: desired state → remove (scale-down, drain: stop it, then the reaper deletes it);
 // - delete: drop the task from the store (history past the retention limit, reaped tasks).
@@ -25,6 +26,11 @@ export type OrchestratorAction =
     desiredState: 'ready' | 'running';
     /** A restart's replacement may move to desired 'running' from this time (ms since the epoch). */
     startAt?: number;
+    /**
+     * A stop-first update's replacement (desired 'ready') may move to desired 'running' only once
+     * these tasks have stopped (swarmkit's restart supervisor DelayStart with waitStop).
+     */
+    afterStop?: string[];
     /** The task this one replaces (a restart). */
     replaces?: string;
     /** Set on restarts: the time to append to the slot's (node's) restart history. */
