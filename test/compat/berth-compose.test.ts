@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, httpGet, BERTH, type Daemon, type RunOut } from '../integration/harness.ts';
+import { startDaemon, freePort, httpGet, BERTH, type Daemon, type RunOut } from '../integration/harness.ts';
 import { composeAsync, composeCli, composeDown, composeUp, until, writeProject } from './compose-util.ts';
 
 let d: Daemon;
@@ -56,13 +56,6 @@ after(async () => {
   await d?.stop();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
 const c = (args: string[], o?: Parameters<ReturnType<typeof composeCli>>[1]) => composeCli(d, dir, P)(args, o);
 const ok = (r: RunOut, what = '') => { assert.equal(r.status, 0, `${what}\n${r.stdout}\n${r.stderr}`); return r; };

@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startDaemon, httpGet, type Daemon } from '../integration/harness.ts';
+import { startDaemon, freePort, httpGet, type Daemon } from '../integration/harness.ts';
 import { startRegistry } from '../../src/registry/server/server.ts';
 
 const hasCompose = spawnSync('docker-compose', ['version', '--short']).status === 0;
@@ -22,13 +21,6 @@ let d: Daemon;
 before(async () => { if (!skip) d = await startDaemon(); });
 after(async () => { await d?.stop(); });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
 const json = (r: { body: Buffer }) => JSON.parse(r.body.toString());
 

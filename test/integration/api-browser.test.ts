@@ -10,18 +10,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { startDaemon, hasDocker, type Daemon } from './harness.ts';
+import { startDaemon, freePort, hasDocker, type Daemon } from './harness.ts';
 
 let d: Daemon;
 let port: number;
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port: p } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 before(async () => {
   port = await freePort();

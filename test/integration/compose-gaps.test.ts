@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { startDaemon, hasDocker, BERTH, ROOT, type Daemon, type RunOut, type RunOptions } from './harness.ts';
+import { startDaemon, freePort, hasDocker, BERTH, ROOT, type Daemon, type RunOut, type RunOptions } from './harness.ts';
 import { composeDown, until, writeProject } from '../compat/compose-util.ts';
 
 let d: Daemon;
@@ -36,13 +36,6 @@ const inspect = async (name: string) => (await d.api('GET', `/containers/${name}
 const sh = (container: string, cmd: string) => ok(d.berth(['exec', container, 'sh', '-c', cmd], { timeout: 30_000 })).stdout;
 const exists = async (kind: 'containers' | 'images', name: string) => (await d.api('GET', `/${kind}/${encodeURIComponent(name)}/json`)).status === 200;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
 const LONG = 'init: true\n    command: ["sleep", "600"]';
 

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
-import { startDaemon, httpGet, type Daemon, type RunOut } from './harness.ts';
+import { startDaemon, freePort, httpGet, type Daemon, type RunOut } from './harness.ts';
 
 let d: Daemon;
 let dir: string;
@@ -27,16 +26,6 @@ after(async () => {
 const ok = (r: RunOut) => { assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`); return r; };
 
 /** A free loopback port (bound and released: the daemon publishes it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function project(name: string, yaml: string, files: Record<string, string> = {}): string {
   const p = join(dir, name);

@@ -12,31 +12,14 @@ import net from 'node:net';
 import { EtcdMember } from '../../src/swarm/etcd/member.ts';
 import { EtcdClient } from '../../src/swarm/etcd/client.ts';
 import { Election, isNotLeader } from '../../src/swarm/etcd/election.ts';
+import { freePort, until } from './harness.ts';
 
 const hasEtcd = spawnSync('etcd', ['--version']).status === 0;
 const skip = hasEtcd ? false : 'etcd is not installed (Debian package etcd-server; scripts/install-deps)';
 
 const TTL = 2;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 /** Whether a promise settled within `ms` (without consuming its rejection for the caller). */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {

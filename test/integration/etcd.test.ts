@@ -10,30 +10,13 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { EtcdMember, type EtcdMemberTls } from '../../src/swarm/etcd/member.ts';
 import { EtcdClient, type WatchEvent } from '../../src/swarm/etcd/client.ts';
+import { freePort, until } from './harness.ts';
 
 const hasEtcd = spawnSync('etcd', ['--version']).status === 0;
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const skip = hasEtcd ? false : 'etcd is not installed (Debian package etcd-server; scripts/install-deps)';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-etcd-test-'));
 const members: EtcdMember[] = [];

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 
 /** The repository root: the nearest directory above this (bundled) file with a package.json. */
 export const ROOT = (() => {
@@ -219,4 +220,26 @@ export function httpGet(host: string, port: number): Promise<string> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+/** A TCP port free on 127.0.0.1 right now (the kernel's pick), for a server a test starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Polls `fn` every `stepMs` until it holds, failing with `what` after `timeoutMs` (bounded). */
+export async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 15_000, stepMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

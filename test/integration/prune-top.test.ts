@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startDaemon, hasDocker, type Daemon } from './harness.ts';
+import { startDaemon, hasDocker, until, type Daemon } from './harness.ts';
 import { build } from './build-util.ts';
 
 let d: Daemon;
@@ -111,7 +111,9 @@ test('export: the flattened filesystem as a tar (running or stopped), by berth -
     assert.ok(r.stdout.length > 100_000);
   }
   assert.equal((await d.api('GET', '/containers/nosuch/export')).status, 404);
-  assert.ok(!readFileSyncSafe('/proc/self/mountinfo').includes('/export-'), 'no export mount left');
+  // The export's overlay is released once the response has been sent, so the client can finish
+  // a moment before the unmount: wait (bounded) for it rather than race it.
+  await until('no export mount left', () => !readFileSyncSafe('/proc/self/mountinfo').includes('/export-'), 5_000);
   ok(d.berth(['rm', 'exp']));
 });
 

@@ -6,22 +6,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, statSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startDaemon, hasDocker, BERTH, type Daemon } from './harness.ts';
+import { startDaemon, freePort, hasDocker, BERTH, type Daemon } from './harness.ts';
 
 const hasDistribution = spawnSync('docker-registry', ['--version']).status === 0;
 let d: Daemon;
 let dir: string;
 const procs: ChildProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 async function waitUp(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

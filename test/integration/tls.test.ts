@@ -15,7 +15,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
 import https from 'node:https';
-import { startDaemon, cleanup, hasDocker, BERTHD, type Daemon, type RunOut } from './harness.ts';
+import { startDaemon, freePort, cleanup, hasDocker, BERTHD, type Daemon, type RunOut } from './harness.ts';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const noOpenssl = hasOpenssl ? false : 'the openssl CLI is not installed (Debian package openssl)';
@@ -46,13 +46,6 @@ function certDir(name: string, files: { ca?: string; cert?: string; key?: string
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Whether anything accepts TCP connections on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
