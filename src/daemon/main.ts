@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     registry: { mirrors: cfg.registryMirrors, insecure: cfg.insecureRegistries },
     downloadLimits: cfg.downloadLimits,
     idMap,
+    warn: (m) => log('warn', m),
   }, content, snap);
   await engine.init();
   await cleanupLoadStaging(dataRoot);

@@ -47,6 +47,8 @@ export interface EngineOptions {
   downloadLimits?: DownloadLimits;
   /** `--userns-remap` (daemon/userns.ts): the store's owners are this map's host IDs. */
   idMap?: IdMap;
+  /** The daemon's warning log, for cleanups that failed while the daemon went on. */
+  warn?: (msg: string) => void;
 }
 
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
@@ -90,6 +92,7 @@ export class Engine {
       networking: o.networking,
       predefinedNetworkId: (name) => predefinedNetworkId(o.id, name),
       idMap: o.idMap,
+      warn: o.warn,
     }, snap, this.images, this.events);
     this.builder = new Builder({
       tmpRoot: join(o.dataRoot, 'build-tmp'),

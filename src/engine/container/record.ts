@@ -5,7 +5,7 @@
 // reported, so a daemon killed at any moment restarts with a record that is true or one step
 // behind, and `reconcile()` brings it up to date from the runtime's state and conmon's exit file.
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { invalid, notFound } from '../../common/errors.ts';
 import { PrefixIndex, resolveIdentifier } from '../../common/prefix-index.ts';
 import type { IdMap } from '../../common/idmap.ts';
@@ -76,6 +76,8 @@ export interface ContainerServiceOptions {
    * the map), and containers other than `--userns=host` run in a user namespace of that map.
    */
   idMap?: IdMap;
+  /** The daemon's warning log (its format and --log-level); stderr in that format when absent. */
+  warn?: (msg: string) => void;
 }
 
 export type WaitResult = { StatusCode: number; Error?: { Message: string } | null };
@@ -199,7 +201,9 @@ export class Core {
    * daemon's log format: nothing the client asked for failed, but an operator may have to look.
    */
   warn(what: string, e: unknown): void {
-    process.stderr.write(`time="${new Date().toISOString()}" level=warn msg=${JSON.stringify(`${what}: ${e instanceof Error ? e.message : String(e)}`)}\n`);
+    const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+    if (this.o.warn) this.o.warn(msg);
+    else process.stderr.write(`time="${new Date().toISOString()}" level=warn msg=${JSON.stringify(msg)}\n`);
   }
 
   /** The container's event attributes (image, name, labels). */
@@ -251,7 +255,6 @@ export function resolveWaiters(c: Container, cond: 'next-exit' | 'removed', code
 }
 
 export async function exists(p: string): Promise<boolean> { try { await stat(p); return true; } catch { return false; } }
-export function dirnameOf(p: string): string { return p.slice(0, p.lastIndexOf('/')); }
 
 // ---------------------------------------------------------------- start-up and reconciliation
 
@@ -261,7 +264,7 @@ export async function loadRecords(k: Core): Promise<void> {
   await mkdir(k.bundles, { recursive: true });
   for (const rt of k.o.runtimes.values()) {
     // Exit files arrive from conmon; inotify tells us at once.
-    await mkdir(dirnameOf(rt.exitFile('x')), { recursive: true });
+    await mkdir(dirname(rt.exitFile('x')), { recursive: true });
   }
   await sweepDaemonMounts(k);
   for (const id of await readdir(k.dir)) {

@@ -12,7 +12,7 @@
 //   update.ts     docker update
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { conflict } from '../../common/errors.ts';
 import { generateId } from '../../common/names.ts';
@@ -30,7 +30,7 @@ import type { ArchiveAccess, ArchiveContainers } from '../container-archive.ts';
 import type { ExecContainers, ExecTarget } from '../exec.ts';
 import type { HealthState, HealthTarget } from '../health.ts';
 import type { EndpointConfig } from '../../api/types/network.ts';
-import { Core, dirnameOf, loadRecords, reconcile, type Container, type ContainerRecord, type ContainerServiceOptions, type WaitResult } from './record.ts';
+import { Core, loadRecords, reconcile, type Container, type ContainerRecord, type ContainerServiceOptions, type WaitResult } from './record.ts';
 import { withHealth } from './state.ts';
 import { create, type CreateOptions } from './create.ts';
 import { handleExit, onExitFile, scheduleRestart, wait } from './monitor.ts';
@@ -75,7 +75,7 @@ export class ContainerService implements ExecContainers, ArchiveContainers {
   async init(): Promise<void> {
     const k = this.#k;
     await loadRecords(k);
-    const exitDir = dirnameOf(k.runtimeOf(k.o.defaultRuntime).exitFile('x'));
+    const exitDir = dirname(k.runtimeOf(k.o.defaultRuntime).exitFile('x'));
     this.#watcher = watch(exitDir, (_ev, file) => { if (file) void onExitFile(k, String(file)); });
     await this.reconcile();
   }
