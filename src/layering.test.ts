@@ -37,7 +37,7 @@ export const LAYERS: Record<string, string[]> = {
   client: ['common', 'api/types'],
   compose: ['common', 'api/types', 'client', 'archive', 'build/context'],
   cli: ['common', 'api/types', 'client', 'compose', 'archive', 'build/context', 'registry/server', '../package.json'],
-  daemon: ['common', 'sys', 'archive', 'store', 'registry', 'runtime', 'volume', 'network', 'build', 'engine', 'api', 'api/types'],
+  daemon: ['common', 'sys', 'archive', 'store', 'registry', 'runtime', 'volume', 'network', 'build', 'swarm', 'engine', 'api', 'api/types'],
 };
 
 export interface Edge { from: string; to: string; file: string; spec: string }

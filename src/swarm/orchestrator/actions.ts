@@ -13,7 +13,7 @@
 //
 // Worked example: a slot holding seven ended tasks and a running one with the default limit of 5
 // gives three `delete` actions for its three oldest ended tasks (8 − 3 = 5 kept).
-import type { Task } from '../model.ts';
+import type { Task } from '../../api/types/swarm.ts';
 import { compareStates, isTerminal, wantsRunning } from './task-state.ts';
 
 export type OrchestratorAction =

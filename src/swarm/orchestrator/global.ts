@@ -21,7 +21,7 @@
 // the constraint), tasks: t1 running on n1, t2 running on n2; eligible = (n) => n.ID !== 'n3':
 //   → shutdown(t2) 'node is drained'; n3 gets nothing; n1 keeps t1.
 // Adding n4 (ready, active) → create{nodeID n4, desired 'running'}.
-import type { Node, Service, Task } from '../model.ts';
+import type { Node, Service, Task } from '../../api/types/swarm.ts';
 import {
   DEFAULT_TASK_HISTORY_RETENTION, byStatusTime, newest, overRetention, reapable, statusTime,
   type OrchestratorAction,

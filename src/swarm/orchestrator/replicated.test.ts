@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Node, RestartPolicy, Service, Task, TaskState } from '../model.ts';
+import type { Node, RestartPolicy, Service, Task, TaskState } from '../../api/types/swarm.ts';
 import type { OrchestratorAction } from './actions.ts';
 import { reconcileReplicated, scaleDownOrder } from './replicated.ts';
 

@@ -31,7 +31,7 @@
 // With replicas 1 instead, the keep order is slot 1 (1st copy on n1, running), slot 4 (1st copy
 // on n2, not running), slot 2 (2nd copy on n1); slot 1 is kept:
 //   → remove(slot-4 task), remove(slot-2 task).
-import type { Node, Service, Task } from '../model.ts';
+import type { Node, Service, Task } from '../../api/types/swarm.ts';
 import {
   DEFAULT_TASK_HISTORY_RETENTION, newest, overRetention, reapable, statusTime, type OrchestratorAction,
 } from './actions.ts';

@@ -19,7 +19,7 @@
 //                 [Date.parse('…11:58:00'), Date.parse('…12:00:00')], now)
 //   → true: only the 12:00:00 restart is in the minute before the failure (1 < 2).
 //   restartDelayMs(policy) → 5000 (Delay unset: swarmkit's default).
-import type { RestartPolicy, TaskState } from '../model.ts';
+import type { RestartPolicy, TaskState } from '../../api/types/swarm.ts';
 
 /** swarmkit api/defaults: Restart { Condition: any, Delay: 5s, MaxAttempts: 0, Window: 0 }. */
 export const DEFAULT_RESTART_DELAY_NS = 5_000_000_000;

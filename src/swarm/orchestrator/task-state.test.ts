@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Task, TaskState } from '../model.ts';
+import type { Task, TaskState } from '../../api/types/swarm.ts';
 import {
   NODE_DOWN_ORPHAN_PERIOD_MS, TASK_STATES, advance, compareStates, isFailure, isLive, isSuccess, isTaskState, isTerminal,
   orphanTasksOfDownNode, rank, wantsRunning,

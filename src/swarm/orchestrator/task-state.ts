@@ -15,7 +15,7 @@
 // The API's enum also has 'allocated' (moby api/types/swarm/task.go). swarmkit's proto once had
 // ALLOCATED = 64 between NEW = 0 and PENDING = 128; today's has no ALLOCATED (PENDING = 64), so
 // nothing produces it, but it keeps its rank between new and pending here, as the API lists it.
-import type { Task, TaskState, TaskStatus } from '../model.ts';
+import type { Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
 
 /** Every state, lowest first: the order is the comparison. */
 export const TASK_STATES: readonly TaskState[] = [

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Service, ServiceSpec, Task, TaskSpec, TaskState, UpdateConfig, UpdateStatus } from '../model.ts';
+import type { Service, ServiceSpec, Task, TaskSpec, TaskState, UpdateConfig, UpdateStatus } from '../../api/types/swarm.ts';
 import type { OrchestratorAction } from './actions.ts';
 import { isTerminal } from './task-state.ts';
 import { isOutdated, resolveUpdateConfig, updateStep, type UpdateState } from './update.ts';

@@ -52,7 +52,7 @@
 //   At T+1s both new tasks run → nothing (their slots stay in flight until T+11s).
 //   At T+11s → slot 3: shutdown + create. Its task runs at T+12s; at T+22s the slot is done and the
 //   monitor runs Delay + 1s (Delay ≥ Monitor) until T+33s; a step then → completed "update completed".
-import type { Service, ServiceSpec, Task, UpdateConfig, UpdateStatus } from '../model.ts';
+import type { Service, ServiceSpec, Task, UpdateConfig, UpdateStatus } from '../../api/types/swarm.ts';
 import type { OrchestratorAction } from './actions.ts';
 import { isTerminal, wantsRunning } from './task-state.ts';
 

@@ -1,6 +1,6 @@
-// The swarm objects as the cluster stores them, in the Engine API v1.47 shapes (Service, Task,
-// Node in docker-engine-api-v1.47.yaml), so a stored object can be served as-is by the swarm
-// routes. Only the fields the orchestrators and the scheduler read are typed; everything else the
+// The swarm objects as the cluster stores them, in the Engine API v1.47 shapes (Swarm, Node,
+// Service, Task in docker-engine-api-v1.47.yaml), so a stored object can be served as-is by the
+// swarm routes; and the bodies of the /swarm requests. Only the fields the orchestrators and the scheduler read are typed; everything else the
 // API carries rides along through the index signatures untouched.
 //
 // Worked example: a replicated service with two replicas and the task of its slot 1, running:
@@ -107,20 +107,113 @@ export interface Task {
   [k: string]: unknown;
 }
 
+export interface NodeSpec {
+  Name?: string;
+  Availability: 'active' | 'pause' | 'drain';
+  Role?: 'worker' | 'manager';
+  Labels?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+export interface NodeDescription {
+  Hostname?: string;
+  Platform?: { Architecture?: string; OS?: string };
+  Resources?: { NanoCPUs?: number; MemoryBytes?: number; GenericResources?: unknown[] };
+  Engine?: { EngineVersion?: string; Labels?: Record<string, string>; Plugins?: { Type: string; Name: string }[] };
+  TLSInfo?: TLSInfo;
+  [k: string]: unknown;
+}
+
+export interface ManagerStatus {
+  Leader?: boolean;
+  Reachability: 'unknown' | 'unreachable' | 'reachable';
+  /** host:port of the manager's swarm (dispatcher) listener, e.g. 10.0.0.46:2377. */
+  Addr: string;
+}
+
 export interface Node {
   ID: string;
   Version?: ObjectVersion;
-  Spec: {
-    Availability: 'active' | 'pause' | 'drain';
-    Role?: 'worker' | 'manager';
-    Labels?: Record<string, string>;
-    [k: string]: unknown;
-  };
+  CreatedAt?: string;
+  UpdatedAt?: string;
+  Spec: NodeSpec;
+  Description?: NodeDescription;
   Status: {
     State: 'unknown' | 'down' | 'ready' | 'disconnected';
     Addr?: string;
     Message?: string;
     [k: string]: unknown;
   };
+  ManagerStatus?: ManagerStatus;
   [k: string]: unknown;
 }
+
+export interface TLSInfo {
+  TrustRoot?: string;
+  CertIssuerSubject?: string;
+  CertIssuerPublicKey?: string;
+}
+
+/** SwarmSpec; durations in nanoseconds. */
+export interface SwarmSpec {
+  Name?: string;
+  Labels?: Record<string, string>;
+  Orchestration?: { TaskHistoryRetentionLimit?: number } | null;
+  Raft?: { SnapshotInterval?: number; KeepOldSnapshots?: number; LogEntriesForSlowFollowers?: number; ElectionTick?: number; HeartbeatTick?: number };
+  Dispatcher?: { HeartbeatPeriod?: number } | null;
+  CAConfig?: { NodeCertExpiry?: number; ExternalCAs?: unknown[] | null; SigningCACert?: string; SigningCAKey?: string; ForceRotate?: number } | null;
+  EncryptionConfig?: { AutoLockManagers?: boolean };
+  TaskDefaults?: { LogDriver?: { Name?: string; Options?: Record<string, string> } | null };
+  [k: string]: unknown;
+}
+
+export interface JoinTokens { Worker: string; Manager: string }
+
+/** GET /swarm: ClusterInfo plus the join tokens (managers only). */
+export interface Swarm {
+  ID: string;
+  Version: ObjectVersion;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: SwarmSpec;
+  TLSInfo: TLSInfo;
+  RootRotationInProgress: boolean;
+  DataPathPort: number;
+  DefaultAddrPool: string[];
+  SubnetSize: number;
+  JoinTokens: JoinTokens;
+}
+
+/** /info's Swarm section (SwarmInfo); Nodes, Managers and Cluster only on a manager. */
+export interface SwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  LocalNodeState: 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: { NodeID: string; Addr: string }[] | null;
+  Nodes?: number;
+  Managers?: number;
+  Cluster?: Omit<Swarm, 'JoinTokens'>;
+}
+
+export interface SwarmInitRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  DataPathPort?: number;
+  DefaultAddrPool?: string[];
+  ForceNewCluster?: boolean;
+  SubnetSize?: number;
+  Spec?: SwarmSpec;
+}
+
+export interface SwarmJoinRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  RemoteAddrs: string[];
+  JoinToken: string;
+}
+
+export interface ServiceCreateResponse { ID: string; Warnings?: string[] | null }
