@@ -1,0 +1,63 @@
+// The dispatcher protocol: what a node's agent and a manager's dispatcher say to each other over
+// HTTPS with mutual TLS on the swarm port (2377, as Docker's). Workers reach the cluster only
+// through it: they hold no etcd credentials, so a worker can never change cluster state beyond
+// reporting its own tasks' status.
+//
+// The exchange, worked through for a worker W joining manager M (M at 10.0.0.1:2377):
+// 1. W: GET https://10.0.0.1:2377/ca (no client certificate; W does not trust M yet) → the CA
+//    certificate; W checks its digest against the join token's (SWMTKN-1-<digest>-<secret>).
+// 2. W: POST /join with the token, a CSR and its addresses, now trusting only that CA → its node
+//    ID and a certificate carrying its role (and, for a manager, an etcd certificate and the
+//    member list to start its etcd member with).
+// 3. W, from then on with its certificate: POST /session (a long response of JSON lines: its task
+//    assignments and the manager list, sent again on every change), POST /heartbeat every third of
+//    the heartbeat period (each keeps its liveness lease in etcd alive), POST /status with task
+//    state reports (applied forward only, for its own tasks only).
+// 4. If M goes away, W moves to the next manager in the last list it received.
+import type { NodeDescription, Task, TaskStatus } from '../../api/types/swarm.ts';
+
+/** Docker's swarm port: the dispatcher (and, in Docker, raft) listens here. */
+export const SWARM_PORT = 2377;
+/** etcd's client and peer ports on a manager's advertise address. */
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+/** swarmkit's default dispatcher heartbeat period. */
+export const DEFAULT_HEARTBEAT_NS = 5_000_000_000;
+
+export interface JoinRequest {
+  token: string;
+  csrPem: string;
+  hostname: string;
+  /** The joining node's advertise IP (its certificate's address, its node's Status.Addr). */
+  advertiseAddr: string;
+  /** host:port it will listen on as a manager. */
+  listenAddr: string;
+  description?: NodeDescription;
+  availability?: 'active' | 'pause' | 'drain';
+}
+
+export interface ManagerAddr { NodeID: string; Addr: string }
+
+export interface JoinResponse {
+  nodeId: string;
+  clusterId: string;
+  role: 'worker' | 'manager';
+  certPem: string;
+  caCertPem: string;
+  managers: ManagerAddr[];
+  /** A manager's credentials for etcd (signed by the etcd CA, for the CSR's key) and the member list. */
+  etcd?: { caCertPem: string; certPem: string; initialCluster: string; name: string; endpoints: string[] };
+}
+
+/** One task this node must run (or stop), with the name its container is named after. */
+export interface WireAssignment { task: Task; serviceName: string }
+
+export interface SessionMessage {
+  assignments?: WireAssignment[];
+  managers?: ManagerAddr[];
+  heartbeatPeriodMs?: number;
+  /** The node's role changed (promote/demote): the agent's berthd reloads its swarm state. */
+  role?: 'worker' | 'manager';
+}
+
+export interface StatusUpdate { taskId: string; status: TaskStatus }

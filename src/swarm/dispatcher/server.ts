@@ -1,0 +1,229 @@
+// The dispatcher: a manager's HTTPS listener on the swarm port (protocol.ts walks through the
+// exchange). It authenticates every call but /ca and /join by the client certificate the cluster
+// CA issued (the node ID and role come from it, never from the request), keeps each node's
+// liveness lease in etcd alive on its heartbeats, pushes each node its task assignments from the
+// cluster cache, and applies task status reports forward only (task-state.ts's advance), to the
+// reporting node's own tasks only.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { EngineError, isEngineError } from '../../common/errors.ts';
+import type { Node, Task } from '../../api/types/swarm.ts';
+import { verifyNodeCertificate, MANAGER_ROLE, type NodeIdentity } from '../ca/ca.ts';
+import { ClusterStore, KEYS } from '../cluster/store.ts';
+import type { ClusterCache } from '../cluster/cache.ts';
+import { advance } from '../orchestrator/task-state.ts';
+import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
+
+export interface DispatcherOptions {
+  store: ClusterStore;
+  cache: ClusterCache;
+  caCertPem: string;
+  certPem: string;
+  keyPem: string;
+  /** Where to listen (the swarm listen address). */
+  host: string;
+  port: number;
+  /** Admits a node presenting a join token (the swarm controller's business: tokens, certificates, etcd membership). */
+  join: (req: JoinRequest, remoteAddr: string) => Promise<JoinResponse>;
+  log?: (level: string, msg: string) => void;
+}
+
+const MAX_BODY = 1 << 20;
+
+function heartbeatMs(cache: ClusterCache): number {
+  const ns = cache.cluster?.Spec.Dispatcher?.HeartbeatPeriod || DEFAULT_HEARTBEAT_NS;
+  return Math.max(500, Math.round(ns / 1e6));
+}
+
+export function managersOf(nodes: Iterable<Node>): ManagerAddr[] {
+  const out: ManagerAddr[] = [];
+  for (const n of nodes) if (n.Spec.Role === 'manager' && n.ManagerStatus?.Addr) out.push({ NodeID: n.ID, Addr: n.ManagerStatus.Addr });
+  return out.sort((a, b) => a.NodeID.localeCompare(b.NodeID));
+}
+
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #server: https.Server;
+  readonly #sessions = new Map<ServerResponse, { nodeId: string; last: string }>();
+  /** Per node: the lease its heartbeat key is bound to. */
+  readonly #leases = new Map<string, string>();
+  readonly #log: (level: string, msg: string) => void;
+  #unsubscribe: (() => void) | undefined;
+  #pushTimer: NodeJS.Timeout | undefined;
+
+  constructor(o: DispatcherOptions) {
+    this.#o = o;
+    this.#log = o.log ?? (() => {});
+    this.#server = https.createServer({
+      cert: o.certPem, key: o.keyPem, ca: [o.caCertPem],
+      // /ca and /join come from nodes without a certificate yet; every other route checks it.
+      requestCert: true, rejectUnauthorized: false,
+    }, (req, res) => { void this.#handle(req, res); });
+    this.#server.keepAliveTimeout = 60_000;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#o.port, this.#o.host, () => { this.#server.off('error', reject); resolve(); });
+    });
+    this.#unsubscribe = this.#o.cache.onChange(() => this.#schedulePush());
+    return this.#server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    if (this.#pushTimer) clearTimeout(this.#pushTimer);
+    for (const res of this.#sessions.keys()) res.destroy();
+    this.#sessions.clear();
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+
+  #identity(req: IncomingMessage): NodeIdentity {
+    const sock = req.socket as TLSSocket;
+    const peer = sock.getPeerCertificate?.();
+    if (!sock.authorized || !peer?.raw) throw new EngineError('Forbidden', 'a node certificate issued by this swarm is required');
+    const pem = `-----BEGIN CERTIFICATE-----\n${peer.raw.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    return verifyNodeCertificate(this.#o.caCertPem, pem);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'https://dispatcher');
+      if (req.method === 'GET' && url.pathname === '/ca') return send(res, 200, this.#o.caCertPem, 'application/x-pem-file');
+      if (req.method === 'POST' && url.pathname === '/join') {
+        const body = await readJson<JoinRequest>(req);
+        return send(res, 200, JSON.stringify(await this.#o.join(body, req.socket.remoteAddress ?? '')));
+      }
+      const who = this.#identity(req);
+      if (req.method === 'POST' && url.pathname === '/session') return await this.#session(who, req, res);
+      if (req.method === 'POST' && url.pathname === '/heartbeat') {
+        await this.#heartbeat(who.nodeId);
+        return send(res, 200, JSON.stringify({ heartbeatPeriodMs: heartbeatMs(this.#o.cache) }));
+      }
+      if (req.method === 'POST' && url.pathname === '/status') {
+        const updates = await readJson<StatusUpdate[]>(req);
+        if (!Array.isArray(updates)) throw new EngineError('InvalidParameter', 'status: a list of updates is required');
+        for (const u of updates) await this.#status(who.nodeId, u);
+        return send(res, 200, '{}');
+      }
+      if (req.method === 'POST' && url.pathname === '/leave') {
+        await this.#leave(who.nodeId);
+        return send(res, 200, '{}');
+      }
+      send(res, 404, JSON.stringify({ message: 'page not found' }));
+    } catch (e) {
+      const status = isEngineError(e) ? ({ NotFound: 404, InvalidParameter: 400, Forbidden: 403, Conflict: 409, Unavailable: 503 } as Record<string, number>)[e.kind] ?? 500 : 500;
+      if (!res.headersSent) send(res, status, JSON.stringify({ message: (e as Error).message }));
+      else res.destroy();
+    }
+  }
+
+  /** Renews (or re-creates) the node's liveness lease: TTL one heartbeat period, renewed three times a period. */
+  async #heartbeat(nodeId: string): Promise<void> {
+    const c = this.#o.store.client;
+    const lease = this.#leases.get(nodeId);
+    if (lease) {
+      try { await c.leaseKeepAlive(lease); return; } catch (e) {
+        if (!isEngineError(e, 'NotFound')) throw e;
+        this.#leases.delete(nodeId);
+      }
+    }
+    if (!this.#o.cache.nodes.has(nodeId) && !(await this.#o.store.get('nodes', nodeId))) {
+      throw new EngineError('NotFound', `node ${nodeId} is not part of this swarm`);
+    }
+    const ttl = Math.max(2, Math.ceil((heartbeatMs(this.#o.cache) * 1.5) / 1000));
+    const { id } = await c.leaseGrant(ttl);
+    await c.put(KEYS.heartbeats + nodeId, String(Date.now()), { lease: id });
+    this.#leases.set(nodeId, id);
+  }
+
+  async #leave(nodeId: string): Promise<void> {
+    const lease = this.#leases.get(nodeId);
+    this.#leases.delete(nodeId);
+    if (lease) await this.#o.store.client.leaseRevoke(lease).catch(() => { /* expired already: the key is gone either way */ });
+    await this.#o.store.client.delete(KEYS.heartbeats + nodeId);
+    await this.#o.store.modify('nodes', nodeId, (n) => ({ ...n, Status: { ...n.Status, State: 'down', Message: 'node left the swarm' } }));
+  }
+
+  async #status(nodeId: string, u: StatusUpdate): Promise<void> {
+    if (!u || typeof u.taskId !== 'string' || !u.status || typeof u.status.State !== 'string') throw new EngineError('InvalidParameter', 'status: taskId and status are required');
+    await this.#o.store.modify('tasks', u.taskId, (t) => {
+      if (t.NodeID !== nodeId) throw new EngineError('Forbidden', `task ${u.taskId} is not assigned to node ${nodeId}`);
+      const r = advance(t, u.status.State, u.status.Message ?? '', {
+        now: new Date(), err: u.status.Err || undefined, containerStatus: u.status.ContainerStatus,
+      });
+      if (!r.changed) return undefined;
+      const extra = u.status.PortStatus === undefined ? {} : { PortStatus: u.status.PortStatus };
+      return { ...r.task, Status: { ...r.task.Status, ...extra } };
+    });
+  }
+
+  async #session(who: NodeIdentity, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJson<{ description?: Node['Description'] }>(req);
+    if (body?.description) {
+      await this.#o.store.modify('nodes', who.nodeId, (n) => (JSON.stringify(n.Description) === JSON.stringify(body.description) ? undefined : { ...n, Description: body.description, UpdatedAt: new Date().toISOString() }));
+    }
+    await this.#heartbeat(who.nodeId);
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    // Point of no return: from here on, the session ends by closing the stream.
+    const s = { nodeId: who.nodeId, last: '' };
+    this.#sessions.set(res, s);
+    res.on('close', () => this.#sessions.delete(res));
+    this.#push(res, s);
+  }
+
+  #schedulePush(): void {
+    if (this.#pushTimer) return;
+    this.#pushTimer = setTimeout(() => {
+      this.#pushTimer = undefined;
+      for (const [res, s] of this.#sessions) this.#push(res, s);
+    }, 20);
+  }
+
+  #push(res: ServerResponse, s: { nodeId: string; last: string }): void {
+    const cache = this.#o.cache;
+    const assignments: WireAssignment[] = [];
+    for (const t of cache.tasks.values()) {
+      if (t.NodeID !== s.nodeId) continue;
+      assignments.push({ task: t, serviceName: serviceNameOf(cache.services.get(t.ServiceID), t) });
+    }
+    assignments.sort((a, b) => a.task.ID.localeCompare(b.task.ID));
+    const role = cache.nodes.get(s.nodeId)?.Spec.Role;
+    const msg: SessionMessage = { assignments, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
+    const line = JSON.stringify(msg);
+    if (line === s.last) return;
+    s.last = line;
+    res.write(line + '\n');
+  }
+}
+
+/** A task's service name; a task outliving its service keeps the one in its container's name. */
+function serviceNameOf(svc: { Spec: { Name?: string } } | undefined, t: Task): string {
+  return svc?.Spec.Name ?? (typeof t.ServiceName === 'string' ? t.ServiceName : t.ServiceID);
+}
+
+export function isManagerIdentity(who: NodeIdentity): boolean {
+  return who.role === MANAGER_ROLE;
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function readJson<T>(req: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new EngineError('InvalidParameter', 'request body too large');
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {} as T;
+  try { return JSON.parse(text) as T; } catch { throw new EngineError('InvalidParameter', 'invalid JSON body'); }
+}

@@ -1,0 +1,561 @@
+// SwarmController: this berthd's part in a swarm, from `swarm init`/`join` to `leave`, and across
+// restarts. It owns the parts local-state.ts lists on disk and, while active, the running ones:
+//
+//   every node:     DispatcherSession (to one manager at a time) → the Agent (runs the assigned tasks)
+//   managers also:  EtcdMember (child process) → EtcdClient → ClusterStore + ClusterCache
+//                   Dispatcher (HTTPS on the swarm port), the election, and while elected the Leader
+//
+// Worked example, three nodes A, B, C (advertise 10.0.0.1-3):
+//   A: init → CA and etcd CA created, etcd member A started (one-member cluster), cluster object,
+//      CA keys and node A written, dispatcher on :2377, campaign (A leads), agent session to A itself.
+//   B: join --token SWMTKN-…(manager) 10.0.0.1:2377 → fetchCA + digest check, /join → A adds etcd
+//      member B and answers with B's certificates and the member list; B starts its member
+//      (initial-cluster-state existing), its dispatcher and candidacy, and its agent session.
+//   C: join --token SWMTKN-…(worker) → only a node certificate; C's agent talks to A or B.
+// After a berthd restart, start() finds state.json and brings the same parts up again.
+import { hostname as osHostname } from 'node:os';
+import { randomInt } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { EngineError, invalid, unavailable } from '../../common/errors.ts';
+import { writeFileAtomic } from '../../store/metadata/atomic.ts';
+import type { Node, NodeDescription, Swarm, SwarmInfo, SwarmInitRequest, SwarmJoinRequest, SwarmSpec, TaskStatus } from '../../api/types/swarm.ts';
+import { createCSR, createRootCA, issueNodeCertificate, MANAGER_ROLE, WORKER_ROLE, type RootCA } from '../ca/ca.ts';
+import { checkCAAgainstToken, newJoinTokens, parseJoinToken, roleForJoinToken, rotateJoinToken } from '../ca/token.ts';
+import { loadNodeCredentials, loadRootCA, saveNodeCredentials, saveRootCA } from '../ca/store.ts';
+import { EtcdClient } from '../etcd/client.ts';
+import { EtcdMember } from '../etcd/member.ts';
+import { Election } from '../etcd/election.ts';
+import { ClusterStore, KEYS, type ClusterSecrets } from '../cluster/store.ts';
+import { ClusterCache } from '../cluster/cache.ts';
+import { Dispatcher, managersOf } from '../dispatcher/server.ts';
+import { DispatcherSession, fetchCA, requestJoin, type NodeTls } from '../dispatcher/client.ts';
+import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type SessionMessage, type WireAssignment } from '../dispatcher/protocol.ts';
+import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadLocalState, parseAddr, saveLocalState, type LocalState } from './local-state.ts';
+
+/** dockerd's texts (daemon/cluster/errors.go). */
+export const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
+export const NOT_IN_SWARM = 'This node is not part of a swarm';
+export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+export const WORKER_NOT_MANAGER = 'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
+export const LAST_MANAGER = 'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.';
+
+export interface AgentLike {
+  start(): Promise<void>;
+  setAssignments(a: WireAssignment[]): void;
+  close(): Promise<void>;
+}
+export interface LeaderLike { start(): void; stop(): Promise<void> }
+
+export interface SwarmControllerOptions {
+  dataRoot: string;
+  /** The engine's view of this node, sent to the managers (hostname, platform, resources, engine). */
+  description: () => NodeDescription;
+  /** The agent that runs this node's tasks through the engine. */
+  agent: (nodeId: string, reporter: { report(taskId: string, status: TaskStatus): Promise<void> }) => AgentLike;
+  /** The orchestration loops, run while this manager leads. */
+  leader: (ctx: { cache: ClusterCache; election: Election; store: ClusterStore; nodeId: string }) => LeaderLike;
+  /** Removes this node's task containers (swarm leave). */
+  removeTaskContainers: () => Promise<void>;
+  /** An external etcd cluster (berthd --cluster-store etcd://…) instead of an embedded member. */
+  externalEtcd?: string[];
+  etcdBinary?: string;
+  log?: (level: string, msg: string) => void;
+}
+
+/** swarmkit's identifiers: 25 characters of [0-9a-z]. */
+export function newId(): string {
+  const a = '0123456789abcdefghijklmnopqrstuvwxyz';
+  let s = '';
+  for (let i = 0; i < 25; i++) s += a[randomInt(36)];
+  return s;
+}
+
+/** The SwarmSpec dockerd fills in on init (swarmkit's defaults). */
+export function defaultSwarmSpec(spec: SwarmSpec = {}): SwarmSpec {
+  return {
+    Name: 'default',
+    Labels: spec.Labels ?? {},
+    Orchestration: { TaskHistoryRetentionLimit: spec.Orchestration?.TaskHistoryRetentionLimit ?? 5 },
+    Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1, ...(spec.Raft ?? {}) },
+    Dispatcher: { HeartbeatPeriod: spec.Dispatcher?.HeartbeatPeriod || DEFAULT_HEARTBEAT_NS },
+    CAConfig: { NodeCertExpiry: spec.CAConfig?.NodeCertExpiry || 7_776_000_000_000_000 },
+    TaskDefaults: spec.TaskDefaults ?? {},
+    EncryptionConfig: { AutoLockManagers: false },
+  };
+}
+
+export class SwarmController {
+  readonly #o: SwarmControllerOptions;
+  readonly #log: (level: string, msg: string) => void;
+  #state: LocalState | undefined;
+  #status: 'inactive' | 'pending' | 'active' | 'error' = 'inactive';
+  #error = '';
+  #member: EtcdMember | undefined;
+  #client: EtcdClient | undefined;
+  #store: ClusterStore | undefined;
+  #cache: ClusterCache | undefined;
+  #dispatcher: Dispatcher | undefined;
+  #election: Election | undefined;
+  #leader: LeaderLike | undefined;
+  #leaderId: string | undefined;
+  #observer: { cancel(): void } | undefined;
+  #session: DispatcherSession | undefined;
+  #agent: AgentLike | undefined;
+  #tls: NodeTls | undefined;
+  #busy: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #managers: { NodeID: string; Addr: string }[] = [];
+
+  constructor(o: SwarmControllerOptions) {
+    this.#o = o;
+    this.#log = o.log ?? (() => {});
+  }
+
+  // --- lifecycle ---
+
+  /** At berthd start: rejoin the swarm this node was part of. Errors leave the node in 'error', not the daemon down. */
+  async start(): Promise<void> {
+    const s = await loadLocalState(this.#o.dataRoot);
+    if (!s) return;
+    this.#state = s;
+    this.#status = 'pending';
+    void this.#serial(async () => {
+      try {
+        await this.#activate(s, { fresh: false });
+      } catch (e) {
+        this.#status = 'error';
+        this.#error = (e as Error).message;
+        this.#log('error', `swarm: rejoining the cluster: ${this.#error}`);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#deactivate();
+  }
+
+  /** Operations that change the node's swarm membership run one at a time. */
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.#busy.then(f, f);
+    this.#busy = p.catch(() => undefined);
+    return p;
+  }
+
+  get nodeId(): string | undefined { return this.#state?.nodeId; }
+  get isManager(): boolean { return this.#status === 'active' && this.#state?.role === 'manager' && !!this.#store; }
+  get isLeader(): boolean { return !!this.#leader; }
+
+  /** The cluster store; throws the 503 a non-manager gives. */
+  store(): ClusterStore {
+    if (!this.#state) throw unavailable(NOT_A_MANAGER);
+    if (this.#state.role !== 'manager') throw unavailable(WORKER_NOT_MANAGER);
+    if (!this.#store) throw unavailable(`${NOT_A_MANAGER.split('.')[0]}: the cluster store is not available yet (${this.#error || this.#status})`);
+    return this.#store;
+  }
+
+  cache(): ClusterCache | undefined { return this.#cache; }
+  leaderId(): string | undefined { return this.#leaderId; }
+
+  info(): SwarmInfo {
+    const s = this.#state;
+    if (!s) return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+    const base: SwarmInfo = {
+      NodeID: s.nodeId, NodeAddr: s.advertiseAddr, LocalNodeState: this.#status, ControlAvailable: s.role === 'manager',
+      Error: this.#error, RemoteManagers: this.#managers.length ? this.#managers : s.managers.map((Addr) => ({ NodeID: '', Addr })),
+    };
+    const c = this.#cache;
+    if (s.role === 'manager' && c?.cluster) {
+      const nodes = [...c.nodes.values()];
+      const { JoinTokens: _t, ...cluster } = c.cluster;
+      return { ...base, Nodes: nodes.length, Managers: nodes.filter((n) => n.Spec.Role === 'manager').length, Cluster: cluster };
+    }
+    return base;
+  }
+
+  // --- init ---
+
+  init(req: SwarmInitRequest): Promise<string> {
+    return this.#serial(async () => {
+      if (this.#state) throw unavailable(ALREADY_IN_SWARM);
+      const listen = parseAddr(req.ListenAddr || `0.0.0.0:${SWARM_PORT}`, SWARM_PORT, 'listen');
+      const adv = req.AdvertiseAddr
+        ? parseAddr(req.AdvertiseAddr, listen.port, 'advertise').host
+        : listen.host !== '0.0.0.0' ? listen.host : defaultAdvertiseAddr();
+      if (adv === '0.0.0.0') throw invalid('advertise address must be a non-zero IP address');
+      if (req.ForceNewCluster) throw invalid('--force-new-cluster is not supported by berth: the cluster state lives in etcd; restore its members instead');
+      const nodeId = newId();
+      const clusterId = newId();
+      const root = await createRootCA();
+      const etcdCA = await createRootCA();
+      const nodeCert = await issueNodeCertificate(root, { nodeId, role: MANAGER_ROLE, clusterId, addresses: [adv] });
+      const etcdCert = await issueNodeCertificate(etcdCA, { nodeId, role: MANAGER_ROLE, clusterId, addresses: [adv, '127.0.0.1'] });
+      await saveRootCA(certDir(this.#o.dataRoot), { certPem: root.certPem });
+      await saveNodeCredentials(certDir(this.#o.dataRoot), { certPem: nodeCert.certPem, keyPem: nodeCert.keyPem! });
+      await this.#saveEtcdTls(etcdCA.certPem, etcdCert.certPem, etcdCert.keyPem!);
+      const listenAddr = `${listen.host}:${listen.port}`;
+      const s: LocalState = {
+        version: 1, nodeId, clusterId, role: 'manager', advertiseAddr: adv, listenAddr,
+        managers: [`${adv}:${listen.port}`],
+        etcd: { name: nodeId, endpoints: this.#o.externalEtcd ?? [`https://${adv}:${ETCD_CLIENT_PORT}`] },
+      };
+      this.#status = 'pending';
+      try {
+        await this.#startEtcd(s, `${nodeId}=https://${adv}:${ETCD_PEER_PORT}`, 'new');
+        const store = this.#store!;
+        if (await store.cluster()) throw unavailable(`the cluster store at ${s.etcd!.endpoints.join(',')} already holds a swarm`);
+        const now = new Date().toISOString();
+        const tokens = newJoinTokens(root.certPem);
+        const cluster: Swarm = {
+          ID: clusterId, Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now, Spec: defaultSwarmSpec(req.Spec),
+          TLSInfo: tlsInfo(root.certPem), RootRotationInProgress: false, DataPathPort: req.DataPathPort || 4789,
+          DefaultAddrPool: req.DefaultAddrPool?.length ? req.DefaultAddrPool : ['10.0.0.0/8'], SubnetSize: req.SubnetSize || 24,
+          JoinTokens: { Worker: tokens.worker, Manager: tokens.manager },
+        };
+        const secrets: ClusterSecrets = { rootCA: root, etcdCA };
+        const node: Node = {
+          ID: nodeId, Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now,
+          Spec: { Labels: {}, Role: 'manager', Availability: 'active' },
+          Description: this.#o.description(),
+          Status: { State: 'ready', Addr: adv },
+          ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${adv}:${listen.port}` },
+        };
+        const r = await store.client.txn([{ key: KEYS.cluster, target: 'create', result: '=', value: 0 }], [
+          { put: { key: KEYS.cluster, value: JSON.stringify({ ...cluster, Version: undefined }) } },
+          { put: { key: KEYS.ca, value: JSON.stringify(secrets) } },
+          ClusterStore.putOp('nodes', node),
+        ]);
+        if (!r.succeeded) throw unavailable('the cluster store already holds a swarm');
+        await saveLocalState(this.#o.dataRoot, s);
+        this.#state = s;
+        await this.#activate(s, { fresh: true });
+        return nodeId;
+      } catch (e) {
+        await this.#deactivate();
+        this.#state = undefined;
+        this.#status = 'inactive';
+        await clearLocalState(this.#o.dataRoot);
+        throw e;
+      }
+    });
+  }
+
+  // --- join ---
+
+  join(req: SwarmJoinRequest): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state) throw unavailable(ALREADY_IN_SWARM);
+      if (!Array.isArray(req.RemoteAddrs) || req.RemoteAddrs.length === 0) throw invalid('at least 1 RemoteAddr is required to join');
+      parseJoinToken(req.JoinToken);
+      const listen = parseAddr(req.ListenAddr || `0.0.0.0:${SWARM_PORT}`, SWARM_PORT, 'listen');
+      const remotes = req.RemoteAddrs.map((a) => { const p = parseAddr(a, SWARM_PORT, 'remote'); return `${p.host}:${p.port}`; });
+      this.#status = 'pending';
+      let lastErr: unknown;
+      for (const remote of remotes) {
+        try {
+          const caPem = await fetchCA(remote);
+          checkCAAgainstToken(req.JoinToken, caPem);
+          const adv = req.AdvertiseAddr ? parseAddr(req.AdvertiseAddr, listen.port, 'advertise').host
+            : listen.host !== '0.0.0.0' ? listen.host : await localAddrTowards(remote);
+          const csr = await createCSR();
+          const jr: JoinRequest = {
+            token: req.JoinToken, csrPem: csr.csrPem, hostname: osHostname(), advertiseAddr: adv,
+            listenAddr: `${listen.host}:${listen.port}`, description: this.#o.description(),
+          };
+          const resp = await requestJoin(remote, caPem, jr);
+          await this.#completeJoin(resp, csr.keyPem, adv, listen);
+          return;
+        } catch (e) {
+          lastErr = e;
+          if (e instanceof EngineError && e.kind !== 'Unavailable') break;
+        }
+      }
+      this.#status = 'inactive';
+      await this.#deactivate();
+      this.#state = undefined;
+      await clearLocalState(this.#o.dataRoot);
+      throw lastErr instanceof Error ? lastErr : unavailable('could not join the swarm');
+    });
+  }
+
+  async #completeJoin(resp: JoinResponse, keyPem: string, adv: string, listen: { host: string; port: number }): Promise<void> {
+    await saveRootCA(certDir(this.#o.dataRoot), { certPem: resp.caCertPem });
+    await saveNodeCredentials(certDir(this.#o.dataRoot), { certPem: resp.certPem, keyPem });
+    const s: LocalState = {
+      version: 1, nodeId: resp.nodeId, clusterId: resp.clusterId, role: resp.role, advertiseAddr: adv,
+      listenAddr: `${listen.host}:${listen.port}`, managers: resp.managers.map((m) => m.Addr),
+    };
+    if (resp.role === 'manager') {
+      if (!resp.etcd) throw new EngineError('System', 'the manager sent no etcd credentials for a manager join');
+      await this.#saveEtcdTls(resp.etcd.caCertPem, resp.etcd.certPem, keyPem);
+      s.etcd = { name: resp.etcd.name, endpoints: resp.etcd.endpoints };
+      await this.#startEtcd(s, resp.etcd.initialCluster, 'existing');
+    }
+    await saveLocalState(this.#o.dataRoot, s);
+    this.#state = s;
+    await this.#activate(s, { fresh: true });
+  }
+
+  /** The dispatcher's /join: admits a node that presents a valid token (runs on a manager). */
+  async admit(req: JoinRequest, _remote: string): Promise<JoinResponse> {
+    const store = this.store();
+    const cluster = await store.cluster();
+    const secrets = await store.secrets();
+    if (!cluster || !secrets) throw unavailable('the swarm is not initialized yet');
+    if (!req || typeof req.token !== 'string' || typeof req.csrPem !== 'string') throw invalid('join: a token and a CSR are required');
+    const role = roleForJoinToken({ worker: cluster.JoinTokens.Worker, manager: cluster.JoinTokens.Manager }, req.token);
+    const adv = String(req.advertiseAddr ?? '');
+    parseAddr(adv, SWARM_PORT, 'advertise');
+    const listenPort = parseAddr(String(req.listenAddr ?? ''), SWARM_PORT, 'listen').port;
+    const nodeId = newId();
+    const isManager = role === MANAGER_ROLE;
+    const cert = await issueNodeCertificate(secrets.rootCA, { nodeId, role, clusterId: cluster.ID, csrPem: req.csrPem, addresses: [adv] });
+    const now = new Date().toISOString();
+    const node: Node = {
+      ID: nodeId, Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now,
+      Spec: { Labels: {}, Role: isManager ? 'manager' : 'worker', Availability: req.availability ?? 'active' },
+      Description: { ...(req.description ?? {}), Hostname: req.description?.Hostname ?? req.hostname },
+      Status: { State: 'unknown', Addr: adv },
+      ...(isManager ? { ManagerStatus: { Reachability: 'reachable' as const, Addr: `${adv}:${listenPort}` } } : {}),
+    };
+    await store.create('nodes', node);
+    const managers = managersOf([...(await store.list('nodes'))]);
+    const resp: JoinResponse = { nodeId, clusterId: cluster.ID, role: isManager ? 'manager' : 'worker', certPem: cert.certPem, caCertPem: secrets.rootCA.certPem, managers };
+    if (isManager) {
+      const etcdCert = await issueNodeCertificate(secrets.etcdCA, { nodeId, role, clusterId: cluster.ID, csrPem: req.csrPem, addresses: [adv, '127.0.0.1'] });
+      if (this.#o.externalEtcd) {
+        resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd };
+      } else {
+        const peer = `https://${adv}:${ETCD_PEER_PORT}`;
+        const { members } = await store.client.memberAdd([peer]);
+        const initialCluster = members.map((m) => `${m.name || nodeId}=${m.peerUrls[0]}`).join(',');
+        const endpoints = [...new Set([...members.flatMap((m) => m.clientUrls), `https://${adv}:${ETCD_CLIENT_PORT}`])];
+        resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster, name: nodeId, endpoints };
+      }
+    }
+    this.#log('info', `swarm: node ${nodeId} (${req.hostname}, ${adv}) joined as a ${node.Spec.Role}`);
+    return resp;
+  }
+
+  // --- leave ---
+
+  leave(force: boolean): Promise<void> {
+    return this.#serial(async () => {
+      const s = this.#state;
+      if (!s) throw unavailable(NOT_IN_SWARM);
+      if (s.role === 'manager' && !force) {
+        // Quorum is etcd's: count its members (a manager that left is no member any more, though
+        // its node stays listed as down until `node rm`, as in Docker).
+        const members = this.#client && !this.#o.externalEtcd ? await this.#client.memberList().catch(() => []) : [];
+        if (members.length <= 1) throw unavailable(LAST_MANAGER);
+        const alive = this.#cache?.alive ?? new Set<string>();
+        const reachable = members.filter((m) => alive.has(m.name)).length;
+        if (reachable - 1 <= Math.floor(members.length / 2)) {
+          throw unavailable(`You are attempting to leave the swarm on a node that is participating as a manager. Removing this node leaves ${reachable - 1} managers out of ${members.length}. Without a Raft quorum your swarm will be inaccessible. The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`);
+        }
+      }
+      // Tell the cluster first, while this node still has its credentials: best effort, a node
+      // that cannot reach any manager still leaves (the leader marks it down when its lease lapses).
+      await this.#session?.leave().catch((e: Error) => this.#log('warn', `swarm leave: telling the managers: ${e.message}`));
+      if (s.role === 'manager' && this.#client && s.etcd && !this.#o.externalEtcd) {
+        await this.#removeOwnMember(s).catch((e: Error) => this.#log('warn', `swarm leave: removing the etcd member: ${e.message}`));
+      }
+      await this.#deactivate();
+      await this.#o.removeTaskContainers().catch((e: Error) => this.#log('warn', `swarm leave: removing task containers: ${e.message}`));
+      this.#state = undefined;
+      this.#status = 'inactive';
+      this.#error = '';
+      this.#managers = [];
+      await clearLocalState(this.#o.dataRoot);
+    });
+  }
+
+  async #removeOwnMember(s: LocalState): Promise<void> {
+    const c = this.#client!;
+    const members = await c.memberList();
+    const me = members.find((m) => m.name === s.etcd!.name);
+    if (!me || members.length <= 1) return;
+    // Removing a member just connected may be refused (strict reconfig check): retry a few times.
+    for (let i = 0; ; i++) {
+      try { await c.memberRemove(me.id); return; } catch (e) {
+        if (i >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  // --- update (swarm update, join-token --rotate) ---
+
+  async update(spec: SwarmSpec, o: { version: number; rotateWorkerToken: boolean; rotateManagerToken: boolean; rotateManagerUnlockKey: boolean }): Promise<void> {
+    const store = this.store();
+    const cur = await store.cluster();
+    if (!cur) throw unavailable(NOT_IN_SWARM);
+    if (cur.Version.Index !== o.version) throw invalid('update out of sequence');
+    if (spec.EncryptionConfig?.AutoLockManagers) throw new EngineError('NotImplemented', 'autolock is not supported by berth yet: the managers\' keys are kept in the cluster store');
+    let tokens = { worker: cur.JoinTokens.Worker, manager: cur.JoinTokens.Manager };
+    if (o.rotateWorkerToken) tokens = rotateJoinToken(tokens, WORKER_ROLE, (await store.secrets())!.rootCA.certPem);
+    if (o.rotateManagerToken) tokens = rotateJoinToken(tokens, MANAGER_ROLE, (await store.secrets())!.rootCA.certPem);
+    const next: Swarm = {
+      ...cur, Spec: { ...defaultSwarmSpec(spec), Name: cur.Spec.Name ?? 'default' }, UpdatedAt: new Date().toISOString(),
+      JoinTokens: { Worker: tokens.worker, Manager: tokens.manager },
+    };
+    const r = await store.client.txn([{ key: KEYS.cluster, target: 'mod', result: '=', value: o.version }],
+      [{ put: { key: KEYS.cluster, value: JSON.stringify({ ...next, Version: undefined }) } }]);
+    if (!r.succeeded) throw invalid('update out of sequence');
+  }
+
+  async inspect(): Promise<Swarm> {
+    const c = await this.store().cluster();
+    if (!c) throw unavailable(NOT_IN_SWARM);
+    return c;
+  }
+
+  // --- the running parts ---
+
+  async #saveEtcdTls(caPem: string, certPem: string, keyPem: string): Promise<void> {
+    const dir = etcdTlsDir(this.#o.dataRoot);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(dir, 'ca.crt'), caPem, 0o644);
+    await writeFileAtomic(join(dir, 'member.key'), keyPem, 0o600);
+    await writeFileAtomic(join(dir, 'member.crt'), certPem, 0o644);
+  }
+
+  async #startEtcd(s: LocalState, initialCluster: string, state: 'new' | 'existing'): Promise<void> {
+    const dir = etcdTlsDir(this.#o.dataRoot);
+    const tls = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'member.crt'), keyFile: join(dir, 'member.key') };
+    if (!this.#o.externalEtcd) {
+      this.#member = new EtcdMember({
+        dataRoot: this.#o.dataRoot, name: s.etcd?.name ?? s.nodeId,
+        clientUrls: [`https://${s.advertiseAddr}:${ETCD_CLIENT_PORT}`], peerUrls: [`https://${s.advertiseAddr}:${ETCD_PEER_PORT}`],
+        initialCluster: initialCluster || `${s.nodeId}=https://${s.advertiseAddr}:${ETCD_PEER_PORT}`, initialClusterState: state, tls,
+        binary: this.#o.etcdBinary, log: (m) => this.#log('info', `swarm: etcd: ${m}`),
+      });
+      await this.#member.start();
+    }
+    const { readFile } = await import('node:fs/promises');
+    // This member first, then the others: requests go where they are cheapest while it is up.
+    const own = this.#o.externalEtcd ?? [`https://${s.advertiseAddr}:${ETCD_CLIENT_PORT}`];
+    const endpoints = [...new Set([...own, ...(s.etcd?.endpoints ?? [])])];
+    this.#client = new EtcdClient({
+      endpoints,
+      tls: { ca: await readFile(tls.caFile), cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) },
+      timeoutMs: 5000,
+    });
+    this.#store = new ClusterStore(this.#client);
+  }
+
+  async #activate(s: LocalState, o: { fresh: boolean }): Promise<void> {
+    const creds = await loadNodeCredentials(certDir(this.#o.dataRoot));
+    const root = (await loadRootCA(certDir(this.#o.dataRoot))) as RootCA | { certPem: string } | undefined;
+    if (!creds || !root) throw new EngineError('System', 'the swarm certificates are missing from the data root');
+    this.#tls = { caCertPem: root.certPem, certPem: creds.certPem, keyPem: creds.keyPem };
+    if (s.role === 'manager') {
+      if (!o.fresh || !this.#store) await this.#startEtcd(s, '', 'existing');
+      this.#cache = new ClusterCache(this.#client!, this.#log);
+      await this.#cache.start();
+      const listen = parseAddr(s.listenAddr, SWARM_PORT);
+      this.#dispatcher = new Dispatcher({
+        store: this.#store!, cache: this.#cache, caCertPem: root.certPem, certPem: creds.certPem, keyPem: creds.keyPem,
+        host: listen.host, port: listen.port, join: (req, remote) => this.admit(req, remote), log: this.#log,
+      });
+      await this.#dispatcher.listen();
+      this.#election = new Election({
+        client: this.#client!, prefix: KEYS.leader, nodeId: s.nodeId, ttlSeconds: 3,
+        onLost: (e) => { this.#log('warn', `swarm: orchestrator leadership lost: ${e.message}`); void this.#stopLeader().then(() => this.#campaign()); },
+      });
+      this.#observer = this.#election.observe((id) => { this.#leaderId = id; }, () => { /* the observer reconnects itself */ });
+      void this.#campaign();
+    }
+    this.#agent = this.#o.agent(s.nodeId, { report: (id, st) => this.#session!.report(id, st) });
+    this.#session = new DispatcherSession({
+      managers: s.managers, tls: this.#tls, description: this.#o.description, log: this.#log,
+      onMessage: (m) => this.#onSession(m),
+    });
+    await this.#agent.start();
+    this.#session.start();
+    this.#status = 'active';
+    this.#error = '';
+  }
+
+  #onSession(m: SessionMessage): void {
+    if (m.managers?.length) {
+      this.#managers = m.managers;
+      const addrs = m.managers.map((x) => x.Addr);
+      const s = this.#state;
+      if (s && JSON.stringify(addrs) !== JSON.stringify(s.managers)) {
+        s.managers = addrs;
+        void saveLocalState(this.#o.dataRoot, s).catch((e: Error) => this.#log('warn', `swarm: saving the manager list: ${e.message}`));
+      }
+    }
+    if (m.assignments) this.#agent?.setAssignments(m.assignments);
+  }
+
+  async #campaign(): Promise<void> {
+    const el = this.#election;
+    if (!el || this.#closed) return;
+    for (let attempt = 0; this.#election === el && !this.#closed; attempt++) {
+      try {
+        await el.campaign();
+        if (this.#election !== el) return;
+        this.#log('info', 'swarm: this manager now leads the orchestration');
+        this.#leader = this.#o.leader({ cache: this.#cache!, election: el, store: this.#store!, nodeId: this.#state!.nodeId });
+        this.#leader.start();
+        return;
+      } catch (e) {
+        if (this.#election !== el) return;
+        this.#log('debug', `swarm: campaign: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(3000, 250 * 2 ** Math.min(attempt, 4))));
+      }
+    }
+  }
+
+  async #stopLeader(): Promise<void> {
+    const l = this.#leader;
+    this.#leader = undefined;
+    await l?.stop().catch((e: Error) => this.#log('warn', `swarm: stopping the orchestrator: ${e.message}`));
+  }
+
+  async #deactivate(): Promise<void> {
+    const quiet = (what: string) => (e: Error) => this.#log('warn', `swarm: stopping ${what}: ${e.message}`);
+    await this.#session?.close().catch(quiet('the dispatcher session'));
+    this.#session = undefined;
+    await this.#agent?.close().catch(quiet('the agent'));
+    this.#agent = undefined;
+    await this.#stopLeader();
+    this.#observer?.cancel();
+    this.#observer = undefined;
+    const el = this.#election;
+    this.#election = undefined;
+    if (el) { await el.resign().catch(() => { /* the lease expires on its own */ }); el.close(); }
+    await this.#dispatcher?.close().catch(quiet('the dispatcher'));
+    this.#dispatcher = undefined;
+    this.#cache?.close();
+    this.#cache = undefined;
+    this.#client?.close();
+    this.#client = undefined;
+    this.#store = undefined;
+    await this.#member?.stop().catch(quiet('the etcd member'));
+    this.#member = undefined;
+  }
+
+  /** Forgets a removed etcd member's data (leave): a removed member must never start on it again. */
+  async removeEtcdData(): Promise<void> {
+    await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
+  }
+}
+
+function tlsInfo(caPem: string): Swarm['TLSInfo'] {
+  return { TrustRoot: caPem, CertIssuerSubject: '', CertIssuerPublicKey: '' };
+}
+
+/** The local address the kernel picks to reach `remote` (Docker's advertise default on join). */
+function localAddrTowards(remote: string): Promise<string> {
+  const { host, port } = parseAddr(remote, SWARM_PORT, 'remote');
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host, port, timeout: 5000 }, () => { const a = sock.localAddress; sock.destroy(); a ? resolve(a) : reject(invalid('could not find the local address')); });
+    sock.on('error', (e) => reject(unavailable(`could not reach ${remote}: ${e.message}`)));
+    sock.on('timeout', () => { sock.destroy(); reject(unavailable(`timeout connecting to ${remote}`)); });
+  });
+}

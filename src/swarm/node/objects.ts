@@ -1,0 +1,121 @@
+// The managers' side of /nodes, /services and /tasks: reads and writes of the cluster store with
+// dockerd's rules and texts. The leader's loops do the rest: a created service gets its tasks, an
+// updated one its rolling update, a removed one its tasks removed.
+//
+// Service names are unique: a create or rename-free update holds /berth/swarm/names/services/<name>
+// in the same transaction as the service, so two concurrent `service create --name web` cannot both win.
+import { EngineError, conflict, invalid, notFound } from '../../common/errors.ts';
+import type { Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Task } from '../../api/types/swarm.ts';
+import { ClusterStore, KEYS, OUT_OF_SEQUENCE, ROOT } from '../cluster/store.ts';
+import { newId, type SwarmController } from './controller.ts';
+
+const NAMES = `${ROOT}names/services/`;
+
+export interface SpecRules {
+  /** Validates a spec and fills dockerd's defaults (throws Docker's errors). */
+  service(spec: ServiceSpec, o: { create: boolean }): ServiceSpec;
+}
+
+export class ClusterObjects {
+  constructor(private readonly ctl: SwarmController, private readonly rules: SpecRules) {}
+
+  async nodes(): Promise<Node[]> {
+    const store = this.ctl.store();
+    const nodes = await store.list('nodes');
+    const alive = await store.alive();
+    const leader = this.ctl.leaderId();
+    for (const n of nodes) {
+      if (n.ManagerStatus) {
+        n.ManagerStatus = { ...n.ManagerStatus, Leader: n.ID === leader, Reachability: alive.has(n.ID) ? 'reachable' : 'unreachable' };
+        if (!n.ManagerStatus.Leader) delete n.ManagerStatus.Leader;
+      }
+    }
+    return nodes;
+  }
+
+  async updateNode(id: string, version: number, spec: NodeSpec): Promise<void> {
+    const store = this.ctl.store();
+    const cur = await store.get('nodes', id);
+    if (!cur) throw notFound(`node ${id} not found`);
+    if (!['active', 'pause', 'drain'].includes(spec.Availability)) throw invalid(`invalid availability ${JSON.stringify(spec.Availability)}`);
+    const role = spec.Role ?? cur.Spec.Role;
+    if (role !== 'manager' && role !== 'worker') throw invalid(`invalid role ${JSON.stringify(spec.Role)}`);
+    if (role !== cur.Spec.Role) {
+      // Promotion and demotion move an etcd member in or out of the cluster; berth does not do that yet.
+      throw new EngineError('NotImplemented', `changing the role of node ${id} (${cur.Spec.Role} → ${role}) is not supported by berth yet: join the node again with the ${role} token`);
+    }
+    await store.update('nodes', { ...cur, Spec: { ...spec, Role: role, Labels: spec.Labels ?? {} }, UpdatedAt: new Date().toISOString() }, version);
+  }
+
+  async removeNode(id: string, force: boolean): Promise<void> {
+    const store = this.ctl.store();
+    const cur = await store.get('nodes', id);
+    if (!cur) throw notFound(`node ${id} not found`);
+    if (cur.Spec.Role === 'manager') {
+      throw new EngineError('InvalidParameter', `rpc error: code = FailedPrecondition desc = node ${id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
+    }
+    if (!force && cur.Status.State !== 'down') {
+      throw new EngineError('InvalidParameter', `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
+    }
+    await store.remove('nodes', id);
+  }
+
+  services(): Promise<Service[]> { return this.ctl.store().list('services'); }
+  tasks(): Promise<Task[]> { return this.ctl.store().list('tasks'); }
+
+  async createService(input: ServiceSpec): Promise<ServiceCreateResponse> {
+    const store = this.ctl.store();
+    const spec = this.rules.service(input, { create: true });
+    const name = spec.Name!;
+    const now = new Date().toISOString();
+    const svc: Service = {
+      ID: newId(), Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now, Spec: spec,
+      Endpoint: endpointOf(spec),
+    };
+    const r = await store.client.txn([
+      { key: NAMES + name, target: 'create', result: '=', value: 0 },
+      ClusterStore.versionCompare('services', svc.ID, 'absent'),
+    ], [{ put: { key: NAMES + name, value: svc.ID } }, ClusterStore.putOp('services', svc)]);
+    if (!r.succeeded) throw conflict(`rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${name} already exists`);
+    return { ID: svc.ID, Warnings: null };
+  }
+
+  async updateService(id: string, version: number, input: ServiceSpec, o: { rollback: boolean }): Promise<{ Warnings: string[] | null }> {
+    const store = this.ctl.store();
+    const cur = await store.get('services', id);
+    if (!cur) throw notFound(`service ${id} not found`);
+    const now = new Date().toISOString();
+    let next: Service;
+    if (o.rollback) {
+      if (!cur.PreviousSpec) throw invalid('rpc error: code = FailedPrecondition desc = service ' + id + ' does not have a previous spec');
+      next = {
+        ...cur, Spec: cur.PreviousSpec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: endpointOf(cur.PreviousSpec),
+        UpdateStatus: { State: 'rollback_started', StartedAt: now, Message: 'manually requested rollback' },
+      };
+    } else {
+      const spec = this.rules.service(input, { create: false });
+      if (spec.Name !== cur.Spec.Name) throw invalid('rpc error: code = Unimplemented desc = renaming services is not supported');
+      next = { ...cur, Spec: spec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: endpointOf(spec) };
+      // A new update restarts the update state machine (the leader sets 'updating' when it starts).
+      if (next.UpdateStatus && !['updating', 'rollback_started'].includes(next.UpdateStatus.State ?? '')) delete next.UpdateStatus;
+    }
+    const r = await store.client.txn([ClusterStore.versionCompare('services', id, version)], [ClusterStore.putOp('services', next)]);
+    if (!r.succeeded) throw invalid(`rpc error: code = Unknown desc = ${OUT_OF_SEQUENCE}`);
+    return { Warnings: null };
+  }
+
+  async removeService(id: string): Promise<void> {
+    const store = this.ctl.store();
+    const cur = await store.get('services', id);
+    if (!cur) throw notFound(`service ${id} not found`);
+    await store.client.txn([], [{ delete: { key: KEYS.services + id } }, { delete: { key: NAMES + (cur.Spec.Name ?? '') } }]);
+  }
+}
+
+/** The service's Endpoint as dockerd shows it: the spec, and the ports it publishes (host mode). */
+export function endpointOf(spec: ServiceSpec): Service['Endpoint'] {
+  const es = (spec.EndpointSpec ?? { Mode: 'vip' }) as { Mode?: string; Ports?: unknown[] };
+  const ports = es.Ports ?? [];
+  return { Spec: { Mode: es.Mode ?? 'vip', ...(ports.length ? { Ports: ports } : {}) }, ...(ports.length ? { Ports: ports } : {}) };
+}
+
