@@ -323,3 +323,29 @@ test('close stops reporting and driving; containers are left running', async () 
   assert.equal(reports.all.length, n);
   assert.ok(fc.byName('web.'), 'not removed after close');
 });
+
+test('an assignment set before start() finishes: its containers are adopted and the rest removed', async () => {
+  const fc = new FakeContainers();
+  for (const [taskId, name] of [['t1', 'web.1.t1'], ['t9', 'web.9.t9']]) {
+    fc.byId.set(`old-${taskId}`, { id: `old-${taskId}`, name, labels: { 'com.docker.swarm.task.id': taskId }, state: 'running', exitCode: 0, pid: 5, error: '', health: 'none', body: {} });
+  }
+  const { reports, agent } = setup(fc);
+  agent.setAssignments([{ task: task('t1', { state: 'starting' }), serviceName: 'web' }]);
+  await agent.start();
+  await until('t1 running, t9 removed', () => reports.last('t1')?.State === 'running' && !fc.byId.has('old-t9'));
+  assert.equal(reports.last('t1')!.ContainerStatus?.ContainerID, 'old-t1');
+  assert.deepEqual(fc.calls.filter((c) => c.startsWith('create')), []);
+  await agent.close();
+});
+
+test('desired shutdown of a task the manager already ended still stops its container, without a report', async () => {
+  const fc = new FakeContainers();
+  fc.byId.set('old-t1', { id: 'old-t1', name: 'web.1.t1', labels: { 'com.docker.swarm.task.id': 't1' }, state: 'running', exitCode: 0, pid: 5, error: '', health: 'none', body: {} });
+  const { reports, agent } = setup(fc);
+  await agent.start();
+  agent.setAssignments([{ task: task('t1', { state: 'orphaned', desired: 'shutdown' }), serviceName: 'web' }]);
+  await until('stopped', () => fc.byId.get('old-t1')?.state === 'exited');
+  await agent.settled();
+  assert.deepEqual(reports.states('t1'), []);
+  await agent.close();
+});

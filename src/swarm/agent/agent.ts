@@ -175,6 +175,8 @@ export class Agent {
   readonly #runs = new Map<string, TaskRun>();
   /** Task containers found at start(), by task ID, until the first assignment set claims them. */
   #adopted?: Map<string, string>;
+  /** The task IDs of the last assignment set (undefined until the first one). */
+  #assigned?: Set<string>;
   #unsubscribe?: () => void;
   #closed = false;
 
@@ -197,11 +199,14 @@ export class Agent {
       if (taskId) found.set(taskId, c.id);
       if (node && node !== this.#nodeId) this.#log('info', `task container ${c.name} belongs to node ${node}, not this one`);
     }
-    this.#adopted = found;
+    // An assignment set that came before start() finished already said which tasks are ours.
+    this.#adopted = new Map(found);
+    if (this.#assigned) this.#removeLeftovers(this.#assigned);
     // Runs created before start() finished (an early assignment set) take their containers now.
     for (const [taskId, run] of this.#runs) {
       const id = found.get(taskId);
-      if (id && !run.containerId) { run.containerId = id; found.delete(taskId); this.#kick(run); }
+      if (id && !run.containerId) run.containerId = id;
+      this.#kick(run);
     }
   }
 
@@ -233,9 +238,14 @@ export class Agent {
       this.#reports.drop(run.task.ID);
       this.#kick(run);
     }
-    // Containers of tasks that no assignment claimed (found at start): removed once, now.
+    this.#assigned = seen;
+    this.#removeLeftovers(seen);
+  }
+
+  /** Containers found at start() that no assignment claimed: removed once, at the first set. */
+  #removeLeftovers(assigned: Set<string>): void {
     if (this.#adopted?.size) {
-      const leftovers = [...this.#adopted.entries()].filter(([taskId]) => !seen.has(taskId));
+      const leftovers = [...this.#adopted.entries()].filter(([taskId]) => !assigned.has(taskId));
       this.#adopted = new Map();
       for (const [taskId, id] of leftovers) {
         void this.#containers.remove(id).then(
@@ -275,7 +285,9 @@ export class Agent {
   #kick(run: TaskRun): void {
     if (this.#closed) return;
     run.dirty = true;
-    if (run.busy) return;
+    // Until start() has found the containers left from before, a task could not tell whether
+    // it has one: it waits (start() kicks it).
+    if (run.busy || !this.#adopted) return;
     run.busy = (async () => {
       try {
         while (run.dirty && !this.#closed) {
@@ -300,8 +312,8 @@ export class Agent {
     }
     for (let guard = 0; guard < 16 && !this.#closed && !run.removed; guard++) {
       const desired = run.task.DesiredState;
-      if (isTerminal(run.state)) return;
       if (compareStates(desired, 'shutdown') >= 0) { await this.#shutdown(run); return; }
+      if (isTerminal(run.state)) return;
       // Not further than the orchestrator wants (desired READY: prepared, not started).
       if (compareStates(desired, run.state) <= 0 && run.state !== 'running' && run.state !== 'starting') return;
       switch (run.state) {
@@ -417,14 +429,15 @@ export class Agent {
 
   /** Desired shutdown: stop the container (its grace period), keep it, report shutdown. */
   async #shutdown(run: TaskRun): Promise<void> {
-    if (isTerminal(run.state)) return;
+    // A task already ended keeps its state (complete stays complete), but a container still up
+    // (the manager gave up on a task this node went on running) is stopped all the same.
     if (run.containerId) {
       const c = await this.#containers.inspect(run.containerId);
       if (c && c.state !== 'exited' && c.state !== 'dead' && c.state !== 'created') {
         await this.#containers.stop(c.id, stopTimeoutSeconds(containerSpecOf(run.task).StopGracePeriod));
       }
     }
-    await this.#report(run, 'shutdown', 'shutdown');
+    if (!isTerminal(run.state)) await this.#report(run, 'shutdown', 'shutdown');
   }
 
   /** Records the new state and queues its report, with the container's status when there is one. */
