@@ -124,3 +124,12 @@ export interface HostConfig {
   ReadonlyPaths?: string[] | null;
   [k: string]: unknown;
 }
+
+/**
+ * `POST /containers/create`'s body (spec: ContainerCreateRequest): the ContainerConfig with the
+ * HostConfig and NetworkingConfig beside it. The swarm agent builds one per task.
+ */
+export interface ContainerCreateBody extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, unknown> | null } | null;
+}
