@@ -76,6 +76,12 @@ export interface DaemonConfig {
    * subordinate ID (daemon/userns.ts). Unset: no remapping.
    */
   usernsRemap?: string;
+  /**
+   * `--cluster-store etcd://host:port[,host:port]`: swarm keeps its cluster state in this external
+   * etcd cluster (TLS with the swarm's etcd CA) instead of an etcd member each manager runs. Unset:
+   * the embedded members.
+   */
+  clusterStore?: string[];
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -106,6 +112,8 @@ Options:
       --ip-masq                 Enable IP masquerading for the default bridge (default true)
       --registry-mirror list    Preferred registry mirror (for docker.io images)
       --insecure-registry list  Enable insecure registry communication (CIDR or host[:port])
+      --cluster-store string    Swarm: keep the cluster state in this external etcd cluster
+                                (etcd://host:port[,host:port...]) instead of an etcd member per manager
       --builder-add-url-max-size string
                                 Largest file a build's ADD <url> downloads; 0 = no limit (default "10GiB")
       --userns-remap string     User/Group setting for user namespaces ("default" or USER[:GROUP])
@@ -141,6 +149,7 @@ const OPTIONS = {
   'builder-add-url-max-size': { type: 'string' },
   'builder-add-url-idle-timeout': { type: 'string' },
   'userns-remap': { type: 'string' },
+  'cluster-store': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -364,5 +373,17 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     insecureRegistries: (values['insecure-registry'] ?? (file['insecure-registries'] as string[] | undefined) ?? []).map(validateInsecureEntry),
     downloadLimits,
     usernsRemap: pick<string | undefined>(values['userns-remap'], 'userns-remap', undefined) || undefined,
+    clusterStore: parseClusterStore(pick<string | undefined>(values['cluster-store'], 'cluster-store', undefined)),
   };
+}
+
+/** `etcd://h1:2379,h2:2379` → the members' client URLs (https: the swarm speaks TLS to etcd). */
+export function parseClusterStore(v: string | undefined): string[] | undefined {
+  if (!v) return undefined;
+  const m = /^etcd:\/\/(.+)$/.exec(v);
+  if (!m) throw new Error(`invalid cluster-store "${v}": etcd://host:port[,host:port...] expected`);
+  return m[1]!.split(',').map((hp) => {
+    if (!/^[A-Za-z0-9.\-\[\]:]+:\d+$/.test(hp)) throw new Error(`invalid cluster-store "${v}": bad member address "${hp}"`);
+    return `https://${hp}`;
+  });
 }
