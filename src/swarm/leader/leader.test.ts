@@ -436,3 +436,79 @@ test('passes are idempotent: a pass over the result of the last one writes nothi
   assert.equal(store.services.get('web')?.UpdateStatus?.State, 'updating');
   assert.equal(tasksOf(store, 'web').filter((t) => t.DesiredState === 'shutdown').length, 1);
 });
+
+test('draining a node moves its tasks to the other nodes', async () => {
+  await withCluster(['n1', 'n2', 'n3'], async ({ store }) => {
+    store.putService(service('web', replicated(3, { ...V1, RestartPolicy: { Condition: 'any', Delay: 5e9 } })));
+    await until('3 running', () => runningOf(store, 'web').length === 3);
+    const t0 = Date.now();
+    store.putNode({ ...store.nodes.get('n2')!, Spec: { ...store.nodes.get('n2')!.Spec, Availability: 'drain' } });
+    await until('3 running off n2', () => runningOf(store, 'web').filter((t) => t.NodeID !== 'n2').length === 3
+      && runningOf(store, 'web').length === 3);
+    // No restart delay off a drained node (the policy's 5s is not waited).
+    assert.ok(Date.now() - t0 < 4000, `moved after ${Date.now() - t0}ms`);
+    assert.deepEqual(perNode(runningOf(store, 'web')), { n1: 2, n3: 1 });
+  });
+});
+
+test('the cluster\'s task history limit bounds the tasks kept per slot', async () => {
+  const store = new MemoryLeaderStore();
+  store.cluster.Spec.Orchestration = { TaskHistoryRetentionLimit: 2 };
+  store.putNode(node('n1'));
+  store.setAlive('n1', true);
+  const seen = new Set<string>();
+  let most = 0;
+  const off = store.onChange(() => {
+    for (const t of store.tasks.values()) seen.add(t.ID);
+    most = Math.max(most, store.tasks.size);
+  });
+  const leader = new Leader({ store });
+  const agents = new Agents(store, () => true);
+  leader.start();
+  try {
+    store.putService(service('job', replicated(1, { ContainerSpec: { Image: 'bad' }, RestartPolicy: { Condition: 'any', Delay: 1e7 } })));
+    await until('5 attempts', () => seen.size >= 5);
+    assert.ok(most <= 2, `${most} tasks at once`);
+  } finally {
+    off();
+    agents.stop();
+    await leader.stop();
+  }
+});
+
+test('a global service rolls an update node by node', async () => {
+  await withCluster(['n1', 'n2', 'n3'], async ({ store }) => {
+    const more = { UpdateConfig: { Parallelism: 1, Monitor: 1e8 } };
+    store.putService(service('mon', { Mode: { Global: {} }, TaskTemplate: V1, ...more }));
+    await until('3 running', () => runningOf(store, 'mon').length === 3);
+    let min = Infinity;
+    const off = store.onChange(() => { min = Math.min(min, runningOf(store, 'mon').length); });
+    try {
+      store.updateService('mon', (s) => ({ ...s, PreviousSpec: s.Spec, Spec: { ...s.Spec, TaskTemplate: V2 } }));
+      await until('update completed', () => store.services.get('mon')?.UpdateStatus?.State === 'completed');
+    } finally {
+      off();
+    }
+    assert.ok(min >= 2, `${min} running at the lowest`);
+    const running = runningOf(store, 'mon');
+    assert.deepEqual(perNode(running), { n1: 1, n2: 1, n3: 1 });
+    assert.ok(running.every((t) => image(t) === 'web:2'));
+  });
+});
+
+test('after a leader change, a task left desired ready starts once the old task of its slot stopped', () => {
+  const n1 = { ...node('n1'), Version: { Index: 2 } };
+  const base = { Version: { Index: 3 }, ServiceID: 'web', Slot: 1, NodeID: 'n1', Spec: V2 };
+  const old: Task = { ...base, ID: 'old', Spec: V1, DesiredState: 'shutdown', Status: { Timestamp: '2026-12-06T00:00:00Z', State: 'running' } };
+  const fresh: Task = { ...base, ID: 'new', DesiredState: 'ready', Status: { Timestamp: '2026-12-06T00:00:01Z', State: 'assigned' } };
+  const store = new MemoryLeaderStore();
+  const view = (tasks: Task[]) => ({
+    cluster: store.cluster, nodes: [n1], alive: new Set(['n1']), tasks,
+    services: [{ ...service('web', replicated(1, V2)), Version: { Index: 4 } }],
+  });
+  const first = runPass(view([old, fresh]), newMemory(0), Date.now());
+  assert.deepEqual(first.writes, [], 'the old task still runs: the new one waits');
+  const stopped = { ...old, Status: { ...old.Status, State: 'shutdown' as const } };
+  const second = runPass(view([stopped, fresh]), first.memory, Date.now());
+  assert.deepEqual(second.writes.map((w) => w.kind === 'putTask' && [w.task.ID, w.task.DesiredState]), [['new', 'running']]);
+});

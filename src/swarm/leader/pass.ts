@@ -211,7 +211,8 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
       const cfg = resolveUpdateConfig(rollingBack ? svc.Spec.RollbackConfig : svc.Spec.UpdateConfig);
       for (const f of up.state.inFlight) if (f.runningAt !== undefined) wakeAt(f.runningAt + cfg.delayMs);
       if (up.state.monitorUntil !== undefined) wakeAt(up.state.monitorUntil);
-      if (!up.state.stopped) wakeAt(now + UPDATE_TICK_MS);
+      const resting = up.state.stopped || up.updateStatus?.State === 'paused' || up.updateStatus?.State === 'rollback_paused';
+      if (!resting) wakeAt(now + UPDATE_TICK_MS);
     } else {
       m.updates.delete(svc.ID);
     }
