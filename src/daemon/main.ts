@@ -33,6 +33,7 @@ import { commitContainer } from '../engine/commit.ts';
 import { listContainers } from '../engine/container-list.ts';
 import { containerStats } from '../engine/stats.ts';
 import { systemDf } from '../engine/system-df.ts';
+import { createSwarm } from './swarm.ts';
 
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
     setHealth: (i, h) => c.setHealth(i, h), attrs: (i) => c.eventAttrs(i),
   }, execs, engine.events);
   health.init();
+  // Swarm mode: rejoins the swarm this node was part of (in the background; /info shows 'pending').
+  const swarm = createSwarm({ engine, dataRoot, version: VERSION, clusterStore: cfg.clusterStore, log });
+  await swarm.start();
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
@@ -201,6 +205,8 @@ async function main(): Promise<void> {
     await api.close().catch((e: unknown) => log('warn', `closing the API listeners: ${e instanceof Error ? e.message : String(e)}`));
     health.close();
     execs.close();
+    // The etcd member is a child: it must stop with us (task containers keep running, as with dockerd).
+    await swarm.close().catch((e: unknown) => log('warn', `closing swarm mode: ${e instanceof Error ? e.message : String(e)}`));
     await engine.close().catch((e: unknown) => log('warn', `closing the engine: ${e instanceof Error ? e.message : String(e)}`));
     for (const l of listeners) if (l.kind === 'unix') await rm(l.address, { force: true });
     await rm(cfg.pidfile, { force: true });

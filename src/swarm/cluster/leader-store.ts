@@ -4,19 +4,11 @@
 // with it, so the next pass does not act on the view from before its own write.
 import type { Election } from '../etcd/election.ts';
 import type { Compare, TxnOp } from '../etcd/client.ts';
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
 import { ClusterStore, KEYS } from './store.ts';
 import type { ClusterCache } from './cache.ts';
+import type { ClusterView, LeaderStore, Write } from '../leader/store.ts';
 
-export interface ClusterView { cluster: Swarm; nodes: Node[]; services: Service[]; tasks: Task[]; alive: Set<string> }
-
-export type Write =
-  | { kind: 'putTask'; task: Task; create?: boolean }
-  | { kind: 'deleteTask'; id: string }
-  | { kind: 'putService'; service: Service }
-  | { kind: 'putNode'; node: Node };
-
-export class EtcdLeaderStore {
+export class EtcdLeaderStore implements LeaderStore {
   constructor(private readonly cache: ClusterCache, private readonly election: Election) {}
 
   async view(): Promise<ClusterView> {
@@ -32,7 +24,7 @@ export class EtcdLeaderStore {
     return this.cache.onChange(listener);
   }
 
-  async apply(writes: readonly Write[]): Promise<boolean> {
+  async apply(writes: Write[]): Promise<boolean> {
     if (writes.length === 0) return true;
     const ops: TxnOp[] = [];
     const cmp: Compare[] = [];

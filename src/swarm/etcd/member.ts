@@ -117,6 +117,7 @@ export class EtcdMember {
     if (this.child) throw system('etcd member already running');
     this.stopping = false;
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    await killOrphans(this.dataDir, (m) => this.opts.log?.(m));
     this.starting = true;
     this.startExit = undefined;
     this.spawnOnce();
@@ -201,3 +202,28 @@ export class EtcdMember {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A member left running by a berthd that was killed (kill -9 gives its children no signal) still
+ * holds the data dir's lock and the ports: the new berthd's supervisor takes over by ending it.
+ * Found by its command line naming this data dir; nothing else is touched.
+ */
+async function killOrphans(dataDir: string, log: (m: string) => void): Promise<void> {
+  const { readdirSync, readFileSync: read } = await import('node:fs');
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    let argv: string[];
+    try { argv = read(`/proc/${e}/cmdline`, 'utf8').split('\0'); } catch { continue; /* gone meanwhile */ }
+    const i = argv.indexOf('--data-dir');
+    if (i >= 0 && argv[i + 1] === dataDir && /etcd$/.test(argv[0] ?? '')) pids.push(Number(e));
+  }
+  for (const pid of pids) {
+    log(`etcd member left running by an earlier berthd (pid ${pid}): stopping it`);
+    try { process.kill(pid, 'SIGKILL'); } catch { continue; /* exited on its own */ }
+    for (let i = 0; i < 50; i++) {
+      try { process.kill(pid, 0); } catch { break; }
+      await sleep(100);
+    }
+  }
+}
