@@ -13,7 +13,9 @@ import { volumeRoutes } from '../api/routers/volumes/routes.ts';
 import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
-import { swarmRoutes } from '../api/routers/swarm/routes.ts';
+import { swarmRoutes, NOT_A_MANAGER } from '../api/routers/swarm/routes.ts';
+import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
+import { EngineError } from '../common/errors.ts';
 import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { Engine } from '../engine/engine.ts';
@@ -124,9 +126,21 @@ async function main(): Promise<void> {
     setHealth: (i, h) => c.setHealth(i, h), attrs: (i) => c.eventAttrs(i),
   }, execs, engine.events);
   health.init();
+  // Swarm mode is not wired yet: a node that is in no swarm, whose init and join say so (501).
+  const noSwarmMode = (what: string) => async (): Promise<never> => { throw new EngineError('NotImplemented', `${what}: swarm mode is not implemented in berth yet`); };
+  const notAManager = async (): Promise<never> => { throw new EngineError('Unavailable', NOT_A_MANAGER); };
+  const noSwarm: SwarmBackend = {
+    info: () => ({ NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null }),
+    isManager: () => false,
+    init: noSwarmMode('This node cannot initialize a swarm'), join: noSwarmMode('This node cannot join a swarm'),
+    inspect: notAManager, leave: notAManager, update: notAManager, unlockKey: notAManager, unlock: notAManager,
+    nodes: notAManager, updateNode: notAManager, removeNode: notAManager, services: notAManager, tasks: notAManager,
+    createService: notAManager, updateService: notAManager, removeService: notAManager, logs: notAManager,
+  };
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
+      swarm: () => noSwarm.info(),
       events: engine.events,
       // Docker's disk usage view: shared/unique layer sizes per image, rw sizes per container.
       df: (types) => systemDf({
@@ -184,7 +198,7 @@ async function main(): Promise<void> {
       distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
-    ...swarmRoutes(),
+    ...swarmRoutes(noSwarm),
     ...pluginRoutes(),
   ], log);
   for (const l of listeners) await api.listen(l);
