@@ -45,13 +45,34 @@ export function managerError(b: Pick<SwarmBackend, 'info' | 'isManager'>): Engin
   return unavailable(WORKER_NOT_MANAGER);
 }
 
-/** moby's strconv.ParseBool of a query flag: absent or empty → false; else 1/t/true/0/f/false (any case as Go allows). */
+/** Go's strconv.ParseBool; undefined for what it refuses. */
+function goParseBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+/** A strict flag (moby: strconv.ParseBool when given): absent or empty → false; else 400 "invalid value for <name>: <v>". */
 function parseBoolQuery(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
   if (v === null || v === '') return false;
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  throw invalid(`invalid value for ${name}: ${v}`);
+  const b = goParseBool(v);
+  if (b === undefined) throw invalid(`invalid value for ${name}: ${v}`);
+  return b;
+}
+
+/** `status` and `insertDefaults`: ParseBool, with moby's wrapped error text. */
+function parseBoolWrapped(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null || v === '') return false;
+  const b = goParseBool(v);
+  if (b === undefined) throw invalid(`invalid value for ${name}: ${v}: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+  return b;
+}
+
+/** moby's httputils.BoolValue (force, the logs flags): anything but "", 0, no, false, none is true. */
+function boolValue(q: URLSearchParams, name: string): boolean {
+  return !['', '0', 'no', 'false', 'none'].includes((q.get(name) ?? '').trim().toLowerCase());
 }
 
 /** The body must be a JSON object (Go's decoder refuses anything else for a struct). */
@@ -68,9 +89,14 @@ const registryAuth = (ctx: Ctx): string | undefined => {
 
 export function swarmRoutes(b: SwarmBackend): Route[] {
   const guard = () => { const e = managerError(b); if (e) throw e; };
-  /** A manager-only route: `prepare` (body, query) runs first, as dockerd parses before asking the cluster. */
+  /**
+   * A manager-only route: the node check, then `prepare` (body, query), then `run`. dockerd parses
+   * some queries (an update's `version`, the logs' streams) before it asks the cluster, so a
+   * non-manager answers bad input there with a 400 rather than the 503; berth answers every call
+   * of a node that cannot serve it with the 503, whatever the input (what clients act on).
+   */
   const manager = <T>(method: string, path: string, prepare: (ctx: Ctx) => Promise<T> | T, run: (ctx: Ctx, p: T) => Promise<void>): Route => ({
-    method, path, handler: async (ctx) => { const p = await prepare(ctx); guard(); await run(ctx, p); },
+    method, path, handler: async (ctx) => { guard(); const p = await prepare(ctx); await run(ctx, p); },
   });
   const none = () => undefined;
   const filtersOf = (ctx: Ctx) => parseFilters(ctx.query.get('filters') ?? undefined);
@@ -91,7 +117,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     manager('GET', '/swarm', none, async (ctx) => sendJson(ctx, 200, await b.inspect())),
     {
       method: 'POST', path: '/swarm/init', handler: async (ctx) => {
-        const req = objectBody<SwarmInitRequest>(await readJsonBody(ctx, { schema: 'SwarmInit' }), 'swarm.InitRequest');
+        const req = objectBody<SwarmInitRequest>(await readJsonBody(ctx, { optional: true, schema: 'SwarmInit' }), 'swarm.InitRequest');
         // dockerd ignores what older API versions did not have (DefaultAddrPool, SubnetSize: 1.39; DataPathPort: 1.40).
         if (versionBefore(ctx, '1.39')) { delete req.DefaultAddrPool; delete req.SubnetSize; }
         if (versionBefore(ctx, '1.40')) delete req.DataPathPort;
@@ -102,7 +128,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     },
     {
       method: 'POST', path: '/swarm/join', handler: async (ctx) => {
-        const req = objectBody<SwarmJoinRequest>(await readJsonBody(ctx, { schema: 'SwarmJoin' }), 'swarm.JoinRequest');
+        const req = objectBody<SwarmJoinRequest>(await readJsonBody(ctx, { optional: true, schema: 'SwarmJoin' }), 'swarm.JoinRequest');
         if (b.info().LocalNodeState !== 'inactive') throw unavailable(SWARM_EXISTS);
         await b.join(req);
         sendEmpty(ctx, 200);
@@ -110,7 +136,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     },
     {
       method: 'POST', path: '/swarm/leave', handler: async (ctx) => {
-        const force = parseBoolQuery(ctx.query, 'force');
+        const force = boolValue(ctx.query, 'force');
         const st = b.info().LocalNodeState;
         if (st === 'inactive') throw unavailable(NOT_IN_SWARM);
         if (st === 'locked' && !force) throw unavailable(LEAVE_LOCKED);
@@ -119,7 +145,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
       },
     },
     manager('POST', '/swarm/update', async (ctx) => {
-      const spec = objectBody<SwarmSpec>(await readJsonBody(ctx, { schema: 'SwarmUpdate' }), 'swarm.Spec');
+      const spec = objectBody<SwarmSpec>(await readJsonBody(ctx, { optional: true, schema: 'SwarmUpdate' }), 'swarm.Spec');
       const q = ctx.query;
       return {
         spec,
@@ -134,7 +160,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     manager('GET', '/swarm/unlockkey', none, async (ctx) => sendJson(ctx, 200, { UnlockKey: await b.unlockKey() })),
     {
       method: 'POST', path: '/swarm/unlock', handler: async (ctx) => {
-        const body = objectBody<{ UnlockKey?: unknown }>(await readJsonBody(ctx, { schema: 'SwarmUnlock' }), 'swarm.UnlockRequest');
+        const body = objectBody<{ UnlockKey?: unknown }>(await readJsonBody(ctx, { optional: true, schema: 'SwarmUnlock' }), 'swarm.UnlockRequest');
         if (body.UnlockKey !== undefined && typeof body.UnlockKey !== 'string') throw invalid('json: cannot unmarshal into Go struct field UnlockRequest.UnlockKey of type string');
         // A locked node is what unlock is for; an unlocked manager gets the backend's "not locked".
         if (b.info().LocalNodeState !== 'locked') guard();
@@ -146,12 +172,12 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     // ----- /nodes -----
     manager('GET', '/nodes', filtersOf, async (ctx, f) => sendJson(ctx, 200, filterNodes(await b.nodes(), f))),
     manager('GET', '/nodes/{id}', none, async (ctx) => sendJson(ctx, 200, resolveNode(await b.nodes(), ctx.params.id))),
-    manager('DELETE', '/nodes/{id}', (ctx) => parseBoolQuery(ctx.query, 'force'), async (ctx, force) => {
+    manager('DELETE', '/nodes/{id}', (ctx) => boolValue(ctx.query, 'force'), async (ctx, force) => {
       await b.removeNode(resolveNode(await b.nodes(), ctx.params.id).ID, force);
       sendEmpty(ctx, 200);
     }),
     manager('POST', '/nodes/{id}/update', async (ctx) => ({
-      spec: objectBody<NodeSpec>(await readJsonBody(ctx, { schema: 'NodeUpdate' }), 'swarm.NodeSpec'),
+      spec: objectBody<NodeSpec>(await readJsonBody(ctx, { optional: true, schema: 'NodeUpdate' }), 'swarm.NodeSpec'),
       version: parseObjectVersion(ctx.query.get('version'), 'node'),
     }), async (ctx, p) => {
       await b.updateNode(resolveNode(await b.nodes(), ctx.params.id).ID, p.version, p.spec);
@@ -162,7 +188,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
     manager('GET', '/services', (ctx) => {
       // `status` is API 1.41's; older clients get none, whatever they send.
       const raw = ctx.query.get('status');
-      const status = raw !== null && raw !== '' && !versionBefore(ctx, '1.41') ? parseBoolQuery(ctx.query, 'status') : false;
+      const status = raw !== null && raw !== '' && !versionBefore(ctx, '1.41') ? parseBoolWrapped(ctx.query, 'status') : false;
       return { f: filtersOf(ctx), status };
     }, async (ctx, p) => {
       const services = filterServices(await b.services(), p.f);
@@ -170,12 +196,12 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
       const [tasks, nodes] = await Promise.all([b.tasks(), b.nodes()]);
       sendJson(ctx, 200, services.map((s) => ({ ...s, ServiceStatus: serviceStatus(s, tasks, nodes) })));
     }),
-    manager('POST', '/services/create', async (ctx) => objectBody<ServiceSpec>(await readJsonBody(ctx, { schema: 'ServiceCreate' }), 'swarm.ServiceSpec'),
+    manager('POST', '/services/create', async (ctx) => objectBody<ServiceSpec>(await readJsonBody(ctx, { optional: true, schema: 'ServiceCreate' }), 'swarm.ServiceSpec'),
       async (ctx, spec) => {
         const r = await b.createService(spec, registryAuth(ctx));
         sendJson(ctx, 201, { ID: r.ID, Warnings: r.Warnings ?? null });
       }),
-    manager('GET', '/services/{id}', (ctx) => parseBoolQuery(ctx.query, 'insertDefaults'), async (ctx, insertDefaults) => {
+    manager('GET', '/services/{id}', (ctx) => parseBoolWrapped(ctx.query, 'insertDefaults'), async (ctx, insertDefaults) => {
       const s = resolveService(await b.services(), ctx.params.id);
       sendJson(ctx, 200, insertDefaults ? withDefaults(s, b) : s);
     }),
@@ -184,7 +210,7 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
       sendEmpty(ctx, 200);
     }),
     manager('POST', '/services/{id}/update', async (ctx) => {
-      const spec = objectBody<ServiceSpec>(await readJsonBody(ctx, { schema: 'ServiceUpdate' }), 'swarm.ServiceSpec');
+      const spec = objectBody<ServiceSpec>(await readJsonBody(ctx, { optional: true, schema: 'ServiceUpdate' }), 'swarm.ServiceSpec');
       const version = parseObjectVersion(ctx.query.get('version'), 'service');
       // moby: rollback=previous goes back to PreviousSpec; any other value is a plain update.
       const rollback = ctx.query.get('rollback') === 'previous';
@@ -230,8 +256,8 @@ const hasTty = (s: Pick<Service, 'Spec'>): boolean => (s.Spec.TaskTemplate?.Cont
 /** The logs query as moby's router reads it (the container logs' rules: at least one stream). */
 function logsOptions(ctx: Ctx): LogsOptions {
   const q = ctx.query;
-  const stdout = parseBoolQuery(q, 'stdout');
-  const stderr = parseBoolQuery(q, 'stderr');
+  const stdout = boolValue(q, 'stdout');
+  const stderr = boolValue(q, 'stderr');
   if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
   const now = Date.now() / 1000;
   const ts = (name: string) => {
@@ -242,8 +268,8 @@ function logsOptions(ctx: Ctx): LogsOptions {
   const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
   if (!Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
   return {
-    stdout, stderr, sinceNs: ts('since'), untilNs: ts('until'), tail, follow: parseBoolQuery(q, 'follow'),
-    timestamps: parseBoolQuery(q, 'timestamps'), details: parseBoolQuery(q, 'details'), signal: ctx.signal,
+    stdout, stderr, sinceNs: ts('since'), untilNs: ts('until'), tail, follow: boolValue(q, 'follow'),
+    timestamps: boolValue(q, 'timestamps'), details: boolValue(q, 'details'), signal: ctx.signal,
   };
 }
 
