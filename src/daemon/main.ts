@@ -14,6 +14,7 @@ import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
 import { swarmRoutes } from '../api/routers/swarm/routes.ts';
+import { EngineError } from '../common/errors.ts';
 import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { Engine } from '../engine/engine.ts';
@@ -33,7 +34,7 @@ import { commitContainer } from '../engine/commit.ts';
 import { listContainers } from '../engine/container-list.ts';
 import { containerStats } from '../engine/stats.ts';
 import { systemDf } from '../engine/system-df.ts';
-import { createSwarm } from './swarm.ts';
+import { createSwarm, swarmBackend } from './swarm.ts';
 
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -128,9 +129,11 @@ async function main(): Promise<void> {
   // Swarm mode: rejoins the swarm this node was part of (in the background; /info shows 'pending').
   const swarm = createSwarm({ engine, dataRoot, version: VERSION, clusterStore: cfg.clusterStore, log });
   await swarm.start();
+  const swarmApi = swarmBackend(swarm, engine);
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
+      swarm: () => swarm.info(),
       events: engine.events,
       // Docker's disk usage view: shared/unique layer sizes per image, rw sizes per container.
       df: (types) => systemDf({
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
       distribution: (n, a, s) => engine.puller.inspectRemote(n, a, s),
     }),
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
-    ...swarmRoutes(),
+    ...swarmRoutes(swarmApi),
     ...pluginRoutes(),
   ], log);
   for (const l of listeners) await api.listen(l);

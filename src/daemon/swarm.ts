@@ -9,6 +9,13 @@ import { Agent } from '../swarm/agent/agent.ts';
 import { Leader } from '../swarm/leader/leader.ts';
 import { EtcdLeaderStore } from '../swarm/cluster/leader-store.ts';
 import { SwarmContainers } from './swarm-containers.ts';
+import { Readable } from 'node:stream';
+import { invalid } from '../common/errors.ts';
+import { frame } from '../common/stdcopy.ts';
+import { formatTimeNs } from '../engine/logs.ts';
+import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
+import { ClusterObjects } from '../swarm/node/objects.ts';
+import { withDefaults } from '../swarm/spec/service-spec.ts';
 
 export interface SwarmOptions {
   engine: Engine;
@@ -52,4 +59,55 @@ export function createSwarm(o: SwarmOptions): SwarmController {
       }
     },
   });
+}
+
+/**
+ * The swarm routers' backend: the controller for membership, ClusterObjects for the objects, and
+ * this node's engine for the logs of the tasks it runs.
+ */
+export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend {
+  const objects = new ClusterObjects(ctl);
+  return {
+    info: () => ctl.info(),
+    isManager: () => ctl.isManager,
+    inspect: () => ctl.inspect(),
+    init: (r) => ctl.init(r),
+    join: (r) => ctl.join(r),
+    leave: (f) => ctl.leave(f),
+    update: (s, o) => ctl.update(s, o),
+    unlockKey: async () => { ctl.store(); throw invalid('no unlock key is set'); },
+    unlock: async () => { throw invalid('swarm is not locked'); },
+    nodes: () => objects.nodes(),
+    updateNode: (id, v, s) => objects.updateNode(id, v, s),
+    removeNode: (id, f) => objects.removeNode(id, f),
+    services: () => objects.services(),
+    tasks: () => objects.tasks(),
+    createService: (s) => objects.createService(s),
+    updateService: (id, v, s, o) => objects.updateService(id, v, s, o),
+    removeService: (id) => objects.removeService(id),
+    serviceDefaults: (s) => withDefaults(s),
+    logs: async (target, o) => {
+      const tasks = (await objects.tasks()).filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));
+      const here = tasks.filter((t) => t.NodeID === ctl.nodeId && t.Status.ContainerStatus?.ContainerID);
+      const streams = here.flatMap((t) => {
+        try {
+          const { tty, entries } = engine.containers.logs(t.Status.ContainerStatus!.ContainerID!, { ...o });
+          return [{ t, tty, entries }];
+        } catch {
+          return []; // its container is gone (removed with its task's history)
+        }
+      });
+      return Readable.from((async function* () {
+        for (const s of streams) {
+          // What `docker service logs` parses (details=true): the task's context before each line.
+          const ctx = `com.docker.swarm.node.id=${s.t.NodeID},com.docker.swarm.service.id=${s.t.ServiceID},com.docker.swarm.task.id=${s.t.ID} `;
+          for await (const e of s.entries) {
+            const parts = [o.timestamps ? formatTimeNs(e.timeNs) + ' ' : '', o.details ? ctx : ''];
+            const data = Buffer.concat([Buffer.from(parts.join('')), e.data]);
+            yield s.tty ? data : frame(e.stream, data);
+          }
+        }
+      })());
+    },
+  };
 }

@@ -8,16 +8,12 @@ import { EngineError, conflict, invalid, notFound } from '../../common/errors.ts
 import type { Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Task } from '../../api/types/swarm.ts';
 import { ClusterStore, KEYS, OUT_OF_SEQUENCE, ROOT } from '../cluster/store.ts';
 import { newId, type SwarmController } from './controller.ts';
+import { normalizeServiceSpec, normalizeServiceUpdate, noPreviousSpec } from '../spec/service-spec.ts';
 
 const NAMES = `${ROOT}names/services/`;
 
-export interface SpecRules {
-  /** Validates a spec and fills dockerd's defaults (throws Docker's errors). */
-  service(spec: ServiceSpec, o: { create: boolean }): ServiceSpec;
-}
-
 export class ClusterObjects {
-  constructor(private readonly ctl: SwarmController, private readonly rules: SpecRules) {}
+  constructor(private readonly ctl: SwarmController) {}
 
   async nodes(): Promise<Node[]> {
     const store = this.ctl.store();
@@ -65,7 +61,7 @@ export class ClusterObjects {
 
   async createService(input: ServiceSpec): Promise<ServiceCreateResponse> {
     const store = this.ctl.store();
-    const spec = this.rules.service(input, { create: true });
+    const spec = normalizeServiceSpec(input);
     const name = spec.Name!;
     const now = new Date().toISOString();
     const svc: Service = {
@@ -87,17 +83,17 @@ export class ClusterObjects {
     const now = new Date().toISOString();
     let next: Service;
     if (o.rollback) {
-      if (!cur.PreviousSpec) throw invalid('rpc error: code = FailedPrecondition desc = service ' + id + ' does not have a previous spec');
+      if (!cur.PreviousSpec) throw noPreviousSpec(id);
       next = {
         ...cur, Spec: cur.PreviousSpec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: endpointOf(cur.PreviousSpec),
         UpdateStatus: { State: 'rollback_started', StartedAt: now, Message: 'manually requested rollback' },
       };
     } else {
-      const spec = this.rules.service(input, { create: false });
-      if (spec.Name !== cur.Spec.Name) throw invalid('rpc error: code = Unimplemented desc = renaming services is not supported');
+      const spec = normalizeServiceUpdate(cur, input);
       next = { ...cur, Spec: spec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: endpointOf(spec) };
-      // A new update restarts the update state machine (the leader sets 'updating' when it starts).
-      if (next.UpdateStatus && !['updating', 'rollback_started'].includes(next.UpdateStatus.State ?? '')) delete next.UpdateStatus;
+      // A new update restarts the update state machine, as swarmkit's controlapi clears it (the
+      // leader sets 'updating' when it starts).
+      delete next.UpdateStatus;
     }
     const r = await store.client.txn([ClusterStore.versionCompare('services', id, version)], [ClusterStore.putOp('services', next)]);
     if (!r.succeeded) throw invalid(`rpc error: code = Unknown desc = ${OUT_OF_SEQUENCE}`);

@@ -1,5 +1,6 @@
 import type { EngineEvent } from '../../../engine/events.ts';
 import type { DiskUsageReport } from '../../../engine/system-df.ts';
+import type { SwarmInfo } from '../../types/swarm.ts';
 
 export interface SystemInfo {
   id: string;
@@ -33,4 +34,9 @@ export interface SystemBackend {
     history(sinceNs: number, untilNs: number): EngineEvent[];
     subscribe(fn: (e: EngineEvent) => void): () => void;
   };
+  /**
+   * The node's swarm state (the swarm backend's info()): /info's Swarm section and the `Swarm`
+   * header of /_ping. Absent → the inactive section and no header.
+   */
+  swarm?: () => SwarmInfo;
 }

@@ -8,6 +8,7 @@ import { systemDf } from '../../../engine/system-df.ts';
 import { containerRecord } from '../../../engine/testing/container-record.ts';
 import type { ImageConfigFile } from '../../types/image.ts';
 import type { Volume } from '../../types/volume.ts';
+import type { SwarmInfo } from '../../types/swarm.ts';
 import { injector } from '../../inject.ts';
 import type { SystemBackend, SystemInfo } from './backend.ts';
 import { systemRoutes } from './routes.ts';
@@ -91,4 +92,38 @@ test('GET /events with since and until in the past: the matching history as JSON
   r = await api.request('GET', `/events?since=${since}&until=${until}&filters=` + encodeURIComponent(JSON.stringify({ event: ['die'] })));
   assert.deepEqual(r.lines().map((e) => e.Action), ['die']);
   assert.equal((await api.request('GET', '/events?filters=' + encodeURIComponent('{"colour":["red"]}'))).status, 400);
+});
+
+test('the swarm state: /_ping\'s Swarm header and /info\'s Swarm section come from backend.swarm; without it, no header and the inactive section', async () => {
+  const info = async () => ({ kernelVersion: '6.1.0', version: '0.1.0', defaultRuntime: 'runc', containers: { total: 0, running: 0, paused: 0, stopped: 0 } } as SystemInfo);
+  let r = await api.request('GET', '/_ping');
+  assert.equal(r.headers.swarm, undefined);
+  const plain = await injector(systemRoutes({ ...backend, info }));
+  try {
+    assert.deepEqual((await plain.request('GET', '/info')).json().Swarm, { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null });
+  } finally {
+    await plain.close();
+  }
+  let state: SwarmInfo = { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+  const withSwarm = await injector(systemRoutes({ ...backend, info, swarm: () => state }));
+  try {
+    const header = async (method = 'GET') => (await withSwarm.request(method, '/_ping')).headers.swarm;
+    assert.equal(await header(), 'inactive');
+    state = { NodeID: 'n1', NodeAddr: '10.0.0.1', LocalNodeState: 'active', ControlAvailable: true, Error: '', RemoteManagers: [{ NodeID: 'n1', Addr: '10.0.0.1:2377' }], Nodes: 2, Managers: 1 };
+    assert.equal(await header(), 'active/manager');
+    assert.equal(await header('HEAD'), 'active/manager');
+    r = await withSwarm.request('GET', '/info');
+    assert.deepEqual(r.json().Swarm, state);
+    // A manager that cannot serve yet is still a manager; a node not among the managers a worker.
+    state = { ...state, ControlAvailable: false };
+    assert.equal(await header(), 'active/manager');
+    state = { ...state, NodeID: 'n2', RemoteManagers: [{ NodeID: 'n1', Addr: '10.0.0.1:2377' }] };
+    assert.equal(await header(), 'active/worker');
+    for (const s of ['pending', 'error', 'locked'] as const) {
+      state = { ...state, LocalNodeState: s };
+      assert.equal(await header(), s);
+    }
+  } finally {
+    await withSwarm.close();
+  }
 });

@@ -8,6 +8,7 @@ import type { EngineEvent } from '../../../engine/events.ts';
 import { sendJson, startStream, type Ctx } from '../../http.ts';
 import { API_VERSION, MIN_API_VERSION, type Route } from '../../server.ts';
 import type { SystemBackend } from './backend.ts';
+import type { SwarmInfo } from '../../types/swarm.ts';
 import { DISK_USAGE_TYPES } from '../../../engine/system-df.ts';
 import { imageSummaryJson, legacySummary } from '../images/routes.ts';
 import { containerSummary } from '../containers/routes.ts';
@@ -15,8 +16,24 @@ import { versionBefore } from '../../version.ts';
 
 export const ENGINE_VERSION = '27.5.1';
 
-function ping(ctx: Ctx): Promise<void> {
+/**
+ * The `Swarm` header of /_ping, as moby's Cluster.Status(): the local node state, with
+ * "/manager" or "/worker" after "active" (clients use it to pick swarm-aware behaviour without a
+ * call to /info).
+ */
+export function swarmStatus(i: SwarmInfo): string {
+  if (i.LocalNodeState !== 'active') return i.LocalNodeState;
+  // A manager that cannot serve yet is still one (moby: IsActiveManager() || IsManager()); the
+  // managers are the RemoteManagers list.
+  const manager = i.ControlAvailable || (i.RemoteManagers ?? []).some((m) => m.NodeID === i.NodeID);
+  return `active/${manager ? 'manager' : 'worker'}`;
+}
+
+const INACTIVE_SWARM: SwarmInfo = { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+
+function ping(ctx: Ctx, swarm?: () => SwarmInfo): Promise<void> {
   const res = ctx.res!;
+  if (swarm) res.setHeader('Swarm', swarmStatus(swarm()));
   res.setHeader('Builder-Version', '1');
   res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
   res.setHeader('Pragma', 'no-cache');
@@ -27,8 +44,8 @@ function ping(ctx: Ctx): Promise<void> {
 
 export function systemRoutes(b: SystemBackend): Route[] {
   return [
-    { method: 'GET', path: '/_ping', handler: ping },
-    { method: 'HEAD', path: '/_ping', handler: ping },
+    { method: 'GET', path: '/_ping', handler: (ctx) => ping(ctx, b.swarm) },
+    { method: 'HEAD', path: '/_ping', handler: (ctx) => ping(ctx, b.swarm) },
     {
       method: 'GET', path: '/system/df', handler: async (ctx) => {
         // `type` is API 1.42's: older clients get every kind, whatever they send.
@@ -93,7 +110,7 @@ export function systemRoutes(b: SystemBackend): Route[] {
           NCPU: i.ncpu, MemTotal: i.memTotal, GenericResources: null, DockerRootDir: i.dataRoot,
           HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: i.name, Labels: [], ExperimentalBuild: false,
           ServerVersion: ENGINE_VERSION, Runtimes: i.runtimes, DefaultRuntime: i.defaultRuntime,
-          Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+          Swarm: b.swarm?.() ?? INACTIVE_SWARM,
           LiveRestoreEnabled: true, Isolation: '', InitBinary: i.initBinary,
           ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
           SecurityOptions: ['name=seccomp,profile=builtin', ...(i.userns ? ['name=userns'] : [])], Warnings: [],
