@@ -14,7 +14,6 @@ import { networkRoutes } from '../api/routers/networks/routes.ts';
 import { execRoutes } from '../api/routers/exec/routes.ts';
 import { registryRoutes } from '../api/routers/registry/routes.ts';
 import { swarmRoutes } from '../api/routers/swarm/routes.ts';
-import { EngineError } from '../common/errors.ts';
 import { pluginRoutes } from '../api/routers/plugins/routes.ts';
 import { login } from '../registry/client/login.ts';
 import { Engine } from '../engine/engine.ts';
