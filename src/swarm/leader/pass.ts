@@ -327,8 +327,14 @@ export function toSchedulerNode(n: Node, tasksOnNode: readonly Task[] = []): Sch
     availability: n.Spec.Availability,
     state: n.Status.State,
     resources: res ? { nanoCPUs: res.NanoCPUs ?? 0, memoryBytes: res.MemoryBytes ?? 0 } : undefined,
-    tasks: tasksOnNode.map((t) => ({ serviceId: t.ServiceID, reservations: reservationsOf(t.Spec) })),
+    tasks: tasksOnNode.map((t) => ({ serviceId: t.ServiceID, reservations: reservationsOf(t.Spec), hostPorts: hostPortsOf(t) })),
   };
+}
+
+/** The host-mode ports a task publishes ("tcp/8080"): no two tasks on a node may share one. */
+export function hostPortsOf(t: Task): string[] {
+  const ports = ((t.Endpoint as { Spec?: { Ports?: { Protocol?: string; PublishedPort?: number; PublishMode?: string }[] } } | undefined)?.Spec?.Ports) ?? [];
+  return ports.filter((p) => p.PublishMode === 'host' && (p.PublishedPort ?? 0) > 0).map((p) => `${p.Protocol ?? 'tcp'}/${p.PublishedPort}`);
 }
 
 interface PlacementFields {
@@ -355,6 +361,7 @@ function toPlace(t: Task): TaskToPlace {
       .map((spread) => ({ spread })),
     reservations: reservationsOf(t.Spec),
     maxReplicas: p.MaxReplicas,
+    hostPorts: hostPortsOf(t),
   };
 }
 

@@ -204,3 +204,14 @@ test('explanation for an oversized task among unready nodes matches swarmkit\'s 
   const more = [...nodes, node('bignode', { resources: { nanoCPUs: 4e9, memoryBytes: 8e9 } })];
   assert.deepEqual(schedule(more, tasks(1, { reservations: { nanoCPUs: 0, memoryBytes: 2e9 } })), [{ taskId: 'web.1', nodeId: 'bignode' }]);
 });
+
+test('host-mode published ports: one task per node and port, with swarmkit\'s explanation', () => {
+  const nodes = ['a', 'b'].map((id) => ({ id, role: 'worker' as const, availability: 'active' as const, state: 'ready' as const }));
+  const task = (id: string) => ({ id, serviceId: 's', hostPorts: ['tcp/8080'] });
+  const d = schedule(nodes, [task('t1'), task('t2'), task('t3'), { id: 't4', serviceId: 's', hostPorts: ['udp/8080'] }]);
+  assert.deepEqual(new Set(d.slice(0, 2).map((x) => x.nodeId)), new Set(['a', 'b']));
+  assert.deepEqual(d[2], { taskId: 't3', error: 'no suitable node (host-mode port already in use on 2 nodes)' });
+  assert.ok(d[3]!.nodeId, 'another protocol is another port');
+  const held = schedule([{ ...nodes[0]!, tasks: [{ serviceId: 'x', hostPorts: ['tcp/8080'] }] }], [task('t5')]);
+  assert.deepEqual(held[0], { taskId: 't5', error: 'no suitable node (host-mode port already in use on 1 node)' });
+});

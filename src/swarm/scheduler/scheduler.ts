@@ -48,6 +48,8 @@ export interface Resources {
 export interface AssignedTask {
   serviceId: string;
   reservations?: Resources;
+  /** Host-mode published ports ("tcp/8080") it holds on its node. */
+  hostPorts?: readonly string[];
 }
 
 export interface SchedulerNode extends ConstraintNode {
@@ -73,6 +75,8 @@ export interface TaskToPlace {
   reservations?: Resources;
   /** Placement.MaxReplicas: at most this many tasks of the service per node; 0 or absent = no limit. */
   maxReplicas?: number;
+  /** Host-mode published ports ("tcp/8080"): only nodes where none is taken (swarmkit's HostPortFilter). */
+  hostPorts?: readonly string[];
 }
 
 export type Decision =
@@ -85,6 +89,7 @@ interface NodeInfo {
   available: Resources;
   activeTasks: number;
   byService: Map<string, number>;
+  usedHostPorts: Set<string>;
 }
 
 interface Filter {
@@ -102,8 +107,8 @@ interface PreparedTask {
 
 const plural = (n: number, one: string, many: (n: number) => string) => (n === 1 ? one : many(n));
 
-// swarmkit's defaultFilters minus the plugin, platform, host-port and CSI volume filters, whose
-// inputs (plugins, image platforms, published host ports, cluster volumes) berth's swarm has not yet.
+// swarmkit's defaultFilters minus the plugin, platform and CSI volume filters, whose inputs
+// (plugins, image platforms, cluster volumes) berth's swarm has not yet.
 const FILTERS: Filter[] = [
   {
     name: 'ready',
@@ -125,6 +130,12 @@ const FILTERS: Filter[] = [
     enabled: (t) => t.constraints !== undefined && t.constraints.length > 0,
     check: (t, n) => nodeMatches(t.constraints!, n.node),
     explain: (k) => plural(k, 'scheduling constraints not satisfied on 1 node', (k) => `scheduling constraints not satisfied on ${k} nodes`),
+  },
+  {
+    name: 'hostPort',
+    enabled: (t) => (t.task.hostPorts?.length ?? 0) > 0,
+    check: (t, n) => !t.task.hostPorts!.some((p) => n.usedHostPorts.has(p)),
+    explain: (k) => plural(k, 'host-mode port already in use on 1 node', (k) => `host-mode port already in use on ${k} nodes`),
   },
   {
     name: 'maxReplicas',
@@ -152,6 +163,7 @@ function newNodeInfo(node: SchedulerNode): NodeInfo {
     available: { nanoCPUs: node.resources?.nanoCPUs ?? 0, memoryBytes: node.resources?.memoryBytes ?? 0 },
     activeTasks: 0,
     byService: new Map(),
+    usedHostPorts: new Set(),
   };
   for (const t of node.tasks ?? []) addTask(info, t);
   return info;
@@ -162,6 +174,7 @@ function addTask(info: NodeInfo, t: AssignedTask): void {
   info.available.memoryBytes -= t.reservations?.memoryBytes ?? 0;
   info.activeTasks++;
   info.byService.set(t.serviceId, (info.byService.get(t.serviceId) ?? 0) + 1);
+  for (const p of t.hostPorts ?? []) info.usedHostPorts.add(p);
 }
 
 /** swarmkit's nodeLess (fewest tasks of the service, then fewest tasks), then node ID. */
@@ -241,7 +254,7 @@ export function schedule(nodes: readonly SchedulerNode[], tasks: readonly TaskTo
       continue;
     }
     const best = candidates.reduce((a, b) => (nodeLess(task.serviceId)(b, a) < 0 ? b : a));
-    addTask(best, { serviceId: task.serviceId, reservations: task.reservations });
+    addTask(best, { serviceId: task.serviceId, reservations: task.reservations, hostPorts: task.hostPorts });
     decisions.push({ taskId: task.id, nodeId: best.node.id });
   }
   return decisions;
