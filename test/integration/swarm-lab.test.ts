@@ -25,6 +25,7 @@ const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && 
 
 describe('swarm lab', { timeout: 600_000 }, () => {
   let n1: ClusterNode, n2: ClusterNode, n3: ClusterNode;
+  let n1id = '', n3id = '';
   before(async () => {
     cluster = await startCluster({ nodes: 3 });
     [n1, n2, n3] = cluster.nodes;
@@ -45,6 +46,8 @@ describe('swarm lab', { timeout: 600_000 }, () => {
       const ls = n1.daemon.docker(['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}} {{.Self}}']);
       return ls.status === 0 && ls.stdout.trim().split('\n').filter((l) => / Ready /.test(l)).length === 3;
     }, 30_000);
+    n1id = (await api(n1, 'GET', '/info')).json().Swarm.NodeID;
+    n3id = (await api(n3, 'GET', '/info')).json().Swarm.NodeID;
     const ls = n1.daemon.docker(['node', 'ls']);
     assert.match(ls.stdout, /\*\s+\S+\s+Ready\s+Active\s+Leader/);
     const w = n2.daemon.docker(['node', 'ls']);
@@ -65,5 +68,84 @@ describe('swarm lab', { timeout: 600_000 }, () => {
     const ps = n1.daemon.docker(['service', 'ps', 'web']);
     assert.equal(ps.status, 0, ps.stderr);
     assert.match(ps.stdout, /web\.1\s/);
+  });
+
+  test('scale past the published port: the extra tasks wait, as Docker\'s do', async () => {
+    const r = n1.daemon.docker(['service', 'scale', '--detach', 'web=4']);
+    assert.equal(r.status, 0, r.stderr);
+    await until('a pending task explains why', async () => (await tasksOf(n1, 'web')).some((t) => t.Status.State === 'pending' && /host-mode port already in use on 3 nodes/.test(t.Status.Err ?? '')), 30_000);
+    assert.equal(running(await tasksOf(n1, 'web')).length, 3);
+    assert.equal(n1.daemon.docker(['service', 'scale', '--detach', 'web=3']).status, 0);
+    await until('back to 3 tasks', async () => (await tasksOf(n1, 'web')).filter((t) => t.DesiredState === 'running').length === 3, 30_000);
+  });
+
+  test('scale to 6 (the CLI waits for convergence), rolling update stop-first then start-first', async () => {
+    for (const n of cluster!.nodes) assert.equal(n.daemon.docker(['tag', 'busybox', 'busybox:v2']).status, 0);
+    const c = n1.daemon.docker(['service', 'create', '--detach', '--name', 'app', '--replicas', '3', 'busybox', 'sleep', '100000']);
+    assert.equal(c.status, 0, c.stderr);
+    const sc = n1.daemon.docker(['service', 'scale', 'app=6'], { timeout: 120_000 });
+    assert.equal(sc.status, 0, sc.stderr);
+    assert.match(sc.stdout, /app scaled to 6/);
+    assert.match(sc.stdout, /verify: Service app converged/);
+    assert.equal(running(await tasksOf(n1, 'app')).length, 6);
+    const perNode = new Map<string, number>();
+    for (const t of running(await tasksOf(n1, 'app'))) perNode.set(t.NodeID, (perNode.get(t.NodeID) ?? 0) + 1);
+    assert.deepEqual([...perNode.values()], [2, 2, 2]);
+
+    // Watches the update, sampling the running count, until the service says it completed.
+    const watch = async (want: string) => {
+      let min = Infinity;
+      await until(`update ${want}`, async () => {
+        const ts = await tasksOf(n1, 'app');
+        min = Math.min(min, running(ts).length);
+        const svc = (await api(n1, 'GET', '/services/app')).json();
+        return svc.UpdateStatus?.State === want && running(ts).length === 6;
+      }, 180_000, 50);
+      return min;
+    };
+    const u1 = n1.daemon.docker(['service', 'update', '--detach', '--image', 'busybox:v2', '--update-parallelism', '2', '--update-delay', '1s', 'app']);
+    assert.equal(u1.status, 0, u1.stderr);
+    const min1 = await watch('completed');
+    assert.ok(min1 >= 4, `stop-first with parallelism 2 kept ${min1} of 6 running at worst`);
+    assert.ok(running(await tasksOf(n1, 'app')).every((t) => t.Spec.ContainerSpec.Image.startsWith('busybox:v2')));
+
+    const u2 = n1.daemon.docker(['service', 'update', '--detach', '--image', 'busybox:latest', '--update-parallelism', '2', '--update-order', 'start-first', 'app']);
+    assert.equal(u2.status, 0, u2.stderr);
+    const min2 = await watch('completed');
+    assert.ok(min2 >= 6, `start-first kept ${min2} of 6 running at worst`);
+  });
+
+  test('a failing image rolls back', async () => {
+    const u = n1.daemon.docker(['service', 'update', '--detach', '--image', 'nosuch:1', '--update-failure-action', 'rollback', '--update-monitor', '2s', 'app']);
+    assert.equal(u.status, 0, u.stderr);
+    await until('rollback completed', async () => (await api(n1, 'GET', '/services/app')).json().UpdateStatus?.State === 'rollback_completed', 120_000);
+    await until('6 tasks of the old image run', async () => {
+      const ts = running(await tasksOf(n1, 'app'));
+      return ts.length === 6 && ts.every((t) => /^busybox:latest/.test(t.Spec.ContainerSpec.Image));
+    }, 60_000);
+    const svc = (await api(n1, 'GET', '/services/app')).json();
+    assert.match(svc.Spec.TaskTemplate.ContainerSpec.Image, /^busybox:latest/);
+  });
+
+  test('a worker leaves, then a node dies: the service is back at 6 within the bound', async () => {
+    const l = n3.daemon.docker(['swarm', 'leave']);
+    assert.equal(l.status, 0, l.stderr);
+    assert.match(l.stdout, /Node left the swarm/);
+    assert.equal(n3.daemon.docker(['ps', '-aq', '--filter', 'label=com.docker.swarm.service.name=app']).stdout.trim(), '', 'its task containers are removed');
+    await until('n3 is down', () => /Down/.test(n1.daemon.docker(['node', 'ls']).stdout), 15_000);
+    // Heartbeat 2s: the lease lapses after 3s; the bound leaves room for a loaded machine.
+    await until('6 running on n1 and n2 after the leave', async () => {
+      const ts = running(await tasksOf(n1, 'app'));
+      return ts.length === 6 && !ts.some((t) => t.NodeID === n3id);
+    }, 30_000);
+    const t0 = Date.now();
+    await cluster!.kill9(n2);
+    cluster!.cut(n2);
+    await until('6 running on n1 alone after n2 died', async () => {
+      const ts = running(await tasksOf(n1, 'app'));
+      return ts.length === 6 && ts.every((t) => t.NodeID === n1id);
+    }, 30_000);
+    const took = Date.now() - t0;
+    assert.ok(took < 30_000, `rescheduled in ${took} ms`);
   });
 });
