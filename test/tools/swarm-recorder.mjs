@@ -30,8 +30,27 @@ const SERVICE = {
 const NODE = {
   ID: 'node1234567890abcdef', Version: { Index: 5 }, CreatedAt: '2026-01-01T00:00:00Z', UpdatedAt: '2026-01-01T00:00:00Z',
   Spec: { Labels: { old: 'x' }, Role: 'worker', Availability: 'active' },
-  Description: { Hostname: 'h1' }, Status: { State: 'ready', Addr: '10.0.0.2' },
+  Description: { Hostname: 'h1', Engine: { EngineVersion: '28.2.2' } }, Status: { State: 'ready', Addr: '10.0.0.2' },
+  ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: '10.0.0.1:2377' },
 };
+const NODE2 = {
+  ID: 'node2abcdefghijklmnop', Version: { Index: 6 }, CreatedAt: '2026-01-01T00:00:00Z', UpdatedAt: '2026-01-01T00:00:00Z',
+  Spec: { Role: 'manager', Availability: 'drain' },
+  Description: { Hostname: 'h2', Engine: { EngineVersion: '28.0.0' } }, Status: { State: 'down', Addr: '10.0.0.3' },
+  ManagerStatus: { Reachability: 'unreachable', Addr: '10.0.0.3:2377' },
+};
+const NODE3 = {
+  ID: 'node3abcdefghijklmnop', Version: { Index: 7 }, CreatedAt: '2026-01-01T00:00:00Z', UpdatedAt: '2026-01-01T00:00:00Z',
+  Spec: { Role: 'worker', Availability: 'pause' },
+  Description: { Hostname: 'h3' }, Status: { State: 'ready', Addr: '10.0.0.4' },
+};
+const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
+const TASKS = [
+  { ID: 'task1abcdefghijklmnopqrstu', ServiceID: SERVICE.ID, Slot: 1, NodeID: NODE.ID, DesiredState: 'running', Spec: { ContainerSpec: { Image: 'busybox:latest@sha256:' + 'b'.repeat(64) } }, Status: { Timestamp: ago(5), State: 'running', Message: 'started', PortStatus: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30000, PublishMode: 'host' }] } }, Version: { Index: 1 } },
+  { ID: 'task2abcdefghijklmnopqrstu', ServiceID: SERVICE.ID, Slot: 1, NodeID: NODE.ID, DesiredState: 'shutdown', Spec: { ContainerSpec: { Image: 'busybox:old' } }, Status: { Timestamp: ago(300), State: 'failed', Err: 'task: non-zero exit (1)', Message: 'started' }, Version: { Index: 1 } },
+  { ID: 'task3abcdefghijklmnopqrstu', ServiceID: SERVICE.ID, Slot: 2, NodeID: NODE2.ID, DesiredState: 'running', Spec: { ContainerSpec: { Image: 'busybox:latest' } }, Status: { Timestamp: ago(7200), State: 'preparing', Message: 'preparing' }, Version: { Index: 1 } },
+  { ID: 'task4abcdefghijklmnopqrstu', ServiceID: SERVICE.ID, Slot: 3, NodeID: '', DesiredState: 'running', Spec: { ContainerSpec: { Image: 'busybox:latest' } }, Status: { Timestamp: ago(1), State: 'pending', Err: 'no suitable node (scheduling constraints not satisfied on 3 nodes; insufficient resources on 1 node)' }, Version: { Index: 1 } },
+];
 const SWARM = {
   ID: 'swarmid', Version: { Index: 3 }, CreatedAt: '2026-01-01T00:00:00Z', UpdatedAt: '2026-01-01T00:00:00Z',
   Spec: { Name: 'default', Orchestration: { TaskHistoryRetentionLimit: 5 }, Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1 }, Dispatcher: { HeartbeatPeriod: 5000000000 }, CAConfig: { NodeCertExpiry: 7776000000000000 }, TaskDefaults: {}, EncryptionConfig: { AutoLockManagers: false } },
@@ -53,13 +72,17 @@ http.createServer((req, res) => {
     if (p === '/swarm/init') return json('newnodeid');
     if (p.startsWith('/distribution/')) return json({ Descriptor: { digest: 'sha256:' + 'a'.repeat(64) }, Platforms: [] });
     if (p === '/services/create') return json({ ID: 'newservice' });
-    if (p === '/services' && req.method === 'GET') return json([SERVICE]);
+    if (p === '/services' && req.method === 'GET') return json([{ ...SERVICE, ServiceStatus: { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 } }, { ...SERVICE, ID: 'glob567890abcdef', Spec: { ...SERVICE.Spec, Name: 'g', Mode: { Global: {} }, EndpointSpec: { Ports: [{ Protocol: 'udp', TargetPort: 53, PublishedPort: 53, PublishMode: 'host' }, { Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }] } }, Endpoint: {}, ServiceStatus: { RunningTasks: 1, DesiredTasks: 3 } }]);
     if (p.startsWith('/services/') && p.endsWith('/update')) return json({ Warnings: null });
     if (p.startsWith('/services/')) return json(SERVICE);
     if (p.startsWith('/nodes/') && p.endsWith('/update')) return json({});
-    if (p.startsWith('/nodes/')) return json(NODE);
-    if (p === '/nodes') return json([NODE]);
-    if (p === '/tasks') return json([]);
+    if (p.startsWith('/nodes/')) return json([NODE, NODE2, NODE3].find((n) => p.endsWith(n.ID)) ?? NODE);
+    if (p === '/nodes') return json([NODE, NODE2, NODE3]);
+    // The converge display's poll (_up-to-date): both replicas of `web` running.
+    if (p === '/tasks' && (u.searchParams.get('filters') ?? '').includes('_up-to-date')) {
+      return json([1, 2].map((slot) => ({ ...TASKS[0], ID: `conv${slot}`, Slot: slot })));
+    }
+    if (p === '/tasks') return json(TASKS);
     if (p === '/networks') return json([]);
     if (req.method === 'POST') return json({});
     json({ message: 'not found' }, 404);
