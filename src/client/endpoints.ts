@@ -190,6 +190,10 @@ export class ImagesApi {
   push(name: string, q: { tag?: string; platform?: string }, o: CallOptions = {}): Promise<Response> {
     return this.#c.request('POST', path`/images/${name}/push`, { query: q, ...o });
   }
+  /** GET /distribution/{name}/json: the registry's descriptor (digest) and platforms. */
+  distribution<T>(name: string, o: CallOptions = {}): Promise<T> {
+    return this.#c.json<T>('GET', path`/distribution/${name}/json`, { ...o });
+  }
   /** GET /images/get: a tar of the named images. */
   save(q: { names: string[]; platform?: string }): Promise<Response> {
     return this.#c.request('GET', '/images/get', { query: q });

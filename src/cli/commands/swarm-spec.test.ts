@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   SpecError, nodeUpdateSpec, parsePublish, parseScaleArg, serviceCreateSpec, serviceUpdateSpec, swarmInitBody, swarmJoinBody,
-  swarmUpdateSpec, anySpecFlag, type ServiceFlags,
+  swarmUpdateSpec, anySpecFlag, scaleSpec, type ServiceFlags,
 } from './swarm-spec.ts';
 import { StatusError } from '../context.ts';
 
@@ -156,8 +156,15 @@ test('anySpecFlag: --rollback may stand alone only (docker: "other flags may not
 
 test('parseScaleArg: NAME=REPLICAS', () => {
   assert.deepStrictEqual(parseScaleArg('web=5'), { service: 'web', replicas: 5 });
-  assert.match((parseScaleArg('web') as { error: string }).error, /^Invalid scale specifier 'web'\./);
-  assert.match((parseScaleArg('web=x') as { error: string }).error, /^invalid replicas value x: /);
+  assert.match((parseScaleArg('web') as { usage: string }).usage, /^Invalid scale specifier 'web'\.\nSee 'berth service scale --help'\./);
+  assert.ok('usage' in parseScaleArg('web='));
+  assert.ok('usage' in parseScaleArg('=3'));
+  assert.deepStrictEqual(parseScaleArg('web=x'), { service: 'web', error: 'invalid replicas value x: strconv.ParseUint: parsing "x": invalid syntax' });
+});
+
+test('scaleSpec sets Replicas; a global service cannot be scaled', () => {
+  assert.deepStrictEqual(plain(scaleSpec(CURRENT, 5)).Mode, { Replicated: { Replicas: 5 } });
+  assert.throws(() => scaleSpec({ Mode: { Global: {} } }, 2), /scale can only be used with replicated or replicated-job mode/);
 });
 
 const NODE = { Labels: { old: 'x' }, Role: 'worker' as const, Availability: 'active' as const };

@@ -567,21 +567,28 @@ export function serviceUpdateSpec(current: ServiceSpec, o: ServiceFlags): Servic
   return spec as ServiceSpec;
 }
 
-/** `service scale web=5`: NAME=REPLICAS, checked as docker does (exit 125 messages). */
-export function parseScaleArg(arg: string): { service: string; replicas: number } | { error: string } {
+/**
+ * `service scale web=5`: SERVICE=REPLICAS. A malformed argument is docker's usage-style error
+ * (checked for all arguments before anything is sent); a bad number is that service's error.
+ */
+export function parseScaleArg(arg: string): { service: string; replicas: number } | { usage: string } | { service: string; error: string } {
   const eq = arg.indexOf('=');
-  if (eq < 0 || eq === 0) return { error: `Invalid scale specifier '${arg}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nSet the number of replicas for a service` };
-  const n = arg.slice(eq + 1);
-  if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n))) return { error: `invalid replicas value ${n}: strconv.ParseUint: parsing ${JSON.stringify(n)}: invalid syntax` };
-  return { service: arg.slice(0, eq), replicas: Number(n) };
+  const service = eq < 0 ? arg : arg.slice(0, eq);
+  const n = eq < 0 ? '' : arg.slice(eq + 1);
+  if (eq < 0 || service === '' || n === '') {
+    return { usage: `Invalid scale specifier '${arg}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services` };
+  }
+  if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n))) {
+    return { service, error: `invalid replicas value ${n}: strconv.ParseUint: parsing ${JSON.stringify(n)}: ${/^\d+$/.test(n) ? 'value out of range' : 'invalid syntax'}` };
+  }
+  return { service, replicas: Number(n) };
 }
 
 /** The scaled spec: Replicas set; a non-replicated service is docker's error. */
-export function scaleSpec(current: ServiceSpec, name: string, replicas: number): ServiceSpec {
+export function scaleSpec(current: ServiceSpec, replicas: number): ServiceSpec {
   const spec: Json = structuredClone(current);
-  if (!spec.Mode?.Replicated) throw new StatusError(`scale can only be used with replicated or replicated-job mode`, 1);
+  if (!spec.Mode?.Replicated) throw new StatusError('scale can only be used with replicated or replicated-job mode', 1);
   spec.Mode.Replicated.Replicas = replicas;
-  void name;
   return spec as ServiceSpec;
 }
 
