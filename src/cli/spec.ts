@@ -1159,6 +1159,12 @@ export const NODE_COMMANDS = {
   },
 } satisfies Record<string, CommandSpec>;
 
+/** Options in docker's help order: by long name. */
+const byLongName = <T extends OptDef>(opts: T[]): T[] => {
+  const long = (o: OptDef) => o.flags.slice(o.flags.indexOf('--') + 2);
+  return [...opts].sort((a, b) => (long(a) < long(b) ? -1 : long(a) > long(b) ? 1 : 0));
+};
+
 const DETACH = bool('-d, --detach', 'Exit immediately instead of waiting for the service to converge');
 
 /** The flags service create and update share. */
@@ -1212,7 +1218,7 @@ const SERVICE_COMMON_OPTS = [
 export const SERVICE_COMMANDS = {
   create: {
     name: 'create', usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', desc: 'Create a new service', min: 1, stopAtFirstArg: true,
-    options: [
+    options: byLongName([
       ...SERVICE_COMMON_OPTS,
       list('--constraint', 'Placement constraints'),
       list('--container-label', 'Container labels'),
@@ -1225,7 +1231,7 @@ export const SERVICE_COMMANDS = {
       list('--network', 'Network attachments'),
       list('--placement-pref', 'Add a placement preference'),
       list('-p, --publish', 'Publish a port as a node port'),
-    ],
+    ]),
     load: lazy(svcMod, 'create'),
   },
   inspect: {
@@ -1274,7 +1280,7 @@ export const SERVICE_COMMANDS = {
   },
   update: {
     name: 'update', usage: '[OPTIONS] SERVICE', desc: 'Update a service', min: 1, max: 1,
-    options: [
+    options: byLongName([
       ...SERVICE_COMMON_OPTS,
       str('--args', 'Service command args'),
       list('--constraint-add', 'Add or update a placement constraint'),
@@ -1294,7 +1300,7 @@ export const SERVICE_COMMANDS = {
       list('--publish-add', 'Add or update a published port'),
       list('--publish-rm', 'Remove a published port by its target port'),
       bool('--rollback', 'Rollback to previous specification'),
-    ],
+    ]),
     load: lazy(svcMod, 'update'),
   },
 } satisfies Record<string, CommandSpec>;

@@ -170,8 +170,9 @@ export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVI
     const c = spec.TaskTemplate?.ContainerSpec as { Image?: string } | undefined;
     if (o.image !== undefined && o.resolveImage !== false && c?.Image) c.Image = await pinImage(ctx, c.Image);
   }
+  // docker 28 sends registryAuthFrom=spec in both cases (…&rollback=previous with --rollback).
   const q = o.rollback
-    ? { rollback: 'previous' as const, registryAuthFrom: 'previous-spec' as const, version: svc.Version.Index }
+    ? { registryAuthFrom: 'spec' as const, rollback: 'previous' as const, version: svc.Version.Index }
     : { registryAuthFrom: 'spec' as const, version: svc.Version.Index };
   const r = await ctx.client.services.update(svc.ID, q, spec);
   warn(r?.Warnings);

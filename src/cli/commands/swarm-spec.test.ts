@@ -156,7 +156,7 @@ test('anySpecFlag: --rollback may stand alone only (docker: "other flags may not
 
 test('parseScaleArg: NAME=REPLICAS', () => {
   assert.deepStrictEqual(parseScaleArg('web=5'), { service: 'web', replicas: 5 });
-  assert.match((parseScaleArg('web') as { usage: string }).usage, /^Invalid scale specifier 'web'\.\nSee 'berth service scale --help'\./);
+  assert.match((parseScaleArg('web') as { usage: string }).usage, /^invalid scale specifier 'web'\.\nSee 'berth service scale --help'\./);
   assert.ok('usage' in parseScaleArg('web='));
   assert.ok('usage' in parseScaleArg('=3'));
   assert.deepStrictEqual(parseScaleArg('web=x'), { service: 'web', error: 'invalid replicas value x: strconv.ParseUint: parsing "x": invalid syntax' });
@@ -178,8 +178,10 @@ test('nodeUpdateSpec matches docker: node promote (role only)', () => {
   assert.deepStrictEqual(plain(nodeUpdateSpec(NODE, { role: 'manager' })), { Labels: { old: 'x' }, Role: 'manager', Availability: 'active' });
 });
 
-test('nodeUpdateSpec refuses bad values', () => {
-  assert.throws(() => nodeUpdateSpec(NODE, { availability: 'gone' }), (e: unknown) => e instanceof SpecError && e.message === 'invalid availability: gone');
+test('nodeUpdateSpec: values as typed, a missing label refused; swarm init checks --availability', () => {
+  // docker sends these as typed (the daemon refuses them): `node update --role Boss --availability DRAIN`.
+  assert.deepStrictEqual(plain(nodeUpdateSpec(NODE, { role: 'Boss', availability: 'DRAIN' })), { Labels: { old: 'x' }, Role: 'Boss', Availability: 'DRAIN' });
+  assert.throws(() => swarmInitBody({ availability: 'gone' }), (e: unknown) => e instanceof StatusError && e.message === 'invalid availability "gone", only active, pause and drain are supported');
   assert.throws(() => nodeUpdateSpec(NODE, { labelRm: ['nope'] }), /key nope doesn't exist in node's labels/);
 });
 

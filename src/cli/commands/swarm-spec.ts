@@ -576,7 +576,7 @@ export function parseScaleArg(arg: string): { service: string; replicas: number 
   const service = eq < 0 ? arg : arg.slice(0, eq);
   const n = eq < 0 ? '' : arg.slice(eq + 1);
   if (eq < 0 || service === '' || n === '') {
-    return { usage: `Invalid scale specifier '${arg}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services` };
+    return { usage: `invalid scale specifier '${arg}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services` };
   }
   if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n))) {
     return { service, error: `invalid replicas value ${n}: strconv.ParseUint: parsing ${JSON.stringify(n)}: ${/^\d+$/.test(n) ? 'value out of range' : 'invalid syntax'}` };
@@ -600,16 +600,9 @@ export interface NodeFlags { availability?: string; role?: string; labelAdd?: st
 /** The node's edited spec (docker's updateNodes): availability, role, labels. */
 export function nodeUpdateSpec(current: NodeSpec, o: NodeFlags): NodeSpec {
   const spec: Json = structuredClone(current);
-  if (o.availability !== undefined) {
-    const v = o.availability.toLowerCase();
-    if (!['active', 'pause', 'drain'].includes(v)) throw new SpecError('--availability', o.availability, `invalid availability: ${o.availability}`);
-    spec.Availability = v;
-  }
-  if (o.role !== undefined) {
-    const v = o.role.toLowerCase();
-    if (v !== 'worker' && v !== 'manager') throw new SpecError('--role', o.role, `invalid role ${o.role}, only worker and manager are supported`);
-    spec.Role = v;
-  }
+  // docker sends --availability and --role as typed; the daemon judges them.
+  if (o.availability !== undefined) spec.Availability = o.availability;
+  if (o.role !== undefined) spec.Role = o.role;
   if (o.labelAdd?.length || o.labelRm?.length) {
     const labels: Record<string, string> = { ...(spec.Labels ?? {}) };
     Object.assign(labels, kvMap(o.labelAdd));
@@ -656,7 +649,7 @@ function mergeSwarmSpec(spec: Json, o: SwarmFlags): void {
 function availability(v: string | undefined): string {
   if (v === undefined) return '';
   const a = v.toLowerCase();
-  if (!['active', 'pause', 'drain'].includes(a)) throw new SpecError('--availability', v, `invalid availability: ${v}`);
+  if (!['active', 'pause', 'drain'].includes(a)) throw new StatusError(`invalid availability "${v}", only active, pause and drain are supported`, 1);
   return a;
 }
 
