@@ -72,7 +72,7 @@ http.createServer((req, res) => {
     if (p === '/swarm/init') return json('newnodeid');
     if (p.startsWith('/distribution/')) return json({ Descriptor: { digest: 'sha256:' + 'a'.repeat(64) }, Platforms: [] });
     if (p === '/services/create') return json({ ID: 'newservice' });
-    if (p === '/services' && req.method === 'GET') return json([{ ...SERVICE, ServiceStatus: { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 } }, { ...SERVICE, ID: 'glob567890abcdef', Spec: { ...SERVICE.Spec, Name: 'g', Mode: { Global: {} }, EndpointSpec: { Ports: [{ Protocol: 'udp', TargetPort: 53, PublishedPort: 53, PublishMode: 'host' }, { Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }] } }, Endpoint: {}, ServiceStatus: { RunningTasks: 1, DesiredTasks: 3 } }]);
+    if (p === '/services' && req.method === 'GET') return json([{ ...SERVICE, ServiceStatus: { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 } }, { ...SERVICE, ID: 'glob567890abcdef', Spec: { ...SERVICE.Spec, Name: 'g', Mode: { Global: {} }, EndpointSpec: {} }, Endpoint: { Ports: [{ Protocol: 'tcp', TargetPort: 81, PublishedPort: 8081, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }, { Protocol: 'udp', TargetPort: 53, PublishedPort: 53, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 9000, PublishedPort: 30001, PublishMode: 'host' }, { Protocol: 'tcp', TargetPort: 80, PublishedPort: 9090, PublishMode: 'ingress' }] }, ServiceStatus: { RunningTasks: 1, DesiredTasks: 3 } }]);
     if (p.startsWith('/services/') && p.endsWith('/update')) return json({ Warnings: null });
     if (p.startsWith('/services/')) return json(SERVICE);
     if (p.startsWith('/nodes/') && p.endsWith('/update')) return json({});

@@ -45,6 +45,8 @@ test('servicePorts: ingress ports only, consecutive ones folded into ranges', ()
   assert.equal(servicePorts([p(8081, 81), p(8080, 80), p(53, 53, 'udp'), p(9000, 90, 'tcp', 'host')]), '*:8080-8081->80-81/tcp, *:53->53/udp');
   assert.equal(servicePorts([p(8080, 80), p(9090, 80)]), '*:8080->80/tcp, *:9090->80/tcp');
   assert.equal(servicePorts(null), '');
+  // docker service ls for these Endpoint.Ports: "*:8080-8081->80-81/tcp, *:9090->80/tcp, *:53->53/udp".
+  assert.equal(servicePorts([p(8081, 81), p(8080, 80), p(53, 53, 'udp'), p(30001, 9000, 'tcp', 'host'), p(9090, 80)]), '*:8080-8081->80-81/tcp, *:9090->80/tcp, *:53->53/udp');
 });
 
 test('shortImage drops a digest pin from a tagged image', () => {
