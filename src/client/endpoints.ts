@@ -388,4 +388,8 @@ export class TasksApi {
   inspect(id: string): Promise<Task> {
     return this.#c.json<Task>('GET', path`/tasks/${id}`);
   }
+  /** GET /tasks/{id}/logs: as /services/{id}/logs, for one task. */
+  logs(id: string, q: Query, o: CallOptions = {}): Promise<Response> {
+    return this.#c.request('GET', path`/tasks/${id}/logs`, { query: q, ...o });
+  }
 }

@@ -73,6 +73,16 @@ http.createServer((req, res) => {
     if (p.startsWith('/distribution/')) return json({ Descriptor: { digest: 'sha256:' + 'a'.repeat(64) }, Platforms: [] });
     if (p === '/services/create') return json({ ID: 'newservice' });
     if (p === '/services' && req.method === 'GET') return json([{ ...SERVICE, ServiceStatus: { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 } }, { ...SERVICE, ID: 'glob567890abcdef', Spec: { ...SERVICE.Spec, Name: 'g', Mode: { Global: {} }, EndpointSpec: {} }, Endpoint: { Ports: [{ Protocol: 'tcp', TargetPort: 81, PublishedPort: 8081, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }, { Protocol: 'udp', TargetPort: 53, PublishedPort: 53, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 9000, PublishedPort: 30001, PublishMode: 'host' }, { Protocol: 'tcp', TargetPort: 80, PublishedPort: 9090, PublishMode: 'ingress' }] }, ServiceStatus: { RunningTasks: 1, DesiredTasks: 3 } }]);
+    if (p.startsWith('/services/') && p.endsWith('/logs')) {
+      // Two stdcopy frames (stdout, stderr) with the details docker asks for.
+      const ctx = `com.docker.swarm.node.id=${NODE.ID},com.docker.swarm.service.id=${SERVICE.ID},com.docker.swarm.task.id=${TASKS[0].ID},extra=x%20y`;
+      const ts = u.searchParams.get('timestamps') ? '2026-01-01T00:00:00.000000000Z ' : '';
+      const frame = (stream, text) => { const b = Buffer.from(text); const h = Buffer.alloc(8); h[0] = stream; h.writeUInt32BE(b.length, 4); return Buffer.concat([h, b]); };
+      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+      res.end(Buffer.concat([frame(1, `${ts}${ctx} hello out\n`), frame(2, `${ts}${ctx} hello err\n`)]));
+      return;
+    }
+    if (p.startsWith('/tasks/')) return json(TASKS.find((t) => p.endsWith(t.ID)) ?? TASKS[0]);
     if (p.startsWith('/services/') && p.endsWith('/update')) return json({ Warnings: null });
     if (p.startsWith('/services/')) return json(SERVICE);
     if (p.startsWith('/nodes/') && p.endsWith('/update')) return json({});

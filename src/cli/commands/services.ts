@@ -11,6 +11,7 @@
 //   berth service update --env-add A=1 --publish-add 9090:90 web
 //   berth service scale web=5 api=2
 import type { OptionsOf, SERVICE_COMMANDS } from '../spec.ts';
+import { Writable } from 'node:stream';
 import type { Node, Service, ServiceSpec, Task } from '../../api/types/swarm.ts';
 import { ApiError } from '../../client/client.ts';
 import { demuxTo } from '../../client/streams.ts';
@@ -20,7 +21,9 @@ import { encodeFilters } from '../filters.ts';
 import { build } from './swarm.ts';
 import { inspectObjects, taskNames, withFilter } from './nodes.ts';
 import { anySpecFlag, parseScaleArg, scaleSpec, serviceCreateSpec, serviceUpdateSpec, type ServiceFlags } from './swarm-spec.ts';
-import { ConvergeProgress, progressBlock, renderServices, renderTasks } from './swarm-display.ts';
+import {
+  ConvergeProgress, formatLogLine, logContext, parseLogLine, progressBlock, renderServices, renderTasks, type LogLine,
+} from './swarm-display.ts';
 import { TemplateError } from '../format/template.ts';
 
 function templateFailure(e: unknown): never {
@@ -293,32 +296,113 @@ export async function rm(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
+/** Rewrites each whole log line as docker's `service logs` prints it (context prefix). */
+class LogLineWriter extends Writable {
+  #partial = '';
+  readonly #format: (line: string) => Promise<string>;
+  readonly #out: NodeJS.WritableStream;
+  constructor(out: NodeJS.WritableStream, format: (line: string) => Promise<string>) {
+    super();
+    this.#out = out;
+    this.#format = format;
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    const text = this.#partial + chunk.toString();
+    const lines = text.split('\n');
+    this.#partial = lines.pop() ?? '';
+    this.#emit(lines).then(() => cb(), cb);
+  }
+  override _final(cb: (e?: Error | null) => void): void {
+    const rest = this.#partial;
+    this.#partial = '';
+    this.#emit(rest ? [rest] : []).then(() => cb(), cb);
+  }
+  async #emit(lines: string[]): Promise<void> {
+    for (const l of lines) this.#out.write(`${await this.#format(l)}\n`);
+  }
+}
+
 /**
- * `service logs`: the service's log stream as the daemon sends it (stdout and stderr apart).
- * Thin: docker's `web.1.abc123@node1    | ` line prefixes (--no-task-ids, --no-resolve,
- * --no-trunc) are not drawn; the lines are printed as --raw prints them. A task ID is not
- * accepted in place of a service.
+ * `service logs SERVICE|TASK`: the log stream with docker's `web.1.abc123def456@node1    | `
+ * context before each line (from the details the daemon adds: com.docker.swarm.*.id), or the
+ * lines as sent with --raw. A line without that context is printed as it came.
  */
 export async function logs(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVICE_COMMANDS.logs>): Promise<number> {
-  const svc = await ctx.client.services.inspect(args[0]);
+  const c = ctx.client;
+  const ref = args[0];
   let since: string | undefined;
   try {
     if (o.since) since = getTimestamp(o.since, new Date());
   } catch (e) {
     throw new StatusError(`invalid value for "since": ${(e as Error).message}`, 1);
   }
-  const res = await ctx.client.services.logs(svc.ID, {
-    stdout: 1, stderr: 1, follow: o.follow, timestamps: o.timestamps, details: o.details, tail: o.tail || 'all', since,
-  });
-  const tty = Boolean((svc.Spec.TaskTemplate?.ContainerSpec as { TTY?: boolean } | undefined)?.TTY);
+  const query = {
+    stdout: 1, stderr: 1, follow: o.follow, timestamps: o.timestamps, tail: o.tail || 'all', since,
+    details: Boolean(o.details) || !o.raw,
+  };
+  // A service first, else a task (docker tries both).
+  let tty = false;
+  let padding = 1;
+  let res;
+  try {
+    const svc = await c.services.inspect(ref);
+    tty = Boolean((svc.Spec.TaskTemplate?.ContainerSpec as { TTY?: boolean } | undefined)?.TTY);
+    const replicas = svc.Spec.Mode?.Replicated?.Replicas;
+    if (replicas !== undefined) padding = String(replicas).length;
+    res = await c.services.logs(svc.ID, query);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    let task: Task;
+    try {
+      task = await c.tasks.inspect(ref);
+    } catch (e2) {
+      if (e2 instanceof ApiError && e2.status === 404) throw new StatusError(`no such task or service: ${ref}`, 1);
+      throw e2;
+    }
+    tty = Boolean((task.Spec?.ContainerSpec as { TTY?: boolean } | undefined)?.TTY);
+    res = await c.tasks.logs(task.ID, query);
+  }
+
   if (tty) {
-    await new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolveDone, reject) => {
       res.on('data', (d: Buffer) => process.stdout.write(d));
-      res.on('end', resolve);
+      res.on('end', resolveDone);
       res.on('error', reject);
     });
-  } else {
-    await demuxTo(res, process.stdout, process.stderr);
+    return 0;
   }
+  if (o.raw) {
+    await demuxTo(res, process.stdout, process.stderr);
+    return 0;
+  }
+  // Names are looked up once per (node, service, task).
+  const cache = new Map<string, Promise<string>>();
+  const context = (l: LogLine): Promise<string> => {
+    const key = `${l.nodeId}/${l.serviceId}/${l.taskId}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = (async () => {
+        const name = async <T>(f: () => Promise<T>, pick: (v: T) => string | undefined, fallback: string) => {
+          if (o.resolve === false) return fallback;
+          try { return pick(await f()) || fallback; } catch (e) { if (e instanceof ApiError) return fallback; throw e; }
+        };
+        const nodeName = await name(() => c.nodes.inspect(l.nodeId), (n) => n.Description?.Hostname, l.nodeId);
+        const serviceName = await name(() => c.services.inspect(l.serviceId), (s) => s.Spec.Name, l.serviceId);
+        let slot = 0;
+        try { slot = (await c.tasks.inspect(l.taskId)).Slot ?? 0; } catch (e) { if (!(e instanceof ApiError)) throw e; }
+        return logContext({ serviceName, slot, taskId: l.taskId, nodeName, taskIds: o.taskIds !== false, trunc: o.trunc !== false, padding });
+      })();
+      cache.set(key, p);
+    }
+    return p;
+  };
+  const format = async (line: string) => {
+    const l = parseLogLine(line, Boolean(o.timestamps));
+    return l ? formatLogLine(l, await context(l), Boolean(o.details)) : line;
+  };
+  const out = new LogLineWriter(process.stdout, format);
+  const err = new LogLineWriter(process.stderr, format);
+  await demuxTo(res, out, err);
+  await Promise.all([out, err].map((w) => new Promise<void>((r, j) => { w.end(); w.once('finish', r); w.once('error', j); })));
   return 0;
 }

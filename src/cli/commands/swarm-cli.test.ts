@@ -56,6 +56,15 @@ before(async () => {
       if (p === '/services/create') return json({ ID: 'svc1' });
       if (p === '/services/nosuch') return json({ message: 'service nosuch not found' }, 404);
       if (p === '/services/g') return json(GLOBAL);
+      if (p === '/services/svc1/logs') {
+        const ctx = 'com.docker.swarm.node.id=n1,com.docker.swarm.service.id=svc1,com.docker.swarm.task.id=t1abcdefghijklmnop';
+        const frame = (stream: number, text: string) => { const b = Buffer.from(text); const h = Buffer.alloc(8); h[0] = stream; h.writeUInt32BE(b.length, 4); return Buffer.concat([h, b]); };
+        res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+        // A line split across two frames, and one on stderr.
+        res.end(Buffer.concat([frame(1, `${ctx} hel`), frame(1, 'lo\n'), frame(2, `${ctx} oops\n`)]));
+        return;
+      }
+      if (p.startsWith('/tasks/')) return json({ ...RUNNING[0], ID: 't1abcdefghijklmnop' });
       if (p.startsWith('/services/') && p.endsWith('/update')) return json({ Warnings: null });
       if (p.startsWith('/services/')) return json(SERVICE);
       if (p === '/tasks') return json(RUNNING);
@@ -133,6 +142,14 @@ test('service rollback and scale', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^invalid scale specifier 'web'\./);
   assert.deepStrictEqual(posts(), []);
+});
+
+test('service logs: docker\'s context prefix per line, on stdout and stderr; details asked for', async () => {
+  const r = await berth('service', 'logs', 'web');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'web.1.t1abcdefghij@h1    | hello\n');
+  assert.equal(r.stderr, 'web.1.t1abcdefghij@h1    | oops\n');
+  assert.ok(seen.some((s) => s.path === '/services/svc1/logs' && s.query.includes('details=1')));
 });
 
 test('service ps: an unknown service is docker\'s "no such service", exit 1', async () => {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Service, Task } from '../../api/types/swarm.ts';
 import {
-  ConvergeProgress, currentState, progressBlock, renderNodes, renderServices, renderTasks, servicePorts, shortImage,
+  ConvergeProgress, currentState, formatLogLine, logContext, parseLogLine, progressBlock, renderNodes, renderServices, renderTasks,
+  servicePorts, shortImage,
 } from './swarm-display.ts';
 
 const NODES = [
@@ -118,4 +119,21 @@ test('ConvergeProgress (global): one line per node', () => {
   const g = { ID: 'g', Spec: { Mode: { Global: {} } } } as unknown as Service;
   assert.equal(p.update(g, [task(0, 'running', 'nodeaaaaaaaaaaaaaa'), task(0, 'starting', 'nodebbbbbbbbbbbbbb')], new Set(['nodeaaaaaaaaaaaaaa', 'nodebbbbbbbbbbbbbb'])), false);
   assert.equal(progressBlock(p.lines(), 80), 'overall progress: 1 out of 2 tasks\nnodeaaaaaaaa: running   \nnodebbbbbbbb: starting  \n');
+});
+
+const CTX = 'com.docker.swarm.node.id=node1234567890abcdef,com.docker.swarm.service.id=svc1,com.docker.swarm.task.id=task1abcdefghijklmnopqrstu,extra=x%20y';
+
+test('service logs lines: details parsed, docker\'s context prefix (as docker printed it for the same stream)', () => {
+  const l = parseLogLine(`${CTX} hello out`, false)!;
+  assert.deepStrictEqual({ ...l }, { timestamp: undefined, nodeId: 'node1234567890abcdef', serviceId: 'svc1', taskId: 'task1abcdefghijklmnopqrstu', extra: ['extra=x y'], message: 'hello out' });
+  const ctx = logContext({ serviceName: 'web', slot: 1, taskId: l.taskId, nodeName: 'h1', taskIds: true, trunc: true, padding: 1 });
+  assert.equal(formatLogLine(l, ctx, false), 'web.1.task1abcdefg@h1    | hello out');
+  assert.equal(formatLogLine(l, ctx, true), 'web.1.task1abcdefg@h1    | extra=x y hello out');
+  assert.equal(formatLogLine(l, logContext({ serviceName: 'web', slot: 1, taskId: l.taskId, nodeName: 'h1', taskIds: false, trunc: false, padding: 1 }), false), 'web.1@h1    | hello out');
+  const t = parseLogLine(`2026-01-01T00:00:00.000000000Z ${CTX} hello  spaced`, true)!;
+  assert.equal(formatLogLine(t, ctx, false), '2026-01-01T00:00:00.000000000Z web.1.task1abcdefg@h1    | hello  spaced');
+  // Slots padded to the widest (10 replicas: two digits).
+  assert.equal(logContext({ serviceName: 'web', slot: 3, taskId: 'x', nodeName: 'h1', taskIds: false, trunc: true, padding: 2 }), 'web.3@h1 ');
+  assert.equal(parseLogLine('no details here', false), undefined);
+  assert.equal(parseLogLine('a=b hello', false), undefined);
 });

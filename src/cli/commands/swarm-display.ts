@@ -332,3 +332,72 @@ export function progressText(l: ProgressLine, width: number): string {
 export function progressBlock(lines: ProgressLine[], width: number): string {
   return lines.map((l) => `${progressText(l, width)}\n`).join('');
 }
+
+// ---------------------------------------------------------------------------------------------
+// service logs: docker's `web.1.abc123def456@node1    | message` lines
+
+/** docker's logs.ParseLogDetails: `k=v,k2=v2`, each part query-unescaped. */
+export function parseLogDetails(s: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (s === '') return out;
+  for (const pair of s.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0) return undefined;
+    try {
+      out[decodeURIComponent(pair.slice(0, eq).replace(/\+/g, ' '))] = decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+export interface LogLine {
+  timestamp?: string;
+  nodeId: string;
+  serviceId: string;
+  taskId: string;
+  /** The details other than the swarm context ones, `k=v` each. */
+  extra: string[];
+  message: string;
+}
+
+/**
+ * One log line as the daemon sends it with details=true: `[TIMESTAMP ]DETAILS MESSAGE`, the
+ * details carrying com.docker.swarm.{node,service,task}.id. undefined when it is not so shaped.
+ */
+export function parseLogLine(line: string, timestamps: boolean): LogLine | undefined {
+  const parts: string[] = [];
+  let rest = line;
+  for (let i = 0; i < (timestamps ? 2 : 1); i++) {
+    const sp = rest.indexOf(' ');
+    if (sp < 0) return undefined;
+    parts.push(rest.slice(0, sp));
+    rest = rest.slice(sp + 1);
+  }
+  const details = parseLogDetails(parts[parts.length - 1]);
+  if (!details) return undefined;
+  const nodeId = details['com.docker.swarm.node.id'];
+  const serviceId = details['com.docker.swarm.service.id'];
+  const taskId = details['com.docker.swarm.task.id'];
+  if (nodeId === undefined || serviceId === undefined || taskId === undefined) return undefined;
+  const extra = Object.entries(details).filter(([k]) => !k.startsWith('com.docker.swarm.') || !/\.(node|service|task)\.id$/.test(k))
+    .map(([k, v]) => `${k}=${v}`);
+  return { timestamp: timestamps ? parts[0] : undefined, nodeId, serviceId, taskId, extra, message: rest };
+}
+
+/** The `web.1.abc123def456@node1` context docker prints (padded to the widest slot number). */
+export function logContext(o: { serviceName: string; slot: number; taskId: string; nodeName: string; taskIds: boolean; trunc: boolean; padding: number }): string {
+  let name = `${o.serviceName}.${o.slot}`;
+  if (o.taskIds) name += `.${o.trunc ? truncateId(o.taskId) : o.taskId}`;
+  const pad = o.padding - String(o.slot).length;
+  return `${name}@${o.nodeName}${pad > 0 ? ' '.repeat(pad) : ''}`;
+}
+
+/** The whole output line: `[TIMESTAMP ]CONTEXT    | [DETAILS ]MESSAGE`. */
+export function formatLogLine(l: LogLine, context: string, details: boolean): string {
+  let out = l.timestamp !== undefined ? `${l.timestamp} ` : '';
+  out += `${context}    | `;
+  if (details) out += `${l.extra.join(',')} `;
+  return out + l.message;
+}
