@@ -211,7 +211,7 @@ export class NetworksApi {
   list<T>(q: { filters?: string } = {}): Promise<T[]> {
     return this.#c.json<T[]>('GET', '/networks', { query: q });
   }
-  inspect<T>(id: string, q: { verbose?: boolean } = {}): Promise<T> {
+  inspect<T>(id: string, q: { verbose?: boolean; scope?: string } = {}): Promise<T> {
     return this.#c.json<T>('GET', path`/networks/${id}`, { query: q });
   }
   create(body: unknown): Promise<IdResponse> {

@@ -94,6 +94,7 @@ http.createServer((req, res) => {
     }
     if (p === '/tasks') return json(TASKS);
     if (p === '/networks') return json([]);
+    if (p.startsWith('/networks/')) return json({ Name: p.split('/')[2], Id: 'netid123', Scope: 'swarm', Driver: 'overlay' });
     if (req.method === 'POST') return json({});
     json({ message: 'not found' }, 404);
   });

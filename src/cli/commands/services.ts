@@ -150,6 +150,10 @@ async function pinImage(ctx: Ctx, image: string): Promise<string> {
 export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVICE_COMMANDS.create>): Promise<number> {
   const spec = build(ctx, () => serviceCreateSpec(o as ServiceFlags, args));
   const c = spec.TaskTemplate!.ContainerSpec as { Image: string };
+  // docker names networks by ID in the spec: each one looked up (swarm scope) first.
+  for (const n of (spec.TaskTemplate!.Networks ?? []) as Array<{ Target: string }>) {
+    n.Target = (await ctx.client.networks.inspect<{ Id: string }>(n.Target, { scope: 'swarm' })).Id;
+  }
   if (o.resolveImage !== false) c.Image = await pinImage(ctx, c.Image);
   const r = await ctx.client.services.create(spec);
   warn(r.Warnings);

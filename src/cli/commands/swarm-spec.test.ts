@@ -72,6 +72,13 @@ const CREATE_CASES: Array<{ cmd: string; flags: ServiceFlags; args: string[]; ex
     args: ['busybox'],
     expected: { Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Init: false, Mounts: [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576 } }], DNSConfig: {} }, Resources: { Limits: {}, Reservations: {} }, Placement: {}, ForceUpdate: 0 }, Mode: { Replicated: {} }, EndpointSpec: { Mode: 'vip' } },
   },
+  {
+    // docker then replaces each Target with the network's ID (GET /networks/{name}?scope=swarm): the caller's part.
+    cmd: 'service create -d --no-resolve-image --network mynet --network name=other,alias=a1,alias=a2 --endpoint-mode dnsrr --limit-pids 5 --health-cmd "" busybox',
+    flags: { network: ['mynet', 'name=other,alias=a1,alias=a2'], endpointMode: 'dnsrr', limitPids: '5', healthCmd: '' },
+    args: ['busybox'],
+    expected: { Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Init: false, DNSConfig: {} }, Resources: { Limits: { Pids: 5 }, Reservations: {} }, Placement: {}, Networks: [{ Target: 'mynet' }, { Target: 'other', Aliases: ['a1', 'a2'] }], ForceUpdate: 0 }, Mode: { Replicated: {} }, EndpointSpec: { Mode: 'dnsrr' } },
+  },
 ];
 
 for (const c of CREATE_CASES) {

@@ -232,6 +232,28 @@ export function parsePublish(value: string, flag = '-p, --publish'): Json[] {
   return out;
 }
 
+/** One --network: a name, or `name=N,alias=A,alias=B,driver-opt=k=v` (docker's NetworkOpt).
+ *  The Target is the name here; the caller swaps in the network's ID as docker does. */
+export function parseNetwork(value: string, flag = '--network'): Json {
+  if (!value.includes('=')) return { Target: value };
+  const n: Json = {};
+  for (const field of value.split(',')) {
+    const eq = field.indexOf('=');
+    if (eq < 0) throw new SpecError(flag, value, `invalid field '${field}' must be a key=value pair`);
+    const key = field.slice(0, eq).trim().toLowerCase();
+    const val = field.slice(eq + 1).trim();
+    if (key === 'name') n.Target = val;
+    else if (key === 'alias') (n.Aliases ??= []).push(val);
+    else if (key === 'driver-opt') {
+      const e2 = val.indexOf('=');
+      if (e2 < 0) throw new SpecError(flag, value, `invalid field value for 'driver-opt', must be a key=value pair`);
+      (n.DriverOpts ??= {})[val.slice(0, e2)] = val.slice(e2 + 1);
+    } else throw new SpecError(flag, value, `invalid field key ${key}`);
+  }
+  if (!n.Target) throw new SpecError(flag, value, 'network name/id is not specified');
+  return n;
+}
+
 /** --placement-pref spread=<label> (the only strategy docker knows). */
 export function parsePlacementPref(value: string, flag = '--placement-pref'): Json {
   const eq = value.indexOf('=');
@@ -387,7 +409,8 @@ export function serviceCreateSpec(o: ServiceFlags, positional: string[], readFil
   containerScalars(o, c);
   c.Init = Boolean(o.init);
   if (o.mount?.length) c.Mounts = o.mount.map((m) => mount('--mount', m));
-  const hc = healthcheck(o, undefined);
+  // docker's create counts health settings by value: an empty --health-cmd is no setting.
+  const hc = healthcheck(o.healthCmd === '' ? { ...o, healthCmd: undefined } : o, undefined);
   if (hc) c.Healthcheck = hc;
   c.DNSConfig = {};
 
@@ -403,7 +426,7 @@ export function serviceCreateSpec(o: ServiceFlags, positional: string[], readFil
   const rp = restartPolicy(o, undefined);
   if (rp) task.RestartPolicy = rp;
   task.Placement = placement;
-  if (o.network?.length) task.Networks = o.network.map((n) => ({ Target: n }));
+  if (o.network?.length) task.Networks = o.network.map((n) => parseNetwork(n));
   task.ForceUpdate = 0;
 
   const spec: Json = {};
