@@ -1024,6 +1024,287 @@ export const REGISTRY_COMMANDS = {
   },
 } satisfies Record<string, CommandSpec>;
 
+// ---------------------------------------------------------------------------------------------
+// swarm, node, service (docker CLI 28's flags and texts). Flags whose "given or not" matters
+// (everything a service update may leave alone) have no stored default: the default is in the
+// description, as docker prints it. uint/duration/decimal flags are strings, parsed by
+// commands/swarm-spec.ts with docker's messages.
+
+const swarmMod = () => import('./commands/swarm.ts');
+const nodeMod = () => import('./commands/nodes.ts');
+const svcMod = () => import('./commands/services.ts');
+
+const SWARM_SPEC_OPTS = [
+  str('--cert-expiry', 'Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)'),
+  str('--dispatcher-heartbeat', 'Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)'),
+  str('--max-snapshots', 'Number of additional Raft snapshots to retain'),
+  str('--snapshot-interval', 'Number of log entries between Raft snapshots (default 10000)'),
+  str('--task-history-limit', 'Task history retention limit (default 5)'),
+];
+
+export const SWARM_COMMANDS = {
+  ca: {
+    name: 'ca', usage: '[OPTIONS]', desc: 'Display and rotate the root CA', max: 0,
+    options: [
+      str('--ca-cert', 'Path to the PEM-formatted root CA certificate to use for the new cluster'),
+      str('--ca-key', 'Path to the PEM-formatted root CA key to use for the new cluster'),
+      str('--cert-expiry', 'Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)'),
+      bool('-d, --detach', 'Exit immediately instead of waiting for the root rotation to converge'),
+      bool('-q, --quiet', 'Suppress progress output'),
+      bool('--rotate', 'Rotate the swarm CA - if no certificate or key are provided, new ones will be generated'),
+    ],
+    load: lazy(swarmMod, 'ca'),
+  },
+  init: {
+    name: 'init', usage: '[OPTIONS]', desc: 'Initialize a swarm', max: 0,
+    options: [
+      str('--advertise-addr', 'Advertised address (format: "<ip|interface>[:port]")'),
+      bool('--autolock', 'Enable manager autolocking (requiring an unlock key to start a stopped manager)'),
+      str('--availability', 'Availability of the node ("active", "pause", "drain") (default "active")'),
+      str('--data-path-addr', 'Address or interface to use for data path traffic (format: "<ip|interface>")'),
+      str('--data-path-port', 'Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.'),
+      list('--default-addr-pool', 'default address pool in CIDR format (default [])'),
+      str('--default-addr-pool-mask-length', 'default address pool subnet mask length (default 24)'),
+      bool('--force-new-cluster', 'Force create a new cluster from current state'),
+      str('--listen-addr', 'Listen address (format: "<ip|interface>[:port]") (default 0.0.0.0:2377)'),
+      ...SWARM_SPEC_OPTS,
+    ],
+    load: lazy(swarmMod, 'init'),
+  },
+  join: {
+    name: 'join', usage: '[OPTIONS] HOST:PORT', desc: 'Join a swarm as a node and/or manager', min: 1, max: 1,
+    options: [
+      str('--advertise-addr', 'Advertised address (format: "<ip|interface>[:port]")'),
+      str('--availability', 'Availability of the node ("active", "pause", "drain") (default "active")'),
+      str('--data-path-addr', 'Address or interface to use for data path traffic (format: "<ip|interface>")'),
+      str('--listen-addr', 'Listen address (format: "<ip|interface>[:port]") (default 0.0.0.0:2377)'),
+      str('--token', 'Token for entry into the swarm'),
+    ],
+    load: lazy(swarmMod, 'join'),
+  },
+  'join-token': {
+    name: 'join-token', usage: '[OPTIONS] (worker|manager)', desc: 'Manage join tokens', min: 1, max: 1,
+    options: [bool('-q, --quiet', 'Only display token'), bool('--rotate', 'Rotate join token')],
+    load: lazy(swarmMod, 'joinToken'),
+  },
+  leave: {
+    name: 'leave', usage: '[OPTIONS]', desc: 'Leave the swarm', max: 0,
+    options: [bool('-f, --force', 'Force this node to leave the swarm, ignoring warnings')],
+    load: lazy(swarmMod, 'leave'),
+  },
+  unlock: {
+    name: 'unlock', usage: '', desc: 'Unlock swarm', max: 0, options: [],
+    load: lazy(swarmMod, 'unlock'),
+  },
+  'unlock-key': {
+    name: 'unlock-key', usage: '[OPTIONS]', desc: 'Manage the unlock key', max: 0,
+    options: [bool('-q, --quiet', 'Only display token'), bool('--rotate', 'Rotate unlock key')],
+    load: lazy(swarmMod, 'unlockKey'),
+  },
+  update: {
+    name: 'update', usage: '[OPTIONS]', desc: 'Update the swarm', max: 0,
+    options: [bool('--autolock', 'Change manager autolocking setting (true|false)'), ...SWARM_SPEC_OPTS],
+    load: lazy(swarmMod, 'update'),
+  },
+} satisfies Record<string, CommandSpec>;
+
+const TASK_LIST_OPTS = [
+  FILTER,
+  str('--format', 'Pretty-print tasks using a Go template'),
+  bool('--no-resolve', 'Do not map IDs to Names'),
+  bool('--no-trunc', 'Do not truncate output'),
+  bool('-q, --quiet', 'Only display task IDs'),
+];
+
+const INSPECT_FORMAT = str('-f, --format', "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates");
+
+export const NODE_COMMANDS = {
+  demote: {
+    name: 'demote', usage: 'NODE [NODE...]', desc: 'Demote one or more nodes from manager in the swarm', min: 1, options: [],
+    load: lazy(nodeMod, 'demote'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] self|NODE [NODE...]', desc: 'Display detailed information on one or more nodes', min: 1,
+    options: [INSPECT_FORMAT, bool('--pretty', 'Print the information in a human friendly format')],
+    load: lazy(nodeMod, 'inspect'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List nodes in the swarm', max: 0,
+    options: [FILTER, FORMAT('nodes'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(nodeMod, 'ls'),
+  },
+  promote: {
+    name: 'promote', usage: 'NODE [NODE...]', desc: 'Promote one or more nodes to manager in the swarm', min: 1, options: [],
+    load: lazy(nodeMod, 'promote'),
+  },
+  ps: {
+    name: 'ps', usage: '[OPTIONS] [NODE...]', desc: 'List tasks running on one or more nodes, defaults to current node',
+    options: TASK_LIST_OPTS,
+    load: lazy(nodeMod, 'ps'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] NODE [NODE...]', desc: 'Remove one or more nodes from the swarm', min: 1,
+    options: [bool('-f, --force', 'Force remove a node from the swarm')],
+    load: lazy(nodeMod, 'rm'),
+  },
+  update: {
+    name: 'update', usage: '[OPTIONS] NODE', desc: 'Update a node', min: 1, max: 1,
+    options: [
+      str('--availability', 'Availability of the node ("active", "pause", "drain")'),
+      list('--label-add', 'Add or update a node label ("key=value")'),
+      list('--label-rm', 'Remove a node label if exists'),
+      str('--role', 'Role of the node ("worker", "manager")'),
+    ],
+    load: lazy(nodeMod, 'update'),
+  },
+} satisfies Record<string, CommandSpec>;
+
+/** Options in docker's help order: by long name. */
+const byLongName = <T extends OptDef>(opts: T[]): T[] => {
+  const long = (o: OptDef) => o.flags.slice(o.flags.indexOf('--') + 2);
+  return [...opts].sort((a, b) => (long(a) < long(b) ? -1 : long(a) > long(b) ? 1 : 0));
+};
+
+const DETACH = bool('-d, --detach', 'Exit immediately instead of waiting for the service to converge');
+
+/** The flags service create and update share. */
+const SERVICE_COMMON_OPTS = [
+  DETACH,
+  str('--endpoint-mode', 'Endpoint mode (vip or dnsrr) (default "vip")'),
+  str('--entrypoint', 'Overwrite the default ENTRYPOINT of the image'),
+  str('--health-cmd', 'Command to run to check health'),
+  str('--health-interval', 'Time between running the check (ms|s|m|h)'),
+  str('--health-retries', 'Consecutive failures needed to report unhealthy'),
+  str('--health-start-interval', 'Time between running the check during the start period (ms|s|m|h)'),
+  str('--health-start-period', 'Start period for the container to initialize before counting retries towards unstable (ms|s|m|h)'),
+  str('--health-timeout', 'Maximum time to allow one check to run (ms|s|m|h)'),
+  str('--hostname', 'Container hostname'),
+  bool('--init', 'Use an init inside each service container to forward signals and reap processes'),
+  str('--limit-cpu', 'Limit CPUs'),
+  str('--limit-memory', 'Limit Memory'),
+  str('--limit-pids', 'Limit maximum number of processes (default 0 = unlimited)'),
+  bool('--no-healthcheck', 'Disable any container-specified HEALTHCHECK'),
+  bool('--no-resolve-image', 'Do not query the registry to resolve image digest and supported platforms'),
+  bool('-q, --quiet', 'Suppress progress output'),
+  bool('--read-only', "Mount the container's root filesystem as read only"),
+  str('--replicas', 'Number of tasks'),
+  str('--replicas-max-per-node', 'Maximum number of tasks per node (default 0 = unlimited)'),
+  str('--reserve-cpu', 'Reserve CPUs'),
+  str('--reserve-memory', 'Reserve Memory'),
+  str('--restart-condition', 'Restart when condition is met ("none", "on-failure", "any") (default "any")'),
+  str('--restart-delay', 'Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)'),
+  str('--restart-max-attempts', 'Maximum number of restarts before giving up'),
+  str('--restart-window', 'Window used to evaluate the restart policy (ns|us|ms|s|m|h)'),
+  str('--rollback-delay', 'Delay between task rollbacks (ns|us|ms|s|m|h) (default 0s)'),
+  str('--rollback-failure-action', 'Action on rollback failure ("pause", "continue") (default "pause")'),
+  str('--rollback-max-failure-ratio', 'Failure rate to tolerate during a rollback (default 0)'),
+  str('--rollback-monitor', 'Duration after each task rollback to monitor for failure (ns|us|ms|s|m|h) (default 5s)'),
+  str('--rollback-order', 'Rollback order ("start-first", "stop-first") (default "stop-first")'),
+  str('--rollback-parallelism', 'Maximum number of tasks rolled back simultaneously (0 to roll back all at once) (default 1)'),
+  str('--stop-grace-period', 'Time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)'),
+  str('--stop-signal', 'Signal to stop the container'),
+  bool('-t, --tty', 'Allocate a pseudo-TTY'),
+  str('--update-delay', 'Delay between updates (ns|us|ms|s|m|h) (default 0s)'),
+  str('--update-failure-action', 'Action on update failure ("pause", "continue", "rollback") (default "pause")'),
+  str('--update-max-failure-ratio', 'Failure rate to tolerate during an update (default 0)'),
+  str('--update-monitor', 'Duration after each task update to monitor for failure (ns|us|ms|s|m|h) (default 5s)'),
+  str('--update-order', 'Update order ("start-first", "stop-first") (default "stop-first")'),
+  str('--update-parallelism', 'Maximum number of tasks updated simultaneously (0 to update all at once) (default 1)'),
+  str('-u, --user', 'Username or UID (format: <name|uid>[:<group|gid>])'),
+  bool('--with-registry-auth', 'Send registry authentication details to swarm agents'),
+  str('-w, --workdir', 'Working directory inside the container'),
+];
+
+export const SERVICE_COMMANDS = {
+  create: {
+    name: 'create', usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', desc: 'Create a new service', min: 1, stopAtFirstArg: true,
+    options: byLongName([
+      ...SERVICE_COMMON_OPTS,
+      list('--constraint', 'Placement constraints'),
+      list('--container-label', 'Container labels'),
+      list('-e, --env', 'Set environment variables'),
+      list('--env-file', 'Read in a file of environment variables'),
+      list('-l, --label', 'Service labels'),
+      str('--mode', 'Service mode ("replicated", "global", "replicated-job", "global-job") (default "replicated")'),
+      list('--mount', 'Attach a filesystem mount to the service'),
+      str('--name', 'Service name'),
+      list('--network', 'Network attachments'),
+      list('--placement-pref', 'Add a placement preference'),
+      list('-p, --publish', 'Publish a port as a node port'),
+    ]),
+    load: lazy(svcMod, 'create'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] SERVICE [SERVICE...]', desc: 'Display detailed information on one or more services', min: 1,
+    options: [INSPECT_FORMAT, bool('--pretty', 'Print the information in a human friendly format')],
+    load: lazy(svcMod, 'inspect'),
+  },
+  logs: {
+    name: 'logs', usage: '[OPTIONS] SERVICE|TASK', desc: 'Fetch the logs of a service or task', min: 1, max: 1,
+    options: [
+      bool('--details', 'Show extra details provided to logs'),
+      bool('-f, --follow', 'Follow log output'),
+      bool('--no-resolve', 'Do not map IDs to Names in output'),
+      bool('--no-task-ids', 'Do not include task IDs in output'),
+      bool('--no-trunc', 'Do not truncate output'),
+      bool('--raw', 'Do not neatly format logs'),
+      str('--since', 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)'),
+      str('-n, --tail', 'Number of lines to show from the end of the logs', 'all'),
+      bool('-t, --timestamps', 'Show timestamps'),
+    ],
+    load: lazy(svcMod, 'logs'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List services', max: 0,
+    options: [FILTER, FORMAT('services'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(svcMod, 'ls'),
+  },
+  ps: {
+    name: 'ps', usage: '[OPTIONS] SERVICE [SERVICE...]', desc: 'List the tasks of one or more services', min: 1,
+    options: TASK_LIST_OPTS,
+    load: lazy(svcMod, 'ps'),
+  },
+  rm: {
+    name: 'rm', usage: 'SERVICE [SERVICE...]', desc: 'Remove one or more services', min: 1, options: [],
+    load: lazy(svcMod, 'rm'),
+  },
+  rollback: {
+    name: 'rollback', usage: '[OPTIONS] SERVICE', desc: "Revert changes to a service's configuration", min: 1, max: 1,
+    options: [DETACH, bool('-q, --quiet', 'Suppress progress output')],
+    load: lazy(svcMod, 'rollback'),
+  },
+  scale: {
+    name: 'scale', usage: 'SERVICE=REPLICAS [SERVICE=REPLICAS...]', desc: 'Scale one or multiple replicated services', min: 1,
+    options: [DETACH],
+    load: lazy(svcMod, 'scale'),
+  },
+  update: {
+    name: 'update', usage: '[OPTIONS] SERVICE', desc: 'Update a service', min: 1, max: 1,
+    options: byLongName([
+      ...SERVICE_COMMON_OPTS,
+      str('--args', 'Service command args'),
+      list('--constraint-add', 'Add or update a placement constraint'),
+      list('--constraint-rm', 'Remove a constraint'),
+      list('--container-label-add', 'Add or update a container label'),
+      list('--container-label-rm', 'Remove a container label by its key'),
+      list('--env-add', 'Add or update an environment variable'),
+      list('--env-rm', 'Remove an environment variable'),
+      bool('--force', 'Force update even if no changes require it'),
+      str('--image', 'Service image tag'),
+      list('--label-add', 'Add or update a service label'),
+      list('--label-rm', 'Remove a label by its key'),
+      list('--mount-add', 'Add or update a mount on a service'),
+      list('--mount-rm', 'Remove a mount by its target path'),
+      list('--placement-pref-add', 'Add a placement preference'),
+      list('--placement-pref-rm', 'Remove a placement preference'),
+      list('--publish-add', 'Add or update a published port'),
+      list('--publish-rm', 'Remove a published port by its target port'),
+      bool('--rollback', 'Rollback to previous specification'),
+    ]),
+    load: lazy(svcMod, 'update'),
+  },
+} satisfies Record<string, CommandSpec>;
+
 export const GROUPS: Record<string, { desc: string; commands: Record<string, CommandSpec>; aliases: Record<string, string> }> = {
   container: {
     desc: 'Manage containers',
@@ -1058,6 +1339,21 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
     desc: 'Manage networks',
     commands: NETWORK_COMMANDS,
     aliases: { list: 'ls', remove: 'rm' },
+  },
+  node: {
+    desc: 'Manage Swarm nodes',
+    commands: NODE_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm' },
+  },
+  service: {
+    desc: 'Manage Swarm services',
+    commands: SERVICE_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm' },
+  },
+  swarm: {
+    desc: 'Manage Swarm',
+    commands: SWARM_COMMANDS,
+    aliases: {},
   },
   registry: {
     desc: "Manage berth's registry server",

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from './host.ts';
 import { Http1Agent, EarlyCloseError, type Http1Response } from './http1.ts';
-import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, SystemApi, VolumesApi } from './endpoints.ts';
+import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, NodesApi, ServicesApi, SwarmApi, SystemApi, TasksApi, VolumesApi } from './endpoints.ts';
 
 export type Response = Http1Response;
 export type Headers = Record<string, string>;
@@ -100,6 +100,10 @@ export class ApiClient {
   readonly volumes = new VolumesApi(this);
   readonly system = new SystemApi(this);
   readonly build = new BuildApi(this);
+  readonly swarm = new SwarmApi(this);
+  readonly nodes = new NodesApi(this);
+  readonly services = new ServicesApi(this);
+  readonly tasks = new TasksApi(this);
 
   constructor(endpoint: Endpoint, opts: { version?: string } = {}) {
     this.endpoint = endpoint;

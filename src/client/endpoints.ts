@@ -16,6 +16,9 @@ import type {
   AuthResponse, BuildCachePruneReport, ContainerPruneReport, ExecInspect, FilesystemChange, IdResponse,
   ImageDeleteItem, ImagePruneReport, NetworkPruneReport, TopResponse, UpdateResponse, VolumePruneReport,
 } from '../api/types/responses.ts';
+import type {
+  Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Swarm, SwarmInitRequest, SwarmJoinRequest, SwarmSpec, Task,
+} from '../api/types/swarm.ts';
 
 export type Query = Record<string, QueryValue>;
 
@@ -187,6 +190,10 @@ export class ImagesApi {
   push(name: string, q: { tag?: string; platform?: string }, o: CallOptions = {}): Promise<Response> {
     return this.#c.request('POST', path`/images/${name}/push`, { query: q, ...o });
   }
+  /** GET /distribution/{name}/json: the registry's descriptor (digest) and platforms. */
+  distribution<T>(name: string, o: CallOptions = {}): Promise<T> {
+    return this.#c.json<T>('GET', path`/distribution/${name}/json`, { ...o });
+  }
   /** GET /images/get: a tar of the named images. */
   save(q: { names: string[]; platform?: string }): Promise<Response> {
     return this.#c.request('GET', '/images/get', { query: q });
@@ -204,7 +211,7 @@ export class NetworksApi {
   list<T>(q: { filters?: string } = {}): Promise<T[]> {
     return this.#c.json<T[]>('GET', '/networks', { query: q });
   }
-  inspect<T>(id: string, q: { verbose?: boolean } = {}): Promise<T> {
+  inspect<T>(id: string, q: { verbose?: boolean; scope?: string } = {}): Promise<T> {
     return this.#c.json<T>('GET', path`/networks/${id}`, { query: q });
   }
   create(body: unknown): Promise<IdResponse> {
@@ -272,5 +279,117 @@ export class BuildApi {
   }
   prune(q: { all?: boolean; 'keep-storage'?: number; filters?: string } = {}): Promise<BuildCachePruneReport> {
     return this.#c.json<BuildCachePruneReport>('POST', '/build/prune', { query: q });
+  }
+}
+
+/** POST /swarm/update's query (docker always sends all three rotate flags). */
+export interface SwarmUpdateQuery {
+  version: number;
+  rotateWorkerToken?: boolean;
+  rotateManagerToken?: boolean;
+  rotateManagerUnlockKey?: boolean;
+}
+
+export class SwarmApi {
+  readonly #c: ApiClient;
+  constructor(c: ApiClient) { this.#c = c; }
+
+  /** GET /swarm (managers only: carries the join tokens). */
+  inspect(): Promise<Swarm> { return this.#c.json<Swarm>('GET', '/swarm'); }
+  /** POST /swarm/init: answers the new node's ID (a JSON string). */
+  init(body: SwarmInitRequest & Record<string, unknown>): Promise<string> {
+    return this.#c.json<string>('POST', '/swarm/init', { body });
+  }
+  join(body: SwarmJoinRequest & Record<string, unknown>): Promise<void> {
+    return this.#c.call('POST', '/swarm/join', { body });
+  }
+  leave(q: { force?: boolean } = {}): Promise<void> {
+    return this.#c.call('POST', '/swarm/leave', { query: q });
+  }
+  /** POST /swarm/update?version=N with the whole SwarmSpec. */
+  update(q: SwarmUpdateQuery, body: SwarmSpec): Promise<void> {
+    // Booleans as docker writes them (`rotateWorkerToken=false`), not queryString's 1/omitted.
+    const query: Query = {
+      rotateManagerToken: String(Boolean(q.rotateManagerToken)),
+      rotateManagerUnlockKey: String(Boolean(q.rotateManagerUnlockKey)),
+      rotateWorkerToken: String(Boolean(q.rotateWorkerToken)),
+      version: q.version,
+    };
+    return this.#c.call('POST', '/swarm/update', { query, body });
+  }
+  unlockKey(): Promise<{ UnlockKey: string }> {
+    return this.#c.json<{ UnlockKey: string }>('GET', '/swarm/unlockkey');
+  }
+  unlock(body: { UnlockKey: string }): Promise<void> {
+    return this.#c.call('POST', '/swarm/unlock', { body });
+  }
+}
+
+export class NodesApi {
+  readonly #c: ApiClient;
+  constructor(c: ApiClient) { this.#c = c; }
+
+  list(q: { filters?: string } = {}): Promise<Node[]> {
+    return this.#c.json<Node[]>('GET', '/nodes', { query: q });
+  }
+  inspect(id: string): Promise<Node> {
+    return this.#c.json<Node>('GET', path`/nodes/${id}`);
+  }
+  /** POST /nodes/{id}/update?version=N with the whole NodeSpec. */
+  update(id: string, version: number, spec: NodeSpec): Promise<void> {
+    return this.#c.call('POST', path`/nodes/${id}/update`, { query: { version }, body: spec });
+  }
+  remove(id: string, q: { force?: boolean } = {}): Promise<void> {
+    return this.#c.call('DELETE', path`/nodes/${id}`, { query: q });
+  }
+}
+
+/** POST /services/{id}/update's query. */
+export interface ServiceUpdateQuery {
+  version: number;
+  registryAuthFrom?: 'spec' | 'previous-spec';
+  rollback?: 'previous';
+}
+
+export class ServicesApi {
+  readonly #c: ApiClient;
+  constructor(c: ApiClient) { this.#c = c; }
+
+  /** GET /services (`status` adds ServiceStatus: running/desired task counts). */
+  list(q: { filters?: string; status?: boolean } = {}): Promise<Service[]> {
+    return this.#c.json<Service[]>('GET', '/services', { query: q.status ? { ...q, status: 'true' } : q });
+  }
+  inspect(id: string, q: { insertDefaults?: boolean } = {}): Promise<Service> {
+    return this.#c.json<Service>('GET', path`/services/${id}`, { query: q.insertDefaults ? { insertDefaults: 'true' } : {} });
+  }
+  create(spec: ServiceSpec, o: CallOptions = {}): Promise<ServiceCreateResponse> {
+    return this.#c.json<ServiceCreateResponse>('POST', '/services/create', { body: spec, ...o });
+  }
+  /** POST /services/{id}/update?version=N with the whole ServiceSpec. */
+  update(id: string, q: ServiceUpdateQuery, spec: ServiceSpec, o: CallOptions = {}): Promise<{ Warnings?: string[] | null }> {
+    return this.#c.json<{ Warnings?: string[] | null }>('POST', path`/services/${id}/update`, { query: { ...q }, body: spec, ...o });
+  }
+  remove(id: string): Promise<void> {
+    return this.#c.call('DELETE', path`/services/${id}`);
+  }
+  /** GET /services/{id}/logs: multiplexed (or raw, for a TTY service) log stream. */
+  logs(id: string, q: Query, o: CallOptions = {}): Promise<Response> {
+    return this.#c.request('GET', path`/services/${id}/logs`, { query: q, ...o });
+  }
+}
+
+export class TasksApi {
+  readonly #c: ApiClient;
+  constructor(c: ApiClient) { this.#c = c; }
+
+  list(q: { filters?: string } = {}): Promise<Task[]> {
+    return this.#c.json<Task[]>('GET', '/tasks', { query: q });
+  }
+  inspect(id: string): Promise<Task> {
+    return this.#c.json<Task>('GET', path`/tasks/${id}`);
+  }
+  /** GET /tasks/{id}/logs: as /services/{id}/logs, for one task. */
+  logs(id: string, q: Query, o: CallOptions = {}): Promise<Response> {
+    return this.#c.request('GET', path`/tasks/${id}/logs`, { query: q, ...o });
   }
 }
