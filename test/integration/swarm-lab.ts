@@ -1,14 +1,18 @@
 // The seeds' swarm lab on three berth nodes (test/integration/swarm-harness.ts: each berthd in its
 // own network namespace on a bridge this test creates; traffic only between those addresses):
 // init, join with the printed commands, node ls, a replicated service publishing in host mode,
-// scaling, a rolling update, a rollback, a worker leaving, and a node's death.
+// scaling, a rolling update, a rollback, a worker leaving, and a node's death. Driven through one
+// CLI: swarm-lab-berth.test.ts runs all of it with berth's, swarm-lab-docker.test.ts the
+// representative part with the docker CLI.
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
-import { until, hasDocker } from './harness.js';
+import { until, type RunOptions, type RunOut } from './harness.js';
 
+export function labSuite(client: 'berth' | 'docker', o: { rollingUpdates: boolean }): void {
 let cluster: Cluster | undefined;
 after(async () => { await cluster?.stop(); });
+const cli = (n: ClusterNode, args: string[], x?: RunOptions): RunOut => n.daemon[client](args, x);
 
 const api = async (n: ClusterNode, method: string, path: string, body?: unknown) => {
   const r = await n.daemon.api(method, path, body);
@@ -23,7 +27,7 @@ async function tasksOf(n: ClusterNode, service: string): Promise<any[]> {
 
 const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
 
-describe('swarm lab', { timeout: 600_000 }, () => {
+describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
   let n1: ClusterNode, n2: ClusterNode, n3: ClusterNode;
   let n1id = '', n3id = '';
   before(async () => {
@@ -32,31 +36,34 @@ describe('swarm lab', { timeout: 600_000 }, () => {
   });
 
   test('init, join with the printed command, node ls', async () => {
-    const init = n1.daemon.docker(['swarm', 'init', '--advertise-addr', n1.addr, '--dispatcher-heartbeat', '2s']);
+    const init = cli(n1, ['swarm', 'init', '--advertise-addr', n1.addr, '--dispatcher-heartbeat', '2s']);
     assert.equal(init.status, 0, init.stderr);
     assert.match(init.stdout, /Swarm initialized: current node \(\w+\) is now a manager/);
-    const cmd = /docker swarm join --token (\S+) (\S+)/.exec(init.stdout);
+    const cmd = new RegExp(`${client} swarm join --token (\\S+) (\\S+)`).exec(init.stdout);
     assert.ok(cmd, init.stdout);
     for (const n of [n2, n3]) {
-      const j = n.daemon.docker(['swarm', 'join', '--token', cmd[1]!, cmd[2]!]);
+      const j = cli(n, ['swarm', 'join', '--token', cmd[1]!, cmd[2]!]);
       assert.equal(j.status, 0, j.stderr);
       assert.match(j.stdout, /This node joined a swarm as a worker/);
     }
     await until('three nodes ready', async () => {
-      const ls = n1.daemon.docker(['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}} {{.Self}}']);
+      const ls = cli(n1, ['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}} {{.Self}}']);
       return ls.status === 0 && ls.stdout.trim().split('\n').filter((l) => / Ready /.test(l)).length === 3;
     }, 30_000);
     n1id = (await api(n1, 'GET', '/info')).json().Swarm.NodeID;
     n3id = (await api(n3, 'GET', '/info')).json().Swarm.NodeID;
-    const ls = n1.daemon.docker(['node', 'ls']);
+    const ls = cli(n1, ['node', 'ls']);
     assert.match(ls.stdout, /\*\s+\S+\s+Ready\s+Active\s+Leader/);
-    const w = n2.daemon.docker(['node', 'ls']);
+    const w = cli(n2, ['node', 'ls']);
     assert.notEqual(w.status, 0);
     assert.match(w.stderr, /not a swarm manager/);
+    const wc = cli(n2, ['service', 'create', '--detach', '--name', 'nope', 'busybox', 'true']);
+    assert.notEqual(wc.status, 0, 'a worker cannot create a service');
+    assert.match(wc.stderr, /not a swarm manager/);
   });
 
   test('a replicated service in host mode: spread 1/1/1, every node answers', async () => {
-    const c = n1.daemon.docker(['service', 'create', '--detach', '--name', 'web', '--replicas', '3',
+    const c = cli(n1, ['service', 'create', '--detach', '--name', 'web', '--replicas', '3',
       '-p', 'mode=host,target=80,published=8080', 'busybox', 'sh', '-c', 'echo "$(hostname)" > /i; httpd -f -p 80 -h /']);
     assert.equal(c.status, 0, c.stderr);
     await until('3 running tasks', async () => running(await tasksOf(n1, 'web')).length === 3, 60_000);
@@ -65,25 +72,25 @@ describe('swarm lab', { timeout: 600_000 }, () => {
     for (const n of cluster!.nodes) {
       await until(`${n.name} answers on 8080`, () => cluster!.exec(n1, 'curl', ['-sS', '--max-time', '2', `http://${n.addr}:8080/i`]).status === 0, 20_000);
     }
-    const ps = n1.daemon.docker(['service', 'ps', 'web']);
+    const ps = cli(n1, ['service', 'ps', 'web']);
     assert.equal(ps.status, 0, ps.stderr);
     assert.match(ps.stdout, /web\.1\s/);
   });
 
   test('scale past the published port: the extra tasks wait, as Docker\'s do', async () => {
-    const r = n1.daemon.docker(['service', 'scale', '--detach', 'web=4']);
+    const r = cli(n1, ['service', 'scale', '--detach', 'web=4']);
     assert.equal(r.status, 0, r.stderr);
     await until('a pending task explains why', async () => (await tasksOf(n1, 'web')).some((t) => t.Status.State === 'pending' && /host-mode port already in use on 3 nodes/.test(t.Status.Err ?? '')), 30_000);
     assert.equal(running(await tasksOf(n1, 'web')).length, 3);
-    assert.equal(n1.daemon.docker(['service', 'scale', '--detach', 'web=3']).status, 0);
+    assert.equal(cli(n1, ['service', 'scale', '--detach', 'web=3']).status, 0);
     await until('back to 3 tasks', async () => (await tasksOf(n1, 'web')).filter((t) => t.DesiredState === 'running').length === 3, 30_000);
   });
 
-  test('scale to 6 (the CLI waits for convergence), rolling update stop-first then start-first', async () => {
-    for (const n of cluster!.nodes) assert.equal(n.daemon.docker(['tag', 'busybox', 'busybox:v2']).status, 0);
-    const c = n1.daemon.docker(['service', 'create', '--detach', '--name', 'app', '--replicas', '3', 'busybox', 'sleep', '100000']);
+  test('scale to 6 (the CLI waits for convergence), rolling update stop-first then start-first', { skip: o.rollingUpdates ? false : 'the berth CLI\'s lab covers rolling updates' }, async () => {
+    for (const n of cluster!.nodes) assert.equal(cli(n, ['tag', 'busybox', 'busybox:v2']).status, 0);
+    const c = cli(n1, ['service', 'create', '--detach', '--name', 'app', '--replicas', '3', 'busybox', 'sleep', '100000']);
     assert.equal(c.status, 0, c.stderr);
-    const sc = n1.daemon.docker(['service', 'scale', 'app=6'], { timeout: 120_000 });
+    const sc = cli(n1, ['service', 'scale', 'app=6'], { timeout: 120_000 });
     assert.equal(sc.status, 0, sc.stderr);
     assert.match(sc.stdout, /app scaled to 6/);
     assert.match(sc.stdout, /verify: Service app converged/);
@@ -103,20 +110,20 @@ describe('swarm lab', { timeout: 600_000 }, () => {
       }, 180_000, 50);
       return min;
     };
-    const u1 = n1.daemon.docker(['service', 'update', '--detach', '--image', 'busybox:v2', '--update-parallelism', '2', '--update-delay', '1s', 'app']);
+    const u1 = cli(n1, ['service', 'update', '--detach', '--image', 'busybox:v2', '--update-parallelism', '2', '--update-delay', '1s', 'app']);
     assert.equal(u1.status, 0, u1.stderr);
     const min1 = await watch('completed');
     assert.ok(min1 >= 4, `stop-first with parallelism 2 kept ${min1} of 6 running at worst`);
     assert.ok(running(await tasksOf(n1, 'app')).every((t) => t.Spec.ContainerSpec.Image.startsWith('busybox:v2')));
 
-    const u2 = n1.daemon.docker(['service', 'update', '--detach', '--image', 'busybox:latest', '--update-parallelism', '2', '--update-order', 'start-first', 'app']);
+    const u2 = cli(n1, ['service', 'update', '--detach', '--image', 'busybox:latest', '--update-parallelism', '2', '--update-order', 'start-first', 'app']);
     assert.equal(u2.status, 0, u2.stderr);
     const min2 = await watch('completed');
     assert.ok(min2 >= 6, `start-first kept ${min2} of 6 running at worst`);
   });
 
   test('a failing image rolls back', async () => {
-    const u = n1.daemon.docker(['service', 'update', '--detach', '--image', 'nosuch:1', '--update-failure-action', 'rollback', '--update-monitor', '2s', 'app']);
+    const u = cli(n1, ['service', 'update', '--detach', '--image', 'nosuch:1', '--update-failure-action', 'rollback', '--update-monitor', '2s', 'app']);
     assert.equal(u.status, 0, u.stderr);
     await until('rollback completed', async () => (await api(n1, 'GET', '/services/app')).json().UpdateStatus?.State === 'rollback_completed', 120_000);
     await until('6 tasks of the old image run', async () => {
@@ -128,11 +135,11 @@ describe('swarm lab', { timeout: 600_000 }, () => {
   });
 
   test('a worker leaves, then a node dies: the service is back at 6 within the bound', async () => {
-    const l = n3.daemon.docker(['swarm', 'leave']);
+    const l = cli(n3, ['swarm', 'leave']);
     assert.equal(l.status, 0, l.stderr);
     assert.match(l.stdout, /Node left the swarm/);
-    assert.equal(n3.daemon.docker(['ps', '-aq', '--filter', 'label=com.docker.swarm.service.name=app']).stdout.trim(), '', 'its task containers are removed');
-    await until('n3 is down', () => /Down/.test(n1.daemon.docker(['node', 'ls']).stdout), 15_000);
+    assert.equal(cli(n3, ['ps', '-aq', '--filter', 'label=com.docker.swarm.service.name=app']).stdout.trim(), '', 'its task containers are removed');
+    await until('n3 is down', () => /Down/.test(cli(n1, ['node', 'ls']).stdout), 15_000);
     // Heartbeat 2s: the lease lapses after 3s; the bound leaves room for a loaded machine.
     await until('6 running on n1 and n2 after the leave', async () => {
       const ts = running(await tasksOf(n1, 'app'));
@@ -149,3 +156,4 @@ describe('swarm lab', { timeout: 600_000 }, () => {
     assert.ok(took < 30_000, `rescheduled in ${took} ms`);
   });
 });
+}
