@@ -14,7 +14,7 @@ import { invalid } from '../common/errors.ts';
 import { frame } from '../common/stdcopy.ts';
 import { formatTimeNs } from '../engine/logs.ts';
 import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
-import { ClusterObjects } from '../swarm/node/objects.ts';
+import { ClusterObjects, withQuorum } from '../swarm/node/objects.ts';
 import { withDefaults } from '../swarm/spec/service-spec.ts';
 
 export interface SwarmOptions {
@@ -70,21 +70,21 @@ export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend
   return {
     info: () => ctl.info(),
     isManager: () => ctl.isManager,
-    inspect: () => ctl.inspect(),
+    inspect: () => withQuorum(() => ctl.inspect()),
     init: (r) => ctl.init(r),
     join: (r) => ctl.join(r),
     leave: (f) => ctl.leave(f),
-    update: (s, o) => ctl.update(s, o),
+    update: (s, o) => withQuorum(() => ctl.update(s, o)),
     unlockKey: async () => { ctl.store(); throw invalid('no unlock key is set'); },
     unlock: async () => { throw invalid('swarm is not locked'); },
-    nodes: () => objects.nodes(),
-    updateNode: (id, v, s) => objects.updateNode(id, v, s),
-    removeNode: (id, f) => objects.removeNode(id, f),
-    services: () => objects.services(),
-    tasks: () => objects.tasks(),
-    createService: (s) => objects.createService(s),
-    updateService: (id, v, s, o) => objects.updateService(id, v, s, o),
-    removeService: (id) => objects.removeService(id),
+    nodes: () => withQuorum(() => objects.nodes()),
+    updateNode: (id, v, s) => withQuorum(() => objects.updateNode(id, v, s)),
+    removeNode: (id, f) => withQuorum(() => objects.removeNode(id, f)),
+    services: () => withQuorum(() => objects.services()),
+    tasks: () => withQuorum(() => objects.tasks()),
+    createService: (s) => withQuorum(() => objects.createService(s)),
+    updateService: (id, v, s, o) => withQuorum(() => objects.updateService(id, v, s, o)),
+    removeService: (id) => withQuorum(() => objects.removeService(id)),
     serviceDefaults: (s) => withDefaults(s),
     logs: async (target, o) => {
       const tasks = (await objects.tasks()).filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));

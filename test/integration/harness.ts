@@ -124,7 +124,8 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
     docker: (a, x) => run('docker', a, { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') }, x),
     restart: async (x = {}) => {
       d.proc.kill(x.kill9 ? 'SIGKILL' : 'SIGTERM');
-      await new Promise((r) => (d.proc.exitCode !== null ? r(null) : d.proc.once('exit', r)));
+      // Already dead (a test's kill -9): an exit code, or a signal code and no exit code.
+      await new Promise((r) => (d.proc.exitCode !== null || d.proc.signalCode !== null ? r(null) : d.proc.once('exit', r)));
       d.proc = launch();
       await waitPing(sock, d.proc, log);
     },

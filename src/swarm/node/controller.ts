@@ -329,7 +329,15 @@ export class SwarmController {
         resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd };
       } else {
         const peer = `https://${adv}:${ETCD_PEER_PORT}`;
-        const { members } = await store.client.memberAdd([peer]);
+        // etcd refuses a member add that could cost quorum while a member joined only moments ago
+        // ("unhealthy cluster", its strict reconfig check): two manager joins in a row wait here.
+        let members: Awaited<ReturnType<typeof store.client.memberAdd>>['members'] = [];
+        for (let attempt = 0; ; attempt++) {
+          try { ({ members } = await store.client.memberAdd([peer])); break; } catch (e) {
+            if (attempt >= 60 || !/unhealthy cluster/.test((e as Error).message)) throw e;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
         const initialCluster = members.map((m) => `${m.name || nodeId}=${m.peerUrls[0]}`).join(',');
         const endpoints = [...new Set([...members.flatMap((m) => m.clientUrls), `https://${adv}:${ETCD_CLIENT_PORT}`])];
         resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster, name: nodeId, endpoints };

@@ -12,6 +12,24 @@ import { normalizeServiceSpec, normalizeServiceUpdate, noPreviousSpec } from '..
 
 const NAMES = `${ROOT}names/services/`;
 
+/** dockerd's answer when raft has no leader; here: etcd has lost its quorum (or cannot be reached). */
+export const NO_LEADER = 'rpc error: code = Unknown desc = The swarm does not have a leader. It\'s possible that too few managers are online. Make sure more than half of the managers are online.';
+
+/**
+ * Runs a cluster-store call, turning "etcd cannot answer" (no quorum: requests time out or are
+ * refused by every member) into dockerd's no-leader error, so a user sees why writes fail.
+ */
+export async function withQuorum<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof EngineError && e.message.startsWith('etcd:') && (e.kind === 'Unavailable' || /timed out|no leader|request timed out|leader changed/.test(e.message))) {
+      throw new EngineError('Unavailable', NO_LEADER, { cause: e });
+    }
+    throw e;
+  }
+}
+
 export class ClusterObjects {
   constructor(private readonly ctl: SwarmController) {}
 
