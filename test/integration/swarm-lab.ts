@@ -29,7 +29,7 @@ const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && 
 
 describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
   let n1: ClusterNode, n2: ClusterNode, n3: ClusterNode;
-  let n1id = '', n3id = '';
+  let n1id = '', n2id = '', n3id = '';
   before(async () => {
     cluster = await startCluster({ nodes: 3 });
     [n1, n2, n3] = cluster.nodes;
@@ -51,6 +51,7 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
       return ls.status === 0 && ls.stdout.trim().split('\n').filter((l) => / Ready /.test(l)).length === 3;
     }, 30_000);
     n1id = (await api(n1, 'GET', '/info')).json().Swarm.NodeID;
+    n2id = (await api(n2, 'GET', '/info')).json().Swarm.NodeID;
     n3id = (await api(n3, 'GET', '/info')).json().Swarm.NodeID;
     const ls = cli(n1, ['node', 'ls']);
     assert.match(ls.stdout, /\*\s+\S+\s+Ready\s+Active\s+Leader/);
@@ -60,6 +61,26 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
     const wc = cli(n2, ['service', 'create', '--detach', '--name', 'nope', 'busybox', 'true']);
     assert.notEqual(wc.status, 0, 'a worker cannot create a service');
     assert.match(wc.stderr, /not a swarm manager/);
+  });
+
+  test('promote a worker to manager (an etcd member of its own), then demote it again', async () => {
+    const p = cli(n1, ['node', 'promote', n2id]);
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(p.stdout, /promoted to a manager in the swarm/);
+    await until('n2 serves as a manager', async () => (await api(n2, 'GET', '/info')).json().Swarm.ControlAvailable === true
+      && cli(n2, ['node', 'ls']).status === 0, 60_000);
+    await until('n1 sees two reachable managers', () => {
+      const ls = cli(n1, ['node', 'ls', '--format', '{{.ManagerStatus}}']).stdout.split('\n');
+      return ls.filter((l) => /Leader|Reachable/.test(l)).length === 2;
+    }, 30_000);
+    const d = cli(n1, ['node', 'demote', n2id]);
+    assert.equal(d.status, 0, d.stderr);
+    await until('n2 is a worker again', async () => (await api(n2, 'GET', '/info')).json().Swarm.ControlAvailable === false
+      && (await api(n2, 'GET', '/info')).json().Swarm.LocalNodeState === 'active', 60_000);
+    const last = cli(n1, ['node', 'demote', n1id]);
+    assert.notEqual(last.status, 0);
+    assert.match(last.stderr, /attempting to demote the last manager of the swarm/);
+    await until('all three ready', () => cli(n1, ['node', 'ls']).stdout.split('\n').filter((l) => / Ready /.test(l)).length === 3, 30_000);
   });
 
   test('a replicated service in host mode: spread 1/1/1, every node answers', async () => {
@@ -86,9 +107,8 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
     await until('back to 3 tasks', async () => (await tasksOf(n1, 'web')).filter((t) => t.DesiredState === 'running').length === 3, 30_000);
   });
 
-  test('scale to 6 (the CLI waits for convergence), rolling update stop-first then start-first', { skip: o.rollingUpdates ? false : 'the berth CLI\'s lab covers rolling updates' }, async () => {
-    for (const n of cluster!.nodes) assert.equal(cli(n, ['tag', 'busybox', 'busybox:v2']).status, 0);
-    const c = cli(n1, ['service', 'create', '--detach', '--name', 'app', '--replicas', '3', 'busybox', 'sleep', '100000']);
+  test('scale to 6: the CLI waits for convergence, tasks spread 2/2/2', async () => {
+    const c = cli(n1, ['service', 'create', '--detach', '--name', 'app', '--replicas', '3', 'busybox:latest', 'sleep', '100000']);
     assert.equal(c.status, 0, c.stderr);
     const sc = cli(n1, ['service', 'scale', 'app=6'], { timeout: 120_000 });
     assert.equal(sc.status, 0, sc.stderr);
@@ -98,6 +118,10 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
     const perNode = new Map<string, number>();
     for (const t of running(await tasksOf(n1, 'app'))) perNode.set(t.NodeID, (perNode.get(t.NodeID) ?? 0) + 1);
     assert.deepEqual([...perNode.values()], [2, 2, 2]);
+  });
+
+  test('rolling update stop-first then start-first', { skip: o.rollingUpdates ? false : 'the berth CLI\'s lab covers rolling updates' }, async () => {
+    for (const n of cluster!.nodes) assert.equal(cli(n, ['tag', 'busybox', 'busybox:v2']).status, 0);
 
     // Watches the update, sampling the running count, until the service says it completed.
     const watch = async (want: string) => {

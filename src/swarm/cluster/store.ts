@@ -93,7 +93,7 @@ export class ClusterStore {
     const r = await this.client.txn([{ key, target: 'mod', result: '=', value: version }], [{ put: { key, value: encode(obj) } }]);
     if (!r.succeeded) {
       if (!(await this.client.get(key))) throw notFound(`${kind.slice(0, -1)} ${obj.ID} not found`);
-      throw new EngineError('InvalidParameter', OUT_OF_SEQUENCE);
+      throw new EngineError('InvalidParameter', `rpc error: code = Unknown desc = ${OUT_OF_SEQUENCE}`);
     }
     return { ...obj, Version: { Index: r.revision } };
   }
@@ -112,7 +112,7 @@ export class ClusterStore {
       try {
         return await this.update(kind, next, cur.Version!.Index);
       } catch (e) {
-        if (!(e instanceof EngineError && e.message === OUT_OF_SEQUENCE)) throw e;
+        if (!(e instanceof EngineError && e.message.endsWith(OUT_OF_SEQUENCE))) throw e;
       }
     }
     throw conflict(`${kind.slice(0, -1)} ${id}: too many concurrent updates`);

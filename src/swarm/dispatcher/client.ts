@@ -11,7 +11,7 @@ import type { PeerCertificate } from 'node:tls';
 import { EngineError } from '../../common/errors.ts';
 import type { NodeDescription, TaskStatus } from '../../api/types/swarm.ts';
 import { MANAGER_ROLE } from '../ca/ca.ts';
-import type { JoinRequest, JoinResponse, SessionMessage, StatusUpdate } from './protocol.ts';
+import type { JoinRequest, JoinResponse, RenewRequest, SessionMessage, StatusUpdate } from './protocol.ts';
 
 export interface NodeTls { caCertPem: string; certPem: string; keyPem: string }
 
@@ -117,6 +117,11 @@ export class DispatcherSession {
   /** Sends task status reports to the current manager (the agent's reporter); throws when none answers. */
   async report(taskId: string, status: TaskStatus): Promise<void> {
     await this.#callAny('/status', [{ taskId, status } satisfies StatusUpdate]);
+  }
+
+  /** A certificate for the role the cluster now gives this node (promote/demote). */
+  async renew(req: RenewRequest): Promise<JoinResponse> {
+    return JSON.parse(await this.#callAny('/renew', req)) as JoinResponse;
   }
 
   /** Tells a manager this node leaves (its heartbeat lease is revoked at once, the node marked down). */

@@ -60,4 +60,7 @@ export interface SessionMessage {
   role?: 'worker' | 'manager';
 }
 
+/** POST /renew: a node's new certificate for the role the cluster now gives it (promote, demote). */
+export interface RenewRequest { csrPem: string; listenAddr: string }
+
 export interface StatusUpdate { taskId: string; status: TaskStatus }

@@ -14,7 +14,7 @@ import { verifyNodeCertificate, MANAGER_ROLE, type NodeIdentity } from '../ca/ca
 import { ClusterStore, KEYS } from '../cluster/store.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { advance } from '../orchestrator/task-state.ts';
-import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
+import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
 
 export interface DispatcherOptions {
   store: ClusterStore;
@@ -27,6 +27,8 @@ export interface DispatcherOptions {
   port: number;
   /** Admits a node presenting a join token (the swarm controller's business: tokens, certificates, etcd membership). */
   join: (req: JoinRequest, remoteAddr: string) => Promise<JoinResponse>;
+  /** Issues an authenticated node a certificate for its current role (and a manager's etcd credentials). */
+  renew: (nodeId: string, req: RenewRequest) => Promise<JoinResponse>;
   log?: (level: string, msg: string) => void;
 }
 
@@ -109,6 +111,10 @@ export class Dispatcher {
         if (!Array.isArray(updates)) throw new EngineError('InvalidParameter', 'status: a list of updates is required');
         for (const u of updates) await this.#status(who.nodeId, u);
         return send(res, 200, '{}');
+      }
+      if (req.method === 'POST' && url.pathname === '/renew') {
+        const body = await readJson<RenewRequest>(req);
+        return send(res, 200, JSON.stringify(await this.#o.renew(who.nodeId, body)));
       }
       if (req.method === 'POST' && url.pathname === '/leave') {
         await this.#leave(who.nodeId);

@@ -31,7 +31,7 @@ import { ClusterStore, KEYS, type ClusterSecrets } from '../cluster/store.ts';
 import { ClusterCache } from '../cluster/cache.ts';
 import { Dispatcher, managersOf } from '../dispatcher/server.ts';
 import { DispatcherSession, fetchCA, requestJoin, type NodeTls } from '../dispatcher/client.ts';
-import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type SessionMessage, type WireAssignment } from '../dispatcher/protocol.ts';
+import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type RenewRequest, type SessionMessage, type WireAssignment } from '../dispatcher/protocol.ts';
 import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadLocalState, parseAddr, saveLocalState, type LocalState } from './local-state.ts';
 
 /** dockerd's texts (daemon/cluster/errors.go). */
@@ -323,28 +323,108 @@ export class SwarmController {
     await store.create('nodes', node);
     const managers = managersOf([...(await store.list('nodes'))]);
     const resp: JoinResponse = { nodeId, clusterId: cluster.ID, role: isManager ? 'manager' : 'worker', certPem: cert.certPem, caCertPem: secrets.rootCA.certPem, managers };
-    if (isManager) {
-      const etcdCert = await issueNodeCertificate(secrets.etcdCA, { nodeId, role, clusterId: cluster.ID, csrPem: req.csrPem, addresses: [adv, '127.0.0.1'] });
-      if (this.#o.externalEtcd) {
-        resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd };
-      } else {
-        const peer = `https://${adv}:${ETCD_PEER_PORT}`;
-        // etcd refuses a member add that could cost quorum while a member joined only moments ago
-        // ("unhealthy cluster", its strict reconfig check): two manager joins in a row wait here.
-        let members: Awaited<ReturnType<typeof store.client.memberAdd>>['members'] = [];
-        for (let attempt = 0; ; attempt++) {
-          try { ({ members } = await store.client.memberAdd([peer])); break; } catch (e) {
-            if (attempt >= 60 || !/unhealthy cluster/.test((e as Error).message)) throw e;
-            await new Promise((r) => setTimeout(r, 500));
-          }
-        }
-        const initialCluster = members.map((m) => `${m.name || nodeId}=${m.peerUrls[0]}`).join(',');
-        const endpoints = [...new Set([...members.flatMap((m) => m.clientUrls), `https://${adv}:${ETCD_CLIENT_PORT}`])];
-        resp.etcd = { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster, name: nodeId, endpoints };
-      }
-    }
+    if (isManager) resp.etcd = await this.#etcdCredentials(nodeId, adv, req.csrPem, cluster.ID, secrets);
     this.#log('info', `swarm: node ${nodeId} (${req.hostname}, ${adv}) joined as a ${node.Spec.Role}`);
     return resp;
+  }
+
+  /** A manager's etcd certificate (etcd CA, for the node's key) and membership: added as a member unless it is one. */
+  async #etcdCredentials(nodeId: string, adv: string, csrPem: string, clusterId: string, secrets: ClusterSecrets): Promise<NonNullable<JoinResponse['etcd']>> {
+    const store = this.store();
+    const etcdCert = await issueNodeCertificate(secrets.etcdCA, { nodeId, role: MANAGER_ROLE, clusterId, csrPem, addresses: [adv, '127.0.0.1'] });
+    if (this.#o.externalEtcd) {
+      return { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd };
+    }
+    const peer = `https://${adv}:${ETCD_PEER_PORT}`;
+    let members = await store.client.memberList();
+    if (!members.some((m) => m.peerUrls.includes(peer))) {
+      // etcd refuses a member add that could cost quorum while a member joined only moments ago
+      // ("unhealthy cluster", its strict reconfig check): two manager joins in a row wait here.
+      for (let attempt = 0; ; attempt++) {
+        try { ({ members } = await store.client.memberAdd([peer])); break; } catch (e) {
+          if (attempt >= 60 || !/unhealthy cluster/.test((e as Error).message)) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
+    const initialCluster = members.map((m) => `${m.name || nodeId}=${m.peerUrls[0]}`).join(',');
+    const endpoints = [...new Set([...members.flatMap((m) => m.clientUrls), `https://${adv}:${ETCD_CLIENT_PORT}`])];
+    return { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster, name: nodeId, endpoints };
+  }
+
+  /**
+   * The dispatcher's /renew (runs on a manager): a node promoted or demoted asks for a certificate
+   * of its new role; a promoted one also gets its etcd credentials and is added as a member.
+   */
+  async renew(nodeId: string, req: RenewRequest): Promise<JoinResponse> {
+    const store = this.store();
+    const [cluster, secrets, node] = [await store.cluster(), await store.secrets(), await store.get('nodes', nodeId)];
+    if (!cluster || !secrets) throw unavailable('the swarm is not initialized yet');
+    if (!node) throw new EngineError('NotFound', `node ${nodeId} is not part of this swarm`);
+    if (!req || typeof req.csrPem !== 'string') throw invalid('renew: a CSR is required');
+    const adv = node.Status.Addr ?? '';
+    const manager = node.Spec.Role === 'manager';
+    const role = manager ? MANAGER_ROLE : WORKER_ROLE;
+    const cert = await issueNodeCertificate(secrets.rootCA, { nodeId, role, clusterId: cluster.ID, csrPem: req.csrPem, addresses: [adv] });
+    const resp: JoinResponse = {
+      nodeId, clusterId: cluster.ID, role: manager ? 'manager' : 'worker', certPem: cert.certPem, caCertPem: secrets.rootCA.certPem,
+      managers: managersOf(await store.list('nodes')),
+    };
+    if (manager) {
+      const port = parseAddr(String(req.listenAddr ?? ''), SWARM_PORT, 'listen').port;
+      await store.modify('nodes', nodeId, (n) => (n.ManagerStatus?.Addr ? undefined
+        : { ...n, ManagerStatus: { Reachability: 'reachable', Addr: `${adv}:${port}` }, UpdatedAt: new Date().toISOString() }));
+      resp.etcd = await this.#etcdCredentials(nodeId, adv, req.csrPem, cluster.ID, secrets);
+    }
+    this.#log('info', `swarm: node ${nodeId} renewed its certificate as a ${resp.role}`);
+    return resp;
+  }
+
+  /** This node was promoted or demoted: new certificate, etcd member started or dropped, parts restarted. */
+  #changeRole(target: 'worker' | 'manager'): Promise<void> {
+    return this.#serial(async () => {
+      const s = this.#state;
+      if (!s || s.role === target || !this.#session) return;
+      this.#log('info', `swarm: this node is now a ${target}`);
+      const csr = await createCSR();
+      const resp = await this.#session.renew({ csrPem: csr.csrPem, listenAddr: s.listenAddr });
+      if (resp.role !== target) return;
+      await this.#deactivate();
+      await saveNodeCredentials(certDir(this.#o.dataRoot), { certPem: resp.certPem, keyPem: csr.keyPem });
+      const next: LocalState = { ...s, role: target, managers: resp.managers.map((m) => m.Addr) };
+      if (target === 'manager') {
+        await this.#saveEtcdTls(resp.etcd!.caCertPem, resp.etcd!.certPem, csr.keyPem);
+        next.etcd = { name: resp.etcd!.name, endpoints: resp.etcd!.endpoints };
+        await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
+        await this.#startEtcd(next, resp.etcd!.initialCluster, 'existing');
+      } else {
+        // A removed member must never start again on its old data.
+        delete next.etcd;
+        await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
+        await rm(etcdTlsDir(this.#o.dataRoot), { recursive: true, force: true });
+      }
+      await saveLocalState(this.#o.dataRoot, next);
+      this.#state = next;
+      await this.#activate(next, { fresh: true });
+    }).catch((e: Error) => {
+      this.#log('error', `swarm: changing this node's role to ${target}: ${e.message}`);
+      this.#status = 'error';
+      this.#error = e.message;
+    });
+  }
+
+  /** Removes a demoted manager's etcd member (runs on the manager serving the demote). */
+  async removeMember(nodeId: string): Promise<void> {
+    if (this.#o.externalEtcd) return;
+    const c = this.store().client;
+    const me = (await c.memberList()).find((m) => m.name === nodeId);
+    if (!me) return;
+    for (let i = 0; ; i++) {
+      try { await c.memberRemove(me.id); return; } catch (e) {
+        if (i >= 20 || !/unhealthy cluster/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   // --- leave ---
@@ -400,7 +480,7 @@ export class SwarmController {
     const store = this.store();
     const cur = await store.cluster();
     if (!cur) throw unavailable(NOT_IN_SWARM);
-    if (cur.Version.Index !== o.version) throw invalid('update out of sequence');
+    if (cur.Version.Index !== o.version) throw invalid('rpc error: code = Unknown desc = update out of sequence');
     if (spec.EncryptionConfig?.AutoLockManagers) throw new EngineError('NotImplemented', 'autolock is not supported by berth yet: the managers\' keys are kept in the cluster store');
     let tokens = { worker: cur.JoinTokens.Worker, manager: cur.JoinTokens.Manager };
     if (o.rotateWorkerToken) tokens = rotateJoinToken(tokens, WORKER_ROLE, (await store.secrets())!.rootCA.certPem);
@@ -411,7 +491,7 @@ export class SwarmController {
     };
     const r = await store.client.txn([{ key: KEYS.cluster, target: 'mod', result: '=', value: o.version }],
       [{ put: { key: KEYS.cluster, value: JSON.stringify({ ...next, Version: undefined }) } }]);
-    if (!r.succeeded) throw invalid('update out of sequence');
+    if (!r.succeeded) throw invalid('rpc error: code = Unknown desc = update out of sequence');
   }
 
   async inspect(): Promise<Swarm> {
@@ -466,7 +546,8 @@ export class SwarmController {
       const listen = parseAddr(s.listenAddr, SWARM_PORT);
       this.#dispatcher = new Dispatcher({
         store: this.#store!, cache: this.#cache, caCertPem: root.certPem, certPem: creds.certPem, keyPem: creds.keyPem,
-        host: listen.host, port: listen.port, join: (req, remote) => this.admit(req, remote), log: this.#log,
+        host: listen.host, port: listen.port, join: (req, remote) => this.admit(req, remote),
+        renew: (id, req) => this.renew(id, req), log: this.#log,
       });
       await this.#dispatcher.listen();
       this.#election = new Election({
@@ -498,6 +579,7 @@ export class SwarmController {
       }
     }
     if (m.assignments) this.#agent?.setAssignments(m.assignments);
+    if (m.role && this.#state && m.role !== this.#state.role) void this.#changeRole(m.role);
   }
 
   async #campaign(): Promise<void> {

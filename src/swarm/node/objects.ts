@@ -54,11 +54,22 @@ export class ClusterObjects {
     if (!['active', 'pause', 'drain'].includes(spec.Availability)) throw invalid(`invalid availability ${JSON.stringify(spec.Availability)}`);
     const role = spec.Role ?? cur.Spec.Role;
     if (role !== 'manager' && role !== 'worker') throw invalid(`invalid role ${JSON.stringify(spec.Role)}`);
-    if (role !== cur.Spec.Role) {
-      // Promotion and demotion move an etcd member in or out of the cluster; berth does not do that yet.
-      throw new EngineError('NotImplemented', `changing the role of node ${id} (${cur.Spec.Role} → ${role}) is not supported by berth yet: join the node again with the ${role} token`);
+    const next: Node = { ...cur, Spec: { ...spec, Role: role, Labels: spec.Labels ?? {} }, UpdatedAt: new Date().toISOString() };
+    if (cur.Spec.Role === 'manager' && role === 'worker') {
+      // Demotion: the node's etcd member leaves first (quorum permitting), then its role changes;
+      // the node sees the new role on its session, drops its member's data and renews as a worker.
+      if (cur.Version?.Index !== version) throw invalid(`rpc error: code = Unknown desc = ${OUT_OF_SEQUENCE}`);
+      const managers = (await store.list('nodes')).filter((n) => n.Spec.Role === 'manager');
+      if (managers.length <= 1) throw invalid('rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm');
+      const alive = await store.alive();
+      const reachable = managers.filter((n) => alive.has(n.ID) && n.ID !== id).length;
+      if (reachable <= Math.floor((managers.length - 1) / 2)) {
+        throw invalid(`rpc error: code = FailedPrecondition desc = can't remove member from the raft: this would result in a loss of quorum`);
+      }
+      await this.ctl.removeMember(id);
+      delete next.ManagerStatus;
     }
-    await store.update('nodes', { ...cur, Spec: { ...spec, Role: role, Labels: spec.Labels ?? {} }, UpdatedAt: new Date().toISOString() }, version);
+    await store.update('nodes', next, version);
   }
 
   async removeNode(id: string, force: boolean): Promise<void> {
