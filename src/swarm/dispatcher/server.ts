@@ -141,7 +141,9 @@ export class Dispatcher {
     if (!this.#o.cache.nodes.has(nodeId) && !(await this.#o.store.get('nodes', nodeId))) {
       throw new EngineError('NotFound', `node ${nodeId} is not part of this swarm`);
     }
-    const ttl = Math.max(2, Math.ceil((heartbeatMs(this.#o.cache) * 1.5) / 1000));
+    // The lease lapses one heartbeat period after the last renewal that reached etcd; the node
+    // renews every third of it, so two heartbeats can go astray before it is marked down.
+    const ttl = Math.max(2, Math.ceil(heartbeatMs(this.#o.cache) / 1000));
     const { id } = await c.leaseGrant(ttl);
     await c.put(KEYS.heartbeats + nodeId, String(Date.now()), { lease: id });
     this.#leases.set(nodeId, id);

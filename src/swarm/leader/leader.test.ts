@@ -199,6 +199,25 @@ test('a new leader gives nodes 3 heartbeat periods before marking them down', as
   }
 });
 
+test('within the grace, a node the leader has seen alive is down as soon as its heartbeat lapses', async () => {
+  const store = new MemoryLeaderStore();
+  store.cluster.Spec.Dispatcher = { HeartbeatPeriod: 10e9 }; // grace 30 s: far longer than this test
+  store.putNode(node('n1'));
+  store.putNode(node('n2'));
+  store.setAlive('n1', true);
+  store.setAlive('n2', true);
+  const leader = new Leader({ store });
+  leader.start();
+  try {
+    await leader.settle();
+    store.setAlive('n2', false);
+    await until('n2 down', () => store.nodes.get('n2')?.Status.State === 'down', 3000);
+    assert.equal(store.nodes.get('n1')?.Status.State, 'ready');
+  } finally {
+    await leader.stop();
+  }
+});
+
 test('restart policy: on-failure with a delay and max attempts 2 runs the task 3 times, then stops', async () => {
   const tpl: TaskSpec = { ContainerSpec: { Image: 'bad' }, RestartPolicy: { Condition: 'on-failure', Delay: 3e8, MaxAttempts: 2 } };
   await withCluster(['n1'], async ({ store, leader }) => {

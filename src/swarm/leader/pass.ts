@@ -51,6 +51,12 @@ const UPDATE_TICK_MS = 5000;
 export interface LeaderMemory {
   /** When this leader started (ms): the nodes' grace runs from here. */
   startedAt: number;
+  /**
+   * Nodes this leader has seen alive. Their grace is over: once their heartbeat lapses they are
+   * down at once. The grace is for the others, whose dispatcher session may still be moving to
+   * another manager after a change of leader.
+   */
+  seen: Set<string>;
   /** Per service: the TaskTemplate the history belongs to, and restart times per slot ("1") or node ID. */
   restarts: Map<string, { template: string; byKey: Map<string, number[]> }>;
   /** Per service: the rolling update in progress. */
@@ -60,7 +66,7 @@ export interface LeaderMemory {
 }
 
 export function newMemory(startedAt: number): LeaderMemory {
-  return { startedAt, restarts: new Map(), updates: new Map(), starts: new Map() };
+  return { startedAt, seen: new Set(), restarts: new Map(), updates: new Map(), starts: new Map() };
 }
 
 export interface PassResult {
@@ -111,6 +117,7 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
   const graceEnd = m.startedAt + NODE_GRACE_PERIODS * hbMs;
   const nodes = view.nodes.map((n) => {
     if (view.alive.has(n.ID)) {
+      m.seen.add(n.ID);
       if (n.Status.State === 'ready') return n;
       const { Message: _gone, ...status } = n.Status;
       const up: Node = { ...n, UpdatedAt: nowISO, Status: { ...status, State: 'ready' } };
@@ -119,7 +126,7 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
       return up;
     }
     if (n.Status.State === 'down') return n;
-    if (now < graceEnd) {
+    if (now < graceEnd && !m.seen.has(n.ID)) {
       wakeAt(graceEnd);
       return n;
     }

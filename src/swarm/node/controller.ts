@@ -78,7 +78,11 @@ export function defaultSwarmSpec(spec: SwarmSpec = {}): SwarmSpec {
     Name: 'default',
     Labels: spec.Labels ?? {},
     Orchestration: { TaskHistoryRetentionLimit: spec.Orchestration?.TaskHistoryRetentionLimit ?? 5 },
-    Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1, ...(spec.Raft ?? {}) },
+    // berth has no raft of its own (etcd is the consensus), but the CLI shows these: swarmkit's values.
+    Raft: {
+      SnapshotInterval: spec.Raft?.SnapshotInterval || 10000, KeepOldSnapshots: spec.Raft?.KeepOldSnapshots ?? 0,
+      LogEntriesForSlowFollowers: spec.Raft?.LogEntriesForSlowFollowers || 500, ElectionTick: spec.Raft?.ElectionTick || 10, HeartbeatTick: spec.Raft?.HeartbeatTick || 1,
+    },
     Dispatcher: { HeartbeatPeriod: spec.Dispatcher?.HeartbeatPeriod || DEFAULT_HEARTBEAT_NS },
     CAConfig: { NodeCertExpiry: spec.CAConfig?.NodeCertExpiry || 7_776_000_000_000_000 },
     TaskDefaults: spec.TaskDefaults ?? {},

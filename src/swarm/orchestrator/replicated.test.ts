@@ -140,7 +140,7 @@ test('max attempts: the slot is not refilled once its restarts are used up', () 
   assert.deepEqual(slotsCreated(windowed), [1]);
 });
 
-test('tasks on a node that is down, drained or gone are replaced; drained ones without delay', () => {
+test('tasks on a node that is down, drained or gone are replaced; without the restart delay (the task did not fail)', () => {
   const tasks = [
     task(1, 'n1', 'running', { id: 'a' }), task(2, 'n2', 'running', { id: 'b' }),
     task(3, 'n3', 'running', { id: 'c' }), task(4, 'gone', 'running', { id: 'd' }),
@@ -150,7 +150,7 @@ test('tasks on a node that is down, drained or gone are replaced; drained ones w
   assert.deepEqual(ids(a, 'shutdown'), ['b', 'c', 'd']);
   const creates = kinds(a, 'create') as Extract<OrchestratorAction, { kind: 'create' }>[];
   assert.deepEqual(creates.map((c) => [c.slot, c.replaces, c.startAt! - NOW]),
-    [[2, 'b', 5000], [3, 'c', 0], [4, 'd', 5000]]);
+    [[2, 'b', 0], [3, 'c', 0], [4, 'd', 0]]);
   // Nodes 'unknown' or 'disconnected' are not down: their tasks stay.
   assert.deepEqual(reconcileReplicated(service(2), tasks.slice(0, 2), [node('n1', 'unknown'), node('n2', 'disconnected')], { now: NOW }), []);
 });

@@ -20,7 +20,8 @@
 //    does, except tasks still stopping after a 'remove' (the reaper deletes those once ended).
 // 3. Restarts, in the kept slots. A task wanted running whose state ended, or whose node is down,
 //    drained or gone, is shut down; if shouldRestart() agrees, a replacement in the same slot is
-//    created desired 'ready' with `startAt` = now + the restart delay (no delay off a drained node).
+//    created desired 'ready' with `startAt` = now + the restart delay (no delay off a drained, down
+//    or vanished node).
 // 4. Reaper. Tasks desired 'remove' that never reached a node or have ended are deleted; then each
 //    slot keeps at most `retention` tasks (default 5, running ones never deleted).
 //
@@ -146,9 +147,11 @@ export function reconcileReplicated(service: Service, tasks: readonly Task[], no
       const why = problem ?? `task ${t.Status.State}`;
       actions.push({ kind: 'shutdown', taskID: t.ID, reason: why });
       if (!shouldRestart(policy, { state: t.Status.State, endedAt: statusTime(t) || now }, history(s.slot), now)) continue;
-      const drained = nodeMap.get(t.NodeID ?? '')?.Spec.Availability === 'drain';
+      // Off a drained, down or vanished node the task did not fail: its replacement starts at once
+      // (swarmkit waits the restart delay for a down node too; berth does not, so a node's loss is
+      // repaired within about one heartbeat period, issue 17's target).
       actions.push({
-        kind: 'create', slot: s.slot, desiredState: 'ready', startAt: now + restartDelayMs(policy, drained),
+        kind: 'create', slot: s.slot, desiredState: 'ready', startAt: now + restartDelayMs(policy, problem !== undefined),
         replaces: t.ID, restartedAt: now, reason: `restart: ${why}`,
       });
       created.set(s.slot, (created.get(s.slot) ?? 0) + 1);

@@ -11,7 +11,7 @@
 // - MaxAttempts 0 → unlimited. Window 0 → at most MaxAttempts restarts in all. Otherwise count only
 //   restarts after (ended − Window) and before the task ended, and allow one more while that count
 //   is below MaxAttempts.
-// - The delay (default 5s) is not applied when the old task's node is drained.
+// - The delay (default 5s) is not applied when the old task's node is drained, down or gone.
 //
 // Worked example: policy { Condition: 'on-failure', MaxAttempts: 2, Window: 60e9 }, a task that
 // failed at 12:00:30 after restarts at 11:58:00 and 12:00:00:
@@ -65,7 +65,7 @@ export function shouldRestart(policy: RestartPolicy | undefined, ended: EndedTas
   return inWindow < p.maxAttempts;
 }
 
-/** Milliseconds the replacement waits before it may start; none when the node is drained. */
+/** Milliseconds the replacement waits before it may start; none when the task left with its node (drained, down, gone). */
 export function restartDelayMs(policy: RestartPolicy | undefined, nodeDrained = false): number {
   return nodeDrained ? 0 : resolvePolicy(policy).delayMs;
 }
