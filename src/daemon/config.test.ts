@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseDaemonHost, resolveTls, isLoopbackHost, type DaemonConfig } from './config.ts';
+import { loadConfig, parseClusterStore, parseDaemonHost, resolveTls, isLoopbackHost, type DaemonConfig } from './config.ts';
 
 function withFile(json: unknown, fn: (path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
@@ -111,4 +111,16 @@ test('ADD <url> bounds: builder-add-url-max-size and builder-add-url-idle-timeou
   await withFile({ 'builder-add-url-max-size': 5 }, async (f) => {
     await assert.rejects(loadConfig(base(f)), /"builder-add-url-max-size" must be a string/);
   });
+});
+
+test('--cluster-store and --cluster-store-opt: etcd URLs, TLS only with all three files', () => {
+  assert.equal(parseClusterStore(undefined), undefined);
+  assert.deepEqual(parseClusterStore('etcd://10.0.0.1:2379,10.0.0.2:2379'), { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'] });
+  assert.deepEqual(parseClusterStore('etcd://e:2379', ['kv.cacertfile=/c,kv.certfile=/n', 'kv.keyfile=/k']),
+    { endpoints: ['https://e:2379'], tls: { caFile: '/c', certFile: '/n', keyFile: '/k' } });
+  assert.throws(() => parseClusterStore('consul://x:1'), /etcd:\/\/host:port/);
+  assert.throws(() => parseClusterStore('etcd://x'), /bad member address/);
+  assert.throws(() => parseClusterStore('etcd://x:1', ['kv.certfile=/n']), /go together/);
+  assert.throws(() => parseClusterStore('etcd://x:1', ['kv.path=/n']), /kv.cacertfile, kv.certfile or kv.keyfile expected/);
+  assert.throws(() => parseClusterStore(undefined, ['kv.certfile=/n']), /needs --cluster-store/);
 });

@@ -78,10 +78,11 @@ export interface DaemonConfig {
   usernsRemap?: string;
   /**
    * `--cluster-store etcd://host:port[,host:port]`: swarm keeps its cluster state in this external
-   * etcd cluster (TLS with the swarm's etcd CA) instead of an etcd member each manager runs. Unset:
-   * the embedded members.
+   * etcd cluster instead of an etcd member each manager runs (unset: the embedded members). Over
+   * TLS when `--cluster-store-opt kv.cacertfile=…,kv.certfile=…,kv.keyfile=…` (Docker's old
+   * option names) give the files; plain HTTP otherwise.
    */
-  clusterStore?: string[];
+  clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
 }
 
 const USAGE = `Usage: berthd [OPTIONS]
@@ -114,6 +115,7 @@ Options:
       --insecure-registry list  Enable insecure registry communication (CIDR or host[:port])
       --cluster-store string    Swarm: keep the cluster state in this external etcd cluster
                                 (etcd://host:port[,host:port...]) instead of an etcd member per manager
+      --cluster-store-opt map   Its TLS files: kv.cacertfile=PATH, kv.certfile=PATH, kv.keyfile=PATH
       --builder-add-url-max-size string
                                 Largest file a build's ADD <url> downloads; 0 = no limit (default "10GiB")
       --userns-remap string     User/Group setting for user namespaces ("default" or USER[:GROUP])
@@ -150,6 +152,7 @@ const OPTIONS = {
   'builder-add-url-idle-timeout': { type: 'string' },
   'userns-remap': { type: 'string' },
   'cluster-store': { type: 'string' },
+  'cluster-store-opt': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -157,7 +160,7 @@ const OPTIONS = {
 /** Flags taken as Go booleans: `--tls`, `--tls=false`, `--tlsverify=0`, ... (pflag's syntax). */
 const GO_BOOL_FLAGS = new Set(['tls', 'tlsverify', 'insecure-loopback-tcp', 'userland-proxy', 'icc', 'ip-masq']);
 /** daemon.json keys whose flag has another name (dockerd's NamedOption). */
-const FILE_KEY: Record<string, string> = { host: 'hosts', 'add-runtime': 'runtimes', 'registry-mirror': 'registry-mirrors', 'insecure-registry': 'insecure-registries' };
+const FILE_KEY: Record<string, string> = { host: 'hosts', 'add-runtime': 'runtimes', 'registry-mirror': 'registry-mirrors', 'insecure-registry': 'insecure-registries', 'cluster-store-opt': 'cluster-store-opts' };
 
 export const DEFAULT_UNIX_HOST = 'unix:///run/berth/berth.sock';
 /** dockerd's DefaultTLSHost: with TLS and no -H, listen on TCP instead of the unix socket. */
@@ -373,17 +376,35 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     insecureRegistries: (values['insecure-registry'] ?? (file['insecure-registries'] as string[] | undefined) ?? []).map(validateInsecureEntry),
     downloadLimits,
     usernsRemap: pick<string | undefined>(values['userns-remap'], 'userns-remap', undefined) || undefined,
-    clusterStore: parseClusterStore(pick<string | undefined>(values['cluster-store'], 'cluster-store', undefined)),
+    clusterStore: parseClusterStore(pick<string | undefined>(values['cluster-store'], 'cluster-store', undefined),
+      values['cluster-store-opt'] ?? (file['cluster-store-opts'] ? Object.entries(file['cluster-store-opts'] as Record<string, string>).map(([k, v]) => `${k}=${v}`) : [])),
   };
 }
 
-/** `etcd://h1:2379,h2:2379` → the members' client URLs (https: the swarm speaks TLS to etcd). */
-export function parseClusterStore(v: string | undefined): string[] | undefined {
-  if (!v) return undefined;
+/**
+ * `etcd://h1:2379,h2:2379` and its options → the members' client URLs, https when the TLS files are
+ * given (all three), http otherwise.
+ */
+export function parseClusterStore(v: string | undefined, opts: string[] = []): DaemonConfig['clusterStore'] {
+  if (!v) {
+    if (opts.length) throw new Error('cluster-store-opt needs --cluster-store');
+    return undefined;
+  }
   const m = /^etcd:\/\/(.+)$/.exec(v);
   if (!m) throw new Error(`invalid cluster-store "${v}": etcd://host:port[,host:port...] expected`);
-  return m[1]!.split(',').map((hp) => {
+  const o: Record<string, string> = {};
+  for (const kv of opts.flatMap((x) => x.split(','))) {
+    const i = kv.indexOf('=');
+    const k = i > 0 ? kv.slice(0, i) : '';
+    if (!['kv.cacertfile', 'kv.certfile', 'kv.keyfile'].includes(k)) throw new Error(`invalid cluster-store-opt "${kv}": kv.cacertfile, kv.certfile or kv.keyfile expected`);
+    o[k] = kv.slice(i + 1);
+  }
+  const n = Object.keys(o).length;
+  if (n !== 0 && n !== 3) throw new Error('cluster-store-opt: kv.cacertfile, kv.certfile and kv.keyfile go together');
+  const scheme = n ? 'https' : 'http';
+  const endpoints = m[1]!.split(',').map((hp) => {
     if (!/^[A-Za-z0-9.\-\[\]:]+:\d+$/.test(hp)) throw new Error(`invalid cluster-store "${v}": bad member address "${hp}"`);
-    return `https://${hp}`;
+    return `${scheme}://${hp}`;
   });
+  return { endpoints, ...(n ? { tls: { caFile: o['kv.cacertfile']!, certFile: o['kv.certfile']!, keyFile: o['kv.keyfile']! } } : {}) };
 }

@@ -9,10 +9,9 @@ import { Agent } from '../swarm/agent/agent.ts';
 import { Leader } from '../swarm/leader/leader.ts';
 import { EtcdLeaderStore } from '../swarm/cluster/leader-store.ts';
 import { SwarmContainers } from './swarm-containers.ts';
-import { Readable } from 'node:stream';
 import { invalid } from '../common/errors.ts';
-import { frame } from '../common/stdcopy.ts';
-import { formatTimeNs } from '../engine/logs.ts';
+import { framesOf, localEntries, logBody, logTaskOf, merge, toWire, uploadBody } from './swarm-logs.ts';
+import type { LogTask } from '../swarm/dispatcher/protocol.ts';
 import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
 import { ClusterObjects, withQuorum } from '../swarm/node/objects.ts';
 import { withDefaults } from '../swarm/spec/service-spec.ts';
@@ -21,7 +20,7 @@ export interface SwarmOptions {
   engine: Engine;
   dataRoot: string;
   version: string;
-  clusterStore?: string[];
+  clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
@@ -52,6 +51,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
     log,
     agent: (nodeId, reporter) => new Agent({ nodeId, containers, reporter, log }),
     leader: ({ cache, election }) => new Leader({ store: new EtcdLeaderStore(cache, election), log, newId }),
+    serveLogs: (req, signal) => uploadBody(engine, req, signal),
     // swarm leave removes this node's task containers, as dockerd does.
     removeTaskContainers: async () => {
       for (const c of await containers.list()) {
@@ -87,27 +87,30 @@ export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend
     removeService: (id) => withQuorum(() => objects.removeService(id)),
     serviceDefaults: (s) => withDefaults(s),
     logs: async (target, o) => {
-      const tasks = (await objects.tasks()).filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));
-      const here = tasks.filter((t) => t.NodeID === ctl.nodeId && t.Status.ContainerStatus?.ContainerID);
-      const streams = here.flatMap((t) => {
-        try {
-          const { tty, entries } = engine.containers.logs(t.Status.ContainerStatus!.ContainerID!, { ...o });
-          return [{ t, tty, entries }];
-        } catch {
-          return []; // its container is gone (removed with its task's history)
-        }
-      });
-      return Readable.from((async function* () {
-        for (const s of streams) {
-          // What `docker service logs` parses (details=true): the task's context before each line.
-          const ctx = `com.docker.swarm.node.id=${s.t.NodeID},com.docker.swarm.service.id=${s.t.ServiceID},com.docker.swarm.task.id=${s.t.ID} `;
-          for await (const e of s.entries) {
-            const parts = [o.timestamps ? formatTimeNs(e.timeNs) + ' ' : '', o.details ? ctx : ''];
-            const data = Buffer.concat([Buffer.from(parts.join('')), e.data]);
-            yield s.tty ? data : frame(e.stream, data);
-          }
-        }
-      })());
+      const all = await withQuorum(() => objects.tasks());
+      const tasks = all.filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));
+      const svc = (await withQuorum(() => objects.services())).find((x) => x.ID === (target.service ?? tasks[0]?.ServiceID));
+      const tty = (svc?.Spec.TaskTemplate?.ContainerSpec as { TTY?: boolean } | undefined)?.TTY === true;
+      const wire = toWire(o);
+      const byNode = new Map<string, LogTask[]>();
+      for (const t of tasks) {
+        const lt = logTaskOf(t);
+        if (lt) byNode.set(lt.NodeID, [...(byNode.get(lt.NodeID) ?? []), lt]);
+      }
+      const ac = new AbortController();
+      o.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+      const sources = [];
+      for (const [nodeId, list] of byNode) {
+        if (nodeId === ctl.nodeId) { sources.push(...localEntries(engine, list, wire, ac.signal)); continue; }
+        // A node that is down or does not answer in time: its tasks' lines are left out, as
+        // Docker's log broker leaves out a node it cannot reach.
+        if (!ctl.cache()?.alive.has(nodeId)) continue;
+        const upload = await ctl.relayLogs(nodeId, list, wire).catch(() => undefined);
+        if (!upload) continue;
+        ac.signal.addEventListener('abort', () => upload.destroy(), { once: true });
+        sources.push(framesOf(upload));
+      }
+      return logBody(merge(sources), tty);
     },
   };
 }

@@ -89,7 +89,7 @@ const at = (base: string, host: number) => base.replace(/\.0$/, `.${host}`);
  * Starts `nodes` berthd nodes, each in its own network namespace on a fresh bridge, with busybox
  * imported in each (unless importBusybox is false). On failure everything made so far is removed.
  */
-export async function startCluster(o: { nodes: number; importBusybox?: boolean; extraArgs?: string[] }): Promise<Cluster> {
+export async function startCluster(o: { nodes: number; importBusybox?: boolean; extraArgs?: string[] | ((gateway: string) => string[]) }): Promise<Cluster> {
   // Unique per process and call; base 36 keeps the longest link name (bsw<id>v<i>) within 15 chars.
   const id = `${process.pid.toString(36)}${(counter++).toString(36)}`;
   const [linkNet, ...containerNets] = freeSubnets(1 + o.nodes);
@@ -139,7 +139,7 @@ export async function startCluster(o: { nodes: number; importBusybox?: boolean; 
     // The daemons start one after the other: two busybox imports at once on a 2-core machine
     // only make each slower.
     for (const [i, n] of nodes.entries()) {
-      n.daemon = await startDaemon({ netns: n.ns, importBusybox: o.importBusybox, extraArgs: ['--bip', `${at(containerNets[i], 1)}/24`, ...(o.extraArgs ?? [])] });
+      n.daemon = await startDaemon({ netns: n.ns, importBusybox: o.importBusybox, extraArgs: ['--bip', `${at(containerNets[i], 1)}/24`, ...(typeof o.extraArgs === 'function' ? o.extraArgs(gateway) : o.extraArgs ?? [])] });
     }
     return c;
   } catch (e) {

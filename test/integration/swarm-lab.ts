@@ -85,7 +85,7 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
 
   test('a replicated service in host mode: spread 1/1/1, every node answers', async () => {
     const c = cli(n1, ['service', 'create', '--detach', '--name', 'web', '--replicas', '3',
-      '-p', 'mode=host,target=80,published=8080', 'busybox', 'sh', '-c', 'echo "$(hostname)" > /i; httpd -f -p 80 -h /']);
+      '-p', 'mode=host,target=80,published=8080', 'busybox', 'sh', '-c', 'echo "task on $(hostname)" | tee /i; httpd -f -p 80 -h /']);
     assert.equal(c.status, 0, c.stderr);
     await until('3 running tasks', async () => running(await tasksOf(n1, 'web')).length === 3, 60_000);
     const nodesOf = running(await tasksOf(n1, 'web')).map((t) => t.NodeID);
@@ -93,6 +93,11 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
     for (const n of cluster!.nodes) {
       await until(`${n.name} answers on 8080`, () => cluster!.exec(n1, 'curl', ['-sS', '--max-time', '2', `http://${n.addr}:8080/i`]).status === 0, 20_000);
     }
+    // service logs gathers the lines of the tasks on every node (two of them through their dispatcher session).
+    await until('service logs shows all three tasks', () => {
+      const l = cli(n1, ['service', 'logs', 'web']);
+      return l.status === 0 && new Set(l.stdout.split('\n').filter((x) => /^web\.[123]\.\w+@\S+\s+\| task on /.test(x)).map((x) => x.split('.')[1])).size === 3;
+    }, 20_000);
     const ps = cli(n1, ['service', 'ps', 'web']);
     assert.equal(ps.status, 0, ps.stderr);
     assert.match(ps.stdout, /web\.1\s/);
@@ -169,6 +174,8 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
       const ts = running(await tasksOf(n1, 'app'));
       return ts.length === 6 && !ts.some((t) => t.NodeID === n3id);
     }, 30_000);
+    const stale = cli(n2, ['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=app']).stdout.trim();
+    assert.ok(stale, 'n2 runs tasks of app');
     const t0 = Date.now();
     await cluster!.kill9(n2);
     cluster!.cut(n2);
@@ -178,6 +185,12 @@ describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
     }, 30_000);
     const took = Date.now() - t0;
     assert.ok(took < 30_000, `rescheduled in ${took} ms`);
+    // n2 comes back: it is ready again, and the containers of its replaced tasks are stopped.
+    cluster!.heal(n2);
+    await n2.daemon.restart();
+    await until('n2 is ready again', () => cli(n1, ['node', 'ls', '--format', '{{.Status}}']).stdout.split('\n').filter((l) => l === 'Ready').length === 2, 30_000);
+    await until('its stale tasks are shut down', () => cli(n2, ['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=app']).stdout.trim() === '', 30_000);
+    assert.equal(running(await tasksOf(n1, 'app')).length, 6);
   });
 });
 }

@@ -9,6 +9,7 @@
 import type { EtcdClient, KeyValue, WatchHandle } from '../etcd/client.ts';
 import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
 import { KEYS, ROOT, decode } from './store.ts';
+import type { LogRequest } from '../dispatcher/protocol.ts';
 
 export class ClusterCache {
   cluster: Swarm | undefined;
@@ -16,6 +17,7 @@ export class ClusterCache {
   readonly services = new Map<string, Service>();
   readonly tasks = new Map<string, Task>();
   readonly alive = new Set<string>();
+  readonly logRequests = new Map<string, LogRequest>();
   /** The store revision the copy reflects. */
   revision = 0;
   #watch: WatchHandle | undefined;
@@ -46,7 +48,7 @@ export class ClusterCache {
       try {
         const { kvs, revision } = await this.client.getPrefix(ROOT);
         this.cluster = undefined;
-        this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.alive.clear();
+        this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.alive.clear(); this.logRequests.clear();
         for (const kv of kvs) this.#apply('put', kv);
         this.revision = revision;
         this.#watch?.cancel();
@@ -80,7 +82,11 @@ export class ClusterCache {
     else if (k.startsWith(KEYS.nodes)) into(KEYS.nodes, this.nodes);
     else if (k.startsWith(KEYS.services)) into(KEYS.services, this.services);
     else if (k.startsWith(KEYS.tasks)) into(KEYS.tasks, this.tasks);
-    else if (k.startsWith(KEYS.heartbeats)) {
+    else if (k.startsWith(KEYS.logRequests)) {
+      const id = k.slice(KEYS.logRequests.length);
+      if (!put) this.logRequests.delete(id);
+      else { try { this.logRequests.set(id, JSON.parse(kv.value) as LogRequest); } catch { /* not ours: ignored */ } }
+    } else if (k.startsWith(KEYS.heartbeats)) {
       const id = k.slice(KEYS.heartbeats.length);
       if (put) this.alive.add(id); else this.alive.delete(id);
     }

@@ -6,6 +6,7 @@
 //   /berth/swarm/services/<id>      Service
 //   /berth/swarm/tasks/<id>         Task
 //   /berth/swarm/heartbeats/<id>    a node's liveness: bound to a lease its dispatcher keeps alive
+//   /berth/swarm/logreq/<id>        a log request for a node (on a short lease)
 //   /berth/swarm/leader/            the orchestrator election (election.ts)
 //
 // An object's Version.Index is its key's etcd mod revision: it is never stored, it is set on every
@@ -26,6 +27,8 @@ export const KEYS = {
   services: `${ROOT}services/`,
   tasks: `${ROOT}tasks/`,
   heartbeats: `${ROOT}heartbeats/`,
+  /** Log requests waiting for their node's dispatcher session (dispatcher/protocol.ts's LogRequest). */
+  logRequests: `${ROOT}logreq/`,
   leader: `${ROOT}leader`,
 } as const;
 

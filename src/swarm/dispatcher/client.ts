@@ -7,6 +7,7 @@
 // carries the manager role (OU swarm-manager), whatever name it was dialled by, as swarmkit does: a
 // worker's certificate, from the same CA, cannot pose as a manager.
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { EngineError } from '../../common/errors.ts';
 import type { NodeDescription, TaskStatus } from '../../api/types/swarm.ts';
@@ -72,6 +73,23 @@ export function fetchCA(addr: string): Promise<string> {
 
 export async function requestJoin(addr: string, caCertPem: string, req: JoinRequest): Promise<JoinResponse> {
   return JSON.parse(await call(addr, '/join', { body: req, tls: { caCertPem }, timeoutMs: 60_000 })) as JoinResponse;
+}
+
+/**
+ * Streams a node's task logs to the manager that asked (POST /logs/<id>, chunked), until the body
+ * ends or the manager closes the upload (its client went away); `onClose` then stops the reading.
+ */
+export function uploadLogs(addr: string, id: string, tls: NodeTls, body: Readable, onClose: () => void): void {
+  const { host, port } = hostPort(addr);
+  const req = https.request({
+    host, port, path: `/logs/${id}`, method: 'POST', agent: false,
+    ca: tls.caCertPem, cert: tls.certPem, key: tls.keyPem, checkServerIdentity: managerIdentity,
+    headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' },
+  }, (res) => { res.resume(); res.on('close', onClose); });
+  req.on('error', () => { onClose(); body.destroy(); });
+  req.on('close', onClose);
+  body.on('error', () => req.destroy());
+  body.pipe(req);
 }
 
 export interface SessionOptions {

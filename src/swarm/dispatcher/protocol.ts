@@ -52,7 +52,23 @@ export interface JoinResponse {
 /** One task this node must run (or stop), with the name its container is named after. */
 export interface WireAssignment { task: Task; serviceName: string }
 
+/** A logs request's options on the wire (nanosecond bounds as decimal strings). */
+export interface WireLogOptions {
+  stdout: boolean; stderr: boolean; tail: number; follow: boolean; timestamps: boolean; details: boolean;
+  since?: string; until?: string;
+}
+
+/** A task whose container's log a node is asked for. */
+export interface LogTask { ID: string; ServiceID: string; NodeID: string; ContainerID: string }
+
+/**
+ * A manager asks a node for its tasks' logs: the node uploads them, framed, with POST /logs/<id> to
+ * `replyTo` (the asking manager's dispatcher), until the lines end or the upload is closed.
+ */
+export interface LogRequest { id: string; nodeId: string; replyTo: string; tasks: LogTask[]; options: WireLogOptions }
+
 export interface SessionMessage {
+  logRequests?: LogRequest[];
   assignments?: WireAssignment[];
   managers?: ManagerAddr[];
   heartbeatPeriodMs?: number;

@@ -48,7 +48,9 @@ export function managersOf(nodes: Iterable<Node>): ManagerAddr[] {
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #server: https.Server;
-  readonly #sessions = new Map<ServerResponse, { nodeId: string; last: string }>();
+  readonly #sessions = new Map<ServerResponse, { nodeId: string; last: string; sentLogs: Set<string> }>();
+  /** Log uploads this manager waits for, by request ID. */
+  readonly #logWaiters = new Map<string, { nodeId: string; resolve: (r: IncomingMessage) => void }>();
   /** Per node: the lease its heartbeat key is bound to. */
   readonly #leases = new Map<string, string>();
   readonly #log: (level: string, msg: string) => void;
@@ -111,6 +113,17 @@ export class Dispatcher {
         if (!Array.isArray(updates)) throw new EngineError('InvalidParameter', 'status: a list of updates is required');
         for (const u of updates) await this.#status(who.nodeId, u);
         return send(res, 200, '{}');
+      }
+      const upload = /^\/logs\/([0-9a-z]{25})$/.exec(url.pathname);
+      if (req.method === 'POST' && upload) {
+        const w = this.#logWaiters.get(upload[1]!);
+        if (!w) throw new EngineError('NotFound', 'no such log request');
+        if (w.nodeId !== who.nodeId) throw new EngineError('Forbidden', 'the log request is for another node');
+        this.#logWaiters.delete(upload[1]!);
+        res.on('close', () => req.destroy());
+        req.on('end', () => { if (!res.headersSent) send(res, 200, '{}'); });
+        w.resolve(req);
+        return;
       }
       if (req.method === 'POST' && url.pathname === '/renew') {
         const body = await readJson<RenewRequest>(req);
@@ -178,7 +191,7 @@ export class Dispatcher {
     await this.#heartbeat(who.nodeId);
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
     // Point of no return: from here on, the session ends by closing the stream.
-    const s = { nodeId: who.nodeId, last: '' };
+    const s = { nodeId: who.nodeId, last: '', sentLogs: new Set<string>() };
     this.#sessions.set(res, s);
     res.on('close', () => this.#sessions.delete(res));
     this.#push(res, s);
@@ -192,8 +205,28 @@ export class Dispatcher {
     }, 20);
   }
 
-  #push(res: ServerResponse, s: { nodeId: string; last: string }): void {
+  /**
+   * Waits (bounded) for node `nodeId` to upload the logs of request `id`; the caller writes the
+   * request to the store after calling this, so the upload cannot come first.
+   */
+  awaitLogs(id: string, nodeId: string, timeoutMs = 15_000): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#logWaiters.delete(id);
+        reject(new EngineError('Unavailable', `node ${nodeId} did not send its task logs (is it connected to a manager?)`));
+      }, timeoutMs);
+      this.#logWaiters.set(id, { nodeId, resolve: (r) => { clearTimeout(timer); resolve(r); } });
+    });
+  }
+
+  #push(res: ServerResponse, s: { nodeId: string; last: string; sentLogs: Set<string> }): void {
     const cache = this.#o.cache;
+    const logRequests = [...cache.logRequests.values()].filter((r) => r.nodeId === s.nodeId && !s.sentLogs.has(r.id));
+    if (logRequests.length) {
+      for (const r of logRequests) s.sentLogs.add(r.id);
+      res.write(JSON.stringify({ logRequests } satisfies SessionMessage) + '\n');
+    }
+    for (const id of s.sentLogs) if (!cache.logRequests.has(id)) s.sentLogs.delete(id);
     const assignments: WireAssignment[] = [];
     for (const t of cache.tasks.values()) {
       if (t.NodeID !== s.nodeId) continue;

@@ -27,11 +27,12 @@ import { loadNodeCredentials, loadRootCA, saveNodeCredentials, saveRootCA } from
 import { EtcdClient } from '../etcd/client.ts';
 import { EtcdMember } from '../etcd/member.ts';
 import { Election } from '../etcd/election.ts';
-import { ClusterStore, KEYS, type ClusterSecrets } from '../cluster/store.ts';
+import { ClusterStore, KEYS, ROOT as KEYS_ROOT, type ClusterSecrets } from '../cluster/store.ts';
 import { ClusterCache } from '../cluster/cache.ts';
 import { Dispatcher, managersOf } from '../dispatcher/server.ts';
-import { DispatcherSession, fetchCA, requestJoin, type NodeTls } from '../dispatcher/client.ts';
-import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type RenewRequest, type SessionMessage, type WireAssignment } from '../dispatcher/protocol.ts';
+import { DispatcherSession, fetchCA, requestJoin, uploadLogs, type NodeTls } from '../dispatcher/client.ts';
+import type { Readable } from 'node:stream';
+import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type LogRequest, type LogTask, type RenewRequest, type SessionMessage, type WireLogOptions, type WireAssignment } from '../dispatcher/protocol.ts';
 import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadLocalState, parseAddr, saveLocalState, type LocalState } from './local-state.ts';
 
 /** dockerd's texts (daemon/cluster/errors.go). */
@@ -56,10 +57,12 @@ export interface SwarmControllerOptions {
   agent: (nodeId: string, reporter: { report(taskId: string, status: TaskStatus): Promise<void> }) => AgentLike;
   /** The orchestration loops, run while this manager leads. */
   leader: (ctx: { cache: ClusterCache; election: Election; store: ClusterStore; nodeId: string }) => LeaderLike;
+  /** This node's answer to a manager's log request: its tasks' lines, framed. */
+  serveLogs?: (req: LogRequest, signal: AbortSignal) => Readable;
   /** Removes this node's task containers (swarm leave). */
   removeTaskContainers: () => Promise<void>;
-  /** An external etcd cluster (berthd --cluster-store etcd://…) instead of an embedded member. */
-  externalEtcd?: string[];
+  /** An external etcd cluster (berthd --cluster-store etcd://…) instead of an embedded member; TLS files if it speaks TLS. */
+  externalEtcd?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   etcdBinary?: string;
   log?: (level: string, msg: string) => void;
 }
@@ -203,7 +206,7 @@ export class SwarmController {
       const s: LocalState = {
         version: 1, nodeId, clusterId, role: 'manager', advertiseAddr: adv, listenAddr,
         managers: [`${adv}:${listen.port}`],
-        etcd: { name: nodeId, endpoints: this.#o.externalEtcd ?? [`https://${adv}:${ETCD_CLIENT_PORT}`] },
+        etcd: { name: nodeId, endpoints: this.#o.externalEtcd?.endpoints ?? [`https://${adv}:${ETCD_CLIENT_PORT}`] },
       };
       this.#status = 'pending';
       try {
@@ -337,7 +340,7 @@ export class SwarmController {
     const store = this.store();
     const etcdCert = await issueNodeCertificate(secrets.etcdCA, { nodeId, role: MANAGER_ROLE, clusterId, csrPem, addresses: [adv, '127.0.0.1'] });
     if (this.#o.externalEtcd) {
-      return { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd };
+      return { caCertPem: secrets.etcdCA.certPem, certPem: etcdCert.certPem, initialCluster: '', name: nodeId, endpoints: this.#o.externalEtcd.endpoints };
     }
     const peer = `https://${adv}:${ETCD_PEER_PORT}`;
     let members = await store.client.memberList();
@@ -440,11 +443,16 @@ export class SwarmController {
       if (s.role === 'manager' && !force) {
         // Quorum is etcd's: count its members (a manager that left is no member any more, though
         // its node stays listed as down until `node rm`, as in Docker).
-        const members = this.#client && !this.#o.externalEtcd ? await this.#client.memberList().catch(() => []) : [];
-        if (members.length <= 1) throw unavailable(LAST_MANAGER);
         const alive = this.#cache?.alive ?? new Set<string>();
+        if (this.#o.externalEtcd) {
+          // The store's quorum is not ours to lose: only the last reachable manager is warned.
+          const others = [...(this.#cache?.nodes.values() ?? [])].filter((n) => n.Spec.Role === 'manager' && n.ID !== s.nodeId && alive.has(n.ID));
+          if (others.length === 0) throw unavailable(LAST_MANAGER);
+        }
+        const members = !this.#client || this.#o.externalEtcd ? [{ name: '' }, { name: '' }] : await this.#client.memberList().catch(() => []);
+        if (members.length <= 1) throw unavailable(LAST_MANAGER);
         const reachable = members.filter((m) => alive.has(m.name)).length;
-        if (reachable - 1 <= Math.floor(members.length / 2)) {
+        if (!this.#o.externalEtcd && reachable - 1 <= Math.floor(members.length / 2)) {
           throw unavailable(`You are attempting to leave the swarm on a node that is participating as a manager. Removing this node leaves ${reachable - 1} managers out of ${members.length}. Without a Raft quorum your swarm will be inaccessible. The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`);
         }
       }
@@ -453,6 +461,12 @@ export class SwarmController {
       await this.#session?.leave().catch((e: Error) => this.#log('warn', `swarm leave: telling the managers: ${e.message}`));
       if (s.role === 'manager' && this.#client && s.etcd && !this.#o.externalEtcd) {
         await this.#removeOwnMember(s).catch((e: Error) => this.#log('warn', `swarm leave: removing the etcd member: ${e.message}`));
+      }
+      if (s.role === 'manager' && this.#client && this.#o.externalEtcd) {
+        // The last (reachable) manager erases the swarm, as in Docker: with an embedded member its
+        // data dir goes below; an external store keeps keys that a later init would trip over.
+        const managers = [...(this.#cache?.nodes.values() ?? [])].filter((n) => n.Spec.Role === 'manager' && n.ID !== s.nodeId && this.#cache?.alive.has(n.ID));
+        if (managers.length === 0) await this.#client.delete(KEYS_ROOT, { prefix: true }).catch((e: Error) => this.#log('warn', `swarm leave: erasing the cluster state: ${e.message}`));
       }
       await this.#deactivate();
       await this.#o.removeTaskContainers().catch((e: Error) => this.#log('warn', `swarm leave: removing task containers: ${e.message}`));
@@ -527,12 +541,14 @@ export class SwarmController {
       await this.#member.start();
     }
     const { readFile } = await import('node:fs/promises');
+    const ext = this.#o.externalEtcd;
     // This member first, then the others: requests go where they are cheapest while it is up.
-    const own = this.#o.externalEtcd ?? [`https://${s.advertiseAddr}:${ETCD_CLIENT_PORT}`];
-    const endpoints = [...new Set([...own, ...(s.etcd?.endpoints ?? [])])];
+    const own = ext?.endpoints ?? [`https://${s.advertiseAddr}:${ETCD_CLIENT_PORT}`];
+    const endpoints = ext ? ext.endpoints : [...new Set([...own, ...(s.etcd?.endpoints ?? [])])];
+    const files = ext ? ext.tls : tls;
     this.#client = new EtcdClient({
       endpoints,
-      tls: { ca: await readFile(tls.caFile), cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) },
+      tls: files ? { ca: await readFile(files.caFile), cert: await readFile(files.certFile), key: await readFile(files.keyFile) } : undefined,
       timeoutMs: 5000,
     });
     this.#store = new ClusterStore(this.#client);
@@ -584,6 +600,41 @@ export class SwarmController {
     }
     if (m.assignments) this.#agent?.setAssignments(m.assignments);
     if (m.role && this.#state && m.role !== this.#state.role) void this.#changeRole(m.role);
+    for (const r of m.logRequests ?? []) this.#uploadLogs(r);
+  }
+
+  #uploadLogs(r: LogRequest): void {
+    if (!this.#o.serveLogs || !this.#tls) return;
+    const ac = new AbortController();
+    try {
+      uploadLogs(r.replyTo, r.id, this.#tls, this.#o.serveLogs(r, ac.signal), () => ac.abort());
+    } catch (e) {
+      this.#log('warn', `swarm: sending task logs to ${r.replyTo}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The logs of tasks on another node: a log request through the store to whichever manager holds
+   * that node's session, and the node's upload to this manager's dispatcher.
+   */
+  async relayLogs(nodeId: string, tasks: LogTask[], options: WireLogOptions): Promise<Readable> {
+    const d = this.#dispatcher;
+    const s = this.#state;
+    const client = this.#client;
+    if (!d || !s || !client) throw unavailable(NOT_A_MANAGER);
+    const id = newId();
+    const key = KEYS.logRequests + id;
+    const upload = d.awaitLogs(id, nodeId);
+    upload.catch(() => { /* awaited below; marked handled for the paths that throw before */ });
+    const lease = await client.leaseGrant(30);
+    const req: LogRequest = { id, nodeId, replyTo: `${s.advertiseAddr}:${parseAddr(s.listenAddr, SWARM_PORT).port}`, tasks, options };
+    try {
+      await client.put(key, JSON.stringify(req), { lease: lease.id });
+      return await upload;
+    } finally {
+      // Done with as soon as the node connected (or did not): the lease is the backstop.
+      void client.leaseRevoke(lease.id).catch(() => { /* expires on its own */ });
+    }
   }
 
   async #campaign(): Promise<void> {
