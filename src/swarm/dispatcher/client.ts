@@ -29,6 +29,8 @@ interface CallOptions {
   /** Without a CA: the first contact of a join, checked by the token's digest instead. */
   insecure?: boolean;
   timeoutMs?: number;
+  /** A keep-alive agent (the session's): status reports and heartbeats reuse one TLS connection. */
+  agent?: https.Agent;
 }
 
 function hostPort(addr: string): { host: string; port: number } {
@@ -44,7 +46,7 @@ function call(addr: string, path: string, o: CallOptions = {}): Promise<string> 
     const req = https.request({
       host, port, path, method: o.method ?? (body === undefined ? 'GET' : 'POST'),
       ...(o.insecure ? { rejectUnauthorized: false } : { ca: o.tls?.caCertPem, checkServerIdentity: managerIdentity }),
-      cert: o.tls?.certPem, key: o.tls?.keyPem, agent: false,
+      cert: o.tls?.certPem, key: o.tls?.keyPem, agent: o.agent ?? false,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
       timeout: o.timeoutMs ?? 10_000,
     }, (res) => {
@@ -111,10 +113,16 @@ export class DispatcherSession {
   #periodMs = 5000;
   #connected: string | undefined;
   #loop: Promise<void> | undefined;
+  /**
+   * Connections to the managers for reports and heartbeats, kept alive: a TLS handshake per
+   * report (five per task start) cost more CPU than the reports themselves.
+   */
+  readonly #http: https.Agent;
 
   constructor(o: SessionOptions) {
     this.#o = o;
     this.#managers = [...o.managers];
+    this.#http = new https.Agent({ keepAlive: true, maxSockets: 4, ca: o.tls.caCertPem, cert: o.tls.certPem, key: o.tls.keyPem, checkServerIdentity: managerIdentity });
   }
 
   /** The manager this session talks to now, if any. */
@@ -129,6 +137,7 @@ export class DispatcherSession {
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#req?.destroy();
+    this.#http.destroy();
     await this.#loop;
   }
 
@@ -152,7 +161,7 @@ export class DispatcherSession {
     let last: unknown;
     for (const m of order) {
       try {
-        return await call(m, path, { body, tls: this.#o.tls, timeoutMs: 10_000 });
+        return await call(m, path, { body, tls: this.#o.tls, timeoutMs: 10_000, agent: this.#http });
       } catch (e) {
         last = e;
         if (!(e instanceof EngineError) || e.kind !== 'Unavailable') throw e;
@@ -233,7 +242,7 @@ export class DispatcherSession {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     let misses = 0;
     this.#heartbeat = setInterval(() => {
-      call(addr, '/heartbeat', { body: {}, tls: this.#o.tls, timeoutMs: this.#periodMs }).then(() => { misses = 0; }, (e: Error) => {
+      call(addr, '/heartbeat', { body: {}, tls: this.#o.tls, timeoutMs: this.#periodMs, agent: this.#http }).then(() => { misses = 0; }, (e: Error) => {
         // Two misses in a row: this manager is gone for us; end the session and move on.
         if (++misses >= 2) {
           this.#o.log?.('warn', `swarm: heartbeat to ${addr} failed: ${e.message}`);
