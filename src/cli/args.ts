@@ -214,3 +214,17 @@ export function parseArgs(options: readonly OptDef[], argv: string[], o: { inter
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed {
   return parseArgs(spec.options, argv, { interspersed: !spec.stopAtFirstArg, shortHelp: !spec.noShortHelp });
 }
+
+/**
+ * `k=v` items → { k: v }, a bare `k` → k: "", the last one wins: docker's MapOpts and
+ * ConvertKVStringsToMap (driver options, service labels).
+ */
+export function kvMap(items: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const it of items ?? []) {
+    const eq = it.indexOf('=');
+    if (eq < 0) out[it] = '';
+    else out[it.slice(0, eq)] = it.slice(eq + 1);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 //
 //   throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1)
 //   throw usageError(ctx, 'invalid argument "x" for "-t, --timeout" flag: …')   // exit 125
-import { ApiClient } from '../client/client.ts';
+import { ApiClient, ApiError } from '../client/client.ts';
 import { resolveEndpoint, type HostOptions } from '../client/host.ts';
 
 export interface Globals extends HostOptions {
@@ -37,6 +37,25 @@ export class StatusError extends Error {
     super(message);
     this.status = status;
   }
+}
+
+/**
+ * docker's rm loop over references (`node rm`, `service rm`): each one printed once removed, the
+ * daemon's refusals collected and reported together, exit status 1 if there was any.
+ */
+export async function removeEach(refs: string[], remove: (ref: string) => Promise<void>): Promise<number> {
+  const errors: string[] = [];
+  for (const ref of refs) {
+    try {
+      await remove(ref);
+    } catch (e) {
+      if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
+      throw e;
+    }
+    process.stdout.write(`${ref}\n`);
+  }
+  if (errors.length) throw new StatusError(errors.join('\n'), 1);
+  return 0;
 }
 
 export class Ctx {

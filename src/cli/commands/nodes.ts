@@ -8,7 +8,7 @@
 import type { NODE_COMMANDS, OptionsOf } from '../spec.ts';
 import type { Node, SwarmInfo, Task } from '../../api/types/swarm.ts';
 import { ApiError } from '../../client/client.ts';
-import { StatusError, type Ctx } from '../context.ts';
+import { StatusError, removeEach, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { normalizeFormat } from '../format/formatter.ts';
 import { indentJson } from '../format/json-indent.ts';
@@ -131,19 +131,8 @@ export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof NODE_
   return 0;
 }
 
-export async function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof NODE_COMMANDS.rm>): Promise<number> {
-  const errors: string[] = [];
-  for (const ref of args) {
-    try {
-      await ctx.client.nodes.remove(ref, { force: Boolean(o.force) });
-    } catch (e) {
-      if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
-      throw e;
-    }
-    process.stdout.write(`${ref}\n`);
-  }
-  if (errors.length) throw new StatusError(errors.join('\n'), 1);
-  return 0;
+export function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof NODE_COMMANDS.rm>): Promise<number> {
+  return removeEach(args, (ref) => ctx.client.nodes.remove(ref, { force: Boolean(o.force) }));
 }
 
 /** The ID → name maps `service ps` and `node ps` show (unless --no-resolve). */

@@ -16,7 +16,7 @@ import type { Node, Service, ServiceSpec, Task } from '../../api/types/swarm.ts'
 import { ApiError } from '../../client/client.ts';
 import { demuxTo } from '../../client/streams.ts';
 import { getTimestamp } from '../../common/units.ts';
-import { StatusError, type Ctx } from '../context.ts';
+import { StatusError, removeEach, type Ctx } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { build } from './swarm.ts';
 import { inspectObjects, taskNames, withFilter } from './nodes.ts';
@@ -285,19 +285,8 @@ export async function inspect(ctx: Ctx, args: string[], o: OptionsOf<typeof SERV
   return inspectObjects(ctx, args, o.format, (ref) => ctx.client.services.inspect(ref, { insertDefaults: true }));
 }
 
-export async function rm(ctx: Ctx, args: string[]): Promise<number> {
-  const errors: string[] = [];
-  for (const ref of args) {
-    try {
-      await ctx.client.services.remove(ref);
-    } catch (e) {
-      if (e instanceof ApiError) { errors.push(`Error response from daemon: ${e.message}`); continue; }
-      throw e;
-    }
-    process.stdout.write(`${ref}\n`);
-  }
-  if (errors.length) throw new StatusError(errors.join('\n'), 1);
-  return 0;
+export function rm(ctx: Ctx, args: string[]): Promise<number> {
+  return removeEach(args, (ref) => ctx.client.services.remove(ref));
 }
 
 /** Rewrites each whole log line as docker's `service logs` prints it (context prefix). */

@@ -17,6 +17,7 @@ import { normalizeTagged } from '../../common/reference.ts';
 import { splitShellWords } from '../../compose/shellwords.ts';
 import { StatusError } from '../context.ts';
 import { parseKeyValueFile, parseMount } from '../run-config.ts';
+import { kvMap } from '../args.ts';
 
 /** A bad flag value: main turns it into pflag's message with the usage (exit 125). */
 export class SpecError extends Error {
@@ -145,16 +146,6 @@ function nanoCpus(flag: string, v: string): number {
   }
 }
 
-/** ConvertKVStringsToMap: `k=v` → k: v, `k` → k: "". */
-export function kvMap(items: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const it of items ?? []) {
-    const eq = it.indexOf('=');
-    if (eq < 0) out[it] = '';
-    else out[it.slice(0, eq)] = it.slice(eq + 1);
-  }
-  return out;
-}
 
 /** The key of a `k=v` (or bare `k`) item, for the --*-rm forms. */
 const keyOf = (s: string) => (s.includes('=') ? s.slice(0, s.indexOf('=')) : s);

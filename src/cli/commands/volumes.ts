@@ -15,6 +15,7 @@ import { parseTemplate, TemplateError, GO_JSON, goJsonMarshal, type Template } f
 import { indentJson } from '../format/json-indent.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm as ask } from '../prompt.ts';
+import { kvMap } from '../args.ts';
 
 
 export interface Volume {
@@ -34,15 +35,7 @@ export interface Volume {
 // create
 
 /** `-o key=value` (docker's MapOpts: no validation, `-o key` is key → ""; the last one wins). */
-export function parseDriverOpts(items: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const it of items ?? []) {
-    const eq = it.indexOf('=');
-    if (eq < 0) out[it] = '';
-    else out[it.slice(0, eq)] = it.slice(eq + 1);
-  }
-  return out;
-}
+export const parseDriverOpts = kvMap;
 
 /**
  * `--label key[=value]` (docker's ValidateLabel then ConvertKVStringsToMap). Returns the map, or
