@@ -1033,6 +1033,7 @@ export const REGISTRY_COMMANDS = {
 const swarmMod = () => import('./commands/swarm.ts');
 const nodeMod = () => import('./commands/nodes.ts');
 const svcMod = () => import('./commands/services.ts');
+const stackMod = () => import('./commands/stack.ts');
 
 const SWARM_SPEC_OPTS = [
   str('--cert-expiry', 'Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)'),
@@ -1105,6 +1106,46 @@ export const SWARM_COMMANDS = {
     name: 'update', usage: '[OPTIONS]', desc: 'Update the swarm', max: 0,
     options: [bool('--autolock', 'Change manager autolocking setting (true|false)'), ...SWARM_SPEC_OPTS],
     load: lazy(swarmMod, 'update'),
+  },
+} satisfies Record<string, CommandSpec>;
+
+export const STACK_COMMANDS = {
+  deploy: {
+    name: 'deploy', usage: '[OPTIONS] STACK', desc: 'Deploy a new stack or update an existing stack', min: 1, max: 1,
+    options: [
+      list('-c, --compose-file', 'Path to a Compose file, or "-" to read from stdin'),
+      bool('-d, --detach', 'Exit immediately instead of waiting for the stack services to converge (default true)'),
+      bool('--prune', 'Prune services that are no longer referenced'),
+      bool('-q, --quiet', 'Suppress progress output'),
+      str('--resolve-image', 'Query the registry to resolve image digest and supported platforms ("always", "changed", "never")', 'always'),
+      bool('--with-registry-auth', 'Send registry authentication details to Swarm agents'),
+    ],
+    load: lazy(stackMod, 'deploy'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List stacks', max: 0,
+    options: [FORMAT('stacks')],
+    load: lazy(stackMod, 'ls'),
+  },
+  ps: {
+    name: 'ps', usage: '[OPTIONS] STACK', desc: 'List the tasks in the stack', min: 1, max: 1,
+    options: [
+      FILTER, FORMAT('tasks'),
+      bool('--no-resolve', 'Do not map IDs to Names'),
+      bool('--no-trunc', 'Do not truncate output'),
+      bool('-q, --quiet', 'Only display task IDs'),
+    ],
+    load: lazy(stackMod, 'ps'),
+  },
+  rm: {
+    name: 'rm', usage: '[OPTIONS] STACK [STACK...]', desc: 'Remove one or more stacks', min: 1,
+    options: [bool('-d, --detach', 'Do not wait for stack removal (default true)')],
+    load: lazy(stackMod, 'rm'),
+  },
+  services: {
+    name: 'services', usage: '[OPTIONS] STACK', desc: 'List the services in the stack', min: 1, max: 1,
+    options: [FILTER, FORMAT('services'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(stackMod, 'services'),
   },
 } satisfies Record<string, CommandSpec>;
 
@@ -1349,6 +1390,11 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
     desc: 'Manage Swarm services',
     commands: SERVICE_COMMANDS,
     aliases: { list: 'ls', remove: 'rm' },
+  },
+  stack: {
+    desc: 'Manage Swarm stacks',
+    commands: STACK_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm', down: 'rm', up: 'deploy' },
   },
   swarm: {
     desc: 'Manage Swarm',

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from './host.ts';
 import { Http1Agent, EarlyCloseError, type Http1Response } from './http1.ts';
-import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, NodesApi, ServicesApi, SwarmApi, SystemApi, TasksApi, VolumesApi } from './endpoints.ts';
+import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, NodesApi, ServicesApi, SwarmApi, SwarmObjectsApi, SystemApi, TasksApi, VolumesApi } from './endpoints.ts';
 
 export type Response = Http1Response;
 export type Headers = Record<string, string>;
@@ -104,6 +104,8 @@ export class ApiClient {
   readonly nodes = new NodesApi(this);
   readonly services = new ServicesApi(this);
   readonly tasks = new TasksApi(this);
+  readonly secrets = new SwarmObjectsApi(this, '/secrets');
+  readonly configs = new SwarmObjectsApi(this, '/configs');
 
   constructor(endpoint: Endpoint, opts: { version?: string } = {}) {
     this.endpoint = endpoint;

@@ -378,6 +378,20 @@ export class ServicesApi {
   }
 }
 
+/** /secrets and /configs: what `stack rm` lists and removes (swarm objects with a Spec.Name). */
+export class SwarmObjectsApi {
+  readonly #c: ApiClient;
+  readonly #base: '/secrets' | '/configs';
+  constructor(c: ApiClient, base: '/secrets' | '/configs') { this.#c = c; this.#base = base; }
+
+  list<T = { ID: string; Spec: { Name: string } }>(q: { filters?: string } = {}): Promise<T[]> {
+    return this.#c.json<T[]>('GET', this.#base, { query: q });
+  }
+  remove(id: string): Promise<void> {
+    return this.#c.call('DELETE', `${this.#base}/${encodeURIComponent(id)}`);
+  }
+}
+
 export class TasksApi {
   readonly #c: ApiClient;
   constructor(c: ApiClient) { this.#c = c; }

@@ -44,7 +44,8 @@ http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
-    fs.appendFileSync(log, `${JSON.stringify({ method: req.method, url: req.url, body: body ? JSON.parse(body) : undefined })}\n`);
+    const auth = req.headers['x-registry-auth'];
+    fs.appendFileSync(log, `${JSON.stringify({ method: req.method, url: req.url, body: body ? JSON.parse(body) : undefined, ...(auth ? { auth } : {}) })}\n`);
     const u = new URL(req.url, 'http://x');
     const p = u.pathname.replace(/^\/v1\.\d+/, '');
     const json = (v, code = 200) => { res.writeHead(code, { 'Content-Type': 'application/json', 'Api-Version': '1.47' }); res.end(JSON.stringify(v)); };
@@ -72,7 +73,7 @@ http.createServer((req, res) => {
       res.writeHead(204); res.end(); return;
     }
     if (p === '/secrets' || p === '/configs') return json([]);
-    if (p === '/services' && req.method === 'GET') return json([...services.values()].filter((s) => matches(s.Spec.Labels, labelFilter(u))).map((s) => ({ ...s, ServiceStatus: { RunningTasks: 0, DesiredTasks: s.Spec.Mode?.Replicated?.Replicas ?? 1 } })));
+    if (p === '/services' && req.method === 'GET') return json([...services.values()].filter((s) => matches(s.Spec.Labels, labelFilter(u))).map((s) => ({ ...s, Endpoint: { Spec: s.Spec.EndpointSpec ?? {}, Ports: s.Spec.EndpointSpec?.Ports }, ServiceStatus: { RunningTasks: 0, DesiredTasks: s.Spec.Mode?.Replicated?.Replicas ?? 1 } })));
     if (p === '/services/create') {
       const id = nextId('svc');
       services.set(id, { ID: id, Version: { Index: 1 }, Spec: JSON.parse(body) });

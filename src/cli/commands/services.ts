@@ -134,7 +134,7 @@ export async function waitOnService(ctx: Ctx, serviceId: string, shownAs: string
 
 /** docker's image digest pinning: the registry's digest added to the familiar reference; when
  *  the registry cannot be asked, docker's warning and the image as given. */
-async function pinImage(ctx: Ctx, image: string): Promise<string> {
+export async function pinImage(ctx: Ctx, image: string): Promise<string> {
   try {
     const d = await ctx.client.images.distribution<{ Descriptor?: { digest?: string } }>(image);
     const digest = d?.Descriptor?.digest;
