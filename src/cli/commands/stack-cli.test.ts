@@ -145,6 +145,10 @@ test('stack deploy: -c - reads stdin; --resolve-image always asks the registry a
   const none = await berth(r, ['stack', 'deploy', 'st']);
   assert.deepEqual([none.code, none.stderr], [1, 'Specify a Compose file (with --compose-file)\n']);
   assert.deepEqual(requests(r).filter((x) => x.url !== '/_ping'), []);
+  writeFileSync(join(r.dir, 'pw'), 'secret\n');
+  const sec = await berth(r, ['stack', 'deploy', '-c', '-', 'st'], { input: 'services:\n  one:\n    image: alpine\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw\n' });
+  assert.deepEqual([sec.code, sec.stderr], [1, 'berth stack deploy: secrets and configs are not supported yet (services.one.secrets)\n']);
+  assert.deepEqual(writes(r), []);
 });
 
 test('stack ls, services, ps, rm: docker\'s tables, "nothing found" texts and exit codes, rm\'s lines and requests', async () => {

@@ -85,6 +85,7 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
     warn: (m) => process.stderr.write(`${m}\n`),
   });
   const spec = convertStack(project, stack);
+  if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secrets and configs are not supported yet (${spec.notSupported.join(', ')})`, 1);
   if (spec.unsupported.length) process.stderr.write(`Ignoring unsupported options: ${spec.unsupported.join(', ')}\n\n`);
   if (spec.deprecated.length) {
     process.stderr.write('Ignoring deprecated options:\n\n');

@@ -22,6 +22,7 @@ function converted(s: ReturnType<typeof stack>) {
 const SHOP_POSTED = {"networks":[{"Driver":"overlay","Scope":"","IPAM":null,"Internal":false,"Attachable":false,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":{"foo":"bar"},"Labels":{"com.docker.stack.namespace":"shop","n":"1"},"Name":"shop_back"},{"Driver":"overlay","Scope":"","IPAM":null,"Internal":false,"Attachable":false,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":null,"Labels":{"com.docker.stack.namespace":"shop"},"Name":"shop_default"}],"services":{"shop_web":{"Name":"shop_web","Labels":{"com.docker.stack.image":"nginx:1.27","com.docker.stack.namespace":"shop","s.label":"y"},"TaskTemplate":{"ContainerSpec":{"Image":"nginx:1.27","Labels":{"c.label":"x","com.docker.stack.namespace":"shop"},"Command":["/docker-entrypoint.sh"],"Args":["nginx","-g","daemon off;"],"Hostname":"webhost","Env":["A=1","B=two"],"Dir":"/srv","User":"101","Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false},"Init":true,"TTY":true,"ReadOnly":true,"Mounts":[{"Type":"volume","Source":"shop_data","Target":"/data","VolumeOptions":{"Labels":{"com.docker.stack.namespace":"shop"}}},{"Type":"bind","Source":"/srv/static","Target":"/static","ReadOnly":true}],"StopGracePeriod":20000000000,"Healthcheck":{"Test":["CMD","curl","-f","http://localhost"],"Interval":10000000000,"Timeout":3000000000,"StartPeriod":5000000000,"Retries":4}},"Resources":{"Limits":{"NanoCPUs":500000000,"MemoryBytes":268435456},"Reservations":{"NanoCPUs":250000000,"MemoryBytes":67108864}},"RestartPolicy":{"Condition":"on-failure","Delay":5000000000,"MaxAttempts":3,"Window":120000000000},"Placement":{"Constraints":["node.role == worker"],"Preferences":[{"Spread":{"SpreadDescriptor":"node.labels.zone"}}],"MaxReplicas":2},"Networks":[{"Target":"shop_default","Aliases":["web"]}],"ForceUpdate":0},"Mode":{"Replicated":{"Replicas":3}},"UpdateConfig":{"Parallelism":2,"Delay":10000000000,"FailureAction":"rollback","Monitor":30000000000,"MaxFailureRatio":0.3,"Order":"start-first"},"RollbackConfig":{"Parallelism":1,"MaxFailureRatio":0,"Order":"stop-first"},"EndpointSpec":{"Mode":"vip","Ports":[{"Protocol":"tcp","TargetPort":80,"PublishedPort":8080,"PublishMode":"ingress"},{"Protocol":"tcp","TargetPort":443,"PublishedPort":8443,"PublishMode":"host"}]}},"shop_worker":{"Name":"shop_worker","Labels":{"com.docker.stack.image":"busybox","com.docker.stack.namespace":"shop"},"TaskTemplate":{"ContainerSpec":{"Image":"busybox:latest","Labels":{"com.docker.stack.namespace":"shop"},"Args":["sleep","1000"],"Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false}},"Resources":{},"Placement":{},"Networks":[{"Target":"shop_back","Aliases":["worker"]}],"ForceUpdate":0},"Mode":{"Global":{}},"EndpointSpec":{"Mode":"dnsrr"}}}};
 const A_POSTED = {"networks":[{"Driver":"overlay","Scope":"","IPAM":{"Driver":"","Options":null,"Config":[{"Subnet":"10.20.0.0/24"}]},"Internal":true,"Attachable":true,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":null,"Labels":{"com.docker.stack.namespace":"st"},"Name":"frontnet"}],"services":{"st_app":{"Name":"st_app","Labels":{"com.docker.stack.image":"registry.example.com/team/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","com.docker.stack.namespace":"st"},"TaskTemplate":{"ContainerSpec":{"Image":"registry.example.com/team/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","Labels":{"com.docker.stack.namespace":"st"},"Env":["ONLY_NAME","X=1"],"Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false},"Mounts":[{"Type":"volume","Target":"/cache"},{"Type":"tmpfs","Target":"/tmp","TmpfsOptions":{"SizeBytes":1048576}},{"Type":"volume","Source":"my-volume","Target":"/named","VolumeOptions":{"NoCopy":true,"Labels":{"com.docker.stack.namespace":"st"},"DriverConfig":{"Name":"local","Options":{"type":"tmpfs"}}}}],"Healthcheck":{"Test":["NONE"]}},"Resources":{},"RestartPolicy":{"Condition":"on-failure","MaxAttempts":3},"Placement":{},"Networks":[{"Target":"frontnet","Aliases":["app-alias","app"]},{"Target":"outside","Aliases":["app"]}],"ForceUpdate":0},"Mode":{"Replicated":{}},"EndpointSpec":{"Ports":[{"Protocol":"tcp","TargetPort":9000,"PublishMode":"ingress"},{"Protocol":"udp","TargetPort":53,"PublishedPort":53,"PublishMode":"ingress"}]}}},"out":"Ignoring unsupported options: privileged, restart\n\nIgnoring deprecated options:\n\ncontainer_name: Setting the container name is not supported.\n\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.\n\nSince --detach=false was not specified, tasks will be created in the background.\nIn a future release, --detach=false will become the default.\nCreating network frontnet\nCreating service st_app\n"};
 const B_POSTED = {"networks":[{"Driver":"overlay","Scope":"","IPAM":null,"Internal":false,"Attachable":false,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":null,"Labels":{"com.docker.stack.namespace":"st"},"Name":"st_default"}],"services":{"st_job":{"Name":"st_job","Labels":{"com.docker.stack.image":"alpine:3.20","com.docker.stack.namespace":"st"},"TaskTemplate":{"ContainerSpec":{"Image":"alpine:3.20","Labels":{"com.docker.stack.namespace":"st"},"Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false}},"Resources":{},"RestartPolicy":{"Condition":"any"},"Placement":{},"Networks":[{"Target":"st_default","Aliases":["job"]}],"ForceUpdate":0},"Mode":{"Replicated":{"Replicas":0}},"UpdateConfig":{"Parallelism":0,"MaxFailureRatio":0,"Order":""},"EndpointSpec":{}}},"out":"Ignoring unsupported options: restart\n\nSince --detach=false was not specified, tasks will be created in the background.\nIn a future release, --detach=false will become the default.\nCreating network st_default\nCreating service st_job\n"};
+const C_POSTED = {"networks":[{"Driver":"overlay","Scope":"","IPAM":null,"Internal":false,"Attachable":false,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":null,"Labels":{"com.docker.stack.namespace":"st"},"Name":"st_default"}],"services":{"st_misc":{"Name":"st_misc","Labels":{"com.docker.stack.image":"alpine:3.20","com.docker.stack.namespace":"st"},"TaskTemplate":{"ContainerSpec":{"Image":"alpine:3.20","Labels":{"com.docker.stack.namespace":"st"},"Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false},"StopSignal":"SIGUSR1","OpenStdin":true,"Hosts":["10.0.0.5 db.local"],"DNSConfig":{"Nameservers":["1.1.1.1"],"Search":["example.com"]},"Isolation":"default","Sysctls":{"net.core.somaxconn":"1024"},"CapabilityAdd":["CAP_NET_ADMIN"],"CapabilityDrop":["CAP_MKNOD"],"Ulimits":[{"Name":"nofile","Hard":2000,"Soft":1000},{"Name":"nproc","Hard":500,"Soft":500}]},"Resources":{"Limits":{"Pids":100}},"Placement":{},"Networks":[{"Target":"st_default","Aliases":["misc"]}],"LogDriver":{"Name":"json-file","Options":{"max-size":"10m"}},"ForceUpdate":0},"Mode":{"Replicated":{}},"EndpointSpec":{}}}};
 
 const SHOP_YAML = `
 services:
@@ -164,6 +165,35 @@ services:
       update_config:
         parallelism: 0
 `;
+const C_YAML = `
+services:
+  misc:
+    image: alpine:3.20
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    sysctls:
+      net.core.somaxconn: "1024"
+    stop_signal: SIGUSR1
+    extra_hosts:
+      - "db.local:10.0.0.5"
+    dns: [1.1.1.1]
+    dns_search: [example.com]
+    logging:
+      driver: json-file
+      options:
+        max-size: 10m
+    ulimits:
+      nofile:
+        soft: 1000
+        hard: 2000
+      nproc: 500
+    isolation: default
+    stdin_open: true
+    deploy:
+      resources:
+        limits:
+          pids: 100
+`;
 
 test('stack convert: every field docker 28 sends for a full service (image, command, env, labels, deploy.*, mounts, ports, networks)', () => {
   const s = stack(SHOP_YAML, 'shop');
@@ -198,4 +228,14 @@ test('stack convert: a global service is Mode.Global, the stack name scopes serv
   assert.equal(c.Mounts[0].Source, 'other_vol');
   assert.equal(c.Image, 'x:latest');
   assert.deepEqual(s.networks.map((n) => n.Name), ['other_default']);
+});
+
+test('stack convert: caps (CAP_ added), sysctls, stop signal, extra hosts, dns, isolation, ulimits, logging, pids limit, stdin_open', () => {
+  assert.deepEqual(converted(stack(C_YAML, 'st')), C_POSTED);
+});
+
+test('stack convert: secrets and configs are listed as not supported (the CLI refuses them), nothing else is', () => {
+  const s = stack('services:\n  a:\n    image: x\n    secrets: [pw]\n    configs: [cf]\nsecrets:\n  pw:\n    file: ./pw\nconfigs:\n  cf:\n    file: ./cf\n', 'st');
+  assert.deepEqual(s.notSupported, ['services.a.secrets', 'services.a.configs']);
+  assert.deepEqual(stack(B_YAML, 'st').notSupported, []);
 });

@@ -43,7 +43,8 @@ export interface StackSpec {
   /** Service keys docker ignores in a stack, sorted ("Ignoring unsupported options: ..."). */
   unsupported: string[];
   /** docker's deprecated keys with their explanations ("Ignoring deprecated options: ..."). */
-  deprecated: Array<[string, string]>;
+  deprecated: Array<[string, string]>;  /** What berth cannot deploy yet (secrets and configs): the CLI refuses before any request. */
+  notSupported: string[];
 }
 
 /**
@@ -86,6 +87,7 @@ const DEPRECATED: Array<[keyof Service, string, string]> = [
 export function convertStack(project: Project, stack: string): StackSpec {
   const unsupported = new Set<string>();
   const deprecated = new Map<string, string>();
+  const notSupported = new Set<string>();
   const usedNetworks = new Set<string>();
   const services: Record<string, ServiceSpec> = {};
   for (const name of Object.keys(project.services).sort()) {
@@ -93,6 +95,8 @@ export function convertStack(project: Project, stack: string): StackSpec {
     for (const [k, key] of UNSUPPORTED) if (svc[k] !== undefined && !(Array.isArray(svc[k]) && (svc[k] as unknown[]).length === 0)) unsupported.add(key);
     for (const [k, key, why] of DEPRECATED) if (svc[k] !== undefined) deprecated.set(key, why);
     for (const n of Object.keys(svc.networks ?? { default: null })) usedNetworks.add(n);
+    if (svc.secrets?.length) notSupported.add(`services.${name}.secrets`);
+    if (svc.configs?.length) notSupported.add(`services.${name}.configs`);
     services[name] = convertService(project, stack, svc);
   }
   const networks: NetworkCreate[] = [];
@@ -105,7 +109,7 @@ export function convertStack(project: Project, stack: string): StackSpec {
   networks.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   return {
     services, networks, externalNetworks: externalNetworks.sort(),
-    unsupported: [...unsupported].sort(), deprecated: [...deprecated.entries()].sort(),
+    unsupported: [...unsupported].sort(), deprecated: [...deprecated.entries()].sort(), notSupported: [...notSupported],
   };
 }
 
@@ -155,9 +159,13 @@ export function convertService(project: Project, stack: string, svc: Service): S
     StopGracePeriod: svc.stopGracePeriod,
     StopSignal: svc.stopSignal || undefined,
     Healthcheck: healthcheck(svc.healthcheck),
+    Hosts: hosts(svc.extraHosts),
+    DNSConfig: dnsConfig(svc),
+    Isolation: svc.isolation || undefined,
     Sysctls: svc.sysctls && Object.keys(svc.sysctls).length ? svc.sysctls : undefined,
-    CapabilityAdd: svc.capAdd?.length ? svc.capAdd : undefined,
-    CapabilityDrop: svc.capDrop?.length ? svc.capDrop : undefined,
+    CapabilityAdd: capabilities(svc.capAdd),
+    CapabilityDrop: capabilities(svc.capDrop),
+    Ulimits: ulimits(svc.ulimits),
   };
   const spec: Json = {
     Name: scoped(stack, svc.name),
@@ -168,6 +176,7 @@ export function convertService(project: Project, stack: string, svc: Service): S
       RestartPolicy: restartPolicy(svc),
       Placement: placement(d?.placement),
       Networks: networkAttachments(project, stack, svc),
+      LogDriver: svc.logging?.driver ? dropUndefined({ Name: svc.logging.driver, Options: svc.logging.options && Object.keys(svc.logging.options).length ? svc.logging.options : undefined }) : undefined,
       ForceUpdate: 0,
     }),
     Mode: d?.mode === 'global' ? { Global: {} } : { Replicated: dropUndefined({ Replicas: d?.replicas ?? svc.scale }) },
@@ -190,6 +199,35 @@ export function taggedImage(image: string): string {
 function dropUndefined<T extends Json>(o: T): T {
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/** docker's convertExtraHosts: `IP host` (the hosts-file order the engine's API wants). */
+function hosts(h: Service['extraHosts']): string[] | undefined {
+  if (!h || Object.keys(h).length === 0) return undefined;
+  return Object.entries(h).flatMap(([host, ips]) => ips.map((ip) => `${ip} ${host}`));
+}
+
+function dnsConfig(svc: Service): Json | undefined {
+  if (!svc.dns?.length && !svc.dnsSearch?.length && !svc.dnsOpt?.length) return undefined;
+  return dropUndefined({ Nameservers: svc.dns?.length ? svc.dns : undefined, Search: svc.dnsSearch?.length ? svc.dnsSearch : undefined, Options: svc.dnsOpt?.length ? svc.dnsOpt : undefined });
+}
+
+/** docker normalises capability names: upper case, `CAP_` prefixed (ALL stays ALL). */
+function capabilities(caps: string[] | undefined): string[] | undefined {
+  if (!caps?.length) return undefined;
+  return caps.map((c) => {
+    const u = c.toUpperCase();
+    return u === 'ALL' || u.startsWith('CAP_') ? u : `CAP_${u}`;
+  });
+}
+
+/** docker's convertUlimits: sorted by name; a single value is both soft and hard. */
+function ulimits(u: Service['ulimits']): Json[] | undefined {
+  if (!u || Object.keys(u).length === 0) return undefined;
+  return Object.keys(u).sort().map((name) => {
+    const l = u[name];
+    return l.single !== undefined ? { Name: name, Hard: l.single, Soft: l.single } : { Name: name, Hard: l.hard, Soft: l.soft };
+  });
 }
 
 /** docker's convertEnvironment: `K=V` (or `K` alone when unset), sorted. */
