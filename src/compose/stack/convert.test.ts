@@ -239,3 +239,15 @@ test('stack convert: secrets and configs are listed as not supported (the CLI re
   assert.deepEqual(s.notSupported, ['services.a.secrets', 'services.a.configs']);
   assert.deepEqual(stack(B_YAML, 'st').notSupported, []);
 });
+
+test('stack convert: port ranges are one port config per port, as docker 28 sends them', () => {
+  const s = stack('services:\n  p:\n    image: alpine\n    ports:\n      - "8000-8001:80-81"\n      - "9000-9002:90"\n', 'st');
+  // Captured: docker stack deploy posted this EndpointSpec.
+  assert.deepEqual(s.services.p.EndpointSpec, { Ports: [
+    { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8000, PublishMode: 'ingress' },
+    { Protocol: 'tcp', TargetPort: 81, PublishedPort: 8001, PublishMode: 'ingress' },
+    { Protocol: 'tcp', TargetPort: 90, PublishedPort: 9000, PublishMode: 'ingress' },
+    { Protocol: 'tcp', TargetPort: 90, PublishedPort: 9001, PublishMode: 'ingress' },
+    { Protocol: 'tcp', TargetPort: 90, PublishedPort: 9002, PublishMode: 'ingress' },
+  ] });
+});

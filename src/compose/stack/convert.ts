@@ -310,11 +310,16 @@ function endpointSpec(mode: string | undefined, ports: PortConfig[] | undefined)
   const out: Json = {};
   if (mode) out.Mode = mode;
   if (ports?.length) {
-    out.Ports = ports.map((p) => dropUndefined({
+    // A published range for one target (`9000-9002:90`) is one port config per published port, as docker sends it.
+    const published = (p: PortConfig): Array<number | undefined> => {
+      const r = /^(\d+)-(\d+)$/.exec(p.published ?? '');
+      if (!r) return [p.published !== undefined && p.published !== '' ? Number(p.published) : undefined];
+      return Array.from({ length: Math.max(0, Number(r[2]) - Number(r[1]) + 1) }, (_, i) => Number(r[1]) + i);
+    };
+    out.Ports = ports.flatMap((p) => published(p).map((pub) => dropUndefined({
       Name: p.name || undefined, Protocol: p.protocol || 'tcp', TargetPort: p.target,
-      PublishedPort: p.published !== undefined && p.published !== '' ? Number(p.published) : undefined,
-      PublishMode: p.mode || 'ingress',
-    })).sort((a, b) => ((a.PublishedPort as number) ?? 0) - ((b.PublishedPort as number) ?? 0));
+      PublishedPort: pub, PublishMode: p.mode || 'ingress',
+    }))).sort((a, b) => ((a.PublishedPort as number) ?? 0) - ((b.PublishedPort as number) ?? 0));
   }
   return out;
 }
