@@ -80,6 +80,7 @@ test('attach: veth on br0, the peer renamed in the container with the subnet pre
     ['link', 'set', 'dev', 'lo', 'up'],
     ['link', 'set', 'dev', 'ovt0a000102', 'name', 'eth1'],
     ['link', 'set', 'dev', 'eth1', 'address', '02:42:0a:00:01:02'],
+    ['link', 'set', 'dev', 'eth1', 'mtu', '1450'],
     ['addr', 'add', '10.0.1.2/24', 'dev', 'eth1'],
     ['link', 'set', 'dev', 'eth1', 'up'],
   ]);

@@ -155,6 +155,8 @@ export function attachLines(s: OverlaySpec, a: AttachSpec, containerNetnsPath: s
       ['link', 'set', 'dev', 'lo', 'up'],
       ['link', 'set', 'dev', tmp, 'name', a.ifname],
       ['link', 'set', 'dev', a.ifname, 'address', mac],
+      // `mtu` on `link add` sets only the end it names: the container's end gets its own.
+      ['link', 'set', 'dev', a.ifname, 'mtu', String(OVERLAY_MTU)],
       ['addr', 'add', `${a.ip}/${bits}`, 'dev', a.ifname],
       ['link', 'set', 'dev', a.ifname, 'up'],
     ],
