@@ -58,6 +58,15 @@ test('whatever still goes to a VIP after NAT is refused (no backend, unexposed p
   assert.deepEqual(chain(empty, 'services'), []);
 });
 
+test('masquerade (a load-balancer namespace): balanced connections leave with this namespace\'s address', () => {
+  assert.ok(!renderVipTable(state).includes('nat-postrouting'), 'off by default');
+  const t = renderVipTable({ ...state, masquerade: true });
+  assert.deepEqual(chain(t, 'nat-postrouting'), [
+    'type nat hook postrouting priority srcnat; policy accept;',
+    'ct original ip daddr @vips ct status dnat masquerade comment "answers come back through this namespace"',
+  ]);
+});
+
 test('the rendering does not depend on the order of services, ports or backends', () => {
   const a = renderVipTable(state);
   const b = renderVipTable({ ...state, services: [...state.services].reverse().map((s) => ({ ...s, backends: [...s.backends].reverse(), ports: s.ports === 'all' ? 'all' : [...s.ports].reverse() })) });
@@ -85,7 +94,7 @@ test('bad input is refused before anything is rendered', () => {
 // checks the file against this kernel without changing anything (skipped where unshare or nft is missing or not root).
 const canCheck = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'nft', '--version']).status === 0;
 test('nft -c accepts the rendered table', { skip: !canCheck && 'needs root, unshare and nft' }, () => {
-  for (const s of [state, { table: 'berth-vip-unit', services: [] }]) {
+  for (const s of [state, { ...state, masquerade: true }, { table: 'berth-vip-unit', services: [] }]) {
     const r = spawnSync('unshare', ['-n', 'nft', '-c', '-f', '-'], { input: renderVipTable(s), timeout: 10_000 });
     assert.equal(r.status, 0, r.stderr.toString());
   }

@@ -11,6 +11,10 @@
 //   { 0 : b0, 1 : b1, ... }`, round robin like Docker's IPVS default scheduler. NAT chains see only
 //   a connection's first packet; conntrack keeps every later packet on the backend chosen then.
 //   The port is kept (VIP:80 → task:80), as Docker's VIP does (the task's TargetPort).
+// - with `masquerade` (a load-balancer namespace that clients' connections are routed through, as
+//   Docker's per-network `lb-<network>` sandbox which owns the VIP as an address): nat postrouting
+//   masquerades balanced connections, so the backend answers this namespace, which undoes the DNAT.
+//   In a client's own namespace (output hook) it is not needed: the answer comes back to the client.
 // - filter output, input and forward reject whatever still goes to a VIP after NAT: a service with
 //   no backends, or a port the service does not expose. TCP gets a reset and the rest an ICMP port
 //   unreachable, so a client sees "connection refused" at once instead of waiting on an address
@@ -21,8 +25,8 @@
 // rules, no stale rule after a crash). Connections already established keep their backend: a
 // removed backend's connections go on while it lives and fail when it goes away (docs/swarm-vip.md).
 //
-// Worked lifecycle (the lead decides which namespace holds the table):
-//   const t = await VipTable.create('/run/netns/berth-ovl-1a2b', 'berth-vip');   // empty table
+// Worked lifecycle (the lead decides which namespace holds the table; docs/swarm-vip.md weighs both):
+//   const t = await VipTable.create('/run/netns/berth-lb-1a2b', 'berth-vip', { masquerade: true }); // empty table
 //   await t.setService('10.0.1.2', [{ protocol: 'tcp', port: 80 }], ['10.0.1.5', '10.0.1.6']);
 //   await t.setService('10.0.1.2', [{ protocol: 'tcp', port: 80 }], ['10.0.1.6']);  // task unhealthy
 //   await t.setService('10.0.1.2', 'all', []);     // no task running: connections refused
@@ -47,7 +51,14 @@ export interface VipService {
   backends: string[];
 }
 
-export interface VipState { table: string; services: VipService[] }
+export interface VipState {
+  table: string;
+  services: VipService[];
+  /** Masquerade balanced connections (source = this namespace's address toward the backend). For
+   *  a table in a load-balancer namespace that connections are routed through: without it a
+   *  backend would answer the client directly, around the conntrack entry that undoes the DNAT. */
+  masquerade?: boolean;
+}
 
 const PROTOCOLS = new Set<string>(['tcp', 'udp', 'sctp']);
 
@@ -128,6 +139,12 @@ export function renderVipTable(state: VipState): string {
   L.push('\t\ttype nat hook prerouting priority dstnat; policy accept;');
   L.push('\t\tjump services');
   L.push('\t}', '');
+  if (state.masquerade) {
+    L.push('\tchain nat-postrouting {');
+    L.push('\t\ttype nat hook postrouting priority srcnat; policy accept;');
+    L.push('\t\tct original ip daddr @vips ct status dnat masquerade comment "answers come back through this namespace"');
+    L.push('\t}', '');
+  }
   L.push('\t# After NAT a balanced connection no longer goes to its VIP: what still does has no backend');
   L.push('\t# (or is for a port the service does not expose) and is refused rather than left to hang.');
   L.push('\tchain refuse {');
@@ -155,7 +172,12 @@ function checkNetnsPath(p: string): string {
   return p;
 }
 
-export interface VipTableOptions { nft?: string; nsenter?: string }
+export interface VipTableOptions {
+  /** See VipState.masquerade: true for a load-balancer namespace traffic is routed through. */
+  masquerade?: boolean;
+  nft?: string;
+  nsenter?: string;
+}
 
 /** berth's VIP table in one network namespace. See the worked lifecycle at the top of this file. */
 export class VipTable {
@@ -168,7 +190,7 @@ export class VipTable {
   /** Creates the table (empty: every VIP unknown) in the namespace at `netnsPath`, replacing any table of that name left by an earlier run. */
   static async create(netnsPath: string, name: string, opts: VipTableOptions = {}): Promise<VipTable> {
     const t = new VipTable(checkNetnsPath(netnsPath), checkTableName(name), opts);
-    await t.apply(renderVipTable({ table: name, services: [] }));
+    await t.apply(t.render([]));
     return t;
   }
 
@@ -204,9 +226,13 @@ export class VipTable {
       if (this.destroyed) throw conflict(`VIP table ${this.name} was destroyed`);
       const next = new Map(this.services);
       change(next);
-      await this.apply(renderVipTable({ table: this.name, services: [...next.values()] }));
+      await this.apply(this.render([...next.values()]));
       this.services = next;
     });
+  }
+
+  private render(services: VipService[]): string {
+    return renderVipTable({ table: this.name, services, masquerade: !!this.opts.masquerade });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
