@@ -6,7 +6,7 @@
 //
 // What the table does:
 // - nat output (connections the namespace itself opens: a container's netns) and nat prerouting
-//   (connections routed through it: an overlay sandbox) jump to `services`, which matches a VIP
+//   (connections routed through it: a load-balancer or ingress namespace) jump to `services`, which matches a VIP
 //   (and its ports, or everything) and jumps to the VIP's chain: `dnat to numgen inc mod N map
 //   { 0 : b0, 1 : b1, ... }`, round robin like Docker's IPVS default scheduler. NAT chains see only
 //   a connection's first packet; conntrack keeps every later packet on the backend chosen then.
@@ -32,7 +32,7 @@
 //   await t.setService('10.0.1.2', 'all', []);     // no task running: connections refused
 //   await t.removeService('10.0.1.2');            // service removed from the network
 //   await t.destroy();                            // network gone from this namespace: no table left
-// setService/removeService of the same state twice is a no-op apply; calls are serialized, and a
+// setService/removeService of the same state twice applies the same rules again (harmless); calls are serialized, and a
 // failed apply leaves both the kernel and the object's state as they were.
 import { conflict, invalid, system } from '../../common/errors.ts';
 import { run } from '../../sys/index.ts';
@@ -215,7 +215,7 @@ export class VipTable {
       this.destroyed = true;
       this.services.clear();
       const r = await this.nft(renderVipDelete(this.name), true);
-      if (r.code !== 0 && !/No such file or directory|Invalid argument|reassociate/i.test(r.stderr)) {
+      if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) {
         throw system(`deleting VIP table ${this.name}: ${r.stderr.trim()}`);
       }
     });
