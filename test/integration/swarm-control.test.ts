@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import https from 'node:https';
-import { SwarmController, LAST_MANAGER, ALREADY_IN_SWARM } from '../../src/swarm/node/controller.ts';
+import { SwarmController, LAST_MANAGER } from '../../src/swarm/node/controller.ts';
+import { SWARM_EXISTS } from '../../src/api/types/swarm.ts';
 import type { WireAssignment } from '../../src/swarm/dispatcher/protocol.ts';
 import type { Task, TaskStatus } from '../../src/api/types/swarm.ts';
 import { certDir, etcdTlsDir } from '../../src/swarm/node/local-state.ts';
@@ -64,7 +65,7 @@ describe('swarm control plane: init, join, dispatcher, leave', { skip, timeout: 
     assert.equal(info.NodeAddr, addr(0));
     assert.match(tokens.Worker, /^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/);
     assert.notEqual(tokens.Worker, tokens.Manager);
-    await assert.rejects(a.ctl.init({ AdvertiseAddr: addr(0) }), (e: Error) => e.message === ALREADY_IN_SWARM);
+    await assert.rejects(a.ctl.init({ AdvertiseAddr: addr(0) }), (e: Error) => e.message === SWARM_EXISTS);
     const nodesA = await a.ctl.store().list('nodes');
     assert.equal(nodesA.length, 1);
     assert.equal(nodesA[0]!.Spec.Role, 'manager');

@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { EngineError, isEngineError } from '../../common/errors.ts';
 import type { Node, Task } from '../../api/types/swarm.ts';
-import { verifyNodeCertificate, MANAGER_ROLE, type NodeIdentity } from '../ca/ca.ts';
+import { verifyNodeCertificate, type NodeIdentity } from '../ca/ca.ts';
 import { ClusterStore, KEYS } from '../cluster/store.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { advance } from '../orchestrator/task-state.ts';
@@ -245,10 +245,6 @@ export class Dispatcher {
 /** A task's service name; a task outliving its service keeps the one in its container's name. */
 function serviceNameOf(svc: { Spec: { Name?: string } } | undefined, t: Task): string {
   return svc?.Spec.Name ?? (typeof t.ServiceName === 'string' ? t.ServiceName : t.ServiceID);
-}
-
-export function isManagerIdentity(who: NodeIdentity): boolean {
-  return who.role === MANAGER_ROLE;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { EngineError, invalid, unavailable } from '../../common/errors.ts';
 import { writeFileAtomic } from '../../store/metadata/atomic.ts';
-import type { Node, NodeDescription, Swarm, SwarmInfo, SwarmInitRequest, SwarmJoinRequest, SwarmSpec, TaskStatus } from '../../api/types/swarm.ts';
+import { NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, WORKER_NOT_MANAGER, type Node, type NodeDescription, type Swarm, type SwarmInfo, type SwarmInitRequest, type SwarmJoinRequest, type SwarmSpec, type TaskStatus } from '../../api/types/swarm.ts';
 import { createCSR, createRootCA, issueNodeCertificate, MANAGER_ROLE, WORKER_ROLE, type RootCA } from '../ca/ca.ts';
 import { checkCAAgainstToken, newJoinTokens, parseJoinToken, roleForJoinToken, rotateJoinToken } from '../ca/token.ts';
 import { loadNodeCredentials, loadRootCA, saveNodeCredentials, saveRootCA } from '../ca/store.ts';
@@ -35,11 +35,7 @@ import type { Readable } from 'node:stream';
 import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type LogRequest, type LogTask, type RenewRequest, type SessionMessage, type WireLogOptions, type WireAssignment } from '../dispatcher/protocol.ts';
 import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadLocalState, parseAddr, saveLocalState, type LocalState } from './local-state.ts';
 
-/** dockerd's texts (daemon/cluster/errors.go). */
-export const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
-export const NOT_IN_SWARM = 'This node is not part of a swarm';
-export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
-export const WORKER_NOT_MANAGER = 'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
+/** dockerd's text for leaving as the last manager (the others are api/types/swarm.ts's). */
 export const LAST_MANAGER = 'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.';
 
 export interface AgentLike {
@@ -153,7 +149,6 @@ export class SwarmController {
 
   get nodeId(): string | undefined { return this.#state?.nodeId; }
   get isManager(): boolean { return this.#status === 'active' && this.#state?.role === 'manager' && !!this.#store; }
-  get isLeader(): boolean { return !!this.#leader; }
 
   /** The cluster store; throws the 503 a non-manager gives. */
   store(): ClusterStore {
@@ -186,7 +181,7 @@ export class SwarmController {
 
   init(req: SwarmInitRequest): Promise<string> {
     return this.#serial(async () => {
-      if (this.#state) throw unavailable(ALREADY_IN_SWARM);
+      if (this.#state) throw unavailable(SWARM_EXISTS);
       const listen = parseAddr(req.ListenAddr || `0.0.0.0:${SWARM_PORT}`, SWARM_PORT, 'listen');
       const adv = req.AdvertiseAddr
         ? parseAddr(req.AdvertiseAddr, listen.port, 'advertise').host
@@ -253,7 +248,7 @@ export class SwarmController {
 
   join(req: SwarmJoinRequest): Promise<void> {
     return this.#serial(async () => {
-      if (this.#state) throw unavailable(ALREADY_IN_SWARM);
+      if (this.#state) throw unavailable(SWARM_EXISTS);
       if (!Array.isArray(req.RemoteAddrs) || req.RemoteAddrs.length === 0) throw invalid('at least 1 RemoteAddr is required to join');
       parseJoinToken(req.JoinToken);
       const listen = parseAddr(req.ListenAddr || `0.0.0.0:${SWARM_PORT}`, SWARM_PORT, 'listen');
@@ -345,14 +340,8 @@ export class SwarmController {
     const peer = `https://${adv}:${ETCD_PEER_PORT}`;
     let members = await store.client.memberList();
     if (!members.some((m) => m.peerUrls.includes(peer))) {
-      // etcd refuses a member add that could cost quorum while a member joined only moments ago
-      // ("unhealthy cluster", its strict reconfig check): two manager joins in a row wait here.
-      for (let attempt = 0; ; attempt++) {
-        try { ({ members } = await store.client.memberAdd([peer])); break; } catch (e) {
-          if (attempt >= 60 || !/unhealthy cluster/.test((e as Error).message)) throw e;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      // Two manager joins in a row: the second waits here until the first member is healthy.
+      ({ members } = await retryReconfig(() => store.client.memberAdd([peer]), 60));
     }
     const initialCluster = members.map((m) => `${m.name || nodeId}=${m.peerUrls[0]}`).join(',');
     const endpoints = [...new Set([...members.flatMap((m) => m.clientUrls), `https://${adv}:${ETCD_CLIENT_PORT}`])];
@@ -424,14 +413,11 @@ export class SwarmController {
   async removeMember(nodeId: string): Promise<void> {
     if (this.#o.externalEtcd) return;
     const c = this.store().client;
-    const me = (await c.memberList()).find((m) => m.name === nodeId);
-    if (!me) return;
-    for (let i = 0; ; i++) {
-      try { await c.memberRemove(me.id); return; } catch (e) {
-        if (i >= 20 || !/unhealthy cluster/.test((e as Error).message)) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    const members = await c.memberList();
+    const me = members.find((m) => m.name === nodeId);
+    // The only member is never removed: that is the last manager, whose leave erases the data.
+    if (!me || members.length <= 1) return;
+    await retryReconfig(() => c.memberRemove(me.id), 20);
   }
 
   // --- leave ---
@@ -460,7 +446,7 @@ export class SwarmController {
       // that cannot reach any manager still leaves (the leader marks it down when its lease lapses).
       await this.#session?.leave().catch((e: Error) => this.#log('warn', `swarm leave: telling the managers: ${e.message}`));
       if (s.role === 'manager' && this.#client && s.etcd && !this.#o.externalEtcd) {
-        await this.#removeOwnMember(s).catch((e: Error) => this.#log('warn', `swarm leave: removing the etcd member: ${e.message}`));
+        await this.removeMember(s.etcd.name).catch((e: Error) => this.#log('warn', `swarm leave: removing the etcd member: ${e.message}`));
       }
       if (s.role === 'manager' && this.#client && this.#o.externalEtcd) {
         // The last (reachable) manager erases the swarm, as in Docker: with an embedded member its
@@ -476,20 +462,6 @@ export class SwarmController {
       this.#managers = [];
       await clearLocalState(this.#o.dataRoot);
     });
-  }
-
-  async #removeOwnMember(s: LocalState): Promise<void> {
-    const c = this.#client!;
-    const members = await c.memberList();
-    const me = members.find((m) => m.name === s.etcd!.name);
-    if (!me || members.length <= 1) return;
-    // Removing a member just connected may be refused (strict reconfig check): retry a few times.
-    for (let i = 0; ; i++) {
-      try { await c.memberRemove(me.id); return; } catch (e) {
-        if (i >= 10) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
   }
 
   // --- update (swarm update, join-token --rotate) ---
@@ -685,9 +657,19 @@ export class SwarmController {
     this.#member = undefined;
   }
 
-  /** Forgets a removed etcd member's data (leave): a removed member must never start on it again. */
-  async removeEtcdData(): Promise<void> {
-    await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
+}
+
+/**
+ * etcd refuses a membership change that could cost quorum while a member joined only moments ago
+ * ("unhealthy cluster", or "not enough started members": its strict reconfig check); such a
+ * change succeeds once the new member has caught up, so it is retried every 500 ms, bounded.
+ */
+async function retryReconfig<T>(f: () => Promise<T>, attempts: number): Promise<T> {
+  for (let i = 0; ; i++) {
+    try { return await f(); } catch (e) {
+      if (i >= attempts || !/unhealthy cluster|not enough started members/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 

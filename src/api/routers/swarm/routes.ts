@@ -18,21 +18,9 @@ import {
   filterNodes, filterServices, filterTasks, parseObjectVersion, resolveNode, resolveService, resolveTask, serviceStatus,
 } from './objects.ts';
 
-// dockerd's texts (moby daemon/cluster/errors.go and Cluster.errNoManager).
-/** Leave without a swarm (errNoSwarm). */
-export const NOT_IN_SWARM = 'This node is not part of a swarm';
-/** errNoManager for a node without a swarm: every manager-only call. */
-export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
-/** errSwarmNotManager: a worker asked for cluster state. */
-export const WORKER_NOT_MANAGER = 'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
-/** errNoManager for a manager that cannot serve yet (joining, or cut off from the cluster). */
-export const MANAGER_NOT_READY = 'This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster.';
-/** errSwarmExists: init or join on a node already in a swarm. */
-export const SWARM_EXISTS = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
-/** errSwarmLocked: the node's keys are encrypted and wait for `docker swarm unlock`. */
-export const SWARM_LOCKED = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.';
-/** Leave of a locked node without --force. */
-export const LEAVE_LOCKED = 'Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.';
+// dockerd's texts live with the wire types (the controller raises some of them too).
+export { LEAVE_LOCKED, MANAGER_NOT_READY, NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, SWARM_LOCKED, WORKER_NOT_MANAGER } from '../../types/swarm.ts';
+import { LEAVE_LOCKED, MANAGER_NOT_READY, NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, SWARM_LOCKED, WORKER_NOT_MANAGER } from '../../types/swarm.ts';
 
 /** The error a manager-only call gets on this node, or undefined when it may serve it. */
 export function managerError(b: Pick<SwarmBackend, 'info' | 'isManager'>): EngineError | undefined {
