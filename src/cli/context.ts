@@ -4,6 +4,7 @@
 //   throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1)
 //   throw usageError(ctx, 'invalid argument "x" for "-t, --timeout" flag: …')   // exit 125
 import { ApiClient, ApiError } from '../client/client.ts';
+import { TemplateError } from './format/template.ts';
 import { resolveEndpoint, type HostOptions } from '../client/host.ts';
 
 export interface Globals extends HostOptions {
@@ -37,6 +38,12 @@ export class StatusError extends Error {
     super(message);
     this.status = status;
   }
+}
+
+/** A bad --format template: docker's "template parsing error: …" with `status`; anything else rethrown. */
+export function templateFailure(e: unknown, status = 1): never {
+  if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, status);
+  throw e;
 }
 
 /**

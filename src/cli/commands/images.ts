@@ -7,9 +7,8 @@ import type { Readable } from 'node:stream';
 import { ApiError } from '../../client/client.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
 import { humanSize } from '../../common/units.ts';
-import { StatusError, type Ctx } from '../context.ts';
+import { StatusError, type Ctx, templateFailure } from '../context.ts';
 import { renderList, goRow } from '../format/formatter.ts';
-import { TemplateError } from '../format/template.ts';
 import { truncateId, ago, goTimeString, ellipsis } from '../display.ts';
 import { encodeFilters } from '../filters.ts';
 import { confirm } from './containers.ts';
@@ -100,11 +99,6 @@ function imageRow(img: ImageSummary, repo: string, tag: string, digest: string, 
     UniqueSize: size === -1 || shared === -1 ? 'N/A' : humanSize(size - shared, 4),
     VirtualSize: humanSize(img.VirtualSize ?? size, 4),
   });
-}
-
-function templateFailure(e: unknown): never {
-  if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, 1);
-  throw e;
 }
 
 export async function images(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.ls>): Promise<number> {

@@ -8,11 +8,11 @@
 import type { NODE_COMMANDS, OptionsOf } from '../spec.ts';
 import type { Node, SwarmInfo, Task } from '../../api/types/swarm.ts';
 import { ApiError } from '../../client/client.ts';
-import { StatusError, removeEach, type Ctx } from '../context.ts';
+import { StatusError, removeEach, type Ctx, templateFailure } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { normalizeFormat } from '../format/formatter.ts';
 import { indentJson } from '../format/json-indent.ts';
-import { goJsonMarshal, parseTemplate, TemplateError, type Template } from '../format/template.ts';
+import { goJsonMarshal, parseTemplate, type Template } from '../format/template.ts';
 import { build } from './swarm.ts';
 import { nodeUpdateSpec, type NodeFlags } from './swarm-spec.ts';
 import { renderNodes, renderTasks } from './swarm-display.ts';
@@ -28,11 +28,6 @@ async function resolveRef(ctx: Ctx, ref: string): Promise<string> {
   const id = await selfId(ctx);
   if (!id) throw new StatusError('This node is not a swarm manager. Use "berth swarm init" or "berth swarm join" to connect this node to swarm and try again.', 1);
   return id;
-}
-
-function templateFailure(e: unknown, status: number): never {
-  if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, status);
-  throw e;
 }
 
 /**
@@ -136,6 +131,16 @@ export function rm(ctx: Ctx, args: string[], o: OptionsOf<typeof NODE_COMMANDS.r
 }
 
 /** The ID → name maps `service ps` and `node ps` show (unless --no-resolve). */
+/** The task table of `node ps`, `service ps` and `stack ps`: names resolved unless --no-resolve. */
+export async function taskTable(ctx: Ctx, tasks: Task[], o: { resolve?: boolean; trunc?: boolean; format?: string; quiet?: boolean }): Promise<string> {
+  const names = await taskNames(ctx, tasks, o.resolve !== false);
+  try {
+    return renderTasks(tasks, names.services, names.nodes, { trunc: o.trunc !== false, format: o.format, quiet: Boolean(o.quiet) });
+  } catch (e) {
+    templateFailure(e);
+  }
+}
+
 export async function taskNames(ctx: Ctx, tasks: Task[], resolve: boolean): Promise<{ services: Map<string, string>; nodes: Map<string, string> }> {
   const services = new Map<string, string>();
   const nodes = new Map<string, string>();
@@ -177,13 +182,7 @@ export async function ps(ctx: Ctx, args: string[], o: OptionsOf<typeof NODE_COMM
       throw e;
     }
   }
-  const names = await taskNames(ctx, tasks, o.resolve !== false);
-  let out: string;
-  try {
-    out = renderTasks(tasks, names.services, names.nodes, { trunc: o.trunc !== false, format: o.format, quiet: Boolean(o.quiet) });
-  } catch (e) {
-    templateFailure(e, 1);
-  }
+  const out = await taskTable(ctx, tasks, o);
   if (tasks.length || !errors.length) process.stdout.write(out);
   if (errors.length) throw new StatusError(errors.join('\n'), 1);
   return 0;

@@ -16,20 +16,14 @@ import type { Node, Service, ServiceSpec, Task } from '../../api/types/swarm.ts'
 import { ApiError } from '../../client/client.ts';
 import { demuxTo } from '../../client/streams.ts';
 import { getTimestamp } from '../../common/units.ts';
-import { StatusError, removeEach, type Ctx } from '../context.ts';
+import { StatusError, removeEach, type Ctx, templateFailure } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { build } from './swarm.ts';
-import { inspectObjects, taskNames, withFilter } from './nodes.ts';
+import { inspectObjects, taskTable, withFilter } from './nodes.ts';
 import { anySpecFlag, parseScaleArg, scaleSpec, serviceCreateSpec, serviceUpdateSpec, type ServiceFlags } from './swarm-spec.ts';
 import {
-  ConvergeProgress, formatLogLine, logContext, parseLogLine, progressBlock, renderServices, renderTasks, type LogLine,
+  ConvergeProgress, formatLogLine, logContext, parseLogLine, progressBlock, renderServices, type LogLine,
 } from './swarm-display.ts';
-import { TemplateError } from '../format/template.ts';
-
-function templateFailure(e: unknown): never {
-  if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, 1);
-  throw e;
-}
 
 function warn(warnings: string[] | null | undefined): void {
   for (const w of warnings ?? []) process.stderr.write(`${w}\n`);
@@ -265,14 +259,7 @@ export async function ps(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVICE_C
   }
   if (found) {
     const tasks = await ctx.client.tasks.list({ filters: encodeFilters(filters, ctx) });
-    const names = await taskNames(ctx, tasks, o.resolve !== false);
-    let out: string;
-    try {
-      out = renderTasks(tasks, names.services, names.nodes, { trunc: o.trunc !== false, format: o.format, quiet: Boolean(o.quiet) });
-    } catch (e) {
-      templateFailure(e);
-    }
-    process.stdout.write(out);
+    process.stdout.write(await taskTable(ctx, tasks, o));
   }
   if (errors.length) throw new StatusError(errors.join('\n'), 1);
   return 0;

@@ -20,18 +20,12 @@ import { ApiError } from '../../client/client.ts';
 import { loadProject } from '../../compose/load.ts';
 import { convertStack, IMAGE_LABEL, LOAD_NAME, NAMESPACE_LABEL } from '../../compose/stack/convert.ts';
 import { authHeaderFor } from '../credentials.ts';
-import { StatusError, type Ctx } from '../context.ts';
+import { StatusError, type Ctx, templateFailure } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { renderList } from '../format/formatter.ts';
-import { TemplateError } from '../format/template.ts';
-import { taskNames, withFilter } from './nodes.ts';
+import { taskTable, withFilter } from './nodes.ts';
 import { pinImage, waitOnService } from './services.ts';
-import { renderServices, renderTasks } from './swarm-display.ts';
-
-function templateFailure(e: unknown): never {
-  if (e instanceof TemplateError) throw new StatusError(`template parsing error: ${e.message}`, 1);
-  throw e;
-}
+import { renderServices } from './swarm-display.ts';
 
 const nsFilter = (stack: string) => encodeFilters([`label=${NAMESPACE_LABEL}=${stack}`]);
 
@@ -238,14 +232,7 @@ export async function ps(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK_COM
   const filters = encodeFilters(withFilter(o.filter, 'label', `${NAMESPACE_LABEL}=${stack}`), ctx);
   const tasks: Task[] = await ctx.client.tasks.list({ filters });
   if (!tasks?.length) throw new StatusError(`nothing found in stack: ${stack}`, 1);
-  const names = await taskNames(ctx, tasks, o.resolve !== false);
-  let out: string;
-  try {
-    out = renderTasks(tasks, names.services, names.nodes, { trunc: o.trunc !== false, format: o.format, quiet: Boolean(o.quiet) });
-  } catch (e) {
-    templateFailure(e);
-  }
-  process.stdout.write(out);
+  process.stdout.write(await taskTable(ctx, tasks, o));
   return 0;
 }
 
