@@ -107,6 +107,48 @@ export interface Task {
   [k: string]: unknown;
 }
 
+/**
+ * A cluster-scoped network (driver `overlay`) as the cluster stores it: swarmkit's api.Network,
+ * trimmed. The leader allocates its VNI and subnet at creation; GET /networks serves it converted
+ * to a NetworkResource with Scope "swarm".
+ *   { ID: 'n1…', Spec: { Name: 'appnet', Attachable: true, DriverConfiguration: { Name: 'overlay' } },
+ *     DriverState: { Name: 'overlay', Options: { 'com.docker.network.driver.overlay.vxlanid_list': '4097' } },
+ *     IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] } }
+ */
+export interface ClusterNetwork {
+  ID: string;
+  Version: ObjectVersion;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: {
+    Name: string;
+    Labels?: Record<string, string>;
+    DriverConfiguration?: { Name: string; Options?: Record<string, string> };
+    Ingress?: boolean;
+    Attachable?: boolean;
+    Internal?: boolean;
+    EnableIPv6?: boolean;
+    IPAMOptions?: { Driver?: { Name: string; Options?: Record<string, string> }; Configs?: { Subnet?: string; Range?: string; Gateway?: string }[] };
+    [k: string]: unknown;
+  };
+  DriverState: { Name: 'overlay'; Options: Record<string, string> };
+  /** What was allocated: one IPv4 subnet and its gateway. */
+  IPAMOptions: { Driver: { Name: string }; Configs: { Subnet: string; Gateway: string }[] };
+}
+
+/** The overlay driver option carrying a network's VNI. */
+export const VXLANID_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+
+/** An address on a cluster network: Task.NetworksAttachments[i] (and a node's load-balancer address). */
+export interface NetworkAttachment { Network: ClusterNetwork; Addresses: string[] /* '10.0.1.3/24' */; Aliases?: string[] }
+
+/** A service's allocated endpoint (Service.Endpoint): its ports with the published ports chosen, and one VIP per network in VIP mode. */
+export interface ServiceEndpoint {
+  Spec?: { Mode?: 'vip' | 'dnsrr'; Ports?: unknown[] };
+  Ports?: { Name?: string; Protocol?: 'tcp' | 'udp' | 'sctp'; TargetPort?: number; PublishedPort?: number; PublishMode?: 'ingress' | 'host' }[];
+  VirtualIPs?: { NetworkID: string; Addr: string }[];
+}
+
 export interface NodeSpec {
   Name?: string;
   Availability: 'active' | 'pause' | 'drain';
