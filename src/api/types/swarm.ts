@@ -104,6 +104,8 @@ export interface Task {
   Spec: TaskSpec;
   Status: TaskStatus;
   DesiredState: TaskState;
+  /** Its addresses on cluster networks, allocated by the leader before it is assigned. */
+  NetworksAttachments?: NetworkAttachment[];
   [k: string]: unknown;
 }
 
@@ -136,6 +138,10 @@ export interface ClusterNetwork {
   IPAMOptions: { Driver: { Name: string }; Configs: { Subnet: string; Gateway: string }[] };
 }
 
+/** The local bridge network every node gives its overlay-attached task containers for their way
+ *  out and their DNS server (Docker's docker_gwbridge). */
+export const GWBRIDGE_NETWORK = 'docker_gwbridge';
+
 /** The overlay driver option carrying a network's VNI. */
 export const VXLANID_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
 
@@ -147,6 +153,29 @@ export interface ServiceEndpoint {
   Spec?: { Mode?: 'vip' | 'dnsrr'; Ports?: unknown[] };
   Ports?: { Name?: string; Protocol?: 'tcp' | 'udp' | 'sctp'; TargetPort?: number; PublishedPort?: number; PublishMode?: 'ingress' | 'host' }[];
   VirtualIPs?: { NetworkID: string; Addr: string }[];
+}
+
+/**
+ * What a node must know of one cluster network it has a part in, sent by its manager on the
+ * dispatcher session (SessionMessage.networks) and applied by the node's networking: the overlay's
+ * peers (every endpoint on another node), the names its embedded DNS answers, the VIPs its task
+ * containers balance, and on `ingress` the routing mesh's published ports.
+ *   { network: <appnet>, endpoints: [{ ip: '10.0.1.3', vtep: '192.168.5.2', names: ['web.1.t1'], service: 's1', running: true }],
+ *     services: [{ id: 's1', name: 'web', mode: 'vip', vip: '10.0.1.2', aliases: [], backends: ['10.0.1.3'], ports: [] }] }
+ */
+export interface NodeNetworkView {
+  network: ClusterNetwork;
+  /** Every endpoint on the network across the cluster (tasks, node load balancers); this node's too. */
+  endpoints: { ip: string; vtep: string; names: string[]; service?: string; running: boolean }[];
+  services: {
+    id: string; name: string; mode: 'vip' | 'dnsrr'; vip?: string; aliases: string[];
+    /** The running tasks' addresses on this network. */
+    backends: string[];
+    /** Ingress only: the published ports. */
+    ports: { protocol: 'tcp' | 'udp' | 'sctp'; published: number; target: number }[];
+  }[];
+  /** Ingress only: this node's load-balancer address (the ingress sandbox's). */
+  lb?: string;
 }
 
 export interface NodeSpec {

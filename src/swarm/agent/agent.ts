@@ -27,9 +27,9 @@
 // flight per task, a newer one replaces an older one still queued, failures retried with a capped
 // backoff.
 import type { ContainerCreateBody } from '../../api/types/container.ts';
-import type { Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
 import { compareStates, isTerminal } from '../orchestrator/task-state.ts';
-import { containerCreateBody, containerSpecOf, portStatusOf, stopTimeoutSeconds, taskContainerName, TASK_ID_LABEL } from './spec.ts';
+import { attachmentsOf, containerCreateBody, containerSpecOf, portStatusOf, stopTimeoutSeconds, taskContainerName, TASK_ID_LABEL } from './spec.ts';
 
 export interface Assignment { task: Task; serviceName: string }
 
@@ -55,7 +55,8 @@ export interface AgentContainers {
   imageExists(ref: string): Promise<boolean>;
   /** Best effort; on failure the create that follows says "No such image" in docker's words. */
   pull(ref: string, signal?: AbortSignal): Promise<void>;
-  create(name: string, body: ContainerCreateBody): Promise<string>;
+  /** `networks`: the cluster networks the body's endpoints name, for the node to set up first. */
+  create(name: string, body: ContainerCreateBody, networks?: ClusterNetwork[]): Promise<string>;
   start(id: string): Promise<void>;
   stop(id: string, timeoutSeconds?: number): Promise<void>;
   /** Force. */
@@ -364,7 +365,7 @@ export class Agent {
       if (run.removed || compareStates(run.task.DesiredState, 'shutdown') >= 0) return undefined;
     }
     try {
-      run.containerId = await this.#containers.create(run.name, body);
+      run.containerId = await this.#containers.create(run.name, body, attachmentsOf(run.task).map((a) => a.Network));
       return undefined;
     } catch (e) {
       // Already created (a pass interrupted after create): take that container.

@@ -15,7 +15,7 @@
 // them; the task carries them through TaskSpec's index signature.
 import { normalizeTagged } from '../../common/reference.ts';
 import type { ContainerCreateBody, HealthConfig, HostConfig, MountSpec, Ulimit } from '../../api/types/container.ts';
-import type { Task } from '../../api/types/swarm.ts';
+import { GWBRIDGE_NETWORK, type NetworkAttachment, type Task } from '../../api/types/swarm.ts';
 
 export interface ContainerSpec {
   Image?: string;
@@ -83,6 +83,9 @@ export function taskContainerName(task: Task, serviceName: string): string {
   const slot = task.Slot ? String(task.Slot) : (task.NodeID ?? '');
   return `${serviceName}.${slot}.${task.ID}`;
 }
+
+/** The task's addresses on cluster networks (the leader's allocation). */
+export const attachmentsOf = (t: Task): NetworkAttachment[] => (Array.isArray(t.NetworksAttachments) ? t.NetworksAttachments : []);
 
 export const TASK_ID_LABEL = 'com.docker.swarm.task.id';
 
@@ -172,6 +175,21 @@ export function containerCreateBody(task: Task, serviceName: string): ContainerC
   if (extra.length) hc.ExtraHosts = extra;
   if (ports.length) {
     hc.PortBindings = Object.fromEntries(ports.map((p) => [portKey(p), [p.PublishedPort ? { HostIp: '', HostPort: String(p.PublishedPort) } : { HostIp: '', HostPort: '' }]]));
+  }
+  // Cluster networks: an endpoint on each at the address the leader allocated, and the node's
+  // docker_gwbridge as the network mode (eth0: the way out and the embedded DNS's address), as
+  // moby's executor joins a task's sandbox to docker_gwbridge beside its overlays.
+  const atts = attachmentsOf(task).filter((a) => a.Addresses?.[0]);
+  if (atts.length) {
+    hc.NetworkMode = GWBRIDGE_NETWORK;
+    body.NetworkingConfig = {
+      EndpointsConfig: {
+        [GWBRIDGE_NETWORK]: {},
+        ...Object.fromEntries(atts.map((a) => [a.Network.Spec.Name, {
+          NetworkID: a.Network.ID, IPAMConfig: { IPv4Address: a.Addresses[0].split('/')[0] }, ...(a.Aliases?.length ? { Aliases: [...a.Aliases] } : {}),
+        }])),
+      },
+    };
   }
   const logDriver = task.Spec.LogDriver as { Name?: string; Options?: Record<string, string> } | undefined;
   if (logDriver?.Name) hc.LogConfig = { Type: logDriver.Name, Config: { ...(logDriver.Options ?? {}) } };

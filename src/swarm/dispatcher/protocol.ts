@@ -14,7 +14,7 @@
 //    the heartbeat period (each keeps its liveness lease in etcd alive), POST /status with task
 //    state reports (applied forward only, for its own tasks only).
 // 4. If M goes away, W moves to the next manager in the last list it received.
-import type { NodeDescription, Task, TaskStatus } from '../../api/types/swarm.ts';
+import type { NodeDescription, NodeNetworkView, Task, TaskStatus } from '../../api/types/swarm.ts';
 
 /** Docker's swarm port: the dispatcher (and, in Docker, raft) listens here. */
 export const SWARM_PORT = 2377;
@@ -74,6 +74,8 @@ export interface SessionMessage {
   heartbeatPeriodMs?: number;
   /** The node's role changed (promote/demote): the agent's berthd reloads its swarm state. */
   role?: 'worker' | 'manager';
+  /** The cluster networks this node has a part in (src/swarm/netview/view.ts); always sent with assignments. */
+  networks?: NodeNetworkView[];
 }
 
 /** POST /renew: a node's new certificate for the role the cluster now gives it (promote, demote). */

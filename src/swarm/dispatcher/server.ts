@@ -14,6 +14,7 @@ import { verifyNodeCertificate, type NodeIdentity } from '../ca/ca.ts';
 import { ClusterStore, KEYS } from '../cluster/store.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { advance } from '../orchestrator/task-state.ts';
+import { networkViews } from '../netview/view.ts';
 import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
 
 export interface DispatcherOptions {
@@ -234,7 +235,8 @@ export class Dispatcher {
     }
     assignments.sort((a, b) => a.task.ID.localeCompare(b.task.ID));
     const role = cache.nodes.get(s.nodeId)?.Spec.Role;
-    const msg: SessionMessage = { assignments, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
+    const networks = networkViews({ nodes: cache.nodes.values(), services: cache.services.values(), tasks: cache.tasks.values() }, s.nodeId);
+    const msg: SessionMessage = { assignments, networks, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
     const line = JSON.stringify(msg);
     if (line === s.last) return;
     s.last = line;

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { EngineError, invalid, unavailable } from '../../common/errors.ts';
 import { writeFileAtomic } from '../../store/metadata/atomic.ts';
-import { NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, WORKER_NOT_MANAGER, type Node, type NodeDescription, type Swarm, type SwarmInfo, type SwarmInitRequest, type SwarmJoinRequest, type SwarmSpec, type TaskStatus } from '../../api/types/swarm.ts';
+import { NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, WORKER_NOT_MANAGER, type Node, type NodeDescription, type NodeNetworkView, type Swarm, type SwarmInfo, type SwarmInitRequest, type SwarmJoinRequest, type SwarmSpec, type TaskStatus } from '../../api/types/swarm.ts';
 import { createCSR, createRootCA, issueNodeCertificate, MANAGER_ROLE, WORKER_ROLE, type RootCA } from '../ca/ca.ts';
 import { checkCAAgainstToken, newJoinTokens, parseJoinToken, roleForJoinToken, rotateJoinToken } from '../ca/token.ts';
 import { loadNodeCredentials, loadRootCA, saveNodeCredentials, saveRootCA } from '../ca/store.ts';
@@ -57,6 +57,8 @@ export interface SwarmControllerOptions {
   serveLogs?: (req: LogRequest, signal: AbortSignal) => Readable;
   /** Removes this node's task containers (swarm leave). */
   removeTaskContainers: () => Promise<void>;
+  /** The cluster networks this node has a part in, on every session message (before its assignments). */
+  onNetworks?: (views: NodeNetworkView[]) => void;
   /** An external etcd cluster (berthd --cluster-store etcd://…) instead of an embedded member; TLS files if it speaks TLS. */
   externalEtcd?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   etcdBinary?: string;
@@ -570,6 +572,7 @@ export class SwarmController {
         void saveLocalState(this.#o.dataRoot, s).catch((e: Error) => this.#log('warn', `swarm: saving the manager list: ${e.message}`));
       }
     }
+    if (m.networks) this.#o.onNetworks?.(m.networks);
     if (m.assignments) this.#agent?.setAssignments(m.assignments);
     if (m.role && this.#state && m.role !== this.#state.role) void this.#changeRole(m.role);
     for (const r of m.logRequests ?? []) this.#uploadLogs(r);
