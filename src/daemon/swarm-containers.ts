@@ -11,6 +11,7 @@
 //   const agent = new Agent({ nodeId, containers: swarmContainers, reporter, log });
 import { isEngineError } from '../common/errors.ts';
 import type { ContainerCreateBody, HostConfig } from '../api/types/container.ts';
+import type { ClusterNetwork } from '../api/types/swarm.ts';
 import type { EndpointConfig } from '../api/types/network.ts';
 import type { ContainerRecord, CreateOptions } from '../engine/container/service.ts';
 import type { EngineEvent } from '../engine/events.ts';
@@ -31,6 +32,8 @@ export interface SwarmContainersDeps {
   images: { tryResolve(ref: string): unknown };
   pull(ref: string, signal?: AbortSignal): Promise<void>;
   events: { subscribe(fn: (e: EngineEvent) => void): () => void };
+  /** Sets up the cluster networks a task's endpoints name (and docker_gwbridge) before its create. */
+  ensureNetworks?(networks: ClusterNetwork[]): Promise<void>;
 }
 
 /** The record as the agent sees it. */
@@ -69,7 +72,8 @@ export class SwarmContainers implements AgentContainers {
 
   pull(ref: string, signal?: AbortSignal): Promise<void> { return this.#d.pull(ref, signal); }
 
-  async create(name: string, body: ContainerCreateBody): Promise<string> {
+  async create(name: string, body: ContainerCreateBody, networks?: ClusterNetwork[]): Promise<string> {
+    if (networks?.length) await this.#d.ensureNetworks?.(networks);
     // The same split as the /containers/create route: the config, HostConfig and the networks.
     const { HostConfig: hostConfig, NetworkingConfig: nc, ...config } = body;
     const endpoints = (nc?.EndpointsConfig ?? undefined) as Record<string, EndpointConfig> | undefined;

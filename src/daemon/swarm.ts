@@ -3,7 +3,8 @@
 // main.ts creates it once; the swarm routers reach it through swarmBackend().
 import os from 'node:os';
 import type { Engine } from '../engine/engine.ts';
-import type { NodeDescription } from '../api/types/swarm.ts';
+import type { NodeDescription, NodeNetworkView } from '../api/types/swarm.ts';
+import type { NetworkService } from '../network/service.ts';
 import { SwarmController, newId } from '../swarm/node/controller.ts';
 import { Agent } from '../swarm/agent/agent.ts';
 import { Leader } from '../swarm/leader/leader.ts';
@@ -18,6 +19,8 @@ import { withDefaults } from '../swarm/spec/service-spec.ts';
 
 export interface SwarmOptions {
   engine: Engine;
+  /** The node's networking, for cluster networks (absent with -b none: tasks on them fail to start). */
+  networking?: NetworkService;
   dataRoot: string;
   version: string;
   clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
@@ -30,6 +33,10 @@ export function createSwarm(o: SwarmOptions): SwarmController {
   const containers = new SwarmContainers({
     containers: engine.containers, images: engine.images, events: engine.events,
     pull: (ref, signal) => engine.pull(ref, undefined, undefined, signal),
+    ensureNetworks: async (nets) => {
+      if (!o.networking) throw invalid('cluster networks need bridge networking (berthd -b none turns it off)');
+      await o.networking.ensureClusterNetworks(nets, ctl.info().NodeAddr);
+    },
   });
   const description = (): NodeDescription => ({
     Hostname: os.hostname(),
@@ -44,7 +51,23 @@ export function createSwarm(o: SwarmOptions): SwarmController {
       ],
     },
   });
-  return new SwarmController({
+  // The views are applied one after another, the newest last (a burst of session messages
+  // coalesces: only the latest view matters).
+  let pending: NodeNetworkView[] | undefined;
+  let applying: Promise<void> | undefined;
+  const applyViews = (views: NodeNetworkView[]): void => {
+    pending = views;
+    if (applying || !o.networking) return;
+    applying = (async () => {
+      while (pending) {
+        const v = pending;
+        pending = undefined;
+        await o.networking!.applyClusterViews(v, ctl.info().NodeAddr).catch((e: Error) => log('warn', `swarm: cluster networks: ${e.message}`));
+      }
+      applying = undefined;
+    })();
+  };
+  const ctl: SwarmController = new SwarmController({
     dataRoot: o.dataRoot,
     description,
     externalEtcd: o.clusterStore,
@@ -52,13 +75,18 @@ export function createSwarm(o: SwarmOptions): SwarmController {
     agent: (nodeId, reporter) => new Agent({ nodeId, containers, reporter, log }),
     leader: ({ cache, election }) => new Leader({ store: new EtcdLeaderStore(cache, election), log, newId }),
     serveLogs: (req, signal) => uploadBody(engine, req, signal),
-    // swarm leave removes this node's task containers, as dockerd does.
+    // swarm leave removes this node's task containers, as dockerd does, and its part of the
+    // cluster networks (the routing mesh, the overlays).
     removeTaskContainers: async () => {
       for (const c of await containers.list()) {
         await containers.remove(c.id).catch((e: Error) => log('warn', `swarm leave: removing ${c.name}: ${e.message}`));
       }
+      await applying;
+      await o.networking?.applyClusterViews([], '').catch((e: Error) => log('warn', `swarm leave: cluster networks: ${e.message}`));
     },
+    onNetworks: applyViews,
   });
+  return ctl;
 }
 
 /**

@@ -54,6 +54,9 @@ export interface EngineOptions {
 /** A network as `/networks` shows it (Docker's network resource, before wire naming). */
 export interface NetworkInfo {
   name: string; id: string; driver: string; created: string;
+  /** 'swarm' for a cluster network this node has a part in; local otherwise. */
+  scope?: 'swarm';
+  ingress?: boolean;
   predefined: boolean; internal: boolean; attachable: boolean; enableIPv6: boolean;
   labels: Record<string, string>; options: Record<string, string>;
   ipamOptions: Record<string, string> | null;
@@ -190,7 +193,7 @@ export class Engine {
   networks(): NetworkInfo[] {
     const net = this.#o.networking;
     const out: NetworkInfo[] = (net?.list() ?? []).map((n) => ({
-      name: n.name, id: n.id, driver: 'bridge', created: n.created, predefined: n.predefined, internal: n.internal, attachable: n.attachable,
+      name: n.name, id: n.id, driver: n.driver ?? 'bridge', ...(n.driver === 'overlay' ? { scope: 'swarm' as const, ingress: !!n.ingress } : {}), created: n.created, predefined: n.predefined, internal: n.internal, attachable: n.attachable,
       enableIPv6: !!n.enableIPv6, labels: n.labels, options: n.options, ipamOptions: n.ipamOptions, ipamConfig: n.ipamConfig,
       containers: net!.endpointsOf(n.id).map((e) => ({
         id: e.container, name: e.containerName, endpointId: e.endpointId, mac: e.mac, ipv4: `${e.ip}/${e.prefixLen}`, ipv6: e.ip6 ? `${e.ip6}/${e.prefixLen6}` : '',

@@ -48,6 +48,9 @@ import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindi
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
 import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
 import { UserlandProxy } from './proxy.ts';
+import { OverlayNetwork, overlayNames } from './overlay/overlay.ts';
+import { applyIngressTable, VipTable, type IngressRule, type VipService } from './vip/vip.ts';
+import { GWBRIDGE_NETWORK, VXLANID_OPTION, type ClusterNetwork, type NodeNetworkView } from '../api/types/swarm.ts';
 import type { NetworkCreateRequest } from '../api/types/network.ts';
 
 export interface PublishedPort { proto: Proto; hostIp: string; hostPort: number; containerPort: number }
@@ -76,6 +79,13 @@ export interface NetworkRecord {
   /** The subnets the user asked for (canonical): only in those may a container ask for an
    *  address (--ip, --ip6). Absent in records of before: every subnet counts. */
   staticSubnets?: string[];
+  /** A cluster network of swarm mode (driver overlay): no bridge of its own here; its data plane
+   *  is an OverlayNetwork, set up while a container of this node is on it. */
+  driver?: 'overlay';
+  vni?: number;
+  ingress?: boolean;
+  /** docker_gwbridge: a task container's way out and DNS address; no names resolve on it. */
+  swarmGateway?: boolean;
 }
 
 export interface EndpointRecord extends EndpointState {
@@ -145,6 +155,14 @@ export class NetworkService implements ContainerNetworking {
   #dns: EmbeddedDns;
   #proxy = new UserlandProxy();
   #hostUpstreams: string[] = [];
+  // Swarm mode (see "cluster networks" below): the views the node's manager sent, the overlays
+  // set up here, the peers written into each, and each container's VIP table.
+  #views = new Map<string, NodeNetworkView>();
+  #vtep = '';
+  #overlays = new Map<string, OverlayNetwork>();
+  #peers = new Map<string, Map<string, string>>(); // network ID → peer IP → VTEP
+  #vips = new Map<string, { table: VipTable; key: string }>(); // container ID → its table
+  #ingressKey = '';
 
   constructor(o: NetworkServiceOptions) {
     this.#o = o;
@@ -252,6 +270,7 @@ export class NetworkService implements ContainerNetworking {
 
   /** The bridge with its gateway address, and the DNS server on it for a user network. */
   async #bringUp(n: NetworkRecord): Promise<void> {
+    if (n.driver === 'overlay') return; // set up on demand (#overlayOf)
     const pool = this.#pools.get(n.id)!;
     const pool6 = this.#pools6.get(n.id);
     await ensureBridge(n.bridge, `${pool.gatewayText}/${pool.prefixLen}`, { gateway6Cidr: pool6 && `${pool6.gatewayText}/${pool6.prefixLen}` });
@@ -269,6 +288,11 @@ export class NetworkService implements ContainerNetworking {
       }
       this.#endpoints = this.#endpoints.filter((e) => isRunning(e.container));
       this.#restoreCounts();
+      // An overlay's namespace whose containers are gone goes too; one still in use is adopted
+      // when the node's views arrive (it needs the node's swarm address).
+      for (const n of this.#networks.values()) {
+        if (n.driver === 'overlay' && n.vni && !this.#endpoints.some((e) => e.networkId === n.id)) await deleteNetns(overlayNames({ id: n.id, vni: n.vni, instance: this.#o.instance ?? '' }).netns);
+      }
       const mine = new Set(this.#sandboxes.values());
       for (const ns of await listNetns(`berth${this.#inst}-`)) {
         if (!mine.has(ns) && new RegExp(`^berth${this.#inst}-[0-9a-f]{12}$`).test(ns)) await deleteNetns(ns);
@@ -336,7 +360,7 @@ export class NetworkService implements ContainerNetworking {
     const nets = [...this.#networks.values()];
     const state: RulesetState = {
       table: this.table,
-      bridges: nets.map((n) => ({ name: n.bridge, subnet: n.pool.subnet, ...(n.pool6 ? { subnet6: n.pool6.subnet } : {}), internal: n.internal, icc: n.icc, masquerade: n.masquerade })),
+      bridges: nets.filter((n) => n.driver !== 'overlay').map((n) => ({ name: n.bridge, subnet: n.pool.subnet, ...(n.pool6 ? { subnet6: n.pool6.subnet } : {}), internal: n.internal, icc: n.icc, masquerade: n.masquerade })),
       ports: this.#endpoints.flatMap((e) => (e.ports ?? []).flatMap((p) => forwards(e, p).map((f) => ({
         proto: p.proto, hostIp: f.hostIp, hostPort: p.hostPort, containerIp: f.targetIp, containerPort: p.containerPort, bridge: this.#networks.get(e.networkId)!.bridge,
       })))),
@@ -376,7 +400,11 @@ export class NetworkService implements ContainerNetworking {
   hostGatewayIp(): string | undefined { return this.defaultBridge?.pool.gateway; }
 
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    return this.#locked(() => withHostLock(SUBNET_LOCK, async () => {
+    return this.#locked(() => withHostLock(SUBNET_LOCK, () => this.#create(req)));
+  }
+
+  async #create(req: NetworkCreateRequest, extra: Partial<NetworkRecord> = {}): Promise<{ Id: string; Warning: string }> {
+    {
       const name = req.Name ?? '';
       // Docker checks nothing else in a network's name (libnetwork NewNetwork): `test 01` is a name.
       if (!name.trim()) throw invalid('invalid name: name is empty');
@@ -447,6 +475,7 @@ export class NetworkService implements ContainerNetworking {
         pool: pool.serialize(),
         ...(pool6 ? { enableIPv6: true, pool6: pool6.serialize() } : {}),
         staticSubnets: [cfg.Subnet ? pool.subnetText : '', pool6 && cfg6.Subnet ? pool6.subnetText : ''].filter(Boolean),
+        ...extra,
       };
       this.#networks.set(id, rec);
       this.#pools.set(id, pool);
@@ -467,7 +496,7 @@ export class NetworkService implements ContainerNetworking {
         throw e;
       }
       return { Id: id, Warning: '' };
-    }));
+    }
   }
 
   async remove(ref: string): Promise<void> {
@@ -569,7 +598,7 @@ export class NetworkService implements ContainerNetworking {
         let routed = false;
         for (const [i, [n, cfg]] of order.entries()) {
           const primary = i === 0;
-          const withRoute = !routed && !n.internal;
+          const withRoute = !routed && !n.internal && n.driver !== 'overlay';
           if (withRoute) routed = true;
           made.push(await this.#attach(t, n, cfg, ns, `eth${i}`, { publish: primary, route: withRoute, macFromConfig: primary }));
         }
@@ -626,7 +655,7 @@ export class NetworkService implements ContainerNetworking {
     const pool = this.#pools.get(n.id)!;
     const pool6 = this.#pools6.get(n.id);
     this.#checkEndpointConfig(n, cfg);
-    const { ports, portMap } = o.publish && !n.internal ? this.#publish(t, !!pool6) : { ports: [], portMap: o.publish ? networkSettingsPorts(Object.keys(t.config.ExposedPorts ?? {}), {}) : undefined };
+    const { ports, portMap } = o.publish && !n.internal && n.driver !== 'overlay' ? this.#publish(t, !!pool6) : { ports: [], portMap: o.publish ? networkSettingsPorts(Object.keys(t.config.ExposedPorts ?? {}), {}) : undefined };
     let ip: string;
     let ip6: string | undefined;
     try {
@@ -649,13 +678,25 @@ export class NetworkService implements ContainerNetworking {
       network: n.name, networkId: n.id, endpointId: randomBytes(32).toString('hex'), ip, prefixLen: pool.prefixLen,
       gateway: n.internal ? '' : pool.gatewayText, mac, aliases,
       ...(ip6 ? { ip6, prefixLen6: pool6!.prefixLen, gateway6: n.internal ? '' : pool6!.gatewayText } : {}),
-      dnsNames: n.predefined ? [] : [...new Set([t.name, ...aliases, id12, ...(t.config.Hostname && t.config.Hostname !== id12 ? [t.config.Hostname] : [])])],
+      dnsNames: n.predefined || n.swarmGateway || n.ingress ? [] : [...new Set([t.name, ...aliases, id12, ...(t.config.Hostname && t.config.Hostname !== id12 ? [t.config.Hostname] : [])])],
       portMap, container: t.id, containerName: t.name, netns: ns, nsIf, ports,
       upstreams: t.hostConfig.Dns?.length ? t.hostConfig.Dns : undefined,
       ...(o.route ? { routed: true } : {}),
       ...(!n.predefined && cfg.Links?.length ? { links: Object.fromEntries(cfg.Links.map((l) => parseLink(l).reverse())) } : {}),
     };
     this.#endpoints.push(e);
+    if (n.driver === 'overlay') {
+      e.gateway = '';
+      delete e.routed;
+      try {
+        const ov = await this.#overlayOf(n);
+        await ov.attach(`${NETNS_DIR}/${ns}`, { ip, ifname: nsIf, mac });
+      } catch (err) {
+        this.#releaseEndpoint(e);
+        throw err;
+      }
+      return e;
+    }
     try {
       await attachVeth({
         ns, hostIf: this.#hostIf(t.id, n.id), nsIf, bridge: n.bridge, address: `${ip}/${pool.prefixLen}`, gateway: o.route ? pool.gatewayText : undefined, mac,
@@ -704,7 +745,9 @@ export class NetworkService implements ContainerNetworking {
     if (!ns) return false;
     await deleteNetns(ns);
     this.#sandboxes.delete(id);
+    this.#vips.delete(id); // its table went with the namespace
     for (const e of eps) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
+    for (const e of eps) await this.#overlayUnused(e.networkId);
     return true;
   }
 
@@ -823,6 +866,196 @@ export class NetworkService implements ContainerNetworking {
     });
   }
 
+  // ---------------------------------------------------------------- cluster networks (swarm)
+  //
+  // A node of a swarm learns the cluster networks it has a part in from its manager (views, see
+  // src/swarm/netview/view.ts). Each is a network record here (driver overlay, scope swarm) so
+  // containers can have endpoints on it; its data plane (a VXLAN namespace, OverlayNetwork) exists
+  // only while a container of this node is on it. Task containers also sit on docker_gwbridge, a
+  // bridge network of this node: their default route and the embedded DNS's address. The DNS
+  // answers the views' names (services, `tasks.<service>`, task containers), each task container
+  // balances the services' VIPs in its own namespace (VipTable), and the ingress sandbox (a
+  // namespace on docker_gwbridge and ingress, holding the node's load-balancer address) serves
+  // the routing mesh: the node's published ports are DNATed to it like a container's, and it
+  // balances them over the tasks wherever they run.
+
+  /** Registers cluster networks (and docker_gwbridge) before a task container is created on them. */
+  async ensureClusterNetworks(nets: ClusterNetwork[], vtep: string): Promise<void> {
+    if (vtep) this.#vtep = vtep;
+    await this.#locked(async () => {
+      let changed = await this.#ensureGwbridge();
+      for (const n of nets) changed = this.#upsertCluster(n) || changed;
+      if (changed) await this.#save();
+    });
+  }
+
+  /**
+   * The node's current views (all of them: a network left out is no longer this node's business).
+   * Records, peers, VIPs and names follow; the ingress sandbox is made, changed or removed.
+   */
+  async applyClusterViews(views: NodeNetworkView[], vtep: string): Promise<void> {
+    if (vtep) this.#vtep = vtep;
+    await this.#locked(async () => {
+      if (views.length) await this.#ensureGwbridge();
+      this.#views = new Map(views.map((v) => [v.network.ID, v]));
+      for (const v of views) this.#upsertCluster(v.network);
+      for (const n of [...this.#networks.values()]) {
+        if (n.driver !== 'overlay' || this.#views.has(n.id) || this.#endpoints.some((e) => e.networkId === n.id)) continue;
+        await this.#overlays.get(n.id)?.remove();
+        this.#overlays.delete(n.id);
+        this.#peers.delete(n.id);
+        this.#networks.delete(n.id);
+        this.#pools.delete(n.id);
+      }
+      for (const n of this.#networks.values()) {
+        if (n.driver === 'overlay' && !this.#overlays.has(n.id) && this.#endpoints.some((e) => e.networkId === n.id)) {
+          await this.#overlayOf(n).catch((e) => this.#o.log?.(`overlay network ${n.name}: ${(e as Error).message}`));
+        }
+      }
+      for (const id of this.#overlays.keys()) await this.#syncPeers(id);
+      for (const c of new Set(this.#endpoints.map((e) => e.container))) await this.#syncVips(c);
+      await this.#save();
+    });
+    await this.#syncIngress();
+  }
+
+  /** The record of a cluster network (new, or its allocation changed); true if anything changed. */
+  #upsertCluster(c: ClusterNetwork): boolean {
+    const cfg = c.IPAMOptions?.Configs?.[0];
+    if (!cfg?.Subnet) return false;
+    const old = this.#networks.get(c.ID);
+    const vni = Number(c.DriverState?.Options?.[VXLANID_OPTION]);
+    if (old && old.pool.subnet === new AddressPool({ subnet: cfg.Subnet }).subnetText && old.vni === vni && old.name === c.Spec.Name) return false;
+    if (old && this.#endpoints.some((e) => e.networkId === c.ID)) return false; // in use: changes with its last endpoint
+    const pool = new AddressPool({ subnet: cfg.Subnet, gateway: cfg.Gateway || undefined });
+    const rec: NetworkRecord = {
+      name: c.Spec.Name, id: c.ID, created: c.CreatedAt, predefined: false, bridge: '', internal: !!c.Spec.Internal,
+      attachable: !!c.Spec.Attachable, icc: true, masquerade: false, labels: c.Spec.Labels ?? {}, options: { ...(c.DriverState?.Options ?? {}) },
+      ipamOptions: null, ipamConfig: [{ Subnet: pool.subnetText, Gateway: pool.gatewayText }], pool: pool.serialize(),
+      staticSubnets: [pool.subnetText], driver: 'overlay', vni, ...(c.Spec.Ingress ? { ingress: true } : {}),
+    };
+    this.#networks.set(c.ID, rec);
+    this.#pools.set(c.ID, pool);
+    return true;
+  }
+
+  /** docker_gwbridge, made the first time this node needs it (Docker's options: no ICC, masquerade). */
+  async #ensureGwbridge(): Promise<boolean> {
+    if ([...this.#networks.values()].some((n) => n.name === GWBRIDGE_NETWORK)) return false;
+    await withHostLock(SUBNET_LOCK, () => this.#create({
+      Name: GWBRIDGE_NETWORK, Driver: 'bridge',
+      Options: { [ICC_OPT]: 'false', [MASQ_OPT]: 'true' },
+    }, { swarmGateway: true }));
+    return true;
+  }
+
+  /** The overlay's data plane on this node, made (or adopted) on first use, with its peers. */
+  async #overlayOf(n: NetworkRecord): Promise<OverlayNetwork> {
+    let ov = this.#overlays.get(n.id);
+    if (ov) return ov;
+    if (!this.#vtep) throw invalid(`network ${n.name}: this node has no swarm address to carry overlay traffic`);
+    ov = await OverlayNetwork.create({ id: n.id, vni: n.vni!, subnet: n.pool.subnet, localVtep: this.#vtep, instance: this.#o.instance ?? '' });
+    this.#overlays.set(n.id, ov);
+    this.#peers.set(n.id, new Map());
+    await this.#syncPeers(n.id);
+    return ov;
+  }
+
+  /** An overlay nobody here uses any more goes (the ingress sandbox counts as a user). */
+  async #overlayUnused(networkId: string): Promise<void> {
+    const ov = this.#overlays.get(networkId);
+    if (!ov || this.#endpoints.some((e) => e.networkId === networkId)) return;
+    this.#overlays.delete(networkId);
+    this.#peers.delete(networkId);
+    await ov.remove().catch((e) => this.#o.log?.(`overlay network ${networkId.slice(0, 12)}: removing its namespace: ${(e as Error).message}`));
+  }
+
+  /** The overlay's FDB/neighbour entries made equal to the view's endpoints on other nodes. */
+  async #syncPeers(networkId: string): Promise<void> {
+    const ov = this.#overlays.get(networkId);
+    const have = this.#peers.get(networkId);
+    if (!ov || !have) return;
+    const want = new Map<string, string>();
+    for (const e of this.#views.get(networkId)?.endpoints ?? []) if (e.vtep && e.vtep !== this.#vtep) want.set(e.ip, e.vtep);
+    for (const [ip, vtep] of have) {
+      if (want.get(ip) === vtep) continue;
+      await ov.removePeer({ ip, vtep });
+      have.delete(ip);
+    }
+    for (const [ip, vtep] of want) {
+      if (have.get(ip) === vtep) continue;
+      try {
+        await ov.addPeer({ ip, vtep });
+        have.set(ip, vtep);
+      } catch (e) { this.#o.log?.(`overlay network ${networkId.slice(0, 12)}: peer ${ip} at ${vtep}: ${(e as Error).message}`); }
+    }
+  }
+
+  /** A container's VIP table: every VIP-mode service on its (non-ingress) cluster networks. */
+  async #syncVips(containerId: string): Promise<void> {
+    const ns = this.#sandboxes.get(containerId);
+    if (!ns) return;
+    const services: VipService[] = [];
+    const seen = new Set<string>();
+    for (const e of this.#endpoints) {
+      if (e.container !== containerId || this.#networks.get(e.networkId)?.driver !== 'overlay') continue;
+      const v = this.#views.get(e.networkId);
+      if (!v || v.network.Spec.Ingress) continue;
+      for (const s of v.services) {
+        if (s.mode !== 'vip' || !s.vip || seen.has(s.vip)) continue;
+        seen.add(s.vip);
+        services.push({ vip: s.vip, ports: 'all', backends: s.backends });
+      }
+    }
+    const key = JSON.stringify(services);
+    const cur = this.#vips.get(containerId);
+    if (cur?.key === key || (!cur && !services.length)) return;
+    try {
+      const table = cur?.table ?? await VipTable.create(`${NETNS_DIR}/${ns}`, 'berth-vip');
+      await table.setAll(services);
+      this.#vips.set(containerId, { table, key });
+    } catch (e) { this.#o.log?.(`service VIPs for container ${containerId.slice(0, 12)}: ${(e as Error).message}`); }
+  }
+
+  /** The ingress sandbox follows the ingress view: made, republished when the ports change, gone with it. */
+  async #syncIngress(): Promise<void> {
+    const v = [...this.#views.values()].find((x) => x.network.Spec.Ingress && x.lb);
+    const rules: IngressRule[] = [];
+    for (const s of v?.services ?? []) for (const p of s.ports) rules.push({ protocol: p.protocol, published: p.published, target: p.target, backends: s.backends });
+    rules.sort((a, b) => a.published - b.published || a.protocol.localeCompare(b.protocol));
+    const ports = rules.map((r) => `${r.published}/${r.protocol}`);
+    const key = v ? JSON.stringify([v.network.ID, v.lb, ports]) : '';
+    const target: NetworkTarget = {
+      id: INGRESS_SBOX, name: INGRESS_SBOX, onlyListed: true,
+      config: { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) },
+      hostConfig: { NetworkMode: GWBRIDGE_NETWORK, PortBindings: Object.fromEntries(ports.map((p) => [p, [{ HostIp: '', HostPort: p.split('/')[0] }]])) },
+      networks: v ? { [GWBRIDGE_NETWORK]: {}, [v.network.Spec.Name]: { NetworkID: v.network.ID, IPAMConfig: { IPv4Address: v.lb! } } } : {},
+    };
+    try {
+      if (key !== this.#ingressKey) {
+        this.#ingressKey = '';
+        await this.tearDown(target);
+        if (!v) return;
+        await this.setUp(target);
+        this.#ingressKey = key;
+      }
+      const ns = this.#sandboxes.get(INGRESS_SBOX);
+      if (ns) await applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules);
+    } catch (e) { this.#o.log?.(`the routing mesh (ingress sandbox): ${(e as Error).message}`); }
+  }
+
+  /** The cluster's names on network `networkId` (services, their aliases, `tasks.<service>`, task containers). */
+  #clusterNames(networkId: string, name: string): string[] {
+    const v = this.#views.get(networkId);
+    if (!v || v.network.Spec.Ingress) return [];
+    const is = (x: string) => x.toLowerCase() === name;
+    for (const s of v.services) {
+      if (is(s.name) || s.aliases.some(is)) return s.mode === 'vip' && s.vip ? [s.vip] : s.backends;
+      if (is(`tasks.${s.name}`) || s.aliases.some((a) => is(`tasks.${a}`))) return s.backends;
+    }
+    return v.endpoints.filter((e) => e.names.some(is)).map((e) => e.ip);
+  }
+
   // ------------------------------------------------------------------------------ names (DNS)
 
   #clientEndpoints(clientIp: string): EndpointRecord[] {
@@ -862,6 +1095,8 @@ export class NetworkService implements ContainerNetworking {
         if (linkTarget(e, n) !== undefined) continue;
         const hits = named(e.networkId, n);
         if (hits.length) return hits;
+        const cluster = this.#clusterNames(e.networkId, n);
+        if (cluster.length) return cluster.map((ip) => ({ ip }) as EndpointRecord);
       }
     }
     return undefined;
@@ -893,6 +1128,9 @@ function forwards(e: EndpointRecord, p: PublishedPort): { hostIp: string; target
 }
 
 /** The pre-defined networks' IDs (bridge, host, none): stable per daemon, with or without bridges. */
+/** The routing mesh's sandbox: a namespace on docker_gwbridge and ingress, owned by no container. */
+export const INGRESS_SBOX = 'ingress-sbox';
+
 export function predefinedNetworkId(engineId: string, name: string): string {
   return createHash('sha256').update(`${engineId}/${name}`).digest('hex');
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { isEngineError } from '../../common/errors.ts';
-import { normalizePorts, normalizeService, renderVipDelete, renderVipTable, type VipState } from './vip.ts';
+import { normalizePorts, normalizeService, renderIngressTable, renderVipDelete, renderVipTable, type VipState } from './vip.ts';
 
 const state: VipState = {
   table: 'berth-vip-unit',
@@ -98,4 +98,18 @@ test('nft -c accepts the rendered table', { skip: !canCheck && 'needs root, unsh
     const r = spawnSync('unshare', ['-n', 'nft', '-c', '-f', '-'], { input: renderVipTable(s), timeout: 10_000 });
     assert.equal(r.status, 0, r.stderr.toString());
   }
+});
+
+test('the ingress table balances each published port over its backends at the target port, masquerades, and refuses a port with none', () => {
+  const text = renderIngressTable('berth-ingress', [
+    { protocol: 'tcp', published: 8080, target: 80, backends: ['10.0.0.5', '10.0.0.6'] },
+    { protocol: 'udp', published: 53, target: 5353, backends: ['10.0.0.7'] },
+    { protocol: 'tcp', published: 9090, target: 90, backends: [] },
+  ]);
+  assert.match(text, /tcp dport 8080 dnat to numgen inc mod 2 map \{ 0 : 10\.0\.0\.5, 1 : 10\.0\.0\.6 \} : 80/);
+  assert.match(text, /udp dport 53 dnat to 10\.0\.0\.7 : 5353/);
+  assert.match(text, /ct status dnat masquerade/);
+  assert.match(text, /tcp dport 9090 reject with tcp reset/);
+  assert.throws(() => renderIngressTable('berth-ingress', [{ protocol: 'tcp', published: 0, target: 80, backends: [] }]), /invalid ingress port/);
+  assert.throws(() => renderIngressTable('berth-ingress', [{ protocol: 'tcp', published: 80, target: 80, backends: ['x; flush ruleset'] }]), /invalid ingress backend/);
 });

@@ -203,6 +203,12 @@ export class VipTable {
     return this.update((m) => { m.set(s.vip, s); });
   }
 
+  /** Replaces every service at once (one apply): the node's view of the cluster changed. */
+  setAll(services: VipService[]): Promise<void> {
+    const list = services.map(normalizeService);
+    return this.update((m) => { m.clear(); for (const s of list) m.set(s.vip, s); });
+  }
+
   /** Removes the VIP's service; traffic to the VIP is then not this table's business. Removing an unknown VIP is a no-op. */
   removeService(vip: string): Promise<void> {
     const v = ipv4(vip, 'VIP');
@@ -249,4 +255,44 @@ export class VipTable {
     // nsenter switches only the network namespace (not the mount namespace, unlike `ip netns exec`).
     return run(this.opts.nsenter ?? 'nsenter', [`--net=${this.netnsPath}`, '--', this.opts.nft ?? 'nft', '-f', '-'], { input: text, allowFail });
   }
+}
+
+/** One published port of the routing mesh, as the ingress sandbox balances it. */
+export interface IngressRule { protocol: VipProtocol; published: number; target: number; backends: string[] }
+
+/**
+ * The ingress sandbox's table (the routing mesh): a connection the node's published port sent here
+ * (host DNAT to this namespace's docker_gwbridge address, port kept) is balanced round robin over
+ * the service's tasks' ingress addresses at their target port, and masqueraded to this
+ * namespace's ingress address so the task answers through here, wherever it runs. A published
+ * port without a running task is refused (TCP reset), as Docker's IPVS does with no real server.
+ *   renderIngressTable('berth-ingress', [{ protocol: 'tcp', published: 8080, target: 80, backends: ['10.0.0.5', '10.0.0.6'] }])
+ *   → ... tcp dport 8080 dnat to numgen inc mod 2 map { 0 : 10.0.0.5, 1 : 10.0.0.6 } : 80 ...
+ */
+export function renderIngressTable(table: string, rules: IngressRule[]): string {
+  const t = checkTableName(table);
+  const L: string[] = [`table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`];
+  L.push('\tchain nat-prerouting {', '\t\ttype nat hook prerouting priority dstnat; policy accept;');
+  const refused: string[] = [];
+  for (const r of rules) {
+    if (!PROTOCOLS.has(r.protocol)) throw invalid(`invalid ingress protocol: ${JSON.stringify(r.protocol)}`);
+    for (const port of [r.published, r.target]) if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid ingress port: ${JSON.stringify(port)}`);
+    const backends = [...new Set(r.backends.map((b) => ipv4(b, 'ingress backend')))];
+    if (!backends.length) { refused.push(`${r.protocol} dport ${r.published}`); continue; }
+    const to = backends.length === 1 ? backends[0] : `numgen inc mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+    L.push(`\t\t${r.protocol} dport ${r.published} dnat to ${to} : ${r.target}`);
+  }
+  L.push('\t}', '');
+  L.push('\tchain nat-postrouting {', '\t\ttype nat hook postrouting priority srcnat; policy accept;');
+  L.push('\t\tct status dnat masquerade');
+  L.push('\t}', '');
+  L.push('\tchain filter-input {', '\t\ttype filter hook input priority filter; policy accept;');
+  for (const m of refused) L.push(`\t\t${m} ${m.startsWith('tcp') ? 'reject with tcp reset' : 'reject'}`);
+  L.push('\t}', '}');
+  return L.join('\n') + '\n';
+}
+
+/** Applies the ingress table in the namespace at `netnsPath` (replacing it whole). */
+export async function applyIngressTable(netnsPath: string, table: string, rules: IngressRule[]): Promise<void> {
+  await run('nsenter', [`--net=${checkNetnsPath(netnsPath)}`, '--', 'nft', '-f', '-'], { input: renderIngressTable(table, rules) });
 }

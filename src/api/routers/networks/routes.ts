@@ -13,9 +13,9 @@ import { versionBefore } from '../../version.ts';
 /** network.Inspect in Go's order (Peers, omitempty, only on overlay networks). */
 function wire(n: NetworkInfo, withContainers: boolean): Record<string, unknown> {
   return {
-    Name: n.name, Id: n.id, Created: goTime(n.created), Scope: 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge', EnableIPv6: n.enableIPv6,
+    Name: n.name, Id: n.id, Created: goTime(n.created), Scope: n.scope ?? 'local', Driver: n.driver, EnableIPv4: n.driver === 'bridge' || n.driver === 'overlay', EnableIPv6: n.enableIPv6,
     IPAM: { Driver: 'default', Options: n.ipamOptions, Config: n.ipamConfig },
-    Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
+    Internal: n.internal, Attachable: n.attachable, Ingress: !!n.ingress, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: withContainers ? Object.fromEntries(n.containers.map((c) => [c.id, {
       Name: c.name, EndpointID: c.endpointId, MacAddress: c.mac, IPv4Address: c.ipv4, IPv6Address: c.ipv6,
     }])) : {},
