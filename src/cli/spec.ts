@@ -1338,6 +1338,8 @@ export const SERVICE_COMMANDS = {
       list('--mount-rm', 'Remove a mount by its target path'),
       list('--placement-pref-add', 'Add a placement preference'),
       list('--placement-pref-rm', 'Remove a placement preference'),
+      list('--network-add', 'Add a network'),
+      list('--network-rm', 'Remove a network'),
       list('--publish-add', 'Add or update a published port'),
       list('--publish-rm', 'Remove a published port by its target port'),
       bool('--rollback', 'Rollback to previous specification'),

@@ -169,7 +169,7 @@ export async function cleanup(d: Daemon): Promise<void> {
   // (the bridges and table live in the daemon's network namespace).
   const net = (cmd: string, args: string[]) => spawnSync(...inNetns(d.netns, cmd, args));
   const inst = createHash('sha256').update(d.execRoot).digest('hex').slice(0, 8);
-  try { for (const ns of readdirSync('/run/netns')) if (ns.startsWith(`berth-${inst}-`)) spawnSync('ip', ['netns', 'del', ns]); } catch { /* none */ }
+  try { for (const ns of readdirSync('/run/netns')) if (ns.startsWith(`berth-${inst}-`) || ns.startsWith(`berthov-${inst}-`)) spawnSync('ip', ['netns', 'del', ns]); } catch { /* none */ }
   try {
     // A remapped daemon keeps its state in <data-root>/<uid>.<gid>.
     const roots = [d.dataRoot, ...readdirSync(d.dataRoot).filter((n) => /^\d+\.\d+$/.test(n)).map((n) => join(d.dataRoot, n))];
@@ -177,7 +177,7 @@ export async function cleanup(d: Daemon): Promise<void> {
       const file = join(root, 'network', 'networks.json');
       if (!existsSync(file)) continue;
       const state = JSON.parse(readFileSync(file, 'utf8')) as { networks?: { bridge: string }[] };
-      for (const n of state.networks ?? []) net('ip', ['link', 'del', 'dev', n.bridge]);
+      for (const n of state.networks ?? []) if (n.bridge) net('ip', ['link', 'del', 'dev', n.bridge]);
     }
   } catch { /* no networking state */ }
   net('nft', ['delete', 'table', 'ip', `berth-${inst}`]);

@@ -187,6 +187,9 @@ export function leftovers(c: Cluster): string[] {
     // The cgroup parent has the same name.
     for (const ctrl of readdirSync('/sys/fs/cgroup')) if (existsSync(join('/sys/fs/cgroup', ctrl, t))) out.push(`cgroup ${ctrl}/${t}`);
     if (existsSync(n.daemon.dir)) out.push(`directory ${n.daemon.dir}`);
+    // Its containers', overlays' and ingress sandbox's namespaces are named after its instance too.
+    const inst = t.slice('berth-'.length);
+    out.push(...nss.filter((ns) => ns.startsWith(`berth-${inst}-`) || ns.startsWith(`berthov-${inst}-`)).map((ns) => `netns ${ns}`));
   }
   const dirs = c.nodes.filter((n) => n.daemon).map((n) => n.daemon.dir);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && dirs.some((d) => m.startsWith(d)));

@@ -20,7 +20,7 @@ import { StatusError, removeEach, type Ctx, templateFailure } from '../context.t
 import { encodeFilters } from '../filters.ts';
 import { build } from './swarm.ts';
 import { inspectObjects, taskTable, withFilter } from './nodes.ts';
-import { anySpecFlag, parseScaleArg, scaleSpec, serviceCreateSpec, serviceUpdateSpec, type ServiceFlags } from './swarm-spec.ts';
+import { anySpecFlag, parseNetwork, parseScaleArg, scaleSpec, serviceCreateSpec, serviceUpdateSpec, type ServiceFlags } from './swarm-spec.ts';
 import {
   ConvergeProgress, formatLogLine, logContext, parseLogLine, progressBlock, renderServices, type LogLine,
 } from './swarm-display.ts';
@@ -170,6 +170,22 @@ export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVI
     spec = build(ctx, () => serviceUpdateSpec(svc.Spec, flags));
     const c = spec.TaskTemplate?.ContainerSpec as { Image?: string } | undefined;
     if (o.image !== undefined && o.resolveImage !== false && c?.Image) c.Image = await pinImage(ctx, c.Image);
+    // docker's updateNetworks: the deprecated Spec.Networks move to the task template; each
+    // --network-rm and --network-add is looked up (swarm scope) and matched by ID.
+    if (flags.networkAdd?.length || flags.networkRm?.length) {
+      const task = (spec.TaskTemplate ??= {}) as { Networks?: Array<{ Target: string }> };
+      let nets = [...(task.Networks ?? (spec.Networks as Array<{ Target: string }> | undefined) ?? [])];
+      delete spec.Networks;
+      const idOf = async (ref: string) => (await ctx.client.networks.inspect<{ Id: string }>(ref, { scope: 'swarm' })).Id;
+      for (const r of flags.networkRm ?? []) { const id = await idOf(r); nets = nets.filter((n) => n.Target !== id && n.Target !== r); }
+      for (const a of flags.networkAdd ?? []) {
+        const n = parseNetwork(a, '--network-add') as { Target: string };
+        n.Target = await idOf(n.Target);
+        if (nets.some((x) => x.Target === n.Target)) throw new StatusError(`service is already attached to network ${a}`, 1);
+        nets.push(n);
+      }
+      if (nets.length) task.Networks = nets; else delete task.Networks;
+    }
   }
   // docker 28 sends registryAuthFrom=spec in both cases (…&rollback=previous with --rollback).
   const q = o.rollback

@@ -97,6 +97,8 @@ export interface ServiceFlags {
   constraintRm?: string[];
   placementPrefAdd?: string[];
   placementPrefRm?: string[];
+  networkAdd?: string[];
+  networkRm?: string[];
   publishAdd?: string[];
   publishRm?: string[];
   mountAdd?: string[];
@@ -440,7 +442,7 @@ export function serviceCreateSpec(o: ServiceFlags, positional: string[], readFil
 // service update
 
 const UPDATE_ONLY = ['image', 'args', 'force', 'envAdd', 'envRm', 'labelAdd', 'labelRm', 'containerLabelAdd', 'containerLabelRm',
-  'constraintAdd', 'constraintRm', 'placementPrefAdd', 'placementPrefRm', 'publishAdd', 'publishRm', 'mountAdd', 'mountRm'] as const;
+  'constraintAdd', 'constraintRm', 'placementPrefAdd', 'placementPrefRm', 'publishAdd', 'publishRm', 'mountAdd', 'mountRm', 'networkAdd', 'networkRm'] as const;
 
 /** True when any spec-changing flag is set (docker refuses them next to --rollback). */
 export function anySpecFlag(o: ServiceFlags): boolean {

@@ -75,6 +75,9 @@ export interface AgentOptions {
   log?: (level: string, msg: string) => void;
   /** Report retry backoff: first delay and cap, in ms (defaults 200 and 10 000). */
   retry?: { initialMs?: number; maxMs?: number };
+  /** How long a task on cluster networks stays up after its desired shutdown, so every node's
+   *  load balancers drop it first (moby's defaultGossipConvergeDelay, 2 s). */
+  convergeDelayMs?: number;
 }
 
 /** moby's ErrContainerUnhealthy, the cause of the exit of a container stopped for being unhealthy. */
@@ -172,6 +175,7 @@ export class Agent {
   readonly #nodeId: string;
   readonly #containers: AgentContainers;
   readonly #log: (level: string, msg: string) => void;
+  readonly #convergeMs: number;
   readonly #reports: ReportQueue;
   readonly #runs = new Map<string, TaskRun>();
   /** Task containers found at start(), by task ID, until the first assignment set claims them. */
@@ -185,6 +189,7 @@ export class Agent {
     this.#nodeId = o.nodeId;
     this.#containers = o.containers;
     this.#log = o.log ?? (() => {});
+    this.#convergeMs = o.convergeDelayMs ?? 2000;
     this.#reports = new ReportQueue(o.reporter, o.retry?.initialMs ?? 200, o.retry?.maxMs ?? 10_000, this.#log);
   }
 
@@ -435,6 +440,9 @@ export class Agent {
     if (run.containerId) {
       const c = await this.#containers.inspect(run.containerId);
       if (c && c.state !== 'exited' && c.state !== 'dead' && c.state !== 'created') {
+        // Out of the VIPs and the routing mesh first (its views no longer list it as a backend),
+        // then stopped: no connection is sent to a task that is going away (moby's Shutdown).
+        if (attachmentsOf(run.task).length && c.state === 'running') await new Promise((r) => setTimeout(r, this.#convergeMs));
         await this.#containers.stop(c.id, stopTimeoutSeconds(containerSpecOf(run.task).StopGracePeriod));
       }
     }
