@@ -43,6 +43,7 @@ import {
   parseCidrParts, parseMacAddress, parsePrefix, prefixContains, ulaBasePrefix, validateIpamConfigs, type AddressPoolState, type IpamConfig,
 } from './ipam.ts';
 import { withHostLock } from './host-lock.ts';
+import { run } from '../sys/index.ts';
 import { attachVeth, createNetns, deleteLink, deleteNetns, detachVeth, ensureBridge, hostRoutes, hostRoutes6, listNetns, loopbackUp, NETNS_DIR, setDefaultRoute } from './link.ts';
 import { networkSettingsPorts, parseProcNetPorts, PortAllocator, publishAllBindings, splitProtoPort, type PortBinding, type PortMap, type Proto } from './ports.ts';
 import { applyRuleset, renderRuleset, requiredSysctls, type RulesetState } from './nft.ts';
@@ -616,6 +617,7 @@ export class NetworkService implements ContainerNetworking {
         throw err;
       }
       const user = made.find((e) => !this.#networks.get(e.networkId)!.predefined);
+      if (made.some((e) => this.#networks.get(e.networkId)?.driver === 'overlay')) await this.#syncVips(t.id);
       return {
         netnsPath: `${NETNS_DIR}/${ns}`,
         endpoints: made.map(view),
@@ -899,14 +901,6 @@ export class NetworkService implements ContainerNetworking {
       if (views.length) await this.#ensureGwbridge();
       this.#views = new Map(views.map((v) => [v.network.ID, v]));
       for (const v of views) this.#upsertCluster(v.network);
-      for (const n of [...this.#networks.values()]) {
-        if (n.driver !== 'overlay' || this.#views.has(n.id) || this.#endpoints.some((e) => e.networkId === n.id)) continue;
-        await this.#overlays.get(n.id)?.remove();
-        this.#overlays.delete(n.id);
-        this.#peers.delete(n.id);
-        this.#networks.delete(n.id);
-        this.#pools.delete(n.id);
-      }
       for (const n of this.#networks.values()) {
         if (n.driver === 'overlay' && !this.#overlays.has(n.id) && this.#endpoints.some((e) => e.networkId === n.id)) {
           await this.#overlayOf(n).catch((e) => this.#o.log?.(`overlay network ${n.name}: ${(e as Error).message}`));
@@ -917,6 +911,18 @@ export class NetworkService implements ContainerNetworking {
       await this.#save();
     });
     await this.#syncIngress();
+    // A cluster network no view names and no container here uses is forgotten.
+    await this.#locked(async () => {
+      let gone = false;
+      for (const n of [...this.#networks.values()]) {
+        if (n.driver !== 'overlay' || this.#views.has(n.id) || this.#endpoints.some((e) => e.networkId === n.id)) continue;
+        await this.#overlayUnused(n.id);
+        this.#networks.delete(n.id);
+        this.#pools.delete(n.id);
+        gone = true;
+      }
+      if (gone) await this.#save();
+    });
   }
 
   /** The record of a cluster network (new, or its allocation changed); true if anything changed. */
@@ -1040,7 +1046,11 @@ export class NetworkService implements ContainerNetworking {
         this.#ingressKey = key;
       }
       const ns = this.#sandboxes.get(INGRESS_SBOX);
-      if (ns) await applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules);
+      if (ns) {
+        // The sandbox routes: in from docker_gwbridge, out on ingress (a new namespace does not forward).
+        await run('nsenter', [`--net=${NETNS_DIR}/${ns}`, '--', 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+        await applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules);
+      }
     } catch (e) { this.#o.log?.(`the routing mesh (ingress sandbox): ${(e as Error).message}`); }
   }
 

@@ -286,6 +286,10 @@ export function renderIngressTable(table: string, rules: IngressRule[]): string 
   L.push('\tchain nat-postrouting {', '\t\ttype nat hook postrouting priority srcnat; policy accept;');
   L.push('\t\tct status dnat masquerade');
   L.push('\t}', '');
+  // The overlay's MTU is smaller than the node's: SYNs forwarded into it carry an MSS that fits.
+  L.push('\tchain mangle-forward {', '\t\ttype filter hook forward priority mangle; policy accept;');
+  L.push('\t\ttcp flags syn tcp option maxseg size set rt mtu');
+  L.push('\t}', '');
   L.push('\tchain filter-input {', '\t\ttype filter hook input priority filter; policy accept;');
   for (const m of refused) L.push(`\t\t${m} ${m.startsWith('tcp') ? 'reject with tcp reset' : 'reject'}`);
   L.push('\t}', '}');
