@@ -52,6 +52,11 @@ export interface ContainerNetworking {
    * endpoint is worded as create words it, or as connect does with `connect`).
    */
   prepare?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>, o?: { connect?: boolean }): Record<string, EndpointConfig>;
+  /**
+   * At create, before prepare: makes the networks the container names known here when they are
+   * not yet (an attachable cluster network of swarm mode). Throws the cluster's refusal.
+   */
+  resolveNetworks?(hostConfig: HostConfig, endpoints: Record<string, EndpointConfig>): Promise<void>;
   /** Before the OCI spec is built: create/attach what the container's networks need. */
   setUp(t: NetworkTarget): Promise<NetworkSetup>;
   /** After the process ended (or a start failed): release what setUp made. Idempotent. */

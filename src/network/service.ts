@@ -51,7 +51,7 @@ import { EmbeddedDns, parseResolvConfNameservers } from './dns.ts';
 import { UserlandProxy } from './proxy.ts';
 import { OverlayNetwork, overlayNames } from './overlay/overlay.ts';
 import { applyIngressTable, VipTable, type IngressRule, type VipService } from './vip/vip.ts';
-import { GWBRIDGE_NETWORK, VXLANID_OPTION, type ClusterNetwork, type NodeNetworkView } from '../api/types/swarm.ts';
+import { GWBRIDGE_NETWORK, VXLANID_OPTION, type ClusterNetwork, type NetworkAttachment, type NodeNetworkView } from '../api/types/swarm.ts';
 import type { NetworkCreateRequest } from '../api/types/network.ts';
 
 export interface PublishedPort { proto: Proto; hostIp: string; hostPort: number; containerPort: number }
@@ -101,6 +101,8 @@ export interface EndpointRecord extends EndpointState {
   routed?: boolean;
   /** EndpointSettings.Links on a user network: link alias → the linked container's name. */
   links?: Record<string, string>;
+  /** A standalone container's endpoint on a cluster network: its address is given back to the cluster when it goes. */
+  standalone?: boolean;
 }
 
 interface State {
@@ -131,6 +133,14 @@ export interface NetworkServiceOptions {
   /** Docker's `ip-masq` (default true). */
   ipMasq?: boolean;
   log?: (msg: string) => void;
+}
+
+/** Swarm mode's calls for standalone containers on attachable cluster networks (the node's dispatcher session). */
+export interface ClusterAttach {
+  /** The address of container `containerId` (`name`) on the attachable network `ref` (name, ID or ID prefix), with the network. */
+  attach(ref: string, containerId: string, name: string): Promise<NetworkAttachment>;
+  /** Gives the address back (idempotent). */
+  detach(containerId: string, networkId: string): Promise<void>;
 }
 
 /** Held by any berthd on the host while it chooses a subnet and brings its bridge up (host-lock.ts). */
@@ -164,6 +174,7 @@ export class NetworkService implements ContainerNetworking {
   #peers = new Map<string, Map<string, string>>(); // network ID → peer IP → VTEP
   #vips = new Map<string, { table: VipTable; key: string }>(); // container ID → its table
   #ingressKey = '';
+  #cluster: ClusterAttach | undefined;
 
   constructor(o: NetworkServiceOptions) {
     this.#o = o;
@@ -587,6 +598,15 @@ export class NetworkService implements ContainerNetworking {
       const ns = this.#nsName(t.id);
       await deleteNetns(ns); // debris of a crash between namespace and state
       const order = this.#order(t);
+      // A standalone container's address on an attachable cluster network comes from the cluster
+      // (a task's was allocated with the task and is in its endpoint config already).
+      const standalone = !t.config.Labels?.['com.docker.swarm.task.id'];
+      for (const [i, [n, cfg]] of order.entries()) {
+        if (n.driver !== 'overlay' || !standalone) continue;
+        if (!this.#cluster) throw invalid(`network ${n.name} is a swarm network and this node has left the swarm`);
+        const a = await this.#cluster.attach(n.id, t.id, t.name);
+        order[i] = [n, { ...cfg, IPAMConfig: { ...(cfg.IPAMConfig ?? {}), IPv4Address: a.Addresses[0].split('/')[0] } }];
+      }
       // No default bridge on this daemon: the runtime's own namespace, lo only. A container on no
       // network at all (disconnected from each) still gets one of berth's, to connect to later.
       if (!order.length && (!t.onlyListed || Object.keys(t.networks).length)) return {};
@@ -610,6 +630,7 @@ export class NetworkService implements ContainerNetworking {
         await deleteNetns(ns);
         this.#sandboxes.delete(t.id);
         for (const e of made) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
+        for (const [n] of order) if (standalone && n.driver === 'overlay') await this.#cluster?.detach(t.id, n.id).catch(() => { /* logged by the cluster */ });
         // Rollback: err is what the caller gets; a failed save or rule update is logged, and the
         // next successful one (any network change, or the daemon's start) rewrites it from memory.
         await this.#save().catch((e) => this.#o.log?.(`container ${t.name}: network setup rolled back, but saving the network state failed (${(e as Error).message}): the state file may list its endpoints until the next successful save`));
@@ -648,7 +669,12 @@ export class NetworkService implements ContainerNetworking {
       }
       if (!out.some(([x]) => x.id === n.id)) out.push([n, cfg]);
     }
-    return out.sort(([a], [b]) => Number(b.id === primary?.id) - Number(a.id === primary?.id));
+    // On a cluster network the container's way out (and its ports, and its DNS) is docker_gwbridge,
+    // first in line, as libnetwork gives such a sandbox its gateway endpoint.
+    const gw = [...this.#networks.values()].find((n) => n.swarmGateway);
+    if (gw && out.some(([n]) => n.driver === 'overlay' && !n.internal) && !out.some(([n]) => n.id === gw.id)) out.push([gw, {}]);
+    const first = primary?.driver === 'overlay' && out.some(([n]) => n.id === gw?.id) ? gw : primary;
+    return out.sort(([a], [b]) => Number(b.id === first?.id) - Number(a.id === first?.id));
   }
 
   /** One veth into the namespace, an address, and (first endpoint) the published ports. */
@@ -690,6 +716,7 @@ export class NetworkService implements ContainerNetworking {
     if (n.driver === 'overlay') {
       e.gateway = '';
       delete e.routed;
+      if (!t.config.Labels?.['com.docker.swarm.task.id']) e.standalone = true;
       try {
         const ov = await this.#overlayOf(n);
         await ov.attach(`${NETNS_DIR}/${ns}`, { ip, ifname: nsIf, mac });
@@ -749,7 +776,10 @@ export class NetworkService implements ContainerNetworking {
     this.#sandboxes.delete(id);
     this.#vips.delete(id); // its table went with the namespace
     for (const e of eps) { this.#releaseEndpoint(e); await this.#stopProxies(e); }
-    for (const e of eps) await this.#overlayUnused(e.networkId);
+    for (const e of eps) {
+      if (e.standalone) await this.#cluster?.detach(id, e.networkId).catch((err) => this.#o.log?.(`container ${e.containerName}: giving back its address on ${e.network}: ${(err as Error).message}`));
+      await this.#overlayUnused(e.networkId);
+    }
     return true;
   }
 
@@ -880,6 +910,30 @@ export class NetworkService implements ContainerNetworking {
   // namespace on docker_gwbridge and ingress, holding the node's load-balancer address) serves
   // the routing mesh: the node's published ports are DNATed to it like a container's, and it
   // balances them over the tasks wherever they run.
+
+  /** Swarm mode on (its calls) or off (undefined): standalone containers may join attachable cluster networks. */
+  setClusterAttach(c: ClusterAttach | undefined, vtep: string): void {
+    this.#cluster = c;
+    if (vtep) this.#vtep = vtep;
+  }
+
+  /**
+   * Docker's findAndAttachNetwork at create: a network the container names that this node does not
+   * have may be an attachable cluster network; the cluster is asked (with a probe attachment given
+   * back at once) and its record kept here. The address itself is asked for at each start.
+   */
+  async resolveNetworks(hc: HostConfig, endpoints: Record<string, EndpointConfig>): Promise<void> {
+    const c = this.#cluster;
+    if (!c) return;
+    const refs = new Set([hc.NetworkMode || 'default', ...Object.keys(endpoints)]);
+    for (const ref of refs) {
+      if (['default', 'bridge', 'host', 'none'].includes(ref) || ref.startsWith('container:') || this.tryGet(ref)) continue;
+      const probe = `probe-${randomBytes(16).toString('hex')}`;
+      const a = await c.attach(ref, probe, '');
+      await c.detach(probe, a.Network.ID).catch(() => { /* the cluster drops it with the container's next attach */ });
+      await this.ensureClusterNetworks([a.Network], '');
+    }
+  }
 
   /** Registers cluster networks (and docker_gwbridge) before a task container is created on them. */
   async ensureClusterNetworks(nets: ClusterNetwork[], vtep: string): Promise<void> {

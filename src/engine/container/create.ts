@@ -52,6 +52,7 @@ export async function create(k: Core, o: CreateOptions): Promise<{ Id: string; W
   const valid = validateHostConfig({ config, hostConfig: hc, endpoints: Object.keys(o.endpoints ?? {}) }, facts);
   Object.assign(hc, valid.hostConfig);
   const logSettings = valid.log;
+  await k.o.networking?.resolveNetworks?.(hc, o.endpoints ?? {});
   const networks = k.o.networking?.prepare ? k.o.networking.prepare(hc, o.endpoints ?? {}) : undefined;
   // Legacy links are the default bridge's (Docker's registerLinks skips a user-defined network
   // mode, whose links are EndpointSettings.Links aliases). A missing target is a bad parameter,

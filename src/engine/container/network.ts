@@ -46,10 +46,12 @@ export function volumeUnmountEvents(k: Core, c: Container): void {
 }
 
 /** `POST /networks/{id}/connect`: recorded, and live when the container runs. */
-export function connectNetwork(k: Core, ref: string, networkRef: string, cfg: EndpointConfig): Promise<void> {
+export async function connectNetwork(k: Core, ref: string, networkRef: string, cfg: EndpointConfig): Promise<void> {
   const c = k.get(ref);
   const net = k.o.networking;
   if (!net?.connect || !net.resolveName) throw invalid('this daemon runs without bridge networking (berthd -b none)');
+  // An attachable cluster network this node does not have yet is looked up in the swarm first.
+  await net.resolveNetworks?.({ NetworkMode: networkRef }, { [networkRef]: cfg });
   const name = net.resolveName(networkRef);
   return k.locked(c, async () => {
     const mode = c.rec.HostConfig.NetworkMode || 'default';
