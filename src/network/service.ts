@@ -839,6 +839,11 @@ export class NetworkService implements ContainerNetworking {
       // them (Docker's buildPortsRelatedCreateEndpointOptions): reconnected to a network after
       // leaving the one that published them, the container publishes them again.
       const publish = !n.internal && !mine.some((e) => e.ports?.length);
+      if (n.driver === 'overlay' && !t.config.Labels?.['com.docker.swarm.task.id']) {
+        if (!this.#cluster) throw invalid(`network ${n.name} is a swarm network and this node is not in a swarm`);
+        const a = await this.#cluster.attach(n.id, t.id, t.name);
+        cfg = { ...cfg, IPAMConfig: { ...(cfg.IPAMConfig ?? {}), IPv4Address: a.Addresses[0].split('/')[0] } };
+      }
       const e = await this.#attach(t, n, cfg, ns, `eth${i}`, { publish, route: !routed && !n.internal, macFromConfig: false });
       if (publish) for (const o of mine) delete o.portMap;
       await this.#save();
@@ -867,6 +872,8 @@ export class NetworkService implements ContainerNetworking {
       await detachVeth(e.netns, e.nsIf);
       this.#releaseEndpoint(e);
       await this.#stopProxies(e);
+      if (e.standalone) await this.#cluster?.detach(t.id, e.networkId).catch((err) => this.#o.log?.(`container ${t.name}: giving back its address on ${e.network}: ${(err as Error).message}`));
+      if (n?.driver === 'overlay') await this.#overlayUnused(e.networkId);
       // The default route went with the interface: the next endpoint with a way out takes it
       // (libnetwork's sandbox picks a new gateway endpoint when its own leaves).
       const next = e.routed ? this.#endpoints.find((x) => x.container === t.id && x.gateway) : undefined;
