@@ -19,7 +19,12 @@ interface SeqSocket extends EventEmitter {
 
 let SeqpacketSocket: (new () => SeqSocket) | undefined;
 function seqpacket(): new () => SeqSocket {
-  // Loaded lazily: the native addon costs start-up time and only the daemon needs it.
+  // Loaded lazily: the native addon costs start-up time and only the daemon needs it. Its loader
+  // asks process.report for the libc, and a report resolves every open socket's address by
+  // reverse DNS, synchronously, on the main thread: with the host's resolvers out of reach (a
+  // node in its own namespace, an offline machine) and the daemon's many sockets (one DNS
+  // listener per network), that froze berthd for minutes. The report's network part is not needed.
+  if (!SeqpacketSocket && process.report) (process.report as { excludeNetwork?: boolean }).excludeNetwork = true;
   if (!SeqpacketSocket) SeqpacketSocket = (createRequire(import.meta.url)('node-unix-socket') as { SeqpacketSocket: new () => SeqSocket }).SeqpacketSocket;
   return SeqpacketSocket;
 }
