@@ -1,0 +1,60 @@
+// The /networks router's backend: this engine's local networks and, on a manager, the swarm's
+// cluster networks (overlay), composed in dockerd's order (moby's network router and
+// daemon.createNetwork, libnetwork's NewNetwork):
+//   create: a cluster network of that name → 409; not overlay → the engine; a predefined name →
+//           403; outside a swarm → 403 (not a manager); a local network of that name → 409; on a
+//           worker → 403 (libnetwork's worker text); on a manager → the cluster store.
+//   remove: a cluster network by that reference first, else the engine's.
+import type { Engine } from '../engine/engine.ts';
+import type { NetworksBackend } from '../api/routers/networks/backend.ts';
+import type { SwarmController } from '../swarm/node/controller.ts';
+import { ClusterObjects, findClusterNetwork, withQuorum, type LocalNetworkRef } from '../swarm/node/objects.ts';
+import { EngineError, conflict, isEngineError } from '../common/errors.ts';
+import { NOT_A_MANAGER, WORKER_NETWORK_CREATE } from '../api/types/swarm.ts';
+
+const PREDEFINED = ['bridge', 'host', 'none', 'default'];
+
+/** A local network by reference, for the swarm's service checks (dockerd's FindNetwork). */
+export function localNetworkOf(engine: Engine): (ref: string) => LocalNetworkRef | undefined {
+  return (ref) => {
+    try {
+      const n = engine.network(ref);
+      return { name: n.name, predefined: n.predefined };
+    } catch (e) {
+      if (isEngineError(e, 'NotFound')) return undefined;
+      throw e;
+    }
+  };
+}
+
+export function networksBackend(engine: Engine, ctl: SwarmController): NetworksBackend {
+  const objects = new ClusterObjects(ctl, { localNetwork: localNetworkOf(engine) });
+  const clusterNetworks = async () => (ctl.isManager ? withQuorum(() => objects.networks()) : []);
+  return {
+    list: () => engine.networks(),
+    get: (r) => engine.network(r),
+    clusterNetworks,
+    create: async (req) => {
+      const name = req.Name ?? '';
+      if ((await clusterNetworks()).some((n) => n.Spec.Name === name)) throw conflict(`network with name ${name} already exists`);
+      if ((req.Driver || 'bridge') !== 'overlay') return engine.createNetwork(req);
+      if (PREDEFINED.includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
+      const info = ctl.info();
+      if (info.LocalNodeState === 'inactive') throw new EngineError('Forbidden', NOT_A_MANAGER);
+      if (engine.networks().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+      if (!info.ControlAvailable) throw new EngineError('Forbidden', WORKER_NETWORK_CREATE);
+      const r = await withQuorum(() => objects.createNetwork(req));
+      engine.events.emit('network', 'create', r.Id, { name, type: 'overlay' });
+      return r;
+    },
+    remove: async (ref) => {
+      const net = findClusterNetwork(await clusterNetworks(), ref);
+      if (!net) return engine.removeNetwork(ref);
+      await withQuorum(() => objects.removeNetwork(net.ID));
+      engine.events.emit('network', 'destroy', net.ID, { name: net.Spec.Name, type: 'overlay' });
+    },
+    prune: (f) => engine.pruneNetworks(f),
+    connect: (r, c, e) => engine.connectNetwork(r, c, e),
+    disconnect: (r, c, f) => engine.disconnectNetwork(r, c, f),
+  };
+}
