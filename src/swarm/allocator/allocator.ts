@@ -73,16 +73,19 @@ export const needsIngress = (spec: ServiceSpec): boolean => specPorts(spec).some
 /** swarmkit's taskDead: wanted stopped and stopped; its addresses go back to the pool. */
 export const taskDead = (t: Task): boolean => compareStates(t.DesiredState, 'running') > 0 && compareStates(t.Status.State, 'running') > 0;
 
-/** The ingress network swarm init creates (swarmkit's newIngressNetwork, allocated). */
-export function ingressNetwork(id: string, now: string): ClusterNetwork {
+/**
+ * The ingress network swarm init creates (swarmkit's newIngressNetwork), allocated: VNI 4096 and
+ * the first subnet of the cluster's default pools (10.0.0.0/24 with Docker's defaults).
+ */
+export function ingressNetwork(id: string, now: string, pool: { DefaultAddrPool?: string[]; SubnetSize?: number } = {}): ClusterNetwork {
+  const spec: ClusterNetwork['Spec'] = {
+    Name: INGRESS_NAME, Labels: {}, DriverConfiguration: { Name: 'overlay' }, Ingress: true,
+    IPAMOptions: { Driver: { Name: 'default' }, Configs: [] },
+  };
+  const { IPAMOptions } = allocateNetwork(spec, [], pool);
   return {
-    ID: id, Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now,
-    Spec: {
-      Name: INGRESS_NAME, Labels: {}, DriverConfiguration: { Name: 'overlay' }, Ingress: true,
-      IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: '10.0.0.0/24' }] },
-    },
-    DriverState: { Name: 'overlay', Options: { [VXLANID_OPTION]: String(INGRESS_VNI) } },
-    IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }] },
+    ID: id, Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now, Spec: spec,
+    DriverState: { Name: 'overlay', Options: { [VXLANID_OPTION]: String(INGRESS_VNI) } }, IPAMOptions,
   };
 }
 

@@ -225,7 +225,7 @@ export class SwarmController {
           Status: { State: 'ready', Addr: adv },
           ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${adv}:${listen.port}` },
         };
-        const ingress = ingressNetwork(newId(), now);
+        const ingress = ingressNetwork(newId(), now, cluster);
         const r = await store.client.txn([{ key: KEYS.cluster, target: 'create', result: '=', value: 0 }], [
           { put: { key: KEYS.cluster, value: JSON.stringify({ ...cluster, Version: undefined }) } },
           { put: { key: KEYS.ca, value: JSON.stringify(secrets) } },
