@@ -53,7 +53,10 @@ describe('standalone attachments through the dispatcher', { skip, timeout: 180_0
   before(async () => {
     manager = newController(0, true);
     worker = newController(1, false);
-    await manager.init({ ListenAddr: `${addr(0)}:2377`, AdvertiseAddr: addr(0), Spec: { Dispatcher: { HeartbeatPeriod: 1_000_000_000 } } });
+    // swarm init's default address pool and mask length: ingress takes the first block, then user networks.
+    await assert.rejects(newController(2, false).init({ AdvertiseAddr: addr(2), ListenAddr: `${addr(2)}:2377`, DefaultAddrPool: ['10.123.0.0/16'], SubnetSize: 8 }),
+      /invalid CIDR: "10.123.0.0\/16". Subnet size is too small for pool: 8/);
+    await manager.init({ ListenAddr: `${addr(0)}:2377`, AdvertiseAddr: addr(0), Spec: { Dispatcher: { HeartbeatPeriod: 1_000_000_000 } }, DefaultAddrPool: ['10.123.0.0/16'], SubnetSize: 25 });
     const tokens = (await manager.inspect()).JoinTokens;
     await worker.join({ RemoteAddrs: [`${addr(0)}:2377`], JoinToken: tokens.Worker, ListenAddr: `${addr(1)}:2377`, AdvertiseAddr: addr(1) });
     objects = new ClusterObjects(manager);
@@ -70,7 +73,9 @@ describe('standalone attachments through the dispatcher', { skip, timeout: 180_0
     const c1 = await session!.attach('shared', 'c'.repeat(64));
     assert.equal(c1.Network.Spec.Name, 'shared');
     assert.equal(c1.Network.Spec.Attachable, true);
-    assert.match(c1.Addresses[0]!, /^10\.0\.1\.\d+\/24$/);
+    assert.deepEqual(c1.Network.IPAMOptions.Configs, [{ Subnet: '10.123.0.128/25', Gateway: '10.123.0.129' }]);
+    assert.equal(c1.Addresses[0], '10.123.0.130/25');
+    assert.deepEqual((await objects.network('ingress'))?.IPAMOptions.Configs, [{ Subnet: '10.123.0.0/25', Gateway: '10.123.0.1' }]);
     assert.deepEqual((await session!.attach(c1.Network.ID, 'c'.repeat(64))).Addresses, c1.Addresses, 'asked again by ID: the same address');
     const c2 = await session!.attach('shared', 'd'.repeat(64));
     assert.notEqual(c2.Addresses[0], c1.Addresses[0]);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterNetwork, NetworkAttachment, Node, Service, ServiceEndpoint, ServiceSpec, Task } from '../../api/types/swarm.ts';
 import { VXLANID_OPTION } from '../../api/types/swarm.ts';
-import { AllocationError, Allocator, allocateNetwork, ingressNetwork, portConflict, vniOf, type StandaloneAttachment } from './allocator.ts';
+import { AllocationError, Allocator, allocateNetwork, defaultAddrPoolError, ingressNetwork, portConflict, vniOf, type StandaloneAttachment } from './allocator.ts';
 import { cidrString, overlaps, parseCidr } from './ipv4.ts';
 
 const NOW = '2026-12-06T00:00:00Z';
@@ -148,4 +148,12 @@ test('port conflicts on create and update: swarmkit\'s texts', () => {
   assert.equal(portConflict(spec([{ TargetPort: 1, PublishedPort: 9090, PublishMode: 'host' }]), '', [host]), undefined);
   assert.equal(portConflict(spec([{ TargetPort: 1, PublishedPort: 8080, Protocol: 'udp' }]), '', [web]), undefined);
   assert.equal(portConflict(spec([{ TargetPort: 1, PublishedPort: 8080 }]), 'web', [web]), undefined);
+});
+
+test('swarm init\'s default address pools: dockerd\'s checks', () => {
+  assert.equal(defaultAddrPoolError([], 0), undefined);
+  assert.equal(defaultAddrPoolError(['10.20.0.0/16'], 26), undefined);
+  assert.equal(defaultAddrPoolError(['10.20.0.0/16'], 30), 'subnet size is out of range: 30');
+  assert.equal(defaultAddrPoolError(['10.20.0.0/33'], 24), 'invalid base pool 10.20.0.0/33: invalid CIDR address: 10.20.0.0/33');
+  assert.equal(defaultAddrPoolError(['10.20.0.0/16'], 8), 'invalid CIDR: "10.20.0.0/16". Subnet size is too small for pool: 8');
 });

@@ -305,3 +305,16 @@ export function portConflict(spec: ServiceSpec, serviceId: string, services: rea
   }
   return undefined;
 }
+
+/** dockerd's validateDefaultAddrPool for swarm init's --default-addr-pool and its mask length; the error text, or undefined. */
+export function defaultAddrPoolError(pools: readonly string[] | undefined, subnetSize: number | undefined): string | undefined {
+  if (!pools?.length) return undefined;
+  const size = subnetSize || 24;
+  if (size > 29) return `subnet size is out of range: ${size}`;
+  for (const p of pools) {
+    const c = parseCidr(p.trim());
+    if (!c) return `invalid base pool ${p.trim()}: invalid CIDR address: ${p.trim()}`;
+    if (size < c.bits) return `invalid CIDR: "${p.trim()}". Subnet size is too small for pool: ${size}`;
+  }
+  return undefined;
+}

@@ -29,7 +29,7 @@ import { EtcdMember } from '../etcd/member.ts';
 import { Election } from '../etcd/election.ts';
 import { ClusterStore, KEYS, ROOT as KEYS_ROOT, type ClusterSecrets } from '../cluster/store.ts';
 import { ClusterCache } from '../cluster/cache.ts';
-import { ingressNetwork } from '../allocator/allocator.ts';
+import { defaultAddrPoolError, ingressNetwork } from '../allocator/allocator.ts';
 import { Dispatcher, managersOf } from '../dispatcher/server.ts';
 import { DispatcherSession, fetchCA, requestJoin, uploadLogs, type NodeTls } from '../dispatcher/client.ts';
 import type { Readable } from 'node:stream';
@@ -189,6 +189,8 @@ export class SwarmController {
         : listen.host !== '0.0.0.0' ? listen.host : defaultAdvertiseAddr();
       if (adv === '0.0.0.0') throw invalid('advertise address must be a non-zero IP address');
       if (req.ForceNewCluster) throw invalid('--force-new-cluster is not supported by berth: the cluster state lives in etcd; restore its members instead');
+      const poolError = defaultAddrPoolError(req.DefaultAddrPool, req.SubnetSize);
+      if (poolError) throw invalid(poolError);
       const nodeId = newId();
       const clusterId = newId();
       const root = await createRootCA();
