@@ -60,13 +60,18 @@ describe('standalone attachments through the dispatcher', { skip, timeout: 180_0
     const tokens = (await manager.inspect()).JoinTokens;
     await worker.join({ RemoteAddrs: [`${addr(0)}:2377`], JoinToken: tokens.Worker, ListenAddr: `${addr(1)}:2377`, AdvertiseAddr: addr(1) });
     objects = new ClusterObjects(manager);
-    const dir = certDir(join(tmp, 'n1'));
-    session = new DispatcherSession({
+    session = sessionOf(1);
+  });
+
+  /** A dispatcher client with node i's certificate (the worker's is node 1). */
+  function sessionOf(i: number): DispatcherSession {
+    const dir = certDir(join(tmp, `n${i}`));
+    return new DispatcherSession({
       managers: [`${addr(0)}:2377`],
       tls: { caCertPem: readFileSync(join(dir, 'swarm-root-ca.crt'), 'utf8'), certPem: readFileSync(join(dir, 'swarm-node.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'swarm-node.key'), 'utf8') },
       description: () => ({}), onMessage: () => {},
     });
-  });
+  }
 
   test('attach: an address on an attachable network, the same one when asked again; distinct per container; detach frees it', async () => {
     await objects.createNetwork({ Name: 'shared', Driver: 'overlay', Attachable: true });
@@ -82,6 +87,14 @@ describe('standalone attachments through the dispatcher', { skip, timeout: 180_0
     const stored = await manager.store().list('attachments');
     assert.equal(stored.length, 2);
     assert.ok(stored.every((a) => a.NodeID === worker.nodeId), 'recorded for the node the certificate names');
+    // Another node (the manager's own node certificate) cannot give this node's addresses back.
+    const other = sessionOf(0);
+    try {
+      await other.detach(c1.Network.ID, 'c'.repeat(64));
+      assert.equal((await manager.store().list('attachments')).length, 2, 'another node\'s detach changes nothing');
+    } finally {
+      await other.close();
+    }
     // A network in use by an attachment cannot be removed.
     await assert.rejects(objects.removeNetwork(c1.Network.ID), /is in use by task/);
     await session!.detach(c1.Network.ID, 'c'.repeat(64));
