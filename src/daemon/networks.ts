@@ -5,11 +5,15 @@
 //           403; outside a swarm → 403 (not a manager); a local network of that name → 409; on a
 //           worker → 403 (libnetwork's worker text); on a manager → the cluster store.
 //   remove: a cluster network by that reference first, else the engine's.
+//   prune:  the engine's networks, then (on a manager) the cluster's that nothing uses, but never
+//           ingress (moby's clusterNetworksPrune).
 import type { Engine } from '../engine/engine.ts';
 import type { NetworksBackend } from '../api/routers/networks/backend.ts';
 import type { SwarmController } from '../swarm/node/controller.ts';
 import { ClusterObjects, findClusterNetwork, withQuorum, type LocalNetworkRef } from '../swarm/node/objects.ts';
 import { EngineError, conflict, isEngineError } from '../common/errors.ts';
+import { parseFilters } from '../common/filters.ts';
+import { parseTimestamp } from '../common/units.ts';
 import { NOT_A_MANAGER, WORKER_NETWORK_CREATE } from '../api/types/swarm.ts';
 
 const PREDEFINED = ['bridge', 'host', 'none', 'default'];
@@ -53,7 +57,23 @@ export function networksBackend(engine: Engine, ctl: SwarmController): NetworksB
       await withQuorum(() => objects.removeNetwork(net.ID));
       engine.events.emit('network', 'destroy', net.ID, { name: net.Spec.Name, type: 'overlay' });
     },
-    prune: (f) => engine.pruneNetworks(f),
+    prune: async (f) => {
+      const deleted = await engine.pruneNetworks(f);
+      if (!ctl.isManager) return deleted;
+      const filters = parseFilters(f);
+      const until = filters.has('until') ? Math.min(...filters.get('until').map((v) => parseTimestamp(v, Date.now()) * 1000)) : undefined;
+      for (const n of await clusterNetworks()) {
+        if (n.Spec.Ingress || (until !== undefined && Date.parse(n.CreatedAt) >= until) || !filters.matchLabels(n.Spec.Labels ?? {})) continue;
+        try {
+          await withQuorum(() => objects.removeNetwork(n.ID));
+          deleted.push(n.Spec.Name);
+        } catch (e) {
+          // In use: kept, as dockerd keeps it.
+          if (!(e instanceof Error && / is in use by /.test(e.message))) throw e;
+        }
+      }
+      return deleted;
+    },
     connect: (r, c, e) => engine.connectNetwork(r, c, e),
     disconnect: (r, c, f) => engine.disconnectNetwork(r, c, f),
   };

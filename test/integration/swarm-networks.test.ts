@@ -168,6 +168,12 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
     assert.equal(other.status, 0, other.stderr);
     assert.equal(m.daemon.docker(['service', 'rm', 'web2']).status, 0);
 
+    // network prune removes the unused cluster network, keeps the one in use and ingress.
+    assert.equal(m.daemon.docker(['network', 'create', '-d', 'overlay', 'unused']).status, 0);
+    const pr = m.daemon.docker(['network', 'prune', '-f']);
+    assert.equal(pr.status, 0, pr.stderr);
+    assert.match(pr.stdout, /^unused$/m);
+    assert.deepEqual(m.daemon.docker(['network', 'ls', '--filter', 'scope=swarm', '--format', '{{.Name}}']).stdout.trim().split('\n').sort(), ['appnet', 'ingress']);
     const rm = m.daemon.berth(['network', 'rm', 'appnet']);
     assert.notEqual(rm.status, 0);
     assert.match(rm.stderr, /network \w+ is in use by service \w+/);
