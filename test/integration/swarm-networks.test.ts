@@ -22,6 +22,11 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
   before(async () => {
     cluster = await startCluster({ nodes: 2 });
     [m, w] = cluster.nodes;
+    // Outside a swarm: dockerd's not-a-manager refusal, nothing created.
+    const outside = m.daemon.docker(['network', 'create', '-d', 'overlay', 'early']);
+    assert.notEqual(outside.status, 0);
+    assert.match(outside.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again\./);
+    assert.doesNotMatch(m.daemon.docker(['network', 'ls']).stdout, /early/);
     const init = m.daemon.berth(['swarm', 'init', '--advertise-addr', m.addr]);
     assert.equal(init.status, 0, init.stderr);
     const cmd = /berth swarm join --token (\S+) (\S+)/.exec(init.stdout);
