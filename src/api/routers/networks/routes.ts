@@ -1,6 +1,7 @@
 // /networks: list (filters), inspect, create, remove, prune, connect, disconnect, in Docker's
 // shape (spec: Network, NetworkCreateRequest, NetworkConnectRequest, NetworkDisconnectRequest).
-import { invalid, notFound } from '../../../common/errors.ts';
+// On a swarm manager, list and inspect show the cluster's networks (Scope swarm) beside the local ones.
+import { invalid, isEngineError, notFound } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
 import type { EndpointConfig, NetworkCreateRequest } from '../../types/network.ts';
@@ -8,7 +9,6 @@ import { readJsonBody, sendEmpty, sendJson } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import type { NetworksBackend } from './backend.ts';
 import type { ClusterNetwork } from '../../types/swarm.ts';
-import { isEngineError } from '../../../common/errors.ts';
 import { goTime } from '../../types/go-json.ts';
 import { versionBefore } from '../../version.ts';
 
