@@ -33,7 +33,9 @@ export function localNetworkOf(engine: Engine): (ref: string) => LocalNetworkRef
 
 export function networksBackend(engine: Engine, ctl: SwarmController): NetworksBackend {
   const objects = new ClusterObjects(ctl, { localNetwork: localNetworkOf(engine) });
-  const clusterNetworks = async () => (ctl.isManager ? withQuorum(() => objects.networks()) : []);
+  // As dockerd's router: when the cluster cannot answer (no quorum), its networks are left out and
+  // the local ones still listed, inspected and removed.
+  const clusterNetworks = async () => (ctl.isManager ? objects.networks().catch(() => []) : []);
   return {
     list: () => engine.networks(),
     get: (r) => engine.network(r),
