@@ -115,4 +115,15 @@ describe('standalone attachments through the dispatcher', { skip, timeout: 180_0
     await assert.rejects(session!.attach('nosuch', 'c'.repeat(64)), (e) => isEngineError(e, 'NotFound') && /network nosuch not found/.test((e as Error).message));
     assert.equal((await manager.store().list('attachments')).length, 0, 'nothing recorded');
   });
+
+  test('one ingress network: a second is refused while the first exists; after its removal a custom one takes its place', async () => {
+    const ingress = (await objects.network('ingress'))!;
+    await assert.rejects(objects.createNetwork({ Name: 'ing2', Driver: 'overlay', Ingress: true }),
+      (e) => isEngineError(e, 'Conflict') && (e as Error).message === `rpc error: code = AlreadyExists desc = ingress network (${ingress.ID}) is already present`);
+    await objects.removeNetwork(ingress.ID);
+    const { Id } = await objects.createNetwork({ Name: 'ing2', Driver: 'overlay', Ingress: true, IPAM: { Config: [{ Subnet: '10.124.0.0/24' }] } });
+    const custom = (await objects.network(Id))!;
+    assert.equal(custom.Spec.Ingress, true);
+    assert.deepEqual(custom.IPAMOptions.Configs, [{ Subnet: '10.124.0.0/24', Gateway: '10.124.0.1' }]);
+  });
 });
