@@ -134,7 +134,19 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
     // Task inspect through the docker CLI shows the same.
     const ti = JSON.parse(m.daemon.docker(['inspect', '--type', 'task', tasks[0].ID]).stdout)[0];
     assert.deepEqual(ti.NetworksAttachments.map((a: any) => a.Addresses[0]), tasks[0].NetworksAttachments.map((a: any) => a.Addresses[0]));
-    // Node objects do not show their ingress load-balancer address (dockerd's GET /nodes has no such field).
+    // The docker CLI's service create with --network (it resolves the name with scope=swarm), in dnsrr mode: no VIP.
+    const dns = m.daemon.docker(['service', 'create', '--detach', '--name', 'api', '--network', 'appnet', '--endpoint-mode', 'dnsrr', 'busybox', 'httpd', '-f', '-p', '80']);
+    assert.equal(dns.status, 0, dns.stderr);
+    let apiTask: any;
+    await until('the api task has its address', async () => {
+      apiTask = (await api(m, 'GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: ['api'] }))}`)).json()[0];
+      return (apiTask?.NetworksAttachments ?? []).length === 1;
+    }, 30_000);
+    assert.equal(apiTask.NetworksAttachments[0].Network.ID, appnet);
+    assert.ok(!byNet.get(appnet)!.includes(apiTask.NetworksAttachments[0].Addresses[0]), 'distinct from web\'s');
+    assert.equal(JSON.parse(m.daemon.docker(['service', 'inspect', 'api']).stdout)[0].Endpoint.VirtualIPs, undefined);
+    assert.equal(m.daemon.docker(['service', 'rm', 'api']).status, 0);
+        // Node objects do not show their ingress load-balancer address (dockerd's GET /nodes has no such field).
     for (const n of (await api(m, 'GET', '/nodes')).json()) assert.equal(n.Attachments, undefined);
 
     const second = m.daemon.docker(['service', 'create', '--detach', '--name', 'web2', '--publish', '8080:80', 'busybox', 'httpd', '-f', '-p', '80']);
