@@ -34,6 +34,7 @@ import { listContainers } from '../engine/container-list.ts';
 import { containerStats } from '../engine/stats.ts';
 import { systemDf } from '../engine/system-df.ts';
 import { createSwarm, swarmBackend } from './swarm.ts';
+import { networksBackend } from './networks.ts';
 
 const VERSION = '0.1.0';
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -175,11 +176,8 @@ async function main(): Promise<void> {
       prepareLoad: (body) => prepareLoad({ dataRoot: dataRoot, content, snap, images: engine.images, events: engine.events, hold: () => engine.hold() }, body),
       commit: (o) => commitContainer({ content, snap, images: engine.images, events: engine.events, containers: c, hold: () => engine.hold(), idMap }, o),
     }),
-    ...networkRoutes({
-      list: () => engine.networks(), get: (r) => engine.network(r), create: (q) => engine.createNetwork(q),
-      remove: (r) => engine.removeNetwork(r), prune: (f) => engine.pruneNetworks(f),
-      connect: (r, c, e) => engine.connectNetwork(r, c, e), disconnect: (r, c, f) => engine.disconnectNetwork(r, c, f),
-    }),
+    // Local networks beside the swarm's cluster networks (daemon/networks.ts).
+    ...networkRoutes(networksBackend(engine, swarm)),
     ...volumeRoutes({
       list: (f) => engine.volumes.list(f), get: (n) => engine.volumes.get(n), create: (o) => engine.volumes.create(o),
       remove: (n, o) => engine.volumes.remove(n, o), prune: (f) => engine.volumes.prune(f),

@@ -16,6 +16,7 @@ import type { LogTask } from '../swarm/dispatcher/protocol.ts';
 import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
 import { ClusterObjects, withQuorum } from '../swarm/node/objects.ts';
 import { withDefaults } from '../swarm/spec/service-spec.ts';
+import { localNetworkOf } from './networks.ts';
 
 export interface SwarmOptions {
   engine: Engine;
@@ -94,7 +95,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
  * this node's engine for the logs of the tasks it runs.
  */
 export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend {
-  const objects = new ClusterObjects(ctl);
+  const objects = new ClusterObjects(ctl, { localNetwork: localNetworkOf(engine) });
   return {
     info: () => ctl.info(),
     isManager: () => ctl.isManager,

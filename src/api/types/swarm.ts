@@ -305,3 +305,9 @@ export const SWARM_EXISTS = 'This node is already part of a swarm. Use "docker s
 export const SWARM_LOCKED = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.';
 /** Leave of a locked node without --force. */
 export const LEAVE_LOCKED = 'Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.';
+
+// Cluster networks' texts shared by the manager's allocator and the nodes' overlay driver.
+/** berth refuses `--opt encrypted` rather than sending plain text (src/network/overlay/plan.ts has the same words). */
+export const OVERLAY_ENCRYPTED_REFUSED = 'encrypted overlay networks are not supported by berth: refusing rather than sending plain text';
+/** libnetwork's refusal of an overlay network created on a worker. */
+export const WORKER_NETWORK_CREATE = 'Cannot create a multi-host network from a worker node. Please create the network from a manager node.';

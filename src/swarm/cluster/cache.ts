@@ -7,7 +7,8 @@
 // (a long disconnection), it lists again and watches from there, so the copy is never missing a
 // change for long. Listeners must only schedule work: they run inside the watch callback.
 import type { EtcdClient, KeyValue, WatchHandle } from '../etcd/client.ts';
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import { KEYS, ROOT, decode } from './store.ts';
 import type { LogRequest } from '../dispatcher/protocol.ts';
 
@@ -16,6 +17,8 @@ export class ClusterCache {
   readonly nodes = new Map<string, Node>();
   readonly services = new Map<string, Service>();
   readonly tasks = new Map<string, Task>();
+  readonly networks = new Map<string, ClusterNetwork>();
+  readonly attachments = new Map<string, StandaloneAttachment>();
   readonly alive = new Set<string>();
   readonly logRequests = new Map<string, LogRequest>();
   /** The store revision the copy reflects. */
@@ -48,7 +51,7 @@ export class ClusterCache {
       try {
         const { kvs, revision } = await this.client.getPrefix(ROOT);
         this.cluster = undefined;
-        this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.alive.clear(); this.logRequests.clear();
+        this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.networks.clear(); this.attachments.clear(); this.alive.clear(); this.logRequests.clear();
         for (const kv of kvs) this.#apply('put', kv);
         this.revision = revision;
         this.#watch?.cancel();
@@ -82,6 +85,8 @@ export class ClusterCache {
     else if (k.startsWith(KEYS.nodes)) into(KEYS.nodes, this.nodes);
     else if (k.startsWith(KEYS.services)) into(KEYS.services, this.services);
     else if (k.startsWith(KEYS.tasks)) into(KEYS.tasks, this.tasks);
+    else if (k.startsWith(KEYS.networks)) into(KEYS.networks, this.networks);
+    else if (k.startsWith(KEYS.attachments)) into(KEYS.attachments, this.attachments);
     else if (k.startsWith(KEYS.logRequests)) {
       const id = k.slice(KEYS.logRequests.length);
       if (!put) this.logRequests.delete(id);

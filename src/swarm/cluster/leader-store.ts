@@ -16,7 +16,8 @@ export class EtcdLeaderStore implements LeaderStore {
     const c = this.cache;
     if (!c.cluster) throw new Error('the cluster object is missing from the store');
     return structuredClone({
-      cluster: c.cluster, nodes: [...c.nodes.values()], services: [...c.services.values()], tasks: [...c.tasks.values()], alive: new Set(c.alive),
+      cluster: c.cluster, nodes: [...c.nodes.values()], services: [...c.services.values()], tasks: [...c.tasks.values()],
+      networks: [...c.networks.values()], attachments: [...c.attachments.values()], alive: new Set(c.alive),
     });
   }
 
@@ -44,6 +45,13 @@ export class EtcdLeaderStore implements LeaderStore {
         case 'putNode':
           cmp.push(ClusterStore.versionCompare('nodes', w.node.ID, w.node.Version?.Index ?? 0));
           ops.push(ClusterStore.putOp('nodes', w.node));
+          break;
+        case 'putAttachment':
+          cmp.push(ClusterStore.versionCompare('attachments', w.attachment.ID, w.attachment.Version?.Index ?? 0));
+          ops.push(ClusterStore.putOp('attachments', w.attachment));
+          break;
+        case 'deleteAttachment':
+          ops.push({ delete: { key: KEYS.attachments + w.id } });
           break;
       }
     }

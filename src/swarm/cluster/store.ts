@@ -5,6 +5,9 @@
 //   /berth/swarm/nodes/<id>         Node
 //   /berth/swarm/services/<id>      Service
 //   /berth/swarm/tasks/<id>         Task
+//   /berth/swarm/networks/<id>      ClusterNetwork (overlay networks; `ingress` from swarm init)
+//   /berth/swarm/attachments/<id>   a standalone container's address on an attachable network
+//   /berth/swarm/names/<kind>/<name>  the ID holding a service's or network's name
 //   /berth/swarm/heartbeats/<id>    a node's liveness: bound to a lease its dispatcher keeps alive
 //   /berth/swarm/logreq/<id>        a log request for a node (on a short lease)
 //   /berth/swarm/leader/            the orchestrator election (election.ts)
@@ -17,7 +20,8 @@
 // loses the race and gets the 'update out of sequence' error, as with dockerd.
 import type { EtcdClient, KeyValue, TxnOp, Compare } from '../etcd/client.ts';
 import { EngineError, conflict, notFound } from '../../common/errors.ts';
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 
 export const ROOT = '/berth/swarm/';
 export const KEYS = {
@@ -26,14 +30,21 @@ export const KEYS = {
   nodes: `${ROOT}nodes/`,
   services: `${ROOT}services/`,
   tasks: `${ROOT}tasks/`,
+  networks: `${ROOT}networks/`,
+  attachments: `${ROOT}attachments/`,
+  /** A network's name → its ID: one network per name. */
+  networkNames: `${ROOT}names/networks/`,
+  /** Touched by every network create and remove, so two creates cannot pick the same VNI or subnet. */
+  networkEpoch: `${ROOT}network-epoch`,
   heartbeats: `${ROOT}heartbeats/`,
   /** Log requests waiting for their node's dispatcher session (dispatcher/protocol.ts's LogRequest). */
   logRequests: `${ROOT}logreq/`,
   leader: `${ROOT}leader`,
 } as const;
 
-export type Kind = 'nodes' | 'services' | 'tasks';
-export type ObjectOf<K extends Kind> = K extends 'nodes' ? Node : K extends 'services' ? Service : Task;
+export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'attachments';
+export type ObjectOf<K extends Kind> = K extends 'nodes' ? Node : K extends 'services' ? Service : K extends 'networks' ? ClusterNetwork
+  : K extends 'attachments' ? StandaloneAttachment : Task;
 
 /** What the cluster keeps secret from workers: the CAs' keys. */
 export interface ClusterSecrets {

@@ -10,9 +10,9 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { EngineError } from '../../common/errors.ts';
-import type { NodeDescription, TaskStatus } from '../../api/types/swarm.ts';
+import type { NetworkAttachment, NodeDescription, TaskStatus } from '../../api/types/swarm.ts';
 import { MANAGER_ROLE } from '../ca/ca.ts';
-import type { JoinRequest, JoinResponse, RenewRequest, SessionMessage, StatusUpdate } from './protocol.ts';
+import type { AttachRequest, DetachRequest, JoinRequest, JoinResponse, RenewRequest, SessionMessage, StatusUpdate } from './protocol.ts';
 
 export interface NodeTls { caCertPem: string; certPem: string; keyPem: string }
 
@@ -149,6 +149,20 @@ export class DispatcherSession {
   /** A certificate for the role the cluster now gives this node (promote/demote). */
   async renew(req: RenewRequest): Promise<JoinResponse> {
     return JSON.parse(await this.#callAny('/renew', req)) as JoinResponse;
+  }
+
+  /**
+   * An address for a standalone container on an attachable cluster network (name or ID), as the
+   * leader allocated it; the same one again for the same container. Refused for a network that is
+   * not attachable (swarmkit's PermissionDenied text).
+   */
+  async attach(network: string, containerId: string): Promise<NetworkAttachment> {
+    return JSON.parse(await this.#callAny('/attach', { network, containerId } satisfies AttachRequest)) as NetworkAttachment;
+  }
+
+  /** Gives a standalone container's address on a cluster network back. */
+  async detach(networkId: string, containerId: string): Promise<void> {
+    await this.#callAny('/detach', { networkId, containerId } satisfies DetachRequest);
   }
 
   /** Tells a manager this node leaves (its heartbeat lease is revoked at once, the node marked down). */

@@ -12,7 +12,8 @@
 // 3. W, from then on with its certificate: POST /session (a long response of JSON lines: its task
 //    assignments and the manager list, sent again on every change), POST /heartbeat every third of
 //    the heartbeat period (each keeps its liveness lease in etcd alive), POST /status with task
-//    state reports (applied forward only, for its own tasks only).
+//    state reports (applied forward only, for its own tasks only), POST /attach and /detach for a
+//    standalone container's address on an attachable overlay network (the leader allocates it).
 // 4. If M goes away, W moves to the next manager in the last list it received.
 import type { NodeDescription, NodeNetworkView, Task, TaskStatus } from '../../api/types/swarm.ts';
 
@@ -82,3 +83,8 @@ export interface SessionMessage {
 export interface RenewRequest { csrPem: string; listenAddr: string }
 
 export interface StatusUpdate { taskId: string; status: TaskStatus }
+
+/** POST /attach: an address for a standalone container on an attachable cluster network (name or ID). */
+export interface AttachRequest { network: string; containerId: string }
+/** POST /detach: gives the container's address on that network back. */
+export interface DetachRequest { networkId: string; containerId: string }

@@ -9,13 +9,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { EngineError, isEngineError } from '../../common/errors.ts';
-import type { Node, Task } from '../../api/types/swarm.ts';
+import type { NetworkAttachment, Node, Task } from '../../api/types/swarm.ts';
+import { newTaskId } from '../leader/pass.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import { verifyNodeCertificate, type NodeIdentity } from '../ca/ca.ts';
 import { ClusterStore, KEYS } from '../cluster/store.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { advance } from '../orchestrator/task-state.ts';
 import { networkViews } from '../netview/view.ts';
-import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
+import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type AttachRequest, type DetachRequest, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
 
 export interface DispatcherOptions {
   store: ClusterStore;
@@ -130,6 +132,13 @@ export class Dispatcher {
         const body = await readJson<RenewRequest>(req);
         return send(res, 200, JSON.stringify(await this.#o.renew(who.nodeId, body)));
       }
+      if (req.method === 'POST' && url.pathname === '/attach') {
+        return send(res, 200, JSON.stringify(await this.#attach(who.nodeId, await readJson<AttachRequest>(req))));
+      }
+      if (req.method === 'POST' && url.pathname === '/detach') {
+        await this.#detach(who.nodeId, await readJson<DetachRequest>(req));
+        return send(res, 200, '{}');
+      }
       if (req.method === 'POST' && url.pathname === '/leave') {
         await this.#leave(who.nodeId);
         return send(res, 200, '{}');
@@ -169,6 +178,46 @@ export class Dispatcher {
     if (lease) await this.#o.store.client.leaseRevoke(lease).catch(() => { /* expired already: the key is gone either way */ });
     await this.#o.store.client.delete(KEYS.heartbeats + nodeId);
     await this.#o.store.modify('nodes', nodeId, (n) => ({ ...n, Status: { ...n.Status, State: 'down', Message: 'node left the swarm' } }));
+  }
+
+  /**
+   * swarmkit's resourceapi AttachNetwork: the network must be attachable; the attachment record is
+   * written without an address and the leader's allocator gives it one (its pass holds every
+   * address of the cluster, so two allocators never hand out the same one); this waits for it,
+   * bounded. A container asking again gets its existing attachment.
+   */
+  async #attach(nodeId: string, r: AttachRequest): Promise<NetworkAttachment> {
+    if (!r || typeof r.network !== 'string' || !r.network || typeof r.containerId !== 'string' || !r.containerId) {
+      throw new EngineError('InvalidParameter', 'attach: network and containerId are required');
+    }
+    const cache = this.#o.cache;
+    const nets = [...cache.networks.values()];
+    const net = nets.find((n) => n.ID === r.network) ?? nets.find((n) => n.Spec.Name === r.network)
+      ?? (nets.filter((n) => n.ID.startsWith(r.network)).length === 1 ? nets.find((n) => n.ID.startsWith(r.network)) : undefined);
+    if (!net) throw new EngineError('NotFound', `rpc error: code = NotFound desc = network ${r.network} not found`);
+    if (!net.Spec.Attachable) throw new EngineError('Forbidden', `rpc error: code = PermissionDenied desc = network ${r.network} not manually attachable`);
+    const mine = (a: StandaloneAttachment) => a.NodeID === nodeId && a.ContainerID === r.containerId && a.NetworkID === net.ID;
+    let id = [...cache.attachments.values()].find(mine)?.ID;
+    if (!id) {
+      id = newTaskId();
+      const rec: StandaloneAttachment = { ID: id, NodeID: nodeId, ContainerID: r.containerId, NetworkID: net.ID, CreatedAt: new Date().toISOString() };
+      await this.#o.store.create('attachments', rec);
+    }
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const a = cache.attachments.get(id) ?? await this.#o.store.get('attachments', id);
+      if (!a) throw new EngineError('Unavailable', `attachment ${id} of container ${r.containerId} was removed`);
+      if (a.Addresses?.length) return { Network: cache.networks.get(net.ID) ?? net, Addresses: a.Addresses };
+      if (Date.now() > deadline) throw new EngineError('Unavailable', `no address on network ${net.Spec.Name} yet for container ${r.containerId}: is the swarm leader up?`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  async #detach(nodeId: string, r: DetachRequest): Promise<void> {
+    if (!r || typeof r.networkId !== 'string' || typeof r.containerId !== 'string') throw new EngineError('InvalidParameter', 'detach: networkId and containerId are required');
+    for (const a of await this.#o.store.list('attachments')) {
+      if (a.NodeID === nodeId && a.ContainerID === r.containerId && a.NetworkID === r.networkId) await this.#o.store.remove('attachments', a.ID);
+    }
   }
 
   async #status(nodeId: string, u: StatusUpdate): Promise<void> {

@@ -8,7 +8,8 @@
 //   s.putNode(node('n1'));  s.setAlive('n1', true);
 //   s.putService(service('web', 3));           // listeners fire; the leader's pass creates 3 tasks
 //   s.updateTask(id, (t) => ({ ...t, Status: { ...t.Status, State: 'running' } }));   // an agent
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import type { ClusterView, LeaderStore, Write } from './store.ts';
 
 export class MemoryLeaderStore implements LeaderStore {
@@ -17,6 +18,8 @@ export class MemoryLeaderStore implements LeaderStore {
   readonly nodes = new Map<string, Node>();
   readonly services = new Map<string, Service>();
   readonly tasks = new Map<string, Task>();
+  readonly networks = new Map<string, ClusterNetwork>();
+  readonly attachments = new Map<string, StandaloneAttachment>();
   readonly alive = new Set<string>();
   /** Every apply() call with its writes and outcome (tests inspect it). */
   readonly applied: { writes: Write[]; ok: boolean }[] = [];
@@ -40,6 +43,8 @@ export class MemoryLeaderStore implements LeaderStore {
       nodes: [...this.nodes.values()],
       services: [...this.services.values()],
       tasks: [...this.tasks.values()],
+      networks: [...this.networks.values()],
+      attachments: [...this.attachments.values()],
       alive: this.alive,
     });
   }
@@ -58,8 +63,10 @@ export class MemoryLeaderStore implements LeaderStore {
       return false;
     }
     for (const w of writes) {
-      if (w.kind === 'deleteTask') continue;
-      if (w.kind === 'putTask') {
+      if (w.kind === 'deleteTask' || w.kind === 'deleteAttachment') continue;
+      if (w.kind === 'putAttachment') {
+        if (this.attachments.get(w.attachment.ID)?.Version?.Index !== w.attachment.Version?.Index) return false;
+      } else if (w.kind === 'putTask') {
         const cur = this.tasks.get(w.task.ID);
         if (w.create ? cur !== undefined : cur?.Version.Index !== w.task.Version.Index) return false;
       } else if (w.kind === 'putService') {
@@ -71,6 +78,8 @@ export class MemoryLeaderStore implements LeaderStore {
     this.rev++;
     for (const w of structuredClone(writes)) {
       if (w.kind === 'deleteTask') this.tasks.delete(w.id);
+      else if (w.kind === 'deleteAttachment') this.attachments.delete(w.id);
+      else if (w.kind === 'putAttachment') this.attachments.set(w.attachment.ID, { ...w.attachment, Version: { Index: this.rev } });
       else if (w.kind === 'putTask') this.tasks.set(w.task.ID, { ...w.task, Version: { Index: this.rev } });
       else if (w.kind === 'putService') this.services.set(w.service.ID, { ...w.service, Version: { Index: this.rev } });
       else this.nodes.set(w.node.ID, { ...w.node, Version: { Index: this.rev } });
@@ -99,6 +108,16 @@ export class MemoryLeaderStore implements LeaderStore {
   removeService(id: string): void {
     this.services.delete(id);
     this.rev++;
+    this.changed();
+  }
+
+  putNetwork(n: ClusterNetwork): void {
+    this.networks.set(n.ID, { ...structuredClone(n), Version: { Index: ++this.rev } });
+    this.changed();
+  }
+
+  putAttachment(a: StandaloneAttachment): void {
+    this.attachments.set(a.ID, { ...structuredClone(a), Version: { Index: ++this.rev } });
     this.changed();
   }
 

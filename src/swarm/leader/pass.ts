@@ -18,7 +18,12 @@
 //    known, so such a task only waits for the other tasks of its slot being shut down.
 // 4. Tasks of services no longer in the store: desired 'remove'; deleted once they ended, never
 //    reached a node, or their node is down or gone.
-// 5. Scheduling: pending tasks wanted running go through schedule(); placed → NodeID and state
+// 5. Network allocation (allocator.ts), through all of the above: the allocator is rebuilt from the
+//    view; every node gets its load-balancer address on ingress (Node.Attachments), every service
+//    its Endpoint (published ports, VIPs) before its tasks are made, every new task its
+//    NetworksAttachments, every standalone attachment its address (and is deleted with its node or
+//    network).
+// 6. Scheduling: pending tasks wanted running go through schedule(); placed → NodeID and state
 //    'assigned'; otherwise they stay pending with the scheduler's "no suitable node (...)" in Err.
 //    Global tasks are created with their NodeID and only checked against that node.
 //
@@ -29,7 +34,9 @@
 //   runPass(view, memory, now, newId).writes →
 //     putTask{create, Slot 1, NodeID n1, assigned}, putTask{create, Slot 2, NodeID n2, assigned}
 import { randomBytes } from 'node:crypto';
-import type { Node, Service, Task, TaskSpec } from '../../api/types/swarm.ts';
+import type { NetworkAttachment, Node, Service, ServiceEndpoint, Task, TaskSpec } from '../../api/types/swarm.ts';
+import { AllocationError, Allocator } from '../allocator/allocator.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import { DEFAULT_TASK_HISTORY_RETENTION, type OrchestratorAction } from '../orchestrator/actions.ts';
 import { isGlobal, reconcileGlobal } from '../orchestrator/global.ts';
 import { reconcileReplicated } from '../orchestrator/replicated.ts';
@@ -135,6 +142,31 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
     log.push(`node ${n.ID} is down: heartbeat failure`);
     return down;
   });
+
+  // 5. Network allocation, from what the view says is in use.
+  const alloc = Allocator.from({
+    networks: view.networks ?? [], services: view.services, tasks: view.tasks, nodes: view.nodes, attachments: view.attachments ?? [],
+  });
+  const allocating = <T>(what: string, f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof AllocationError)) throw e;
+      log.push(`${what}: ${e.message}`);
+      return undefined;
+    }
+  };
+  const ingress = alloc.ingress;
+  for (const [i, n] of nodes.entries()) {
+    const atts = (n.Attachments ?? []) as NetworkAttachment[];
+    if (!ingress || atts.some((a) => a.Network?.ID === ingress.ID)) continue;
+    const addr = allocating(`node ${n.ID}: ingress address`, () => alloc.address(ingress.ID));
+    if (!addr) continue;
+    const up: Node = { ...n, Attachments: [...atts, { Network: ingress, Addresses: [addr] }] };
+    nodes[i] = up;
+    const w = nodeWrites.findIndex((x) => x.ID === n.ID);
+    if (w >= 0) nodeWrites[w] = up; else nodeWrites.push(up);
+  }
   const nodeMap = new Map(nodes.map((n) => [n.ID, n]));
   const nodeGoneOrDown = (id: string | undefined) => {
     const n = id ? nodeMap.get(id) : undefined;
@@ -154,6 +186,8 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
       DesiredState: a.desiredState,
       Endpoint: { Spec: structuredClone(svc.Spec.EndpointSpec ?? {}) },
     };
+    const atts = allocating(`task of service ${svc.ID}: addresses`, () => alloc.taskAttachments(svc.Spec));
+    if (atts?.length) t.NetworksAttachments = atts;
     if (a.slot !== undefined) t.Slot = a.slot;
     if (a.nodeID !== undefined) t.NodeID = a.nodeID;
     return t;
@@ -224,6 +258,10 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
       m.updates.delete(svc.ID);
     }
     let next: Service = svc;
+    const endpoint = allocating(`service ${svc.ID}: endpoint`, () => alloc.endpoint(svc));
+    // Only what the allocator decides is compared (the API writes the Spec part).
+    const allocated = (e: unknown) => { const x = (e ?? {}) as ServiceEndpoint; return canonical([x.Ports ?? [], x.VirtualIPs ?? []]); };
+    if (endpoint && allocated(endpoint) !== allocated(svc.Endpoint)) next = { ...next, Endpoint: endpoint };
     if (canonical(up.updateStatus ?? null) !== canonical(svc.UpdateStatus ?? null)) {
       next = { ...next, UpdatedAt: nowISO, UpdateStatus: up.updateStatus };
       log.push(`service ${svc.ID}: ${up.updateStatus?.State ?? 'no update'}${up.updateStatus?.Message ? `: ${up.updateStatus.Message}` : ''}`);
@@ -284,7 +322,19 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
   for (const id of [...m.updates.keys()]) if (!serviceIDs.has(id)) m.updates.delete(id);
   for (const id of [...m.restarts.keys()]) if (!serviceIDs.has(id)) m.restarts.delete(id);
 
-  // 5. Scheduling.
+  // Standalone containers' attachments: an address for the new ones; gone with their node or network.
+  const attachmentWrites: Write[] = [];
+  for (const a of view.attachments ?? []) {
+    if (!nodeMap.has(a.NodeID) || !alloc.network(a.NetworkID)) {
+      attachmentWrites.push({ kind: 'deleteAttachment', id: a.ID });
+      continue;
+    }
+    if (a.Addresses?.length) continue;
+    const addr = allocating(`attachment ${a.ID}`, () => alloc.address(a.NetworkID));
+    if (addr) attachmentWrites.push({ kind: 'putAttachment', attachment: { ...a, Addresses: [addr] } satisfies StandaloneAttachment });
+  }
+
+  // 6. Scheduling.
   const services = new Map(view.services.map((s) => [s.ID, s]));
   const waiting = [...tasks.values()]
     .filter((t) => t.Status.State === 'pending' && wantsRunning(t) && services.has(t.ServiceID))
@@ -316,6 +366,7 @@ export function runPass(view: ClusterView, memory: LeaderMemory, now: number,
     ...[...deleted].map((id): Write => ({ kind: 'deleteTask', id })),
     ...[...created].map((id): Write => ({ kind: 'putTask', task: tasks.get(id)!, create: true })),
     ...[...changed].map((id): Write => ({ kind: 'putTask', task: tasks.get(id)! })),
+    ...attachmentWrites,
   ];
   return { writes, memory: m, wakeAt: Number.isFinite(wake) ? wake : undefined, log };
 }

@@ -9,7 +9,8 @@
 // 'shutdown', and calls apply([{ kind: 'putTask', task: { ...t1, DesiredState: 'shutdown' } }]).
 // If the agent's status report bumped t1 to revision 42 meanwhile, apply returns false and changes
 // nothing; the leader reads a fresh view and runs its pass again.
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 
 export interface ClusterView {
   /** Spec.Orchestration.TaskHistoryRetentionLimit and Spec.Dispatcher.HeartbeatPeriod (ns) are read. */
@@ -17,6 +18,9 @@ export interface ClusterView {
   nodes: Node[];
   services: Service[];
   tasks: Task[];
+  /** Cluster networks (the allocator's subnets) and standalone containers' attachments (none when absent). */
+  networks?: ClusterNetwork[];
+  attachments?: StandaloneAttachment[];
   /** Node IDs whose heartbeat lease is live right now. */
   alive: Set<string>;
 }
@@ -28,7 +32,10 @@ export type Write =
   /** Version.Index must still match (UpdateStatus; Spec and PreviousSpec on a rollback). */
   | { kind: 'putService'; service: Service }
   /** Version.Index must still match (Status.State ready/down). */
-  | { kind: 'putNode'; node: Node };
+  | { kind: 'putNode'; node: Node }
+  /** Version.Index must still match (the allocator fills Addresses). */
+  | { kind: 'putAttachment'; attachment: StandaloneAttachment }
+  | { kind: 'deleteAttachment'; id: string };
 
 export interface LeaderStore {
   view(): Promise<ClusterView>;

@@ -29,6 +29,7 @@ import { EtcdMember } from '../etcd/member.ts';
 import { Election } from '../etcd/election.ts';
 import { ClusterStore, KEYS, ROOT as KEYS_ROOT, type ClusterSecrets } from '../cluster/store.ts';
 import { ClusterCache } from '../cluster/cache.ts';
+import { defaultAddrPoolError, ingressNetwork } from '../allocator/allocator.ts';
 import { Dispatcher, managersOf } from '../dispatcher/server.ts';
 import { DispatcherSession, fetchCA, requestJoin, uploadLogs, type NodeTls } from '../dispatcher/client.ts';
 import type { Readable } from 'node:stream';
@@ -190,6 +191,8 @@ export class SwarmController {
         : listen.host !== '0.0.0.0' ? listen.host : defaultAdvertiseAddr();
       if (adv === '0.0.0.0') throw invalid('advertise address must be a non-zero IP address');
       if (req.ForceNewCluster) throw invalid('--force-new-cluster is not supported by berth: the cluster state lives in etcd; restore its members instead');
+      const poolError = defaultAddrPoolError(req.DefaultAddrPool, req.SubnetSize);
+      if (poolError) throw invalid(poolError);
       const nodeId = newId();
       const clusterId = newId();
       const root = await createRootCA();
@@ -226,10 +229,13 @@ export class SwarmController {
           Status: { State: 'ready', Addr: adv },
           ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${adv}:${listen.port}` },
         };
+        const ingress = ingressNetwork(newId(), now, cluster);
         const r = await store.client.txn([{ key: KEYS.cluster, target: 'create', result: '=', value: 0 }], [
           { put: { key: KEYS.cluster, value: JSON.stringify({ ...cluster, Version: undefined }) } },
           { put: { key: KEYS.ca, value: JSON.stringify(secrets) } },
           ClusterStore.putOp('nodes', node),
+          // The ingress network, as swarmkit's manager creates it on a new cluster.
+          ClusterStore.putOp('networks', ingress), { put: { key: KEYS.networkNames + ingress.Spec.Name, value: ingress.ID } },
         ]);
         if (!r.succeeded) throw unavailable('the cluster store already holds a swarm');
         await saveLocalState(this.#o.dataRoot, s);

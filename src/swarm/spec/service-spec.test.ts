@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isEngineError, type ErrorKind } from '../../common/errors.ts';
 import type { ServiceSpec } from '../../api/types/swarm.ts';
-import { NOT_YET_INGRESS, NOT_YET_NETWORKS, NOT_YET_SECRETS, normalizeServiceSpec, normalizeServiceUpdate, withDefaults } from './service-spec.ts';
+import { NOT_YET_SECRETS, normalizeServiceSpec, normalizeServiceUpdate, withDefaults } from './service-spec.ts';
 
 const base = (o: Record<string, unknown> = {}, task: Record<string, unknown> = {}): ServiceSpec =>
   ({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'nginx:1.27' }, ...task }, ...o });
@@ -69,19 +69,19 @@ test('restart and update knobs: conversion texts for bad enums, swarmkit\'s for 
   assert.equal(normalizeServiceSpec(base({ RollbackConfig: { Delay: -1 } })).Name, 'web');
 });
 
-test('ports: duplicates and dnsrr as swarmkit; ingress publishing, networks, secrets: 501 not yet', () => {
+test('ports: duplicates and dnsrr as swarmkit; ingress publishing and networks accepted; secrets: 501 not yet', () => {
   const ep = (Ports: unknown[], Mode?: string) => base({ EndpointSpec: { Mode, Ports } });
   refused(ep([{ TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }, { TargetPort: 81, PublishedPort: 8080, PublishMode: 'host' }]), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = EndpointSpec: duplicate published ports provided');
   // Same port on another protocol is fine.
   normalizeServiceSpec(ep([{ TargetPort: 53, PublishedPort: 53, PublishMode: 'host' }, { TargetPort: 53, PublishedPort: 53, Protocol: 'udp', PublishMode: 'host' }]));
   refused(ep([{ TargetPort: 80 }], 'dnsrr'), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = EndpointSpec: port published with ingress mode can\'t be used with dnsrr mode');
   refused(ep([{ TargetPort: 80 }], 'round-robin'), 'InvalidParameter', 'invalid resolution mode: "round-robin"');
-  refused(ep([{ TargetPort: 80, PublishedPort: 8080 }]), 'NotImplemented', NOT_YET_INGRESS);
-  refused(ep([{ TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }]), 'NotImplemented', NOT_YET_INGRESS);
-  refused(base({}, { Networks: [{ Target: 'overlay1' }] }), 'NotImplemented', NOT_YET_NETWORKS);
+  assert.deepEqual(normalizeServiceSpec(ep([{ TargetPort: 80, PublishedPort: 8080 }])).EndpointSpec, { Mode: 'vip', Ports: [{ TargetPort: 80, PublishedPort: 8080 }] });
+  normalizeServiceSpec(ep([{ TargetPort: 80, PublishMode: 'ingress' }]));
+  assert.deepEqual(normalizeServiceSpec(base({}, { Networks: [{ Target: 'overlay1', Aliases: ['a'] }] })).TaskTemplate?.Networks, [{ Target: 'overlay1', Aliases: ['a'] }]);
   refused(base({}, { ContainerSpec: { Image: 'nginx', Secrets: [{ SecretID: 'x', SecretName: 'x' }] } }), 'NotImplemented', NOT_YET_SECRETS);
   // A bad spec is refused for what dockerd refuses, before berth's "not yet".
-  refused(base({ Name: 'bad name', EndpointSpec: { Ports: [{ TargetPort: 80 }] } }), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = name must be valid as a DNS name component');
+  refused(base({ Name: 'bad name' }, { ContainerSpec: { Image: 'nginx', Secrets: [{ SecretID: 'x', SecretName: 'x' }] } }), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = name must be valid as a DNS name component');
 });
 
 test('updates: no renaming, no change of mode kind (swarmkit\'s Unimplemented texts)', () => {

@@ -3,7 +3,7 @@
 // controlapi/service.go validateServiceSpec), with their texts: the conversion's errors are bare
 // ("must specify only one service mode"), swarmkit's travel as gRPC statuses and reach the user as
 // "rpc error: code = InvalidArgument desc = …", which is what `docker service create` prints.
-// What berth cannot run yet (the routing mesh, overlay networks, secrets, configs, jobs) is a 501
+// What berth cannot run yet (secrets, configs, jobs) is a 501
 // that says so, after every check dockerd would make.
 //
 //   normalizeServiceSpec({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'nginx' } } })
@@ -23,8 +23,6 @@ const rpcInvalid = (desc: string) => invalid(`rpc error: code = InvalidArgument 
 const rpcUnimplemented = (desc: string) => notImplemented(`rpc error: code = Unimplemented desc = ${desc}`);
 
 /** What berth's swarm cannot do yet: 501, saying what and when. */
-export const NOT_YET_INGRESS = 'not yet: ingress publishing (the routing mesh) comes with swarm part 2; use mode=host';
-export const NOT_YET_NETWORKS = 'not yet: service networks (overlay) come with swarm part 2';
 export const NOT_YET_SECRETS = 'not yet: swarm secrets and configs come with swarm part 2';
 export const NOT_YET_JOBS = 'not yet: job services (replicated-job, global-job) are not supported by berth\'s swarm';
 
@@ -215,9 +213,7 @@ export function normalizeServiceSpec(input: ServiceSpec, o: { generateName?: () 
   // What berth does not run yet, once the spec is otherwise valid.
   const m = spec.Mode ?? {};
   if (m.ReplicatedJob || m.GlobalJob) throw notImplemented(NOT_YET_JOBS);
-  if (ports.some((p) => (p.PublishMode || 'ingress') === 'ingress')) throw notImplemented(NOT_YET_INGRESS);
   const nets = (v: unknown) => Array.isArray(v) && v.length > 0;
-  if (nets(t.Networks) || nets(spec.Networks)) throw notImplemented(NOT_YET_NETWORKS);
   const c = t.ContainerSpec as Obj;
   if (nets(c.Secrets) || nets(c.Configs)) throw notImplemented(NOT_YET_SECRETS);
 

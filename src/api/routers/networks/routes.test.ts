@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { conflict, EngineError, notFound } from '../../../common/errors.ts';
 import type { NetworkInfo } from '../../../engine/engine.ts';
 import type { NetworkCreateRequest } from '../../types/network.ts';
+import { VXLANID_OPTION, type ClusterNetwork } from '../../types/swarm.ts';
 import { injector } from '../../inject.ts';
 import type { NetworksBackend } from './backend.ts';
 import { networkRoutes } from './routes.ts';
@@ -79,4 +80,36 @@ test('POST /networks/create 201 (409 taken, 400 not an object); DELETE 204 (403 
   assert.equal((await api.request('POST', '/networks/front/disconnect', { body: { Container: 'web', Force: true } })).status, 200);
   r = await api.request('POST', '/networks/prune');
   assert.deepEqual(r.json(), { NetworksDeleted: null });
+});
+
+test('cluster networks: listed and inspected beside local ones as dockerd shows them (Scope swarm), scope filters', async () => {
+  const appnet: ClusterNetwork = {
+    ID: 'appnetid0123456789abcdefg', Version: { Index: 9 }, CreatedAt: '2026-12-06T10:00:00.500000000Z', UpdatedAt: '2026-12-06T10:00:00Z',
+    Spec: { Name: 'appnet', Labels: { team: 'a' }, Attachable: true, DriverConfiguration: { Name: 'overlay' } },
+    DriverState: { Name: 'overlay', Options: { [VXLANID_OPTION]: '4097' } },
+    IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] },
+  };
+  const ingress: ClusterNetwork = { ...appnet, ID: 'ingressid0123456789abcdef', Spec: { Name: 'ingress', Ingress: true, Labels: {} },
+    DriverState: { Name: 'overlay', Options: { [VXLANID_OPTION]: '4096' } }, IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }] } };
+  const c = await injector(networkRoutes({ ...backend, clusterNetworks: async () => [ingress, appnet] }));
+  try {
+    assert.deepEqual(names(await c.request('GET', '/networks')), ['bridge', 'host', 'front', 'ingress', 'appnet']);
+    assert.deepEqual(names(await c.request('GET', `/networks?${f({ scope: ['swarm'] })}`)), ['ingress', 'appnet']);
+    assert.deepEqual(names(await c.request('GET', `/networks?${f({ driver: ['overlay'], label: ['team=a'] })}`)), ['appnet']);
+    const r = await c.request('GET', '/networks/appnet');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json(), {
+      Name: 'appnet', Id: appnet.ID, Created: '2026-12-06T10:00:00.5Z', Scope: 'swarm', Driver: 'overlay', EnableIPv4: true, EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] },
+      Internal: false, Attachable: true, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: null,
+      Options: { [VXLANID_OPTION]: '4097' }, Labels: { team: 'a' },
+    });
+    assert.equal((await c.request('GET', '/networks/ingress?scope=swarm')).json().Ingress, true);
+    assert.equal((await c.request('GET', '/networks/appnetid?scope=swarm')).json().Name, 'appnet', 'a unique ID prefix');
+    assert.equal((await c.request('GET', '/networks/appnet?scope=local')).status, 404);
+    assert.equal((await c.request('GET', '/networks/front?scope=swarm')).status, 404);
+    assert.equal((await c.request('GET', '/networks/front')).json().Scope, 'local');
+  } finally {
+    await c.close();
+  }
 });
