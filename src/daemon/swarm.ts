@@ -87,6 +87,12 @@ export function createSwarm(o: SwarmOptions): SwarmController {
     },
     onNetworks: applyViews,
   });
+  o.networking?.setClusterAttach({
+    active: () => ctl.inSwarm,
+    vtep: () => ctl.info().NodeAddr,
+    attach: (ref, id, name) => ctl.attachNetwork(ref, id, name),
+    detach: (id, networkId) => ctl.detachNetwork(id, networkId),
+  });
   return ctl;
 }
 

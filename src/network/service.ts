@@ -137,6 +137,10 @@ export interface NetworkServiceOptions {
 
 /** Swarm mode's calls for standalone containers on attachable cluster networks (the node's dispatcher session). */
 export interface ClusterAttach {
+  /** The node is in a swarm now. */
+  active(): boolean;
+  /** The node's address for overlay traffic (its advertise address). */
+  vtep(): string;
   /** The address of container `containerId` (`name`) on the attachable network `ref` (name, ID or ID prefix), with the network. */
   attach(ref: string, containerId: string, name: string): Promise<NetworkAttachment>;
   /** Gives the address back (idempotent). */
@@ -600,7 +604,7 @@ export class NetworkService implements ContainerNetworking {
       const order = this.#order(t);
       // A standalone container's address on an attachable cluster network comes from the cluster
       // (a task's was allocated with the task and is in its endpoint config already).
-      const standalone = !t.config.Labels?.['com.docker.swarm.task.id'];
+      const standalone = isStandalone(t);
       for (const [i, [n, cfg]] of order.entries()) {
         if (n.driver !== 'overlay' || !standalone) continue;
         if (!this.#cluster) throw invalid(`network ${n.name} is a swarm network and this node has left the swarm`);
@@ -716,7 +720,7 @@ export class NetworkService implements ContainerNetworking {
     if (n.driver === 'overlay') {
       e.gateway = '';
       delete e.routed;
-      if (!t.config.Labels?.['com.docker.swarm.task.id']) e.standalone = true;
+      if (isStandalone(t)) e.standalone = true;
       try {
         const ov = await this.#overlayOf(n);
         await ov.attach(`${NETNS_DIR}/${ns}`, { ip, ifname: nsIf, mac });
@@ -839,7 +843,7 @@ export class NetworkService implements ContainerNetworking {
       // them (Docker's buildPortsRelatedCreateEndpointOptions): reconnected to a network after
       // leaving the one that published them, the container publishes them again.
       const publish = !n.internal && !mine.some((e) => e.ports?.length);
-      if (n.driver === 'overlay' && !t.config.Labels?.['com.docker.swarm.task.id']) {
+      if (n.driver === 'overlay' && isStandalone(t)) {
         if (!this.#cluster) throw invalid(`network ${n.name} is a swarm network and this node is not in a swarm`);
         const a = await this.#cluster.attach(n.id, t.id, t.name);
         cfg = { ...cfg, IPAMConfig: { ...(cfg.IPAMConfig ?? {}), IPv4Address: a.Addresses[0].split('/')[0] } };
@@ -919,9 +923,8 @@ export class NetworkService implements ContainerNetworking {
   // balances them over the tasks wherever they run.
 
   /** Swarm mode on (its calls) or off (undefined): standalone containers may join attachable cluster networks. */
-  setClusterAttach(c: ClusterAttach | undefined, vtep: string): void {
+  setClusterAttach(c: ClusterAttach | undefined): void {
     this.#cluster = c;
-    if (vtep) this.#vtep = vtep;
   }
 
   /**
@@ -931,12 +934,19 @@ export class NetworkService implements ContainerNetworking {
    */
   async resolveNetworks(hc: HostConfig, endpoints: Record<string, EndpointConfig>): Promise<void> {
     const c = this.#cluster;
-    if (!c) return;
+    if (!c?.active()) return;
     const refs = new Set([hc.NetworkMode || 'default', ...Object.keys(endpoints)]);
     for (const ref of refs) {
       if (['default', 'bridge', 'host', 'none'].includes(ref) || ref.startsWith('container:') || this.tryGet(ref)) continue;
       const probe = `probe-${randomBytes(16).toString('hex')}`;
-      const a = await c.attach(ref, probe, '');
+      let a: NetworkAttachment;
+      try {
+        a = await c.attach(ref, probe, '');
+      } catch (e) {
+        // Not a cluster network either: prepare says what Docker says ("network x not found").
+        if (e instanceof EngineError && e.kind === 'NotFound') continue;
+        throw e;
+      }
       await c.detach(probe, a.Network.ID).catch(() => { /* the cluster drops it with the container's next attach */ });
       await this.ensureClusterNetworks([a.Network], '');
     }
@@ -1020,6 +1030,7 @@ export class NetworkService implements ContainerNetworking {
   async #overlayOf(n: NetworkRecord): Promise<OverlayNetwork> {
     let ov = this.#overlays.get(n.id);
     if (ov) return ov;
+    this.#vtep ||= this.#cluster?.vtep() ?? '';
     if (!this.#vtep) throw invalid(`network ${n.name}: this node has no swarm address to carry overlay traffic`);
     ov = await OverlayNetwork.create({ id: n.id, vni: n.vni!, subnet: n.pool.subnet, localVtep: this.#vtep, instance: this.#o.instance ?? '' });
     this.#overlays.set(n.id, ov);
@@ -1198,10 +1209,15 @@ function forwards(e: EndpointRecord, p: PublishedPort): { hostIp: string; target
   return [{ hostIp: p.hostIp, targetIp: e.ip }];
 }
 
-/** The pre-defined networks' IDs (bridge, host, none): stable per daemon, with or without bridges. */
+/** A standalone container (not a swarm task, not the ingress sandbox): its cluster addresses are asked for at start. */
+function isStandalone(t: NetworkTarget): boolean {
+  return t.id !== INGRESS_SBOX && !t.config.Labels?.['com.docker.swarm.task.id'];
+}
+
 /** The routing mesh's sandbox: a namespace on docker_gwbridge and ingress, owned by no container. */
 export const INGRESS_SBOX = 'ingress-sbox';
 
+/** The pre-defined networks' IDs (bridge, host, none): stable per daemon, with or without bridges. */
 export function predefinedNetworkId(engineId: string, name: string): string {
   return createHash('sha256').update(`${engineId}/${name}`).digest('hex');
 }

@@ -35,6 +35,8 @@ export interface StandaloneAttachment {
   Version?: { Index: number };
   NodeID: string;
   ContainerID: string;
+  /** The container's name, for the embedded DNS of the network's other members. */
+  ContainerName?: string;
   NetworkID: string;
   CreatedAt: string;
   /** Set by the leader's allocator: one address, '10.0.1.9/24'. */

@@ -156,8 +156,8 @@ export class DispatcherSession {
    * leader allocated it; the same one again for the same container. Refused for a network that is
    * not attachable (swarmkit's PermissionDenied text).
    */
-  async attach(network: string, containerId: string): Promise<NetworkAttachment> {
-    return JSON.parse(await this.#callAny('/attach', { network, containerId } satisfies AttachRequest)) as NetworkAttachment;
+  async attach(network: string, containerId: string, name = ''): Promise<NetworkAttachment> {
+    return JSON.parse(await this.#callAny('/attach', { network, containerId, name } satisfies AttachRequest)) as NetworkAttachment;
   }
 
   /** Gives a standalone container's address on a cluster network back. */

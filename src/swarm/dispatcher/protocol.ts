@@ -85,6 +85,6 @@ export interface RenewRequest { csrPem: string; listenAddr: string }
 export interface StatusUpdate { taskId: string; status: TaskStatus }
 
 /** POST /attach: an address for a standalone container on an attachable cluster network (name or ID). */
-export interface AttachRequest { network: string; containerId: string }
+export interface AttachRequest { network: string; containerId: string; /** The container's name: the others' embedded DNS answers it. */ name?: string }
 /** POST /detach: gives the container's address on that network back. */
 export interface DetachRequest { networkId: string; containerId: string }

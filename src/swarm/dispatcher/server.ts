@@ -200,7 +200,7 @@ export class Dispatcher {
     let id = [...cache.attachments.values()].find(mine)?.ID;
     if (!id) {
       id = newTaskId();
-      const rec: StandaloneAttachment = { ID: id, NodeID: nodeId, ContainerID: r.containerId, NetworkID: net.ID, CreatedAt: new Date().toISOString() };
+      const rec: StandaloneAttachment = { ID: id, NodeID: nodeId, ContainerID: r.containerId, ...(typeof r.name === 'string' && r.name ? { ContainerName: r.name } : {}), NetworkID: net.ID, CreatedAt: new Date().toISOString() };
       await this.#o.store.create('attachments', rec);
     }
     const deadline = Date.now() + 15_000;
@@ -284,7 +284,7 @@ export class Dispatcher {
     }
     assignments.sort((a, b) => a.task.ID.localeCompare(b.task.ID));
     const role = cache.nodes.get(s.nodeId)?.Spec.Role;
-    const networks = networkViews({ nodes: cache.nodes.values(), services: cache.services.values(), tasks: cache.tasks.values() }, s.nodeId);
+    const networks = networkViews({ nodes: cache.nodes.values(), services: cache.services.values(), tasks: cache.tasks.values(), attachments: cache.attachments.values(), networks: cache.networks }, s.nodeId);
     const msg: SessionMessage = { assignments, networks, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
     const line = JSON.stringify(msg);
     if (line === s.last) return;

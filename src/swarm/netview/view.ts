@@ -13,6 +13,7 @@
 // load-balancer address gets ingress's (the routing mesh answers on every node).
 import type { NetworkAttachment, Node, NodeNetworkView, Service, ServiceEndpoint, Task, TaskState, ClusterNetwork } from '../../api/types/swarm.ts';
 import { attachmentsOf, taskContainerName } from '../agent/spec.ts';
+import type { StandaloneAttachment } from '../allocator/allocator.ts';
 
 const ENDED: ReadonlySet<TaskState> = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
 
@@ -20,6 +21,10 @@ export interface ViewInput {
   nodes: Iterable<Node>;
   services: Iterable<Service>;
   tasks: Iterable<Task>;
+  /** Standalone containers' addresses on attachable networks. */
+  attachments?: Iterable<StandaloneAttachment>;
+  /** The cluster networks by ID (a standalone container's network may have no task). */
+  networks?: ReadonlyMap<string, ClusterNetwork>;
 }
 
 const bare = (cidr: string): string => cidr.split('/')[0];
@@ -30,12 +35,20 @@ const endpointOf = (s: Service): ServiceEndpoint => (s.Endpoint ?? {}) as Servic
 export function networkViews(input: ViewInput, nodeId: string): NodeNetworkView[] {
   const nodes = [...input.nodes];
   const tasks = [...input.tasks];
+  const standalone = [...(input.attachments ?? [])].filter((a) => a.Addresses?.[0]);
   const services = new Map([...input.services].map((s) => [s.ID, s]));
   const addr = new Map(nodes.map((n) => [n.ID, n.Status.Addr ?? '']));
   const me = nodes.find((n) => n.ID === nodeId);
   // The networks: those of this node's tasks, and ingress where this node has its load balancer.
   const nets = new Map<string, ClusterNetwork>();
   for (const t of tasks) if (t.NodeID === nodeId) for (const a of attachmentsOf(t)) nets.set(a.Network.ID, a.Network);
+  const netsById = new Map<string, ClusterNetwork>();
+  for (const t of tasks) for (const a of attachmentsOf(t)) netsById.set(a.Network.ID, a.Network);
+  for (const a of standalone) {
+    if (a.NodeID !== nodeId) continue;
+    const n = input.networks?.get(a.NetworkID) ?? netsById.get(a.NetworkID);
+    if (n) nets.set(n.ID, n);
+  }
   const lb = new Map<string, string>();
   for (const a of me ? nodeAttachmentsOf(me) : []) {
     if (!a.Network.Spec.Ingress || !a.Addresses?.[0]) continue;
@@ -57,6 +70,9 @@ export function networkViews(input: ViewInput, nodeId: string): NodeNetworkView[
       view.endpoints.push({ ip, vtep: addr.get(t.NodeID) ?? '', names: [taskContainerName(t, svc?.Spec.Name ?? t.ServiceID)], service: t.ServiceID, running });
       members.add(t.ServiceID);
       if (running) backends.set(t.ServiceID, [...(backends.get(t.ServiceID) ?? []), ip]);
+    }
+    for (const a of standalone) {
+      if (a.NetworkID === id) view.endpoints.push({ ip: bare(a.Addresses![0]), vtep: addr.get(a.NodeID) ?? '', names: a.ContainerName ? [a.ContainerName] : [], running: true });
     }
     if (network.Spec.Ingress) {
       for (const n of nodes) {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { EngineError, invalid, unavailable } from '../../common/errors.ts';
 import { writeFileAtomic } from '../../store/metadata/atomic.ts';
-import { NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, WORKER_NOT_MANAGER, type Node, type NodeDescription, type NodeNetworkView, type Swarm, type SwarmInfo, type SwarmInitRequest, type SwarmJoinRequest, type SwarmSpec, type TaskStatus } from '../../api/types/swarm.ts';
+import { NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, WORKER_NOT_MANAGER, type Node, type NodeDescription, type NodeNetworkView, type NetworkAttachment, type Swarm, type SwarmInfo, type SwarmInitRequest, type SwarmJoinRequest, type SwarmSpec, type TaskStatus } from '../../api/types/swarm.ts';
 import { createCSR, createRootCA, issueNodeCertificate, MANAGER_ROLE, WORKER_ROLE, type RootCA } from '../ca/ca.ts';
 import { checkCAAgainstToken, newJoinTokens, parseJoinToken, roleForJoinToken, rotateJoinToken } from '../ca/token.ts';
 import { loadNodeCredentials, loadRootCA, saveNodeCredentials, saveRootCA } from '../ca/store.ts';
@@ -567,6 +567,20 @@ export class SwarmController {
     this.#status = 'active';
     this.#error = '';
   }
+
+  /** A standalone container's address on an attachable cluster network, from the cluster (the node's session). */
+  async attachNetwork(ref: string, containerId: string, name: string): Promise<NetworkAttachment> {
+    if (!this.#session) throw new EngineError('NotFound', `network ${ref} not found`);
+    return this.#session.attach(ref, containerId, name);
+  }
+
+  /** Gives a standalone container's address back (best effort when the node left). */
+  async detachNetwork(containerId: string, networkId: string): Promise<void> {
+    await this.#session?.detach(networkId, containerId);
+  }
+
+  /** The node takes part in a swarm (its session with the managers is up or being re-established). */
+  get inSwarm(): boolean { return !!this.#session; }
 
   #onSession(m: SessionMessage): void {
     if (m.managers?.length) {

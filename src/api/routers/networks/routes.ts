@@ -49,7 +49,7 @@ async function listed(b: NetworksBackend): Promise<Listed[]> {
   return [
     ...b.list().filter((n) => !clusterIds.has(n.id)).map((n): Listed => ({
       name: n.name, id: n.id, driver: n.driver, labels: n.labels, predefined: n.predefined,
-      dangling: !n.predefined && n.containers.length === 0, scope: 'local', wire: (d) => wire(n, d),
+      dangling: !n.predefined && n.containers.length === 0, scope: n.scope ?? 'local', wire: (d) => wire(n, d),
     })),
     ...cluster.map((n): Listed => ({
       name: n.Spec.Name, id: n.ID, driver: 'overlay', labels: n.Spec.Labels ?? {}, predefined: false, dangling: !n.Spec.Ingress,
