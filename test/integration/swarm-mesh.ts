@@ -152,8 +152,29 @@ export function meshSuite(client: 'berth' | 'docker', o: { full: boolean }): voi
       const ipOnN1 = onN1.NetworksAttachments.find((a: any) => a.Network.ID === appnetId).Addresses[0].split('/')[0];
       assert.match(http(ipOnN1), /200 OK/);
       const answered = new Set<string>();
-      for (let i = 0; i < 15; i++) answered.add(http(vip).split('\n').pop()!.trim());
+      for (let i = 0; i < 15; i++) answered.add(http(vip).trim().split('\n').pop()!.trim());
       assert.ok(answered.size >= 2, `the VIP balanced over ${answered.size} task(s)`);
+    });
+
+    test('an attachable overlay: standalone containers on two nodes reach each other by name', async () => {
+      const net = cli(n1, ['network', 'create', '-d', 'overlay', '--attachable', 'talk']);
+      assert.equal(net.status, 0, net.stderr);
+      const a = cli(n1, ['run', '-d', '--name', 'alpha', '--network', 'talk', 'busybox', 'sleep', '100000']);
+      assert.equal(a.status, 0, a.stderr);
+      const b = cli(n2, ['run', '-d', '--name', 'beta', '--network', 'talk', 'busybox', 'sleep', '100000']);
+      assert.equal(b.status, 0, b.stderr);
+      try {
+        await until('beta pings alpha by name', () => cli(n2, ['exec', 'beta', 'ping', '-c', '1', '-W', '2', 'alpha']).status === 0, 30_000, 500);
+        await until('alpha pings beta by name', () => cli(n1, ['exec', 'alpha', 'ping', '-c', '1', '-W', '2', 'beta']).status === 0, 30_000, 500);
+        const ls = cli(n2, ['network', 'ls', '--filter', 'name=talk', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
+        assert.match(ls.stdout, /^talk overlay swarm$/m, 'a worker lists the overlay it has a part in');
+        const bad = cli(n2, ['run', '--rm', '--network', 'ingress', 'busybox', 'true']);
+        assert.notEqual(bad.status, 0, 'ingress is not attachable');
+      } finally {
+        cli(n1, ['rm', '-f', 'alpha']);
+        cli(n2, ['rm', '-f', 'beta']);
+      }
+      await until('talk can go', () => cli(n1, ['network', 'rm', 'talk']).status === 0, 30_000, 500);
     });
 
     test('a node dies: the published port on the others keeps answering within the bound', { skip: o.full ? false : 'the berth CLI\'s suite covers it' }, async () => {
