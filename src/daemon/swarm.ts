@@ -14,6 +14,7 @@ import { framesOf, localEntries, logBody, logTaskOf, merge, toWire, uploadBody }
 import type { LogTask } from '../swarm/dispatcher/protocol.ts';
 import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
 import { ClusterObjects, withQuorum } from '../swarm/node/objects.ts';
+import { SecretObjects } from '../swarm/node/secret-objects.ts';
 import { withDefaults } from '../swarm/spec/service-spec.ts';
 
 export interface SwarmOptions {
@@ -67,6 +68,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
  */
 export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend {
   const objects = new ClusterObjects(ctl);
+  const secrets = new SecretObjects(ctl);
   return {
     info: () => ctl.info(),
     isManager: () => ctl.isManager,
@@ -86,6 +88,10 @@ export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend
     updateService: (id, v, s, o) => withQuorum(() => objects.updateService(id, v, s, o)),
     removeService: (id) => withQuorum(() => objects.removeService(id)),
     serviceDefaults: (s) => withDefaults(s),
+    secrets: (k) => withQuorum(() => secrets.list(k)),
+    createSecret: (k, s) => withQuorum(() => secrets.create(k, s)),
+    updateSecret: (k, id, v, s) => withQuorum(() => secrets.update(k, id, v, s)),
+    removeSecret: (k, id) => withQuorum(() => secrets.remove(k, id)),
     logs: async (target, o) => {
       const all = await withQuorum(() => objects.tasks());
       const tasks = all.filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));

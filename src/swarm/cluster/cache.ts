@@ -8,7 +8,7 @@
 // change for long. Listeners must only schedule work: they run inside the watch callback.
 import type { EtcdClient, KeyValue, WatchHandle } from '../etcd/client.ts';
 import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
-import { KEYS, ROOT, decode } from './store.ts';
+import { KEYS, ROOT, decode, type StoredSecret } from './store.ts';
 import type { LogRequest } from '../dispatcher/protocol.ts';
 
 export class ClusterCache {
@@ -18,6 +18,9 @@ export class ClusterCache {
   readonly tasks = new Map<string, Task>();
   readonly alive = new Set<string>();
   readonly logRequests = new Map<string, LogRequest>();
+  /** Secrets and configs as stored (sealed): the dispatcher opens what a node's tasks use. */
+  readonly secrets = new Map<string, StoredSecret>();
+  readonly configs = new Map<string, StoredSecret>();
   /** The store revision the copy reflects. */
   revision = 0;
   #watch: WatchHandle | undefined;
@@ -49,6 +52,7 @@ export class ClusterCache {
         const { kvs, revision } = await this.client.getPrefix(ROOT);
         this.cluster = undefined;
         this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.alive.clear(); this.logRequests.clear();
+        this.secrets.clear(); this.configs.clear();
         for (const kv of kvs) this.#apply('put', kv);
         this.revision = revision;
         this.#watch?.cancel();
@@ -82,6 +86,8 @@ export class ClusterCache {
     else if (k.startsWith(KEYS.nodes)) into(KEYS.nodes, this.nodes);
     else if (k.startsWith(KEYS.services)) into(KEYS.services, this.services);
     else if (k.startsWith(KEYS.tasks)) into(KEYS.tasks, this.tasks);
+    else if (k.startsWith(KEYS.secrets)) into(KEYS.secrets, this.secrets);
+    else if (k.startsWith(KEYS.configs)) into(KEYS.configs, this.configs);
     else if (k.startsWith(KEYS.logRequests)) {
       const id = k.slice(KEYS.logRequests.length);
       if (!put) this.logRequests.delete(id);

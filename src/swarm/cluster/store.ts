@@ -7,6 +7,9 @@
 //   /berth/swarm/tasks/<id>         Task
 //   /berth/swarm/heartbeats/<id>    a node's liveness: bound to a lease its dispatcher keeps alive
 //   /berth/swarm/logreq/<id>        a log request for a node (on a short lease)
+//   /berth/swarm/secrets/<id>       Secret, its data sealed with the managers' data key (secrets/crypto.ts)
+//   /berth/swarm/configs/<id>       Config, sealed the same way
+//   /berth/swarm/names/<kind>/<n>   the ID holding a service, secret or config name (names are unique)
 //   /berth/swarm/leader/            the orchestrator election (election.ts)
 //
 // An object's Version.Index is its key's etcd mod revision: it is never stored, it is set on every
@@ -17,7 +20,7 @@
 // loses the race and gets the 'update out of sequence' error, as with dockerd.
 import type { EtcdClient, KeyValue, TxnOp, Compare } from '../etcd/client.ts';
 import { EngineError, conflict, notFound } from '../../common/errors.ts';
-import type { Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { Node, SecretObject, Service, Swarm, Task } from '../../api/types/swarm.ts';
 
 export const ROOT = '/berth/swarm/';
 export const KEYS = {
@@ -29,11 +32,19 @@ export const KEYS = {
   heartbeats: `${ROOT}heartbeats/`,
   /** Log requests waiting for their node's dispatcher session (dispatcher/protocol.ts's LogRequest). */
   logRequests: `${ROOT}logreq/`,
+  secrets: `${ROOT}secrets/`,
+  configs: `${ROOT}configs/`,
   leader: `${ROOT}leader`,
 } as const;
 
 export type Kind = 'nodes' | 'services' | 'tasks';
 export type ObjectOf<K extends Kind> = K extends 'nodes' ? Node : K extends 'services' ? Service : Task;
+
+/**
+ * A secret or config as stored: its Spec without Data, and the data sealed (AES-256-GCM under the
+ * managers' data key, bound to `<kind>/<ID>`). Only a manager holding the key can read it.
+ */
+export interface StoredSecret extends SecretObject { Sealed: string }
 
 /** What the cluster keeps secret from workers: the CAs' keys. */
 export interface ClusterSecrets {

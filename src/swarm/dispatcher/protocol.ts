@@ -47,6 +47,8 @@ export interface JoinResponse {
   managers: ManagerAddr[];
   /** A manager's credentials for etcd (signed by the etcd CA, for the CSR's key) and the member list. */
   etcd?: { caCertPem: string; certPem: string; initialCluster: string; name: string; endpoints: string[] };
+  /** A manager's copy of the data key secrets and configs are sealed with in etcd (base64). */
+  dataKey?: string;
 }
 
 /** One task this node must run (or stop), with the name its container is named after. */
@@ -74,7 +76,16 @@ export interface SessionMessage {
   heartbeatPeriodMs?: number;
   /** The node's role changed (promote/demote): the agent's berthd reloads its swarm state. */
   role?: 'worker' | 'manager';
+  /**
+   * The secrets and configs the node's live tasks use, in plaintext (the session is mutual TLS),
+   * sent with every assignments message: only what this node's tasks reference, never more.
+   */
+  secrets?: WireSecret[];
+  configs?: WireSecret[];
 }
+
+/** One secret's or config's data for a node (base64). */
+export interface WireSecret { ID: string; Name: string; Data: string }
 
 /** POST /renew: a node's new certificate for the role the cluster now gives it (promote, demote). */
 export interface RenewRequest { csrPem: string; listenAddr: string }

@@ -9,6 +9,7 @@ import type { Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Task 
 import { ClusterStore, KEYS, OUT_OF_SEQUENCE, ROOT } from '../cluster/store.ts';
 import { newId, type SwarmController } from './controller.ts';
 import { normalizeServiceSpec, normalizeServiceUpdate, noPreviousSpec } from '../spec/service-spec.ts';
+import { checkServiceRefs } from './secret-objects.ts';
 
 const NAMES = `${ROOT}names/services/`;
 
@@ -91,6 +92,7 @@ export class ClusterObjects {
   async createService(input: ServiceSpec): Promise<ServiceCreateResponse> {
     const store = this.ctl.store();
     const spec = normalizeServiceSpec(input);
+    await checkServiceRefs(store, spec);
     const name = spec.Name!;
     const now = new Date().toISOString();
     const svc: Service = {
@@ -119,6 +121,7 @@ export class ClusterObjects {
       };
     } else {
       const spec = normalizeServiceUpdate(cur, input);
+      await checkServiceRefs(store, spec);
       next = { ...cur, Spec: spec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: endpointOf(spec) };
       // A new update restarts the update state machine, as swarmkit's controlapi clears it (the
       // leader sets 'updating' when it starts).
