@@ -9,7 +9,11 @@
 //     pull: (ref, signal) => engine.pull(ref, undefined, undefined, signal),
 //   });
 //   const agent = new Agent({ nodeId, containers: swarmContainers, reporter, log });
+import { chmod, chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isEngineError } from '../common/errors.ts';
+import { isMountPoint, mountTmpfs, unmount } from '../sys/index.ts';
+import type { TaskFile } from '../swarm/secrets/refs.ts';
 import type { ContainerCreateBody, HostConfig } from '../api/types/container.ts';
 import type { EndpointConfig } from '../api/types/network.ts';
 import type { ContainerRecord, CreateOptions } from '../engine/container/service.ts';
@@ -31,6 +35,11 @@ export interface SwarmContainersDeps {
   images: { tryResolve(ref: string): unknown };
   pull(ref: string, signal?: AbortSignal): Promise<void>;
   events: { subscribe(fn: (e: EngineEvent) => void): () => void };
+  /**
+   * Where tasks' secret and config tmpfs are mounted, one per task (<exec-root>/swarm/secrets):
+   * under the exec root, which is itself on tmpfs-backed /run, never on the data root's disk.
+   */
+  secretsRoot?: string;
 }
 
 /** The record as the agent sees it. */
@@ -96,6 +105,49 @@ export class SwarmContainers implements AgentContainers {
       if (isEngineError(e, 'NotFound')) return;
       throw e;
     }
+  }
+
+  #taskDir(taskId: string): string {
+    if (!this.#d.secretsRoot) throw new Error('no directory for task secrets is configured');
+    // Task IDs are swarmkit IDs ([0-9a-z]); anything else must not become a path.
+    if (!/^[0-9a-z]+$/.test(taskId)) throw new Error(`invalid task ID ${JSON.stringify(taskId)}`);
+    return join(this.#d.secretsRoot, taskId);
+  }
+
+  async writeTaskFiles(taskId: string, files: TaskFile[]): Promise<string[]> {
+    const dir = this.#taskDir(taskId);
+    await this.removeTaskFiles(taskId);
+    await mkdir(this.#d.secretsRoot!, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 });
+    // Its own tmpfs: the data stays in memory, and goes at once with the unmount.
+    const size = files.reduce((n, f) => n + f.data.length + 4096, 64 * 1024);
+    await mountTmpfs(dir, `mode=0700,size=${size},nodev,nosuid,noexec`);
+    const out: string[] = [];
+    // Files are named by position, never by target: a target is the container's path, not ours.
+    for (const [i, f] of files.entries()) {
+      const path = join(dir, String(i));
+      await writeFile(path, f.data, { mode: 0o600, flag: 'wx' });
+      await chown(path, f.uid, f.gid);
+      await chmod(path, f.mode);
+      out.push(path);
+    }
+    return out;
+  }
+
+  async removeTaskFiles(taskId: string): Promise<void> {
+    const dir = this.#taskDir(taskId);
+    if (await isMountPoint(dir)) await unmount(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async pruneTaskFiles(keep: Set<string>): Promise<void> {
+    if (!this.#d.secretsRoot) return;
+    let names: string[];
+    try { names = await readdir(this.#d.secretsRoot); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const n of names) if (!keep.has(n)) await this.removeTaskFiles(n);
   }
 
   onEvent(listener: (containerId: string, action: string) => void): () => void {

@@ -2,6 +2,7 @@
 // under its agent (SwarmContainers), the leader's loops over etcd, and the object rules for the API.
 // main.ts creates it once; the swarm routers reach it through swarmBackend().
 import os from 'node:os';
+import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import type { NodeDescription } from '../api/types/swarm.ts';
 import { SwarmController, newId } from '../swarm/node/controller.ts';
@@ -20,6 +21,8 @@ import { withDefaults } from '../swarm/spec/service-spec.ts';
 export interface SwarmOptions {
   engine: Engine;
   dataRoot: string;
+  /** The daemon's exec root: tasks' secret tmpfs go under <exec-root>/swarm/secrets. */
+  execRoot?: string;
   version: string;
   clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -31,6 +34,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
   const containers = new SwarmContainers({
     containers: engine.containers, images: engine.images, events: engine.events,
     pull: (ref, signal) => engine.pull(ref, undefined, undefined, signal),
+    secretsRoot: o.execRoot ? join(o.execRoot, 'swarm', 'secrets') : undefined,
   });
   const description = (): NodeDescription => ({
     Hostname: os.hostname(),
@@ -58,6 +62,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
       for (const c of await containers.list()) {
         await containers.remove(c.id).catch((e: Error) => log('warn', `swarm leave: removing ${c.name}: ${e.message}`));
       }
+      await containers.pruneTaskFiles(new Set()).catch((e: Error) => log('warn', `swarm leave: removing task secrets: ${e.message}`));
     },
   });
 }

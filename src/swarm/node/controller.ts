@@ -44,6 +44,8 @@ export const LAST_MANAGER = 'You are attempting to leave the swarm on a node tha
 export interface AgentLike {
   start(): Promise<void>;
   setAssignments(a: WireAssignment[]): void;
+  /** The secrets' and configs' data of the same session message, before its assignments. */
+  setMaterial?(m: Pick<SessionMessage, 'secrets' | 'configs'>): void;
   close(): Promise<void>;
 }
 export interface LeaderLike { start(): void; stop(): Promise<void> }
@@ -597,7 +599,10 @@ export class SwarmController {
         void saveLocalState(this.#o.dataRoot, s).catch((e: Error) => this.#log('warn', `swarm: saving the manager list: ${e.message}`));
       }
     }
-    if (m.assignments) this.#agent?.setAssignments(m.assignments);
+    if (m.assignments) {
+      this.#agent?.setMaterial?.({ secrets: m.secrets ?? [], configs: m.configs ?? [] });
+      this.#agent?.setAssignments(m.assignments);
+    }
     if (m.role && this.#state && m.role !== this.#state.role) void this.#changeRole(m.role);
     for (const r of m.logRequests ?? []) this.#uploadLogs(r);
   }
