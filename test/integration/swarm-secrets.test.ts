@@ -105,9 +105,18 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
     // A worker is no manager.
     const w = await api(n2, 'GET', '/secrets');
     assert.equal(w.status, 503);
-    const cc = await api(n1, 'POST', '/configs/create', { Name: 'app.conf', Data: b64(conf) });
-    assert.equal(cc.status, 201, cc.text);
+    // The berth CLI: secret ls's table, config create from stdin, config inspect returns the data.
+    const bls = n1.daemon.berth(['secret', 'ls']);
+    assert.equal(bls.status, 0, bls.stderr);
+    assert.match(bls.stdout, /^ID\s+NAME\s+DRIVER\s+CREATED\s+UPDATED\n/);
+    assert.match(bls.stdout, new RegExp(`^${id}\\s+x\\s+\\S.* ago\\s+\\S.* ago$`, 'm'));
+    assert.equal(n1.daemon.berth(['secret', 'inspect', '--format', '{{.Spec.Name}} {{.Spec.Labels.env}}', id]).stdout, 'x prod\n');
+    const cc = n1.daemon.berth(['config', 'create', '--label', 'app=web', 'app.conf', '-'], { input: conf });
+    assert.equal(cc.status, 0, cc.stderr);
+    assert.match(cc.stdout, /^[0-9a-z]{25}\n$/);
     assert.equal((await api(n1, 'GET', '/configs/app.conf')).json().Spec.Data, b64(conf));
+    assert.equal(n1.daemon.berth(['config', 'inspect', '--format', '{{json .Spec.Data}}', 'app.conf']).stdout.trim(), JSON.stringify(b64(conf)));
+    assert.equal(n1.daemon.berth(['config', 'ls', '--format', '{{.Name}}']).stdout, 'app.conf\n');
   });
 
   test('a service on node 2 gets the files at their targets with uid, gid and mode; node 3 gets nothing', async () => {
@@ -162,12 +171,18 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
     const rm = n1.daemon.docker(['secret', 'rm', 'x']);
     assert.notEqual(rm.status, 0);
     assert.match(rm.stderr, /secret 'x' is in use by the following service: web/);
+    const brm = n1.daemon.berth(['secret', 'rm', 'x']);
+    assert.equal(brm.status, 1);
+    assert.equal(brm.stderr, "Error response from daemon: rpc error: code = InvalidArgument desc = secret 'x' is in use by the following service: web\n");
     const crm = await api(n1, 'DELETE', '/configs/app.conf');
     assert.equal(crm.status, 400);
     assert.equal(crm.json().message, "rpc error: code = InvalidArgument desc = config 'app.conf' is in use by the following service: web");
     const old = await runningTask('web');
-    assert.equal(n1.daemon.docker(['secret', 'create', 'x2', '-'], { input: plain2 }).status, 0);
-    const u = n1.daemon.docker(['service', 'update', '--detach', '--secret-rm', 'x', '--secret-add', 'source=x2,target=x,mode=0400', 'web']);
+    assert.equal(n1.daemon.berth(['secret', 'create', 'x2', '-'], { input: plain2 }).status, 0);
+    const nf = n1.daemon.berth(['service', 'update', '--detach', '--secret-add', 'source=nope,target=y', 'web']);
+    assert.equal(nf.status, 1);
+    assert.equal(nf.stderr, 'secret not found: nope\n');
+    const u = n1.daemon.berth(['service', 'update', '--detach', '--secret-rm', 'x', '--secret-add', 'source=x2,target=x,mode=0400', 'web']);
     assert.equal(u.status, 0, u.stderr);
     await until('a new task runs', async () => { const t = await runningTask('web'); return !!t && t.ID !== old.ID; }, 90_000);
     const t = await runningTask('web');
