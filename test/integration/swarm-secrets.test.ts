@@ -194,7 +194,24 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
     assert.equal(n1.daemon.docker(['service', 'rm', 'web']).status, 0);
     await until('node 2 has no task tmpfs left', () => taskDirs(n2).length === 0 && tmpfsUnder(n2).length === 0, 60_000);
     assert.equal(n1.daemon.docker(['secret', 'rm', 'x2']).status, 0);
-    assert.equal((await api(n1, 'DELETE', '/configs/app.conf')).status, 204);
     assert.deepEqual((await api(n1, 'GET', '/secrets')).json(), []);
+  });
+
+  test('a promoted manager gets the data key with its certificate (it can open the configs); demoted, it deletes it', async () => {
+    const n3id = (await api(n3, 'GET', '/info')).json().Swarm.NodeID;
+    const keyFile = join(n3.daemon.dataRoot, 'swarm', 'data.key');
+    assert.equal(n1.daemon.berth(['node', 'promote', n3id]).status, 0);
+    await until('node 3 serves configs as a manager', async () => (await api(n3, 'GET', '/configs/app.conf')).status === 200, 90_000, 250);
+    assert.equal((await api(n3, 'GET', '/configs/app.conf')).json().Spec.Data, b64(conf));
+    assert.equal(spawnSync('stat', ['-c', '%a', keyFile], { encoding: 'utf8' }).stdout.trim(), '600');
+    assert.deepEqual(readFileSync(keyFile), readFileSync(join(n1.daemon.dataRoot, 'swarm', 'data.key')));
+    // A secret made on the new manager opens on the first one: one key for the cluster.
+    const made = await api(n3, 'POST', '/secrets/create', { Name: 'fromn3', Data: b64('z') });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(n1.daemon.berth(['node', 'demote', n3id]).status, 0);
+    await until('node 3 is a worker again, without the key', async () => (await api(n3, 'GET', '/info')).json().Swarm.ControlAvailable === false
+      && !existsSync(keyFile), 90_000, 250);
+    assert.equal((await api(n1, 'DELETE', '/secrets/fromn3')).status, 204);
+    assert.equal((await api(n1, 'DELETE', '/configs/app.conf')).status, 204);
   });
 });
