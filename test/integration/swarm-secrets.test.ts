@@ -3,7 +3,8 @@
 // their targets with the owner and mode asked, and nowhere else — not in inspect, not in any
 // file of any node's data root or exec root (etcd's data included: it holds ciphertext), not on
 // node 3 which runs no such task. Removal while in use is refused with swarmkit's text, rotation
-// works by a service update, and the task's tmpfs goes with the service. The docker CLI drives
+// works by a service update (the replaced task's tmpfs goes when its container stops), and the
+// task's tmpfs goes with the service. The docker CLI drives
 // part of it (secret create/ls/inspect/rm, service create --secret/--config, service update
 // --secret-rm/--secret-add), resolving names client side as docker 28 does.
 import { test, after, describe, before } from 'node:test';
@@ -187,6 +188,9 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
     await until('a new task runs', async () => { const t = await runningTask('web'); return !!t && t.ID !== old.ID; }, 90_000);
     const t = await runningTask('web');
     assert.equal(inTask(t, ['cat', '/run/secrets/x']).stdout, plain2);
+    // The replaced task's container has stopped: its tmpfs (the old plaintext) is gone already.
+    await until('only the new task has a tmpfs', () => JSON.stringify(taskDirs(n2)) === JSON.stringify([t.ID]) && tmpfsUnder(n2).length === 1, 30_000);
+    assert.deepEqual(filesWith(n2.daemon.dir, plain), []);
     const ok = n1.daemon.docker(['secret', 'rm', 'x']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), 'x');

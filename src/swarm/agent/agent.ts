@@ -30,8 +30,8 @@
 // Secrets and configs: the session sends the data of those this node's live tasks use
 // (setMaterial, before the assignments of the same message). Preparing a task that uses some
 // writes them into the task's own tmpfs (AgentContainers.writeTaskFiles) and bind-mounts each
-// file read-only at its target; the tmpfs goes when the task's container is removed, and at
-// start() for tasks whose container is gone.
+// file read-only at its target; the tmpfs goes when the task's container ends (or is never
+// created), when it is removed, and at start() for tasks whose container is gone.
 import type { ContainerCreateBody, MountSpec } from '../../api/types/container.ts';
 import type { SecretKind, Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
 import { taskFiles, type TaskFile } from '../secrets/refs.ts';
@@ -404,6 +404,7 @@ export class Agent {
       // Already created (a pass interrupted after create): take that container.
       const existing = (await this.#containers.list()).find((c) => c.labels[TASK_ID_LABEL] === run.task.ID);
       if (existing) { run.containerId = existing.id; return undefined; }
+      await this.#removeFiles(run.task.ID);
       return errText(e);
     }
   }
@@ -483,6 +484,9 @@ export class Agent {
 
   /** The container has exited: complete on 0, else failed with docker's exit error. */
   async #ended(run: TaskRun, c: AgentContainer): Promise<void> {
+    // A task's container never runs again (a new task gets a new one): its secrets go now, as
+    // dockerd unmounts a container's secrets when it stops.
+    await this.#removeFiles(run.task.ID);
     if (c.exitCode === 0) { await this.#report(run, 'complete', 'finished'); return; }
     const err = run.unhealthy ? `task: non-zero exit (${c.exitCode}): ${UNHEALTHY}` : `task: non-zero exit (${c.exitCode})`;
     await this.#report(run, 'failed', 'failed', err);
@@ -498,6 +502,7 @@ export class Agent {
         await this.#containers.stop(c.id, stopTimeoutSeconds(containerSpecOf(run.task).StopGracePeriod));
       }
     }
+    await this.#removeFiles(run.task.ID);
     if (!isTerminal(run.state)) await this.#report(run, 'shutdown', 'shutdown');
   }
 
