@@ -40,6 +40,8 @@ export interface SwarmContainersDeps {
    * under the exec root, which is itself on tmpfs-backed /run, never on the data root's disk.
    */
   secretsRoot?: string;
+  /** --userns-remap: a file's uid and gid are the container's, written as the host IDs they map to. */
+  idMap?: { toHost(uid: number, gid: number): { uid: number; gid: number } };
 }
 
 /** The record as the agent sees it. */
@@ -127,7 +129,8 @@ export class SwarmContainers implements AgentContainers {
     for (const [i, f] of files.entries()) {
       const path = join(dir, String(i));
       await writeFile(path, f.data, { mode: 0o600, flag: 'wx' });
-      await chown(path, f.uid, f.gid);
+      const owner = this.#d.idMap ? this.#d.idMap.toHost(f.uid, f.gid) : f;
+      await chown(path, owner.uid, owner.gid);
       await chmod(path, f.mode);
       out.push(path);
     }

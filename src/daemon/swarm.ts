@@ -23,6 +23,8 @@ export interface SwarmOptions {
   dataRoot: string;
   /** The daemon's exec root: tasks' secret tmpfs go under <exec-root>/swarm/secrets. */
   execRoot?: string;
+  /** --userns-remap's mapping (secret files are owned by the host IDs of the uid and gid asked). */
+  idMap?: { toHost(uid: number, gid: number): { uid: number; gid: number } };
   version: string;
   clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -35,6 +37,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
     containers: engine.containers, images: engine.images, events: engine.events,
     pull: (ref, signal) => engine.pull(ref, undefined, undefined, signal),
     secretsRoot: o.execRoot ? join(o.execRoot, 'swarm', 'secrets') : undefined,
+    idMap: o.idMap,
   });
   const description = (): NodeDescription => ({
     Hostname: os.hostname(),
