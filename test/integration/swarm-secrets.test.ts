@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import https from 'node:https';
 import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { hasDocker, until } from './harness.js';
 
@@ -27,6 +28,37 @@ const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').ma
 const secretsRoot = (n: ClusterNode) => join(n.daemon.execRoot, 'swarm', 'secrets');
 const taskDirs = (n: ClusterNode) => (existsSync(secretsRoot(n)) ? readdirSync(secretsRoot(n)) : []);
 const tmpfsUnder = (n: ClusterNode) => mounts().filter((m) => m.startsWith(secretsRoot(n) + '/'));
+
+/**
+ * The first message of a dispatcher session opened with node `n`'s own certificate (what its
+ * agent is sent), read from the manager at `manager`; the connection is closed after.
+ */
+function sessionMessage(n: ClusterNode, manager: string): Promise<any> {
+  const certs = join(n.daemon.dataRoot, 'swarm', 'certificates');
+  const read = (f: string) => readFileSync(join(certs, f), 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: manager, port: 2377, path: '/session', method: 'POST', agent: false, timeout: 10_000,
+      ca: read('swarm-root-ca.crt'), cert: read('swarm-node.crt'), key: read('swarm-node.key'), checkServerIdentity: () => undefined,
+      headers: { 'Content-Type': 'application/json' },
+    }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        const i = buf.indexOf('\n');
+        if (i < 0) return;
+        req.destroy();
+        try { resolve(JSON.parse(buf.slice(0, i))); } catch (e) { reject(e); }
+      });
+      res.on('error', reject);
+    });
+    // Once resolved, the error of the destroy that follows changes nothing.
+    req.on('error', reject);
+    req.on('timeout', () => { req.destroy(); reject(new Error('no session message within 10 s')); });
+    req.end('{}');
+  });
+}
 
 /** The files under `dir` that contain `needle` (binary-safe; devices, fifos and sockets skipped). */
 function filesWith(dir: string, needle: string): string[] {
@@ -147,6 +179,17 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
     for (const n of [n1, n3]) {
       assert.deepEqual(taskDirs(n), [], `${n.name} has no task secrets`);
       assert.deepEqual(tmpfsUnder(n), []);
+    }
+    // What each node is sent over its session: node 2 the two objects its task uses, node 3
+    // (no task) and node 1 (the manager, no task) none.
+    const m2 = await sessionMessage(n2, n1.addr);
+    assert.deepEqual(m2.secrets.map((x: any) => [x.Name, Buffer.from(x.Data, 'base64').toString()]), [['x', plain]]);
+    assert.deepEqual(m2.configs.map((x: any) => [x.Name, Buffer.from(x.Data, 'base64').toString()]), [['app.conf', conf]]);
+    for (const n of [n3, n1]) {
+      const m = await sessionMessage(n, n1.addr);
+      assert.ok(Array.isArray(m.assignments), 'a session message');
+      assert.deepEqual([m.secrets, m.configs], [[], []], `${n.name} is sent no secret or config`);
+      assert.ok(!JSON.stringify(m).includes(b64(plain)));
     }
   });
 
