@@ -1159,6 +1159,52 @@ const TASK_LIST_OPTS = [
 
 const INSPECT_FORMAT = str('-f, --format', "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates");
 
+const secretMod = () => import('./commands/secrets.ts');
+
+export const SECRET_COMMANDS = {
+  create: {
+    name: 'create', usage: '[OPTIONS] SECRET [file|-]', desc: 'Create a secret from a file or STDIN as content', min: 1, max: 2,
+    options: [str('-d, --driver', 'Secret driver'), list('-l, --label', 'Secret labels'), str('--template-driver', 'Template driver')],
+    load: lazy(secretMod, 'secretCreate'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] SECRET [SECRET...]', desc: 'Display detailed information on one or more secrets', min: 1,
+    options: [INSPECT_FORMAT, bool('--pretty', 'Print the information in a human friendly format')],
+    load: lazy(secretMod, 'secretInspect'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List secrets', max: 0,
+    options: [FILTER, FORMAT('secrets'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(secretMod, 'secretLs'),
+  },
+  rm: {
+    name: 'rm', usage: 'SECRET [SECRET...]', desc: 'Remove one or more secrets', min: 1, options: [],
+    load: lazy(secretMod, 'secretRm'),
+  },
+} satisfies Record<string, CommandSpec>;
+
+export const CONFIG_COMMANDS = {
+  create: {
+    name: 'create', usage: '[OPTIONS] CONFIG file|-', desc: 'Create a config from a file or STDIN', min: 2, max: 2,
+    options: [list('-l, --label', 'Config labels'), str('--template-driver', 'Template driver')],
+    load: lazy(secretMod, 'configCreate'),
+  },
+  inspect: {
+    name: 'inspect', usage: '[OPTIONS] CONFIG [CONFIG...]', desc: 'Display detailed information on one or more configs', min: 1,
+    options: [INSPECT_FORMAT, bool('--pretty', 'Print the information in a human friendly format')],
+    load: lazy(secretMod, 'configInspect'),
+  },
+  ls: {
+    name: 'ls', usage: '[OPTIONS]', desc: 'List configs', max: 0,
+    options: [FILTER, FORMAT('configs'), bool('-q, --quiet', 'Only display IDs')],
+    load: lazy(secretMod, 'configLs'),
+  },
+  rm: {
+    name: 'rm', usage: 'CONFIG [CONFIG...]', desc: 'Remove one or more configs', min: 1, options: [],
+    load: lazy(secretMod, 'configRm'),
+  },
+} satisfies Record<string, CommandSpec>;
+
 export const NODE_COMMANDS = {
   demote: {
     name: 'demote', usage: 'NODE [NODE...]', desc: 'Demote one or more nodes from manager in the swarm', min: 1, options: [],
@@ -1268,6 +1314,8 @@ export const SERVICE_COMMANDS = {
       list('-l, --label', 'Service labels'),
       str('--mode', 'Service mode ("replicated", "global", "replicated-job", "global-job") (default "replicated")'),
       list('--mount', 'Attach a filesystem mount to the service'),
+      list('--secret', 'Specify secrets to expose to the service'),
+      list('--config', 'Specify configurations to expose to the service'),
       str('--name', 'Service name'),
       list('--network', 'Network attachments'),
       list('--placement-pref', 'Add a placement preference'),
@@ -1336,6 +1384,10 @@ export const SERVICE_COMMANDS = {
       list('--label-rm', 'Remove a label by its key'),
       list('--mount-add', 'Add or update a mount on a service'),
       list('--mount-rm', 'Remove a mount by its target path'),
+      list('--secret-add', 'Add or update a secret on a service'),
+      list('--secret-rm', 'Remove a secret'),
+      list('--config-add', 'Add or update a config file'),
+      list('--config-rm', 'Remove a configuration file'),
       list('--placement-pref-add', 'Add a placement preference'),
       list('--placement-pref-rm', 'Remove a placement preference'),
       list('--network-add', 'Add a network'),
@@ -1386,6 +1438,16 @@ export const GROUPS: Record<string, { desc: string; commands: Record<string, Com
   node: {
     desc: 'Manage Swarm nodes',
     commands: NODE_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm' },
+  },
+  secret: {
+    desc: 'Manage Swarm secrets',
+    commands: SECRET_COMMANDS,
+    aliases: { list: 'ls', remove: 'rm' },
+  },
+  config: {
+    desc: 'Manage Swarm configs',
+    commands: CONFIG_COMMANDS,
     aliases: { list: 'ls', remove: 'rm' },
   },
   service: {

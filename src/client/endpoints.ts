@@ -17,7 +17,7 @@ import type {
   ImageDeleteItem, ImagePruneReport, NetworkPruneReport, TopResponse, UpdateResponse, VolumePruneReport,
 } from '../api/types/responses.ts';
 import type {
-  Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Swarm, SwarmInitRequest, SwarmJoinRequest, SwarmSpec, Task,
+  Node, NodeSpec, SecretObject, SecretSpec, Service, ServiceCreateResponse, ServiceSpec, Swarm, SwarmInitRequest, SwarmJoinRequest, SwarmSpec, Task,
 } from '../api/types/swarm.ts';
 
 export type Query = Record<string, QueryValue>;
@@ -389,6 +389,13 @@ export class SwarmObjectsApi {
   }
   remove(id: string): Promise<void> {
     return this.#c.call('DELETE', `${this.#base}/${encodeURIComponent(id)}`);
+  }
+  inspect<T = SecretObject>(id: string): Promise<T> {
+    return this.#c.json<T>('GET', `${this.#base}/${encodeURIComponent(id)}`);
+  }
+  /** POST /<kind>/create: the spec with Data as base64. */
+  create(spec: SecretSpec): Promise<{ ID: string }> {
+    return this.#c.json<{ ID: string }>('POST', `${this.#base}/create`, { body: spec });
   }
 }
 

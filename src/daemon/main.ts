@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   }, execs, engine.events);
   health.init();
   // Swarm mode: rejoins the swarm this node was part of (in the background; /info shows 'pending').
-  const swarm = createSwarm({ engine, networking, dataRoot, version: VERSION, clusterStore: cfg.clusterStore, log });
+  const swarm = createSwarm({ engine, networking, dataRoot, execRoot: cfg.execRoot, idMap, version: VERSION, clusterStore: cfg.clusterStore, log });
   await swarm.start();
   const swarmApi = swarmBackend(swarm, engine);
   const api = new ApiServer([

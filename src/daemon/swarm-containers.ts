@@ -9,7 +9,11 @@
 //     pull: (ref, signal) => engine.pull(ref, undefined, undefined, signal),
 //   });
 //   const agent = new Agent({ nodeId, containers: swarmContainers, reporter, log });
+import { chmod, chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isEngineError } from '../common/errors.ts';
+import { isMountPoint, mountTmpfs, unmount } from '../sys/index.ts';
+import type { TaskFile } from '../swarm/secrets/refs.ts';
 import type { ContainerCreateBody, HostConfig } from '../api/types/container.ts';
 import type { ClusterNetwork } from '../api/types/swarm.ts';
 import type { EndpointConfig } from '../api/types/network.ts';
@@ -34,6 +38,13 @@ export interface SwarmContainersDeps {
   events: { subscribe(fn: (e: EngineEvent) => void): () => void };
   /** Sets up the cluster networks a task's endpoints name (and docker_gwbridge) before its create. */
   ensureNetworks?(networks: ClusterNetwork[]): Promise<void>;
+  /**
+   * Where tasks' secret and config tmpfs are mounted, one per task (<exec-root>/swarm/secrets):
+   * under the exec root, which is itself on tmpfs-backed /run, never on the data root's disk.
+   */
+  secretsRoot?: string;
+  /** --userns-remap: a file's uid and gid are the container's, written as the host IDs they map to. */
+  idMap?: { toHost(uid: number, gid: number): { uid: number; gid: number } };
 }
 
 /** The record as the agent sees it. */
@@ -100,6 +111,50 @@ export class SwarmContainers implements AgentContainers {
       if (isEngineError(e, 'NotFound')) return;
       throw e;
     }
+  }
+
+  #taskDir(taskId: string): string {
+    if (!this.#d.secretsRoot) throw new Error('no directory for task secrets is configured');
+    // Task IDs are swarmkit IDs ([0-9a-z]); anything else must not become a path.
+    if (!/^[0-9a-z]+$/.test(taskId)) throw new Error(`invalid task ID ${JSON.stringify(taskId)}`);
+    return join(this.#d.secretsRoot, taskId);
+  }
+
+  async writeTaskFiles(taskId: string, files: TaskFile[]): Promise<string[]> {
+    const dir = this.#taskDir(taskId);
+    await this.removeTaskFiles(taskId);
+    await mkdir(this.#d.secretsRoot!, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 });
+    // Its own tmpfs: the data stays in memory, and goes at once with the unmount.
+    const size = files.reduce((n, f) => n + f.data.length + 4096, 64 * 1024);
+    await mountTmpfs(dir, `mode=0700,size=${size},nodev,nosuid,noexec`);
+    const out: string[] = [];
+    // Files are named by position, never by target: a target is the container's path, not ours.
+    for (const [i, f] of files.entries()) {
+      const path = join(dir, String(i));
+      await writeFile(path, f.data, { mode: 0o600, flag: 'wx' });
+      const owner = this.#d.idMap ? this.#d.idMap.toHost(f.uid, f.gid) : f;
+      await chown(path, owner.uid, owner.gid);
+      await chmod(path, f.mode);
+      out.push(path);
+    }
+    return out;
+  }
+
+  async removeTaskFiles(taskId: string): Promise<void> {
+    const dir = this.#taskDir(taskId);
+    if (await isMountPoint(dir)) await unmount(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async pruneTaskFiles(keep: Set<string>): Promise<void> {
+    if (!this.#d.secretsRoot) return;
+    let names: string[];
+    try { names = await readdir(this.#d.secretsRoot); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const n of names) if (!keep.has(n)) await this.removeTaskFiles(n);
   }
 
   onEvent(listener: (containerId: string, action: string) => void): () => void {

@@ -2,6 +2,7 @@
 // under its agent (SwarmContainers), the leader's loops over etcd, and the object rules for the API.
 // main.ts creates it once; the swarm routers reach it through swarmBackend().
 import os from 'node:os';
+import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import type { NodeDescription, NodeNetworkView } from '../api/types/swarm.ts';
 import type { NetworkService } from '../network/service.ts';
@@ -15,6 +16,7 @@ import { framesOf, localEntries, logBody, logTaskOf, merge, toWire, uploadBody }
 import type { LogTask } from '../swarm/dispatcher/protocol.ts';
 import type { SwarmBackend } from '../api/routers/swarm/backend.ts';
 import { ClusterObjects, withQuorum } from '../swarm/node/objects.ts';
+import { SecretObjects } from '../swarm/node/secret-objects.ts';
 import { withDefaults } from '../swarm/spec/service-spec.ts';
 import { localNetworkOf } from './networks.ts';
 
@@ -23,6 +25,10 @@ export interface SwarmOptions {
   /** The node's networking, for cluster networks (absent with -b none: tasks on them fail to start). */
   networking?: NetworkService;
   dataRoot: string;
+  /** The daemon's exec root: tasks' secret tmpfs go under <exec-root>/swarm/secrets. */
+  execRoot?: string;
+  /** --userns-remap's mapping (secret files are owned by the host IDs of the uid and gid asked). */
+  idMap?: { toHost(uid: number, gid: number): { uid: number; gid: number } };
   version: string;
   clusterStore?: { endpoints: string[]; tls?: { caFile: string; certFile: string; keyFile: string } };
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -38,6 +44,8 @@ export function createSwarm(o: SwarmOptions): SwarmController {
       if (!o.networking) throw invalid('cluster networks need bridge networking (berthd -b none turns it off)');
       await o.networking.ensureClusterNetworks(nets, ctl.info().NodeAddr);
     },
+    secretsRoot: o.execRoot ? join(o.execRoot, 'swarm', 'secrets') : undefined,
+    idMap: o.idMap,
   });
   const description = (): NodeDescription => ({
     Hostname: os.hostname(),
@@ -82,6 +90,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
       for (const c of await containers.list()) {
         await containers.remove(c.id).catch((e: Error) => log('warn', `swarm leave: removing ${c.name}: ${e.message}`));
       }
+      await containers.pruneTaskFiles(new Set()).catch((e: Error) => log('warn', `swarm leave: removing task secrets: ${e.message}`));
       await applying;
       await o.networking?.applyClusterViews([], '').catch((e: Error) => log('warn', `swarm leave: cluster networks: ${e.message}`));
     },
@@ -102,6 +111,7 @@ export function createSwarm(o: SwarmOptions): SwarmController {
  */
 export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend {
   const objects = new ClusterObjects(ctl, { localNetwork: localNetworkOf(engine) });
+  const secrets = new SecretObjects(ctl);
   return {
     info: () => ctl.info(),
     isManager: () => ctl.isManager,
@@ -121,6 +131,10 @@ export function swarmBackend(ctl: SwarmController, engine: Engine): SwarmBackend
     updateService: (id, v, s, o) => withQuorum(() => objects.updateService(id, v, s, o)),
     removeService: (id) => withQuorum(() => objects.removeService(id)),
     serviceDefaults: (s) => withDefaults(s),
+    secrets: (k) => withQuorum(() => secrets.list(k)),
+    createSecret: (k, s) => withQuorum(() => secrets.create(k, s)),
+    updateSecret: (k, id, v, s) => withQuorum(() => secrets.update(k, id, v, s)),
+    removeSecret: (k, id) => withQuorum(() => secrets.remove(k, id)),
     logs: async (target, o) => {
       const all = await withQuorum(() => objects.tasks());
       const tasks = all.filter((t) => (target.task ? t.ID === target.task : t.ServiceID === target.service));

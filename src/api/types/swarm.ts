@@ -311,3 +311,41 @@ export const LEAVE_LOCKED = 'Swarm is encrypted and locked. Please unlock it fir
 export const OVERLAY_ENCRYPTED_REFUSED = 'encrypted overlay networks are not supported by berth: refusing rather than sending plain text';
 /** libnetwork's refusal of an overlay network created on a worker. */
 export const WORKER_NETWORK_CREATE = 'Cannot create a multi-host network from a worker node. Please create the network from a manager node.';
+/**
+ * POST /secrets/create and /configs/create, and the Spec of both objects (SecretSpec, ConfigSpec).
+ * Data is base64 on the wire; the cluster keeps it encrypted (src/swarm/secrets/) and a secret's
+ * inspect never returns it (a config's does, as dockerd's).
+ */
+export interface SecretSpec {
+  Name?: string;
+  Labels?: Record<string, string> | null;
+  Data?: string | null;
+  Driver?: { Name?: string; Options?: Record<string, string> | null } | null;
+  Templating?: { Name?: string; Options?: Record<string, string> | null } | null;
+}
+
+/** Secret and Config as GET /secrets and /configs return them. */
+export interface SecretObject {
+  ID: string;
+  Version: ObjectVersion;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: SecretSpec;
+}
+
+/** Which of the two: the route prefix, the store's key and the word in dockerd's texts. */
+export type SecretKind = 'secret' | 'config';
+
+/**
+ * A service's reference to a secret or config (ContainerSpec.Secrets / .Configs): a file in the
+ * container (secrets under /run/secrets/, a config's Name may be any absolute path), or, for a
+ * config only, Runtime (a credential spec; no file).
+ */
+export interface SecretReference {
+  File?: { Name?: string; UID?: string; GID?: string; Mode?: number } | null;
+  Runtime?: Record<string, never> | null;
+  SecretID?: string;
+  SecretName?: string;
+  ConfigID?: string;
+  ConfigName?: string;
+}

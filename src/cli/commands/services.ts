@@ -141,8 +141,40 @@ export async function pinImage(ctx: Ctx, image: string): Promise<string> {
   }
 }
 
+/**
+ * docker's ParseSecrets / ParseConfigs: the references given by name get their object's ID,
+ * looked up with one GET /<kind>s?filters={"name":…} (a name prefix filter; only exact names
+ * count). Two file references to one target, or a name not found, fail before any change.
+ */
+export async function resolveObjectRefs(ctx: Ctx, spec: ServiceSpec): Promise<void> {
+  const c = spec.TaskTemplate?.ContainerSpec as Record<string, unknown> | undefined;
+  if (!c) return;
+  for (const kind of ['secret', 'config'] as const) {
+    const field = kind === 'secret' ? 'Secrets' : 'Configs';
+    const [idKey, nameKey] = kind === 'secret' ? ['SecretID', 'SecretName'] : ['ConfigID', 'ConfigName'];
+    const refs = (c[field] ?? []) as Record<string, any>[];
+    const pending = refs.filter((r) => !r[idKey]);
+    if (!pending.length) continue;
+    const targets = new Set<string>();
+    for (const r of pending) {
+      const target = r.File?.Name;
+      if (target === undefined) continue;
+      if (targets.has(target)) throw new StatusError(`duplicate ${kind} target for ${r[nameKey]} not allowed`, 1);
+      targets.add(target);
+    }
+    const filters = JSON.stringify({ name: Object.fromEntries(pending.map((r) => [r[nameKey], true])) });
+    const found = new Map((await (kind === 'secret' ? ctx.client.secrets : ctx.client.configs).list({ filters })).map((o) => [o.Spec.Name, o.ID]));
+    for (const r of pending) {
+      const id = found.get(r[nameKey]);
+      if (!id) throw new StatusError(`${kind} not found: ${r[nameKey]}`, 1);
+      r[idKey] = id;
+    }
+  }
+}
+
 export async function create(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVICE_COMMANDS.create>): Promise<number> {
   const spec = build(ctx, () => serviceCreateSpec(o as ServiceFlags, args));
+  await resolveObjectRefs(ctx, spec);
   const c = spec.TaskTemplate!.ContainerSpec as { Image: string };
   // docker names networks by ID in the spec: each one looked up (swarm scope) first.
   for (const n of (spec.TaskTemplate!.Networks ?? []) as Array<{ Target: string }>) {
@@ -168,6 +200,7 @@ export async function update(ctx: Ctx, args: string[], o: OptionsOf<typeof SERVI
   let spec: ServiceSpec = svc.Spec;
   if (!o.rollback) {
     spec = build(ctx, () => serviceUpdateSpec(svc.Spec, flags));
+    await resolveObjectRefs(ctx, spec);
     const c = spec.TaskTemplate?.ContainerSpec as { Image?: string } | undefined;
     if (o.image !== undefined && o.resolveImage !== false && c?.Image) c.Image = await pinImage(ctx, c.Image);
     // docker's updateNetworks: the deprecated Spec.Networks move to the task template; each

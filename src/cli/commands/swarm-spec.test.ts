@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   SpecError, nodeUpdateSpec, parsePublish, parseScaleArg, serviceCreateSpec, serviceUpdateSpec, swarmInitBody, swarmJoinBody,
   swarmUpdateSpec, anySpecFlag, scaleSpec, type ServiceFlags,
+  parseObjectRef,
 } from './swarm-spec.ts';
 import { StatusError } from '../context.ts';
 
@@ -212,4 +213,25 @@ test('swarmUpdateSpec matches docker: swarm update --task-history-limit 7 --auto
   // docker also sends "Labels": null (a nil map in its struct); absent here, the same to the daemon.
   assert.deepStrictEqual(plain(swarmUpdateSpec(current, { taskHistoryLimit: '7', autolock: true })),
     { Name: 'default', Orchestration: { TaskHistoryRetentionLimit: 7 }, Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1 }, Dispatcher: { HeartbeatPeriod: 5000000000 }, CAConfig: { NodeCertExpiry: 7776000000000000 }, TaskDefaults: {}, EncryptionConfig: { AutoLockManagers: true } });
+});
+
+test('--secret / --config as docker\'s SecretOpt and ConfigOpt; update\'s -rm by name then -add appended', () => {
+  assert.deepEqual(parseObjectRef('secret', 'db'), { File: { Name: 'db', UID: '0', GID: '0', Mode: 0o444 }, SecretName: 'db' });
+  assert.deepEqual(parseObjectRef('secret', 'source=db,target=pw,uid=1000,gid=1001,mode=0400'),
+    { File: { Name: 'pw', UID: '1000', GID: '1001', Mode: 0o400 }, SecretName: 'db' });
+  assert.deepEqual(parseObjectRef('config', 'src=app.conf,target=/etc/app.conf,mode=292'),
+    { File: { Name: '/etc/app.conf', UID: '0', GID: '0', Mode: 292 }, ConfigName: 'app.conf' });
+  const bad = (kind: 'secret' | 'config', v: string, reason: string) => assert.throws(() => parseObjectRef(kind, v), (e) => e instanceof SpecError && e.message === reason && e.flag === `--${kind}`);
+  bad('secret', 'target=x', 'source is required');
+  bad('secret', 'source=x,color=red', 'invalid field in secret request: color');
+  bad('config', 'source=x,oops', "invalid field 'oops' must be a key=value pair");
+  bad('secret', 'source=x,mode=rw', 'invalid mode specified: strconv.ParseUint: parsing "rw": invalid syntax');
+  const current = serviceCreateSpec({ secret: ['db'], config: ['app.conf'] }, ['busybox']);
+  const c = current.TaskTemplate!.ContainerSpec as any;
+  c.Secrets[0].SecretID = 's1';
+  c.Configs[0].ConfigID = 'c1';
+  const next = serviceUpdateSpec(current, { secretRm: ['db'], secretAdd: ['source=db2,target=db'] }).TaskTemplate!.ContainerSpec as any;
+  assert.deepEqual(next.Secrets, [{ File: { Name: 'db', UID: '0', GID: '0', Mode: 0o444 }, SecretName: 'db2' }]);
+  assert.deepEqual(next.Configs, c.Configs);
+  assert.equal(anySpecFlag({ configRm: ['x'] }), true);
 });

@@ -103,6 +103,13 @@ export interface ServiceFlags {
   publishRm?: string[];
   mountAdd?: string[];
   mountRm?: string[];
+  // secrets and configs (create: --secret/--config; update: the -add/-rm forms)
+  secret?: string[];
+  config?: string[];
+  secretAdd?: string[];
+  secretRm?: string[];
+  configAdd?: string[];
+  configRm?: string[];
 }
 
 type Json = Record<string, any>;
@@ -267,6 +274,51 @@ function mount(flag: string, v: string): Json {
   }
 }
 
+/**
+ * docker's SecretOpt / ConfigOpt: `name`, or csv `source|src=…,target=…,uid=…,gid=…,mode=…`
+ * (mode as strconv.ParseUint base 0: `0400` is octal). The reference's ID is left for the
+ * caller to fill from the daemon (resolveObjectRefs), as docker's ParseSecrets does.
+ */
+export function parseObjectRef(kind: 'secret' | 'config', v: string): Json {
+  const flag = `--${kind}`;
+  const file: Json = { Name: '', UID: '0', GID: '0', Mode: 0o444 };
+  let name = '';
+  const fields = v.split(',');
+  if (fields.length === 1 && !fields[0]!.includes('=')) {
+    name = file.Name = fields[0]!;
+  } else {
+    for (const field of fields) {
+      const eq = field.indexOf('=');
+      if (eq <= 0) throw new SpecError(flag, v, `invalid field '${field}' must be a key=value pair`);
+      const key = field.slice(0, eq).toLowerCase();
+      const val = field.slice(eq + 1);
+      if (key === 'source' || key === 'src') name = val;
+      else if (key === 'target') file.Name = val;
+      else if (key === 'uid') file.UID = val;
+      else if (key === 'gid') file.GID = val;
+      else if (key === 'mode') {
+        const m = /^0[xX][0-9a-fA-F]+$/.test(val) ? parseInt(val.slice(2), 16) : /^0[oO]?[0-7]*$/.test(val) ? parseInt(val.replace(/^0[oO]?/, '') || '0', 8) : /^[1-9][0-9]*$/.test(val) ? Number(val) : NaN;
+        if (!Number.isInteger(m) || m > 0xffffffff) throw new SpecError(flag, v, `invalid mode specified: strconv.ParseUint: parsing ${JSON.stringify(val)}: invalid syntax`);
+        file.Mode = m;
+      } else throw new SpecError(flag, v, `invalid field in ${kind} request: ${key}`);
+    }
+  }
+  if (!name) throw new SpecError(flag, v, 'source is required');
+  if (!file.Name) file.Name = name;
+  return kind === 'secret' ? { File: file, SecretName: name } : { File: file, ConfigName: name };
+}
+
+/**
+ * docker's getUpdatedSecrets / getUpdatedConfigs: the references whose name --<kind>-rm names
+ * go, the --<kind>-add ones (IDs to resolve) are appended; undefined when neither flag is given.
+ */
+function editObjectRefs(kind: 'secret' | 'config', refs: Json[] | undefined, add: string[] | undefined, rm: string[] | undefined): Json[] | undefined {
+  if (!add?.length && !rm?.length) return undefined;
+  const removed = new Set(rm ?? []);
+  const nameKey = kind === 'secret' ? 'SecretName' : 'ConfigName';
+  return [...(refs ?? []).filter((r) => !removed.has(r[nameKey])), ...(add ?? []).map((a) => parseObjectRef(kind, a))];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pieces shared by create and update
 
@@ -402,6 +454,8 @@ export function serviceCreateSpec(o: ServiceFlags, positional: string[], readFil
   containerScalars(o, c);
   c.Init = Boolean(o.init);
   if (o.mount?.length) c.Mounts = o.mount.map((m) => mount('--mount', m));
+  if (o.secret?.length) c.Secrets = o.secret.map((x) => parseObjectRef('secret', x));
+  if (o.config?.length) c.Configs = o.config.map((x) => parseObjectRef('config', x));
   // docker's create counts health settings by value: an empty --health-cmd is no setting.
   const hc = healthcheck(o.healthCmd === '' ? { ...o, healthCmd: undefined } : o, undefined);
   if (hc) c.Healthcheck = hc;
@@ -442,7 +496,8 @@ export function serviceCreateSpec(o: ServiceFlags, positional: string[], readFil
 // service update
 
 const UPDATE_ONLY = ['image', 'args', 'force', 'envAdd', 'envRm', 'labelAdd', 'labelRm', 'containerLabelAdd', 'containerLabelRm',
-  'constraintAdd', 'constraintRm', 'placementPrefAdd', 'placementPrefRm', 'publishAdd', 'publishRm', 'mountAdd', 'mountRm', 'networkAdd', 'networkRm'] as const;
+  'constraintAdd', 'constraintRm', 'placementPrefAdd', 'placementPrefRm', 'publishAdd', 'publishRm', 'mountAdd', 'mountRm', 'networkAdd', 'networkRm',
+  'secretAdd', 'secretRm', 'configAdd', 'configRm'] as const;
 
 /** True when any spec-changing flag is set (docker refuses them next to --rollback). */
 export function anySpecFlag(o: ServiceFlags): boolean {
@@ -533,6 +588,10 @@ export function serviceUpdateSpec(current: ServiceSpec, o: ServiceFlags): Servic
   if (cl !== undefined) c.Labels = cl;
   const mounts = editMounts(c.Mounts, o.mountAdd, o.mountRm);
   if (mounts !== undefined) c.Mounts = mounts;
+  const secrets = editObjectRefs('secret', c.Secrets, o.secretAdd, o.secretRm);
+  if (secrets !== undefined) c.Secrets = secrets;
+  const configs = editObjectRefs('config', c.Configs, o.configAdd, o.configRm);
+  if (configs !== undefined) c.Configs = configs;
   const hc = healthcheck(o, c.Healthcheck);
   if (hc !== undefined) c.Healthcheck = hc;
 

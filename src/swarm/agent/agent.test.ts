@@ -349,3 +349,47 @@ test('desired shutdown of a task the manager already ended still stops its conta
   assert.deepEqual(reports.states('t1'), []);
   await agent.close();
 });
+
+/** FakeContainers with task secret tmpfs kept in memory. */
+class SecretContainers extends FakeContainers {
+  dirs = new Map<string, { target: string; data: string; uid: number; gid: number; mode: number }[]>();
+  async writeTaskFiles(taskId: string, files: { target: string; data: Buffer; uid: number; gid: number; mode: number }[]): Promise<string[]> {
+    this.dirs.set(taskId, files.map((f) => ({ target: f.target, data: f.data.toString(), uid: f.uid, gid: f.gid, mode: f.mode })));
+    return files.map((_f, i) => `/x/${taskId}/${i}`);
+  }
+  async removeTaskFiles(taskId: string): Promise<void> { this.dirs.delete(taskId); }
+  async pruneTaskFiles(keep: Set<string>): Promise<void> { for (const k of [...this.dirs.keys()]) if (!keep.has(k)) this.dirs.delete(k); }
+}
+
+test('secrets and configs: written for the task, bind-mounted read-only at their targets, gone when the container ends; data not sent → rejected', async () => {
+  const fc = new SecretContainers();
+  fc.dirs.set('stale', []);
+  const { reports, agent } = setup(fc);
+  await agent.start();
+  assert.ok(!fc.dirs.has('stale'), 'a tmpfs without its container is removed at start');
+  const spec = { ContainerSpec: {
+    Image: 'busybox', Args: ['sleep', '60'],
+    Secrets: [{ SecretID: 's1', SecretName: 'db', File: { Name: 'db', UID: '1000', GID: '1000', Mode: 0o400 } }],
+    Configs: [{ ConfigID: 'c1', ConfigName: 'conf', File: { Name: '/etc/app.conf', UID: '0', GID: '0', Mode: 0o444 } }],
+  } };
+  agent.setMaterial({ secrets: [{ ID: 's1', Data: Buffer.from('pw').toString('base64') }], configs: [{ ID: 'c1', Data: Buffer.from('conf').toString('base64') }] });
+  agent.setAssignments([{ task: task('t1', { spec }), serviceName: 'web' }]);
+  await until('running', () => reports.states('t1').includes('running'));
+  assert.deepEqual(fc.dirs.get('t1'), [
+    { target: '/run/secrets/db', data: 'pw', uid: 1000, gid: 1000, mode: 0o400 }, { target: '/etc/app.conf', data: 'conf', uid: 0, gid: 0, mode: 0o444 },
+  ]);
+  const c = fc.byName('web.1.t1')!;
+  assert.deepEqual(c.body.HostConfig?.Mounts, [
+    { Type: 'bind', Source: '/x/t1/0', Target: '/run/secrets/db', ReadOnly: true }, { Type: 'bind', Source: '/x/t1/1', Target: '/etc/app.conf', ReadOnly: true },
+  ]);
+  fc.exit(c.id, 1);
+  await until('failed', () => reports.last('t1')?.State === 'failed');
+  assert.ok(!fc.dirs.has('t1'), 'the tmpfs goes when the container ends');
+  // A task whose secret this node was not sent is rejected before anything is created.
+  agent.setMaterial({});
+  agent.setAssignments([{ task: task('t1', { spec, state: 'failed' }), serviceName: 'web' }, { task: task('t2', { spec, slot: 2 }), serviceName: 'web' }]);
+  await until('rejected', () => reports.last('t2')?.State === 'rejected');
+  assert.equal(reports.last('t2')!.Err, 'secret db, config conf: not sent to this node');
+  assert.ok(!fc.byName('web.2.t2') && !fc.dirs.has('t2'));
+  await agent.close();
+});

@@ -26,8 +26,15 @@
 // missed or duplicated event costs nothing. Reports go through a per-task queue: one report in
 // flight per task, a newer one replaces an older one still queued, failures retried with a capped
 // backoff.
-import type { ContainerCreateBody } from '../../api/types/container.ts';
-import type { ClusterNetwork, Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
+//
+// Secrets and configs: the session sends the data of those this node's live tasks use
+// (setMaterial, before the assignments of the same message). Preparing a task that uses some
+// writes them into the task's own tmpfs (AgentContainers.writeTaskFiles) and bind-mounts each
+// file read-only at its target; the tmpfs goes when the task's container ends (or is never
+// created), when it is removed, and at start() for tasks whose container is gone.
+import type { ContainerCreateBody, MountSpec } from '../../api/types/container.ts';
+import type { ClusterNetwork, SecretKind, Task, TaskState, TaskStatus } from '../../api/types/swarm.ts';
+import { taskFiles, type TaskFile } from '../secrets/refs.ts';
 import { compareStates, isTerminal } from '../orchestrator/task-state.ts';
 import { attachmentsOf, containerCreateBody, containerSpecOf, portStatusOf, stopTimeoutSeconds, taskContainerName, TASK_ID_LABEL } from './spec.ts';
 
@@ -63,7 +70,20 @@ export interface AgentContainers {
   remove(id: string): Promise<void>;
   /** Engine events of containers: start, die, destroy, "health_status: healthy", ... */
   onEvent(listener: (containerId: string, action: string) => void): () => void;
+  /**
+   * Writes a task's secret and config files into a tmpfs of its own (replacing what was there)
+   * with their owner and mode; returns the host path of each file, in order. Absent: tasks
+   * using secrets or configs are rejected.
+   */
+  writeTaskFiles?(taskId: string, files: TaskFile[]): Promise<string[]>;
+  /** Unmounts and removes a task's tmpfs; nothing there is not an error. */
+  removeTaskFiles?(taskId: string): Promise<void>;
+  /** Removes the tmpfs of every task not in `keep` (daemon start). */
+  pruneTaskFiles?(keep: Set<string>): Promise<void>;
 }
+
+/** The secrets' and configs' data this node was sent (plaintext, base64 on the wire). */
+export interface Material { secrets?: { ID: string; Data: string }[]; configs?: { ID: string; Data: string }[] }
 
 /** Forward-only on the manager; may throw (the agent retries later). */
 export interface AgentReporter { report(taskId: string, status: TaskStatus): Promise<void> }
@@ -184,6 +204,8 @@ export class Agent {
   #assigned?: Set<string>;
   #unsubscribe?: () => void;
   #closed = false;
+  /** Secret and config data by ID, as last sent. */
+  #material: Record<SecretKind, Map<string, Buffer>> = { secret: new Map(), config: new Map() };
 
   constructor(o: AgentOptions) {
     this.#nodeId = o.nodeId;
@@ -205,6 +227,9 @@ export class Agent {
       if (taskId) found.set(taskId, c.id);
       if (node && node !== this.#nodeId) this.#log('info', `task container ${c.name} belongs to node ${node}, not this one`);
     }
+    // Task tmpfs whose container is gone (removed while berthd was down): nothing will use them.
+    await this.#containers.pruneTaskFiles?.(new Set(found.keys()))
+      .catch((e: unknown) => this.#log('warn', `removing leftover task secrets: ${errText(e)}`));
     // An assignment set that came before start() finished already said which tasks are ours.
     this.#adopted = new Map(found);
     if (this.#assigned) this.#removeLeftovers(this.#assigned);
@@ -214,6 +239,12 @@ export class Agent {
       if (id && !run.containerId) run.containerId = id;
       this.#kick(run);
     }
+  }
+
+  /** The secrets' and configs' data for this node's tasks (replaces what was sent before). */
+  setMaterial(m: Material): void {
+    const map = (l: { ID: string; Data: string }[] | undefined) => new Map((l ?? []).map((x) => [x.ID, Buffer.from(x.Data, 'base64')]));
+    this.#material = { secret: map(m.secrets), config: map(m.configs) };
   }
 
   /** The full set of tasks assigned to this node; never waits. */
@@ -255,7 +286,7 @@ export class Agent {
       this.#adopted = new Map();
       for (const [taskId, id] of leftovers) {
         void this.#containers.remove(id).then(
-          () => this.#log('info', `removed the container ${id} of task ${taskId}, no longer assigned to this node`),
+          () => { this.#log('info', `removed the container ${id} of task ${taskId}, no longer assigned to this node`); return this.#removeFiles(taskId); },
           (e: unknown) => this.#log('warn', `removing the container ${id} of task ${taskId}: ${errText(e)}`));
       }
     }
@@ -312,6 +343,7 @@ export class Agent {
       if (run.containerId) {
         await this.#containers.remove(run.containerId).catch((e: unknown) => { if (!/no such container/i.test(errText(e))) throw e; });
       }
+      await this.#removeFiles(run.task.ID);
       this.#runs.delete(run.task.ID);
       this.#reports.drop(run.task.ID);
       return;
@@ -369,6 +401,8 @@ export class Agent {
       }
       if (run.removed || compareStates(run.task.DesiredState, 'shutdown') >= 0) return undefined;
     }
+    const mountErr = await this.#mountFiles(run, body);
+    if (mountErr) return mountErr;
     try {
       run.containerId = await this.#containers.create(run.name, body, attachmentsOf(run.task).map((a) => a.Network));
       return undefined;
@@ -376,8 +410,36 @@ export class Agent {
       // Already created (a pass interrupted after create): take that container.
       const existing = (await this.#containers.list()).find((c) => c.labels[TASK_ID_LABEL] === run.task.ID);
       if (existing) { run.containerId = existing.id; return undefined; }
+      await this.#removeFiles(run.task.ID);
       return errText(e);
     }
+  }
+
+  /**
+   * Writes the task's secret and config files and adds their read-only bind mounts to the body;
+   * the error that rejects the task, if any (data this node was not sent, no way to write it).
+   */
+  async #mountFiles(run: TaskRun, body: ContainerCreateBody): Promise<string | undefined> {
+    const { files, missing } = taskFiles(run.task, this.#material);
+    if (missing.length) return `${missing.join(', ')}: not sent to this node`;
+    if (!files.length) return undefined;
+    if (!this.#containers.writeTaskFiles) return 'secrets and configs are not supported on this node';
+    let sources: string[];
+    try {
+      sources = await this.#containers.writeTaskFiles(run.task.ID, files);
+    } catch (e) {
+      return `writing the task's secrets and configs: ${errText(e)}`;
+    }
+    const hc = (body.HostConfig ??= {});
+    const mounts: MountSpec[] = files.map((f, i) => ({ Type: 'bind', Source: sources[i], Target: f.target, ReadOnly: true }));
+    // A mount of the spec at the same target gives way, as the file references win in moby.
+    const targets = new Set(mounts.map((m) => m.Target));
+    hc.Mounts = [...(hc.Mounts ?? []).filter((m) => !targets.has(m.Target)), ...mounts];
+    return undefined;
+  }
+
+  async #removeFiles(taskId: string): Promise<void> {
+    await this.#containers.removeTaskFiles?.(taskId).catch((e: unknown) => this.#log('warn', `task ${taskId}: removing its secrets: ${errText(e)}`));
   }
 
   /** Starts the container and waits (by events) for it to be healthy; true once running is reported. */
@@ -428,6 +490,9 @@ export class Agent {
 
   /** The container has exited: complete on 0, else failed with docker's exit error. */
   async #ended(run: TaskRun, c: AgentContainer): Promise<void> {
+    // A task's container never runs again (a new task gets a new one): its secrets go now, as
+    // dockerd unmounts a container's secrets when it stops.
+    await this.#removeFiles(run.task.ID);
     if (c.exitCode === 0) { await this.#report(run, 'complete', 'finished'); return; }
     const err = run.unhealthy ? `task: non-zero exit (${c.exitCode}): ${UNHEALTHY}` : `task: non-zero exit (${c.exitCode})`;
     await this.#report(run, 'failed', 'failed', err);
@@ -446,6 +511,7 @@ export class Agent {
         await this.#containers.stop(c.id, stopTimeoutSeconds(containerSpecOf(run.task).StopGracePeriod));
       }
     }
+    await this.#removeFiles(run.task.ID);
     if (!isTerminal(run.state)) await this.#report(run, 'shutdown', 'shutdown');
   }
 

@@ -9,7 +9,7 @@
 import type { EtcdClient, KeyValue, WatchHandle } from '../etcd/client.ts';
 import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
 import type { StandaloneAttachment } from '../allocator/allocator.ts';
-import { KEYS, ROOT, decode } from './store.ts';
+import { KEYS, ROOT, decode, type StoredSecret } from './store.ts';
 import type { LogRequest } from '../dispatcher/protocol.ts';
 
 export class ClusterCache {
@@ -21,6 +21,9 @@ export class ClusterCache {
   readonly attachments = new Map<string, StandaloneAttachment>();
   readonly alive = new Set<string>();
   readonly logRequests = new Map<string, LogRequest>();
+  /** Secrets and configs as stored (sealed): the dispatcher opens what a node's tasks use. */
+  readonly secrets = new Map<string, StoredSecret>();
+  readonly configs = new Map<string, StoredSecret>();
   /** The store revision the copy reflects. */
   revision = 0;
   #watch: WatchHandle | undefined;
@@ -52,6 +55,7 @@ export class ClusterCache {
         const { kvs, revision } = await this.client.getPrefix(ROOT);
         this.cluster = undefined;
         this.nodes.clear(); this.services.clear(); this.tasks.clear(); this.networks.clear(); this.attachments.clear(); this.alive.clear(); this.logRequests.clear();
+        this.secrets.clear(); this.configs.clear();
         for (const kv of kvs) this.#apply('put', kv);
         this.revision = revision;
         this.#watch?.cancel();
@@ -87,6 +91,8 @@ export class ClusterCache {
     else if (k.startsWith(KEYS.tasks)) into(KEYS.tasks, this.tasks);
     else if (k.startsWith(KEYS.networks)) into(KEYS.networks, this.networks);
     else if (k.startsWith(KEYS.attachments)) into(KEYS.attachments, this.attachments);
+    else if (k.startsWith(KEYS.secrets)) into(KEYS.secrets, this.secrets);
+    else if (k.startsWith(KEYS.configs)) into(KEYS.configs, this.configs);
     else if (k.startsWith(KEYS.logRequests)) {
       const id = k.slice(KEYS.logRequests.length);
       if (!put) this.logRequests.delete(id);

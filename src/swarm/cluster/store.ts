@@ -10,6 +10,9 @@
 //   /berth/swarm/names/<kind>/<name>  the ID holding a service's or network's name
 //   /berth/swarm/heartbeats/<id>    a node's liveness: bound to a lease its dispatcher keeps alive
 //   /berth/swarm/logreq/<id>        a log request for a node (on a short lease)
+//   /berth/swarm/secrets/<id>       Secret, its data sealed with the managers' data key (secrets/crypto.ts)
+//   /berth/swarm/configs/<id>       Config, sealed the same way
+//   /berth/swarm/names/<kind>/<n>   the ID holding a service, secret or config name (names are unique)
 //   /berth/swarm/leader/            the orchestrator election (election.ts)
 //
 // An object's Version.Index is its key's etcd mod revision: it is never stored, it is set on every
@@ -20,7 +23,7 @@
 // loses the race and gets the 'update out of sequence' error, as with dockerd.
 import type { EtcdClient, KeyValue, TxnOp, Compare } from '../etcd/client.ts';
 import { EngineError, conflict, notFound } from '../../common/errors.ts';
-import type { ClusterNetwork, Node, Service, Swarm, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, Node, SecretObject, Service, Swarm, Task } from '../../api/types/swarm.ts';
 import type { StandaloneAttachment } from '../allocator/allocator.ts';
 
 export const ROOT = '/berth/swarm/';
@@ -39,12 +42,20 @@ export const KEYS = {
   heartbeats: `${ROOT}heartbeats/`,
   /** Log requests waiting for their node's dispatcher session (dispatcher/protocol.ts's LogRequest). */
   logRequests: `${ROOT}logreq/`,
+  secrets: `${ROOT}secrets/`,
+  configs: `${ROOT}configs/`,
   leader: `${ROOT}leader`,
 } as const;
 
 export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'attachments';
 export type ObjectOf<K extends Kind> = K extends 'nodes' ? Node : K extends 'services' ? Service : K extends 'networks' ? ClusterNetwork
   : K extends 'attachments' ? StandaloneAttachment : Task;
+
+/**
+ * A secret or config as stored: its Spec without Data, and the data sealed (AES-256-GCM under the
+ * managers' data key, bound to `<kind>/<ID>`). Only a manager holding the key can read it.
+ */
+export interface StoredSecret extends SecretObject { Sealed: string }
 
 /** What the cluster keeps secret from workers: the CAs' keys. */
 export interface ClusterSecrets {

@@ -48,6 +48,8 @@ export interface JoinResponse {
   managers: ManagerAddr[];
   /** A manager's credentials for etcd (signed by the etcd CA, for the CSR's key) and the member list. */
   etcd?: { caCertPem: string; certPem: string; initialCluster: string; name: string; endpoints: string[] };
+  /** A manager's copy of the data key secrets and configs are sealed with in etcd (base64). */
+  dataKey?: string;
 }
 
 /** One task this node must run (or stop), with the name its container is named after. */
@@ -77,7 +79,16 @@ export interface SessionMessage {
   role?: 'worker' | 'manager';
   /** The cluster networks this node has a part in (src/swarm/netview/view.ts); always sent with assignments. */
   networks?: NodeNetworkView[];
+  /**
+   * The secrets and configs the node's live tasks use, in plaintext (the session is mutual TLS),
+   * sent with every assignments message: only what this node's tasks reference, never more.
+   */
+  secrets?: WireSecret[];
+  configs?: WireSecret[];
 }
+
+/** One secret's or config's data for a node (base64). */
+export interface WireSecret { ID: string; Name: string; Data: string }
 
 /** POST /renew: a node's new certificate for the role the cluster now gives it (promote, demote). */
 export interface RenewRequest { csrPem: string; listenAddr: string }

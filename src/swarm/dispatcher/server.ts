@@ -2,22 +2,24 @@
 // exchange). It authenticates every call but /ca and /join by the client certificate the cluster
 // CA issued (the node ID and role come from it, never from the request), keeps each node's
 // liveness lease in etcd alive on its heartbeats, pushes each node its task assignments from the
-// cluster cache, and applies task status reports forward only (task-state.ts's advance), to the
-// reporting node's own tasks only.
+// cluster cache, with the plaintext of the secrets and configs those tasks use (and no others:
+// secrets/refs.ts's deliveryFor), and applies task status reports forward only (task-state.ts's
+// advance), to the reporting node's own tasks only.
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { EngineError, isEngineError } from '../../common/errors.ts';
-import type { NetworkAttachment, Node, Task } from '../../api/types/swarm.ts';
+import type { NetworkAttachment, Node, SecretKind, Task } from '../../api/types/swarm.ts';
 import { newTaskId } from '../leader/pass.ts';
 import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import { verifyNodeCertificate, type NodeIdentity } from '../ca/ca.ts';
-import { ClusterStore, KEYS } from '../cluster/store.ts';
+import { ClusterStore, KEYS, type StoredSecret } from '../cluster/store.ts';
+import { deliveryFor } from '../secrets/refs.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { advance } from '../orchestrator/task-state.ts';
 import { networkViews } from '../netview/view.ts';
-import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type AttachRequest, type DetachRequest, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment } from './protocol.ts';
+import { DEFAULT_HEARTBEAT_NS, type JoinRequest, type JoinResponse, type ManagerAddr, type AttachRequest, type DetachRequest, type RenewRequest, type SessionMessage, type StatusUpdate, type WireAssignment, type WireSecret } from './protocol.ts';
 
 export interface DispatcherOptions {
   store: ClusterStore;
@@ -32,6 +34,8 @@ export interface DispatcherOptions {
   join: (req: JoinRequest, remoteAddr: string) => Promise<JoinResponse>;
   /** Issues an authenticated node a certificate for its current role (and a manager's etcd credentials). */
   renew: (nodeId: string, req: RenewRequest) => Promise<JoinResponse>;
+  /** A stored secret's or config's plaintext (the manager's data key); absent → none are sent. */
+  open?: (kind: SecretKind, o: StoredSecret) => Buffer;
   log?: (level: string, msg: string) => void;
 }
 
@@ -285,11 +289,33 @@ export class Dispatcher {
     assignments.sort((a, b) => a.task.ID.localeCompare(b.task.ID));
     const role = cache.nodes.get(s.nodeId)?.Spec.Role;
     const networks = networkViews({ nodes: cache.nodes.values(), services: cache.services.values(), tasks: cache.tasks.values(), attachments: cache.attachments.values(), networks: cache.networks }, s.nodeId);
-    const msg: SessionMessage = { assignments, networks, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
+    const { secrets, configs } = this.#material(s.nodeId);
+    const msg: SessionMessage = { assignments, networks, secrets, configs, managers: managersOf(cache.nodes.values()), heartbeatPeriodMs: heartbeatMs(cache), ...(role ? { role } : {}) };
     const line = JSON.stringify(msg);
     if (line === s.last) return;
     s.last = line;
     res.write(line + '\n');
+  }
+
+  /** The secrets and configs node `nodeId`'s live tasks reference, opened; one that fails to open is left out (logged). */
+  #material(nodeId: string): { secrets: WireSecret[]; configs: WireSecret[] } {
+    const cache = this.#o.cache;
+    const want = deliveryFor(nodeId, cache.tasks.values());
+    const out = { secrets: [] as WireSecret[], configs: [] as WireSecret[] };
+    const open = this.#o.open;
+    if (!open) return out;
+    for (const [kind, map, list] of [['secret', cache.secrets, out.secrets], ['config', cache.configs, out.configs]] as const) {
+      for (const id of [...want[kind]].sort()) {
+        const o = map.get(id);
+        if (!o) continue;
+        try {
+          list.push({ ID: id, Name: o.Spec.Name ?? '', Data: open(kind, o).toString('base64') });
+        } catch (e) {
+          this.#log('error', `dispatcher: ${kind} ${id} for node ${nodeId}: ${(e as Error).message}`);
+        }
+      }
+    }
+    return out;
   }
 }
 

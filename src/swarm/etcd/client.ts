@@ -51,6 +51,8 @@ export interface Compare {
   result: '=' | '!=' | '<' | '>';
   /** A revision/version number for create/mod/version, a string for value, a lease ID for lease. */
   value: number | string;
+  /** Compare every key under `key` as a prefix (each must hold). */
+  prefix?: boolean;
 }
 
 export type TxnOp =
@@ -179,7 +181,7 @@ export class EtcdClient {
     const cmp = compare.map((c) => {
       const [target, field] = TARGETS[c.target];
       const value = c.target === 'value' ? b64(String(c.value)) : String(c.value);
-      return { key: b64(c.key), target, result: RESULTS[c.result], [field]: value };
+      return { key: b64(c.key), ...(c.prefix ? { range_end: prefixEnd(c.key) } : {}), target, result: RESULTS[c.result], [field]: value };
     });
     const op = (o: TxnOp) => {
       if ('put' in o) return { request_put: { key: b64(o.put.key), value: b64(o.put.value), ...(o.put.lease ? { lease: o.put.lease } : {}) } };

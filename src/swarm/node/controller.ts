@@ -34,7 +34,10 @@ import { Dispatcher, managersOf } from '../dispatcher/server.ts';
 import { DispatcherSession, fetchCA, requestJoin, uploadLogs, type NodeTls } from '../dispatcher/client.ts';
 import type { Readable } from 'node:stream';
 import { DEFAULT_HEARTBEAT_NS, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SWARM_PORT, type JoinRequest, type JoinResponse, type LogRequest, type LogTask, type RenewRequest, type SessionMessage, type WireLogOptions, type WireAssignment } from '../dispatcher/protocol.ts';
-import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadLocalState, parseAddr, saveLocalState, type LocalState } from './local-state.ts';
+import { certDir, clearLocalState, defaultAdvertiseAddr, etcdTlsDir, loadDataKey, loadLocalState, parseAddr, removeDataKey, saveDataKey, saveLocalState, type LocalState } from './local-state.ts';
+import { newDataKey, open as openSealed } from '../secrets/crypto.ts';
+import type { StoredSecret } from '../cluster/store.ts';
+import type { SecretKind } from '../../api/types/swarm.ts';
 
 /** dockerd's text for leaving as the last manager (the others are api/types/swarm.ts's). */
 export const LAST_MANAGER = 'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.';
@@ -42,6 +45,8 @@ export const LAST_MANAGER = 'You are attempting to leave the swarm on a node tha
 export interface AgentLike {
   start(): Promise<void>;
   setAssignments(a: WireAssignment[]): void;
+  /** The secrets' and configs' data of the same session message, before its assignments. */
+  setMaterial?(m: Pick<SessionMessage, 'secrets' | 'configs'>): void;
   close(): Promise<void>;
 }
 export interface LeaderLike { start(): void; stop(): Promise<void> }
@@ -113,6 +118,8 @@ export class SwarmController {
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   #managers: { NodeID: string; Addr: string }[] = [];
+  /** A manager's data key (secrets and configs in etcd are sealed with it); undefined on workers. */
+  #dataKey: Buffer | undefined;
 
   constructor(o: SwarmControllerOptions) {
     this.#o = o;
@@ -162,6 +169,13 @@ export class SwarmController {
   }
 
   cache(): ClusterCache | undefined { return this.#cache; }
+
+  /** The data key secrets and configs are sealed with; only managers hold it. */
+  dataKey(): Buffer {
+    this.store();
+    if (!this.#dataKey) throw unavailable('this manager holds no data key for secrets and configs (it joined before berth had them): demote and promote it again');
+    return this.#dataKey;
+  }
   leaderId(): string | undefined { return this.#leaderId; }
 
   info(): SwarmInfo {
@@ -202,6 +216,7 @@ export class SwarmController {
       await saveRootCA(certDir(this.#o.dataRoot), { certPem: root.certPem });
       await saveNodeCredentials(certDir(this.#o.dataRoot), { certPem: nodeCert.certPem, keyPem: nodeCert.keyPem! });
       await this.#saveEtcdTls(etcdCA.certPem, etcdCert.certPem, etcdCert.keyPem!);
+      await saveDataKey(this.#o.dataRoot, newDataKey());
       const listenAddr = `${listen.host}:${listen.port}`;
       const s: LocalState = {
         version: 1, nodeId, clusterId, role: 'manager', advertiseAddr: adv, listenAddr,
@@ -299,6 +314,7 @@ export class SwarmController {
     };
     if (resp.role === 'manager') {
       if (!resp.etcd) throw new EngineError('System', 'the manager sent no etcd credentials for a manager join');
+      if (resp.dataKey) await saveDataKey(this.#o.dataRoot, Buffer.from(resp.dataKey, 'base64'));
       await this.#saveEtcdTls(resp.etcd.caCertPem, resp.etcd.certPem, keyPem);
       s.etcd = { name: resp.etcd.name, endpoints: resp.etcd.endpoints };
       await this.#startEtcd(s, resp.etcd.initialCluster, 'existing');
@@ -333,7 +349,10 @@ export class SwarmController {
     await store.create('nodes', node);
     const managers = managersOf([...(await store.list('nodes'))]);
     const resp: JoinResponse = { nodeId, clusterId: cluster.ID, role: isManager ? 'manager' : 'worker', certPem: cert.certPem, caCertPem: secrets.rootCA.certPem, managers };
-    if (isManager) resp.etcd = await this.#etcdCredentials(nodeId, adv, req.csrPem, cluster.ID, secrets);
+    if (isManager) {
+      resp.etcd = await this.#etcdCredentials(nodeId, adv, req.csrPem, cluster.ID, secrets);
+      if (this.#dataKey) resp.dataKey = this.#dataKey.toString('base64');
+    }
     this.#log('info', `swarm: node ${nodeId} (${req.hostname}, ${adv}) joined as a ${node.Spec.Role}`);
     return resp;
   }
@@ -379,6 +398,7 @@ export class SwarmController {
       await store.modify('nodes', nodeId, (n) => (n.ManagerStatus?.Addr ? undefined
         : { ...n, ManagerStatus: { Reachability: 'reachable', Addr: `${adv}:${port}` }, UpdatedAt: new Date().toISOString() }));
       resp.etcd = await this.#etcdCredentials(nodeId, adv, req.csrPem, cluster.ID, secrets);
+      if (this.#dataKey) resp.dataKey = this.#dataKey.toString('base64');
     }
     this.#log('info', `swarm: node ${nodeId} renewed its certificate as a ${resp.role}`);
     return resp;
@@ -398,12 +418,14 @@ export class SwarmController {
       const next: LocalState = { ...s, role: target, managers: resp.managers.map((m) => m.Addr) };
       if (target === 'manager') {
         await this.#saveEtcdTls(resp.etcd!.caCertPem, resp.etcd!.certPem, csr.keyPem);
+        if (resp.dataKey) await saveDataKey(this.#o.dataRoot, Buffer.from(resp.dataKey, 'base64'));
         next.etcd = { name: resp.etcd!.name, endpoints: resp.etcd!.endpoints };
         await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
         await this.#startEtcd(next, resp.etcd!.initialCluster, 'existing');
       } else {
         // A removed member must never start again on its old data.
         delete next.etcd;
+        await removeDataKey(this.#o.dataRoot);
         await rm(join(this.#o.dataRoot, 'swarm', 'etcd'), { recursive: true, force: true });
         await rm(etcdTlsDir(this.#o.dataRoot), { recursive: true, force: true });
       }
@@ -415,6 +437,11 @@ export class SwarmController {
       this.#status = 'error';
       this.#error = e.message;
     });
+  }
+
+  /** A stored secret's or config's plaintext (managers only). */
+  openSecret(kind: SecretKind, o: StoredSecret): Buffer {
+    return openSealed(this.dataKey(), o.Sealed, `${kind}/${o.ID}`);
   }
 
   /** Removes a demoted manager's etcd member (runs on the manager serving the demote). */
@@ -539,6 +566,7 @@ export class SwarmController {
     const root = (await loadRootCA(certDir(this.#o.dataRoot))) as RootCA | { certPem: string } | undefined;
     if (!creds || !root) throw new EngineError('System', 'the swarm certificates are missing from the data root');
     this.#tls = { caCertPem: root.certPem, certPem: creds.certPem, keyPem: creds.keyPem };
+    this.#dataKey = s.role === 'manager' ? await loadDataKey(this.#o.dataRoot) : undefined;
     if (s.role === 'manager') {
       if (!o.fresh || !this.#store) await this.#startEtcd(s, '', 'existing');
       this.#cache = new ClusterCache(this.#client!, this.#log);
@@ -548,6 +576,7 @@ export class SwarmController {
         store: this.#store!, cache: this.#cache, caCertPem: root.certPem, certPem: creds.certPem, keyPem: creds.keyPem,
         host: listen.host, port: listen.port, join: (req, remote) => this.admit(req, remote),
         renew: (id, req) => this.renew(id, req), log: this.#log,
+        open: (kind, o) => this.openSecret(kind, o),
       });
       await this.#dispatcher.listen();
       this.#election = new Election({
@@ -593,7 +622,10 @@ export class SwarmController {
       }
     }
     if (m.networks) this.#o.onNetworks?.(m.networks);
-    if (m.assignments) this.#agent?.setAssignments(m.assignments);
+    if (m.assignments) {
+      this.#agent?.setMaterial?.({ secrets: m.secrets ?? [], configs: m.configs ?? [] });
+      this.#agent?.setAssignments(m.assignments);
+    }
     if (m.role && this.#state && m.role !== this.#state.role) void this.#changeRole(m.role);
     for (const r of m.logRequests ?? []) this.#uploadLogs(r);
   }
@@ -676,6 +708,7 @@ export class SwarmController {
     this.#client?.close();
     this.#client = undefined;
     this.#store = undefined;
+    this.#dataKey = undefined;
     await this.#member?.stop().catch(quiet('the etcd member'));
     this.#member = undefined;
   }

@@ -1,7 +1,8 @@
 // What a node remembers of its swarm across berthd restarts, in <data-root>/swarm/: state.json (its
 // identity, role and addresses, and the managers it last knew), certificates/ (the CA certificate
 // and its node certificate and key, ca/store.ts's files), and on managers etcd-tls/ (the etcd CA
-// certificate and the member's certificate and key) and etcd/ (the member's data). Each file is
+// certificate and the member's certificate and key), etcd/ (the member's data) and data.key (the
+// key secrets and configs are sealed with in etcd, 0600; see secrets/crypto.ts). Each file is
 // written atomically; the state file last, so a crash mid-join leaves no half-joined node: without
 // state.json the node is simply not in a swarm, and the next init or join starts over.
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -30,6 +31,25 @@ export const swarmDir = (dataRoot: string) => join(dataRoot, 'swarm');
 export const certDir = (dataRoot: string) => join(swarmDir(dataRoot), 'certificates');
 export const etcdTlsDir = (dataRoot: string) => join(swarmDir(dataRoot), 'etcd-tls');
 const statePath = (dataRoot: string) => join(swarmDir(dataRoot), 'state.json');
+const dataKeyPath = (dataRoot: string) => join(swarmDir(dataRoot), 'data.key');
+
+/** A manager's data key (raw bytes), undefined when this node has none (workers). */
+export async function loadDataKey(dataRoot: string): Promise<Buffer | undefined> {
+  try { return await readFile(dataKeyPath(dataRoot)); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function saveDataKey(dataRoot: string, key: Buffer): Promise<void> {
+  await mkdir(swarmDir(dataRoot), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(dataKeyPath(dataRoot), key, 0o600);
+}
+
+/** A demoted manager keeps no key. */
+export async function removeDataKey(dataRoot: string): Promise<void> {
+  await rm(dataKeyPath(dataRoot), { force: true });
+}
 
 export async function loadLocalState(dataRoot: string): Promise<LocalState | undefined> {
   let text: string;

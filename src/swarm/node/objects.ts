@@ -12,6 +12,7 @@ import { newId, type SwarmController } from './controller.ts';
 import { normalizeServiceSpec, normalizeServiceUpdate, noPreviousSpec } from '../spec/service-spec.ts';
 import { clusterNetworkSpec } from '../spec/network-spec.ts';
 import { AllocationError, allocateNetwork, isIngress, needsIngress, portConflict, serviceNetworks, taskDead } from '../allocator/allocator.ts';
+import { checkServiceRefs } from './secret-objects.ts';
 
 const NAMES = `${ROOT}names/services/`;
 const NETWORK_NAMES = KEYS.networkNames;
@@ -104,6 +105,7 @@ export class ClusterObjects {
     const spec = normalizeServiceSpec(input);
     await this.#resolveNetworks(spec);
     await this.#checkPorts(spec, '');
+    await checkServiceRefs(store, spec);
     const name = spec.Name!;
     const now = new Date().toISOString();
     const svc: Service = {
@@ -134,6 +136,7 @@ export class ClusterObjects {
       const spec = normalizeServiceUpdate(cur, input);
       await this.#resolveNetworks(spec);
       await this.#checkPorts(spec, id);
+      await checkServiceRefs(store, spec);
       next = { ...cur, Spec: spec, PreviousSpec: cur.Spec, UpdatedAt: now, Endpoint: keepAllocated(cur, spec) };
       // A new update restarts the update state machine, as swarmkit's controlapi clears it (the
       // leader sets 'updating' when it starts).

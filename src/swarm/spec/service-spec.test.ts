@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isEngineError, type ErrorKind } from '../../common/errors.ts';
 import type { ServiceSpec } from '../../api/types/swarm.ts';
-import { NOT_YET_SECRETS, normalizeServiceSpec, normalizeServiceUpdate, withDefaults } from './service-spec.ts';
+import { normalizeServiceSpec, normalizeServiceUpdate, withDefaults } from './service-spec.ts';
 
 const base = (o: Record<string, unknown> = {}, task: Record<string, unknown> = {}): ServiceSpec =>
   ({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'nginx:1.27' }, ...task }, ...o });
@@ -69,7 +69,7 @@ test('restart and update knobs: conversion texts for bad enums, swarmkit\'s for 
   assert.equal(normalizeServiceSpec(base({ RollbackConfig: { Delay: -1 } })).Name, 'web');
 });
 
-test('ports: duplicates and dnsrr as swarmkit; ingress publishing and networks accepted; secrets: 501 not yet', () => {
+test('ports: duplicates and dnsrr as swarmkit; ingress publishing and networks accepted', () => {
   const ep = (Ports: unknown[], Mode?: string) => base({ EndpointSpec: { Mode, Ports } });
   refused(ep([{ TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }, { TargetPort: 81, PublishedPort: 8080, PublishMode: 'host' }]), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = EndpointSpec: duplicate published ports provided');
   // Same port on another protocol is fine.
@@ -79,9 +79,30 @@ test('ports: duplicates and dnsrr as swarmkit; ingress publishing and networks a
   assert.deepEqual(normalizeServiceSpec(ep([{ TargetPort: 80, PublishedPort: 8080 }])).EndpointSpec, { Mode: 'vip', Ports: [{ TargetPort: 80, PublishedPort: 8080 }] });
   normalizeServiceSpec(ep([{ TargetPort: 80, PublishMode: 'ingress' }]));
   assert.deepEqual(normalizeServiceSpec(base({}, { Networks: [{ Target: 'overlay1', Aliases: ['a'] }] })).TaskTemplate?.Networks, [{ Target: 'overlay1', Aliases: ['a'] }]);
-  refused(base({}, { ContainerSpec: { Image: 'nginx', Secrets: [{ SecretID: 'x', SecretName: 'x' }] } }), 'NotImplemented', NOT_YET_SECRETS);
   // A bad spec is refused for what dockerd refuses, before berth's "not yet".
   refused(base({ Name: 'bad name' }, { ContainerSpec: { Image: 'nginx', Secrets: [{ SecretID: 'x', SecretName: 'x' }] } }), 'InvalidParameter', 'rpc error: code = InvalidArgument desc = name must be valid as a DNS name component');
+});
+
+test('secret and config references: accepted when well formed, swarmkit\'s texts otherwise', () => {
+  const c = (extra: Record<string, unknown>) => base({}, { ContainerSpec: { Image: 'nginx', ...extra } });
+  const file = (Name: string) => ({ Name, UID: '0', GID: '0', Mode: 0o444 });
+  const ok = normalizeServiceSpec(c({
+    Secrets: [{ SecretID: 's1', SecretName: 'db', File: file('db') }, { SecretID: 's2', SecretName: 'api', File: file('/etc/api.key') }],
+    Configs: [{ ConfigID: 'c1', ConfigName: 'nginx.conf', File: file('/etc/nginx/nginx.conf') }, { ConfigID: 'c2', ConfigName: 'cred', Runtime: {} }],
+  }));
+  assert.equal((ok.TaskTemplate?.ContainerSpec as { Secrets: unknown[] }).Secrets.length, 2);
+  const rpc = (d: string) => `rpc error: code = InvalidArgument desc = ${d}`;
+  refused(c({ Secrets: [{ SecretName: 'db', File: file('db') }] }), 'InvalidParameter', rpc('malformed secret reference'));
+  refused(c({ Secrets: [{ SecretID: 's1', SecretName: 'db' }] }), 'InvalidParameter', rpc('malformed secret reference, no target provided'));
+  // Runtime targets are for configs only.
+  refused(c({ Secrets: [{ SecretID: 's1', SecretName: 'db', Runtime: {} }] }), 'InvalidParameter', rpc('malformed secret reference, no target provided'));
+  refused(c({ Secrets: [{ SecretID: 's1', SecretName: 'db', File: file('') }] }), 'InvalidParameter', rpc('malformed file secret reference, invalid target file name provided'));
+  refused(c({ Secrets: [{ SecretID: 's1', SecretName: 'a', File: file('x') }, { SecretID: 's2', SecretName: 'b', File: file('x') }] }), 'InvalidParameter',
+    rpc("secret references 'a' and 'b' have a conflicting target: 'x'"));
+  refused(c({ Configs: [{ ConfigID: 'c1', ConfigName: 'a' }] }), 'InvalidParameter', rpc('malformed config reference, no target provided'));
+  refused(c({ Configs: [{ ConfigID: 'c1', ConfigName: 'a', File: file('/a') }, { ConfigID: 'c2', ConfigName: 'b', File: file('/a') }] }), 'InvalidParameter',
+    rpc("config references 'a' and 'b' have a conflicting target: '/a'"));
+  refused(c({ Secrets: [{ SecretID: 's1', SecretName: 'db', File: { Name: 'db', UID: 'root' } }] }), 'InvalidParameter', 'invalid UID for secret db: root (a numeric ID is required)');
 });
 
 test('updates: no renaming, no change of mode kind (swarmkit\'s Unimplemented texts)', () => {

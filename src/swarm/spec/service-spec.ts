@@ -3,7 +3,7 @@
 // controlapi/service.go validateServiceSpec), with their texts: the conversion's errors are bare
 // ("must specify only one service mode"), swarmkit's travel as gRPC statuses and reach the user as
 // "rpc error: code = InvalidArgument desc = …", which is what `docker service create` prints.
-// What berth cannot run yet (secrets, configs, jobs) is a 501
+// What berth cannot run yet (jobs) is a 501
 // that says so, after every check dockerd would make.
 //
 //   normalizeServiceSpec({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'nginx' } } })
@@ -17,13 +17,13 @@ import { generateName } from '../../common/names.ts';
 import { parseReference } from '../../common/reference.ts';
 import type { RestartPolicy, Service, ServiceSpec, TaskSpec, UpdateConfig } from '../../api/types/swarm.ts';
 import { parseConstraints } from '../scheduler/constraint.ts';
+import { validateRefs } from '../secrets/refs.ts';
 
 /** swarmkit's errors as dockerd passes them on: the gRPC status's text. */
 const rpcInvalid = (desc: string) => invalid(`rpc error: code = InvalidArgument desc = ${desc}`);
 const rpcUnimplemented = (desc: string) => notImplemented(`rpc error: code = Unimplemented desc = ${desc}`);
 
 /** What berth's swarm cannot do yet: 501, saying what and when. */
-export const NOT_YET_SECRETS = 'not yet: swarm secrets and configs come with swarm part 2';
 export const NOT_YET_JOBS = 'not yet: job services (replicated-job, global-job) are not supported by berth\'s swarm';
 
 // swarmkit's isValidDNSName.
@@ -208,14 +208,13 @@ export function normalizeServiceSpec(input: ServiceSpec, o: { generateName?: () 
   if (spec.Name.length > 63) throw rpcInvalid('name must be 63 characters or fewer');
   validateTaskSpec(t);
   validateContainerSpec(t.ContainerSpec as Obj);
+  // The references' shape; that the objects exist is the store's check (secret-objects.ts).
+  validateRefs(t.ContainerSpec);
   validateUpdateRanges(spec.UpdateConfig);
   validateEndpointRanges(spec.EndpointSpec, ports);
   // What berth does not run yet, once the spec is otherwise valid.
   const m = spec.Mode ?? {};
   if (m.ReplicatedJob || m.GlobalJob) throw notImplemented(NOT_YET_JOBS);
-  const nets = (v: unknown) => Array.isArray(v) && v.length > 0;
-  const c = t.ContainerSpec as Obj;
-  if (nets(c.Secrets) || nets(c.Configs)) throw notImplemented(NOT_YET_SECRETS);
 
   // The spec as stored.
   if (m.Global) spec.Mode = { Global: {} };

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ReadLogsOptions } from '../../../engine/logs.ts';
 import type {
-  Node, NodeSpec, Service, ServiceCreateResponse, ServiceSpec, Swarm, SwarmInfo, SwarmInitRequest,
+  Node, NodeSpec, SecretKind, SecretObject, SecretSpec, Service, ServiceCreateResponse, ServiceSpec, Swarm, SwarmInfo, SwarmInitRequest,
   SwarmJoinRequest, SwarmSpec, Task,
 } from '../../types/swarm.ts';
 
@@ -50,6 +50,13 @@ export interface SwarmBackend {
    * `target` holds a full ID. The stream ends when the logs do (or, following, on `o.signal`).
    */
   logs(target: { service?: string; task?: string }, o: LogsOptions): Promise<Readable>;
+  /** Secrets or configs: a secret's Spec has no Data; a config's has it (base64), as dockerd's. */
+  secrets(kind: SecretKind): Promise<SecretObject[]>;
+  createSecret(kind: SecretKind, spec: SecretSpec): Promise<{ ID: string }>;
+  /** Full ID; labels only (swarmkit refuses other changes). */
+  updateSecret(kind: SecretKind, id: string, version: number, spec: SecretSpec): Promise<void>;
+  /** Full ID; refused while a service uses it. */
+  removeSecret(kind: SecretKind, id: string): Promise<void>;
   /**
    * The spec with the defaults dockerd fills for `GET /services/{id}?insertDefaults=true`
    * (src/swarm/spec/service-spec.ts's withDefaults; the api layer may not import swarm). Absent →

@@ -9,11 +9,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { invalid, notFound } from '../../../common/errors.ts';
 import type { Filters } from '../../../common/filters.ts';
-import type { Node, Service, Task, TaskState } from '../../types/swarm.ts';
+import type { Node, SecretKind, SecretObject, Service, Task, TaskState } from '../../types/swarm.ts';
 
 // ----- reference resolution (moby daemon/cluster/helpers.go getNode/getService/getTask) -----
 
-type Kind = 'node' | 'service' | 'task';
+type Kind = 'node' | 'service' | 'task' | SecretKind;
 
 /**
  * dockerd's three tries: the full ID, then the name (exact), then an ID prefix. Nothing → 404
@@ -41,6 +41,11 @@ export function resolveNode(nodes: readonly Node[], input: string): Node {
 
 export function resolveService(services: readonly Service[], input: string): Service {
   return resolve('service', services, input, (s) => (s.Spec.Name ? [s.Spec.Name] : []));
+}
+
+/** A secret or config by full ID, name, ID prefix (moby's getSecret / getConfig). */
+export function resolveSecret(kind: SecretKind, all: readonly SecretObject[], input: string): SecretObject {
+  return resolve(kind, all, input, (o) => (o.Spec.Name ? [o.Spec.Name] : []));
 }
 
 /**
@@ -82,6 +87,7 @@ const serviceNames = (services: readonly Service[]) => new Map(services.map((s) 
 
 export const NODE_FILTERS = ['name', 'id', 'label', 'role', 'membership', 'node.label'] as const;
 export const SERVICE_FILTERS = ['name', 'id', 'label', 'mode', 'runtime'] as const;
+export const SECRET_FILTERS = ['names', 'name', 'id', 'label'] as const;
 export const TASK_FILTERS = ['name', 'id', 'label', 'service', 'node', 'desired-state', '_up-to-date', 'runtime'] as const;
 
 /** Any of the values is a prefix of `s` (no values: true), swarmkit's filterContainsPrefix. */
@@ -159,6 +165,24 @@ export function filterServices(services: readonly Service[], f: Filters): Servic
     && labelsMatch(f, 'label', s.Spec.Labels)
     && runtimes.includes(runtimeOf(s.Spec.TaskTemplate))
     && (!f.has('mode') || f.exactMatch('mode', serviceMode(s))));
+}
+
+/**
+ * `GET /secrets` and `/configs` filters (moby's newListSecretsFilters, swarmkit's ListSecrets): an
+ * object matching any of `names` (exact), `name` (prefix) or `id` (prefix) — they are or-ed — and
+ * every label.
+ */
+export function filterSecrets(all: readonly SecretObject[], f: Filters): SecretObject[] {
+  f.validate(SECRET_FILTERS);
+  const names = f.get('names');
+  const namePrefixes = f.get('name');
+  const idPrefixes = f.get('id');
+  const any = names.length + namePrefixes.length + idPrefixes.length > 0;
+  return all.filter((o) => {
+    const name = o.Spec.Name ?? '';
+    if (any && !names.includes(name) && !namePrefixes.some((p) => name.startsWith(p)) && !idPrefixes.some((p) => o.ID.startsWith(p))) return false;
+    return labelsMatch(f, 'label', o.Spec.Labels);
+  });
 }
 
 const TASK_STATE_NAMES: readonly TaskState[] = [
@@ -246,7 +270,7 @@ const MAX_UINT64 = (1n << 64n) - 1n;
  * `?version=` as moby parses it (strconv.ParseUint base 10): required; anything but decimal
  * digits → 400 "invalid <what> version 'x': strconv.ParseUint: parsing "x": invalid syntax".
  */
-export function parseObjectVersion(raw: string | null, what: 'service' | 'node' | 'swarm'): number {
+export function parseObjectVersion(raw: string | null, what: 'service' | 'node' | 'swarm' | SecretKind): number {
   const s = raw ?? '';
   const fail = (why: string) => invalid(`invalid ${what} version '${s}': strconv.ParseUint: parsing ${JSON.stringify(s)}: ${why}`);
   if (!/^[0-9]+$/.test(s)) throw fail('invalid syntax');

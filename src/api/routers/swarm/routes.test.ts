@@ -5,7 +5,7 @@ import { test, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { conflict } from '../../../common/errors.ts';
-import type { Node, Service, ServiceSpec, SwarmInfo, Task } from '../../types/swarm.ts';
+import type { Node, SecretObject, Service, ServiceSpec, SwarmInfo, Task } from '../../types/swarm.ts';
 import { injector } from '../../inject.ts';
 import type { SwarmBackend } from './backend.ts';
 import { MANAGER_NOT_READY, NOT_A_MANAGER, NOT_IN_SWARM, SWARM_EXISTS, SWARM_LOCKED, WORKER_NOT_MANAGER, swarmRoutes } from './routes.ts';
@@ -42,6 +42,11 @@ const TASKS = [
   task('t5', 's2db000', { Slot: undefined, NodeID: 'n1aaaa', Status: { Timestamp: TS, State: 'preparing' } }),
 ];
 
+const SECRETS: SecretObject[] = [
+  { ID: 'sec1aaaa', Version: { Index: 3 }, CreatedAt: TS, UpdatedAt: TS, Spec: { Name: 'db_password', Labels: { env: 'prod' } } },
+  { ID: 'sec2bbbb', Version: { Index: 4 }, CreatedAt: TS, UpdatedAt: TS, Spec: { Name: 'api_key', Labels: {} } },
+];
+
 const ACTIVE_MANAGER: SwarmInfo = { NodeID: 'n1aaaa', NodeAddr: '10.0.0.1', LocalNodeState: 'active', ControlAvailable: true, Error: '', RemoteManagers: [{ NodeID: 'n1aaaa', Addr: '10.0.0.1:2377' }] };
 const INACTIVE: SwarmInfo = { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
 let state: SwarmInfo = ACTIVE_MANAGER;
@@ -68,6 +73,10 @@ const backend: SwarmBackend = {
   removeService: async (id) => { rec('removeService', id); },
   logs: async (target, o) => { rec('logs', target, { ...o, signal: undefined }); return Readable.from([Buffer.from([1, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('hi\n')]); },
   serviceDefaults: (spec) => ({ ...spec, UpdateConfig: { Parallelism: 1 } }),
+  secrets: async (kind) => structuredClone(kind === 'secret' ? SECRETS : []),
+  createSecret: async (kind, spec) => { rec('createSecret', kind, spec); return { ID: 'xnew' }; },
+  updateSecret: async (kind, id, version, spec) => { rec('updateSecret', kind, id, version, spec); },
+  removeSecret: async (kind, id) => { rec('removeSecret', kind, id); },
 };
 
 const api = await injector(swarmRoutes(backend));
@@ -304,10 +313,37 @@ test('service and task logs: the options reach the backend, its framed bytes are
   assert.deepEqual(r.json(), { message: 'Bad parameters: you must choose at least one stream' });
 });
 
-test('secrets and configs on a manager: 501 (swarm part 2)', async () => {
-  for (const [m, p] of [['GET', '/secrets'], ['POST', '/secrets/create'], ['GET', '/configs/x'], ['DELETE', '/configs/x']]) {
-    const r = await api.request(m, p);
-    assert.equal(r.status, 501, `${m} ${p}`);
-    assert.match(r.json().message, /^not yet: swarm (secrets|configs) come with swarm part 2$/);
-  }
+test('secrets: list with filters (names exact, name and id prefixes or-ed; labels and-ed), inspect by name or prefix, create, update, delete', async () => {
+  const ids = async (q: string) => (await api.request('GET', `/secrets${q}`)).json().map((o: { ID: string }) => o.ID);
+  assert.deepEqual(await ids(''), ['sec1aaaa', 'sec2bbbb']);
+  const f = (o: object) => `?filters=${encodeURIComponent(JSON.stringify(o))}`;
+  assert.deepEqual(await ids(f({ name: { db: true } })), ['sec1aaaa']);
+  assert.deepEqual(await ids(f({ names: { db: true } })), []);
+  assert.deepEqual(await ids(f({ names: { api_key: true }, id: { sec1: true } })), ['sec1aaaa', 'sec2bbbb']);
+  assert.deepEqual(await ids(f({ label: { 'env=prod': true } })), ['sec1aaaa']);
+  let r = await api.request('GET', `/secrets${f({ driver: { x: true } })}`);
+  assert.equal(r.status, 400);
+  assert.equal((await api.request('GET', '/secrets/api_key')).json().ID, 'sec2bbbb');
+  assert.equal((await api.request('GET', '/secrets/sec1')).json().ID, 'sec1aaaa');
+  r = await api.request('GET', '/secrets/sec');
+  assert.equal(r.status, 400);
+  assert.equal(r.json().message, 'secret sec is ambiguous (2 matches found)');
+  r = await api.request('GET', '/secrets/nope');
+  assert.equal(r.status, 404);
+  assert.equal(r.json().message, 'secret nope not found');
+  r = await api.request('GET', '/configs/nope');
+  assert.equal(r.json().message, 'config nope not found');
+  r = await api.request('POST', '/secrets/create', { body: { Name: 'x', Data: 'eA==' } });
+  assert.equal(r.status, 201);
+  assert.deepEqual(r.json(), { ID: 'xnew' });
+  r = await api.request('POST', '/secrets/api_key/update?version=4', { body: { Name: 'api_key', Labels: { a: 'b' } } });
+  assert.equal(r.status, 200);
+  r = await api.request('POST', '/secrets/api_key/update?version=x', { body: { Name: 'api_key' } });
+  assert.equal(r.status, 400);
+  assert.match(r.json().message, /^invalid secret version 'x'/);
+  r = await api.request('DELETE', '/secrets/db_password');
+  assert.equal(r.status, 204);
+  assert.deepEqual(seen.map((x) => [x.op, ...x.args.slice(0, 3)]), [
+    ['createSecret', 'secret', { Name: 'x', Data: 'eA==' }], ['updateSecret', 'secret', 'sec2bbbb', 4], ['removeSecret', 'secret', 'sec1aaaa'],
+  ]);
 });

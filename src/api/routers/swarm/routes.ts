@@ -4,18 +4,18 @@
 // dockerd's texts, which clients rely on: docker-py's `leave_swarm(force=True)` swallows only the
 // 503 of /swarm/leave, `docker node ls` prints the text), how a reference is resolved and a list
 // filtered (objects.ts), and the query parsing (`version`, `status`, `insertDefaults`,
-// `rollback`). Secrets and configs are swarm part 2: a manager answers 501.
+// `rollback`). Secrets and configs: the same manager checks, references and filters.
 import type { Readable } from 'node:stream';
-import { EngineError, invalid, notImplemented, unavailable } from '../../../common/errors.ts';
+import { EngineError, invalid, unavailable } from '../../../common/errors.ts';
 import { parseFilters } from '../../../common/filters.ts';
 import { parseTimestamp } from '../../../common/units.ts';
 import { apiAtLeast, MULTIPLEXED_STREAM, RAW_STREAM, readJsonBody, sendEmpty, sendJson, startStream, type Ctx } from '../../http.ts';
 import type { Route } from '../../server.ts';
 import { versionBefore } from '../../version.ts';
-import type { NodeSpec, Service, ServiceSpec, SwarmInitRequest, SwarmJoinRequest, SwarmSpec } from '../../types/swarm.ts';
+import type { NodeSpec, SecretKind, SecretSpec, Service, ServiceSpec, SwarmInitRequest, SwarmJoinRequest, SwarmSpec } from '../../types/swarm.ts';
 import type { LogsOptions, SwarmBackend } from './backend.ts';
 import {
-  filterNodes, filterServices, filterTasks, parseObjectVersion, resolveNode, resolveService, resolveTask, serviceStatus,
+  filterNodes, filterSecrets, filterServices, filterTasks, parseObjectVersion, resolveNode, resolveSecret, resolveService, resolveTask, serviceStatus,
 } from './objects.ts';
 
 // dockerd's texts live with the wire types (the controller raises some of them too).
@@ -88,15 +88,29 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
   });
   const none = () => undefined;
   const filtersOf = (ctx: Ctx) => parseFilters(ctx.query.get('filters') ?? undefined);
-  /** Secrets and configs: the manager check as dockerd's, then "not yet". */
-  const partTwo = (kind: string): Route[] => {
-    const notYet = async () => { throw notImplemented(`not yet: swarm ${kind} come with swarm part 2`); };
+  /** /secrets and /configs: the same routes over either kind. */
+  const secretRoutes = (kind: SecretKind): Route[] => {
+    const path = `/${kind}s`;
+    const goType = kind === 'secret' ? 'swarm.SecretSpec' : 'swarm.ConfigSpec';
+    const create = kind === 'secret' ? 'SecretCreate' : 'ConfigCreate';
+    const update = kind === 'secret' ? 'SecretUpdate' : 'ConfigUpdate';
+    const resolveId = async (ref: string) => resolveSecret(kind, await b.secrets(kind), ref).ID;
     return [
-      manager('GET', `/${kind}`, none, notYet),
-      manager('POST', `/${kind}/create`, none, notYet),
-      manager('GET', `/${kind}/{id}`, none, notYet),
-      manager('DELETE', `/${kind}/{id}`, none, notYet),
-      manager('POST', `/${kind}/{id}/update`, none, notYet),
+      manager('GET', path, filtersOf, async (ctx, f) => sendJson(ctx, 200, filterSecrets(await b.secrets(kind), f))),
+      manager('POST', `${path}/create`, async (ctx) => objectBody<SecretSpec>(await readJsonBody(ctx, { optional: true, schema: create }), goType),
+        async (ctx, spec) => sendJson(ctx, 201, await b.createSecret(kind, spec))),
+      manager('GET', `${path}/{id}`, none, async (ctx) => sendJson(ctx, 200, resolveSecret(kind, await b.secrets(kind), ctx.params.id))),
+      manager('DELETE', `${path}/{id}`, none, async (ctx) => {
+        await b.removeSecret(kind, await resolveId(ctx.params.id));
+        sendEmpty(ctx, 204);
+      }),
+      manager('POST', `${path}/{id}/update`, async (ctx) => ({
+        spec: objectBody<SecretSpec>(await readJsonBody(ctx, { optional: true, schema: update }), goType),
+        version: parseObjectVersion(ctx.query.get('version'), kind),
+      }), async (ctx, p) => {
+        await b.updateSecret(kind, await resolveId(ctx.params.id), p.version, p.spec);
+        sendEmpty(ctx, 200);
+      }),
     ];
   };
 
@@ -228,8 +242,8 @@ export function swarmRoutes(b: SwarmBackend): Route[] {
       await streamLogs(ctx, await b.logs({ task: t.ID }, o), hasTty({ Spec: { TaskTemplate: t.Spec } } as Service));
     }),
 
-    ...partTwo('secrets'),
-    ...partTwo('configs'),
+    ...secretRoutes('secret'),
+    ...secretRoutes('config'),
   ];
 }
 
