@@ -9,8 +9,29 @@
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until, type RunOptions, type RunOut } from './harness.js';
+
+/** The compose issue's example app as a stack (a web app published through the mesh, a database with a named volume, a cache). */
+const SHOP = (greeting: string) => `services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo ${greeting} > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["8080:80"]
+    deploy: { replicas: 2, update_config: { order: start-first } }
+  db:
+    image: busybox
+    command: ["sh", "-c", "touch /data/ready; exec sleep 100000"]
+    volumes: [data:/data]
+  cache:
+    image: busybox
+    command: ["sleep", "100000"]
+volumes:
+  data:
+`;
 
 /** httpd serving the task's hostname; healthy once it answers. */
 const WEB = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www'];
@@ -204,6 +225,46 @@ export function meshSuite(client: 'berth' | 'docker', o: { full: boolean }): voi
       assert.equal(c.status, 0, c.stderr);
       assert.equal(cli(n1, ['service', 'rm', 'again']).status, 0);
       await until('appnet can go', () => cli(n1, ['network', 'rm', 'appnet']).status === 0, 30_000);
+    });
+
+    test('stack deploy: the example app on overlay networks, then a second deploy after an edit updates only what changed', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-stack-'));
+      const file = join(dir, 'compose.yaml');
+      try {
+        writeFileSync(file, SHOP('hello'));
+        const d = cli(n1, ['stack', 'deploy', '-c', file, 'shop'], { timeout: 120_000 });
+        assert.equal(d.status, 0, d.stderr);
+        assert.match(d.stdout, /Creating network shop_default/);
+        const net = cli(n1, ['network', 'inspect', 'shop_default', '--format', '{{.Driver}} {{.Scope}} {{index .Labels "com.docker.stack.namespace"}}']);
+        assert.equal(net.stdout.trim(), 'overlay swarm shop');
+        for (const [svc, n] of [['shop_web', 2], ['shop_db', 1], ['shop_cache', 1]] as const) {
+          await until(`${svc} runs ${n}`, async () => running(await tasksOf(n1, svc)).length === n, 120_000);
+        }
+        const live = o.full ? [n1, n2] : [n1, n2, n3];
+        for (const n of live) await until(`${n.name}:8080 says hello`, async () => (await get(n1, `http://${n.addr}:8080/`)) === 'hello', 60_000);
+        // The web task finds db by its short name on the stack's network (its alias there).
+        const wt = running(await tasksOf(n1, 'shop_web'))[0];
+        const onNode = cluster!.nodes.find((n) => cli(n, ['ps', '-q', '--filter', `id=${wt.Status.ContainerStatus.ContainerID}`]).stdout.trim() !== '')!;
+        await until('web resolves db', () => /Address:\s+10\./.test(cli(onNode, ['exec', wt.Status.ContainerStatus.ContainerID, 'nslookup', 'db']).stdout), 30_000, 500);
+        const ls = cli(n1, ['stack', 'ls', '--format', '{{.Name}} {{.Services}}']);
+        assert.match(ls.stdout, /^shop 3$/m);
+        const taskIds = async (svc: string) => running(await tasksOf(n1, svc)).map((t) => t.ID).sort().join(',');
+        const before = { web: await taskIds('shop_web'), db: await taskIds('shop_db'), cache: await taskIds('shop_cache') };
+        // The edit: web's greeting. A second deploy updates web only.
+        writeFileSync(file, SHOP('hello2'));
+        const d2 = cli(n1, ['stack', 'deploy', '-c', file, 'shop'], { timeout: 120_000 });
+        assert.equal(d2.status, 0, d2.stderr);
+        assert.match(d2.stdout, /Updating service shop_web/);
+        await until('the mesh serves the edit', async () => (await get(n1, `http://${n1.addr}:8080/`)) === 'hello2', 120_000);
+        await until('web\'s tasks are replaced', async () => running(await tasksOf(n1, 'shop_web')).length === 2 && (await taskIds('shop_web')).split(',').every((id) => !before.web.includes(id)), 120_000);
+        assert.equal(await taskIds('shop_db'), before.db, 'db\'s task was not replaced');
+        assert.equal(await taskIds('shop_cache'), before.cache, 'cache\'s task was not replaced');
+        const rm = cli(n1, ['stack', 'rm', 'shop']);
+        assert.equal(rm.status, 0, rm.stderr);
+        await until('the stack is gone', () => cli(n1, ['service', 'ls', '-q']).stdout.trim() === '' && cli(n1, ['network', 'inspect', 'shop_default']).status !== 0, 60_000, 500);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 }
