@@ -37,7 +37,9 @@ export function networksBackend(engine: Engine, ctl: SwarmController): NetworksB
   // the local ones still listed, inspected and removed.
   const clusterNetworks = async () => (ctl.isManager ? objects.networks().catch(() => []) : []);
   return {
-    list: () => engine.networks(),
+    // On a manager the cluster's list is the truth for cluster networks: this node's own copy of
+    // one (kept while it has a part in it) would outlive a removal by a moment.
+    list: () => (ctl.isManager ? engine.networks().filter((n) => n.scope !== 'swarm') : engine.networks()),
     get: (r) => engine.network(r),
     clusterNetworks,
     create: async (req) => {

@@ -65,6 +65,9 @@ export function createSwarm(o: SwarmOptions): SwarmController {
   let pending: NodeNetworkView[] | undefined;
   let applying: Promise<void> | undefined;
   const applyViews = (views: NodeNetworkView[]): void => {
+    // Backends at once (a task leaving must leave the balancers within the agent's 2 s), the
+    // rest (records, the ingress sandbox's set-up) in the queue behind the network lock.
+    void o.networking?.applyBackends(views).catch((e: Error) => log('warn', `swarm: cluster network backends: ${e.message}`));
     pending = views;
     if (applying || !o.networking) return;
     applying = (async () => {

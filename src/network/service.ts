@@ -178,6 +178,9 @@ export class NetworkService implements ContainerNetworking {
   #peers = new Map<string, Map<string, string>>(); // network ID → peer IP → VTEP
   #vips = new Map<string, { table: VipTable; key: string }>(); // container ID → its table
   #ingressKey = '';
+  /** Peers, VIP tables and the routing mesh's rules follow each view at once, in order, on this
+   *  chain: never behind the network lock, which a container's set-up may hold for a while. */
+  #fast: Promise<unknown> = Promise.resolve();
   #cluster: ClusterAttach | undefined;
 
   constructor(o: NetworkServiceOptions) {
@@ -642,7 +645,7 @@ export class NetworkService implements ContainerNetworking {
         throw err;
       }
       const user = made.find((e) => !this.#networks.get(e.networkId)!.predefined);
-      if (made.some((e) => this.#networks.get(e.networkId)?.driver === 'overlay')) await this.#syncVips(t.id);
+      if (made.some((e) => this.#networks.get(e.networkId)?.driver === 'overlay')) await this.#onFast(() => this.#syncVips(t.id));
       return {
         netnsPath: `${NETNS_DIR}/${ns}`,
         endpoints: made.map(view),
@@ -968,20 +971,19 @@ export class NetworkService implements ContainerNetworking {
    */
   async applyClusterViews(views: NodeNetworkView[], vtep: string): Promise<void> {
     if (vtep) this.#vtep = vtep;
+    await this.applyBackends(views);
     await this.#locked(async () => {
       if (views.length) await this.#ensureGwbridge();
-      this.#views = new Map(views.map((v) => [v.network.ID, v]));
       for (const v of views) this.#upsertCluster(v.network);
       for (const n of this.#networks.values()) {
         if (n.driver === 'overlay' && !this.#overlays.has(n.id) && this.#endpoints.some((e) => e.networkId === n.id)) {
           await this.#overlayOf(n).catch((e) => this.#o.log?.(`overlay network ${n.name}: ${(e as Error).message}`));
         }
       }
-      for (const id of this.#overlays.keys()) await this.#syncPeers(id);
-      for (const c of new Set(this.#endpoints.map((e) => e.container))) await this.#syncVips(c);
       await this.#save();
     });
     await this.#syncIngress();
+    await this.#fastApply();
     // A cluster network no view names and no container here uses is forgotten.
     await this.#locked(async () => {
       let gone = false;
@@ -994,6 +996,35 @@ export class NetworkService implements ContainerNetworking {
       }
       if (gone) await this.#save();
     });
+  }
+
+  /**
+   * The part of a view that must not wait (a task that goes must leave every balancer before its
+   * container stops): peers, each container's VIP table and the routing mesh's backends, applied
+   * at once on their own ordered chain. applyClusterViews does the rest (records, set-ups).
+   */
+  applyBackends(views: NodeNetworkView[]): Promise<void> {
+    this.#views = new Map(views.map((v) => [v.network.ID, v]));
+    return this.#fastApply();
+  }
+
+  #fastApply(): Promise<void> {
+    return this.#onFast(async () => {
+      for (const id of this.#overlays.keys()) await this.#syncPeers(id);
+      for (const c of new Set(this.#endpoints.map((e) => e.container))) await this.#syncVips(c);
+      const ns = this.#sandboxes.get(INGRESS_SBOX);
+      const { rules, key } = this.#ingressWanted();
+      // Only the backends here: a change of the published ports re-makes the sandbox (#syncIngress).
+      if (ns && key && key === this.#ingressKey) {
+        await applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules).catch((e) => this.#o.log?.(`the routing mesh (ingress sandbox): ${(e as Error).message}`));
+      }
+    });
+  }
+
+  #onFast<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#fast.then(fn, fn);
+    this.#fast = p.catch(() => {});
+    return p;
   }
 
   /** The record of a cluster network (new, or its allocation changed); true if anything changed. */
@@ -1035,7 +1066,7 @@ export class NetworkService implements ContainerNetworking {
     ov = await OverlayNetwork.create({ id: n.id, vni: n.vni!, subnet: n.pool.subnet, localVtep: this.#vtep, instance: this.#o.instance ?? '' });
     this.#overlays.set(n.id, ov);
     this.#peers.set(n.id, new Map());
-    await this.#syncPeers(n.id);
+    await this.#onFast(() => this.#syncPeers(n.id));
     return ov;
   }
 
@@ -1096,13 +1127,18 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /** The ingress sandbox follows the ingress view: made, republished when the ports change, gone with it. */
-  async #syncIngress(): Promise<void> {
+  /** The routing mesh as the views want it: its rules, and the key of what the sandbox is made for. */
+  #ingressWanted(): { v?: NodeNetworkView; rules: IngressRule[]; ports: string[]; key: string } {
     const v = [...this.#views.values()].find((x) => x.network.Spec.Ingress && x.lb);
     const rules: IngressRule[] = [];
     for (const s of v?.services ?? []) for (const p of s.ports) rules.push({ protocol: p.protocol, published: p.published, target: p.target, backends: s.backends });
     rules.sort((a, b) => a.published - b.published || a.protocol.localeCompare(b.protocol));
     const ports = rules.map((r) => `${r.published}/${r.protocol}`);
-    const key = v ? JSON.stringify([v.network.ID, v.lb, ports]) : '';
+    return { v, rules, ports, key: v ? JSON.stringify([v.network.ID, v.lb, ports]) : '' };
+  }
+
+  async #syncIngress(): Promise<void> {
+    const { v, rules, ports, key } = this.#ingressWanted();
     const target: NetworkTarget = {
       id: INGRESS_SBOX, name: INGRESS_SBOX, onlyListed: true,
       config: { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) },
@@ -1121,7 +1157,7 @@ export class NetworkService implements ContainerNetworking {
       if (ns) {
         // The sandbox routes: in from docker_gwbridge, out on ingress (a new namespace does not forward).
         await run('nsenter', [`--net=${NETNS_DIR}/${ns}`, '--', 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-        await applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules);
+        await this.#onFast(() => applyIngressTable(`${NETNS_DIR}/${ns}`, 'berth-ingress', rules));
       }
     } catch (e) { this.#o.log?.(`the routing mesh (ingress sandbox): ${(e as Error).message}`); }
   }

@@ -47,8 +47,8 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
     assert.equal(n.Scope, 'swarm');
     assert.equal(n.Options[VNI], '4096');
     assert.deepEqual(n.IPAM.Config, [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }]);
-    // A worker has no cluster view.
-    assert.doesNotMatch(w.daemon.docker(['network', 'ls']).stdout, /ingress/);
+    // A worker lists the cluster networks it has a part in: ingress (its routing mesh), as Docker's workers do.
+    await until('the worker lists ingress', () => /^ingress overlay swarm$/m.test(w.daemon.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']).stdout), 30_000);
   });
 
   test('network create -d overlay on a manager (berth CLI); ls and inspect show it; refusals as dockerd', async () => {

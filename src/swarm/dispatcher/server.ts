@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { EngineError, isEngineError } from '../../common/errors.ts';
-import type { NetworkAttachment, Node, SecretKind, Task } from '../../api/types/swarm.ts';
+import type { ClusterNetwork, NetworkAttachment, Node, SecretKind, Task } from '../../api/types/swarm.ts';
 import { newTaskId } from '../leader/pass.ts';
 import type { StandaloneAttachment } from '../allocator/allocator.ts';
 import { verifyNodeCertificate, type NodeIdentity } from '../ca/ca.ts';
@@ -195,9 +195,10 @@ export class Dispatcher {
       throw new EngineError('InvalidParameter', 'attach: network and containerId are required');
     }
     const cache = this.#o.cache;
-    const nets = [...cache.networks.values()];
-    const net = nets.find((n) => n.ID === r.network) ?? nets.find((n) => n.Spec.Name === r.network)
+    const find = (nets: ClusterNetwork[]) => nets.find((n) => n.ID === r.network) ?? nets.find((n) => n.Spec.Name === r.network)
       ?? (nets.filter((n) => n.ID.startsWith(r.network)).length === 1 ? nets.find((n) => n.ID.startsWith(r.network)) : undefined);
+    // A network created a moment ago may not have reached the watched cache yet: the store has it.
+    const net = find([...cache.networks.values()]) ?? find(await this.#o.store.list('networks'));
     if (!net) throw new EngineError('NotFound', `rpc error: code = NotFound desc = network ${r.network} not found`);
     if (!net.Spec.Attachable) throw new EngineError('Forbidden', `rpc error: code = PermissionDenied desc = network ${r.network} not manually attachable`);
     const mine = (a: StandaloneAttachment) => a.NodeID === nodeId && a.ContainerID === r.containerId && a.NetworkID === net.ID;

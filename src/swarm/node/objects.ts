@@ -11,7 +11,8 @@ import { ClusterStore, KEYS, OUT_OF_SEQUENCE, ROOT } from '../cluster/store.ts';
 import { newId, type SwarmController } from './controller.ts';
 import { normalizeServiceSpec, normalizeServiceUpdate, noPreviousSpec } from '../spec/service-spec.ts';
 import { clusterNetworkSpec } from '../spec/network-spec.ts';
-import { AllocationError, allocateNetwork, isIngress, needsIngress, portConflict, serviceNetworks, taskDead } from '../allocator/allocator.ts';
+import { AllocationError, allocateNetwork, isIngress, needsIngress, portConflict, serviceNetworks } from '../allocator/allocator.ts';
+import { compareStates } from '../orchestrator/task-state.ts';
 import { checkServiceRefs } from './secret-objects.ts';
 
 const NAMES = `${ROOT}names/services/`;
@@ -238,7 +239,9 @@ export class ClusterObjects {
     } else {
       const user = services.find((s) => serviceNetworks(s.Spec).some((n) => n.Target === id));
       if (user) throw invalid(rpc('FailedPrecondition', `network ${id} is in use by service ${user.ID}`));
-      const task = (await store.list('tasks')).find((t) => !taskDead(t)
+      // swarmkit's rule: only a task still meant to run (and not yet past running) holds it; a
+      // removed service's tasks, shutting down, do not (docker stack rm removes the networks at once).
+      const task = (await store.list('tasks')).find((t) => compareStates(t.DesiredState, 'running') <= 0 && compareStates(t.Status.State, 'running') <= 0
         && ((t.NetworksAttachments ?? []) as NetworkAttachment[]).some((a) => a.Network?.ID === id));
       if (task) throw invalid(rpc('FailedPrecondition', `network ${id} is in use by task ${task.ID}`));
       const att = (await store.list('attachments')).find((a) => a.NetworkID === id);
