@@ -95,7 +95,7 @@ async function main() {
   const overlayIp = (t) => t.NetworksAttachments.find((a) => a.Network.Spec.Name === 'benchnet').Addresses[0].split('/')[0];
   const srvIp = overlayIp(srv);
   // The direct path: a veth between the same two namespaces.
-  sh('ip', ['link', 'add', VETH[0], 'netns', `/proc/${cliPid}/ns/net`, 'type', 'veth', 'peer', 'name', VETH[1], 'netns', `/proc/${srvPid}/ns/net`]);
+  sh('ip', ['link', 'add', VETH[0], 'netns', String(cliPid), 'type', 'veth', 'peer', 'name', VETH[1], 'netns', String(srvPid)]);
   sh('nsenter', [`--net=/proc/${cliPid}/ns/net`, '--', 'ip', 'addr', 'add', `${DIRECT[0]}/30`, 'dev', VETH[0]]);
   sh('nsenter', [`--net=/proc/${cliPid}/ns/net`, '--', 'ip', 'link', 'set', VETH[0], 'up']);
   sh('nsenter', [`--net=/proc/${srvPid}/ns/net`, '--', 'ip', 'addr', 'add', `${DIRECT[1]}/30`, 'dev', VETH[1]]);

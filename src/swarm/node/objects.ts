@@ -241,7 +241,10 @@ export class ClusterObjects {
       if (user) throw invalid(rpc('FailedPrecondition', `network ${id} is in use by service ${user.ID}`));
       // swarmkit's rule: only a task still meant to run (and not yet past running) holds it; a
       // removed service's tasks, shutting down, do not (docker stack rm removes the networks at once).
-      const task = (await store.list('tasks')).find((t) => compareStates(t.DesiredState, 'running') <= 0 && compareStates(t.Status.State, 'running') <= 0
+      // A removed service's tasks count as going already: swarmkit's orchestrator marks them for
+      // removal within moments, berth's leader on its next pass, which docker stack rm does not wait for.
+      const live = new Set(services.map((x) => x.ID));
+      const task = (await store.list('tasks')).find((t) => live.has(t.ServiceID) && compareStates(t.DesiredState, 'running') <= 0 && compareStates(t.Status.State, 'running') <= 0
         && ((t.NetworksAttachments ?? []) as NetworkAttachment[]).some((a) => a.Network?.ID === id));
       if (task) throw invalid(rpc('FailedPrecondition', `network ${id} is in use by task ${task.ID}`));
       const att = (await store.list('attachments')).find((a) => a.NetworkID === id);
