@@ -4,6 +4,7 @@
 //
 //   berth stack deploy -c compose.yaml shop
 //     Creating network shop_default
+//     Creating secret shop_pw            (top-level secrets and configs; an existing one gets its labels updated)
 //     Creating service shop_web
 //   berth stack services shop          (service ls filtered by com.docker.stack.namespace=shop)
 //   berth stack rm shop
@@ -18,13 +19,13 @@ import type { OptionsOf, STACK_COMMANDS } from '../spec.ts';
 import type { Service, ServiceSpec, SwarmInfo, Task } from '../../api/types/swarm.ts';
 import { ApiError } from '../../client/client.ts';
 import { loadProject } from '../../compose/load.ts';
-import { convertStack, IMAGE_LABEL, LOAD_NAME, NAMESPACE_LABEL } from '../../compose/stack/convert.ts';
+import { convertStack, IMAGE_LABEL, LOAD_NAME, NAMESPACE_LABEL, type ObjectCreate } from '../../compose/stack/convert.ts';
 import { authHeaderFor } from '../credentials.ts';
 import { StatusError, type Ctx, templateFailure } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { renderList } from '../format/formatter.ts';
 import { taskTable, withFilter } from './nodes.ts';
-import { pinImage, waitOnService } from './services.ts';
+import { pinImage, resolveObjectRefs, waitOnService } from './services.ts';
 import { renderServices } from './swarm-display.ts';
 
 const nsFilter = (stack: string) => encodeFilters([`label=${NAMESPACE_LABEL}=${stack}`]);
@@ -76,10 +77,12 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
     workingDir: first,
     environment: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
     projectName: { name: LOAD_NAME, explicit: true },
+    // docker creates every top-level secret and config, used or not.
+    allResources: true,
     warn: (m) => process.stderr.write(`${m}\n`),
   });
   const spec = convertStack(project, stack);
-  if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secrets and configs are not supported yet (${spec.notSupported.join(', ')})`, 1);
+  if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secret drivers and templating are not supported (${spec.notSupported.join(', ')})`, 1);
   if (spec.unsupported.length) process.stderr.write(`Ignoring unsupported options: ${spec.unsupported.join(', ')}\n\n`);
   if (spec.deprecated.length) {
     process.stderr.write('Ignoring deprecated options:\n\n');
@@ -125,6 +128,19 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
       await c.networks.create(n);
     } catch (e) {
       if (e instanceof ApiError) throw new StatusError(`failed to create network ${n.Name}: Error response from daemon: ${e.message}`, 1);
+      throw e;
+    }
+  }
+
+  await createObjects(ctx, 'secret', spec.secrets);
+  await createObjects(ctx, 'config', spec.configs);
+  // docker's convert.Services: the references' IDs, looked up now that the objects exist; an
+  // external one that does not gets "service web: secret not found: x" before any service changes.
+  for (const key of Object.keys(spec.services).sort()) {
+    try {
+      await resolveObjectRefs(ctx, spec.services[key]);
+    } catch (e) {
+      if (e instanceof StatusError) throw new StatusError(`service ${key}: ${e.message}`, 1);
       throw e;
     }
   }
@@ -186,6 +202,45 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
   }
   if (errors.length) throw new StatusError(`failed to wait on services:\n${errors.join('\n')}`, 1);
   return 0;
+}
+
+/**
+ * docker's createSecrets / createConfigs: inspect by name; a missing one is created ("Creating
+ * secret x"), an existing one updated with the whole spec (silently, as docker: the manager takes
+ * label changes and refuses a data change with "only updates to Labels are allowed").
+ */
+async function createObjects(ctx: Ctx, kind: 'secret' | 'config', objects: ObjectCreate[]): Promise<void> {
+  const api = kind === 'secret' ? ctx.client.secrets : ctx.client.configs;
+  for (const o of objects) {
+    // `environment:` (compose's; docker's stack schema has no such key): the variable's value, as
+    // the loader interpolated from; an unset one is refused rather than sent empty.
+    const content = o.content ?? (o.environment !== undefined ? process.env[o.environment] : undefined);
+    if (o.file === undefined && content === undefined) throw new StatusError(`${kind} ${o.Name}: environment variable ${o.environment ?? ''} is not set`, 1);
+    let data: Buffer;
+    try {
+      data = o.file !== undefined ? readFileSync(o.file) : Buffer.from(content ?? '');
+    } catch (e) {
+      throw new StatusError(`open ${o.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 1);
+    }
+    const body = { Name: o.Name, Labels: o.Labels, Data: data.toString('base64') };
+    let cur: { ID: string; Version: { Index: number } } | undefined;
+    try {
+      cur = await api.inspect(o.Name);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    }
+    try {
+      if (cur) {
+        await api.update(cur.ID, cur.Version.Index, body);
+      } else {
+        process.stdout.write(`Creating ${kind} ${o.Name}\n`);
+        await api.create(body);
+      }
+    } catch (e) {
+      if (e instanceof ApiError) throw new StatusError(`failed to ${cur ? 'update' : 'create'} ${kind} ${o.Name}: Error response from daemon: ${e.message}`, 1);
+      throw e;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
