@@ -38,6 +38,18 @@ async function checkManager(ctx: Ctx): Promise<void> {
   }
 }
 
+/**
+ * A spec without what the manager fills in (Runtime "container", endpoint mode "vip") and with
+ * network targets by name (a stored spec has their IDs), so a stored and a posted one compare.
+ */
+function asPosted(spec: ServiceSpec, netNames: Map<string, string>): ServiceSpec {
+  const s = structuredClone(spec) as ServiceSpec & { TaskTemplate?: { Runtime?: string; Networks?: Array<{ Target: string }> }; EndpointSpec?: { Mode?: string } };
+  if (s.TaskTemplate?.Runtime === 'container') delete s.TaskTemplate.Runtime;
+  for (const n of s.TaskTemplate?.Networks ?? []) n.Target = netNames.get(n.Target) ?? n.Target;
+  if (s.EndpointSpec?.Mode === 'vip') delete s.EndpointSpec.Mode;
+  return s;
+}
+
 function sameSpec(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
@@ -146,6 +158,7 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
   }
 
   const existing = new Map((await c.services.list({ filters })).map((s) => [s.Spec.Name, s] as const));
+  const netNames = existing.size ? new Map((await c.networks.list<{ Id: string; Name: string }>()).map((n) => [n.Id, n.Name] as const)) : new Map<string, string>();
   const touched: Array<{ id: string; name: string }> = [];
   for (const key of Object.keys(spec.services).sort()) {
     const s: ServiceSpec = spec.services[key];
@@ -166,7 +179,7 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
       if (s.Mode?.Replicated && s.Mode.Replicated.Replicas === undefined && cur.Spec.Mode?.Replicated?.Replicas !== undefined) {
         s.Mode.Replicated.Replicas = cur.Spec.Mode.Replicated.Replicas;
       }
-      if (sameSpec(s, cur.Spec)) continue;
+      if (sameSpec(asPosted(s, netNames), asPosted(cur.Spec, netNames))) continue;
       process.stdout.write(`Updating service ${name} (id: ${cur.ID})\n`);
       let r;
       try {
