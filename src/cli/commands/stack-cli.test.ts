@@ -55,10 +55,10 @@ afterEach(() => {
 });
 
 interface Run { code: number; stdout: string; stderr: string }
-function berth(r: Rec, args: string[], o: { input?: string } = {}): Promise<Run> {
+function berth(r: Rec, args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((done) => {
     const child = execFile(process.execPath, [BERTH, ...args], {
-      cwd: r.dir, env: { PATH: process.env.PATH ?? '/bin', HOME: r.dir, DOCKER_HOST: `unix://${r.sock}` }, timeout: 60_000,
+      cwd: r.dir, env: { PATH: process.env.PATH ?? '/bin', HOME: r.dir, DOCKER_HOST: `unix://${r.sock}`, ...o.env }, timeout: 60_000,
     }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     child.stdin!.end(o.input ?? '');
   });
@@ -223,6 +223,15 @@ test('stack deploy with secrets and configs: created before the services with do
   const ext = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'ext.yaml', 'st']);
   assert.deepEqual([ext.code, ext.stderr], [1, 'service api: secret not found: ext\n']);
   assert.ok(!writes(r).some((w) => w.includes('/services/')));
+
+  // compose's `environment:` source (beyond docker's stack files): the variable's value; unset, refused before any request.
+  const envFile = 'services:\n  api:\n    image: nginx:1.27\n    secrets: [tok]\nsecrets:\n  tok:\n    environment: TOKEN\n';
+  clear(r);
+  const unset = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', '-', 'env'], { input: envFile });
+  assert.deepEqual([unset.code, unset.stderr, writes(r)], [1, 'secret env_tok: environment variable TOKEN is not set\n', []]);
+  const set = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', '-', 'env'], { input: envFile, env: { TOKEN: 'abc' } });
+  assert.equal(set.code, 0, set.stderr);
+  assert.deepEqual(requests(r).find((x) => x.url.endsWith('/secrets/create'))!.body, { Name: 'env_tok', Labels: { 'com.docker.stack.namespace': 'env' }, Data: 'YWJj' });
 
   clear(r);
   const rm = await berth(r, ['stack', 'rm', 'st']);

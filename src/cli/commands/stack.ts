@@ -95,6 +95,11 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
   });
   const spec = convertStack(project, stack);
   if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secret drivers and templating are not supported (${spec.notSupported.join(', ')})`, 1);
+  // `environment:` (compose's; docker's stack schema has no such key): an unset variable is
+  // refused before any request rather than sent as empty data.
+  for (const [kind, list] of [['secret', spec.secrets], ['config', spec.configs]] as const) {
+    for (const o of list) if (o.file === undefined && objectContent(o) === undefined) throw new StatusError(`${kind} ${o.Name}: environment variable ${o.environment ?? ''} is not set`, 1);
+  }
   if (spec.unsupported.length) process.stderr.write(`Ignoring unsupported options: ${spec.unsupported.join(', ')}\n\n`);
   if (spec.deprecated.length) {
     process.stderr.write('Ignoring deprecated options:\n\n');
@@ -217,6 +222,11 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
   return 0;
 }
 
+/** The data given in the file (`content:`) or by the variable `environment:` names (the environment the loader read). */
+function objectContent(o: ObjectCreate): string | undefined {
+  return o.content ?? (o.environment !== undefined ? process.env[o.environment] : undefined);
+}
+
 /**
  * docker's createSecrets / createConfigs: inspect by name; a missing one is created ("Creating
  * secret x"), an existing one updated with the whole spec (silently, as docker: the manager takes
@@ -225,13 +235,9 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
 async function createObjects(ctx: Ctx, kind: 'secret' | 'config', objects: ObjectCreate[]): Promise<void> {
   const api = kind === 'secret' ? ctx.client.secrets : ctx.client.configs;
   for (const o of objects) {
-    // `environment:` (compose's; docker's stack schema has no such key): the variable's value, as
-    // the loader interpolated from; an unset one is refused rather than sent empty.
-    const content = o.content ?? (o.environment !== undefined ? process.env[o.environment] : undefined);
-    if (o.file === undefined && content === undefined) throw new StatusError(`${kind} ${o.Name}: environment variable ${o.environment ?? ''} is not set`, 1);
     let data: Buffer;
     try {
-      data = o.file !== undefined ? readFileSync(o.file) : Buffer.from(content ?? '');
+      data = o.file !== undefined ? readFileSync(o.file) : Buffer.from(objectContent(o) ?? '');
     } catch (e) {
       throw new StatusError(`open ${o.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 1);
     }
