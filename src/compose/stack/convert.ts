@@ -42,9 +42,9 @@ export interface ObjectCreate {
   Labels: Record<string, string>;
   /** Absolute path of the file holding the data (`file:`; the loader made it absolute). */
   file?: string;
-  /** The data itself (`environment:`'s value, a config's `content:`). */
+  /** The data itself (a config's `content:`). */
   content?: string;
-  /** The variable named by `environment:` (its value is `content`, unless it is not set). */
+  /** The variable `environment:` names: the CLI reads its value from its own environment (the loader's). */
   environment?: string;
 }
 
