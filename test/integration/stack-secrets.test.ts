@@ -11,14 +11,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { leftovers, startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { hasDocker, until } from './harness.js';
 
 let cluster: Cluster | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'berth-stack-secrets-'));
 after(async () => {
-  await cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await cluster?.stop();
+    // Nothing of the node is left on the host (namespaces, links, nft table, cgroups, mounts).
+    if (cluster) assert.deepEqual(leftovers(cluster), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // Unique per run, so a match can only come from this test.
