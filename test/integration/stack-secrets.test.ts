@@ -143,6 +143,12 @@ describe('stack deploy with secrets and configs', { timeout: 600_000, skip: hasD
     const d = n.daemon.docker(['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'compose.yaml', 'dk'], { cwd: dir });
     assert.equal(d.status, 0, d.stderr);
     assert.equal(d.stdout, 'Creating network dk_default\nCreating secret dk_pw\nCreating config dk_appconf\nCreating service dk_app\n');
+    // docker's redeploy posts each object's whole spec again (same data): berthd takes it, same IDs.
+    const [s1] = await list('secrets', 'dk');
+    const again = n.daemon.docker(['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'compose.yaml', 'dk'], { cwd: dir });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /^Updating service dk_app \(id: \w+\)\n$/);
+    assert.equal((await list('secrets', 'dk'))[0].ID, s1.ID);
     await check('dk', () => n.daemon.docker(['stack', 'rm', 'dk']));
   });
 });
