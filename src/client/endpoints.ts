@@ -378,7 +378,7 @@ export class ServicesApi {
   }
 }
 
-/** /secrets and /configs: what `stack rm` lists and removes (swarm objects with a Spec.Name). */
+/** /secrets and /configs: swarm objects with a Spec.Name (secret|config verbs, stack deploy and rm). */
 export class SwarmObjectsApi {
   readonly #c: ApiClient;
   readonly #base: '/secrets' | '/configs';
@@ -396,6 +396,10 @@ export class SwarmObjectsApi {
   /** POST /<kind>/create: the spec with Data as base64. */
   create(spec: SecretSpec): Promise<{ ID: string }> {
     return this.#c.json<{ ID: string }>('POST', `${this.#base}/create`, { body: spec });
+  }
+  /** POST /<kind>/{id}/update?version=N with the whole spec (the manager lets only the labels change). */
+  update(id: string, version: number, spec: SecretSpec): Promise<void> {
+    return this.#c.call('POST', `${this.#base}/${encodeURIComponent(id)}/update`, { query: { version }, body: spec });
   }
 }
 

@@ -21,6 +21,8 @@ const NODE = {
 };
 const networks = new Map(); // id → network
 const services = new Map(); // id → service
+const secrets = new Map(); // id → secret (its Data kept, never listed)
+const configs = new Map(); // id → config
 let seq = 0;
 for (const name of (process.env.STACK_RECORDER_EXTERNAL ?? '').split(',').filter(Boolean)) {
   networks.set(`ext-${name}`, { Id: `ext-${name}`, Name: name, Driver: 'overlay', Scope: 'swarm', Labels: {} });
@@ -72,7 +74,35 @@ http.createServer((req, res) => {
       networks.delete(ref);
       res.writeHead(204); res.end(); return;
     }
-    if (p === '/secrets' || p === '/configs') return json([]);
+    const om = /^\/(secrets|configs)(?:\/([^/]+))?(\/update)?$/.exec(p);
+    if (om) {
+      // Secrets and configs by name or ID; a list filtered by names (docker's ParseSecrets) or labels.
+      const store = om[1] === 'secrets' ? secrets : configs;
+      if (om[2] === 'create' && req.method === 'POST') {
+        const b = JSON.parse(body);
+        if ([...store.values()].some((x) => x.Spec.Name === b.Name)) return json({ message: `rpc error: code = AlreadyExists desc = ${om[1].slice(0, -1)} ${b.Name} already exists` }, 409);
+        const id = nextId(om[1].slice(0, 3));
+        store.set(id, { ID: id, Version: { Index: 1 }, Spec: b });
+        return json({ ID: id }, 201);
+      }
+      if (!om[2]) {
+        const f = u.searchParams.get('filters');
+        const names = f ? Object.keys(JSON.parse(f).name ?? {}) : [];
+        return json([...store.values()].filter((x) => matches(x.Spec.Labels, labelFilter(u)) && (!names.length || names.some((n) => x.Spec.Name.startsWith(n)))).map((x) => ({ ...x, Spec: { ...x.Spec, Data: undefined } })));
+      }
+      const ref = decodeURIComponent(om[2]);
+      const x = [...store.values()].find((o) => o.ID === ref || o.Spec.Name === ref);
+      if (!x) return json({ message: `${om[1].slice(0, -1)} ${ref} not found` }, 404);
+      if (req.method === 'DELETE') { store.delete(x.ID); res.writeHead(204); res.end(); return; }
+      if (om[3]) {
+        const b = JSON.parse(body);
+        // swarmkit: only the labels of a secret or config may change.
+        if (b.Data !== undefined && b.Data !== x.Spec.Data) return json({ message: `rpc error: code = InvalidArgument desc = only updates to Labels are allowed` }, 400);
+        x.Version.Index++; x.Spec = { ...x.Spec, Labels: b.Labels };
+        res.writeHead(200); res.end(); return;
+      }
+      return json({ ...x, Spec: { ...x.Spec, Data: undefined } });
+    }
     if (p === '/services' && req.method === 'GET') return json([...services.values()].filter((s) => matches(s.Spec.Labels, labelFilter(u))).map((s) => ({ ...s, Endpoint: { Spec: s.Spec.EndpointSpec ?? {}, Ports: s.Spec.EndpointSpec?.Ports }, ServiceStatus: { RunningTasks: 0, DesiredTasks: s.Spec.Mode?.Replicated?.Replicas ?? 1 } })));
     if (p === '/services/create') {
       const id = nextId('svc');

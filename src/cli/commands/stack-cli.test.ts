@@ -55,10 +55,10 @@ afterEach(() => {
 });
 
 interface Run { code: number; stdout: string; stderr: string }
-function berth(r: Rec, args: string[], o: { input?: string } = {}): Promise<Run> {
+function berth(r: Rec, args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((done) => {
     const child = execFile(process.execPath, [BERTH, ...args], {
-      cwd: r.dir, env: { PATH: process.env.PATH ?? '/bin', HOME: r.dir, DOCKER_HOST: `unix://${r.sock}` }, timeout: 60_000,
+      cwd: r.dir, env: { PATH: process.env.PATH ?? '/bin', HOME: r.dir, DOCKER_HOST: `unix://${r.sock}`, ...o.env }, timeout: 60_000,
     }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     child.stdin!.end(o.input ?? '');
   });
@@ -146,9 +146,98 @@ test('stack deploy: -c - reads stdin; --resolve-image always asks the registry a
   assert.deepEqual([none.code, none.stderr], [1, 'Specify a Compose file (with --compose-file)\n']);
   assert.deepEqual(requests(r).filter((x) => x.url !== '/_ping'), []);
   writeFileSync(join(r.dir, 'pw'), 'secret\n');
-  const sec = await berth(r, ['stack', 'deploy', '-c', '-', 'st'], { input: 'services:\n  one:\n    image: alpine\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw\n' });
-  assert.deepEqual([sec.code, sec.stderr], [1, 'berth stack deploy: secrets and configs are not supported yet (services.one.secrets)\n']);
+  const sec = await berth(r, ['stack', 'deploy', '-c', '-', 'st'], { input: 'services:\n  one:\n    image: alpine\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw\n    driver: vault\n' });
+  assert.deepEqual([sec.code, sec.stderr], [1, 'berth stack deploy: secret drivers and templating are not supported (secrets.pw.driver)\n']);
   assert.deepEqual(writes(r), []);
+});
+
+const SECRETS_COMPOSE = `services:
+  web:
+    image: nginx:1.27
+    secrets:
+      - pw
+      - source: token
+        target: tok
+        uid: "101"
+        gid: "102"
+        mode: 0400
+    configs:
+      - source: appconf
+        target: /etc/app.conf
+secrets:
+  pw:
+    file: ./pw.txt
+    labels:
+      a: b
+  token:
+    file: ./pw.txt
+configs:
+  appconf:
+    file: ./app.conf
+`;
+
+test('stack deploy with secrets and configs: created before the services with docker 28\'s lines and bodies, referenced by ID; a redeploy updates labels silently, a data change fails with the daemon\'s text; rm removes them', async () => {
+  const r = await startRecorder();
+  writeFileSync(join(r.dir, 'pw.txt'), 's3cret\n');
+  writeFileSync(join(r.dir, 'app.conf'), 'listen 80\n');
+  writeFileSync(join(r.dir, 'sec.yaml'), SECRETS_COMPOSE);
+  const d = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'sec.yaml', 'st']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal(d.stdout, 'Creating network st_default\nCreating secret st_pw\nCreating secret st_token\nCreating config st_appconf\nCreating service st_web\n');
+  assert.deepEqual(writes(r), ['POST /networks/create', 'POST /secrets/create', 'POST /secrets/create', 'POST /configs/create', 'POST /services/create']);
+  const reqs = requests(r);
+  // The bodies docker CLI 28.2.2 posted for this file against the same recorder.
+  assert.deepEqual(reqs.filter((x) => /\/(secrets|configs)\/create$/.test(x.url)).map((x) => x.body), [
+    { Name: 'st_pw', Labels: { a: 'b', 'com.docker.stack.namespace': 'st' }, Data: 'czNjcmV0Cg==' },
+    { Name: 'st_token', Labels: { 'com.docker.stack.namespace': 'st' }, Data: 'czNjcmV0Cg==' },
+    { Name: 'st_appconf', Labels: { 'com.docker.stack.namespace': 'st' }, Data: 'bGlzdGVuIDgwCg==' },
+  ]);
+  const c = reqs.find((x) => x.url.endsWith('/services/create'))!.body.TaskTemplate.ContainerSpec;
+  assert.deepEqual(c.Secrets, [
+    { File: { Name: 'pw', UID: '0', GID: '0', Mode: 0o444 }, SecretID: 'sec0002abcdefghijklmnopqr', SecretName: 'st_pw' },
+    { File: { Name: 'tok', UID: '101', GID: '102', Mode: 0o400 }, SecretID: 'sec0003abcdefghijklmnopqr', SecretName: 'st_token' },
+  ]);
+  assert.deepEqual(c.Configs, [{ File: { Name: '/etc/app.conf', UID: '0', GID: '0', Mode: 0o444 }, ConfigID: 'con0004abcdefghijklmnopqr', ConfigName: 'st_appconf' }]);
+  assert.ok(reqs.some((x) => decodeURIComponent(x.url).includes('/secrets?filters={"name":{"st_pw":true,"st_token":true}}')), 'IDs looked up by name, as ParseSecrets');
+
+  // A label edit: each object updated at its version with the whole spec, nothing printed; the service unchanged.
+  writeFileSync(join(r.dir, 'sec.yaml'), SECRETS_COMPOSE.replace('a: b', 'a: c'));
+  clear(r);
+  const again = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'sec.yaml', 'st']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, '');
+  assert.deepEqual(writes(r), ['POST /secrets/sec0002abcdefghijklmnopqr/update?version=1', 'POST /secrets/sec0003abcdefghijklmnopqr/update?version=1', 'POST /configs/con0004abcdefghijklmnopqr/update?version=1']);
+  assert.deepEqual(requests(r).find((x) => x.url.includes('/secrets/sec0002'))!.body, { Name: 'st_pw', Labels: { a: 'c', 'com.docker.stack.namespace': 'st' }, Data: 'czNjcmV0Cg==' });
+
+  // New data for an existing secret: the manager's refusal, as docker shows it; no service touched.
+  writeFileSync(join(r.dir, 'pw.txt'), 'new\n');
+  clear(r);
+  const changed = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'sec.yaml', 'st']);
+  assert.deepEqual([changed.code, changed.stdout], [1, '']);
+  assert.match(changed.stderr, /failed to update secret st_pw: Error response from daemon: rpc error: code = InvalidArgument desc = only updates to Labels are allowed\n$/);
+  assert.ok(!writes(r).some((w) => w.includes('/services/')));
+
+  // An external secret that does not exist: docker's ParseSecrets text, before any service request.
+  writeFileSync(join(r.dir, 'ext.yaml'), 'services:\n  api:\n    image: nginx:1.27\n    secrets: [ext]\nsecrets:\n  ext:\n    external: true\n');
+  clear(r);
+  const ext = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', 'ext.yaml', 'st']);
+  assert.deepEqual([ext.code, ext.stderr], [1, 'service api: secret not found: ext\n']);
+  assert.ok(!writes(r).some((w) => w.includes('/services/')));
+
+  // compose's `environment:` source (beyond docker's stack files): the variable's value; unset, refused before any request.
+  const envFile = 'services:\n  api:\n    image: nginx:1.27\n    secrets: [tok]\nsecrets:\n  tok:\n    environment: TOKEN\n';
+  clear(r);
+  const unset = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', '-', 'env'], { input: envFile });
+  assert.deepEqual([unset.code, unset.stderr, writes(r)], [1, 'secret env_tok: environment variable TOKEN is not set\n', []]);
+  const set = await berth(r, ['stack', 'deploy', '-d', '--resolve-image', 'never', '-c', '-', 'env'], { input: envFile, env: { TOKEN: 'abc' } });
+  assert.equal(set.code, 0, set.stderr);
+  assert.deepEqual(requests(r).find((x) => x.url.endsWith('/secrets/create'))!.body, { Name: 'env_tok', Labels: { 'com.docker.stack.namespace': 'env' }, Data: 'YWJj' });
+
+  clear(r);
+  const rm = await berth(r, ['stack', 'rm', 'st']);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal(rm.stdout, 'Removing service st_web\nRemoving secret st_pw\nRemoving secret st_token\nRemoving config st_appconf\nRemoving network st_default\n');
+  assert.deepEqual(writes(r).map((w) => w.replace(/(svc|sec|con|net)\d{4}\w+/, 'ID')), ['DELETE /services/ID', 'DELETE /secrets/ID', 'DELETE /secrets/ID', 'DELETE /configs/ID', 'DELETE /networks/ID']);
 });
 
 test('stack ls, services, ps, rm: docker\'s tables, "nothing found" texts and exit codes, rm\'s lines and requests', async () => {

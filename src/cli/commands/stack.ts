@@ -4,6 +4,7 @@
 //
 //   berth stack deploy -c compose.yaml shop
 //     Creating network shop_default
+//     Creating secret shop_pw            (top-level secrets and configs; an existing one gets its labels updated)
 //     Creating service shop_web
 //   berth stack services shop          (service ls filtered by com.docker.stack.namespace=shop)
 //   berth stack rm shop
@@ -18,13 +19,13 @@ import type { OptionsOf, STACK_COMMANDS } from '../spec.ts';
 import type { Service, ServiceSpec, SwarmInfo, Task } from '../../api/types/swarm.ts';
 import { ApiError } from '../../client/client.ts';
 import { loadProject } from '../../compose/load.ts';
-import { convertStack, IMAGE_LABEL, LOAD_NAME, NAMESPACE_LABEL } from '../../compose/stack/convert.ts';
+import { convertStack, IMAGE_LABEL, LOAD_NAME, NAMESPACE_LABEL, type ObjectCreate } from '../../compose/stack/convert.ts';
 import { authHeaderFor } from '../credentials.ts';
 import { StatusError, type Ctx, templateFailure } from '../context.ts';
 import { encodeFilters } from '../filters.ts';
 import { renderList } from '../format/formatter.ts';
 import { taskTable, withFilter } from './nodes.ts';
-import { pinImage, waitOnService } from './services.ts';
+import { pinImage, resolveObjectRefs, waitOnService } from './services.ts';
 import { renderServices } from './swarm-display.ts';
 
 const nsFilter = (stack: string) => encodeFilters([`label=${NAMESPACE_LABEL}=${stack}`]);
@@ -35,6 +36,18 @@ async function checkManager(ctx: Ctx): Promise<void> {
   if (!info.Swarm?.ControlAvailable) {
     throw new StatusError('this node is not a swarm manager. Use "berth swarm init" or "berth swarm join" to connect this node to swarm and try again', 1);
   }
+}
+
+/**
+ * A spec without what the manager fills in (Runtime "container", endpoint mode "vip") and with
+ * network targets by name (a stored spec has their IDs), so a stored and a posted one compare.
+ */
+function asPosted(spec: ServiceSpec, netNames: Map<string, string>): ServiceSpec {
+  const s = structuredClone(spec) as ServiceSpec & { TaskTemplate?: { Runtime?: string; Networks?: Array<{ Target: string }> }; EndpointSpec?: { Mode?: string } };
+  if (s.TaskTemplate?.Runtime === 'container') delete s.TaskTemplate.Runtime;
+  for (const n of s.TaskTemplate?.Networks ?? []) n.Target = netNames.get(n.Target) ?? n.Target;
+  if (s.EndpointSpec?.Mode === 'vip') delete s.EndpointSpec.Mode;
+  return s;
 }
 
 function sameSpec(a: unknown, b: unknown): boolean {
@@ -76,10 +89,17 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
     workingDir: first,
     environment: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
     projectName: { name: LOAD_NAME, explicit: true },
+    // docker creates every top-level secret and config, used or not.
+    allResources: true,
     warn: (m) => process.stderr.write(`${m}\n`),
   });
   const spec = convertStack(project, stack);
-  if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secrets and configs are not supported yet (${spec.notSupported.join(', ')})`, 1);
+  if (spec.notSupported.length) throw new StatusError(`berth stack deploy: secret drivers and templating are not supported (${spec.notSupported.join(', ')})`, 1);
+  // `environment:` (compose's; docker's stack schema has no such key): an unset variable is
+  // refused before any request rather than sent as empty data.
+  for (const [kind, list] of [['secret', spec.secrets], ['config', spec.configs]] as const) {
+    for (const o of list) if (o.file === undefined && objectContent(o) === undefined) throw new StatusError(`${kind} ${o.Name}: environment variable ${o.environment ?? ''} is not set`, 1);
+  }
   if (spec.unsupported.length) process.stderr.write(`Ignoring unsupported options: ${spec.unsupported.join(', ')}\n\n`);
   if (spec.deprecated.length) {
     process.stderr.write('Ignoring deprecated options:\n\n');
@@ -129,7 +149,21 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
     }
   }
 
+  await createObjects(ctx, 'secret', spec.secrets);
+  await createObjects(ctx, 'config', spec.configs);
+  // docker's convert.Services: the references' IDs, looked up now that the objects exist; an
+  // external one that does not gets "service web: secret not found: x" before any service changes.
+  for (const key of Object.keys(spec.services).sort()) {
+    try {
+      await resolveObjectRefs(ctx, spec.services[key]);
+    } catch (e) {
+      if (e instanceof StatusError) throw new StatusError(`service ${key}: ${e.message}`, 1);
+      throw e;
+    }
+  }
+
   const existing = new Map((await c.services.list({ filters })).map((s) => [s.Spec.Name, s] as const));
+  const netNames = existing.size ? new Map((await c.networks.list<{ Id: string; Name: string }>()).map((n) => [n.Id, n.Name] as const)) : new Map<string, string>();
   const touched: Array<{ id: string; name: string }> = [];
   for (const key of Object.keys(spec.services).sort()) {
     const s: ServiceSpec = spec.services[key];
@@ -150,7 +184,7 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
       if (s.Mode?.Replicated && s.Mode.Replicated.Replicas === undefined && cur.Spec.Mode?.Replicated?.Replicas !== undefined) {
         s.Mode.Replicated.Replicas = cur.Spec.Mode.Replicated.Replicas;
       }
-      if (sameSpec(s, cur.Spec)) continue;
+      if (sameSpec(asPosted(s, netNames), asPosted(cur.Spec, netNames))) continue;
       process.stdout.write(`Updating service ${name} (id: ${cur.ID})\n`);
       let r;
       try {
@@ -186,6 +220,46 @@ export async function deploy(ctx: Ctx, args: string[], o: OptionsOf<typeof STACK
   }
   if (errors.length) throw new StatusError(`failed to wait on services:\n${errors.join('\n')}`, 1);
   return 0;
+}
+
+/** The data given in the file (`content:`) or by the variable `environment:` names (the environment the loader read). */
+function objectContent(o: ObjectCreate): string | undefined {
+  return o.content ?? (o.environment !== undefined ? process.env[o.environment] : undefined);
+}
+
+/**
+ * docker's createSecrets / createConfigs: inspect by name; a missing one is created ("Creating
+ * secret x"), an existing one updated with the whole spec (silently, as docker: the manager takes
+ * label changes and refuses a data change with "only updates to Labels are allowed").
+ */
+async function createObjects(ctx: Ctx, kind: 'secret' | 'config', objects: ObjectCreate[]): Promise<void> {
+  const api = kind === 'secret' ? ctx.client.secrets : ctx.client.configs;
+  for (const o of objects) {
+    let data: Buffer;
+    try {
+      data = o.file !== undefined ? readFileSync(o.file) : Buffer.from(objectContent(o) ?? '');
+    } catch (e) {
+      throw new StatusError(`open ${o.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 1);
+    }
+    const body = { Name: o.Name, Labels: o.Labels, Data: data.toString('base64') };
+    let cur: { ID: string; Version: { Index: number } } | undefined;
+    try {
+      cur = await api.inspect(o.Name);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    }
+    try {
+      if (cur) {
+        await api.update(cur.ID, cur.Version.Index, body);
+      } else {
+        process.stdout.write(`Creating ${kind} ${o.Name}\n`);
+        await api.create(body);
+      }
+    } catch (e) {
+      if (e instanceof ApiError) throw new StatusError(`failed to ${cur ? 'update' : 'create'} ${kind} ${o.Name}: Error response from daemon: ${e.message}`, 1);
+      throw e;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { convertStack, LOAD_NAME } from './convert.ts';
 function stack(yaml: string, name: string) {
   const p = loadProject({
     files: [{ filename: '/srv/app/compose.yaml', content: yaml }], workingDir: '/srv/app',
-    environment: {}, projectName: { name: LOAD_NAME, explicit: true },
+    environment: {}, projectName: { name: LOAD_NAME, explicit: true }, allResources: true,
   });
   return convertStack(p, name);
 }
@@ -234,9 +234,75 @@ test('stack convert: caps (CAP_ added), sysctls, stop signal, extra hosts, dns, 
   assert.deepEqual(converted(stack(C_YAML, 'st')), C_POSTED);
 });
 
-test('stack convert: secrets and configs are listed as not supported (the CLI refuses them), nothing else is', () => {
-  const s = stack('services:\n  a:\n    image: x\n    secrets: [pw]\n    configs: [cf]\nsecrets:\n  pw:\n    file: ./pw\nconfigs:\n  cf:\n    file: ./cf\n', 'st');
-  assert.deepEqual(s.notSupported, ['services.a.secrets', 'services.a.configs']);
+// Captured from docker CLI 28.2.2 (`docker stack deploy --resolve-image never -c compose.yaml st`
+// against test/tools/stack-recorder.mjs, pw.txt holding "s3cret\n", app.conf "listen 80\n"): the
+// object creates in the order docker's map gave them, and the service's references without the
+// IDs (SecretID/ConfigID are looked up by the CLI once the objects exist).
+const SEC_YAML = `
+services:
+  web:
+    image: nginx:1.27
+    secrets:
+      - pw
+      - source: token
+        target: tok
+        uid: "101"
+        gid: "102"
+        mode: 0400
+    configs:
+      - source: appconf
+        target: /etc/app.conf
+      - named
+secrets:
+  pw:
+    file: ./pw.txt
+    labels:
+      a: b
+  token:
+    file: ./pw.txt
+  ext:
+    external: true
+configs:
+  appconf:
+    file: ./app.conf
+  named:
+    name: my-named-config
+    file: ./app.conf
+`;
+const SEC_POSTED_OBJECTS = {
+  secrets: [{"Name":"st_pw","Labels":{"a":"b","com.docker.stack.namespace":"st"},"Data":"czNjcmV0Cg=="},{"Name":"st_token","Labels":{"com.docker.stack.namespace":"st"},"Data":"czNjcmV0Cg=="}],
+  configs: [{"Name":"my-named-config","Labels":{"com.docker.stack.namespace":"st"},"Data":"bGlzdGVuIDgwCg=="},{"Name":"st_appconf","Labels":{"com.docker.stack.namespace":"st"},"Data":"bGlzdGVuIDgwCg=="}],
+};
+const SEC_POSTED_CONTAINER = {"Image":"nginx:1.27","Labels":{"com.docker.stack.namespace":"st"},"Privileges":{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false},"Secrets":[{"File":{"Name":"pw","UID":"0","GID":"0","Mode":292},"SecretID":"sec0002abcdefghijklmnopqr","SecretName":"st_pw"},{"File":{"Name":"tok","UID":"101","GID":"102","Mode":256},"SecretID":"sec0003abcdefghijklmnopqr","SecretName":"st_token"}],"Configs":[{"File":{"Name":"named","UID":"0","GID":"0","Mode":292},"ConfigID":"con0004abcdefghijklmnopqr","ConfigName":"my-named-config"},{"File":{"Name":"/etc/app.conf","UID":"0","GID":"0","Mode":292},"ConfigID":"con0005abcdefghijklmnopqr","ConfigName":"st_appconf"}]};
+
+/** Drops the IDs docker's ParseSecrets/ParseConfigs added: what the converter itself gives. */
+function withoutIds(c: Record<string, unknown>) {
+  const strip = (refs: unknown) => (refs as Array<Record<string, unknown>>).map(({ SecretID: _s, ConfigID: _c, ...r }) => r);
+  return { ...c, Secrets: strip(c.Secrets), Configs: strip(c.Configs) };
+}
+
+test('stack convert: top-level secrets and configs (file, name:, labels, external skipped) and the service references as docker 28 posts them', () => {
+  const s = stack(SEC_YAML, 'st');
+  const data: Record<string, string> = { '/srv/app/pw.txt': 's3cret\n', '/srv/app/app.conf': 'listen 80\n' };
+  const posted = (o: { Name: string; Labels: Record<string, string>; file?: string }) => ({ Name: o.Name, Labels: o.Labels, Data: Buffer.from(data[o.file!]).toString('base64') });
+  assert.deepEqual({ secrets: s.secrets.map(posted), configs: s.configs.map(posted) }, SEC_POSTED_OBJECTS);
+  assert.deepEqual(s.services.web.TaskTemplate!.ContainerSpec, withoutIds(SEC_POSTED_CONTAINER));
+  assert.deepEqual(s.notSupported, []);
+});
+
+test('stack convert: an unused secret is still created; an explicit /run/secrets target differs from the source and is kept; environment and content sources', () => {
+  const s = stack('services:\n  a:\n    image: x\n    secrets:\n      - source: pw\n        target: /run/secrets/other\nsecrets:\n  pw:\n    environment: PW\n  unused:\n    file: ./u\nconfigs:\n  inline:\n    content: hello\n', 'st');
+  assert.deepEqual(s.secrets, [
+    { Name: 'st_pw', Labels: { 'com.docker.stack.namespace': 'st' }, environment: 'PW' },
+    { Name: 'st_unused', Labels: { 'com.docker.stack.namespace': 'st' }, file: '/srv/app/u' },
+  ]);
+  assert.deepEqual(s.configs, [{ Name: 'st_inline', Labels: { 'com.docker.stack.namespace': 'st' }, content: 'hello' }]);
+  assert.deepEqual((s.services.a.TaskTemplate!.ContainerSpec as { Secrets: unknown }).Secrets, [{ File: { Name: '/run/secrets/other', UID: '0', GID: '0', Mode: 0o444 }, SecretName: 'st_pw' }]);
+});
+
+test('stack convert: secret drivers and template drivers are listed as not supported (the CLI refuses them), nothing else is', () => {
+  const s = stack('services:\n  a:\n    image: x\nsecrets:\n  d:\n    file: ./s\n    driver: vault\nconfigs:\n  t:\n    file: ./cf\n    template_driver: golang\n', 'st');
+  assert.deepEqual(s.notSupported, ['secrets.d.driver', 'configs.t.template_driver']);
   assert.deepEqual(stack(B_YAML, 'st').notSupported, []);
 });
 

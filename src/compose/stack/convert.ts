@@ -6,14 +6,16 @@
 //   s.services.web   → { Name: 'shop_web', Labels: { 'com.docker.stack.image': 'nginx', 'com.docker.stack.namespace': 'shop' }, ... }
 //   s.networks       → [{ Name: 'shop_default', Driver: 'overlay', Labels: { namespace }, ... }]  (to create if missing)
 //   s.externalNetworks → names that must already exist
+//   s.secrets, s.configs → [{ Name: 'shop_pw', Labels: { namespace }, file: '/srv/app/pw.txt' }]  (created or updated)
 //   s.unsupported    → ['build', ...]: docker's "Ignoring unsupported options: build"
 //
 // Names are `<stack>_<key>` unless the file gives a `name:` (or the object is external). The
 // image is sent with `:latest` added (docker's deploy does that), its image label as written; the CLI
-// pins digests (--resolve-image).
+// pins digests (--resolve-image). A service's secret and config references carry only names: the
+// CLI resolves their IDs once the objects exist (docker's ParseSecrets/ParseConfigs).
 import type { ServiceSpec } from '../../api/types/swarm.ts';
 import { normalizeTagged } from '../../common/reference.ts';
-import type { Healthcheck, Network, PortConfig, Project, Resource, Service, ServiceVolume, UpdateConfig } from '../model.ts';
+import type { FileObject, FileReference, Healthcheck, Network, PortConfig, Project, Resource, Service, ServiceVolume, UpdateConfig } from '../model.ts';
 
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const IMAGE_LABEL = 'com.docker.stack.image';
@@ -34,6 +36,18 @@ export interface NetworkCreate {
   Labels: Record<string, string>;
 }
 
+/** A secret or config the stack creates (or whose labels it updates): its data comes from a file or is given. */
+export interface ObjectCreate {
+  Name: string;
+  Labels: Record<string, string>;
+  /** Absolute path of the file holding the data (`file:`; the loader made it absolute). */
+  file?: string;
+  /** The data itself (a config's `content:`). */
+  content?: string;
+  /** The variable `environment:` names: the CLI reads its value from its own environment (the loader's). */
+  environment?: string;
+}
+
 export interface StackSpec {
   services: Record<string, ServiceSpec>;
   /** Networks the stack creates when they do not exist, by engine name (sorted). */
@@ -43,7 +57,11 @@ export interface StackSpec {
   /** Service keys docker ignores in a stack, sorted ("Ignoring unsupported options: ..."). */
   unsupported: string[];
   /** docker's deprecated keys with their explanations ("Ignoring deprecated options: ..."). */
-  deprecated: Array<[string, string]>;  /** What berth cannot deploy yet (secrets and configs): the CLI refuses before any request. */
+  deprecated: Array<[string, string]>;
+  /** The top-level secrets and configs that are not external, by engine name (all of them, used or not, as docker). */
+  secrets: ObjectCreate[];
+  configs: ObjectCreate[];
+  /** What berth cannot deploy (secret drivers, templating), as `secrets.<key>.driver`: the CLI refuses before any request. */
   notSupported: string[];
 }
 
@@ -95,8 +113,6 @@ export function convertStack(project: Project, stack: string): StackSpec {
     for (const [k, key] of UNSUPPORTED) if (svc[k] !== undefined && !(Array.isArray(svc[k]) && (svc[k] as unknown[]).length === 0)) unsupported.add(key);
     for (const [k, key, why] of DEPRECATED) if (svc[k] !== undefined) deprecated.set(key, why);
     for (const n of Object.keys(svc.networks ?? { default: null })) usedNetworks.add(n);
-    if (svc.secrets?.length) notSupported.add(`services.${name}.secrets`);
-    if (svc.configs?.length) notSupported.add(`services.${name}.configs`);
     services[name] = convertService(project, stack, svc);
   }
   const networks: NetworkCreate[] = [];
@@ -107,10 +123,33 @@ export function convertStack(project: Project, stack: string): StackSpec {
     networks.push(networkCreate(stack, key, n));
   }
   networks.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  const objects = (kind: 'secrets' | 'configs'): ObjectCreate[] => {
+    const out: ObjectCreate[] = [];
+    for (const key of Object.keys(project[kind]).sort()) {
+      const o = project[kind][key];
+      if (o.external) continue;
+      // docker would send a secret's Driver and a Templating driver; berth's manager has neither.
+      if (o.driver) notSupported.add(`${kind}.${key}.driver`);
+      if (o.templateDriver) notSupported.add(`${kind}.${key}.template_driver`);
+      out.push(objectCreate(stack, key, o));
+    }
+    return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  };
+  const secrets = objects('secrets');
+  const configs = objects('configs');
   return {
     services, networks, externalNetworks: externalNetworks.sort(),
-    unsupported: [...unsupported].sort(), deprecated: [...deprecated.entries()].sort(), notSupported: [...notSupported],
+    unsupported: [...unsupported].sort(), deprecated: [...deprecated.entries()].sort(), secrets, configs, notSupported: [...notSupported],
   };
+}
+
+/** docker's fileObjectConfig: the engine name, the namespace label added to the file's labels, where the data is. */
+function objectCreate(stack: string, key: string, o: FileObject): ObjectCreate {
+  const out: ObjectCreate = { Name: objectName(stack, key, o), Labels: withNamespace(stack, o.labels) };
+  if (o.file !== undefined) out.file = o.file;
+  else if (o.content !== undefined) out.content = o.content;
+  if (o.environment !== undefined) out.environment = o.environment;
+  return out;
 }
 
 /** docker's convertNetworks: overlay unless the file says otherwise, the namespace label added. */
@@ -161,6 +200,8 @@ export function convertService(project: Project, stack: string, svc: Service): S
     Healthcheck: healthcheck(svc.healthcheck),
     Hosts: hosts(svc.extraHosts),
     DNSConfig: dnsConfig(svc),
+    Secrets: fileRefs(project.secrets, stack, svc.secrets, 'secret'),
+    Configs: fileRefs(project.configs, stack, svc.configs, 'config'),
     Isolation: svc.isolation || undefined,
     Sysctls: svc.sysctls && Object.keys(svc.sysctls).length ? svc.sysctls : undefined,
     CapabilityAdd: capabilities(svc.capAdd),
@@ -347,4 +388,22 @@ function mounts(project: Project, stack: string, vols: ServiceVolume[] | undefin
     if (v.type === 'tmpfs' && v.tmpfs) m.TmpfsOptions = dropUndefined({ SizeBytes: v.tmpfs.size, Mode: v.tmpfs.mode });
     return dropUndefined(m);
   });
+}
+
+/**
+ * docker's convertServiceSecrets / convertServiceConfigObjs: each reference names its object by
+ * engine name; the file is the target or else the source key, uid and gid "0", mode 0444; sorted by
+ * object name (docker sorts so that a redeploy does not restart a service over the order).
+ */
+function fileRefs(objects: Record<string, FileObject>, stack: string, refs: FileReference[] | undefined, kind: 'secret' | 'config'): Json[] | undefined {
+  if (!refs?.length) return undefined;
+  const nameKey = kind === 'secret' ? 'SecretName' : 'ConfigName';
+  const out = refs.map((r) => {
+    const o = objects[r.source] ?? { name: `${LOAD_NAME}_${r.source}` };
+    // The compose loader fills a secret's target with /run/secrets/<source> (compose-go's default);
+    // docker's stack loader leaves it empty and sends the source as the file name.
+    const target = r.target && !(kind === 'secret' && r.target === `/run/secrets/${r.source}`) ? r.target : r.source;
+    return { File: { Name: target, UID: r.uid || '0', GID: r.gid || '0', Mode: r.mode ?? 0o444 }, [nameKey]: objectName(stack, r.source, o) };
+  });
+  return out.sort((a, b) => ((a[nameKey] as string) < (b[nameKey] as string) ? -1 : (a[nameKey] as string) > (b[nameKey] as string) ? 1 : 0));
 }
