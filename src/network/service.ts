@@ -26,6 +26,11 @@
 // the embedded DNS answers AAAA, and the ip6 table mirrors the ip table's rules (nft.ts). An
 // IPv6 subnet given without EnableIPv6 is ignored, as Docker does; the default bridge is IPv4.
 //
+// Swarm mode: the cluster networks (driver overlay) this node has a part in are records here too,
+// kept from the views its manager sends; their data plane is an OverlayNetwork (VXLAN) made while
+// a container here is on one. See "cluster networks" below for docker_gwbridge, the names the
+// DNS answers across nodes, the per-container VIP tables and the routing mesh's ingress sandbox.
+//
 // State: networks and endpoints in one JSON document written atomically after every change. At
 // start the bridges and rules are made again from it; endpoints of containers that no longer
 // run and namespaces nobody owns are removed (a kill -9 of berthd leaves nothing stale).
