@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chain } from './testing/nft-chain.ts';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { isEngineError } from '../common/errors.ts';
@@ -23,14 +24,6 @@ const base: RulesetState = {
 };
 
 function lines(text: string): string[] { return text.split('\n').map((l) => l.trim()); }
-function chain(text: string, name: string): string[] {
-  const all = text.split('\n');
-  const i = all.findIndex((l) => l.trim() === `chain ${name} {`);
-  assert.ok(i >= 0, `chain ${name} missing`);
-  const out: string[] = [];
-  for (let j = i + 1; all[j].trim() !== '}'; j++) if (all[j].trim() && !all[j].trim().startsWith('#')) out.push(all[j].trim());
-  return out;
-}
 
 test('the file replaces only berth\'s own table atomically', () => {
   const t = renderRuleset(base);
