@@ -6,7 +6,7 @@ import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { running, startCluster, tasksOf, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until } from './harness.js';
 
 let cluster: Cluster | undefined;
@@ -14,12 +14,6 @@ after(async () => { await cluster?.stop(); });
 
 const info = async (n: ClusterNode) => (await n.daemon.api('GET', '/info')).json().Swarm;
 
-async function tasksOf(n: ClusterNode, service: string): Promise<any[]> {
-  const r = await n.daemon.api('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
-  assert.equal(r.status, 200, r.body.toString());
-  return r.json();
-}
-const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
 
 /** kill -9 of a node's etcd member (berthd's child; a berthd killed with -9 leaves it running). */
 function killEtcd(n: ClusterNode): void {

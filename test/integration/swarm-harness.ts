@@ -4,6 +4,7 @@
 // Each berthd is an ordinary harness daemon (startDaemon) run in its namespace: its own data
 // root, exec root, socket (reachable from the host: the filesystem is shared), cgroup parent and
 // nft table (both named from the exec root), default bridge name and an explicit container subnet.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,3 +197,19 @@ export function leftovers(c: Cluster): string[] {
   out.push(...mounts.map((m) => `mount ${m}`));
   return out;
 }
+
+/** One API call to a node: its status, its body as text, and the body as JSON on demand. */
+export async function nodeApi(n: ClusterNode, method: string, path: string, body?: unknown): Promise<{ status: number; json: () => any; text: string }> {
+  const r = await n.daemon.api(method, path, body);
+  return { status: r.status, json: () => r.json(), text: r.body.toString() };
+}
+
+/** A service's tasks, as node `n` (a manager) lists them; the call must succeed. */
+export async function tasksOf(n: ClusterNode, service: string): Promise<any[]> {
+  const r = await nodeApi(n, 'GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json();
+}
+
+/** The tasks that run and are meant to. */
+export const running = (ts: any[]): any[] => ts.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');

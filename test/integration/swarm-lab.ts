@@ -6,7 +6,7 @@
 // representative part with the docker CLI.
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { nodeApi, running, startCluster, tasksOf, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until, type RunOptions, type RunOut } from './harness.js';
 
 export function labSuite(client: 'berth' | 'docker', o: { rollingUpdates: boolean }): void {
@@ -14,18 +14,7 @@ let cluster: Cluster | undefined;
 after(async () => { await cluster?.stop(); });
 const cli = (n: ClusterNode, args: string[], x?: RunOptions): RunOut => n.daemon[client](args, x);
 
-const api = async (n: ClusterNode, method: string, path: string, body?: unknown) => {
-  const r = await n.daemon.api(method, path, body);
-  return { status: r.status, json: () => r.json(), text: r.body.toString() };
-};
-
-async function tasksOf(n: ClusterNode, service: string): Promise<any[]> {
-  const r = await api(n, 'GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
-  assert.equal(r.status, 200, r.text);
-  return r.json();
-}
-
-const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
+const api = nodeApi;
 
 describe(`swarm lab (${client} CLI)`, { timeout: 600_000 }, () => {
   let n1: ClusterNode, n2: ClusterNode, n3: ClusterNode;

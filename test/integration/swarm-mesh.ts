@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { nodeApi, running, startCluster, tasksOf, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until, type RunOptions, type RunOut } from './harness.js';
 
 /** The compose issue's example app as a stack (a web app published through the mesh, a database with a named volume, a cache). */
@@ -41,16 +41,7 @@ export function meshSuite(client: 'berth' | 'docker', o: { full: boolean }): voi
   let cluster: Cluster | undefined;
   after(async () => { await cluster?.stop(); });
   const cli = (n: ClusterNode, args: string[], x?: RunOptions): RunOut => n.daemon[client](args, x);
-  const api = async (n: ClusterNode, method: string, path: string, body?: unknown) => {
-    const r = await n.daemon.api(method, path, body);
-    return { status: r.status, json: () => r.json(), text: r.body.toString() };
-  };
-  const tasksOf = async (n: ClusterNode, service: string): Promise<any[]> => {
-    const r = await api(n, 'GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
-    assert.equal(r.status, 200, r.text);
-    return r.json();
-  };
-  const running = (ts: any[]) => ts.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
+  const api = nodeApi;
   /** One HTTP GET from inside node `from`'s namespace: the body (a task's hostname), or undefined. */
   const get = (from: ClusterNode, url: string): Promise<string | undefined> => new Promise((resolve) => {
     const p = spawn('nsenter', [`--net=/run/netns/${from.ns}`, '--', 'curl', '-sS', '--max-time', '3', url]);

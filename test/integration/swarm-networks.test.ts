@@ -5,17 +5,14 @@
 // port. Only the cluster's records are checked here: the data plane is the nodes' business.
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { nodeApi, startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until } from './harness.js';
 
 const VNI = 'com.docker.network.driver.overlay.vxlanid_list';
 let cluster: Cluster | undefined;
 after(async () => { await cluster?.stop(); });
 
-const api = async (n: ClusterNode, method: string, path: string, body?: unknown) => {
-  const r = await n.daemon.api(method, path, body);
-  return { status: r.status, json: () => r.json(), text: r.body.toString() };
-};
+const api = nodeApi;
 
 describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 }, () => {
   let m: ClusterNode, w: ClusterNode;

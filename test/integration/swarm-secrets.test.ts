@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
-import { startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { nodeApi, running, startCluster, tasksOf, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { hasDocker, until } from './harness.js';
 
 let cluster: Cluster | undefined;
@@ -74,16 +74,8 @@ describe('swarm secrets and configs', { timeout: 600_000, skip: hasDocker ? fals
   const plain2 = `berth-rotated-${randomBytes(12).toString('hex')}`;
   const conf = `listen ${randomBytes(6).toString('hex')}\n`;
 
-  const api = async (n: ClusterNode, method: string, path: string, body?: unknown) => {
-    const r = await n.daemon.api(method, path, body);
-    return { status: r.status, json: () => r.json(), text: r.body.toString() };
-  };
-  const tasksOf = async (service: string): Promise<any[]> => {
-    const r = await api(n1, 'GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
-    assert.equal(r.status, 200, r.text);
-    return r.json();
-  };
-  const runningTask = async (service: string) => (await tasksOf(service)).find((t) => t.Status.State === 'running' && t.DesiredState === 'running');
+  const api = nodeApi;
+  const runningTask = async (service: string) => running(await tasksOf(n1, service))[0];
   // Inside the task's container through its mount namespace, from the host: `berth exec` into a
   // task container on a worker node stalls that daemon for ~40 s (a separate problem, reported),
   // long enough for the node to miss its heartbeats and have its task replaced.
