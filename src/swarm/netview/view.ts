@@ -23,7 +23,7 @@ export interface ViewInput {
   tasks: Iterable<Task>;
   /** Standalone containers' addresses on attachable networks. */
   attachments?: Iterable<StandaloneAttachment>;
-  /** The cluster networks by ID (a standalone container's network may have no task). */
+  /** The cluster networks by ID: a standalone container's network is looked up here (it may have no task). */
   networks?: ReadonlyMap<string, ClusterNetwork>;
 }
 
@@ -42,11 +42,8 @@ export function networkViews(input: ViewInput, nodeId: string): NodeNetworkView[
   // The networks: those of this node's tasks, and ingress where this node has its load balancer.
   const nets = new Map<string, ClusterNetwork>();
   for (const t of tasks) if (t.NodeID === nodeId) for (const a of attachmentsOf(t)) nets.set(a.Network.ID, a.Network);
-  const netsById = new Map<string, ClusterNetwork>();
-  for (const t of tasks) for (const a of attachmentsOf(t)) netsById.set(a.Network.ID, a.Network);
   for (const a of standalone) {
-    if (a.NodeID !== nodeId) continue;
-    const n = input.networks?.get(a.NetworkID) ?? netsById.get(a.NetworkID);
+    const n = a.NodeID === nodeId ? input.networks?.get(a.NetworkID) : undefined;
     if (n) nets.set(n.ID, n);
   }
   const lb = new Map<string, string>();
