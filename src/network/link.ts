@@ -10,6 +10,7 @@
 // `deleteNetns(name)` removes the namespace and with it both ends of the veth pair.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { invalid } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
 
@@ -42,17 +43,33 @@ export async function linkExists(name: string): Promise<boolean> {
  */
 export async function ensureBridge(name: string, gatewayCidr: string, o: { mtu?: number; gateway6Cidr?: string } = {}): Promise<void> {
   checkIfName(name);
+  // The bridge's MAC address is set, never left to the kernel: a bridge with none set takes the
+  // lowest of its ports' MACs, and changes it when that port (a container's veth) goes. Every
+  // other container's ARP entry for its gateway then points at a MAC nobody answers to, and its
+  // traffic out goes nowhere until neighbour probing notices, some 5-30 s later (Docker's bridge
+  // driver sets a random MAC for the same reason).
   if (!(await linkExists(name))) {
-    await ip(['link', 'add', 'name', name, 'type', 'bridge']);
+    await ip(['link', 'add', 'name', name, 'address', randomMac(), 'type', 'bridge']);
   }
   if (o.mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(o.mtu)]);
   if (o.gateway6Cidr) await enableIPv6(name);
   const addrs = (await ip(['-j', 'addr', 'show', 'dev', name])).stdout;
-  const have = new Set((JSON.parse(addrs || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[])
-    .flatMap((l) => l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const links = JSON.parse(addrs || '[]') as { address?: string; addr_info?: { local: string; prefixlen: number }[] }[];
+  const have = new Set(links.flatMap((l) => l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   if (!have.has(gatewayCidr)) await ip(['addr', 'add', gatewayCidr, 'dev', name]);
   if (o.gateway6Cidr && !have.has(o.gateway6Cidr)) await ip(['addr', 'add', o.gateway6Cidr, 'dev', name, 'nodad']);
-  await ip(['link', 'set', 'dev', name, 'up']);
+  // A bridge adopted from an older berth keeps its current MAC, now set (so it no longer follows its ports).
+  const mac = links[0]?.address;
+  await ip(['link', 'set', 'dev', name, ...(mac && MAC_RE.test(mac) ? ['address', mac] : []), 'up']);
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** A random unicast, locally administered MAC address. */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0] & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** IPv6 on an interface of the host (a bridge): off when the host's default is off. */

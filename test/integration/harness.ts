@@ -2,10 +2,10 @@
 // socket (and so its own cgroup parent and runtime root), torn down even when tests fail:
 // containers killed, mounts undone, cgroups removed, directories deleted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, rmdirSync, readFileSync, openSync, copyFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import http from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 
@@ -193,6 +193,9 @@ export async function cleanup(d: Daemon): Promise<void> {
     for (const child of readdirSync(p, { withFileTypes: true })) if (child.isDirectory()) { try { rmdirSync(join(p, child.name)); } catch { /* busy */ } }
     try { rmdirSync(p); } catch { /* busy or gone */ }
   }
+  // BERTH_IT_LOGS=<dir> keeps each daemon's log there, for a failure that will not reproduce.
+  const keep = process.env.BERTH_IT_LOGS;
+  if (keep) { try { mkdirSync(keep, { recursive: true }); copyFileSync(join(d.dir, 'berthd.log'), join(keep, `${basename(d.dir)}.log`)); } catch { /* no log */ } }
   rmSync(d.dir, { recursive: true, force: true });
 }
 

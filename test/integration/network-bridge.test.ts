@@ -57,7 +57,13 @@ async function start(cmd: string[]): Promise<string> {
   return id;
 }
 
+/** The bridge's MAC address. */
+const bridgeMac = (): string => (JSON.parse(spawnSync('ip', ['-j', 'link', 'show', 'dev', bridge]).stdout.toString()) as { address: string }[])[0].address;
+
 test('containers on the default bridge: address, MAC, route, /etc/hosts, traffic, cleanup, kill -9', async () => {
+  // The bridge's own MAC is set: it does not follow its ports as containers come and go (if it
+  // did, every container's ARP entry for its gateway would go stale when one container left).
+  const mac0 = bridgeMac();
   const a = await start(['sleep', '60']);
   const b = await start(['sleep', '60']);
   const ia = (await d.api('GET', `/containers/${a}/json`)).json();
@@ -93,6 +99,7 @@ test('containers on the default bridge: address, MAC, route, /etc/hosts, traffic
   assert.notEqual(ipC, ipB); // b still holds its address after the restart
   for (const id of [a, b, c, probe]) await d.api('DELETE', `/containers/${id}?force=1`);
   assert.deepEqual(await listNetns(nsPrefix), []);
+  assert.equal(bridgeMac(), mac0, 'the bridge kept its MAC address while containers came and went');
   // --network none keeps a namespace with only lo
   const none = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['ip', '-o', 'link'], HostConfig: { NetworkMode: 'none' } });
   await d.api('POST', `/containers/${none.json().Id}/start`);
