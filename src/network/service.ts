@@ -981,7 +981,8 @@ export class NetworkService implements ContainerNetworking {
       if (views.length) await this.#ensureGwbridge();
       for (const v of views) this.#upsertCluster(v.network);
       for (const n of this.#networks.values()) {
-        if (n.driver === 'overlay' && !this.#overlays.has(n.id) && this.#endpoints.some((e) => e.networkId === n.id)) {
+        // (Only a network the cluster still has: a removed one's containers here are leaving.)
+        if (n.driver === 'overlay' && this.#views.has(n.id) && !this.#overlays.has(n.id) && this.#endpoints.some((e) => e.networkId === n.id)) {
           await this.#overlayOf(n).catch((e) => this.#o.log?.(`overlay network ${n.name}: ${(e as Error).message}`));
         }
       }
@@ -1068,6 +1069,17 @@ export class NetworkService implements ContainerNetworking {
     if (ov) return ov;
     this.#vtep ||= this.#cluster?.vtep() ?? '';
     if (!this.#vtep) throw invalid(`network ${n.name}: this node has no swarm address to carry overlay traffic`);
+    // The cluster gives no two networks the same VNI, but it may give a removed network's VNI to a
+    // new one while containers here are still ending on the old one (a task in its stop grace
+    // period): the old data plane holds the VNI on this node's VXLAN port, so it goes first. Its
+    // containers are on their way out; their network no longer exists.
+    for (const [id, old] of this.#overlays) {
+      if (id === n.id || old.spec.vni !== n.vni) continue;
+      this.#o.log?.(`overlay network ${n.name}: VXLAN id ${n.vni} is still held here by removed network ${id.slice(0, 12)}; removing its data plane`);
+      this.#overlays.delete(id);
+      this.#peers.delete(id);
+      await old.remove().catch((e) => this.#o.log?.(`overlay network ${id.slice(0, 12)}: removing its namespace: ${(e as Error).message}`));
+    }
     ov = await OverlayNetwork.create({ id: n.id, vni: n.vni!, subnet: n.pool.subnet, localVtep: this.#vtep, instance: this.#o.instance ?? '' });
     this.#overlays.set(n.id, ov);
     this.#peers.set(n.id, new Map());

@@ -5,7 +5,7 @@
 // port. Only the cluster's records are checked here: the data plane is the nodes' business.
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeApi, startCluster, type Cluster, type ClusterNode } from './swarm-harness.js';
+import { nodeApi, running, startCluster, tasksOf, type Cluster, type ClusterNode } from './swarm-harness.js';
 import { until } from './harness.js';
 
 const VNI = 'com.docker.network.driver.overlay.vxlanid_list';
@@ -199,5 +199,27 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
     await until('appnet removed once the service\'s tasks are gone', () => m.daemon.docker(['network', 'rm', 'appnet']).status === 0, 60_000);
     assert.doesNotMatch(m.daemon.docker(['network', 'ls']).stdout, /appnet/);
     assert.match(m.daemon.docker(['network', 'ls']).stdout, /ingress/);
+  });
+
+  test('a removed network\'s VXLAN id goes to a new network while a task on the old one is still stopping: the new one\'s task starts on that node', async () => {
+    const vniOf = (name: string) => JSON.parse(m.daemon.docker(['network', 'inspect', name]).stdout)[0].Options[VNI];
+    assert.equal(m.daemon.berth(['network', 'create', '-d', 'overlay', 'oldnet']).status, 0);
+    const vni = vniOf('oldnet');
+    // `sleep` as PID 1 ignores SIGTERM: the task keeps its place on oldnet for its whole grace period.
+    const slow = m.daemon.berth(['service', 'create', '--detach', '--name', 'slow', '--network', 'oldnet', '--constraint', 'node.role==worker', '--stop-grace-period', '40s', 'busybox', 'sleep', '100000']);
+    assert.equal(slow.status, 0, slow.stderr);
+    await until('slow runs on the worker', async () => running(await tasksOf(m, 'slow')).length === 1, 60_000);
+    assert.equal(m.daemon.berth(['service', 'rm', 'slow']).status, 0);
+    await until('oldnet can be removed', () => m.daemon.berth(['network', 'rm', 'oldnet']).status === 0, 30_000);
+    assert.equal(m.daemon.berth(['network', 'create', '-d', 'overlay', 'newnet']).status, 0);
+    assert.equal(vniOf('newnet'), vni, 'the cluster gives the freed VXLAN id to the next network');
+    const fresh = m.daemon.berth(['service', 'create', '--detach', '--name', 'fresh', '--network', 'newnet', '--constraint', 'node.role==worker', 'busybox', 'sleep', '100000']);
+    assert.equal(fresh.status, 0, fresh.stderr);
+    await until('fresh runs on the worker', async () => running(await tasksOf(m, 'fresh')).length === 1, 30_000);
+    assert.deepEqual((await tasksOf(m, 'fresh')).filter((t) => t.Status.State === 'failed').map((t) => t.Status.Err), [], 'no task of fresh failed');
+    // The old task was still stopping when the new one started (what this test is about).
+    assert.match(w.daemon.berth(['ps', '--format', '{{.Names}}']).stdout, /^slow\./m);
+    assert.equal(m.daemon.berth(['service', 'rm', 'fresh']).status, 0);
+    await until('newnet removed', () => m.daemon.berth(['network', 'rm', 'newnet']).status === 0, 60_000);
   });
 });

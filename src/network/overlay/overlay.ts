@@ -125,6 +125,10 @@ export class OverlayNetwork {
   /** Removes the network from this node: its namespace takes br0, the vxlan and every veth (and
    *  so the containers' ends) with it; a vxlan stranded in the underlay by a crash goes too. */
   async remove(): Promise<void> {
+    // The vxlan goes first, by itself: a namespace's devices are destroyed asynchronously after
+    // `ip netns del`, and until then its VNI stays bound on the VXLAN port (a new network given
+    // the same VNI would fail to make its device).
+    if (existsSync(this.netnsPath)) await run('ip', ['-n', this.names.netns, 'link', 'del', 'dev', this.names.vxlan], { allowFail: true });
     await deleteNetns(this.names.netns);
     await run('ip', [...(this.#underlay ? ['-n', this.#underlay] : []), 'link', 'del', 'dev', this.names.vxlanTmp], { allowFail: true });
   }
