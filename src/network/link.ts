@@ -140,11 +140,19 @@ export async function attachVeth(o: VethOptions): Promise<void> {
     throw invalid(`invalid address for ${nsIf}: ${o.address} ${o.gateway ?? ''} ${o.mac ?? ''} ${o.address6 ?? ''} ${o.gateway6 ?? ''}`);
   }
   const tmpPeer = `${o.hostIf.slice(0, 13)}p`;
-  await ipBatch([
+  const add = () => ipBatch([
     ['link', 'add', 'name', o.hostIf, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'type', 'veth', 'peer', 'name', tmpPeer, 'netns', o.ns],
     ['link', 'set', 'dev', o.hostIf, 'master', o.bridge],
     ['link', 'set', 'dev', o.hostIf, 'up'],
-  ]).catch(async (e) => { await deleteLink(o.hostIf); throw e; });
+  ]);
+  // The host end's name is the same for the same container on the same network: a veth of its
+  // namespace before (a restart, the ingress sandbox re-made) may still be there, since a deleted
+  // namespace's devices go asynchronously. It is removed and the pair made again, once.
+  await add().catch(async (e) => {
+    await deleteLink(o.hostIf);
+    if (!/File exists/.test((e as Error).message)) throw e;
+    await add().catch(async (e2) => { await deleteLink(o.hostIf); throw e2; });
+  });
   try {
     await ipBatch([
       ['link', 'set', 'dev', 'lo', 'up'],

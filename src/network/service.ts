@@ -1075,7 +1075,7 @@ export class NetworkService implements ContainerNetworking {
     // containers are on their way out; their network no longer exists.
     for (const [id, old] of this.#overlays) {
       if (id === n.id || old.spec.vni !== n.vni) continue;
-      this.#o.log?.(`overlay network ${n.name}: VXLAN id ${n.vni} is still held here by removed network ${id.slice(0, 12)}; removing its data plane`);
+      this.#o.log?.(`overlay network ${n.name}: VXLAN id ${n.vni} is still held here by network ${id.slice(0, 12)}, which the cluster has removed; removing its data plane`);
       this.#overlays.delete(id);
       this.#peers.delete(id);
       await old.remove().catch((e) => this.#o.log?.(`overlay network ${id.slice(0, 12)}: removing its namespace: ${(e as Error).message}`));

@@ -93,12 +93,20 @@ export class OverlayNetwork {
   async attach(containerNetnsPath: string, a: AttachSpec): Promise<void> {
     const l = attachLines(this.spec, a, containerNetnsPath);
     const ns = this.names.netns;
+    // Deleting our end takes the peer along, wherever it is and whatever it is called.
+    const drop = () => run('ip', ['-n', ns, 'link', 'del', 'dev', l.port], { allowFail: true });
     try {
-      await batch('ip', l.overlay, { ns });
+      // The port's name comes from the address: the same address's port of before (a container
+      // restarted, the ingress sandbox re-made) may still be there while its old namespace's
+      // devices are destroyed, asynchronously. It goes, and the port is made again, once.
+      await batch('ip', l.overlay, { ns }).catch(async (e) => {
+        if (!/File exists/.test((e as Error).message)) throw e;
+        await drop();
+        await batch('ip', l.overlay, { ns });
+      });
       await batch('ip', l.container, { path: containerNetnsPath });
     } catch (e) {
-      // Deleting our end takes the peer along, wherever it is and whatever it is called.
-      await run('ip', ['-n', ns, 'link', 'del', 'dev', l.port], { allowFail: true });
+      await drop();
       throw e;
     }
   }

@@ -57,6 +57,12 @@ test('a node without a task on a network gets only ingress; one outside the mesh
   assert.deepEqual(networkViews({ nodes: [node('D', '192.168.5.4')], services: [], tasks: [] }, 'D'), []);
 });
 
+test('a network the cluster has removed gets no view, though a task of a removed service still ends on it', () => {
+  const networks = new Map([[ingress.ID, ingress]]);
+  assert.deepEqual(networkViews({ nodes, services: [], tasks, networks }, 'B').map((v) => v.network.ID), ['ing']);
+  assert.deepEqual(networkViews({ nodes, services: [], tasks, networks: new Map([...networks, [appnet.ID, appnet]]) }, 'B').map((v) => v.network.ID).sort(), ['ing', 'n1']);
+});
+
 test('dnsrr: no VIP, the name stands for the running tasks', () => {
   const rr: Service = { ...web, Spec: { ...web.Spec, EndpointSpec: { Mode: 'dnsrr' } }, Endpoint: { Spec: { Mode: 'dnsrr' } } };
   const app = networkViews({ nodes, services: [rr], tasks }, 'A').find((v) => v.network.ID === 'n1')!;

@@ -41,7 +41,10 @@ export function networkViews(input: ViewInput, nodeId: string): NodeNetworkView[
   const me = nodes.find((n) => n.ID === nodeId);
   // The networks: those of this node's tasks, and ingress where this node has its load balancer.
   const nets = new Map<string, ClusterNetwork>();
-  for (const t of tasks) if (t.NodeID === nodeId) for (const a of attachmentsOf(t)) nets.set(a.Network.ID, a.Network);
+  // (A network the cluster no longer has gets no view, though a task of a removed service here may
+  // still be ending on it: its VXLAN id may already be a new network's.)
+  const exists = (id: string) => !input.networks || input.networks.has(id);
+  for (const t of tasks) if (t.NodeID === nodeId) for (const a of attachmentsOf(t)) if (exists(a.Network.ID)) nets.set(a.Network.ID, a.Network);
   for (const a of standalone) {
     const n = a.NodeID === nodeId ? input.networks?.get(a.NetworkID) : undefined;
     if (n) nets.set(n.ID, n);
