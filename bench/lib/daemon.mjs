@@ -29,7 +29,8 @@ export async function startBerthd(args = [], o = {}) {
   const dataRoot = join(tmp, 'data');
   const bridge = `bb${randomBytes(4).toString('hex')}`;
   const log = openSync(join(tmp, 'berthd.log'), 'a');
-  const proc = spawn(join(root, 'bin/berthd'), ['--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '-b', bridge, ...args], { stdio: ['ignore', log, log] });
+  const launch = () => spawn(join(root, 'bin/berthd'), ['--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '-b', bridge, ...args], { stdio: ['ignore', log, log] });
+  let proc = launch();
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -60,7 +61,15 @@ export async function startBerthd(args = [], o = {}) {
     const imp = spawnSync(join(root, 'bin/berth'), ['-H', host, 'import', '-c', 'CMD ["sh"]', '-', 'busybox:latest'], { input: tar, env });
     if (imp.status !== 0) { stop(); throw new Error(`import failed: ${imp.stderr}`); }
   }
-  return { host, sock, tmp, bridge, berth, stop };
+  /** Stops berthd with SIGTERM (its containers keep running) and starts it again on the same roots; resolves once it answers /_ping. */
+  const restart = async () => {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+    proc = launch();
+    for (let i = 0; i < 400 && !(await ping(sock)); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+  return { host, sock, tmp, bridge, berth, stop, restart, get pid() { return proc.pid; } };
 }
 
 /**
