@@ -227,19 +227,24 @@ export async function removeNow(k: Core, c: Container, o: { volumes?: boolean })
   await k.rotator.unwatch(c.id);
   const merged = k.snap.rootfsPath(c.id);
   if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
-  // Best effort: there is no /dev/shm of its own with IpcMode host, none or container:<id>.
-  await unmount(join(k.dir, c.id, 'shm'), { lazy: true }).catch(() => {});
+  // Best effort: there is no /dev/shm of its own with IpcMode host, none or container:<id>, and a
+  // container that ran had it unmounted at its exit (asked of the mount table, not of a `umount`).
+  const shm = join(k.dir, c.id, 'shm');
+  if (await isMountPoint(shm)) await unmount(shm, { lazy: true }).catch(() => {});
   if (!c.runtimeDeleted && c.rec.berth.hasBeenStarted) await k.runtimeOf(c.rec.berth.runtime).delete(c.id, true).catch((e) => k.warn(`runtime delete of container ${c.id}`, e));
   // Removing the record first makes the removal the commit point; the rest is debris cleanup
   // that init() redoes for a directory without a record.
   await rm(join(k.dir, c.id, 'config.json'), { force: true });
   k.delete(c);
-  await k.snap.remove(c.id).catch((e) => k.warn(`removing the layer of container ${c.id}`, e));
-  await rm(join(k.dir, c.id), { recursive: true, force: true });
-  await rm(join(k.bundles, c.id), { recursive: true, force: true });
-  // Best effort: rm with force fails only on a path we may not touch, and the file is this run's only.
-  for (const rt of k.o.runtimes.values()) await rm(rt.exitFile(c.id), { force: true }).catch(() => {});
-  if (o.volumes) await k.o.volumes.removeAnonymous(c.rec.Mounts ?? [], c.id).catch((e) => k.warn(`removing the anonymous volumes of container ${c.id}`, e));
+  // The debris, each part independent of the others, removed together.
+  await Promise.all([
+    k.snap.remove(c.id).catch((e) => k.warn(`removing the layer of container ${c.id}`, e)),
+    rm(join(k.dir, c.id), { recursive: true, force: true }),
+    rm(join(k.bundles, c.id), { recursive: true, force: true }),
+    // Best effort: rm with force fails only on a path we may not touch, and the file is this run's only.
+    ...[...k.o.runtimes.values()].map((rt) => rm(rt.exitFile(c.id), { force: true }).catch(() => {})),
+    o.volumes && k.o.volumes.removeAnonymous(c.rec.Mounts ?? [], c.id).catch((e) => k.warn(`removing the anonymous volumes of container ${c.id}`, e)),
+  ]);
   k.events.emit('container', 'destroy', c.id, k.attrs(c));
   resolveWaiters(c, 'removed', c.rec.State.ExitCode);
 }
