@@ -1076,9 +1076,7 @@ export class NetworkService implements ContainerNetworking {
     for (const [id, old] of this.#overlays) {
       if (id === n.id || old.spec.vni !== n.vni) continue;
       this.#o.log?.(`overlay network ${n.name}: VXLAN id ${n.vni} is still held here by network ${id.slice(0, 12)}, which the cluster has removed; removing its data plane`);
-      this.#overlays.delete(id);
-      this.#peers.delete(id);
-      await old.remove().catch((e) => this.#o.log?.(`overlay network ${id.slice(0, 12)}: removing its namespace: ${(e as Error).message}`));
+      await this.#removeOverlay(id);
     }
     ov = await OverlayNetwork.create({ id: n.id, vni: n.vni!, subnet: n.pool.subnet, localVtep: this.#vtep, instance: this.#o.instance ?? '' });
     this.#overlays.set(n.id, ov);
@@ -1089,8 +1087,14 @@ export class NetworkService implements ContainerNetworking {
 
   /** An overlay nobody here uses any more goes (the ingress sandbox counts as a user). */
   async #overlayUnused(networkId: string): Promise<void> {
+    if (this.#endpoints.some((e) => e.networkId === networkId)) return;
+    await this.#removeOverlay(networkId);
+  }
+
+  /** The overlay's data plane on this node goes, with its peers (its containers' ends with its namespace). */
+  async #removeOverlay(networkId: string): Promise<void> {
     const ov = this.#overlays.get(networkId);
-    if (!ov || this.#endpoints.some((e) => e.networkId === networkId)) return;
+    if (!ov) return;
     this.#overlays.delete(networkId);
     this.#peers.delete(networkId);
     await ov.remove().catch((e) => this.#o.log?.(`overlay network ${networkId.slice(0, 12)}: removing its namespace: ${(e as Error).message}`));

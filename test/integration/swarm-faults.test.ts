@@ -14,7 +14,6 @@ after(async () => { await cluster?.stop(); });
 
 const info = async (n: ClusterNode) => (await n.daemon.api('GET', '/info')).json().Swarm;
 
-
 /** kill -9 of a node's etcd member (berthd's child; a berthd killed with -9 leaves it running). */
 function killEtcd(n: ClusterNode): void {
   const dataDir = join(n.daemon.dataRoot, 'swarm', 'etcd');

@@ -14,7 +14,6 @@ const state: VipState = {
   ],
 };
 
-
 test('the file replaces only its own table, in one transaction', () => {
   const t = renderVipTable(state);
   const L = t.split('\n');
