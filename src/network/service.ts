@@ -609,6 +609,7 @@ export class NetworkService implements ContainerNetworking {
       await this.#dropContainer(t.id);
       const ns = this.#nsName(t.id);
       await deleteNetns(ns); // debris of a crash between namespace and state
+      if (isStandalone(t)) await this.#findClusterNetworks(t);
       const order = this.#order(t);
       // A standalone container's address on an attachable cluster network comes from the cluster
       // (a task's was allocated with the task and is in its endpoint config already).
@@ -957,6 +958,33 @@ export class NetworkService implements ContainerNetworking {
       }
       await c.detach(probe, a.Network.ID).catch(() => { /* the cluster drops it with the container's next attach */ });
       await this.ensureClusterNetworks([a.Network], '');
+    }
+  }
+
+  /**
+   * Docker's findAndAttachNetwork again at each start (held under the lock): the record of a
+   * cluster network found at create is forgotten when no view names it and no container here is
+   * on it, as between a standalone container's create and its start, or across a restart. A name
+   * this node no longer has is asked of the cluster; the attachment made is the container's own.
+   */
+  async #findClusterNetworks(t: NetworkTarget): Promise<void> {
+    const c = this.#cluster;
+    if (!c?.active()) return;
+    const mode = t.hostConfig.NetworkMode || 'default';
+    const refs = new Map<string, EndpointConfig | undefined>(t.onlyListed ? [] : [[mode, t.networks[mode]]]);
+    for (const [k, cfg] of Object.entries(t.networks)) refs.set(k, cfg);
+    for (const [ref, cfg] of refs) {
+      if (['default', 'bridge', 'host', 'none'].includes(ref) || ref.startsWith('container:')) continue;
+      if ((cfg?.NetworkID && this.#networks.has(cfg.NetworkID)) || this.tryGet(ref)) continue;
+      let a: NetworkAttachment;
+      try {
+        a = await c.attach(cfg?.NetworkID || ref, t.id, t.name);
+      } catch (e) {
+        if (e instanceof EngineError && e.kind === 'NotFound') continue; // #order says "network x not found"
+        throw e;
+      }
+      const changed = await this.#ensureGwbridge();
+      if (this.#upsertCluster(a.Network) || changed) await this.#save();
     }
   }
 

@@ -222,4 +222,27 @@ describe('swarm cluster networks (berth and docker CLIs)', { timeout: 600_000 },
     assert.equal(m.daemon.berth(['service', 'rm', 'fresh']).status, 0);
     await until('newnet removed', () => m.daemon.berth(['network', 'rm', 'newnet']).status === 0, 60_000);
   });
+  test('a standalone container created on an attachable overlay starts after the node has forgotten the network (docker CLI on the worker)', async () => {
+    assert.equal(m.daemon.berth(['network', 'create', '-d', 'overlay', '--attachable', 'later']).status, 0);
+    const c = w.daemon.docker(['create', '--name', 'lone', '--network', 'later', 'busybox', 'sleep', '100000']);
+    assert.equal(c.status, 0, c.stderr);
+    try {
+      // The probe attachment of create came and went: the worker's next view leaves `later` out,
+      // and with no container of this node on it, the worker forgets its record.
+      await until('the worker forgets later', () => !/^later$/m.test(w.daemon.docker(['network', 'ls', '--format', '{{.Name}}']).stdout), 30_000);
+      const s = w.daemon.docker(['start', 'lone']);
+      assert.equal(s.status, 0, s.stderr);
+      const ip = w.daemon.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "later").IPAddress}}', 'lone']).stdout.trim();
+      assert.match(ip, /^10\.0\.\d+\.\d+$/);
+      assert.match(w.daemon.docker(['network', 'ls', '--format', '{{.Name}}']).stdout, /^later$/m);
+      // Stopped, then started again after it was forgotten once more.
+      assert.equal(w.daemon.docker(['stop', '-t', '0', 'lone']).status, 0);
+      await until('the worker forgets later again', () => !/^later$/m.test(w.daemon.docker(['network', 'ls', '--format', '{{.Name}}']).stdout), 30_000);
+      const again = w.daemon.docker(['start', 'lone']);
+      assert.equal(again.status, 0, again.stderr);
+    } finally {
+      w.daemon.docker(['rm', '-f', 'lone']);
+    }
+    await until('later removed', () => m.daemon.berth(['network', 'rm', 'later']).status === 0, 30_000);
+  });
 });
