@@ -68,9 +68,13 @@ export class ApiServer {
   #servers: http.Server[] = [];
   #log: (level: string, msg: string) => void;
 
-  constructor(routes: Route[], log: (level: string, msg: string) => void) {
+  #activity: (() => void) | undefined;
+
+  /** `activity` is told of every request (the daemon's idle work waits for quiet). */
+  constructor(routes: Route[], log: (level: string, msg: string) => void, activity?: () => void) {
     this.#routes = routes.map(compile);
     this.#log = log;
+    this.#activity = activity;
   }
 
   #find(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | 'method' | undefined {
@@ -158,6 +162,7 @@ export class ApiServer {
 
   #attach(server: http.Server, guard: BrowserGuard): void {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.#activity?.();
       this.#common(res);
       void this.#dispatch(guard, req, res);
     });
@@ -166,6 +171,7 @@ export class ApiServer {
       // Safe to ignore: a reset hijacked socket also closes, which aborts the request's signal and
       // ends its session; unhandled, the 'error' event would crash the daemon.
       socket.on('error', () => {});
+      this.#activity?.();
       void this.#dispatch(guard, req, undefined, { socket, head });
     });
     server.on('clientError', (_e, socket: Duplex) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });

@@ -3,6 +3,7 @@ import { mkdir, writeFile, rm, readFile, rmdir, readdir } from 'node:fs/promises
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiServer, type Listener } from '../api/server.ts';
+import { idleGc } from './idle-gc.ts';
 import { systemRoutes } from '../api/routers/system/routes.ts';
 import { containerRoutes } from '../api/routers/containers/routes.ts';
 import { HealthMonitor } from '../engine/health.ts';
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
   const swarm = createSwarm({ engine, networking, dataRoot, execRoot: cfg.execRoot, idMap, version: VERSION, clusterStore: cfg.clusterStore, log });
   await swarm.start();
   const swarmApi = swarmBackend(swarm, engine);
+  const idle = idleGc();
   const api = new ApiServer([
     ...systemRoutes({
       info: () => engine.info(),
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
     ...buildRoutes({ build: (body, o, out) => engine.build(body, o, out), pruneBuildCache: (o) => engine.pruneBuildCache(o) }),
     ...swarmRoutes(swarmApi),
     ...pluginRoutes(),
-  ], log);
+  ], log, () => idle.touch());
   for (const l of listeners) await api.listen(l);
   log('info', `berthd ${VERSION} listening on ${cfg.hosts.join(', ')} (data-root ${dataRoot})`);
   engine.events.emit('daemon', 'start', id, { name: 'berthd' });
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
     // Hijacked connections are not the server's to close politely; never hang on them.
     setTimeout(() => process.exit(0), 3000).unref();
     await api.close().catch((e: unknown) => log('warn', `closing the API listeners: ${e instanceof Error ? e.message : String(e)}`));
+    idle.stop();
     health.close();
     execs.close();
     // The etcd member is a child: it must stop with us (task containers keep running, as with dockerd).

@@ -110,7 +110,8 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
   // avoiding the routes of bridges that already exist), unless the test names one.
   const extra = o.extraArgs ?? [];
   const bridgeArgs = extra.some((a) => a === '-b' || a === '--bridge' || a.startsWith('--bridge=')) ? [] : ['-b', `bt${randomBytes(4).toString('hex')}`];
-  const args = [BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
+  // --expose-gc as bin/berthd runs it: the daemon's idle collection (src/daemon/idle-gc.ts) runs here too.
+  const args = ['--expose-gc', BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
   const launch = () => {
     const fd = openSync(logPath, 'a');
     const [cmd, argv] = inNetns(o.netns, process.execPath, args);
