@@ -25,6 +25,9 @@ before(async () => {
     const body = await readAll(req);
     const url = req.url ?? '';
     if (url === '/_ping') { res.writeHead(200, { 'API-Version': '1.45' }); res.end('OK'); return; }
+    // A 1.45 daemon refuses newer versions as moby does, before anything else.
+    const v = /^\/v(1\.4[67])\//.exec(url);
+    if (v) { res.writeHead(400, { 'Content-Type': 'application/json' }); res.end(JSON.stringify({ message: `client version ${v[1]} is too new. Maximum supported API version is 1.45` })); return; }
     if (url.startsWith('/v1.45/containers/json')) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify([{ Id: 'abc' }])); return; }
     if (url.startsWith('/v1.45/echo')) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify({ got: JSON.parse(body.toString() || 'null'), ct: req.headers['content-type'] })); return; }
     if (url.startsWith('/v1.45/upload')) { res.writeHead(200); res.end(`${body.length} ${req.headers['transfer-encoding']}`); return; }
@@ -72,6 +75,34 @@ test('negotiates min(1.47, server) from GET /_ping and prefixes paths', async ()
   assert.deepEqual(await c.json('GET', '/containers/json', { query: { all: true, limit: undefined } }), [{ Id: 'abc' }]);
   assert.ok(seen.includes('GET /v1.45/containers/json?all=1'));
   c.close();
+});
+
+test('the first request goes at 1.47 without a ping; a daemon that refuses it as too new is pinged and the request made again; a streamed body negotiates first', async () => {
+  const before = seen.length;
+  const c = client();
+  assert.deepEqual(await c.json('POST', '/echo', { body: { a: 1 } }), { got: { a: 1 }, ct: 'application/json' });
+  assert.deepEqual(seen.slice(before), ['POST /v1.47/echo', 'GET /_ping', 'POST /v1.45/echo']);
+  assert.deepEqual(await c.json('GET', '/containers/json'), [{ Id: 'abc' }]);
+  assert.deepEqual(seen.slice(before + 3), ['GET /v1.45/containers/json'], 'negotiated once');
+  c.close();
+  // A daemon that serves 1.47: no ping at all.
+  const mark = seen.length;
+  const d2 = http.createServer((req, res) => { seen.push(`d2 ${req.method} ${req.url}`); res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"Version":"27.5.1"}'); });
+  const sock2 = join(dir, 'd2.sock');
+  await new Promise<void>((r) => d2.listen(sock2, r));
+  const c2 = new ApiClient({ kind: 'unix', path: sock2, url: `unix://${sock2}` });
+  assert.deepEqual(await c2.json('GET', '/version'), { Version: '27.5.1' });
+  assert.equal(await c2.version(), '1.47');
+  assert.deepEqual(seen.slice(mark), ['d2 GET /v1.47/version']);
+  c2.close();
+  await new Promise((r) => d2.close(r));
+  // A streamed upload cannot be sent twice: the ping comes first.
+  const m3 = seen.length;
+  const c3 = client();
+  const r = await c3.request('POST', '/upload', { raw: Readable.from([Buffer.from('abc')]) });
+  assert.equal((await readAll(r)).toString().split(' ')[0], '3');
+  assert.deepEqual(seen.slice(m3), ['GET /_ping', 'POST /v1.45/upload']);
+  c3.close();
 });
 
 test('pinned version skips the ping; JSON bodies are sent with their content type', async () => {

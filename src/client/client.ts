@@ -9,7 +9,8 @@
 //
 // Every path is sent as `/v<version><path>`; the version is min(1.47, what the daemon's
 // `GET /_ping` announces in `API-Version`), or BERTH_API_VERSION / DOCKER_API_VERSION when set
-// (then no ping is made, as the docker CLI does). An HTTP status >= 400 becomes an ApiError
+// (then no ping is made, as the docker CLI does). The first request goes at 1.47 without a ping,
+// and only a daemon that refuses it as too new is pinged (request() below). An HTTP status >= 400 becomes an ApiError
 // whose message is the daemon's `{"message": ...}`. The typed per-endpoint methods
 // (client.containers, .images, ...) are endpoints.ts, built on request/json/call/hijack here.
 import net, { type Socket } from 'node:net';
@@ -135,10 +136,25 @@ export class ApiClient {
     return (await readAll(res)).toString();
   }
 
-  /** A request whose response is read by the caller (streams); rejects on status >= 400. */
+  /**
+   * A request whose response is read by the caller (streams); rejects on status >= 400.
+   * Before the version is known, the first requests go at this client's own version without the
+   * ping (a round trip of every command): a daemon that serves it (berthd, Docker 27+) answers,
+   * and one that does not refuses with moby's 400 "client version X is too new" before doing
+   * anything, and the request is made again at the negotiated version. A streamed body cannot be
+   * sent twice: such a request negotiates first.
+   */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const v = await this.version();
-    return this.#send(method, `/v${v}${path}`, opts);
+    const streamed = opts.raw !== undefined && !Buffer.isBuffer(opts.raw);
+    if (this.#version || this.#negotiation || streamed) return this.#send(method, `/v${await this.version()}${path}`, opts);
+    try {
+      const res = await this.#send(method, `/v${MAX_API_VERSION}${path}`, opts);
+      this.#version ??= MAX_API_VERSION;
+      return res;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 400 && /^client version \S+ is too new/.test(e.message))) throw e;
+      return this.#send(method, `/v${await this.version()}${path}`, opts);
+    }
   }
 
   /** A request answered with JSON (or nothing: then undefined). */
