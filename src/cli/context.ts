@@ -4,7 +4,7 @@
 //   throw new StatusError('conflicting options: cannot specify both --attach and --detach', 1)
 //   throw usageError(ctx, 'invalid argument "x" for "-t, --timeout" flag: …')   // exit 125
 import { ApiClient, ApiError } from '../client/client.ts';
-import { TemplateError } from './format/template.ts';
+import { TemplateError } from './format/template-error.ts';
 import { resolveEndpoint, type HostOptions } from '../client/host.ts';
 
 export interface Globals extends HostOptions {

@@ -13,7 +13,7 @@ import { TOP_LEVEL, GROUPS, COMPOSE_OPTIONS, COMPOSE_COMMANDS, type CommandSpec 
 import { locate, parseArgs, parseCommandArgs, ParseError, GLOBAL_OPTIONS, optionNames, optKey, parseIntFlag } from './args.ts';
 import { ApiError, ConnectError } from '../client/client.ts';
 import { HostError } from '../client/host.ts';
-import { TemplateError } from './format/template.ts';
+import { TemplateError } from './format/template-error.ts';
 import { VERSION } from './version.ts';
 
 function checkArgs(ctx: Ctx, spec: CommandSpec, args: string[]): void {

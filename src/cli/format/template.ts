@@ -15,6 +15,8 @@
 //
 //   parseTemplate('{{range .Names}}{{upper .}} {{end}}').execute({ Names: ['a', 'b'] }) → 'A B '
 
+import { TemplateError } from './template-error.ts';
+
 export type TemplateFunc = (...args: any[]) => unknown;
 
 export interface TemplateOptions {
@@ -31,10 +33,7 @@ export interface TemplateOptions {
   strictRoot?: boolean;
 }
 
-export class TemplateError extends Error {
-  /** Whether the template failed to parse or to execute (docker words the two differently). */
-  phase: 'parse' | 'execute' = 'execute';
-}
+export { TemplateError };
 
 const MISSING = Symbol('missing');
 
