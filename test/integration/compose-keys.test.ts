@@ -113,7 +113,10 @@ test('service and top-level keys reach the containers: user, names, env_file, li
     assert.notEqual(sh('keys-box', 'touch /rootfs-write').status, 0, 'read_only root filesystem');
     ok(sh('keys-box', 'touch /scratch/x'));
     assert.match(ok(sh('keys-box', 'grep myhost /etc/hosts')).stdout, /^10\.1\.2\.3\s+myhost/m);
-    assert.equal(ok(sh('keys-box', 'ulimit -n; ulimit -Hn')).stdout, '1024\n2048\n');
+    // The container's own process (runc create: not racy). An exec's NOFILE can come out wrong
+    // once in a while with Debian's runc 1.1.5 (its parent's prlimit races runc init's Go runtime
+    // raising the soft limit: opencontainers/runc#4195, fixed in 1.1.13): Docker's exec too.
+    assert.match(ok(sh('keys-box', 'grep "open files" /proc/1/limits')).stdout, /^Max open files\s+1024\s+2048\s+files/m);
     assert.match(ok(sh('keys-box', 'grep NoNewPrivs /proc/self/status')).stdout, /NoNewPrivs:\s+1/);
     assert.match(ok(sh('keys-box', 'df -k /dev/shm | tail -1')).stdout, /\s32768\s/);
     assert.equal(ok(sh('keys-box', 'cat /ro/file')).stdout, 'read me\n');
