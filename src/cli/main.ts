@@ -16,6 +16,10 @@ import { HostError } from '../client/host.ts';
 import { TemplateError } from './format/template-error.ts';
 import { VERSION } from './version.ts';
 
+// BERTH_CLI_TRACE=1: when each start-up phase ended, in ms since the process began (stderr).
+const trace = process.env.BERTH_CLI_TRACE ? (what: string) => { process.stderr.write(`trace ${performance.now().toFixed(1)} ms ${what}\n`); } : undefined;
+trace?.(`node bootstrap done at ${(performance as unknown as { nodeTiming: { bootstrapComplete: number } }).nodeTiming.bootstrapComplete.toFixed(1)} ms; main and its modules loaded`);
+
 function checkArgs(ctx: Ctx, spec: CommandSpec, args: string[]): void {
   const n = args.length;
   const min = spec.min ?? 0;
@@ -78,6 +82,7 @@ async function runCommand(globals: Globals, path: string[], spec: CommandSpec, a
     opts[key] = n;
   }
   const action = await spec.load();
+  trace?.('the command\'s modules loaded');
   return (await action(ctx, parsed.args, opts)) ?? 0;
 }
 
@@ -182,6 +187,6 @@ async function main(argv: string[]): Promise<number> {
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => { trace?.('done'); process.exit(code); },
   (e) => process.exit(report(e)),
 );

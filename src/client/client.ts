@@ -238,8 +238,12 @@ export class ApiClient {
   }
 
   async #exchange(req: Parameters<Http1Agent['request']>[0]): Promise<{ res: Response; upgraded?: Socket }> {
+    const trace = process.env.BERTH_CLI_TRACE ? (what: string) => { process.stderr.write(`trace ${performance.now().toFixed(1)} ms ${what} ${req.method} ${req.path}\n`); } : undefined;
     try {
-      return await this.#http().request({ ...req, headers: { 'User-Agent': USER_AGENT, ...req.headers } });
+      trace?.('request');
+      const r = await this.#http().request({ ...req, headers: { 'User-Agent': USER_AGENT, ...req.headers } });
+      trace?.(`response ${r.res.statusCode}`);
+      return r;
     } catch (e) {
       throw this.#connectError(e);
     }
