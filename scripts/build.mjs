@@ -42,7 +42,9 @@ const common = {
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:(fs|util)$/ }, (a) => (a.kind === 'require-call' ? { path: a.path, external: true } : { path: a.path, namespace: 'lazy-builtin' }));
+    // (Static imports only: a dynamic import() of the shim would be a chunk whose namespace has no
+    // named exports; a dynamic import of the builtin happens when it is used anyway.)
+    b.onResolve({ filter: /^node:(fs|util)$/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'lazy-builtin' } : { path: a.path, external: true }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
   },
 };
