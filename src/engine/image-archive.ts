@@ -7,21 +7,23 @@
 // share it, streamed from disk (the archive is never held whole).
 //
 // load takes a docker-archive (manifest.json; Docker 25+ or the older `<id>/layer.tar` form) or a
-// plain OCI layout, gzip'd or not. Stage, verify, then commit: the tar is unpacked into a staging
-// directory while every file is hashed; every `blobs/sha256/<hex>` must hash to its name and every
-// OCI descriptor must match; then layers are unpacked against their diff IDs (createLayer checks
-// them). Only when all images of the archive are verified do image records and tags appear; a
-// failure removes the layers and blobs the load added, so nothing is half loaded.
-import { decompressedLayer, firstBytes } from '../common/streams.ts';
+// plain OCI layout, gzip'd or not. Stream, verify, then commit. While the archive arrives, every
+// file is hashed as it streams into a staging directory; a blob the content store holds already
+// (`blobs/sha256/<hex>` named by its digest) is only hashed, not written again. When the archive
+// has ended, every `blobs/sha256/<hex>` must hash to its name and every OCI descriptor must match;
+// then layers are unpacked against their diff IDs (createLayer checks them). Only when all images
+// of the archive are verified do image records and tags appear; a failure removes the layers and
+// blobs the load added, so nothing is half loaded.
+import { decompressedLayer } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, posix } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { invalid } from '../common/errors.ts';
+import { conflict, invalid } from '../common/errors.ts';
 import { isGzip, isZstd, peek } from '../common/streams.ts';
 import { normalizeTagged, parseReference } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/digest.ts';
@@ -140,7 +142,17 @@ export function saveStream(d: Pick<ArchiveDeps, 'content'>, items: SaveItem[]): 
 
 // ------------------------------------------------------------------ load
 
-interface Staged { path: string; digest: string; size: number }
+/** A file of the archive, hashed as it arrived. */
+interface Staged {
+  /** Its bytes: a staging file, or the content store's own blob when `stored`. */
+  path: string;
+  digest: string;
+  size: number;
+  /** Its first bytes (up to 512: a compression magic, a tar header). */
+  head: Buffer;
+  /** The content store had this blob already (named by its digest): it was only hashed. */
+  stored: boolean;
+}
 
 /** An entry name inside the archive, normalised; `..` or an absolute path is refused. */
 export function archivePath(name: string): string {
@@ -161,20 +173,28 @@ interface Found {
 
 export interface LoadResult { loaded: string[] }
 
-/** A staged, verified archive; `commit` makes its images appear, `cleanup` removes the staging. */
+/**
+ * A streamed, verified archive; `commit` makes its images appear, `cleanup` removes the staging
+ * and ends the hold on garbage collection.
+ */
 export class PreparedLoad {
   readonly #d: ArchiveDeps;
   readonly #dir: string;
   readonly #found: Found[];
-  constructor(d: ArchiveDeps, dir: string, found: Found[]) { this.#d = d; this.#dir = dir; this.#found = found; }
+  #release: (() => void) | undefined;
+  constructor(d: ArchiveDeps, dir: string, found: Found[], release: () => void) {
+    this.#d = d; this.#dir = dir; this.#found = found; this.#release = release;
+  }
 
   async commit(quiet: boolean, emit: Emit): Promise<void> {
     const d = this.#d;
-    const release = d.hold();
     const createdLayers: string[] = [];
     const createdBlobs: string[] = [];
     const ingestFile = async (f: Staged) => {
       if (await d.content.has(f.digest)) return;
+      // Only hashed as it streamed, as the store had it: GC is held, but a concurrent load's
+      // rollback may have removed a blob that load had added (and no image used yet).
+      if (f.stored) throw conflict(`blob ${f.digest} was removed while the archive was loading: load it again`);
       createdBlobs.push(f.digest);
       await chmod(f.path, 0o444);
       // A rename that fails (another filesystem) falls back to a checked copy into the store.
@@ -189,23 +209,33 @@ export class PreparedLoad {
         for (const l of img.layers) {
           const want = chainIdOf(chain, l.diffId);
           const existed = await d.snap.hasLayer(want);
-          const head = await firstBytes(l.file.path);
-          const raw = createReadStream(l.file.path, { highWaterMark: 1 << 20 });
-          let src: Readable = raw;
-          if (!quiet && !existed) {
-            const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', l.file.size);
-            raw.on('error', (e) => meter.destroy(e));
-            meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
-            src = raw.pipe(meter);
+          const f = l.file;
+          const head = f.head;
+          const compressed = isGzip(head) || isZstd(head);
+          let info: { chainId: string } | undefined;
+          if (existed && !compressed) {
+            // A plain tar's diff ID is its blob's digest, computed as it streamed.
+            if (f.digest !== l.diffId) throw invalid(`layer digest mismatch: expected ${l.diffId}, got ${f.digest}`);
+            info = { chainId: want };
           }
-          const tarStream = decompressedLayer(src, head);
-          // A layer berth already has is not unpacked again, but the archive's blob is still
-          // checked against its diff ID: a tampered blob must not be recorded for the image.
-          const info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
-          if (!existed) createdLayers.push(info.chainId);
-          await ingestFile(l.file);
+          if (!info) {
+            const raw = createReadStream(f.path, { highWaterMark: 1 << 20 });
+            let src: Readable = raw;
+            if (!quiet && !existed) {
+              const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', f.size);
+              raw.on('error', (e) => meter.destroy(e));
+              meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
+              src = raw.pipe(meter);
+            }
+            const tarStream = decompressedLayer(src, head);
+            // A layer berth already has is not unpacked again, but the archive's blob is still
+            // checked against its diff ID: a tampered blob must not be recorded for the image.
+            info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
+            if (!existed) createdLayers.push(info.chainId);
+          }
+          await ingestFile(f);
           const mediaType = l.mediaType ?? (isGzip(head) ? MT.ociLayerGzip : isZstd(head) ? MT.ociLayerZstd : MT.ociLayer);
-          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: l.file.digest, mediaType, size: l.file.size });
+          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: f.digest, mediaType, size: f.size });
           chain = info.chainId;
         }
         const manifest = img.manifest ?? Buffer.from(JSON.stringify({
@@ -245,15 +275,18 @@ export class PreparedLoad {
       for (const c of createdLayers.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
       for (const b of createdBlobs) if (!used.has(b)) await d.content.delete(b).catch(() => {});
       throw e;
-    } finally {
-      release();
     }
   }
 
   async cleanup(): Promise<void> {
-    await rm(this.#dir, { recursive: true, force: true });
-    // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
-    await rmdir(dirname(this.#dir)).catch(() => {});
+    try {
+      await rm(this.#dir, { recursive: true, force: true });
+      // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
+      await rmdir(dirname(this.#dir)).catch(() => {});
+    } finally {
+      this.#release?.();
+      this.#release = undefined;
+    }
   }
 }
 
@@ -265,23 +298,86 @@ async function checkDiffId(tarStream: Readable, diffId: string, chainId: string)
   return { chainId };
 }
 
-/** Unpacks the archive body into a staging directory (hashing every file), then verifies it. */
+/**
+ * Streams the archive body into a staging directory (hashing every file), then verifies it.
+ * Garbage collection is held off from here until `cleanup`: the blobs the store has and the
+ * archive names are not written again, so they must stay until commit references them.
+ */
 export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<PreparedLoad> {
   const dir = join(d.dataRoot, 'load-staging', randomBytes(8).toString('hex'));
-  await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
+  const release = d.hold();
+  const files: Staged[] = [];
   try {
-    const { files, links } = await stage(body, dir);
-    const found = await verify(files, links);
-    return new PreparedLoad(d, dir, found);
+    await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
+    const { byName, links } = await stage(d, body, dir, files);
+    const found = await verify(byName, links);
+    return new PreparedLoad(d, dir, found, release);
   } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    // As in cleanup(): kept while another load uses it; e is what the caller gets.
-    await rmdir(dirname(dir)).catch(() => {});
+    try {
+      await rm(dir, { recursive: true, force: true });
+      // As in cleanup(): kept while another load uses it; e is what the caller gets.
+      await rmdir(dirname(dir)).catch(() => {});
+    } finally {
+      release();
+    }
     throw e;
   }
 }
 
-async function stage(body: Readable, dir: string): Promise<{ files: Map<string, Staged>; links: Map<string, string> }> {
+/** Up to this many first bytes of each file are looked at before deciding how to take it. */
+const HEAD = 512;
+
+/** Resolves when `s` can take more (or has closed or failed: the caller sees why elsewhere). */
+function drained(s: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((res) => {
+    const done = () => { s.off('drain', done); s.off('close', done); s.off('error', done); res(); };
+    s.on('drain', done); s.on('close', done); s.on('error', done);
+  });
+}
+
+/**
+ * One regular file of the archive: hashed as it streams into `path` (unless the store has it:
+ * then only hashed).
+ */
+async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: string, path: string, files: Staged[]): Promise<Staged> {
+  const it = entry[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let got = 0;
+  let ended = false;
+  while (got < HEAD) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    first.push(r.value);
+    got += r.value.length;
+  }
+  const head = Buffer.concat(first).subarray(0, HEAD);
+  const named = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+  const stored = named !== null && await d.content.has(`sha256:${named[1]}`);
+  const f: Staged = { path: stored ? d.content.blobPath(`sha256:${named![1]}`) : path, digest: '', size: 0, head, stored };
+  files.push(f);
+  const hash = createHash('sha256');
+  const out = stored ? undefined : createWriteStream(path, { mode: 0o600, highWaterMark: 1 << 20 });
+  let outError: Error | undefined;
+  out?.on('error', (e) => { outError ??= e; });
+  const feed = async (c: Buffer) => {
+    hash.update(c);
+    f.size += c.length;
+    if (out && !out.write(c)) await drained(out);
+    if (outError) throw outError;
+  };
+  try {
+    for (const c of first) await feed(c);
+    if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await feed(r.value);
+    if (out) { out.end(); await finished(out); }
+  } catch (e) {
+    out?.destroy();
+    throw e;
+  }
+  f.digest = `sha256:${hash.digest('hex')}`;
+  return f;
+}
+
+async function stage(d: ArchiveDeps, body: Readable, dir: string, all: Staged[]): Promise<{ byName: Map<string, Staged>; links: Map<string, string> }> {
   const { head, stream } = await peek(body);
   if (head.length === 0) throw invalid('unexpected EOF: the archive is empty');
   let src: Readable = stream;
@@ -299,11 +395,9 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
       const h = entry.header;
       const name = archivePath(h.name);
       if (h.type === 'file' || h.type === 'contiguous-file') {
-        const path = join(dir, String(n++));
-        const ds = new DigestStream();
-        await pipeline(entry, ds, createWriteStream(path, { mode: 0o600 }));
-        if (ds.size !== h.size) throw invalid('unexpected EOF: the archive is truncated');
-        files.set(name, { path, digest: ds.digest(), size: ds.size });
+        const f = await stageFile(d, entry as unknown as AsyncIterable<Buffer>, name, join(dir, String(n++)), all);
+        if (f.size !== h.size) throw invalid('unexpected EOF: the archive is truncated');
+        files.set(name, f);
         continue;
       }
       if (h.type === 'symlink' || h.type === 'link') {
@@ -327,7 +421,7 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
     if (/^Z_/.test(String((e as NodeJS.ErrnoException).code ?? ''))) throw invalid(`invalid archive: gzip: ${msg}`);
     throw e;
   }
-  return { files, links };
+  return { byName: files, links };
 }
 
 async function verify(files: Map<string, Staged>, links: Map<string, string>): Promise<Found[]> {
