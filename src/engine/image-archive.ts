@@ -9,17 +9,21 @@
 // load takes a docker-archive (manifest.json; Docker 25+ or the older `<id>/layer.tar` form) or a
 // plain OCI layout, gzip'd or not. Stream, verify, then commit. While the archive arrives, every
 // file is hashed as it streams into a staging directory; a blob the content store holds already
-// (`blobs/sha256/<hex>` named by its digest) is only hashed, not written again. When the archive
-// has ended, every `blobs/sha256/<hex>` must hash to its name and every OCI descriptor must match;
-// then layers are unpacked against their diff IDs (createLayer checks them). Only when all images
-// of the archive are verified do image records and tags appear; a failure removes the layers and
-// blobs the load added, so nothing is half loaded.
+// (`blobs/sha256/<hex>` named by its digest) is only hashed, not written again; a file that looks
+// like a layer (a tar, gzip or zstd) is also unpacked as it streams, into a snapshot of its own
+// that has no name yet (an overlay layer does not depend on its parent: see
+// Snapshotter.unpackLayer). When the archive has ended, every `blobs/sha256/<hex>` must hash to
+// its name and every OCI descriptor must match; then each layer's diff ID (the config's
+// rootfs.diff_ids) is checked against what was unpacked, and the unpacked layer gets its chain ID
+// by a rename. Only when all images of the archive are verified do image records and tags appear;
+// a failure removes the layers and blobs the load added (and the unnamed snapshots), so nothing
+// is half loaded.
 import { decompressedLayer } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, posix } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -29,9 +33,9 @@ import { normalizeTagged, parseReference } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/digest.ts';
 import { fsyncDir } from '../store/metadata/atomic.ts';
 import type { ContentStore } from '../store/content/content.ts';
-import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import type { Snapshotter, UnpackedLayer } from '../store/snapshots/snapshotter.ts';
 import { chainIdOf } from '../store/snapshots/snapshotter.ts';
-import { ProgressMeter, type Emit } from '../registry/client/progress.ts';
+import { ProgressMeter, progressMsg, type Emit } from '../registry/client/progress.ts';
 import { MT, type ImageRecord, type ImageService, type LayerRef } from './images.ts';
 import type { EventBus } from './events.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
@@ -152,6 +156,10 @@ interface Staged {
   head: Buffer;
   /** The content store had this blob already (named by its digest): it was only hashed. */
   stored: boolean;
+  /** The layer unpacked while the file arrived (a file that looked like one); unnamed yet. */
+  unpacked?: Promise<UnpackedLayer>;
+  /** The unpacked layer has been used (committed or discarded) by one of the archive's images. */
+  taken?: boolean;
 }
 
 /** An entry name inside the archive, normalised; `..` or an absolute path is refused. */
@@ -175,15 +183,16 @@ export interface LoadResult { loaded: string[] }
 
 /**
  * A streamed, verified archive; `commit` makes its images appear, `cleanup` removes the staging
- * and ends the hold on garbage collection.
+ * and the unpacked layers no image took, and ends the hold on garbage collection.
  */
 export class PreparedLoad {
   readonly #d: ArchiveDeps;
   readonly #dir: string;
   readonly #found: Found[];
+  readonly #files: Staged[];
   #release: (() => void) | undefined;
-  constructor(d: ArchiveDeps, dir: string, found: Found[], release: () => void) {
-    this.#d = d; this.#dir = dir; this.#found = found; this.#release = release;
+  constructor(d: ArchiveDeps, dir: string, found: Found[], files: Staged[], release: () => void) {
+    this.#d = d; this.#dir = dir; this.#found = found; this.#files = files; this.#release = release;
   }
 
   async commit(quiet: boolean, emit: Emit): Promise<void> {
@@ -213,7 +222,21 @@ export class PreparedLoad {
           const head = f.head;
           const compressed = isGzip(head) || isZstd(head);
           let info: { chainId: string } | undefined;
-          if (existed && !compressed) {
+          if (f.unpacked && !f.taken) {
+            // Unpacked while it streamed: its diff ID is known, and it only needs its name.
+            f.taken = true;
+            const u = await f.unpacked.catch((e: unknown) => { if (existed) return undefined; throw e; });
+            if (u) {
+              const diffId = u.diffId ?? f.digest; // (not hashed twice: an uncompressed layer is its blob)
+              if (diffId !== l.diffId) { await u.discard(); throw invalid(`layer digest mismatch: expected ${l.diffId}, got ${diffId}`); }
+              if (existed) { await u.discard(); info = { chainId: want }; } else {
+                info = await u.commit(chain, diffId);
+                createdLayers.push(info.chainId);
+                if (!quiet) progressMsg(emit, l.diffId.slice(7, 19), 'Loading layer', f.size, f.size);
+              }
+            }
+          }
+          if (!info && existed && !compressed) {
             // A plain tar's diff ID is its blob's digest, computed as it streamed.
             if (f.digest !== l.diffId) throw invalid(`layer digest mismatch: expected ${l.diffId}, got ${f.digest}`);
             info = { chainId: want };
@@ -280,6 +303,7 @@ export class PreparedLoad {
 
   async cleanup(): Promise<void> {
     try {
+      await discardUnpacked(this.#files);
       await rm(this.#dir, { recursive: true, force: true });
       // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
       await rmdir(dirname(this.#dir)).catch(() => {});
@@ -288,6 +312,17 @@ export class PreparedLoad {
       this.#release = undefined;
     }
   }
+}
+
+/** Removes the layers unpacked while streaming that no image took (each waited for first). */
+async function discardUnpacked(files: Staged[]): Promise<void> {
+  await Promise.all(files.map(async (f) => {
+    if (!f.unpacked || f.taken) return;
+    f.taken = true;
+    // A failed unpack has removed its own directory.
+    const u = await f.unpacked.catch(() => undefined);
+    await u?.discard();
+  }));
 }
 
 async function checkDiffId(tarStream: Readable, diffId: string, chainId: string): Promise<{ chainId: string }> {
@@ -299,9 +334,9 @@ async function checkDiffId(tarStream: Readable, diffId: string, chainId: string)
 }
 
 /**
- * Streams the archive body into a staging directory (hashing every file), then verifies it.
- * Garbage collection is held off from here until `cleanup`: the blobs the store has and the
- * archive names are not written again, so they must stay until commit references them.
+ * Streams the archive body into a staging directory (hashing every file, unpacking what looks
+ * like a layer as it arrives), then verifies it. Garbage collection is held off from here until
+ * `cleanup`: the unpacked layers and the blobs the archive names exist unreferenced till commit.
  */
 export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<PreparedLoad> {
   const dir = join(d.dataRoot, 'load-staging', randomBytes(8).toString('hex'));
@@ -311,9 +346,10 @@ export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<Prepa
     await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
     const { byName, links } = await stage(d, body, dir, files);
     const found = await verify(byName, links);
-    return new PreparedLoad(d, dir, found, release);
+    return new PreparedLoad(d, dir, found, files, release);
   } catch (e) {
     try {
+      await discardUnpacked(files);
       await rm(dir, { recursive: true, force: true });
       // As in cleanup(): kept while another load uses it; e is what the caller gets.
       await rmdir(dirname(dir)).catch(() => {});
@@ -327,6 +363,10 @@ export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<Prepa
 /** Up to this many first bytes of each file are looked at before deciding how to take it. */
 const HEAD = 512;
 
+/** A tar (the ustar magic of its first header), or a gzip or zstd stream. */
+const looksLikeLayer = (head: Buffer): boolean =>
+  isGzip(head) || isZstd(head) || (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar');
+
 /** Resolves when `s` can take more (or has closed or failed: the caller sees why elsewhere). */
 function drained(s: NodeJS.EventEmitter): Promise<void> {
   return new Promise((res) => {
@@ -337,7 +377,7 @@ function drained(s: NodeJS.EventEmitter): Promise<void> {
 
 /**
  * One regular file of the archive: hashed as it streams into `path` (unless the store has it:
- * then only hashed).
+ * then only hashed), and, when it looks like a layer, unpacked at the same pace.
  */
 async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: string, path: string, files: Staged[]): Promise<Staged> {
   const it = entry[Symbol.asyncIterator]();
@@ -359,18 +399,34 @@ async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: str
   const out = stored ? undefined : createWriteStream(path, { mode: 0o600, highWaterMark: 1 << 20 });
   let outError: Error | undefined;
   out?.on('error', (e) => { outError ??= e; });
+  let branch: PassThrough | undefined;
+  let settled = false;
+  let whenSettled: Promise<unknown> = Promise.resolve();
+  if (!stored && looksLikeLayer(head)) {
+    branch = new PassThrough({ highWaterMark: 1 << 20 });
+    branch.on('error', () => {}); // reaches the unpack's own promise
+    const compressed = isGzip(head) || isZstd(head);
+    f.unpacked = d.snap.unpackLayer(decompressedLayer(branch, head), { digest: compressed });
+    whenSettled = f.unpacked.then(() => { settled = true; }, () => { settled = true; });
+  }
   const feed = async (c: Buffer) => {
     hash.update(c);
     f.size += c.length;
-    if (out && !out.write(c)) await drained(out);
+    const waits: Promise<unknown>[] = [];
+    if (out && !out.write(c)) waits.push(drained(out));
+    // A failed unpack reads no more (its error waits for commit, if the file is a layer at all).
+    if (branch && !settled && !branch.destroyed && !branch.write(c)) waits.push(Promise.race([drained(branch), whenSettled]));
+    if (waits.length) await Promise.all(waits);
     if (outError) throw outError;
   };
   try {
     for (const c of first) await feed(c);
     if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await feed(r.value);
+    branch?.end();
     if (out) { out.end(); await finished(out); }
   } catch (e) {
     out?.destroy();
+    branch?.destroy(e instanceof Error ? e : new Error(String(e)));
     throw e;
   }
   f.digest = `sha256:${hash.digest('hex')}`;
@@ -533,7 +589,10 @@ function parseConfig(buf: Buffer): ImageConfigFile {
   return c;
 }
 
-/** At daemon start: staging left by a load that berthd did not live to finish. */
+/**
+ * At daemon start: staging left by a load that berthd did not live to finish. (Its unnamed
+ * unpacked layers are temp dirs of the snapshotter, which sweeps them at its own start.)
+ */
 export async function cleanupLoadStaging(dataRoot: string): Promise<void> {
   await rm(join(dataRoot, 'load-staging'), { recursive: true, force: true });
 }

@@ -1,9 +1,10 @@
 // How load takes in layers. A layer that fails half-way through a load (a corrupt gzip stream, a
 // breakout entry) must not leave its blob's file open in the daemon: nothing reads it again, and
-// every failed layer used to keep one descriptor for good. A diff ID mismatch, or a failure in a
-// later image, leaves no image, blob, layer or staging behind; blobs may come before or after
-// index.json; blobs the store has are not written again, and garbage collection keeps them
-// while the load streams.
+// every failed layer used to keep one descriptor for good. Layers are unpacked while the archive
+// streams, before the config naming their diff IDs has arrived: a mismatch found then, or a
+// failure in a later image, leaves no image, blob, layer, unnamed snapshot or staging behind;
+// blobs may come before or after index.json; blobs the store has are not written again, and
+// garbage collection keeps them while the load streams.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -130,7 +131,7 @@ async function loadError(archive: Buffer): Promise<string> {
   return last.error as string;
 }
 
-test('load: a layer whose diff ID does not match leaves nothing (plain, gzip\'d, in a second image)', async () => {
+test('load: a layer unpacked as it streams whose diff ID does not match leaves nothing (plain, gzip\'d, in a second image)', async () => {
   const st0 = await everything();
   const l1 = await layerTar({ 'one/a': 'a' });
   const l2 = await layerTar({ 'two/b': 'b', '.wh.gone': '' });
@@ -191,4 +192,21 @@ test('load: blobs the store has stay while the archive streams, even when their 
   assert.ok(existsSync(join(d.dataRoot, 'content', 'blobs', 'sha256', sha(l1))), 'the layer blob is in the store');
   assert.deepEqual(ins.RootFS.Layers, [`sha256:${sha(l1)}`]);
   assert.equal((await d.api('GET', '/images/intake/held:1/get')).status, 200);
+});
+
+test('load: berthd killed (-9) while a layer unpacks from the stream leaves only debris that the next start sweeps', async () => {
+  const st0 = await everything();
+  const big = await tarOf([{ name: 'big', body: Buffer.alloc(16 << 20, 0x62) }]);
+  const archive = await dockerArchive([{ layers: [big], tag: 'intake/killed:1' }]);
+  const tmpLayers = () => readdirSync(join(d.dataRoot, 'overlay', 'l')).filter((n) => n.startsWith('.tmp-'));
+  const req = http.request({ socketPath: d.sock, method: 'POST', path: '/images/load', agent: false, headers: { 'Content-Type': 'application/x-tar' } });
+  req.on('error', () => {}); // the daemon dies under it
+  // Past the config and half-way into the layer: its blob is staged and its unpack under way.
+  req.write(archive.subarray(0, archive.length >> 1));
+  for (let i = 0; i < 100 && tmpLayers().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(tmpLayers().length, 1, 'the layer unpacks while it streams');
+  assert.ok(readdirSync(join(d.dataRoot, 'load-staging')).length > 0);
+  await d.restart({ kill9: true });
+  req.destroy();
+  assert.deepEqual(await everything(), st0);
 });
