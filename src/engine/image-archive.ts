@@ -208,6 +208,10 @@ export class PreparedLoad {
       await chmod(f.path, 0o444);
       // A rename that fails (another filesystem) falls back to a checked copy into the store.
       try { await rename(f.path, d.content.blobPath(f.digest)); } catch { await d.content.ingest(createReadStream(f.path), { digest: f.digest, size: f.size }); }
+      // Another image of the archive may use the file again (a shared layer): it reads the
+      // store's copy from now on.
+      f.path = d.content.blobPath(f.digest);
+      f.stored = true;
     };
     try {
       const ready: { config: ImageConfigFile; layers: LayerRef[]; raw: { config: Buffer; manifest: Buffer }; refs: string[] }[] = [];

@@ -210,3 +210,39 @@ test('load: berthd killed (-9) while a layer unpacks from the stream leaves only
   req.destroy();
   assert.deepEqual(await everything(), st0);
 });
+
+test('load: one layer file used by several images and chains (gzip\'d, shared at the base, above another layer, and through a legacy symlink)', async () => {
+  const shared = gzipSync(await layerTar({ 'shared/s': 's' }));
+  const other = await layerTar({ 'other/o': 'o' });
+  const diff = (b: Buffer) => `sha256:${sha(b)}`;
+  const sharedDiff = `sha256:${sha(await layerTar({ 'shared/s': 's' }))}`;
+  // OCI form: blobs/sha256/<hex> named once, used by three images.
+  const r = await d.api('POST', '/images/load', await dockerArchive([
+    { layers: [shared], diffIds: [sharedDiff], tag: 'intake/shared:a' },
+    { layers: [shared, other], diffIds: [sharedDiff, diff(other)], tag: 'intake/shared:b' },
+    { layers: [other, shared], diffIds: [diff(other), sharedDiff], tag: 'intake/shared:c' },
+  ]), { 'Content-Type': 'application/x-tar' });
+  for (const t of ['a', 'b', 'c']) assert.match(r.body.toString(), new RegExp(`Loaded image: intake/shared:${t}`), r.body.toString());
+  assert.deepEqual((await d.api('GET', '/images/intake/shared:c/json')).json().RootFS.Layers, [diff(other), sharedDiff]);
+  // Legacy form: <id>/layer.tar, the second image's copy a symlink to the first's.
+  const cfg = (ids: string[]) => Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: ids } }));
+  const c1 = cfg([diff(other), sharedDiff]);
+  const c2 = cfg([sharedDiff]);
+  const legacy = await tarOf([
+    { name: 'l1/layer.tar', body: other },
+    { name: 'l2/layer.tar', body: shared },
+    { name: 'l3/layer.tar', type: 'symlink', linkname: '../l2/layer.tar' },
+    { name: `${sha(c1)}.json`, body: c1 },
+    { name: `${sha(c2)}.json`, body: c2 },
+    { name: 'manifest.json', body: Buffer.from(JSON.stringify([
+      { Config: `${sha(c1)}.json`, RepoTags: ['intake/legacy:1'], Layers: ['l1/layer.tar', 'l2/layer.tar'] },
+      { Config: `${sha(c2)}.json`, RepoTags: ['intake/legacy:2'], Layers: ['l3/layer.tar'] },
+    ])) },
+  ]);
+  await d.api('DELETE', '/images/intake/shared:a');
+  await d.api('DELETE', '/images/intake/shared:b');
+  await d.api('DELETE', '/images/intake/shared:c');
+  const l = await d.api('POST', '/images/load', legacy, { 'Content-Type': 'application/x-tar' });
+  assert.match(l.body.toString(), /Loaded image: intake\/legacy:1[\s\S]*Loaded image: intake\/legacy:2/, l.body.toString());
+  assert.deepEqual((await d.api('GET', '/images/intake/legacy:2/json')).json().RootFS.Layers, [sharedDiff]);
+});
