@@ -105,6 +105,9 @@ export function saveStream(d: Pick<ArchiveDeps, 'content'>, items: SaveItem[]): 
       const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mode: 0o644, mtime }, (e) => (e ? rej(e) : res()));
       const src = d.content.readStream(digest, { highWaterMark: 1 << 20 } as never);
       src.on('error', (e) => { entry.destroy(e); rej(e); });
+      // The archive torn down (its reader went away) destroys the entry too, and a pipe throws
+      // a destination's error that nobody listens to: that took the daemon down.
+      entry.on('error', (e: Error) => { src.destroy(); rej(e); });
       src.pipe(entry);
     });
   };

@@ -246,3 +246,22 @@ test('load: one layer file used by several images and chains (gzip\'d, shared at
   assert.match(l.body.toString(), /Loaded image: intake\/legacy:1[\s\S]*Loaded image: intake\/legacy:2/, l.body.toString());
   assert.deepEqual((await d.api('GET', '/images/intake/legacy:2/json')).json().RootFS.Layers, [sharedDiff]);
 });
+
+test('save: a reader that goes away mid-archive does not take berthd down', async () => {
+  const big = await tarOf([{ name: 'big', body: Buffer.alloc(16 << 20, 0x63) }]);
+  const r = await d.api('POST', '/images/load', await dockerArchive([{ layers: [big], tag: 'intake/big:1' }]), { 'Content-Type': 'application/x-tar' });
+  assert.match(r.body.toString(), /Loaded image: intake\/big:1/);
+  await new Promise<void>((res, rej) => {
+    const req = http.request({ socketPath: d.sock, path: '/images/intake/big:1/get', agent: false }, (res2) => {
+      res2.once('data', () => { req.destroy(); setTimeout(res, 300); });
+    });
+    req.on('error', () => {}); // destroyed on purpose
+    req.on('close', () => setTimeout(res, 300));
+    req.end();
+    setTimeout(() => rej(new Error('no data')), 10_000);
+  });
+  assert.equal((await d.api('GET', '/_ping')).status, 200);
+  const again = await d.api('GET', '/images/intake/big:1/get');
+  assert.equal(again.status, 200);
+  assert.ok(again.body.length > 16 << 20);
+});
