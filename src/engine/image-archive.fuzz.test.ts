@@ -2,8 +2,8 @@
 // archives and OCI layouts whose manifest.json, index.json and image configs have every field
 // wrong in turn, whose blobs are named by their real digests (so verification gets past the
 // hashes), with links, escaping and absolute names, gzip'd or not, and mutated as bytes. The
-// archive is staged and verified, or refused with an EngineError; nothing is written outside the
-// staging directory, and a refused archive leaves nothing behind.
+// archive is streamed and verified, or refused with an EngineError; nothing is written outside the
+// staging directory and the stores' temp dirs, and a refused archive leaves nothing behind.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -15,15 +15,23 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { isEngineError } from '../common/errors.ts';
 import { chunked, expectErrorAsync, fc, fuzzAsync } from '../common/fuzz-testing.ts';
+import { LocalContentStore } from '../store/content/local.ts';
+import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { prepareLoad, type ArchiveDeps } from './image-archive.ts';
 
 const engineError = (e: Error) => isEngineError(e);
 
 let parent: string;
 let dataRoot: string;
-before(() => {
+let stores: Pick<ArchiveDeps, 'content' | 'snap' | 'hold'>;
+before(async () => {
   parent = mkdtempSync(join(tmpdir(), 'berth-load-fuzz-'));
   dataRoot = join(parent, 'root');
+  const content = new LocalContentStore(join(parent, 'stores', 'content'));
+  await content.init();
+  const snap = new OverlaySnapshotter(join(parent, 'stores', 'overlay'));
+  await snap.init();
+  stores = { content, snap, hold: () => () => {} };
 });
 after(() => rmSync(parent, { recursive: true, force: true }));
 
@@ -54,6 +62,8 @@ const diffId = fc.constantFrom('sha256:' + 'c'.repeat(64), 'sha256:short', 'md5:
 /** An archive as a list of entries: blobs (config, layers, manifests) named by their digests, plus the top-level JSON files. */
 const archive = fc.record({
   layers: fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 2 }),
+  // A real layer tar first (unpacked while it streams, then discarded: prepareLoad commits nothing).
+  tarLayer: fc.option(fc.constantFrom('plain', 'gzip', 'breakout'), { nil: undefined }),
   config: field(fc.record({ rootfs: field(fc.record({ type: fc.constant('layers'), diff_ids: field(fc.array(field(diffId), { maxLength: 3 })) })), architecture: fc.constant('amd64'), os: fc.constant('linux') })),
   repoTags: field(fc.array(field(fc.constantFrom('a:1', 'busybox:latest', 'Bad', 'x@sha256:1')), { maxLength: 2 })),
   form: fc.constantFrom('docker', 'oci', 'both'),
@@ -72,7 +82,14 @@ const archive = fc.record({
 async function build(a: Archive): Promise<Buffer> {
   const entries: Entry[] = [];
   const blob = (b: Buffer) => { const h = sha(b); entries.push({ name: `blobs/sha256/${h}`, body: b }); return `sha256:${h}`; };
-  const layerDigests = a.layers.map((l) => ({ digest: blob(Buffer.from(l)), size: l.length }));
+  const layers: Buffer[] = a.layers.map((l) => Buffer.from(l));
+  if (a.tarLayer) {
+    const t = await tarOf(a.tarLayer === 'breakout'
+      ? [{ name: 'a', type: 'symlink', linkname: '/' }, { name: 'a/etc/x', body: Buffer.from('x') }]
+      : [{ name: 'etc/', type: 'directory' }, { name: 'etc/f', body: Buffer.from('f') }, { name: 'etc/.wh.g', body: Buffer.alloc(0) }]);
+    layers.unshift(a.tarLayer === 'gzip' ? gzipSync(t) : t);
+  }
+  const layerDigests = layers.map((l) => ({ digest: blob(l), size: l.length }));
   const configBuf = Buffer.from(JSON.stringify(a.config));
   const configDigest = blob(configBuf);
   const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBuf.length }, layers: layerDigests.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })) };
@@ -112,15 +129,18 @@ function mutate(b: Buffer, edits: [number, number][], cut: number | undefined): 
   return cut === undefined || out.length === 0 ? out : out.subarray(0, cut % out.length);
 }
 
-fuzzAsync('load: any archive is staged and verified, or refused with an EngineError, writing only under its staging directory', input, async (v) => {
+fuzzAsync('load: any archive is streamed and verified, or refused with an EngineError, writing only under its staging directory and the stores\' temp dirs', input, async (v) => {
   let bytes = await build(v.archive);
   if (!v.afterGzip) bytes = mutate(bytes, v.edits, v.cut);
   if (v.gzip) bytes = gzipSync(bytes);
   if (v.afterGzip) bytes = mutate(bytes, v.edits, v.cut);
-  const d = { dataRoot } as ArchiveDeps;
+  const d = { dataRoot, ...stores } as ArchiveDeps;
   const prepared = await expectErrorAsync(() => prepareLoad(d, Readable.from(chunked(bytes, v.cuts))), engineError);
-  // Only the data root was written to, and only under load-staging.
-  assert.deepEqual(readdirSync(parent), readdirSync(parent).length ? ['root'] : []);
+  // Only the data root (under load-staging) and the stores were written to, and no unpacked
+  // layer (named or not) or blob is left in the stores: nothing was committed.
+  assert.deepEqual(readdirSync(parent).filter((n) => n !== 'root'), ['stores']);
+  const leftInStores = () => [...readdirSync(join(parent, 'stores', 'overlay', 'l')), ...readdirSync(join(parent, 'stores', 'content', 'blobs', 'sha256'))];
+  if (!prepared) assert.deepEqual(leftInStores(), []);
   if (!prepared) {
     assert.deepEqual(readdirSync(dataRoot).filter((n) => n !== 'load-staging'), []);
     assert.deepEqual(readdirSync(dataRoot).includes('load-staging') ? readdirSync(join(dataRoot, 'load-staging')) : [], []);
@@ -128,4 +148,5 @@ fuzzAsync('load: any archive is staged and verified, or refused with an EngineEr
   }
   await prepared.cleanup();
   assert.deepEqual(readdirSync(dataRoot).includes('load-staging') ? readdirSync(join(dataRoot, 'load-staging')) : [], []);
+  assert.deepEqual(leftInStores(), []);
 }, { runs: 300, caseMs: 5000 });

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { LocalContentStore } from '../store/content/local.ts';
+import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -55,11 +57,21 @@ async function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Real stores under `root` (apart from the data root, which a refused load must leave empty). */
+async function storesIn(root: string): Promise<Pick<ArchiveDeps, 'content' | 'snap' | 'hold'>> {
+  const content = new LocalContentStore(join(root, 'content'));
+  await content.init();
+  const snap = new OverlaySnapshotter(join(root, 'overlay'));
+  await snap.init();
+  return { content, snap, hold: () => () => {} };
+}
+
 /** prepareLoad's answer for an archive: the error message, or 'ok'; the staging is always cleaned. */
 async function load(archive: Buffer): Promise<string> {
   const dataRoot = await mkdtemp(join(tmpdir(), 'berth-load-test-'));
+  const storeRoot = await mkdtemp(join(tmpdir(), 'berth-load-stores-'));
   try {
-    const prepared = await prepareLoad({ dataRoot } as ArchiveDeps, Readable.from([archive]));
+    const prepared = await prepareLoad({ dataRoot, ...(await storesIn(storeRoot)) } as ArchiveDeps, Readable.from([archive]));
     await prepared.cleanup();
     return 'ok';
   } catch (e) {
@@ -67,7 +79,11 @@ async function load(archive: Buffer): Promise<string> {
     assert.deepEqual(await readdir(dataRoot), [], 'a refused archive leaves nothing');
     return (e as Error).message;
   } finally {
+    // Nothing unpacked or stored is left either way: the load was not committed.
+    assert.deepEqual(await readdir(join(storeRoot, 'overlay', 'l')), []);
+    assert.deepEqual(await readdir(join(storeRoot, 'content', 'blobs', 'sha256')), []);
     await rm(dataRoot, { recursive: true, force: true });
+    await rm(storeRoot, { recursive: true, force: true });
   }
 }
 

@@ -7,29 +7,35 @@
 // share it, streamed from disk (the archive is never held whole).
 //
 // load takes a docker-archive (manifest.json; Docker 25+ or the older `<id>/layer.tar` form) or a
-// plain OCI layout, gzip'd or not. Stage, verify, then commit: the tar is unpacked into a staging
-// directory while every file is hashed; every `blobs/sha256/<hex>` must hash to its name and every
-// OCI descriptor must match; then layers are unpacked against their diff IDs (createLayer checks
-// them). Only when all images of the archive are verified do image records and tags appear; a
-// failure removes the layers and blobs the load added, so nothing is half loaded.
-import { decompressedLayer, firstBytes } from '../common/streams.ts';
+// plain OCI layout, gzip'd or not. Stream, verify, then commit. While the archive arrives, every
+// file is hashed as it streams into a staging directory; a blob the content store holds already
+// (`blobs/sha256/<hex>` named by its digest) is only hashed, not written again; a file that looks
+// like a layer (a tar, gzip or zstd) is also unpacked as it streams, into a snapshot of its own
+// that has no name yet (an overlay layer does not depend on its parent: see
+// Snapshotter.unpackLayer). When the archive has ended, every `blobs/sha256/<hex>` must hash to
+// its name and every OCI descriptor must match; then each layer's diff ID (the config's
+// rootfs.diff_ids) is checked against what was unpacked, and the unpacked layer gets its chain ID
+// by a rename. Only when all images of the archive are verified do image records and tags appear;
+// a failure removes the layers and blobs the load added (and the unnamed snapshots), so nothing
+// is half loaded.
+import { decompressedLayer } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, posix } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { invalid } from '../common/errors.ts';
+import { conflict, invalid } from '../common/errors.ts';
 import { isGzip, isZstd, peek } from '../common/streams.ts';
 import { normalizeTagged, parseReference } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/digest.ts';
 import { fsyncDir } from '../store/metadata/atomic.ts';
 import type { ContentStore } from '../store/content/content.ts';
-import type { Snapshotter } from '../store/snapshots/snapshotter.ts';
+import type { Snapshotter, UnpackedLayer } from '../store/snapshots/snapshotter.ts';
 import { chainIdOf } from '../store/snapshots/snapshotter.ts';
-import { ProgressMeter, type Emit } from '../registry/client/progress.ts';
+import { ProgressMeter, progressMsg, type Emit } from '../registry/client/progress.ts';
 import { MT, type ImageRecord, type ImageService, type LayerRef } from './images.ts';
 import type { EventBus } from './events.ts';
 import type { ImageConfigFile } from '../api/types/image.ts';
@@ -99,6 +105,9 @@ export function saveStream(d: Pick<ArchiveDeps, 'content'>, items: SaveItem[]): 
       const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mode: 0o644, mtime }, (e) => (e ? rej(e) : res()));
       const src = d.content.readStream(digest, { highWaterMark: 1 << 20 } as never);
       src.on('error', (e) => { entry.destroy(e); rej(e); });
+      // The archive torn down (its reader went away) destroys the entry too, and a pipe throws
+      // a destination's error that nobody listens to: that took the daemon down.
+      entry.on('error', (e: Error) => { src.destroy(); rej(e); });
       src.pipe(entry);
     });
   };
@@ -140,7 +149,21 @@ export function saveStream(d: Pick<ArchiveDeps, 'content'>, items: SaveItem[]): 
 
 // ------------------------------------------------------------------ load
 
-interface Staged { path: string; digest: string; size: number }
+/** A file of the archive, hashed as it arrived. */
+interface Staged {
+  /** Its bytes: a staging file, or the content store's own blob when `stored`. */
+  path: string;
+  digest: string;
+  size: number;
+  /** Its first bytes (up to 512: a compression magic, a tar header). */
+  head: Buffer;
+  /** The content store had this blob already (named by its digest): it was only hashed. */
+  stored: boolean;
+  /** The layer unpacked while the file arrived (a file that looked like one); unnamed yet. */
+  unpacked?: Promise<UnpackedLayer>;
+  /** The unpacked layer has been used (committed or discarded) by one of the archive's images. */
+  taken?: boolean;
+}
 
 /** An entry name inside the archive, normalised; `..` or an absolute path is refused. */
 export function archivePath(name: string): string {
@@ -161,24 +184,37 @@ interface Found {
 
 export interface LoadResult { loaded: string[] }
 
-/** A staged, verified archive; `commit` makes its images appear, `cleanup` removes the staging. */
+/**
+ * A streamed, verified archive; `commit` makes its images appear, `cleanup` removes the staging
+ * and the unpacked layers no image took, and ends the hold on garbage collection.
+ */
 export class PreparedLoad {
   readonly #d: ArchiveDeps;
   readonly #dir: string;
   readonly #found: Found[];
-  constructor(d: ArchiveDeps, dir: string, found: Found[]) { this.#d = d; this.#dir = dir; this.#found = found; }
+  readonly #files: Staged[];
+  #release: (() => void) | undefined;
+  constructor(d: ArchiveDeps, dir: string, found: Found[], files: Staged[], release: () => void) {
+    this.#d = d; this.#dir = dir; this.#found = found; this.#files = files; this.#release = release;
+  }
 
   async commit(quiet: boolean, emit: Emit): Promise<void> {
     const d = this.#d;
-    const release = d.hold();
     const createdLayers: string[] = [];
     const createdBlobs: string[] = [];
     const ingestFile = async (f: Staged) => {
       if (await d.content.has(f.digest)) return;
+      // Only hashed as it streamed, as the store had it: GC is held, but a concurrent load's
+      // rollback may have removed a blob that load had added (and no image used yet).
+      if (f.stored) throw conflict(`blob ${f.digest} was removed while the archive was loading: load it again`);
       createdBlobs.push(f.digest);
       await chmod(f.path, 0o444);
       // A rename that fails (another filesystem) falls back to a checked copy into the store.
       try { await rename(f.path, d.content.blobPath(f.digest)); } catch { await d.content.ingest(createReadStream(f.path), { digest: f.digest, size: f.size }); }
+      // Another image of the archive may use the file again (a shared layer): it reads the
+      // store's copy from now on.
+      f.path = d.content.blobPath(f.digest);
+      f.stored = true;
     };
     try {
       const ready: { config: ImageConfigFile; layers: LayerRef[]; raw: { config: Buffer; manifest: Buffer }; refs: string[] }[] = [];
@@ -189,23 +225,47 @@ export class PreparedLoad {
         for (const l of img.layers) {
           const want = chainIdOf(chain, l.diffId);
           const existed = await d.snap.hasLayer(want);
-          const head = await firstBytes(l.file.path);
-          const raw = createReadStream(l.file.path, { highWaterMark: 1 << 20 });
-          let src: Readable = raw;
-          if (!quiet && !existed) {
-            const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', l.file.size);
-            raw.on('error', (e) => meter.destroy(e));
-            meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
-            src = raw.pipe(meter);
+          const f = l.file;
+          const head = f.head;
+          const compressed = isGzip(head) || isZstd(head);
+          let info: { chainId: string } | undefined;
+          if (f.unpacked && !f.taken) {
+            // Unpacked while it streamed: its diff ID is known, and it only needs its name.
+            f.taken = true;
+            const u = await f.unpacked.catch((e: unknown) => { if (existed) return undefined; throw e; });
+            if (u) {
+              const diffId = u.diffId ?? f.digest; // (not hashed twice: an uncompressed layer is its blob)
+              if (diffId !== l.diffId) { await u.discard(); throw invalid(`layer digest mismatch: expected ${l.diffId}, got ${diffId}`); }
+              if (existed) { await u.discard(); info = { chainId: want }; } else {
+                info = await u.commit(chain, diffId);
+                createdLayers.push(info.chainId);
+                if (!quiet) progressMsg(emit, l.diffId.slice(7, 19), 'Loading layer', f.size, f.size);
+              }
+            }
           }
-          const tarStream = decompressedLayer(src, head);
-          // A layer berth already has is not unpacked again, but the archive's blob is still
-          // checked against its diff ID: a tampered blob must not be recorded for the image.
-          const info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
-          if (!existed) createdLayers.push(info.chainId);
-          await ingestFile(l.file);
+          if (!info && existed && !compressed) {
+            // A plain tar's diff ID is its blob's digest, computed as it streamed.
+            if (f.digest !== l.diffId) throw invalid(`layer digest mismatch: expected ${l.diffId}, got ${f.digest}`);
+            info = { chainId: want };
+          }
+          if (!info) {
+            const raw = createReadStream(f.path, { highWaterMark: 1 << 20 });
+            let src: Readable = raw;
+            if (!quiet && !existed) {
+              const meter = new ProgressMeter(emit, l.diffId.slice(7, 19), 'Loading layer', f.size);
+              raw.on('error', (e) => meter.destroy(e));
+              meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
+              src = raw.pipe(meter);
+            }
+            const tarStream = decompressedLayer(src, head);
+            // A layer berth already has is not unpacked again, but the archive's blob is still
+            // checked against its diff ID: a tampered blob must not be recorded for the image.
+            info = existed ? await checkDiffId(tarStream, l.diffId, want) : await d.snap.createLayer(chain, tarStream, l.diffId);
+            if (!existed) createdLayers.push(info.chainId);
+          }
+          await ingestFile(f);
           const mediaType = l.mediaType ?? (isGzip(head) ? MT.ociLayerGzip : isZstd(head) ? MT.ociLayerZstd : MT.ociLayer);
-          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: l.file.digest, mediaType, size: l.file.size });
+          refs.push({ diffId: l.diffId, chainId: info.chainId, blob: f.digest, mediaType, size: f.size });
           chain = info.chainId;
         }
         const manifest = img.manifest ?? Buffer.from(JSON.stringify({
@@ -245,16 +305,31 @@ export class PreparedLoad {
       for (const c of createdLayers.reverse()) if (!used.has(c)) await d.snap.removeLayer(c).catch(() => {});
       for (const b of createdBlobs) if (!used.has(b)) await d.content.delete(b).catch(() => {});
       throw e;
-    } finally {
-      release();
     }
   }
 
   async cleanup(): Promise<void> {
-    await rm(this.#dir, { recursive: true, force: true });
-    // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
-    await rmdir(dirname(this.#dir)).catch(() => {});
+    try {
+      await discardUnpacked(this.#files);
+      await rm(this.#dir, { recursive: true, force: true });
+      // The shared load-staging dir goes when empty; another load in progress keeps it (ENOTEMPTY).
+      await rmdir(dirname(this.#dir)).catch(() => {});
+    } finally {
+      this.#release?.();
+      this.#release = undefined;
+    }
   }
+}
+
+/** Removes the layers unpacked while streaming that no image took (each waited for first). */
+async function discardUnpacked(files: Staged[]): Promise<void> {
+  await Promise.all(files.map(async (f) => {
+    if (!f.unpacked || f.taken) return;
+    f.taken = true;
+    // A failed unpack has removed its own directory.
+    const u = await f.unpacked.catch(() => undefined);
+    await u?.discard();
+  }));
 }
 
 async function checkDiffId(tarStream: Readable, diffId: string, chainId: string): Promise<{ chainId: string }> {
@@ -265,23 +340,107 @@ async function checkDiffId(tarStream: Readable, diffId: string, chainId: string)
   return { chainId };
 }
 
-/** Unpacks the archive body into a staging directory (hashing every file), then verifies it. */
+/**
+ * Streams the archive body into a staging directory (hashing every file, unpacking what looks
+ * like a layer as it arrives), then verifies it. Garbage collection is held off from here until
+ * `cleanup`: the unpacked layers and the blobs the archive names exist unreferenced till commit.
+ */
 export async function prepareLoad(d: ArchiveDeps, body: Readable): Promise<PreparedLoad> {
   const dir = join(d.dataRoot, 'load-staging', randomBytes(8).toString('hex'));
-  await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
+  const release = d.hold();
+  const files: Staged[] = [];
   try {
-    const { files, links } = await stage(body, dir);
-    const found = await verify(files, links);
-    return new PreparedLoad(d, dir, found);
+    await mkdir(dir, { recursive: true, mode: 0o700 }); // root's alone, as every data-root dir (daemon/state-dirs.ts)
+    const { byName, links } = await stage(d, body, dir, files);
+    const found = await verify(byName, links);
+    return new PreparedLoad(d, dir, found, files, release);
   } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    // As in cleanup(): kept while another load uses it; e is what the caller gets.
-    await rmdir(dirname(dir)).catch(() => {});
+    try {
+      await discardUnpacked(files);
+      await rm(dir, { recursive: true, force: true });
+      // As in cleanup(): kept while another load uses it; e is what the caller gets.
+      await rmdir(dirname(dir)).catch(() => {});
+    } finally {
+      release();
+    }
     throw e;
   }
 }
 
-async function stage(body: Readable, dir: string): Promise<{ files: Map<string, Staged>; links: Map<string, string> }> {
+/** Up to this many first bytes of each file are looked at before deciding how to take it. */
+const HEAD = 512;
+
+/** A tar (the ustar magic of its first header), or a gzip or zstd stream. */
+const looksLikeLayer = (head: Buffer): boolean =>
+  isGzip(head) || isZstd(head) || (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar');
+
+/** Resolves when `s` can take more (or has closed or failed: the caller sees why elsewhere). */
+function drained(s: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((res) => {
+    const done = () => { s.off('drain', done); s.off('close', done); s.off('error', done); res(); };
+    s.on('drain', done); s.on('close', done); s.on('error', done);
+  });
+}
+
+/**
+ * One regular file of the archive: hashed as it streams into `path` (unless the store has it:
+ * then only hashed), and, when it looks like a layer, unpacked at the same pace.
+ */
+async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: string, path: string, files: Staged[]): Promise<Staged> {
+  const it = entry[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let got = 0;
+  let ended = false;
+  while (got < HEAD) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    first.push(r.value);
+    got += r.value.length;
+  }
+  const head = Buffer.concat(first).subarray(0, HEAD);
+  const named = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+  const stored = named !== null && await d.content.has(`sha256:${named[1]}`);
+  const f: Staged = { path: stored ? d.content.blobPath(`sha256:${named![1]}`) : path, digest: '', size: 0, head, stored };
+  files.push(f);
+  const hash = createHash('sha256');
+  const out = stored ? undefined : createWriteStream(path, { mode: 0o600, highWaterMark: 1 << 20 });
+  let outError: Error | undefined;
+  out?.on('error', (e) => { outError ??= e; });
+  let branch: PassThrough | undefined;
+  let settled = false;
+  let whenSettled: Promise<unknown> = Promise.resolve();
+  if (!stored && looksLikeLayer(head)) {
+    branch = new PassThrough({ highWaterMark: 1 << 20 });
+    branch.on('error', () => {}); // reaches the unpack's own promise
+    const compressed = isGzip(head) || isZstd(head);
+    f.unpacked = d.snap.unpackLayer(decompressedLayer(branch, head), { digest: compressed });
+    whenSettled = f.unpacked.then(() => { settled = true; }, () => { settled = true; });
+  }
+  const feed = async (c: Buffer) => {
+    hash.update(c);
+    f.size += c.length;
+    const waits: Promise<unknown>[] = [];
+    if (out && !out.write(c)) waits.push(drained(out));
+    // A failed unpack reads no more (its error waits for commit, if the file is a layer at all).
+    if (branch && !settled && !branch.destroyed && !branch.write(c)) waits.push(Promise.race([drained(branch), whenSettled]));
+    if (waits.length) await Promise.all(waits);
+    if (outError) throw outError;
+  };
+  try {
+    for (const c of first) await feed(c);
+    if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await feed(r.value);
+    branch?.end();
+    if (out) { out.end(); await finished(out); }
+  } catch (e) {
+    out?.destroy();
+    branch?.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  }
+  f.digest = `sha256:${hash.digest('hex')}`;
+  return f;
+}
+
+async function stage(d: ArchiveDeps, body: Readable, dir: string, all: Staged[]): Promise<{ byName: Map<string, Staged>; links: Map<string, string> }> {
   const { head, stream } = await peek(body);
   if (head.length === 0) throw invalid('unexpected EOF: the archive is empty');
   let src: Readable = stream;
@@ -299,11 +458,9 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
       const h = entry.header;
       const name = archivePath(h.name);
       if (h.type === 'file' || h.type === 'contiguous-file') {
-        const path = join(dir, String(n++));
-        const ds = new DigestStream();
-        await pipeline(entry, ds, createWriteStream(path, { mode: 0o600 }));
-        if (ds.size !== h.size) throw invalid('unexpected EOF: the archive is truncated');
-        files.set(name, { path, digest: ds.digest(), size: ds.size });
+        const f = await stageFile(d, entry as unknown as AsyncIterable<Buffer>, name, join(dir, String(n++)), all);
+        if (f.size !== h.size) throw invalid('unexpected EOF: the archive is truncated');
+        files.set(name, f);
         continue;
       }
       if (h.type === 'symlink' || h.type === 'link') {
@@ -327,7 +484,7 @@ async function stage(body: Readable, dir: string): Promise<{ files: Map<string, 
     if (/^Z_/.test(String((e as NodeJS.ErrnoException).code ?? ''))) throw invalid(`invalid archive: gzip: ${msg}`);
     throw e;
   }
-  return { files, links };
+  return { byName: files, links };
 }
 
 async function verify(files: Map<string, Staged>, links: Map<string, string>): Promise<Found[]> {
@@ -439,7 +596,10 @@ function parseConfig(buf: Buffer): ImageConfigFile {
   return c;
 }
 
-/** At daemon start: staging left by a load that berthd did not live to finish. */
+/**
+ * At daemon start: staging left by a load that berthd did not live to finish. (Its unnamed
+ * unpacked layers are temp dirs of the snapshotter, which sweeps them at its own start.)
+ */
 export async function cleanupLoadStaging(dataRoot: string): Promise<void> {
   await rm(join(dataRoot, 'load-staging'), { recursive: true, force: true });
 }

@@ -14,7 +14,7 @@ import { readJson, writeJsonAtomic, fsyncDir } from '../metadata/atomic.ts';
 import { invalid, notFound } from '../../common/errors.ts';
 import { DigestStream } from '../content/digest.ts';
 import { applyLayer } from './apply-layer.ts';
-import { chainIdOf, type LayerInfo, type OverlayMount, type Snapshotter } from './snapshotter.ts';
+import { chainIdOf, type LayerInfo, type OverlayMount, type Snapshotter, type UnpackedLayer } from './snapshotter.ts';
 
 const short = (chainId: string) => chainId.replace(/^sha256:/, '').slice(0, 20);
 
@@ -59,35 +59,41 @@ export class OverlaySnapshotter implements Snapshotter {
       const known = await this.layer(chainIdOf(parent, expectedDiffId));
       if (known) { tar.resume(); return known; }
     }
-    if (parent && !(await this.hasLayer(parent))) throw notFound(`parent layer ${parent} not found`);
+    if (parent && !(await this.hasLayer(parent))) {
+      tar.destroy();
+      throw notFound(`parent layer ${parent} not found`);
+    }
+    if (early) { tar.destroy(); throw early; }
+    const u = await this.unpackLayer(tar);
+    const diffId = u.diffId!;
+    if (expectedDiffId && diffId !== expectedDiffId) {
+      await u.discard();
+      throw invalid(`layer digest mismatch: expected ${expectedDiffId}, got ${diffId}`);
+    }
+    return u.commit(parent, diffId);
+  }
+
+  async unpackLayer(tar: Readable, o: { digest?: boolean } = {}): Promise<UnpackedLayer> {
+    let early: Error | undefined;
+    const onEarly = (e: Error) => { early ??= e; };
+    tar.on('error', onEarly);
     const tmp = join(this.root, 'l', `.tmp-${randomBytes(6).toString('hex')}`);
-    await mkdir(join(tmp, 'diff'), { recursive: true });
+    let size: number;
+    let diffId: string | undefined;
     try {
-      const ds = new DigestStream();
+      await mkdir(join(tmp, 'diff'), { recursive: true });
       if (early) throw early;
-      tar.on('error', (e) => ds.destroy(e));
-      const { size } = await applyLayer(join(tmp, 'diff'), tar.pipe(ds), { mode: 'overlay', idMap: this.#idMap });
-      // The extractor may stop before the tar's end-of-archive padding: hash all of it.
-      await new Promise<void>((res, rej) => { if (ds.readableEnded) res(); else { ds.on('end', res); ds.on('error', rej); ds.resume(); } });
-      const diffId = ds.digest();
-      if (expectedDiffId && diffId !== expectedDiffId) {
-        throw invalid(`layer digest mismatch: expected ${expectedDiffId}, got ${diffId}`);
+      let input: Readable = tar;
+      let ds: DigestStream | undefined;
+      if (o.digest !== false) {
+        ds = new DigestStream();
+        tar.on('error', (e) => ds!.destroy(e));
+        input = tar.pipe(ds);
       }
-      const chainId = chainIdOf(parent, diffId);
-      const existing = await this.layer(chainId);
-      if (existing) { await rm(tmp, { recursive: true, force: true }); return existing; }
-      const info: LayerInfo = { chainId, diffId, parent, size, created: new Date().toISOString() };
-      await writeJsonAtomic(join(tmp, 'layer.json'), info);
-      try {
-        await rename(tmp, this.#layerDir(chainId));
-      } catch (e) {
-        // Another unpack of the same chain won the race: keep theirs.
-        const theirs = await this.layer(chainId);
-        if (theirs) { await rm(tmp, { recursive: true, force: true }); return theirs; }
-        throw e;
-      }
-      await fsyncDir(join(this.root, 'l'));
-      return info;
+      ({ size } = await applyLayer(join(tmp, 'diff'), input, { mode: 'overlay', idMap: this.#idMap }));
+      // The extractor may stop before the tar's end-of-archive padding: read (and hash) all of it.
+      await new Promise<void>((res, rej) => { if (input.readableEnded) res(); else { input.on('end', res); input.on('error', rej); input.resume(); } });
+      diffId = ds?.digest();
     } catch (e) {
       // Nothing reads the layer stream after a failure: destroyed, it closes its source (a
       // blob's file, a decompressor), which would otherwise stay open in the daemon.
@@ -95,6 +101,36 @@ export class OverlaySnapshotter implements Snapshotter {
       await rm(tmp, { recursive: true, force: true });
       throw e;
     }
+    let done = false;
+    const discard = async () => { done = true; await rm(tmp, { recursive: true, force: true }); };
+    return {
+      diffId, size, discard,
+      commit: async (parent, id) => {
+        if (done) throw new Error('unpacked layer already committed or discarded');
+        done = true;
+        try { return await this.#place(tmp, parent, id, size); } catch (e) { await rm(tmp, { recursive: true, force: true }); throw e; }
+      },
+    };
+  }
+
+  /** Gives the unpacked layer in `tmp` its name: layer.json inside, then one rename. */
+  async #place(tmp: string, parent: string | undefined, diffId: string, size: number): Promise<LayerInfo> {
+    if (parent && !(await this.hasLayer(parent))) throw notFound(`parent layer ${parent} not found`);
+    const chainId = chainIdOf(parent, diffId);
+    const existing = await this.layer(chainId);
+    if (existing) { await rm(tmp, { recursive: true, force: true }); return existing; }
+    const info: LayerInfo = { chainId, diffId, parent, size, created: new Date().toISOString() };
+    await writeJsonAtomic(join(tmp, 'layer.json'), info);
+    try {
+      await rename(tmp, this.#layerDir(chainId));
+    } catch (e) {
+      // Another unpack of the same chain won the race: keep theirs.
+      const theirs = await this.layer(chainId);
+      if (theirs) { await rm(tmp, { recursive: true, force: true }); return theirs; }
+      throw e;
+    }
+    await fsyncDir(join(this.root, 'l'));
+    return info;
   }
 
   async removeLayer(chainId: string): Promise<void> {

@@ -12,6 +12,20 @@ import { sha256 } from '../content/digest.ts';
 
 export interface LayerInfo { chainId: string; diffId: string; parent?: string; size: number; created: string }
 
+/** A layer unpacked by `unpackLayer`, not yet part of any chain. */
+export interface UnpackedLayer {
+  /** The tar's digest, unless the unpack was asked not to hash. */
+  readonly diffId: string | undefined;
+  /** Bytes of regular files. */
+  readonly size: number;
+  /**
+   * Makes it the layer `chainIdOf(parent, diffId)` (the caller has checked `diffId`). When that
+   * layer exists already (another load won the race), the existing one is kept and returned.
+   */
+  commit(parent: string | undefined, diffId: string): Promise<LayerInfo>;
+  discard(): Promise<void>;
+}
+
 export interface OverlayMount {
   type: 'overlay';
   /** Directory the lower paths are relative to (keeps mount data within one page). */
@@ -30,6 +44,19 @@ export interface Snapshotter {
    * corrupt or tampered layer is refused); the chain ID follows from it.
    */
   createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string): Promise<LayerInfo>;
+  /**
+   * Unpacks a layer tar (uncompressed) before its place in a chain is known: an overlay layer's
+   * directory depends on its own tar alone (whiteouts are 0/0 devices and opaque directories an
+   * xattr, written into the layer's own empty dir; nothing below is read), so only its name, the
+   * chain ID, needs the parent. The unpacked layer is invisible until `commit(parent, diffId)`
+   * gives it its chain ID; `discard()` removes it; a crash leaves a temp dir that start-up sweeps.
+   * `digest: false` skips hashing the tar when the caller knows its digest already (an
+   * uncompressed layer blob: the diff ID is the blob's digest); `diffId` is then undefined.
+   *
+   * `load` uses it to unpack a layer while the archive is still arriving, before the image's
+   * config (which names the diff IDs) has been read.
+   */
+  unpackLayer(tar: Readable, o?: { digest?: boolean }): Promise<UnpackedLayer>;
   removeLayer(chainId: string): Promise<void>;
   listLayers(): Promise<LayerInfo[]>;
   /** Makes the rw layer for `key` over the layer chain ending at `parent`. */

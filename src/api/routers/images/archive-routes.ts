@@ -22,9 +22,10 @@ export function imageArchiveRoutes(b: ImageArchiveBackend): Route[] {
     {
       method: 'POST', path: '/images/load', handler: async (ctx) => {
         const quiet = qBool(ctx.query, 'quiet');
-        // Stage and verify first: a bad archive changes nothing. As moby does, its error is a
-        // message in the 200 JSON stream (`errorDetail`), not an HTTP error: docker load prints
-        // it and exits 1, and clients read load errors only from the stream.
+        // Take in the whole archive (layers unpack unnamed as they arrive) and verify it first: a
+        // bad archive changes nothing. As moby does, its error is a message in the 200 JSON
+        // stream (`errorDetail`), not an HTTP error: docker load prints it and exits 1, and
+        // clients read load errors only from the stream.
         let prepared: PreparedLoad;
         try {
           prepared = await b.prepareLoad(ctx.req);
