@@ -21,6 +21,30 @@ export async function peek(body: Readable): Promise<{ head: Buffer; stream: Read
   return { head, stream };
 }
 
+/** The first `n` bytes of a stream (fewer at its end) and an iterable of all of it. */
+export async function peekBytes(src: AsyncIterable<Buffer | string>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const it = src[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let len = 0;
+  let ended = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) { ended = true; break; }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    chunks.push(b);
+    len += b.length;
+  }
+  const head = Buffer.concat(chunks);
+  return {
+    head,
+    all: (async function* () {
+      if (head.length) yield head;
+      if (ended) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    })(),
+  };
+}
+
 /** gzip's magic number. */
 export const isGzip = (head: Buffer): boolean => head[0] === 0x1f && head[1] === 0x8b;
 

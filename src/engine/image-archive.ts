@@ -18,7 +18,6 @@
 // by a rename. Only when all images of the archive are verified do image records and tags appear;
 // a failure removes the layers and blobs the load added (and the unnamed snapshots), so nothing
 // is half loaded.
-import { decompressedLayer } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
@@ -28,7 +27,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { conflict, invalid } from '../common/errors.ts';
-import { isGzip, isZstd, peek } from '../common/streams.ts';
+import { decompressedLayer, isGzip, isZstd, peek, peekBytes } from '../common/streams.ts';
 import { normalizeTagged, parseReference } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/digest.ts';
 import { fsyncDir } from '../store/metadata/atomic.ts';
@@ -387,17 +386,8 @@ function drained(s: NodeJS.EventEmitter): Promise<void> {
  * then only hashed), and, when it looks like a layer, unpacked at the same pace.
  */
 async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: string, path: string, files: Staged[]): Promise<Staged> {
-  const it = entry[Symbol.asyncIterator]();
-  const first: Buffer[] = [];
-  let got = 0;
-  let ended = false;
-  while (got < HEAD) {
-    const r = await it.next();
-    if (r.done) { ended = true; break; }
-    first.push(r.value);
-    got += r.value.length;
-  }
-  const head = Buffer.concat(first).subarray(0, HEAD);
+  const { head: first, all } = await peekBytes(entry, HEAD);
+  const head = first.subarray(0, HEAD);
   const named = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
   const stored = named !== null && await d.content.has(`sha256:${named[1]}`);
   const f: Staged = { path: stored ? d.content.blobPath(`sha256:${named![1]}`) : path, digest: '', size: 0, head, stored };
@@ -427,8 +417,7 @@ async function stageFile(d: ArchiveDeps, entry: AsyncIterable<Buffer>, name: str
     if (outError) throw outError;
   };
   try {
-    for (const c of first) await feed(c);
-    if (!ended) for (let r = await it.next(); !r.done; r = await it.next()) await feed(r.value);
+    for await (const c of all) await feed(c);
     branch?.end();
     if (out) { out.end(); await finished(out); }
   } catch (e) {

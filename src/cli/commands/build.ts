@@ -28,6 +28,7 @@ import { createGzip } from 'node:zlib';
 import { ApiError, type QueryValue } from '../../client/client.ts';
 import { jsonMessages, messageError } from '../../client/streams.ts';
 import { parseReference } from '../../common/reference.ts';
+import { peekBytes } from '../../common/streams.ts';
 import { humanSize, parseBytes } from '../../common/units.ts';
 import { createContextTar, isArchive, tarOfFiles, type ContextTarOptions } from '../../archive/context-tar.ts';
 import { contextExcludes, locateDockerignore, parseDockerignore } from '../../build/context/dockerignore.ts';
@@ -312,36 +313,12 @@ export async function prepareContext(spec: string, file: string | undefined, io:
   }
 }
 
-/** The first `n` bytes of a stream (fewer at its end) and an iterable of all of it. */
-export async function peek(src: AsyncIterable<Buffer | string>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
-  const it = src[Symbol.asyncIterator]();
-  const chunks: Buffer[] = [];
-  let len = 0;
-  let ended = false;
-  while (len < n) {
-    const r = await it.next();
-    if (r.done) { ended = true; break; }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    chunks.push(b);
-    len += b.length;
-  }
-  const head = Buffer.concat(chunks);
-  return {
-    head,
-    all: (async function* () {
-      if (head.length) yield head;
-      if (ended) return;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    })(),
-  };
-}
-
 /**
  * `-` (docker's GetContextFromReader): an archive on stdin is the context as it is, `-f` naming
  * the Dockerfile inside it; anything else is a Dockerfile, and the context a tar of only it.
  */
 export async function stdinContext(stdin: AsyncIterable<Buffer | string>, file: string | undefined): Promise<PreparedContext> {
-  const { head, all } = await peek(stdin, 512);
+  const { head, all } = await peekBytes(stdin, 512);
   if (isArchive(head)) return { body: all, dockerfile: file };
   if (file === '-') throw prepareError('build context is not an archive');
   const parts: Buffer[] = [];
