@@ -945,20 +945,10 @@ export class NetworkService implements ContainerNetworking {
     const c = this.#cluster;
     if (!c?.active()) return;
     const refs = new Set([hc.NetworkMode || 'default', ...Object.keys(endpoints)]);
-    for (const ref of refs) {
-      if (['default', 'bridge', 'host', 'none'].includes(ref) || ref.startsWith('container:') || this.tryGet(ref)) continue;
-      const probe = `probe-${randomBytes(16).toString('hex')}`;
-      let a: NetworkAttachment;
-      try {
-        a = await c.attach(ref, probe, '');
-      } catch (e) {
-        // Not a cluster network either: prepare says what Docker says ("network x not found").
-        if (e instanceof EngineError && e.kind === 'NotFound') continue;
-        throw e;
-      }
-      await c.detach(probe, a.Network.ID).catch(() => { /* the cluster drops it with the container's next attach */ });
-      await this.ensureClusterNetworks([a.Network], '');
-    }
+    const probe = `probe-${randomBytes(16).toString('hex')}`;
+    const found = await this.#attachMissing(c, [...refs].map((r) => [r, undefined]), probe, '');
+    for (const a of found) await c.detach(probe, a.Network.ID).catch(() => { /* the cluster drops it with the container's next attach */ });
+    if (found.length) await this.ensureClusterNetworks(found.map((a) => a.Network), '');
   }
 
   /**
@@ -973,29 +963,41 @@ export class NetworkService implements ContainerNetworking {
     const mode = t.hostConfig.NetworkMode || 'default';
     const refs = new Map<string, EndpointConfig | undefined>(t.onlyListed ? [] : [[mode, t.networks[mode]]]);
     for (const [k, cfg] of Object.entries(t.networks)) refs.set(k, cfg);
+    const found = await this.#attachMissing(c, refs, t.id, t.name);
+    if (found.length && await this.#register(found.map((a) => a.Network))) await this.#save();
+  }
+
+  /**
+   * The cluster's attachments, for `containerId`, to each network `refs` names (by name, or by
+   * its endpoint config's NetworkID) that this node does not have; one the cluster does not know
+   * either is skipped: #order then says what Docker says ("network x not found").
+   */
+  async #attachMissing(c: ClusterAttach, refs: Iterable<[string, EndpointConfig | undefined]>, containerId: string, name: string): Promise<NetworkAttachment[]> {
+    const out: NetworkAttachment[] = [];
     for (const [ref, cfg] of refs) {
       if (['default', 'bridge', 'host', 'none'].includes(ref) || ref.startsWith('container:')) continue;
       if ((cfg?.NetworkID && this.#networks.has(cfg.NetworkID)) || this.tryGet(ref)) continue;
-      let a: NetworkAttachment;
       try {
-        a = await c.attach(cfg?.NetworkID || ref, t.id, t.name);
+        out.push(await c.attach(cfg?.NetworkID || ref, containerId, name));
       } catch (e) {
-        if (e instanceof EngineError && e.kind === 'NotFound') continue; // #order says "network x not found"
+        if (e instanceof EngineError && e.kind === 'NotFound') continue;
         throw e;
       }
-      const changed = await this.#ensureGwbridge();
-      if (this.#upsertCluster(a.Network) || changed) await this.#save();
     }
+    return out;
   }
 
   /** Registers cluster networks (and docker_gwbridge) before a task container is created on them. */
   async ensureClusterNetworks(nets: ClusterNetwork[], vtep: string): Promise<void> {
     if (vtep) this.#vtep = vtep;
-    await this.#locked(async () => {
-      let changed = await this.#ensureGwbridge();
-      for (const n of nets) changed = this.#upsertCluster(n) || changed;
-      if (changed) await this.#save();
-    });
+    await this.#locked(async () => { if (await this.#register(nets)) await this.#save(); });
+  }
+
+  /** docker_gwbridge and the cluster networks' records (under the lock); whether any changed. */
+  async #register(nets: ClusterNetwork[]): Promise<boolean> {
+    let changed = await this.#ensureGwbridge();
+    for (const n of nets) changed = this.#upsertCluster(n) || changed;
+    return changed;
   }
 
   /**
