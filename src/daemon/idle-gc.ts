@@ -19,11 +19,9 @@ export interface IdleGc {
 
 type GcFn = (o?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => unknown;
 
-export function idleGc(o: { quietMs?: number; gc?: GcFn | undefined; timers?: { set: typeof setTimeout; clear: typeof clearTimeout } } = {}): IdleGc {
+export function idleGc(o: { quietMs?: number; gc?: GcFn | undefined } = {}): IdleGc {
   const gc = o.gc ?? ((globalThis as { gc?: GcFn }).gc);
   const quiet = o.quietMs ?? 3000;
-  const set = o.timers?.set ?? setTimeout;
-  const clear = o.timers?.clear ?? clearTimeout;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const run = () => {
@@ -33,13 +31,13 @@ export function idleGc(o: { quietMs?: number; gc?: GcFn | undefined; timers?: { 
   return {
     touch() {
       if (!gc || stopped) return;
-      if (timer) clear(timer);
-      timer = set(run, quiet);
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(run, quiet);
       timer.unref?.();
     },
     stop() {
       stopped = true;
-      if (timer) clear(timer);
+      if (timer) clearTimeout(timer);
       timer = undefined;
     },
   };
