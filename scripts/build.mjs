@@ -77,5 +77,6 @@ await Promise.all([
   const options = JSON.parse(readFileSync(join(root, 'src/compose/ajv-options.json'), 'utf8'));
   const ajv = new Ajv({ ...options, code: { source: true } });
   const code = standalone(ajv, ajv.compile(spec));
-  writeFileSync(join(dist, 'compose-schema.cjs'), `${code}\nmodule.exports.specHash = ${JSON.stringify(specHash)};\n`);
+  // Beside the CLI's chunks: src/compose/schema.ts requires it relative to its own module.
+  writeFileSync(join(dist, 'chunks', 'compose-schema.cjs'), `${code}\nmodule.exports.specHash = ${JSON.stringify(specHash)};\n`);
 }

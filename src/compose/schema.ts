@@ -10,9 +10,9 @@
 //   services.web.depends_on.db.condition value must be one of 'service_started', 'service_healthy', 'service_completed_successfully'
 //   services.web.develop.watch.0 missing property 'action'
 //
-// The validator is ajv's code for the schema, compiled by the build (dist/compose-schema.cjs,
-// ~20 ms to load) or, where that file is missing or for another schema, compiled here on first
-// use (~0.3 s); only compose commands pay either.
+// The validator is ajv's code for the schema, compiled by the build (dist/chunks/compose-schema.cjs,
+// beside the CLI chunk that loads it; ~20 ms to load) or, where that file is missing or for another
+// schema, compiled here on first use (~0.3 s); only compose commands pay either.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
