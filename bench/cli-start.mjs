@@ -22,7 +22,7 @@ try {
   // As bin/berth runs it: without NODE_EXTRA_CA_CERTS.
   const env = { ...process.env, BERTH_HOST: d.host, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.tmp, 'docker-config') };
   delete env.NODE_EXTRA_CA_CERTS;
-  const berthJs = join(root, 'dist/berth.js');
+  const berthJs = join(root, 'dist/berth.cjs');
   const cmds = [
     { name: `node -e 0 (${version(runtime)}, berth's runtime)`, argv: [runtime, '-e', '0'] },
     { name: 'berth version (bin/berth)', argv: [join(root, 'bin/berth'), 'version'] },

@@ -16,7 +16,7 @@ export const ROOT = (() => {
   return dir;
 })();
 export const BERTHD = join(ROOT, 'dist', 'berthd.js');
-export const BERTH = join(ROOT, 'dist', 'berth.js');
+export const BERTH = join(ROOT, 'dist', 'berth.cjs');
 
 export interface Daemon {
   dir: string;

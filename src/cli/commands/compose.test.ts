@@ -13,7 +13,7 @@ const ROOT = (() => {
   while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
   return dir;
 })();
-const BERTH = join(ROOT, 'dist', 'berth.js');
+const BERTH = join(ROOT, 'dist', 'berth.cjs');
 
 const roots: string[] = [];
 after(() => {

@@ -1,4 +1,4 @@
-// `berth stack` end to end through the built CLI (dist/berth.js) against test/tools/stack-recorder.mjs,
+// `berth stack` end to end through the built CLI (dist/berth.cjs) against test/tools/stack-recorder.mjs,
 // a stateful fake swarm manager on a unix socket (each test starts its own): the requests the
 // verbs send, their output and exit codes, as docker CLI 28 gives them against the same recorder.
 import { test, afterEach } from 'node:test';
@@ -13,7 +13,7 @@ const ROOT = (() => {
   while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
   return dir;
 })();
-const BERTH = join(ROOT, 'dist', 'berth.js');
+const BERTH = join(ROOT, 'dist', 'berth.cjs');
 const RECORDER = join(ROOT, 'test', 'tools', 'stack-recorder.mjs');
 
 const COMPOSE = `services:

@@ -1,4 +1,4 @@
-// The swarm verbs end to end through the built CLI (dist/berth.js) against a recording server on
+// The swarm verbs end to end through the built CLI (dist/berth.cjs) against a recording server on
 // a unix socket standing in for the daemon's swarm routes (no swarm daemon exists yet): what the
 // commands read, the requests they send (method, path, query, body), their output and exit
 // codes; plus flag parsing and --help from the spec table.
@@ -18,7 +18,7 @@ const ROOT = (() => {
   while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
   return dir;
 })();
-const BERTH = join(ROOT, 'dist', 'berth.js');
+const BERTH = join(ROOT, 'dist', 'berth.cjs');
 
 const SERVICE = {
   ID: 'svc1', Version: { Index: 10 }, CreatedAt: '', UpdatedAt: '',
