@@ -299,7 +299,10 @@ test('daemon.json: hosts, tlsverify, tlscacert, tlscert, tlskey', { skip: skipDo
   }));
   const logPath = join(dir, 'berthd.log');
   const fd = openSync(logPath, 'a');
-  const proc = spawn(process.execPath, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--log-level', 'debug'],
+  const proc = spawn(process.execPath, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--log-level', 'debug',
+    // No default bridge: cleanup() deletes the bridges in the daemon's state, and the default name
+    // (berth0) is the host's own berthd's.
+    '-b', 'none'],
     { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
   const d = { dir, dataRoot: join(dir, 'data'), execRoot: join(dir, 'exec'), sock, proc, log: () => readFileSync(logPath, 'utf8'),
     docker: (a: string[], o: { input?: string; env?: Record<string, string>; timeout?: number } = {}) => {
