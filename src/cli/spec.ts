@@ -215,6 +215,7 @@ const imgMod = () => import('./commands/images.ts');
 const imgArchMod = () => import('./commands/image-archive.ts');
 const inspMod = () => import('./commands/inspect.ts');
 const sysMod = () => import('./commands/system.ts');
+const versionMod = () => import('./commands/version.ts');
 const execMod = () => import('./commands/exec.ts');
 const buildMod = () => import('./commands/build.ts');
 const volMod = () => import('./commands/volumes.ts');
@@ -604,7 +605,7 @@ export const VOLUME_COMMANDS = {
 
 export const VERSION_COMMAND = {
   name: 'version', usage: '[OPTIONS]', desc: 'Show the berth version information', max: 0,
-  options: [str('-f, --format', 'Format output using a custom template')], load: lazy(sysMod, 'version'),
+  options: [str('-f, --format', 'Format output using a custom template')], load: lazy(versionMod, 'version'),
 } satisfies CommandSpec;
 
 export const GENERIC_INSPECT = {
