@@ -2,7 +2,6 @@
 // ~/.berth) with `auths` (base64 `user:password` or an identity token per registry),
 // `credsStore` / `credHelpers` (docker-credential-<name> programs, spoken to as docker does:
 // get/store/erase over stdin/stdout), and `detachKeys`. Written atomically, mode 0600.
-import { spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +64,8 @@ function helperFor(cfg: ConfigFile, key: string): string | undefined {
 }
 
 function runHelper(name: string, verb: string, input: string): { ok: boolean; out: string; err: string } {
+  // node:child_process only here (1 ms to load, and run/exec read detachKeys from this file).
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(`docker-credential-${name}`, [verb], { input, encoding: 'utf8' });
   if (r.error) throw new StatusError(`error getting credentials - err: exec: "docker-credential-${name}": executable file not found in $PATH, out: \`\``, 1);
   return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stdout || r.stderr || '').trim() };

@@ -4,7 +4,7 @@ import type { OptionsOf, CONTAINER_COMMANDS } from '../spec.ts';
 import { configDetachKeys } from '../credentials.ts';
 import { ApiError, readAll } from '../../client/client.ts';
 import { StatusError, type Ctx } from '../context.ts';
-import { parseKeyValueFile, resolveEnv } from '../run-config.ts';
+import { parseKeyValueFile, resolveEnv } from '../env-file.ts';
 import { pumpStreams, rawTerminal, monitorTtySize } from '../stdio.ts';
 
 

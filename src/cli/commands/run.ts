@@ -12,7 +12,6 @@ import { writeFileSync, existsSync } from 'node:fs';
 import type { Response as IncomingMessage } from '../../client/client.ts';
 import { ApiError, readAll } from '../../client/client.ts';
 import { authHeaderFor, configDetachKeys } from '../credentials.ts';
-import { showProgress } from './registry-client.ts';
 import { StatusError, type Ctx } from '../context.ts';
 import { buildCreateRequest } from '../run-config.ts';
 import { pumpStreams, rawTerminal, monitorTtySize, proxySignals } from '../stdio.ts';
@@ -54,6 +53,8 @@ function splitRef(image: string): { fromImage: string; tag?: string } {
 export async function pullImage(ctx: Ctx, image: string, platform: string | undefined, quiet: boolean, out: NodeJS.WritableStream): Promise<void> {
   const { fromImage, tag } = splitRef(image);
   const res = await ctx.client.images.create({ fromImage, tag, platform }, { headers: authHeaderFor(fromImage) });
+  // The pull's progress display loads only when an image is pulled.
+  const { showProgress } = await import('./registry-client.ts');
   await showProgress(res, out, quiet);
 }
 
