@@ -4,10 +4,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, type Daemon } from './harness.ts';
+import { ROOT, startDaemon, type Daemon } from './harness.ts';
 import { build, contextDir, tarOf } from './build-util.ts';
 
 let d: Daemon;
@@ -490,5 +491,28 @@ test('labels: one LABEL step per label, keys sorted, at the end of the target st
     assert.match(r.output, /Step 3\/4 : LABEL alpha=a \$HOME "quoted" \\ back`tick\n[\s\S]*Step 4\/4 : LABEL zeta=last\n/);
     const img = await inspect(r.id!);
     assert.deepEqual(img.Config.Labels, labels);
+  }
+});
+
+test('bin/berth exits after a large build (Node 24 exit deadlock, nodejs/node#54918)', async () => {
+  // With background compilation on, a CLI that had streamed a 100 MB context hung at exit in about
+  // 1 build in 4 (its main thread joining a compile job that waits for a main-thread GC). bin/berth
+  // starts node without it; each build here must end within its bound.
+  const dir = mkdtempSync(join(d.dir, 'bigctx-'));
+  const files = ['r1', 'r2', 'r3', 'r4'];
+  writeFileSync(join(dir, 'Dockerfile'), `FROM scratch\n${files.map((f) => `COPY ${f} /${f}\n`).join('')}`);
+  for (const f of files) writeFileSync(join(dir, f), randomBytes(25 << 20));
+  try {
+    for (let i = 0; i < 4; i++) {
+      appendFileSync(join(dir, 'r4'), String(i)); // a fresh build each time: the whole context streams
+      const r = spawnSync(join(ROOT, 'bin', 'berth'), ['build', '-q', '-t', `exitcheck:${i}`, dir],
+        { timeout: 60_000, env: { ...process.env, BERTH_HOST: `unix://${d.sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(d.dir, 'berth-config') } });
+      assert.equal(r.signal, null, `build ${i} did not exit within 60 s`);
+      assert.equal(r.status, 0, r.stderr?.toString());
+      assert.match(r.stdout.toString(), /^sha256:[0-9a-f]{64}$/m);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    for (let i = 0; i < 4; i++) d.berth(['rmi', `exitcheck:${i}`]);
   }
 });

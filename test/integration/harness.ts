@@ -17,6 +17,8 @@ export const ROOT = (() => {
 })();
 export const BERTHD = join(ROOT, 'dist', 'berthd.js');
 export const BERTH = join(ROOT, 'dist', 'berth.cjs');
+/** V8 flags bin/berth and bin/berthd start node with (no background compilation: nodejs/node#54918). */
+export const NODE_FLAGS = ['--no-concurrent-sparkplug', '--no-concurrent-recompilation'];
 
 export interface Daemon {
   dir: string;
@@ -111,7 +113,7 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
   const extra = o.extraArgs ?? [];
   const bridgeArgs = extra.some((a) => a === '-b' || a === '--bridge' || a.startsWith('--bridge=')) ? [] : ['-b', `bt${randomBytes(4).toString('hex')}`];
   // --expose-gc as bin/berthd runs it: the daemon's idle collection (src/daemon/idle-gc.ts) runs here too.
-  const args = ['--expose-gc', BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
+  const args = ['--expose-gc', ...NODE_FLAGS, BERTHD, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--log-level', 'debug', ...bridgeArgs, ...extra];
   const launch = () => {
     const fd = openSync(logPath, 'a');
     const [cmd, argv] = inNetns(o.netns, process.execPath, args);
@@ -121,7 +123,7 @@ export async function startDaemon(o: { importBusybox?: boolean; extraArgs?: stri
   const d: Daemon = {
     dir, netns: o.netns, dataRoot, execRoot, sock, proc: launch(), log,
     api: (m, p, b, h) => request(sock, m, p, b, h),
-    berth: (a, x) => run(process.execPath, ['--', BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(dir, 'berth-config') }, x),
+    berth: (a, x) => run(process.execPath, [...NODE_FLAGS, '--', BERTH, ...a], { BERTH_HOST: `unix://${sock}`, DOCKER_HOST: '', BERTH_CONFIG: join(dir, 'berth-config') }, x),
     docker: (a, x) => run('docker', a, { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') }, x),
     restart: async (x = {}) => {
       d.proc.kill(x.kill9 ? 'SIGKILL' : 'SIGTERM');
