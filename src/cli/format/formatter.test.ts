@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tabwrite } from './tabwriter.ts';
 import { renderList } from './formatter.ts';
+import { parseTemplate } from './template.ts';
 
 test('tabwriter: docker ps header and rows (minwidth 10, padding 3)', () => {
   const text = 'CONTAINER ID\tIMAGE\tCOMMAND\tNAMES\n31cc5dffbb7b\tbusybox\t"sh"\tweb\n';
@@ -49,4 +50,32 @@ test('indentJson matches JSON.stringify layout and keeps the text exact', () => 
   assert.equal(indentJson(JSON.stringify(v), '    '), JSON.stringify(v, null, 4));
   assert.equal(indentJson('{"n": 9223372036854775807, "s":"\\u003c"}', '  '), '{\n  "n": 9223372036854775807,\n  "s": "\\u003c"\n}');
   assert.equal(indentJson('[{"a":1}]', '    ', '    '), '[\n        {\n            "a": 1\n        }\n    ]');
+});
+
+test('renderList: templates of plain fields give what the template engine gives, for any row', () => {
+  // Such templates skip the engine for rows of own string fields; every other row goes to it.
+  const rows: object[] = [
+    { ID: 'a', Names: 'web', Size: '1B' },
+    { ID: 'b', Names: '', Size: 7 }, // a number
+    { ID: 'c', Names: null, Size: '' }, // null
+    { ID: 'd', Names: ['x', 'y'], Size: '2B' }, // a list
+    Object.assign(Object.create({ Names: 'inherited' }), { ID: 'e', Size: '3B' }), // not own
+    { ID: 'f', Size: '4B', Names: () => 'method' },
+  ];
+  const formats = ['{{.ID}}', '{{ .ID }}:{{.Names}}', 'x{{.Size}}y{{.ID}}z', 'plain text', '{{.ID}}{{.Nope}}'];
+  for (const f of formats) {
+    for (const r of rows) {
+      let want: string;
+      try { want = `${parseTemplate(f).execute(r)}\n`; } catch (e) { want = `error: ${(e as Error).message}`; }
+      let got: string;
+      try { got = renderList(f, 'table {{.ID}}', [r], {}); } catch (e) { got = `error: ${(e as Error).message}`; }
+      assert.equal(got, want, `${f} on ${JSON.stringify(r)}`);
+    }
+  }
+  // The table path, header row included, against the engine line by line.
+  const headers = { ID: 'CONTAINER ID', Names: 'NAMES', Size: 'SIZE' };
+  const out = renderList('table {{.ID}}\t{{.Names}}\t{{.Size}}', 'table {{.ID}}', rows.slice(0, 4), headers);
+  const engine = parseTemplate('{{.ID}}\t{{.Names}}\t{{.Size}}');
+  const lines = [engine.execute(headers), ...rows.slice(0, 4).map((r) => engine.execute(r))];
+  assert.equal(out, tabwrite(`${lines.join('\n')}\n`));
 });
