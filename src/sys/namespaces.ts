@@ -23,7 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { rm, writeFile } from 'node:fs/promises';
+import { lstat, rm, writeFile } from 'node:fs/promises';
 import type { IdMap, IdRange } from '../common/idmap.ts';
 import { system } from '../common/errors.ts';
 import { run, unmount } from './index.ts';
@@ -95,7 +95,9 @@ export async function makeNetNamespaceIn(userFile: string, netFile: string): Pro
 /** Unbinds a namespace file and removes it (idempotent). */
 export async function releaseNamespaceFile(file: string): Promise<void> {
   // Called blindly on debris and after failures: a file not bound, or not there, is the usual
-  // case; a leftover empty file under the exec root is bound over by the next make.
+  // case; a leftover empty file under the exec root is bound over by the next make. No file, no
+  // umount (a fork on every container's exit).
+  if (!(await lstat(file).then(() => true, () => false))) return;
   await unmount(file, { lazy: true }).catch(() => {});
   await rm(file, { force: true }).catch(() => {});
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from './harness.ts';
+import { hasDocker, startDaemon, type Daemon } from './harness.ts';
 import { Runner, assertBadRequest, hostMountsUnder, within } from './runtime-util.ts';
 
 let d: Daemon;
@@ -78,7 +78,7 @@ test("PidMode 'host' sees host processes", async () => {
 });
 
 test("PidMode/IpcMode/UTSMode 'container:<id>' join the other container's namespaces", async () => {
-  const a = await r.background(['sleep', '29'], { Hostname: 'other-box' });
+  const a = await r.background(['sleep', '29'], { Hostname: 'other-box', HostConfig: { IpcMode: 'shareable' } });
   try {
     const out = await r.out('ps -o pid,args; for n in pid ipc uts; do readlink /proc/self/ns/$n; done; hostname', {
       HostConfig: { PidMode: `container:${a.id}`, IpcMode: `container:${a.id.slice(0, 12)}`, UTSMode: `container:${a.id}` },
@@ -99,12 +99,48 @@ test("PidMode/IpcMode/UTSMode 'container:<id>' join the other container's namesp
   }
 });
 
-test("IpcMode 'container:<id>' shares the other container's /dev/shm (POSIX shared memory)", async () => {
-  const a = await r.background('echo hello > /dev/shm/marker; exec sleep 29');
+test("IpcMode 'container:<id>' shares a shareable container's /dev/shm (POSIX shared memory)", async () => {
+  const a = await r.background('echo hello > /dev/shm/marker; exec sleep 29', { HostConfig: { IpcMode: 'shareable' } });
   try {
     await new Promise((res) => setTimeout(res, 200));
     const out = await r.out('cat /dev/shm/marker', { HostConfig: { IpcMode: `container:${a.id}` } });
     assert.equal(out, 'hello\n');
+  } finally {
+    await r.remove(a.id);
+  }
+});
+
+test("IpcMode private (the default): the runtime's own /dev/shm, nothing on the host, and no container may join it", async () => {
+  const a = await r.background('echo mine > /dev/shm/marker; exec sleep 29');
+  try {
+    const i = await r.inspect(a.id);
+    assert.equal(i.HostConfig.IpcMode, 'private');
+    // dockerd mounts a host tmpfs only for a shareable container.
+    assert.deepEqual(hostMountsUnder(join(d.dataRoot, 'containers', a.id)), []);
+    const shm = readFileSync(`/proc/${a.pid}/mounts`, 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[1] === '/dev/shm');
+    assert.deepEqual(shm.map((f) => f[2]), ['tmpfs']);
+    assert.match(shm[0][3], /size=65536k/);
+    assert.equal(readFileSync(`/proc/${a.pid}/root/dev/shm/marker`, 'utf8'), 'mine\n');
+    // dockerd's refusal, at start, as a bad parameter.
+    const b = await r.create({ Cmd: ['true'], HostConfig: { IpcMode: `container:${a.id}` } });
+    try {
+      const s = await r.api('POST', `/containers/${b}/start`);
+      assert.equal(s.status, 400, s.body.toString());
+      assert.equal(s.json().message, `container ${a.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+      assert.equal((await r.inspect(b)).State.Status, 'created');
+    } finally {
+      await r.remove(b);
+    }
+    // Through both CLIs, as dockerd answers them.
+    const msg = `Error response from daemon: container ${a.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`;
+    const viaBerth = d.berth(['run', '--rm', '--network', 'none', '--ipc', `container:${a.id}`, 'busybox', 'true']);
+    assert.equal(viaBerth.status, 125);
+    assert.ok(viaBerth.stderr.includes(msg), viaBerth.stderr);
+    if (hasDocker) {
+      const viaDocker = d.docker(['run', '--rm', '--network', 'none', '--ipc', `container:${a.id}`, 'busybox', 'true']);
+      assert.equal(viaDocker.status, 125);
+      assert.ok(viaDocker.stderr.includes(msg), viaDocker.stderr);
+    }
   } finally {
     await r.remove(a.id);
   }

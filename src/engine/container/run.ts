@@ -139,8 +139,12 @@ export class ContainerRun {
       releaseNamespaceFile(k.usernsFile(c)),
       this.#mounted && unmount(merged).catch(() => unmount(merged, { lazy: true }).catch((e) => k.warn(`unmount of ${merged}`, e))),
       rm(this.bundle, { recursive: true, force: true }),
-      // Best effort: there is no /dev/shm of its own with IpcMode host, none or container:<id>.
-      unmount(join(k.dir, c.id, 'shm'), { lazy: true }).catch(() => {}),
+      // Only a shareable container has a /dev/shm of its own on the host (one made by an older
+      // berth for a private container is unmounted too); checked first, as a umount is a fork.
+      (async () => {
+        const shm = join(k.dir, c.id, 'shm');
+        if (await isMountPoint(shm)) await unmount(shm, { lazy: true }).catch(() => {});
+      })(),
     ]);
     if (this.#created) c.runtimeDeleted = true;
     if (this.#netUp) networkEvents(k, c, 'disconnect', c.rec.berth.endpoints);
@@ -164,16 +168,24 @@ export class ContainerRun {
     return { network: ns(hc.NetworkMode, 'net'), pid: ns(hc.PidMode, 'pid'), ipc: ns(hc.IpcMode, 'ipc'), uts: ns(hc.UTSMode, 'uts') };
   }
 
-  /** /dev/shm as Docker makes it: a host tmpfs (<dir>/shm, ShmSize) bound in, shareable by IpcMode container:<id>. */
+  /**
+   * /dev/shm as Docker makes it. IpcMode private (the default): none here, the runtime mounts a
+   * tmpfs of ShmSize in the container (the spec's own /dev/shm). shareable: a host tmpfs
+   * (<dir>/shm) bound in, which IpcMode container:<id> binds too; joining the IPC of a container
+   * without one is refused, as dockerd refuses it.
+   */
   async #shmMount(): Promise<string | undefined> {
     const k = this.#k;
     const c = this.#c;
     const mode = c.rec.HostConfig.IpcMode ?? '';
-    if (mode === 'host' || mode === 'none') return undefined;
+    if (mode === 'host' || mode === 'none' || mode === 'private' || mode === '') return undefined;
     const m = /^container:(.+)$/.exec(mode);
     if (m) {
-      const p = join(k.dir, k.get(m[1]).id, 'shm');
-      return (await isMountPoint(p)) ? p : undefined;
+      const other = k.get(m[1]);
+      if (!other.running) return undefined; // (#namespaces refuses it, as dockerd does first)
+      const p = join(k.dir, other.id, 'shm');
+      if (!(await isMountPoint(p))) throw invalid(`container ${other.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+      return p;
     }
     const p = join(k.dir, c.id, 'shm');
     await mkdir(p, { recursive: true });
