@@ -7,7 +7,7 @@ import { validateName } from '../../common/names.ts';
 import { parseSignal } from '../../common/signals.ts';
 import { isMountPoint, unmount } from '../../sys/index.ts';
 import { resolveWaiters, type Container, type Core } from './record.ts';
-import { startNow } from './run.ts';
+import { releaseHostShm, startNow } from './run.ts';
 import { exitWithin, sleep, waitExit } from './monitor.ts';
 import { netTarget } from './network.ts';
 import { transition } from './state.ts';
@@ -227,10 +227,8 @@ export async function removeNow(k: Core, c: Container, o: { volumes?: boolean })
   await k.rotator.unwatch(c.id);
   const merged = k.snap.rootfsPath(c.id);
   if (await isMountPoint(merged)) await unmount(merged).catch(() => unmount(merged, { lazy: true }));
-  // Best effort: there is no /dev/shm of its own with IpcMode host, none or container:<id>, and a
-  // container that ran had it unmounted at its exit (asked of the mount table, not of a `umount`).
-  const shm = join(k.dir, c.id, 'shm');
-  if (await isMountPoint(shm)) await unmount(shm, { lazy: true }).catch(() => {});
+  // A container that ran had it unmounted at its exit already.
+  await releaseHostShm(k, c);
   if (!c.runtimeDeleted && c.rec.berth.hasBeenStarted) await k.runtimeOf(c.rec.berth.runtime).delete(c.id, true).catch((e) => k.warn(`runtime delete of container ${c.id}`, e));
   // Removing the record first makes the removal the commit point; the rest is debris cleanup
   // that init() redoes for a directory without a record.

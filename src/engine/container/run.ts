@@ -15,6 +15,16 @@ import { transition } from './state.ts';
 import { exitCodeForStartError } from './start-error.ts';
 import { extraHostsOf, hostsFile, links, netTarget, networkEvents, resolvConf, volumeMountEvents, volumeUnmountEvents } from './network.ts';
 
+/**
+ * Unmounts a container's host /dev/shm (<dir>/shm) if it has one: only a shareable container
+ * does (and a private one an older berth started). The mount table is asked first, as a umount
+ * is a fork. Best effort, idempotent.
+ */
+export async function releaseHostShm(k: Core, c: Container): Promise<void> {
+  const shm = join(k.dir, c.id, 'shm');
+  if (await isMountPoint(shm)) await unmount(shm, { lazy: true }).catch(() => {});
+}
+
 export class ContainerRun {
   readonly #k: Core;
   readonly #c: Container;
@@ -139,12 +149,7 @@ export class ContainerRun {
       releaseNamespaceFile(k.usernsFile(c)),
       this.#mounted && unmount(merged).catch(() => unmount(merged, { lazy: true }).catch((e) => k.warn(`unmount of ${merged}`, e))),
       rm(this.bundle, { recursive: true, force: true }),
-      // Only a shareable container has a /dev/shm of its own on the host (one made by an older
-      // berth for a private container is unmounted too); checked first, as a umount is a fork.
-      (async () => {
-        const shm = join(k.dir, c.id, 'shm');
-        if (await isMountPoint(shm)) await unmount(shm, { lazy: true }).catch(() => {});
-      })(),
+      releaseHostShm(k, c),
     ]);
     if (this.#created) c.runtimeDeleted = true;
     if (this.#netUp) networkEvents(k, c, 'disconnect', c.rec.berth.endpoints);
