@@ -11,14 +11,8 @@ import { PassThrough, Readable } from 'node:stream';
  * and then the rest: callers decide how to read a body from its first bytes.
  */
 export async function peek(body: Readable): Promise<{ head: Buffer; stream: Readable }> {
-  const it = body[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
-  const stream = Readable.from((async function* () {
-    if (head.length) yield head;
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer;
-  })());
-  return { head, stream };
+  const { head, all } = await peekBytes(body, 1);
+  return { head, stream: Readable.from(all) };
 }
 
 /** The first `n` bytes of a stream (fewer at its end) and an iterable of all of it. */
