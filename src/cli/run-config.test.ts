@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePortSpec, parseMount, parseUlimit, parseDevice, parseRestart, normalizeCaps, resolveEnv, buildCreateRequest } from './run-config.ts';
+import { parsePortSpec, parseMount, parseUlimit, parseDevice, parseRestart, normalizeCaps, buildCreateRequest } from './run-config.ts';
+import { resolveEnv } from './env-file.ts';
 import { Ctx } from './context.ts';
 
 test('port specs as go-connections parses them', () => {

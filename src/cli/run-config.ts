@@ -13,6 +13,7 @@ import { parseBytes, parseCpus, parseDuration } from '../common/units.ts';
 import { parsePortRange, parsePortSpec as parsePortSpecCommon, type PortMapping } from '../common/port-spec.ts';
 import { EngineError } from '../common/errors.ts';
 import { StatusError, flagError, type Ctx } from './context.ts';
+import { resolveEnv, parseKeyValueFile } from './env-file.ts';
 
 /** run's flags: create's and --detach, --sig-proxy (create's options object is one without them). */
 type Opts = OptionsOf<typeof CONTAINER_COMMANDS.run>;
@@ -26,9 +27,6 @@ export interface CreateRequest {
 
 const err125 = (msg: string) => new StatusError(msg, 125);
 
-// The env and label files, and -e's bare names: env-file.ts (exec needs them without the rest).
-import { resolveEnv, parseKeyValueFile } from './env-file.ts';
-export { resolveEnv, parseKeyValueFile };
 
 // ---------------------------------------------------------------------------------------------
 // Ports (go-connections nat.ParsePortSpec, shared with compose in common/port-spec.ts)

@@ -16,7 +16,8 @@ import { parsePortSpec } from '../../common/port-spec.ts';
 import { normalizeTagged } from '../../common/reference.ts';
 import { splitShellWords } from '../../compose/shellwords.ts';
 import { StatusError } from '../context.ts';
-import { parseKeyValueFile, parseMount } from '../run-config.ts';
+import { parseMount } from '../run-config.ts';
+import { parseKeyValueFile } from '../env-file.ts';
 import { kvMap } from '../args.ts';
 
 /** A bad flag value: main turns it into pflag's message with the usage (exit 125). */
