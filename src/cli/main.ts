@@ -11,13 +11,12 @@
 import { Ctx, StatusError, usageError, flagError, type Globals } from './context.ts';
 import { TOP_LEVEL, GROUPS, COMPOSE_OPTIONS, COMPOSE_COMMANDS, type CommandSpec } from './spec.ts';
 import { locate, parseArgs, parseCommandArgs, ParseError, GLOBAL_OPTIONS, optionNames, optKey, parseIntFlag } from './args.ts';
-import { ApiError, ConnectError } from '../client/client.ts';
+import { ApiError, ConnectError, cliTrace as trace } from '../client/client.ts';
 import { HostError } from '../client/host.ts';
 import { TemplateError } from './format/template-error.ts';
 import { VERSION } from './version.ts';
 
 // BERTH_CLI_TRACE=1: when each start-up phase ended, in ms since the process began (stderr).
-const trace = process.env.BERTH_CLI_TRACE ? (what: string) => { process.stderr.write(`trace ${performance.now().toFixed(1)} ms ${what}\n`); } : undefined;
 trace?.(`node bootstrap done at ${(performance as unknown as { nodeTiming: { bootstrapComplete: number } }).nodeTiming.bootstrapComplete.toFixed(1)} ms; main and its modules loaded`);
 
 function checkArgs(ctx: Ctx, spec: CommandSpec, args: string[]): void {

@@ -10,8 +10,8 @@
 // Every path is sent as `/v<version><path>`; the version is min(1.47, what the daemon's
 // `GET /_ping` announces in `API-Version`), or BERTH_API_VERSION / DOCKER_API_VERSION when set
 // (then no ping is made, as the docker CLI does). The first request goes at 1.47 without a ping,
-// and only a daemon that refuses it as too new is pinged (request() below). An HTTP status >= 400 becomes an ApiError
-// whose message is the daemon's `{"message": ...}`. The typed per-endpoint methods
+// and only a daemon that refuses it as too new is pinged (request() below). An HTTP status >= 400
+// becomes an ApiError whose message is the daemon's `{"message": ...}`. The typed per-endpoint methods
 // (client.containers, .images, ...) are endpoints.ts, built on request/json/call/hijack here.
 import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -24,6 +24,9 @@ export type Response = Http1Response;
 export type Headers = Record<string, string>;
 
 export const MAX_API_VERSION = '1.47';
+
+/** BERTH_CLI_TRACE=1: a line on stderr, in ms since the process began (the CLI's phases and each request). */
+export const cliTrace = process.env.BERTH_CLI_TRACE ? (what: string) => { process.stderr.write(`trace ${performance.now().toFixed(1)} ms ${what}\n`); } : undefined;
 const USER_AGENT = 'berth-cli';
 /** What docker assumes of a daemon whose ping carries no API-Version header. */
 const FALLBACK_API_VERSION = '1.24';
@@ -238,11 +241,10 @@ export class ApiClient {
   }
 
   async #exchange(req: Parameters<Http1Agent['request']>[0]): Promise<{ res: Response; upgraded?: Socket }> {
-    const trace = process.env.BERTH_CLI_TRACE ? (what: string) => { process.stderr.write(`trace ${performance.now().toFixed(1)} ms ${what} ${req.method} ${req.path}\n`); } : undefined;
     try {
-      trace?.('request');
+      cliTrace?.(`request ${req.method} ${req.path}`);
       const r = await this.#http().request({ ...req, headers: { 'User-Agent': USER_AGENT, ...req.headers } });
-      trace?.(`response ${r.res.statusCode}`);
+      cliTrace?.(`response ${r.res.statusCode} ${req.method} ${req.path}`);
       return r;
     } catch (e) {
       throw this.#connectError(e);
