@@ -12,6 +12,7 @@ import { system, EngineError } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
 import type { RuntimeResourceUpdate, OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
 import { conmonExec } from './conmon-exec.ts';
+import { startByExecFifo } from './exec-fifo.ts';
 
 export interface ConmonRuntimeOptions {
   name: string;
@@ -55,6 +56,8 @@ export class ConmonRuntime implements OciRuntime {
   readonly name: string;
   readonly path: string;
   #o: ConmonRuntimeOptions;
+  /** runc: `start` opens its exec FIFO itself (exec-fifo.ts) instead of forking `runc start`. */
+  #fifoStart = false;
   constructor(o: ConmonRuntimeOptions) {
     this.#o = o;
     this.name = o.name;
@@ -65,6 +68,8 @@ export class ConmonRuntime implements OciRuntime {
     await mkdir(this.#o.root, { recursive: true });
     await mkdir(this.#o.socketDir, { recursive: true });
     await mkdir(this.#o.exitDir, { recursive: true });
+    const v = await run(this.#o.path, ['--version'], { allowFail: true }).catch(() => undefined);
+    this.#fifoStart = !!v && v.code === 0 && /^runc version 1\./.test(v.stdout);
   }
 
   #rt(args: string[]): string[] { return ['--root', this.#o.root, ...(this.#o.extraArgs ?? []), ...args]; }
@@ -153,7 +158,8 @@ export class ConmonRuntime implements OciRuntime {
     return conmonExec({ conmon: this.#o.conmon ?? 'conmon', runtimePath: this.#o.path, runtimeArgs: this.#rt([]), socketDir: this.#o.socketDir, cuuid: cuuidOf(o.execId) }, o);
   }
 
-  async start(id: string): Promise<void> {
+  async start(id: string, pid?: number): Promise<void> {
+    if (this.#fifoStart && pid && await startByExecFifo(join(this.#o.root, id, 'exec.fifo'), pid)) return;
     const r = await run(this.#o.path, this.#rt(['start', id]), { allowFail: true });
     if (r.code !== 0) throw new EngineError('System', `OCI runtime start failed: ${cleanRuntimeMessage(r.stderr)}`, { code: 'RuntimeStart' });
   }

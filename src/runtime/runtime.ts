@@ -71,7 +71,8 @@ export interface OciRuntime {
   readonly path: string;
   /** Creates the container under conmon; resolves with the container process pid. */
   create(opts: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }>;
-  start(id: string): Promise<void>;
+  /** Starts a created container; `pid` (its init, from create) lets runc's start skip a fork. */
+  start(id: string, pid?: number): Promise<void>;
   kill(id: string, signal: number, all?: boolean): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

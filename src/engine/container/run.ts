@@ -260,7 +260,7 @@ export async function startNow(k: Core, c: Container): Promise<void> {
       const pending = c.pendingAttach.splice(0);
       for (const p of pending) if (conn) p.bind(conn); else p.fail();
     }
-    await rt.start(c.id);
+    await rt.start(c.id, pid);
     T('runc start');
     rec.State = transition(rec.State, 'running', { Pid: pid, OOMKilled: false, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() });
     rec.berth.conmonPid = conmonPid;
