@@ -12,7 +12,7 @@ import { system, EngineError } from '../common/errors.ts';
 import { run } from '../sys/index.ts';
 import type { RuntimeResourceUpdate, OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
 import { conmonExec } from './conmon-exec.ts';
-import { startByExecFifo } from './exec-fifo.ts';
+import { startByExecFifo, deleteStopped } from './runc-direct.ts';
 
 export interface ConmonRuntimeOptions {
   name: string;
@@ -56,8 +56,8 @@ export class ConmonRuntime implements OciRuntime {
   readonly name: string;
   readonly path: string;
   #o: ConmonRuntimeOptions;
-  /** runc: `start` opens its exec FIFO itself (exec-fifo.ts) instead of forking `runc start`. */
-  #fifoStart = false;
+  /** runc: a created container's start and a stopped one's delete are done in-process (runc-direct.ts). */
+  #direct = false;
   constructor(o: ConmonRuntimeOptions) {
     this.#o = o;
     this.name = o.name;
@@ -69,7 +69,7 @@ export class ConmonRuntime implements OciRuntime {
     await mkdir(this.#o.socketDir, { recursive: true });
     await mkdir(this.#o.exitDir, { recursive: true });
     const v = await run(this.#o.path, ['--version'], { allowFail: true }).catch(() => undefined);
-    this.#fifoStart = !!v && v.code === 0 && /^runc version 1\./.test(v.stdout);
+    this.#direct = !!v && v.code === 0 && /^runc version 1\./.test(v.stdout);
   }
 
   #rt(args: string[]): string[] { return ['--root', this.#o.root, ...(this.#o.extraArgs ?? []), ...args]; }
@@ -159,7 +159,7 @@ export class ConmonRuntime implements OciRuntime {
   }
 
   async start(id: string, pid?: number): Promise<void> {
-    if (this.#fifoStart && pid && await startByExecFifo(join(this.#o.root, id, 'exec.fifo'), pid)) return;
+    if (this.#direct && pid && await startByExecFifo(join(this.#o.root, id, 'exec.fifo'), pid)) return;
     const r = await run(this.#o.path, this.#rt(['start', id]), { allowFail: true });
     if (r.code !== 0) throw new EngineError('System', `OCI runtime start failed: ${cleanRuntimeMessage(r.stderr)}`, { code: 'RuntimeStart' });
   }
@@ -182,8 +182,10 @@ export class ConmonRuntime implements OciRuntime {
   }
 
   async delete(id: string, force = false): Promise<void> {
-    const r = await run(this.#o.path, this.#rt(['delete', ...(force ? ['--force'] : []), id]), { allowFail: true });
-    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw system(`OCI runtime delete failed: ${cleanRuntimeMessage(r.stderr)}`);
+    if (!(this.#direct && await deleteStopped(this.#o.root, id))) {
+      const r = await run(this.#o.path, this.#rt(['delete', ...(force ? ['--force'] : []), id]), { allowFail: true });
+      if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw system(`OCI runtime delete failed: ${cleanRuntimeMessage(r.stderr)}`);
+    }
     // conmon's `<socket-dir>/<cuuid>` is a symlink to the bundle (where the attach socket and
     // ctl fifo live) that conmon never removes; without this, one dangling link per run stays.
     await rm(join(this.#o.socketDir, cuuidOf(id)), { force: true });

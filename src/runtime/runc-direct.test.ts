@@ -1,6 +1,8 @@
-// startByExecFifo against the real runc (root): a created container starts, the FIFO goes as with
-// `runc start` (runc then says `running`), a second start is left to the runtime, and an init
-// that died before it was started fails the start instead of hanging it.
+// runc-direct against the real runc (root). startByExecFifo: a created container starts, the FIFO
+// goes as with `runc start` (runc then says `running`), a second start is left to the runtime, and
+// an init that died before it was started fails the start instead of hanging it. deleteStopped:
+// a running container is left to runc; a stopped one's cgroups and state go, and runc no longer
+// knows it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,14 +10,14 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startByExecFifo } from './exec-fifo.ts';
+import { startByExecFifo, deleteStopped } from './runc-direct.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rootfsScript = [join(here, '../../scripts/busybox-rootfs'), join(here, '../../../../scripts/busybox-rootfs')].find((p) => existsSync(p));
 const runc = spawnSync('runc', ['--version'], { encoding: 'utf8' });
 const skip = process.getuid?.() !== 0 ? 'needs root' : runc.error ? 'no runc here' : !rootfsScript ? 'no scripts/busybox-rootfs' : false;
 
-test('startByExecFifo starts a runc container as `runc start` does', { skip }, async (t) => {
+test('startByExecFifo and deleteStopped do what runc start and runc delete do', { skip }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'berth-fifo-'));
   const root = join(tmp, 'state');
   const bundle = join(tmp, 'bundle');
@@ -60,4 +62,20 @@ test('startByExecFifo starts a runc container as `runc start` does', { skip }, a
   const t0 = Date.now();
   await assert.rejects(startByExecFifo(join(root, `fifo-dead-${process.pid}`, 'exec.fifo'), dead), /container process is already dead/);
   assert.ok(Date.now() - t0 < 5000);
+
+  // delete: not while the process runs; once it has stopped, cgroups and state go.
+  const ok = `fifo-ok-${process.pid}`;
+  assert.equal(await deleteStopped(root, ok), false);
+  assert.equal(JSON.parse(rc('state', ok).stdout).status, 'running');
+  const cgroups = Object.values((JSON.parse(readFileSync(join(root, ok, 'state.json'), 'utf8')) as { cgroup_paths: Record<string, string> }).cgroup_paths);
+  assert.ok(cgroups.length > 0 && cgroups.every((p) => existsSync(p)));
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && JSON.parse(rc('state', ok).stdout).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await deleteStopped(root, ok), true);
+  assert.ok(!existsSync(join(root, ok)));
+  for (const p of cgroups) assert.ok(!existsSync(p), `${p} removed`);
+  assert.match(rc('state', ok).stderr, /does not exist/);
+  assert.equal(await deleteStopped(root, ok), false); // nothing left: runc says so
+  assert.equal(await deleteStopped(root, `fifo-dead-${process.pid}`), true);
+  assert.ok(!existsSync(join(root, `fifo-dead-${process.pid}`)));
 });
