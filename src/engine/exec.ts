@@ -27,7 +27,7 @@ import type { OciProcess } from '../runtime/oci-spec.ts';
 import type { OciRuntime, RuntimeExec } from '../runtime/runtime.ts';
 import { resolveUser } from '../runtime/user.ts';
 import { AttachConnection, type StreamKind } from './attach.ts';
-import { exitCodeForStartError } from './container/start-error.ts';
+import { startErrorHint } from './container/start-error.ts';
 import type { ContainerConfig, HostConfig } from '../api/types/container.ts';
 import type { EventBus } from './events.ts';
 import { trace } from '../common/trace.ts';
@@ -293,10 +293,12 @@ export class ExecService {
       e.session = undefined;
       const msg = err instanceof Error ? err.message : String(err);
       e.state = 'exited';
-      e.rec.exitCode = exitCodeForStartError(msg);
+      // dockerd records 126 for every exec that could not be started (its exec start's deferred
+      // clean-up sets it over whatever the error's own mapping said).
+      e.rec.exitCode = 126;
       e.rec.canRemove = true;
       this.#expire(e);
-      if (isEngineError(err) && err.code === 'RuntimeExec') throw Object.assign(err, { message: `${msg}: unknown` });
+      if (isEngineError(err) && err.code === 'RuntimeExec') throw Object.assign(err, { message: `${msg}: unknown${startErrorHint(msg)}` });
       throw err;
     }
     const s = session;

@@ -189,10 +189,15 @@ test('exec errors: 404 unknown container or exec, 409 not running/paused/started
   assert.equal(r4.status, 409);
   assert.match(r4.json().message, /is paused, unpause the container before exec/);
   await d.api('POST', `/containers/${paused}/unpause`);
-  // A command that does not exist: the runtime's error in the stream, exit code 127.
+  // A command that does not exist: the runtime's error in the stream, exit code 126 (dockerd
+  // records 126 for any exec it could not start, where a container's start would say 127).
   const missing = await execRun(ctr, { Cmd: ['nosuchcommand'] });
   assert.match(missing.stdout, /OCI runtime exec failed: .*executable file not found/);
-  assert.equal(missing.inspect.ExitCode, 127);
+  assert.equal(missing.inspect.ExitCode, 126);
+  // "not a directory": dockerd's hint follows the runtime's message.
+  const notDir = await execRun(ctr, { Cmd: ['/etc/passwd/x'] });
+  assert.match(notDir.stdout, /not a directory: unknown: Are you trying to mount a directory onto a file \(or vice-versa\)\?/);
+  assert.equal(notDir.inspect.ExitCode, 126);
 });
 
 test('a running exec ends (137) when its container stops; events exec_create/exec_start/exec_die', async () => {
@@ -237,8 +242,9 @@ for (const cli of ['berth', 'docker'] as const) {
     assert.equal(det.stdout, '');
     spawnSync('sleep', ['1']);
     assert.equal(x(['exec', 'exec-main', 'cat', `/tmp/${cli}-d`]).stdout, `${cli}\n`);
+    // 126, as with dockerd: an exec that could not be started is 126 whatever the reason.
     const missing = x(['exec', 'exec-main', 'nosuchcommand']);
-    assert.equal(missing.status, 127);
+    assert.equal(missing.status, 126);
     const stopped = x(['exec', 'exec-stopped', 'true']);
     assert.notEqual(stopped.status, 0);
     assert.match(stopped.stderr, /is not running/);

@@ -167,6 +167,18 @@ test('missing command: start fails with "executable file not found", record stay
   assert.ok(s2.status >= 400);
   for (let i = 0; i < 50 && (await d.api('GET', `/containers/${id2}/json`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal((await d.api('GET', `/containers/${id2}/json`)).status, 404);
+  // As dockerd (translateContainerdStartErr): permission denied is a 400 with 126; "not a
+  // directory" a 400 with 127 and its hint.
+  const id3 = await create({ Cmd: ['/etc/passwd'] });
+  const s3 = await d.api('POST', `/containers/${id3}/start`);
+  assert.equal(s3.status, 400);
+  assert.match(s3.json().message, /permission denied/);
+  assert.equal((await d.api('GET', `/containers/${id3}/json`)).json().State.ExitCode, 126);
+  const id4 = await create({ Cmd: ['/etc/passwd/x'] });
+  const s4 = await d.api('POST', `/containers/${id4}/start`);
+  assert.equal(s4.status, 400);
+  assert.match(s4.json().message, /not a directory: unknown: Are you trying to mount a directory onto a file \(or vice-versa\)\? Check if the specified host path exists and is the expected type$/);
+  assert.equal((await d.api('GET', `/containers/${id4}/json`)).json().State.ExitCode, 127);
 });
 
 test('wait conditions: next-exit registered before start, removed with AutoRemove', async () => {

@@ -12,7 +12,7 @@ import type { HostConfig } from '../../api/types/container.ts';
 import { connectAttach } from './attach.ts';
 import { exists, resolveWaiters, type Container, type Core } from './record.ts';
 import { transition } from './state.ts';
-import { exitCodeForStartError } from './start-error.ts';
+import { exitCodeForStartError, startErrorHint } from './start-error.ts';
 import { extraHostsOf, hostsFile, links, netTarget, networkEvents, resolvConf, volumeMountEvents, volumeUnmountEvents } from './network.ts';
 
 /**
@@ -284,7 +284,7 @@ export async function startNow(k: Core, c: Container): Promise<void> {
     k.events.emit('container', 'die', c.id, { ...k.attrs(c), exitCode: String(rec.State.ExitCode) });
     resolveWaiters(c, 'next-exit', rec.State.ExitCode, msg);
     if (rec.HostConfig.AutoRemove) void k.hooks.removeNow(c, { volumes: true }).catch((err) => k.warn(`auto-removal of container ${c.id}`, err));
-    if (isEngineError(e) && e.code === 'RuntimeCreate') throw new EngineError(/executable file not found|no such file or directory/i.test(msg) ? 'InvalidParameter' : 'System', `failed to create task for container: failed to create shim task: ${msg}: unknown`);
+    if (isEngineError(e) && e.code === 'RuntimeCreate') throw new EngineError(rec.State.ExitCode === 126 || rec.State.ExitCode === 127 ? 'InvalidParameter' : 'System', `failed to create task for container: failed to create shim task: ${msg}: unknown${startErrorHint(msg)}`);
     throw e;
   }
 }
