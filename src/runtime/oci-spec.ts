@@ -205,7 +205,34 @@ export function parseUintList(val: string, maximum = 0): Set<number> {
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-export async function hostFacts(): Promise<HostFacts> {
+/** How long one reading of the host's facts serves (a `docker run` asks three times). */
+const HOST_FACTS_TTL_MS = 5000;
+let factsCache: { at: number; facts: Promise<HostFacts> } | undefined;
+
+/**
+ * The host's facts that specs and checks depend on. One reading (15 or so file system calls,
+ * ~2.3 ms) serves every caller for a few seconds, as dockerd reads its sysinfo once; it is
+ * frozen, since callers share it. A failed reading is not kept.
+ */
+export function hostFacts(): Promise<HostFacts> {
+  const now = Date.now();
+  if (!factsCache || now - factsCache.at > HOST_FACTS_TTL_MS) {
+    const facts = readHostFacts().then(deepFreeze);
+    factsCache = { at: now, facts };
+    facts.catch(() => { if (factsCache?.facts === facts) factsCache = undefined; });
+  }
+  return factsCache.facts;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+async function readHostFacts(): Promise<HostFacts> {
   const [caps, cgroups, limitsText, oomText, possible] = await Promise.all([
     hostCapabilities(),
     detectCgroups(),
