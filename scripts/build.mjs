@@ -4,6 +4,7 @@
 // Type checking is separate (`npm run typecheck`), esbuild only strips types.
 import { build, transform } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readdirSync, statSync, rmSync, mkdirSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
@@ -69,6 +70,14 @@ await Promise.all([
     outdir: join(dist, 'tests'),
   }),
 ]);
+
+// berth-spawn, the daemon's program starter (src/sys/berth-spawn.c), with the machine's C
+// compiler (gcc, which scripts/install-deps installs). Without one, berthd forks as before.
+{
+  const cc = process.env.CC || 'cc';
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dist, 'berth-spawn'), join(root, 'src/sys/berth-spawn.c')], { encoding: 'utf8' });
+  if (r.status !== 0) process.stderr.write(`build: berth-spawn not built (${r.error?.message ?? r.stderr.trim()}); berthd will fork its programs\n`);
+}
 
 // compose's JSON-schema validator, compiled ahead of time (ajv standalone): compiling the schema
 // takes ~0.3 s, which every compose command would pay; loading the compiled code takes ~20 ms.

@@ -1,7 +1,10 @@
 // berthd's composition root: config → stores → runtime → engine → API.
 import { mkdir, writeFile, rm, readFile, rmdir, readdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { useSpawner } from '../sys/index.ts';
 import { ApiServer, type Listener } from '../api/server.ts';
 import { idleGc } from './idle-gc.ts';
 import { systemRoutes } from '../api/routers/system/routes.ts';
@@ -61,6 +64,10 @@ async function main(): Promise<void> {
   const log = (lv: string, msg: string) => {
     if ((LEVELS[lv as keyof typeof LEVELS] ?? 1) >= level) process.stderr.write(`time="${new Date().toISOString()}" level=${lv} msg=${JSON.stringify(msg)}\n`);
   };
+  // Programs (mount, umount, runc, ip, nft, ...) through one helper rather than a fork of this
+  // process each (src/sys/berth-spawn.c), where the build made it and BERTH_SPAWNER is not 0.
+  const spawnHelper = join(dirname(fileURLToPath(import.meta.url)), 'berth-spawn');
+  if (process.env.BERTH_SPAWNER !== '0' && existsSync(spawnHelper)) useSpawner(spawnHelper, (m) => log('warn', m));
   const socketGroup = await hostGroupId(SOCKET_GROUP);
   const listeners = listenersOf(cfg, socketGroup);
   // Modes re-applied at every start, before any store opens its directory: the data root holds

@@ -4,10 +4,29 @@
 // with argument arrays, never a shell. They are cheap next to runc (a few ms each) and only run
 // on mount/unmount and for overlay whiteouts. Namespace entry is left to runc (`runc exec`) and,
 // for networking, `ip netns exec`/`nsenter`.
+//
+// In the daemon, the programs are started by one long-lived helper, berth-spawn (spawner.ts),
+// rather than by a fork of the daemon each: useSpawner turns that on.
 import { spawn } from 'node:child_process';
 import { system } from '../common/errors.ts';
+import { Spawner } from './spawner.ts';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
+
+let spawner: Spawner | undefined;
+
+/**
+ * Starts berth-spawn (the binary at `path`) for every run() from here on. If it ever ends, run()
+ * forks again, after `warn`.
+ */
+export function useSpawner(path: string, warn: (msg: string) => void): Spawner {
+  const s = new Spawner(path, (why) => {
+    if (spawner === s) spawner = undefined;
+    warn(`berth-spawn ended (${why}): programs are started by forking berthd from now on`);
+  });
+  spawner = s;
+  return s;
+}
 
 /** Runs a program with an argument array; rejects with its stderr when it exits non-zero. */
 export function run(
@@ -15,6 +34,12 @@ export function run(
   args: string[],
   opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv; allowFail?: boolean } = {},
 ): Promise<RunResult> {
+  if (spawner?.alive) {
+    return spawner.run(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input ?? '' }).then(
+      (x) => settle(file, args, opts, { code: x.code ?? -1, stdout: x.stdout.toString(), stderr: x.stderr.toString() }),
+      (e: Error) => { throw system(`${file}: ${e.message}`, e); },
+    );
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -23,16 +48,21 @@ export function run(
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(system(`${file}: ${e.message}`, e)));
     child.on('close', (code) => {
-      const r = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-      if (r.code !== 0 && !opts.allowFail) {
-        reject(system(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`));
-      } else resolve(r);
+      try {
+        resolve(settle(file, args, opts, { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+      } catch (e) { reject(e); }
     });
     // A helper may exit before reading its (empty) stdin: EPIPE there is not an error, and
     // unhandled it would crash the daemon. The exit status still reports real failures.
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** A program's result, or its failure (non-zero status without allowFail) as an error. */
+function settle(file: string, args: string[], opts: { allowFail?: boolean }, r: RunResult): RunResult {
+  if (r.code !== 0 && !opts.allowFail) throw system(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
+  return r;
 }
 
 /**

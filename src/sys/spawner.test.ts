@@ -1,0 +1,78 @@
+// berth-spawn, built from berth-spawn.c for this test, driven through Spawner and sys.run():
+// output, status, signals, input, cwd, environment, PATH lookup, failures to start, many at once,
+// clean signal state in the child, and the helper's death.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Spawner } from './spawner.ts';
+import { run, useSpawner } from './index.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const source = [join(here, 'berth-spawn.c'), join(here, '../../../../src/sys/berth-spawn.c')].find((p) => existsSync(p));
+const tmp = mkdtempSync(join(tmpdir(), 'berth-spawn-test-'));
+const bin = join(tmp, 'berth-spawn');
+const cc = source ? spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, source], { encoding: 'utf8' }) : undefined;
+const skip = !source ? 'no berth-spawn.c' : cc?.status !== 0 ? `no C compiler: ${cc?.error?.message ?? cc?.stderr}` : false;
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('berth-spawn runs programs as child_process would', { skip }, async (t) => {
+  const exits: string[] = [];
+  const s = new Spawner(bin, (why) => exits.push(why));
+  t.after(() => s.close());
+
+  const a = await s.run('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+  assert.deepEqual([a.code, a.signal, a.stdout.toString(), a.stderr.toString()], [3, null, 'out\n', 'err\n']);
+  const k = await s.run('sh', ['-c', 'kill -TERM $$']);
+  assert.deepEqual([k.code, k.signal], [null, 'SIGTERM']);
+
+  // Input, large both ways (non-blocking writes and reads), and input nobody reads.
+  const big = Buffer.alloc(3 << 20, 'x');
+  const c = await s.run('cat', [], { input: big });
+  assert.equal(c.code, 0);
+  assert.ok(c.stdout.equals(big));
+  assert.equal((await s.run('true', [], { input: big })).code, 0);
+
+  // cwd, environment, PATH from the environment given.
+  assert.equal((await s.run('pwd', [], { cwd: '/tmp' })).stdout.toString(), '/tmp\n');
+  const e = await s.run('sh', ['-c', 'echo "$FOO"; env | wc -l'], { env: { FOO: 'bar baz', PATH: '/usr/bin:/bin' } });
+  assert.equal(e.stdout.toString().split('\n')[0], 'bar baz');
+  await assert.rejects(s.run('sh', ['-c', 'true'], { env: { PATH: '/nonexistent' } }), { code: 'ENOENT' });
+
+  // Failures to start.
+  await assert.rejects(s.run('no-such-program-here', []), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && /spawn no-such-program-here ENOENT/.test(err.message));
+  await assert.rejects(s.run('/etc/passwd', []), { code: 'EACCES' });
+  await assert.rejects(s.run('pwd', [], { cwd: join(tmp, 'missing') }), { code: 'ENOENT' });
+
+  // A child starts with nothing blocked or ignored (the helper blocks SIGCHLD, ignores SIGPIPE).
+  const st = (await s.run('cat', ['/proc/self/status'])).stdout.toString();
+  assert.match(st, /^SigBlk:\s+0+$/m);
+  assert.match(st, /^SigIgn:\s+0+$/m);
+
+  // Many at once.
+  const all = await Promise.all(Array.from({ length: 200 }, (_, i) => s.run('sh', ['-c', `echo ${i}`])));
+  assert.deepEqual(all.map((r) => r.stdout.toString()), Array.from({ length: 200 }, (_, i) => `${i}\n`));
+  assert.deepEqual(exits, []);
+});
+
+test('sys.run through berth-spawn; when the helper dies, pending runs fail and run() forks again', { skip }, async () => {
+  const warnings: string[] = [];
+  const s = useSpawner(bin, (m) => warnings.push(m));
+  assert.deepEqual(await run('sh', ['-c', 'echo hi; exit 2'], { allowFail: true }), { code: 2, stdout: 'hi\n', stderr: '' });
+  await assert.rejects(run('sh', ['-c', 'echo oops >&2; exit 1']), /sh -c echo oops >&2; exit 1: oops/);
+  await assert.rejects(run('no-such-program-here', []), /no-such-program-here: spawn no-such-program-here ENOENT/);
+  assert.equal((await run('cat', [], { input: 'piped' })).stdout, 'piped');
+  const pending = run('sleep', ['5']);
+  const pid = Number(spawnSync('pgrep', ['-n', '-f', bin]).stdout.toString().trim());
+  assert.ok(pid > 0);
+  process.kill(pid, 'SIGKILL');
+  await assert.rejects(pending, /berth-spawn ended/);
+  await s.done;
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /berth-spawn ended \(signal SIGKILL\)/);
+  // Forked from here on.
+  assert.equal((await run('sh', ['-c', 'echo again'])).stdout, 'again\n');
+});
