@@ -266,6 +266,18 @@ export class ExecService {
     let session: RuntimeExec | undefined;
     let conn: AttachConnection | undefined;
     const T = trace('exec');
+    // The session ends when both the exit code is known and the output is drained (conmon
+    // closes the socket just before it reports the code): then inspect is already final when
+    // the client, seeing the stream end, asks for the exit code.
+    let outputDone = false;
+    let exitDone = false;
+    let ended = false;
+    let detached = false;
+    const finish = () => {
+      if (ended || !outputDone || !exitDone) return;
+      ended = true;
+      if (!detached) io?.onEnd();
+    };
     try {
       const proc = await this.#process(e, t);
       T('spec');
@@ -277,8 +289,16 @@ export class ExecService {
       e.session = session;
       T('conmon ready');
       if (io) {
-        conn = await AttachConnection.connect(session.attachSocket);
-        conn.setMaxListeners(0);
+        const c = await AttachConnection.connect(session.attachSocket);
+        c.setMaxListeners(0);
+        // Listening from the moment it is connected: the process's first output can come before
+        // its pid does (they travel different pipes), and an 'output' nobody listens to is lost.
+        c.on('output', (kind: StreamKind, d: Buffer) => {
+          if (detached) return;
+          if (e.rec.tty || (kind === 1 && e.rec.openStdout) || (kind === 2 && e.rec.openStderr)) io.onOutput(kind, d);
+        });
+        c.once('end', () => { outputDone = true; finish(); });
+        conn = c;
       }
       const size = e.size ?? e.cfg.consoleSize;
       // Safe to ignore: the control pipe closes when the process has already ended; a size is moot then.
@@ -302,26 +322,7 @@ export class ExecService {
       throw err;
     }
     const s = session;
-    // The session ends when both the exit code is known and the output is drained (conmon
-    // closes the socket just before it reports the code): then inspect is already final when
-    // the client, seeing the stream end, asks for the exit code.
-    let outputDone = !conn;
-    let exitDone = false;
-    let ended = false;
-    let detached = false;
-    const finish = () => {
-      if (ended || !outputDone || !exitDone) return;
-      ended = true;
-      if (!detached) io?.onEnd();
-    };
-    if (conn) {
-      const c = conn;
-      c.on('output', (kind: StreamKind, d: Buffer) => {
-        if (detached) return;
-        if (e.rec.tty || (kind === 1 && e.rec.openStdout) || (kind === 2 && e.rec.openStderr)) io!.onOutput(kind, d);
-      });
-      c.once('end', () => { outputDone = true; finish(); });
-    }
+    if (!conn) outputDone = true;
     void s.exited.then((code) => {
       e.state = 'exited';
       e.rec.exitCode = code;
