@@ -16,7 +16,7 @@
 //      --process process.json [--tty --console-socket ...] <container>`;
 //   5. the sync pipe says `{"data": <pid>}` (or `{"data": -1, "message": <runtime error>}`),
 //      and, once the process has ended and its output is drained, `{"data": <exit code>}`.
-import { spawn } from 'node:child_process';
+import { spawnProgram } from '../sys/index.ts';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -73,9 +73,10 @@ export async function conmonExec(env: ConmonExecEnv, o: RuntimeExecOptions): Pro
   for (const a of env.runtimeArgs) args.push('--runtime-arg', a);
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');
-  const child = spawn(env.conmon, args, {
+  const child = spawnProgram(env.conmon, args, {
     cwd: o.dir,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    // fd 3: sync pipe (conmon writes), 4: start pipe (we write), 5: attach pipe (conmon writes).
+    stdio: ['ignore', 'ignore', 'read', 'read', 'write', 'read'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
     detached: true,
   });

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { system, EngineError } from '../common/errors.ts';
-import { run } from '../sys/index.ts';
+import { run, spawnProgram } from '../sys/index.ts';
 import type { RuntimeResourceUpdate, OciRuntime, RuntimeCreateOptions, RuntimeExec, RuntimeExecOptions, RuntimeRunOptions, RuntimeState } from './runtime.ts';
 import { conmonExec } from './conmon-exec.ts';
 import { startByExecFifo, deleteStopped } from './runc-direct.ts';
@@ -99,10 +99,10 @@ export class ConmonRuntime implements OciRuntime {
     if (o.terminal) args.push('-t');
     if (o.stdin) args.push('-i');
     if (o.leaveStdinOpen) args.push('--leave-stdin-open');
-    const child = spawn(this.#o.conmon ?? 'conmon', args, {
+    const child = spawnProgram(this.#o.conmon ?? 'conmon', args, {
       cwd: o.persistDir,
       // fd 3: sync pipe (conmon writes), fd 4: start pipe (we write one byte to go).
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'read', 'read', 'write'],
       env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
       detached: true,
     });

@@ -1,22 +1,33 @@
-// berth-spawn: a small long-lived process that runs programs for berthd (src/sys/spawner.ts).
+// berth-spawn: a small long-lived process that starts programs for berthd (src/sys/spawner.ts).
 //
 // Why: Node starts a child by fork()ing itself. For a daemon of ~100 MB that costs 5-8 ms of the
 // main thread per program on these machines (page tables copied, then every page it touches
-// faults once more after the exec), and a container's run starts several (mount, umount, ...).
+// faults once more after the exec), and a container's run starts several (mount, conmon, umount).
 // A fork() of this process (a few hundred KB) costs well under a millisecond, on another core.
 //
-// Protocol, on stdin (requests) and stdout (replies), integers little-endian u32 unless noted:
-//   request: len (of the rest) | id | argc | envc (0xffffffff: this process's environment) |
-//            input length | argc NUL-terminated strings (argv[0] is the program: a path, or a
-//            name looked up in the PATH of the environment it gets) | cwd, NUL-terminated (empty:
-//            this process's) | envc NUL-terminated strings | the input bytes (the child's stdin,
-//            then end-of-file)
-//   reply:   len (of the rest) | id | kind (0 exited, 1 killed by a signal, 2 not started) |
-//            value (exit code, signal number, errno) | stdout length | stderr length | stdout |
-//            stderr
-// A reply is sent once the child has ended and both its output pipes are closed (as Node's
-// 'close'). End-of-file on stdin (berthd gone) ends this process, which ignores the signals a
-// terminal or a process group gets; children already started go on.
+// Protocol: frames on stdin (requests) and stdout (replies), each `len | type | fields`, integers
+// little-endian u32, strings NUL-terminated.
+//   requests
+//     1 RUN    id | argc | envc | input length | argv... | cwd | env... | input
+//              run to the end, stdout and stderr collected: one RESULT
+//     2 SPAWN  id | argc | envc | flags (1: setsid) | nfds | fd specs | argv... | cwd | env...
+//              a fd spec is `child fd | mode << 16`, mode 0 /dev/null, 1 the child reads (WRITE
+//              frames feed it), 2 the child writes (DATA frames); fds 0-2 not given are /dev/null.
+//              Replies STARTED (or RESULT kind 2), DATA/EOF as output comes, EXIT when it ends.
+//     3 WRITE  id | child fd | bytes
+//     4 CLOSE  id | child fd      (our end of that pipe: after pending writes, or at once)
+//   replies
+//     1 RESULT id | kind (0 exited, 1 killed by a signal, 2 not started) | value (exit code,
+//              signal, errno) | stdout length | stderr length | stdout | stderr
+//     2 STARTED id | pid
+//     3 DATA   id | child fd | bytes
+//     4 EOF    id | child fd
+//     5 EXIT   id | kind | value
+// argv[0] is the program: a path, or a name looked up in the PATH of the environment it gets;
+// envc 0xffffffff means this process's environment; an empty cwd, this process's.
+// A RUN's RESULT comes once the child has ended and its pipes are closed (Node's 'close').
+// End-of-file on stdin (berthd gone) ends this process, which ignores the signals a terminal or
+// a process group gets; children already started go on.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -33,11 +44,17 @@
 
 extern char **environ;
 
-#define MAX_REQUEST (64u << 20)
+#define MAX_FRAME (64u << 20)
+#define MAX_FDS 16
+
+enum { T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4 };
+enum { R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5 };
+enum { M_NULL = 0, M_IN = 1, M_OUT = 2 };
 
 typedef struct { char *p; size_t len, cap; } buf_t;
 
 static void buf_add(buf_t *b, const void *d, size_t n) {
+  if (!n) return;
   if (b->len + n > b->cap) {
     size_t c = b->cap ? b->cap : 4096;
     while (c < b->len + n) c *= 2;
@@ -65,30 +82,37 @@ static uint32_t get_u32(const char *p) {
   return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) | ((uint32_t)u[3] << 24);
 }
 
+/* One pipe between us and a child: `fd` is our end (-1 once closed). */
+typedef struct {
+  int childfd, mode, fd, closing;
+  buf_t data; /* M_IN: bytes still to write; M_OUT of a RUN: what the child wrote */
+} stream_t;
+
 typedef struct {
   uint32_t id;
   pid_t pid;
+  int run; /* a RUN (collect, one RESULT) or a SPAWN (forward) */
   int reaped, kind, value;
-  int in, out, err; /* our ends; -1 once closed */
-  buf_t obuf, ebuf;
-  char *input;
-  size_t inlen, inoff;
+  int nstreams;
+  stream_t s[MAX_FDS];
 } child_t;
 
 static child_t **kids;
 static size_t nkids, capkids;
 static buf_t inq, outq;
 
-static void reply(uint32_t id, int kind, int value, const buf_t *o, const buf_t *e) {
-  size_t ol = o ? o->len : 0, el = e ? e->len : 0;
-  put_u32(&outq, (uint32_t)(20 + ol + el));
+static void frame(uint32_t type, uint32_t id, const uint32_t *f, int nf, const void *d1, size_t l1, const void *d2, size_t l2) {
+  put_u32(&outq, (uint32_t)(8 + 4 * nf + l1 + l2));
+  put_u32(&outq, type);
   put_u32(&outq, id);
-  put_u32(&outq, (uint32_t)kind);
-  put_u32(&outq, (uint32_t)value);
-  put_u32(&outq, (uint32_t)ol);
-  put_u32(&outq, (uint32_t)el);
-  if (ol) buf_add(&outq, o->p, ol);
-  if (el) buf_add(&outq, e->p, el);
+  for (int i = 0; i < nf; i++) put_u32(&outq, f[i]);
+  buf_add(&outq, d1, l1);
+  buf_add(&outq, d2, l2);
+}
+
+static void result(uint32_t id, int kind, int value, const buf_t *o, const buf_t *e) {
+  uint32_t f[4] = { (uint32_t)kind, (uint32_t)value, o ? (uint32_t)o->len : 0, e ? (uint32_t)e->len : 0 };
+  frame(R_RESULT, id, f, 4, o ? o->p : NULL, f[2], e ? e->p : NULL, f[3]);
 }
 
 static void close_fd(int *fd) {
@@ -127,12 +151,14 @@ static int resolve(const char *file, const char *path, char *out, size_t cap) {
 }
 
 /*
- * fork() and execve(), as libuv does for Node but from this small process: the child first puts
+ * fork() and execve(), as libuv does for Node but from this small process. The child first puts
  * every signal back to its default and unblocks them all (raw system calls, so glibc's own
- * real-time signals too: posix_spawn would leave those two ignored in the new program). An exec
- * that fails reports its errno on a close-on-exec pipe.
+ * real-time signals too), moves its ends of the pipes to their numbers (through fds >= 64, so no
+ * move overwrites another's source) and opens /dev/null for the rest of 0-2. An exec that fails
+ * reports its errno on a close-on-exec pipe.
  */
-static int fork_exec(const char *file, char **argv, char **envp, const char *cwd, int in, int out, int err, pid_t *pidp) {
+static int fork_exec(const char *file, char **argv, char **envp, const char *cwd, int setsid_,
+                     int n, const int *target, const int *source, pid_t *pidp) {
   int ep[2];
   if (pipe2(ep, O_CLOEXEC)) return errno;
   pid_t pid = fork();
@@ -147,18 +173,30 @@ static int fork_exec(const char *file, char **argv, char **envp, const char *cwd
     for (int sig = 1; sig <= 64; sig++) if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
     uint64_t none = 0;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
-    int e = 0;
-    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || (cwd[0] && chdir(cwd) < 0)) e = errno;
-    else { execve(file, argv, envp); e = errno; }
+    int e = 0, high[MAX_FDS + 3], have[3] = { 0, 0, 0 };
+    if (setsid_ && setsid() < 0) e = errno;
+    for (int i = 0; !e && i < n; i++) {
+      int src = source[i] >= 0 ? source[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (src < 0 || (high[i] = fcntl(src, F_DUPFD_CLOEXEC, 64)) < 0) e = errno;
+      if (target[i] < 3) have[target[i]] = 1;
+    }
+    for (int i = 0; !e && i < n; i++) if (dup2(high[i], target[i]) < 0) e = errno;
+    for (int t = 0; !e && t < 3; t++) {
+      if (have[t]) continue;
+      int z = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (z < 0 || dup2(z, t) < 0) e = errno;
+    }
+    if (!e && cwd[0] && chdir(cwd) < 0) e = errno;
+    if (!e) { execve(file, argv, envp); e = errno; }
     while (write(ep[1], &e, sizeof e) < 0 && errno == EINTR) {}
     _exit(127);
   }
   close(ep[1]);
   int e = 0;
-  ssize_t n;
-  do n = read(ep[0], &e, sizeof e); while (n < 0 && errno == EINTR);
+  ssize_t r;
+  do r = read(ep[0], &e, sizeof e); while (r < 0 && errno == EINTR);
   close(ep[0]);
-  if (n == (ssize_t)sizeof e) {
+  if (r == (ssize_t)sizeof e) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     return e;
   }
@@ -166,77 +204,48 @@ static int fork_exec(const char *file, char **argv, char **envp, const char *cwd
   return 0;
 }
 
-static void start(const char *msg, uint32_t len) {
-  if (len < 16) return;
-  uint32_t id = get_u32(msg), argc = get_u32(msg + 4), envc = get_u32(msg + 8), inlen = get_u32(msg + 12);
-  const char *p = msg + 16, *end = msg + len;
-  if (argc == 0 || argc > 65536 || (envc != 0xffffffffu && envc > 65536) || inlen > (uint32_t)(end - p)) {
-    reply(id, 2, EINVAL, NULL, NULL);
-    return;
-  }
-  const char *strend = end - inlen;
+static child_t *find(uint32_t id) {
+  for (size_t i = 0; i < nkids; i++) if (kids[i]->id == id && !kids[i]->run) return kids[i];
+  return NULL;
+}
+
+static stream_t *stream_of(child_t *c, int childfd) {
+  for (int i = 0; i < c->nstreams; i++) if (c->s[i].childfd == childfd) return &c->s[i];
+  return NULL;
+}
+
+/* Strings of a request: argc of them, the cwd, then envc (unless 0xffffffff). */
+static int strings(const char **pp, const char *end, uint32_t argc, uint32_t envc, char ***argvp, const char **cwdp, char ***envpp) {
+  if (argc == 0 || argc > 65536 || (envc != 0xffffffffu && envc > 65536)) return EINVAL;
   size_t nstr = argc + 1 + (envc == 0xffffffffu ? 0 : envc);
-  char **strs = calloc(nstr, sizeof(char *));
+  char **strs = calloc(nstr + 2, sizeof(char *));
   if (!strs) abort();
+  const char *p = *pp;
   for (size_t i = 0; i < nstr; i++) {
-    const char *z = memchr(p, 0, (size_t)(strend - p));
-    if (!z) { free(strs); reply(id, 2, EINVAL, NULL, NULL); return; }
+    const char *z = memchr(p, 0, (size_t)(end - p));
+    if (!z) { free(strs); return EINVAL; }
     strs[i] = (char *)p;
     p = z + 1;
   }
+  *pp = p;
   char **argv = calloc(argc + 1, sizeof(char *));
   if (!argv) abort();
-  for (uint32_t i = 0; i < argc; i++) argv[i] = strs[i];
-  const char *cwd = strs[argc];
-  char **envp = environ;
-  char **own = NULL;
-  if (envc != 0xffffffffu) {
-    own = calloc(envc + 1, sizeof(char *));
-    if (!own) abort();
-    for (uint32_t i = 0; i < envc; i++) own[i] = strs[argc + 1 + i];
-    envp = own;
-  }
-  const char *path = NULL;
-  for (char **e = envp; *e; e++) if (!strncmp(*e, "PATH=", 5)) { path = *e + 5; break; }
-
-  char file[4096];
-  int ip[2] = { -1, -1 }, op[2] = { -1, -1 }, ep[2] = { -1, -1 };
-  pid_t pid = 0;
-  int rc = resolve(argv[0], path, file, sizeof file);
-  if (rc == 0 && (pipe2(ip, O_CLOEXEC) || pipe2(op, O_CLOEXEC) || pipe2(ep, O_CLOEXEC))) rc = errno;
-  if (rc == 0) rc = fork_exec(file, argv, envp, cwd, ip[0], op[1], ep[1], &pid);
-  close_fd(&ip[0]);
-  close_fd(&op[1]);
-  close_fd(&ep[1]);
-  free(argv);
-  free(own);
-  if (rc != 0) {
-    close_fd(&ip[1]);
-    close_fd(&op[0]);
-    close_fd(&ep[0]);
-    free(strs);
-    reply(id, 2, rc, NULL, NULL);
-    return;
-  }
-  child_t *c = calloc(1, sizeof *c);
-  if (!c) abort();
-  c->id = id;
-  c->pid = pid;
-  c->in = ip[1];
-  c->out = op[0];
-  c->err = ep[0];
-  fcntl(c->in, F_SETFL, O_NONBLOCK);
-  fcntl(c->out, F_SETFL, O_NONBLOCK);
-  fcntl(c->err, F_SETFL, O_NONBLOCK);
-  if (inlen) {
-    c->input = malloc(inlen);
-    if (!c->input) abort();
-    memcpy(c->input, strend, inlen);
-    c->inlen = inlen;
+  memcpy(argv, strs, argc * sizeof(char *));
+  *argvp = argv;
+  *cwdp = strs[argc];
+  if (envc == 0xffffffffu) {
+    *envpp = NULL;
   } else {
-    close_fd(&c->in);
+    char **env = calloc(envc + 1, sizeof(char *));
+    if (!env) abort();
+    memcpy(env, strs + argc + 1, envc * sizeof(char *));
+    *envpp = env;
   }
   free(strs);
+  return 0;
+}
+
+static void add_child(child_t *c) {
   if (nkids == capkids) {
     capkids = capkids ? capkids * 2 : 16;
     kids = realloc(kids, capkids * sizeof *kids);
@@ -245,30 +254,123 @@ static void start(const char *msg, uint32_t len) {
   kids[nkids++] = c;
 }
 
-/* Reads what a pipe has; closes it at end-of-file or on error. */
-static void drain(int *fd, buf_t *b) {
+/* RUN and SPAWN: pipes per stream, fork and exec, then STARTED (SPAWN) or nothing until the end. */
+static void start(int run, const char *msg, uint32_t len) {
+  if (len < 4) return;
+  uint32_t id = get_u32(msg);
+  if (len < (run ? 16u : 20u)) { result(id, 2, EINVAL, NULL, NULL); return; }
+  uint32_t argc = get_u32(msg + 4), envc = get_u32(msg + 8), inlen = 0, flags = 0, nfds = 3;
+  const char *p = msg + 16, *end = msg + len;
+  uint32_t spec[MAX_FDS];
+  if (run) {
+    inlen = get_u32(msg + 12);
+    if (inlen > (uint32_t)(end - p)) { result(id, 2, EINVAL, NULL, NULL); return; }
+    end -= inlen;
+    spec[0] = 0 | (M_IN << 16);
+    spec[1] = 1 | (M_OUT << 16);
+    spec[2] = 2 | (M_OUT << 16);
+  } else {
+    flags = get_u32(msg + 12);
+    nfds = get_u32(msg + 16);
+    p = msg + 20;
+    if (nfds > MAX_FDS || (size_t)(end - p) < 4 * (size_t)nfds) { result(id, 2, EINVAL, NULL, NULL); return; }
+    for (uint32_t i = 0; i < nfds; i++, p += 4) {
+      spec[i] = get_u32(p);
+      if ((spec[i] & 0xffff) >= 64 || (spec[i] >> 16) > M_OUT) { result(id, 2, EINVAL, NULL, NULL); return; }
+    }
+  }
+  char **argv = NULL, **own = NULL;
+  const char *cwd = "";
+  int rc = strings(&p, end, argc, envc, &argv, &cwd, &own);
+  if (rc) { result(id, 2, rc, NULL, NULL); return; }
+  char **envp = own ? own : environ;
+  const char *path = NULL;
+  for (char **e = envp; *e; e++) if (!strncmp(*e, "PATH=", 5)) { path = *e + 5; break; }
+
+  child_t *c = calloc(1, sizeof *c);
+  if (!c) abort();
+  c->id = id;
+  c->run = run;
+  int target[MAX_FDS], source[MAX_FDS];
+  for (int i = 0; i < MAX_FDS; i++) source[i] = -1;
+  char file[4096];
+  rc = resolve(argv[0], path, file, sizeof file);
+  for (uint32_t i = 0; !rc && i < nfds; i++) {
+    stream_t *s = &c->s[c->nstreams];
+    int mode = (int)(spec[i] >> 16), pf[2];
+    target[i] = (int)(spec[i] & 0xffff);
+    source[i] = -1;
+    if (mode == M_NULL) continue;
+    if (pipe2(pf, O_CLOEXEC)) { rc = errno; break; }
+    s->childfd = target[i];
+    s->mode = mode;
+    s->fd = mode == M_IN ? pf[1] : pf[0];
+    source[i] = mode == M_IN ? pf[0] : pf[1];
+    fcntl(s->fd, F_SETFL, O_NONBLOCK);
+    c->nstreams++;
+  }
+  if (!rc) rc = fork_exec(file, argv, envp, cwd, (int)(flags & 1), (int)nfds, target, source, &c->pid);
+  /* The child's ends are its own now (or, after a failure, useless): close them here. */
+  for (uint32_t i = 0; i < nfds; i++) close_fd(&source[i]);
+  free(argv);
+  free(own);
+  if (rc) {
+    for (int i = 0; i < c->nstreams; i++) close_fd(&c->s[i].fd);
+    free(c);
+    result(id, 2, rc, NULL, NULL);
+    return;
+  }
+  if (run) {
+    stream_t *in = stream_of(c, 0);
+    if (inlen) buf_add(&in->data, end, inlen);
+    in->closing = 1;
+    if (!inlen) close_fd(&in->fd);
+  } else {
+    uint32_t f[1] = { (uint32_t)c->pid };
+    frame(R_STARTED, id, f, 1, NULL, 0, NULL, 0);
+  }
+  add_child(c);
+}
+
+static void on_write(const char *msg, uint32_t len, int close_it) {
+  if (len < 8) return;
+  child_t *c = find(get_u32(msg));
+  stream_t *s = c ? stream_of(c, (int)get_u32(msg + 4)) : NULL;
+  if (!s || s->fd < 0) return;
+  if (!close_it) { if (s->mode == M_IN && !s->closing) buf_add(&s->data, msg + 8, len - 8); return; }
+  if (s->mode == M_IN && s->data.len) s->closing = 1;
+  else close_fd(&s->fd);
+}
+
+/* Reads what a child's output pipe has: kept (RUN) or forwarded (SPAWN); closed at end-of-file. */
+static void drain(child_t *c, stream_t *s) {
   char tmp[65536];
   for (;;) {
-    ssize_t n = read(*fd, tmp, sizeof tmp);
-    if (n > 0) { buf_add(b, tmp, (size_t)n); continue; }
+    ssize_t n = read(s->fd, tmp, sizeof tmp);
+    if (n > 0) {
+      if (c->run) buf_add(&s->data, tmp, (size_t)n);
+      else { uint32_t f[1] = { (uint32_t)s->childfd }; frame(R_DATA, c->id, f, 1, tmp, (size_t)n, NULL, 0); }
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
-    close_fd(fd);
+    close_fd(&s->fd);
+    if (!c->run) { uint32_t f[1] = { (uint32_t)s->childfd }; frame(R_EOF, c->id, f, 1, NULL, 0, NULL, 0); }
     return;
   }
 }
 
-static void feed(child_t *c) {
-  while (c->inoff < c->inlen) {
-    ssize_t n = write(c->in, c->input + c->inoff, c->inlen - c->inoff);
-    if (n > 0) { c->inoff += (size_t)n; continue; }
+static void feed(stream_t *s) {
+  while (s->data.len) {
+    ssize_t n = write(s->fd, s->data.p, s->data.len);
+    if (n > 0) { buf_drop(&s->data, (size_t)n); continue; }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
-    break; /* EPIPE: the child does not read its input; its exit status tells */
+    s->data.len = 0; /* EPIPE: the child does not read it; its status tells */
+    s->closing = 1;
+    break;
   }
-  close_fd(&c->in);
-  free(c->input);
-  c->input = NULL;
+  if (s->closing) close_fd(&s->fd);
 }
 
 static void reap(void) {
@@ -281,6 +383,7 @@ static void reap(void) {
       c->reaped = 1;
       if (WIFSIGNALED(st)) { c->kind = 1; c->value = WTERMSIG(st); }
       else { c->kind = 0; c->value = WEXITSTATUS(st); }
+      if (!c->run) { uint32_t f[2] = { (uint32_t)c->kind, (uint32_t)c->value }; frame(R_EXIT, c->id, f, 2, NULL, 0, NULL, 0); }
       break;
     }
   }
@@ -289,13 +392,13 @@ static void reap(void) {
 static void finish(void) {
   for (size_t i = 0; i < nkids; ) {
     child_t *c = kids[i];
-    if (c->reaped && c->out < 0 && c->err < 0) {
-      /* Its input is moot now: a child that ended without reading it is done. */
-      close_fd(&c->in);
-      free(c->input);
-      reply(c->id, c->kind, c->value, &c->obuf, &c->ebuf);
-      free(c->obuf.p);
-      free(c->ebuf.p);
+    int open_out = 0;
+    for (int j = 0; j < c->nstreams; j++) if (c->s[j].fd >= 0 && (c->s[j].mode == M_OUT || !c->run)) open_out = 1;
+    if (c->reaped && !open_out) {
+      /* A RUN's input is moot now: a child that ended without reading it is done. */
+      for (int j = 0; j < c->nstreams; j++) close_fd(&c->s[j].fd);
+      if (c->run) result(c->id, c->kind, c->value, &stream_of(c, 1)->data, &stream_of(c, 2)->data);
+      for (int j = 0; j < c->nstreams; j++) free(c->s[j].data.p);
       free(c);
       kids[i] = kids[--nkids];
     } else {
@@ -322,14 +425,16 @@ int main(void) {
   fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   struct pollfd *pf = NULL;
   child_t **who = NULL;
+  stream_t **which = NULL;
   size_t cap = 0;
   for (;;) {
-    size_t need = 3 + nkids * 3;
+    size_t need = 3 + nkids * MAX_FDS;
     if (need > cap) {
       cap = need * 2;
       pf = realloc(pf, cap * sizeof *pf);
       who = realloc(who, cap * sizeof *who);
-      if (!pf || !who) abort();
+      which = realloc(which, cap * sizeof *which);
+      if (!pf || !who || !which) abort();
     }
     size_t n = 0;
     pf[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -337,9 +442,14 @@ int main(void) {
     pf[n++] = (struct pollfd){ .fd = 1, .events = outq.len ? POLLOUT : 0 };
     for (size_t i = 0; i < nkids; i++) {
       child_t *c = kids[i];
-      if (c->out >= 0) { who[n] = c; pf[n++] = (struct pollfd){ .fd = c->out, .events = POLLIN }; }
-      if (c->err >= 0) { who[n] = c; pf[n++] = (struct pollfd){ .fd = c->err, .events = POLLIN }; }
-      if (c->in >= 0) { who[n] = c; pf[n++] = (struct pollfd){ .fd = c->in, .events = POLLOUT }; }
+      for (int j = 0; j < c->nstreams; j++) {
+        stream_t *s = &c->s[j];
+        if (s->fd < 0) continue;
+        short ev = s->mode == M_OUT ? POLLIN : (s->data.len || s->closing ? POLLOUT : 0);
+        who[n] = c;
+        which[n] = s;
+        pf[n++] = (struct pollfd){ .fd = s->fd, .events = ev };
+      }
     }
     if (poll(pf, n, -1) < 0) {
       if (errno == EINTR) continue;
@@ -348,14 +458,13 @@ int main(void) {
     if (pf[0].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {}
-      reap();
     }
     for (size_t i = 3; i < n; i++) {
-      if (!pf[i].revents) continue;
-      child_t *c = who[i];
-      if (pf[i].fd == c->out) drain(&c->out, &c->obuf);
-      else if (pf[i].fd == c->err) drain(&c->err, &c->ebuf);
-      else if (pf[i].fd == c->in) feed(c);
+      stream_t *s = which[i];
+      if (!pf[i].revents || s->fd != pf[i].fd) continue;
+      if (s->mode == M_OUT) drain(who[i], s);
+      else if (s->data.len || s->closing) feed(s);
+      else if (pf[i].revents & (POLLERR | POLLHUP)) close_fd(&s->fd); /* reader gone */
     }
     if (pf[1].revents) {
       char tmp[65536];
@@ -366,11 +475,15 @@ int main(void) {
         if (r < 0 && errno == EAGAIN) break;
         return 0; /* berthd is gone */
       }
-      while (inq.len >= 4) {
+      while (inq.len >= 8) {
         uint32_t len = get_u32(inq.p);
-        if (len > MAX_REQUEST) return 1;
+        if (len > MAX_FRAME || len < 4) return 1;
         if (inq.len < 4 + (size_t)len) break;
-        start(inq.p + 4, len);
+        uint32_t type = get_u32(inq.p + 4);
+        const char *body = inq.p + 8;
+        uint32_t blen = len - 4;
+        if (type == T_RUN || type == T_SPAWN) start(type == T_RUN, body, blen);
+        else if (type == T_WRITE || type == T_CLOSE) on_write(body, blen, type == T_CLOSE);
         buf_drop(&inq, 4 + (size_t)len);
       }
     }

@@ -8,8 +8,11 @@
 // In the daemon, the programs are started by one long-lived helper, berth-spawn (spawner.ts),
 // rather than by a fork of the daemon each: useSpawner turns that on.
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { system } from '../common/errors.ts';
-import { Spawner } from './spawner.ts';
+import { Spawner, type StdioMode } from './spawner.ts';
+
+export type { StdioMode } from './spawner.ts';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -26,6 +29,29 @@ export function useSpawner(path: string, warn: (msg: string) => void): Spawner {
   });
   spawner = s;
   return s;
+}
+
+/** A started program, through berth-spawn or forked by Node: what the callers of spawnProgram use. */
+export interface ProgramChild {
+  readonly pid: number | undefined;
+  readonly stdio: ReadonlyArray<Readable | Writable | null | undefined>;
+  readonly stderr: Readable | null;
+  on(event: 'exit', fn: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', fn: (e: Error) => void): this;
+  unref(): void;
+}
+
+/**
+ * Starts a program whose fds are pipes or /dev/null as `stdio` says (index = the child's fd:
+ * 'read', the child writes and we read; 'write', the child reads), as Node's spawn would. Errors
+ * to start come as an 'error' event, as with Node.
+ */
+export function spawnProgram(file: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; stdio: StdioMode[]; detached?: boolean }): ProgramChild {
+  if (spawner?.alive) return spawner.spawn(file, args, { ...o, env: o.env ?? process.env });
+  return spawn(file, args, {
+    cwd: o.cwd, env: o.env ?? process.env, detached: o.detached,
+    stdio: o.stdio.map((m) => (m === 'ignore' ? 'ignore' : 'pipe')),
+  }) as unknown as ProgramChild;
 }
 
 /** Runs a program with an argument array; rejects with its stderr when it exits non-zero. */

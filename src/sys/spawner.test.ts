@@ -58,6 +58,35 @@ test('berth-spawn runs programs as child_process would', { skip }, async (t) => 
   assert.deepEqual(exits, []);
 });
 
+test('berth-spawn SPAWN: pipes on any fd, both ways, a session of its own, exit before the pipes end', { skip }, async (t) => {
+  const s = new Spawner(bin, () => {});
+  t.after(() => s.close());
+  // fd 3: the child writes; fd 4: the child reads; a grandchild keeps fd 3 open after the exit.
+  const c = s.spawn('sh', ['-c', 'read x <&4; echo "got $x" >&3; echo err >&2; cut -d" " -f6 /proc/self/stat >&3; (sleep 0.3; echo late >&3) & exit 5'], {
+    stdio: ['ignore', 'ignore', 'read', 'read', 'write'], detached: true,
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  (c.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => out.push(d));
+  c.stderr!.on('data', (d: Buffer) => err.push(d));
+  const exit = new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
+  const ended = new Promise((res) => (c.stdio[3] as NodeJS.ReadableStream).on('end', res));
+  await new Promise((res) => c.on('spawn', res));
+  assert.ok(c.pid && c.pid > 0);
+  (c.stdio[4] as NodeJS.WritableStream).end('hello\n');
+  assert.deepEqual(await exit, [5, null]);
+  await ended;
+  const lines = Buffer.concat(out).toString().split('\n');
+  assert.equal(lines[0], 'got hello');
+  assert.equal(Number(lines[1]), c.pid, 'setsid: the session is the child\'s own');
+  assert.equal(lines[2], 'late');
+  assert.equal(Buffer.concat(err).toString(), 'err\n');
+  // A program that cannot start: 'error', as with Node.
+  const bad = s.spawn('no-such-program-here', [], { stdio: ['ignore', 'read', 'read'] });
+  const e = await new Promise<NodeJS.ErrnoException>((res) => bad.on('error', res));
+  assert.equal(e.code, 'ENOENT');
+});
+
 test('sys.run through berth-spawn; when the helper dies, pending runs fail and run() forks again', { skip }, async () => {
   const warnings: string[] = [];
   const s = useSpawner(bin, (m) => warnings.push(m));

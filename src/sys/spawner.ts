@@ -1,21 +1,49 @@
 // berthd's programs started by berth-spawn (berth-spawn.c beside this file: why, and its
 // protocol): one long-lived helper instead of a fork of the daemon per program. The daemon turns
-// it on at start (useSpawner); without it (no compiler at build time, BERTH_SPAWNER=0, or the
-// helper gone) sys/index.ts's run() forks as before.
+// it on at start (sys/index.ts's useSpawner); without it (no compiler at build time,
+// BERTH_SPAWNER=0, or the helper gone) programs are forked by Node as before.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
+import { Readable, Writable } from 'node:stream';
 
 export interface SpawnedResult { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: Buffer }
 
-interface Pending { resolve: (r: SpawnedResult) => void; reject: (e: Error) => void; file: string }
+/** A child's fd: not there (/dev/null), or a pipe the child writes ('read' here) or reads ('write'). */
+export type StdioMode = 'ignore' | 'read' | 'write';
+
+const T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4;
+const R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5;
 
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
+function startError(file: string, errno: number): NodeJS.ErrnoException {
+  const code = errnoNames.get(errno) ?? `errno ${errno}`;
+  return Object.assign(new Error(`spawn ${file} ${code}`), { code, errno: -errno, syscall: `spawn ${file}`, path: file });
+}
+
+/**
+ * A program started with SPAWN: the parts of a ChildProcess that berth's callers use. `pid` is
+ * known once 'spawn' was emitted (before any of its output); 'exit' (code, signal) and 'error'
+ * (it could not be started) as with Node.
+ */
+export class SpawnedChild extends EventEmitter {
+  pid: number | undefined;
+  readonly stdio: (Readable | Writable | null)[] = [];
+  get stderr(): Readable | null { return (this.stdio[2] as Readable | undefined) ?? null; }
+  unref(): void { /* the helper's pipe is what the event loop sees (Spawner) */ }
+}
+
+interface RunPending { kind: 'run'; resolve: (r: SpawnedResult) => void; reject: (e: Error) => void; file: string }
+interface SpawnPending { kind: 'spawn'; child: SpawnedChild; file: string; exited: boolean; pipesOpen: number }
+
 export class Spawner {
   #proc: ChildProcess;
   #next = 1;
-  #pending = new Map<number, Pending>();
+  #pending = new Map<number, RunPending | SpawnPending>();
+  /** RUNs without their result, SPAWNs not ended or with pipes open: the event loop is kept alive. */
+  #active = 0;
   #buf: Buffer = Buffer.alloc(0);
   #dead = false;
   readonly done: Promise<void>;
@@ -28,7 +56,17 @@ export class Spawner {
       const gone = (why: string) => {
         if (this.#dead) return;
         this.#dead = true;
-        for (const p of this.#pending.values()) p.reject(new Error(`${p.file}: berth-spawn ended (${why}) before the program's result`));
+        for (const p of this.#pending.values()) {
+          const e = new Error(`${p.file}: berth-spawn ended (${why}) before the program's result`);
+          if (p.kind === 'run') p.reject(e);
+          else {
+            // Its pipes end as if the program had closed them (readers see 'end'), and it ends.
+            for (const s of p.child.stdio) {
+              if (s instanceof Readable) { if (!s.readableEnded && !s.destroyed) s.push(null); } else s?.destroy();
+            }
+            if (!p.exited) p.child.emit('exit', null, 'SIGKILL');
+          }
+        }
         this.#pending.clear();
         onExit(why);
         resolve();
@@ -46,35 +84,89 @@ export class Spawner {
     return this.#proc[which] as unknown as { ref?: () => void; unref?: () => void };
   }
 
+  #activate(d: 1 | -1): void {
+    this.#active += d;
+    if (d === 1 && this.#active === 1) this.#pipe('stdout').ref?.();
+    if (d === -1 && this.#active === 0) this.#pipe('stdout').unref?.();
+  }
+
   get alive(): boolean { return !this.#dead; }
+
+  #send(type: number, fields: number[], ...data: Buffer[]): void {
+    const head = Buffer.alloc(8 + 4 * fields.length);
+    const len = head.length - 4 + data.reduce((a, b) => a + b.length, 0);
+    head.writeUInt32LE(len, 0);
+    head.writeUInt32LE(type, 4);
+    fields.forEach((f, i) => head.writeUInt32LE(f >>> 0, 8 + 4 * i));
+    this.#proc.stdin!.write(data.length ? Buffer.concat([head, ...data]) : head);
+  }
+
+  static #strings(file: string, args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv | undefined): { envc: number; strs: Buffer } {
+    const parts: string[] = [file, ...args, cwd ?? ''];
+    let envc = 0xffffffff;
+    if (env) {
+      const vars = Object.entries(env).filter(([, v]) => v !== undefined);
+      envc = vars.length;
+      for (const [k, v] of vars) parts.push(`${k}=${v}`);
+    }
+    return { envc, strs: Buffer.from(parts.map((p) => `${p}\0`).join('')) };
+  }
 
   /** Runs `file args` to its end; rejects (code ENOENT, EACCES, ...) when it cannot be started. */
   run(file: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<SpawnedResult> {
     if (this.#dead) return Promise.reject(new Error(`${file}: berth-spawn is not running`));
     const id = this.#next++;
-    const strs: Buffer[] = [];
-    const z = (s: string) => { strs.push(Buffer.from(s), Buffer.alloc(1)); };
-    for (const a of [file, ...args]) z(a);
-    z(o.cwd ?? '');
-    let envc = 0xffffffff;
-    if (o.env) {
-      const vars = Object.entries(o.env).filter(([, v]) => v !== undefined);
-      envc = vars.length;
-      for (const [k, v] of vars) z(`${k}=${v}`);
-    }
+    const { envc, strs } = Spawner.#strings(file, args, o.cwd, o.env);
     const input = o.input === undefined ? Buffer.alloc(0) : Buffer.from(o.input);
-    const head = Buffer.alloc(20);
-    const body = Buffer.concat([...strs, input]);
-    head.writeUInt32LE(16 + body.length, 0);
-    head.writeUInt32LE(id, 4);
-    head.writeUInt32LE(1 + args.length, 8);
-    head.writeUInt32LE(envc, 12);
-    head.writeUInt32LE(input.length, 16);
     return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) this.#pipe('stdout').ref?.();
-      this.#pending.set(id, { resolve, reject, file });
-      this.#proc.stdin!.write(Buffer.concat([head, body]));
+      this.#activate(1);
+      this.#pending.set(id, { kind: 'run', resolve, reject, file });
+      this.#send(T_RUN, [id, 1 + args.length, envc, input.length], strs, input);
     });
+  }
+
+  /**
+   * Starts `file args` with pipes on the fds `stdio` names (index = the child's fd), as Node's
+   * spawn with 'pipe' would; `detached` puts it in a session of its own.
+   */
+  spawn(file: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; stdio: StdioMode[]; detached?: boolean }): SpawnedChild {
+    const child = new SpawnedChild();
+    const id = this.#next++;
+    const specs: number[] = [];
+    const entry: SpawnPending = { kind: 'spawn', child, file, exited: false, pipesOpen: 0 };
+    o.stdio.forEach((m, fd) => {
+      if (m === 'ignore') { specs.push(fd); child.stdio[fd] = null; return; }
+      specs.push(fd | ((m === 'write' ? 1 : 2) << 16));
+      entry.pipesOpen++;
+      // Done with a pipe: at its end-of-file (read) or when we close it (either).
+      let done = false;
+      const finished = () => { if (!done) { done = true; entry.pipesOpen--; this.#settle(id, entry); } };
+      let closed = false;
+      const close = () => {
+        if (!closed && !this.#dead) { closed = true; this.#send(T_CLOSE, [id, fd]); }
+        finished();
+      };
+      if (m === 'read') {
+        const r = new Readable({ read() {}, destroy: (e, cb) => { close(); cb(e); } });
+        r.once('end', finished);
+        child.stdio[fd] = r;
+      } else {
+        child.stdio[fd] = new Writable({
+          write: (chunk: Buffer, _enc, cb) => { if (!closed && !this.#dead) this.#send(T_WRITE, [id, fd], chunk); cb(); },
+          final: (cb) => { close(); cb(); },
+          destroy: (e, cb) => { close(); cb(e); },
+        });
+      }
+    });
+    if (this.#dead) {
+      queueMicrotask(() => child.emit('error', new Error(`${file}: berth-spawn is not running`)));
+      return child;
+    }
+    const { envc, strs } = Spawner.#strings(file, args, o.cwd, o.env);
+    this.#activate(1);
+    this.#pending.set(id, entry);
+    this.#send(T_SPAWN, [id, 1 + args.length, envc, o.detached ? 1 : 0, specs.length, ...specs], strs);
+    return child;
   }
 
   #onData(d: Buffer): void {
@@ -84,27 +176,50 @@ export class Spawner {
       if (this.#buf.length < 4 + len) break;
       const m = this.#buf.subarray(4, 4 + len);
       this.#buf = this.#buf.subarray(4 + len);
-      const id = m.readUInt32LE(0);
-      const kind = m.readUInt32LE(4);
-      const value = m.readUInt32LE(8);
-      const ol = m.readUInt32LE(12);
-      const el = m.readUInt32LE(16);
-      const p = this.#pending.get(id);
-      if (!p) continue;
-      this.#pending.delete(id);
-      if (this.#pending.size === 0) this.#pipe('stdout').unref?.();
-      if (kind === 2) {
-        const code = errnoNames.get(value) ?? `errno ${value}`;
-        p.reject(Object.assign(new Error(`spawn ${p.file} ${code}`), { code, errno: -value, syscall: `spawn ${p.file}`, path: p.file }));
-        continue;
-      }
-      // Copies: the replies share one buffer, which the next chunk would otherwise keep alive.
-      const stdout = Buffer.from(m.subarray(20, 20 + ol));
-      const stderr = Buffer.from(m.subarray(20 + ol, 20 + ol + el));
-      p.resolve(kind === 1
-        ? { code: null, signal: signalNames.get(value) ?? null, stdout, stderr }
-        : { code: value, signal: null, stdout, stderr });
+      this.#frame(m.readUInt32LE(0), m.readUInt32LE(4), m.subarray(8));
     }
+  }
+
+  #frame(type: number, id: number, m: Buffer): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    if (type === R_RESULT) {
+      const kind = m.readUInt32LE(0);
+      const value = m.readUInt32LE(4);
+      this.#pending.delete(id);
+      this.#activate(-1);
+      if (p.kind === 'spawn') { p.child.emit('error', startError(p.file, value)); return; }
+      if (kind === 2) { p.reject(startError(p.file, value)); return; }
+      const ol = m.readUInt32LE(8);
+      const el = m.readUInt32LE(12);
+      // Copies: the frames share one buffer, which the next chunk would otherwise keep alive.
+      const stdout = Buffer.from(m.subarray(16, 16 + ol));
+      const stderr = Buffer.from(m.subarray(16 + ol, 16 + ol + el));
+      p.resolve(kind === 1 ? { code: null, signal: signalNames.get(value) ?? null, stdout, stderr } : { code: value, signal: null, stdout, stderr });
+      return;
+    }
+    if (p.kind !== 'spawn') return;
+    const c = p.child;
+    if (type === R_STARTED) {
+      c.pid = m.readUInt32LE(0);
+      c.emit('spawn');
+    } else if (type === R_DATA || type === R_EOF) {
+      const s = c.stdio[m.readUInt32LE(0)];
+      if (s instanceof Readable && !s.destroyed) s.push(type === R_DATA ? Buffer.from(m.subarray(4)) : null);
+    } else if (type === R_EXIT) {
+      p.exited = true;
+      const kind = m.readUInt32LE(0);
+      const value = m.readUInt32LE(4);
+      c.emit('exit', kind === 0 ? value : null, kind === 1 ? signalNames.get(value) ?? null : null);
+      this.#settle(id, p);
+    }
+  }
+
+  /** A SPAWN is forgotten (here, as in the helper) once it has ended and its pipes are done. */
+  #settle(id: number, p: SpawnPending): void {
+    if (!p.exited || p.pipesOpen > 0 || this.#pending.get(id) !== p) return;
+    this.#pending.delete(id);
+    this.#activate(-1);
   }
 
   /** Ends the helper (programs it started go on). */
