@@ -74,8 +74,12 @@ await Promise.all([
 // berth-spawn, the daemon's program starter (src/sys/berth-spawn.c), with the machine's C
 // compiler (gcc, which scripts/install-deps installs). Without one, berthd forks as before.
 {
-  const cc = process.env.CC || 'cc';
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dist, 'berth-spawn'), join(root, 'src/sys/berth-spawn.c')], { encoding: 'utf8' });
+  const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dist, 'berth-spawn'), join(root, 'src/sys/berth-spawn.c')];
+  let r;
+  for (const cc of process.env.CC ? [process.env.CC] : ['cc', 'gcc']) {
+    r = spawnSync(cc, args, { encoding: 'utf8' });
+    if (!r.error) break; // found (built or not): its message is the one to show
+  }
   if (r.status !== 0) process.stderr.write(`build: berth-spawn not built (${r.error?.message ?? r.stderr.trim()}); berthd will fork its programs\n`);
 }
 
