@@ -57,8 +57,14 @@ test('startByExecFifo and deleteStopped do what runc start and runc delete do', 
   assert.match(rc('start', `fifo-ok-${process.pid}`).stderr, /cannot start an already running container|not in created state/);
 
   // The init killed before its start: the start fails within a few checks, and does not hang.
+  // (Killed but not yet gone, an init blocked opening the FIFO can still complete that open and
+  // close it unwritten: runc's start then says "cannot start an already running container". Once
+  // it is gone, the FIFO never has a writer, and the liveness check is what ends the wait.)
   const dead = create(`fifo-dead-${process.pid}`);
   process.kill(dead, 'SIGKILL');
+  const gone = () => { try { return / Z /.test(readFileSync(`/proc/${dead}/stat`, 'utf8').replace(/^.*\)/, '')); } catch { return true; } };
+  for (let i = 0; i < 250 && !gone(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(gone(), 'the killed init is gone');
   const t0 = Date.now();
   await assert.rejects(startByExecFifo(join(root, `fifo-dead-${process.pid}`, 'exec.fifo'), dead), /container process is already dead/);
   assert.ok(Date.now() - t0 < 5000);
