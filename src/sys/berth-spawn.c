@@ -214,7 +214,7 @@ static stream_t *stream_of(child_t *c, int childfd) {
   return NULL;
 }
 
-/* Strings of a request: argc of them, the cwd, then envc (unless 0xffffffff). */
+/* Strings of a request, up to `end`: argc of them, the cwd, then envc (unless 0xffffffff). */
 static int strings(const char **pp, const char *end, uint32_t argc, uint32_t envc, char ***argvp, const char **cwdp, char ***envpp) {
   if (argc == 0 || argc > 65536 || (envc != 0xffffffffu && envc > 65536)) return EINVAL;
   size_t nstr = argc + 1 + (envc == 0xffffffffu ? 0 : envc);
@@ -227,6 +227,8 @@ static int strings(const char **pp, const char *end, uint32_t argc, uint32_t env
     strs[i] = (char *)p;
     p = z + 1;
   }
+  /* Exactly as many strings as announced: more (a NUL inside one) would shift every string after. */
+  if (p != end) { free(strs); return EINVAL; }
   *pp = p;
   char **argv = calloc(argc + 1, sizeof(char *));
   if (!argv) abort();

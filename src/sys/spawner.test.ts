@@ -3,7 +3,7 @@
 // clean signal state in the child, and the helper's death.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -85,6 +85,35 @@ test('berth-spawn SPAWN: pipes on any fd, both ways, a session of its own, exit 
   const bad = s.spawn('no-such-program-here', [], { stdio: ['ignore', 'read', 'read'] });
   const e = await new Promise<NodeJS.ErrnoException>((res) => bad.on('error', res));
   assert.equal(e.code, 'ENOENT');
+});
+
+test('a NUL inside an argument or a variable is refused, as by Node, and by the helper itself', { skip }, async (t) => {
+  const s = new Spawner(bin, () => {});
+  t.after(() => s.close());
+  const marker = join(tmp, 'nul-ran');
+  await assert.rejects(s.run('touch', [`${marker}\0--help`]), { code: 'ERR_INVALID_ARG_VALUE', message: /args\[0\]' must be a string without null bytes/ });
+  await assert.rejects(s.run('touch', [marker], { env: { PATH: '/usr/bin:/bin', X: 'a\0b' } }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.env\['X'\]/ });
+  assert.throws(() => s.spawn('touch', [`${marker}\0x`], { stdio: ['ignore', 'read', 'read'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.equal(existsSync(marker), false);
+  assert.equal((await s.run('sh', ['-c', 'echo still here'])).stdout.toString(), 'still here\n');
+
+  // The helper counts the strings itself: a RUN frame announcing one argument but carrying two
+  // (as a NUL inside one would make) is refused with EINVAL, and nothing runs.
+  const body = Buffer.from(`touch\0${marker}\0\0`);
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(20 + body.length, 0); // len
+  head.writeUInt32LE(1, 4); // RUN
+  head.writeUInt32LE(7, 8); // id
+  head.writeUInt32LE(1, 12); // argc: only "touch"
+  head.writeUInt32LE(0xffffffff, 16); // this environment
+  head.writeUInt32LE(0, 20); // no input
+  const helper = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  helper.stdin.write(Buffer.concat([head, body]));
+  const reply = await new Promise<Buffer>((res) => helper.stdout.once('data', res));
+  helper.stdin.end();
+  assert.ok(reply.length >= 28, `a reply: ${reply.toString('hex')}`);
+  assert.deepEqual([reply.readUInt32LE(4), reply.readUInt32LE(8), reply.readUInt32LE(12), reply.readUInt32LE(16)], [1, 7, 2, 22]);
+  assert.equal(existsSync(marker), false);
 });
 
 test('sys.run through berth-spawn; when the helper dies, pending runs fail and run() forks again', { skip }, async () => {

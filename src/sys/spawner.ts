@@ -101,22 +101,32 @@ export class Spawner {
     this.#proc.stdin!.write(data.length ? Buffer.concat([head, ...data]) : head);
   }
 
+  /**
+   * The request's strings, each NUL-terminated. A NUL inside one would split it into two on the
+   * helper's side (an argument injected), so it is refused as Node's spawn refuses it.
+   */
   static #strings(file: string, args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv | undefined): { envc: number; strs: Buffer } {
-    const parts: string[] = [file, ...args, cwd ?? ''];
+    const parts: [string, string][] = [['file', file], ...args.map((a, i): [string, string] => [`args[${i}]`, a]), ['options.cwd', cwd ?? '']];
     let envc = 0xffffffff;
     if (env) {
       const vars = Object.entries(env).filter(([, v]) => v !== undefined);
       envc = vars.length;
-      for (const [k, v] of vars) parts.push(`${k}=${v}`);
+      for (const [k, v] of vars) parts.push([`options.env['${k}']`, `${k}=${v}`]);
     }
-    return { envc, strs: Buffer.from(parts.map((p) => `${p}\0`).join('')) };
+    for (const [name, value] of parts) {
+      if (value.includes('\0')) {
+        throw Object.assign(new TypeError(`The argument '${name}' must be a string without null bytes. Received ${JSON.stringify(value)}`), { code: 'ERR_INVALID_ARG_VALUE' });
+      }
+    }
+    return { envc, strs: Buffer.from(parts.map(([, p]) => `${p}\0`).join('')) };
   }
 
   /** Runs `file args` to its end; rejects (code ENOENT, EACCES, ...) when it cannot be started. */
   run(file: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<SpawnedResult> {
     if (this.#dead) return Promise.reject(new Error(`${file}: berth-spawn is not running`));
+    let envc: number, strs: Buffer;
+    try { ({ envc, strs } = Spawner.#strings(file, args, o.cwd, o.env)); } catch (e) { return Promise.reject(e as Error); }
     const id = this.#next++;
-    const { envc, strs } = Spawner.#strings(file, args, o.cwd, o.env);
     const input = o.input === undefined ? Buffer.alloc(0) : Buffer.from(o.input);
     return new Promise((resolve, reject) => {
       this.#activate(1);
@@ -130,6 +140,8 @@ export class Spawner {
    * spawn with 'pipe' would; `detached` puts it in a session of its own.
    */
   spawn(file: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; stdio: StdioMode[]; detached?: boolean }): SpawnedChild {
+    // Thrown before anything is made, as Node's spawn throws.
+    const { envc, strs } = Spawner.#strings(file, args, o.cwd, o.env);
     const child = new SpawnedChild();
     const id = this.#next++;
     const specs: number[] = [];
@@ -162,7 +174,6 @@ export class Spawner {
       queueMicrotask(() => child.emit('error', new Error(`${file}: berth-spawn is not running`)));
       return child;
     }
-    const { envc, strs } = Spawner.#strings(file, args, o.cwd, o.env);
     this.#activate(1);
     this.#pending.set(id, entry);
     this.#send(T_SPAWN, [id, 1 + args.length, envc, o.detached ? 1 : 0, specs.length, ...specs], strs);
