@@ -35,7 +35,8 @@ export class Http1Response extends Readable {
   #resume: (() => void) | undefined;
 
   constructor() {
-    super();
+    // 1 MiB: the socket keeps being read while a consumer's write (a file, stdout) is in flight.
+    super({ highWaterMark: 1 << 20 });
   }
 
   /** @internal lets the parser pause the socket until the consumer reads again. */

@@ -18,7 +18,8 @@ export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_C
   if (!out) { await pipeline(res, process.stdout); return 0; }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   try {
-    await pipeline(res, createWriteStream(tmp));
+    // 4 MiB: the response keeps being read while a write is in the thread pool.
+    await pipeline(res, createWriteStream(tmp, { highWaterMark: 4 << 20 }));
     await rename(tmp, out);
   } catch (e) {
     await rm(tmp, { force: true });
