@@ -57,3 +57,37 @@ test('a chunk size that is not hex digits is malformed, not an endless loop (fou
   }
   assert.equal(await read(`${CHUNKED}3;ext=1\r\nabc\r\n3 \r\ndef\r\n0\r\n\r\n`), 'abcdef');
 });
+
+test('a streamed body reaches node:http intact, chunk by chunk, through backpressure', async () => {
+  const { createServer } = await import('node:http');
+  const { Readable } = await import('node:stream');
+  const { createHash } = await import('node:crypto');
+  const path = join(dir, 'h.sock');
+  const srv = createServer((req, res) => {
+    const h = createHash('sha256');
+    let n = 0;
+    req.on('data', (c: Buffer) => { h.update(c); n += c.length; });
+    req.on('end', () => res.end(`${n} ${h.digest('hex')}`));
+  });
+  await new Promise<void>((r) => srv.listen(path, r));
+  try {
+    // 24 MiB in chunks of varied size: far more than the socket takes at once.
+    const chunks: Buffer[] = [];
+    for (let i = 0; chunks.length < 400; i++) chunks.push(Buffer.alloc(1 + ((i * 7919) % 120_000), i % 251));
+    const want = createHash('sha256');
+    for (const c of chunks) want.update(c);
+    const size = chunks.reduce((a, c) => a + c.length, 0);
+    const agent = new Http1Agent(() => net.connect(path), 'test');
+    try {
+      const { res } = await agent.request({ method: 'POST', path: '/', headers: { 'Content-Type': 'application/x-tar' }, stream: Readable.from(chunks) });
+      let body = '';
+      for await (const c of res) body += (c as Buffer).toString();
+      assert.equal(res.statusCode, 200);
+      assert.equal(body, `${size} ${want.digest('hex')}`);
+    } finally {
+      agent.destroy();
+    }
+  } finally {
+    await new Promise((r) => srv.close(r));
+  }
+});

@@ -313,9 +313,14 @@ export class Http1Agent {
         src.on('data', (c: Buffer | string) => {
           const b = typeof c === 'string' ? Buffer.from(c) : c;
           if (!b.length) return;
-          // One write per chunk: writing the size line, data and CRLF separately behind `||`
-          // skipped the data whenever the first write reported backpressure.
-          if (!socket.write(Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, CRLF_BUF]))) {
+          // The size line, the data and CRLF go out as one writev (corked), without copying the
+          // data; all three are always written, and the last write's answer is the backpressure.
+          socket.cork();
+          socket.write(`${b.length.toString(16)}\r\n`, 'latin1');
+          socket.write(b);
+          const more = socket.write(CRLF_BUF);
+          socket.uncork();
+          if (!more) {
             src.pause();
             socket.once('drain', () => src.resume());
           }
