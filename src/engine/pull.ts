@@ -15,7 +15,7 @@
 // their blobs arrive (the snapshotter checks each diff ID against the config). Only when every
 // layer is in do the staged blobs move into the content store and the image appear; a failed
 // pull removes the layers it unpacked and its staged files, so it leaves nothing behind.
-import { decompressedLayer, firstBytes } from '../common/streams.ts';
+import { decompressedLayer, firstBytes, isGzip, isZstd } from '../common/streams.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -395,7 +395,10 @@ export class Puller {
           raw.on('error', (e) => meter.destroy(e));
           meter.on('close', () => raw.destroy()); // (a pipe does not close its source)
           const tar = decompressedLayer(raw.pipe(meter), head);
-          const info = await d.snap.createLayer(chain, tar, diffIds[i]);
+          // An uncompressed blob whose digest is the diff ID was hashed as it downloaded (or is
+          // the store's own, named by its digest): its bytes are the tar, so no second hash.
+          const verified = desc.digest === diffIds[i] && !isGzip(head) && !isZstd(head);
+          const info = await d.snap.createLayer(chain, tar, diffIds[i], { verified });
           if (!existed) created.push(info.chainId);
           status(emit, id, 'Pull complete');
           refs[i] = { diffId: diffIds[i], chainId: info.chainId, blob: desc.digest, mediaType: desc.mediaType ?? MEDIA_LAYER, size: desc.size };

@@ -79,3 +79,22 @@ test('unpackLayer: discard leaves nothing; digest:false skips the hash; a bad ta
     assert.deepEqual(await readdir(join(root, 'l')), []);
   });
 });
+
+test('createLayer verified: the caller vouches for the diff ID (a checked, uncompressed blob), so it is taken without a second hash; without it the same claim is checked', async () => {
+  await withSnap(async (s, root) => {
+    const t = await tarOf([{ name: 'f', body: 'f' }]);
+    const claimed = `sha256:${'1'.repeat(64)}`;
+    // Without `verified` the claim is checked and refused...
+    await assert.rejects(s.createLayer(undefined, Readable.from([t]), claimed), /layer digest mismatch/);
+    assert.deepEqual(await temps(root), []);
+    // ...with it, the bytes are not hashed again: the layer is named by the diff ID given.
+    const info = await s.createLayer(undefined, Readable.from([t]), claimed, { verified: true });
+    assert.equal(info.diffId, claimed);
+    assert.equal(info.chainId, chainIdOf(undefined, claimed));
+    const [diff] = await s.layerPaths(info.chainId);
+    assert.ok((await lstat(join(diff, 'f'))).isFile());
+    // `verified` without an expected diff ID means nothing: the tar is hashed.
+    const plain = await s.createLayer(undefined, Readable.from([await tarOf([{ name: 'g', body: 'g' }])]), undefined, { verified: true });
+    assert.match(plain.diffId, /^sha256:[0-9a-f]{64}$/);
+  });
+});

@@ -49,7 +49,7 @@ export class OverlaySnapshotter implements Snapshotter {
     return info && info.chainId === chainId ? info : undefined;
   }
 
-  async createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string): Promise<LayerInfo> {
+  async createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string, o: { verified?: boolean } = {}): Promise<LayerInfo> {
     // The source may fail while we await below; its error is surfaced by the unpack, and an
     // unhandled 'error' event must never reach the daemon's top level.
     let early: Error | undefined;
@@ -64,8 +64,9 @@ export class OverlaySnapshotter implements Snapshotter {
       throw notFound(`parent layer ${parent} not found`);
     }
     if (early) { tar.destroy(); throw early; }
-    const u = await this.unpackLayer(tar);
-    const diffId = u.diffId!;
+    const verified = o.verified === true && expectedDiffId !== undefined;
+    const u = await this.unpackLayer(tar, { digest: !verified });
+    const diffId = verified ? expectedDiffId : u.diffId!;
     if (expectedDiffId && diffId !== expectedDiffId) {
       await u.discard();
       throw invalid(`layer digest mismatch: expected ${expectedDiffId}, got ${diffId}`);

@@ -42,8 +42,11 @@ export interface Snapshotter {
    * Unpacks a layer tar (uncompressed) on top of the chain `parent`; atomic: all of it or nothing.
    * The diff ID is computed while unpacking (and must equal `expectedDiffId` when given: a
    * corrupt or tampered layer is refused); the chain ID follows from it.
+   * `verified: true` says the caller has already checked that these very bytes hash to
+   * `expectedDiffId` (an uncompressed layer blob, whose digest is its diff ID, checked as it was
+   * downloaded): the tar is then not hashed a second time.
    */
-  createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string): Promise<LayerInfo>;
+  createLayer(parent: string | undefined, tar: Readable, expectedDiffId?: string, o?: { verified?: boolean }): Promise<LayerInfo>;
   /**
    * Unpacks a layer tar (uncompressed) before its place in a chain is known: an overlay layer's
    * directory depends on its own tar alone (whiteouts are 0/0 devices and opaque directories an
