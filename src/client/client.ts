@@ -17,7 +17,7 @@ import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from './host.ts';
-import { Http1Agent, EarlyCloseError, type Http1Response } from './http1.ts';
+import { Http1Agent, EarlyCloseError, type Http1Response } from '../common/http1.ts';
 import { BuildApi, ContainersApi, ExecApi, ImagesApi, NetworksApi, NodesApi, ServicesApi, SwarmApi, SwarmObjectsApi, SystemApi, TasksApi, VolumesApi } from './endpoints.ts';
 
 export type Response = Http1Response;

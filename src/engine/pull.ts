@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { EngineError } from '../common/errors.ts';
+import { trace } from '../common/trace.ts';
 import { parseDigest as checkDigest, parseReference, trimNamed, withDigest, withTag, type ImageRef } from '../common/reference.ts';
 import { DigestStream, sha256 } from '../store/content/digest.ts';
 import type { ContentStore } from '../store/content/content.ts';
@@ -300,6 +301,7 @@ export class Puller {
     // blobs move into the store: the disk writes back while the layers unpack, and the download
     // slot is free for the next layer (measured: ~100 ms per 50 MB blob on this machine's disk).
     const syncs: Promise<void>[] = [];
+    const T = trace('pull');
     const abort = new AbortController();
     const onAbort = () => abort.abort();
     signal?.addEventListener('abort', onAbort);
@@ -313,6 +315,7 @@ export class Puller {
       if (platformGiven && !(config.os === want.os && config.architecture === want.architecture)) {
         throw new EngineError('NotFound', `image with reference ${ref.familiar()} was found but does not match the specified platform: wanted ${fmtPlatform(want)}, actual: ${config.os}/${config.architecture}`);
       }
+      T('config');
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== manifest.layers.length) throw new EngineError('System', 'layers from manifest don\'t match image configuration');
 
@@ -367,6 +370,7 @@ export class Puller {
               const path = join(stage, desc.digest.slice(7));
               await withRetries(() => downloadBlob(client, desc, path, id, emit, abort.signal), id, emit, abort.signal);
               staged.set(desc.digest, path);
+              T(`downloaded ${i}`);
               const synced = fsyncFile(path);
               synced.catch(() => {}); // (awaited below, with every other)
               syncs.push(synced);
@@ -400,6 +404,7 @@ export class Puller {
           const verified = desc.digest === diffIds[i] && !isGzip(head) && !isZstd(head);
           const info = await d.snap.createLayer(chain, tar, diffIds[i], { verified });
           if (!existed) created.push(info.chainId);
+          T(`unpacked ${i}`);
           status(emit, id, 'Pull complete');
           refs[i] = { diffId: diffIds[i], chainId: info.chainId, blob: desc.digest, mediaType: desc.mediaType ?? MEDIA_LAYER, size: desc.size };
           chain = info.chainId;
@@ -415,6 +420,7 @@ export class Puller {
       // All verified and unpacked: the blobs, once on disk, move into the content store, then the
       // image appears.
       await Promise.all(syncs);
+      T('blobs synced');
       for (const [digest, path] of staged) {
         if (await d.content.has(digest)) continue;
         await chmod(path, 0o444);
@@ -427,7 +433,9 @@ export class Puller {
       // Durability only: the blobs are in place whatever this returns; a failed sync risks them
       // only across a power loss.
       if (staged.size) await fsyncDir(dirname(d.content.blobPath(manifest.config.digest))).catch(() => {});
+      T('blobs stored');
       await d.images.createImage(config, refs as LayerRef[], undefined, { config: cbuf, manifest: man.body });
+      T('image created');
       return need.some(Boolean);
     } catch (e) {
       abort.abort();

@@ -2,6 +2,8 @@
 // text) and the client itself against berth's registry in-process (no auth, basic, token).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +138,73 @@ describe('RegistryClient against berth\'s registry', () => {
     const bad = await RegistryClient.connect({ host, repo: '', actions: [], auth: { username: 'bob', password: 'no' } });
     await assert.rejects(bad.login(), (e: unknown) => e instanceof RegistryHttpError && e.message === 'unauthorized: incorrect username or password');
     await pushImage(open.url, 'x/y', 'v1', img);
+  });
+
+  test('blobs (the bulk reader): a 404, keep-alive reuse, a redirect off-host without credentials, a body cut short', async () => {
+    const host = new URL(token.url).host;
+    const img = makeImage({ seed: 'bulk' });
+    const rw = await RegistryClient.connect({ host, repo: 'bulk/a', actions: ['pull', 'push'], auth: { username: 'bob', password: 'pw' } });
+    for (const blob of [img.config, ...img.layers]) {
+      const up = await rw.startUpload();
+      if (!up.mounted) await rw.finishUpload(up.location, digestOf(blob), blob.length, () => Readable.from([blob]));
+    }
+    // Through the token: each blob, twice (the second on a kept-alive connection).
+    for (let i = 0; i < 2; i++) for (const blob of img.layers) assert.deepEqual(await readAll(await rw.getBlob(digestOf(blob)), 1 << 20), blob);
+    await assert.rejects(rw.getBlob(digestOf(Buffer.from('absent'))), (e: unknown) => e instanceof RegistryHttpError && e.status === 404 && e.code === 'BLOB_UNKNOWN');
+
+    // A registry that keeps its blobs elsewhere: the redirect is followed, without our
+    // Authorization header on the other host; and a blob whose body stops short fails.
+    const seen: (string | undefined)[] = [];
+    const storage: Server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.url === '/short') { res.writeHead(200, { 'Content-Length': '100' }); res.write('only this', () => res.socket?.end()); return; }
+      res.writeHead(200, { 'Content-Length': String(img.layers[0].length) });
+      res.end(img.layers[0]);
+    });
+    const front: Server = createServer((req, res) => {
+      if (req.url === '/v2/') { res.writeHead(200); res.end(); return; }
+      const to = req.url!.includes(digestOf(img.layers[0])) ? '/blob' : '/short';
+      res.writeHead(307, { Location: `http://localhost:${(storage.address() as { port: number }).port}${to}` });
+      res.end();
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const c = await RegistryClient.connect({ host: `127.0.0.1:${(front.address() as { port: number }).port}`, repo: 'r/s', actions: ['pull'], auth: { username: 'bob', password: 'pw' } });
+      assert.deepEqual(await readAll(await c.getBlob(digestOf(img.layers[0])), 1 << 20), img.layers[0]);
+      assert.deepEqual(seen, [undefined]);
+      const short = await c.getBlob(digestOf(img.layers[1]));
+      await assert.rejects(readAll(short, 1 << 20), /unexpected EOF/);
+    } finally {
+      await new Promise((r) => front.close(r));
+      await new Promise((r) => storage.close(r));
+    }
+  });
+
+  test('blobs over HTTPS: an insecure registry\'s self-signed certificate is not checked', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-regclient-tls-'));
+    try {
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+          '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      } catch {
+        t.skip('openssl not available');
+        return;
+      }
+      const reg = await startRegistry({ root: join(dir, 'data'), addr: '127.0.0.1:0', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), log: quiet });
+      try {
+        const img = makeImage({ seed: 'tls' });
+        const c = await RegistryClient.connect({ host: new URL(reg.url).host, repo: 't/u', actions: ['pull', 'push'] });
+        assert.equal(c.base.protocol, 'https:');
+        const up = await c.startUpload();
+        if (!up.mounted) await c.finishUpload(up.location, digestOf(img.layers[0]), img.layers[0].length, () => Readable.from([img.layers[0]]));
+        assert.deepEqual(await readAll(await c.getBlob(digestOf(img.layers[0])), 1 << 20), img.layers[0]);
+      } finally {
+        await reg.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a closed port fails at once with Go\'s words', async () => {

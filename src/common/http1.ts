@@ -1,6 +1,8 @@
 // A small HTTP/1.1 client over node:net / node:tls, made for the CLI's start-up budget: loading
 // node:http and building its first ClientRequest costs ~8 ms per invocation here, about a
-// quarter of node's own start. It speaks exactly what the Engine API needs:
+// quarter of node's own start. berthd's registry client reads blobs with it too: its body chunks
+// are the socket's own buffers, where node:http's parser copies each one. It speaks exactly what
+// the Engine API and a blob's GET need:
 //   - requests with a Buffer body (Content-Length) or a stream body (chunked);
 //   - responses with Content-Length, chunked, or close-delimited bodies, exposed as a Readable
 //     with backpressure (logs -f, events, pull progress);
@@ -170,7 +172,8 @@ export class Http1Agent {
       };
       const onEnd = () => {
         if (!got) { fail(new EarlyCloseError('socket hang up', 'ECONNRESET')); return; }
-        if (bodyDone) bodyDone();
+        // A body shorter than its Content-Length is an error (Go's "unexpected EOF"), not an end.
+        if (bodyDone) bodyDone(remaining > 0 ? new Error('unexpected EOF') : undefined);
         else fail(new Error('unexpected end of response head'));
       };
       const cleanup = () => {

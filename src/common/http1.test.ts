@@ -91,3 +91,9 @@ test('a streamed body reaches node:http intact, chunk by chunk, through backpres
     await new Promise((r) => srv.close(r));
   }
 });
+
+test('a body cut short of its Content-Length fails with unexpected EOF; a close-delimited one just ends', async () => {
+  assert.equal(await read('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), 'error: unexpected EOF');
+  assert.equal(await read('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'), 'abc');
+  assert.equal(await read('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabcdef'), 'abcdef');
+});

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chunked, expectErrorAsync, fc, fuzzAsync, mutatedBytes } from '../common/fuzz-testing.ts';
+import { chunked, expectErrorAsync, fc, fuzzAsync, mutatedBytes } from './fuzz-testing.ts';
 import { Http1Agent } from './http1.ts';
 
 let dir: string;
