@@ -55,6 +55,11 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Takes a successful response's body synchronously as it arrives (save's archive, written
+   * straight to its file); the response then ends empty. See Http1Request.sink.
+   */
+  sink?: (piece: Buffer) => void;
 }
 
 export interface Hijacked {
@@ -211,7 +216,7 @@ export class ApiClient {
     if (this.#agent) return this.#agent;
     const ep = this.endpoint;
     if (ep.kind === 'unix') {
-      this.#agent = new Http1Agent(() => net.connect({ path: ep.path }), 'api.moby.localhost');
+      this.#agent = new Http1Agent(() => net.connect({ path: ep.path }), 'api.moby.localhost', (onread) => net.connect({ path: ep.path, onread }));
     } else if (ep.tls) {
       // node:tls is loaded only for TLS daemons (start-up time on the unix-socket path).
       // (`require` is the bundle's createRequire; a static import would load TLS for everyone.)
@@ -235,7 +240,7 @@ export class ApiClient {
       };
       this.#agent = new Http1Agent(() => tls.connect(options) as unknown as Socket, `${ep.host}:${ep.port}`);
     } else {
-      this.#agent = new Http1Agent(() => net.connect({ host: ep.host, port: ep.port }), `${ep.host}:${ep.port}`);
+      this.#agent = new Http1Agent(() => net.connect({ host: ep.host, port: ep.port }), `${ep.host}:${ep.port}`, (onread) => net.connect({ host: ep.host, port: ep.port, onread }));
     }
     return this.#agent;
   }
@@ -265,7 +270,7 @@ export class ApiClient {
       stream = opts.raw;
       headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
     }
-    const { res } = await this.#exchange({ method, path: fullPath + queryString(opts.query), headers, body, stream, signal: opts.signal });
+    const { res } = await this.#exchange({ method, path: fullPath + queryString(opts.query), headers, body, stream, signal: opts.signal, sink: opts.sink });
     if (res.statusCode >= 400) throw await errorFrom(res);
     return res;
   }

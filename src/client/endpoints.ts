@@ -195,8 +195,8 @@ export class ImagesApi {
     return this.#c.json<T>('GET', path`/distribution/${name}/json`, { ...o });
   }
   /** GET /images/get: a tar of the named images. */
-  save(q: { names: string[]; platform?: string }): Promise<Response> {
-    return this.#c.request('GET', '/images/get', { query: q });
+  save(q: { names: string[]; platform?: string }, sink?: (piece: Buffer) => void): Promise<Response> {
+    return this.#c.request('GET', '/images/get', { query: q, sink });
   }
   /** POST /images/load with the tar `tar`. */
   load(q: { quiet: '0' | '1'; platform?: string }, tar: Readable): Promise<Response> {

@@ -97,3 +97,59 @@ test('a body cut short of its Content-Length fails with unexpected EOF; a close-
   assert.equal(await read('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'), 'abc');
   assert.equal(await read('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabcdef'), 'abcdef');
 });
+
+test('sink: a 2xx body is handed over piece by piece (a reused read buffer), an error body is read as usual, a throwing sink fails the body', async () => {
+  const { createHash } = await import('node:crypto');
+  const path = join(dir, 'sink.sock');
+  // 3 MiB of data in HTTP chunks of odd sizes, written in odd pieces: chunk-size lines and
+  // CRLFs fall across the client's reads.
+  const data = Buffer.alloc(3 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 11)) & 0xff;
+  const parts: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')];
+  for (let off = 0, k = 1; off < data.length; k++) {
+    const n = Math.min(data.length - off, 1 + ((k * 104_729) % 300_000));
+    parts.push(Buffer.from(`${n.toString(16)}\r\n`), data.subarray(off, off + n), Buffer.from('\r\n'));
+    off += n;
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  const all = Buffer.concat(parts);
+  let status = 200;
+  const srv = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', async () => {
+      if (status !== 200) { s.end(`HTTP/1.1 ${status} Nope\r\nContent-Length: 15\r\n\r\n{"message":"x"}`); return; }
+      for (let off = 0, k = 0; off < all.length; k++) {
+        const n = 1 + ((k * 7919) % 90_001);
+        s.write(all.subarray(off, off + n));
+        off += n;
+        if (k % 16 === 0) await new Promise((r) => setImmediate(r));
+      }
+      s.end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(path, r));
+  const agent = new Http1Agent(() => net.connect(path), 'test', (onread) => net.connect({ path, onread }));
+  try {
+    const h = createHash('sha256');
+    let n = 0;
+    const { res } = await agent.request({ method: 'GET', path: '/', sink: (p) => { h.update(p); n += p.length; } });
+    const body = await (async () => { const c: Buffer[] = []; for await (const x of res) c.push(x as Buffer); return Buffer.concat(c); })();
+    assert.equal(body.length, 0);
+    assert.equal(n, data.length);
+    assert.equal(h.digest('hex'), createHash('sha256').update(data).digest('hex'));
+
+    status = 404;
+    const r404 = await agent.request({ method: 'GET', path: '/', sink: () => { throw new Error('not for an error body'); } });
+    assert.equal(r404.res.statusCode, 404);
+    let text = '';
+    for await (const x of r404.res) text += (x as Buffer).toString();
+    assert.equal(text, '{"message":"x"}');
+
+    status = 200;
+    const bad = await agent.request({ method: 'GET', path: '/', sink: () => { throw Object.assign(new Error('disk full'), { code: 'ENOSPC' }); } });
+    await assert.rejects(async () => { for await (const _ of bad.res) { /* nothing comes */ } }, /disk full/);
+  } finally {
+    agent.destroy();
+    await new Promise((r) => srv.close(r));
+  }
+});

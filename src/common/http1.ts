@@ -28,7 +28,21 @@ export interface Http1Request {
   /** Ask for `Connection: Upgrade` / `Upgrade: tcp` (the caller sets those headers). */
   upgrade?: boolean;
   signal?: AbortSignal;
+  /**
+   * Takes a 2xx response's body synchronously, piece by piece as it arrives (`res` then ends
+   * with no data). A piece may be a view into a buffer that the next read reuses: use it during
+   * the call (write it out), never keep it. A throw fails the body with that error. With the
+   * agent's `connectBulk`, such a request gets a connection of its own, read into one reused
+   * 1 MiB buffer (no allocation per read), and closed after.
+   */
+  sink?: (piece: Buffer) => void;
 }
+
+/** A connection whose reads land in `onread.buffer` (net.connect's `onread` option). */
+export type BulkConnect = (onread: net.OnReadOpts) => net.Socket;
+
+const BULK_FEED = Symbol('bulk feed');
+type BulkSocket = net.Socket & { [BULK_FEED]?: (piece: Buffer) => void };
 
 export class Http1Response extends Readable {
   statusCode = 0;
@@ -70,16 +84,19 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 
 export class Http1Agent {
   readonly #connect: () => net.Socket;
+  readonly #connectBulk: BulkConnect | undefined;
   readonly #host: string;
   readonly #idle: net.Socket[] = [];
   readonly #all = new Set<net.Socket>();
 
-  constructor(connect: () => net.Socket, host: string) {
+  constructor(connect: () => net.Socket, host: string, connectBulk?: BulkConnect) {
     this.#connect = connect;
     this.#host = host;
+    this.#connectBulk = connectBulk;
   }
 
   async request(req: Http1Request): Promise<Http1Result> {
+    if (req.sink && this.#connectBulk) return this.#exchange(this.#openBulk(this.#connectBulk), req);
     const reused = this.#takeIdle();
     if (reused) {
       try {
@@ -108,6 +125,17 @@ export class Http1Agent {
       const i = this.#idle.indexOf(s);
       if (i >= 0) this.#idle.splice(i, 1);
     });
+    return s;
+  }
+
+  #openBulk(connect: BulkConnect): net.Socket {
+    const s = connect({
+      buffer: Buffer.allocUnsafe(1 << 20),
+      callback: (n: number, buf: Uint8Array) => { (s as BulkSocket)[BULK_FEED]!((buf as Buffer).subarray(0, n)); return true; },
+    }) as BulkSocket;
+    s[BULK_FEED] = () => {};
+    this.#all.add(s);
+    s.once('close', () => this.#all.delete(s));
     return s;
   }
 
@@ -176,7 +204,10 @@ export class Http1Agent {
         if (bodyDone) bodyDone(remaining > 0 ? new Error('unexpected EOF') : undefined);
         else fail(new Error('unexpected end of response head'));
       };
+      // A connection read into a reused buffer: what is kept past a read is copied.
+      const bulk = (socket as BulkSocket)[BULK_FEED] !== undefined;
       const cleanup = () => {
+        if (bulk) (socket as BulkSocket)[BULK_FEED] = () => {};
         socket.removeListener('data', onData);
         socket.removeListener('end', onEnd);
         socket.removeListener('error', onError);
@@ -188,7 +219,7 @@ export class Http1Agent {
       const onData = (chunk: Buffer) => {
         got = true;
         if (bodyDone) { feedBody(chunk); return; }
-        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+        buf = buf.length || bulk ? Buffer.concat([buf, chunk]) : chunk;
         const end = buf.indexOf(CRLF2);
         if (end < 0) {
           if (buf.length > 1 << 20) fail(new Error('response head too large'));
@@ -239,14 +270,19 @@ export class Http1Agent {
         settled = true;
         keepAlive = !/close/i.test(res.headers.connection ?? '');
         const noBody = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+        let ended = false;
         bodyDone = (err?: Error) => {
+          if (ended) return;
+          ended = true;
           cleanup();
           if (err) { failBody(err); socket.destroy(); return; }
           if (!res.readableEnded) res.push(null);
-          if (keepAlive && (remaining === 0 || (chunked && chunkState === 'trailer' && pending.length === 0 && finishedChunks))) this.#release(socket);
+          if (keepAlive && !bulk && (remaining === 0 || (chunked && chunkState === 'trailer' && pending.length === 0 && finishedChunks))) this.#release(socket);
           else socket.destroy();
         };
         res.setResume(() => { if (socket.isPaused()) socket.resume(); });
+        // A sunk body leaves the stream empty: flowing, it ends (and 'end' fires) by itself.
+        if (req.sink && res.statusCode >= 200 && res.statusCode < 300) res.resume();
         resolve({ res });
         if (noBody) { remaining = 0; bodyDone(); return; }
         if (/chunked/i.test(res.headers['transfer-encoding'] ?? '')) chunked = true;
@@ -257,10 +293,21 @@ export class Http1Agent {
       };
 
       let finishedChunks = false;
+      let sinkFailed = false;
       const emit = (b: Buffer) => {
-        if (b.length && !res.push(b)) socket.pause();
+        if (!b.length || sinkFailed) return;
+        if (req.sink && res.statusCode >= 200 && res.statusCode < 300) {
+          try { req.sink(b); } catch (e) { sinkFailed = true; bodyDone!(e instanceof Error ? e : new Error(String(e))); }
+          return;
+        }
+        if (!res.push(bulk ? Buffer.from(b) : b)) socket.pause();
       };
       const feedBody = (chunk: Buffer) => {
+        feedFramed(chunk);
+        // A partial chunk-size line left over from a reused read buffer.
+        if (bulk && pending.length) pending = Buffer.from(pending);
+      };
+      const feedFramed = (chunk: Buffer) => {
         if (!chunked) {
           if (remaining < 0) { emit(chunk); return; }
           const take = chunk.subarray(0, remaining);
@@ -305,7 +352,8 @@ export class Http1Agent {
         }
       };
 
-      socket.on('data', onData);
+      if (bulk) (socket as BulkSocket)[BULK_FEED] = onData;
+      else socket.on('data', onData);
       socket.on('end', onEnd);
       socket.on('error', onError);
 

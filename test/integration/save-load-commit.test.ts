@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -92,6 +93,23 @@ test('save refuses a terminal and unknown images (404); the single-image route',
   assert.equal(one.headers['content-type'], 'application/x-tar');
   const tty = spawnSync('script', ['-qec', `${process.execPath} -- ${BERTH} save busybox`, '/dev/null'], { env: { ...process.env, BERTH_HOST: `unix://${d.sock}` } });
   assert.match(tty.stdout.toString(), /cowardly refusing to save to a terminal. Use the -o flag or redirect/);
+  // stdout a file, a pipe read to its end, a pipe whose reader quits early (docker's SIGPIPE
+  // status, 141, and no message); -o of an unknown image leaves no file behind.
+  const f = join(tmp, 'stdout.tar');
+  ok(sh(`$BERTH save busybox > ${f}`));
+  const viaFile = readFileSync(f);
+  assert.ok(spawnSync('tar', ['-tf', f]).stdout.toString().split('\n').includes('manifest.json'));
+  const piped = sh('$BERTH save busybox | sha256sum');
+  assert.equal(piped.stdout.split(' ')[0], createHash('sha256').update(viaFile).digest('hex'));
+  const early = sh('$BERTH save busybox | head -c 10 > /dev/null; echo "status=${PIPESTATUS[0]}"');
+  assert.equal(early.stdout, 'status=141\n');
+  assert.equal(early.stderr, '');
+  const dir = join(tmp, 'unknown-out');
+  mkdirSync(dir);
+  const bad = d.berth(['save', '-o', join(dir, 'x.tar'), 'nosuch:1']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /No such image: nosuch:1/);
+  assert.deepEqual(readdirSync(dir), []);
 });
 
 test('docker save | berth load and berth save | docker load through berthd', { skip: !hasDocker }, async () => {

@@ -1,31 +1,68 @@
 // `save`, `load` and `commit` (docker CLI 28's behaviour and texts).
 import type { OptionsOf, CONTAINER_COMMANDS, IMAGE_COMMANDS } from '../spec.ts';
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { CommitQuery } from '../../client/endpoints.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
 
-/** `save [-o FILE] IMAGE...`: the archive to a file (written beside it, then renamed) or stdout. */
+/**
+ * `save [-o FILE] IMAGE...`: the archive to a file (written beside it, then renamed) or stdout.
+ * A file (-o, or a stdout that is a file, /dev/null or a pipe) takes the archive straight from
+ * the socket: the body is read into one reused 1 MiB buffer and each piece written at once
+ * (writeSync), with no buffer allocated per read.
+ */
 export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_COMMANDS.save>): Promise<number> {
   const out = o.output as string | undefined;
   if (!out && process.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
-  const res = await ctx.client.images.save({ names: args, platform: o.platform || undefined });
-  if (!out) { await pipeline(res, process.stdout); return 0; }
+  const q = { names: args, platform: o.platform || undefined };
+  if (!out) {
+    const st = fstatSync(1);
+    // A pipe too, once its end is blocking again (libuv made it non-blocking): a write then
+    // waits for the reader, as the docker CLI's does, and a reader gone ends berth as SIGPIPE
+    // ends docker (status 141, no message).
+    const h = (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => number } })._handle;
+    if (st.isFile() || st.isCharacterDevice() || (st.isFIFO() && h?.setBlocking?.(true) === 0)) {
+      await finished(await ctx.client.images.save(q, (p) => {
+        try { writeAll(1, p); } catch (e) { throw (e as NodeJS.ErrnoException).code === 'EPIPE' ? new StatusError('', 141) : e; }
+      }));
+      return 0;
+    }
+    await pipeline(await ctx.client.images.save(q), process.stdout);
+    return 0;
+  }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  let fd: number | undefined;
+  const close = () => { if (fd !== undefined) { try { closeSync(fd); } catch { /* closed */ } fd = undefined; } };
+  // The file is made when the archive's first bytes come: a refused request leaves none.
+  const sink = (p: Buffer) => { fd ??= openSync(tmp, 'w'); writeAll(fd, p); };
+  let res: Readable;
   try {
-    // 4 MiB: the response keeps being read while a write is in the thread pool.
-    await pipeline(res, createWriteStream(tmp, { highWaterMark: 4 << 20 }));
+    res = await ctx.client.images.save(q, sink);
+  } catch (e) {
+    close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  try {
+    await finished(res);
+    fd ??= openSync(tmp, 'w');
+    close();
     await rename(tmp, out);
   } catch (e) {
+    close();
     await rm(tmp, { force: true });
     throw new StatusError(`failed to save image: ${(e as Error).message}`, 1);
   }
   return 0;
+}
+
+function writeAll(fd: number, p: Buffer): void {
+  for (let off = 0; off < p.length;) off += writeSync(fd, p, off);
 }
 
 /** `load [-i FILE] [-q]`. */
