@@ -151,6 +151,14 @@ describe('RegistryClient against berth\'s registry', () => {
     // Through the token: each blob, twice (the second on a kept-alive connection).
     for (let i = 0; i < 2; i++) for (const blob of img.layers) assert.deepEqual(await readAll(await rw.getBlob(digestOf(blob)), 1 << 20), blob);
     await assert.rejects(rw.getBlob(digestOf(Buffer.from('absent'))), (e: unknown) => e instanceof RegistryHttpError && e.status === 404 && e.code === 'BLOB_UNKNOWN');
+    // With a sink (pull's way): the pieces are the blob, copied out as they come; the stream ends empty.
+    for (const blob of img.layers) {
+      const got: Buffer[] = [];
+      const res = await rw.getBlob(digestOf(blob), undefined, (p) => got.push(Buffer.from(p)));
+      assert.deepEqual(await readAll(res, 1 << 20), Buffer.alloc(0));
+      assert.deepEqual(Buffer.concat(got), blob);
+    }
+    await assert.rejects(rw.getBlob(digestOf(Buffer.from('absent')), undefined, () => assert.fail('an error body is not sunk')), (e: unknown) => e instanceof RegistryHttpError && e.code === 'BLOB_UNKNOWN');
 
     // A registry that keeps its blobs elsewhere: the redirect is followed, without our
     // Authorization header on the other host; and a blob whose body stops short fails.
@@ -199,6 +207,10 @@ describe('RegistryClient against berth\'s registry', () => {
         const up = await c.startUpload();
         if (!up.mounted) await c.finishUpload(up.location, digestOf(img.layers[0]), img.layers[0].length, () => Readable.from([img.layers[0]]));
         assert.deepEqual(await readAll(await c.getBlob(digestOf(img.layers[0])), 1 << 20), img.layers[0]);
+        // A sink over TLS (no reused read buffer there: the pieces are the socket's own chunks).
+        const got: Buffer[] = [];
+        await readAll(await c.getBlob(digestOf(img.layers[0]), undefined, (p) => got.push(Buffer.from(p))), 1 << 20);
+        assert.deepEqual(Buffer.concat(got), img.layers[0]);
       } finally {
         await reg.close();
       }

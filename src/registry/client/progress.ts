@@ -64,16 +64,24 @@ export class ProgressMeter extends Transform {
     this.#total = total;
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
-    this.current += chunk.length;
+    this.count(chunk.length);
+    cb(null, chunk);
+  }
+  override _flush(cb: () => void): void {
+    this.flushReport();
+    cb();
+  }
+  /** Counts `n` more bytes (what _transform does, for bytes that do not pass through). */
+  count(n: number): void {
+    this.current += n;
     const now = Date.now();
     if ((this.current - this.#last > 512 * 1024 && now - this.#lastAt >= 100) || this.current === this.#total) {
       this.#report(now);
     }
-    cb(null, chunk);
   }
-  override _flush(cb: () => void): void {
+  /** The last count, if not reported yet (what _flush does). */
+  flushReport(): void {
     if (this.current !== this.#last) this.#report(Date.now());
-    cb();
   }
   #report(now: number): void {
     this.#last = this.current;
