@@ -2,7 +2,6 @@
 // text) and the client itself against berth's registry in-process (no auth, basic, token).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { inCidr, isInsecureRegistry, validateInsecureEntry } from './insecure.ts
 import { humanSize, progressText, shortId } from './progress.ts';
 import { RegistryClient, RegistryHttpError, RegistryTransportError, endpointsFor, readAll } from './client.ts';
 import { startRegistry, type RunningRegistry } from '../server/server.ts';
-import { digestOf, makeImage, pushImage } from '../server/testing.ts';
+import { digestOf, makeImage, pushImage, startTlsRegistry } from '../server/testing.ts';
 
 const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -192,14 +191,11 @@ describe('RegistryClient against berth\'s registry', () => {
   test('blobs over HTTPS: an insecure registry\'s self-signed certificate is not checked', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-regclient-tls-'));
     try {
-      try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-          '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-      } catch {
+      const reg = await startTlsRegistry(dir);
+      if (!reg) {
         t.skip('openssl not available');
         return;
       }
-      const reg = await startRegistry({ root: join(dir, 'data'), addr: '127.0.0.1:0', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), log: quiet });
       try {
         const img = makeImage({ seed: 'tls' });
         const c = await RegistryClient.connect({ host: new URL(reg.url).host, repo: 't/u', actions: ['pull', 'push'] });

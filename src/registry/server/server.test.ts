@@ -4,7 +4,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -12,7 +11,7 @@ import { exposureWarnings, startRegistry, type RunningRegistry } from './server.
 import { collectGarbage } from './gc.ts';
 import { FsRegistryStorage } from './fs-storage.ts';
 import { Readable } from 'node:stream';
-import { call, digestOf, makeImage, pushImage, type Reply } from './testing.ts';
+import { call, digestOf, makeImage, pushImage, startTlsRegistry, type Reply } from './testing.ts';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -742,14 +741,11 @@ describe('registry over TLS', () => {
   test('serves HTTPS with the given certificate', async (t) => {
     const dir = tempRoot();
     try {
-      try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-          '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-      } catch {
+      const reg = await startTlsRegistry(dir);
+      if (!reg) {
         t.skip('openssl not available');
         return;
       }
-      const reg = await startRegistry({ root: join(dir, 'data'), addr: '127.0.0.1:0', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), log: quiet });
       try {
         assert.match(reg.url, /^https:\/\/127\.0\.0\.1:\d+$/);
         const ca = readFileSync(join(dir, 'cert.pem'));

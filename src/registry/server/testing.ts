@@ -4,6 +4,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startRegistry, type RunningRegistry } from './server.ts';
 
 export interface Reply {
   status: number;
@@ -95,4 +98,19 @@ export async function pushImage(base: string, name: string, tag: string, img: Te
   }
   const r = await call(base, 'PUT', `/v2/${name}/manifests/${tag}`, { body: img.manifest, headers: { 'Content-Type': img.mediaType, ...headers } });
   if (r.status !== 201) throw new Error(`manifest push: ${r.status} ${r.text}`);
+}
+
+/**
+ * berth's registry over HTTPS on 127.0.0.1 with a self-signed certificate (`cert.pem`, `key.pem`
+ * in `dir`, valid a day; data in `dir/data`); undefined when the openssl CLI is missing (the
+ * caller skips).
+ */
+export async function startTlsRegistry(dir: string): Promise<RunningRegistry | undefined> {
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return startRegistry({ root: join(dir, 'data'), addr: '127.0.0.1:0', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), log: () => {} });
 }
