@@ -265,6 +265,8 @@ export class Http1Agent {
       let chunkState: 'size' | 'data' | 'crlf' | 'trailer' = 'size';
       let pending: Buffer = Buffer.alloc(0);
       let keepAlive = true;
+      // The request's sink, once the head says 2xx: the body's pieces go there, not into `res`.
+      let sink: ((piece: Buffer) => void) | undefined;
 
       const startBody = (rest: Buffer) => {
         settled = true;
@@ -282,7 +284,7 @@ export class Http1Agent {
         };
         res.setResume(() => { if (socket.isPaused()) socket.resume(); });
         // A sunk body leaves the stream empty: flowing, it ends (and 'end' fires) by itself.
-        if (req.sink && res.statusCode >= 200 && res.statusCode < 300) res.resume();
+        if (req.sink && res.statusCode >= 200 && res.statusCode < 300) { sink = req.sink; res.resume(); }
         resolve({ res });
         if (noBody) { remaining = 0; bodyDone(); return; }
         if (/chunked/i.test(res.headers['transfer-encoding'] ?? '')) chunked = true;
@@ -293,11 +295,11 @@ export class Http1Agent {
       };
 
       let finishedChunks = false;
-      let sinkFailed = false;
       const emit = (b: Buffer) => {
-        if (!b.length || sinkFailed) return;
-        if (req.sink && res.statusCode >= 200 && res.statusCode < 300) {
-          try { req.sink(b); } catch (e) { sinkFailed = true; bodyDone!(e instanceof Error ? e : new Error(String(e))); }
+        if (!b.length) return;
+        if (sink) {
+          // A throw fails the body; what the same read still holds is dropped.
+          try { sink(b); } catch (e) { sink = () => {}; bodyDone!(e instanceof Error ? e : new Error(String(e))); }
           return;
         }
         if (!res.push(bulk ? Buffer.from(b) : b)) socket.pause();

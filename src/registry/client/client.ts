@@ -46,7 +46,7 @@ const agents = {
 };
 
 /**
- * A registry's answer: node:http's RegistryResponse, or, for a blob's GET, the response of the
+ * A registry's answer: node:http's IncomingMessage, or, for a blob's GET, the response of the
  * small HTTP/1.1 reader in common/http1.ts (the same status, lower-case headers and body stream).
  */
 export type RegistryResponse = Readable & { statusCode?: number; headers: IncomingHttpHeaders };
