@@ -15,13 +15,14 @@
 // (docker cp into a container): then every parent is reached by descriptor (confine.ts FdRoot).
 import {
   chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, openSync, symlinkSync, write, writeSync, type Stats,
+  lutimesSync, mkdirSync, openSync, symlinkSync, write, type Stats,
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { EngineError, invalid } from '../common/errors.ts';
 import { cleanPath } from '../common/go-path.ts';
+import { writeAllSync } from '../common/write-all.ts';
 import type { IdMap } from '../common/idmap.ts';
 import * as sys from '../sys/index.ts';
 import { fdPath, O_PATH, type Dir } from '../sys/dirfd.ts';
@@ -206,7 +207,7 @@ export class Extractor {
             pos += chunk.length;
             if (inflight.length >= 8) await inflight.shift();
           } else {
-            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+            writeAllSync(fd, chunk);
           }
         }
       } finally {

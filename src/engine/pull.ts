@@ -16,7 +16,7 @@
 // layer is in do the staged blobs move into the content store and the image appear; a failed
 // pull removes the layers it unpacked and its staged files, so it leaves nothing behind.
 import { decompressedLayer, firstBytes, isGzip, isZstd } from '../common/streams.ts';
-import { createReadStream, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,7 @@ import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { EngineError } from '../common/errors.ts';
 import { trace } from '../common/trace.ts';
+import { writeAllSync } from '../common/write-all.ts';
 import { parseDigest as checkDigest, parseReference, trimNamed, withDigest, withTag, type ImageRef } from '../common/reference.ts';
 import { sha256 } from '../store/content/digest.ts';
 import type { ContentStore } from '../store/content/content.ts';
@@ -518,7 +519,7 @@ async function downloadBlob(client: RegistryClient, desc: Descriptor, path: stri
     const res = await client.getBlob(desc.digest, signal, (piece) => {
       hash.update(piece);
       size += piece.length;
-      for (let off = 0; off < piece.length;) off += writeSync(file.fd, piece, off);
+      writeAllSync(file.fd, piece);
       meter?.count(piece.length);
     });
     // The first pieces may have come before this line (with the response's head): counted now.

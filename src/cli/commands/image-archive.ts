@@ -1,12 +1,13 @@
 // `save`, `load` and `commit` (docker CLI 28's behaviour and texts).
 import type { OptionsOf, CONTAINER_COMMANDS, IMAGE_COMMANDS } from '../spec.ts';
-import { closeSync, createReadStream, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { CommitQuery } from '../../client/endpoints.ts';
 import { displayJsonMessages, StreamError } from '../../client/streams.ts';
+import { writeAllSync } from '../../common/write-all.ts';
 import { StatusError, type Ctx } from '../context.ts';
 
 
@@ -28,7 +29,7 @@ export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_C
     const h = (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => number } })._handle;
     if (st.isFile() || st.isCharacterDevice() || (st.isFIFO() && h?.setBlocking?.(true) === 0)) {
       await finished(await ctx.client.images.save(q, (p) => {
-        try { writeAll(1, p); } catch (e) { throw (e as NodeJS.ErrnoException).code === 'EPIPE' ? new StatusError('', 141) : e; }
+        try { writeAllSync(1, p); } catch (e) { throw (e as NodeJS.ErrnoException).code === 'EPIPE' ? new StatusError('', 141) : e; }
       }));
       return 0;
     }
@@ -37,32 +38,29 @@ export async function save(ctx: Ctx, args: string[], o: OptionsOf<typeof IMAGE_C
   }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   let fd: number | undefined;
-  const close = () => { if (fd !== undefined) { try { closeSync(fd); } catch { /* closed */ } fd = undefined; } };
   // The file is made when the archive's first bytes come: a refused request leaves none.
-  const sink = (p: Buffer) => { fd ??= openSync(tmp, 'w'); writeAll(fd, p); };
+  const sink = (p: Buffer) => { fd ??= openSync(tmp, 'w'); writeAllSync(fd, p); };
+  const discard = async () => {
+    if (fd !== undefined) { try { closeSync(fd); } catch { /* closed */ } fd = undefined; }
+    await rm(tmp, { force: true });
+  };
   let res: Readable;
   try {
     res = await ctx.client.images.save(q, sink);
   } catch (e) {
-    close();
-    await rm(tmp, { force: true });
+    await discard();
     throw e;
   }
   try {
     await finished(res);
-    fd ??= openSync(tmp, 'w');
-    close();
+    closeSync(fd ?? openSync(tmp, 'w')); // (an archive with no bytes still makes its file)
+    fd = undefined;
     await rename(tmp, out);
   } catch (e) {
-    close();
-    await rm(tmp, { force: true });
+    await discard();
     throw new StatusError(`failed to save image: ${(e as Error).message}`, 1);
   }
   return 0;
-}
-
-function writeAll(fd: number, p: Buffer): void {
-  for (let off = 0; off < p.length;) off += writeSync(fd, p, off);
 }
 
 /** `load [-i FILE] [-q]`. */
