@@ -12,7 +12,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../common/errors.ts';
-import { run } from '../sys/index.ts';
+import { bindNewNetns, run, unbindNetns } from '../sys/index.ts';
 
 export const NETNS_DIR = '/run/netns';
 const IFNAMSIZ = 15;
@@ -89,14 +89,16 @@ export async function deleteLink(name: string): Promise<void> {
 /** A named network namespace (`/run/netns/<name>`); attachVeth brings its `lo` up with the first interface. */
 export async function createNetns(name: string): Promise<string> {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw invalid(`invalid network namespace name ${JSON.stringify(name)}`);
-  await ip(['netns', 'add', name]);
-  return `${NETNS_DIR}/${name}`;
+  const path = `${NETNS_DIR}/${name}`;
+  if (!(await bindNewNetns(path))) await ip(['netns', 'add', name]);
+  return path;
 }
 
 /** Removes a namespace (and every interface inside it, which takes the veth peers along). */
 export async function deleteNetns(name: string): Promise<void> {
-  if (!existsSync(`${NETNS_DIR}/${name}`)) return; // nothing to do: no process spawned
-  await ip(['netns', 'del', name], { allowFail: true });
+  const path = `${NETNS_DIR}/${name}`;
+  if (!existsSync(path)) return; // nothing to do: no process spawned
+  if (!(await unbindNetns(path))) await ip(['netns', 'del', name], { allowFail: true });
 }
 
 /** Names of the namespaces that start with `prefix` (for reconciliation after a crash). */

@@ -16,6 +16,13 @@
 //              Replies STARTED (or RESULT kind 2), DATA/EOF as output comes, EXIT when it ends.
 //     3 WRITE  id | child fd | bytes
 //     4 CLOSE  id | child fd      (our end of that pipe: after pending writes, or at once)
+//     5 MOUNT  id | op | flags | source | target | fstype | data | cwd
+//              op 0: mount(2), 1: umount2(2), 2: a new network namespace bound on target (the
+//              child unshares its network namespace and binds /proc/self/ns/net there, as `ip
+//              netns add` does). Made by a forked child (so a call that blocks, on a dead NFS
+//              server say, blocks only it), in cwd when it is not empty (overlay's relative
+//              layer paths); empty source, fstype or data are NULL. One RESULT, kind 0 with
+//              the call's errno as its value (0: done), without output.
 //   replies
 //     1 RESULT id | kind (0 exited, 1 killed by a signal, 2 not started) | value (exit code,
 //              signal, errno) | stdout length | stderr length | stdout | stderr
@@ -32,10 +39,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,7 +56,7 @@ extern char **environ;
 #define MAX_FRAME (64u << 20)
 #define MAX_FDS 16
 
-enum { T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4 };
+enum { T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5 };
 enum { R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5 };
 enum { M_NULL = 0, M_IN = 1, M_OUT = 2 };
 
@@ -334,6 +343,37 @@ static void start(int run, const char *msg, uint32_t len) {
   add_child(c);
 }
 
+/* MOUNT: the strings are checked here, the call made in a child that exits with its errno. */
+static void do_mount(const char *msg, uint32_t len) {
+  if (len < 4) return;
+  uint32_t id = get_u32(msg);
+  if (len < 12) { result(id, 2, EINVAL, NULL, NULL); return; }
+  uint32_t op = get_u32(msg + 4), flags = get_u32(msg + 8);
+  const char *str[5], *p = msg + 12, *end = msg + len;
+  for (int i = 0; i < 5; i++) {
+    const char *z = memchr(p, 0, (size_t)(end - p));
+    if (!z) { result(id, 2, EINVAL, NULL, NULL); return; }
+    str[i] = p;
+    p = z + 1;
+  }
+  if (p != end || op > 2 || !str[1][0]) { result(id, 2, EINVAL, NULL, NULL); return; }
+  pid_t pid = fork();
+  if (pid < 0) { result(id, 2, errno, NULL, NULL); return; }
+  if (pid == 0) {
+    int r = str[4][0] ? chdir(str[4]) : 0;
+    if (r == 0 && op == 0) r = mount(str[0][0] ? str[0] : NULL, str[1], str[2][0] ? str[2] : NULL, flags, str[3][0] ? str[3] : NULL);
+    else if (r == 0 && op == 1) r = umount2(str[1], (int)flags);
+    else if (r == 0 && (r = unshare(CLONE_NEWNET)) == 0) r = mount("/proc/self/ns/net", str[1], "none", MS_BIND, NULL);
+    _exit(r < 0 ? (errno > 0 && errno < 256 ? errno : EIO) : 0);
+  }
+  child_t *c = calloc(1, sizeof *c);
+  if (!c) abort();
+  c->id = id;
+  c->run = 1;
+  c->pid = pid;
+  add_child(c);
+}
+
 static void on_write(const char *msg, uint32_t len, int close_it) {
   if (len < 8) return;
   child_t *c = find(get_u32(msg));
@@ -399,7 +439,8 @@ static void finish(void) {
     if (c->reaped && !open_out) {
       /* A RUN's input is moot now: a child that ended without reading it is done. */
       for (int j = 0; j < c->nstreams; j++) close_fd(&c->s[j].fd);
-      if (c->run) result(c->id, c->kind, c->value, &stream_of(c, 1)->data, &stream_of(c, 2)->data);
+      stream_t *o = stream_of(c, 1), *e = stream_of(c, 2); /* a MOUNT's child has none */
+      if (c->run) result(c->id, c->kind, c->value, o ? &o->data : NULL, e ? &e->data : NULL);
       for (int j = 0; j < c->nstreams; j++) free(c->s[j].data.p);
       free(c);
       kids[i] = kids[--nkids];
@@ -486,6 +527,7 @@ int main(void) {
         uint32_t blen = len - 4;
         if (type == T_RUN || type == T_SPAWN) start(type == T_RUN, body, blen);
         else if (type == T_WRITE || type == T_CLOSE) on_write(body, blen, type == T_CLOSE);
+        else if (type == T_MOUNT) do_mount(body, blen);
         buf_drop(&inq, 4 + (size_t)len);
       }
     }

@@ -6,8 +6,16 @@
 // for networking, `ip netns exec`/`nsenter`.
 //
 // In the daemon, the programs are started by one long-lived helper, berth-spawn (spawner.ts),
-// rather than by a fork of the daemon each: useSpawner turns that on.
+// rather than by a fork of the daemon each: useSpawner turns that on. Its children also make the
+// calls of every container start and end as system calls: overlay's mount and the umount, and
+// the network namespace's bind mount and its removal (`ip netns add/del` without the program).
+// mount(8), umount(8) and ip(8) cost 3.5-8 ms each here (their dynamic libraries, libmount's
+// utab), the calls themselves well under one.
 import { spawn } from 'node:child_process';
+import { open, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { system } from '../common/errors.ts';
 import { Spawner, type StdioMode } from './spawner.ts';
@@ -100,7 +108,18 @@ export async function mountOverlay(target: string, o: { cwd: string; lower: stri
   if (o.upper) data += `,upperdir=${o.upper},workdir=${o.work}`;
   // index=off keeps the layers usable by several mounts at once (overlay2 does the same).
   data += ',index=off';
+  if (spawner?.alive) {
+    const errno = await spawner.mount('mount', { source: 'overlay', target, fstype: 'overlay', data, cwd: o.cwd });
+    if (errno !== 0) throw system(`mount -t overlay overlay -o ${data} ${target}: ${errnoText(errno)}`);
+    return;
+  }
   await run('mount', ['-t', 'overlay', 'overlay', '-o', data, target], { cwd: o.cwd });
+}
+
+/** An errno as Node names it (`EINVAL`), for the messages of the calls berth-spawn makes. */
+function errnoText(errno: number): string {
+  if (errno < 0) return 'killed';
+  try { return getSystemErrorName(-errno); } catch { return `errno ${errno}`; }
 }
 
 export async function mountBind(source: string, target: string, opts: { readonly?: boolean; recursive?: boolean } = {}): Promise<void> {
@@ -132,20 +151,73 @@ export async function mountTmpfs(target: string, options: string): Promise<void>
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
 }
 
+const MNT_DETACH = 2;
+const { EINVAL, ENOENT } = constants.errno;
+
 /** Unmounts; a target that is not mounted is not an error (idempotent cleanup). */
 export async function unmount(target: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  if (spawner?.alive) {
+    const errno = await spawner.mount('umount', { target, flags: opts.lazy ? MNT_DETACH : 0 });
+    // EINVAL: not a mount point; ENOENT: no such path. Both are "already unmounted".
+    if (errno !== 0 && errno !== EINVAL && errno !== ENOENT) throw system(`umount ${target}: ${errnoText(errno)}`);
+    return;
+  }
   const r = await run('umount', opts.lazy ? ['-l', target] : [target], { allowFail: true });
   if (r.code !== 0 && !/not mounted|no mount point|not found|No such file/i.test(r.stderr)) {
     throw system(`umount ${target}: ${r.stderr.trim()}`);
   }
 }
 
+/** Whether network namespaces can be bound in `dir` directly: it is a shared mount, as `ip netns add` leaves it. */
+const netnsDirs = new Set<string>();
+
+/**
+ * A new network namespace bound on `path` (a file it creates, which must not exist), as `ip
+ * netns add` makes one, through berth-spawn. False when that is not the way here (no helper, or
+ * `path`'s directory is not yet the shared mount point `ip netns add` makes of it the first
+ * time): then the caller runs `ip netns add`.
+ */
+export async function bindNewNetns(path: string): Promise<boolean> {
+  if (!spawner?.alive) return false;
+  const dir = dirname(path);
+  if (!netnsDirs.has(dir)) {
+    const esc = mountInfoPath(dir);
+    const info = await readFile('/proc/self/mountinfo', 'utf8');
+    // Fields: id parent dev root mountpoint options optional-fields... - type source super-options.
+    if (!info.split('\n').some((l) => { const f = l.split(' '); return f[4] === esc && f.slice(6, f.indexOf('-')).some((o) => o.startsWith('shared:')); })) return false;
+    netnsDirs.add(dir);
+  }
+  // Mode 0 and O_EXCL, as ip makes it: a namespace of that name is refused, not reused.
+  await (await open(path, 'wx', 0)).close();
+  const errno = await spawner.mount('netns', { target: path });
+  if (errno !== 0) {
+    await rm(path, { force: true });
+    throw system(`network namespace ${path}: ${errnoText(errno)}`);
+  }
+  return true;
+}
+
+/**
+ * Removes a network namespace's file as `ip netns del` does (a lazy umount, then unlink; errors
+ * ignored), through berth-spawn. False when there is no helper: the caller runs `ip netns del`.
+ */
+export async function unbindNetns(path: string): Promise<boolean> {
+  if (!spawner?.alive) return false;
+  await spawner.mount('umount', { target: path, flags: MNT_DETACH });
+  await rm(path, { force: true }).catch(() => {});
+  return true;
+}
+
 /** Is `path` a mount point right now? (reads /proc/self/mountinfo) */
 export async function isMountPoint(path: string): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const esc = path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+  const esc = mountInfoPath(path);
   return info.split('\n').some((l) => l.split(' ')[4] === esc);
+}
+
+/** A path as /proc/self/mountinfo writes it (space, tab, newline and backslash in octal). */
+function mountInfoPath(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
 }
 
 /** Lists mount points under a prefix (for reconciliation and cleanup). */

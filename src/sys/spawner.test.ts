@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readFileSync, openSync, closeSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Spawner } from './spawner.ts';
-import { run, useSpawner } from './index.ts';
+import { bindNewNetns, isMountPoint, mountOverlay, run, unbindNetns, unmount, useSpawner } from './index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const source = [join(here, 'berth-spawn.c'), join(here, '../../../../src/sys/berth-spawn.c')].find((p) => existsSync(p));
@@ -114,6 +114,75 @@ test('a NUL inside an argument or a variable is refused, as by Node, and by the 
   assert.ok(reply.length >= 28, `a reply: ${reply.toString('hex')}`);
   assert.deepEqual([reply.readUInt32LE(4), reply.readUInt32LE(8), reply.readUInt32LE(12), reply.readUInt32LE(16)], [1, 7, 2, 22]);
   assert.equal(existsSync(marker), false);
+});
+
+test('berth-spawn MOUNT: overlay with relative layer paths in cwd, umount, errnos; sys.mountOverlay/unmount through it', { skip }, async (t) => {
+  const s = useSpawner(bin, () => {});
+  t.after(() => s.close());
+  const root = mkdtempSync(join(tmp, 'ovl-'));
+  for (const d of ['l1', 'l2', 'up', 'work', 'merged']) mkdirSync(join(root, d));
+  writeFileSync(join(root, 'l1', 'a'), 'lower1');
+  writeFileSync(join(root, 'l2', 'a'), 'lower2');
+  writeFileSync(join(root, 'l2', 'b'), 'b');
+  const merged = join(root, 'merged');
+  t.after(() => { spawnSync('umount', ['-l', merged]); });
+  // Relative layer paths resolve in cwd (the helper's child changes there; the helper does not).
+  await mountOverlay(merged, { cwd: root, lower: ['l1', 'l2'], upper: 'up', work: 'work' });
+  assert.equal(readFileSync(join(merged, 'a'), 'utf8'), 'lower1');
+  assert.equal(readFileSync(join(merged, 'b'), 'utf8'), 'b');
+  writeFileSync(join(merged, 'c'), 'new');
+  assert.equal(readFileSync(join(root, 'up', 'c'), 'utf8'), 'new');
+  assert.ok(await isMountPoint(merged));
+  assert.equal((await s.run('pwd', [])).stdout.toString(), `${process.cwd()}\n`);
+  // A failure is the call's errno, named, and mounts nothing.
+  const other = join(root, 'other');
+  mkdirSync(other);
+  await assert.rejects(mountOverlay(other, { cwd: root, lower: ['missing'] }), /mount -t overlay overlay -o lowerdir=missing,index=off .*other: ENOENT/);
+  assert.equal(await isMountPoint(other), false);
+  assert.equal(await s.mount('mount', { source: 'overlay', target: other, fstype: 'overlay', data: 'lowerdir=l1', cwd: join(root, 'nope') }), constants.errno.ENOENT);
+  // umount, then again (not mounted) and of a missing path: idempotent, as before.
+  await unmount(merged);
+  assert.equal(await isMountPoint(merged), false);
+  await unmount(merged);
+  await unmount(join(root, 'gone'));
+  assert.equal(await s.mount('umount', { target: merged }), constants.errno.EINVAL);
+  // A lazy umount of a busy mount.
+  await mountOverlay(merged, { cwd: root, lower: ['l1', 'l2'] });
+  const fd = openSync(join(merged, 'a'), 'r');
+  t.after(() => closeSync(fd));
+  assert.equal(await s.mount('umount', { target: merged }), constants.errno.EBUSY);
+  await unmount(merged, { lazy: true });
+  assert.equal(await isMountPoint(merged), false);
+  // Malformed requests are refused by the helper itself.
+  await assert.rejects(s.mount('mount', { target: '' }), { code: 'EINVAL' });
+  await assert.rejects(s.mount('mount', { target: 'a\0b' }), { code: 'ERR_INVALID_ARG_VALUE' });
+  // Many at once.
+  const many = await Promise.all(Array.from({ length: 50 }, () => s.mount('umount', { target: join(root, 'gone') })));
+  assert.deepEqual(new Set(many), new Set([constants.errno.ENOENT]));
+});
+
+test('berth-spawn binds a new network namespace as `ip netns add` does, in a shared mount only, and removes it as `ip netns del`', { skip }, async (t) => {
+  const s = useSpawner(bin, () => {});
+  t.after(() => s.close());
+  const plain = mkdtempSync(join(tmp, 'netns-plain-'));
+  assert.equal(await bindNewNetns(join(plain, 'a')), false, 'not a shared mount point: left to ip');
+  assert.equal(existsSync(join(plain, 'a')), false);
+  const dir = mkdtempSync(join(tmp, 'netns-'));
+  spawnSync('mount', ['--bind', dir, dir]);
+  spawnSync('mount', ['--make-shared', dir]);
+  t.after(() => { spawnSync('umount', ['-l', dir]); });
+  const path = join(dir, 'ns1');
+  assert.equal(await bindNewNetns(path), true);
+  assert.ok(await isMountPoint(path));
+  const links = spawnSync('nsenter', [`--net=${path}`, 'ip', '-o', 'link'], { encoding: 'utf8' });
+  assert.equal(links.status, 0, links.stderr);
+  assert.deepEqual(links.stdout.trim().split('\n').map((l) => l.split(':')[1].trim()), ['lo'], 'a namespace of its own');
+  await assert.rejects(bindNewNetns(path), { code: 'EEXIST' });
+  assert.ok(await isMountPoint(path), 'the existing one is kept');
+  assert.equal(await unbindNetns(path), true);
+  assert.equal(existsSync(path), false);
+  assert.equal(await isMountPoint(path), false);
+  assert.equal(await unbindNetns(path), true, 'gone already: nothing to do, no error');
 });
 
 test('sys.run through berth-spawn; when the helper dies, pending runs fail and run() forks again', { skip }, async () => {

@@ -12,7 +12,7 @@ export interface SpawnedResult { code: number | null; signal: NodeJS.Signals | n
 /** A child's fd: not there (/dev/null), or a pipe the child writes ('read' here) or reads ('write'). */
 export type StdioMode = 'ignore' | 'read' | 'write';
 
-const T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4;
+const T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5;
 const R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5;
 
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
@@ -132,6 +132,24 @@ export class Spawner {
       this.#activate(1);
       this.#pending.set(id, { kind: 'run', resolve, reject, file });
       this.#send(T_RUN, [id, 1 + args.length, envc, input.length], strs, input);
+    });
+  }
+
+  /**
+   * mount(2) (`op` 'mount'), umount2(2) ('umount', `flags` its own) or a new network namespace
+   * bound on `target` ('netns', an existing file) made by the helper's child, in `cwd` when given.
+   * Resolves with the call's errno: 0 when it was done.
+   */
+  mount(op: 'mount' | 'umount' | 'netns', o: { source?: string; target: string; fstype?: string; flags?: number; data?: string; cwd?: string }): Promise<number> {
+    const what = `${op} ${o.target}`;
+    if (this.#dead) return Promise.reject(new Error(`${what}: berth-spawn is not running`));
+    const strs = [o.source ?? '', o.target, o.fstype ?? '', o.data ?? '', o.cwd ?? ''];
+    if (strs.some((x) => x.includes('\0'))) return Promise.reject(Object.assign(new TypeError(`${what}: a path or option holds a NUL byte`), { code: 'ERR_INVALID_ARG_VALUE' }));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#activate(1);
+      this.#pending.set(id, { kind: 'run', resolve: (r) => resolve(r.code ?? -1), reject, file: what });
+      this.#send(T_MOUNT, [id, ['mount', 'umount', 'netns'].indexOf(op), o.flags ?? 0], Buffer.from(strs.map((x) => `${x}\0`).join('')));
     });
   }
 
