@@ -74,10 +74,11 @@ await Promise.all([
   }),
 ]);
 
-// berth-spawn, the daemon's program starter (src/sys/berth-spawn.c), with the machine's C
+// berth-spawn, the daemon's program starter (src/sys/berth-spawn.c, its netlink part in
+// berth-spawn-net.c), with the machine's C
 // compiler (gcc, which scripts/install-deps installs). Without one, berthd forks as before.
 {
-  const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dist, 'berth-spawn'), join(root, 'src/sys/berth-spawn.c')];
+  const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dist, 'berth-spawn'), join(root, 'src/sys/berth-spawn.c'), join(root, 'src/sys/berth-spawn-net.c')];
   let r;
   for (const cc of process.env.CC ? [process.env.CC] : ['cc', 'gcc']) {
     r = spawnSync(cc, args, { encoding: 'utf8' });

@@ -11,8 +11,8 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { invalid } from '../common/errors.ts';
-import { bindNewNetns, run, unbindNetns } from '../sys/index.ts';
+import { invalid, system } from '../common/errors.ts';
+import { bindNewNetns, makeVeth, run, unbindNetns } from '../sys/index.ts';
 
 export const NETNS_DIR = '/run/netns';
 const IFNAMSIZ = 15;
@@ -127,9 +127,10 @@ export interface VethOptions {
 }
 
 /**
- * Creates a veth pair with one end inside the namespace (renamed, addressed, up, default route;
- * `lo` up too) and the other on the bridge, in two `ip -batch` runs (one per namespace). On
- * failure nothing is left behind.
+ * Creates a veth pair with one end inside the namespace (named, addressed, up, default route;
+ * `lo` up too) and the other on the bridge: over rtnetlink through berth-spawn (sys/index.ts's
+ * makeVeth), or, with no helper, in two `ip -batch` runs (one per namespace). On failure nothing
+ * is left behind.
  */
 export async function attachVeth(o: VethOptions): Promise<void> {
   checkIfName(o.hostIf);
@@ -140,6 +141,18 @@ export async function attachVeth(o: VethOptions): Promise<void> {
   if (!/^[0-9a-fA-F:./]+$/.test(o.address) || bad(o.gateway, /^[0-9a-fA-F:.]+$/) || bad(o.mac, /^[0-9a-fA-F:]+$/)
     || bad(o.address6, /^[0-9a-fA-F:./]+$/) || bad(o.gateway6, /^[0-9a-fA-F:.]+$/)) {
     throw invalid(`invalid address for ${nsIf}: ${o.address} ${o.gateway ?? ''} ${o.mac ?? ''} ${o.address6 ?? ''} ${o.gateway6 ?? ''}`);
+  }
+  // Through berth-spawn when there is one: the same steps over rtnetlink, no `ip` started.
+  const viaHelper = () => makeVeth({ ...o, nsIf, netnsPath: `${NETNS_DIR}/${o.ns}` });
+  const made = await viaHelper().then(async (failed) => {
+    if (!failed || !/File exists/.test(failed)) return failed;
+    await deleteLink(o.hostIf); // (the same retry as below)
+    return viaHelper();
+  });
+  if (made === '') return;
+  if (made !== undefined) {
+    await deleteLink(o.hostIf);
+    throw system(`veth ${o.hostIf} into ${o.ns}: ${made}`);
   }
   const tmpPeer = `${o.hostIf.slice(0, 13)}p`;
   const add = () => ipBatch([

@@ -23,6 +23,11 @@
 //              server say, blocks only it), in cwd when it is not empty (overlay's relative
 //              layer paths); empty source, fstype or data are NULL. One RESULT, kind 0 with
 //              the call's errno as its value (0: done), without output.
+//     6 VETH   id | mtu | netns path | host name | bridge | name inside | MAC | IPv4 CIDR |
+//              IPv4 gateway | IPv6 CIDR | IPv6 gateway   (empty: none)
+//              a container's veth pair made and configured over rtnetlink by a forked child
+//              (berth-spawn-net.c). One RESULT, kind 0 with the errno (0: done); on failure its
+//              stderr says which step.
 //   replies
 //     1 RESULT id | kind (0 exited, 1 killed by a signal, 2 not started) | value (exit code,
 //              signal, errno) | stdout length | stderr length | stdout | stderr
@@ -56,7 +61,7 @@ extern char **environ;
 #define MAX_FRAME (64u << 20)
 #define MAX_FDS 16
 
-enum { T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5 };
+enum { T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5, T_VETH = 6 };
 enum { R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5 };
 enum { M_NULL = 0, M_IN = 1, M_OUT = 2 };
 
@@ -343,35 +348,83 @@ static void start(int run, const char *msg, uint32_t len) {
   add_child(c);
 }
 
-/* MOUNT: the strings are checked here, the call made in a child that exits with its errno. */
-static void do_mount(const char *msg, uint32_t len) {
-  if (len < 4) return;
-  uint32_t id = get_u32(msg);
-  if (len < 12) { result(id, 2, EINVAL, NULL, NULL); return; }
-  uint32_t op = get_u32(msg + 4), flags = get_u32(msg + 8);
-  const char *str[5], *p = msg + 12, *end = msg + len;
-  for (int i = 0; i < 5; i++) {
+/* `n` NUL-terminated strings filling [p, end) exactly; 0 or EINVAL. */
+static int cstrings(const char *p, const char *end, const char **out, int n) {
+  for (int i = 0; i < n; i++) {
     const char *z = memchr(p, 0, (size_t)(end - p));
-    if (!z) { result(id, 2, EINVAL, NULL, NULL); return; }
-    str[i] = p;
+    if (!z) return EINVAL;
+    out[i] = p;
     p = z + 1;
   }
-  if (p != end || op > 2 || !str[1][0]) { result(id, 2, EINVAL, NULL, NULL); return; }
+  return p == end ? 0 : EINVAL;
+}
+
+/* A RUN-like child that makes system calls instead of exec'ing: it exits with the errno; with
+   `errtext`, what it writes on *errfd comes back as the RESULT's stderr. Returns 0 in the
+   child, its pid in this process, -1 when it could not be made (the RESULT is sent). */
+static pid_t fork_call(uint32_t id, int errtext, int *errfd) {
+  int pf[2] = { -1, -1 };
+  if (errtext && pipe2(pf, O_CLOEXEC)) { result(id, 2, errno, NULL, NULL); return -1; }
   pid_t pid = fork();
-  if (pid < 0) { result(id, 2, errno, NULL, NULL); return; }
+  if (pid < 0) {
+    result(id, 2, errno, NULL, NULL);
+    if (errtext) { close(pf[0]); close(pf[1]); }
+    return -1;
+  }
   if (pid == 0) {
-    int r = str[4][0] ? chdir(str[4]) : 0;
-    if (r == 0 && op == 0) r = mount(str[0][0] ? str[0] : NULL, str[1], str[2][0] ? str[2] : NULL, flags, str[3][0] ? str[3] : NULL);
-    else if (r == 0 && op == 1) r = umount2(str[1], (int)flags);
-    else if (r == 0 && (r = unshare(CLONE_NEWNET)) == 0) r = mount("/proc/self/ns/net", str[1], "none", MS_BIND, NULL);
-    _exit(r < 0 ? (errno > 0 && errno < 256 ? errno : EIO) : 0);
+    if (errtext) close(pf[0]);
+    *errfd = pf[1];
+    return 0;
   }
   child_t *c = calloc(1, sizeof *c);
   if (!c) abort();
   c->id = id;
   c->run = 1;
   c->pid = pid;
+  if (errtext) {
+    close(pf[1]);
+    c->s[0].childfd = 2;
+    c->s[0].mode = M_OUT;
+    c->s[0].fd = pf[0];
+    fcntl(pf[0], F_SETFL, O_NONBLOCK);
+    c->nstreams = 1;
+  }
   add_child(c);
+  return pid;
+}
+
+static int child_errno(int r) { return r < 0 ? (errno > 0 && errno < 256 ? errno : EIO) : 0; }
+
+/* MOUNT: the strings are checked here, the call made in a child that exits with its errno. */
+static void do_mount(const char *msg, uint32_t len) {
+  if (len < 4) return;
+  uint32_t id = get_u32(msg);
+  const char *str[5];
+  if (len < 12 || cstrings(msg + 12, msg + len, str, 5) || get_u32(msg + 4) > 2 || !str[1][0]) { result(id, 2, EINVAL, NULL, NULL); return; }
+  uint32_t op = get_u32(msg + 4), flags = get_u32(msg + 8);
+  int unused;
+  if (fork_call(id, 0, &unused) != 0) return;
+  int r = str[4][0] ? chdir(str[4]) : 0;
+  if (r == 0 && op == 0) r = mount(str[0][0] ? str[0] : NULL, str[1], str[2][0] ? str[2] : NULL, flags, str[3][0] ? str[3] : NULL);
+  else if (r == 0 && op == 1) r = umount2(str[1], (int)flags);
+  else if (r == 0 && (r = unshare(CLONE_NEWNET)) == 0) r = mount("/proc/self/ns/net", str[1], "none", MS_BIND, NULL);
+  _exit(child_errno(r));
+}
+
+int veth_setup(const char *const s[9], uint32_t mtu, char *err, size_t cap); /* berth-spawn-net.c */
+
+/* VETH: the strings are checked here, the pair made by a child (berth-spawn-net.c). */
+static void do_veth(const char *msg, uint32_t len) {
+  if (len < 4) return;
+  uint32_t id = get_u32(msg);
+  const char *str[9];
+  if (len < 8 || cstrings(msg + 8, msg + len, str, 9)) { result(id, 2, EINVAL, NULL, NULL); return; }
+  int errfd = -1;
+  if (fork_call(id, 1, &errfd) != 0) return;
+  char err[512] = "";
+  int e = veth_setup(str, get_u32(msg + 4), err, sizeof err);
+  if (e) { ssize_t w = write(errfd, err, strlen(err)); (void)w; }
+  _exit(e > 0 && e < 256 ? e : e ? EIO : 0);
 }
 
 static void on_write(const char *msg, uint32_t len, int close_it) {
@@ -528,6 +581,7 @@ int main(void) {
         if (type == T_RUN || type == T_SPAWN) start(type == T_RUN, body, blen);
         else if (type == T_WRITE || type == T_CLOSE) on_write(body, blen, type == T_CLOSE);
         else if (type == T_MOUNT) do_mount(body, blen);
+        else if (type == T_VETH) do_veth(body, blen);
         buf_drop(&inq, 4 + (size_t)len);
       }
     }

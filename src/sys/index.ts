@@ -18,9 +18,9 @@ import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { system } from '../common/errors.ts';
-import { Spawner, type StdioMode } from './spawner.ts';
+import { Spawner, type StdioMode, type VethRequest } from './spawner.ts';
 
-export type { StdioMode } from './spawner.ts';
+export type { StdioMode, VethRequest } from './spawner.ts';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -206,6 +206,18 @@ export async function unbindNetns(path: string): Promise<boolean> {
   await spawner.mount('umount', { target: path, flags: MNT_DETACH });
   await rm(path, { force: true }).catch(() => {});
   return true;
+}
+
+/**
+ * A container's veth pair over rtnetlink, through berth-spawn (its steps: berth-spawn-net.c).
+ * Undefined when there is no helper (the caller runs `ip`); else '' when it was made, or what
+ * failed ("link add ...: File exists" when the host name is taken). What was made before a
+ * failure is the caller's to remove.
+ */
+export async function makeVeth(o: VethRequest): Promise<string | undefined> {
+  if (!spawner?.alive) return undefined;
+  const r = await spawner.veth(o);
+  return r.errno === 0 ? '' : r.message || errnoText(r.errno);
 }
 
 /** Is `path` a mount point right now? (reads /proc/self/mountinfo) */

@@ -9,13 +9,13 @@ import { constants, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Spawner } from './spawner.ts';
-import { bindNewNetns, isMountPoint, mountOverlay, run, unbindNetns, unmount, useSpawner } from './index.ts';
+import { bindNewNetns, isMountPoint, makeVeth, mountOverlay, run, unbindNetns, unmount, useSpawner } from './index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const source = [join(here, 'berth-spawn.c'), join(here, '../../../../src/sys/berth-spawn.c')].find((p) => existsSync(p));
 const tmp = mkdtempSync(join(tmpdir(), 'berth-spawn-test-'));
 const bin = join(tmp, 'berth-spawn');
-const cc = source ? spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, source], { encoding: 'utf8' }) : undefined;
+const cc = source ? spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, source, source.replace(/\.c$/, '-net.c')], { encoding: 'utf8' }) : undefined;
 const skip = !source ? 'no berth-spawn.c' : cc?.status !== 0 ? `no C compiler: ${cc?.error?.message ?? cc?.stderr}` : false;
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -183,6 +183,48 @@ test('berth-spawn binds a new network namespace as `ip netns add` does, in a sha
   assert.equal(existsSync(path), false);
   assert.equal(await isMountPoint(path), false);
   assert.equal(await unbindNetns(path), true, 'gone already: nothing to do, no error');
+});
+
+test('berth-spawn VETH: the pair over rtnetlink (host end on the bridge, the other named, addressed and routed in the namespace); failures name their step', { skip }, async (t) => {
+  const s = useSpawner(bin, () => {});
+  t.after(() => s.close());
+  const sfx = Math.random().toString(16).slice(2, 8);
+  const br = `bst${sfx}`, ns = `bst-${sfx}`, host = `vst${sfx}`, host2 = `vsu${sfx}`;
+  const ip = (...a: string[]) => spawnSync('ip', a, { encoding: 'utf8' });
+  t.after(() => { ip('netns', 'del', ns); ip('link', 'del', host); ip('link', 'del', host2); ip('link', 'del', br); });
+  ip('link', 'add', br, 'type', 'bridge');
+  ip('addr', 'add', '10.213.77.1/24', 'dev', br);
+  ip('link', 'set', br, 'up');
+  assert.equal(ip('netns', 'add', ns).status, 0);
+  const req = { netnsPath: `/run/netns/${ns}`, hostIf: host, bridge: br, nsIf: 'eth0', mac: '02:42:0a:d5:4d:02', mtu: 1400,
+    address: '10.213.77.2/24', gateway: '10.213.77.1', address6: 'fd00:213:77::2/64', gateway6: 'fd00:213:77::1' };
+  assert.equal(await makeVeth(req), '');
+  const hl = JSON.parse(ip('-j', '-d', 'link', 'show', 'dev', host).stdout)[0];
+  assert.equal(hl.master, br);
+  assert.equal(hl.mtu, 1400);
+  assert.ok(hl.flags.includes('UP'));
+  const links = JSON.parse(ip('-n', ns, '-j', 'addr', 'show').stdout) as { ifname: string; flags: string[]; address: string; mtu: number; addr_info: { family: string; local: string; prefixlen: number; nodad?: boolean }[] }[];
+  const lo = links.find((l) => l.ifname === 'lo')!;
+  const eth = links.find((l) => l.ifname === 'eth0')!;
+  assert.ok(lo.flags.includes('UP'));
+  assert.ok(eth.flags.includes('UP'));
+  assert.equal(eth.address, '02:42:0a:d5:4d:02');
+  assert.equal(eth.mtu, 1400);
+  assert.deepEqual(eth.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}${a.nodad ? ' nodad' : ''}`), ['10.213.77.2/24', 'fd00:213:77::2/64 nodad']);
+  assert.match(ip('-n', ns, 'route', 'show', 'default').stdout, /^default via 10\.213\.77\.1 dev eth0 \n$/);
+  assert.match(ip('-n', ns, '-6', 'route', 'show', 'default').stdout, /^default via fd00:213:77::1 dev eth0 metric 1024 pref medium\n$/);
+  // It works: the host reaches the namespace's address across the bridge (a namespace and bridge of this test's own).
+  assert.equal(spawnSync('busybox', ['ping', '-c', '1', '-W', '2', '10.213.77.2']).status, 0);
+
+  // Failures say which step, with the kernel's words; the caller removes what was made.
+  assert.equal(await makeVeth(req), `link add ${host} type veth peer name eth0: File exists`);
+  assert.equal(await makeVeth({ ...req, hostIf: host2, bridge: `nob${sfx}` }), `bridge nob${sfx}: No such device`);
+  assert.equal(await makeVeth({ ...req, hostIf: host2, netnsPath: `/run/netns/none-${sfx}` }), `open /run/netns/none-${sfx}: No such file or directory`);
+  assert.match((await makeVeth({ ...req, hostIf: host2, nsIf: 'eth1', address: '10.213.78.2/24', address6: '', gateway6: '', gateway: '10.213.99.1' }))!, /^route add default via 10\.213\.99\.1 dev eth1: /);
+  ip('link', 'del', host2);
+  assert.equal(await makeVeth({ ...req, hostIf: host2, nsIf: 'eth1', address: 'bogus' }), 'addr add bogus dev eth1: Invalid argument');
+  ip('link', 'del', host2);
+  await assert.rejects(s.veth({ ...req, hostIf: 'a\0b' }), { code: 'ERR_INVALID_ARG_VALUE' });
 });
 
 test('sys.run through berth-spawn; when the helper dies, pending runs fail and run() forks again', { skip }, async () => {

@@ -9,10 +9,16 @@ import { Readable, Writable } from 'node:stream';
 
 export interface SpawnedResult { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: Buffer }
 
+/** A veth pair: `hostIf` on `bridge`, `nsIf` (with the addresses and default routes given) in the namespace at `netnsPath`. */
+export interface VethRequest {
+  netnsPath: string; hostIf: string; bridge: string; nsIf: string; mac?: string; mtu?: number;
+  address: string; gateway?: string; address6?: string; gateway6?: string;
+}
+
 /** A child's fd: not there (/dev/null), or a pipe the child writes ('read' here) or reads ('write'). */
 export type StdioMode = 'ignore' | 'read' | 'write';
 
-const T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5;
+const T_RUN = 1, T_SPAWN = 2, T_WRITE = 3, T_CLOSE = 4, T_MOUNT = 5, T_VETH = 6;
 const R_RESULT = 1, R_STARTED = 2, R_DATA = 3, R_EOF = 4, R_EXIT = 5;
 
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
@@ -150,6 +156,24 @@ export class Spawner {
       this.#activate(1);
       this.#pending.set(id, { kind: 'run', resolve: (r) => resolve(r.code ?? -1), reject, file: what });
       this.#send(T_MOUNT, [id, ['mount', 'umount', 'netns'].indexOf(op), o.flags ?? 0], Buffer.from(strs.map((x) => `${x}\0`).join('')));
+    });
+  }
+
+  /**
+   * A container's veth pair made and configured over rtnetlink by the helper's child (see
+   * berth-spawn-net.c for the steps). Resolves with the errno (0: done) and, on failure, which
+   * step failed and why.
+   */
+  veth(o: VethRequest): Promise<{ errno: number; message: string }> {
+    const what = `veth ${o.hostIf}`;
+    if (this.#dead) return Promise.reject(new Error(`${what}: berth-spawn is not running`));
+    const strs = [o.netnsPath, o.hostIf, o.bridge, o.nsIf, o.mac ?? '', o.address, o.gateway ?? '', o.address6 ?? '', o.gateway6 ?? ''];
+    if (strs.some((x) => x.includes('\0'))) return Promise.reject(Object.assign(new TypeError(`${what}: a name or address holds a NUL byte`), { code: 'ERR_INVALID_ARG_VALUE' }));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#activate(1);
+      this.#pending.set(id, { kind: 'run', resolve: (r) => resolve({ errno: r.code ?? -1, message: r.stderr.toString() }), reject, file: what });
+      this.#send(T_VETH, [id, o.mtu ?? 0], Buffer.from(strs.map((x) => `${x}\0`).join('')));
     });
   }
 
