@@ -192,8 +192,9 @@ export class Core {
     });
   }
 
-  async save(c: Container): Promise<void> {
-    await writeJsonAtomic(join(this.dir, c.id, 'config.json'), c.rec);
+  /** Writes the container's record (`rec`: what it becomes once that is on disk, for a change not shown before). */
+  async save(c: Container, rec: ContainerRecord = c.rec): Promise<void> {
+    await writeJsonAtomic(join(this.dir, c.id, 'config.json'), rec);
   }
 
   /**
