@@ -147,16 +147,8 @@ export class Spawner {
    * Resolves with the call's errno: 0 when it was done.
    */
   mount(op: 'mount' | 'umount' | 'netns', o: { source?: string; target: string; fstype?: string; flags?: number; data?: string; cwd?: string }): Promise<number> {
-    const what = `${op} ${o.target}`;
-    if (this.#dead) return Promise.reject(new Error(`${what}: berth-spawn is not running`));
     const strs = [o.source ?? '', o.target, o.fstype ?? '', o.data ?? '', o.cwd ?? ''];
-    if (strs.some((x) => x.includes('\0'))) return Promise.reject(Object.assign(new TypeError(`${what}: a path or option holds a NUL byte`), { code: 'ERR_INVALID_ARG_VALUE' }));
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#activate(1);
-      this.#pending.set(id, { kind: 'run', resolve: (r) => resolve(r.code ?? -1), reject, file: what });
-      this.#send(T_MOUNT, [id, ['mount', 'umount', 'netns'].indexOf(op), o.flags ?? 0], Buffer.from(strs.map((x) => `${x}\0`).join('')));
-    });
+    return this.#call(T_MOUNT, [['mount', 'umount', 'netns'].indexOf(op), o.flags ?? 0], strs, `${op} ${o.target}`).then((r) => r.code ?? -1);
   }
 
   /**
@@ -165,15 +157,20 @@ export class Spawner {
    * step failed and why.
    */
   veth(o: VethRequest): Promise<{ errno: number; message: string }> {
-    const what = `veth ${o.hostIf}`;
-    if (this.#dead) return Promise.reject(new Error(`${what}: berth-spawn is not running`));
     const strs = [o.netnsPath, o.hostIf, o.bridge, o.nsIf, o.mac ?? '', o.address, o.gateway ?? '', o.address6 ?? '', o.gateway6 ?? ''];
-    if (strs.some((x) => x.includes('\0'))) return Promise.reject(Object.assign(new TypeError(`${what}: a name or address holds a NUL byte`), { code: 'ERR_INVALID_ARG_VALUE' }));
+    return this.#call(T_VETH, [o.mtu ?? 0], strs, `veth ${o.hostIf}`).then((r) => ({ errno: r.code ?? -1, message: r.stderr.toString() }));
+  }
+
+  /** A request (MOUNT, VETH) whose child makes system calls instead of running a program: its result as a RUN's. */
+  #call(type: number, fields: number[], strs: string[], what: string): Promise<SpawnedResult> {
+    if (this.#dead) return Promise.reject(new Error(`${what}: berth-spawn is not running`));
+    // A NUL would end a string early on the helper's side and shift the rest (see #strings).
+    if (strs.some((x) => x.includes('\0'))) return Promise.reject(Object.assign(new TypeError(`${what}: a name, path or option holds a NUL byte`), { code: 'ERR_INVALID_ARG_VALUE' }));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#activate(1);
-      this.#pending.set(id, { kind: 'run', resolve: (r) => resolve({ errno: r.code ?? -1, message: r.stderr.toString() }), reject, file: what });
-      this.#send(T_VETH, [id, o.mtu ?? 0], Buffer.from(strs.map((x) => `${x}\0`).join('')));
+      this.#pending.set(id, { kind: 'run', resolve, reject, file: what });
+      this.#send(type, [id, ...fields], Buffer.from(strs.map((x) => `${x}\0`).join('')));
     });
   }
 
