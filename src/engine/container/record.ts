@@ -192,9 +192,8 @@ export class Core {
     });
   }
 
-  /** Writes the container's record (`rec`: what it becomes once that is on disk, for a change not shown before). */
-  async save(c: Container, rec: ContainerRecord = c.rec): Promise<void> {
-    await writeJsonAtomic(join(this.dir, c.id, 'config.json'), rec);
+  async save(c: Container): Promise<void> {
+    await writeJsonAtomic(join(this.dir, c.id, 'config.json'), c.rec);
   }
 
   /**

@@ -135,13 +135,8 @@ export class ContainerService implements ExecContainers, ArchiveContainers {
     const k = this.#k;
     const c = k.byId.get(id);
     if (!c) return;
-    // On disk before anyone sees it: a client that saw `healthy` finds it again after a kill -9.
-    await k.locked(c, async () => {
-      if (!k.byId.has(id)) return;
-      const State = withHealth(c.rec.State, h);
-      await k.save(c, { ...c.rec, State });
-      c.rec.State = State;
-    });
+    c.rec.State = withHealth(c.rec.State, h);
+    await k.locked(c, () => (k.byId.has(id) ? k.save(c) : Promise.resolve()));
   }
 
   // ---------------------------------------------------------------- lifecycle
