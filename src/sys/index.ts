@@ -7,8 +7,9 @@
 //
 // In the daemon, the programs are started by one long-lived helper, berth-spawn (spawner.ts),
 // rather than by a fork of the daemon each: useSpawner turns that on. Its children also make the
-// calls of every container start and end as system calls: overlay's mount and the umount, and
-// the network namespace's bind mount and its removal (`ip netns add/del` without the program).
+// calls of every container start and end as system calls: overlay's mount and the umount, the
+// network namespace's bind mount and its removal (`ip netns add/del` without the program), and
+// the veth pair over rtnetlink (attachVeth's two `ip -batch` runs).
 // mount(8), umount(8) and ip(8) cost 3.5-8 ms each here (their dynamic libraries, libmount's
 // utab), the calls themselves well under one.
 import { spawn } from 'node:child_process';
@@ -234,7 +235,6 @@ function mountInfoPath(path: string): string {
 
 /** Lists mount points under a prefix (for reconciliation and cleanup). */
 export async function mountsUnder(prefix: string): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
   const info = await readFile('/proc/self/mountinfo', 'utf8');
   return info
     .split('\n')
